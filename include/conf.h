@@ -1,0 +1,81 @@
+/* conf.h: the INI configuration, parsed through a key table */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stdint.h>
+
+#include "tollgate.h"
+
+#define CONF_MAX_ORIGINS 32
+
+struct conf {
+	char *path; /* the file this came from */
+
+	/* [server] */
+	char *listen;
+	unsigned listen_mode;
+	unsigned listen_backlog;
+	unsigned workers;
+	unsigned threads;
+	uint64_t max_requests;
+	unsigned graceful_timeout;
+	unsigned stop_timeout;
+	unsigned respawn_threshold;
+	unsigned respawn_interval;
+	char *pid_file;
+	char *run_dir;
+	char *mount_prefix; /* "" or "/x" without trailing slash */
+
+	/* [http] */
+	uint64_t max_body;
+	unsigned max_json_depth;
+	char *cors_origins_raw;
+	char *cors_origins[CONF_MAX_ORIGINS];
+	unsigned ncors_origins;
+	int cors_any;
+	unsigned cors_max_age;
+	char *www_dir;
+
+	/* [log] */
+	int log_level;
+	char *log_file;
+	char *access_file;
+
+	/* [db] */
+	char *db_host;
+	unsigned db_port;
+	char *db_socket;
+	char *db_user;
+	char *db_password;
+	char *db_password_file;
+	char *db_name;
+	unsigned db_pool_size;
+	unsigned db_connect_timeout;
+	unsigned db_read_timeout;
+	unsigned db_write_timeout;
+	char *schema_dir;
+
+	/* [debug] */
+	int debug_routes;
+};
+
+/* Called once per problem found; line is 0 for file-level errors. */
+typedef void (*conf_err_fn)(void *arg, const char *file, unsigned line,
+    const char *msg);
+
+/*
+ * Parse path into a new conf (defaults first, then the file).  Every error is
+ * reported through errfn; returns NULL if there was any.  Caller owns the
+ * result (conf_free).
+ */
+struct conf *conf_load(const char *path, conf_err_fn errfn, void *arg);
+/* A conf holding only the defaults (for tests and CGI without a file). */
+struct conf *conf_defaults(void);
+/* NULL-safe; scrubs the password. */
+void conf_free(struct conf *);
+/* The default config file path (TOLLGATE_CONF, else sysconfdir). */
+const char *conf_default_path(void);
+/* 1 if origin is allowed by http.cors_origins. */
+int conf_origin_allowed(const struct conf *, const char *origin);
+
+#endif

@@ -1,0 +1,22 @@
+/* ctx.h: what one worker process shares between its slots */
+#ifndef CTX_H
+#define CTX_H
+
+#include <time.h>
+
+struct conf;
+struct db_pool;
+
+struct tg_ctx {
+	const struct conf *conf;
+	struct db_pool *db;
+	char *openapi; /* serialized document, built at worker start */
+	size_t openapi_len;
+	time_t started;
+};
+
+/* Build the worker context (DB pool, OpenAPI cache); 0 or -1 (logged). */
+int ctx_init(struct tg_ctx *, const struct conf *);
+void ctx_fini(struct tg_ctx *);
+
+#endif

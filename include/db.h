@@ -1,0 +1,95 @@
+/* db.h: the only door to MariaDB: connection pool, statement table, migrations */
+#ifndef DB_H
+#define DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tollgate.h"
+
+struct conf;
+struct arena;
+struct db_pool;
+struct db_conn;
+
+/* Prepared statements, indexed into the table in db.c. */
+enum stmt {
+	STMT_SCHEMA_VERSION,	/* SELECT MAX(version) FROM schema_migrations */
+	STMT_MIGRATION_LIST,	/* SELECT version, name FROM schema_migrations */
+	STMT_MIGRATION_RECORD,	/* INSERT INTO schema_migrations */
+	STMT_LOCK_GET,		/* SELECT GET_LOCK(?, ?) */
+	STMT_LOCK_RELEASE,	/* SELECT RELEASE_LOCK(?) */
+	STMT__MAX
+};
+
+enum db_type { DBT_NULL = 0, DBT_I64, DBT_STR };
+
+struct db_val {
+	enum db_type type;
+	int64_t i;
+	const char *s; /* DBT_STR: not necessarily NUL-terminated on input */
+	size_t len;
+};
+
+#define DB_I64(v)  ((struct db_val){.type = DBT_I64, .i = (v)})
+#define DB_STR(v)  ((struct db_val){.type = DBT_STR, .s = (v), .len = strlen(v)})
+#define DB_NULLV   ((struct db_val){.type = DBT_NULL})
+
+/* Result rows; values live in the arena passed to db_exec. */
+struct db_rows {
+	size_t nrows;
+	size_t ncols;
+	struct db_val *v; /* nrows * ncols, row-major; strings NUL-terminated */
+	uint64_t affected;
+	uint64_t insert_id;
+};
+
+/* Once per process before any thread uses the client library. */
+int db_library_init(void);
+void db_library_end(void);
+/* Per thread that uses connections (MariaDB client thread state). */
+void db_thread_init(void);
+void db_thread_end(void);
+
+/* A pool of at most size connections opened lazily; NULL on OOM. */
+struct db_pool *db_pool_new(const struct conf *, unsigned size);
+/* NULL-safe; closes every connection (none may be borrowed). */
+void db_pool_free(struct db_pool *);
+/*
+ * Borrow a connection, connecting (and checking the schema version) if
+ * needed; waits while all are borrowed.  TG_EDB when the server cannot be
+ * reached, TG_ESCHEMA when its schema is not TG_SCHEMA_VERSION.
+ */
+enum tg_err db_get(struct db_pool *, struct db_conn **);
+/* Give it back; broken connections are closed and reopened later. */
+void db_put(struct db_pool *, struct db_conn *);
+
+/*
+ * Execute a table statement with n parameters.  Rows (if out != NULL) are
+ * copied into a.  A lost connection is reopened once; the statement is retried
+ * only if the table marks it read-only, never a write.
+ */
+enum tg_err db_exec(struct db_conn *, enum stmt, const struct db_val *params,
+    size_t n, struct db_rows *out, struct arena *a);
+/* Begin / commit / roll back a transaction on this connection. */
+enum tg_err db_begin(struct db_conn *);
+enum tg_err db_commit(struct db_conn *);
+void db_rollback(struct db_conn *);
+
+/* Schema version of the database the pool points at (0 = none applied). */
+enum tg_err db_schema_version(struct db_pool *, int64_t *out);
+
+/* A single admin connection for `tollgate migrate` (multi-statement on). */
+struct db_conn *db_admin_connect(const struct conf *, char *err, size_t errlen);
+void db_admin_close(struct db_conn *);
+/* Run a script of ';'-separated statements; err receives the server message. */
+enum tg_err db_run_script(struct db_conn *, const char *sql, size_t len,
+    char *err, size_t errlen);
+/* Serialize migrations across processes and hosts (GET_LOCK). */
+enum tg_err db_lock(struct db_conn *, const char *name, unsigned timeout_s);
+void db_unlock(struct db_conn *, const char *name);
+/* The last server error message of this connection (for logs). */
+const char *db_error(struct db_conn *);
+
+#endif

@@ -1,0 +1,10 @@
+/* master.h: the standalone pool supervisor (php-fpm style static pool) */
+#ifndef MASTER_H
+#define MASTER_H
+
+struct conf;
+
+/* Bind, fork workers, supervise until stopped; takes ownership of conf. Exit code. */
+int master_run(struct conf *);
+
+#endif

@@ -1,0 +1,491 @@
+/* conf.c: the INI configuration, parsed through a key table (inih adapter) */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef TG_SYSCONFDIR
+#define TG_SYSCONFDIR "/usr/local/etc"
+#endif
+#ifndef TG_PKGDATADIR
+#define TG_PKGDATADIR "/usr/local/share/tollgate"
+#endif
+
+struct parse;
+typedef int (*setter_fn)(struct parse *, void *field, const char *value,
+    uint64_t min, uint64_t max);
+
+struct conf_key {
+	const char *section;
+	const char *name;
+	setter_fn set;
+	size_t off;
+	uint64_t min, max;
+};
+
+struct parse {
+	struct conf *c;
+	const char *file;
+	unsigned line;
+	unsigned errors;
+	conf_err_fn errfn;
+	void *arg;
+	FILE *fp;
+	char *linebuf;
+	size_t linecap;
+};
+
+static void
+perr(struct parse *p, const char *fmt, ...) TG_PRINTF(2, 3);
+
+static void
+perr(struct parse *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->errors++;
+	if (p->errfn != NULL)
+		p->errfn(p->arg, p->file, p->line, msg);
+}
+
+static int
+set_str(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	char **s = f;
+
+	free(*s);
+	*s = *v != '\0' ? strdup(v) : NULL;
+	return 0;
+}
+
+static int
+set_uint(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	uint64_t n;
+
+	if (util_parse_u64(v, min, max, &n) == -1) {
+		perr(p, "'%s' is not a whole number from %llu to %llu", v,
+		    (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*(unsigned *)f = (unsigned)n;
+	return 0;
+}
+
+static int
+set_u64(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	uint64_t n;
+
+	if (util_parse_u64(v, min, max, &n) == -1) {
+		perr(p, "'%s' is not a whole number from %llu to %llu", v,
+		    (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*(uint64_t *)f = n;
+	return 0;
+}
+
+static int
+set_size(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	uint64_t n;
+
+	if (util_parse_size(v, &n) == -1 || n < min || n > max) {
+		perr(p, "'%s' is not a size from %llu to %llu bytes (K, M, G "
+		    "suffixes allowed)", v, (unsigned long long)min,
+		    (unsigned long long)max);
+		return -1;
+	}
+	*(uint64_t *)f = n;
+	return 0;
+}
+
+static int
+set_mode(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(v, &end, 8);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n > 0777) {
+		perr(p, "'%s' is not an octal file mode such as 0660", v);
+		return -1;
+	}
+	*(unsigned *)f = (unsigned)n;
+	return 0;
+}
+
+static int
+set_bool(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	static const char *const yes[] = {"on", "yes", "true", "1"};
+	static const char *const no[] = {"off", "no", "false", "0"};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*(int *)f = 1;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*(int *)f = 0;
+			return 0;
+		}
+	}
+	perr(p, "'%s' is not on or off", v);
+	return -1;
+}
+
+static int
+set_level(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	int l;
+
+	if ((l = log_level_parse(v)) == -1) {
+		perr(p, "'%s' is not one of error, warn, info, debug", v);
+		return -1;
+	}
+	*(int *)f = l;
+	return 0;
+}
+
+static int
+set_prefix(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	char **s = f;
+	size_t n = strlen(v);
+
+	if (n == 0) {
+		free(*s);
+		*s = strdup("");
+		return 0;
+	}
+	if (v[0] != '/' || strpbrk(v, "?#% \t") != NULL || strstr(v, "..")) {
+		perr(p, "mount prefix '%s' must be a path starting with '/'", v);
+		return -1;
+	}
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	free(*s);
+	*s = strndup(v, n);
+	return 0;
+}
+
+static int
+valid_port(const char *s)
+{
+	uint64_t port;
+
+	return util_parse_u64(s, 1, 65535, &port) == 0;
+}
+
+static int
+set_listen(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	const char *colon;
+	int ok;
+
+	if (strncmp(v, "unix:", 5) == 0)
+		ok = v[5] == '/' && strlen(v + 5) < 100;
+	else if (v[0] == '/')
+		ok = strlen(v) < 100;
+	else if (v[0] == '[')
+		ok = (colon = strstr(v, "]:")) != NULL && colon > v + 1 &&
+		    valid_port(colon + 2);
+	else
+		ok = (colon = strrchr(v, ':')) != NULL && colon > v &&
+		    valid_port(colon + 1);
+	if (!ok) {
+		perr(p, "listen '%s' is not unix:/path, /path, host:port or "
+		    "[v6addr]:port (unix paths under 100 bytes)", v);
+		return -1;
+	}
+	return set_str(p, f, v, min, max);
+}
+
+static int
+set_origins(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	struct conf *c = p->c;
+	char *copy, *tok, *save = NULL;
+	unsigned i;
+
+	for (i = 0; i < c->ncors_origins; i++)
+		free(c->cors_origins[i]);
+	c->ncors_origins = 0;
+	c->cors_any = 0;
+	set_str(p, f, v, min, max);
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	for (tok = strtok_r(copy, " ,\t", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ,\t", &save)) {
+		if (strcmp(tok, "*") == 0) {
+			c->cors_any = 1;
+			continue;
+		}
+		if (strncmp(tok, "http://", 7) != 0 &&
+		    strncmp(tok, "https://", 8) != 0) {
+			perr(p, "CORS origin '%s' must start with http:// or "
+			    "https://", tok);
+			continue;
+		}
+		if (c->ncors_origins == CONF_MAX_ORIGINS) {
+			perr(p, "more than %d CORS origins", CONF_MAX_ORIGINS);
+			break;
+		}
+		c->cors_origins[c->ncors_origins++] = strdup(tok);
+	}
+	free(copy);
+	return 0;
+}
+
+#define CO(f) offsetof(struct conf, f)
+#define U32   0xffffffffu
+
+/* clang-format off */
+static const struct conf_key keys[] = {
+	{ "server", "listen",		 set_listen,  CO(listen),	      0, 0 },
+	{ "server", "listen_mode",	 set_mode,    CO(listen_mode),	      0, 0 },
+	{ "server", "listen_backlog",	 set_uint,    CO(listen_backlog),     1, 65535 },
+	{ "server", "workers",		 set_uint,    CO(workers),	      1, 256 },
+	{ "server", "threads",		 set_uint,    CO(threads),	      1, 256 },
+	{ "server", "max_requests",	 set_u64,     CO(max_requests),       0, UINT64_MAX },
+	{ "server", "graceful_timeout",	 set_uint,    CO(graceful_timeout),   1, 86400 },
+	{ "server", "stop_timeout",	 set_uint,    CO(stop_timeout),	      1, 3600 },
+	{ "server", "respawn_threshold", set_uint,    CO(respawn_threshold),  1, 1000 },
+	{ "server", "respawn_interval",	 set_uint,    CO(respawn_interval),   1, 86400 },
+	{ "server", "pid_file",		 set_str,     CO(pid_file),	      0, 0 },
+	{ "server", "run_dir",		 set_str,     CO(run_dir),	      0, 0 },
+	{ "server", "mount_prefix",	 set_prefix,  CO(mount_prefix),	      0, 0 },
+	{ "http",   "max_body",		 set_size,    CO(max_body),	      1024, 1ull << 30 },
+	{ "http",   "max_json_depth",	 set_uint,    CO(max_json_depth),     2, 1024 },
+	{ "http",   "cors_origins",	 set_origins, CO(cors_origins_raw),   0, 0 },
+	{ "http",   "cors_max_age",	 set_uint,    CO(cors_max_age),	      0, 86400 },
+	{ "http",   "www_dir",		 set_str,     CO(www_dir),	      0, 0 },
+	{ "log",    "level",		 set_level,   CO(log_level),	      0, 0 },
+	{ "log",    "file",		 set_str,     CO(log_file),	      0, 0 },
+	{ "log",    "access_file",	 set_str,     CO(access_file),	      0, 0 },
+	{ "db",     "host",		 set_str,     CO(db_host),	      0, 0 },
+	{ "db",     "port",		 set_uint,    CO(db_port),	      1, 65535 },
+	{ "db",     "socket",		 set_str,     CO(db_socket),	      0, 0 },
+	{ "db",     "user",		 set_str,     CO(db_user),	      0, 0 },
+	{ "db",     "password",		 set_str,     CO(db_password),	      0, 0 },
+	{ "db",     "password_file",	 set_str,     CO(db_password_file),   0, 0 },
+	{ "db",     "name",		 set_str,     CO(db_name),	      0, 0 },
+	{ "db",     "pool_size",	 set_uint,    CO(db_pool_size),	      0, 256 },
+	{ "db",     "connect_timeout",	 set_uint,    CO(db_connect_timeout), 1, 3600 },
+	{ "db",     "read_timeout",	 set_uint,    CO(db_read_timeout),    1, 3600 },
+	{ "db",     "write_timeout",	 set_uint,    CO(db_write_timeout),   1, 3600 },
+	{ "db",     "schema_dir",	 set_str,     CO(schema_dir),	      0, 0 },
+	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
+};
+/* clang-format on */
+
+struct conf *
+conf_defaults(void)
+{
+	struct conf *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->listen = strdup("unix:/run/tollgate/tollgate.sock");
+	c->listen_mode = 0660;
+	c->listen_backlog = 511;
+	c->workers = 2;
+	c->threads = 4;
+	c->max_requests = 0;
+	c->graceful_timeout = 600;
+	c->stop_timeout = 5;
+	c->respawn_threshold = 10;
+	c->respawn_interval = 60;
+	c->run_dir = strdup("/run/tollgate");
+	c->mount_prefix = strdup("");
+	c->max_body = 8u << 20;
+	c->max_json_depth = 64;
+	c->cors_max_age = 600;
+	c->www_dir = strdup(TG_PKGDATADIR "/www");
+	c->log_level = LOG_INFO;
+	c->db_host = strdup("localhost");
+	c->db_port = 3306;
+	c->db_user = strdup("tollgate");
+	c->db_name = strdup("tollgate");
+	c->db_connect_timeout = 3;
+	c->db_read_timeout = 30;
+	c->db_write_timeout = 30;
+	c->schema_dir = strdup(TG_PKGDATADIR "/schema");
+	return c;
+}
+
+static int
+on_pair(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) != 0 ||
+		    strcmp(keys[i].name, name) != 0)
+			continue;
+		keys[i].set(p, (char *)p->c + keys[i].off, value, keys[i].min,
+		    keys[i].max);
+		/* Errors are counted in p; keep parsing to report them all. */
+		return 1;
+	}
+	if (*section == '\0')
+		perr(p, "key '%s' must be inside a section such as [server]",
+		    name);
+	else
+		perr(p, "unknown key '%s' in section [%s]", name, section);
+	return 1;
+}
+
+/* inih reads line by line through us, so we know the line number. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	ssize_t n;
+
+	if ((n = getline(&p->linebuf, &p->linecap, p->fp)) == -1)
+		return NULL;
+	p->line++;
+	if (n > num - 3) {
+		perr(p, "line too long (at most %d characters)", num - 3);
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
+	memcpy(str, p->linebuf, (size_t)n + 1);
+	return str;
+}
+
+static int
+read_secret_file(struct parse *p, const char *path, char **out)
+{
+	struct stat st;
+	FILE *fp;
+	char buf[512];
+	size_t n;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		perr(p, "db.password_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 0007) != 0) {
+		perr(p, "db.password_file %s is readable by others; chmod o-rwx "
+		    "it", path);
+		fclose(fp);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	free(*out);
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+struct conf *
+conf_load(const char *path, conf_err_fn errfn, void *arg)
+{
+	struct parse p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.file = path;
+	p.errfn = errfn;
+	p.arg = arg;
+	if ((p.c = conf_defaults()) == NULL)
+		return NULL;
+	p.c->path = strdup(path);
+	if ((p.fp = fopen(path, "re")) == NULL) {
+		perr(&p, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	rc = ini_parse_stream(reader, &p, on_pair, &p);
+	if (rc > 0) {
+		/* inih only reports its first syntax error's line. */
+		p.line = (unsigned)rc;
+		perr(&p, "syntax error: expected [section] or key = value");
+	} else if (rc < 0) {
+		perr(&p, "cannot parse the file");
+	}
+	p.line = 0;
+	if (p.c->db_password_file != NULL)
+		read_secret_file(&p, p.c->db_password_file, &p.c->db_password);
+out:
+	if (p.fp != NULL)
+		fclose(p.fp);
+	free(p.linebuf);
+	if (p.errors > 0) {
+		conf_free(p.c);
+		return NULL;
+	}
+	return p.c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	if (c->db_password != NULL)
+		explicit_bzero(c->db_password, strlen(c->db_password));
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].set == set_str || keys[i].set == set_listen ||
+		    keys[i].set == set_prefix || keys[i].set == set_origins)
+			free(*(char **)((char *)c + keys[i].off));
+	for (i = 0; i < c->ncors_origins; i++)
+		free(c->cors_origins[i]);
+	free(c->path);
+	free(c);
+}
+
+const char *
+conf_default_path(void)
+{
+	const char *e;
+
+	if ((e = getenv("TOLLGATE_CONF")) != NULL && *e != '\0')
+		return e;
+	return TG_SYSCONFDIR "/tollgate.conf";
+}
+
+int
+conf_origin_allowed(const struct conf *c, const char *origin)
+{
+	unsigned i;
+
+	if (origin == NULL || *origin == '\0')
+		return 0;
+	if (c->cors_any)
+		return 1;
+	for (i = 0; i < c->ncors_origins; i++)
+		if (strcasecmp(c->cors_origins[i], origin) == 0)
+			return 1;
+	return 0;
+}

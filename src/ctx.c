@@ -1,0 +1,71 @@
+/* ctx.c: what one worker process shares between its slots */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "ctx.h"
+#include "db.h"
+#include "json.h"
+#include "log.h"
+
+/*
+ * The OpenAPI document ships as www/openapi.json; the version is filled in
+ * here so the file never drifts from the binary.
+ */
+static int
+load_openapi(struct tg_ctx *x, const struct conf *c)
+{
+	json_error_t je;
+	json_t *doc, *info;
+	char *path;
+	int rc = -1;
+
+	if (asprintf(&path, "%s/openapi.json", c->www_dir) == -1)
+		return -1;
+	if ((doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		log_msg(LOG_ERR, "%s: %s (line %d)", path, je.text, je.line);
+		goto out;
+	}
+	if ((info = json_object_get(doc, "info")) != NULL)
+		json_object_set_new(info, "version", json_string(PACKAGE_VERSION));
+	if (c->mount_prefix != NULL && *c->mount_prefix != '\0')
+		json_object_set_new(doc, "servers",
+		    json_pack("[{s:s}]", "url", c->mount_prefix));
+	if ((x->openapi = jx_dump(doc)) == NULL)
+		goto out;
+	x->openapi_len = strlen(x->openapi);
+	rc = 0;
+out:
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+int
+ctx_init(struct tg_ctx *x, const struct conf *c)
+{
+	unsigned pool;
+
+	memset(x, 0, sizeof(*x));
+	x->conf = c;
+	x->started = time(NULL);
+	/* A missing document degrades one route, not the service. */
+	load_openapi(x, c);
+	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads;
+	if ((x->db = db_pool_new(c, pool)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+ctx_fini(struct tg_ctx *x)
+{
+	db_pool_free(x->db);
+	free(x->openapi);
+	memset(x, 0, sizeof(*x));
+}

@@ -1,0 +1,592 @@
+/* db.c: the only door to MariaDB: connection pool, statement table, migrations */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+
+#define DB_MAX_PARAMS 64
+#define DB_MAX_COLS   64
+#define DB_MAX_FIELD  (16u << 20) /* a larger column is a bug, not data */
+
+enum { SF_READ = 1 }; /* safe to retry after a lost connection */
+
+struct stmt_def {
+	const char *sql;
+	unsigned flags;
+};
+
+/* clang-format off */
+static const struct stmt_def stmts[STMT__MAX] = {
+	[STMT_SCHEMA_VERSION] = {
+	    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", SF_READ },
+	[STMT_MIGRATION_LIST] = {
+	    "SELECT version, name FROM schema_migrations ORDER BY version", SF_READ },
+	[STMT_MIGRATION_RECORD] = {
+	    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", 0 },
+	[STMT_LOCK_GET] = { "SELECT GET_LOCK(?, ?)", 0 },
+	[STMT_LOCK_RELEASE] = { "SELECT RELEASE_LOCK(?)", 0 },
+};
+/* clang-format on */
+
+/* UTC and strict modes on every session, whoever configured the server. */
+#define SESSION_INIT                                                           \
+	"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"             \
+	"NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"             \
+	"NO_ENGINE_SUBSTITUTION'"
+
+struct db_conn {
+	MYSQL *my;
+	MYSQL_STMT *st[STMT__MAX];
+	const struct conf *conf;
+	unsigned long flags;
+	struct db_conn *next; /* free list */
+	int checked;	      /* schema version verified */
+	char err[256];
+};
+
+struct db_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const struct conf *conf;
+	unsigned size;
+	unsigned nconns; /* created so far */
+	struct db_conn *free;
+	struct db_conn **all;
+};
+
+int
+db_library_init(void)
+{
+	return mysql_library_init(0, NULL, NULL) == 0 ? 0 : -1;
+}
+
+void
+db_library_end(void)
+{
+	mysql_library_end();
+}
+
+void
+db_thread_init(void)
+{
+	mysql_thread_init();
+}
+
+void
+db_thread_end(void)
+{
+	mysql_thread_end();
+}
+
+static void
+conn_close(struct db_conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < STMT__MAX; i++) {
+		if (c->st[i] != NULL)
+			mysql_stmt_close(c->st[i]);
+		c->st[i] = NULL;
+	}
+	if (c->my != NULL)
+		mysql_close(c->my);
+	c->my = NULL;
+	c->checked = 0;
+}
+
+static enum tg_err
+conn_open(struct db_conn *c)
+{
+	const struct conf *f = c->conf;
+	unsigned int t;
+	my_bool off = 0;
+
+	if ((c->my = mysql_init(NULL)) == NULL)
+		return TG_ESYSTEM;
+	t = f->db_connect_timeout;
+	mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &t);
+	t = f->db_read_timeout;
+	mysql_options(c->my, MYSQL_OPT_READ_TIMEOUT, &t);
+	t = f->db_write_timeout;
+	mysql_options(c->my, MYSQL_OPT_WRITE_TIMEOUT, &t);
+	/* We reconnect ourselves, so a write is never replayed behind our back. */
+	mysql_options(c->my, MYSQL_OPT_RECONNECT, &off);
+	mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	mysql_options(c->my, MYSQL_INIT_COMMAND, SESSION_INIT);
+	if (mysql_real_connect(c->my, f->db_socket != NULL ? NULL : f->db_host,
+		f->db_user, f->db_password, f->db_name, f->db_port, f->db_socket,
+		c->flags) == NULL) {
+		snprintf(c->err, sizeof(c->err), "%s", mysql_error(c->my));
+		log_msg(LOG_ERR, "database connect to %s failed: %s",
+		    f->db_socket != NULL ? f->db_socket : f->db_host, c->err);
+		conn_close(c);
+		return TG_EDB;
+	}
+	return TG_OK;
+}
+
+static int
+lost(unsigned e)
+{
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
+	    e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
+	    e == ER_CONNECTION_KILLED;
+}
+
+struct db_pool *
+db_pool_new(const struct conf *conf, unsigned size)
+{
+	struct db_pool *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if (size == 0)
+		size = 1;
+	if ((p->all = calloc(size, sizeof(*p->all))) == NULL) {
+		free(p);
+		return NULL;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->conf = conf;
+	p->size = size;
+	return p;
+}
+
+void
+db_pool_free(struct db_pool *p)
+{
+	unsigned i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->nconns; i++) {
+		conn_close(p->all[i]);
+		free(p->all[i]);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p->all);
+	free(p);
+}
+
+/* Take a connection from the pool, creating (not connecting) one if allowed. */
+static struct db_conn *
+take(struct db_pool *p)
+{
+	struct db_conn *c = NULL;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->free == NULL && p->nconns == p->size)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->free != NULL) {
+		c = p->free;
+		p->free = c->next;
+	} else if ((c = calloc(1, sizeof(*c))) != NULL) {
+		c->conf = p->conf;
+		p->all[p->nconns++] = c;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return c;
+}
+
+void
+db_put(struct db_pool *p, struct db_conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	c->next = p->free;
+	p->free = c;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static enum tg_err
+read_version(struct db_conn *c, int64_t *out)
+{
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	rc = db_exec(c, STMT_SCHEMA_VERSION, NULL, 0, &rows, a);
+	*out = 0;
+	if (rc == TG_OK && rows.nrows == 1 && rows.v[0].type == DBT_I64)
+		*out = rows.v[0].i;
+	else if (rc == TG_ENOENT)
+		rc = TG_OK; /* no schema_migrations yet: version 0 */
+	arena_free(a);
+	return rc;
+}
+
+static enum tg_err
+get(struct db_pool *p, struct db_conn **out, int check)
+{
+	struct db_conn *c;
+	int64_t ver;
+	enum tg_err rc;
+
+	*out = NULL;
+	if ((c = take(p)) == NULL)
+		return TG_ESYSTEM;
+	if (c->my == NULL && (rc = conn_open(c)) != TG_OK)
+		goto fail;
+	if (check && !c->checked) {
+		if ((rc = read_version(c, &ver)) != TG_OK)
+			goto fail;
+		if (ver != TG_SCHEMA_VERSION) {
+			log_msg(LOG_ERR, "database schema is version %lld, this "
+			    "tollgate expects %d: run tollgate migrate",
+			    (long long)ver, TG_SCHEMA_VERSION);
+			rc = TG_ESCHEMA;
+			goto fail;
+		}
+		c->checked = 1;
+	}
+	*out = c;
+	return TG_OK;
+fail:
+	conn_close(c);
+	db_put(p, c);
+	return rc;
+}
+
+enum tg_err
+db_get(struct db_pool *p, struct db_conn **out)
+{
+	return get(p, out, 1);
+}
+
+enum tg_err
+db_schema_version(struct db_pool *p, int64_t *out)
+{
+	struct db_conn *c;
+	enum tg_err rc;
+
+	*out = 0;
+	if ((rc = get(p, &c, 0)) != TG_OK)
+		return rc;
+	rc = read_version(c, out);
+	db_put(p, c);
+	if (rc == TG_OK && *out != TG_SCHEMA_VERSION)
+		rc = TG_ESCHEMA;
+	return rc;
+}
+
+static enum tg_err
+map_error(struct db_conn *c, unsigned e, const char *msg, enum stmt s)
+{
+	snprintf(c->err, sizeof(c->err), "%s", msg);
+	switch (e) {
+	case ER_DUP_ENTRY:
+		return TG_ECONFLICT;
+	case ER_NO_SUCH_TABLE:
+		return TG_ENOENT;
+	default:
+		log_msg(LOG_ERR, "database statement %d failed: %u %s", (int)s, e,
+		    msg);
+		return TG_EDB;
+	}
+}
+
+static void
+bind_params(MYSQL_BIND *b, const struct db_val *params, size_t n,
+    unsigned long *lens)
+{
+	size_t i;
+
+	memset(b, 0, sizeof(*b) * n);
+	for (i = 0; i < n; i++) {
+		switch (params[i].type) {
+		case DBT_I64:
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = (void *)&params[i].i;
+			break;
+		case DBT_STR:
+			lens[i] = (unsigned long)params[i].len;
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = (void *)params[i].s;
+			b[i].buffer_length = lens[i];
+			b[i].length = &lens[i];
+			break;
+		default:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		}
+	}
+}
+
+static int
+is_int_type(enum enum_field_types t)
+{
+	return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT ||
+	    t == MYSQL_TYPE_LONG || t == MYSQL_TYPE_LONGLONG ||
+	    t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_YEAR;
+}
+
+/* Copy every row of an executed statement into the arena. */
+static enum tg_err
+fetch_rows(MYSQL_STMT *st, MYSQL_RES *meta, struct db_rows *out,
+    struct arena *a)
+{
+	MYSQL_BIND b[DB_MAX_COLS];
+	MYSQL_FIELD *f;
+	unsigned long lens[DB_MAX_COLS];
+	my_bool nulls[DB_MAX_COLS];
+	int64_t ints[DB_MAX_COLS];
+	size_t ncols, r, i;
+	my_bool on = 1;
+	struct db_val *v;
+	int frc;
+
+	ncols = mysql_num_fields(meta);
+	if (ncols > DB_MAX_COLS)
+		return TG_ESYSTEM;
+	mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
+	if (mysql_stmt_store_result(st) != 0)
+		return TG_EDB;
+	f = mysql_fetch_fields(meta);
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < ncols; i++) {
+		b[i].is_null = &nulls[i];
+		b[i].length = &lens[i];
+		if (is_int_type(f[i].type)) {
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &ints[i];
+			b[i].is_unsigned = (f[i].flags & UNSIGNED_FLAG) != 0;
+		} else {
+			if (f[i].max_length > DB_MAX_FIELD)
+				return TG_ESYSTEM;
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer_length = f[i].max_length + 1;
+			b[i].buffer = arena_alloc(a, b[i].buffer_length);
+		}
+	}
+	if (mysql_stmt_bind_result(st, b) != 0)
+		return TG_EDB;
+	out->ncols = ncols;
+	out->nrows = (size_t)mysql_stmt_num_rows(st);
+	out->v = arena_calloc(a, out->nrows * ncols + 1, sizeof(*out->v));
+	for (r = 0; r < out->nrows; r++) {
+		frc = mysql_stmt_fetch(st);
+		if (frc == MYSQL_NO_DATA)
+			break;
+		if (frc == 1)
+			return TG_EDB;
+		for (i = 0; i < ncols; i++) {
+			v = &out->v[r * ncols + i];
+			if (nulls[i])
+				v->type = DBT_NULL;
+			else if (b[i].buffer_type == MYSQL_TYPE_LONGLONG) {
+				v->type = DBT_I64;
+				v->i = ints[i];
+			} else {
+				v->type = DBT_STR;
+				v->len = lens[i];
+				v->s = arena_strndup(a, b[i].buffer, lens[i]);
+			}
+		}
+	}
+	out->nrows = r;
+	return TG_OK;
+}
+
+/* One attempt; *gone is set when the connection itself was lost. */
+static enum tg_err
+exec_once(struct db_conn *c, enum stmt s, const struct db_val *params,
+    size_t n, struct db_rows *out, struct arena *a, int *gone)
+{
+	MYSQL_BIND b[DB_MAX_PARAMS];
+	unsigned long lens[DB_MAX_PARAMS];
+	MYSQL_STMT *st;
+	MYSQL_RES *meta = NULL;
+	enum tg_err rc;
+
+	*gone = 0;
+	if (c->my == NULL && (rc = conn_open(c)) != TG_OK) {
+		*gone = 1;
+		return rc;
+	}
+	if ((st = c->st[s]) == NULL) {
+		if ((st = mysql_stmt_init(c->my)) == NULL)
+			return TG_ESYSTEM;
+		if (mysql_stmt_prepare(st, stmts[s].sql, strlen(stmts[s].sql))) {
+			*gone = lost(mysql_stmt_errno(st));
+			rc = map_error(c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
+			mysql_stmt_close(st);
+			return rc;
+		}
+		c->st[s] = st;
+	}
+	if (n != mysql_stmt_param_count(st) || n > DB_MAX_PARAMS)
+		return TG_ESYSTEM;
+	bind_params(b, params, n, lens);
+	if ((n > 0 && mysql_stmt_bind_param(st, b)) || mysql_stmt_execute(st)) {
+		*gone = lost(mysql_stmt_errno(st));
+		return map_error(c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
+	}
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if ((meta = mysql_stmt_result_metadata(st)) != NULL) {
+		rc = out != NULL ? fetch_rows(st, meta, out, a) : TG_OK;
+		mysql_free_result(meta);
+		mysql_stmt_free_result(st);
+		if (rc != TG_OK)
+			return map_error(c, mysql_stmt_errno(st),
+			    mysql_stmt_error(st), s);
+	}
+	if (out != NULL) {
+		out->affected = mysql_stmt_affected_rows(st);
+		out->insert_id = mysql_stmt_insert_id(st);
+	}
+	return TG_OK;
+}
+
+enum tg_err
+db_exec(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
+    struct db_rows *out, struct arena *a)
+{
+	enum tg_err rc;
+	int gone;
+
+	rc = exec_once(c, s, params, n, out, a, &gone);
+	if (!gone)
+		return rc;
+	/*
+	 * The server went away.  A read is retried once on a new connection; a
+	 * write may or may not have happened, so it is reported, never replayed.
+	 */
+	conn_close(c);
+	if (!(stmts[s].flags & SF_READ))
+		return TG_EDB;
+	log_msg(LOG_WARN, "database connection lost; reconnecting");
+	rc = exec_once(c, s, params, n, out, a, &gone);
+	if (gone)
+		conn_close(c);
+	return rc;
+}
+
+static enum tg_err
+simple(struct db_conn *c, const char *sql)
+{
+	if (c->my == NULL)
+		return TG_EDB;
+	if (mysql_real_query(c->my, sql, strlen(sql)) != 0) {
+		if (lost(mysql_errno(c->my)))
+			conn_close(c);
+		return TG_EDB;
+	}
+	return TG_OK;
+}
+
+enum tg_err
+db_begin(struct db_conn *c)
+{
+	return simple(c, "START TRANSACTION");
+}
+
+enum tg_err
+db_commit(struct db_conn *c)
+{
+	return simple(c, "COMMIT");
+}
+
+void
+db_rollback(struct db_conn *c)
+{
+	(void)simple(c, "ROLLBACK");
+}
+
+struct db_conn *
+db_admin_connect(const struct conf *conf, char *err, size_t errlen)
+{
+	struct db_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->conf = conf;
+	c->flags = CLIENT_MULTI_STATEMENTS;
+	if (conn_open(c) != TG_OK) {
+		snprintf(err, errlen, "%s", c->err);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+db_admin_close(struct db_conn *c)
+{
+	if (c == NULL)
+		return;
+	conn_close(c);
+	free(c);
+}
+
+enum tg_err
+db_run_script(struct db_conn *c, const char *sql, size_t len, char *err,
+    size_t errlen)
+{
+	MYSQL_RES *res;
+	int st;
+
+	if (mysql_real_query(c->my, sql, (unsigned long)len) != 0)
+		goto fail;
+	/* Drain every result so the connection is usable afterwards. */
+	do {
+		if ((res = mysql_store_result(c->my)) != NULL)
+			mysql_free_result(res);
+		else if (mysql_field_count(c->my) != 0)
+			goto fail;
+		if ((st = mysql_next_result(c->my)) > 0)
+			goto fail;
+	} while (st == 0);
+	return TG_OK;
+fail:
+	snprintf(err, errlen, "%u: %s", mysql_errno(c->my), mysql_error(c->my));
+	return TG_EDB;
+}
+
+enum tg_err
+db_lock(struct db_conn *c, const char *name, unsigned timeout_s)
+{
+	struct db_val p[2] = {DB_STR(name), DB_I64(timeout_s)};
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	rc = db_exec(c, STMT_LOCK_GET, p, 2, &rows, a);
+	if (rc == TG_OK && (rows.nrows != 1 || rows.v[0].type != DBT_I64 ||
+			       rows.v[0].i != 1))
+		rc = TG_ETIMEOUT;
+	arena_free(a);
+	return rc;
+}
+
+void
+db_unlock(struct db_conn *c, const char *name)
+{
+	struct db_val p[1] = {DB_STR(name)};
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+
+	(void)db_exec(c, STMT_LOCK_RELEASE, p, 1, &rows, a);
+	arena_free(a);
+}
+
+const char *
+db_error(struct db_conn *c)
+{
+	return c->err;
+}

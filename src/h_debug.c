@@ -1,0 +1,46 @@
+/* h_debug.c: test-only routes (debug.routes = on): slow requests, pids, echo */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "handlers.h"
+#include "util.h"
+
+enum tg_err
+h_debug_sleep(struct tg_req *r, struct tg_resp *resp)
+{
+	struct timespec ts;
+	const char *v = req_query(r, "ms");
+	uint64_t ms = 0;
+
+	if (v != NULL && util_parse_u64(v, 0, 60000, &ms) == -1)
+		return resp_fail(r, resp, TG_EINVAL, "ms",
+		    "ms must be a whole number from 0 to 60000");
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	/* Restart after signals: a graceful stop must let this finish. */
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	resp->body = json_pack("{s:i, s:I}", "pid", (int)getpid(), "slept_ms",
+	    (json_int_t)ms);
+	return TG_OK;
+}
+
+enum tg_err
+h_debug_pid(struct tg_req *r, struct tg_resp *resp)
+{
+	resp->body = json_pack("{s:i}", "pid", (int)getpid());
+	return TG_OK;
+}
+
+enum tg_err
+h_debug_echo(struct tg_req *r, struct tg_resp *resp)
+{
+	resp->body = json_pack("{s:O}", "echo", r->json);
+	return TG_OK;
+}

@@ -1,0 +1,245 @@
+/* router.c: the route table and the one place every request is dispatched */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "ctx.h"
+#include "handlers.h"
+#include "json.h"
+#include "log.h"
+#include "router.h"
+#include "util.h"
+
+/* clang-format off */
+static const struct route routes[] = {
+	{ TG_M_GET,  "/",		h_root,		0 },
+	{ TG_M_GET,  "/health",		h_health,	0 },
+	{ TG_M_GET,  "/openapi.json",	h_openapi,	0 },
+	{ TG_M_GET,  "/_debug/sleep",	h_debug_sleep,	RF_DEBUG },
+	{ TG_M_GET,  "/_debug/pid",	h_debug_pid,	RF_DEBUG },
+	{ TG_M_POST, "/_debug/echo",	h_debug_echo,	RF_DEBUG | RF_JSON },
+};
+/* clang-format on */
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Headers a browser may send cross-origin; later issues' auth headers included. */
+#define CORS_ALLOW_HEADERS                                                     \
+	"Authorization, Content-Type, X-API-Key, api-key, Idempotency-Key, "   \
+	"X-Request-Id, HTTP-Referer, X-Title"
+#define CORS_EXPOSE_HEADERS                                                    \
+	"x-request-id, x-tollgate-cost, x-tollgate-balance, "                  \
+	"x-tollgate-provider, retry-after, x-ratelimit-limit-requests, "       \
+	"x-ratelimit-remaining-requests, x-ratelimit-reset-requests, "         \
+	"x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, "             \
+	"x-ratelimit-reset-tokens"
+
+/*
+ * Match path against pattern segment by segment; "{name}" captures one
+ * non-empty segment.  Returns 1 on a match with captures filled.
+ */
+static int
+match(struct tg_req *r, const char *pat, const char *path)
+{
+	const char *caps[REQ_MAX_CAPTURES];
+	size_t lens[REQ_MAX_CAPTURES], ncap = 0, pn, sn, i;
+
+	while (*pat != '\0' && *path != '\0') {
+		if (*pat != '/' || *path != '/')
+			return 0;
+		pat++;
+		path++;
+		pn = strcspn(pat, "/");
+		sn = strcspn(path, "/");
+		if (pn > 1 && pat[0] == '{') {
+			if (sn == 0 || ncap == REQ_MAX_CAPTURES)
+				return 0;
+			caps[ncap] = path;
+			lens[ncap++] = sn;
+		} else if (pn != sn || strncmp(pat, path, pn) != 0) {
+			return 0;
+		}
+		pat += pn;
+		path += sn;
+	}
+	if (*pat != '\0' || *path != '\0')
+		return 0;
+	for (i = 0; i < ncap; i++)
+		r->captures[i] = arena_strndup(r->arena, caps[i], lens[i]);
+	r->ncaptures = ncap;
+	return 1;
+}
+
+static void
+allow_add(char *allow, size_t len, unsigned *seen, enum tg_method m)
+{
+	if (*seen & (1u << m))
+		return;
+	*seen |= 1u << m;
+	if (*allow != '\0')
+		strncat(allow, ", ", len - strlen(allow) - 1);
+	strncat(allow, req_method_name(m), len - strlen(allow) - 1);
+}
+
+const struct route *
+router_match(struct tg_req *r, enum tg_method method, const char *path,
+    int debug, enum tg_err *err, char *allow, size_t allowlen)
+{
+	const struct route *rt;
+	unsigned seen = 0;
+	size_t i;
+	int found = 0;
+
+	if (allow != NULL && allowlen > 0)
+		*allow = '\0';
+	for (i = 0; i < NROUTES; i++) {
+		rt = &routes[i];
+		if ((rt->flags & RF_DEBUG) && !debug)
+			continue;
+		if (!match(r, rt->pattern, path))
+			continue;
+		if (rt->method == method ||
+		    (method == TG_M_HEAD && rt->method == TG_M_GET))
+			return rt;
+		found = 1;
+		if (allow != NULL) {
+			allow_add(allow, allowlen, &seen, rt->method);
+			if (rt->method == TG_M_GET)
+				allow_add(allow, allowlen, &seen, TG_M_HEAD);
+		}
+	}
+	if (found && allow != NULL)
+		allow_add(allow, allowlen, &seen, TG_M_OPTIONS);
+	*err = found ? TG_EMETHOD : TG_ENOENT;
+	return NULL;
+}
+
+static void
+cors(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
+{
+	const char *origin = req_header(r, "Origin");
+
+	if (!conf_origin_allowed(c, origin))
+		return;
+	resp_header(resp, "Access-Control-Allow-Origin", origin);
+	resp_header(resp, "Vary", "Origin");
+	resp_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+}
+
+/* OPTIONS: 204 with Allow; a CORS preflight from an allowed origin gets the rest. */
+static void
+preflight(struct tg_req *r, struct tg_resp *resp, const struct conf *c,
+    const char *allow)
+{
+	resp->status = 204;
+	resp_header(resp, "Allow", allow);
+	if (req_header(r, "Access-Control-Request-Method") == NULL ||
+	    !conf_origin_allowed(c, req_header(r, "Origin")))
+		return;
+	resp_header(resp, "Access-Control-Allow-Methods", allow);
+	resp_header(resp, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+	resp_header(resp, "Access-Control-Max-Age",
+	    arena_printf(r->arena, "%u", c->cors_max_age));
+}
+
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static enum tg_err
+load_json(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
+{
+	char err[256];
+	enum tg_err rc;
+
+	if (!is_json_type(req_header(r, "Content-Type")))
+		return resp_fail(r, resp, TG_EMEDIA, NULL,
+		    "Content-Type must be application/json");
+	rc = req_read_body(r, c->max_body);
+	if (rc == TG_ETOOBIG)
+		return resp_fail(r, resp, rc, NULL, "the request body exceeds "
+		    "the limit of %llu bytes", (unsigned long long)c->max_body);
+	if (rc != TG_OK)
+		return resp_fail(r, resp, TG_EINVAL, NULL,
+		    "the request body ended before Content-Length bytes");
+	rc = jx_parse(r->body, r->body_len, c->max_json_depth, 1, &r->json, err,
+	    sizeof(err));
+	if (rc != TG_OK)
+		return resp_fail(r, resp, rc, NULL, "%s", err);
+	arena_defer_json(r->arena, r->json);
+	return TG_OK;
+}
+
+static enum tg_err
+dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
+{
+	const struct route *rt;
+	enum tg_err rc;
+	char allow[128];
+
+	rt = router_match(r, r->method, r->path, c->debug_routes, &rc, allow,
+	    sizeof(allow));
+	if (rt == NULL && rc == TG_EMETHOD && r->method == TG_M_OPTIONS) {
+		preflight(r, resp, c, arena_strdup(r->arena, allow));
+		return TG_OK;
+	}
+	if (rt == NULL && rc == TG_EMETHOD) {
+		resp_header(resp, "Allow", arena_strdup(r->arena, allow));
+		return resp_fail(r, resp, rc, NULL, "%s is not allowed on %s; "
+		    "allowed: %s", r->method_name, r->path, allow);
+	}
+	if (rt == NULL)
+		return resp_fail(r, resp, rc, NULL, "no route for %s %s",
+		    r->method_name, r->path);
+	if ((rt->flags & RF_JSON) && (rc = load_json(r, resp, c)) != TG_OK)
+		return rc;
+	return rt->fn(r, resp);
+}
+
+void
+router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx)
+{
+	struct tg_req r;
+	struct tg_resp resp;
+	enum tg_err rc;
+
+	resp_init(&resp);
+	rc = req_init(&r, a, io, ctx);
+	resp.head_only = r.method == TG_M_HEAD;
+	resp_header(&resp, "x-request-id", r.request_id);
+	cors(&r, &resp, ctx->conf);
+	if (rc != TG_OK)
+		resp_fail(&r, &resp, rc, NULL, "%s", r.error != NULL ? r.error :
+		    "the request is invalid");
+	else
+		rc = dispatch(&r, &resp, ctx->conf);
+	if (rc != TG_OK) {
+		if (resp.sent) {
+			/* A streaming handler failed after its headers: nothing to fix. */
+			log_msg(LOG_WARN, "req=%s %s %s failed after headers (%s)",
+			    r.request_id, r.method_name, r.path, resp_err_code(rc));
+		} else {
+			if (resp_err_status(rc) >= 500)
+				log_msg(LOG_ERR, "req=%s %s %s: %s", r.request_id,
+				    r.method_name, r.path,
+				    resp.errmsg != NULL ? resp.errmsg : resp_err_code(rc));
+			resp_set_error(&resp, rc);
+		}
+	}
+	if (!resp.sent && resp_send(&r, &resp) == -1)
+		log_msg(LOG_INFO, "req=%s client went away", r.request_id);
+	/* The path only: a query string may carry a credential. */
+	log_access(r.method_name, r.path,
+	    resp.status != 0 ? resp.status : 200, resp.bytes,
+	    util_now() - r.started, r.request_id);
+	resp_clear(&resp);
+}

@@ -1,0 +1,211 @@
+/* util.c: small helpers: randomness, ids, time, number and size parsing */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "util.h"
+
+int
+util_random(void *p, size_t n)
+{
+	/* OpenSSL 3 reseeds after fork, so workers never share a stream. */
+	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
+}
+
+int
+util_request_id(char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[16];
+	size_t i;
+
+	if (util_random(r, sizeof(r)) == -1)
+		return -1;
+	for (i = 0; i < sizeof(r); i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 0xf];
+	}
+	out[32] = '\0';
+	return 0;
+}
+
+int
+util_request_id_ok(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n >= 128)
+			return 0;
+		if (!isalnum((unsigned char)s[n]) && strchr("._:-", s[n]) == NULL)
+			return 0;
+	}
+	return n > 0;
+}
+
+double
+util_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+util_iso8601(char out[21])
+{
+	struct tm tm;
+	time_t t = time(NULL);
+
+	gmtime_r(&t, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+util_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (s == NULL || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (shift != 0 && v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+util_pct_decode(const char *src, size_t n, char *dst)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (src[i] == '\0')
+			return -1;
+		if (src[i] != '%') {
+			dst[o++] = src[i];
+			continue;
+		}
+		if (i + 2 >= n)
+			return -1;
+		if ((hi = hexval((unsigned char)src[i + 1])) < 0 ||
+		    (lo = hexval((unsigned char)src[i + 2])) < 0)
+			return -1;
+		if (hi == 0 && lo == 0)
+			return -1;
+		dst[o++] = (char)(hi << 4 | lo);
+		i += 2;
+	}
+	dst[o] = '\0';
+	return 0;
+}
+
+int
+util_strncaseeq(const char *a, const char *b, size_t n)
+{
+	return strncasecmp(a, b, n) == 0;
+}
+
+struct reason {
+	int status;
+	const char *text;
+};
+
+static const struct reason reasons[] = {
+	{200, "OK"},
+	{201, "Created"},
+	{202, "Accepted"},
+	{204, "No Content"},
+	{301, "Moved Permanently"},
+	{304, "Not Modified"},
+	{400, "Bad Request"},
+	{401, "Unauthorized"},
+	{402, "Payment Required"},
+	{403, "Forbidden"},
+	{404, "Not Found"},
+	{405, "Method Not Allowed"},
+	{409, "Conflict"},
+	{413, "Content Too Large"},
+	{415, "Unsupported Media Type"},
+	{422, "Unprocessable Content"},
+	{429, "Too Many Requests"},
+	{500, "Internal Server Error"},
+	{501, "Not Implemented"},
+	{502, "Bad Gateway"},
+	{503, "Service Unavailable"},
+	{504, "Gateway Timeout"},
+};
+
+const char *
+util_http_reason(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].text;
+	return "Unknown";
+}

@@ -1,0 +1,533 @@
+# lib.sh: shared helpers for the shell integration tests (sourced by tests/integ/t_*.sh).
+#
+# A test script does:
+#     . "$(dirname "$0")/lib.sh"
+#     need_db; need_cmd nginx
+#     ... start things with start_bg / start_daemon, check with http + check ...
+#     finish
+#
+# Environment (from the Makefile, defaults let a script run by hand from the source tree):
+#   TOLLGATE_BIN     absolute path of the built binary
+#   TOLLGATE_SRCDIR  absolute top source dir (schema/, www/)
+#   TOLLGATE_TEST_DB_SOCKET, _USER, _PASSWORD, _NAME   the throwaway MariaDB from scripts/dev test
+#
+# Every process a test starts is recorded here and killed by the EXIT trap, and the temp dir
+# is removed, so a failing or interrupted test leaves nothing running.
+
+set -eu
+
+integ_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${TOLLGATE_SRCDIR:=$(cd "$integ_dir/../.." && pwd)}"
+: "${TOLLGATE_BIN:=$TOLLGATE_SRCDIR/src/tollgate}"
+test_name=$(basename "$0" .sh)
+
+# Counters for the TAP-ish output; finish() turns them into the exit status.
+n_ok=0
+n_fail=0
+
+# Process groups (one per started server) to kill at exit, newest last.
+declare -a owned_pgids=()
+# Single pids (processes that are not group leaders) to kill at exit.
+declare -a owned_pids=()
+
+# --- output -------------------------------------------------------------------------------
+
+note() { echo "# $*"; }
+
+ok() {
+	n_ok=$((n_ok + 1))
+	echo "ok - $*"
+}
+
+not_ok() {
+	n_fail=$((n_fail + 1))
+	echo "not ok - $*"
+}
+
+# check DESC CMD...: runs CMD (a test expression), prints ok/not ok. On failure the last HTTP
+# exchange is shown, because that is nearly always what one needs to see.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		show_last_response
+	fi
+}
+
+# skip REASON: automake's SKIP status. Only for missing prerequisites, never for failures.
+skip() {
+	echo "SKIP: $test_name: $*"
+	exit 77
+}
+
+# bail REASON: the test cannot go on (a server did not start); counts as a failure.
+bail() {
+	not_ok "$*"
+	dump_logs
+	finish
+}
+
+finish() {
+	echo "# $test_name: $n_ok passed, $n_fail failed"
+	if [ "$n_fail" -gt 0 ]; then
+		exit 1
+	fi
+	exit 0
+}
+
+# --- prerequisites ------------------------------------------------------------------------
+
+need_db() {
+	[ -n "${TOLLGATE_TEST_DB_SOCKET:-}" ] ||
+		skip "TOLLGATE_TEST_DB_SOCKET unset (run via scripts/dev test)"
+	[ -S "$TOLLGATE_TEST_DB_SOCKET" ] ||
+		skip "no MariaDB socket at $TOLLGATE_TEST_DB_SOCKET"
+	: "${TOLLGATE_TEST_DB_USER:=tollgate}"
+	: "${TOLLGATE_TEST_DB_PASSWORD:=}"
+	: "${TOLLGATE_TEST_DB_NAME:=tollgate}"
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c not installed"
+	done
+}
+
+need_bin() {
+	[ -x "$TOLLGATE_BIN" ] || skip "tollgate binary $TOLLGATE_BIN not built"
+}
+
+# --- temp dir and cleanup -----------------------------------------------------------------
+
+# alive_group PGID: true while any process of the group exists.
+alive_group() {
+	kill -0 -- "-$1" 2>/dev/null
+}
+
+# any_alive PGID...: true while any of the groups has a process left.
+any_alive() {
+	local pg
+	for pg in "$@"; do
+		alive_group "$pg" && return 0
+	done
+	return 1
+}
+
+# stop_groups PGID...: SIGTERM to every group at once, up to 5 s for all of them to go, then
+# SIGKILL for whatever is left (a hung server must not hang the test).
+stop_groups() {
+	local pg i
+	for pg in "$@"; do
+		kill -TERM -- "-$pg" 2>/dev/null || true
+	done
+	for i in $(seq 50); do
+		any_alive "$@" || return 0
+		sleep 0.1
+	done
+	for pg in "$@"; do
+		alive_group "$pg" || continue
+		echo "# cleanup: process group $pg ignored SIGTERM for 5s; SIGKILL"
+		kill -KILL -- "-$pg" 2>/dev/null || true
+	done
+	sleep 0.2
+}
+
+cleanup() {
+	local rc=$? pid
+	set +e
+	[ ${#owned_pgids[@]} -eq 0 ] || stop_groups "${owned_pgids[@]}"
+	for pid in "${owned_pids[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	# Anything still running from our temp dir (a daemon that left its group, a spawned
+	# backend): name it in the log, then kill it by pid. The path is unique to this test.
+	if [ -n "${T:-}" ] && [ -d "$T" ]; then
+		for pid in $(pgrep -f -- "$T/" 2>/dev/null); do
+			[ "$pid" = "$$" ] && continue
+			echo "# cleanup: killing leftover $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+			kill -KILL "$pid" 2>/dev/null
+		done
+		if [ -n "${KEEP_TMP:-}" ]; then
+			echo "# kept $T"
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+# make_tmp: creates $T (world-traversable, since nginx/Apache/lighttpd workers run as another
+# user and must reach sockets and files in it) and installs the cleanup trap.
+make_tmp() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/tg-$test_name.XXXXXX")
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	chmod 0755 "$T"
+	mkdir -p "$T/run" "$T/log" "$T/tmp"
+	chmod 0755 "$T/run" "$T/log"
+}
+
+# --- processes ----------------------------------------------------------------------------
+
+# start_bg NAME CMD...: runs CMD in the background in its own session (so the whole process
+# tree, e.g. a tollgate master and its workers, can be killed as one group), stdout/stderr to
+# $T/log/NAME.out. Sets $bg_pid. setsid does not fork here (a background job of a
+# non-interactive shell is not a group leader), so bg_pid is the command itself.
+start_bg() {
+	local name=$1
+	shift
+	setsid "$@" >>"$T/log/$name.out" 2>&1 </dev/null &
+	bg_pid=$!
+	owned_pgids+=("$bg_pid")
+}
+
+# own_daemon PIDFILE: a server that forked itself into the background (nginx, apache2) and
+# wrote PIDFILE; record its group (daemons call setsid, so pgid = pid) for cleanup.
+own_daemon() {
+	local pidfile=$1 pid
+	wait_for "pid file $pidfile" 10 test -s "$pidfile" || return 1
+	pid=$(cat "$pidfile")
+	owned_pgids+=("$(ps -o pgid= -p "$pid" | tr -d ' ')")
+}
+
+# wait_for DESC SECONDS CMD...: polls CMD every 0.1 s; false after SECONDS.
+wait_for() {
+	local desc=$1 secs=$2 i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		if "$@" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	note "timed out after ${secs}s waiting for $desc"
+	return 1
+}
+
+# gone PID: true once PID no longer exists (or is a zombie of ours).
+gone() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+	case $st in Z*) return 0 ;; esac
+	return 1
+}
+
+# children PID: pids of the direct children of PID, one per line (the workers of a master).
+children() {
+	pgrep -P "$1" 2>/dev/null | sort -n || true
+}
+
+# has_children PID: true when PID has at least one child process.
+has_children() {
+	[ -n "$(children "$1")" ]
+}
+
+# --- ports --------------------------------------------------------------------------------
+
+port_in_use() {
+	if command -v ss >/dev/null 2>&1; then
+		[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+	else
+		# No ss on a minimal machine: a successful connect means someone listens.
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+
+# free_port: prints a loopback TCP port nobody listens on. Random start so parallel tests
+# (make -j) rarely collide; a collision shows up as a server that fails to start.
+free_port() {
+	local p i
+	for i in $(seq 200); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! port_in_use "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+# --- files --------------------------------------------------------------------------------
+
+# render IN OUT: copies template IN to OUT replacing each @NAME@ with the value of shell
+# variable NAME (an unset one is an error, so a typo cannot produce a half-empty config).
+render() {
+	local in=$1 out=$2 name val
+	local -a expr=()
+	for name in $(grep -o '@[A-Za-z_][A-Za-z0-9_]*@' "$in" | tr -d @ | sort -u); do
+		if [ -z "${!name+set}" ]; then
+			echo "render: $in: @$name@ has no value" >&2
+			return 1
+		fi
+		val=${!name}
+		val=${val//\\/\\\\}
+		val=${val//|/\\|}
+		val=${val//&/\\&}
+		expr+=(-e "s|@$name@|$val|g")
+	done
+	sed "${expr[@]}" "$in" >"$out"
+}
+
+# tg_conf FILE [section.key=value ...]: writes a tollgate config for the test DB. Later
+# assignments override earlier ones; an empty value drops the key (back to the default).
+tg_conf() {
+	local file=$1 item key sec
+	shift
+	local -A val=()
+	local -a order=()
+	for item in \
+		"server.listen=unix:$T/run/tollgate.sock" \
+		"server.listen_mode=0666" \
+		"server.workers=2" \
+		"server.threads=2" \
+		"server.pid_file=$T/run/tollgate.pid" \
+		"server.run_dir=$T/run" \
+		"server.graceful_timeout=30" \
+		"server.stop_timeout=3" \
+		"http.max_body=65536" \
+		"http.www_dir=$TOLLGATE_SRCDIR/www" \
+		"log.level=info" \
+		"log.file=$T/log/tollgate.log" \
+		"db.socket=${TOLLGATE_TEST_DB_SOCKET:-}" \
+		"db.user=${TOLLGATE_TEST_DB_USER:-tollgate}" \
+		"db.password=${TOLLGATE_TEST_DB_PASSWORD:-}" \
+		"db.name=${TOLLGATE_TEST_DB_NAME:-tollgate}" \
+		"db.connect_timeout=2" \
+		"db.schema_dir=$TOLLGATE_SRCDIR/schema" \
+		"debug.routes=on" \
+		"$@"; do
+		key=${item%%=*}
+		[ -n "${val[$key]+set}" ] || order+=("$key")
+		val[$key]=${item#*=}
+	done
+	{
+		echo "# $file: generated by $test_name"
+		for sec in server http log db debug; do
+			echo "[$sec]"
+			for key in "${order[@]}"; do
+				[ "${key%%.*}" = "$sec" ] || continue
+				[ -n "${val[$key]}" ] || continue
+				echo "${key#*.} = ${val[$key]}"
+			done
+		done
+	} >"$file"
+}
+
+# --- tollgate -----------------------------------------------------------------------------
+
+# start_tollgate NAME CONF: standalone master in the background; waits for its socket.
+# Sets $tg_pid (the master).
+start_tollgate() {
+	local name=$1 conf=$2 sock
+	sock=$(sed -n 's/^listen = unix://p' "$conf")
+	start_bg "$name" "$TOLLGATE_BIN" -c "$conf" serve
+	tg_pid=$bg_pid
+	if ! wait_for "$name socket $sock" 15 test -S "$sock"; then
+		return 1
+	fi
+	# The socket exists once bound; the workers must exist too.
+	wait_for "$name workers" 10 has_children "$tg_pid"
+}
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+# http METHOD URL [curl args...]: one request; sets $code, $T/body, $T/hdr (headers of the
+# final response, lower-cased names). $code is 000 when the connection failed.
+http() {
+	local method=$1 url=$2
+	shift 2
+	last_req="$method $url"
+	rm -f "$T/body" "$T/hdr.raw" "$T/hdr"
+	if [ "$method" = HEAD ]; then
+		set -- -I "$@"
+	else
+		set -- -X "$method" "$@"
+	fi
+	code=$(curl -sS -m "${CURL_TIMEOUT:-10}" -H 'Expect:' -o "$T/body" -D "$T/hdr.raw" \
+		-w '%{http_code}' "$@" "$url" 2>"$T/curl.err") || true
+	[ -n "$code" ] || code=000
+	touch "$T/body" "$T/hdr.raw"
+	# Keep only the last header block (a 100 Continue may precede it); strip CRs.
+	tr -d '\r' <"$T/hdr.raw" | awk '/^HTTP\//{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' |
+		sed 's/^\([^:]*\):/\L\1:/' >"$T/hdr"
+}
+
+# hdr NAME: value of response header NAME (case-insensitive), empty when absent.
+hdr() {
+	local name
+	name=$(echo "$1" | tr 'A-Z' 'a-z')
+	sed -n "s/^$name: *//p" "$T/hdr" | tail -n 1
+}
+
+show_last_response() {
+	[ -n "${last_req:-}" ] || return 0
+	echo "#   last request: $last_req -> $code"
+	[ -s "$T/curl.err" ] && sed 's/^/#   curl: /' "$T/curl.err"
+	[ -f "$T/hdr" ] && sed 's/^/#   < /' "$T/hdr"
+	[ -f "$T/body" ] && head -c 600 "$T/body" | sed 's/^/#   | /'
+	echo
+}
+
+# Predicates over the last response, for check().
+status_is() { [ "$code" = "$1" ]; }
+json_is() { jq -e "$1" "$T/body" >/dev/null 2>&1; }
+body_is_json() { jq -e . "$T/body" >/dev/null 2>&1; }
+content_type_json() { hdr content-type | grep -qi '^application/json'; }
+header_has() { hdr "$1" | grep -q -- "$2"; }
+error_shape() {
+	json_is '(.error.message|type=="string") and (.error.type|type=="string") and (.error.code|type=="string")'
+}
+
+# big_json FILE BYTES: a syntactically valid JSON object of about BYTES bytes.
+big_json() {
+	{
+		printf '{"x":"'
+		head -c "$2" /dev/zero | tr '\0' 'a'
+		printf '"}'
+	} >"$1"
+}
+
+# smoke BASE LABEL: the checks every web server setup must pass, against BASE (e.g.
+# http://127.0.0.1:PORT or http://127.0.0.1:PORT/tollgate).
+smoke() {
+	local base=$1 l=$2 rid
+
+	http GET "$base/health"
+	check "$l: GET /health is 200" status_is 200
+	check "$l: /health says database reachable" json_is '.database.reachable == true'
+	check "$l: /health is JSON" content_type_json
+	rid=$(hdr x-request-id)
+	check "$l: x-request-id on a 200" test -n "$rid"
+
+	http GET "$base/"
+	check "$l: GET / names tollgate" json_is '.name == "tollgate"'
+
+	http GET "$base/no/such/route"
+	check "$l: unknown path is 404" status_is 404
+	check "$l: 404 has the OpenAI error shape" error_shape
+	check "$l: 404 code is not_found" json_is '.error.code == "not_found"'
+	check "$l: x-request-id on a 404" test -n "$(hdr x-request-id)"
+
+	http POST "$base/health" -H 'Content-Type: application/json' --data-binary '{}'
+	check "$l: POST /health is 405" status_is 405
+	check "$l: 405 has Allow with GET" header_has allow 'GET'
+	check "$l: 405 code is method_not_allowed" json_is '.error.code == "method_not_allowed"'
+
+	big_json "$T/big.json" 70000
+	http POST "$base/_debug/echo" -H 'Content-Type: application/json' --data-binary "@$T/big.json"
+	check "$l: body over max_body is 413" status_is 413
+	check "$l: 413 is tollgate's JSON, not a server page" json_is '.error.code == "body_too_large"'
+
+	http POST "$base/_debug/echo" -H 'Content-Type: application/json' --data-binary '{"a": [1, 2'
+	check "$l: malformed JSON is 400" status_is 400
+	check "$l: malformed JSON code is invalid_json" json_is '.error.code == "invalid_json"'
+
+	http POST "$base/_debug/echo" -H 'Content-Type: application/json' --data-binary '{"a":1,"a":2}'
+	check "$l: duplicate keys are 400" status_is 400
+	check "$l: duplicate keys have the error shape" error_shape
+
+	http POST "$base/_debug/echo" -H 'Content-Type: application/json' --data-binary '{"a":[1,2],"b":"x"}'
+	check "$l: valid JSON is echoed (200)" status_is 200
+	check "$l: echo body matches" json_is '.echo.a[1] == 2 and .echo.b == "x"'
+
+	http GET "$base/health" -H 'x-request-id: abc-123'
+	check "$l: client x-request-id abc-123 echoed" test "$(hdr x-request-id)" = abc-123
+}
+
+# --- logs ---------------------------------------------------------------------------------
+
+# dump_logs: prints every log under $T/log (for a failed start).
+dump_logs() {
+	local f
+	[ -n "${T:-}" ] || return 0
+	for f in "$T"/log/*; do
+		[ -f "$f" ] || continue
+		echo "# ---- $f (last 40 lines)"
+		tail -n 40 "$f" | sed 's/^/#   /'
+	done
+}
+
+# --- web-server users ---------------------------------------------------------------------
+
+# www_user: the user Apache and lighttpd run as (and so the spawned tollgate): www-data when
+# we are root, else ourselves (an unprivileged server cannot switch user).
+www_user() {
+	if [ "$(id -u)" -eq 0 ] && id www-data >/dev/null 2>&1; then
+		echo www-data
+	else
+		id -un
+	fi
+}
+
+# stage_for_www: copies the binary and www/ into $T, so a server that runs as www-data can
+# reach them even when the source tree is not traversable by that user (e.g. under /root).
+# Sets $stage_bin. The binary is copied with a distinct name per instance by the caller.
+stage_for_www() {
+	mkdir -p "$T/bin" "$T/www"
+	cp "$TOLLGATE_BIN" "$T/bin/tollgate"
+	chmod 0755 "$T/bin" "$T/bin/tollgate"
+	if [ -d "$TOLLGATE_SRCDIR/www" ]; then
+		cp -R "$TOLLGATE_SRCDIR/www/." "$T/www/"
+	fi
+	chmod -R a+rX "$T/www"
+	# run/ holds the shared-memory file and log/ the tollgate log; the spawned processes
+	# write both as the server user.
+	mkdir -p "$T/wrun" "$T/wlog"
+	chown "$(www_user)" "$T/wrun" "$T/wlog"
+	stage_bin=$T/bin/tollgate
+}
+
+# --- web servers --------------------------------------------------------------------------
+
+# start_nginx: renders nginx.conf.in (needs PORT SOCK SOCK_PREFIX SOCK_NODB) and starts nginx
+# with its prefix, config and startup error log inside $T.
+start_nginx() {
+	mkdir -p "$T/nginx"
+	render "$integ_dir/nginx.conf.in" "$T/nginx/nginx.conf"
+	if ! nginx -t -q -p "$T/nginx/" -e "$T/log/nginx-error.log" -c "$T/nginx/nginx.conf" \
+		>>"$T/log/nginx.out" 2>&1; then
+		return 1
+	fi
+	nginx -p "$T/nginx/" -e "$T/log/nginx-error.log" -c "$T/nginx/nginx.conf" \
+		>>"$T/log/nginx.out" 2>&1 || return 1
+	own_daemon "$T/run/nginx.pid"
+}
+
+# start_apache TEMPLATE: renders an httpd.conf (needs PORT and the template's variables) and
+# starts apache2 with only that file (-f), so nothing from /etc/apache2 is read.
+start_apache() {
+	WWW_USER=$(www_user)
+	WWW_GROUP=$(id -gn "$WWW_USER")
+	mkdir -p "$T/apache"
+	render "$1" "$T/apache/httpd.conf"
+	if ! apache2 -t -f "$T/apache/httpd.conf" >>"$T/log/apache.out" 2>&1; then
+		return 1
+	fi
+	apache2 -f "$T/apache/httpd.conf" -k start >>"$T/log/apache.out" 2>&1 || return 1
+	own_daemon "$T/run/apache.pid"
+}
+
+# start_lighttpd: renders lighttpd.conf.in and runs lighttpd in the foreground (-D) in its own
+# process group, so the backends it spawns die with it.
+start_lighttpd() {
+	WWW_USER=$(www_user)
+	WWW_GROUP=$(id -gn "$WWW_USER")
+	mkdir -p "$T/lighttpd" "$T/wtmp"
+	chown "$WWW_USER" "$T/wtmp"
+	render "$integ_dir/lighttpd.conf.in" "$T/lighttpd/lighttpd.conf"
+	if ! lighttpd -tt -f "$T/lighttpd/lighttpd.conf" >>"$T/log/lighttpd.out" 2>&1; then
+		return 1
+	fi
+	start_bg lighttpd lighttpd -D -f "$T/lighttpd/lighttpd.conf"
+}
+
+# wait_http URL: until URL answers at all (any HTTP status), at most 15 s.
+wait_http() {
+	wait_for "$1" 15 sh -c "curl -s -o /dev/null -m 2 -w '%{http_code}' '$1' | grep -qv '^000$'"
+}

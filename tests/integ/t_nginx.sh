@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# t_nginx.sh: smoke test of standalone tollgate behind nginx (root mount, /tollgate/ mount, DB down).
+. "$(dirname "$0")/lib.sh"
+
+need_db
+need_bin
+need_cmd nginx curl jq
+make_tmp
+
+PORT=$(free_port)
+SOCK=$T/run/root.sock
+SOCK_PREFIX=$T/run/prefix.sock
+SOCK_NODB=$T/run/nodb.sock
+mkdir -p "$T/run/root" "$T/run/prefix" "$T/run/nodb"
+
+# Three masters: the plain one, one mounted under /tollgate, one whose DB socket is missing.
+tg_conf "$T/root.conf" "server.listen=unix:$SOCK" "server.pid_file=$T/run/root.pid" \
+	"server.run_dir=$T/run/root" "log.file=$T/log/root.log"
+tg_conf "$T/prefix.conf" "server.listen=unix:$SOCK_PREFIX" "server.pid_file=$T/run/prefix.pid" \
+	"server.run_dir=$T/run/prefix" "log.file=$T/log/prefix.log" "server.mount_prefix=/tollgate"
+tg_conf "$T/nodb.conf" "server.listen=unix:$SOCK_NODB" "server.pid_file=$T/run/nodb.pid" \
+	"server.run_dir=$T/run/nodb" "log.file=$T/log/nodb.log" "server.mount_prefix=/nodb" \
+	"db.socket=$T/run/no-such-mysqld.sock" "server.workers=1"
+
+start_tollgate root "$T/root.conf" || bail "tollgate (root) starts"
+start_tollgate prefix "$T/prefix.conf" || bail "tollgate (prefix) starts"
+start_tollgate nodb "$T/nodb.conf" || bail "tollgate (no DB) starts"
+start_nginx || bail "nginx starts"
+wait_http "http://127.0.0.1:$PORT/health" || bail "nginx answers"
+
+smoke "http://127.0.0.1:$PORT" "nginx /"
+smoke "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/"
+
+http GET "http://127.0.0.1:$PORT/nodb/health"
+check "nginx: /health with the DB socket missing is 503" status_is 503
+check "nginx: /health says database unreachable" json_is '.database.reachable == false'
+check "nginx: /health status is unavailable" json_is '.status == "unavailable"'
+
+finish

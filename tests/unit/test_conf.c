@@ -1,0 +1,712 @@
+/* test_conf.c: unit tests for INI configuration loading, defaults and errors */
+#include "test_common.h"
+
+#include "conf.h"
+#include "log.h"
+
+#define MAXERR 16
+
+/* Every error conf_load reported. */
+struct errs {
+	int n;
+	char file[MAXERR][256];
+	unsigned line[MAXERR];
+	char msg[MAXERR][512];
+};
+
+static void
+rec(void *arg, const char *file, unsigned line, const char *msg)
+{
+	struct errs *e = arg;
+
+	assert_non_null(msg);
+	if (e->n < MAXERR) {
+		snprintf(e->file[e->n], sizeof(e->file[0]), "%s",
+		    file != NULL ? file : "(null)");
+		e->line[e->n] = line;
+		snprintf(e->msg[e->n], sizeof(e->msg[0]), "%s", msg);
+	}
+	e->n++;
+}
+
+static void
+dump(const struct errs *e)
+{
+	int i;
+
+	for (i = 0; i < e->n && i < MAXERR; i++)
+		print_message("  %s:%u: %s\n", e->file[i], e->line[i],
+		    e->msg[i]);
+}
+
+/* Load content from a temporary file; the file name goes into path. */
+static struct conf *
+load_as(const char *content, struct errs *e, char *path, size_t pathlen)
+{
+	struct conf *c;
+
+	memset(e, 0, sizeof(*e));
+	test_tmpfile(path, pathlen, content, 0600);
+	c = conf_load(path, rec, e);
+	unlink(path);
+	return c;
+}
+
+static struct conf *
+load(const char *content, struct errs *e)
+{
+	char path[256];
+
+	return load_as(content, e, path, sizeof(path));
+}
+
+/* A file that must load without any error. */
+static struct conf *
+load_ok(const char *content)
+{
+	struct errs e;
+	struct conf *c;
+
+	c = load(content, &e);
+	if (e.n != 0 || c == NULL) {
+		dump(&e);
+		fail_msg("%d errors loading:\n%s", e.n, content);
+	}
+	return c;
+}
+
+/* A file that must fail with exactly one error, at line. */
+static void
+load_fails_at(const char *content, unsigned line)
+{
+	struct errs e;
+	struct conf *c;
+
+	c = load(content, &e);
+	if (c != NULL) {
+		conf_free(c);
+		fail_msg("loaded, but should fail:\n%s", content);
+	}
+	if (e.n != 1 || e.line[0] != line) {
+		dump(&e);
+		fail_msg("want 1 error at line %u, got %d", line, e.n);
+	}
+}
+
+/* Unset string options are NULL or "". */
+#define assert_unset(s)                                                        \
+	do {                                                                   \
+		const char *u_ = (s);                                          \
+		if (u_ != NULL && *u_ != '\0')                                 \
+			fail_msg("%s = \"%s\", want unset", #s, u_);           \
+	} while (0)
+
+static void
+check_defaults(const struct conf *c)
+{
+	assert_str(c->listen, "unix:/run/tollgate/tollgate.sock");
+	assert_uint_equal(c->listen_mode, 0660);
+	assert_uint_equal(c->listen_backlog, 511);
+	assert_uint_equal(c->workers, 2);
+	assert_uint_equal(c->threads, 4);
+	assert_uint_equal(c->max_requests, 0);
+	assert_uint_equal(c->graceful_timeout, 600);
+	assert_uint_equal(c->stop_timeout, 5);
+	assert_uint_equal(c->respawn_threshold, 10);
+	assert_uint_equal(c->respawn_interval, 60);
+	assert_unset(c->pid_file);
+	assert_str(c->run_dir, "/run/tollgate");
+	assert_str(c->mount_prefix, "");
+
+	assert_uint_equal(c->max_body, 8388608);
+	assert_uint_equal(c->max_json_depth, 64);
+	assert_unset(c->cors_origins_raw);
+	assert_uint_equal(c->ncors_origins, 0);
+	assert_int_equal(c->cors_any, 0);
+	assert_uint_equal(c->cors_max_age, 600);
+	assert_str(c->www_dir, TG_PKGDATADIR "/www");
+
+	assert_int_equal(c->log_level, LOG_INFO);
+	assert_unset(c->log_file);
+	assert_unset(c->access_file);
+
+	assert_str(c->db_host, "localhost");
+	assert_uint_equal(c->db_port, 3306);
+	assert_unset(c->db_socket);
+	assert_str(c->db_user, "tollgate");
+	assert_unset(c->db_password);
+	assert_unset(c->db_password_file);
+	assert_str(c->db_name, "tollgate");
+	assert_uint_equal(c->db_pool_size, 0);
+	assert_uint_equal(c->db_connect_timeout, 3);
+	assert_uint_equal(c->db_read_timeout, 30);
+	assert_uint_equal(c->db_write_timeout, 30);
+	assert_str(c->schema_dir, TG_PKGDATADIR "/schema");
+
+	assert_int_equal(c->debug_routes, 0);
+}
+
+static void
+t_defaults_empty_file(void **state)
+{
+	char path[256];
+	struct errs e;
+	struct conf *c;
+
+	c = load_as("", &e, path, sizeof(path));
+	assert_int_equal(e.n, 0);
+	assert_non_null(c);
+	assert_str(c->path, path);
+	check_defaults(c);
+	conf_free(c);
+}
+
+static void
+t_defaults_sections_without_keys(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("# nothing but comments\n"
+		    "; and the other comment style\n"
+		    "[server]\n"
+		    "\n"
+		    "[http]\n"
+		    "[log]\n"
+		    "[db]\n"
+		    "[debug]\n");
+	check_defaults(c);
+	conf_free(c);
+}
+
+static void
+t_defaults_function(void **state)
+{
+	struct conf *c = conf_defaults();
+
+	assert_non_null(c);
+	check_defaults(c);
+	conf_free(c);
+}
+
+static void
+t_server_section(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[server]\n"
+		    "listen = 127.0.0.1:9000\n"
+		    "listen_mode = 0600\n"
+		    "listen_backlog = 128\n"
+		    "workers = 3\n"
+		    "threads = 8\n"
+		    "max_requests = 5000\n"
+		    "graceful_timeout = 30\n"
+		    "stop_timeout = 2\n"
+		    "respawn_threshold = 4\n"
+		    "respawn_interval = 20\n"
+		    "pid_file = /tmp/tg.pid\n"
+		    "run_dir = /tmp/tg-run\n"
+		    "mount_prefix = /tollgate\n");
+	assert_str(c->listen, "127.0.0.1:9000");
+	assert_uint_equal(c->listen_mode, 0600);
+	assert_uint_equal(c->listen_backlog, 128);
+	assert_uint_equal(c->workers, 3);
+	assert_uint_equal(c->threads, 8);
+	assert_uint_equal(c->max_requests, 5000);
+	assert_uint_equal(c->graceful_timeout, 30);
+	assert_uint_equal(c->stop_timeout, 2);
+	assert_uint_equal(c->respawn_threshold, 4);
+	assert_uint_equal(c->respawn_interval, 20);
+	assert_str(c->pid_file, "/tmp/tg.pid");
+	assert_str(c->run_dir, "/tmp/tg-run");
+	assert_str(c->mount_prefix, "/tollgate");
+	/* Other sections keep their defaults. */
+	assert_uint_equal(c->max_body, 8388608);
+	assert_uint_equal(c->db_port, 3306);
+	conf_free(c);
+}
+
+static void
+t_http_section(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[http]\n"
+		    "max_body = 65536\n"
+		    "max_json_depth = 10\n"
+		    "cors_origins = https://a.example\n"
+		    "cors_max_age = 60\n"
+		    "www_dir = /srv/www\n");
+	assert_uint_equal(c->max_body, 65536);
+	assert_uint_equal(c->max_json_depth, 10);
+	assert_str(c->cors_origins_raw, "https://a.example");
+	assert_uint_equal(c->ncors_origins, 1);
+	assert_str(c->cors_origins[0], "https://a.example");
+	assert_int_equal(c->cors_any, 0);
+	assert_uint_equal(c->cors_max_age, 60);
+	assert_str(c->www_dir, "/srv/www");
+	assert_uint_equal(c->workers, 2);
+	conf_free(c);
+}
+
+static void
+t_log_section(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[log]\n"
+		    "level = debug\n"
+		    "file = /tmp/tg-error.log\n"
+		    "access_file = off\n");
+	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_str(c->log_file, "/tmp/tg-error.log");
+	assert_str(c->access_file, "off");
+	conf_free(c);
+}
+
+static void
+t_log_levels(void **state)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} lv[] = {
+	    {"error", LOG_ERR},
+	    {"warn", LOG_WARN},
+	    {"info", LOG_INFO},
+	    {"debug", LOG_DEBUG},
+	};
+	char text[64];
+	struct conf *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(lv) / sizeof(lv[0]); i++) {
+		snprintf(text, sizeof(text), "[log]\nlevel = %s\n", lv[i].name);
+		c = load_ok(text);
+		assert_int_equal(c->log_level, lv[i].level);
+		conf_free(c);
+	}
+}
+
+static void
+t_log_level_bad(void **state)
+{
+	load_fails_at("[log]\nlevel = loud\n", 2);
+}
+
+static void
+t_db_section(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[db]\n"
+		    "host = db.example\n"
+		    "port = 3307\n"
+		    "socket = /run/mysqld/mysqld.sock\n"
+		    "user = tg\n"
+		    "password = hunter2\n"
+		    "name = tgdb\n"
+		    "pool_size = 8\n"
+		    "connect_timeout = 1\n"
+		    "read_timeout = 10\n"
+		    "write_timeout = 11\n"
+		    "schema_dir = /srv/schema\n");
+	assert_str(c->db_host, "db.example");
+	assert_uint_equal(c->db_port, 3307);
+	assert_str(c->db_socket, "/run/mysqld/mysqld.sock");
+	assert_str(c->db_user, "tg");
+	assert_str(c->db_password, "hunter2");
+	assert_str(c->db_name, "tgdb");
+	assert_uint_equal(c->db_pool_size, 8);
+	assert_uint_equal(c->db_connect_timeout, 1);
+	assert_uint_equal(c->db_read_timeout, 10);
+	assert_uint_equal(c->db_write_timeout, 11);
+	assert_str(c->schema_dir, "/srv/schema");
+	conf_free(c);
+}
+
+static void
+t_db_port_range(void **state)
+{
+	load_fails_at("[db]\nport = 0\n", 2);
+	load_fails_at("[db]\nport = 65536\n", 2);
+}
+
+static void
+t_debug_section(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[debug]\nroutes = on\n");
+	assert_int_equal(c->debug_routes, 1);
+	conf_free(c);
+	c = load_ok("[debug]\nroutes = off\n");
+	assert_int_equal(c->debug_routes, 0);
+	conf_free(c);
+}
+
+static void
+t_debug_routes_bad(void **state)
+{
+	load_fails_at("[debug]\n\nroutes = maybe\n", 3);
+}
+
+static void
+t_size_suffixes(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[http]\nmax_body = 64K\n");
+	assert_uint_equal(c->max_body, 65536);
+	conf_free(c);
+	c = load_ok("[http]\nmax_body = 2M\n");
+	assert_uint_equal(c->max_body, 2097152);
+	conf_free(c);
+	c = load_ok("[http]\nmax_body = 100000\n");
+	assert_uint_equal(c->max_body, 100000);
+	conf_free(c);
+}
+
+static void
+t_size_bad(void **state)
+{
+	load_fails_at("[http]\nmax_body = 8X\n", 2);
+	load_fails_at("[http]\nmax_body = -1\n", 2);
+	load_fails_at("[http]\nmax_body = \n", 2);
+}
+
+static void
+t_bad_number_line(void **state)
+{
+	char path[256];
+	struct errs e;
+	struct conf *c;
+
+	c = load_as("# tollgate\n"
+		    "[server]\n"
+		    "threads = 4\n"
+		    "workers = banana\n",
+	    &e, path, sizeof(path));
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_uint_equal(e.line[0], 4);
+	assert_str(e.file[0], path);
+	assert_true(e.msg[0][0] != '\0');
+}
+
+static void
+t_number_trailing_garbage(void **state)
+{
+	load_fails_at("[server]\nworkers = 3x\n", 2);
+	load_fails_at("[server]\nworkers = -3\n", 2);
+	load_fails_at("[server]\nmax_requests = 99999999999999999999999\n", 2);
+}
+
+static void
+t_unknown_key(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	c = load("[server]\n"
+		 "workers = 2\n"
+		 "\n"
+		 "wrokers = 3\n",
+	    &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_uint_equal(e.line[0], 4);
+	assert_contains(e.msg[0], "wrokers");
+}
+
+static void
+t_key_in_wrong_section(void **state)
+{
+	/* workers exists, but in [server]. */
+	load_fails_at("[http]\nworkers = 3\n", 2);
+}
+
+static void
+t_unknown_section(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	c = load("[server]\n"
+		 "workers = 2\n"
+		 "[nope]\n"
+		 "key = 1\n",
+	    &e);
+	assert_null(c);
+	assert_true(e.n >= 1);
+	/* The section header or its key. */
+	assert_true(e.line[0] == 3 || e.line[0] == 4);
+}
+
+static void
+t_key_outside_section(void **state)
+{
+	load_fails_at("workers = 3\n", 1);
+}
+
+static void
+t_workers_range(void **state)
+{
+	load_fails_at("[server]\nworkers = 0\n", 2);
+	load_fails_at("[server]\nworkers = 100000\n", 2);
+}
+
+static void
+t_threads_range(void **state)
+{
+	load_fails_at("[server]\nthreads = 0\n", 2);
+}
+
+static void
+t_multiple_errors(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	c = load("[server]\n"
+		 "workers = banana\n"
+		 "threads = 4\n"
+		 "bogus = 1\n"
+		 "[http]\n"
+		 "max_body = lots\n"
+		 "[log]\n"
+		 "level = loud\n",
+	    &e);
+	assert_null(c);
+	if (e.n != 4)
+		dump(&e);
+	assert_int_equal(e.n, 4);
+	assert_uint_equal(e.line[0], 2);
+	assert_uint_equal(e.line[1], 4);
+	assert_uint_equal(e.line[2], 6);
+	assert_uint_equal(e.line[3], 8);
+}
+
+static void
+t_listen_forms(void **state)
+{
+	static const char *forms[] = {
+	    "unix:/x",
+	    "/x",
+	    "127.0.0.1:9000",
+	    "[::1]:9000",
+	    "localhost:9000",
+	};
+	char text[128];
+	struct conf *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nlisten = %s\n",
+		    forms[i]);
+		c = load_ok(text);
+		assert_str(c->listen, forms[i]);
+		conf_free(c);
+	}
+}
+
+static void
+t_mount_prefix_normalised(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[server]\nmount_prefix = /tollgate/\n");
+	assert_str(c->mount_prefix, "/tollgate");
+	conf_free(c);
+	c = load_ok("[server]\nmount_prefix = /api/llm\n");
+	assert_str(c->mount_prefix, "/api/llm");
+	conf_free(c);
+	c = load_ok("[server]\nmount_prefix = /\n");
+	assert_str(c->mount_prefix, "");
+	conf_free(c);
+}
+
+static void
+t_mount_prefix_needs_slash(void **state)
+{
+	load_fails_at("[server]\nmount_prefix = tollgate\n", 2);
+}
+
+static void
+t_cors_any(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[http]\ncors_origins = *\n");
+	assert_int_equal(c->cors_any, 1);
+	assert_true(conf_origin_allowed(c, "https://anything.example"));
+	conf_free(c);
+}
+
+static void
+t_cors_list(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[http]\n"
+		    "cors_origins = https://a.example, https://b.example\n");
+	assert_int_equal(c->cors_any, 0);
+	assert_uint_equal(c->ncors_origins, 2);
+	assert_str(c->cors_origins[0], "https://a.example");
+	assert_str(c->cors_origins[1], "https://b.example");
+	assert_true(conf_origin_allowed(c, "https://a.example"));
+	assert_true(conf_origin_allowed(c, "https://b.example"));
+	assert_false(conf_origin_allowed(c, "https://c.example"));
+	assert_false(conf_origin_allowed(c, "https://a.example.evil"));
+	assert_false(conf_origin_allowed(c, "https://a.exampl"));
+	assert_false(conf_origin_allowed(c, "http://a.example"));
+	assert_false(conf_origin_allowed(c, ""));
+	conf_free(c);
+}
+
+static void
+t_cors_space_list(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[http]\n"
+		    "cors_origins = https://a.example  https://b.example,"
+		    "https://c.example\n");
+	assert_uint_equal(c->ncors_origins, 3);
+	assert_str(c->cors_origins[2], "https://c.example");
+	assert_true(conf_origin_allowed(c, "https://c.example"));
+	conf_free(c);
+}
+
+static void
+t_cors_off(void **state)
+{
+	struct conf *c = conf_defaults();
+
+	assert_false(conf_origin_allowed(c, "https://a.example"));
+	conf_free(c);
+}
+
+static void
+t_password_file(void **state)
+{
+	char pwpath[256], text[512];
+	struct conf *c;
+
+	test_tmpfile(pwpath, sizeof(pwpath), "s3cret pass\n", 0600);
+	snprintf(text, sizeof(text), "[db]\npassword_file = %s\n", pwpath);
+	c = load_ok(text);
+	unlink(pwpath);
+	assert_str(c->db_password, "s3cret pass");
+	assert_str(c->db_password_file, pwpath);
+	conf_free(c);
+}
+
+static void
+t_password_file_world_readable(void **state)
+{
+	char pwpath[256], text[512];
+	struct errs e;
+	struct conf *c;
+
+	test_tmpfile(pwpath, sizeof(pwpath), "s3cret\n", 0644);
+	snprintf(text, sizeof(text), "[db]\npassword_file = %s\n", pwpath);
+	c = load(text, &e);
+	unlink(pwpath);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	/* The key's line, or 0 when checked after parsing. */
+	assert_true(e.line[0] == 2 || e.line[0] == 0);
+}
+
+static void
+t_password_file_missing(void **state)
+{
+	struct errs e;
+	struct conf *c;
+
+	c = load("[db]\npassword_file = /nonexistent/tollgate/pw\n", &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_true(e.line[0] == 2 || e.line[0] == 0);
+}
+
+static void
+t_missing_file(void **state)
+{
+	const char *path = "/nonexistent/tollgate.conf";
+	struct errs e;
+	struct conf *c;
+
+	memset(&e, 0, sizeof(e));
+	c = conf_load(path, rec, &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_uint_equal(e.line[0], 0);
+	assert_str(e.file[0], path);
+}
+
+static void
+t_default_path_env(void **state)
+{
+	const char *p;
+
+	assert_int_equal(setenv("TOLLGATE_CONF", "/tmp/tg-test.conf", 1), 0);
+	p = conf_default_path();
+	assert_str(p, "/tmp/tg-test.conf");
+	assert_int_equal(unsetenv("TOLLGATE_CONF"), 0);
+	p = conf_default_path();
+	assert_str(p, TG_SYSCONFDIR "/tollgate.conf");
+}
+
+static void
+t_free_null(void **state)
+{
+	conf_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_defaults_empty_file),
+	    cmocka_unit_test(t_defaults_sections_without_keys),
+	    cmocka_unit_test(t_defaults_function),
+	    cmocka_unit_test(t_server_section),
+	    cmocka_unit_test(t_http_section),
+	    cmocka_unit_test(t_log_section),
+	    cmocka_unit_test(t_log_levels),
+	    cmocka_unit_test(t_log_level_bad),
+	    cmocka_unit_test(t_db_section),
+	    cmocka_unit_test(t_db_port_range),
+	    cmocka_unit_test(t_debug_section),
+	    cmocka_unit_test(t_debug_routes_bad),
+	    cmocka_unit_test(t_size_suffixes),
+	    cmocka_unit_test(t_size_bad),
+	    cmocka_unit_test(t_bad_number_line),
+	    cmocka_unit_test(t_number_trailing_garbage),
+	    cmocka_unit_test(t_unknown_key),
+	    cmocka_unit_test(t_key_in_wrong_section),
+	    cmocka_unit_test(t_unknown_section),
+	    cmocka_unit_test(t_key_outside_section),
+	    cmocka_unit_test(t_workers_range),
+	    cmocka_unit_test(t_threads_range),
+	    cmocka_unit_test(t_multiple_errors),
+	    cmocka_unit_test(t_listen_forms),
+	    cmocka_unit_test(t_mount_prefix_normalised),
+	    cmocka_unit_test(t_mount_prefix_needs_slash),
+	    cmocka_unit_test(t_cors_any),
+	    cmocka_unit_test(t_cors_list),
+	    cmocka_unit_test(t_cors_space_list),
+	    cmocka_unit_test(t_cors_off),
+	    cmocka_unit_test(t_password_file),
+	    cmocka_unit_test(t_password_file_world_readable),
+	    cmocka_unit_test(t_password_file_missing),
+	    cmocka_unit_test(t_missing_file),
+	    cmocka_unit_test(t_default_path_env),
+	    cmocka_unit_test(t_free_null),
+	};
+
+	test_init();
+	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
+}

@@ -1,0 +1,833 @@
+/* test_router.c: unit tests for route matching against the real route table */
+#include "test_common.h"
+
+#include "arena.h"
+#include "conf.h"
+#include "ctx.h"
+#include "handlers.h"
+#include "req.h"
+#include "router.h"
+
+#include <time.h>
+
+struct fix {
+	struct conf *conf;
+	struct tg_ctx ctx;
+	struct tg_req req;
+	char allow[128];
+	enum tg_err err;
+};
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->conf = conf_defaults();
+	f->ctx.conf = f->conf;
+	f->req.arena = arena_new(4096);
+	f->req.ctx = &f->ctx;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+
+	arena_free(f->req.arena);
+	conf_free(f->conf);
+	free(f);
+	return 0;
+}
+
+/* Match with fresh err/allow; err starts as a value match never sets. */
+static const struct route *
+match(struct fix *f, enum tg_method m, const char *path, int debug)
+{
+	f->err = TG_ESYSTEM;
+	memset(f->allow, 0, sizeof(f->allow));
+	return router_match(&f->req, m, path, debug, &f->err, f->allow,
+			    sizeof(f->allow));
+}
+
+static void
+expect_route(struct fix *f, enum tg_method m, const char *path, int debug,
+	     enum tg_method rm, const char *pattern, handler_fn fn)
+{
+	const struct route *r = match(f, m, path, debug);
+
+	if (r == NULL)
+		fail_msg("%s %s: no route (err %d)", req_method_name(m), path,
+			 (int)f->err);
+	assert_int_equal(r->method, rm);
+	assert_str(r->pattern, pattern);
+	assert_ptr_equal(r->fn, fn);
+	assert_uint_equal(f->req.ncaptures, 0);
+}
+
+static void
+expect_enoent(struct fix *f, enum tg_method m, const char *path, int debug)
+{
+	const struct route *r = match(f, m, path, debug);
+
+	if (r != NULL)
+		fail_msg("%s %s matched %s", req_method_name(m), path,
+			 r->pattern);
+	assert_int_equal(f->err, TG_ENOENT);
+}
+
+static void
+t_match_meta_routes(void **state)
+{
+	struct fix *f = *state;
+
+	expect_route(f, TG_M_GET, "/health", 0, TG_M_GET, "/health", h_health);
+	expect_route(f, TG_M_GET, "/", 0, TG_M_GET, "/", h_root);
+	expect_route(f, TG_M_GET, "/openapi.json", 0, TG_M_GET, "/openapi.json",
+		     h_openapi);
+}
+
+static void
+t_meta_routes_not_debug(void **state)
+{
+	struct fix *f = *state;
+	const struct route *r;
+
+	r = match(f, TG_M_GET, "/health", 0);
+	assert_non_null(r);
+	assert_int_equal(r->flags & RF_DEBUG, 0);
+}
+
+static void
+t_head_matches_get(void **state)
+{
+	struct fix *f = *state;
+
+	expect_route(f, TG_M_HEAD, "/health", 0, TG_M_GET, "/health", h_health);
+	expect_route(f, TG_M_HEAD, "/", 0, TG_M_GET, "/", h_root);
+}
+
+static void
+t_unknown_path(void **state)
+{
+	struct fix *f = *state;
+
+	expect_enoent(f, TG_M_GET, "/nope", 0);
+	expect_enoent(f, TG_M_GET, "/nope", 1);
+	expect_enoent(f, TG_M_POST, "/nope", 1);
+	expect_enoent(f, TG_M_GET, "/v1/models", 0);
+}
+
+static void
+t_wrong_method_allow(void **state)
+{
+	struct fix *f = *state;
+	const struct route *r;
+
+	r = match(f, TG_M_POST, "/health", 0);
+	assert_null(r);
+	assert_int_equal(f->err, TG_EMETHOD);
+	assert_contains(f->allow, "GET");
+	assert_contains(f->allow, "HEAD");
+	assert_contains(f->allow, "OPTIONS");
+	assert_not_contains(f->allow, "POST");
+
+	r = match(f, TG_M_DELETE, "/", 0);
+	assert_null(r);
+	assert_int_equal(f->err, TG_EMETHOD);
+	assert_contains(f->allow, "GET");
+}
+
+static void
+t_other_method(void **state)
+{
+	struct fix *f = *state;
+	const struct route *r;
+
+	r = match(f, TG_M_OTHER, "/health", 0);
+	assert_null(r);
+	assert_int_equal(f->err, TG_EMETHOD);
+	assert_contains(f->allow, "GET");
+}
+
+static void
+t_allow_truncated_safely(void **state)
+{
+	struct fix *f = *state;
+	char allow[32];
+	enum tg_err err = TG_OK;
+	size_t i;
+
+	memset(allow, 'X', sizeof(allow));
+	assert_null(
+	    router_match(&f->req, TG_M_POST, "/health", 0, &err, allow, 5));
+	assert_int_equal(err, TG_EMETHOD);
+	assert_true(strnlen(allow, 5) < 5);
+	for (i = 5; i < sizeof(allow); i++)
+		assert_int_equal(allow[i], 'X');
+}
+
+static void
+t_debug_routes_present(void **state)
+{
+	struct fix *f = *state;
+	const struct route *r;
+
+	expect_route(f, TG_M_GET, "/_debug/sleep", 1, TG_M_GET, "/_debug/sleep",
+		     h_debug_sleep);
+	expect_route(f, TG_M_GET, "/_debug/pid", 1, TG_M_GET, "/_debug/pid",
+		     h_debug_pid);
+	expect_route(f, TG_M_POST, "/_debug/echo", 1, TG_M_POST, "/_debug/echo",
+		     h_debug_echo);
+	r = match(f, TG_M_POST, "/_debug/echo", 1);
+	assert_non_null(r);
+	assert_true(r->flags & RF_DEBUG);
+	r = match(f, TG_M_GET, "/_debug/pid", 1);
+	assert_non_null(r);
+	assert_true(r->flags & RF_DEBUG);
+	r = match(f, TG_M_GET, "/_debug/sleep", 1);
+	assert_non_null(r);
+	assert_true(r->flags & RF_DEBUG);
+}
+
+static void
+t_debug_routes_hidden(void **state)
+{
+	struct fix *f = *state;
+
+	expect_enoent(f, TG_M_GET, "/_debug/sleep", 0);
+	expect_enoent(f, TG_M_GET, "/_debug/pid", 0);
+	expect_enoent(f, TG_M_HEAD, "/_debug/pid", 0);
+	expect_enoent(f, TG_M_POST, "/_debug/echo", 0);
+	/* Not even a 405: the path does not exist. */
+	expect_enoent(f, TG_M_GET, "/_debug/echo", 0);
+}
+
+static void
+t_debug_echo_wrong_method(void **state)
+{
+	struct fix *f = *state;
+	const struct route *r;
+
+	r = match(f, TG_M_GET, "/_debug/echo", 1);
+	assert_null(r);
+	assert_int_equal(f->err, TG_EMETHOD);
+	assert_contains(f->allow, "POST");
+	assert_not_contains(f->allow, "GET");
+}
+
+static void
+t_trailing_slash(void **state)
+{
+	struct fix *f = *state;
+
+	expect_enoent(f, TG_M_GET, "/health/", 0);
+	expect_enoent(f, TG_M_GET, "/openapi.json/", 0);
+	expect_enoent(f, TG_M_GET, "/_debug/pid/", 1);
+}
+
+static void
+t_near_misses(void **state)
+{
+	struct fix *f = *state;
+
+	expect_enoent(f, TG_M_GET, "/HEALTH", 0);
+	expect_enoent(f, TG_M_GET, "/healthz", 0);
+	expect_enoent(f, TG_M_GET, "/healt", 0);
+	expect_enoent(f, TG_M_GET, "//health", 0);
+	expect_enoent(f, TG_M_GET, "/health/x", 0);
+	expect_enoent(f, TG_M_GET, "health", 0);
+	expect_enoent(f, TG_M_GET, "/_debug", 1);
+	expect_enoent(f, TG_M_GET, "/_debug/", 1);
+}
+
+/*
+ * router_serve end to end through a memory io.
+ */
+struct sfix {
+	struct conf *conf;
+	char *saved_prefix;
+	struct tg_ctx ctx;
+	struct arena *arena;
+	struct mem_io io;
+};
+
+static int
+ssetup(void **state)
+{
+	struct sfix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->conf = conf_defaults();
+	f->saved_prefix = f->conf->mount_prefix;
+	f->ctx.conf = f->conf;
+	f->ctx.started = time(NULL);
+	f->arena = arena_new(4096);
+	mem_io_init(&f->io);
+	*state = f;
+	return 0;
+}
+
+static int
+steardown(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->mount_prefix = f->saved_prefix;
+	mem_io_free(&f->io);
+	arena_free(f->arena);
+	conf_free(f->conf);
+	free(f);
+	return 0;
+}
+
+static void
+serve(struct sfix *f)
+{
+	router_serve(&f->io.io, f->arena, &f->ctx);
+	if (f->io.out == NULL)
+		fail_msg("router_serve wrote nothing");
+}
+
+/* A JSON POST of body to uri. */
+static void
+post_json(struct sfix *f, const char *uri, const char *ctype, const char *body)
+{
+	char len[32];
+
+	mem_io_request(&f->io, "POST", uri);
+	if (ctype != NULL)
+		mem_io_env(&f->io, "CONTENT_TYPE", ctype);
+	snprintf(len, sizeof(len), "%zu", strlen(body));
+	mem_io_env(&f->io, "CONTENT_LENGTH", len);
+	mem_io_body(&f->io, body, strlen(body));
+	serve(f);
+}
+
+/* Every response carries a request id; returns it in id[129]. */
+static void
+expect_request_id(struct sfix *f, char *id)
+{
+	if (!mem_io_header(&f->io, "x-request-id", id, 129))
+		fail_msg("no x-request-id header in:\n%s", f->io.out);
+}
+
+static void
+expect_status(struct sfix *f, int status)
+{
+	int got = mem_io_status(&f->io);
+
+	if (got != status)
+		fail_msg("status %d, want %d; output:\n%s", got, status,
+			 f->io.out);
+}
+
+/* An OpenAI-style error with this status and code. */
+static void
+expect_error(struct sfix *f, int status, const char *code)
+{
+	char id[129], ctype[128];
+	json_t *j, *e;
+
+	expect_status(f, status);
+	expect_request_id(f, id);
+	assert_true(
+	    mem_io_header(&f->io, "Content-Type", ctype, sizeof(ctype)));
+	assert_true(strncmp(ctype, "application/json", 16) == 0);
+	j = mem_io_json(&f->io);
+	e = json_object_get(j, "error");
+	assert_true(json_is_object(e));
+	assert_str(json_string_value(json_object_get(e, "code")), code);
+	assert_true(json_is_string(json_object_get(e, "message")));
+	assert_true(json_string_length(json_object_get(e, "message")) > 0);
+	assert_true(json_is_string(json_object_get(e, "type")));
+	assert_non_null(json_object_get(e, "param"));
+	json_decref(j);
+}
+
+/* A 200 whose JSON body is returned (new reference). */
+static json_t *
+expect_ok_json(struct sfix *f)
+{
+	char id[129];
+
+	expect_status(f, 200);
+	expect_request_id(f, id);
+	return mem_io_json(&f->io);
+}
+
+static void
+t_serve_404(void **state)
+{
+	struct sfix *f = *state;
+	char id[129];
+
+	mem_io_request(&f->io, "GET", "/nope");
+	serve(f);
+	expect_error(f, 404, "not_found");
+	assert_true(strncmp(f->io.out, "Status: 404 Not Found\r\n", 23) == 0 ||
+		    strstr(f->io.out, "\r\nStatus: 404 Not Found\r\n") != NULL);
+	expect_request_id(f, id);
+	assert_true(test_is_hex32(id));
+}
+
+static void
+t_serve_request_id_echoed(void **state)
+{
+	struct sfix *f = *state;
+	char id[129];
+
+	mem_io_request(&f->io, "GET", "/nope");
+	mem_io_env(&f->io, "HTTP_X_REQUEST_ID", "abc-123");
+	serve(f);
+	expect_request_id(f, id);
+	assert_str(id, "abc-123");
+}
+
+static void
+t_serve_request_id_invalid_replaced(void **state)
+{
+	struct sfix *f = *state;
+	char id[129];
+
+	mem_io_request(&f->io, "GET", "/nope");
+	mem_io_env(&f->io, "HTTP_X_REQUEST_ID", "bad id<script>");
+	serve(f);
+	expect_error(f, 404, "not_found");
+	expect_request_id(f, id);
+	assert_true(test_is_hex32(id));
+}
+
+static void
+t_serve_request_ids_differ(void **state)
+{
+	struct sfix *f = *state;
+	char id1[129], id2[129];
+
+	mem_io_request(&f->io, "GET", "/nope");
+	serve(f);
+	expect_request_id(f, id1);
+	mem_io_free(&f->io);
+	mem_io_init(&f->io);
+	mem_io_request(&f->io, "GET", "/nope");
+	serve(f);
+	expect_request_id(f, id2);
+	assert_string_not_equal(id1, id2);
+}
+
+static void
+t_serve_405_allow(void **state)
+{
+	struct sfix *f = *state;
+	char allow[128];
+
+	mem_io_request(&f->io, "POST", "/health");
+	mem_io_env(&f->io, "CONTENT_TYPE", "application/json");
+	mem_io_env(&f->io, "CONTENT_LENGTH", "2");
+	mem_io_body(&f->io, "{}", 2);
+	serve(f);
+	expect_error(f, 405, "method_not_allowed");
+	if (!mem_io_header(&f->io, "Allow", allow, sizeof(allow)))
+		fail_msg("no Allow header in:\n%s", f->io.out);
+	assert_contains(allow, "GET");
+	assert_contains(allow, "HEAD");
+}
+
+static void
+t_serve_debug_off_404(void **state)
+{
+	struct sfix *f = *state;
+
+	post_json(f, "/_debug/echo", "application/json", "{\"a\":[1]}");
+	expect_error(f, 404, "not_found");
+}
+
+static void
+t_serve_echo(void **state)
+{
+	struct sfix *f = *state;
+	char ctype[128];
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	post_json(f, "/_debug/echo", "application/json", "{\"a\":[1]}");
+	j = expect_ok_json(f);
+	assert_true(
+	    mem_io_header(&f->io, "Content-Type", ctype, sizeof(ctype)));
+	assert_true(strncmp(ctype, "application/json", 16) == 0);
+	assert_true(json_is_object(json_object_get(j, "echo")));
+	assert_int_equal(
+	    json_integer_value(json_array_get(
+		json_object_get(json_object_get(j, "echo"), "a"), 0)),
+	    1);
+	assert_int_equal(json_object_size(j), 1);
+	json_decref(j);
+}
+
+static void
+t_serve_echo_charset(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	post_json(f, "/_debug/echo", "application/json; charset=utf-8",
+		  "{\"b\":\"x\"}");
+	j = expect_ok_json(f);
+	assert_str(
+	    json_string_value(json_object_get(json_object_get(j, "echo"), "b")),
+	    "x");
+	json_decref(j);
+}
+
+static void
+t_serve_echo_duplicate_keys(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	post_json(f, "/_debug/echo", "application/json", "{\"a\":1,\"a\":2}");
+	expect_error(f, 400, "invalid_json");
+}
+
+static void
+t_serve_echo_bad_json(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	post_json(f, "/_debug/echo", "application/json", "{\"a\":");
+	expect_error(f, 400, "invalid_json");
+}
+
+static void
+t_serve_echo_not_object(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	post_json(f, "/_debug/echo", "application/json", "[1]");
+	expect_error(f, 400, "invalid_json");
+}
+
+static void
+t_serve_echo_depth(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	f->conf->max_json_depth = 2;
+	post_json(f, "/_debug/echo", "application/json", "{\"a\":[[1]]}");
+	expect_error(f, 400, "invalid_json");
+}
+
+static void
+t_serve_echo_depth_at_cap(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	f->conf->max_json_depth = 2;
+	post_json(f, "/_debug/echo", "application/json", "{\"a\":[1]}");
+	j = expect_ok_json(f);
+	json_decref(j);
+}
+
+static void
+t_serve_echo_text_plain(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	post_json(f, "/_debug/echo", "text/plain", "{\"a\":[1]}");
+	expect_error(f, 415, "unsupported_media_type");
+}
+
+static void
+t_serve_echo_no_content_type(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	post_json(f, "/_debug/echo", NULL, "{\"a\":[1]}");
+	expect_error(f, 415, "unsupported_media_type");
+}
+
+static void
+t_serve_413_content_length(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	mem_io_request(&f->io, "POST", "/_debug/echo");
+	mem_io_env(&f->io, "CONTENT_TYPE", "application/json");
+	mem_io_env(&f->io, "CONTENT_LENGTH", "8388609");
+	mem_io_body(&f->io, "{}", 2);
+	serve(f);
+	expect_error(f, 413, "body_too_large");
+}
+
+static void
+t_serve_413_small_cap(void **state)
+{
+	struct sfix *f = *state;
+
+	f->conf->debug_routes = 1;
+	f->conf->max_body = 8;
+	post_json(f, "/_debug/echo", "application/json",
+		  "{\"a\":\"0123456789\"}");
+	expect_error(f, 413, "body_too_large");
+}
+
+static void
+t_serve_bad_uri(void **state)
+{
+	struct sfix *f = *state;
+
+	mem_io_request(&f->io, "GET", "/he%zzlth");
+	serve(f);
+	expect_status(f, 400);
+	json_decref(mem_io_json(&f->io));
+}
+
+static void
+t_serve_dotdot(void **state)
+{
+	struct sfix *f = *state;
+
+	mem_io_request(&f->io, "GET", "/x/../health");
+	serve(f);
+	expect_status(f, 400);
+}
+
+static void
+t_serve_pid(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	mem_io_request(&f->io, "GET", "/_debug/pid");
+	serve(f);
+	j = expect_ok_json(f);
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
+			 getpid());
+	json_decref(j);
+}
+
+static void
+t_serve_pid_percent_encoded(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	mem_io_request(&f->io, "GET", "/_debug/p%69d");
+	serve(f);
+	j = expect_ok_json(f);
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
+			 getpid());
+	json_decref(j);
+}
+
+static void
+t_serve_head_no_body(void **state)
+{
+	struct sfix *f = *state;
+	const char *body;
+	char id[129];
+
+	f->conf->debug_routes = 1;
+	mem_io_request(&f->io, "HEAD", "/_debug/pid");
+	serve(f);
+	expect_status(f, 200);
+	expect_request_id(f, id);
+	body = mem_io_resp_body(&f->io);
+	assert_non_null(body);
+	assert_str(body, "");
+}
+
+static void
+t_serve_head_error_no_body(void **state)
+{
+	struct sfix *f = *state;
+	const char *body;
+
+	mem_io_request(&f->io, "HEAD", "/nope");
+	serve(f);
+	expect_status(f, 404);
+	body = mem_io_resp_body(&f->io);
+	assert_non_null(body);
+	assert_str(body, "");
+}
+
+static void
+t_serve_sleep(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	mem_io_request(&f->io, "GET", "/_debug/sleep?ms=5");
+	serve(f);
+	j = expect_ok_json(f);
+	assert_int_equal(json_integer_value(json_object_get(j, "slept_ms")), 5);
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
+			 getpid());
+	json_decref(j);
+}
+
+static void
+t_serve_mount_prefix(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	f->conf->mount_prefix = "/tollgate";
+	mem_io_request(&f->io, "GET", "/tollgate/_debug/pid");
+	serve(f);
+	j = expect_ok_json(f);
+	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
+			 getpid());
+	json_decref(j);
+
+	mem_io_free(&f->io);
+	mem_io_init(&f->io);
+	mem_io_request(&f->io, "GET", "/tollgatex/_debug/pid");
+	serve(f);
+	expect_error(f, 404, "not_found");
+}
+
+static void
+t_serve_root(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	mem_io_request(&f->io, "GET", "/");
+	serve(f);
+	j = expect_ok_json(f);
+	assert_str(json_string_value(json_object_get(j, "name")), "tollgate");
+	assert_true(json_is_string(json_object_get(j, "version")));
+	json_decref(j);
+}
+
+static void
+t_serve_openapi(void **state)
+{
+	struct sfix *f = *state;
+	static char doc[] = "{\"openapi\":\"3.1.0\",\"info\":{}}";
+	char ctype[128];
+	const char *body;
+
+	f->ctx.openapi = doc;
+	f->ctx.openapi_len = strlen(doc);
+	mem_io_request(&f->io, "GET", "/openapi.json");
+	serve(f);
+	expect_status(f, 200);
+	assert_true(
+	    mem_io_header(&f->io, "Content-Type", ctype, sizeof(ctype)));
+	assert_true(strncmp(ctype, "application/json", 16) == 0);
+	body = mem_io_resp_body(&f->io);
+	assert_str(body, doc);
+}
+
+static void
+t_serve_arena_reusable(void **state)
+{
+	struct sfix *f = *state;
+	int i;
+
+	/* The same arena serves request after request. */
+	f->conf->debug_routes = 1;
+	for (i = 0; i < 50; i++) {
+		mem_io_free(&f->io);
+		mem_io_init(&f->io);
+		post_json(f, "/_debug/echo", "application/json",
+			  "{\"a\":[1,2,3]}");
+		expect_status(f, 200);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(t_match_meta_routes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_meta_routes_not_debug, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_head_matches_get, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_unknown_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_wrong_method_allow, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_other_method, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_allow_truncated_safely, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_debug_routes_present, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_debug_routes_hidden, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_debug_echo_wrong_method, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(t_trailing_slash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_near_misses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_serve_404, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_request_id_echoed, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_request_id_invalid_replaced,
+					    ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_request_ids_differ, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_405_allow, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_debug_off_404, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_charset, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_duplicate_keys, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_bad_json, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_not_object, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_depth, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_depth_at_cap, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_text_plain, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_echo_no_content_type,
+					    ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_413_content_length, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_413_small_cap, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_bad_uri, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_dotdot, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_pid, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_pid_percent_encoded, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_head_no_body, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_head_error_no_body, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_sleep, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_mount_prefix, ssetup,
+					    steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_root, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_openapi, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_arena_reusable, ssetup,
+					    steardown),
+	};
+
+	test_init();
+	return cmocka_run_group_tests_name("router", tests, NULL, NULL);
+}
