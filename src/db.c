@@ -29,7 +29,8 @@ struct stmt_def {
 /* clang-format off */
 static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_SCHEMA_VERSION] = {
-	    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", SF_READ },
+	    "SELECT CAST(COALESCE(MAX(version), 0) AS SIGNED) FROM schema_migrations",
+	    SF_READ },
 	[STMT_MIGRATION_LIST] = {
 	    "SELECT version, name FROM schema_migrations ORDER BY version", SF_READ },
 	[STMT_MIGRATION_RECORD] = {

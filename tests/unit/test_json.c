@@ -1,0 +1,354 @@
+/* test_json.c: unit tests for the strict JSON body parser and depth scanner */
+#include "test_common.h"
+
+#include "json.h"
+
+static unsigned
+depth(const char *s)
+{
+	return jx_depth(s, strlen(s));
+}
+
+/* Parse s; the result is returned, *out checked for consistency. */
+static enum tg_err
+parse(const char *s, size_t len, unsigned maxdepth, int want_object,
+      json_t **out, char *err, size_t errlen)
+{
+	enum tg_err e;
+
+	*out = NULL;
+	memset(err, 0, errlen);
+	e = jx_parse(s, len, maxdepth, want_object, out, err, errlen);
+	if (e == TG_OK) {
+		assert_non_null(*out);
+	} else {
+		assert_int_equal(e, TG_EJSON);
+		assert_null(*out);
+		assert_true(err[0] != '\0');
+	}
+	return e;
+}
+
+/* s must be rejected as JSON. */
+static void
+expect_ejson(const char *s, size_t len, unsigned maxdepth, int want_object)
+{
+	char err[256];
+	json_t *j;
+
+	if (parse(s, len, maxdepth, want_object, &j, err, sizeof(err)) !=
+	    TG_EJSON) {
+		json_decref(j);
+		fail_msg("accepted: %.*s", (int)len, s);
+	}
+}
+
+/* The same for a NUL-terminated s. */
+static void
+expect_bad(const char *s, unsigned maxdepth, int want_object)
+{
+	expect_ejson(s, strlen(s), maxdepth, want_object);
+}
+
+static void
+expect_ok(const char *s, unsigned maxdepth, int want_object)
+{
+	char err[256];
+	json_t *j;
+
+	if (parse(s, strlen(s), maxdepth, want_object, &j, err, sizeof(err)) !=
+	    TG_OK)
+		fail_msg("rejected: %s (%s)", s, err);
+	json_decref(j);
+}
+
+static void
+t_depth_basic(void **state)
+{
+	assert_uint_equal(depth(""), 0);
+	assert_uint_equal(depth("1"), 0);
+	assert_uint_equal(depth("\"x\""), 0);
+	assert_uint_equal(depth("{}"), 1);
+	assert_uint_equal(depth("[]"), 1);
+	assert_uint_equal(depth("[[[]]]"), 3);
+	assert_uint_equal(depth("[[],[[]],[]]"), 3);
+	assert_uint_equal(depth("{\"a\":[{\"b\":1}]}"), 3);
+	assert_uint_equal(depth("{\"a\":{},\"b\":{}}"), 2);
+	assert_uint_equal(depth(" [ { } ] "), 2);
+}
+
+static void
+t_depth_unclosed(void **state)
+{
+	assert_uint_equal(depth("[[["), 3);
+	assert_uint_equal(depth("{\"a\":[{"), 3);
+}
+
+static void
+t_depth_skips_strings(void **state)
+{
+	assert_uint_equal(depth("\"[[[{{{\""), 0);
+	assert_uint_equal(depth("[\"]]]\"]"), 1);
+	assert_uint_equal(depth("{\"[[[\":\"{{{\"}"), 1);
+}
+
+static void
+t_depth_escaped_quotes(void **state)
+{
+	/* ["\"[[["]: the escaped quote does not end the string. */
+	assert_uint_equal(depth("[\"\\\"[[[\"]"), 1);
+	/* ["\\", [[]]]: an escaped backslash does not escape the quote. */
+	assert_uint_equal(depth("[\"\\\\\", [[]]]"), 3);
+	/* ["\\\"[" ]: backslash, quote, bracket, all inside. */
+	assert_uint_equal(depth("[\"\\\\\\\"[\"]"), 1);
+	/* {"a":"\u005b"} is a bracket only once decoded. */
+	assert_uint_equal(depth("{\"a\":\"\\u005b\"}"), 1);
+}
+
+static void
+t_depth_uses_len(void **state)
+{
+	static const char raw[] = {'[', '[', ']', ']', '[', '['};
+
+	assert_uint_equal(jx_depth("[[[]]]", 2), 2);
+	assert_uint_equal(jx_depth(raw, 4), 2);
+	assert_uint_equal(jx_depth("[[[]]]", 0), 0);
+}
+
+static void
+t_depth_very_deep(void **state)
+{
+	size_t n = 100000;
+	char *s = malloc(2 * n);
+
+	assert_non_null(s);
+	memset(s, '[', n);
+	memset(s + n, ']', n);
+	assert_uint_equal(jx_depth(s, 2 * n), n);
+	free(s);
+}
+
+static void
+t_parse_object(void **state)
+{
+	const char *s =
+	    "{\"a\":1,\"b\":[true,null],\"c\":{\"d\":\"\xc3\xa9\"}}";
+	char err[256];
+	json_t *j;
+
+	assert_int_equal(parse(s, strlen(s), 64, 1, &j, err, sizeof(err)),
+			 TG_OK);
+	assert_true(json_is_object(j));
+	assert_int_equal(j->refcount, 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "b")), 2);
+	assert_str(
+	    json_string_value(json_object_get(json_object_get(j, "c"), "d")),
+	    "\xc3\xa9");
+	json_decref(j);
+}
+
+static void
+t_parse_uses_len(void **state)
+{
+	const char *s = "{\"a\":1}GARBAGE";
+	char err[256];
+	json_t *j;
+
+	/* Only len bytes are JSON; the text need not end there. */
+	assert_int_equal(parse(s, 7, 64, 1, &j, err, sizeof(err)), TG_OK);
+	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
+	json_decref(j);
+}
+
+static void
+t_parse_whitespace_around(void **state)
+{
+	expect_ok(" \n\t{\"a\":1}\r\n ", 64, 1);
+}
+
+static void
+t_parse_duplicate_keys(void **state)
+{
+	const char *s = "{\"a\":1,\"a\":2}";
+	char err[256];
+	json_t *j;
+
+	assert_int_equal(parse(s, strlen(s), 64, 1, &j, err, sizeof(err)),
+			 TG_EJSON);
+	if (test_strcasestr(err, "duplicate") == NULL)
+		fail_msg("message does not mention duplicate: %s", err);
+}
+
+static void
+t_parse_nested_duplicate_keys(void **state)
+{
+	const char *s = "{\"x\":[{\"k\":1,\"y\":2,\"k\":3}]}";
+
+	expect_ejson(s, strlen(s), 64, 1);
+}
+
+static void
+t_parse_depth_cap(void **state)
+{
+	char err[256];
+	json_t *j;
+
+	expect_ok("[[[]]]", 3, 0);
+	expect_bad("[[[[]]]]", 3, 0);
+	expect_ok("{\"a\":{\"b\":{}}}", 3, 1);
+	expect_bad("{\"a\":{\"b\":{\"c\":{}}}}", 3, 1);
+	/* Brackets in strings are not nesting. */
+	expect_ok("{\"a\":\"[[[[[[[[[[\"}", 1, 1);
+	assert_int_equal(parse("{\"a\":[1]}", 9, 1, 1, &j, err, sizeof(err)),
+			 TG_EJSON);
+	if (test_strcasestr(err, "depth") == NULL &&
+	    test_strcasestr(err, "nest") == NULL &&
+	    test_strcasestr(err, "deep") == NULL)
+		fail_msg("message does not say why: %s", err);
+}
+
+static void
+t_parse_very_deep(void **state)
+{
+	size_t n = 100000;
+	char *s = malloc(2 * n);
+
+	assert_non_null(s);
+	memset(s, '[', n);
+	memset(s + n, ']', n);
+	expect_ejson(s, 2 * n, 64, 0);
+	free(s);
+}
+
+static void
+t_parse_want_object(void **state)
+{
+	expect_bad("[1]", 64, 1);
+	expect_bad("[]", 64, 1);
+	expect_bad("\"str\"", 64, 1);
+	expect_bad("1", 64, 1);
+	expect_bad("null", 64, 1);
+	expect_bad("true", 64, 1);
+}
+
+static void
+t_parse_any_value(void **state)
+{
+	expect_ok("[1]", 64, 0);
+	expect_ok("\"str\"", 64, 0);
+	expect_ok("1", 64, 0);
+	expect_ok("null", 64, 0);
+}
+
+static void
+t_parse_trailing_garbage(void **state)
+{
+	expect_bad("{\"a\":1} x", 64, 1);
+	expect_bad("{\"a\":1}{}", 64, 1);
+	expect_bad("{\"a\":1},", 64, 1);
+	expect_ejson("{\"a\":1}\0", 8, 64, 1);
+}
+
+static void
+t_parse_empty(void **state)
+{
+	expect_bad("", 64, 1);
+	expect_bad("   \n", 64, 1);
+	expect_bad("", 64, 0);
+}
+
+static void
+t_parse_malformed(void **state)
+{
+	expect_bad("{\"a\":}", 64, 1);
+	expect_bad("{\"a\":1", 64, 1);
+	expect_bad("{a:1}", 64, 1);
+	expect_bad("{\"a\":1,}", 64, 1);
+	expect_bad("{\"a\":'x'}", 64, 1);
+	expect_bad("{\"a\":NaN}", 64, 1);
+}
+
+static void
+t_parse_invalid_utf8(void **state)
+{
+	expect_bad("{\"a\":\"\xff\"}", 64, 1);
+	expect_bad("{\"a\":\"\xc0\xaf\"}", 64, 1);     /* overlong */
+	expect_bad("{\"\xe9\":1}", 64, 1);	       /* latin-1 key */
+	expect_bad("{\"a\":\"\xed\xa0\x80\"}", 64, 1); /* surrogate */
+}
+
+static void
+t_parse_err_truncated(void **state)
+{
+	const char *s = "{\"a\":1,\"a\":2}";
+	char err[32];
+	json_t *j = NULL;
+	size_t i;
+
+	/* A small buffer gets a NUL-terminated prefix and nothing past it. */
+	memset(err, 'X', sizeof(err));
+	assert_int_equal(jx_parse(s, strlen(s), 64, 1, &j, err, 8), TG_EJSON);
+	assert_null(j);
+	assert_true(strnlen(err, 8) < 8);
+	for (i = 8; i < sizeof(err); i++)
+		assert_int_equal(err[i], 'X');
+}
+
+static void
+t_dump_compact(void **state)
+{
+	json_t *j = json_pack("{s:i,s:[i,i],s:s,s:n}", "a", 1, "b", 1, 2, "c",
+			      "x\"y", "d");
+	char *s;
+
+	assert_non_null(j);
+	s = jx_dump(j);
+	assert_str(s, "{\"a\":1,\"b\":[1,2],\"c\":\"x\\\"y\",\"d\":null}");
+	free(s);
+	json_decref(j);
+}
+
+static void
+t_dump_scalar(void **state)
+{
+	json_t *j = json_integer(42);
+	char *s;
+
+	s = jx_dump(j);
+	assert_str(s, "42");
+	free(s);
+	json_decref(j);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_depth_basic),
+	    cmocka_unit_test(t_depth_unclosed),
+	    cmocka_unit_test(t_depth_skips_strings),
+	    cmocka_unit_test(t_depth_escaped_quotes),
+	    cmocka_unit_test(t_depth_uses_len),
+	    cmocka_unit_test(t_depth_very_deep),
+	    cmocka_unit_test(t_parse_object),
+	    cmocka_unit_test(t_parse_uses_len),
+	    cmocka_unit_test(t_parse_whitespace_around),
+	    cmocka_unit_test(t_parse_duplicate_keys),
+	    cmocka_unit_test(t_parse_nested_duplicate_keys),
+	    cmocka_unit_test(t_parse_depth_cap),
+	    cmocka_unit_test(t_parse_very_deep),
+	    cmocka_unit_test(t_parse_want_object),
+	    cmocka_unit_test(t_parse_any_value),
+	    cmocka_unit_test(t_parse_trailing_garbage),
+	    cmocka_unit_test(t_parse_empty),
+	    cmocka_unit_test(t_parse_malformed),
+	    cmocka_unit_test(t_parse_invalid_utf8),
+	    cmocka_unit_test(t_parse_err_truncated),
+	    cmocka_unit_test(t_dump_compact),
+	    cmocka_unit_test(t_dump_scalar),
+	};
+
+	test_init();
+	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
+}
