@@ -60,8 +60,8 @@ struct conf {
 };
 
 /* Called once per problem found; line is 0 for file-level errors. */
-typedef void (*conf_err_fn)(void *arg, const char *file, unsigned line,
-    const char *msg);
+typedef void (*conf_err_fn)(
+    void *arg, const char *file, unsigned line, const char *msg);
 
 /*
  * Parse path into a new conf (defaults first, then the file).  Every error is

@@ -15,11 +15,11 @@ struct db_conn;
 
 /* Prepared statements, indexed into the table in db.c. */
 enum stmt {
-	STMT_SCHEMA_VERSION,	/* SELECT MAX(version) FROM schema_migrations */
-	STMT_MIGRATION_LIST,	/* SELECT version, name FROM schema_migrations */
-	STMT_MIGRATION_RECORD,	/* INSERT INTO schema_migrations */
-	STMT_LOCK_GET,		/* SELECT GET_LOCK(?, ?) */
-	STMT_LOCK_RELEASE,	/* SELECT RELEASE_LOCK(?) */
+	STMT_SCHEMA_VERSION,   /* SELECT MAX(version) FROM schema_migrations */
+	STMT_MIGRATION_LIST,   /* SELECT version, name FROM schema_migrations */
+	STMT_MIGRATION_RECORD, /* INSERT INTO schema_migrations */
+	STMT_LOCK_GET,	       /* SELECT GET_LOCK(?, ?) */
+	STMT_LOCK_RELEASE,     /* SELECT RELEASE_LOCK(?) */
 	STMT__MAX
 };
 
@@ -32,9 +32,9 @@ struct db_val {
 	size_t len;
 };
 
-#define DB_I64(v)  ((struct db_val){.type = DBT_I64, .i = (v)})
-#define DB_STR(v)  ((struct db_val){.type = DBT_STR, .s = (v), .len = strlen(v)})
-#define DB_NULLV   ((struct db_val){.type = DBT_NULL})
+#define DB_I64(v) ((struct db_val){.type = DBT_I64, .i = (v)})
+#define DB_STR(v) ((struct db_val){.type = DBT_STR, .s = (v), .len = strlen(v)})
+#define DB_NULLV  ((struct db_val){.type = DBT_NULL})
 
 /* Result rows; values live in the arena passed to db_exec. */
 struct db_rows {
@@ -84,8 +84,8 @@ enum tg_err db_schema_version(struct db_pool *, int64_t *out);
 struct db_conn *db_admin_connect(const struct conf *, char *err, size_t errlen);
 void db_admin_close(struct db_conn *);
 /* Run a script of ';'-separated statements; err receives the server message. */
-enum tg_err db_run_script(struct db_conn *, const char *sql, size_t len,
-    char *err, size_t errlen);
+enum tg_err db_run_script(
+    struct db_conn *, const char *sql, size_t len, char *err, size_t errlen);
 /* Serialize migrations across processes and hosts (GET_LOCK). */
 enum tg_err db_lock(struct db_conn *, const char *name, unsigned timeout_s);
 void db_unlock(struct db_conn *, const char *name);

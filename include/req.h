@@ -60,8 +60,8 @@ struct tg_req {
  * decode the path.  TG_EINVAL for a URI we refuse (NUL, "..", bad escape,
  * too long); TG_ETOOBIG when CONTENT_LENGTH exceeds max_body.
  */
-enum tg_err req_init(struct tg_req *, struct arena *, struct tg_io *,
-    const struct tg_ctx *);
+enum tg_err req_init(
+    struct tg_req *, struct arena *, struct tg_io *, const struct tg_ctx *);
 /* A FastCGI param (e.g. "CONTENT_TYPE"); NULL when absent. */
 const char *req_param(const struct tg_req *, const char *name);
 /* An HTTP request header by its HTTP name ("X-Request-Id"); NULL when absent. */

@@ -12,8 +12,8 @@
 struct tg_req;
 
 struct tg_resp {
-	int status; /* 0 = 200 */
-	json_t *body; /* owned by the response until sent */
+	int status;	 /* 0 = 200 */
+	json_t *body;	 /* owned by the response until sent */
 	const char *raw; /* or a ready body (arena/static) */
 	size_t rawlen;
 	const char *ctype;
@@ -25,8 +25,8 @@ struct tg_resp {
 	const char *errmsg;
 	const char *errparam;
 
-	int sent;	/* headers written */
-	int head_only;	/* HEAD: no body */
+	int sent;		  /* headers written */
+	int head_only;		  /* HEAD: no body */
 	unsigned long long bytes; /* body bytes written */
 };
 

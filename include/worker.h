@@ -9,8 +9,8 @@ struct conf;
  * stop or max_requests is reached.  served, if not NULL, is a counter in
  * memory the master can read after the worker dies.  Returns the exit code.
  */
-int worker_run(const struct conf *, int listen_fd, int spawned,
-    unsigned long *served);
+int worker_run(
+    const struct conf *, int listen_fd, int spawned, unsigned long *served);
 /* Serve one CGI request from the environment; exit code. */
 int worker_cgi(const struct conf *);
 

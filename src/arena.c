@@ -24,13 +24,15 @@ struct defer {
 };
 
 struct arena {
-	struct chunk *head; /* current chunk; the first chunk is last in the list */
+	struct chunk
+	    *head; /* current chunk; the first chunk is last in the list */
 	size_t chunksz;
 	size_t used;
 	struct defer *defers;
 };
 
-#define CHUNK_HDR ((sizeof(struct chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+#define CHUNK_HDR                                                              \
+	((sizeof(struct chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
 
 static void *
 xmalloc(size_t n)

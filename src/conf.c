@@ -25,8 +25,8 @@
 #endif
 
 struct parse;
-typedef int (*setter_fn)(struct parse *, void *field, const char *value,
-    uint64_t min, uint64_t max);
+typedef int (*setter_fn)(
+    struct parse *, void *field, const char *value, uint64_t min, uint64_t max);
 
 struct conf_key {
 	const char *section;
@@ -48,8 +48,7 @@ struct parse {
 	size_t linecap;
 };
 
-static void
-perr(struct parse *p, const char *fmt, ...) TG_PRINTF(2, 3);
+static void perr(struct parse *p, const char *fmt, ...) TG_PRINTF(2, 3);
 
 static void
 perr(struct parse *p, const char *fmt, ...)
@@ -109,9 +108,10 @@ set_size(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	uint64_t n;
 
 	if (util_parse_size(v, &n) == -1 || n < min || n > max) {
-		perr(p, "'%s' is not a size from %llu to %llu bytes (K, M, G "
-		    "suffixes allowed)", v, (unsigned long long)min,
-		    (unsigned long long)max);
+		perr(p,
+		    "'%s' is not a size from %llu to %llu bytes (K, M, G "
+		    "suffixes allowed)",
+		    v, (unsigned long long)min, (unsigned long long)max);
 		return -1;
 	}
 	*(uint64_t *)f = n;
@@ -180,7 +180,8 @@ set_prefix(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 		return 0;
 	}
 	if (v[0] != '/' || strpbrk(v, "?#% \t") != NULL || strstr(v, "..")) {
-		perr(p, "mount prefix '%s' must be a path starting with '/'", v);
+		perr(
+		    p, "mount prefix '%s' must be a path starting with '/'", v);
 		return -1;
 	}
 	while (n > 0 && v[n - 1] == '/')
@@ -215,8 +216,10 @@ set_listen(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 		ok = (colon = strrchr(v, ':')) != NULL && colon > v &&
 		    valid_port(colon + 1);
 	if (!ok) {
-		perr(p, "listen '%s' is not unix:/path, /path, host:port or "
-		    "[v6addr]:port (unix paths under 100 bytes)", v);
+		perr(p,
+		    "listen '%s' is not unix:/path, /path, host:port or "
+		    "[v6addr]:port (unix paths under 100 bytes)",
+		    v);
 		return -1;
 	}
 	return set_str(p, f, v, min, max);
@@ -244,8 +247,10 @@ set_origins(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 		}
 		if (strncmp(tok, "http://", 7) != 0 &&
 		    strncmp(tok, "https://", 8) != 0) {
-			perr(p, "CORS origin '%s' must start with http:// or "
-			    "https://", tok);
+			perr(p,
+			    "CORS origin '%s' must start with http:// or "
+			    "https://",
+			    tok);
 			continue;
 		}
 		if (c->ncors_origins == CONF_MAX_ORIGINS) {
@@ -391,8 +396,10 @@ read_secret_file(struct parse *p, const char *path, char **out)
 		return -1;
 	}
 	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 0007) != 0) {
-		perr(p, "db.password_file %s is readable by others; chmod o-rwx "
-		    "it", path);
+		perr(p,
+		    "db.password_file %s is readable by others; chmod o-rwx "
+		    "it",
+		    path);
 		fclose(fp);
 		return -1;
 	}

@@ -32,7 +32,8 @@ load_openapi(struct tg_ctx *x, const struct conf *c)
 		goto out;
 	}
 	if ((info = json_object_get(doc, "info")) != NULL)
-		json_object_set_new(info, "version", json_string(PACKAGE_VERSION));
+		json_object_set_new(
+		    info, "version", json_string(PACKAGE_VERSION));
 	if (c->mount_prefix != NULL && *c->mount_prefix != '\0')
 		json_object_set_new(doc, "servers",
 		    json_pack("[{s:s}]", "url", c->mount_prefix));

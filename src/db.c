@@ -126,8 +126,8 @@ conn_open(struct db_conn *c)
 	mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(c->my, MYSQL_INIT_COMMAND, SESSION_INIT);
 	if (mysql_real_connect(c->my, f->db_socket != NULL ? NULL : f->db_host,
-		f->db_user, f->db_password, f->db_name, f->db_port, f->db_socket,
-		c->flags) == NULL) {
+		f->db_user, f->db_password, f->db_name, f->db_port,
+		f->db_socket, c->flags) == NULL) {
 		snprintf(c->err, sizeof(c->err), "%s", mysql_error(c->my));
 		log_msg(LOG_ERR, "database connect to %s failed: %s",
 		    f->db_socket != NULL ? f->db_socket : f->db_host, c->err);
@@ -247,7 +247,8 @@ get(struct db_pool *p, struct db_conn **out, int check)
 		if ((rc = read_version(c, &ver)) != TG_OK)
 			goto fail;
 		if (ver != TG_SCHEMA_VERSION) {
-			log_msg(LOG_ERR, "database schema is version %lld, this "
+			log_msg(LOG_ERR,
+			    "database schema is version %lld, this "
 			    "tollgate expects %d: run tollgate migrate",
 			    (long long)ver, TG_SCHEMA_VERSION);
 			rc = TG_ESCHEMA;
@@ -295,15 +296,15 @@ map_error(struct db_conn *c, unsigned e, const char *msg, enum stmt s)
 	case ER_NO_SUCH_TABLE:
 		return TG_ENOENT;
 	default:
-		log_msg(LOG_ERR, "database statement %d failed: %u %s", (int)s, e,
-		    msg);
+		log_msg(LOG_ERR, "database statement %d failed: %u %s", (int)s,
+		    e, msg);
 		return TG_EDB;
 	}
 }
 
 static void
-bind_params(MYSQL_BIND *b, const struct db_val *params, size_t n,
-    unsigned long *lens)
+bind_params(
+    MYSQL_BIND *b, const struct db_val *params, size_t n, unsigned long *lens)
 {
 	size_t i;
 
@@ -338,8 +339,8 @@ is_int_type(enum enum_field_types t)
 
 /* Copy every row of an executed statement into the arena. */
 static enum tg_err
-fetch_rows(MYSQL_STMT *st, MYSQL_RES *meta, struct db_rows *out,
-    struct arena *a)
+fetch_rows(
+    MYSQL_STMT *st, MYSQL_RES *meta, struct db_rows *out, struct arena *a)
 {
 	MYSQL_BIND b[DB_MAX_COLS];
 	MYSQL_FIELD *f;
@@ -405,8 +406,8 @@ fetch_rows(MYSQL_STMT *st, MYSQL_RES *meta, struct db_rows *out,
 
 /* One attempt; *gone is set when the connection itself was lost. */
 static enum tg_err
-exec_once(struct db_conn *c, enum stmt s, const struct db_val *params,
-    size_t n, struct db_rows *out, struct arena *a, int *gone)
+exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
+    struct db_rows *out, struct arena *a, int *gone)
 {
 	MYSQL_BIND b[DB_MAX_PARAMS];
 	unsigned long lens[DB_MAX_PARAMS];
@@ -422,9 +423,11 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params,
 	if ((st = c->st[s]) == NULL) {
 		if ((st = mysql_stmt_init(c->my)) == NULL)
 			return TG_ESYSTEM;
-		if (mysql_stmt_prepare(st, stmts[s].sql, strlen(stmts[s].sql))) {
+		if (mysql_stmt_prepare(
+			st, stmts[s].sql, strlen(stmts[s].sql))) {
 			*gone = lost(mysql_stmt_errno(st));
-			rc = map_error(c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
+			rc = map_error(
+			    c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
 			mysql_stmt_close(st);
 			return rc;
 		}
@@ -435,7 +438,8 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params,
 	bind_params(b, params, n, lens);
 	if ((n > 0 && mysql_stmt_bind_param(st, b)) || mysql_stmt_execute(st)) {
 		*gone = lost(mysql_stmt_errno(st));
-		return map_error(c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
+		return map_error(
+		    c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
 	}
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
@@ -444,8 +448,8 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params,
 		mysql_free_result(meta);
 		mysql_stmt_free_result(st);
 		if (rc != TG_OK)
-			return map_error(c, mysql_stmt_errno(st),
-			    mysql_stmt_error(st), s);
+			return map_error(
+			    c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
 	}
 	if (out != NULL) {
 		out->affected = mysql_stmt_affected_rows(st);
@@ -536,8 +540,8 @@ db_admin_close(struct db_conn *c)
 }
 
 enum tg_err
-db_run_script(struct db_conn *c, const char *sql, size_t len, char *err,
-    size_t errlen)
+db_run_script(
+    struct db_conn *c, const char *sql, size_t len, char *err, size_t errlen)
 {
 	MYSQL_RES *res;
 	int st;
@@ -568,8 +572,8 @@ db_lock(struct db_conn *c, const char *name, unsigned timeout_s)
 	enum tg_err rc;
 
 	rc = db_exec(c, STMT_LOCK_GET, p, 2, &rows, a);
-	if (rc == TG_OK && (rows.nrows != 1 || rows.v[0].type != DBT_I64 ||
-			       rows.v[0].i != 1))
+	if (rc == TG_OK &&
+	    (rows.nrows != 1 || rows.v[0].type != DBT_I64 || rows.v[0].i != 1))
 		rc = TG_ETIMEOUT;
 	arena_free(a);
 	return rc;

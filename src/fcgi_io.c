@@ -28,7 +28,8 @@ fcgi_slot_new(int listen_fd)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	/* FAIL_ACCEPT_ON_INTR: a stop signal must wake a slot blocked in accept. */
-	if (FCGX_InitRequest(&s->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_InitRequest(&s->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
+	    0) {
 		free(s);
 		return NULL;
 	}
@@ -67,7 +68,8 @@ f_write(void *ctx, const void *buf, size_t n)
 	int r;
 
 	while (n > 0) {
-		r = FCGX_PutStr(buf, n > 1 << 30 ? 1 << 30 : (int)n, s->req.out);
+		r = FCGX_PutStr(
+		    buf, n > 1 << 30 ? 1 << 30 : (int)n, s->req.out);
 		if (r < 0)
 			return -1;
 		buf = (const char *)buf + r;

@@ -26,8 +26,8 @@ h_debug_sleep(struct tg_req *r, struct tg_resp *resp)
 	/* Restart after signals: a graceful stop must let this finish. */
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
-	resp->body = json_pack("{s:i, s:I}", "pid", (int)getpid(), "slept_ms",
-	    (json_int_t)ms);
+	resp->body = json_pack(
+	    "{s:i, s:I}", "pid", (int)getpid(), "slept_ms", (json_int_t)ms);
 	return TG_OK;
 }
 

@@ -26,8 +26,10 @@ h_health(struct tg_req *r, struct tg_resp *resp)
 	/* Load balancers read the status code: anything but ok is 503. */
 	resp->status = rc == TG_OK ? 200 : 503;
 	resp->body = json_pack("{s:s, s:s, s:o}", "status",
-	    rc == TG_OK ? "ok" : rc == TG_ESCHEMA ? "schema_mismatch" :
-	    "unavailable", "version", PACKAGE_VERSION, "database", db);
+	    rc == TG_OK		   ? "ok"
+		: rc == TG_ESCHEMA ? "schema_mismatch"
+				   : "unavailable",
+	    "version", PACKAGE_VERSION, "database", db);
 	resp_header(resp, "Cache-Control", "no-store");
 	return TG_OK;
 }
@@ -51,7 +53,8 @@ h_openapi(struct tg_req *r, struct tg_resp *resp)
 {
 	if (r->ctx->openapi == NULL)
 		return resp_fail(r, resp, TG_ESYSTEM, NULL,
-		    "the OpenAPI document could not be loaded; check http.www_dir");
+		    "the OpenAPI document could not be loaded; check "
+		    "http.www_dir");
 	resp->raw = r->ctx->openapi;
 	resp->rawlen = r->ctx->openapi_len;
 	return TG_OK;

@@ -52,25 +52,31 @@ jx_parse(const char *text, size_t len, unsigned maxdepth, int want_object,
 
 	*out = NULL;
 	if (len == 0) {
-		snprintf(err, errlen, "the request body is empty; send a JSON "
+		snprintf(err, errlen,
+		    "the request body is empty; send a JSON "
 		    "object");
 		return TG_EJSON;
 	}
 	/* Checked before parsing so a deep body costs no recursion. */
 	if ((d = jx_depth(text, len)) > maxdepth) {
-		snprintf(err, errlen, "JSON nesting depth %u exceeds the limit "
-		    "of %u", d, maxdepth);
+		snprintf(err, errlen,
+		    "JSON nesting depth %u exceeds the limit "
+		    "of %u",
+		    d, maxdepth);
 		return TG_EJSON;
 	}
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (j == NULL) {
 		if (strstr(je.text, "duplicate") != NULL)
-			snprintf(err, errlen, "invalid JSON: %s (line %d, column "
-			    "%d); each key may appear once", je.text, je.line,
-			    je.column);
+			snprintf(err, errlen,
+			    "invalid JSON: %s (line %d, column "
+			    "%d); each key may appear once",
+			    je.text, je.line, je.column);
 		else
-			snprintf(err, errlen, "invalid JSON: %s (line %d, column "
-			    "%d)", je.text, je.line, je.column);
+			snprintf(err, errlen,
+			    "invalid JSON: %s (line %d, column "
+			    "%d)",
+			    je.text, je.line, je.column);
 		return TG_EJSON;
 	}
 	if (want_object && !json_is_object(j)) {

@@ -26,10 +26,10 @@ static int acc_fd = -2; /* -2: same as the error log, -1: off */
 static const char *role = "tollgate";
 
 static const char *const level_names[] = {
-	"ERROR", /* LOG_ERR */
-	"WARN",	 /* LOG_WARN */
-	"INFO",	 /* LOG_INFO */
-	"DEBUG", /* LOG_DEBUG */
+    "ERROR", /* LOG_ERR */
+    "WARN",  /* LOG_WARN */
+    "INFO",  /* LOG_INFO */
+    "DEBUG", /* LOG_DEBUG */
 };
 
 static int

@@ -25,7 +25,8 @@ usage(FILE *fp)
 	    "\n"
 	    "commands:\n"
 	    "  serve     serve FastCGI (default): standalone pool, spawned by\n"
-	    "            the web server (fd 0 is a socket), or one CGI request\n"
+	    "            the web server (fd 0 is a socket), or one CGI "
+	    "request\n"
 	    "  migrate   apply pending schema migrations\n"
 	    "  version   print the version\n"
 	    "\n"
@@ -61,13 +62,15 @@ check_schema(const struct conf *c)
 	rc = db_schema_version(p, &ver);
 	db_pool_free(p);
 	if (rc == TG_ESCHEMA) {
-		log_msg(LOG_ERR, "the database schema is version %lld but this "
+		log_msg(LOG_ERR,
+		    "the database schema is version %lld but this "
 		    "tollgate needs version %d: run `tollgate -c %s migrate`",
 		    (long long)ver, TG_SCHEMA_VERSION, c->path);
 		return -1;
 	}
 	if (rc != TG_OK)
-		log_msg(LOG_WARN, "the database is unreachable; serving anyway, "
+		log_msg(LOG_WARN,
+		    "the database is unreachable; serving anyway, "
 		    "/health reports 503 until it is back");
 	return 0;
 }
@@ -97,7 +100,8 @@ serve(struct conf *c)
 		return EXIT_FAILURE;
 	}
 	if (spawned) {
-		log_msg(LOG_INFO, "tollgate %s spawned on fd 0", PACKAGE_VERSION);
+		log_msg(
+		    LOG_INFO, "tollgate %s spawned on fd 0", PACKAGE_VERSION);
 		rc = worker_run(c, STDIN_FILENO, 1, NULL);
 		conf_free(c);
 		return rc;
@@ -147,8 +151,10 @@ main(int argc, char *argv[])
 		path = conf_default_path();
 	if ((c = conf_load(path, print_conf_error, NULL)) == NULL) {
 		if (test)
-			fprintf(stderr, "tollgate: configuration file %s test "
-			    "failed\n", path);
+			fprintf(stderr,
+			    "tollgate: configuration file %s test "
+			    "failed\n",
+			    path);
 		return EXIT_FAILURE;
 	}
 	if (test) {

@@ -20,10 +20,10 @@
 #include "util.h"
 #include "worker.h"
 
-#define MAX_WORKERS  512 /* two generations of the largest pool, for reloads */
-#define BACKOFF_MAX  30.0
-#define RING_MAX     1000
-#define TICK_USEC    200000
+#define MAX_WORKERS 512 /* two generations of the largest pool, for reloads */
+#define BACKOFF_MAX 30.0
+#define RING_MAX    1000
+#define TICK_USEC   200000
 
 enum mstate { MS_NORMAL, MS_GRACEFUL, MS_FAST };
 
@@ -83,8 +83,8 @@ on_signal(int sig)
 static void
 master_signals(sigset_t *blocked)
 {
-	static const int sigs[] = {SIGCHLD, SIGHUP, SIGUSR1, SIGQUIT,
-	    SIGTERM, SIGINT, SIGALRM};
+	static const int sigs[] = {
+	    SIGCHLD, SIGHUP, SIGUSR1, SIGQUIT, SIGTERM, SIGINT, SIGALRM};
 	struct sigaction sa;
 	size_t i;
 
@@ -134,8 +134,8 @@ spawn(struct master *m, unsigned i)
 	w->pid = pid;
 	w->started = util_now();
 	w->respawn_at = 0;
-	log_msg(LOG_DEBUG, "worker %ld started (generation %u)", (long)pid,
-	    w->gen);
+	log_msg(
+	    LOG_DEBUG, "worker %ld started (generation %u)", (long)pid, w->gen);
 }
 
 /* Claim free slots for a new generation of n workers and start them. */
@@ -182,8 +182,10 @@ crash_delay(struct master *m, double now)
 	if (delay > BACKOFF_MAX)
 		delay = BACKOFF_MAX;
 	m->backoff_level++;
-	log_msg(LOG_ERR, "crash loop: %u abnormal worker exits in %us; "
-	    "delaying respawn by %.0fs", recent, c->respawn_interval, delay);
+	log_msg(LOG_ERR,
+	    "crash loop: %u abnormal worker exits in %us; "
+	    "delaying respawn by %.0fs",
+	    recent, c->respawn_interval, delay);
 	return delay;
 }
 
@@ -217,7 +219,8 @@ reap(struct master *m)
 		}
 		log_msg(abnormal && m->state == MS_NORMAL ? LOG_WARN : LOG_INFO,
 		    "worker %ld exited %s after %.1fs, %lu requests", (long)pid,
-		    cause, age, __atomic_load_n(&m->served[i], __ATOMIC_ACQUIRE));
+		    cause, age,
+		    __atomic_load_n(&m->served[i], __ATOMIC_ACQUIRE));
 		w->pid = 0;
 		if (m->state != MS_NORMAL || !w->keep || w->gen != m->gen) {
 			w->keep = 0;
@@ -236,7 +239,8 @@ respawn_due(struct master *m)
 	if (m->state != MS_NORMAL)
 		return;
 	for (i = 0; i < MAX_WORKERS; i++)
-		if (m->w[i].keep && m->w[i].pid == 0 && m->w[i].respawn_at <= now)
+		if (m->w[i].keep && m->w[i].pid == 0 &&
+		    m->w[i].respawn_at <= now)
 			spawn(m, i);
 }
 
@@ -281,13 +285,16 @@ reload(struct master *m)
 
 	log_msg(LOG_INFO, "reloading %s", m->conf->path);
 	if ((nc = conf_load(m->conf->path, log_conf_error, NULL)) == NULL) {
-		log_msg(LOG_ERR, "reload failed: the configuration is invalid; "
+		log_msg(LOG_ERR,
+		    "reload failed: the configuration is invalid; "
 		    "keeping the running one");
 		return;
 	}
 	if (strcmp(nc->listen, m->listen_spec) != 0) {
-		log_msg(LOG_WARN, "server.listen changed; the socket moves only "
-		    "on a restart, keeping %s", m->listen_spec);
+		log_msg(LOG_WARN,
+		    "server.listen changed; the socket moves only "
+		    "on a restart, keeping %s",
+		    m->listen_spec);
 		free(nc->listen);
 		nc->listen = strdup(m->listen_spec);
 	}
@@ -312,8 +319,8 @@ stop(struct master *m, int fast)
 	if (m->state == MS_FAST || m->state == st)
 		return;
 	m->state = st;
-	m->deadline = util_now() + (fast ? m->conf->stop_timeout :
-	    m->conf->graceful_timeout);
+	m->deadline = util_now() +
+	    (fast ? m->conf->stop_timeout : m->conf->graceful_timeout);
 	log_msg(LOG_INFO, "%s stop: %u workers", fast ? "fast" : "graceful",
 	    nworkers(m));
 	/* Nothing new should reach this pool: stop listening now. */
@@ -361,8 +368,8 @@ master_run(struct conf *conf)
 		goto out;
 	}
 	m->listen_spec = strdup(conf->listen);
-	if ((m->listen_fd = sock_listen(conf->listen, conf->listen_mode,
-		 conf->listen_backlog)) == -1)
+	if ((m->listen_fd = sock_listen(
+		 conf->listen, conf->listen_mode, conf->listen_backlog)) == -1)
 		goto out;
 	if (conf->pid_file != NULL) {
 		if (write_pid(conf->pid_file) == -1)

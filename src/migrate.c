@@ -88,7 +88,8 @@ list_files(const char *dir, size_t *n, FILE *out)
 		return NULL;
 	}
 	names = calloc(MIGRATE_MAX_FILES, sizeof(*names));
-	while (names != NULL && (e = readdir(d)) != NULL && *n < MIGRATE_MAX_FILES)
+	while (
+	    names != NULL && (e = readdir(d)) != NULL && *n < MIGRATE_MAX_FILES)
 		if (file_version(e->d_name) > 0)
 			names[(*n)++] = strdup(e->d_name);
 	closedir(d);
@@ -158,7 +159,8 @@ migrate_run(const struct conf *conf, FILE *out)
 	if ((names = list_files(conf->schema_dir, &n, out)) == NULL)
 		goto out;
 	if ((c = db_admin_connect(conf, err, sizeof(err))) == NULL) {
-		fprintf(out, "tollgate: cannot connect to the database: %s\n", err);
+		fprintf(
+		    out, "tollgate: cannot connect to the database: %s\n", err);
 		goto out;
 	}
 	if (db_lock(c, MIGRATE_LOCK, 60) != TG_OK) {
@@ -180,7 +182,8 @@ migrate_run(const struct conf *conf, FILE *out)
 		if (rows.v[i * rows.ncols].i > top)
 			top = rows.v[i * rows.ncols].i;
 	if (top > TG_SCHEMA_VERSION) {
-		fprintf(out, "tollgate: the database is at schema version %lld, "
+		fprintf(out,
+		    "tollgate: the database is at schema version %lld, "
 		    "newer than this tollgate (%d); upgrade tollgate\n",
 		    (long long)top, TG_SCHEMA_VERSION);
 		goto out;

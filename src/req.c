@@ -69,7 +69,8 @@ req_header(const struct tg_req *r, const char *name)
 		o = 5;
 	}
 	for (; *name != '\0' && o < sizeof(key) - 1; name++)
-		key[o++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+		key[o++] =
+		    *name == '-' ? '_' : (char)toupper((unsigned char)*name);
 	key[o] = '\0';
 	return req_param(r, key);
 }
@@ -84,7 +85,8 @@ bad_segment(const char *path)
 		while (*p == '/')
 			p++;
 		n = strcspn(p, "/");
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+		if ((n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
 			return 1;
 		p += n;
 	}
@@ -135,8 +137,9 @@ set_path(struct tg_req *r, const struct conf *c)
 	}
 	q = uri + strcspn(uri, "?#");
 	plen = (size_t)(q - uri);
-	r->query = *q == '?' ? arena_strndup(r->arena, q + 1, strcspn(q + 1, "#"))
-			     : "";
+	r->query = *q == '?'
+	    ? arena_strndup(r->arena, q + 1, strcspn(q + 1, "#"))
+	    : "";
 	path = arena_alloc(r->arena, plen + 2);
 	if (util_pct_decode(uri, plen, path) == -1 || path[0] != '/' ||
 	    bad_segment(path)) {
@@ -168,8 +171,9 @@ cgi_uri(struct tg_req *r)
 	const char *qs = nz(req_param(r, "QUERY_STRING"));
 	const char *uri;
 
-	uri = arena_printf(r->arena, "%s%s%s%s", nz(req_param(r, "SCRIPT_NAME")),
-	    nz(req_param(r, "PATH_INFO")), *qs != '\0' ? "?" : "", qs);
+	uri =
+	    arena_printf(r->arena, "%s%s%s%s", nz(req_param(r, "SCRIPT_NAME")),
+		nz(req_param(r, "PATH_INFO")), *qs != '\0' ? "?" : "", qs);
 	return *uri != '\0' ? uri : "/";
 }
 
@@ -197,7 +201,8 @@ req_init(struct tg_req *r, struct arena *a, struct tg_io *io,
 		r->method_name = v;
 	r->method = req_method_parse(v);
 	r->remote_addr = req_param(r, "REMOTE_ADDR");
-	if ((v = req_header(r, "X-Request-Id")) != NULL && util_request_id_ok(v))
+	if ((v = req_header(r, "X-Request-Id")) != NULL &&
+	    util_request_id_ok(v))
 		strcpy(r->request_id, v);
 	else if (util_request_id(r->request_id) == -1)
 		strcpy(r->request_id, "-");
@@ -213,8 +218,10 @@ req_init(struct tg_req *r, struct arena *a, struct tg_io *io,
 		}
 		r->content_length = (int64_t)cl;
 		if (cl > c->max_body) {
-			r->error = arena_printf(a, "the request body of %llu bytes "
-			    "exceeds the limit of %llu bytes", (unsigned long long)cl,
+			r->error = arena_printf(a,
+			    "the request body of %llu bytes "
+			    "exceeds the limit of %llu bytes",
+			    (unsigned long long)cl,
 			    (unsigned long long)c->max_body);
 			rc = TG_ETOOBIG;
 			goto out;
@@ -234,10 +241,12 @@ req_query(const struct tg_req *r, const char *name)
 
 	while (p != NULL && *p != '\0') {
 		amp = strchr(p, '&');
-		eq = memchr(p, '=', amp != NULL ? (size_t)(amp - p) : strlen(p));
+		eq =
+		    memchr(p, '=', amp != NULL ? (size_t)(amp - p) : strlen(p));
 		if (eq != NULL && (size_t)(eq - p) == nlen &&
 		    strncmp(p, name, nlen) == 0) {
-			vlen = amp != NULL ? (size_t)(amp - eq - 1) : strlen(eq + 1);
+			vlen = amp != NULL ? (size_t)(amp - eq - 1)
+					   : strlen(eq + 1);
 			out = arena_alloc(r->arena, vlen + 1);
 			if (util_pct_decode(eq + 1, vlen, out) == -1)
 				return NULL;

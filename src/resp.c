@@ -15,8 +15,8 @@
 
 struct err_row {
 	int status;
-	const char *type; /* OpenAI error.type */
-	const char *code; /* OpenAI error.code */
+	const char *type;    /* OpenAI error.type */
+	const char *code;    /* OpenAI error.code */
 	const char *message; /* default when the caller gave none */
 };
 
@@ -118,7 +118,8 @@ resp_set_error(struct tg_resp *r, enum tg_err e)
 	r->status = x->status;
 	inner = json_pack("{s:s, s:s, s:o, s:s}", "message",
 	    r->errmsg != NULL ? r->errmsg : x->message, "type", x->type,
-	    "param", r->errparam != NULL ? json_string(r->errparam) : json_null(),
+	    "param",
+	    r->errparam != NULL ? json_string(r->errparam) : json_null(),
 	    "code", x->code);
 	r->body = json_pack("{s:o}", "error", inner);
 }
@@ -153,8 +154,8 @@ resp_send(struct tg_req *req, struct tg_resp *r)
 	if (req->io->write(req->io->ctx, h.data, h.len) == -1)
 		goto out;
 	if (!r->head_only && blen > 0 && status != 204) {
-		if (req->io->write(req->io->ctx, body != NULL ? body : r->raw,
-			blen) == -1)
+		if (req->io->write(
+			req->io->ctx, body != NULL ? body : r->raw, blen) == -1)
 			goto out;
 		r->bytes += blen;
 	}

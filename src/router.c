@@ -166,8 +166,10 @@ load_json(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 		    "Content-Type must be application/json");
 	rc = req_read_body(r, c->max_body);
 	if (rc == TG_ETOOBIG)
-		return resp_fail(r, resp, rc, NULL, "the request body exceeds "
-		    "the limit of %llu bytes", (unsigned long long)c->max_body);
+		return resp_fail(r, resp, rc, NULL,
+		    "the request body exceeds "
+		    "the limit of %llu bytes",
+		    (unsigned long long)c->max_body);
 	if (rc != TG_OK)
 		return resp_fail(r, resp, TG_EINVAL, NULL,
 		    "the request body ended before Content-Length bytes");
@@ -186,16 +188,18 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 	enum tg_err rc;
 	char allow[128];
 
-	rt = router_match(r, r->method, r->path, c->debug_routes, &rc, allow,
-	    sizeof(allow));
+	rt = router_match(
+	    r, r->method, r->path, c->debug_routes, &rc, allow, sizeof(allow));
 	if (rt == NULL && rc == TG_EMETHOD && r->method == TG_M_OPTIONS) {
 		preflight(r, resp, c, arena_strdup(r->arena, allow));
 		return TG_OK;
 	}
 	if (rt == NULL && rc == TG_EMETHOD) {
 		resp_header(resp, "Allow", arena_strdup(r->arena, allow));
-		return resp_fail(r, resp, rc, NULL, "%s is not allowed on %s; "
-		    "allowed: %s", r->method_name, r->path, allow);
+		return resp_fail(r, resp, rc, NULL,
+		    "%s is not allowed on %s; "
+		    "allowed: %s",
+		    r->method_name, r->path, allow);
 	}
 	if (rt == NULL)
 		return resp_fail(r, resp, rc, NULL, "no route for %s %s",
@@ -218,28 +222,30 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx)
 	resp_header(&resp, "x-request-id", r.request_id);
 	cors(&r, &resp, ctx->conf);
 	if (rc != TG_OK)
-		resp_fail(&r, &resp, rc, NULL, "%s", r.error != NULL ? r.error :
-		    "the request is invalid");
+		resp_fail(&r, &resp, rc, NULL, "%s",
+		    r.error != NULL ? r.error : "the request is invalid");
 	else
 		rc = dispatch(&r, &resp, ctx->conf);
 	if (rc != TG_OK) {
 		if (resp.sent) {
 			/* A streaming handler failed after its headers: nothing to fix. */
-			log_msg(LOG_WARN, "req=%s %s %s failed after headers (%s)",
-			    r.request_id, r.method_name, r.path, resp_err_code(rc));
+			log_msg(LOG_WARN,
+			    "req=%s %s %s failed after headers (%s)",
+			    r.request_id, r.method_name, r.path,
+			    resp_err_code(rc));
 		} else {
 			if (resp_err_status(rc) >= 500)
-				log_msg(LOG_ERR, "req=%s %s %s: %s", r.request_id,
-				    r.method_name, r.path,
-				    resp.errmsg != NULL ? resp.errmsg : resp_err_code(rc));
+				log_msg(LOG_ERR, "req=%s %s %s: %s",
+				    r.request_id, r.method_name, r.path,
+				    resp.errmsg != NULL ? resp.errmsg
+							: resp_err_code(rc));
 			resp_set_error(&resp, rc);
 		}
 	}
 	if (!resp.sent && resp_send(&r, &resp) == -1)
 		log_msg(LOG_INFO, "req=%s client went away", r.request_id);
 	/* The path only: a query string may carry a credential. */
-	log_access(r.method_name, r.path,
-	    resp.status != 0 ? resp.status : 200, resp.bytes,
-	    util_now() - r.started, r.request_id);
+	log_access(r.method_name, r.path, resp.status != 0 ? resp.status : 200,
+	    resp.bytes, util_now() - r.started, r.request_id);
 	resp_clear(&resp);
 }

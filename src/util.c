@@ -44,7 +44,8 @@ util_request_id_ok(const char *s)
 	for (n = 0; s[n] != '\0'; n++) {
 		if (n >= 128)
 			return 0;
-		if (!isalnum((unsigned char)s[n]) && strchr("._:-", s[n]) == NULL)
+		if (!isalnum((unsigned char)s[n]) &&
+		    strchr("._:-", s[n]) == NULL)
 			return 0;
 	}
 	return n > 0;
@@ -175,28 +176,28 @@ struct reason {
 };
 
 static const struct reason reasons[] = {
-	{200, "OK"},
-	{201, "Created"},
-	{202, "Accepted"},
-	{204, "No Content"},
-	{301, "Moved Permanently"},
-	{304, "Not Modified"},
-	{400, "Bad Request"},
-	{401, "Unauthorized"},
-	{402, "Payment Required"},
-	{403, "Forbidden"},
-	{404, "Not Found"},
-	{405, "Method Not Allowed"},
-	{409, "Conflict"},
-	{413, "Content Too Large"},
-	{415, "Unsupported Media Type"},
-	{422, "Unprocessable Content"},
-	{429, "Too Many Requests"},
-	{500, "Internal Server Error"},
-	{501, "Not Implemented"},
-	{502, "Bad Gateway"},
-	{503, "Service Unavailable"},
-	{504, "Gateway Timeout"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {301, "Moved Permanently"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {402, "Payment Required"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {409, "Conflict"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
 };
 
 const char *

@@ -179,8 +179,10 @@ supervise(struct worker *w, const sigset_t *ctl)
 		case SIGTERM:
 		case SIGINT:
 			if (!get_quit(w))
-				log_msg(LOG_INFO, "stopping on signal %d after "
-				    "in-flight requests", sig);
+				log_msg(LOG_INFO,
+				    "stopping on signal %d after "
+				    "in-flight requests",
+				    sig);
 			set_quit(w);
 			break;
 		case SIGUSR1:
@@ -194,8 +196,8 @@ supervise(struct worker *w, const sigset_t *ctl)
 }
 
 int
-worker_run(const struct conf *conf, int listen_fd, int spawned,
-    unsigned long *served)
+worker_run(
+    const struct conf *conf, int listen_fd, int spawned, unsigned long *served)
 {
 	struct worker w;
 	sigset_t ctl;
@@ -225,8 +227,8 @@ worker_run(const struct conf *conf, int listen_fd, int spawned,
 		if ((w.slots[i].fs = fcgi_slot_new(listen_fd)) == NULL)
 			goto stop;
 		/* Slots inherit the blocked control signals from this thread. */
-		if (pthread_create(&w.slots[i].tid, NULL, slot_main,
-			&w.slots[i]) != 0) {
+		if (pthread_create(
+			&w.slots[i].tid, NULL, slot_main, &w.slots[i]) != 0) {
 			log_sys(LOG_ERR, "pthread_create");
 			goto stop;
 		}
