@@ -20,6 +20,7 @@ enum stmt {
 	STMT_MIGRATION_RECORD, /* INSERT INTO schema_migrations */
 	STMT_LOCK_GET,	       /* SELECT GET_LOCK(?, ?) */
 	STMT_LOCK_RELEASE,     /* SELECT RELEASE_LOCK(?) */
+	STMT_CONNECTION_ID,    /* SELECT CONNECTION_ID() */
 	STMT__MAX
 };
 

@@ -37,6 +37,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", 0 },
 	[STMT_LOCK_GET] = { "SELECT GET_LOCK(?, ?)", 0 },
 	[STMT_LOCK_RELEASE] = { "SELECT RELEASE_LOCK(?)", 0 },
+	[STMT_CONNECTION_ID] = { "SELECT CONNECTION_ID()", SF_READ },
 };
 /* clang-format on */
 
