@@ -16,6 +16,8 @@ unsigned jx_depth(const char *text, size_t len);
  */
 enum tg_err jx_parse(const char *text, size_t len, unsigned maxdepth,
     int want_object, json_t **out, char *err, size_t errlen);
+/* A JSON string of s; bytes that are not UTF-8 become '?'. New reference. */
+json_t *jx_string_lossy(const char *s);
 /* json_dumps with compact output; caller frees; NULL on OOM. */
 char *jx_dump(const json_t *);
 

@@ -24,6 +24,8 @@
 #define TG_PKGDATADIR "/usr/local/share/tollgate"
 #endif
 
+#define CONF_MAX_LINE 4096
+
 struct parse;
 typedef int (*setter_fn)(
     struct parse *, void *field, const char *value, uint64_t min, uint64_t max);
@@ -431,6 +433,13 @@ conf_load(const char *path, conf_err_fn errfn, void *arg)
 		perr(&p, "cannot open: %s", strerror(errno));
 		goto out;
 	}
+#if HAVE_DECL_INI_MAX_LINE && HAVE_DECL_INI_USE_STACK &&                       \
+    HAVE_DECL_INI_INITIAL_ALLOC
+	/* Lists of origins outgrow inih's default 200-byte line. */
+	ini_use_stack = 0;
+	ini_initial_alloc = CONF_MAX_LINE;
+	ini_max_line = CONF_MAX_LINE;
+#endif
 	rc = ini_parse_stream(reader, &p, on_pair, &p);
 	if (rc > 0) {
 		/* inih only reports its first syntax error's line. */

@@ -18,7 +18,7 @@ h_health(struct tg_req *r, struct tg_resp *resp)
 	int64_t ver = 0;
 	enum tg_err rc;
 
-	rc = db_schema_version(r->ctx->db, &ver);
+	rc = r->ctx->db != NULL ? db_schema_version(r->ctx->db, &ver) : TG_EDB;
 	db = json_pack("{s:b, s:I}", "reachable", rc != TG_EDB,
 	    "expected_schema_version", (json_int_t)TG_SCHEMA_VERSION);
 	json_object_set_new(db, "schema_version",

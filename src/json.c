@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -65,7 +66,9 @@ jx_parse(const char *text, size_t len, unsigned maxdepth, int want_object,
 		    d, maxdepth);
 		return TG_EJSON;
 	}
-	j = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	/* No JSON_ALLOW_NUL: C strings downstream would be cut at \\u0000. */
+	j = json_loadb(text, len,
+	    JSON_REJECT_DUPLICATES | (want_object ? 0 : JSON_DECODE_ANY), &je);
 	if (j == NULL) {
 		if (strstr(je.text, "duplicate") != NULL)
 			snprintf(err, errlen,
@@ -86,6 +89,26 @@ jx_parse(const char *text, size_t len, unsigned maxdepth, int want_object,
 	}
 	*out = j;
 	return TG_OK;
+}
+
+json_t *
+jx_string_lossy(const char *s)
+{
+	json_t *j;
+	char *copy;
+	size_t i;
+
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* Not UTF-8 (an echoed path, say): keep ASCII, mark the rest. */
+	if ((copy = strdup(s)) == NULL)
+		return NULL;
+	for (i = 0; copy[i] != '\0'; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
 }
 
 char *

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "conf.h"
 #include "ctx.h"
 #include "req.h"
@@ -195,6 +196,9 @@ req_init(struct tg_req *r, struct arena *a, struct tg_io *io,
 	r->path = "/";
 	r->query = "";
 	r->method_name = "-";
+	/* An id first, so even a refused request can be traced. */
+	if (util_request_id(r->request_id) == -1)
+		strcpy(r->request_id, "-");
 	if ((rc = copy_params(r, io->envp)) != TG_OK)
 		goto out;
 	if ((v = req_param(r, "REQUEST_METHOD")) != NULL)
@@ -237,7 +241,7 @@ req_query(const struct tg_req *r, const char *name)
 {
 	const char *p = r->query, *amp, *eq;
 	size_t nlen = strlen(name), vlen, i;
-	char *out;
+	char *out, *plus;
 
 	while (p != NULL && *p != '\0') {
 		amp = strchr(p, '&');
@@ -247,12 +251,14 @@ req_query(const struct tg_req *r, const char *name)
 		    strncmp(p, name, nlen) == 0) {
 			vlen = amp != NULL ? (size_t)(amp - eq - 1)
 					   : strlen(eq + 1);
+			/* '+' means space in a query; an encoded %2B stays '+'. */
+			plus = arena_strndup(r->arena, eq + 1, vlen);
+			for (i = 0; i < vlen; i++)
+				if (plus[i] == '+')
+					plus[i] = ' ';
 			out = arena_alloc(r->arena, vlen + 1);
-			if (util_pct_decode(eq + 1, vlen, out) == -1)
+			if (util_pct_decode(plus, vlen, out) == -1)
 				return NULL;
-			for (i = 0; out[i] != '\0'; i++)
-				if (out[i] == '+')
-					out[i] = ' ';
 			return out;
 		}
 		p = amp != NULL ? amp + 1 : NULL;
@@ -263,31 +269,42 @@ req_query(const struct tg_req *r, const char *name)
 enum tg_err
 req_read_body(struct tg_req *r, size_t max)
 {
-	size_t want, got = 0;
+	struct buf b;
+	char chunk[16384];
+	size_t want;
 	ssize_t n;
-	char *b;
+	enum tg_err rc = TG_OK;
 
 	if (r->body != NULL)
 		return TG_OK;
 	if (r->content_length > (int64_t)max)
 		return TG_ETOOBIG;
-	/* Without a length (chunked upload) read until EOF, one byte past the cap. */
+	/*
+	 * Without a length (a chunked upload) read until EOF, failing one byte
+	 * past the cap; memory grows with what arrives, not with the cap.
+	 */
 	want = r->content_length >= 0 ? (size_t)r->content_length : max + 1;
-	b = arena_alloc(r->arena, want + 1);
-	while (got < want) {
-		n = r->io->read(r->io->ctx, b + got, want - got);
-		if (n < 0)
-			return TG_EINVAL;
+	buf_init(&b, max);
+	while (b.len < want) {
+		n = r->io->read(r->io->ctx, chunk,
+		    want - b.len < sizeof(chunk) ? want - b.len
+						 : sizeof(chunk));
+		if (n < 0) {
+			rc = TG_EINVAL;
+			goto out;
+		}
 		if (n == 0)
 			break;
-		got += (size_t)n;
+		if ((rc = buf_append(&b, chunk, (size_t)n)) != TG_OK)
+			goto out;
 	}
-	if (r->content_length >= 0 && got < want)
-		return TG_EINVAL;
-	if (got > max)
-		return TG_ETOOBIG;
-	b[got] = '\0';
-	r->body = b;
-	r->body_len = got;
-	return TG_OK;
+	if (r->content_length >= 0 && b.len < want) {
+		rc = TG_EINVAL;
+		goto out;
+	}
+	r->body_len = b.len;
+	r->body = arena_strndup(r->arena, b.data != NULL ? b.data : "", b.len);
+out:
+	buf_free(&b);
+	return rc;
 }

@@ -116,10 +116,11 @@ resp_set_error(struct tg_resp *r, enum tg_err e)
 	resp_clear(r);
 	r->raw = NULL;
 	r->status = x->status;
-	inner = json_pack("{s:s, s:s, s:o, s:s}", "message",
-	    r->errmsg != NULL ? r->errmsg : x->message, "type", x->type,
-	    "param",
-	    r->errparam != NULL ? json_string(r->errparam) : json_null(),
+	/* Messages may echo input: never let bad UTF-8 cost the body. */
+	inner = json_pack("{s:o, s:s, s:o, s:s}", "message",
+	    jx_string_lossy(r->errmsg != NULL ? r->errmsg : x->message), "type",
+	    x->type, "param",
+	    r->errparam != NULL ? jx_string_lossy(r->errparam) : json_null(),
 	    "code", x->code);
 	r->body = json_pack("{s:o}", "error", inner);
 }

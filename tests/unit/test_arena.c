@@ -25,8 +25,7 @@ record(void *arg)
 	m->o->seen[m->o->n++] = m->id;
 }
 
-static char *
-vp(struct arena *a, const char *fmt, ...) TG_PRINTF(2, 3);
+static char *vp(struct arena *a, const char *fmt, ...) TG_PRINTF(2, 3);
 
 static char *
 vp(struct arena *a, const char *fmt, ...)

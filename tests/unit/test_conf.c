@@ -35,8 +35,8 @@ dump(const struct errs *e)
 	int i;
 
 	for (i = 0; i < e->n && i < MAXERR; i++)
-		print_message("  %s:%u: %s\n", e->file[i], e->line[i],
-		    e->msg[i]);
+		print_message(
+		    "  %s:%u: %s\n", e->file[i], e->line[i], e->msg[i]);
 }
 
 /* Load content from a temporary file; the file name goes into path. */
@@ -391,7 +391,15 @@ t_bad_number_line(void **state)
 	assert_int_equal(e.n, 1);
 	assert_uint_equal(e.line[0], 4);
 	assert_str(e.file[0], path);
-	assert_true(e.msg[0][0] != '\0');
+	/* The message quotes the offending text. */
+	assert_contains(e.msg[0], "banana");
+}
+
+static void
+t_syntax_error(void **state)
+{
+	load_fails_at("[server]\nworkers 3\n", 2);
+	load_fails_at("[server]\nworkers = 3\n[http\n", 3);
 }
 
 static void
@@ -502,12 +510,22 @@ t_listen_forms(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-		snprintf(text, sizeof(text), "[server]\nlisten = %s\n",
-		    forms[i]);
+		snprintf(
+		    text, sizeof(text), "[server]\nlisten = %s\n", forms[i]);
 		c = load_ok(text);
 		assert_str(c->listen, forms[i]);
 		conf_free(c);
 	}
+}
+
+static void
+t_listen_bad(void **state)
+{
+	load_fails_at("[server]\nlisten = nonsense\n", 2);
+	load_fails_at("[server]\nlisten = 127.0.0.1:99999\n", 2);
+	load_fails_at("[server]\nlisten = 127.0.0.1:\n", 2);
+	load_fails_at("[server]\nlisten = [::1]\n", 2);
+	load_fails_at("[server]\nlisten = unix:relative.sock\n", 2);
 }
 
 static void
@@ -575,6 +593,27 @@ t_cors_space_list(void **state)
 	assert_uint_equal(c->ncors_origins, 3);
 	assert_str(c->cors_origins[2], "https://c.example");
 	assert_true(conf_origin_allowed(c, "https://c.example"));
+	conf_free(c);
+}
+
+static void
+t_long_line(void **state)
+{
+	char text[2048];
+	struct conf *c;
+	size_t o;
+	int i;
+
+	/* A realistic CORS list is longer than a 200-byte line buffer. */
+	o = (size_t)snprintf(text, sizeof(text), "[http]\ncors_origins =");
+	for (i = 0; i < 12; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+		    " https://app%02d.customer.example.com", i);
+	snprintf(text + o, sizeof(text) - o, "\n[server]\nworkers = 3\n");
+	c = load_ok(text);
+	assert_uint_equal(c->ncors_origins, 12);
+	assert_str(c->cors_origins[11], "https://app11.customer.example.com");
+	assert_uint_equal(c->workers, 3);
 	conf_free(c);
 }
 
@@ -684,6 +723,7 @@ main(void)
 	    cmocka_unit_test(t_size_suffixes),
 	    cmocka_unit_test(t_size_bad),
 	    cmocka_unit_test(t_bad_number_line),
+	    cmocka_unit_test(t_syntax_error),
 	    cmocka_unit_test(t_number_trailing_garbage),
 	    cmocka_unit_test(t_unknown_key),
 	    cmocka_unit_test(t_key_in_wrong_section),
@@ -693,11 +733,13 @@ main(void)
 	    cmocka_unit_test(t_threads_range),
 	    cmocka_unit_test(t_multiple_errors),
 	    cmocka_unit_test(t_listen_forms),
+	    cmocka_unit_test(t_listen_bad),
 	    cmocka_unit_test(t_mount_prefix_normalised),
 	    cmocka_unit_test(t_mount_prefix_needs_slash),
 	    cmocka_unit_test(t_cors_any),
 	    cmocka_unit_test(t_cors_list),
 	    cmocka_unit_test(t_cors_space_list),
+	    cmocka_unit_test(t_long_line),
 	    cmocka_unit_test(t_cors_off),
 	    cmocka_unit_test(t_password_file),
 	    cmocka_unit_test(t_password_file_world_readable),

@@ -12,7 +12,7 @@ depth(const char *s)
 /* Parse s; the result is returned, *out checked for consistency. */
 static enum tg_err
 parse(const char *s, size_t len, unsigned maxdepth, int want_object,
-      json_t **out, char *err, size_t errlen)
+    json_t **out, char *err, size_t errlen)
 {
 	enum tg_err e;
 
@@ -136,8 +136,8 @@ t_parse_object(void **state)
 	char err[256];
 	json_t *j;
 
-	assert_int_equal(parse(s, strlen(s), 64, 1, &j, err, sizeof(err)),
-			 TG_OK);
+	assert_int_equal(
+	    parse(s, strlen(s), 64, 1, &j, err, sizeof(err)), TG_OK);
 	assert_true(json_is_object(j));
 	assert_int_equal(j->refcount, 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
@@ -174,8 +174,8 @@ t_parse_duplicate_keys(void **state)
 	char err[256];
 	json_t *j;
 
-	assert_int_equal(parse(s, strlen(s), 64, 1, &j, err, sizeof(err)),
-			 TG_EJSON);
+	assert_int_equal(
+	    parse(s, strlen(s), 64, 1, &j, err, sizeof(err)), TG_EJSON);
 	if (test_strcasestr(err, "duplicate") == NULL)
 		fail_msg("message does not mention duplicate: %s", err);
 }
@@ -200,8 +200,8 @@ t_parse_depth_cap(void **state)
 	expect_bad("{\"a\":{\"b\":{\"c\":{}}}}", 3, 1);
 	/* Brackets in strings are not nesting. */
 	expect_ok("{\"a\":\"[[[[[[[[[[\"}", 1, 1);
-	assert_int_equal(parse("{\"a\":[1]}", 9, 1, 1, &j, err, sizeof(err)),
-			 TG_EJSON);
+	assert_int_equal(
+	    parse("{\"a\":[1]}", 9, 1, 1, &j, err, sizeof(err)), TG_EJSON);
 	if (test_strcasestr(err, "depth") == NULL &&
 	    test_strcasestr(err, "nest") == NULL &&
 	    test_strcasestr(err, "deep") == NULL)
@@ -298,8 +298,8 @@ t_parse_err_truncated(void **state)
 static void
 t_dump_compact(void **state)
 {
-	json_t *j = json_pack("{s:i,s:[i,i],s:s,s:n}", "a", 1, "b", 1, 2, "c",
-			      "x\"y", "d");
+	json_t *j = json_pack(
+	    "{s:i,s:[i,i],s:s,s:n}", "a", 1, "b", 1, 2, "c", "x\"y", "d");
 	char *s;
 
 	assert_non_null(j);

@@ -79,7 +79,7 @@ expect_einval(struct fix *f, const char *uri)
 
 	if (e != TG_EINVAL)
 		fail_msg("%s: req_init = %d, want TG_EINVAL (%d)", uri, (int)e,
-			 (int)TG_EINVAL);
+		    (int)TG_EINVAL);
 }
 
 static void
@@ -120,9 +120,12 @@ t_methods(void **state)
 		const char *name;
 		enum tg_method m;
 	} ms[] = {
-	    {"GET", TG_M_GET},	       {"HEAD", TG_M_HEAD},
-	    {"POST", TG_M_POST},       {"PUT", TG_M_PUT},
-	    {"PATCH", TG_M_PATCH},     {"DELETE", TG_M_DELETE},
+	    {"GET", TG_M_GET},
+	    {"HEAD", TG_M_HEAD},
+	    {"POST", TG_M_POST},
+	    {"PUT", TG_M_PUT},
+	    {"PATCH", TG_M_PATCH},
+	    {"DELETE", TG_M_DELETE},
 	    {"OPTIONS", TG_M_OPTIONS},
 	};
 	struct fix *f = *state;
@@ -148,8 +151,9 @@ t_percent_decoding(void **state)
 {
 	struct fix *f = *state;
 
-	expect_path(f, "/he%6Clth", "/health");
-	expect_path(f, "/he%6clth?a=%20", "/health");
+	expect_path(f, "/he%61lth", "/health");
+	expect_path(f, "/he%6Clth", "/hellth");
+	expect_path(f, "/%68e%61lth?a=%20", "/health");
 	assert_str(f->req.query, "a=%20"); /* the query stays raw */
 	expect_path(f, "/a%20b", "/a b");
 	assert_str(f->req.uri, "/a%20b");
@@ -398,6 +402,31 @@ t_query_args(void **state)
 }
 
 static void
+t_query_plus(void **state)
+{
+	struct fix *f = *state;
+
+	/* Form encoding: '+' is a space, "%2B" a literal plus. */
+	mem_io_request(&f->io, "GET", "/x?q=1%2B1&r=a+b&s=%2b");
+	assert_int_equal(init(f), TG_OK);
+	assert_str(req_query(&f->req, "q"), "1+1");
+	assert_str(req_query(&f->req, "r"), "a b");
+	assert_str(req_query(&f->req, "s"), "+");
+}
+
+static void
+t_query_bad_escape(void **state)
+{
+	struct fix *f = *state;
+
+	mem_io_request(&f->io, "GET", "/x?a=%zz&b=%00&c=ok");
+	assert_int_equal(init(f), TG_OK);
+	assert_null(req_query(&f->req, "a"));
+	assert_null(req_query(&f->req, "b"));
+	assert_str(req_query(&f->req, "c"), "ok");
+}
+
+static void
 t_query_prefix_names(void **state)
 {
 	struct fix *f = *state;
@@ -518,48 +547,51 @@ main(void)
 	    cmocka_unit_test_setup_teardown(t_basic_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_no_query, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_methods, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_percent_decoding, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_percent_decoding, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_rejects_nul, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_rejects_bad_escape, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_rejects_bad_escape, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_rejects_dotdot, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_dots_not_segments_ok, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_rejects_long_uri, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_dots_not_segments_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_rejects_long_uri, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_mount_prefix, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_mount_prefix_not_partial, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_no_prefix_by_default, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_mount_prefix_not_partial, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_no_prefix_by_default, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_content_length, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_content_length_empty, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_content_length_over_max_body,
-					    setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_content_length_at_max_body, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_content_length_small_cap, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_content_length_empty, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_content_length_over_max_body, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_content_length_at_max_body, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_content_length_small_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_header_lookup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_param_lookup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_params_copied, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_params_capped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_query_args, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_query_prefix_names, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(t_query_plus, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_query_bad_escape, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_query_prefix_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_query_none, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_read_body_exact, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_read_body_in_pieces, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_read_body_at_cap, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_read_body_over_cap, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_in_pieces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_at_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_over_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_read_body_short, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_read_body_only_content_length,
-					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_only_content_length, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_read_body_empty, setup, teardown),
 	};
 

@@ -4,6 +4,7 @@
 #include "arena.h"
 #include "conf.h"
 #include "ctx.h"
+#include "db.h"
 #include "handlers.h"
 #include "req.h"
 #include "router.h"
@@ -49,19 +50,19 @@ match(struct fix *f, enum tg_method m, const char *path, int debug)
 {
 	f->err = TG_ESYSTEM;
 	memset(f->allow, 0, sizeof(f->allow));
-	return router_match(&f->req, m, path, debug, &f->err, f->allow,
-			    sizeof(f->allow));
+	return router_match(
+	    &f->req, m, path, debug, &f->err, f->allow, sizeof(f->allow));
 }
 
 static void
 expect_route(struct fix *f, enum tg_method m, const char *path, int debug,
-	     enum tg_method rm, const char *pattern, handler_fn fn)
+    enum tg_method rm, const char *pattern, handler_fn fn)
 {
 	const struct route *r = match(f, m, path, debug);
 
 	if (r == NULL)
 		fail_msg("%s %s: no route (err %d)", req_method_name(m), path,
-			 (int)f->err);
+		    (int)f->err);
 	assert_int_equal(r->method, rm);
 	assert_str(r->pattern, pattern);
 	assert_ptr_equal(r->fn, fn);
@@ -74,8 +75,8 @@ expect_enoent(struct fix *f, enum tg_method m, const char *path, int debug)
 	const struct route *r = match(f, m, path, debug);
 
 	if (r != NULL)
-		fail_msg("%s %s matched %s", req_method_name(m), path,
-			 r->pattern);
+		fail_msg(
+		    "%s %s matched %s", req_method_name(m), path, r->pattern);
 	assert_int_equal(f->err, TG_ENOENT);
 }
 
@@ -87,7 +88,7 @@ t_match_meta_routes(void **state)
 	expect_route(f, TG_M_GET, "/health", 0, TG_M_GET, "/health", h_health);
 	expect_route(f, TG_M_GET, "/", 0, TG_M_GET, "/", h_root);
 	expect_route(f, TG_M_GET, "/openapi.json", 0, TG_M_GET, "/openapi.json",
-		     h_openapi);
+	    h_openapi);
 }
 
 static void
@@ -177,11 +178,11 @@ t_debug_routes_present(void **state)
 	const struct route *r;
 
 	expect_route(f, TG_M_GET, "/_debug/sleep", 1, TG_M_GET, "/_debug/sleep",
-		     h_debug_sleep);
+	    h_debug_sleep);
 	expect_route(f, TG_M_GET, "/_debug/pid", 1, TG_M_GET, "/_debug/pid",
-		     h_debug_pid);
+	    h_debug_pid);
 	expect_route(f, TG_M_POST, "/_debug/echo", 1, TG_M_POST, "/_debug/echo",
-		     h_debug_echo);
+	    h_debug_echo);
 	r = match(f, TG_M_POST, "/_debug/echo", 1);
 	assert_non_null(r);
 	assert_true(r->flags & RF_DEBUG);
@@ -321,8 +322,8 @@ expect_status(struct sfix *f, int status)
 	int got = mem_io_status(&f->io);
 
 	if (got != status)
-		fail_msg("status %d, want %d; output:\n%s", got, status,
-			 f->io.out);
+		fail_msg(
+		    "status %d, want %d; output:\n%s", got, status, f->io.out);
 }
 
 /* An OpenAI-style error with this status and code. */
@@ -369,7 +370,7 @@ t_serve_404(void **state)
 	serve(f);
 	expect_error(f, 404, "not_found");
 	assert_true(strncmp(f->io.out, "Status: 404 Not Found\r\n", 23) == 0 ||
-		    strstr(f->io.out, "\r\nStatus: 404 Not Found\r\n") != NULL);
+	    strstr(f->io.out, "\r\nStatus: 404 Not Found\r\n") != NULL);
 	expect_request_id(f, id);
 	assert_true(test_is_hex32(id));
 }
@@ -475,7 +476,7 @@ t_serve_echo_charset(void **state)
 
 	f->conf->debug_routes = 1;
 	post_json(f, "/_debug/echo", "application/json; charset=utf-8",
-		  "{\"b\":\"x\"}");
+	    "{\"b\":\"x\"}");
 	j = expect_ok_json(f);
 	assert_str(
 	    json_string_value(json_object_get(json_object_get(j, "echo"), "b")),
@@ -578,8 +579,8 @@ t_serve_413_small_cap(void **state)
 
 	f->conf->debug_routes = 1;
 	f->conf->max_body = 8;
-	post_json(f, "/_debug/echo", "application/json",
-		  "{\"a\":\"0123456789\"}");
+	post_json(
+	    f, "/_debug/echo", "application/json", "{\"a\":\"0123456789\"}");
 	expect_error(f, 413, "body_too_large");
 }
 
@@ -614,8 +615,8 @@ t_serve_pid(void **state)
 	mem_io_request(&f->io, "GET", "/_debug/pid");
 	serve(f);
 	j = expect_ok_json(f);
-	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
-			 getpid());
+	assert_int_equal(
+	    json_integer_value(json_object_get(j, "pid")), getpid());
 	json_decref(j);
 }
 
@@ -629,8 +630,8 @@ t_serve_pid_percent_encoded(void **state)
 	mem_io_request(&f->io, "GET", "/_debug/p%69d");
 	serve(f);
 	j = expect_ok_json(f);
-	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
-			 getpid());
+	assert_int_equal(
+	    json_integer_value(json_object_get(j, "pid")), getpid());
 	json_decref(j);
 }
 
@@ -676,8 +677,8 @@ t_serve_sleep(void **state)
 	serve(f);
 	j = expect_ok_json(f);
 	assert_int_equal(json_integer_value(json_object_get(j, "slept_ms")), 5);
-	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
-			 getpid());
+	assert_int_equal(
+	    json_integer_value(json_object_get(j, "pid")), getpid());
 	json_decref(j);
 }
 
@@ -692,8 +693,8 @@ t_serve_mount_prefix(void **state)
 	mem_io_request(&f->io, "GET", "/tollgate/_debug/pid");
 	serve(f);
 	j = expect_ok_json(f);
-	assert_int_equal(json_integer_value(json_object_get(j, "pid")),
-			 getpid());
+	assert_int_equal(
+	    json_integer_value(json_object_get(j, "pid")), getpid());
 	json_decref(j);
 
 	mem_io_free(&f->io);
@@ -748,84 +749,216 @@ t_serve_arena_reusable(void **state)
 	for (i = 0; i < 50; i++) {
 		mem_io_free(&f->io);
 		mem_io_init(&f->io);
-		post_json(f, "/_debug/echo", "application/json",
-			  "{\"a\":[1,2,3]}");
+		post_json(
+		    f, "/_debug/echo", "application/json", "{\"a\":[1,2,3]}");
 		expect_status(f, 200);
 	}
+}
+
+static void
+t_serve_sleep_bad(void **state)
+{
+	struct sfix *f = *state;
+	json_t *j;
+
+	f->conf->debug_routes = 1;
+	mem_io_request(&f->io, "GET", "/_debug/sleep?ms=60001");
+	serve(f);
+	expect_error(f, 400, resp_err_code(TG_EINVAL));
+	j = mem_io_json(&f->io);
+	assert_str(json_string_value(
+		       json_object_get(json_object_get(j, "error"), "param")),
+	    "ms");
+	json_decref(j);
+}
+
+static void
+t_serve_health_db_down(void **state)
+{
+	struct sfix *f = *state;
+	char *host = f->conf->db_host;
+	json_t *j, *db;
+
+	/* Nothing listens on port 1: the database is down. */
+	f->conf->db_host = "127.0.0.1";
+	f->conf->db_port = 1;
+	f->conf->db_connect_timeout = 1;
+	assert_int_equal(db_library_init(), 0);
+	f->ctx.db = db_pool_new(f->conf, 1);
+	assert_non_null(f->ctx.db);
+	mem_io_request(&f->io, "GET", "/health");
+	serve(f);
+	db_pool_free(f->ctx.db);
+	f->ctx.db = NULL;
+	f->conf->db_host = host;
+	expect_status(f, 503);
+	j = mem_io_json(&f->io);
+	assert_str(
+	    json_string_value(json_object_get(j, "status")), "unavailable");
+	assert_true(json_is_string(json_object_get(j, "version")));
+	db = json_object_get(j, "database");
+	assert_true(json_is_false(json_object_get(db, "reachable")));
+	assert_int_equal(
+	    json_integer_value(json_object_get(db, "expected_schema_version")),
+	    TG_SCHEMA_VERSION);
+	json_decref(j);
+}
+
+static void
+t_serve_404_non_utf8_path(void **state)
+{
+	struct sfix *f = *state;
+
+	/* The path (echoed in the message) is not UTF-8. */
+	mem_io_request(&f->io, "GET", "/%ff%fe");
+	serve(f);
+	expect_error(f, 404, "not_found");
+}
+
+static void
+t_serve_options(void **state)
+{
+	struct sfix *f = *state;
+	char allow[128], id[129];
+
+	mem_io_request(&f->io, "OPTIONS", "/health");
+	serve(f);
+	expect_status(f, 204);
+	expect_request_id(f, id);
+	if (!mem_io_header(&f->io, "Allow", allow, sizeof(allow)))
+		fail_msg("no Allow header in:\n%s", f->io.out);
+	assert_contains(allow, "GET");
+	assert_contains(allow, "OPTIONS");
+	assert_str(mem_io_resp_body(&f->io), "");
+}
+
+static void
+t_serve_cors(void **state)
+{
+	struct sfix *f = *state;
+	char v[256];
+
+	f->conf->cors_origins[0] = strdup("https://a.example");
+	f->conf->ncors_origins = 1;
+	mem_io_request(&f->io, "GET", "/nope");
+	mem_io_env(&f->io, "HTTP_ORIGIN", "https://a.example");
+	serve(f);
+	expect_error(f, 404, "not_found");
+	assert_true(
+	    mem_io_header(&f->io, "Access-Control-Allow-Origin", v, sizeof(v)));
+	assert_str(v, "https://a.example");
+
+	mem_io_free(&f->io);
+	mem_io_init(&f->io);
+	mem_io_request(&f->io, "GET", "/nope");
+	mem_io_env(&f->io, "HTTP_ORIGIN", "https://evil.example");
+	serve(f);
+	expect_error(f, 404, "not_found");
+	assert_false(
+	    mem_io_header(&f->io, "Access-Control-Allow-Origin", v, sizeof(v)));
+}
+
+static void
+t_serve_too_many_params(void **state)
+{
+	struct sfix *f = *state;
+	char name[32], id[129];
+	int i;
+
+	mem_io_request(&f->io, "GET", "/_debug/pid");
+	for (i = 0; i < REQ_MAX_PARAMS + 50; i++) {
+		snprintf(name, sizeof(name), "HTTP_X_P%d", i);
+		mem_io_env(&f->io, name, "v");
+	}
+	serve(f);
+	/* Whatever the answer, it has a usable request id. */
+	expect_request_id(f, id);
+	assert_true(test_is_hex32(id));
+	json_decref(mem_io_json(&f->io));
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(t_match_meta_routes, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_meta_routes_not_debug, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_head_matches_get, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_match_meta_routes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_meta_routes_not_debug, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_head_matches_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_unknown_path, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_wrong_method_allow, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_wrong_method_allow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_other_method, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_allow_truncated_safely, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_debug_routes_present, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_debug_routes_hidden, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(t_debug_echo_wrong_method, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_allow_truncated_safely, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_debug_routes_present, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_debug_routes_hidden, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_debug_echo_wrong_method, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_trailing_slash, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_near_misses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_serve_404, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_request_id_echoed, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_request_id_invalid_replaced,
-					    ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_request_ids_differ, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_405_allow, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_debug_off_404, ssetup,
-					    steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_request_id_echoed, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_request_id_invalid_replaced, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_request_ids_differ, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_405_allow, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_debug_off_404, ssetup, steardown),
 	    cmocka_unit_test_setup_teardown(t_serve_echo, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_charset, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_duplicate_keys, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_bad_json, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_not_object, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_depth, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_depth_at_cap, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_text_plain, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo_no_content_type,
-					    ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_413_content_length, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_413_small_cap, ssetup,
-					    steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_charset, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_duplicate_keys, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_bad_json, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_not_object, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_depth, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_depth_at_cap, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_text_plain, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_echo_no_content_type, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_413_content_length, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_413_small_cap, ssetup, steardown),
 	    cmocka_unit_test_setup_teardown(t_serve_bad_uri, ssetup, steardown),
 	    cmocka_unit_test_setup_teardown(t_serve_dotdot, ssetup, steardown),
 	    cmocka_unit_test_setup_teardown(t_serve_pid, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_pid_percent_encoded, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_head_no_body, ssetup,
-					    steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_head_error_no_body, ssetup,
-					    steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_pid_percent_encoded, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_head_no_body, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_head_error_no_body, ssetup, steardown),
 	    cmocka_unit_test_setup_teardown(t_serve_sleep, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_mount_prefix, ssetup,
-					    steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_mount_prefix, ssetup, steardown),
 	    cmocka_unit_test_setup_teardown(t_serve_root, ssetup, steardown),
 	    cmocka_unit_test_setup_teardown(t_serve_openapi, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_arena_reusable, ssetup,
-					    steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_arena_reusable, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_sleep_bad, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_health_db_down, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_404_non_utf8_path, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_options, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(t_serve_cors, ssetup, steardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_too_many_params, ssetup, steardown),
 	};
 
 	test_init();

@@ -1,5 +1,4 @@
-/* test_util.c: unit tests for ids, randomness, time, parsing and decoding
- * helpers */
+/* test_util.c: unit tests for ids, time, number parsing and percent-decoding */
 #include "test_common.h"
 
 #include "util.h"
