@@ -30,6 +30,8 @@ struct route {
 const struct route *router_match(struct tg_req *, enum tg_method,
     const char *path, int debug, enum tg_err *err, char *allow,
     size_t allowlen);
+/* The route table (for the OpenAPI consistency test); count in *n. */
+const struct route *router_routes(size_t *n);
 /* Serve one request from io end to end, including the access-log line. */
 void router_serve(struct tg_io *, struct arena *, const struct tg_ctx *);
 

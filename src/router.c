@@ -74,6 +74,13 @@ match(struct tg_req *r, const char *pat, const char *path)
 	return 1;
 }
 
+const struct route *
+router_routes(size_t *n)
+{
+	*n = NROUTES;
+	return routes;
+}
+
 static void
 allow_add(char *allow, size_t len, unsigned *seen, enum tg_method m)
 {
