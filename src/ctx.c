@@ -28,7 +28,14 @@ load_openapi(struct tg_ctx *x, const struct conf *c)
 	if (asprintf(&path, "%s/openapi.json", c->www_dir) == -1)
 		return -1;
 	if ((doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		log_msg(LOG_ERR, "%s: %s (line %d)", path, je.text, je.line);
+		/* je.text names the file when it cannot be opened. */
+		if (je.line > 0)
+			log_msg(LOG_WARN,
+			    "%s:%d: %s; GET /openapi.json will fail", path,
+			    je.line, je.text);
+		else
+			log_msg(LOG_WARN, "%s; GET /openapi.json will fail",
+			    je.text);
 		goto out;
 	}
 	if ((info = json_object_get(doc, "info")) != NULL)

@@ -143,6 +143,11 @@ cleanup() {
 	for pid in "${owned_pids[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
 	done
+	# Sanitizer builds: a report from any process (workers are respawned, so the test itself may
+	# have passed) fails the test. Leak reports appear at exit, hence after stopping.
+	if [ -n "${T:-}" ] && [ -d "$T" ] && sanitizer_reports; then
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 	# Anything still running from our temp dir (a daemon that left its group, a spawned
 	# backend): name it in the log, then kill it by pid. The path is unique to this test.
 	if [ -n "${T:-}" ] && [ -d "$T" ]; then
@@ -158,6 +163,21 @@ cleanup() {
 		fi
 	fi
 	exit "$rc"
+}
+
+# sanitizer_reports: prints "not ok" with the first lines of each ASan/UBSan/LSan report
+# found in the logs (stderr of tollgate and of the web servers that spawn it); true if any.
+sanitizer_reports() {
+	local f found=1
+	for f in "$T"/log/* "$T"/wlog/*; do
+		[ -f "$f" ] || continue
+		if grep -Eq 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error: |SUMMARY: [A-Za-z]+Sanitizer' "$f"; then
+			echo "not ok - sanitizer report in $(basename "$f")"
+			grep -E -A 25 'ERROR: [A-Za-z]+Sanitizer|runtime error: ' "$f" | head -n 60 | sed 's/^/#   /'
+			found=0
+		fi
+	done
+	return "$found"
 }
 
 # make_tmp: creates $T (world-traversable, since nginx/Apache/lighttpd workers run as another
@@ -195,14 +215,17 @@ own_daemon() {
 	owned_pgids+=("$(ps -o pgid= -p "$pid" | tr -d ' ')")
 }
 
-# wait_for DESC SECONDS CMD...: polls CMD every 0.1 s; false after SECONDS.
+# wait_for DESC SECONDS CMD...: polls CMD every 0.1 s; false once SECONDS of wall time have
+# passed (wall time, not a count of tries: CMD itself may be slow, e.g. a curl with -m).
 wait_for() {
-	local desc=$1 secs=$2 i
+	local desc=$1 secs=$2 deadline
 	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
+	deadline=$((SECONDS + secs))
+	while :; do
 		if "$@" 2>/dev/null; then
 			return 0
 		fi
+		[ "$SECONDS" -lt "$deadline" ] || break
 		sleep 0.1
 	done
 	note "timed out after ${secs}s waiting for $desc"
@@ -238,18 +261,45 @@ port_in_use() {
 	fi
 }
 
-# free_port: prints a loopback TCP port nobody listens on. Random start so parallel tests
-# (make -j) rarely collide; a collision shows up as a server that fails to start.
+# free_port: prints a loopback TCP port nobody listens on, outside the kernel's ephemeral
+# range (so no outgoing connection holds it). Random, so parallel tests (make -j) rarely
+# collide; start_web retries with another port when one does.
 free_port() {
-	local p i
+	local p i lo=32768 hi=60999 base=10000 span
+	if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+		read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	fi
+	if [ "$lo" -gt 12000 ]; then
+		span=$((lo - base))
+	else
+		base=$((hi + 1))
+		span=$((65535 - hi))
+	fi
 	for i in $(seq 200); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		p=$((base + (RANDOM * 32768 + RANDOM) % span))
 		if ! port_in_use "$p"; then
 			echo "$p"
 			return 0
 		fi
 	done
 	echo "free_port: no free port found" >&2
+	return 1
+}
+
+# start_web FUNC [ARGS...]: picks $PORT and runs FUNC (start_nginx, start_apache, ...); when
+# the port was taken in the meantime (another test), tries again with a new one.
+start_web() {
+	local try
+	for try in 1 2 3; do
+		PORT=$(free_port)
+		if "$@"; then
+			return 0
+		fi
+		grep -qis 'address already in use' "$T"/log/*.out "$T"/log/*error* "$T"/wlog/*error* ||
+			return 1
+		note "port $PORT was taken; retrying"
+		sleep 0.2
+	done
 	return 1
 }
 
@@ -377,6 +427,8 @@ show_last_response() {
 # Predicates over the last response, for check().
 status_is() { [ "$code" = "$1" ]; }
 json_is() { jq -e "$1" "$T/body" >/dev/null 2>&1; }
+# jq_file FILE EXPR: EXPR is true on the JSON in FILE (quiet).
+jq_file() { jq -e "$2" "$1" >/dev/null 2>&1; }
 body_is_json() { jq -e . "$T/body" >/dev/null 2>&1; }
 content_type_json() { hdr content-type | grep -qi '^application/json'; }
 header_has() { hdr "$1" | grep -q -- "$2"; }
@@ -446,7 +498,7 @@ smoke() {
 dump_logs() {
 	local f
 	[ -n "${T:-}" ] || return 0
-	for f in "$T"/log/*; do
+	for f in "$T"/log/* "$T"/wlog/*; do
 		[ -f "$f" ] || continue
 		echo "# ---- $f (last 40 lines)"
 		tail -n 40 "$f" | sed 's/^/#   /'
@@ -489,6 +541,8 @@ stage_for_www() {
 # with its prefix, config and startup error log inside $T.
 start_nginx() {
 	mkdir -p "$T/nginx"
+	# nginx's default; a test may set "off" to see a failure instead of a retry.
+	: "${NEXT_UPSTREAM:=error timeout}"
 	render "$integ_dir/nginx.conf.in" "$T/nginx/nginx.conf"
 	if ! nginx -t -q -p "$T/nginx/" -e "$T/log/nginx-error.log" -c "$T/nginx/nginx.conf" \
 		>>"$T/log/nginx.out" 2>&1; then
@@ -525,9 +579,57 @@ start_lighttpd() {
 		return 1
 	fi
 	start_bg lighttpd lighttpd -D -f "$T/lighttpd/lighttpd.conf"
+	# It binds at startup; an exit instead (port taken) is a failed start.
+	wait_for "lighttpd on port $PORT" 10 lighttpd_up "$bg_pid"
+}
+
+lighttpd_up() {
+	gone "$1" && return 2
+	port_in_use "$PORT"
 }
 
 # wait_http URL: until URL answers at all (any HTTP status), at most 15 s.
 wait_http() {
 	wait_for "$1" 15 sh -c "curl -s -o /dev/null -m 2 -w '%{http_code}' '$1' | grep -qv '^000$'"
+}
+
+# --- standalone tollgate behind nginx (process tests) -------------------------------------
+
+# stack_up [section.key=value ...]: one standalone master with config $T/tg.conf (overrides
+# as for tg_conf) behind nginx; sets $URL, $CONF, $tg_pid and $LOG. Bails when it won't start.
+stack_up() {
+	need_cmd nginx
+	CONF=$T/tg.conf
+	LOG=$T/log/tollgate.log
+	SOCK=$T/run/tollgate.sock
+	SOCK_PREFIX=$SOCK
+	SOCK_NODB=$SOCK
+	tg_conf "$CONF" "$@"
+	start_tollgate tollgate "$CONF" || bail "tollgate starts"
+	start_web start_nginx || bail "nginx starts"
+	URL=http://127.0.0.1:$PORT
+	wait_for "$URL/health" 15 health_ok || bail "$URL/health answers 200"
+}
+
+health_ok() {
+	[ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$URL/health")" = 200 ]
+}
+
+# nworkers: the number of live children of the master.
+nworkers() {
+	children "$tg_pid" | wc -l
+}
+
+# log_has REGEX [FILE]: true when the tollgate log (or FILE) has a line matching REGEX.
+log_has() {
+	grep -Eq -- "$1" "${2:-$LOG}"
+}
+
+# bg_get NAME PATH: a background GET whose status and body land in $T/NAME.code and
+# $T/NAME.body; sets $bg_curl (wait on it).
+bg_get() {
+	curl -s -m "${CURL_TIMEOUT:-15}" -o "$T/$1.body" -w '%{http_code}' "$URL$2" \
+		>"$T/$1.code" 2>/dev/null &
+	bg_curl=$!
+	owned_pids+=("$bg_curl")
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # t_apache_proxy_fcgi.sh: smoke test of standalone tollgate behind Apache mod_proxy_fcgi.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 need_db
@@ -8,7 +9,6 @@ need_cmd apache2 curl jq
 [ -f /usr/lib/apache2/modules/mod_proxy_fcgi.so ] || skip "mod_proxy_fcgi not installed"
 make_tmp
 
-PORT=$(free_port)
 SOCK=$T/run/root.sock
 SOCK_PREFIX=$T/run/prefix.sock
 mkdir -p "$T/run/root" "$T/run/prefix" "$T/www"
@@ -20,7 +20,7 @@ tg_conf "$T/prefix.conf" "server.listen=unix:$SOCK_PREFIX" "server.pid_file=$T/r
 
 start_tollgate root "$T/root.conf" || bail "tollgate (root) starts"
 start_tollgate prefix "$T/prefix.conf" || bail "tollgate (prefix) starts"
-start_apache "$integ_dir/apache-proxy_fcgi.conf.in" || bail "apache2 (mod_proxy_fcgi) starts"
+start_web start_apache "$integ_dir/apache-proxy_fcgi.conf.in" || bail "apache2 (mod_proxy_fcgi) starts"
 wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"
 
 smoke "http://127.0.0.1:$PORT" "proxy_fcgi /"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # t_nginx.sh: smoke test of standalone tollgate behind nginx (root mount, /tollgate/ mount, DB down).
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
 need_db
@@ -7,7 +8,6 @@ need_bin
 need_cmd nginx curl jq
 make_tmp
 
-PORT=$(free_port)
 SOCK=$T/run/root.sock
 SOCK_PREFIX=$T/run/prefix.sock
 SOCK_NODB=$T/run/nodb.sock
@@ -25,7 +25,7 @@ tg_conf "$T/nodb.conf" "server.listen=unix:$SOCK_NODB" "server.pid_file=$T/run/n
 start_tollgate root "$T/root.conf" || bail "tollgate (root) starts"
 start_tollgate prefix "$T/prefix.conf" || bail "tollgate (prefix) starts"
 start_tollgate nodb "$T/nodb.conf" || bail "tollgate (no DB) starts"
-start_nginx || bail "nginx starts"
+start_web start_nginx || bail "nginx starts"
 wait_http "http://127.0.0.1:$PORT/health" || bail "nginx answers"
 
 smoke "http://127.0.0.1:$PORT" "nginx /"

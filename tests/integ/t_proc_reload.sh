@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# t_proc_reload.sh: SIGHUP with a broken config keeps serving; with a valid one applies it.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+need_db
+need_bin
+need_cmd nginx curl jq
+make_tmp
+stack_up server.workers=2
+
+before=$(children "$tg_pid" | tr '\n' ' ')
+cp "$CONF" "$T/good.conf"
+
+# Broken: the old config must keep serving and the error must be logged.
+sed 's/^workers = 2$/workers = banana/' "$T/good.conf" >"$CONF"
+grep -q 'banana' "$CONF" || bail "could not write the broken config"
+kill -HUP "$tg_pid"
+check "broken config: error logged with file:line" \
+	wait_for "reload error" 5 log_has "$CONF:[0-9]+:.*banana"
+sleep 1
+fails=0
+for i in $(seq 5); do
+	http GET "$URL/health"
+	[ "$code" = 200 ] || fails=$((fails + 1))
+done
+check "broken config: still serving ($fails of 5 failed)" test "$fails" -eq 0
+check "broken config: master alive" kill -0 "$tg_pid"
+check "broken config: workers untouched" test "$(children "$tg_pid" | tr '\n' ' ')" = "$before"
+
+# Valid and changed: workers 2 -> 3, a new generation replaces the old one.
+sed 's/^workers = 2$/workers = 3/' "$T/good.conf" >"$CONF"
+kill -HUP "$tg_pid"
+# The old generation drains while the new one starts, so wait for the final state: exactly
+# 3 workers, none of them from before.
+reloaded() {
+	local now p
+	now=$(children "$tg_pid")
+	[ "$(echo "$now" | grep -c .)" -eq 3 ] || return 1
+	for p in $before; do
+		echo "$now" | grep -qx "$p" && return 1
+	done
+	return 0
+}
+check "valid config: 3 new workers replace the old 2" wait_for "new generation" 15 reloaded
+note "workers before: $before; after: $(children "$tg_pid" | tr '\n' ' ')"
+http GET "$URL/health"
+check "valid config: serving after reload" status_is 200
+
+finish
