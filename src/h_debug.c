@@ -1,4 +1,4 @@
-/* h_debug.c: test-only routes (debug.routes = on): slow requests, pids, echo */
+/* h_debug.c: test-only routes (debug.routes = on): slow requests, pids, echo, crash */
 #include "config.h"
 
 #include <errno.h>
@@ -43,4 +43,11 @@ h_debug_echo(struct tg_req *r, struct tg_resp *resp)
 {
 	resp->body = json_pack("{s:O}", "echo", r->json);
 	return TG_OK;
+}
+
+enum tg_err
+h_debug_crash(struct tg_req *r, struct tg_resp *resp)
+{
+	/* Lets the suite exercise the master's respawn and crash-loop guard. */
+	abort();
 }

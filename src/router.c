@@ -21,6 +21,7 @@ static const struct route routes[] = {
 	{ TG_M_GET,  "/openapi.json",	h_openapi,	0 },
 	{ TG_M_GET,  "/_debug/sleep",	h_debug_sleep,	RF_DEBUG },
 	{ TG_M_GET,  "/_debug/pid",	h_debug_pid,	RF_DEBUG },
+	{ TG_M_GET,  "/_debug/crash",	h_debug_crash,	RF_DEBUG },
 	{ TG_M_POST, "/_debug/echo",	h_debug_echo,	RF_DEBUG | RF_JSON },
 };
 /* clang-format on */
