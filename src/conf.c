@@ -76,16 +76,25 @@ set_str(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return 0;
 }
 
+/* A bounded whole number, with one error message for both widths. */
+static int
+parse_bounded(
+    struct parse *p, const char *v, uint64_t min, uint64_t max, uint64_t *n)
+{
+	if (util_parse_u64(v, min, max, n) == 0)
+		return 0;
+	perr(p, "'%s' is not a whole number from %llu to %llu", v,
+	    (unsigned long long)min, (unsigned long long)max);
+	return -1;
+}
+
 static int
 set_uint(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 {
 	uint64_t n;
 
-	if (util_parse_u64(v, min, max, &n) == -1) {
-		perr(p, "'%s' is not a whole number from %llu to %llu", v,
-		    (unsigned long long)min, (unsigned long long)max);
+	if (parse_bounded(p, v, min, max, &n) == -1)
 		return -1;
-	}
 	*(unsigned *)f = (unsigned)n;
 	return 0;
 }
@@ -93,15 +102,7 @@ set_uint(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 static int
 set_u64(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 {
-	uint64_t n;
-
-	if (util_parse_u64(v, min, max, &n) == -1) {
-		perr(p, "'%s' is not a whole number from %llu to %llu", v,
-		    (unsigned long long)min, (unsigned long long)max);
-		return -1;
-	}
-	*(uint64_t *)f = n;
-	return 0;
+	return parse_bounded(p, v, min, max, f);
 }
 
 static int

@@ -23,7 +23,14 @@
 
 #include <jansson.h>
 
+#include <time.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "ctx.h"
 #include "io.h"
+#include "req.h"
+#include "resp.h"
 
 /* cmocka 2.x has typed asserts; map them onto 1.x's generic ones. */
 #ifndef assert_uint_equal
@@ -313,6 +320,57 @@ test_is_hex32(const char *s)
 			(s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return s[32] == '\0';
+}
+
+/*
+ * The fixture most request-level tests share: default config, a context with
+ * no database, an arena, a memory io and a request wired to them.  Tests may
+ * point conf->mount_prefix at a literal; teardown puts the owned one back.
+ */
+struct fix {
+	struct conf *conf;
+	char *saved_prefix;
+	struct tg_ctx ctx;
+	struct arena *arena;
+	struct mem_io io;
+	struct tg_req req;
+	struct tg_resp resp;
+	char allow[128];
+	enum tg_err err;
+};
+
+static inline int
+fix_setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->conf = conf_defaults();
+	f->saved_prefix = f->conf->mount_prefix;
+	f->ctx.conf = f->conf;
+	f->ctx.started = time(NULL);
+	f->arena = arena_new(4096);
+	mem_io_init(&f->io);
+	f->req.arena = f->arena;
+	f->req.io = &f->io.io;
+	f->req.ctx = &f->ctx;
+	resp_init(&f->resp);
+	*state = f;
+	return 0;
+}
+
+static inline int
+fix_teardown(void **state)
+{
+	struct fix *f = *state;
+
+	f->conf->mount_prefix = f->saved_prefix;
+	resp_clear(&f->resp);
+	mem_io_free(&f->io);
+	arena_free(f->arena);
+	conf_free(f->conf);
+	free(f);
+	return 0;
 }
 
 #endif

@@ -6,43 +6,6 @@
 #include "ctx.h"
 #include "req.h"
 
-struct fix {
-	struct conf *conf;
-	char *saved_prefix;
-	struct tg_ctx ctx;
-	struct arena *arena;
-	struct mem_io io;
-	struct tg_req req;
-};
-
-static int
-setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->conf = conf_defaults();
-	f->saved_prefix = f->conf->mount_prefix;
-	f->ctx.conf = f->conf;
-	f->arena = arena_new(4096);
-	mem_io_init(&f->io);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fix *f = *state;
-
-	f->conf->mount_prefix = f->saved_prefix;
-	mem_io_free(&f->io);
-	arena_free(f->arena);
-	conf_free(f->conf);
-	free(f);
-	return 0;
-}
-
 static enum tg_err
 init(struct fix *f)
 {
@@ -544,55 +507,71 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(t_basic_fields, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_no_query, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_methods, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_percent_decoding, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_rejects_nul, setup, teardown),
+		t_basic_fields, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_rejects_bad_escape, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_rejects_dotdot, setup, teardown),
+		t_no_query, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(t_methods, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_dots_not_segments_ok, setup, teardown),
+		t_percent_decoding, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_rejects_long_uri, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_mount_prefix, setup, teardown),
+		t_rejects_nul, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_mount_prefix_not_partial, setup, teardown),
+		t_rejects_bad_escape, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_no_prefix_by_default, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_content_length, setup, teardown),
+		t_rejects_dotdot, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_content_length_empty, setup, teardown),
+		t_dots_not_segments_ok, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_content_length_over_max_body, setup, teardown),
+		t_rejects_long_uri, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_content_length_at_max_body, setup, teardown),
+		t_mount_prefix, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_content_length_small_cap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_header_lookup, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_param_lookup, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_params_copied, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_params_capped, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_query_args, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_query_plus, setup, teardown),
+		t_mount_prefix_not_partial, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_query_bad_escape, setup, teardown),
+		t_no_prefix_by_default, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_query_prefix_names, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_query_none, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_read_body_exact, setup, teardown),
+		t_content_length, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_read_body_in_pieces, setup, teardown),
+		t_content_length_empty, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_read_body_at_cap, setup, teardown),
+		t_content_length_over_max_body, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_read_body_over_cap, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_read_body_short, setup, teardown),
+		t_content_length_at_max_body, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_read_body_only_content_length, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_read_body_empty, setup, teardown),
+		t_content_length_small_cap, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_header_lookup, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_param_lookup, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_params_copied, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_params_capped, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_query_args, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_query_plus, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_query_bad_escape, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_query_prefix_names, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_query_none, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_exact, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_in_pieces, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_at_cap, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_over_cap, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_short, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_only_content_length, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_read_body_empty, fix_setup, fix_teardown),
 	};
 
 	test_init();

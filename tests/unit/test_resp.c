@@ -29,28 +29,13 @@ static const struct {
     {TG_ETIMEOUT, 504},
 };
 
-struct fix {
-	struct conf *conf;
-	struct tg_ctx ctx;
-	struct arena *arena;
-	struct mem_io io;
-	struct tg_req req;
-	struct tg_resp resp;
-};
-
 static int
 setup(void **state)
 {
-	struct fix *f = calloc(1, sizeof(*f));
+	struct fix *f;
 
-	assert_non_null(f);
-	f->conf = conf_defaults();
-	f->ctx.conf = f->conf;
-	f->arena = arena_new(4096);
-	mem_io_init(&f->io);
-	f->req.arena = f->arena;
-	f->req.io = &f->io.io;
-	f->req.ctx = &f->ctx;
+	fix_setup(state);
+	f = *state;
 	f->req.method = TG_M_GET;
 	f->req.method_name = "GET";
 	f->req.uri = "/nope";
@@ -59,21 +44,6 @@ setup(void **state)
 	f->req.content_length = -1;
 	snprintf(f->req.request_id, sizeof(f->req.request_id), "%s",
 	    "0123456789abcdef0123456789abcdef");
-	resp_init(&f->resp);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fix *f = *state;
-
-	resp_clear(&f->resp);
-	mem_io_free(&f->io);
-	arena_free(f->arena);
-	conf_free(f->conf);
-	free(f);
 	return 0;
 }
 
@@ -480,33 +450,38 @@ main(void)
 	    cmocka_unit_test(t_err_type_code_all),
 	    cmocka_unit_test(t_init_defaults),
 	    cmocka_unit_test_setup_teardown(
-		t_fail_returns_err, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_send_error_404, setup, teardown),
+		t_fail_returns_err, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_error_param, setup, teardown),
+		t_send_error_404, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_error_default_message, setup, teardown),
+		t_send_error_param, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_every_error, setup, teardown),
+		t_send_error_default_message, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_message_escaped, setup, teardown),
+		t_send_every_error, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_message_invalid_utf8, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_send_json_200, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_send_status_201, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_send_raw, setup, teardown),
+		t_send_message_escaped, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_header_no_injection, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_send_head_only, setup, teardown),
+		t_send_message_invalid_utf8, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_head_only_error, setup, teardown),
+		t_send_json_200, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_client_gone, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_headers_capped, setup, teardown),
+		t_send_status_201, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(t_send_raw, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_clear_releases_body, setup, teardown),
+		t_header_no_injection, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_send_releases_body, setup, teardown),
+		t_send_head_only, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_send_head_only_error, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_send_client_gone, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_headers_capped, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_clear_releases_body, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_send_releases_body, setup, fix_teardown),
 	};
 
 	test_init();

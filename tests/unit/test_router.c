@@ -11,39 +11,6 @@
 
 #include <time.h>
 
-struct fix {
-	struct conf *conf;
-	struct tg_ctx ctx;
-	struct tg_req req;
-	char allow[128];
-	enum tg_err err;
-};
-
-static int
-setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->conf = conf_defaults();
-	f->ctx.conf = f->conf;
-	f->req.arena = arena_new(4096);
-	f->req.ctx = &f->ctx;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fix *f = *state;
-
-	arena_free(f->req.arena);
-	conf_free(f->conf);
-	free(f);
-	return 0;
-}
-
 /* Match with fresh err/allow; err starts as a value match never sets. */
 static const struct route *
 match(struct fix *f, enum tg_method m, const char *path, int debug)
@@ -248,45 +215,9 @@ t_near_misses(void **state)
 /*
  * router_serve end to end through a memory io.
  */
-struct sfix {
-	struct conf *conf;
-	char *saved_prefix;
-	struct tg_ctx ctx;
-	struct arena *arena;
-	struct mem_io io;
-};
-
-static int
-ssetup(void **state)
-{
-	struct sfix *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->conf = conf_defaults();
-	f->saved_prefix = f->conf->mount_prefix;
-	f->ctx.conf = f->conf;
-	f->ctx.started = time(NULL);
-	f->arena = arena_new(4096);
-	mem_io_init(&f->io);
-	*state = f;
-	return 0;
-}
-
-static int
-steardown(void **state)
-{
-	struct sfix *f = *state;
-
-	f->conf->mount_prefix = f->saved_prefix;
-	mem_io_free(&f->io);
-	arena_free(f->arena);
-	conf_free(f->conf);
-	free(f);
-	return 0;
-}
 
 static void
-serve(struct sfix *f)
+serve(struct fix *f)
 {
 	router_serve(&f->io.io, f->arena, &f->ctx);
 	if (f->io.out == NULL)
@@ -295,7 +226,7 @@ serve(struct sfix *f)
 
 /* A JSON POST of body to uri. */
 static void
-post_json(struct sfix *f, const char *uri, const char *ctype, const char *body)
+post_json(struct fix *f, const char *uri, const char *ctype, const char *body)
 {
 	char len[32];
 
@@ -310,14 +241,14 @@ post_json(struct sfix *f, const char *uri, const char *ctype, const char *body)
 
 /* Every response carries a request id; returns it in id[129]. */
 static void
-expect_request_id(struct sfix *f, char *id)
+expect_request_id(struct fix *f, char *id)
 {
 	if (!mem_io_header(&f->io, "x-request-id", id, 129))
 		fail_msg("no x-request-id header in:\n%s", f->io.out);
 }
 
 static void
-expect_status(struct sfix *f, int status)
+expect_status(struct fix *f, int status)
 {
 	int got = mem_io_status(&f->io);
 
@@ -328,7 +259,7 @@ expect_status(struct sfix *f, int status)
 
 /* An OpenAI-style error with this status and code. */
 static void
-expect_error(struct sfix *f, int status, const char *code)
+expect_error(struct fix *f, int status, const char *code)
 {
 	char id[129], ctype[128];
 	json_t *j, *e;
@@ -351,7 +282,7 @@ expect_error(struct sfix *f, int status, const char *code)
 
 /* A 200 whose JSON body is returned (new reference). */
 static json_t *
-expect_ok_json(struct sfix *f)
+expect_ok_json(struct fix *f)
 {
 	char id[129];
 
@@ -363,7 +294,7 @@ expect_ok_json(struct sfix *f)
 static void
 t_serve_404(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char id[129];
 
 	mem_io_request(&f->io, "GET", "/nope");
@@ -378,7 +309,7 @@ t_serve_404(void **state)
 static void
 t_serve_request_id_echoed(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char id[129];
 
 	mem_io_request(&f->io, "GET", "/nope");
@@ -391,7 +322,7 @@ t_serve_request_id_echoed(void **state)
 static void
 t_serve_request_id_invalid_replaced(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char id[129];
 
 	mem_io_request(&f->io, "GET", "/nope");
@@ -405,7 +336,7 @@ t_serve_request_id_invalid_replaced(void **state)
 static void
 t_serve_request_ids_differ(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char id1[129], id2[129];
 
 	mem_io_request(&f->io, "GET", "/nope");
@@ -422,7 +353,7 @@ t_serve_request_ids_differ(void **state)
 static void
 t_serve_405_allow(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char allow[128];
 
 	mem_io_request(&f->io, "POST", "/health");
@@ -440,7 +371,7 @@ t_serve_405_allow(void **state)
 static void
 t_serve_debug_off_404(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	post_json(f, "/_debug/echo", "application/json", "{\"a\":[1]}");
 	expect_error(f, 404, "not_found");
@@ -449,7 +380,7 @@ t_serve_debug_off_404(void **state)
 static void
 t_serve_echo(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char ctype[128];
 	json_t *j;
 
@@ -471,7 +402,7 @@ t_serve_echo(void **state)
 static void
 t_serve_echo_charset(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	f->conf->debug_routes = 1;
@@ -487,7 +418,7 @@ t_serve_echo_charset(void **state)
 static void
 t_serve_echo_duplicate_keys(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	post_json(f, "/_debug/echo", "application/json", "{\"a\":1,\"a\":2}");
@@ -497,7 +428,7 @@ t_serve_echo_duplicate_keys(void **state)
 static void
 t_serve_echo_bad_json(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	post_json(f, "/_debug/echo", "application/json", "{\"a\":");
@@ -507,7 +438,7 @@ t_serve_echo_bad_json(void **state)
 static void
 t_serve_echo_not_object(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	post_json(f, "/_debug/echo", "application/json", "[1]");
@@ -517,7 +448,7 @@ t_serve_echo_not_object(void **state)
 static void
 t_serve_echo_depth(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	f->conf->max_json_depth = 2;
@@ -528,7 +459,7 @@ t_serve_echo_depth(void **state)
 static void
 t_serve_echo_depth_at_cap(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	f->conf->debug_routes = 1;
@@ -541,7 +472,7 @@ t_serve_echo_depth_at_cap(void **state)
 static void
 t_serve_echo_text_plain(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	post_json(f, "/_debug/echo", "text/plain", "{\"a\":[1]}");
@@ -551,7 +482,7 @@ t_serve_echo_text_plain(void **state)
 static void
 t_serve_echo_no_content_type(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	post_json(f, "/_debug/echo", NULL, "{\"a\":[1]}");
@@ -561,7 +492,7 @@ t_serve_echo_no_content_type(void **state)
 static void
 t_serve_413_content_length(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	mem_io_request(&f->io, "POST", "/_debug/echo");
@@ -575,7 +506,7 @@ t_serve_413_content_length(void **state)
 static void
 t_serve_413_small_cap(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	f->conf->debug_routes = 1;
 	f->conf->max_body = 8;
@@ -587,7 +518,7 @@ t_serve_413_small_cap(void **state)
 static void
 t_serve_bad_uri(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	mem_io_request(&f->io, "GET", "/he%zzlth");
 	serve(f);
@@ -598,7 +529,7 @@ t_serve_bad_uri(void **state)
 static void
 t_serve_dotdot(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	mem_io_request(&f->io, "GET", "/x/../health");
 	serve(f);
@@ -608,7 +539,7 @@ t_serve_dotdot(void **state)
 static void
 t_serve_pid(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	f->conf->debug_routes = 1;
@@ -623,7 +554,7 @@ t_serve_pid(void **state)
 static void
 t_serve_pid_percent_encoded(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	f->conf->debug_routes = 1;
@@ -638,7 +569,7 @@ t_serve_pid_percent_encoded(void **state)
 static void
 t_serve_head_no_body(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	const char *body;
 	char id[129];
 
@@ -655,7 +586,7 @@ t_serve_head_no_body(void **state)
 static void
 t_serve_head_error_no_body(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	const char *body;
 
 	mem_io_request(&f->io, "HEAD", "/nope");
@@ -669,7 +600,7 @@ t_serve_head_error_no_body(void **state)
 static void
 t_serve_sleep(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	f->conf->debug_routes = 1;
@@ -685,7 +616,7 @@ t_serve_sleep(void **state)
 static void
 t_serve_mount_prefix(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	f->conf->debug_routes = 1;
@@ -707,7 +638,7 @@ t_serve_mount_prefix(void **state)
 static void
 t_serve_root(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	mem_io_request(&f->io, "GET", "/");
@@ -721,7 +652,7 @@ t_serve_root(void **state)
 static void
 t_serve_openapi(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	static char doc[] = "{\"openapi\":\"3.1.0\",\"info\":{}}";
 	char ctype[128];
 	const char *body;
@@ -741,7 +672,7 @@ t_serve_openapi(void **state)
 static void
 t_serve_arena_reusable(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	int i;
 
 	/* The same arena serves request after request. */
@@ -758,7 +689,7 @@ t_serve_arena_reusable(void **state)
 static void
 t_serve_sleep_bad(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	json_t *j;
 
 	f->conf->debug_routes = 1;
@@ -775,7 +706,7 @@ t_serve_sleep_bad(void **state)
 static void
 t_serve_health_db_down(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char *host = f->conf->db_host;
 	json_t *j, *db;
 
@@ -807,7 +738,7 @@ t_serve_health_db_down(void **state)
 static void
 t_serve_404_non_utf8_path(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 
 	/* The path (echoed in the message) is not UTF-8. */
 	mem_io_request(&f->io, "GET", "/%ff%fe");
@@ -818,7 +749,7 @@ t_serve_404_non_utf8_path(void **state)
 static void
 t_serve_options(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char allow[128], id[129];
 
 	mem_io_request(&f->io, "OPTIONS", "/health");
@@ -835,7 +766,7 @@ t_serve_options(void **state)
 static void
 t_serve_cors(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char v[256];
 
 	f->conf->cors_origins[0] = strdup("https://a.example");
@@ -861,7 +792,7 @@ t_serve_cors(void **state)
 static void
 t_serve_too_many_params(void **state)
 {
-	struct sfix *f = *state;
+	struct fix *f = *state;
 	char name[32], id[129];
 	int i;
 
@@ -882,83 +813,97 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
-		t_match_meta_routes, setup, teardown),
+		t_match_meta_routes, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_meta_routes_not_debug, setup, teardown),
+		t_meta_routes_not_debug, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_head_matches_get, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_unknown_path, setup, teardown),
+		t_head_matches_get, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_wrong_method_allow, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_other_method, setup, teardown),
+		t_unknown_path, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_allow_truncated_safely, setup, teardown),
+		t_wrong_method_allow, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_debug_routes_present, setup, teardown),
+		t_other_method, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_debug_routes_hidden, setup, teardown),
+		t_allow_truncated_safely, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_debug_echo_wrong_method, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_trailing_slash, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_near_misses, setup, teardown),
-	    cmocka_unit_test_setup_teardown(t_serve_404, ssetup, steardown),
+		t_debug_routes_present, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_request_id_echoed, ssetup, steardown),
+		t_debug_routes_hidden, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_request_id_invalid_replaced, ssetup, steardown),
+		t_debug_echo_wrong_method, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_request_ids_differ, ssetup, steardown),
+		t_trailing_slash, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_405_allow, ssetup, steardown),
+		t_near_misses, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_debug_off_404, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_echo, ssetup, steardown),
+		t_serve_404, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_charset, ssetup, steardown),
+		t_serve_request_id_echoed, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_duplicate_keys, ssetup, steardown),
+		t_serve_request_id_invalid_replaced, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_bad_json, ssetup, steardown),
+		t_serve_request_ids_differ, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_not_object, ssetup, steardown),
+		t_serve_405_allow, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_depth, ssetup, steardown),
+		t_serve_debug_off_404, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_depth_at_cap, ssetup, steardown),
+		t_serve_echo, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_text_plain, ssetup, steardown),
+		t_serve_echo_charset, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_echo_no_content_type, ssetup, steardown),
+		t_serve_echo_duplicate_keys, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_413_content_length, ssetup, steardown),
+		t_serve_echo_bad_json, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_413_small_cap, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_bad_uri, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_dotdot, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_pid, ssetup, steardown),
+		t_serve_echo_not_object, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_pid_percent_encoded, ssetup, steardown),
+		t_serve_echo_depth, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_head_no_body, ssetup, steardown),
+		t_serve_echo_depth_at_cap, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_head_error_no_body, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_sleep, ssetup, steardown),
+		t_serve_echo_text_plain, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_mount_prefix, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_root, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_openapi, ssetup, steardown),
+		t_serve_echo_no_content_type, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_arena_reusable, ssetup, steardown),
+		t_serve_413_content_length, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_sleep_bad, ssetup, steardown),
+		t_serve_413_small_cap, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_health_db_down, ssetup, steardown),
+		t_serve_bad_uri, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_404_non_utf8_path, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_options, ssetup, steardown),
-	    cmocka_unit_test_setup_teardown(t_serve_cors, ssetup, steardown),
+		t_serve_dotdot, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
-		t_serve_too_many_params, ssetup, steardown),
+		t_serve_pid, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_pid_percent_encoded, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_head_no_body, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_head_error_no_body, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_sleep, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_mount_prefix, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_root, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_openapi, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_arena_reusable, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_sleep_bad, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_health_db_down, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_404_non_utf8_path, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_options, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_cors, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_too_many_params, fix_setup, fix_teardown),
 	};
 
 	test_init();
