@@ -2,6 +2,7 @@
 #ifndef CONF_H
 #define CONF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tollgate.h"
@@ -75,6 +76,8 @@ struct conf *conf_defaults(void);
 void conf_free(struct conf *);
 /* The default config file path (TOLLGATE_CONF, else sysconfdir). */
 const char *conf_default_path(void);
+/* The i-th known key (for the sample-config test); 0, or -1 past the end. */
+int conf_key_at(size_t i, const char **section, const char **name);
 /* 1 if origin is allowed by http.cors_origins. */
 int conf_origin_allowed(const struct conf *, const char *origin);
 

@@ -493,6 +493,16 @@ conf_default_path(void)
 }
 
 int
+conf_key_at(size_t i, const char **section, const char **name)
+{
+	if (i >= sizeof(keys) / sizeof(keys[0]))
+		return -1;
+	*section = keys[i].section;
+	*name = keys[i].name;
+	return 0;
+}
+
+int
 conf_origin_allowed(const struct conf *c, const char *origin)
 {
 	unsigned i;

@@ -704,6 +704,68 @@ t_free_null(void **state)
 	conf_free(NULL);
 }
 
+/*
+ * etc/tollgate.conf.sample.in documents every key, commented out with its
+ * default, under its section; and with the comments removed it is valid.
+ */
+static void
+t_sample_documents_every_key(void **state)
+{
+	const char *src = getenv("TOLLGATE_SRCDIR");
+	const char *sec, *name;
+	char path[4096], line[4096], cur[64] = "", want[160], tmp[64];
+	char *uncommented = NULL;
+	size_t i, ulen = 0, n;
+	FILE *fp, *mem;
+	struct conf *c;
+	int found;
+
+	snprintf(path, sizeof(path), "%s/etc/tollgate.conf.sample.in",
+	    src != NULL ? src : ".");
+	for (i = 0; conf_key_at(i, &sec, &name) == 0; i++) {
+		assert_non_null(fp = fopen(path, "r"));
+		snprintf(want, sizeof(want), ";%s = ", name);
+		found = 0;
+		while (fgets(line, sizeof(line), fp) != NULL) {
+			if (sscanf(line, "[%63[^]]]", cur) == 1)
+				continue;
+			if (strcmp(cur, sec) == 0 &&
+			    strncmp(line, want, strlen(want) - 1) == 0)
+				found = 1;
+		}
+		fclose(fp);
+		if (!found)
+			fail_msg(
+			    "%s.%s is not documented in %s", sec, name, path);
+	}
+	assert_true(i > 20);
+	/* Every ";key = default" line, uncommented, must parse. */
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(mem = open_memstream(&uncommented, &ulen));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		n = strlen(line);
+		if (line[0] == ';' && n > 1 && line[1] != ' ')
+			fputs(line + 1, mem);
+		else if (line[0] == '[')
+			fputs(line, mem);
+	}
+	fclose(fp);
+	fclose(mem);
+	/* @pkgdatadir@ is substituted at build time; any path will do here. */
+	for (char *at; (at = strstr(uncommented, "@pkgdatadir@")) != NULL;)
+		memcpy(at, "/usr/share/x", 12);
+	test_tmpfile(tmp, sizeof(tmp), uncommented, 0600);
+	c = conf_load(tmp, NULL, NULL);
+	unlink(tmp);
+	free(uncommented);
+	assert_non_null(c);
+	/* The documented defaults are the real ones. */
+	assert_int_equal(c->workers, 2);
+	assert_int_equal(c->threads, 4);
+	assert_int_equal(c->max_body, 8u << 20);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -747,6 +809,7 @@ main(void)
 	    cmocka_unit_test(t_missing_file),
 	    cmocka_unit_test(t_default_path_env),
 	    cmocka_unit_test(t_free_null),
+	    cmocka_unit_test(t_sample_documents_every_key),
 	};
 
 	test_init();
