@@ -33,6 +33,7 @@ struct wslot {
 	int keep;	   /* respawn when it exits */
 	double started;	   /* monotonic */
 	double respawn_at; /* > 0: spawn at this time */
+	double kill_at;	   /* > 0: SIGKILL if still alive then (reload) */
 };
 
 struct master {
@@ -135,6 +136,7 @@ spawn(struct master *m, unsigned i)
 	w->pid = pid;
 	w->started = util_now();
 	w->respawn_at = 0;
+	w->kill_at = 0;
 	log_msg(
 	    LOG_DEBUG, "worker %ld started (generation %u)", (long)pid, w->gen);
 }
@@ -245,6 +247,26 @@ respawn_due(struct master *m)
 			spawn(m, i);
 }
 
+/* Old-generation workers that outlived their grace period after a reload. */
+static void
+kill_overdue(struct master *m)
+{
+	double now = util_now();
+	unsigned i;
+
+	for (i = 0; i < MAX_WORKERS; i++) {
+		if (m->w[i].pid == 0 || m->w[i].kill_at == 0 ||
+		    now < m->w[i].kill_at)
+			continue;
+		log_msg(LOG_WARN,
+		    "worker %ld still busy %us after the reload; "
+		    "killing it",
+		    (long)m->w[i].pid, m->conf->graceful_timeout);
+		kill(m->w[i].pid, SIGKILL);
+		m->w[i].kill_at = 0;
+	}
+}
+
 static unsigned
 signal_workers(struct master *m, int sig, int old_only)
 {
@@ -303,9 +325,15 @@ reload(struct master *m)
 		log_sys(LOG_ERR, "reopening logs for the new configuration");
 	conf_free(m->conf);
 	m->conf = nc;
-	/* Old workers finish what they serve; the new generation takes over. */
-	for (i = 0; i < MAX_WORKERS; i++)
+	/*
+	 * Old workers finish what they serve, within graceful_timeout; the new
+	 * generation takes over at once.
+	 */
+	for (i = 0; i < MAX_WORKERS; i++) {
 		m->w[i].keep = 0;
+		if (m->w[i].pid != 0)
+			m->w[i].kill_at = util_now() + nc->graceful_timeout;
+	}
 	signal_workers(m, SIGQUIT, 0);
 	spawn_generation(m, nc->workers);
 	log_msg(LOG_INFO, "reloaded: generation %u, %u workers x %u threads",
@@ -411,6 +439,7 @@ master_run(struct conf *conf)
 		}
 		sig_alrm = 0;
 		respawn_due(m);
+		kill_overdue(m);
 		if (m->state != MS_NORMAL && nworkers(m) == 0)
 			break;
 		if (m->state != MS_NORMAL && util_now() > m->deadline) {

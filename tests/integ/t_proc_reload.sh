@@ -7,6 +7,8 @@ need_db
 need_bin
 need_cmd nginx curl jq
 make_tmp
+# A killed worker must show as an error, not as nginx retrying the GET elsewhere.
+NEXT_UPSTREAM=off
 stack_up server.workers=2
 
 before=$(children "$tg_pid" | tr '\n' ' ')
@@ -46,5 +48,29 @@ check "valid config: 3 new workers replace the old 2" wait_for "new generation" 
 note "workers before: $before; after: $(children "$tg_pid" | tr '\n' ' ')"
 http GET "$URL/health"
 check "valid config: serving after reload" status_is 200
+
+# A reload lets in-flight requests finish on the old generation.
+bg_get slow "/_debug/sleep?ms=2000"
+sleep 0.5
+kill -HUP "$tg_pid"
+wait "$bg_curl" || true
+check "a request in flight during a reload completes with 200 ($(cat "$T/slow.code"))" \
+	test "$(cat "$T/slow.code")" = 200
+
+# ...but only for graceful_timeout: a worker still busy after it is killed.
+sed 's/^graceful_timeout = .*/graceful_timeout = 2/' "$CONF" >"$T/short.conf"
+cp "$T/short.conf" "$CONF"
+kill -HUP "$tg_pid"
+wait_for "short grace applied" 10 log_has "reloaded: generation 4" || true
+bg_get stuck "/_debug/sleep?ms=20000"
+sleep 0.5
+kill -HUP "$tg_pid"
+check "an old worker busy past graceful_timeout is killed" \
+	wait_for "overdue kill" 10 log_has "still busy 2s after the reload; killing it"
+wait "$bg_curl" || true
+check "its request ends with an error, not a hang ($(cat "$T/stuck.code"))" \
+	test "$(cat "$T/stuck.code")" != 200 -a "$(cat "$T/stuck.code")" != 000
+http GET "$URL/health"
+check "serving after the forced reload" status_is 200
 
 finish
