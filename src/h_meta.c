@@ -39,12 +39,12 @@ h_root(struct tg_req *r, struct tg_resp *resp)
 {
 	const char *p = r->ctx->conf->mount_prefix;
 
-	resp->body = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "name",
+	/* Links only to routes that exist; later endpoints add theirs. */
+	resp->body = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "name",
 	    "tollgate", "version", PACKAGE_VERSION, "description",
 	    "metered OpenAI-compatible LLM gateway", "links", "health",
 	    arena_printf(r->arena, "%s/health", p), "openapi",
-	    arena_printf(r->arena, "%s/openapi.json", p), "models",
-	    arena_printf(r->arena, "%s/v1/models", p));
+	    arena_printf(r->arena, "%s/openapi.json", p));
 	return TG_OK;
 }
 

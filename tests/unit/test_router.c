@@ -306,6 +306,41 @@ t_serve_404(void **state)
 	assert_true(test_is_hex32(id));
 }
 
+/* Every link the index advertises is a route that answers (no 404). */
+static void
+t_serve_index_links_resolve(void **state)
+{
+	struct fix *f = *state;
+	json_t *j, *links, *v;
+	const char *name;
+	char *copy[8];
+	size_t n = 0, i;
+
+	mem_io_request(&f->io, "GET", "/");
+	serve(f);
+	assert_int_equal(mem_io_status(&f->io), 200);
+	assert_non_null(j = mem_io_json(&f->io));
+	assert_str(json_string_value(json_object_get(j, "name")), "tollgate");
+	links = json_object_get(j, "links");
+	assert_true(json_object_size(links) >= 2);
+	json_object_foreach(links, name, v)
+	{
+		assert_true(n < 8);
+		copy[n++] = strdup(json_string_value(v));
+	}
+	json_decref(j);
+	for (i = 0; i < n; i++) {
+		mem_io_free(&f->io);
+		mem_io_init(&f->io);
+		arena_reset(f->arena);
+		mem_io_request(&f->io, "GET", copy[i]);
+		serve(f);
+		if (mem_io_status(&f->io) == 404)
+			fail_msg("index link %s is a 404", copy[i]);
+		free(copy[i]);
+	}
+}
+
 static void
 t_serve_request_id_echoed(void **state)
 {
@@ -836,6 +871,8 @@ main(void)
 		t_trailing_slash, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_near_misses, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_serve_index_links_resolve, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_serve_404, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
