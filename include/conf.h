@@ -9,6 +9,8 @@
 
 #define CONF_MAX_ORIGINS 32
 
+enum conf_registration { REG_OPEN = 0, REG_INVITE, REG_CLOSED };
+
 struct conf {
 	char *path; /* the file this came from */
 
@@ -55,6 +57,14 @@ struct conf {
 	unsigned db_read_timeout;
 	unsigned db_write_timeout;
 	char *schema_dir;
+
+	/* [auth] */
+	int registration; /* enum conf_registration */
+	int auth_allow_query_key;
+	unsigned session_ttl;
+	unsigned login_max_failures;
+	unsigned login_window;
+	unsigned max_keys_per_user;
 
 	/* [debug] */
 	int debug_routes;

@@ -15,4 +15,34 @@ enum tg_err h_debug_pid(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_echo(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_crash(struct tg_req *, struct tg_resp *);
 
+/* h_auth.c */
+enum tg_err h_auth_register(struct tg_req *, struct tg_resp *);
+enum tg_err h_auth_login(struct tg_req *, struct tg_resp *);
+enum tg_err h_auth_logout(struct tg_req *, struct tg_resp *);
+/* h_user.c */
+enum tg_err h_user_profile(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_profile_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_balance(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_limit(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_monitor(struct tg_req *, struct tg_resp *);
+/* h_keys.c */
+enum tg_err h_keys_create(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_list(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_rotate(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_usage(struct tg_req *, struct tg_resp *);
+/* h_admin.c */
+enum tg_err h_admin_add_credits(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_balance(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_users(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_user_get(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_user_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_limit_set(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_limit_get(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_monitor(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
+
 #endif

@@ -16,6 +16,32 @@ unsigned jx_depth(const char *text, size_t len);
  */
 enum tg_err jx_parse(const char *text, size_t len, unsigned maxdepth,
     int want_object, json_t **out, char *err, size_t errlen);
+/* Types a request field may have (a mask). */
+enum jx_type {
+	JX_STRING = 1 << 0,
+	JX_INT = 1 << 1,
+	JX_REAL = 1 << 2,
+	JX_BOOL = 1 << 3,
+	JX_NULL = 1 << 4,
+	JX_ARRAY = 1 << 5,
+	JX_OBJECT = 1 << 6,
+	JX_NUMBER = JX_INT | JX_REAL
+};
+
+struct jx_field {
+	const char *name;
+	unsigned types; /* JX_* mask */
+	int required;
+};
+
+/*
+ * Check obj against a NULL-terminated field table: every member must be
+ * listed ("unknown_field") with an allowed type ("invalid_type"), required
+ * ones present ("missing_field").  On failure returns TG_EINVAL and sets
+ * *code, *param and msg.
+ */
+enum tg_err jx_check(const json_t *obj, const struct jx_field *spec,
+    const char **code, const char **param, char *msg, size_t msglen);
 /* A JSON string of s; bytes that are not UTF-8 become '?'. New reference. */
 json_t *jx_string_lossy(const char *s);
 /* json_dumps with compact output; caller frees; NULL on OOM. */

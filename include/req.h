@@ -26,6 +26,8 @@ enum tg_method {
 
 struct tg_ctx;
 struct arena;
+struct principal;
+struct db_conn;
 
 struct tg_req {
 	struct arena *arena;
@@ -53,6 +55,10 @@ struct tg_req {
 	size_t body_len;
 	json_t *json;	   /* borrowed from the arena */
 	const char *error; /* why req_init refused the request */
+
+	struct principal *who; /* set by auth_check */
+	struct db_conn
+	    *db; /* borrowed by router_db, returned after the request */
 };
 
 /*

@@ -24,6 +24,7 @@ struct tg_resp {
 	enum tg_err err; /* set by resp_fail */
 	const char *errmsg;
 	const char *errparam;
+	const char *errcode; /* overrides the table's code when set */
 
 	int sent;		  /* headers written */
 	int head_only;		  /* HEAD: no body */
@@ -38,6 +39,9 @@ void resp_header(struct tg_resp *, const char *name, const char *value);
 /* Record an error for the router to render; returns err so handlers can `return resp_fail(...)`. */
 enum tg_err resp_fail(struct tg_req *, struct tg_resp *, enum tg_err err,
     const char *param, const char *fmt, ...) TG_PRINTF(5, 6);
+/* resp_fail with a specific OpenAI error.code ("key_expired"). */
+enum tg_err resp_fail_code(struct tg_req *, struct tg_resp *, enum tg_err err,
+    const char *code, const char *param, const char *fmt, ...) TG_PRINTF(6, 7);
 /* HTTP status for an error code. */
 int resp_err_status(enum tg_err);
 /* OpenAI error "type" and "code" for an error code. */

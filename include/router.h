@@ -7,9 +7,12 @@
 #include "resp.h"
 
 enum route_flag {
-	RF_JSON = 1 << 0,  /* body parsed into req->json (an object) */
-	RF_DEBUG = 1 << 1, /* exists only with debug.routes = on */
-	RF_STREAM = 1 << 2 /* handler may write the response itself */
+	RF_JSON = 1 << 0,   /* body parsed into req->json (an object) */
+	RF_DEBUG = 1 << 1,  /* exists only with debug.routes = on */
+	RF_STREAM = 1 << 2, /* handler may write the response itself */
+	RF_AUTH = 1 << 3,   /* a key or session; GET needs read, others write */
+	RF_ADMIN = 1 << 4,  /* admin permission and the admin role */
+	RF_JSON_OPT = 1 << 5 /* like RF_JSON when a body is sent */
 };
 
 typedef enum tg_err (*handler_fn)(struct tg_req *, struct tg_resp *);
@@ -32,6 +35,12 @@ const struct route *router_match(struct tg_req *, enum tg_method,
     size_t allowlen);
 /* The route table (for the OpenAPI consistency test); count in *n. */
 const struct route *router_routes(size_t *n);
+struct db_conn;
+/*
+ * The request's database connection, borrowed from the pool on first use and
+ * returned when the request ends.  TG_EDB/TG_ESCHEMA when unavailable.
+ */
+enum tg_err router_db(struct tg_req *, struct db_conn **);
 /* Serve one request from io end to end, including the access-log line. */
 void router_serve(struct tg_io *, struct arena *, const struct tg_ctx *);
 

@@ -172,6 +172,22 @@ set_level(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 }
 
 static int
+set_registration(
+    struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	static const char *const modes[] = {"open", "invite", "closed"};
+	size_t i;
+
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(v, modes[i]) == 0) {
+			*(int *)f = (int)i;
+			return 0;
+		}
+	perr(p, "'%s' is not one of open, invite, closed", v);
+	return -1;
+}
+
+static int
 set_prefix(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 {
 	char **s = f;
@@ -304,6 +320,12 @@ static const struct conf_key keys[] = {
 	{ "db",     "read_timeout",	 set_uint,    CO(db_read_timeout),    1, 3600 },
 	{ "db",     "write_timeout",	 set_uint,    CO(db_write_timeout),   1, 3600 },
 	{ "db",     "schema_dir",	 set_str,     CO(schema_dir),	      0, 0 },
+	{ "auth",   "registration",	 set_registration, CO(registration),  0, 0 },
+	{ "auth",   "allow_query_key",	 set_bool,    CO(auth_allow_query_key), 0, 0 },
+	{ "auth",   "session_ttl",	 set_uint,    CO(session_ttl),	      60, 2592000 },
+	{ "auth",   "login_max_failures", set_uint,   CO(login_max_failures), 1, 1000 },
+	{ "auth",   "login_window",	 set_uint,    CO(login_window),	      1, 86400 },
+	{ "auth",   "max_keys_per_user", set_uint,    CO(max_keys_per_user),  1, 10000 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
 };
 /* clang-format on */
@@ -340,6 +362,11 @@ conf_defaults(void)
 	c->db_read_timeout = 30;
 	c->db_write_timeout = 30;
 	c->schema_dir = strdup(TG_PKGDATADIR "/schema");
+	c->registration = REG_OPEN;
+	c->session_ttl = 43200;
+	c->login_max_failures = 10;
+	c->login_window = 900;
+	c->max_keys_per_user = 50;
 	return c;
 }
 

@@ -38,6 +38,55 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_LOCK_GET] = { "SELECT GET_LOCK(?, ?)", 0 },
 	[STMT_LOCK_RELEASE] = { "SELECT RELEASE_LOCK(?)", 0 },
 	[STMT_CONNECTION_ID] = { "SELECT CONNECTION_ID()", SF_READ },
+	[STMT_USER_INSERT] = { "INSERT INTO users (public_id, email, username, name, password_hash, role, settings) VALUES (?, ?, ?, ?, ?, ?, '{}')", 0 },
+	[STMT_ACCOUNT_INSERT] = { "INSERT INTO accounts (user_id) VALUES (?)", 0 },
+	[STMT_USER_LOGIN] = { "SELECT u.id, u.public_id, u.password_hash, u.status FROM users u WHERE u.email = ?", SF_READ },
+	[STMT_USER_GET] = { "SELECT u.id, u.public_id, u.email, u.username, u.name, u.role, u.status, u.user_group, u.commission_bp, u.settings, DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ') FROM users u WHERE u.id = ?", SF_READ },
+	[STMT_USER_GET_PUBLIC] = { "SELECT u.id FROM users u WHERE u.public_id = ?", SF_READ },
+	[STMT_USER_GET_EMAIL] = { "SELECT u.id FROM users u WHERE u.email = ?", SF_READ },
+	[STMT_USER_UPDATE_PROFILE] = { "UPDATE users SET name = ?, email = ?, settings = ? WHERE id = ?", 0 },
+	[STMT_USER_DELETE] = { "UPDATE users SET status = 'deleted', deleted_at = NOW(6) WHERE id = ? AND status <> 'deleted'", 0 },
+	[STMT_USER_ADMIN_UPDATE] = { "UPDATE users SET status = ?, role = ?, user_group = ?, commission_bp = ? WHERE id = ?", 0 },
+	[STMT_USER_LIST] = { "SELECT u.id FROM users u WHERE (? = '' OR u.email LIKE CONCAT('%', ?, '%') OR u.username LIKE CONCAT('%', ?, '%')) ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
+	[STMT_USER_COUNT] = { "SELECT COUNT(*) FROM users u WHERE (? = '' OR u.email LIKE CONCAT('%', ?, '%') OR u.username LIKE CONCAT('%', ?, '%'))", SF_READ },
+	[STMT_ACCOUNT_GET] = { "SELECT balance, reserved, overdraft_limit FROM accounts WHERE user_id = ?", SF_READ },
+	[STMT_ACCOUNT_ADD] = { "UPDATE accounts SET balance = balance + ? WHERE user_id = ? AND balance + ? >= -overdraft_limit", 0 },
+	[STMT_LEDGER_INSERT] = { "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", 0 },
+	[STMT_KEY_INSERT] = { "INSERT INTO api_keys (public_id, user_id, key_hash, prefix, last4, name, environment, permissions, is_primary, expires_at, max_requests, credit_limit, ip_allowlist, referrer_allowlist, allowed_models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0 },
+	[STMT_KEY_AUTH] = { "SELECT k.id, k.public_id, k.user_id, u.public_id, u.role, u.status, k.is_active, k.permissions, (k.expires_at IS NOT NULL AND k.expires_at <= NOW(6)), k.ip_allowlist, k.referrer_allowlist, k.max_requests, k.requests_used, k.prefix, k.last4, k.key_hash, k.prev_hash FROM api_keys k JOIN users u ON u.id = k.user_id WHERE (k.key_hash = ? OR (k.prev_hash = ? AND k.prev_valid_until > NOW(6))) AND k.revoked_at IS NULL", SF_READ },
+	[STMT_KEY_TOUCH] = { "UPDATE api_keys SET requests_used = requests_used + 1, last_used_at = NOW(6) WHERE id = ? AND (max_requests IS NULL OR requests_used < max_requests)", 0 },
+	[STMT_KEY_LIST] = { "SELECT k.id, k.public_id, k.name, k.prefix, k.last4, k.environment, k.permissions, k.is_active, k.is_primary, DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), k.max_requests, k.requests_used, k.credit_limit, k.spent, k.ip_allowlist, k.referrer_allowlist, k.allowed_models, DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(k.last_used_at, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys k WHERE k.user_id = ? AND k.revoked_at IS NULL ORDER BY k.id", SF_READ },
+	[STMT_KEY_GET] = { "SELECT k.id, k.public_id, k.name, k.prefix, k.last4, k.environment, k.permissions, k.is_active, k.is_primary, DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), k.max_requests, k.requests_used, k.credit_limit, k.spent, k.ip_allowlist, k.referrer_allowlist, k.allowed_models, DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(k.last_used_at, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys k WHERE k.public_id = ? AND k.user_id = ? AND k.revoked_at IS NULL", SF_READ },
+	[STMT_KEY_UPDATE] = { "UPDATE api_keys SET name = ?, permissions = ?, expires_at = ?, max_requests = ?, credit_limit = ?, ip_allowlist = ?, referrer_allowlist = ?, allowed_models = ?, is_active = ?, is_primary = ? WHERE id = ?", 0 },
+	[STMT_KEY_CLEAR_PRIMARY] = { "UPDATE api_keys SET is_primary = 0 WHERE user_id = ? AND id <> ? AND is_primary = 1", 0 },
+	[STMT_KEY_REVOKE] = { "UPDATE api_keys SET revoked_at = NOW(6), is_active = 0, prev_hash = NULL WHERE id = ? AND revoked_at IS NULL", 0 },
+	[STMT_KEY_REVOKE_ALL] = { "UPDATE api_keys SET revoked_at = NOW(6), is_active = 0, prev_hash = NULL WHERE user_id = ? AND revoked_at IS NULL", 0 },
+	[STMT_KEY_ROTATE] = { "UPDATE api_keys SET prev_hash = IF(? > 0, key_hash, NULL), prev_valid_until = IF(? > 0, NOW(6) + INTERVAL ? SECOND, NULL), key_hash = ?, prefix = ?, last4 = ? WHERE id = ?", 0 },
+	[STMT_KEY_PREV_UNTIL] = { "SELECT DATE_FORMAT(prev_valid_until, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys WHERE id = ?", SF_READ },
+	[STMT_KEY_COUNT_ACTIVE] = { "SELECT COUNT(*) FROM api_keys WHERE user_id = ? AND revoked_at IS NULL", SF_READ },
+	[STMT_SESSION_INSERT] = { "INSERT INTO sessions (token_hash, user_id, ip, expires_at) VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", 0 },
+	[STMT_SESSION_EXPIRES] = { "SELECT DATE_FORMAT(expires_at, '%Y-%m-%dT%H:%i:%sZ') FROM sessions WHERE token_hash = ?", SF_READ },
+	[STMT_SESSION_AUTH] = { "SELECT s.id, u.id, u.public_id, u.role, u.status FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > NOW(6)", SF_READ },
+	[STMT_SESSION_REVOKE] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE token_hash = ? AND revoked_at IS NULL", 0 },
+	[STMT_SESSION_REVOKE_ALL] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND revoked_at IS NULL", 0 },
+	[STMT_AUTHFAIL_GET] = { "SELECT failures, GREATEST(1, TIMESTAMPDIFF(SECOND, NOW(6), window_start + INTERVAL ? SECOND)) FROM auth_failures WHERE subject = ? AND window_start > NOW(6) - INTERVAL ? SECOND", SF_READ },
+	[STMT_AUTHFAIL_HIT] = { "INSERT INTO auth_failures (subject, window_start, failures) VALUES (?, NOW(6), 1) ON DUPLICATE KEY UPDATE failures = IF(window_start > NOW(6) - INTERVAL ? SECOND, failures + 1, 1), window_start = IF(failures = 1, NOW(6), window_start)", 0 },
+	[STMT_AUTHFAIL_CLEAR] = { "DELETE FROM auth_failures WHERE subject = ?", 0 },
+	[STMT_INVITE_INSERT] = { "INSERT INTO invites (code_hash, created_by, expires_at) VALUES (?, ?, NOW(6) + INTERVAL ? DAY)", 0 },
+	[STMT_INVITE_EXPIRES] = { "SELECT DATE_FORMAT(NOW(6) + INTERVAL ? DAY, '%Y-%m-%dT%H:%i:%sZ')", SF_READ },
+	[STMT_INVITE_USE] = { "UPDATE invites SET used_by = ?, used_at = NOW(6) WHERE code_hash = ? AND used_by IS NULL AND expires_at > NOW(6)", 0 },
+	[STMT_LIMIT_UPSERT] = { "INSERT INTO rate_limit_rules (user_id, key_id, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE requests_per_minute = VALUES(requests_per_minute), requests_per_hour = VALUES(requests_per_hour), requests_per_day = VALUES(requests_per_day), tokens_per_minute = VALUES(tokens_per_minute), tokens_per_hour = VALUES(tokens_per_hour), tokens_per_day = VALUES(tokens_per_day)", 0 },
+	[STMT_LIMIT_GET] = { "SELECT requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day FROM rate_limit_rules WHERE user_id = ? AND key_id = ?", SF_READ },
+	[STMT_LIMIT_LIST_KEYS] = { "SELECT k.public_id, r.requests_per_minute, r.requests_per_hour, r.requests_per_day, r.tokens_per_minute, r.tokens_per_hour, r.tokens_per_day FROM rate_limit_rules r JOIN api_keys k ON k.id = r.key_id WHERE r.user_id = ? AND r.key_id <> 0 AND k.revoked_at IS NULL ORDER BY k.id", SF_READ },
+	[STMT_AUDIT_HEAD_LOCK] = { "SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE", 0 },
+	[STMT_AUDIT_INSERT] = { "INSERT INTO audit_log (id, at, actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0 },
+	[STMT_AUDIT_HEAD_SET] = { "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", 0 },
+	[STMT_AUDIT_SCAN] = { "SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", SF_READ },
+	[STMT_AUDIT_LIST] = { "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?", SF_READ },
+	[STMT_AUDIT_COUNT] = { "SELECT COUNT(*) FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?)", SF_READ },
+	[STMT_ADMIN_MONITOR] = { "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts), 0) AS SIGNED)", SF_READ },
+	[STMT_ADMIN_BALANCES] = { "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
+	[STMT_KEY_OWNER] = { "SELECT id, user_id FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", SF_READ },
 };
 /* clang-format on */
 
@@ -54,6 +103,7 @@ struct db_conn {
 	unsigned long flags;
 	struct db_conn *next; /* free list */
 	int checked;	      /* schema version verified */
+	int in_txn;	      /* a transaction is open */
 	char err[256];
 };
 
@@ -208,6 +258,9 @@ db_put(struct db_pool *p, struct db_conn *c)
 {
 	if (c == NULL)
 		return;
+	/* A handler that failed mid-transaction must not leak it to the next. */
+	if (c->in_txn)
+		db_rollback(c);
 	pthread_mutex_lock(&p->mu);
 	c->next = p->free;
 	p->free = c;
@@ -474,8 +527,11 @@ db_exec(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 	 * write may or may not have happened, so it is reported, never replayed.
 	 */
 	conn_close(c);
-	if (!(stmts[s].flags & SF_READ))
+	/* Inside a transaction the server rolled it back: nothing to retry. */
+	if (!(stmts[s].flags & SF_READ) || c->in_txn) {
+		c->in_txn = 0;
 		return TG_EDB;
+	}
 	log_msg(LOG_WARN, "database connection lost; reconnecting");
 	rc = exec_once(c, s, params, n, out, a, &gone);
 	if (gone)
@@ -499,18 +555,26 @@ simple(struct db_conn *c, const char *sql)
 enum tg_err
 db_begin(struct db_conn *c)
 {
-	return simple(c, "START TRANSACTION");
+	enum tg_err rc;
+
+	if (c->my == NULL && (rc = conn_open(c)) != TG_OK)
+		return rc;
+	if ((rc = simple(c, "START TRANSACTION")) == TG_OK)
+		c->in_txn = 1;
+	return rc;
 }
 
 enum tg_err
 db_commit(struct db_conn *c)
 {
+	c->in_txn = 0;
 	return simple(c, "COMMIT");
 }
 
 void
 db_rollback(struct db_conn *c)
 {
+	c->in_txn = 0;
 	(void)simple(c, "ROLLBACK");
 }
 

@@ -2,17 +2,46 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
 #include "fcgi_io.h"
 
+/*
+ * A slot that keeps a web server connection open (FCGI_KEEP_CONN) serves only
+ * that connection.  Idle kept connections could hold every slot while new
+ * connections wait unaccepted in the backlog, so a kept connection is given
+ * up when others are waiting, and after this long without a next request.
+ */
+#define KEEP_IDLE_MS 1000
+
 struct fcgi_slot {
 	FCGX_Request req;
 	int accepted;
+	int timed; /* SO_RCVTIMEO set on the kept connection */
 };
+
+static void
+rcv_timeout(int fd, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+/* 1 when connections wait in the listen backlog. */
+static int
+backlog_waiting(int listen_fd)
+{
+	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
 
 int
 fcgi_init(void)
@@ -94,6 +123,11 @@ fcgi_accept(struct fcgi_slot *s, struct tg_io *io)
 		return -1;
 	}
 	s->accepted = 1;
+	if (s->timed) {
+		/* A request arrived on the kept connection: no limit inside it. */
+		rcv_timeout(s->req.ipcFd, 0);
+		s->timed = 0;
+	}
 	io->ctx = s;
 	io->envp = s->req.envp;
 	io->read = f_read;
@@ -105,9 +139,18 @@ fcgi_accept(struct fcgi_slot *s, struct tg_io *io)
 void
 fcgi_finish(struct fcgi_slot *s)
 {
-	if (s->accepted)
-		FCGX_Finish_r(&s->req);
+	if (!s->accepted)
+		return;
+	if (s->req.keepConnection && backlog_waiting(s->req.listen_sock))
+		s->req.keepConnection = 0;
+	FCGX_Finish_r(&s->req);
 	s->accepted = 0;
+	s->timed = 0;
+	if (s->req.ipcFd >= 0) {
+		/* Kept: a read timeout makes libfcgi close it and accept anew. */
+		rcv_timeout(s->req.ipcFd, KEEP_IDLE_MS);
+		s->timed = 1;
+	}
 }
 
 void

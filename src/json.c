@@ -116,3 +116,79 @@ jx_dump(const json_t *j)
 {
 	return json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 }
+
+static unsigned
+type_of(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return JX_STRING;
+	case JSON_INTEGER:
+		return JX_INT;
+	case JSON_REAL:
+		return JX_REAL;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return JX_BOOL;
+	case JSON_NULL:
+		return JX_NULL;
+	case JSON_ARRAY:
+		return JX_ARRAY;
+	default:
+		return JX_OBJECT;
+	}
+}
+
+static const char *
+type_names(unsigned t)
+{
+	if (t & JX_STRING)
+		return "a string";
+	if ((t & JX_NUMBER) == JX_NUMBER)
+		return "a number";
+	if (t & JX_INT)
+		return "an integer";
+	if (t & JX_BOOL)
+		return "true or false";
+	if (t & JX_ARRAY)
+		return "an array";
+	return "an object";
+}
+
+enum tg_err
+jx_check(const json_t *obj, const struct jx_field *spec, const char **code,
+    const char **param, char *msg, size_t msglen)
+{
+	const struct jx_field *f;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		for (f = spec; f->name != NULL && strcmp(f->name, key) != 0;
+		     f++)
+			;
+		*param = f->name;
+		if (f->name == NULL) {
+			*code = "unknown_field";
+			*param = key;
+			snprintf(msg, msglen, "unknown field '%.64s'", key);
+			return TG_EINVAL;
+		}
+		if (!(type_of(v) & f->types)) {
+			*code = "invalid_type";
+			snprintf(msg, msglen, "'%s' must be %s%s", f->name,
+			    type_names(f->types),
+			    f->types & JX_NULL ? " or null" : "");
+			return TG_EINVAL;
+		}
+	}
+	for (f = spec; f->name != NULL; f++)
+		if (f->required && json_object_get(obj, f->name) == NULL) {
+			*code = "missing_field";
+			*param = f->name;
+			snprintf(msg, msglen, "'%s' is required", f->name);
+			return TG_EINVAL;
+		}
+	return TG_OK;
+}

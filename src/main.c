@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "cli.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -28,6 +29,9 @@ usage(FILE *fp)
 	    "            the web server (fd 0 is a socket), or one CGI "
 	    "request\n"
 	    "  migrate   apply pending schema migrations\n"
+	    "  admin create-user --email E [--password P] [--admin]\n"
+	    "            [--credits USD]   create a user, print its API key\n"
+	    "  audit verify      check the audit log's hash chain\n"
 	    "  version   print the version\n"
 	    "\n"
 	    "options:\n"
@@ -114,9 +118,11 @@ main(int argc, char *argv[])
 {
 	const char *path = NULL, *cmd = "serve";
 	struct conf *c;
-	int ch, test = 0, rc;
+	char **args;
+	int ch, test = 0, rc, nargs;
 
-	while ((ch = getopt(argc, argv, "c:th")) != -1) {
+	/* "+": options stop at the command, which has options of its own. */
+	while ((ch = getopt(argc, argv, "+c:th")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -134,7 +140,10 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		cmd = argv[optind++];
-	if (optind < argc) {
+	args = argv + optind;
+	nargs = argc - optind;
+	if (nargs > 0 && strcmp(cmd, "admin") != 0 &&
+	    strcmp(cmd, "audit") != 0) {
 		usage(stderr);
 		return 2;
 	}
@@ -142,7 +151,8 @@ main(int argc, char *argv[])
 		printf("tollgate %s\n", PACKAGE_VERSION);
 		return EXIT_SUCCESS;
 	}
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
+	    strcmp(cmd, "admin") != 0 && strcmp(cmd, "audit") != 0) {
 		fprintf(stderr, "tollgate: unknown command '%s'\n", cmd);
 		usage(stderr);
 		return 2;
@@ -171,6 +181,12 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(cmd, "migrate") == 0) {
 		rc = migrate_run(c, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+		conf_free(c);
+	} else if (strcmp(cmd, "admin") == 0) {
+		rc = cli_admin(c, nargs, args);
+		conf_free(c);
+	} else if (strcmp(cmd, "audit") == 0) {
+		rc = cli_audit(c, nargs, args);
 		conf_free(c);
 	} else
 		rc = serve(c);

@@ -107,6 +107,21 @@ resp_fail(struct tg_req *req, struct tg_resp *r, enum tg_err err,
 	return err;
 }
 
+enum tg_err
+resp_fail_code(struct tg_req *req, struct tg_resp *r, enum tg_err err,
+    const char *code, const char *param, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->err = err;
+	r->errcode = code;
+	r->errparam = param;
+	va_start(ap, fmt);
+	r->errmsg = arena_vprintf(req->arena, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 void
 resp_set_error(struct tg_resp *r, enum tg_err e)
 {
@@ -121,7 +136,7 @@ resp_set_error(struct tg_resp *r, enum tg_err e)
 	    jx_string_lossy(r->errmsg != NULL ? r->errmsg : x->message), "type",
 	    x->type, "param",
 	    r->errparam != NULL ? jx_string_lossy(r->errparam) : json_null(),
-	    "code", x->code);
+	    "code", r->errcode != NULL ? r->errcode : x->code);
 	r->body = json_pack("{s:o}", "error", inner);
 }
 

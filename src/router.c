@@ -6,6 +6,8 @@
 #include <strings.h>
 
 #include "arena.h"
+#include "auth.h"
+#include "db.h"
 #include "conf.h"
 #include "ctx.h"
 #include "handlers.h"
@@ -23,6 +25,33 @@ static const struct route routes[] = {
 	{ TG_M_GET,  "/_debug/pid",	h_debug_pid,	RF_DEBUG },
 	{ TG_M_GET,  "/_debug/crash",	h_debug_crash,	RF_DEBUG },
 	{ TG_M_POST, "/_debug/echo",	h_debug_echo,	RF_DEBUG | RF_JSON },
+
+	{ TG_M_POST,   "/auth/register",		   h_auth_register,	RF_JSON },
+	{ TG_M_POST,   "/auth/login",			   h_auth_login,	RF_JSON },
+	{ TG_M_POST,   "/auth/logout",			   h_auth_logout,	RF_AUTH },
+	{ TG_M_GET,    "/user/profile",			   h_user_profile,	RF_AUTH },
+	{ TG_M_PUT,    "/user/profile",			   h_user_profile_update, RF_AUTH | RF_JSON },
+	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/user/balance",			   h_user_balance,	RF_AUTH },
+	{ TG_M_GET,    "/user/limit",			   h_user_limit,	RF_AUTH },
+	{ TG_M_GET,    "/user/monitor",			   h_user_monitor,	RF_AUTH },
+	{ TG_M_POST,   "/user/api-keys",		   h_keys_create,	RF_AUTH | RF_JSON_OPT },
+	{ TG_M_GET,    "/user/api-keys",		   h_keys_list,		RF_AUTH },
+	{ TG_M_GET,    "/user/api-keys/usage",		   h_keys_usage,	RF_AUTH },
+	{ TG_M_PUT,    "/user/api-keys/{id}",		   h_keys_update,	RF_AUTH | RF_JSON },
+	{ TG_M_DELETE, "/user/api-keys/{id}",		   h_keys_delete,	RF_AUTH },
+	{ TG_M_POST,   "/user/api-keys/{id}/rotate",	   h_keys_rotate,	RF_AUTH | RF_JSON_OPT },
+
+	{ TG_M_POST,   "/admin/add_credits",		   h_admin_add_credits,	RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/balance",		   h_admin_balance,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/users",			   h_admin_users,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/users/{id}",		   h_admin_user_get,	RF_ADMIN },
+	{ TG_M_PUT,    "/admin/users/{id}",		   h_admin_user_update,	RF_ADMIN | RF_JSON },
+	{ TG_M_POST,   "/admin/limit",			   h_admin_limit_set,	RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/limit",			   h_admin_limit_get,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/monitor",		   h_admin_monitor,	RF_ADMIN },
+	{ TG_M_POST,   "/admin/invites",		   h_admin_invites,	RF_ADMIN | RF_JSON_OPT },
+	{ TG_M_GET,    "/admin/audit",			   h_admin_audit,	RF_ADMIN },
 };
 /* clang-format on */
 
@@ -189,6 +218,30 @@ load_json(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 	return TG_OK;
 }
 
+/* What a route asks of the caller's credential. */
+static unsigned
+route_perms(const struct route *rt, enum tg_method m)
+{
+	if (rt->flags & RF_ADMIN)
+		return PERM_ADMIN;
+	return m == TG_M_GET || m == TG_M_HEAD ? PERM_READ : PERM_WRITE;
+}
+
+enum tg_err
+router_db(struct tg_req *r, struct db_conn **out)
+{
+	enum tg_err rc;
+
+	if (r->db == NULL) {
+		if (r->ctx->db == NULL)
+			return TG_EDB;
+		if ((rc = db_get(r->ctx->db, &r->db)) != TG_OK)
+			return rc;
+	}
+	*out = r->db;
+	return TG_OK;
+}
+
 static enum tg_err
 dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 {
@@ -212,8 +265,20 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 	if (rt == NULL)
 		return resp_fail(r, resp, rc, NULL, "no route for %s %s",
 		    r->method_name, r->path);
-	if ((rt->flags & RF_JSON) && (rc = load_json(r, resp, c)) != TG_OK)
+	if ((rt->flags & (RF_AUTH | RF_ADMIN)) &&
+	    (rc = auth_check(r, resp, route_perms(rt, r->method))) != TG_OK)
 		return rc;
+	if (((rt->flags & RF_JSON) ||
+		((rt->flags & RF_JSON_OPT) &&
+		    (r->content_length > 0 ||
+			is_json_type(req_header(r, "Content-Type"))))) &&
+	    (rc = load_json(r, resp, c)) != TG_OK)
+		return rc;
+	/* Handlers of optional bodies see an empty object, never NULL. */
+	if ((rt->flags & RF_JSON_OPT) && r->json == NULL) {
+		r->json = json_object();
+		arena_defer_json(r->arena, r->json);
+	}
 	return rt->fn(r, resp);
 }
 
@@ -253,6 +318,8 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx)
 	if (!resp.sent && resp_send(&r, &resp) == -1)
 		log_msg(LOG_INFO, "req=%s client went away", r.request_id);
 	/* The path only: a query string may carry a credential. */
+	if (r.db != NULL)
+		db_put(ctx->db, r.db);
 	log_access(r.method_name, r.path, resp.status != 0 ? resp.status : 200,
 	    resp.bytes, util_now() - r.started, r.request_id);
 	resp_clear(&resp);

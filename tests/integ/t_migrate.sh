@@ -15,7 +15,8 @@ sql() {
 		-p"$TOLLGATE_TEST_DB_PASSWORD" -N -B "$@"
 }
 sql -e "CREATE DATABASE \`$SCRATCH\`" || bail "create scratch database $SCRATCH"
-trap 'sql -e "DROP DATABASE IF EXISTS \`$SCRATCH\`" >/dev/null 2>&1 || true; cleanup' EXIT
+# cleanup turns the exit status into the verdict: keep it across the DROP.
+trap 'rc=$?; set +e; sql -e "DROP DATABASE IF EXISTS \`$SCRATCH\`" >/dev/null 2>&1; (exit $rc); cleanup' EXIT
 CONF=$T/tg.conf
 tg_conf "$CONF" "db.name=$SCRATCH" "server.listen=unix:$T/run/m.sock" "log.file="
 

@@ -1,0 +1,30 @@
+/* audit.h: the hash-chained audit log, written in the caller's transaction */
+#ifndef AUDIT_H
+#define AUDIT_H
+
+#include <stdio.h>
+#include <jansson.h>
+
+#include "tollgate.h"
+
+struct db_conn;
+struct arena;
+struct tg_req;
+
+/*
+ * Lock the chain head: first statement of every audited transaction, so all
+ * control-plane writes are ordered the same way and cannot deadlock.
+ */
+enum tg_err audit_lock(struct db_conn *);
+/*
+ * Append one row (after audit_lock, before commit).  before/after may be NULL;
+ * they must hold no secrets.  Actor, IP and request id come from r (may be NULL
+ * for the command line).
+ */
+enum tg_err audit_append(struct db_conn *, struct arena *,
+    const struct tg_req *r, const char *action, const char *target_type,
+    const char *target_id, json_t *before, json_t *after);
+/* Walk the chain; prints the result to out.  0 intact, 1 broken, -1 error. */
+int audit_verify(struct db_conn *, FILE *out);
+
+#endif

@@ -1,0 +1,41 @@
+/* auth.h: who is calling: API keys and dashboard sessions, with the key's restrictions */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include <stdint.h>
+
+#include "tollgate.h"
+
+struct tg_req;
+struct tg_resp;
+
+enum perm { PERM_READ = 1 << 0, PERM_WRITE = 1 << 1, PERM_ADMIN = 1 << 2 };
+
+struct principal {
+	int64_t user_id;   /* internal */
+	char user_pub[32]; /* usr_... */
+	int admin_role;	   /* the user's role is admin */
+	int64_t key_id;	   /* internal; 0 for a session */
+	char key_pub[32];  /* key_...; "" for a session */
+	char masked[64];   /* gw_live_Ab3x...wxyz, or "" */
+	unsigned perms;	   /* PERM_* */
+	int session;	   /* authenticated by a dashboard session */
+};
+
+/*
+ * Authenticate r for a route needing perms (PERM_*).  On success sets r->who.
+ * Otherwise records the 401/403 in resp (resp_fail) and returns its code.
+ */
+enum tg_err auth_check(struct tg_req *, struct tg_resp *, unsigned perms);
+/* The raw credential the client sent, or NULL (for logout). */
+const char *auth_credential(struct tg_req *);
+/* Mask a key for display: "gw_live_Ab3x...wxyz" from prefix and last4. */
+void auth_mask(const char *prefix, const char *last4, char *out, size_t outlen);
+/* 1 if addr (text) is inside one entry of a JSON array of addresses/CIDRs. */
+int auth_ip_allowed(const char *allowlist_json, const char *addr);
+/* 1 if the host of url matches one pattern of a JSON array ("a.com", "*.a.com"). */
+int auth_referrer_allowed(const char *allowlist_json, const char *url);
+/* 1 if s is a valid IPv4/IPv6 address or CIDR. */
+int auth_cidr_valid(const char *s);
+
+#endif

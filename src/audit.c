@@ -1,0 +1,215 @@
+/* audit.c: the hash-chained audit log, written in the caller's transaction */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "audit.h"
+#include "auth.h"
+#include "buf.h"
+#include "crypto.h"
+#include "db.h"
+#include "req.h"
+
+#define AUDIT_COLS   13
+#define VERIFY_BATCH 500
+
+/* Columns of STMT_AUDIT_SCAN, which are also the hashed fields in order. */
+enum {
+	AU_ID,
+	AU_AT,
+	AU_ACTOR,
+	AU_ACTOR_KEY,
+	AU_ACTION,
+	AU_TTYPE,
+	AU_TID,
+	AU_IP,
+	AU_REQID,
+	AU_BEFORE,
+	AU_AFTER,
+	AU_PREV,
+	AU_HASH
+};
+
+enum tg_err
+audit_lock(struct db_conn *c)
+{
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	rc = db_exec(c, STMT_AUDIT_HEAD_LOCK, NULL, 0, &rows, a);
+	if (rc == TG_OK && rows.nrows != 1)
+		rc = TG_ESYSTEM;
+	arena_free(a);
+	return rc;
+}
+
+/*
+ * The canonical form: every field as "<length>:<bytes>;" (NULL as "-;"), so
+ * no choice of field contents can make two rows hash alike.
+ */
+static void
+field(struct buf *b, const struct db_val *v)
+{
+	if (v->type == DBT_NULL) {
+		buf_puts(b, "-;");
+		return;
+	}
+	if (v->type == DBT_I64) {
+		buf_printf(b, "i%lld;", (long long)v->i);
+		return;
+	}
+	buf_printf(b, "%zu:", v->len);
+	buf_append(b, v->s, v->len);
+	buf_puts(b, ";");
+}
+
+static int
+row_hash(const unsigned char prev[CRYPTO_SHA256_LEN], const struct db_val *v,
+    size_t n, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 64u << 20);
+	buf_append(&b, prev, CRYPTO_SHA256_LEN);
+	for (i = 0; i < n; i++)
+		field(&b, &v[i]);
+	if (b.data == NULL)
+		return -1;
+	crypto_sha256(b.data, b.len, out);
+	buf_free(&b);
+	return 0;
+}
+
+static struct db_val
+opt_str(const char *s)
+{
+	return s != NULL && *s != '\0' ? DB_STR(s) : DB_NULLV;
+}
+
+static char *
+dump(struct arena *a, json_t *j)
+{
+	char *s;
+
+	if (j == NULL)
+		return NULL;
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	arena_defer_free(a, s);
+	return s;
+}
+
+enum tg_err
+audit_append(struct db_conn *c, struct arena *a, const struct tg_req *r,
+    const char *action, const char *target_type, const char *target_id,
+    json_t *before, json_t *after)
+{
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	struct db_val v[AUDIT_COLS];
+	struct db_rows head;
+	struct timespec ts;
+	struct tm tm;
+	char at[32];
+	int64_t id;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_AUDIT_HEAD_LOCK, NULL, 0, &head, a)) != TG_OK)
+		return rc;
+	if (head.nrows != 1 || head.v[1].len != CRYPTO_SHA256_LEN)
+		return TG_ESYSTEM;
+	id = head.v[0].i + 1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06ld",
+	    ts.tv_nsec / 1000);
+	v[AU_ID] = DB_I64(id);
+	v[AU_AT] = DB_STR(at);
+	v[AU_ACTOR] =
+	    opt_str(r != NULL && r->who != NULL ? r->who->user_pub : NULL);
+	v[AU_ACTOR_KEY] =
+	    opt_str(r != NULL && r->who != NULL ? r->who->key_pub : NULL);
+	v[AU_ACTION] = DB_STR(action);
+	v[AU_TTYPE] = DB_STR(target_type);
+	v[AU_TID] = opt_str(target_id);
+	v[AU_IP] = opt_str(r != NULL ? r->remote_addr : NULL);
+	v[AU_REQID] = opt_str(r != NULL ? r->request_id : NULL);
+	v[AU_BEFORE] = opt_str(dump(a, before));
+	v[AU_AFTER] = opt_str(dump(a, after));
+	v[AU_PREV] = (struct db_val){
+	    .type = DBT_STR, .s = head.v[1].s, .len = CRYPTO_SHA256_LEN};
+	if (row_hash((const unsigned char *)head.v[1].s, v, AU_PREV, hash) ==
+	    -1)
+		return TG_ESYSTEM;
+	v[AU_HASH] = (struct db_val){
+	    .type = DBT_STR, .s = (const char *)hash, .len = CRYPTO_SHA256_LEN};
+	if ((rc = db_exec(c, STMT_AUDIT_INSERT, v, AUDIT_COLS, NULL, a)) !=
+	    TG_OK)
+		return rc;
+	v[1] = v[AU_HASH];
+	return db_exec(c, STMT_AUDIT_HEAD_SET, v, 2, NULL, a);
+}
+
+int
+audit_verify(struct db_conn *c, FILE *out)
+{
+	unsigned char prev[CRYPTO_SHA256_LEN] = {0}, h[CRYPTO_SHA256_LEN];
+	struct arena *a = arena_new(64 * 1024);
+	struct db_val p[2];
+	struct db_rows rows;
+	int64_t last = 0, n = 0;
+	size_t i;
+	const struct db_val *v;
+	int rc = -1;
+
+	for (;;) {
+		p[0] = DB_I64(last);
+		p[1] = DB_I64(VERIFY_BATCH);
+		if (db_exec(c, STMT_AUDIT_SCAN, p, 2, &rows, a) != TG_OK) {
+			fprintf(out, "tollgate: reading audit_log: %s\n",
+			    db_error(c));
+			goto out;
+		}
+		for (i = 0; i < rows.nrows; i++) {
+			v = &rows.v[i * rows.ncols];
+			if (v[AU_ID].i != last + 1) {
+				fprintf(out,
+				    "audit chain broken at row %lld: "
+				    "row %lld is missing\n",
+				    (long long)v[AU_ID].i, (long long)last + 1);
+				rc = 1;
+				goto out;
+			}
+			if (v[AU_PREV].len != CRYPTO_SHA256_LEN ||
+			    memcmp(v[AU_PREV].s, prev, CRYPTO_SHA256_LEN) !=
+				0 ||
+			    row_hash(prev, v, AU_PREV, h) == -1 ||
+			    v[AU_HASH].len != CRYPTO_SHA256_LEN ||
+			    memcmp(v[AU_HASH].s, h, CRYPTO_SHA256_LEN) != 0) {
+				fprintf(out,
+				    "audit chain broken at row %lld: "
+				    "its hash does not match its contents or "
+				    "its predecessor\n",
+				    (long long)v[AU_ID].i);
+				rc = 1;
+				goto out;
+			}
+			memcpy(prev, h, sizeof(prev));
+			last = v[AU_ID].i;
+			n++;
+		}
+		arena_reset(a);
+		if (rows.nrows < VERIFY_BATCH)
+			break;
+	}
+	fprintf(out, "audit chain ok: %lld rows\n", (long long)n);
+	rc = 0;
+out:
+	arena_free(a);
+	return rc;
+}

@@ -1,0 +1,141 @@
+/* h_user.c: the caller's own profile, account, balance, limits and monitor */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "accounts.h"
+#include "arena.h"
+#include "auth.h"
+#include "handlers.h"
+#include "json.h"
+#include "money.h"
+#include "router.h"
+#include "util.h"
+
+/* clang-format off */
+static const struct jx_field delete_fields[] = {
+	{ "password",	JX_STRING,	1 },
+	{ NULL,		0,		0 },
+};
+/* clang-format on */
+
+enum tg_err
+h_user_profile(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	json_t *u;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = account_user(c, r, r->who->user_id, 1, &u)) != TG_OK)
+		return rc;
+	resp->body = json_incref(u);
+	return TG_OK;
+}
+
+enum tg_err
+h_user_profile_update(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	json_t *u;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	if ((rc = account_update_profile(
+		 c, r, resp, r->who->user_id, r->json, &u)) != TG_OK)
+		return rc;
+	resp->body = json_incref(u);
+	return TG_OK;
+}
+
+enum tg_err
+h_user_delete(struct tg_req *r, struct tg_resp *resp)
+{
+	const char *code, *param;
+	char msg[256];
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if (jx_check(r->json, delete_fields, &code, &param, msg, sizeof(msg)) !=
+	    TG_OK)
+		return resp_fail_code(
+		    r, resp, TG_EINVAL, code, param, "%s", msg);
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = account_delete(c, r, r->who->user_id,
+	    json_string_value(json_object_get(r->json, "password")));
+	if (rc == TG_EAUTH)
+		return resp_fail_code(r, resp, rc, "invalid_credentials",
+		    "password", "the password is not correct");
+	if (rc != TG_OK)
+		return rc;
+	resp->status = 204;
+	return TG_OK;
+}
+
+enum tg_err
+h_user_balance(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	int64_t bal, res;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = account_balance(c, r, r->who->user_id, &bal, &res, NULL)) !=
+		TG_OK)
+		return rc;
+	resp->body = json_pack("{s:s, s:o, s:o, s:o, s:s}", "user_id",
+	    r->who->user_pub, "balance", money_json(bal), "reserved",
+	    money_json(res), "available", money_json(bal), "currency", "USD");
+	return TG_OK;
+}
+
+enum tg_err
+h_user_limit(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	json_t *lim, *keys;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = limits_get(c, r, r->who->user_id, 0, &lim)) != TG_OK ||
+	    (rc = limits_of_keys(c, r, r->who->user_id, &keys)) != TG_OK)
+		return rc;
+	resp->body = json_pack("{s:s, s:O, s:O}", "user_id", r->who->user_pub,
+	    "rate_limits", lim, "keys", keys);
+	return TG_OK;
+}
+
+enum tg_err
+h_user_monitor(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	json_t *lim, *metrics;
+	int64_t bal;
+	char ts[21];
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = account_balance(c, r, r->who->user_id, &bal, NULL, NULL)) !=
+		TG_OK ||
+	    (rc = limits_get(c, r, r->who->user_id, 0, &lim)) != TG_OK)
+		return rc;
+	util_iso8601(ts);
+	/* Usage figures arrive with the chat proxy; the shape is final now. */
+	metrics = json_pack("{s:i, s:i, s:o, s:i, s:i, s:o, s:i, s:i, s:o, "
+			    "s:i, s:n, s:n}",
+	    "total_requests", 0, "total_tokens", 0, "total_cost", money_json(0),
+	    "requests_today", 0, "tokens_today", 0, "cost_today", money_json(0),
+	    "requests_this_month", 0, "tokens_this_month", 0, "cost_this_month",
+	    money_json(0), "average_tokens_per_request", 0, "most_used_model",
+	    "last_request_time");
+	resp->body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:O}", "status",
+	    "ok", "timestamp", ts, "user_id", r->who->user_pub, "api_key",
+	    r->who->masked, "current_credits", money_json(bal), "usage_metrics",
+	    metrics, "rate_limits", lim);
+	return TG_OK;
+}
