@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "json.h"
+#include "keys.h"
 #include "money.h"
 #include "req.h"
 #include "resp.h"
@@ -202,7 +203,9 @@ admin_balances(struct db_conn *c, struct tg_req *r, int64_t limit,
 	struct db_val p[3] = {DB_STR(""), DB_STR(""), DB_STR("")};
 	struct db_rows rows;
 	const struct db_val *v;
-	size_t i;
+	json_t *keys, *brief, *key;
+	int64_t uid;
+	size_t i, k;
 	enum tg_err rc;
 
 	if ((rc = count(c, r, STMT_USER_COUNT, p, 3, total)) != TG_OK)
@@ -216,11 +219,24 @@ admin_balances(struct db_conn *c, struct tg_req *r, int64_t limit,
 	arena_defer_json(r->arena, *data);
 	for (i = 0; i < rows.nrows; i++) {
 		v = &rows.v[i * rows.ncols];
+		if ((rc = account_find(c, r, v[0].s, NULL, NULL, &uid)) !=
+			TG_OK ||
+		    (rc = key_list(c, r, uid, &keys)) != TG_OK)
+			return rc;
+		brief = json_array();
+		json_array_foreach(keys, k, key)
+		{
+			json_array_append_new(brief,
+			    json_pack("{s:O, s:O, s:O, s:O}", "key_id",
+				json_object_get(key, "id"), "api_key",
+				json_object_get(key, "api_key"), "name",
+				json_object_get(key, "name"), "is_active",
+				json_object_get(key, "is_active")));
+		}
 		json_array_append_new(*data,
-		    json_pack("{s:s, s:s, s:o, s:o, s:I}", "user_id", v[0].s,
+		    json_pack("{s:s, s:s, s:o, s:o, s:o}", "user_id", v[0].s,
 			"email", v[1].s, "balance", money_json(v[2].i),
-			"reserved", money_json(v[3].i), "keys",
-			(json_int_t)v[4].i));
+			"reserved", money_json(v[3].i), "keys", brief));
 	}
 	return TG_OK;
 }

@@ -247,6 +247,24 @@ str(const struct db_rows *rows, size_t col)
 	return rows->v[col].type == DBT_STR ? rows->v[col].s : NULL;
 }
 
+/* The route's permission against the credential's (issue order: before the cap). */
+static enum tg_err
+check_perms(struct tg_req *r, struct tg_resp *resp, const struct principal *p,
+    unsigned perms)
+{
+	if ((perms & PERM_ADMIN) && !(p->perms & PERM_ADMIN && p->admin_role))
+		return resp_fail_code(r, resp, TG_EPERM,
+		    "insufficient_permissions", NULL,
+		    "this route needs an admin key of an admin user");
+	if ((perms & p->perms & (PERM_READ | PERM_WRITE)) !=
+	    (perms & (PERM_READ | PERM_WRITE)))
+		return resp_fail_code(r, resp, TG_EPERM,
+		    "insufficient_permissions", NULL,
+		    "this API key lacks the '%s' permission needed here",
+		    perms & PERM_WRITE ? "write" : "read");
+	return TG_OK;
+}
+
 static enum tg_err
 by_session(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
     const unsigned char hash[CRYPTO_SHA256_LEN], struct principal *p)
@@ -277,7 +295,8 @@ by_session(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 
 static enum tg_err
 by_key(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
-    const unsigned char hash[CRYPTO_SHA256_LEN], struct principal *p)
+    const unsigned char hash[CRYPTO_SHA256_LEN], struct principal *p,
+    unsigned perms)
 {
 	struct db_val h = {
 	    .type = DBT_STR, .s = (const char *)hash, .len = CRYPTO_SHA256_LEN};
@@ -337,6 +356,8 @@ by_key(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 		    NULL,
 		    "this API key may not be used from this site: add its "
 		    "host to the key's referrer_allowlist");
+	if ((rc = check_perms(r, resp, p, perms)) != TG_OK)
+		return rc;
 	if (rows.v[KA_MAXREQ].type == DBT_I64 &&
 	    rows.v[KA_USED].i >= rows.v[KA_MAXREQ].i)
 		return resp_fail_code(r, resp, TG_EPERM, "request_cap_reached",
@@ -388,20 +409,12 @@ auth_check(struct tg_req *r, struct tg_resp *resp, unsigned perms)
 		return resp_fail(r, resp, rc, NULL, NULL);
 	crypto_secret_hash(cred, hash);
 	p = arena_calloc(r->arena, 1, sizeof(*p));
-	rc = strncmp(cred, "gws_", 4) == 0 ? by_session(r, resp, c, hash, p)
-					   : by_key(r, resp, c, hash, p);
+	if (strncmp(cred, "gws_", 4) == 0)
+		rc = by_session(r, resp, c, hash, p);
+	else
+		rc = by_key(r, resp, c, hash, p, perms);
 	if (rc != TG_OK)
 		return rc;
 	r->who = p;
-	if ((perms & PERM_ADMIN) && !(p->perms & PERM_ADMIN && p->admin_role))
-		return resp_fail_code(r, resp, TG_EPERM,
-		    "insufficient_permissions", NULL,
-		    "this route needs an admin key of an admin user");
-	if ((perms & p->perms & (PERM_READ | PERM_WRITE)) !=
-	    (perms & (PERM_READ | PERM_WRITE)))
-		return resp_fail_code(r, resp, TG_EPERM,
-		    "insufficient_permissions", NULL,
-		    "this API key lacks the '%s' permission needed here",
-		    perms & PERM_WRITE ? "write" : "read");
-	return TG_OK;
+	return check_perms(r, resp, p, perms);
 }

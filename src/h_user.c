@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "json.h"
+#include "keys.h"
 #include "money.h"
 #include "router.h"
 #include "util.h"
@@ -110,11 +111,30 @@ h_user_limit(struct tg_req *r, struct tg_resp *resp)
 	return TG_OK;
 }
 
+/* A session has no key of its own: show the primary one (or ""). */
+static enum tg_err
+primary_masked(struct db_conn *c, struct tg_req *r, const char **out)
+{
+	json_t *list, *k;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
+		return rc;
+	json_array_foreach(list, i, k)
+	{
+		if (json_is_true(json_object_get(k, "is_primary")))
+			*out = json_string_value(json_object_get(k, "api_key"));
+	}
+	return TG_OK;
+}
+
 enum tg_err
 h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 {
 	struct db_conn *c;
 	json_t *lim, *metrics;
+	const char *masked = r->who->masked;
 	int64_t bal;
 	char ts[21];
 	enum tg_err rc;
@@ -123,6 +143,8 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	    (rc = account_balance(c, r, r->who->user_id, &bal, NULL, NULL)) !=
 		TG_OK ||
 	    (rc = limits_get(c, r, r->who->user_id, 0, &lim)) != TG_OK)
+		return rc;
+	if (*masked == '\0' && (rc = primary_masked(c, r, &masked)) != TG_OK)
 		return rc;
 	util_iso8601(ts);
 	/* Usage figures arrive with the chat proxy; the shape is final now. */
@@ -135,7 +157,7 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	    "last_request_time");
 	resp->body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:O}", "status",
 	    "ok", "timestamp", ts, "user_id", r->who->user_pub, "api_key",
-	    r->who->masked, "current_credits", money_json(bal), "usage_metrics",
+	    masked, "current_credits", money_json(bal), "usage_metrics",
 	    metrics, "rate_limits", lim);
 	return TG_OK;
 }

@@ -81,7 +81,7 @@ cp_scratch_db() {
 	sql -e "CREATE DATABASE \`$SCRATCH\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" ||
 		bail "create scratch database $SCRATCH"
 	# cleanup takes the exit status from $?: restore it after the DROP.
-	trap 'cp_rc=$?; sql -e "DROP DATABASE IF EXISTS \`$SCRATCH\`" >/dev/null 2>&1; (exit $cp_rc); cleanup' EXIT
+	trap 'cp_rc=$?; set +e; sql -e "DROP DATABASE IF EXISTS \`$SCRATCH\`" >/dev/null 2>&1; (exit $cp_rc); cleanup' EXIT
 	tg_conf "$T/migrate.conf" "db.name=$SCRATCH" "log.file="
 	"$TOLLGATE_BIN" -c "$T/migrate.conf" migrate >"$T/log/migrate.out" 2>&1 ||
 		bail "tollgate migrate on $SCRATCH ($(tail -n 3 "$T/log/migrate.out"))"

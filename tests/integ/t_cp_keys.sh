@@ -137,6 +137,22 @@ for i in 1 2 3; do
 done
 req GET /user/balance "$KC"
 expect_err "capped key request 4" 403 request_cap_reached
+
+# Checks run in order (permission before cap): a refused request does not use the cap.
+cp_new_key "$A_KEY" '{"name":"ro-capped","permissions":["read"],"max_requests":2}' ||
+	not_ok "create read-only capped key ($code)"
+KRC=$NEW_KEY
+for i in 1 2 3; do
+	req POST /user/api-keys "$KRC" '{"name":"nope"}'
+	expect_err "read-only capped key mutation $i -> 403 insufficient_permissions" 403 \
+		insufficient_permissions
+done
+for i in 1 2; do
+	req GET /user/balance "$KRC"
+	expect_status "read-only capped key GET $i of 2 still allowed" 200
+done
+req GET /user/balance "$KRC"
+expect_err "read-only capped key GET 3" 403 request_cap_reached
 req GET /user/profile "$A_KEY"
 check "the owner's other key is unaffected" status_is 200
 
