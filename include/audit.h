@@ -16,6 +16,8 @@ struct tg_req;
  * control-plane writes are ordered the same way and cannot deadlock.
  */
 enum tg_err audit_lock(struct db_conn *);
+/* Start an audited transaction: db_begin then audit_lock. */
+enum tg_err audit_begin(struct db_conn *);
 /*
  * Append one row (after audit_lock, before commit).  before/after may be NULL;
  * they must hold no secrets.  Actor, IP and request id come from r (may be NULL

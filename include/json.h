@@ -42,6 +42,8 @@ struct jx_field {
  */
 enum tg_err jx_check(const json_t *obj, const struct jx_field *spec,
     const char **code, const char **param, char *msg, size_t msglen);
+/* The string member k of o, or NULL (absent or not a string). */
+const char *jx_str(const json_t *o, const char *k);
 /* A JSON string of s; bytes that are not UTF-8 become '?'. New reference. */
 json_t *jx_string_lossy(const char *s);
 /* json_dumps with compact output; caller frees; NULL on OOM. */

@@ -42,6 +42,13 @@ enum tg_err resp_fail(struct tg_req *, struct tg_resp *, enum tg_err err,
 /* resp_fail with a specific OpenAI error.code ("key_expired"). */
 enum tg_err resp_fail_code(struct tg_req *, struct tg_resp *, enum tg_err err,
     const char *code, const char *param, const char *fmt, ...) TG_PRINTF(6, 7);
+struct jx_field;
+/*
+ * Check a request body against a field table (jx_check); a failure becomes
+ * the 400 in resp.  Returns TG_OK or TG_EINVAL.
+ */
+enum tg_err resp_check(struct tg_req *, struct tg_resp *, const json_t *body,
+    const struct jx_field *spec);
 /* HTTP status for an error code. */
 int resp_err_status(enum tg_err);
 /* OpenAI error "type" and "code" for an error code. */

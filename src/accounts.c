@@ -357,7 +357,7 @@ account_create(struct db_conn *c, struct tg_req *r, const struct new_user *u,
 	if (crypto_password_hash(u->password, phc, sizeof(phc)) == -1 ||
 	    crypto_public_id("usr_", pub, sizeof(pub)) == -1)
 		return TG_ESYSTEM;
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	p[0] = DB_STR(pub);
 	p[1] = DB_STR(u->email);
@@ -423,7 +423,7 @@ account_add_credits(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	json_t *u;
 	enum tg_err rc;
 
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	if ((rc = account_balance(c, r, user_id, &before, NULL, NULL)) != TG_OK)
 		goto fail;
@@ -584,17 +584,14 @@ enum tg_err
 account_update_profile(struct db_conn *c, struct tg_req *r,
     struct tg_resp *resp, int64_t user_id, const json_t *b, json_t **out)
 {
-	const char *code, *param, *name, *email, *pw;
-	char msg[256], *settings = NULL;
-	const char *e;
+	const char *name, *email, *pw, *e;
+	char *settings = NULL;
 	json_t *before, *v, *full;
 	struct db_val p[4];
 	enum tg_err rc;
 
-	if (jx_check(b, profile_fields, &code, &param, msg, sizeof(msg)) !=
-	    TG_OK)
-		return resp_fail_code(
-		    r, resp, TG_EINVAL, code, param, "%s", msg);
+	if ((rc = resp_check(r, resp, b, profile_fields)) != TG_OK)
+		return rc;
 	if ((rc = account_user(c, r, user_id, 1, &before)) != TG_OK)
 		return rc;
 	name = json_string_value(json_object_get(before, "name"));
@@ -641,7 +638,7 @@ account_update_profile(struct db_conn *c, struct tg_req *r,
 		    JSON_COMPACT | JSON_SORT_KEYS);
 		arena_defer_free(r->arena, settings);
 	}
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	p[0] = opt_str(name);
 	p[1] = DB_STR(email);
@@ -676,7 +673,7 @@ account_delete(
 
 	if ((rc = check_password(c, r, user_id, password)) != TG_OK)
 		return rc;
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	if ((rc = account_user(c, r, user_id, 0, &before)) != TG_OK)
 		goto fail;
@@ -763,7 +760,7 @@ limits_set(struct db_conn *c, struct tg_req *r, int64_t user_id, int64_t key_id,
 		p[2 + i] = json_is_integer(v) ? DB_I64(json_integer_value(v))
 					      : DB_NULLV;
 	}
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	if ((rc = limits_get(c, r, user_id, key_id, &before)) != TG_OK)
 		goto fail;

@@ -124,17 +124,15 @@ enum tg_err
 admin_user_update(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
     int64_t user_id, const json_t *b, json_t **out)
 {
-	const char *code, *param, *status, *role, *group;
-	char msg[256];
+	const char *status, *role, *group;
 	struct db_val p[5];
 	json_t *before, *v;
 	double pct;
 	int64_t bp = -1;
 	enum tg_err rc;
 
-	if (jx_check(b, user_fields, &code, &param, msg, sizeof(msg)) != TG_OK)
-		return resp_fail_code(
-		    r, resp, TG_EINVAL, code, param, "%s", msg);
+	if ((rc = resp_check(r, resp, b, user_fields)) != TG_OK)
+		return rc;
 	if ((rc = account_user(c, r, user_id, 1, &before)) != TG_OK)
 		return rc;
 	status = json_string_value(json_object_get(before, "status"));
@@ -174,7 +172,7 @@ admin_user_update(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
 			bp = (int64_t)(pct * 100.0 + 0.5);
 		}
 	}
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	p[0] = DB_STR(status);
 	p[1] = DB_STR(role);
@@ -275,7 +273,7 @@ admin_invites(struct db_conn *c, struct tg_req *r, int64_t n, int64_t days,
 
 	*codes = json_array();
 	arena_defer_json(r->arena, *codes);
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		memcpy(code, "inv_", 4);

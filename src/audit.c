@@ -48,6 +48,16 @@ audit_lock(struct db_conn *c)
 	return rc;
 }
 
+enum tg_err
+audit_begin(struct db_conn *c)
+{
+	enum tg_err rc;
+
+	if ((rc = db_begin(c)) != TG_OK)
+		return rc;
+	return audit_lock(c);
+}
+
 /*
  * The canonical form: every field as "<length>:<bytes>;" (NULL as "-;"), so
  * no choice of field contents can make two rows hash alike.

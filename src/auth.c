@@ -90,8 +90,11 @@ parse_net(const char *s, unsigned char addr[16], int *bits)
 	*bits = -1;
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash++ = '\0';
+		if (strspn(slash, "0123456789") != strlen(slash) ||
+		    *slash == '\0' || strlen(slash) > 3)
+			return -1;
 		b = strtol(slash, &end, 10);
-		if (*slash == '\0' || *end != '\0' || b < 0 || b > 128)
+		if (b > 128)
 			return -1;
 		*bits = (int)b;
 	}
@@ -133,20 +136,29 @@ in_net(const unsigned char net[16], int bits, const unsigned char a[16])
 	return ((net[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
 }
 
-/* 1 when list is absent or an empty JSON array. */
-static json_t *
-load_list(const char *json)
+/*
+ * The allowlist in a key column: *list NULL when there is no restriction
+ * (absent, "" or []).  A column that does not parse as an array returns -1:
+ * callers deny, so a damaged row never lifts a restriction.
+ */
+static int
+load_list(const char *json, json_t **list)
 {
 	json_t *j;
 
+	*list = NULL;
 	if (json == NULL || *json == '\0')
-		return NULL;
-	j = json_loads(json, 0, NULL);
-	if (!json_is_array(j) || json_array_size(j) == 0) {
+		return 0;
+	if ((j = json_loads(json, 0, NULL)) == NULL || !json_is_array(j)) {
 		json_decref(j);
-		return NULL;
+		return -1;
 	}
-	return j;
+	if (json_array_size(j) == 0) {
+		json_decref(j);
+		return 0;
+	}
+	*list = j;
+	return 0;
 }
 
 int
@@ -157,7 +169,9 @@ auth_ip_allowed(const char *allowlist, const char *addr)
 	size_t i;
 	int bits, abits, ok = 0;
 
-	if ((list = load_list(allowlist)) == NULL)
+	if (load_list(allowlist, &list) == -1)
+		return 0;
+	if (list == NULL)
 		return 1;
 	if (addr != NULL && parse_net(addr, a, &abits) == 0)
 		json_array_foreach(list, i, v)
@@ -175,10 +189,15 @@ auth_ip_allowed(const char *allowlist, const char *addr)
 static int
 url_host(const char *url, char *out, size_t outlen)
 {
-	const char *p = strstr(url, "://"), *end;
+	const char *p = strstr(url, "://"), *end, *at;
 	size_t n, i;
 
 	p = p != NULL ? p + 3 : url;
+	/* "user:pass@host": the host is what follows the last '@' of the authority. */
+	end = p + strcspn(p, "/?#");
+	for (at = p; at < end; at++)
+		if (*at == '@')
+			p = at + 1;
 	if ((end = p + strcspn(p, ":/?#")) == p)
 		return -1;
 	n = (size_t)(end - p);
@@ -212,7 +231,9 @@ auth_referrer_allowed(const char *allowlist, const char *url)
 	size_t i;
 	int ok = 0;
 
-	if ((list = load_list(allowlist)) == NULL)
+	if (load_list(allowlist, &list) == -1)
+		return 0;
+	if (list == NULL)
 		return 1;
 	if (url != NULL && url_host(url, host, sizeof(host)) == 0)
 		json_array_foreach(list, i, v)

@@ -44,24 +44,6 @@ static const struct jx_field invite_fields[] = {
 };
 /* clang-format on */
 
-static enum tg_err
-check(struct tg_req *r, struct tg_resp *resp, const struct jx_field *spec)
-{
-	const char *code, *param;
-	char msg[256];
-
-	if (jx_check(r->json, spec, &code, &param, msg, sizeof(msg)) != TG_OK)
-		return resp_fail_code(
-		    r, resp, TG_EINVAL, code, param, "%s", msg);
-	return TG_OK;
-}
-
-static const char *
-get_str(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 /* ?limit=&offset= with bounds; 400 on garbage. */
 static enum tg_err
 page(struct tg_req *r, struct tg_resp *resp, int64_t *limit, int64_t *offset)
@@ -124,7 +106,7 @@ h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 	json_t *u;
 	enum tg_err rc;
 
-	if ((rc = check(r, resp, credit_fields)) != TG_OK)
+	if ((rc = resp_check(r, resp, r->json, credit_fields)) != TG_OK)
 		return rc;
 	if (money_from_json(json_object_get(r->json, "amount_usd"), &amount) ==
 		-1 ||
@@ -133,7 +115,7 @@ h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 		    "amount_usd",
 		    "amount_usd is a non-zero USD amount with at "
 		    "most 9 decimals, such as \"10.00\"");
-	note = get_str(r->json, "note");
+	note = jx_str(r->json, "note");
 	if (amount < 0 && (note == NULL || *note == '\0'))
 		return resp_fail_code(r, resp, TG_EINVAL, "note_required",
 		    "note", "a negative adjustment needs a note saying why");
@@ -142,8 +124,8 @@ h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 		    "note", "note may be at most %d bytes", NOTE_MAX);
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	if ((rc = target_user(r, resp, c, get_str(r->json, "user_id"),
-		 get_str(r->json, "email"), get_str(r->json, "api_key"), &uid,
+	if ((rc = target_user(r, resp, c, jx_str(r->json, "user_id"),
+		 jx_str(r->json, "email"), jx_str(r->json, "api_key"), &uid,
 		 &kid)) != TG_OK)
 		return rc;
 	rc = account_add_credits(c, r, uid, amount, note, &bal, &entry);
@@ -259,7 +241,7 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 	size_t n, i;
 	enum tg_err rc;
 
-	if ((rc = check(r, resp, limit_fields)) != TG_OK)
+	if ((rc = resp_check(r, resp, r->json, limit_fields)) != TG_OK)
 		return rc;
 	lim = json_object_get(r->json, "rate_limits");
 	names = accounts_limit_names(&n);
@@ -277,11 +259,11 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 			    "'%s' is a whole number or null (unlimited)", k);
 	}
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = target_user(r, resp, c, get_str(r->json, "user_id"), NULL,
-		 get_str(r->json, "api_key"), &uid, &kid)) != TG_OK)
+	    (rc = target_user(r, resp, c, jx_str(r->json, "user_id"), NULL,
+		 jx_str(r->json, "api_key"), &uid, &kid)) != TG_OK)
 		return rc;
-	k = get_str(r->json, "user_id") != NULL ? get_str(r->json, "user_id")
-						: get_str(r->json, "api_key");
+	k = jx_str(r->json, "user_id") != NULL ? jx_str(r->json, "user_id")
+					       : jx_str(r->json, "api_key");
 	if (strncmp(k, "gw_", 3) == 0)
 		k = "(key)";
 	if ((rc = limits_set(c, r, uid, kid, k, lim, &out)) != TG_OK)
@@ -334,7 +316,7 @@ h_admin_invites(struct tg_req *r, struct tg_resp *resp)
 	int64_t n = 1, days = 7;
 	enum tg_err rc;
 
-	if ((rc = check(r, resp, invite_fields)) != TG_OK)
+	if ((rc = resp_check(r, resp, r->json, invite_fields)) != TG_OK)
 		return rc;
 	if ((v = json_object_get(r->json, "count")) != NULL)
 		n = json_integer_value(v);

@@ -32,24 +32,6 @@ static const struct jx_field login_fields[] = {
 };
 /* clang-format on */
 
-static enum tg_err
-check(struct tg_req *r, struct tg_resp *resp, const struct jx_field *spec)
-{
-	const char *code, *param;
-	char msg[256];
-
-	if (jx_check(r->json, spec, &code, &param, msg, sizeof(msg)) != TG_OK)
-		return resp_fail_code(
-		    r, resp, TG_EINVAL, code, param, "%s", msg);
-	return TG_OK;
-}
-
-static const char *
-get_str(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 enum tg_err
 h_auth_register(struct tg_req *r, struct tg_resp *resp)
 {
@@ -61,7 +43,7 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 	int mode = r->ctx->conf->registration;
 	enum tg_err rc;
 
-	if ((rc = check(r, resp, register_fields)) != TG_OK)
+	if ((rc = resp_check(r, resp, r->json, register_fields)) != TG_OK)
 		return rc;
 	if (mode == REG_CLOSED)
 		return resp_fail_code(r, resp, TG_EPERM, "registration_closed",
@@ -69,11 +51,11 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 		    "registration is closed here: ask the operator for "
 		    "an account");
 	memset(&u, 0, sizeof(u));
-	u.email = get_str(r->json, "email");
-	u.password = get_str(r->json, "password");
-	u.username = get_str(r->json, "username");
-	u.name = get_str(r->json, "name");
-	u.invite_code = get_str(r->json, "invite_code");
+	u.email = jx_str(r->json, "email");
+	u.password = jx_str(r->json, "password");
+	u.username = jx_str(r->json, "username");
+	u.name = jx_str(r->json, "name");
+	u.invite_code = jx_str(r->json, "invite_code");
 	if (mode == REG_INVITE && u.invite_code == NULL)
 		return resp_fail_code(r, resp, TG_EPERM, "invalid_invite",
 		    "invite_code", "registration needs an invite_code");
@@ -113,12 +95,12 @@ h_auth_login(struct tg_req *r, struct tg_resp *resp)
 	int64_t retry = 0;
 	enum tg_err rc;
 
-	if ((rc = check(r, resp, login_fields)) != TG_OK)
+	if ((rc = resp_check(r, resp, r->json, login_fields)) != TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = account_login(c, r, get_str(r->json, "email"),
-	    get_str(r->json, "password"), token, &user, &expires, &retry);
+	rc = account_login(c, r, jx_str(r->json, "email"),
+	    jx_str(r->json, "password"), token, &user, &expires, &retry);
 	if (rc == TG_ERATE) {
 		resp_header(resp, "Retry-After",
 		    arena_printf(r->arena, "%lld", (long long)retry));

@@ -47,7 +47,7 @@ h_keys_create(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	/* Counted under the audit lock, so parallel creates cannot overshoot. */
 	if ((rc = key_count(c, r, r->who->user_id, &n)) != TG_OK)
@@ -129,18 +129,15 @@ h_keys_delete(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_keys_rotate(struct tg_req *r, struct tg_resp *resp)
 {
-	char secret[KEY_MAX_LEN], msg[256];
-	const char *code, *param;
+	char secret[KEY_MAX_LEN];
 	struct db_conn *c;
 	json_t *key, *until, *g;
 	int64_t grace = 0;
 	enum tg_err rc;
 
 	if (r->json != NULL) {
-		if (jx_check(r->json, rotate_fields, &code, &param, msg,
-			sizeof(msg)) != TG_OK)
-			return resp_fail_code(
-			    r, resp, TG_EINVAL, code, param, "%s", msg);
+		if ((rc = resp_check(r, resp, r->json, rotate_fields)) != TG_OK)
+			return rc;
 		if ((g = json_object_get(r->json, "grace_seconds")) != NULL)
 			grace = json_integer_value(g);
 		if (grace < 0 || grace > ROTATE_MAX_GRACE)

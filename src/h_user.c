@@ -56,15 +56,11 @@ h_user_profile_update(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_user_delete(struct tg_req *r, struct tg_resp *resp)
 {
-	const char *code, *param;
-	char msg[256];
 	struct db_conn *c;
 	enum tg_err rc;
 
-	if (jx_check(r->json, delete_fields, &code, &param, msg, sizeof(msg)) !=
-	    TG_OK)
-		return resp_fail_code(
-		    r, resp, TG_EINVAL, code, param, "%s", msg);
+	if ((rc = resp_check(r, resp, r->json, delete_fields)) != TG_OK)
+		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
 	rc = account_delete(c, r, r->who->user_id,

@@ -192,3 +192,9 @@ jx_check(const json_t *obj, const struct jx_field *spec, const char **code,
 		}
 	return TG_OK;
 }
+
+const char *
+jx_str(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}

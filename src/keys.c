@@ -190,8 +190,10 @@ string_list(struct tg_req *r, struct tg_resp *resp, const json_t *arr,
 			    "invalid_value", param,
 			    "entry %zu of '%s' is not valid", i, param);
 	}
-	s = json_dumps(arr, JSON_COMPACT);
-	*out = arena_strdup(r->arena, s != NULL ? s : "[]");
+	/* Never store "no restriction" by accident: no string, no key. */
+	if ((s = json_dumps(arr, JSON_COMPACT)) == NULL)
+		return TG_ESYSTEM;
+	*out = arena_strdup(r->arena, s);
 	free(s);
 	return TG_OK;
 }
@@ -259,15 +261,13 @@ enum tg_err
 key_spec_from_json(struct tg_req *r, struct tg_resp *resp, const json_t *b,
     int creating, struct key_spec *s)
 {
-	const char *code, *param;
-	char msg[256], t[20];
+	char t[20];
 	json_t *v;
 	enum tg_err rc;
 
 	key_spec_init(s);
-	if (jx_check(b, key_fields, &code, &param, msg, sizeof(msg)) != TG_OK)
-		return resp_fail_code(
-		    r, resp, TG_EINVAL, code, param, "%s", msg);
+	if ((rc = resp_check(r, resp, b, key_fields)) != TG_OK)
+		return rc;
 	if (creating &&
 	    (json_object_get(b, "is_active") != NULL ||
 		json_object_get(b, "is_primary") != NULL))
@@ -491,7 +491,7 @@ key_update(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
 		goto fail;
@@ -521,7 +521,7 @@ key_revoke(
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
 		goto fail;
@@ -552,7 +552,7 @@ key_rotate(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = db_begin(c)) != TG_OK || (rc = audit_lock(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
 		goto fail;

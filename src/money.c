@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "money.h"
@@ -45,6 +46,7 @@ money_from_json(const json_t *j, int64_t *out)
 {
 	char buf[64];
 	double d;
+	int prec;
 
 	if (json_is_string(j))
 		return money_parse(json_string_value(j), out);
@@ -60,8 +62,19 @@ money_from_json(const json_t *j, int64_t *out)
 		if (!(d <= (double)MONEY_MAX_USD &&
 			d >= -(double)MONEY_MAX_USD))
 			return -1;
-		/* The shortest decimal that round-trips, then exact parsing. */
-		snprintf(buf, sizeof(buf), "%.9f", d);
+		/*
+		 * The literal the client wrote is (nearly always) the shortest
+		 * decimal that reads back as the same double: find it, so that
+		 * 8388608.3 is 8388608.3, not the double's 8388608.30000000075.
+		 */
+		for (prec = 1; prec <= 17; prec++) {
+			snprintf(buf, sizeof(buf), "%.*g", prec, d);
+			if (strtod(buf, NULL) == d)
+				break;
+		}
+		/* Exponent forms (tiny amounts): nine decimals decide. */
+		if (strpbrk(buf, "eE") != NULL)
+			snprintf(buf, sizeof(buf), "%.9f", d);
 		return money_parse(buf, out);
 	}
 	return -1;

@@ -122,6 +122,19 @@ resp_fail_code(struct tg_req *req, struct tg_resp *r, enum tg_err err,
 	return err;
 }
 
+enum tg_err
+resp_check(struct tg_req *req, struct tg_resp *r, const json_t *body,
+    const struct jx_field *spec)
+{
+	const char *code, *param;
+	char msg[256];
+
+	if (jx_check(body, spec, &code, &param, msg, sizeof(msg)) != TG_OK)
+		return resp_fail_code(
+		    req, r, TG_EINVAL, code, param, "%s", msg);
+	return TG_OK;
+}
+
 void
 resp_set_error(struct tg_resp *r, enum tg_err e)
 {

@@ -44,6 +44,11 @@ t_cidr_invalid(void **state)
 	char big[200];
 
 	assert_false(auth_cidr_valid("10.0.0.0/33"));
+	/* The prefix length is plain digits only. */
+	assert_false(auth_cidr_valid("10.0.0.0/ 8"));
+	assert_false(auth_cidr_valid("10.0.0.0/+8"));
+	assert_false(auth_cidr_valid("10.0.0.0/-0"));
+	assert_false(auth_cidr_valid("10.0.0.0/0008"));
 	assert_false(auth_cidr_valid("10.0.0.0/128"));
 	assert_false(auth_cidr_valid("::1/129"));
 	assert_false(auth_cidr_valid("10.0.0.0/-1"));
@@ -207,22 +212,20 @@ t_ip_bad_entries(void **state)
 }
 
 static void
-t_ip_garbage_list_allows(void **state)
+t_ip_garbage_list_denies(void **state)
 {
 	/*
-	 * Current behaviour: a column that is not a JSON array (or is an
-	 * empty one) means "no restriction", so it fails open.  keys.c only
-	 * ever stores json_dumps() of a validated array, so this needs a
-	 * hand-edited row to matter.
+	 * A column that does not parse as an array fails closed: a damaged
+	 * row must never lift a key's restriction.
 	 */
-	assert_int_equal(auth_ip_allowed("not json", "10.0.0.1"), 1);
-	assert_int_equal(auth_ip_allowed("[\"127.0.0.0/8\"", "10.0.0.1"), 1);
-	assert_int_equal(auth_ip_allowed("{\"a\": 1}", "10.0.0.1"), 1);
-	assert_int_equal(auth_ip_allowed("\"127.0.0.1\"", "10.0.0.1"), 1);
-	assert_int_equal(auth_ip_allowed("127.0.0.1", "10.0.0.1"), 1);
-	assert_int_equal(auth_ip_allowed("null", "10.0.0.1"), 1);
+	assert_int_equal(auth_ip_allowed("not json", "10.0.0.1"), 0);
+	assert_int_equal(auth_ip_allowed("[\"127.0.0.0/8\"", "10.0.0.1"), 0);
+	assert_int_equal(auth_ip_allowed("{\"a\": 1}", "10.0.0.1"), 0);
+	assert_int_equal(auth_ip_allowed("\"127.0.0.1\"", "10.0.0.1"), 0);
+	assert_int_equal(auth_ip_allowed("127.0.0.1", "127.0.0.1"), 0);
+	assert_int_equal(auth_ip_allowed("null", "10.0.0.1"), 0);
 	assert_int_equal(
-	    auth_referrer_allowed("not json", "https://evil.com"), 1);
+	    auth_referrer_allowed("not json", "https://evil.com"), 0);
 }
 
 static void
@@ -306,6 +309,22 @@ t_referrer_several(void **state)
 }
 
 static void
+t_referrer_userinfo(void **state)
+{
+	const char *l = "[\"app.example.com\"]";
+
+	/*
+	 * RFC 3986: the host follows the last '@' of the authority.  Browsers
+	 * strip userinfo from Referer and Origin never has one, so this only
+	 * matters for hand-made headers, but the parse should still be right.
+	 */
+	assert_int_equal(
+	    auth_referrer_allowed(l, "https://app.example.com:x@evil.com/"), 0);
+	assert_int_equal(
+	    auth_referrer_allowed(l, "https://user@app.example.com/"), 1);
+}
+
+static void
 t_referrer_no_url(void **state)
 {
 	const char *l = "[\"app.example.com\"]";
@@ -344,11 +363,12 @@ main(void)
 	    cmocka_unit_test(t_ip_v4_mapped),
 	    cmocka_unit_test(t_ip_null_addr),
 	    cmocka_unit_test(t_ip_bad_entries),
-	    cmocka_unit_test(t_ip_garbage_list_allows),
+	    cmocka_unit_test(t_ip_garbage_list_denies),
 	    cmocka_unit_test(t_referrer_no_list),
 	    cmocka_unit_test(t_referrer_exact),
 	    cmocka_unit_test(t_referrer_wildcard),
 	    cmocka_unit_test(t_referrer_several),
+	    cmocka_unit_test(t_referrer_userinfo),
 	    cmocka_unit_test(t_referrer_no_url),
 	    cmocka_unit_test(t_referrer_long_host),
 	};

@@ -36,24 +36,34 @@
 		assert_str(b_, (want));                                        \
 	} while (0)
 
+/* The JSON text of j into buf, for messages. */
+static const char *
+json_text(const json_t *j, char *buf, size_t len)
+{
+	char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+
+	snprintf(buf, len, "%s", s != NULL ? s : "?");
+	free(s);
+	return buf;
+}
+
 /* money_from_json(j) (stolen) and require exactly want. */
 static void
 json_ok(json_t *j, int64_t want)
 {
 	int64_t v = INT64_MIN + 7;
-	char *s;
+	char text[128];
+	int rc;
 
 	assert_non_null(j);
-	if (money_from_json(j, &v) != 0) {
-		s = json_dumps(j, JSON_ENCODE_ANY);
-		fail_msg("money_from_json(%s) rejected", s);
-	}
-	if (v != want) {
-		s = json_dumps(j, JSON_ENCODE_ANY);
-		fail_msg("money_from_json(%s) = %" PRId64 ", want %" PRId64, s,
-		    v, want);
-	}
+	rc = money_from_json(j, &v);
+	json_text(j, text, sizeof(text));
 	json_decref(j);
+	if (rc != 0)
+		fail_msg("money_from_json(%s) rejected", text);
+	if (v != want)
+		fail_msg("money_from_json(%s) = %" PRId64 ", want %" PRId64,
+		    text, v, want);
 }
 
 /* money_from_json(j) (stolen) and require rejection. */
@@ -61,15 +71,16 @@ static void
 json_bad(json_t *j)
 {
 	int64_t v = 4242;
-	char *s;
+	char text[128];
+	int rc;
 
 	assert_non_null(j);
-	if (money_from_json(j, &v) != -1) {
-		s = json_dumps(j, JSON_ENCODE_ANY);
-		fail_msg("money_from_json(%s) accepted: %" PRId64, s, v);
-	}
-	assert_true(v == 4242);
+	rc = money_from_json(j, &v);
+	json_text(j, text, sizeof(text));
 	json_decref(j);
+	if (rc != -1)
+		fail_msg("money_from_json(%s) accepted: %" PRId64, text, v);
+	assert_true(v == 4242);
 }
 
 static void
@@ -213,6 +224,33 @@ t_from_json_real(void **state)
 	json_ok(json_real(-1e9), -1000000000000000000LL);
 	/* Beyond 9 decimals the value is rounded, not rejected. */
 	json_ok(json_real(0.0000000001), 0);
+}
+
+static void
+t_from_json_real_large_literal(void **state)
+{
+	static const struct {
+		const char *lit;
+		int64_t want;
+	} cases[] = {
+	    {"8388608.3", 8388608300000000LL},
+	    {"99999999.99", 99999999990000000LL},
+	    {"123456789.1", 123456789100000000LL},
+	    {"999999999.5", 999999999500000000LL},
+	};
+	json_t *j;
+	size_t i;
+
+	/*
+	 * money.h: "printed with 9 decimals first, so the literal, not the
+	 * binary double, decides".  Above 2^23 the double is off by more
+	 * than half a nano-USD, so "%.9f" prints the double's digits.
+	 */
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		j = json_loads(cases[i].lit, JSON_DECODE_ANY, NULL);
+		assert_true(json_is_real(j));
+		json_ok(j, cases[i].want);
+	}
 }
 
 static void
@@ -394,6 +432,7 @@ main(void)
 	    cmocka_unit_test(t_from_json_string),
 	    cmocka_unit_test(t_from_json_integer),
 	    cmocka_unit_test(t_from_json_real),
+	    cmocka_unit_test(t_from_json_real_large_literal),
 	    cmocka_unit_test(t_from_json_real_huge),
 	    cmocka_unit_test(t_from_json_parsed),
 	    cmocka_unit_test(t_from_json_types),
