@@ -1,0 +1,1780 @@
+/* mock_provider.c: scripted OpenAI-compatible upstream for the tests */
+
+/*
+ * A real HTTP server that stands in for OpenAI, DeepSeek and OpenRouter, so the
+ * gateway's tests see real sockets, chunked encoding and SSE. It links neither
+ * libtollgate nor anything else of the gateway: it plays a foreign service.
+ *
+ * Token counting (the gateway's billing tests rely on these exact numbers;
+ * README.md repeats them):
+ *
+ *   words(s)   number of maximal runs of non-whitespace bytes (whitespace is
+ *              space, \t, \n, \v, \f, \r) in s, where every "[mock:...]"
+ *              block counts as whitespace.
+ *   chat       prompt_tokens = sum over messages of (4 + words of the text of
+ *              its content). Content may be a string, null, or an array of
+ *              parts; only the "text" member of parts counts. Roles, names,
+ *              tools and tool_calls count nothing.
+ *   completions prompt_tokens = words of every string in "prompt", plus 1 per
+ *              integer of a token array; no per-message overhead.
+ *   embeddings prompt_tokens = total_tokens, counted as for completions over
+ *              "input".
+ *   reply      N = words=N directive (default 12); cap = max_completion_tokens,
+ *              else max_tokens, else none (legacy completions: default 16);
+ *              M = min(N, cap) words: "mock", "reply", "word1", "word2", ...
+ *              finish_reason is "length" when N > cap, else "stop".
+ *   reasoning  the reasoning directive adds R words (default 6, reasoning=R)
+ *              "think1 think2 ..." before the reply; not limited by the cap.
+ *   tool call  the fixed arguments {"location": "Paris", "unit": "celsius"}
+ *              count as 4 tokens (its 4 words, streamed as 4 fragments).
+ *   completion_tokens = M (or 4 for a tool call) + R;
+ *   reasoning_tokens = R; total_tokens = prompt_tokens + completion_tokens;
+ *   cached_tokens = min(cached=N, prompt_tokens); DeepSeek flavour:
+ *   prompt_cache_hit_tokens = cached_tokens, miss = prompt - hit; OpenRouter
+ *   flavour: cost = (1000 * prompt + 2000 * completion) nano-USD.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#define MAX_BODY	  (16u * 1024 * 1024)
+#define DEFAULT_KEY	  "sk-mock-0123456789"
+#define DEFAULT_WORDS	  12
+#define DEFAULT_REASONING 6
+#define LEGACY_MAX_TOKENS 16
+#define EMBED_DIMS	  8
+#define MAX_HEADERS	  16
+#define DUMP_FLAGS	  (JSON_COMPACT | JSON_REAL_PRECISION(10))
+#define BLOCK_SIZE	  (64 * 1024)
+
+enum flavor { FL_OPENAI, FL_DEEPSEEK, FL_OPENROUTER };
+
+/* Scripted behaviour of one request; -1 means "not set" for the *_at keys. */
+struct opts {
+	int latency;
+	int pace;
+	int words;
+	int error_at;
+	int status;
+	int quota;
+	int retry_after;
+	int reset;
+	int reset_at;
+	int no_usage;
+	int reasoning;
+	int cached;
+	int chunk_bytes;
+	int flavor;
+	char err[160];
+};
+
+/* Upload state, one per HTTP request. */
+struct req {
+	char *body;
+	size_t len;
+	size_t cap;
+	int too_large;
+};
+
+/* One piece of a streamed body, written after delay ms. */
+struct seg {
+	char *data;
+	size_t len;
+	int delay;
+};
+
+struct stream {
+	struct seg *segs;
+	size_t n;
+	size_t cap;
+	size_t cur;
+	size_t off;
+	int delayed;
+	int ndata;
+	int pace;
+	int chunk_bytes;
+	int abort_end; /* drop the connection instead of ending cleanly */
+};
+
+/* What to answer; built first, logged, then sent after the latency. */
+struct reply {
+	int status;
+	int drop; /* close the connection without a response */
+	const char *ctype;
+	char *body;
+	size_t len;
+	struct stream *st;
+	int nh;
+	char hname[MAX_HEADERS][48];
+	char hval[MAX_HEADERS][96];
+};
+
+struct ctx {
+	struct MHD_Connection *conn;
+	struct req *q;
+	const char *method;
+	const char *path;
+	const char *tail; /* path after a prefix route */
+	json_t *body;
+	struct opts o;
+};
+
+enum kind { K_CHAT, K_COMPLETION };
+
+/* A chat or legacy completion call, its counts fixed before any output. */
+struct call {
+	const struct opts *o;
+	enum kind kind;
+	const char *model;
+	char id[48];
+	json_int_t created;
+	int stream;
+	int include_usage;
+	int prompt;
+	int nwords;
+	int length;
+	int reasoning;
+	int tool;
+	const char *tool_name;
+};
+
+static const char *api_key = DEFAULT_KEY;
+static FILE *log_fp;
+static json_t *log_arr;
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long seq;
+static volatile int stopping;
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts;
+
+	/* Small slices, so SIGTERM does not wait for a long scripted delay. */
+	while (ms > 0 && !__atomic_load_n(&stopping, __ATOMIC_RELAXED)) {
+		int step = ms > 20 ? 20 : ms;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step * 1000000L;
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+static unsigned long
+next_seq(void)
+{
+	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+}
+
+/* --- directives ----------------------------------------------------------- */
+
+enum dkind { D_INT, D_OPT, D_STATUS, D_FLAVOR };
+
+/* D_INT needs "=N"; D_OPT takes an optional "=N" and defaults to dflt. */
+static const struct directive {
+	const char *name;
+	enum dkind kind;
+	size_t off;
+	int dflt;
+} directives[] = {
+    {"latency", D_INT, offsetof(struct opts, latency), 0},
+    {"pace", D_INT, offsetof(struct opts, pace), 0},
+    {"words", D_INT, offsetof(struct opts, words), 0},
+    {"error_at", D_INT, offsetof(struct opts, error_at), 0},
+    {"status", D_STATUS, offsetof(struct opts, status), 0},
+    {"retry_after", D_INT, offsetof(struct opts, retry_after), 0},
+    {"reset", D_OPT, offsetof(struct opts, reset), 1},
+    {"reset_at", D_INT, offsetof(struct opts, reset_at), 0},
+    {"no_usage", D_OPT, offsetof(struct opts, no_usage), 1},
+    {"reasoning", D_OPT, offsetof(struct opts, reasoning), DEFAULT_REASONING},
+    {"flavor", D_FLAVOR, offsetof(struct opts, flavor), 0},
+    {"cached", D_INT, offsetof(struct opts, cached), 0},
+    {"chunk_bytes", D_INT, offsetof(struct opts, chunk_bytes), 0},
+};
+
+static void
+opts_init(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->words = DEFAULT_WORDS;
+	o->error_at = -1;
+	o->reset_at = -1;
+	o->retry_after = -1;
+	o->flavor = FL_OPENAI;
+}
+
+static int
+parse_int(const char *s, size_t n, int *out)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 9)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int
+set_value(struct opts *o, const struct directive *d, const char *v, size_t vn)
+{
+	int *field = (int *)(void *)((char *)o + d->off);
+
+	switch (d->kind) {
+	case D_INT:
+		return parse_int(v, vn, field);
+	case D_OPT:
+		if (v == NULL) {
+			*field = d->dflt;
+			return 0;
+		}
+		return parse_int(v, vn, field);
+	case D_STATUS:
+		if (v != NULL && vn == 9 && strncmp(v, "429_quota", 9) == 0) {
+			o->status = 429;
+			o->quota = 1;
+			return 0;
+		}
+		if (v == NULL || parse_int(v, vn, field) == -1)
+			return -1;
+		return *field >= 100 && *field <= 599 ? 0 : -1;
+	case D_FLAVOR:
+		if (v != NULL && vn == 6 && strncmp(v, "openai", 6) == 0)
+			o->flavor = FL_OPENAI;
+		else if (v != NULL && vn == 8 && strncmp(v, "deepseek", 8) == 0)
+			o->flavor = FL_DEEPSEEK;
+		else if (v != NULL && vn == 10 &&
+		    strncmp(v, "openrouter", 10) == 0)
+			o->flavor = FL_OPENROUTER;
+		else
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+parse_one(struct opts *o, const char *s, size_t n)
+{
+	const char *eq;
+	size_t i, nn;
+
+	while (n > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return;
+	eq = memchr(s, '=', n);
+	nn = eq != NULL ? (size_t)(eq - s) : n;
+	for (i = 0; i < sizeof(directives) / sizeof(directives[0]); i++) {
+		const struct directive *d = &directives[i];
+
+		if (strlen(d->name) != nn || strncmp(d->name, s, nn) != 0)
+			continue;
+		if (set_value(o, d, eq != NULL ? eq + 1 : NULL,
+			eq != NULL ? n - nn - 1 : 0) == 0)
+			return;
+		break;
+	}
+	/* The first bad directive wins; a typo in a test must not pass. */
+	if (o->err[0] == '\0')
+		snprintf(o->err, sizeof(o->err), "mock: bad directive '%.*s'",
+		    (int)(n > 80 ? 80 : n), s);
+}
+
+/* Applies a comma-separated directive list of length n. */
+static void
+parse_directives(struct opts *o, const char *s, size_t n)
+{
+	const char *end = s + n, *comma;
+
+	while (s < end) {
+		comma = memchr(s, ',', (size_t)(end - s));
+		if (comma == NULL)
+			comma = end;
+		parse_one(o, s, (size_t)(comma - s));
+		s = comma + 1;
+	}
+}
+
+/* Applies every "[mock:...]" block found in s. */
+static void
+parse_blocks(const char *s, void *arg)
+{
+	const char *p, *close;
+
+	while ((p = strstr(s, "[mock:")) != NULL) {
+		p += 6;
+		if ((close = strchr(p, ']')) == NULL)
+			return;
+		parse_directives(arg, p, (size_t)(close - p));
+		s = close + 1;
+	}
+}
+
+/* --- text walking and counting -------------------------------------------- */
+
+typedef void (*text_fn)(const char *, void *);
+
+/* Calls fn on every string of v: strings, arrays, and parts' "text". */
+static void
+walk_text(json_t *v, text_fn fn, void *arg)
+{
+	size_t i;
+
+	if (json_is_string(v))
+		fn(json_string_value(v), arg);
+	else if (json_is_object(v))
+		walk_text(json_object_get(v, "text"), fn, arg);
+	for (i = 0; json_is_array(v) && i < json_array_size(v); i++)
+		walk_text(json_array_get(v, i), fn, arg);
+}
+
+static int
+is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' ||
+	    ch == '\f' || ch == '\r';
+}
+
+static int
+count_words(const char *s)
+{
+	int n = 0, in = 0;
+	const char *close;
+
+	while (*s != '\0') {
+		if (strncmp(s, "[mock:", 6) == 0 &&
+		    (close = strchr(s, ']')) != NULL) {
+			in = 0;
+			s = close + 1;
+			continue;
+		}
+		if (is_space(*s))
+			in = 0;
+		else if (!in) {
+			in = 1;
+			n++;
+		}
+		s++;
+	}
+	return n;
+}
+
+static void
+add_words(const char *s, void *arg)
+{
+	*(int *)arg += count_words(s);
+}
+
+/* Words of every string plus 1 per integer (token arrays). */
+static int
+count_tokens(json_t *v)
+{
+	int n = 0;
+	size_t i;
+
+	if (json_is_integer(v))
+		return 1;
+	if (json_is_string(v))
+		return count_words(json_string_value(v));
+	for (i = 0; json_is_array(v) && i < json_array_size(v); i++)
+		n += count_tokens(json_array_get(v, i));
+	return n;
+}
+
+static int
+chat_prompt_tokens(json_t *messages)
+{
+	int n = 0;
+	size_t i;
+	json_t *m;
+
+	for (i = 0; i < json_array_size(messages); i++) {
+		m = json_array_get(messages, i);
+		n += 4;
+		walk_text(json_object_get(m, "content"), add_words, &n);
+	}
+	return n;
+}
+
+static json_t *
+last_user(json_t *messages)
+{
+	size_t i;
+	json_t *m;
+	const char *role;
+
+	for (i = json_array_size(messages); i > 0; i--) {
+		m = json_array_get(messages, i - 1);
+		role = json_string_value(json_object_get(m, "role"));
+		if (role != NULL && strcmp(role, "user") == 0)
+			return json_object_get(m, "content");
+	}
+	return NULL;
+}
+
+static void
+find_tool_phrase(const char *s, void *arg)
+{
+	if (strstr(s, "call a tool") != NULL)
+		*(int *)arg = 1;
+}
+
+/* --- replies -------------------------------------------------------------- */
+
+static void add_header(struct reply *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+add_header(struct reply *r, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->nh >= MAX_HEADERS)
+		return;
+	snprintf(r->hname[r->nh], sizeof(r->hname[0]), "%s", name);
+	va_start(ap, fmt);
+	vsnprintf(r->hval[r->nh], sizeof(r->hval[0]), fmt, ap);
+	va_end(ap);
+	r->nh++;
+}
+
+/* Sets the body to prefix + JSON of j; takes j. */
+static void
+reply_json(struct reply *r, int status, json_t *j, const char *prefix)
+{
+	char *s = json_dumps(j, DUMP_FLAGS);
+	size_t pl = strlen(prefix), sl = s != NULL ? strlen(s) : 0;
+
+	json_decref(j);
+	r->status = status;
+	r->ctype = "application/json";
+	if ((r->body = malloc(pl + sl + 1)) == NULL) {
+		r->drop = 1;
+		free(s);
+		return;
+	}
+	memcpy(r->body, prefix, pl);
+	if (s != NULL)
+		memcpy(r->body + pl, s, sl);
+	r->body[pl + sl] = '\0';
+	r->len = pl + sl;
+	free(s);
+}
+
+/* OpenAI error body; OpenRouter's has the status as a numeric code. */
+static void
+reply_error(struct reply *r, const struct opts *o, int status, const char *type,
+    const char *code, const char *param, const char *msg)
+{
+	json_t *e;
+
+	if (o != NULL && o->flavor == FL_OPENROUTER)
+		e = json_pack("{s:i,s:s,s:{}}", "code", status, "message", msg,
+		    "metadata");
+	else
+		e = json_pack("{s:s,s:s,s:s?,s:s?}", "message", msg, "type",
+		    type, "param", param, "code", code);
+	reply_json(r, status, json_pack("{s:o}", "error", e), "");
+}
+
+static void
+mask_key(const char *k, char *out, size_t outlen)
+{
+	size_t n = strlen(k);
+
+	/* Like OpenAI: a prefix and the last four; short keys not at all. */
+	if (n >= 12)
+		snprintf(out, outlen, "%.5s****%s", k, k + n - 4);
+	else
+		snprintf(out, outlen, "****");
+}
+
+/* --- streams -------------------------------------------------------------- */
+
+static void
+st_add(struct stream *st, char *data, size_t len, int delay)
+{
+	struct seg *ns;
+
+	if (st->n == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 32;
+		if ((ns = realloc(st->segs, st->cap * sizeof(*ns))) == NULL) {
+			free(data);
+			return;
+		}
+		st->segs = ns;
+	}
+	st->segs[st->n].data = data;
+	st->segs[st->n].len = len;
+	st->segs[st->n].delay = delay;
+	st->n++;
+}
+
+static void
+st_comment(struct stream *st, const char *text)
+{
+	char *s;
+
+	if (asprintf(&s, ": %s\n\n", text) >= 0)
+		st_add(st, s, strlen(s), 0);
+}
+
+/* One "data:" event; every event after the first waits pace ms. */
+static void
+st_data(struct stream *st, json_t *j)
+{
+	char *js = json_dumps(j, DUMP_FLAGS), *s;
+
+	json_decref(j);
+	if (js == NULL)
+		return;
+	if (asprintf(&s, "data: %s\n\n", js) >= 0)
+		st_add(st, s, strlen(s), st->ndata++ > 0 ? st->pace : 0);
+	free(js);
+}
+
+static void
+st_done(struct stream *st)
+{
+	char *s = strdup("data: [DONE]\n\n");
+
+	if (s != NULL)
+		st_add(st, s, strlen(s), st->pace);
+}
+
+static void
+st_free(void *cls)
+{
+	struct stream *st = cls;
+	size_t i;
+
+	for (i = 0; i < st->n; i++)
+		free(st->segs[i].data);
+	free(st->segs);
+	free(st);
+}
+
+static ssize_t
+st_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	struct seg *sg;
+	size_t n;
+
+	if (__atomic_load_n(&stopping, __ATOMIC_RELAXED))
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (st->cur == st->n)
+		return st->abort_end ? MHD_CONTENT_READER_END_WITH_ERROR
+				     : MHD_CONTENT_READER_END_OF_STREAM;
+	sg = &st->segs[st->cur];
+	if (!st->delayed) {
+		sleep_ms(sg->delay);
+		st->delayed = 1;
+	}
+	n = sg->len - st->off;
+	if (st->chunk_bytes > 0 && n > (size_t)st->chunk_bytes)
+		n = (size_t)st->chunk_bytes;
+	if (n > max)
+		n = max;
+	memcpy(buf, sg->data + st->off, n);
+	st->off += n;
+	if (st->off == sg->len) {
+		st->cur++;
+		st->off = 0;
+		st->delayed = 0;
+	}
+	return (ssize_t)n;
+}
+
+/* --- chat and completions ------------------------------------------------- */
+
+/* The i-th word (0-based) of the reply: "mock reply word1 word2 ...". */
+static void
+reply_word(int i, char *out, size_t outlen)
+{
+	if (i == 0)
+		snprintf(out, outlen, "mock");
+	else if (i == 1)
+		snprintf(out, outlen, "reply");
+	else
+		snprintf(out, outlen, "word%d", i - 1);
+}
+
+/* n words from word(), space-separated; the caller frees. */
+static char *
+join_words(int n, int reasoning)
+{
+	char *s = calloc(1, (size_t)n * 24 + 1), w[24];
+	int i;
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (reasoning)
+			snprintf(w, sizeof(w), "think%d", i + 1);
+		else
+			reply_word(i, w, sizeof(w));
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, w);
+	}
+	return s;
+}
+
+static const char *const tool_args[] = {
+    "{\"location\":", " \"Paris\",", " \"unit\":", " \"celsius\"}"};
+#define TOOL_WORDS ((int)(sizeof(tool_args) / sizeof(tool_args[0])))
+
+static const char *
+reasoning_key(const struct call *k)
+{
+	return k->o->flavor == FL_OPENROUTER ? "reasoning"
+					     : "reasoning_content";
+}
+
+static json_t *
+usage_json(const struct call *k)
+{
+	int comp = (k->tool ? TOOL_WORDS : k->nwords) + k->reasoning;
+	int cached = k->o->cached < k->prompt ? k->o->cached : k->prompt;
+	json_t *u;
+
+	u = json_pack("{s:i,s:i,s:i,s:{s:i,s:i},s:{s:i,s:i,s:i,s:i}}",
+	    "prompt_tokens", k->prompt, "completion_tokens", comp,
+	    "total_tokens", k->prompt + comp, "prompt_tokens_details",
+	    "cached_tokens", cached, "audio_tokens", 0,
+	    "completion_tokens_details", "reasoning_tokens", k->reasoning,
+	    "audio_tokens", 0, "accepted_prediction_tokens", 0,
+	    "rejected_prediction_tokens", 0);
+	if (k->o->flavor == FL_DEEPSEEK) {
+		json_object_set_new(
+		    u, "prompt_cache_hit_tokens", json_integer(cached));
+		json_object_set_new(u, "prompt_cache_miss_tokens",
+		    json_integer(k->prompt - cached));
+	} else if (k->o->flavor == FL_OPENROUTER) {
+		json_object_set_new(u, "cost",
+		    json_real((1000.0 * k->prompt + 2000.0 * comp) / 1e9));
+		json_object_set_new(u, "is_byok", json_false());
+	}
+	return u;
+}
+
+static const char *
+finish_reason(const struct call *k)
+{
+	if (k->tool)
+		return "tool_calls";
+	return k->length ? "length" : "stop";
+}
+
+/* id, object, created, model and the flavour's extra top-level fields. */
+static json_t *
+base_obj(const struct call *k, const char *object)
+{
+	json_t *j = json_pack("{s:s,s:s,s:I,s:s}", "id", k->id, "object",
+	    object, "created", k->created, "model", k->model);
+
+	if (k->kind == K_CHAT)
+		json_object_set_new(
+		    j, "system_fingerprint", json_string("fp_mock"));
+	if (k->o->flavor == FL_OPENROUTER)
+		json_object_set_new(j, "provider", json_string("MockProvider"));
+	return j;
+}
+
+static json_t *
+tool_call_json(const struct call *k, int streaming)
+{
+	json_t *tc =
+	    json_pack("{s:s,s:s,s:{s:s,s:s}}", "id", "call_mock_0", "type",
+		"function", "function", "name", k->tool_name, "arguments", "");
+	char *args;
+	int i;
+
+	if (streaming) {
+		json_object_set_new(tc, "index", json_integer(0));
+		return tc;
+	}
+	args = calloc(1, 128);
+	for (i = 0; args != NULL && i < TOOL_WORDS; i++)
+		strcat(args, tool_args[i]);
+	json_object_set_new(json_object_get(tc, "function"), "arguments",
+	    json_string(args != NULL ? args : ""));
+	free(args);
+	return tc;
+}
+
+/* A stream chunk with one choice; takes delta (chat) or text (legacy). */
+static json_t *
+chunk(const struct call *k, json_t *delta, const char *finish)
+{
+	json_t *j, *choice;
+
+	if (k->kind == K_CHAT) {
+		j = base_obj(k, "chat.completion.chunk");
+		choice = json_pack("{s:i,s:o,s:n,s:s?}", "index", 0, "delta",
+		    delta, "logprobs", "finish_reason", finish);
+	} else {
+		j = base_obj(k, "text_completion");
+		choice = json_pack("{s:O,s:i,s:n,s:s?}", "text",
+		    json_object_get(delta, "text"), "index", 0, "logprobs",
+		    "finish_reason", finish);
+		json_decref(delta);
+	}
+	if (finish != NULL && k->o->flavor == FL_OPENROUTER)
+		json_object_set_new(
+		    choice, "native_finish_reason", json_string(finish));
+	json_object_set_new(j, "choices", json_pack("[o]", choice));
+	if (k->include_usage)
+		json_object_set_new(j, "usage", json_null());
+	return j;
+}
+
+static json_t *
+role_delta(const struct call *k)
+{
+	if (k->tool)
+		return json_pack("{s:s,s:n,s:[o]}", "role", "assistant",
+		    "content", "tool_calls", tool_call_json(k, 1));
+	if (k->reasoning > 0)
+		return json_pack("{s:s,s:n,s:s}", "role", "assistant",
+		    "content", reasoning_key(k), "");
+	return json_pack(
+	    "{s:s,s:s,s:n}", "role", "assistant", "content", "", "refusal");
+}
+
+/* The deltas after the role chunk: reasoning, then content or tool args. */
+static json_t *
+deltas(const struct call *k)
+{
+	json_t *a = json_array(), *d;
+	char w[32], word[24];
+	int i;
+
+	for (i = 0; i < k->reasoning; i++) {
+		snprintf(w, sizeof(w), "%sthink%d", i ? " " : "", i + 1);
+		json_array_append_new(
+		    a, json_pack("{s:n,s:s}", "content", reasoning_key(k), w));
+	}
+	for (i = 0; k->tool && i < TOOL_WORDS; i++)
+		json_array_append_new(a,
+		    json_pack("{s:[{s:i,s:{s:s}}]}", "tool_calls", "index", 0,
+			"function", "arguments", tool_args[i]));
+	for (i = 0; !k->tool && i < k->nwords; i++) {
+		reply_word(i, word, sizeof(word));
+		snprintf(w, sizeof(w), "%s%s", i ? " " : "", word);
+		d = json_pack(
+		    "{s:s}", k->kind == K_CHAT ? "content" : "text", w);
+		if (k->reasoning > 0 && k->kind == K_CHAT)
+			json_object_set_new(d, reasoning_key(k), json_null());
+		json_array_append_new(a, d);
+	}
+	return a;
+}
+
+static void
+st_error_event(struct stream *st, const struct call *k)
+{
+	static const char msg[] = "The server had an error while processing "
+				  "your request. Sorry about that!";
+	json_t *j;
+
+	if (k->o->flavor == FL_OPENROUTER) {
+		j = chunk(k,
+		    json_pack(
+			"{s:s}", k->kind == K_CHAT ? "content" : "text", ""),
+		    "error");
+		json_object_set_new(j, "error",
+		    json_pack("{s:s,s:s}", "code", "server_error", "message",
+			"Provider disconnected unexpectedly"));
+		json_object_del(j, "usage");
+	} else {
+		j = json_pack("{s:{s:s,s:s,s:n,s:n}}", "error", "message", msg,
+		    "type", "server_error", "param", "code");
+	}
+	st_data(st, j);
+}
+
+/* The whole SSE body, scripted by error_at, reset_at and the flavour. */
+static void
+build_stream(const struct call *k, struct stream *st)
+{
+	json_t *d = deltas(k), *fin;
+	size_t i, n = json_array_size(d);
+	int usage = k->include_usage && !k->o->no_usage;
+
+	if (k->o->flavor == FL_OPENROUTER) {
+		st_comment(st, "OPENROUTER PROCESSING");
+		st_comment(st, "OPENROUTER PROCESSING");
+	} else if (k->o->flavor == FL_DEEPSEEK)
+		st_comment(st, "keep-alive");
+	if (k->kind == K_CHAT)
+		st_data(st, chunk(k, role_delta(k), NULL));
+	for (i = 0; i <= n; i++) {
+		if ((int)i == k->o->error_at) {
+			st_error_event(st, k);
+			json_decref(d);
+			return;
+		}
+		if ((int)i == k->o->reset_at) {
+			st->abort_end = 1;
+			json_decref(d);
+			return;
+		}
+		if (i == n)
+			break;
+		st_data(st, chunk(k, json_incref(json_array_get(d, i)), NULL));
+		if (i == 0 && k->o->flavor == FL_DEEPSEEK)
+			st_comment(st, "keep-alive");
+	}
+	json_decref(d);
+	fin = chunk(k,
+	    k->kind == K_CHAT ? json_object() : json_pack("{s:s}", "text", ""),
+	    finish_reason(k));
+	/* DeepSeek puts usage on the finish chunk, the others send one more. */
+	if (usage && k->o->flavor == FL_DEEPSEEK)
+		json_object_set_new(fin, "usage", usage_json(k));
+	st_data(st, fin);
+	if (usage && k->o->flavor != FL_DEEPSEEK) {
+		fin = base_obj(k,
+		    k->kind == K_CHAT ? "chat.completion.chunk"
+				      : "text_completion");
+		json_object_set_new(fin, "choices", json_array());
+		json_object_set_new(fin, "usage", usage_json(k));
+		st_data(st, fin);
+	}
+	st_done(st);
+}
+
+static void
+stream_reply(const struct call *k, struct reply *r)
+{
+	struct stream *st = calloc(1, sizeof(*st));
+
+	if (st == NULL) {
+		r->drop = 1;
+		return;
+	}
+	st->pace = k->o->pace;
+	st->chunk_bytes = k->o->chunk_bytes;
+	build_stream(k, st);
+	r->status = MHD_HTTP_OK;
+	r->ctype = "text/event-stream; charset=utf-8";
+	r->st = st;
+	add_header(r, "Cache-Control", "no-cache");
+}
+
+static void
+whole_reply(const struct call *k, struct reply *r)
+{
+	json_t *j, *msg, *choice;
+	char *text = join_words(k->nwords, 0), *rtext;
+
+	if (k->kind == K_CHAT) {
+		j = base_obj(k, "chat.completion");
+		if (k->tool)
+			msg = json_pack("{s:s,s:n,s:[o],s:n,s:[]}", "role",
+			    "assistant", "content", "tool_calls",
+			    tool_call_json(k, 0), "refusal", "annotations");
+		else
+			msg = json_pack("{s:s,s:s,s:n,s:[]}", "role",
+			    "assistant", "content", text ? text : "", "refusal",
+			    "annotations");
+		if (k->reasoning > 0) {
+			rtext = join_words(k->reasoning, 1);
+			json_object_set_new(msg, reasoning_key(k),
+			    json_string(rtext ? rtext : ""));
+			free(rtext);
+		}
+		choice = json_pack("{s:i,s:o,s:n,s:s}", "index", 0, "message",
+		    msg, "logprobs", "finish_reason", finish_reason(k));
+	} else {
+		j = base_obj(k, "text_completion");
+		choice = json_pack("{s:s,s:i,s:n,s:s}", "text",
+		    text ? text : "", "index", 0, "logprobs", "finish_reason",
+		    finish_reason(k));
+	}
+	free(text);
+	if (k->o->flavor == FL_OPENROUTER)
+		json_object_set_new(choice, "native_finish_reason",
+		    json_string(finish_reason(k)));
+	json_object_set_new(j, "choices", json_pack("[o]", choice));
+	if (!k->o->no_usage)
+		json_object_set_new(j, "usage", usage_json(k));
+	/* DeepSeek's queue keep-alive: blank lines before the JSON. */
+	reply_json(
+	    r, MHD_HTTP_OK, j, k->o->flavor == FL_DEEPSEEK ? "\n\n" : "");
+}
+
+/* The 400s OpenAI gives before generating anything; 0, or -1 with r set. */
+static int
+call_check(struct ctx *c, enum kind kind, struct reply *r)
+{
+	json_t *b = c->body, *so = json_object_get(b, "stream_options");
+	const char *param = NULL, *msg = NULL;
+
+	if (!json_is_string(json_object_get(b, "model"))) {
+		param = "model";
+		msg = "you must provide a model parameter";
+	} else if (kind == K_CHAT &&
+	    !json_is_array(json_object_get(b, "messages"))) {
+		param = "messages";
+		msg = "Missing required parameter: 'messages'.";
+	} else if (kind == K_COMPLETION &&
+	    json_object_get(b, "prompt") == NULL) {
+		param = "prompt";
+		msg = "Missing required parameter: 'prompt'.";
+	}
+	if (msg != NULL) {
+		reply_error(r, &c->o, 400, "invalid_request_error",
+		    "missing_required_parameter", param, msg);
+		return -1;
+	}
+	if (so != NULL && !json_is_null(so) &&
+	    !json_is_true(json_object_get(b, "stream"))) {
+		reply_error(r, &c->o, 400, "invalid_request_error",
+		    "invalid_value", "stream_options",
+		    "The 'stream_options' parameter is only allowed when "
+		    "'stream' is enabled.");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fixes every count of a checked request before any output. */
+static void
+call_init(struct ctx *c, enum kind kind, struct call *k)
+{
+	json_t *b = c->body, *so, *cap, *tools, *messages;
+	int limit = kind == K_COMPLETION ? LEGACY_MAX_TOKENS : -1;
+	int phrase = 0;
+	const char *prefix;
+
+	memset(k, 0, sizeof(*k));
+	k->o = &c->o;
+	k->kind = kind;
+	k->model = json_string_value(json_object_get(b, "model"));
+	messages = json_object_get(b, "messages");
+	so = json_object_get(b, "stream_options");
+	k->stream = json_is_true(json_object_get(b, "stream"));
+	k->include_usage =
+	    k->stream && json_is_true(json_object_get(so, "include_usage"));
+	if ((cap = json_object_get(b, "max_completion_tokens")) == NULL ||
+	    json_is_null(cap))
+		cap = json_object_get(b, "max_tokens");
+	if (json_is_integer(cap) && json_integer_value(cap) >= 0)
+		limit = (int)json_integer_value(cap);
+	k->nwords = c->o.words;
+	if (limit >= 0 && limit < k->nwords) {
+		k->nwords = limit;
+		k->length = 1;
+	}
+	k->reasoning = kind == K_CHAT ? c->o.reasoning : 0;
+	k->prompt = kind == K_CHAT ? chat_prompt_tokens(messages)
+				   : count_tokens(json_object_get(b, "prompt"));
+	tools = json_object_get(b, "tools");
+	if (kind == K_CHAT && json_array_size(tools) > 0) {
+		walk_text(last_user(messages), find_tool_phrase, &phrase);
+		k->tool = phrase;
+		k->tool_name = json_string_value(json_object_get(
+		    json_object_get(json_array_get(tools, 0), "function"),
+		    "name"));
+		if (k->tool_name == NULL)
+			k->tool_name = "tool";
+	}
+	if (c->o.flavor == FL_OPENROUTER)
+		prefix = "gen-mock";
+	else
+		prefix = kind == K_CHAT ? "chatcmpl-mock" : "cmpl-mock";
+	snprintf(k->id, sizeof(k->id), "%s%lu", prefix, next_seq());
+	k->created = (json_int_t)time(NULL);
+}
+
+static void
+h_generate(struct ctx *c, struct reply *r, enum kind kind)
+{
+	struct call k;
+
+	if (call_check(c, kind, r) == -1)
+		return;
+	call_init(c, kind, &k);
+	/* A reset_at without a stream has nothing to cut: drop it whole. */
+	if (c->o.reset_at >= 0 && !k.stream) {
+		r->drop = 1;
+		return;
+	}
+	if (k.stream)
+		stream_reply(&k, r);
+	else
+		whole_reply(&k, r);
+}
+
+static void
+h_chat(struct ctx *c, struct reply *r)
+{
+	h_generate(c, r, K_CHAT);
+}
+
+static void
+h_completions(struct ctx *c, struct reply *r)
+{
+	h_generate(c, r, K_COMPLETION);
+}
+
+/* --- embeddings and models ------------------------------------------------ */
+
+static uint32_t
+fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void
+b64(const unsigned char *in, size_t n, char *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+	    "tuvwxyz0123456789+/";
+	size_t i;
+	uint32_t v;
+
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		*out++ = tab[(v >> 18) & 63];
+		*out++ = tab[(v >> 12) & 63];
+		*out++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		*out++ = i + 2 < n ? tab[v & 63] : '=';
+	}
+	*out = '\0';
+}
+
+/* Deterministic vector in [-1, 1], 3 decimals, from a hash of the item. */
+static json_t *
+embed_vector(json_t *item, int dims, int base64)
+{
+	char *s = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY), *enc;
+	uint32_t h = fnv1a(s != NULL ? s : ""), x;
+	unsigned char *raw = malloc((size_t)dims * 4);
+	json_t *vec = json_array();
+	double v;
+	float f;
+	int i;
+
+	free(s);
+	for (i = 0; raw != NULL && i < dims; i++) {
+		x = h ^ ((uint32_t)(i + 1) * 2654435761u);
+		x ^= x >> 15;
+		x *= 2246822519u;
+		x ^= x >> 13;
+		v = (double)((int)(x % 2001) - 1000) / 1000.0;
+		f = (float)v;
+		json_array_append_new(vec, json_real(v));
+		memcpy(raw + (size_t)i * 4, &f, 4); /* x86/arm: LE */
+	}
+	if (base64 && raw != NULL &&
+	    (enc = malloc(((size_t)dims * 4 + 2) / 3 * 4 + 1)) != NULL) {
+		b64(raw, (size_t)dims * 4, enc);
+		json_decref(vec);
+		vec = json_string(enc);
+		free(enc);
+	}
+	free(raw);
+	return vec;
+}
+
+static void
+h_embeddings(struct ctx *c, struct reply *r)
+{
+	json_t *in = json_object_get(c->body, "input"), *items, *data, *it;
+	json_t *dj = json_object_get(c->body, "dimensions");
+	const char *model =
+	    json_string_value(json_object_get(c->body, "model"));
+	const char *fmt =
+	    json_string_value(json_object_get(c->body, "encoding_format"));
+	int dims = EMBED_DIMS, tokens = 0;
+	size_t i;
+
+	if (json_is_integer(dj) && json_integer_value(dj) > 0 &&
+	    json_integer_value(dj) <= 4096)
+		dims = (int)json_integer_value(dj);
+	if (model == NULL || in == NULL ||
+	    (json_is_array(in) && json_array_size(in) == 0) ||
+	    (json_is_string(in) && json_string_length(in) == 0)) {
+		reply_error(r, &c->o, 400, "invalid_request_error",
+		    "invalid_value", model == NULL ? "model" : "input",
+		    model == NULL ? "you must provide a model parameter"
+				  : "'$.input' is invalid.");
+		return;
+	}
+	/* A string or a token array is one item; other arrays a list. */
+	if (json_is_string(in) ||
+	    (json_is_array(in) && json_is_integer(json_array_get(in, 0))))
+		items = json_pack("[O]", in);
+	else
+		items = json_incref(in);
+	data = json_array();
+	for (i = 0; i < json_array_size(items); i++) {
+		it = json_array_get(items, i);
+		tokens += count_tokens(it);
+		json_array_append_new(data,
+		    json_pack("{s:s,s:i,s:o}", "object", "embedding", "index",
+			(int)i, "embedding",
+			embed_vector(it, dims,
+			    fmt != NULL && strcmp(fmt, "base64") == 0)));
+	}
+	json_decref(items);
+	reply_json(r, 200,
+	    json_pack("{s:s,s:o,s:s,s:{s:i,s:i}}", "object", "list", "data",
+		data, "model", model, "usage", "prompt_tokens", tokens,
+		"total_tokens", tokens),
+	    "");
+}
+
+static const struct model {
+	const char *id;
+	const char *owner;
+	json_int_t created;
+} models[] = {
+    {"gpt-4o-mini", "system", 1721172741},
+    {"gpt-4o", "system", 1715367049},
+    {"text-embedding-3-small", "system", 1705948997},
+    {"deepseek-chat", "deepseek", 1735689600},
+    {"deepseek-reasoner", "deepseek", 1737331200},
+    {"openai/gpt-4o", "openai", 1715367049},
+    {"mock-model", "mock", 1735689600},
+};
+#define NMODELS (sizeof(models) / sizeof(models[0]))
+
+static json_t *
+model_json(const struct model *m)
+{
+	return json_pack("{s:s,s:s,s:I,s:s}", "id", m->id, "object", "model",
+	    "created", m->created, "owned_by", m->owner);
+}
+
+static void
+h_models(struct ctx *c, struct reply *r)
+{
+	json_t *data = json_array();
+	size_t i;
+
+	for (i = 0; i < NMODELS; i++)
+		json_array_append_new(data, model_json(&models[i]));
+	reply_json(
+	    r, 200, json_pack("{s:s,s:o}", "object", "list", "data", data), "");
+}
+
+static void
+h_model(struct ctx *c, struct reply *r)
+{
+	char msg[256];
+	size_t i;
+
+	for (i = 0; i < NMODELS; i++)
+		if (strcmp(models[i].id, c->tail) == 0) {
+			reply_json(r, 200, model_json(&models[i]), "");
+			return;
+		}
+	snprintf(msg, sizeof(msg),
+	    "The model `%.100s` does not exist or you do not have access to "
+	    "it.",
+	    c->tail);
+	reply_error(r, &c->o, 404, "invalid_request_error", "model_not_found",
+	    NULL, msg);
+}
+
+/* --- the request log ------------------------------------------------------ */
+
+static const char *const logged_headers[] = {"authorization", "content-type",
+    "x-title", "x-openrouter-title", "http-referer", "x-mock", "accept",
+    "accept-encoding", "user-agent", "openai-organization", "openai-project"};
+static const char *const logged_fields[] = {"model", "stream", "max_tokens",
+    "max_completion_tokens", "stream_options", "n", "user", "usage", "provider",
+    "temperature"};
+
+static json_t *
+log_entry(const struct ctx *c, const struct reply *r)
+{
+	json_t *e, *h = json_object(), *b = json_object(), *v;
+	const char *val;
+	char masked[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(logged_headers) / sizeof(logged_headers[0]);
+	     i++) {
+		val = MHD_lookup_connection_value(
+		    c->conn, MHD_HEADER_KIND, logged_headers[i]);
+		if (val == NULL)
+			continue;
+		if (i == 0 && strncmp(val, "Bearer ", 7) == 0) {
+			mask_key(val + 7, masked, sizeof(masked));
+			json_object_set_new(h, logged_headers[i],
+			    json_sprintf("Bearer %s", masked));
+		} else if (i == 0)
+			json_object_set_new(
+			    h, logged_headers[i], json_string("****"));
+		else
+			json_object_set_new(h, logged_headers[i],
+			    json_stringn(val, strlen(val)));
+	}
+	for (i = 0; i < sizeof(logged_fields) / sizeof(logged_fields[0]); i++)
+		if ((v = json_object_get(c->body, logged_fields[i])) != NULL)
+			json_object_set(b, logged_fields[i], v);
+	if ((v = json_object_get(c->body, "messages")) != NULL) {
+		json_object_set_new(b, "n_messages",
+		    json_integer((json_int_t)json_array_size(v)));
+		json_object_set_new(b, "has_tools",
+		    json_boolean(json_object_get(c->body, "tools") != NULL));
+	}
+	e = json_pack("{s:I,s:s,s:s,s:o,s:o,s:I,s:i}", "ts",
+	    (json_int_t)time(NULL), "method", c->method, "path", c->path,
+	    "headers", h, "body", b, "body_bytes", (json_int_t)c->q->len,
+	    "status", r->drop ? 0 : r->status);
+	return e;
+}
+
+static void
+log_request(const struct ctx *c, const struct reply *r)
+{
+	json_t *e = log_entry(c, r);
+	char *line = json_dumps(e, DUMP_FLAGS);
+
+	pthread_mutex_lock(&log_mu);
+	json_array_append(log_arr, e);
+	if (log_fp != NULL && line != NULL) {
+		fprintf(log_fp, "%s\n", line);
+		fflush(log_fp);
+	}
+	pthread_mutex_unlock(&log_mu);
+	free(line);
+	json_decref(e);
+}
+
+static void
+h_log_get(struct ctx *c, struct reply *r)
+{
+	json_t *copy;
+
+	pthread_mutex_lock(&log_mu);
+	copy = json_deep_copy(log_arr);
+	pthread_mutex_unlock(&log_mu);
+	reply_json(r, 200, copy, "");
+}
+
+static void
+h_log_clear(struct ctx *c, struct reply *r)
+{
+	pthread_mutex_lock(&log_mu);
+	json_array_clear(log_arr);
+	if (log_fp != NULL && ftruncate(fileno(log_fp), 0) == -1)
+		fprintf(stderr, "mock-provider: truncate log: %s\n",
+		    strerror(errno));
+	pthread_mutex_unlock(&log_mu);
+	reply_json(r, 200, json_pack("{s:b}", "cleared", 1), "");
+}
+
+static void
+h_health(struct ctx *c, struct reply *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&log_mu);
+	n = json_array_size(log_arr);
+	pthread_mutex_unlock(&log_mu);
+	reply_json(r, 200,
+	    json_pack("{s:s,s:I}", "status", "ok", "requests", (json_int_t)n),
+	    "");
+}
+
+/* --- routing -------------------------------------------------------------- */
+
+typedef void (*handler_fn)(struct ctx *, struct reply *);
+
+static const struct route {
+	const char *method;
+	const char *path;
+	int prefix; /* path is a prefix; the rest goes to ctx.tail */
+	int api;    /* needs the key, is logged and scriptable */
+	handler_fn fn;
+} routes[] = {
+    {"POST", "/chat/completions", 0, 1, h_chat},
+    {"POST", "/completions", 0, 1, h_completions},
+    {"POST", "/embeddings", 0, 1, h_embeddings},
+    {"GET", "/models", 0, 1, h_models},
+    {"GET", "/models/", 1, 1, h_model},
+    {"GET", "/_mock/requests", 0, 0, h_log_get},
+    {"DELETE", "/_mock/requests", 0, 0, h_log_clear},
+    {"GET", "/_mock/health", 0, 0, h_health},
+};
+
+/* OpenAI's /v1, OpenRouter's /api/v1 and DeepSeek's bare paths all work. */
+static const char *
+strip_prefix(const char *url)
+{
+	static const char *const pre[] = {"/api/v1/", "/v1/"};
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (strncmp(url, pre[i], strlen(pre[i])) == 0)
+			return url + strlen(pre[i]) - 1;
+	return url;
+}
+
+static const struct route *
+route_find(
+    const char *path, const char *method, int *path_known, const char **tail)
+{
+	size_t i, n;
+
+	*path_known = 0;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		n = strlen(routes[i].path);
+		if (routes[i].prefix) {
+			/* "/models/" needs an id after it. */
+			if (strncmp(path, routes[i].path, n) != 0 ||
+			    path[n] == '\0')
+				continue;
+		} else if (strcmp(path, routes[i].path) != 0)
+			continue;
+		*path_known = 1;
+		if (strcmp(method, routes[i].method) == 0) {
+			*tail = path + n;
+			return &routes[i];
+		}
+	}
+	return NULL;
+}
+
+/* --- request handling ----------------------------------------------------- */
+
+static int
+auth_ok(struct ctx *c, struct reply *r)
+{
+	const char *a = MHD_lookup_connection_value(
+	    c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	char masked[64], msg[256];
+
+	if (a != NULL && strncmp(a, "Bearer ", 7) == 0 &&
+	    strcmp(a + 7, api_key) == 0)
+		return 1;
+	if (a == NULL || strncmp(a, "Bearer ", 7) != 0 || a[7] == '\0') {
+		reply_error(r, &c->o, 401, "invalid_request_error",
+		    "invalid_api_key", NULL,
+		    "You didn't provide an API key. You need to provide your "
+		    "API key in an Authorization header using Bearer auth "
+		    "(i.e. Authorization: Bearer YOUR_KEY).");
+		return 0;
+	}
+	mask_key(a + 7, masked, sizeof(masked));
+	snprintf(msg, sizeof(msg),
+	    "Incorrect API key provided: %s. You can find your API key at "
+	    "https://platform.openai.com/account/api-keys.",
+	    masked);
+	reply_error(r, &c->o, 401, "invalid_request_error", "invalid_api_key",
+	    NULL, msg);
+	return 0;
+}
+
+/* The text that may carry [mock:...] blocks for this endpoint. */
+static json_t *
+directive_source(struct ctx *c)
+{
+	if (json_object_get(c->body, "messages") != NULL)
+		return last_user(json_object_get(c->body, "messages"));
+	if (json_object_get(c->body, "prompt") != NULL)
+		return json_object_get(c->body, "prompt");
+	return json_object_get(c->body, "input");
+}
+
+static const struct err_status {
+	int status;
+	const char *type;
+	const char *code;
+	const char *msg;
+} err_statuses[] = {
+    {400, "invalid_request_error", NULL, "Mock: scripted bad request."},
+    {401, "invalid_request_error", "invalid_api_key",
+	"Incorrect API key provided: sk-mo****cked."},
+    {402, "insufficient_quota", "insufficient_balance", "Insufficient Balance"},
+    {403, "invalid_request_error", "unsupported_country_region_territory",
+	"Country, region, or territory not supported"},
+    {404, "invalid_request_error", "model_not_found",
+	"The model does not exist or you do not have access to it."},
+    {408, "server_error", "timeout", "Request timed out."},
+    {429, "requests", "rate_limit_exceeded",
+	"Rate limit reached for requests. Please try again later."},
+    {500, "server_error", NULL,
+	"The server had an error while processing your request. Sorry "
+	"about that!"},
+    {502, "server_error", "bad_gateway", "Bad gateway."},
+    {504, "server_error", "timeout", "Gateway timeout."},
+};
+
+static const char html_503[] =
+    "<html>\r\n<head><title>503 Service Temporarily Unavailable</title>"
+    "</head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable"
+    "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+
+static void
+scripted_error(struct ctx *c, struct reply *r)
+{
+	const struct opts *o = &c->o;
+	size_t i;
+	char msg[64];
+
+	if (o->retry_after >= 0) {
+		add_header(r, "Retry-After", "%d", o->retry_after);
+		add_header(r, "retry-after-ms", "%d", o->retry_after * 1000);
+	}
+	if (o->status == 503) {
+		r->status = 503;
+		r->ctype = "text/html";
+		r->body = strdup(html_503);
+		r->len = r->body != NULL ? strlen(r->body) : 0;
+		return;
+	}
+	if (o->status == 429 && o->quota) {
+		reply_error(r, o, 429, "insufficient_quota",
+		    "insufficient_quota", NULL,
+		    "You exceeded your current quota, please check your plan "
+		    "and billing details.");
+		return;
+	}
+	if (o->status == 429) {
+		/* x-ratelimit-* go out with every reply; these say "empty". */
+		add_header(r, "x-ratelimit-remaining-requests", "0");
+		add_header(r, "x-ratelimit-reset-requests", "%ds",
+		    o->retry_after >= 0 ? o->retry_after : 1);
+	}
+	for (i = 0; i < sizeof(err_statuses) / sizeof(err_statuses[0]); i++)
+		if (err_statuses[i].status == o->status) {
+			reply_error(r, o, o->status, err_statuses[i].type,
+			    err_statuses[i].code, NULL, err_statuses[i].msg);
+			return;
+		}
+	snprintf(msg, sizeof(msg), "Mock: scripted status %d.", o->status);
+	reply_error(r, o, o->status,
+	    o->status >= 500 ? "server_error" : "invalid_request_error", NULL,
+	    NULL, msg);
+}
+
+/* Checks in OpenAI's order: size, JSON, key, then the directives. */
+static int
+api_checks(struct ctx *c, struct reply *r)
+{
+	json_error_t jerr;
+
+	if (c->q->too_large) {
+		reply_error(r, &c->o, 413, "invalid_request_error",
+		    "request_too_large", NULL,
+		    "Request body too large (limit 16 MiB).");
+		return 0;
+	}
+	if (strcmp(c->method, "POST") == 0) {
+		c->body = json_loadb(
+		    c->q->body != NULL ? c->q->body : "", c->q->len, 0, &jerr);
+		if (!json_is_object(c->body)) {
+			reply_error(r, &c->o, 400, "invalid_request_error",
+			    NULL, NULL,
+			    "We could not parse the JSON body of your request. "
+			    "The OpenAI API expects a JSON payload.");
+			return 0;
+		}
+		walk_text(directive_source(c), parse_blocks, &c->o);
+	}
+	if (!auth_ok(c, r))
+		return 0;
+	if (c->o.err[0] != '\0') {
+		reply_error(r, &c->o, 400, "invalid_request_error",
+		    "invalid_value", "X-Mock", c->o.err);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+common_headers(struct reply *r, const struct opts *o)
+{
+	unsigned long id = next_seq();
+
+	add_header(r, "x-request-id", "req_mock_%lu", id);
+	add_header(r, "openai-processing-ms", "%d", o->latency);
+	add_header(r, "openai-version", "2020-10-01");
+	add_header(r, "x-ratelimit-limit-requests", "5000");
+	add_header(r, "x-ratelimit-limit-tokens", "160000");
+	add_header(r, "x-ratelimit-remaining-tokens", "159976");
+	add_header(r, "x-ratelimit-reset-tokens", "6m0s");
+	if (o->flavor == FL_OPENROUTER)
+		add_header(r, "X-Generation-Id", "gen-mock%lu", id);
+	if (o->status != 429) {
+		add_header(r, "x-ratelimit-remaining-requests", "4999");
+		add_header(r, "x-ratelimit-reset-requests", "12ms");
+	}
+}
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *conn, struct reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	int i;
+
+	if (r->drop) {
+		free(r->body);
+		if (r->st != NULL)
+			st_free(r->st);
+		return MHD_NO; /* MHD closes the connection unanswered */
+	}
+	if (r->st != NULL)
+		resp = MHD_create_response_from_callback(
+		    MHD_SIZE_UNKNOWN, BLOCK_SIZE, st_read, r->st, st_free);
+	else
+		resp = MHD_create_response_from_buffer(
+		    r->len, r->body, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		if (r->st != NULL)
+			st_free(r->st);
+		else
+			free(r->body);
+		return MHD_NO;
+	}
+	if (r->ctype != NULL)
+		MHD_add_response_header(
+		    resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
+	for (i = 0; i < r->nh; i++)
+		MHD_add_response_header(resp, r->hname[i], r->hval[i]);
+	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
+    const char *method)
+{
+	struct ctx c;
+	struct reply r;
+	const struct route *rt;
+	const char *x;
+	int known;
+	char msg[160];
+	enum MHD_Result ret;
+
+	memset(&c, 0, sizeof(c));
+	memset(&r, 0, sizeof(r));
+	c.conn = conn;
+	c.q = q;
+	c.method = method;
+	c.path = url;
+	opts_init(&c.o);
+	if ((x = MHD_lookup_connection_value(
+		 conn, MHD_HEADER_KIND, "X-Mock")) != NULL)
+		parse_directives(&c.o, x, strlen(x));
+	rt = route_find(
+	    strncmp(url, "/_mock/", 7) == 0 ? url : strip_prefix(url), method,
+	    &known, &c.tail);
+	if (rt == NULL) {
+		snprintf(
+		    msg, sizeof(msg), "Invalid URL (%s %.100s)", method, url);
+		reply_error(&r, NULL, known ? 405 : 404,
+		    "invalid_request_error", NULL, NULL, msg);
+		return send_reply(conn, &r);
+	}
+	if (!rt->api) {
+		rt->fn(&c, &r);
+		return send_reply(conn, &r);
+	}
+	if (api_checks(&c, &r)) {
+		if (c.o.reset && c.o.reset_at < 0)
+			r.drop = 1;
+		else if (c.o.status != 0)
+			scripted_error(&c, &r);
+		else
+			rt->fn(&c, &r);
+	}
+	common_headers(&r, &c.o);
+	log_request(&c, &r);
+	sleep_ms(c.o.latency);
+	ret = send_reply(conn, &r);
+	json_decref(c.body);
+	return ret;
+}
+
+static void
+body_append(struct req *q, const char *data, size_t n)
+{
+	char *nb;
+	size_t ncap;
+
+	if (q->too_large || q->len + n > MAX_BODY) {
+		/* Keep reading so the 413 goes to a client still listening. */
+		q->too_large = 1;
+		return;
+	}
+	if (q->len + n + 1 > q->cap) {
+		ncap = q->cap ? q->cap : 4096;
+		while (ncap < q->len + n + 1)
+			ncap *= 2;
+		if ((nb = realloc(q->body, ncap)) == NULL) {
+			q->too_large = 1;
+			return;
+		}
+		q->body = nb;
+		q->cap = ncap;
+	}
+	memcpy(q->body + q->len, data, n);
+	q->len += n;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct req *q = *con_cls;
+
+	if (q == NULL) {
+		if ((q = calloc(1, sizeof(*q))) == NULL)
+			return MHD_NO;
+		*con_cls = q;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		body_append(q, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(conn, q, url, method);
+}
+
+static void
+on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct req *q = *con_cls;
+
+	if (q != NULL) {
+		free(q->body);
+		free(q);
+		*con_cls = NULL;
+	}
+}
+
+/* --- main ----------------------------------------------------------------- */
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mock-provider [-p PORT] [-a ADDR] [-k KEY] [-l LOGFILE]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sockaddr_in sa;
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	const char *addr = "127.0.0.1";
+	sigset_t set;
+	int ch, sig;
+	long port = 0;
+	char *end;
+
+	while ((ch = getopt(argc, argv, "p:a:k:l:h")) != -1) {
+		switch (ch) {
+		case 'p':
+			port = strtol(optarg, &end, 10);
+			if (*end != '\0' || port < 0 || port > 65535)
+				usage();
+			break;
+		case 'a':
+			addr = optarg;
+			break;
+		case 'k':
+			api_key = optarg;
+			break;
+		case 'l':
+			if ((log_fp = fopen(optarg, "a")) == NULL) {
+				fprintf(stderr, "mock-provider: %s: %s\n",
+				    optarg, strerror(errno));
+				return 1;
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		fprintf(stderr, "mock-provider: bad IPv4 address %s\n", addr);
+		return 2;
+	}
+	log_arr = json_array();
+	/* Block the stop signals in every thread; main collects them below. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+	    (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+	    MHD_OPTION_END);
+	if (d == NULL) {
+		fprintf(stderr, "mock-provider: cannot listen on %s:%ld\n",
+		    addr, port);
+		return 1;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	printf("listening on %s:%u\n", addr,
+	    info != NULL ? (unsigned int)info->port : (unsigned int)port);
+	fflush(stdout);
+	while (sigwait(&set, &sig) != 0)
+		;
+	__atomic_store_n(&stopping, 1, __ATOMIC_RELAXED);
+	MHD_stop_daemon(d);
+	if (log_fp != NULL)
+		fclose(log_fp);
+	json_decref(log_arr);
+	return 0;
+}
