@@ -87,6 +87,17 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_ADMIN_MONITOR] = { "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts), 0) AS SIGNED)", SF_READ },
 	[STMT_ADMIN_BALANCES] = { "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
 	[STMT_KEY_OWNER] = { "SELECT id, user_id FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", SF_READ },
+	[STMT_HOLD_INSERT] = { "INSERT INTO holds (id, account_id, api_key_id, idem_key, amount, expires_at) VALUES (?, ?, ?, ?, ?, NOW(6) + INTERVAL ? SECOND)", 0 },
+	[STMT_HOLD_BY_IDEM] = { "SELECT id, amount FROM holds WHERE api_key_id = ? AND idem_key = ?", SF_READ },
+	[STMT_ACCOUNT_RESERVE] = { "UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE user_id = ? AND balance - ? >= -overdraft_limit", 0 },
+	[STMT_KEY_SPEND] = { "UPDATE api_keys SET spent = spent + ? WHERE id = ? AND (credit_limit IS NULL OR spent + ? <= credit_limit)", 0 },
+	[STMT_LEDGER_INSERT_HOLD] = { "INSERT INTO ledger_entries (account_id, hold_id, kind, amount, dedupe_key) VALUES (?, ?, ?, ?, ?)", 0 },
+	[STMT_HOLD_LOCK] = { "SELECT account_id, api_key_id, amount, state FROM holds WHERE id = ? FOR UPDATE", 0 },
+	[STMT_HOLD_CLOSE] = { "UPDATE holds SET state = ?, charged = ?, settled_at = NOW(6) WHERE id = ? AND state = 'open'", 0 },
+	[STMT_ACCOUNT_RELEASE] = { "UPDATE accounts SET balance = balance + ?, reserved = reserved - ? WHERE user_id = ?", 0 },
+	[STMT_KEY_UNSPEND] = { "UPDATE api_keys SET spent = spent - ? WHERE id = ?", 0 },
+	[STMT_HOLD_EXPIRED] = { "SELECT id FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", 0 },
+	[STMT_LEDGER_RECONCILE] = { "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", SF_READ },
 };
 /* clang-format on */
 

@@ -1,0 +1,45 @@
+/* ledger.h: exact credits: reserve a hold before spending, settle it exactly once */
+#ifndef LEDGER_H
+#define LEDGER_H
+
+#include <stdint.h>
+
+#include "tollgate.h"
+
+#define HOLD_ID_LEN 16
+
+struct db_conn;
+struct arena;
+
+enum ledger_short { SHORT_NONE = 0, SHORT_BALANCE, SHORT_KEY_LIMIT };
+
+/*
+ * Reserve amount (nano-USD) of user_id's balance for one request made with
+ * key_id (0: none) in one transaction: the balance may not pass its overdraft
+ * limit, nor the key's spend its credit_limit.  With idem_key, a second call
+ * returns the first hold (*replayed = 1) and reserves nothing.
+ * TG_ECREDIT with *why when it does not fit.
+ */
+enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, int64_t amount, const char *idem_key, unsigned ttl_s,
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why);
+/*
+ * Settle a hold exactly once: charge min(charge, hold) and give the rest
+ * back.  TG_ECONFLICT when it was already settled (nothing changes),
+ * TG_ENOENT when there is no such hold.  *charged (may be NULL) receives the
+ * amount charged.
+ */
+enum tg_err ledger_settle(struct db_conn *, struct arena *,
+    const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged);
+/*
+ * Settle up to limit holds whose time ran out (a worker died mid-request),
+ * charging them in full: any process may call it; locked rows are skipped.
+ */
+enum tg_err ledger_sweep(
+    struct db_conn *, struct arena *, unsigned limit, unsigned *settled);
+/* Sum of ledger entries vs balance + reserved, and open holds, of a user. */
+enum tg_err ledger_reconcile(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t *ledger_sum, int64_t *balance, int64_t *reserved,
+    int64_t *open_holds);
+
+#endif

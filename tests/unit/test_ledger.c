@@ -1,0 +1,418 @@
+/* test_ledger.c: reserve/settle against a real MariaDB: the money invariants under concurrency */
+#include "test_common.h"
+
+#include <pthread.h>
+
+#include "accounts.h"
+#include "arena.h"
+#include "db.h"
+#include "keys.h"
+#include "ledger.h"
+#include "money.h"
+
+#define USD(x) ((int64_t)(x)*NANO_PER_USD)
+
+struct world {
+	struct conf *conf;
+	struct tg_ctx ctx;
+	struct tg_req req;
+	struct db_pool *pool;
+	struct db_conn *c;
+};
+
+static struct world w;
+
+static int
+setup(void **state)
+{
+	w.conf = conf_defaults();
+	w.conf->db_socket = strdup(getenv("TOLLGATE_TEST_DB_SOCKET"));
+	free(w.conf->db_user);
+	w.conf->db_user = strdup(getenv("TOLLGATE_TEST_DB_USER"));
+	free(w.conf->db_name);
+	w.conf->db_name = strdup(getenv("TOLLGATE_TEST_DB_NAME"));
+	w.conf->db_password = strdup(getenv("TOLLGATE_TEST_DB_PASSWORD") != NULL
+		? getenv("TOLLGATE_TEST_DB_PASSWORD")
+		: "");
+	if (db_library_init() == -1)
+		return -1;
+	w.pool = db_pool_new(w.conf, 16);
+	w.ctx.conf = w.conf;
+	w.ctx.db = w.pool;
+	w.req.arena = arena_new(64 * 1024);
+	w.req.ctx = &w.ctx;
+	snprintf(w.req.request_id, sizeof(w.req.request_id), "test-ledger");
+	return db_get(w.pool, &w.c) == TG_OK ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	db_put(w.pool, w.c);
+	db_pool_free(w.pool);
+	arena_free(w.req.arena);
+	conf_free(w.conf);
+	db_library_end();
+	return 0;
+}
+
+/* A fresh user with credits (USD) and its primary key's internal id. */
+static int64_t
+new_user(int64_t credits, int64_t *key_id)
+{
+	char secret[KEY_MAX_LEN], email[96], rnd[12];
+	struct new_user u;
+	json_t *user, *key;
+	const char *which;
+	int64_t uid;
+
+	assert_int_equal(crypto_base62(rnd, 10), 0);
+	snprintf(email, sizeof(email), "ledger-%s@example.com", rnd);
+	memset(&u, 0, sizeof(u));
+	u.email = email;
+	u.password = "a long enough password";
+	u.credits = credits;
+	assert_int_equal(
+	    account_create(w.c, &w.req, &u, secret, &user, &key, &which),
+	    TG_OK);
+	assert_int_equal(account_find(w.c, &w.req,
+			     json_string_value(json_object_get(user, "id")),
+			     NULL, NULL, &uid),
+	    TG_OK);
+	if (key_id != NULL)
+		assert_int_equal(
+		    key_owner(w.c, &w.req, secret, key_id, &uid), TG_OK);
+	return uid;
+}
+
+/* Invariant 3: the ledger sums to balance + reserved. */
+static void
+reconciles(int64_t uid, int64_t *balance, int64_t *reserved, int64_t *open)
+{
+	int64_t sum;
+
+	assert_int_equal(ledger_reconcile(w.c, w.req.arena, uid, &sum, balance,
+			     reserved, open),
+	    TG_OK);
+	assert_int_equal(sum, *balance + *reserved);
+}
+
+static void
+t_reserve_then_settle(void **state)
+{
+	unsigned char h[HOLD_ID_LEN];
+	enum ledger_short why;
+	int64_t uid = new_user(USD(10), NULL), bal, res, open, charged;
+	int rep;
+
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(3), NULL,
+			     60, h, &rep, &why),
+	    TG_OK);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(7));
+	assert_int_equal(res, USD(3));
+	assert_int_equal(open, 1);
+	assert_int_equal(
+	    ledger_settle(w.c, w.req.arena, h, USD(1), &charged), TG_OK);
+	assert_int_equal(charged, USD(1));
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(9));
+	assert_int_equal(res, 0);
+	assert_int_equal(open, 0);
+	/* Invariant 2: a second settlement changes nothing. */
+	assert_int_equal(
+	    ledger_settle(w.c, w.req.arena, h, USD(2), NULL), TG_ECONFLICT);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(9));
+}
+
+static void
+t_charge_clamped_to_hold(void **state)
+{
+	unsigned char h[HOLD_ID_LEN];
+	enum ledger_short why;
+	int64_t uid = new_user(USD(5), NULL), bal, res, open, charged;
+	int rep;
+
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(2), NULL,
+			     60, h, &rep, &why),
+	    TG_OK);
+	assert_int_equal(
+	    ledger_settle(w.c, w.req.arena, h, USD(100), &charged), TG_OK);
+	assert_int_equal(charged, USD(2));
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(3));
+}
+
+static void
+t_insufficient_changes_nothing(void **state)
+{
+	unsigned char h[HOLD_ID_LEN];
+	enum ledger_short why;
+	int64_t uid = new_user(USD(1), NULL), bal, res, open;
+	int rep;
+
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(1) + 1,
+			     NULL, 60, h, &rep, &why),
+	    TG_ECREDIT);
+	assert_int_equal(why, SHORT_BALANCE);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(1));
+	assert_int_equal(res, 0);
+	assert_int_equal(open, 0);
+}
+
+static void
+t_key_credit_limit(void **state)
+{
+	unsigned char h1[HOLD_ID_LEN], h2[HOLD_ID_LEN];
+	struct key_spec ks;
+	enum ledger_short why;
+	int64_t kid, uid = new_user(USD(100), &kid);
+	json_t *k, *list;
+	const char *pub;
+	int rep;
+
+	/* Cap this key at 2 USD of spending. */
+	key_spec_init(&ks);
+	ks.credit_limit = USD(2);
+	assert_int_equal(key_list(w.c, &w.req, uid, &list), TG_OK);
+	pub = json_string_value(json_object_get(json_array_get(list, 0), "id"));
+	assert_non_null(pub);
+	assert_int_equal(key_update(w.c, &w.req, uid, pub, &ks, &k), TG_OK);
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(3),
+			     NULL, 60, h1, &rep, &why),
+	    TG_ECREDIT);
+	assert_int_equal(why, SHORT_KEY_LIMIT);
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(3) / 2,
+			     NULL, 60, h1, &rep, &why),
+	    TG_OK);
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(1),
+			     NULL, 60, h2, &rep, &why),
+	    TG_ECREDIT);
+	/* Settling for less frees the rest of the key's limit again. */
+	assert_int_equal(
+	    ledger_settle(w.c, w.req.arena, h1, USD(1) / 2, NULL), TG_OK);
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(1),
+			     NULL, 60, h2, &rep, &why),
+	    TG_OK);
+}
+
+static void
+t_idempotency_key(void **state)
+{
+	unsigned char h1[HOLD_ID_LEN], h2[HOLD_ID_LEN];
+	enum ledger_short why;
+	int64_t kid, uid = new_user(USD(10), &kid), bal, res, open;
+	int rep;
+
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(2),
+			     "idem-1", 60, h1, &rep, &why),
+	    TG_OK);
+	assert_int_equal(rep, 0);
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(2),
+			     "idem-1", 60, h2, &rep, &why),
+	    TG_OK);
+	assert_int_equal(rep, 1);
+	assert_memory_equal(h1, h2, HOLD_ID_LEN);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(res, USD(2));
+	assert_int_equal(open, 1);
+}
+
+static void
+t_sweeper_settles_expired(void **state)
+{
+	unsigned char h[HOLD_ID_LEN];
+	enum ledger_short why;
+	int64_t uid = new_user(USD(10), NULL), bal, res, open;
+	unsigned n = 0, total = 0;
+	int rep;
+
+	/* A request whose worker died: ttl 0, never settled by it. */
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(4), NULL,
+			     0, h, &rep, &why),
+	    TG_OK);
+	usleep(20000);
+	do {
+		assert_int_equal(
+		    ledger_sweep(w.c, w.req.arena, 100, &n), TG_OK);
+		total += n;
+	} while (n == 100);
+	assert_true(total >= 1);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(open, 0);
+	assert_int_equal(res, 0);
+	assert_int_equal(bal, USD(6));
+	/* The late settlement of the dead request changes nothing. */
+	assert_int_equal(
+	    ledger_settle(w.c, w.req.arena, h, 0, NULL), TG_ECONFLICT);
+}
+
+/* --- concurrency -------------------------------------------------------- */
+
+#define NTHREADS 8
+#define TRIES	 6
+
+struct racer {
+	int64_t uid;
+	unsigned char (*holds)[HOLD_ID_LEN];
+	int *nholds;
+	pthread_mutex_t *mu;
+	int admitted, refused, errors;
+	const unsigned char *settle_me;
+	int settled;
+};
+
+static void *
+reserve_loop(void *arg)
+{
+	struct racer *r = arg;
+	struct arena *a = arena_new(4096);
+	unsigned char h[HOLD_ID_LEN];
+	enum ledger_short why;
+	struct db_conn *c;
+	int i, rep;
+	enum tg_err rc;
+
+	db_thread_init();
+	if (db_get(w.pool, &c) != TG_OK) {
+		r->errors++;
+		goto out;
+	}
+	for (i = 0; i < TRIES; i++) {
+		rc = ledger_reserve(
+		    c, a, r->uid, 0, USD(1), NULL, 60, h, &rep, &why);
+		if (rc == TG_OK) {
+			r->admitted++;
+			pthread_mutex_lock(r->mu);
+			memcpy(r->holds[(*r->nholds)++], h, HOLD_ID_LEN);
+			pthread_mutex_unlock(r->mu);
+		} else if (rc == TG_ECREDIT)
+			r->refused++;
+		else
+			r->errors++;
+		arena_reset(a);
+	}
+	db_put(w.pool, c);
+out:
+	db_thread_end();
+	arena_free(a);
+	return NULL;
+}
+
+/* Invariant 1: 48 concurrent 1-USD reserves against 10 USD admit exactly 10. */
+static void
+t_concurrent_reserves_never_overdraw(void **state)
+{
+	unsigned char holds[NTHREADS * TRIES][HOLD_ID_LEN];
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	struct racer r[NTHREADS];
+	pthread_t t[NTHREADS];
+	int64_t uid = new_user(USD(10), NULL), bal, res, open, charge;
+	int nholds = 0, admitted = 0, i;
+
+	for (i = 0; i < NTHREADS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].uid = uid;
+		r[i].holds = holds;
+		r[i].nholds = &nholds;
+		r[i].mu = &mu;
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, reserve_loop, &r[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].errors, 0);
+		admitted += r[i].admitted;
+	}
+	assert_int_equal(admitted, 10);
+	assert_int_equal(nholds, 10);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, 0);
+	assert_int_equal(res, USD(10));
+	assert_int_equal(open, 10);
+	/* Settle each for a different amount; everything reconciles. */
+	for (i = 0; i < nholds; i++) {
+		charge = (int64_t)i * NANO_PER_USD / 10;
+		assert_int_equal(
+		    ledger_settle(w.c, w.req.arena, holds[i], charge, NULL),
+		    TG_OK);
+	}
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(open, 0);
+	assert_int_equal(res, 0);
+	/* 0.0 + 0.1 + ... + 0.9 = 4.5 USD charged. */
+	assert_int_equal(bal, USD(10) - USD(45) / 10);
+}
+
+static void *
+settle_once(void *arg)
+{
+	struct racer *r = arg;
+	struct arena *a = arena_new(4096);
+	struct db_conn *c;
+
+	db_thread_init();
+	if (db_get(w.pool, &c) == TG_OK) {
+		r->settled =
+		    ledger_settle(c, a, r->settle_me, USD(1), NULL) == TG_OK;
+		db_put(w.pool, c);
+	}
+	db_thread_end();
+	arena_free(a);
+	return NULL;
+}
+
+/* Invariant 2 under concurrency: 8 racing settlements, exactly one wins. */
+static void
+t_concurrent_settle_exactly_once(void **state)
+{
+	unsigned char h[HOLD_ID_LEN];
+	struct racer r[NTHREADS];
+	pthread_t t[NTHREADS];
+	enum ledger_short why;
+	int64_t uid = new_user(USD(5), NULL), bal, res, open;
+	int i, wins = 0, rep;
+
+	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(2), NULL,
+			     60, h, &rep, &why),
+	    TG_OK);
+	for (i = 0; i < NTHREADS; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].settle_me = h;
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, settle_once, &r[i]), 0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		wins += r[i].settled;
+	}
+	assert_int_equal(wins, 1);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(4));
+	assert_int_equal(res, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_reserve_then_settle),
+	    cmocka_unit_test(t_charge_clamped_to_hold),
+	    cmocka_unit_test(t_insufficient_changes_nothing),
+	    cmocka_unit_test(t_key_credit_limit),
+	    cmocka_unit_test(t_idempotency_key),
+	    cmocka_unit_test(t_sweeper_settles_expired),
+	    cmocka_unit_test(t_concurrent_reserves_never_overdraw),
+	    cmocka_unit_test(t_concurrent_settle_exactly_once),
+	};
+
+	test_init();
+	if (getenv("TOLLGATE_TEST_DB_SOCKET") == NULL) {
+		printf("test_ledger: TOLLGATE_TEST_DB_SOCKET unset; skipped "
+		       "(run scripts/dev test)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests_name("ledger", tests, setup, teardown);
+}
