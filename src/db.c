@@ -98,6 +98,11 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_KEY_UNSPEND] = { "UPDATE api_keys SET spent = spent - ? WHERE id = ?", 0 },
 	[STMT_HOLD_EXPIRED] = { "SELECT id FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", 0 },
 	[STMT_LEDGER_RECONCILE] = { "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", SF_READ },
+	[STMT_PROVIDER_SEED] = { "INSERT IGNORE INTO providers (id, kind, name, base_url) VALUES (?, ?, ?, ?)", 0 },
+	[STMT_MODEL_SEED] = { "INSERT IGNORE INTO models (id, name, vendor, context_length, input_price, output_price, cached_input_price, price_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", 0 },
+	[STMT_ROUTE_SEED] = { "INSERT IGNORE INTO model_routes (model_id, provider_id, upstream_model, input_price, output_price, cached_input_price) VALUES (?, ?, ?, ?, ?, ?)", 0 },
+	[STMT_MODEL_LIST] = { "SELECT m.id, m.name, m.vendor, m.context_length, m.input_price, m.output_price, m.cached_input_price, CAST(UNIX_TIMESTAMP(m.created_at) AS SIGNED), DATE_FORMAT(m.price_date, '%Y-%m-%d') FROM models m WHERE m.enabled = 1 AND (? = '' OR m.id = ?) ORDER BY m.id", SF_READ },
+	[STMT_PROVIDER_LIST] = { "SELECT p.id, p.name, p.kind, p.enabled, (SELECT COUNT(*) FROM model_routes r WHERE r.provider_id = p.id AND r.enabled = 1) FROM providers p ORDER BY p.id", SF_READ },
 };
 /* clang-format on */
 

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
+#include "catalog.h"
 #include "conf.h"
 #include "db.h"
 #include "migrate.h"
@@ -145,6 +147,18 @@ out:
 	return rc;
 }
 
+/* The shipped price list, when the schema directory has one. */
+static int
+seed_catalog(struct db_conn *c, struct arena *a, const char *dir, FILE *out)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/pricing.json", dir);
+	if (access(path, R_OK) == -1)
+		return 0;
+	return catalog_seed(c, a, path, out);
+}
+
 int
 migrate_run(const struct conf *conf, FILE *out)
 {
@@ -199,6 +213,8 @@ migrate_run(const struct conf *conf, FILE *out)
 	if (done == 0)
 		fprintf(out, "schema is up to date (version %d)\n",
 		    TG_SCHEMA_VERSION);
+	if (seed_catalog(c, a, conf->schema_dir, out) == -1)
+		goto out;
 	rc = 0;
 out:
 	if (locked)

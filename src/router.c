@@ -42,6 +42,12 @@ static const struct route routes[] = {
 	{ TG_M_DELETE, "/user/api-keys/{id}",		   h_keys_delete,	RF_AUTH },
 	{ TG_M_POST,   "/user/api-keys/{id}/rotate",	   h_keys_rotate,	RF_AUTH | RF_JSON_OPT },
 
+	{ TG_M_GET,    "/v1/models",			   h_models_list,	RF_AUTH },
+	{ TG_M_GET,    "/v1/models/{vendor}/{model}",	   h_models_get,	RF_AUTH },
+	{ TG_M_GET,    "/v1/models/{id}",		   h_models_get,	RF_AUTH },
+	{ TG_M_GET,    "/models",			   h_models_public,	0 },
+	{ TG_M_GET,    "/models/providers",		   h_models_providers,	0 },
+
 	{ TG_M_POST,   "/admin/add_credits",		   h_admin_add_credits,	RF_ADMIN | RF_JSON },
 	{ TG_M_GET,    "/admin/balance",		   h_admin_balance,	RF_ADMIN },
 	{ TG_M_GET,    "/admin/users",			   h_admin_users,	RF_ADMIN },

@@ -86,7 +86,7 @@ t_unknown_path(void **state)
 	expect_enoent(f, TG_M_GET, "/nope", 0);
 	expect_enoent(f, TG_M_GET, "/nope", 1);
 	expect_enoent(f, TG_M_POST, "/nope", 1);
-	expect_enoent(f, TG_M_GET, "/v1/models", 0);
+	expect_enoent(f, TG_M_GET, "/v1/no-such-thing", 0);
 }
 
 static void

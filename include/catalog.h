@@ -1,0 +1,27 @@
+/* catalog.h: providers, models and their prices (micro-USD per million tokens) */
+#ifndef CATALOG_H
+#define CATALOG_H
+
+#include <stdio.h>
+#include <jansson.h>
+
+#include "tollgate.h"
+
+struct db_conn;
+struct arena;
+
+/*
+ * Add the providers, models and routes of a pricing file that the database
+ * does not have yet (an operator's changes are never overwritten).  Prints a
+ * summary line to out.  0 or -1 (reason printed).
+ */
+int catalog_seed(struct db_conn *, struct arena *, const char *path, FILE *out);
+/* Enabled models (all, or the one with this id) in the OpenAI list shape. */
+enum tg_err catalog_models(
+    struct db_conn *, struct arena *, const char *id, json_t **data);
+/* Providers with the number of models each serves. */
+enum tg_err catalog_providers(struct db_conn *, struct arena *, json_t **data);
+/* USD per token, as OpenRouter shows prices: micro-USD per million -> "0.0000025". */
+json_t *catalog_price_per_token(int64_t micro_per_million);
+
+#endif
