@@ -14,8 +14,12 @@ cache=${TOLLGATE_BUILDDIR:-$TOLLGATE_SRCDIR}/tests/client-cache
 mkdir -p "$cache"
 if ! cmp -s "$client_src/package.json" "$cache/package.json" || [ ! -d "$cache/node_modules/openai" ]; then
 	cp "$client_src/package.json" "$cache/package.json"
-	(cd "$cache" && npm install --no-audit --no-fund --loglevel=error >"$T/npm.log" 2>&1) ||
-		bail "npm install of the openai package (see $T/npm.log)"
+	# No registry, no SDK: a missing prerequisite (skip), like a missing web server.
+	if ! (cd "$cache" && timeout 300 npm install --no-audit --no-fund --loglevel=error \
+		>"$T/npm.log" 2>&1); then
+		tail -n 20 "$T/npm.log"
+		skip "npm install of the openai package failed"
+	fi
 fi
 cp "$client_src"/*.mjs "$cache/"
 
