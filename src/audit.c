@@ -217,6 +217,21 @@ audit_verify(struct db_conn *c, FILE *out)
 		if (rows.nrows < VERIFY_BATCH)
 			break;
 	}
+	/* The head names the newest row: dropping the newest rows shows here. */
+	if (db_exec(c, STMT_AUDIT_HEAD_GET, NULL, 0, &rows, a) != TG_OK ||
+	    rows.nrows != 1) {
+		fprintf(out, "tollgate: reading audit_head: %s\n", db_error(c));
+		goto out;
+	}
+	if (rows.v[0].i != last || rows.v[1].len != CRYPTO_SHA256_LEN ||
+	    memcmp(rows.v[1].s, prev, CRYPTO_SHA256_LEN) != 0) {
+		fprintf(out,
+		    "audit chain broken at row %lld: the newest row "
+		    "should be %lld; rows are missing at the end\n",
+		    (long long)last + 1, (long long)rows.v[0].i);
+		rc = 1;
+		goto out;
+	}
 	fprintf(out, "audit chain ok: %lld rows\n", (long long)n);
 	rc = 0;
 out:

@@ -103,6 +103,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_ROUTE_SEED] = { "INSERT IGNORE INTO model_routes (model_id, provider_id, upstream_model, input_price, output_price, cached_input_price) VALUES (?, ?, ?, ?, ?, ?)", 0 },
 	[STMT_MODEL_LIST] = { "SELECT m.id, m.name, m.vendor, m.context_length, m.input_price, m.output_price, m.cached_input_price, CAST(UNIX_TIMESTAMP(m.created_at) AS SIGNED), DATE_FORMAT(m.price_date, '%Y-%m-%d') FROM models m WHERE m.enabled = 1 AND (? = '' OR m.id = ?) ORDER BY m.id", SF_READ },
 	[STMT_PROVIDER_LIST] = { "SELECT p.id, p.name, p.kind, p.enabled, (SELECT COUNT(*) FROM model_routes r WHERE r.provider_id = p.id AND r.enabled = 1) FROM providers p ORDER BY p.id", SF_READ },
+	[STMT_AUDIT_HEAD_GET] = { "SELECT last_id, last_hash FROM audit_head WHERE id = 1", SF_READ },
 };
 /* clang-format on */
 

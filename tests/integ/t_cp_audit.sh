@@ -110,6 +110,17 @@ sqlx "INSERT INTO audit_log SELECT * FROM audit_saved; DROP TABLE audit_saved"
 verify
 check "re-inserted row: verify exits 0 ($vrc: $vout)" test "$vrc" -eq 0
 
+# Dropping the newest row leaves an intact prefix; audit_head still names the lost row.
+last=$(sql "$SCRATCH" -e "SELECT MAX(id) FROM audit_log")
+sqlx "CREATE TABLE audit_saved AS SELECT * FROM audit_log WHERE id = $last"
+sqlx "DELETE FROM audit_log WHERE id = $last"
+verify
+check "deleted newest row: verify exits 1 ($vrc: $vout)" \
+	sh -c "[ $vrc -eq 1 ] && echo \"\$1\" | grep -q '^audit chain broken at row $last: '" _ "$vout"
+sqlx "INSERT INTO audit_log SELECT * FROM audit_saved; DROP TABLE audit_saved"
+verify
+check "re-inserted newest row: verify exits 0 ($vrc: $vout)" test "$vrc" -eq 0
+
 # Appending still works after all that, and the chain stays valid.
 req PUT /user/profile "$U_KEY" '{"name":"after"}'
 verify
