@@ -26,6 +26,10 @@ enum tg_err audit_begin(struct db_conn *);
 enum tg_err audit_append(struct db_conn *, struct arena *,
     const struct tg_req *r, const char *action, const char *target_type,
     const char *target_id, json_t *before, json_t *after);
+/* audit_append, then commit: the last step of an audited transaction. */
+enum tg_err audit_commit(struct db_conn *, struct arena *,
+    const struct tg_req *r, const char *action, const char *target_type,
+    const char *target_id, json_t *before, json_t *after);
 /* Walk the chain; prints the result to out.  0 intact, 1 broken, -1 error. */
 int audit_verify(struct db_conn *, FILE *out);
 

@@ -405,10 +405,10 @@ account_create(struct db_conn *c, struct tg_req *r, const struct new_user *u,
 		goto fail;
 	if ((rc = account_user(c, r, uid, 0, user)) != TG_OK)
 		goto fail;
-	if ((rc = audit_append(c, r->arena, r, "user.register", "user", pub,
+	if ((rc = audit_commit(c, r->arena, r, "user.register", "user", pub,
 		 NULL, *user)) != TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	crypto_wipe(phc, sizeof(phc));
@@ -684,11 +684,11 @@ account_delete(
 	    (rc = db_exec(c, STMT_SESSION_REVOKE_ALL, &p, 1, NULL, r->arena)) !=
 		TG_OK)
 		goto fail;
-	if ((rc = audit_append(c, r->arena, r, "user.delete", "user",
+	if ((rc = audit_commit(c, r->arena, r, "user.delete", "user",
 		 json_string_value(json_object_get(before, "id")), before,
 		 NULL)) != TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	return rc;
@@ -769,11 +769,11 @@ limits_set(struct db_conn *c, struct tg_req *r, int64_t user_id, int64_t key_id,
 		goto fail;
 	if ((rc = limits_get(c, r, user_id, key_id, out)) != TG_OK)
 		goto fail;
-	if ((rc = audit_append(c, r->arena, r, "limits.set",
+	if ((rc = audit_commit(c, r->arena, r, "limits.set",
 		 key_id != 0 ? "api_key" : "user", target, before, *out)) !=
 	    TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	return rc;

@@ -184,11 +184,11 @@ admin_user_update(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
 		goto fail;
 	if ((rc = account_user(c, r, user_id, 1, out)) != TG_OK)
 		goto fail;
-	if ((rc = audit_append(c, r->arena, r, "user.admin_update", "user",
+	if ((rc = audit_commit(c, r->arena, r, "user.admin_update", "user",
 		 json_string_value(json_object_get(before, "id")), before,
 		 *out)) != TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	return rc;
@@ -301,10 +301,10 @@ admin_invites(struct db_conn *c, struct tg_req *r, int64_t n, int64_t days,
 	after = json_pack(
 	    "{s:I, s:O}", "count", (json_int_t)n, "expires_at", *expires);
 	arena_defer_json(r->arena, after);
-	if ((rc = audit_append(c, r->arena, r, "invite.create", "invite", NULL,
+	if ((rc = audit_commit(c, r->arena, r, "invite.create", "invite", NULL,
 		 NULL, after)) != TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	return rc;

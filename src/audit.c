@@ -165,6 +165,19 @@ audit_append(struct db_conn *c, struct arena *a, const struct tg_req *r,
 	return db_exec(c, STMT_AUDIT_HEAD_SET, v, 2, NULL, a);
 }
 
+enum tg_err
+audit_commit(struct db_conn *c, struct arena *a, const struct tg_req *r,
+    const char *action, const char *target_type, const char *target_id,
+    json_t *before, json_t *after)
+{
+	enum tg_err rc;
+
+	if ((rc = audit_append(c, a, r, action, target_type, target_id, before,
+		 after)) != TG_OK)
+		return rc;
+	return db_commit(c);
+}
+
 int
 audit_verify(struct db_conn *c, FILE *out)
 {

@@ -483,6 +483,21 @@ apply(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	return rc;
 }
 
+/* Start an audited change of one key: its row and its KEY object as it was. */
+static enum tg_err
+begin_on(struct db_conn *c, struct tg_req *r, int64_t user_id,
+    const char *key_pub, struct db_rows *rows, json_t **before)
+{
+	enum tg_err rc;
+
+	if ((rc = audit_begin(c)) != TG_OK ||
+	    (rc = fetch(c, r, user_id, key_pub, rows)) != TG_OK)
+		return rc;
+	*before = key_json(rows->v);
+	arena_defer_json(r->arena, *before);
+	return TG_OK;
+}
+
 enum tg_err
 key_update(struct db_conn *c, struct tg_req *r, int64_t user_id,
     const char *key_pub, const struct key_spec *s, json_t **out)
@@ -491,22 +506,18 @@ key_update(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = audit_begin(c)) != TG_OK)
+	if ((rc = begin_on(c, r, user_id, key_pub, &rows, &before)) != TG_OK)
 		goto fail;
-	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
-		goto fail;
-	before = key_json(rows.v);
-	arena_defer_json(r->arena, before);
 	if ((rc = apply(c, r, user_id, rows.v, s)) != TG_OK)
 		goto fail;
 	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
 		goto fail;
 	*out = key_json(rows.v);
 	arena_defer_json(r->arena, *out);
-	if ((rc = audit_append(c, r->arena, r, "key.update", "api_key", key_pub,
+	if ((rc = audit_commit(c, r->arena, r, "key.update", "api_key", key_pub,
 		 before, *out)) != TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	return rc;
@@ -521,19 +532,15 @@ key_revoke(
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = audit_begin(c)) != TG_OK)
+	if ((rc = begin_on(c, r, user_id, key_pub, &rows, &before)) != TG_OK)
 		goto fail;
-	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
-		goto fail;
-	before = key_json(rows.v);
-	arena_defer_json(r->arena, before);
 	id = DB_I64(rows.v[KC_ID].i);
 	if ((rc = db_exec(c, STMT_KEY_REVOKE, &id, 1, NULL, r->arena)) != TG_OK)
 		goto fail;
-	if ((rc = audit_append(c, r->arena, r, "key.revoke", "api_key", key_pub,
+	if ((rc = audit_commit(c, r->arena, r, "key.revoke", "api_key", key_pub,
 		 before, NULL)) != TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	return rc;
@@ -552,12 +559,8 @@ key_rotate(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = audit_begin(c)) != TG_OK)
+	if ((rc = begin_on(c, r, user_id, key_pub, &rows, &before)) != TG_OK)
 		goto fail;
-	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
-		goto fail;
-	before = key_json(rows.v);
-	arena_defer_json(r->arena, before);
 	snprintf(env, sizeof(env), "%s", col(&rows.v[KC_ENV]));
 	if (crypto_key_new((enum key_env)crypto_key_env_parse(env), secret) ==
 	    -1) {
@@ -590,10 +593,10 @@ key_rotate(struct db_conn *c, struct tg_req *r, int64_t user_id,
 		goto fail;
 	*out = key_json(rows.v);
 	arena_defer_json(r->arena, *out);
-	if ((rc = audit_append(c, r->arena, r, "key.rotate", "api_key", key_pub,
+	if ((rc = audit_commit(c, r->arena, r, "key.rotate", "api_key", key_pub,
 		 before, *out)) != TG_OK)
 		goto fail;
-	return db_commit(c);
+	return TG_OK;
 fail:
 	db_rollback(c);
 	crypto_wipe(secret, KEY_MAX_LEN);

@@ -12,56 +12,13 @@ CP_PW="Qz7-tollgate-Vk9m!"
 
 # --- stack --------------------------------------------------------------------------------
 
-# cp_conf FILE [section.key=value ...]: tg_conf, plus any section tg_conf does not write
-# (e.g. auth.* with an older lib.sh), appended as its own [section] block.
-cp_conf() {
-	local file=$1 item sec key
-	shift
-	local -a base=() extra=()
-	# The sections tg_conf writes (its "for sec in ..." list).
-	local known
-	known=" $(declare -f tg_conf | sed -n 's/.*for sec in \([^;]*\);.*/\1/p' | head -n 1) "
-	for item in "$@"; do
-		case $known in
-		*" ${item%%.*} "*) base+=("$item") ;;
-		*) extra+=("$item") ;;
-		esac
-	done
-	tg_conf "$file" "${base[@]}"
-	[ ${#extra[@]} -gt 0 ] || return 0
-	for sec in $(printf '%s\n' "${extra[@]}" | sed 's/\..*//' | sort -u); do
-		echo "[$sec]"
-		for item in "${extra[@]}"; do
-			key=${item%%=*}
-			[ "${key%%.*}" = "$sec" ] || continue
-			echo "${key#*.} = ${item#*=}"
-		done
-	done >>"$file"
-}
-
-# cp_stack_up [section.key=value ...]: like stack_up (nginx in front of one standalone
-# tollgate; sets $URL $CONF $LOG $tg_pid) but the config may carry auth.* keys.
-cp_stack_up() {
-	need_cmd nginx
-	CONF=$T/tg.conf
-	LOG=$T/log/tollgate.log
-	SOCK=$T/run/tollgate.sock
-	SOCK_PREFIX=$SOCK
-	SOCK_NODB=$SOCK
-	cp_conf "$CONF" "$@"
-	start_tollgate tollgate "$CONF" || bail "tollgate starts"
-	start_web start_nginx || bail "nginx starts"
-	URL=http://127.0.0.1:$PORT
-	wait_for "$URL/health" 15 health_ok || bail "$URL/health answers 200"
-}
-
 # cp_restart [section.key=value ...]: stops the tollgate master, rewrites $CONF with these
 # settings and starts a new master on the same socket (nginx stays).
 cp_restart() {
 	kill -TERM "$tg_pid" 2>/dev/null || true
 	wait_for "master $tg_pid exit" 15 gone "$tg_pid" || bail "tollgate stops for a restart"
 	rm -f "$SOCK"
-	cp_conf "$CONF" "$@"
+	tg_conf "$CONF" "$@"
 	start_tollgate tollgate "$CONF" || bail "tollgate restarts"
 	wait_for "$URL/health" 15 health_ok || bail "$URL/health answers 200 after restart"
 }

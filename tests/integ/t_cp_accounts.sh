@@ -12,7 +12,7 @@ make_tmp
 # A scratch database: this script makes failed logins, and the per-IP failure counter (every
 # test connects from 127.0.0.1) would otherwise lock out the logins of the parallel tests.
 cp_scratch_db accou
-cp_stack_up "db.name=$SCRATCH"
+stack_up "db.name=$SCRATCH"
 
 user_shape='(.id|test("^usr_[A-Za-z0-9]{20}$")) and (.email|type=="string")
 	and has("username") and has("name") and (.role|type=="string") and (.status|type=="string")

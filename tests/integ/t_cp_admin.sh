@@ -12,7 +12,7 @@ make_tmp
 # A scratch database: this script makes failed logins, and the per-IP failure counter (every
 # test connects from 127.0.0.1) would otherwise lock out the logins of the parallel tests.
 cp_scratch_db admin
-cp_stack_up "db.name=$SCRATCH"
+stack_up "db.name=$SCRATCH"
 
 cp_admin adm 100
 AK=$ADMIN_KEY

@@ -12,7 +12,7 @@ need_bin
 need_cmd nginx curl jq mariadb
 make_tmp
 cp_scratch_db audit
-cp_stack_up "db.name=$SCRATCH"
+stack_up "db.name=$SCRATCH"
 
 nrows() { sql "$SCRATCH" -e 'SELECT COUNT(*) FROM audit_log' 2>/dev/null || echo -1; }
 # sqlx ARGS: a statement that must work (a failure is reported, the test goes on).

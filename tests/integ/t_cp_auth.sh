@@ -9,7 +9,7 @@ need_db
 need_bin
 need_cmd nginx curl jq
 make_tmp
-cp_stack_up
+stack_up
 
 cp_register au || bail "register ($code: $(head -c 200 "$T/body"))"
 K=$REG_KEY A_ID=$REG_ID

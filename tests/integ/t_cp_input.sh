@@ -13,7 +13,7 @@ make_tmp
 # A scratch database: this script makes failed logins, and the per-IP failure counter (every
 # test connects from 127.0.0.1) would otherwise lock out the logins of the parallel tests.
 cp_scratch_db input
-cp_stack_up "db.name=$SCRATCH"
+stack_up "db.name=$SCRATCH"
 
 cp_register ia || bail "register ($code: $(head -c 200 "$T/body"))"
 A_KEY=$REG_KEY A_ID=$REG_ID

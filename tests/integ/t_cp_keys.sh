@@ -10,7 +10,7 @@ need_db
 need_bin
 need_cmd nginx curl jq
 make_tmp
-cp_stack_up
+stack_up
 
 cp_register ka || bail "register user A ($code: $(head -c 200 "$T/body"))"
 A_KEY=$REG_KEY A_ID=$REG_ID A_KID=$REG_KEY_ID

@@ -11,7 +11,7 @@ need_bin
 need_cmd nginx curl jq mariadb
 make_tmp
 cp_scratch_db login
-cp_stack_up "db.name=$SCRATCH"
+stack_up "db.name=$SCRATCH"
 
 cp_register ll || bail "register ($code: $(head -c 200 "$T/body"))"
 EM=$REG_EMAIL

@@ -9,7 +9,7 @@ need_db
 need_bin
 need_cmd nginx curl jq
 make_tmp
-cp_stack_up
+stack_up
 
 # METHOD PATH AUTH: AUTH is "key" when a credential is required.
 endpoints=(
