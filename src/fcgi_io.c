@@ -2,10 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -13,34 +14,41 @@
 #include "fcgi_io.h"
 
 /*
- * A slot that keeps a web server connection open (FCGI_KEEP_CONN) serves only
- * that connection.  Idle kept connections could hold every slot while new
- * connections wait unaccepted in the backlog, so a kept connection is given
- * up when others are waiting, and after this long without a next request.
+ * Kept connections (FCGI_KEEP_CONN, nginx's fastcgi_keep_conn) are never
+ * closed by us while the web server may still use them: nginx does not retry
+ * a POST it wrote to a cached connection that we closed meanwhile, so such a
+ * close turns into a 502.  Instead a finished kept connection is parked in
+ * this process's door, and whichever slot leads polls the listening socket and
+ * every parked connection together, so parked connections never hold a slot
+ * and never starve new ones.  Only one slot polls at a time (the leader);
+ * the others wait for the lead, and a slot that parks a connection wakes the
+ * leader through a pipe so it polls the new one too.
  */
-#define KEEP_IDLE_MS 1000
+#define KEEP_MAX                                                               \
+	64 /* parked connections per process; beyond, the oldest goes */
+
+struct fcgi_door {
+	pthread_mutex_t lead; /* held by the slot that polls */
+	pthread_mutex_t mu;   /* guards kept[] and nkept */
+	int listen_fd;
+	int wake[2]; /* read end polled by the leader */
+	int quit;
+	int kept[KEEP_MAX]; /* oldest first */
+	unsigned nkept;
+};
 
 struct fcgi_slot {
 	FCGX_Request req;
+	struct fcgi_door *door;
 	int accepted;
-	int timed; /* SO_RCVTIMEO set on the kept connection */
 };
 
-static void
-rcv_timeout(int fd, int ms)
-{
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
-
-/* 1 when connections wait in the listen backlog. */
 static int
-backlog_waiting(int listen_fd)
+set_flags(int fd, int fl)
 {
-	struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+	int cur = fcntl(fd, F_GETFL);
 
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+	return cur == -1 || fcntl(fd, F_SETFL, cur | fl) == -1 ? -1 : 0;
 }
 
 int
@@ -49,19 +57,138 @@ fcgi_init(void)
 	return FCGX_Init() == 0 ? 0 : -1;
 }
 
+struct fcgi_door *
+fcgi_door_new(int listen_fd)
+{
+	struct fcgi_door *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->listen_fd = listen_fd;
+	d->wake[0] = d->wake[1] = -1;
+	pthread_mutex_init(&d->lead, NULL);
+	pthread_mutex_init(&d->mu, NULL);
+	/* Leaders only accept when poll says so; another process may win. */
+	if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) == -1 ||
+	    set_flags(listen_fd, O_NONBLOCK) == -1) {
+		fcgi_door_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+fcgi_door_free(struct fcgi_door *d)
+{
+	unsigned i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->nkept; i++)
+		close(d->kept[i]);
+	if (d->wake[0] != -1) {
+		close(d->wake[0]);
+		close(d->wake[1]);
+	}
+	pthread_mutex_destroy(&d->lead);
+	pthread_mutex_destroy(&d->mu);
+	free(d);
+}
+
+static void
+door_wake(struct fcgi_door *d)
+{
+	char c = 0;
+
+	(void)!write(d->wake[1], &c, 1);
+}
+
+/* Park a kept connection between requests. */
+static void
+door_park(struct fcgi_door *d, int fd)
+{
+	int old = -1;
+
+	pthread_mutex_lock(&d->mu);
+	if (d->nkept == KEEP_MAX) {
+		old = d->kept[0];
+		memmove(d->kept, d->kept + 1, (KEEP_MAX - 1) * sizeof(int));
+		d->nkept--;
+	}
+	d->kept[d->nkept++] = fd;
+	pthread_mutex_unlock(&d->mu);
+	if (old != -1)
+		close(old); /* rare: more kept connections than KEEP_MAX */
+	door_wake(d);
+}
+
+/*
+ * As leader: wait until a parked connection or the listening socket is
+ * readable.  Returns the claimed parked fd, -2 for the listening socket, or
+ * -1 on interrupt or quit.
+ */
+static int
+door_wait(struct fcgi_door *d)
+{
+	struct pollfd p[KEEP_MAX + 2];
+	char drain[64];
+	unsigned i, j, n;
+	int fd;
+
+	for (;;) {
+		if (__atomic_load_n(&d->quit, __ATOMIC_ACQUIRE))
+			return -1;
+		p[0] = (struct pollfd){.fd = d->wake[0], .events = POLLIN};
+		p[1] = (struct pollfd){.fd = d->listen_fd, .events = POLLIN};
+		pthread_mutex_lock(&d->mu);
+		for (i = 0; i < d->nkept; i++)
+			p[2 + i] =
+			    (struct pollfd){.fd = d->kept[i], .events = POLLIN};
+		n = 2 + d->nkept;
+		pthread_mutex_unlock(&d->mu);
+		if (poll(p, n, -1) == -1)
+			return -1; /* EINTR: the wake signal of a stop */
+		if (p[0].revents != 0)
+			while (read(d->wake[0], drain, sizeof(drain)) > 0)
+				;
+		/* Kept connections first: their requests are already sent. */
+		for (i = 2; i < n; i++) {
+			if (p[i].revents == 0)
+				continue;
+			fd = p[i].fd;
+			pthread_mutex_lock(&d->mu);
+			for (j = 0; j < d->nkept; j++)
+				if (d->kept[j] == fd)
+					break;
+			if (j < d->nkept) {
+				memmove(d->kept + j, d->kept + j + 1,
+				    (d->nkept - j - 1) * sizeof(int));
+				d->nkept--;
+			} else
+				fd = -1;
+			pthread_mutex_unlock(&d->mu);
+			if (fd != -1)
+				return fd;
+		}
+		if (p[1].revents != 0)
+			return -2;
+	}
+}
+
 struct fcgi_slot *
-fcgi_slot_new(int listen_fd)
+fcgi_slot_new(struct fcgi_door *d)
 {
 	struct fcgi_slot *s;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	/* FAIL_ACCEPT_ON_INTR: a stop signal must wake a slot blocked in accept. */
-	if (FCGX_InitRequest(&s->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
+	if (FCGX_InitRequest(&s->req, d->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
 	    0) {
 		free(s);
 		return NULL;
 	}
+	s->door = d;
 	return s;
 }
 
@@ -118,16 +245,33 @@ f_flush(void *ctx)
 int
 fcgi_accept(struct fcgi_slot *s, struct tg_io *io)
 {
-	if (FCGX_Accept_r(&s->req) < 0) {
-		s->accepted = 0;
-		return -1;
+	struct fcgi_door *d = s->door;
+	int fd, r;
+
+	for (;;) {
+		pthread_mutex_lock(&d->lead);
+		fd = door_wait(d);
+		pthread_mutex_unlock(&d->lead);
+		if (fd == -1)
+			return -1;
+		/*
+		 * libfcgi reads the request from ipcFd when it is set and
+		 * accepts otherwise; keepConnection stops its leading finish
+		 * from closing the fd we hand it.
+		 */
+		s->req.ipcFd = fd >= 0 ? fd : -1;
+		s->req.keepConnection = 1;
+		r = FCGX_Accept_r(&s->req);
+		if (r == 0)
+			break;
+		/*
+		 * EAGAIN: another process took the connection, or a parked one
+		 * had closed and the accept that libfcgi tries next found none.
+		 */
+		if (r != -EAGAIN && r != -EWOULDBLOCK && r != -ECONNABORTED)
+			return -1;
 	}
 	s->accepted = 1;
-	if (s->timed) {
-		/* A request arrived on the kept connection: no limit inside it. */
-		rcv_timeout(s->req.ipcFd, 0);
-		s->timed = 0;
-	}
 	io->ctx = s;
 	io->envp = s->req.envp;
 	io->read = f_read;
@@ -141,22 +285,22 @@ fcgi_finish(struct fcgi_slot *s)
 {
 	if (!s->accepted)
 		return;
-	if (s->req.keepConnection && backlog_waiting(s->req.listen_sock))
-		s->req.keepConnection = 0;
 	FCGX_Finish_r(&s->req);
 	s->accepted = 0;
-	s->timed = 0;
 	if (s->req.ipcFd >= 0) {
-		/* Kept: a read timeout makes libfcgi close it and accept anew. */
-		rcv_timeout(s->req.ipcFd, KEEP_IDLE_MS);
-		s->timed = 1;
+		door_park(s->door, s->req.ipcFd);
+		s->req.ipcFd = -1;
 	}
 }
 
 void
-fcgi_shutdown_pending(void)
+fcgi_shutdown_pending(struct fcgi_door *d)
 {
 	FCGX_ShutdownPending();
+	if (d != NULL) {
+		__atomic_store_n(&d->quit, 1, __ATOMIC_RELEASE);
+		door_wake(d);
+	}
 }
 
 static ssize_t

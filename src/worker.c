@@ -37,6 +37,7 @@ struct worker {
 	const struct conf *conf;
 	struct tg_ctx ctx;
 	int listen_fd;
+	struct fcgi_door *door;
 	int spawned;
 	unsigned nslots;
 	struct slot *slots;
@@ -98,7 +99,7 @@ static void
 set_quit(struct worker *w)
 {
 	__atomic_store_n(&w->quit, 1, __ATOMIC_RELEASE);
-	fcgi_shutdown_pending();
+	fcgi_shutdown_pending(w->door);
 }
 
 static void *
@@ -219,12 +220,16 @@ worker_run(
 	}
 	if (ctx_init(&w.ctx, conf) == -1)
 		goto out;
+	if ((w.door = fcgi_door_new(listen_fd)) == NULL) {
+		log_sys(LOG_ERR, "fcgi door");
+		goto out;
+	}
 	if ((w.slots = calloc(w.nslots, sizeof(*w.slots))) == NULL)
 		goto out;
 	for (i = 0; i < w.nslots; i++) {
 		w.slots[i].w = &w;
 		w.slots[i].arena = arena_new(ARENA_CHUNK);
-		if ((w.slots[i].fs = fcgi_slot_new(listen_fd)) == NULL)
+		if ((w.slots[i].fs = fcgi_slot_new(w.door)) == NULL)
 			goto stop;
 		/* Slots inherit the blocked control signals from this thread. */
 		if (pthread_create(
@@ -253,6 +258,7 @@ out:
 		}
 		free(w.slots);
 	}
+	fcgi_door_free(w.door);
 	log_msg(LOG_DEBUG, "worker exits after %lu requests", w.served);
 	ctx_fini(&w.ctx);
 	db_library_end();
