@@ -21,6 +21,8 @@ enum tg_err catalog_models(
     struct db_conn *, struct arena *, const char *id, json_t **data);
 /* Providers with the number of models each serves. */
 enum tg_err catalog_providers(struct db_conn *, struct arena *, json_t **data);
+/* USD per million tokens: micro-USD per million -> "2.50". */
+json_t *catalog_price_per_million(int64_t micro_per_million);
 /* USD per token, as OpenRouter shows prices: micro-USD per million -> "0.0000025". */
 json_t *catalog_price_per_token(int64_t micro_per_million);
 

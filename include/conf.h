@@ -7,6 +7,7 @@
 
 #include "tollgate.h"
 
+#define CONF_MAX_GROUPS	 32
 #define CONF_MAX_ORIGINS 32
 
 enum conf_registration { REG_OPEN = 0, REG_INVITE, REG_CLOSED };
@@ -66,6 +67,28 @@ struct conf {
 	unsigned login_window;
 	unsigned max_keys_per_user;
 
+	/* [chat] */
+	unsigned default_max_tokens;
+	unsigned
+	    hold_ttl; /* seconds a hold lives before the sweeper takes it */
+	unsigned keepalive; /* seconds between SSE comments while waiting */
+	unsigned connect_timeout;    /* seconds, upstream connect */
+	unsigned first_byte_timeout; /* seconds, upstream headers */
+	unsigned idle_timeout;	     /* seconds of upstream silence mid-body */
+	unsigned
+	    sweep_interval; /* seconds between opportunistic sweeps; 0 off */
+
+	/* [billing] */
+	unsigned commission_bp; /* basis points */
+	char *group_commission_raw;
+	char *group_names[CONF_MAX_GROUPS];
+	unsigned group_bp[CONF_MAX_GROUPS];
+	unsigned ngroups;
+	int64_t flat_price; /* micro-USD per million tokens; -1 off */
+
+	/* [security] */
+	char *master_key_file;
+
 	/* [debug] */
 	int debug_routes;
 };
@@ -88,6 +111,8 @@ void conf_free(struct conf *);
 const char *conf_default_path(void);
 /* The i-th known key (for the sample-config test); 0, or -1 past the end. */
 int conf_key_at(size_t i, const char **section, const char **name);
+/* Commission in basis points for a user group (its override or the default). */
+unsigned conf_group_commission(const struct conf *, const char *group);
 /* 1 if origin is allowed by http.cors_origins. */
 int conf_origin_allowed(const struct conf *, const char *origin);
 

@@ -46,6 +46,26 @@ void crypto_hex(const unsigned char *, size_t, char *out);
 /* Wipe a secret in place. */
 void crypto_wipe(void *, size_t);
 
+#define CRYPTO_MASTER_LEN    32
+#define CRYPTO_SEAL_OVERHEAD 28 /* 12-byte nonce + 16-byte tag */
+
+/* A new random master key as 64 hex digits; 0 or -1. */
+int crypto_master_new(char hex[2 * CRYPTO_MASTER_LEN + 1]);
+/* 64 hex digits (surrounding whitespace allowed) into a 32-byte key; 0 or -1. */
+int crypto_master_parse(const char *hex, unsigned char key[CRYPTO_MASTER_LEN]);
+/*
+ * AES-256-GCM with a random nonce: out (n + CRYPTO_SEAL_OVERHEAD bytes) =
+ * nonce || ciphertext || tag, with aad bound in.  0 or -1.
+ */
+int crypto_seal(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
+    size_t aadlen, const void *in, size_t n, unsigned char *out);
+/*
+ * Open what crypto_seal made: out gets n - CRYPTO_SEAL_OVERHEAD bytes.  -1
+ * when it is too short, was altered, or the key or aad differ.
+ */
+int crypto_open(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
+    size_t aadlen, const unsigned char *in, size_t n, unsigned char *out);
+
 /* argon2id PHC string of password into out (at least 128 bytes); 0 or -1. */
 int crypto_password_hash(const char *password, char *out, size_t outlen);
 /* 1 when password matches the PHC string, 0 otherwise. */

@@ -13,6 +13,8 @@ struct tg_ctx {
 	char *openapi; /* serialized document, built at worker start */
 	size_t openapi_len;
 	time_t started;
+	unsigned char master[32]; /* opens upstream keys (CRYPTO_MASTER_LEN) */
+	int have_master;
 };
 
 /* Build the worker context (DB pool, OpenAPI cache); 0 or -1 (logged). */

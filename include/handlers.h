@@ -38,6 +38,27 @@ enum tg_err h_models_list(struct tg_req *, struct tg_resp *);
 enum tg_err h_models_get(struct tg_req *, struct tg_resp *);
 enum tg_err h_models_public(struct tg_req *, struct tg_resp *);
 enum tg_err h_models_providers(struct tg_req *, struct tg_resp *);
+
+/* h_chat.c */
+enum tg_err h_chat(struct tg_req *, struct tg_resp *);
+enum tg_err h_completions(struct tg_req *, struct tg_resp *);
+enum tg_err h_embeddings(struct tg_req *, struct tg_resp *);
+enum tg_err h_quote(struct tg_req *, struct tg_resp *);
+
+/* h_usage.c */
+enum tg_err h_user_usage(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_bill(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_bill(struct tg_req *, struct tg_resp *);
+
+/* h_upstream.c */
+enum tg_err h_admin_providers(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_provider_add(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_provider_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukeys(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukey_add(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukey_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_model_add(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_model_update(struct tg_req *, struct tg_resp *);
 /* h_admin.c */
 enum tg_err h_admin_add_credits(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_balance(struct tg_req *, struct tg_resp *);

@@ -31,6 +31,16 @@ enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
  */
 enum tg_err ledger_settle(struct db_conn *, struct arena *,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged);
+/* Work done in the settling transaction, told the amount charged. */
+typedef enum tg_err (*ledger_also_fn)(
+    struct db_conn *, struct arena *, int64_t charged, void *arg);
+/*
+ * ledger_settle, and also(...) in the same transaction (the usage record), so
+ * both happen or neither does.
+ */
+enum tg_err ledger_settle_with(struct db_conn *, struct arena *,
+    const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged,
+    ledger_also_fn also, void *arg);
 /*
  * Settle up to limit holds whose time ran out (a worker died mid-request),
  * charging them in full: any process may call it; locked rows are skipped.

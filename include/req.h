@@ -28,6 +28,7 @@ struct tg_ctx;
 struct arena;
 struct principal;
 struct db_conn;
+struct http_client;
 
 struct tg_req {
 	struct arena *arena;
@@ -59,6 +60,7 @@ struct tg_req {
 	struct principal *who; /* set by auth_check */
 	struct db_conn
 	    *db; /* borrowed by router_db, returned after the request */
+	struct http_client *http; /* the slot's, for upstream calls */
 };
 
 /*

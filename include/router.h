@@ -42,6 +42,9 @@ struct db_conn;
  */
 enum tg_err router_db(struct tg_req *, struct db_conn **);
 /* Serve one request from io end to end, including the access-log line. */
-void router_serve(struct tg_io *, struct arena *, const struct tg_ctx *);
+struct http_client;
+
+void router_serve(struct tg_io *, struct arena *, const struct tg_ctx *,
+    struct http_client *);
 
 #endif

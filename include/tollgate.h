@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* The schema version this binary expects; equals the highest schema/NNNN_*.sql. */
-#define TG_SCHEMA_VERSION 4
+#define TG_SCHEMA_VERSION 5
 
 #define TG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define TG_NORETURN	__attribute__((noreturn))
@@ -33,6 +33,7 @@ enum tg_err {
 	TG_EDB,	      /* database unavailable (503) */
 	TG_ESCHEMA,   /* database schema is not the expected version (503) */
 	TG_ETIMEOUT,  /* provider timeout (504) */
+	TG_EUNAVAIL,  /* no provider can serve the request now (503) */
 	TG_ERR__MAX
 };
 

@@ -197,6 +197,16 @@ catalog_price_per_token(int64_t micro)
 	return json_string(buf);
 }
 
+json_t *
+catalog_price_per_million(int64_t micro)
+{
+	char buf[40];
+
+	/* micro-USD per million: 6 decimals, at least 2 shown. */
+	money_format(micro * 1000, buf, sizeof(buf));
+	return json_string(buf);
+}
+
 enum tg_err
 catalog_models(
     struct db_conn *c, struct arena *a, const char *id, json_t **data)

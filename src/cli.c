@@ -1,4 +1,4 @@
-/* cli.c: operator commands: admin create-user, audit verify */
+/* cli.c: operator commands: admin, audit, provider, model, sweep, genkey */
 #include "config.h"
 
 #include <getopt.h>
@@ -9,14 +9,18 @@
 #include "accounts.h"
 #include "arena.h"
 #include "audit.h"
+#include "catalog.h"
 #include "cli.h"
 #include "conf.h"
 #include "crypto.h"
 #include "ctx.h"
 #include "db.h"
+#include "ledger.h"
 #include "money.h"
 #include "req.h"
 #include "resp.h"
+#include "upstream.h"
+#include "util.h"
 
 /* A request-shaped context for the domain functions, with no HTTP behind it. */
 struct cli {
@@ -179,4 +183,208 @@ cli_audit(const struct conf *conf, int argc, char **argv)
 	rc = audit_verify(x.c, stdout);
 	cli_close(&x);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Print a JSON object as one line. */
+static void
+print_json(const json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+}
+
+static int
+fail(struct cli *x, enum tg_err rc, const char *why)
+{
+	fprintf(stderr, "tollgate: %s\n",
+	    why != NULL		     ? why
+		: rc == TG_ENOENT    ? "not found"
+		: rc == TG_ECONFLICT ? "it exists already"
+				     : resp_err_code(rc));
+	cli_close(x);
+	return EXIT_FAILURE;
+}
+
+static int
+price_arg(const char *s, int64_t *out)
+{
+	json_t *v = json_string(s);
+	int rc = upstream_price_parse(v, out);
+
+	json_decref(v);
+	return rc;
+}
+
+/* Read a secret from stdin (one line; never argv, which ps shows). */
+static int
+read_secret(char *buf, size_t len)
+{
+	size_t n;
+
+	if (fgets(buf, (int)len, stdin) == NULL)
+		return -1;
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+int
+cli_provider(const struct conf *conf, int argc, char **argv)
+{
+	char secret[UPSTREAM_SECRET_MAX + 2], err[256];
+	unsigned char master[CRYPTO_MASTER_LEN];
+	const char *why = NULL, *sub = argc > 0 ? argv[0] : "";
+	struct cli x;
+	json_t *o, *e;
+	size_t i;
+	enum tg_err rc;
+
+	if (!((strcmp(sub, "add") == 0 && (argc == 4 || argc == 5)) ||
+		(strcmp(sub, "list") == 0 && argc == 1) ||
+		(strcmp(sub, "key-add") == 0 && (argc == 2 || argc == 3)) ||
+		(strcmp(sub, "key-list") == 0 && argc == 2) ||
+		(strcmp(sub, "key-disable") == 0 && argc == 2))) {
+		fprintf(stderr,
+		    "usage: tollgate provider add ID KIND BASE_URL [NAME]\n"
+		    "       tollgate provider list\n"
+		    "       tollgate provider key-add PROVIDER_ID [LABEL]  "
+		    "(the key on stdin)\n"
+		    "       tollgate provider key-list PROVIDER_ID\n"
+		    "       tollgate provider key-disable KEY_ID\n");
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	if (strcmp(sub, "add") == 0) {
+		rc = upstream_provider_add(x.c, &x.req, argv[1], argv[2],
+		    argv[3], argc == 5 ? argv[4] : NULL, 1, &why);
+		if (rc == TG_OK)
+			rc = upstream_providers(x.c, x.req.arena, argv[1], &o);
+	} else if (strcmp(sub, "list") == 0) {
+		rc = upstream_providers(x.c, x.req.arena, NULL, &o);
+	} else if (strcmp(sub, "key-add") == 0) {
+		if (upstream_master_load(conf, master, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tollgate: %s\n",
+			    err[0] != '\0' ? err
+					   : "no master key: set [security] "
+					     "master_key_file or "
+					     "TOLLGATE_MASTER_KEY");
+			cli_close(&x);
+			return EXIT_FAILURE;
+		}
+		if (read_secret(secret, sizeof(secret)) == -1) {
+			crypto_wipe(master, sizeof(master));
+			return fail(&x, TG_EINVAL,
+			    "give the provider key on stdin, one line");
+		}
+		rc = upstream_key_add(x.c, &x.req, master, argv[1], secret,
+		    argc == 3 ? argv[2] : NULL, &o, &why);
+		crypto_wipe(secret, sizeof(secret));
+		crypto_wipe(master, sizeof(master));
+	} else if (strcmp(sub, "key-list") == 0) {
+		rc = upstream_keys(x.c, x.req.arena, argv[1], &o);
+	} else {
+		rc = upstream_key_remove(x.c, &x.req, NULL, argv[1], 0);
+		o = NULL;
+		if (rc == TG_OK)
+			printf("%s disabled\n", argv[1]);
+	}
+	if (rc != TG_OK)
+		return fail(&x, rc, why);
+	if (o != NULL && json_is_array(json_object_get(o, "data"))) {
+		json_array_foreach(json_object_get(o, "data"), i, e)
+		    print_json(e);
+	} else if (o != NULL) {
+		print_json(o);
+	}
+	cli_close(&x);
+	return EXIT_SUCCESS;
+}
+
+int
+cli_model(const struct conf *conf, int argc, char **argv)
+{
+	int64_t in, out, cached = -1, ctxlen = 128000;
+	uint64_t n;
+	const char *why = NULL;
+	struct cli x;
+	json_t *data;
+	enum tg_err rc;
+
+	if (argc < 6 || argc > 8 || strcmp(argv[0], "add") != 0 ||
+	    price_arg(argv[4], &in) == -1 || price_arg(argv[5], &out) == -1 ||
+	    (argc >= 7 && price_arg(argv[6], &cached) == -1) ||
+	    (argc == 8 && util_parse_u64(argv[7], 1, 100000000, &n) == -1)) {
+		fprintf(stderr,
+		    "usage: tollgate model add MODEL_ID PROVIDER_ID "
+		    "UPSTREAM_MODEL INPUT OUTPUT [CACHED] [CONTEXT]\n"
+		    "  prices in USD per million tokens (2.50), at most 6 "
+		    "decimals\n");
+		return 2;
+	}
+	if (argc == 8)
+		ctxlen = (int64_t)n;
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	rc = upstream_model_add(x.c, &x.req, argv[1], NULL, argv[2], argv[3],
+	    in, out, cached, ctxlen, &why);
+	if (rc == TG_OK)
+		rc = catalog_models(x.c, x.req.arena, argv[1], &data);
+	if (rc != TG_OK)
+		return fail(&x, rc, why);
+	if (json_array_size(data) > 0)
+		print_json(json_array_get(data, 0));
+	cli_close(&x);
+	return EXIT_SUCCESS;
+}
+
+int
+cli_sweep(const struct conf *conf, int argc, char **argv)
+{
+	struct cli x;
+	unsigned n = 0, total = 0;
+	enum tg_err rc;
+
+	if (argc != 0) {
+		fprintf(stderr, "usage: tollgate sweep\n");
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	do {
+		rc = ledger_sweep(x.c, x.req.arena, 500, &n);
+		total += n;
+		arena_reset(x.req.arena);
+	} while (rc == TG_OK && n > 0);
+	if (rc != TG_OK)
+		return fail(&x, rc, NULL);
+	printf("settled %u expired hold(s)\n", total);
+	cli_close(&x);
+	return EXIT_SUCCESS;
+}
+
+int
+cli_genkey(const struct conf *conf, int argc, char **argv)
+{
+	char hex[2 * CRYPTO_MASTER_LEN + 1];
+
+	(void)conf;
+	if (argc != 0) {
+		fprintf(stderr, "usage: tollgate genkey\n");
+		return 2;
+	}
+	if (crypto_master_new(hex) == -1)
+		return EXIT_FAILURE;
+	puts(hex);
+	crypto_wipe(hex, sizeof(hex));
+	return EXIT_SUCCESS;
 }

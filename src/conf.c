@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "money.h"
 #include "util.h"
 
 #ifndef TG_SYSCONFDIR
@@ -282,6 +283,88 @@ set_origins(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return 0;
 }
 
+/* "2.5" -> 250 basis points: a percentage from 0 to 100 with at most 2 decimals. */
+static int
+parse_percent(const char *v, unsigned *bp)
+{
+	int64_t n;
+
+	if (money_parse(v, &n) == -1 || n < 0 || n > 100 * NANO_PER_USD ||
+	    n % (NANO_PER_USD / 100) != 0)
+		return -1;
+	*bp = (unsigned)(n / (NANO_PER_USD / 100));
+	return 0;
+}
+
+static int
+set_percent(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	if (parse_percent(v, f) == 0)
+		return 0;
+	perr(p, "'%s' is not a percentage from 0 to 100 (at most 2 decimals)",
+	    v);
+	return -1;
+}
+
+/* "vip:2.5, free:10": per-group commission overrides. */
+static int
+set_groups(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	struct conf *c = p->c;
+	char *copy, *tok, *save = NULL, *colon;
+	unsigned i, bp;
+	int rc = 0;
+
+	for (i = 0; i < c->ngroups; i++)
+		free(c->group_names[i]);
+	c->ngroups = 0;
+	set_str(p, f, v, min, max);
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		if ((colon = strchr(tok, ':')) == NULL || colon == tok ||
+		    colon - tok > 64 || parse_percent(colon + 1, &bp) == -1) {
+			perr(
+			    p, "'%s' is not group:percent (e.g. vip:2.5)", tok);
+			rc = -1;
+			continue;
+		}
+		if (c->ngroups == CONF_MAX_GROUPS) {
+			perr(p, "more than %d groups", CONF_MAX_GROUPS);
+			rc = -1;
+			break;
+		}
+		*colon = '\0';
+		c->group_names[c->ngroups] = strdup(tok);
+		c->group_bp[c->ngroups++] = bp;
+	}
+	free(copy);
+	return rc;
+}
+
+/* USD per million tokens -> micro-USD per million; empty = off. */
+static int
+set_flat(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	int64_t n;
+
+	if (*v == '\0') {
+		*(int64_t *)f = -1;
+		return 0;
+	}
+	if (money_parse(v, &n) == -1 || n < 0 || n % 1000 != 0 ||
+	    n > 1000000 * NANO_PER_USD) {
+		perr(p,
+		    "'%s' is not a price in USD per million tokens with at "
+		    "most 6 decimals",
+		    v);
+		return -1;
+	}
+	*(int64_t *)f = n / 1000;
+	return 0;
+}
+
 #define CO(f) offsetof(struct conf, f)
 #define U32   0xffffffffu
 
@@ -326,6 +409,17 @@ static const struct conf_key keys[] = {
 	{ "auth",   "login_max_failures", set_uint,   CO(login_max_failures), 1, 1000 },
 	{ "auth",   "login_window",	 set_uint,    CO(login_window),	      1, 86400 },
 	{ "auth",   "max_keys_per_user", set_uint,    CO(max_keys_per_user),  1, 10000 },
+	{ "chat",   "default_max_tokens", set_uint,   CO(default_max_tokens), 1, 1000000 },
+	{ "chat",   "hold_ttl",		 set_uint,    CO(hold_ttl),	      5, 86400 },
+	{ "chat",   "keepalive",	 set_uint,    CO(keepalive),	      1, 300 },
+	{ "chat",   "connect_timeout",	 set_uint,    CO(connect_timeout),    1, 300 },
+	{ "chat",   "first_byte_timeout", set_uint,   CO(first_byte_timeout), 1, 3600 },
+	{ "chat",   "idle_timeout",	 set_uint,    CO(idle_timeout),	      1, 3600 },
+	{ "chat",   "sweep_interval",	 set_uint,    CO(sweep_interval),     0, 86400 },
+	{ "billing", "commission_percent", set_percent, CO(commission_bp),    0, 0 },
+	{ "billing", "group_commission", set_groups,  CO(group_commission_raw), 0, 0 },
+	{ "billing", "flat_price",	 set_flat,    CO(flat_price),	      0, 0 },
+	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
 };
 /* clang-format on */
@@ -367,6 +461,15 @@ conf_defaults(void)
 	c->login_max_failures = 10;
 	c->login_window = 900;
 	c->max_keys_per_user = 50;
+	c->default_max_tokens = 4096;
+	c->hold_ttl = 900;
+	c->keepalive = 15;
+	c->connect_timeout = 10;
+	c->first_byte_timeout = 300;
+	c->idle_timeout = 300;
+	c->sweep_interval = 30;
+	c->commission_bp = 500;
+	c->flat_price = -1;
 	return c;
 }
 
@@ -501,12 +604,26 @@ conf_free(struct conf *c)
 		explicit_bzero(c->db_password, strlen(c->db_password));
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].set == set_str || keys[i].set == set_listen ||
-		    keys[i].set == set_prefix || keys[i].set == set_origins)
+		    keys[i].set == set_prefix || keys[i].set == set_origins ||
+		    keys[i].set == set_groups)
 			free(*(char **)((char *)c + keys[i].off));
 	for (i = 0; i < c->ncors_origins; i++)
 		free(c->cors_origins[i]);
+	for (i = 0; i < c->ngroups; i++)
+		free(c->group_names[i]);
 	free(c->path);
 	free(c);
+}
+
+unsigned
+conf_group_commission(const struct conf *c, const char *group)
+{
+	unsigned i;
+
+	for (i = 0; group != NULL && i < c->ngroups; i++)
+		if (strcmp(c->group_names[i], group) == 0)
+			return c->group_bp[i];
+	return c->commission_bp;
 }
 
 const char *

@@ -1,6 +1,8 @@
 /* crypto.c: keys, tokens, hashes and password hashing (OpenSSL and libargon2 adapter) */
 #include "config.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -219,4 +221,97 @@ int
 crypto_password_verify(const char *phc, const char *pw)
 {
 	return argon2id_verify(phc, pw, strlen(pw)) == ARGON2_OK;
+}
+
+int
+crypto_master_parse(const char *hex, unsigned char key[CRYPTO_MASTER_LEN])
+{
+	size_t i;
+	int hi, lo;
+
+	while (isspace((unsigned char)*hex))
+		hex++;
+	for (i = 0; i < CRYPTO_MASTER_LEN; i++) {
+		if ((hi = OPENSSL_hexchar2int((unsigned char)hex[2 * i])) < 0 ||
+		    (lo = OPENSSL_hexchar2int((unsigned char)hex[2 * i + 1])) <
+			0)
+			goto bad;
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	for (hex += 2 * CRYPTO_MASTER_LEN; *hex != '\0'; hex++)
+		if (!isspace((unsigned char)*hex))
+			goto bad;
+	return 0;
+bad:
+	crypto_wipe(key, CRYPTO_MASTER_LEN);
+	return -1;
+}
+
+#define GCM_NONCE 12
+#define GCM_TAG	  16
+
+int
+crypto_seal(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
+    size_t aadlen, const void *in, size_t n, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	int len, rc = -1;
+
+	if (n > INT_MAX - 64 || aadlen > INT_MAX)
+		return -1;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (RAND_bytes(out, GCM_NONCE) != 1 ||
+	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out) != 1 ||
+	    EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
+	    EVP_EncryptUpdate(ctx, out + GCM_NONCE, &len, in, (int)n) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, out + GCM_NONCE + len, &len) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(
+		ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, out + GCM_NONCE + n) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_open(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
+    size_t aadlen, const unsigned char *in, size_t n, unsigned char *out)
+{
+	EVP_CIPHER_CTX *ctx;
+	unsigned char tag[GCM_TAG];
+	size_t clen;
+	int len, rc = -1;
+
+	if (n < CRYPTO_SEAL_OVERHEAD || n > INT_MAX || aadlen > INT_MAX)
+		return -1;
+	clen = n - CRYPTO_SEAL_OVERHEAD;
+	memcpy(tag, in + GCM_NONCE + clen, GCM_TAG);
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		return -1;
+	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, in) != 1 ||
+	    EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
+	    EVP_DecryptUpdate(ctx, out, &len, in + GCM_NONCE, (int)clen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG, tag) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, out + len, &len) != 1) {
+		crypto_wipe(out, clen);
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+crypto_master_new(char hex[2 * CRYPTO_MASTER_LEN + 1])
+{
+	unsigned char k[CRYPTO_MASTER_LEN];
+
+	if (RAND_bytes(k, sizeof(k)) != 1)
+		return -1;
+	crypto_hex(k, sizeof(k), hex);
+	crypto_wipe(k, sizeof(k));
+	return 0;
 }

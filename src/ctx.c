@@ -8,10 +8,12 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "crypto.h"
 #include "ctx.h"
 #include "db.h"
 #include "json.h"
 #include "log.h"
+#include "upstream.h"
 
 /*
  * The OpenAPI document ships as www/openapi.json; the version is filled in
@@ -54,6 +56,22 @@ out:
 	return rc;
 }
 
+/* Without a usable master key everything but upstream calls still serves. */
+static int
+load_master(struct tg_ctx *x, const struct conf *c)
+{
+	char err[256];
+	int rc = upstream_master_load(c, x->master, err, sizeof(err));
+
+	if (rc == -1)
+		log_msg(LOG_ERR, "%s; upstream calls will answer 503", err);
+	else if (rc == 1)
+		log_msg(LOG_WARN,
+		    "no master key ([security] master_key_file or "
+		    "TOLLGATE_MASTER_KEY); upstream calls will answer 503");
+	return rc == 0;
+}
+
 int
 ctx_init(struct tg_ctx *x, const struct conf *c)
 {
@@ -64,6 +82,7 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	x->started = time(NULL);
 	/* A missing document degrades one route, not the service. */
 	load_openapi(x, c);
+	x->have_master = load_master(x, c);
 	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads;
 	if ((x->db = db_pool_new(c, pool)) == NULL)
 		return -1;
@@ -75,5 +94,6 @@ ctx_fini(struct tg_ctx *x)
 {
 	db_pool_free(x->db);
 	free(x->openapi);
+	crypto_wipe(x->master, sizeof(x->master));
 	memset(x, 0, sizeof(*x));
 }

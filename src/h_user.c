@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "money.h"
 #include "router.h"
+#include "usage.h"
 #include "util.h"
 
 /* clang-format off */
@@ -143,17 +144,12 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	if (*masked == '\0' && (rc = primary_masked(c, r, &masked)) != TG_OK)
 		return rc;
 	util_iso8601(ts);
-	/* Usage figures arrive with the chat proxy; the shape is final now. */
-	metrics = json_pack("{s:i, s:i, s:o, s:i, s:i, s:o, s:i, s:i, s:o, "
-			    "s:i, s:n, s:n}",
-	    "total_requests", 0, "total_tokens", 0, "total_cost", money_json(0),
-	    "requests_today", 0, "tokens_today", 0, "cost_today", money_json(0),
-	    "requests_this_month", 0, "tokens_this_month", 0, "cost_this_month",
-	    money_json(0), "average_tokens_per_request", 0, "most_used_model",
-	    "last_request_time");
+	if ((rc = usage_metrics(c, r->arena, r->who->user_id, &metrics)) !=
+	    TG_OK)
+		return rc;
 	resp->body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:O}", "status",
 	    "ok", "timestamp", ts, "user_id", r->who->user_pub, "api_key",
 	    masked, "current_credits", money_json(bal), "usage_metrics",
-	    metrics, "rate_limits", lim);
+	    json_incref(metrics), "rate_limits", lim);
 	return TG_OK;
 }

@@ -173,16 +173,28 @@ enum tg_err
 ledger_settle(struct db_conn *c, struct arena *a,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged)
 {
+	return ledger_settle_with(c, a, hold_id, charge, charged, NULL, NULL);
+}
+
+enum tg_err
+ledger_settle_with(struct db_conn *c, struct arena *a,
+    const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged,
+    ledger_also_fn also, void *arg)
+{
+	int64_t got = 0;
 	enum tg_err rc;
 
 	if ((rc = db_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = close_hold(c, a, hold_id, charge, "settled", charged)) !=
-	    TG_OK) {
+	if ((rc = close_hold(c, a, hold_id, charge, "settled", &got)) !=
+		TG_OK ||
+	    (also != NULL && (rc = also(c, a, got, arg)) != TG_OK)) {
 		db_rollback(c);
 		return rc;
 	}
-	return db_commit(c);
+	if ((rc = db_commit(c)) == TG_OK && charged != NULL)
+		*charged = got;
+	return rc;
 }
 
 enum tg_err

@@ -7,10 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "cli.h"
 #include "conf.h"
+#include "http_client.h"
 #include "db.h"
 #include "log.h"
 #include "master.h"
@@ -32,6 +31,14 @@ usage(FILE *fp)
 	    "  admin create-user --email E [--password P] [--admin]\n"
 	    "            [--credits USD]   create a user, print its API key\n"
 	    "  audit verify      check the audit log's hash chain\n"
+	    "  provider add ID KIND BASE_URL [NAME] | list |\n"
+	    "           key-add PROVIDER_ID [LABEL] (key on stdin) |\n"
+	    "           key-list PROVIDER_ID | key-disable KEY_ID\n"
+	    "  model add MODEL_ID PROVIDER_ID UPSTREAM_MODEL INPUT OUTPUT\n"
+	    "           [CACHED] [CONTEXT]   prices in USD per million tokens\n"
+	    "  sweep     settle credit holds whose time ran out\n"
+	    "  genkey    print a new master key for [security] "
+	    "master_key_file\n"
 	    "  version   print the version\n"
 	    "\n"
 	    "options:\n"
@@ -113,12 +120,39 @@ serve(struct conf *c)
 	return master_run(c);
 }
 
+static int
+cmd_migrate(const struct conf *c, int argc, char **argv)
+{
+	return migrate_run(c, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* clang-format off */
+static const struct command {
+	const char *name;
+	int (*fn)(const struct conf *, int argc, char **argv);
+	int takes_args;
+	int needs_conf;
+} commands[] = {
+	{ "serve",    NULL,	    0, 1 },
+	{ "migrate",  cmd_migrate,  0, 1 },
+	{ "version",  NULL,	    0, 0 },
+	{ "admin",    cli_admin,    1, 1 },
+	{ "audit",    cli_audit,    1, 1 },
+	{ "provider", cli_provider, 1, 1 },
+	{ "model",    cli_model,    1, 1 },
+	{ "sweep",    cli_sweep,    0, 1 },
+	{ "genkey",   cli_genkey,   0, 0 },
+};
+/* clang-format on */
+
 int
 main(int argc, char *argv[])
 {
 	const char *path = NULL, *cmd = "serve";
+	const struct command *cm;
 	struct conf *c;
 	char **args;
+	size_t cmdi;
 	int ch, test = 0, rc, nargs;
 
 	/* "+": options stop at the command, which has options of its own. */
@@ -142,8 +176,16 @@ main(int argc, char *argv[])
 		cmd = argv[optind++];
 	args = argv + optind;
 	nargs = argc - optind;
-	if (nargs > 0 && strcmp(cmd, "admin") != 0 &&
-	    strcmp(cmd, "audit") != 0) {
+	for (cmdi = 0; cmdi < sizeof(commands) / sizeof(commands[0]); cmdi++)
+		if (strcmp(commands[cmdi].name, cmd) == 0)
+			break;
+	if (cmdi == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "tollgate: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	cm = &commands[cmdi];
+	if (nargs > 0 && !cm->takes_args) {
 		usage(stderr);
 		return 2;
 	}
@@ -151,12 +193,8 @@ main(int argc, char *argv[])
 		printf("tollgate %s\n", PACKAGE_VERSION);
 		return EXIT_SUCCESS;
 	}
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 &&
-	    strcmp(cmd, "admin") != 0 && strcmp(cmd, "audit") != 0) {
-		fprintf(stderr, "tollgate: unknown command '%s'\n", cmd);
-		usage(stderr);
-		return 2;
-	}
+	if (!cm->needs_conf)
+		return cm->fn(NULL, nargs, args);
 	if (path == NULL)
 		path = conf_default_path();
 	if ((c = conf_load(path, print_conf_error, NULL)) == NULL) {
@@ -174,22 +212,16 @@ main(int argc, char *argv[])
 		return EXIT_SUCCESS;
 	}
 	/* Once, before any thread or handle exists (curl_global_init(3)). */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (http_global_init() == -1) {
 		fprintf(stderr, "tollgate: curl_global_init failed\n");
 		conf_free(c);
 		return EXIT_FAILURE;
 	}
-	if (strcmp(cmd, "migrate") == 0) {
-		rc = migrate_run(c, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-		conf_free(c);
-	} else if (strcmp(cmd, "admin") == 0) {
-		rc = cli_admin(c, nargs, args);
-		conf_free(c);
-	} else if (strcmp(cmd, "audit") == 0) {
-		rc = cli_audit(c, nargs, args);
+	if (cm->fn != NULL) {
+		rc = cm->fn(c, nargs, args);
 		conf_free(c);
 	} else
 		rc = serve(c);
-	curl_global_cleanup();
+	http_global_end();
 	return rc;
 }

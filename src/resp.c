@@ -39,6 +39,7 @@ static const struct err_row errs[TG_ERR__MAX] = {
 	[TG_EDB]       = { 503, "service_unavailable_error", "database_unavailable", "the database is unavailable; try again shortly" },
 	[TG_ESCHEMA]   = { 503, "service_unavailable_error", "schema_mismatch",      "the database schema is not the expected version; run tollgate migrate" },
 	[TG_ETIMEOUT]  = { 504, "timeout_error",	     "upstream_timeout",     "the upstream provider timed out" },
+	[TG_EUNAVAIL]  = { 503, "service_unavailable_error", "provider_unavailable", "no provider can serve this request now" },
 };
 /* clang-format on */
 
@@ -193,4 +194,42 @@ out:
 	free(body);
 	buf_free(&h);
 	return rc;
+}
+
+int
+resp_stream_start(struct tg_req *req, struct tg_resp *r, const char *ctype)
+{
+	struct buf h;
+	size_t i;
+	int status = r->status != 0 ? r->status : 200, rc = -1;
+
+	buf_init(&h, 64 * 1024);
+	buf_printf(&h, "Status: %d %s\r\n", status, util_http_reason(status));
+	buf_printf(&h, "Content-Type: %s\r\n", ctype);
+	/* No proxy in between may hold events back or transform them. */
+	buf_puts(&h, "Cache-Control: no-cache, no-transform\r\n");
+	buf_puts(&h, "X-Accel-Buffering: no\r\n");
+	for (i = 0; i < r->nheaders; i++)
+		buf_printf(&h, "%s: %s\r\n", r->hname[i], r->hval[i]);
+	if (buf_puts(&h, "\r\n") != TG_OK)
+		goto out;
+	r->sent = 1;
+	r->status = status;
+	if (req->io->write(req->io->ctx, h.data, h.len) == -1 ||
+	    req->io->flush(req->io->ctx) == -1)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&h);
+	return rc;
+}
+
+int
+resp_stream_write(
+    struct tg_req *req, struct tg_resp *r, const void *p, size_t n, int flush)
+{
+	if (req->io->write(req->io->ctx, p, n) == -1)
+		return -1;
+	r->bytes += n;
+	return flush ? req->io->flush(req->io->ctx) : 0;
 }

@@ -47,6 +47,12 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/v1/models/{id}",		   h_models_get,	RF_AUTH },
 	{ TG_M_GET,    "/models",			   h_models_public,	0 },
 	{ TG_M_GET,    "/models/providers",		   h_models_providers,	0 },
+	{ TG_M_POST,   "/v1/chat/completions",		   h_chat,		RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/completions",		   h_completions,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/embeddings",		   h_embeddings,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/quote",			   h_quote,		RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/user/usage",			   h_user_usage,	RF_AUTH },
+	{ TG_M_GET,    "/user/bill",			   h_user_bill,		RF_AUTH },
 
 	{ TG_M_POST,   "/admin/add_credits",		   h_admin_add_credits,	RF_ADMIN | RF_JSON },
 	{ TG_M_GET,    "/admin/balance",		   h_admin_balance,	RF_ADMIN },
@@ -58,6 +64,16 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/admin/monitor",		   h_admin_monitor,	RF_ADMIN },
 	{ TG_M_POST,   "/admin/invites",		   h_admin_invites,	RF_ADMIN | RF_JSON_OPT },
 	{ TG_M_GET,    "/admin/audit",			   h_admin_audit,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/bill",			   h_admin_bill,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/providers",		   h_admin_providers,	RF_ADMIN },
+	{ TG_M_POST,   "/admin/providers",		   h_admin_provider_add, RF_ADMIN | RF_JSON },
+	{ TG_M_PUT,    "/admin/providers/{id}",		   h_admin_provider_update, RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/providers/{id}/keys",	   h_admin_ukeys,	RF_ADMIN },
+	{ TG_M_POST,   "/admin/providers/{id}/keys",	   h_admin_ukey_add,	RF_ADMIN | RF_JSON },
+	{ TG_M_DELETE, "/admin/providers/{id}/keys/{key_id}", h_admin_ukey_delete, RF_ADMIN },
+	{ TG_M_POST,   "/admin/models",			   h_admin_model_add,	RF_ADMIN | RF_JSON },
+	{ TG_M_PUT,    "/admin/models/{vendor}/{model}",   h_admin_model_update, RF_ADMIN | RF_JSON },
+	{ TG_M_PUT,    "/admin/models/{id}",		   h_admin_model_update, RF_ADMIN | RF_JSON },
 };
 /* clang-format on */
 
@@ -289,7 +305,8 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 }
 
 void
-router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx)
+router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
+    struct http_client *http)
 {
 	struct tg_req r;
 	struct tg_resp resp;
@@ -297,6 +314,7 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx)
 
 	resp_init(&resp);
 	rc = req_init(&r, a, io, ctx);
+	r.http = http;
 	resp.head_only = r.method == TG_M_HEAD;
 	resp_header(&resp, "x-request-id", r.request_id);
 	cors(&r, &resp, ctx->conf);

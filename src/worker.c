@@ -14,6 +14,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "fcgi_io.h"
+#include "http_client.h"
 #include "log.h"
 #include "router.h"
 #include "worker.h"
@@ -30,6 +31,7 @@ struct slot {
 	int done;
 	struct fcgi_slot *fs;
 	struct arena *arena;
+	struct http_client *http;
 	struct worker *w;
 };
 
@@ -124,7 +126,7 @@ slot_main(void *arg)
 			break;
 		}
 		__atomic_store_n(&s->idle, 0, __ATOMIC_RELEASE);
-		router_serve(&io, s->arena, &w->ctx);
+		router_serve(&io, s->arena, &w->ctx, s->http);
 		fcgi_finish(s->fs);
 		arena_reset(s->arena);
 		n = __atomic_add_fetch(&w->served, 1, __ATOMIC_ACQ_REL);
@@ -229,6 +231,8 @@ worker_run(
 	for (i = 0; i < w.nslots; i++) {
 		w.slots[i].w = &w;
 		w.slots[i].arena = arena_new(ARENA_CHUNK);
+		if ((w.slots[i].http = http_client_new()) == NULL)
+			goto stop;
 		if ((w.slots[i].fs = fcgi_slot_new(w.door)) == NULL)
 			goto stop;
 		/* Slots inherit the blocked control signals from this thread. */
@@ -254,6 +258,7 @@ out:
 	if (w.slots != NULL) {
 		for (i = 0; i < w.nslots; i++) {
 			fcgi_slot_free(w.slots[i].fs);
+			http_client_free(w.slots[i].http);
 			arena_free(w.slots[i].arena);
 		}
 		free(w.slots);
@@ -272,13 +277,16 @@ worker_cgi(const struct conf *conf)
 	struct tg_ctx ctx;
 	struct tg_io io;
 	struct arena *a;
+	struct http_client *http;
 
 	log_set_role("cgi");
 	if (db_library_init() == -1 || ctx_init(&ctx, conf) == -1)
 		return EXIT_FAILURE;
 	a = arena_new(ARENA_CHUNK);
+	http = http_client_new();
 	cgi_io(&io, environ);
-	router_serve(&io, a, &ctx);
+	router_serve(&io, a, &ctx, http);
+	http_client_free(http);
 	arena_free(a);
 	ctx_fini(&ctx);
 	db_library_end();

@@ -478,6 +478,74 @@ t_password_hash_small_buffer(void **state)
 	assert_int_equal(crypto_password_hash("pw", a, sizeof(a)), -1);
 }
 
+static void
+t_master_parse(void **state)
+{
+	unsigned char k[CRYPTO_MASTER_LEN];
+	const char *good =
+	    "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+
+	(void)state;
+	assert_int_equal(crypto_master_parse(good, k), 0);
+	assert_int_equal(k[0], 0x00);
+	assert_int_equal(k[1], 0x11);
+	assert_int_equal(k[31], 0xff);
+	/* A trailing newline, as a file written by echo has, is fine. */
+	assert_int_equal(crypto_master_parse(
+			     "  00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+			     k),
+	    0);
+	assert_int_equal(crypto_master_parse("0011", k), -1);
+	assert_int_equal(crypto_master_parse(
+			     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeffaa",
+			     k),
+	    -1);
+	assert_int_equal(crypto_master_parse(
+			     "g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+			     k),
+	    -1);
+	assert_int_equal(crypto_master_parse("", k), -1);
+}
+
+static void
+t_seal_open(void **state)
+{
+	unsigned char k[CRYPTO_MASTER_LEN], k2[CRYPTO_MASTER_LEN];
+	const char *secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t n = strlen(secret);
+	unsigned char sealed[128], sealed2[128], out[128];
+
+	(void)state;
+	memset(k, 7, sizeof(k));
+	memset(k2, 8, sizeof(k2));
+	assert_int_equal(crypto_seal(k, "p:1", 3, secret, n, sealed), 0);
+	/* The ciphertext does not contain the secret. */
+	assert_null(memmem(sealed, n + CRYPTO_SEAL_OVERHEAD, "abcdefgh", 8));
+	assert_int_equal(
+	    crypto_open(k, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), 0);
+	assert_memory_equal(out, secret, n);
+	/* A fresh nonce each time: the same secret seals differently. */
+	assert_int_equal(crypto_seal(k, "p:1", 3, secret, n, sealed2), 0);
+	assert_memory_not_equal(sealed, sealed2, n + CRYPTO_SEAL_OVERHEAD);
+	/* Wrong key, wrong row (aad), a flipped bit, truncation: all refused. */
+	assert_int_equal(
+	    crypto_open(k2, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), -1);
+	assert_int_equal(
+	    crypto_open(k, "p:2", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), -1);
+	sealed[14] ^= 1;
+	assert_int_equal(
+	    crypto_open(k, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), -1);
+	sealed[14] ^= 1;
+	assert_int_equal(crypto_open(k, "p:1", 3, sealed, 27, out), -1);
+	assert_int_equal(
+	    crypto_open(k, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD - 1, out),
+	    -1);
+	/* An empty secret still authenticates. */
+	assert_int_equal(crypto_seal(k, "p:1", 3, "", 0, sealed), 0);
+	assert_int_equal(
+	    crypto_open(k, "p:1", 3, sealed, CRYPTO_SEAL_OVERHEAD, out), 0);
+}
+
 int
 main(void)
 {
@@ -504,6 +572,8 @@ main(void)
 	    cmocka_unit_test(t_password_hash_empty),
 	    cmocka_unit_test(t_password_verify_bad_phc),
 	    cmocka_unit_test(t_password_hash_small_buffer),
+	    cmocka_unit_test(t_master_parse),
+	    cmocka_unit_test(t_seal_open),
 	};
 
 	test_init();

@@ -27,6 +27,7 @@ static const struct {
     {TG_EDB, 503},
     {TG_ESCHEMA, 503},
     {TG_ETIMEOUT, 504},
+    {TG_EUNAVAIL, 503},
 };
 
 static int

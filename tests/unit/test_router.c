@@ -219,7 +219,7 @@ t_near_misses(void **state)
 static void
 serve(struct fix *f)
 {
-	router_serve(&f->io.io, f->arena, &f->ctx);
+	router_serve(&f->io.io, f->arena, &f->ctx, NULL);
 	if (f->io.out == NULL)
 		fail_msg("router_serve wrote nothing");
 }

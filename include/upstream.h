@@ -1,0 +1,102 @@
+/* upstream.h: providers, their encrypted key pools, deployments and prices */
+#ifndef UPSTREAM_H
+#define UPSTREAM_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "crypto.h"
+#include "tollgate.h"
+
+struct db_conn;
+struct tg_req;
+struct conf;
+
+#define UPSTREAM_SECRET_MAX 1024 /* bytes of one provider key */
+#define UPSTREAM_MAX_ROUTES 8	 /* deployments tried for one request */
+
+/* Provider kinds tollgate speaks (all OpenAI-format for now). */
+enum prov_kind {
+	PROV_OPENAI = 0,
+	PROV_DEEPSEEK,
+	PROV_OPENROUTER,
+	PROV_COMPATIBLE,
+	PROV__MAX
+};
+
+/* -1 when unknown or not served by this build. */
+int upstream_kind_parse(const char *);
+const char *upstream_kind_name(enum prov_kind);
+
+/*
+ * The master key: TOLLGATE_MASTER_KEY, else the file of
+ * [security] master_key_file.  0, 1 when none is configured, -1 on a bad one
+ * (why in err).
+ */
+int upstream_master_load(const struct conf *,
+    unsigned char key[CRYPTO_MASTER_LEN], char *err, size_t errlen);
+
+/* One deployment of a model, ready to call. */
+struct deployment {
+	char provider_id[33];
+	enum prov_kind kind;
+	const char *base_url;
+	const char *upstream_model;
+	int64_t input_price; /* micro-USD per million tokens */
+	int64_t output_price;
+	int64_t cached_price;
+	int64_t context_length;
+};
+
+/*
+ * The enabled deployments of model id, cheapest first (ties by priority, then
+ * weight).  TG_ENOENT when the model is unknown or disabled; *n = 0 when it
+ * exists but has no deployment.
+ */
+enum tg_err upstream_routes(struct db_conn *, struct arena *, const char *model,
+    struct deployment *out, size_t max, size_t *n);
+/*
+ * A usable key of provider_id, decrypted into secret (NUL-terminated, wipe
+ * after use), and its internal id.  TG_ENOENT when the pool is empty.
+ */
+enum tg_err upstream_key_pick(struct db_conn *, struct arena *,
+    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
+    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1]);
+
+/* Admin operations (audited; r supplies actor and request id, or the CLI's). */
+enum tg_err upstream_provider_add(struct db_conn *, struct tg_req *,
+    const char *id, const char *kind, const char *base_url, const char *name,
+    int enabled, const char **why);
+enum tg_err upstream_provider_update(struct db_conn *, struct tg_req *,
+    const char *id, const char *base_url, const char *name, int enabled,
+    const char **why);
+/* {data:[...]} of every provider, or the one with id (TG_ENOENT if none). */
+enum tg_err upstream_providers(
+    struct db_conn *, struct arena *, const char *id, json_t **out);
+enum tg_err upstream_key_add(struct db_conn *, struct tg_req *,
+    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
+    const char *secret, const char *label, json_t **out, const char **why);
+enum tg_err upstream_keys(
+    struct db_conn *, struct arena *, const char *provider_id, json_t **out);
+/* Remove (del) or disable a key; TG_ENOENT when provider_id has no such key. */
+enum tg_err upstream_key_remove(struct db_conn *, struct tg_req *,
+    const char *provider_id, const char *key_pub, int del);
+/*
+ * Create the model if new and add or replace its deployment on provider_id.
+ * Prices in micro-USD per million tokens; cached < 0 means none.
+ */
+enum tg_err upstream_model_add(struct db_conn *, struct tg_req *,
+    const char *model, const char *name, const char *provider_id,
+    const char *upstream_model, int64_t input, int64_t output, int64_t cached,
+    int64_t context, const char **why);
+/*
+ * Change prices (< 0: unchanged) or enabled (< 0: unchanged) of a model and
+ * of all its deployments, or only of provider_id's when not NULL.
+ */
+enum tg_err upstream_model_update(struct db_conn *, struct tg_req *,
+    const char *model, const char *provider_id, int64_t input, int64_t output,
+    int64_t cached, int enabled);
+/* "2.50" (USD per million tokens) -> micro-USD per million; 0 or -1. */
+int upstream_price_parse(const json_t *, int64_t *out);
+
+#endif

@@ -1,0 +1,125 @@
+/* chat.c: the arithmetic of metered requests: holds, costs, commission, usage */
+#include "config.h"
+
+#include <string.h>
+
+#include "chat.h"
+#include "money.h"
+
+#define TOKENS_PER_PRICE 1000000 /* prices are per million tokens */
+#define BP_WHOLE	 10000
+
+/* a * b / d rounded up, for non-negative operands; saturates at INT64_MAX. */
+static int64_t
+muldiv_up(int64_t a, int64_t b, int64_t d)
+{
+	__int128 p = (__int128)a * b;
+	__int128 q = (p + d - 1) / d;
+
+	return q > INT64_MAX ? INT64_MAX : (int64_t)q;
+}
+
+static int64_t
+add_sat(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* Price in micro-USD per million tokens times tokens = nano-USD x 1000. */
+static int64_t
+tokens_cost(int64_t tokens, int64_t micro_per_million)
+{
+	/* tokens x micro / 1e6 micro-USD = tokens x micro / 1e3 nano-USD */
+	return muldiv_up(tokens, micro_per_million, TOKENS_PER_PRICE / 1000);
+}
+
+static int64_t
+with_commission(int64_t base, unsigned bp, int64_t *commission)
+{
+	*commission = muldiv_up(base, bp, BP_WHOLE);
+	return add_sat(base, *commission);
+}
+
+int64_t
+chat_hold(const struct prices *p, int64_t prompt_bound, int64_t max_out,
+    int64_t n, unsigned bp)
+{
+	int64_t base, comm;
+
+	if (prompt_bound < 0)
+		prompt_bound = 0;
+	if (max_out < 0)
+		max_out = 0;
+	if (n < 1)
+		n = 1;
+	base = add_sat(tokens_cost(prompt_bound, p->input),
+	    tokens_cost(muldiv_up(max_out, n, 1), p->output));
+	return with_commission(base, bp, &comm);
+}
+
+void
+chat_cost(const struct prices *p, const struct usage *u, unsigned bp,
+    struct cost *out)
+{
+	int64_t cached = u->cached, prompt = u->prompt;
+
+	if (cached > prompt)
+		cached = prompt;
+	if (cached < 0)
+		cached = 0;
+	out->base = add_sat(add_sat(tokens_cost(prompt - cached, p->input),
+				tokens_cost(cached, p->cached)),
+	    tokens_cost(u->completion > 0 ? u->completion : 0, p->output));
+	out->charge = with_commission(out->base, bp, &out->commission);
+}
+
+/* A non-negative integer member, or 0. */
+static int64_t
+count(const json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return 0;
+	return json_integer_value(v);
+}
+
+int
+chat_usage_parse(const json_t *usage, struct usage *out)
+{
+	json_t *v;
+	int64_t nano;
+
+	memset(out, 0, sizeof(*out));
+	out->upstream_cost = -1;
+	if (!json_is_object(usage) ||
+	    (json_object_get(usage, "prompt_tokens") == NULL &&
+		json_object_get(usage, "completion_tokens") == NULL &&
+		json_object_get(usage, "total_tokens") == NULL))
+		return -1;
+	out->present = 1;
+	out->prompt = count(usage, "prompt_tokens");
+	out->completion = count(usage, "completion_tokens");
+	/* Embeddings report only prompt and total. */
+	if (json_object_get(usage, "completion_tokens") == NULL &&
+	    count(usage, "total_tokens") > out->prompt)
+		out->completion = count(usage, "total_tokens") - out->prompt;
+	out->cached = count(
+	    json_object_get(usage, "prompt_tokens_details"), "cached_tokens");
+	if (out->cached == 0)
+		out->cached =
+		    count(usage, "prompt_cache_hit_tokens"); /* DeepSeek */
+	out->reasoning =
+	    count(json_object_get(usage, "completion_tokens_details"),
+		"reasoning_tokens");
+	if ((v = json_object_get(usage, "cost")) != NULL && json_is_number(v) &&
+	    money_from_json(v, &nano) == 0 && nano >= 0)
+		out->upstream_cost = nano;
+	return 0;
+}
+
+int64_t
+chat_estimate_tokens(size_t bytes)
+{
+	return (int64_t)((bytes + 3) / 4);
+}

@@ -1,0 +1,1123 @@
+/* h_chat.c: the metered endpoints: chat, completions, embeddings and the quote */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "accounts.h"
+#include "buf.h"
+#include "catalog.h"
+#include "chat.h"
+#include "conf.h"
+#include "ctx.h"
+#include "db.h"
+#include "handlers.h"
+#include "http_client.h"
+#include "json.h"
+#include "ledger.h"
+#include "log.h"
+#include "money.h"
+#include "prov.h"
+#include "req.h"
+#include "resp.h"
+#include "router.h"
+#include "sse.h"
+#include "upstream.h"
+#include "usage.h"
+#include "util.h"
+
+#define IDEM_MAX       64
+#define REPLAY_MAX     (1 << 20)  /* bytes of an answer kept for replays */
+#define ERRBODY_MAX    (64 << 10) /* bytes of an upstream error body read */
+#define EVENT_MAX      (4 << 20)  /* one upstream SSE event */
+#define SWEEP_BATCH    100
+#define COST_MARK      "\x01tollgate-cost\x01"
+#define COST_MARK_JSON "\"\\u0001tollgate-cost\\u0001\""
+
+/* clang-format off */
+static const struct ep_def {
+	const char *name;  /* usage_records.endpoint */
+	const char *input; /* the member holding the prompt */
+	int input_types;   /* JX_* the input may be */
+	int outputs;	   /* produces completion tokens */
+} eps[EP__MAX] = {
+	[EP_CHAT]	 = { "chat",	    "messages", JX_ARRAY,	     1 },
+	[EP_COMPLETIONS] = { "completions", "prompt",	JX_STRING | JX_ARRAY, 1 },
+	[EP_EMBEDDINGS]	 = { "embeddings",  "input",	JX_STRING | JX_ARRAY, 0 },
+};
+/* clang-format on */
+
+/* One metered request: owned by the handler, lives in the request arena. */
+struct call {
+	struct tg_req *r;
+	struct tg_resp *resp;
+	struct db_conn *c;
+	enum endpoint ep;
+	const char *model;
+	int stream;
+	int want_usage;	     /* the client asked for the usage chunk */
+	int64_t max_out;     /* completion tokens per choice */
+	int64_t default_out; /* > 0: tollgate chose max_out, send it */
+	int64_t n;
+	int64_t prompt_bound;	 /* body bytes: no token is shorter */
+	int64_t prompt_estimate; /* for answers without usage */
+	struct deployment routes[UPSTREAM_MAX_ROUTES];
+	size_t nroutes;
+	const struct deployment *rt; /* the deployment tried last */
+	struct prices p;
+	unsigned bp;
+	const char *allowed; /* the key's allowed_models (JSON) */
+	int64_t key_limit;   /* credit_limit - spent; < 0 none */
+	int64_t hold;
+	unsigned char hold_id[HOLD_ID_LEN];
+	int held;
+	const char *idem;
+	/* the current attempt */
+	int64_t ukey_id;
+	int attempts;
+	struct http_result hr;
+	long up_status;
+	int relaying; /* upstream answered 200 with an event stream */
+	struct buf errbody;
+	struct sse_parser sse;
+	int saw_done;
+	int up_error_event;
+	/* what reached the client */
+	int started; /* SSE headers sent */
+	int delivered;
+	size_t delivered_bytes;
+	int client_gone;
+	json_t *usage_chunk; /* held back until the cost is known */
+	struct usage u;
+	double t0, t_first, t_out;
+	struct buf replay;
+	/* outcome */
+	enum tg_err fail;
+	const char *fail_code;
+	const char *fail_msg;
+	int64_t charged;
+	int64_t balance_after;
+	int estimated;
+};
+
+/* --- request validation --------------------------------------------------------------- */
+
+static int
+is_pos_int(const json_t *v, int64_t max)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 1 &&
+	    json_integer_value(v) <= max;
+}
+
+/* Bytes of text the upstream will read as the prompt, for estimates. */
+static size_t
+text_bytes(const json_t *v)
+{
+	size_t i, n = 0;
+	const char *k;
+	json_t *e;
+
+	if (json_is_string(v))
+		return json_string_length(v);
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) n +=
+		    text_bytes(e) + (json_is_object(e) ? 16 : 0);
+		return n;
+	}
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k,
+		    e) if (strcmp(k, "role") != 0 && strcmp(k, "type") != 0)
+		    n += text_bytes(e);
+	}
+	return n;
+}
+
+static enum tg_err
+parse_body(struct call *x)
+{
+	struct tg_req *r = x->r;
+	const struct conf *conf = r->ctx->conf;
+	const struct ep_def *d = &eps[x->ep];
+	json_t *b = r->json, *v, *mt, *mct;
+
+	v = json_object_get(b, "model");
+	if (v == NULL)
+		return resp_fail_code(r, x->resp, TG_EINVAL, "missing_field",
+		    "model",
+		    "model is required, such as \"openai/gpt-4o-mini\"");
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > 128)
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_type",
+		    "model", "model must be a model id string");
+	x->model = json_string_value(v);
+	v = json_object_get(b, d->input);
+	if (v == NULL)
+		return resp_fail_code(r, x->resp, TG_EINVAL, "missing_field",
+		    d->input, "%s is required", d->input);
+	if (!((d->input_types & JX_ARRAY) && json_is_array(v)) &&
+	    !((d->input_types & JX_STRING) && json_is_string(v)))
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_type",
+		    d->input, "%s must be %s", d->input,
+		    d->input_types == JX_ARRAY ? "an array"
+					       : "a string or an array");
+	if (json_is_array(v) && json_array_size(v) == 0)
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_value",
+		    d->input, "%s must not be empty", d->input);
+	if (x->ep == EP_CHAT) {
+		size_t i;
+		json_t *m;
+
+		json_array_foreach(v, i, m) if (!json_is_object(m) ||
+		    !json_is_string(
+			json_object_get(m, "role"))) return resp_fail_code(r,
+		    x->resp, TG_EINVAL, "invalid_value", "messages",
+		    "messages[%zu] must be an object with a "
+		    "string role",
+		    i);
+	}
+	x->prompt_estimate = chat_estimate_tokens(text_bytes(v)) +
+	    (json_is_array(v) ? 4 * (int64_t)json_array_size(v) : 0);
+	v = json_object_get(b, "stream");
+	if (v != NULL && !json_is_boolean(v))
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_type",
+		    "stream", "stream must be true or false");
+	x->stream = json_is_true(v) && x->ep != EP_EMBEDDINGS;
+	v = json_object_get(b, "stream_options");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_type", "stream_options",
+			    "stream_options must be an object");
+		if (!x->stream)
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", "stream_options",
+			    "stream_options is only allowed with stream: true");
+		x->want_usage =
+		    json_is_true(json_object_get(v, "include_usage"));
+	}
+	v = json_object_get(b, "n");
+	x->n = 1;
+	if (v != NULL && !json_is_null(v)) {
+		if (!is_pos_int(v, CHAT_MAX_N))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", "n",
+			    "n must be a whole number from 1 to %d",
+			    CHAT_MAX_N);
+		x->n = json_integer_value(v);
+	}
+	mt = json_object_get(b, "max_tokens");
+	mct = json_object_get(b, "max_completion_tokens");
+	if (mt != NULL && !json_is_null(mt) &&
+	    !is_pos_int(mt, CHAT_MAX_TOKENS_CAP))
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_value",
+		    "max_tokens",
+		    "max_tokens must be a whole number from 1 to %d",
+		    CHAT_MAX_TOKENS_CAP);
+	if (mct != NULL && !json_is_null(mct) &&
+	    !is_pos_int(mct, CHAT_MAX_TOKENS_CAP))
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_value",
+		    "max_completion_tokens",
+		    "max_completion_tokens must be a whole number from 1 to %d",
+		    CHAT_MAX_TOKENS_CAP);
+	if (!eps[x->ep].outputs) {
+		x->max_out = 0;
+	} else if (json_is_integer(mct)) {
+		x->max_out = json_integer_value(mct);
+	} else if (json_is_integer(mt)) {
+		x->max_out = json_integer_value(mt);
+	} else {
+		x->max_out = conf->default_max_tokens;
+		x->default_out = x->max_out;
+	}
+	x->prompt_bound = (int64_t)r->body_len;
+	return TG_OK;
+}
+
+/* --- who pays, and at what price ------------------------------------------------------ */
+
+static int
+model_allowed(const char *allowed, const char *model)
+{
+	json_t *a, *e;
+	size_t i;
+	int ok = 0;
+
+	if (allowed == NULL || *allowed == '\0')
+		return 1;
+	if ((a = json_loads(allowed, 0, NULL)) == NULL || !json_is_array(a) ||
+	    json_array_size(a) == 0) {
+		ok = a != NULL && json_is_array(a); /* [] = every model */
+		json_decref(a);
+		return ok;
+	}
+	json_array_foreach(a, i, e) if (json_is_string(e) &&
+	    strcmp(json_string_value(e), model) == 0) ok = 1;
+	json_decref(a);
+	return ok;
+}
+
+static enum tg_err
+load_payer(struct call *x)
+{
+	struct db_val p[2] = {
+	    DB_I64(x->r->who->key_id), DB_I64(x->r->who->user_id)};
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+
+	if ((rc = db_exec(x->c, STMT_CHAT_PAYER, p, 2, &rows, x->r->arena)) !=
+	    TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_EAUTH;
+	v = rows.v;
+	x->bp = v[0].type == DBT_NULL
+	    ? conf_group_commission(x->r->ctx->conf, v[1].s)
+	    : (unsigned)v[0].i;
+	x->allowed = v[2].type == DBT_NULL ? NULL : v[2].s;
+	x->key_limit = v[3].type == DBT_NULL
+	    ? -1
+	    : (v[3].i > v[4].i ? v[3].i - v[4].i : 0);
+	return TG_OK;
+}
+
+static enum tg_err
+load_routes(struct call *x)
+{
+	struct tg_req *r = x->r;
+	int64_t flat = r->ctx->conf->flat_price;
+	enum tg_err rc;
+	size_t i;
+
+	if (!model_allowed(x->allowed, x->model))
+		return resp_fail_code(r, x->resp, TG_ENOENT, "model_not_found",
+		    "model", "this API key may not use model '%s'", x->model);
+	rc = upstream_routes(x->c, r->arena, x->model, x->routes,
+	    UPSTREAM_MAX_ROUTES, &x->nroutes);
+	if (rc == TG_ENOENT)
+		return resp_fail_code(r, x->resp, TG_ENOENT, "model_not_found",
+		    "model",
+		    "the model '%s' does not exist or is not available; "
+		    "GET /v1/models lists them",
+		    x->model);
+	if (rc != TG_OK)
+		return rc;
+	if (x->nroutes == 0)
+		return resp_fail_code(r, x->resp, TG_EINVAL, "model_not_priced",
+		    "model",
+		    "the model '%s' has no priced deployment; an "
+		    "administrator must add one before it can be used",
+		    x->model);
+	if (flat >= 0)
+		for (i = 0; i < x->nroutes; i++)
+			x->routes[i].input_price = x->routes[i].output_price =
+			    x->routes[i].cached_price = flat;
+	/* Hold for the dearest deployment failover could reach. */
+	x->p.input = x->p.output = x->p.cached = 0;
+	for (i = 0; i < x->nroutes; i++) {
+		if (x->routes[i].input_price > x->p.input)
+			x->p.input = x->routes[i].input_price;
+		if (x->routes[i].output_price > x->p.output)
+			x->p.output = x->routes[i].output_price;
+	}
+	x->p.cached = x->p.input;
+	x->hold = chat_hold(&x->p, x->prompt_bound, x->max_out, x->n, x->bp);
+	return TG_OK;
+}
+
+static void
+prices_of(const struct deployment *rt, struct prices *p)
+{
+	p->input = rt->input_price;
+	p->output = rt->output_price;
+	p->cached = rt->cached_price;
+}
+
+/* --- replies -------------------------------------------------------------------------- */
+
+static char *
+usd(struct arena *a, int64_t nano)
+{
+	char s[40];
+
+	money_format(nano, s, sizeof(s));
+	return arena_strdup(a, s);
+}
+
+/*
+ * Serialize o with usage.cost as an exact JSON number: jansson prints reals
+ * in binary-float form, so a marker string is replaced by the decimal.
+ */
+static char *
+dump_with_cost(struct call *x, json_t *o)
+{
+	char *s, *m, *out;
+	const char *cost = usd(x->r->arena, x->charged);
+
+	if ((s = jx_dump(o)) == NULL)
+		return NULL;
+	if ((m = strstr(s, COST_MARK_JSON)) == NULL) {
+		out = arena_strdup(x->r->arena, s);
+	} else {
+		out = arena_printf(x->r->arena, "%.*s%s%s", (int)(m - s), s,
+		    cost, m + strlen(COST_MARK_JSON));
+	}
+	free(s);
+	return out;
+}
+
+static void
+add_gateway_usage(struct call *x, json_t *o)
+{
+	json_t *u = json_object_get(o, "usage");
+
+	if (json_is_object(u))
+		json_object_set_new(u, "cost", json_string(COST_MARK));
+	json_object_set_new(o, "gateway_usage",
+	    json_pack("{s:s, s:s, s:s, s:s?, s:s}", "cost",
+		usd(x->r->arena, x->charged), "balance_after",
+		usd(x->r->arena, x->balance_after), "request_id",
+		x->r->request_id, "provider",
+		x->rt != NULL ? x->rt->provider_id : NULL, "model", x->model));
+}
+
+static void
+meter_headers(struct call *x)
+{
+	resp_header(x->resp, "x-tollgate-cost", usd(x->r->arena, x->charged));
+	resp_header(
+	    x->resp, "x-tollgate-balance", usd(x->r->arena, x->balance_after));
+}
+
+static int
+client_write(struct call *x, const char *p, size_t n)
+{
+	if (x->client_gone)
+		return -1;
+	if (x->idem != NULL && x->replay.len + n <= REPLAY_MAX)
+		buf_append(&x->replay, p, n);
+	if (resp_stream_write(x->r, x->resp, p, n, 1) == -1) {
+		x->client_gone = 1;
+		return -1;
+	}
+	x->t_out = util_now();
+	return 0;
+}
+
+static int
+start_stream(struct call *x)
+{
+	if (x->started)
+		return x->client_gone ? -1 : 0;
+	x->started = 1;
+	if (x->rt != NULL)
+		resp_header(x->resp, "x-tollgate-provider", x->rt->provider_id);
+	if (resp_stream_start(x->r, x->resp, "text/event-stream") == -1) {
+		x->client_gone = 1;
+		return -1;
+	}
+	x->t_out = util_now();
+	return 0;
+}
+
+static int
+send_event(struct call *x, const char *data, size_t n)
+{
+	if (start_stream(x) == -1 || client_write(x, "data: ", 6) == -1 ||
+	    client_write(x, data, n) == -1 || client_write(x, "\n\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+/* The OpenAI error shape as one SSE event, then the end marker. */
+static void
+send_error_event(struct call *x, enum tg_err e, const char *msg)
+{
+	json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message",
+	    msg, "type", resp_err_type(e), "param", "code", resp_err_code(e));
+	char *s = jx_dump(o);
+
+	if (s != NULL)
+		send_event(x, s, strlen(s));
+	free(s);
+	json_decref(o);
+	send_event(x, "[DONE]", 6);
+}
+
+/* --- relaying a stream ---------------------------------------------------------------- */
+
+static size_t
+delta_bytes(const json_t *chunk)
+{
+	json_t *choices = json_object_get(chunk, "choices"), *c, *d, *tc, *t;
+	size_t i, j, n = 0;
+
+	json_array_foreach(choices, i, c)
+	{
+		if (json_is_string(t = json_object_get(c, "text")))
+			n += json_string_length(t);
+		d = json_object_get(c, "delta");
+		if (json_is_string(t = json_object_get(d, "content")))
+			n += json_string_length(t);
+		if (json_is_string(t = json_object_get(d, "reasoning_content")))
+			n += json_string_length(t);
+		if (json_is_string(t = json_object_get(d, "reasoning")))
+			n += json_string_length(t);
+		json_array_foreach(json_object_get(d, "tool_calls"), j,
+		    tc) if (json_is_string(t =
+					       json_object_get(
+						   json_object_get(
+						       tc, "function"),
+						   "arguments"))) n +=
+		    json_string_length(t);
+	}
+	return n;
+}
+
+static int
+on_event(void *arg, const struct sse_event *ev)
+{
+	struct call *x = arg;
+	json_t *o, *u, *choices;
+	char *s;
+	int rc = 0;
+
+	if (ev->is_comment)
+		return 0; /* ours go out on their own clock */
+	if (sse_is_done(ev)) {
+		x->saw_done = 1;
+		return 0; /* sent after settling */
+	}
+	if ((o = json_loadb(ev->data, ev->data_len, 0, NULL)) == NULL ||
+	    !json_is_object(o)) {
+		json_decref(o);
+		/* Not ours to judge: relay as it came. */
+		return send_event(x, ev->data, ev->data_len);
+	}
+	if (json_object_get(o, "error") != NULL)
+		x->up_error_event = 1;
+	u = json_object_get(o, "usage");
+	if (json_is_object(u))
+		chat_usage_parse(u, &x->u);
+	choices = json_object_get(o, "choices");
+	if (json_is_object(u) && json_is_array(choices) &&
+	    json_array_size(choices) == 0) {
+		/* The usage chunk: after settling, with the cost, if wanted. */
+		if (x->want_usage) {
+			json_decref(x->usage_chunk);
+			x->usage_chunk = json_incref(o);
+		}
+		goto out;
+	}
+	if (x->t_first == 0)
+		x->t_first = util_now();
+	x->delivered_bytes += delta_bytes(o);
+	if (!x->want_usage && json_object_get(o, "usage") != NULL) {
+		json_object_del(o, "usage");
+		if ((s = jx_dump(o)) == NULL) {
+			rc = -1;
+			goto out;
+		}
+		rc = send_event(x, s, strlen(s));
+		free(s);
+	} else {
+		rc = send_event(x, ev->data, ev->data_len);
+	}
+	if (rc == 0)
+		x->delivered = 1;
+out:
+	json_decref(o);
+	return rc;
+}
+
+static int
+on_headers(void *arg, long status, const char *ctype, const char *retry_after)
+{
+	struct call *x = arg;
+
+	x->up_status = status;
+	x->relaying = x->stream && status == 200 && ctype != NULL &&
+	    strncmp(ctype, "text/event-stream", 17) == 0;
+	if (x->relaying)
+		sse_init(&x->sse, EVENT_MAX, on_event, x);
+	return 0;
+}
+
+static int
+on_data(void *arg, const char *p, size_t n)
+{
+	struct call *x = arg;
+
+	if (!x->relaying) {
+		/* An error body (or a non-stream answer to a stream): keep some. */
+		if (x->errbody.len + n <= ERRBODY_MAX)
+			buf_append(&x->errbody, p, n);
+		return 0;
+	}
+	if (sse_feed(&x->sse, p, n) != TG_OK)
+		return -1; /* the client left, or an event outgrew EVENT_MAX */
+	return 0;
+}
+
+static int
+on_tick(void *arg)
+{
+	struct call *x = arg;
+	unsigned ka = x->r->ctx->conf->keepalive;
+	double now = util_now();
+
+	if (!x->stream || x->client_gone)
+		return x->client_gone ? -1 : 0;
+	if (now - (x->started ? x->t_out : x->t0) < ka)
+		return 0;
+	/* Proxies and clients drop silent connections; a comment keeps it. */
+	if (start_stream(x) == -1 ||
+	    client_write(x, ": keep-alive\n\n", 14) == -1)
+		return -1;
+	return 0;
+}
+
+/* --- the upstream call ---------------------------------------------------------------- */
+
+/* Error message of an upstream error body, short and single-line. */
+static const char *
+upstream_message(struct call *x)
+{
+	json_t *o;
+	const char *m = NULL;
+	char *out;
+	size_t i;
+
+	if (x->errbody.len == 0)
+		return NULL;
+	o = json_loadb(x->errbody.data, x->errbody.len, 0, NULL);
+	m = jx_str(json_object_get(o, "error"), "message");
+	out = m != NULL ? arena_printf(x->r->arena, "%.300s", m) : NULL;
+	json_decref(o);
+	for (i = 0; out != NULL && out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+	return out;
+}
+
+/* Whether another deployment may succeed where this one failed. */
+static int
+retryable(struct call *x)
+{
+	if (x->hr.err != HTTP_OK)
+		return x->hr.err == HTTP_ECONNECT || x->hr.err == HTTP_ETIMEOUT;
+	return x->up_status == 429 || x->up_status >= 500 ||
+	    x->up_status == 401 || x->up_status == 403 || x->up_status == 404;
+}
+
+/* Turn a failed attempt into the client's error. */
+static void
+attempt_error(struct call *x)
+{
+	const char *m = upstream_message(x);
+	struct arena *a = x->r->arena;
+
+	x->fail_code = NULL;
+	if (x->hr.err == HTTP_ETIMEOUT) {
+		x->fail = TG_ETIMEOUT;
+		x->fail_msg = "the provider did not answer in time";
+	} else if (x->hr.err != HTTP_OK) {
+		x->fail = TG_EUPSTREAM;
+		x->fail_msg = "the provider could not be reached";
+	} else if (x->up_status == 429) {
+		x->fail = TG_ERATE;
+		x->fail_msg = arena_printf(a,
+		    "the provider is rate limiting requests%s%s",
+		    x->hr.retry_after[0] != '\0' ? "; retry after " : "",
+		    x->hr.retry_after[0] != '\0'
+			? arena_printf(a, "%s s", x->hr.retry_after)
+			: "");
+	} else if (x->up_status == 400 || x->up_status == 413 ||
+	    x->up_status == 422) {
+		/* The client's request: its own words come back. */
+		x->fail = TG_EINVAL;
+		x->fail_code = "upstream_error";
+		x->fail_msg = m != NULL
+		    ? arena_printf(
+			  a, "the provider rejected the request: %s", m)
+		    : "the provider rejected the request";
+	} else if (x->up_status == 401 || x->up_status == 403) {
+		x->fail = TG_EUPSTREAM;
+		x->fail_code = "upstream_error";
+		x->fail_msg = "the provider refused the gateway's credentials";
+	} else if (x->up_status == 200) {
+		x->fail = TG_EUPSTREAM;
+		x->fail_msg = "the provider's answer could not be read";
+	} else {
+		x->fail = TG_EUPSTREAM;
+		x->fail_msg = arena_printf(
+		    a, "the provider failed with HTTP %ld", x->up_status);
+	}
+}
+
+static void
+reset_attempt(struct call *x)
+{
+	http_result_clear(&x->hr);
+	memset(&x->hr, 0, sizeof(x->hr));
+	buf_reset(&x->errbody);
+	if (x->relaying)
+		sse_free(&x->sse);
+	x->relaying = 0;
+	x->up_status = 0;
+	x->saw_done = 0;
+}
+
+/*
+ * One attempt on route rt.  Returns 0 when the call is over (success, or a
+ * failure after bytes reached the client), 1 to try the next deployment.
+ */
+static int
+attempt(struct call *x, const struct deployment *rt)
+{
+	const struct conf *conf = x->r->ctx->conf;
+	char secret[UPSTREAM_SECRET_MAX + 1];
+	struct http_request hq;
+	struct prov_call pc;
+	enum tg_err rc;
+	int built;
+
+	reset_attempt(x);
+	x->rt = rt;
+	rc = upstream_key_pick(x->c, x->r->arena, x->r->ctx->master,
+	    rt->provider_id, &x->ukey_id, secret);
+	if (rc != TG_OK) {
+		if (rc == TG_EAUTH)
+			log_msg(LOG_ERR,
+			    "req=%s provider %s: a key does not open with "
+			    "this master key",
+			    x->r->request_id, rt->provider_id);
+		x->fail = rc == TG_EDB ? TG_EDB : TG_EUNAVAIL;
+		x->fail_code = NULL;
+		x->fail_msg = "no provider key is available for this model";
+		return 1;
+	}
+	built = prov_build(x->r->arena, x->ep, rt, x->r->json, x->stream,
+	    x->default_out, secret, req_header(x->r, "HTTP-Referer"),
+	    req_header(x->r, "X-Title"), &pc);
+	crypto_wipe(secret, sizeof(secret));
+	if (built == -1) {
+		x->fail = TG_ESYSTEM;
+		return 0;
+	}
+	x->attempts++;
+	memset(&hq, 0, sizeof(hq));
+	hq.method = "POST";
+	hq.url = pc.url;
+	hq.headers = pc.headers;
+	hq.nheaders = pc.nheaders;
+	hq.body = pc.body;
+	hq.body_len = pc.body_len;
+	hq.connect_timeout_ms = conf->connect_timeout * 1000;
+	hq.first_byte_timeout_ms = conf->first_byte_timeout * 1000;
+	hq.idle_timeout_ms = conf->idle_timeout * 1000;
+	hq.max_body = x->r->ctx->conf->max_body * 4;
+	hq.on_headers = x->stream ? on_headers : NULL;
+	hq.on_data = x->stream ? on_data : NULL;
+	hq.on_tick = on_tick;
+	hq.arg = x;
+	http_perform(x->r->http, &hq, &x->hr);
+	/* The Authorization header held the secret. */
+	crypto_wipe((void *)pc.headers[2], strlen(pc.headers[2]));
+	if (!x->stream) {
+		x->up_status = x->hr.status;
+		if (x->hr.err == HTTP_OK && x->hr.status == 200)
+			return 0;
+		if (x->hr.body != NULL)
+			buf_append(&x->errbody, x->hr.body,
+			    x->hr.body_len < ERRBODY_MAX ? x->hr.body_len
+							 : ERRBODY_MAX);
+		attempt_error(x);
+		return retryable(x);
+	}
+	if (x->relaying) {
+		if (x->hr.err == HTTP_OK)
+			sse_finish(&x->sse);
+		if (x->client_gone)
+			return 0;
+		if (x->delivered || x->u.present) {
+			if (x->hr.err != HTTP_OK ||
+			    (!x->saw_done && !x->up_error_event)) {
+				attempt_error(x);
+				x->fail_msg = "the provider's stream broke off";
+			}
+			return 0;
+		}
+	}
+	if (x->hr.err == HTTP_OK && x->up_status == 200 && !x->relaying) {
+		x->fail = TG_EUPSTREAM;
+		x->fail_msg =
+		    "the provider did not answer with an event stream";
+		return 0;
+	}
+	attempt_error(x);
+	return retryable(x);
+}
+
+/* --- settling ------------------------------------------------------------------------- */
+
+static enum tg_err
+settle(struct call *x, enum usage_status st, int http_status, const char *err)
+{
+	struct usage_rec rec;
+	struct prices p;
+	struct db_val q = DB_I64(x->r->who->user_id);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	memset(&rec, 0, sizeof(rec));
+	if (x->rt != NULL)
+		prices_of(x->rt, &p);
+	else
+		p = x->p;
+	if (!x->u.present && (x->delivered || st == US_CLIENT_GONE)) {
+		/* Charge what was delivered: the prompt and the text sent. */
+		x->u.prompt = x->prompt_estimate;
+		x->u.completion = chat_estimate_tokens(x->delivered_bytes);
+		x->estimated = 1;
+	}
+	chat_cost(&p, &x->u, x->bp, &rec.cost);
+	rec.request_id = x->r->request_id;
+	rec.user_id = x->r->who->user_id;
+	rec.key_id = x->r->who->key_id;
+	rec.hold_id = x->hold_id;
+	rec.endpoint = eps[x->ep].name;
+	rec.model = x->model;
+	rec.provider = x->rt != NULL ? x->rt->provider_id : NULL;
+	rec.upstream_key_id = x->ukey_id;
+	rec.upstream_model = x->rt != NULL ? x->rt->upstream_model : NULL;
+	rec.u = x->u;
+	rec.p = p;
+	rec.commission_bp = x->bp;
+	rec.status = st;
+	rec.http_status = http_status;
+	rec.error = err;
+	rec.latency_ms = (int64_t)((util_now() - x->t0) * 1000);
+	rec.ttft_ms =
+	    x->t_first > 0 ? (int64_t)((x->t_first - x->t0) * 1000) : -1;
+	rec.stream = x->stream;
+	rec.estimated = x->estimated;
+	rec.attempts = x->attempts;
+	rec.idem_key = x->idem;
+	rc = ledger_settle_with(x->c, x->r->arena, x->hold_id, rec.cost.charge,
+	    &x->charged, usage_insert, &rec);
+	if (rc != TG_OK) {
+		/* The sweeper will take the hold: log what we could not record. */
+		log_msg(LOG_ERR,
+		    "req=%s settling failed (%s); hold left to the sweeper",
+		    x->r->request_id, resp_err_code(rc));
+		return rc;
+	}
+	x->held = 0;
+	if (db_exec(x->c, STMT_ACCOUNT_GET, &q, 1, &rows, x->r->arena) ==
+		TG_OK &&
+	    rows.nrows == 1)
+		x->balance_after = rows.v[0].i - 0;
+	return TG_OK;
+}
+
+/* Store the replayable answer (Idempotency-Key) on the usage record. */
+static void
+keep_replay(
+    struct call *x, int status, const char *type, const char *body, size_t len)
+{
+	struct db_val p[5];
+
+	if (x->idem == NULL || len > REPLAY_MAX)
+		return;
+	p[0] = (struct db_val){.type = DBT_STR, .s = body, .len = len};
+	p[1] = DB_STR(type);
+	p[2] = DB_I64(status);
+	p[3] = DB_I64(x->r->who->key_id);
+	p[4] = DB_STR(x->idem);
+	db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 5, NULL, x->r->arena);
+}
+
+static void
+maybe_sweep(struct call *x)
+{
+	static int64_t last; /* per process; a race only sweeps twice */
+	unsigned every = x->r->ctx->conf->sweep_interval, n = 0;
+	int64_t now = (int64_t)util_now();
+
+	if (every == 0 ||
+	    now - __atomic_load_n(&last, __ATOMIC_RELAXED) < every)
+		return;
+	__atomic_store_n(&last, now, __ATOMIC_RELAXED);
+	if (ledger_sweep(x->c, x->r->arena, SWEEP_BATCH, &n) == TG_OK && n > 0)
+		log_msg(LOG_INFO, "swept %u expired hold(s)", n);
+}
+
+/* --- the handlers --------------------------------------------------------------------- */
+
+static enum tg_err
+replay(struct call *x, const struct usage_replay *rp)
+{
+	resp_header(x->resp, "x-idempotent-replay", "true");
+	x->resp->status = rp->http_status;
+	x->resp->raw = rp->body;
+	x->resp->rawlen = rp->len;
+	x->resp->ctype = rp->type;
+	return TG_OK;
+}
+
+static enum tg_err
+refuse_credit(struct call *x, enum ledger_short why)
+{
+	int64_t bal = 0, res = 0, od = 0, avail;
+	struct arena *a = x->r->arena;
+
+	if (why == SHORT_KEY_LIMIT) {
+		avail = x->key_limit < 0 ? 0 : x->key_limit;
+	} else {
+		account_balance(
+		    x->c, x->r, x->r->who->user_id, &bal, &res, &od);
+		avail = bal + od;
+	}
+	if (!eps[x->ep].outputs)
+		return resp_fail_code(x->r, x->resp, TG_ECREDIT,
+		    "insufficient_quota", NULL,
+		    "this request needs a hold of $%s but %s $%s is "
+		    "available; add credits",
+		    usd(a, x->hold),
+		    why == SHORT_KEY_LIMIT ? "under this key's credit limit only"
+					   : "only",
+		    usd(a, avail));
+	return resp_fail_code(x->r, x->resp, TG_ECREDIT, "insufficient_quota",
+	    NULL,
+	    "this request needs a hold of $%s for its worst case (max_tokens "
+	    "%lld) but %s $%s is available; add credits, or send a lower "
+	    "max_tokens, which may fit",
+	    usd(a, x->hold), (long long)x->max_out,
+	    why == SHORT_KEY_LIMIT ? "under this key's credit limit only"
+				   : "only",
+	    usd(a, avail));
+}
+
+static enum tg_err
+prepare(
+    struct call *x, struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
+{
+	enum tg_err rc;
+
+	memset(x, 0, sizeof(*x));
+	x->r = r;
+	x->resp = resp;
+	x->ep = ep;
+	x->t0 = r->started > 0 ? r->started : util_now();
+	if ((rc = parse_body(x)) != TG_OK)
+		return rc;
+	if ((rc = router_db(r, &x->c)) != TG_OK ||
+	    (rc = load_payer(x)) != TG_OK)
+		return rc;
+	return load_routes(x);
+}
+
+static enum tg_err
+finish_nonstream(struct call *x)
+{
+	json_t *o;
+	char *s;
+	enum tg_err rc;
+
+	o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		x->fail = TG_EUPSTREAM;
+		x->fail_msg = "the provider's answer is not JSON";
+		settle(x, US_ERROR, 502, x->fail_msg);
+		return resp_fail(
+		    x->r, x->resp, x->fail, NULL, "%s", x->fail_msg);
+	}
+	arena_defer_json(x->r->arena, o);
+	if (chat_usage_parse(json_object_get(o, "usage"), &x->u) == -1) {
+		x->delivered = 1;
+		x->delivered_bytes = x->hr.body_len;
+	}
+	if ((rc = settle(x, US_OK, 200, NULL)) != TG_OK)
+		return rc;
+	add_gateway_usage(x, o);
+	if ((s = dump_with_cost(x, o)) == NULL)
+		return TG_ESYSTEM;
+	resp_header(x->resp, "x-tollgate-provider", x->rt->provider_id);
+	meter_headers(x);
+	keep_replay(x, 200, "application/json", s, strlen(s));
+	x->resp->raw = s;
+	x->resp->rawlen = strlen(s);
+	return TG_OK;
+}
+
+static enum tg_err
+finish_stream(struct call *x)
+{
+	enum usage_status st = US_OK;
+	int code = 200;
+	char *s;
+
+	if (x->client_gone) {
+		st = US_CLIENT_GONE;
+		code = 499;
+	} else if (x->fail != TG_OK || x->up_error_event) {
+		st = US_ERROR;
+		code = x->fail != TG_OK ? resp_err_status(x->fail) : 502;
+	}
+	settle(x, st, code, x->fail_msg);
+	if (x->client_gone)
+		return TG_OK;
+	if (x->fail != TG_OK) {
+		send_error_event(x, x->fail, x->fail_msg);
+	} else {
+		if (x->usage_chunk != NULL) {
+			add_gateway_usage(x, x->usage_chunk);
+			if ((s = dump_with_cost(x, x->usage_chunk)) != NULL)
+				send_event(x, s, strlen(s));
+		}
+		send_event(x, "[DONE]", 6);
+	}
+	keep_replay(x, 200, "text/event-stream", x->replay.data, x->replay.len);
+	return TG_OK;
+}
+
+static enum tg_err
+metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
+{
+	struct call x;
+	struct usage_replay rp;
+	enum ledger_short why = SHORT_NONE;
+	const char *idem;
+	size_t i;
+	int replayed = 0, more;
+	enum tg_err rc;
+
+	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
+		return rc;
+	if (!r->ctx->have_master)
+		return resp_fail(r, resp, TG_EUNAVAIL, NULL,
+		    "the gateway has no master key configured, so it cannot "
+		    "use provider keys; see [security] master_key_file");
+	if ((idem = req_header(r, "Idempotency-Key")) != NULL) {
+		if (strlen(idem) == 0 || strlen(idem) > IDEM_MAX ||
+		    strspn(idem,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01"
+			"23456789-_.:") != strlen(idem))
+			return resp_fail_code(r, resp, TG_EINVAL,
+			    "invalid_idempotency_key", NULL,
+			    "Idempotency-Key must be 1 to %d of A-Z a-z 0-9 - "
+			    "_ . :",
+			    IDEM_MAX);
+		x.idem = idem;
+		if (usage_by_idem(x.c, r->arena, r->who->key_id, idem, &rp) ==
+		    TG_OK)
+			return replay(&x, &rp);
+	}
+	rc = ledger_reserve(x.c, r->arena, r->who->user_id, r->who->key_id,
+	    x.hold, x.idem, r->ctx->conf->hold_ttl, x.hold_id, &replayed, &why);
+	if (rc == TG_ECREDIT)
+		return refuse_credit(&x, why);
+	if (rc != TG_OK)
+		return rc;
+	if (replayed) {
+		if (usage_by_idem(x.c, r->arena, r->who->key_id, idem, &rp) ==
+		    TG_OK)
+			return replay(&x, &rp);
+		return resp_fail_code(r, resp, TG_ECONFLICT,
+		    "idempotency_in_progress", NULL,
+		    "a request with this Idempotency-Key is still running");
+	}
+	x.held = 1;
+	buf_init(&x.errbody, ERRBODY_MAX);
+	buf_init(&x.replay, REPLAY_MAX);
+	for (i = 0, more = 1; i < x.nroutes && more; i++)
+		more = attempt(&x, &x.routes[i]);
+	if (x.relaying)
+		sse_free(&x.sse);
+	x.relaying = 0;
+	if (x.stream && (x.started || x.delivered || x.client_gone)) {
+		rc = finish_stream(&x);
+	} else if (x.fail == TG_OK && !x.stream) {
+		rc = finish_nonstream(&x);
+	} else {
+		if (x.fail == TG_OK)
+			x.fail = TG_EUPSTREAM;
+		settle(&x, US_ERROR, resp_err_status(x.fail), x.fail_msg);
+		if (x.up_status == 429 && x.hr.retry_after[0] != '\0')
+			resp_header(resp, "Retry-After",
+			    arena_strdup(r->arena, x.hr.retry_after));
+		rc = x.fail_code != NULL
+		    ? resp_fail_code(r, resp, x.fail, x.fail_code, NULL, "%s",
+			  x.fail_msg != NULL ? x.fail_msg : "upstream failure")
+		    : resp_fail(r, resp, x.fail, NULL, "%s",
+			  x.fail_msg != NULL ? x.fail_msg : "upstream failure");
+	}
+	json_decref(x.usage_chunk);
+	http_result_clear(&x.hr);
+	buf_free(&x.errbody);
+	buf_free(&x.replay);
+	maybe_sweep(&x);
+	return rc;
+}
+
+enum tg_err
+h_chat(struct tg_req *r, struct tg_resp *resp)
+{
+	return metered(r, resp, EP_CHAT);
+}
+
+enum tg_err
+h_completions(struct tg_req *r, struct tg_resp *resp)
+{
+	return metered(r, resp, EP_COMPLETIONS);
+}
+
+enum tg_err
+h_embeddings(struct tg_req *r, struct tg_resp *resp)
+{
+	return metered(r, resp, EP_EMBEDDINGS);
+}
+
+enum tg_err
+h_quote(struct tg_req *r, struct tg_resp *resp)
+{
+	struct call x;
+	int64_t bal, res, od, avail;
+	enum tg_err rc;
+	enum endpoint ep = EP_CHAT;
+
+	/* A body with prompt or input quotes those endpoints. */
+	if (json_object_get(r->json, "messages") == NULL) {
+		if (json_object_get(r->json, "prompt") != NULL)
+			ep = EP_COMPLETIONS;
+		else if (json_object_get(r->json, "input") != NULL)
+			ep = EP_EMBEDDINGS;
+	}
+	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
+		return rc;
+	if ((rc = account_balance(x.c, r, r->who->user_id, &bal, &res, &od)) !=
+	    TG_OK)
+		return rc;
+	avail = bal + od;
+	if (x.key_limit >= 0 && x.key_limit < avail)
+		avail = x.key_limit;
+	resp->body = json_pack(
+	    "{s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:s, s:I, s:I, s:s, s:s, s:b}",
+	    "model", x.model, "provider", x.routes[0].provider_id,
+	    "upstream_model", x.routes[0].upstream_model, "prices", "input",
+	    catalog_price_per_million(x.routes[0].input_price), "output",
+	    catalog_price_per_million(x.routes[0].output_price), "cached_input",
+	    catalog_price_per_million(x.routes[0].cached_price),
+	    "commission_percent",
+	    arena_printf(r->arena, "%u.%02u", x.bp / 100, x.bp % 100),
+	    "max_tokens", (json_int_t)x.max_out, "prompt_bound",
+	    (json_int_t)x.prompt_bound, "hold", usd(r->arena, x.hold),
+	    "available", usd(r->arena, avail), "fits", avail >= x.hold);
+	return TG_OK;
+}

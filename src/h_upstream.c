@@ -1,0 +1,285 @@
+/* h_upstream.c: admin endpoints for providers, their keys, models and prices */
+#include "config.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "catalog.h"
+#include "ctx.h"
+#include "db.h"
+#include "handlers.h"
+#include "json.h"
+#include "req.h"
+#include "resp.h"
+#include "router.h"
+#include "upstream.h"
+
+/* clang-format off */
+static const struct jx_field provider_add_fields[] = {
+	{ "id",		JX_STRING,		1 },
+	{ "kind",	JX_STRING,		1 },
+	{ "base_url",	JX_STRING,		1 },
+	{ "name",	JX_STRING | JX_NULL,	0 },
+	{ "enabled",	JX_BOOL,		0 },
+	{ NULL,		0,			0 },
+};
+
+static const struct jx_field provider_update_fields[] = {
+	{ "base_url",	JX_STRING,		0 },
+	{ "name",	JX_STRING,		0 },
+	{ "enabled",	JX_BOOL,		0 },
+	{ NULL,		0,			0 },
+};
+
+static const struct jx_field key_add_fields[] = {
+	{ "key",	JX_STRING,		1 },
+	{ "label",	JX_STRING | JX_NULL,	0 },
+	{ NULL,		0,			0 },
+};
+
+static const struct jx_field model_add_fields[] = {
+	{ "id",			JX_STRING,		1 },
+	{ "provider_id",	JX_STRING,		1 },
+	{ "upstream_model",	JX_STRING,		1 },
+	{ "input_price",	JX_STRING | JX_NUMBER,	1 },
+	{ "output_price",	JX_STRING | JX_NUMBER,	1 },
+	{ "cached_input_price",	JX_STRING | JX_NUMBER | JX_NULL, 0 },
+	{ "context_length",	JX_INT,			0 },
+	{ "name",		JX_STRING | JX_NULL,	0 },
+	{ NULL,			0,			0 },
+};
+
+static const struct jx_field model_update_fields[] = {
+	{ "provider_id",	JX_STRING,		0 },
+	{ "input_price",	JX_STRING | JX_NUMBER,	0 },
+	{ "output_price",	JX_STRING | JX_NUMBER,	0 },
+	{ "cached_input_price",	JX_STRING | JX_NUMBER,	0 },
+	{ "enabled",		JX_BOOL,		0 },
+	{ NULL,			0,			0 },
+};
+/* clang-format on */
+
+#define DEFAULT_CONTEXT 128000
+
+static int
+opt_bool(const json_t *b, const char *k, int dflt)
+{
+	json_t *v = json_object_get(b, k);
+
+	return v == NULL ? dflt : json_is_true(v);
+}
+
+/* A price member: absent -> *out = -1; malformed -> the 400. */
+static enum tg_err
+price(struct tg_req *r, struct tg_resp *resp, const char *k, int64_t *out)
+{
+	json_t *v = json_object_get(r->json, k);
+
+	*out = -1;
+	if (v == NULL || json_is_null(v))
+		return TG_OK;
+	if (upstream_price_parse(v, out) == -1)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_price", k,
+		    "%s is USD per million tokens, at most 6 decimals, such "
+		    "as \"2.50\"",
+		    k);
+	return TG_OK;
+}
+
+static enum tg_err
+invalid(struct tg_req *r, struct tg_resp *resp, enum tg_err rc, const char *why)
+{
+	if (rc == TG_EINVAL && why != NULL)
+		return resp_fail_code(
+		    r, resp, rc, "invalid_value", NULL, "%s", why);
+	if (rc == TG_ECONFLICT && why != NULL)
+		return resp_fail(r, resp, rc, NULL, "%s", why);
+	return rc;
+}
+
+enum tg_err
+h_admin_providers(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = upstream_providers(c, r->arena, NULL, &resp->body)) != TG_OK)
+		return rc;
+	json_incref(resp->body); /* the arena keeps its own reference */
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_provider_add(struct tg_req *r, struct tg_resp *resp)
+{
+	const char *why = NULL, *id = jx_str(r->json, "id");
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, provider_add_fields)) != TG_OK ||
+	    (rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = upstream_provider_add(c, r, id, jx_str(r->json, "kind"),
+	    jx_str(r->json, "base_url"), jx_str(r->json, "name"),
+	    opt_bool(r->json, "enabled", 1), &why);
+	if (rc != TG_OK)
+		return invalid(r, resp, rc, why);
+	if ((rc = upstream_providers(c, r->arena, id, &resp->body)) != TG_OK)
+		return rc;
+	json_incref(resp->body);
+	resp->status = 201;
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_provider_update(struct tg_req *r, struct tg_resp *resp)
+{
+	const char *why = NULL, *id = r->captures[0];
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, provider_update_fields)) !=
+		TG_OK ||
+	    (rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = upstream_provider_update(c, r, id, jx_str(r->json, "base_url"),
+	    jx_str(r->json, "name"), opt_bool(r->json, "enabled", -1), &why);
+	if (rc == TG_ENOENT)
+		return resp_fail(r, resp, rc, NULL, "no provider '%s'", id);
+	if (rc != TG_OK)
+		return invalid(r, resp, rc, why);
+	if ((rc = upstream_providers(c, r->arena, id, &resp->body)) != TG_OK)
+		return rc;
+	json_incref(resp->body);
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_ukeys(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = upstream_keys(c, r->arena, r->captures[0], &resp->body);
+	if (rc == TG_ENOENT)
+		return resp_fail(
+		    r, resp, rc, NULL, "no provider '%s'", r->captures[0]);
+	if (rc == TG_OK)
+		json_incref(resp->body);
+	return rc;
+}
+
+enum tg_err
+h_admin_ukey_add(struct tg_req *r, struct tg_resp *resp)
+{
+	const char *why = NULL;
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, key_add_fields)) != TG_OK)
+		return rc;
+	if (!r->ctx->have_master)
+		return resp_fail(r, resp, TG_EUNAVAIL, NULL,
+		    "no master key is configured ([security] "
+		    "master_key_file), so provider keys cannot be stored");
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = upstream_key_add(c, r, r->ctx->master, r->captures[0],
+	    jx_str(r->json, "key"), jx_str(r->json, "label"), &resp->body,
+	    &why);
+	if (rc == TG_ENOENT)
+		return resp_fail(
+		    r, resp, rc, NULL, "no provider '%s'", r->captures[0]);
+	if (rc != TG_OK)
+		return invalid(r, resp, rc, why);
+	json_incref(resp->body);
+	resp->status = 201;
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_ukey_delete(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = upstream_key_remove(c, r, r->captures[0], r->captures[1], 1);
+	if (rc == TG_ENOENT)
+		return resp_fail(r, resp, rc, NULL,
+		    "provider '%s' has no key '%s'", r->captures[0],
+		    r->captures[1]);
+	if (rc != TG_OK)
+		return rc;
+	resp->body =
+	    json_pack("{s:s, s:b}", "id", r->captures[1], "deleted", 1);
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_model_add(struct tg_req *r, struct tg_resp *resp)
+{
+	const char *why = NULL, *id = jx_str(r->json, "id");
+	int64_t in, out, cached, ctxlen = DEFAULT_CONTEXT;
+	struct db_conn *c;
+	json_t *v;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, model_add_fields)) != TG_OK ||
+	    (rc = price(r, resp, "input_price", &in)) != TG_OK ||
+	    (rc = price(r, resp, "output_price", &out)) != TG_OK ||
+	    (rc = price(r, resp, "cached_input_price", &cached)) != TG_OK)
+		return rc;
+	if ((v = json_object_get(r->json, "context_length")) != NULL)
+		ctxlen = json_integer_value(v);
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = upstream_model_add(c, r, id, jx_str(r->json, "name"),
+	    jx_str(r->json, "provider_id"), jx_str(r->json, "upstream_model"),
+	    in, out, cached, ctxlen, &why);
+	if (rc != TG_OK)
+		return invalid(r, resp, rc, why);
+	if ((rc = catalog_models(c, r->arena, id, &v)) != TG_OK)
+		return rc;
+	resp->body = json_incref(json_array_get(v, 0));
+	resp->status = 201;
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
+{
+	const char *id = r->captures[0];
+	int64_t in, out, cached;
+	struct db_conn *c;
+	json_t *v;
+	enum tg_err rc;
+
+	if (r->ncaptures == 2)
+		id = arena_printf(
+		    r->arena, "%s/%s", r->captures[0], r->captures[1]);
+	if ((rc = resp_check(r, resp, r->json, model_update_fields)) != TG_OK ||
+	    (rc = price(r, resp, "input_price", &in)) != TG_OK ||
+	    (rc = price(r, resp, "output_price", &out)) != TG_OK ||
+	    (rc = price(r, resp, "cached_input_price", &cached)) != TG_OK ||
+	    (rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = upstream_model_update(c, r, id, jx_str(r->json, "provider_id"), in,
+	    out, cached, opt_bool(r->json, "enabled", -1));
+	if (rc == TG_ENOENT)
+		return resp_fail_code(
+		    r, resp, rc, "model_not_found", NULL, "no model '%s'", id);
+	if (rc != TG_OK)
+		return rc;
+	/* A disabled model is not in the public listing: answer the input. */
+	if ((rc = catalog_models(c, r->arena, id, &v)) != TG_OK)
+		return rc;
+	resp->body = json_array_size(v) > 0
+	    ? json_incref(json_array_get(v, 0))
+	    : json_pack("{s:s, s:b}", "id", id, "enabled", 0);
+	return TG_OK;
+}

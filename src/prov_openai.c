@@ -1,0 +1,116 @@
+/* prov_openai.c: the OpenAI wire format and its DeepSeek, OpenRouter and compatible kin */
+#include "config.h"
+
+#include <string.h>
+
+#include "arena.h"
+#include "json.h"
+#include "prov.h"
+
+/* clang-format off */
+static const char *const paths[EP__MAX] = {
+	[EP_CHAT]	 = "/chat/completions",
+	[EP_COMPLETIONS] = "/completions",
+	[EP_EMBEDDINGS]	 = "/embeddings",
+};
+
+/*
+ * How each kind differs: OpenAI's reasoning models refuse max_tokens and want
+ * max_completion_tokens; DeepSeek, OpenRouter and local servers (vLLM,
+ * llama.cpp, Ollama) all take max_tokens.  OpenRouter reports the cost it
+ * charged when asked with usage.include and credits apps by two headers.
+ */
+static const struct kind_def {
+	const char *max_field;
+	int openrouter;
+} kinds[PROV__MAX] = {
+	[PROV_OPENAI]	  = { "max_completion_tokens", 0 },
+	[PROV_DEEPSEEK]	  = { "max_tokens",	       0 },
+	[PROV_OPENROUTER] = { "max_tokens",	       1 },
+	[PROV_COMPATIBLE] = { "max_tokens",	       0 },
+};
+/* clang-format on */
+
+#define DEFAULT_REFERER "https://github.com/tollgate"
+#define DEFAULT_TITLE	"tollgate"
+
+const char *
+prov_endpoint_path(enum endpoint ep)
+{
+	return (unsigned)ep < EP__MAX ? paths[ep] : "/";
+}
+
+/* A header value from a client must stay on one line and stay short. */
+static int
+header_safe(const char *v)
+{
+	size_t i;
+
+	if (v == NULL || *v == '\0' || strlen(v) > 256)
+		return 0;
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
+    const json_t *body, int stream, int64_t default_out, const char *secret,
+    const char *referer, const char *title, struct prov_call *out)
+{
+	const struct kind_def *k = &kinds[rt->kind];
+	json_t *b, *so;
+	const char *base = rt->base_url;
+	size_t blen = strlen(base);
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((b = json_deep_copy(body)) == NULL)
+		return -1;
+	json_object_set_new(b, "model", json_string(rt->upstream_model));
+	if (default_out > 0 && ep != EP_EMBEDDINGS)
+		json_object_set_new(b,
+		    ep == EP_CHAT ? k->max_field : "max_tokens",
+		    json_integer(default_out));
+	if (stream && ep != EP_EMBEDDINGS) {
+		/* Always ask for usage; the relay strips it if unwanted. */
+		so = json_object_get(b, "stream_options");
+		if (!json_is_object(so)) {
+			so = json_object();
+			json_object_set_new(b, "stream_options", so);
+		}
+		json_object_set_new(so, "include_usage", json_true());
+	}
+	if (k->openrouter) {
+		so = json_object_get(b, "usage");
+		if (!json_is_object(so)) {
+			so = json_object();
+			json_object_set_new(b, "usage", so);
+		}
+		json_object_set_new(so, "include", json_true());
+	}
+	if ((out->body = jx_dump(b)) == NULL)
+		goto out;
+	arena_defer(a, free, out->body);
+	out->body_len = strlen(out->body);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	out->url = arena_printf(a, "%.*s%s", (int)blen, base, paths[ep]);
+	out->headers[out->nheaders++] = "Content-Type: application/json";
+	out->headers[out->nheaders++] =
+	    stream ? "Accept: text/event-stream" : "Accept: application/json";
+	out->headers[out->nheaders++] =
+	    arena_printf(a, "Authorization: Bearer %s", secret);
+	if (k->openrouter) {
+		out->headers[out->nheaders++] =
+		    arena_printf(a, "HTTP-Referer: %s",
+			header_safe(referer) ? referer : DEFAULT_REFERER);
+		out->headers[out->nheaders++] = arena_printf(a, "X-Title: %s",
+		    header_safe(title) ? title : DEFAULT_TITLE);
+	}
+	rc = 0;
+out:
+	json_decref(b);
+	return rc;
+}

@@ -1,0 +1,617 @@
+/* upstream.c: providers, their encrypted key pools, deployments and prices */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "audit.h"
+#include "conf.h"
+#include "crypto.h"
+#include "db.h"
+#include "json.h"
+#include "money.h"
+#include "req.h"
+#include "upstream.h"
+
+/* clang-format off */
+static const char *const kind_names[PROV__MAX] = {
+	[PROV_OPENAI]	  = "openai",
+	[PROV_DEEPSEEK]	  = "deepseek",
+	[PROV_OPENROUTER] = "openrouter",
+	[PROV_COMPATIBLE] = "openai-compatible",
+};
+/* clang-format on */
+
+#define ID_MAX		32
+#define NAME_MAX_	128
+#define URL_MAX		512
+#define MODEL_MAX	128
+#define LABEL_MAX	128
+#define MASTER_FILE_MAX 256
+
+int
+upstream_kind_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; s != NULL && i < PROV__MAX; i++)
+		if (strcmp(s, kind_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+upstream_kind_name(enum prov_kind k)
+{
+	return (unsigned)k < PROV__MAX ? kind_names[k] : "unknown";
+}
+
+int
+upstream_master_load(const struct conf *conf,
+    unsigned char key[CRYPTO_MASTER_LEN], char *err, size_t errlen)
+{
+	char buf[MASTER_FILE_MAX + 1];
+	const char *env = getenv("TOLLGATE_MASTER_KEY");
+	struct stat st;
+	ssize_t n;
+	int fd, rc;
+
+	if (env != NULL && *env != '\0') {
+		if (crypto_master_parse(env, key) == 0)
+			return 0;
+		snprintf(
+		    err, errlen, "TOLLGATE_MASTER_KEY is not 64 hex digits");
+		return -1;
+	}
+	if (conf->master_key_file == NULL)
+		return 1;
+	if ((fd = open(conf->master_key_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "master_key_file %s: %s",
+		    conf->master_key_file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0077) != 0) {
+		close(fd);
+		snprintf(err, errlen,
+		    "master_key_file %s is readable by others: chmod 600 it",
+		    conf->master_key_file);
+		return -1;
+	}
+	n = read(fd, buf, MASTER_FILE_MAX);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	rc = crypto_master_parse(buf, key);
+	crypto_wipe(buf, sizeof(buf));
+	if (rc == 0)
+		return 0;
+	snprintf(err, errlen, "master_key_file %s does not hold 64 hex digits",
+	    conf->master_key_file);
+	return -1;
+}
+
+/* --- validation ------------------------------------------------------------------------ */
+
+static int
+valid_id(const char *s)
+{
+	size_t i, n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/* Printable ASCII without spaces, at most max bytes. */
+static int
+valid_token(const char *s, size_t max)
+{
+	size_t i, n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+valid_text(const char *s, size_t max)
+{
+	size_t i, n = s != NULL ? strlen(s) : 0;
+
+	if (n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Only http and https, a host, no credentials in the URL, no query or
+ * fragment: the base that provider paths are appended to.
+ */
+static int
+valid_base_url(const char *u)
+{
+	const char *host;
+	size_t hl;
+
+	if (!valid_token(u, URL_MAX))
+		return 0;
+	if (strncasecmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else if (strncasecmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else
+		return 0;
+	hl = strcspn(host, "/");
+	if (hl == 0 || memchr(host, '@', hl) != NULL)
+		return 0;
+	return strpbrk(u, "?#") == NULL;
+}
+
+/* A model id: vendor/model (OpenRouter style), or one segment. */
+static int
+valid_model(const char *s)
+{
+	return valid_token(s, MODEL_MAX);
+}
+
+int
+upstream_price_parse(const json_t *v, int64_t *out)
+{
+	int64_t nano;
+
+	/* USD per million with at most 6 decimals = whole micro-USD. */
+	if (v == NULL || money_from_json(v, &nano) == -1 || nano < 0 ||
+	    nano % 1000 != 0 || nano > 1000000LL * NANO_PER_USD)
+		return -1;
+	*out = nano / 1000;
+	return 0;
+}
+
+/* --- routes and keys ------------------------------------------------------------------- */
+
+enum tg_err
+upstream_routes(struct db_conn *c, struct arena *a, const char *model,
+    struct deployment *out, size_t max, size_t *n)
+{
+	struct db_val p = DB_STR(model);
+	struct db_rows rows;
+	const struct db_val *v;
+	size_t i;
+	enum tg_err rc;
+	int k;
+
+	*n = 0;
+	if ((rc = db_exec(c, STMT_MODEL_ENABLED, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.v[0].i != 1)
+		return TG_ENOENT;
+	if ((rc = db_exec(c, STMT_ROUTE_CANDIDATES, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	for (i = 0; i < rows.nrows && *n < max; i++) {
+		v = &rows.v[i * rows.ncols];
+		if ((k = upstream_kind_parse(v[1].s)) == -1)
+			continue; /* a kind this build does not speak yet */
+		snprintf(out[*n].provider_id, sizeof(out[*n].provider_id), "%s",
+		    v[0].s);
+		out[*n].kind = (enum prov_kind)k;
+		out[*n].base_url = v[2].s;
+		out[*n].upstream_model = v[3].s;
+		out[*n].input_price = v[4].i;
+		out[*n].output_price = v[5].i;
+		out[*n].cached_price = v[6].i;
+		out[*n].context_length = v[7].i;
+		(*n)++;
+	}
+	return TG_OK;
+}
+
+static void
+key_aad(char *aad, size_t len, const char *provider_id, const char *pub)
+{
+	snprintf(aad, len, "%s:%s", provider_id, pub);
+}
+
+enum tg_err
+upstream_key_pick(struct db_conn *c, struct arena *a,
+    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
+    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1])
+{
+	struct db_val p = DB_STR(provider_id);
+	struct db_rows rows;
+	char aad[ID_MAX * 2 + 2];
+	enum tg_err rc;
+	size_t n;
+
+	if ((rc = db_exec(c, STMT_UKEY_PICK, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows == 0)
+		return TG_ENOENT;
+	n = rows.v[2].len;
+	if (n < CRYPTO_SEAL_OVERHEAD ||
+	    n - CRYPTO_SEAL_OVERHEAD > UPSTREAM_SECRET_MAX)
+		return TG_ESYSTEM;
+	key_aad(aad, sizeof(aad), provider_id, rows.v[1].s);
+	if (crypto_open(master, aad, strlen(aad),
+		(const unsigned char *)rows.v[2].s, n,
+		(unsigned char *)secret) == -1)
+		return TG_EAUTH; /* another master key sealed it */
+	secret[n - CRYPTO_SEAL_OVERHEAD] = '\0';
+	*key_id = rows.v[0].i;
+	return TG_OK;
+}
+
+/* --- providers ------------------------------------------------------------------------- */
+
+static json_t *
+provider_json(const struct db_val *v)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "id", v[0].s,
+	    "kind", v[1].s, "name", v[2].s, "base_url", v[3].s, "enabled",
+	    (int)v[4].i, "keys", (json_int_t)v[5].i, "models",
+	    (json_int_t)v[6].i);
+}
+
+enum tg_err
+upstream_providers(
+    struct db_conn *c, struct arena *a, const char *id, json_t **out)
+{
+	struct db_val p[2] = {
+	    DB_STR(id != NULL ? id : ""), DB_STR(id != NULL ? id : "")};
+	struct db_rows rows;
+	json_t *data;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_PROVIDER_ADMIN_LIST, p, 2, &rows, a)) !=
+	    TG_OK)
+		return rc;
+	if (id != NULL) {
+		if (rows.nrows == 0)
+			return TG_ENOENT;
+		*out = provider_json(rows.v);
+		arena_defer_json(a, *out);
+		return TG_OK;
+	}
+	data = json_array();
+	for (i = 0; i < rows.nrows; i++)
+		json_array_append_new(
+		    data, provider_json(&rows.v[i * rows.ncols]));
+	*out = json_pack("{s:o}", "data", data);
+	arena_defer_json(a, *out);
+	return TG_OK;
+}
+
+enum tg_err
+upstream_provider_add(struct db_conn *c, struct tg_req *r, const char *id,
+    const char *kind, const char *base_url, const char *name, int enabled,
+    const char **why)
+{
+	struct db_val p[5];
+	json_t *after;
+	enum tg_err rc;
+
+	if (!valid_id(id))
+		return *why = "id: 1 to 32 of a-z, 0-9, - and _", TG_EINVAL;
+	if (upstream_kind_parse(kind) == -1)
+		return *why = "kind: openai, deepseek, openrouter or "
+			      "openai-compatible",
+		       TG_EINVAL;
+	if (!valid_base_url(base_url))
+		return *why = "base_url: an http:// or https:// URL without "
+			      "credentials, query or fragment",
+		       TG_EINVAL;
+	if (name == NULL || *name == '\0')
+		name = id;
+	if (!valid_text(name, NAME_MAX_))
+		return *why = "name: at most 128 printable characters",
+		       TG_EINVAL;
+	p[0] = DB_STR(id);
+	p[1] = DB_STR(kind);
+	p[2] = DB_STR(name);
+	p[3] = DB_STR(base_url);
+	p[4] = DB_I64(enabled ? 1 : 0);
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_PROVIDER_ADD, p, 5, NULL, r->arena)) !=
+	    TG_OK) {
+		db_rollback(c);
+		if (rc == TG_ECONFLICT)
+			*why = "a provider with this id exists";
+		return rc;
+	}
+	after = json_pack("{s:s, s:s, s:s, s:b}", "kind", kind, "name", name,
+	    "base_url", base_url, "enabled", enabled);
+	arena_defer_json(r->arena, after);
+	return audit_commit(
+	    c, r->arena, r, "provider.add", "provider", id, NULL, after);
+}
+
+enum tg_err
+upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
+    const char *base_url, const char *name, int enabled, const char **why)
+{
+	struct db_val p[4];
+	struct db_rows rows;
+	json_t *after;
+	enum tg_err rc;
+
+	if (base_url != NULL && !valid_base_url(base_url))
+		return *why = "base_url: an http:// or https:// URL without "
+			      "credentials, query or fragment",
+		       TG_EINVAL;
+	if (name != NULL && (*name == '\0' || !valid_text(name, NAME_MAX_)))
+		return *why = "name: 1 to 128 printable characters", TG_EINVAL;
+	p[0] = base_url != NULL ? DB_STR(base_url) : DB_NULLV;
+	p[1] = name != NULL ? DB_STR(name) : DB_NULLV;
+	p[2] = enabled >= 0 ? DB_I64(enabled) : DB_NULLV;
+	p[3] = DB_STR(id);
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_PROVIDER_UPDATE, p, 4, &rows, r->arena)) !=
+	    TG_OK) {
+		db_rollback(c);
+		return rc;
+	}
+	if (rows.affected == 0) {
+		/* Unchanged or missing: tell them apart. */
+		db_rollback(c);
+		return upstream_providers(c, r->arena, id, &after);
+	}
+	after = json_object();
+	if (base_url != NULL)
+		json_object_set_new(after, "base_url", json_string(base_url));
+	if (name != NULL)
+		json_object_set_new(after, "name", json_string(name));
+	if (enabled >= 0)
+		json_object_set_new(after, "enabled", json_boolean(enabled));
+	arena_defer_json(r->arena, after);
+	return audit_commit(
+	    c, r->arena, r, "provider.update", "provider", id, NULL, after);
+}
+
+/* --- keys ------------------------------------------------------------------------------ */
+
+static json_t *
+key_json(const struct db_val *v)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s?}", "id", v[0].s,
+	    "provider_id", v[1].s, "label", v[2].s, "last4", v[3].s, "enabled",
+	    (int)v[4].i, "created_at", v[5].s, "last_used_at",
+	    v[6].type == DBT_NULL ? NULL : v[6].s);
+}
+
+enum tg_err
+upstream_keys(
+    struct db_conn *c, struct arena *a, const char *provider_id, json_t **out)
+{
+	struct db_val p = DB_STR(provider_id);
+	struct db_rows rows;
+	json_t *data;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = upstream_providers(c, a, provider_id, &data)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_UKEY_LIST, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	data = json_array();
+	for (i = 0; i < rows.nrows; i++)
+		json_array_append_new(data, key_json(&rows.v[i * rows.ncols]));
+	*out = json_pack("{s:o}", "data", data);
+	arena_defer_json(a, *out);
+	return TG_OK;
+}
+
+enum tg_err
+upstream_key_add(struct db_conn *c, struct tg_req *r,
+    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
+    const char *secret, const char *label, json_t **out, const char **why)
+{
+	unsigned char sealed[UPSTREAM_SECRET_MAX + CRYPTO_SEAL_OVERHEAD];
+	char pub[ID_MAX + 1], aad[ID_MAX * 2 + 2], last4[5];
+	struct db_val p[5];
+	struct db_val q;
+	struct db_rows rows;
+	json_t *prov, *after;
+	size_t n = secret != NULL ? strlen(secret) : 0;
+	enum tg_err rc;
+
+	if (!valid_token(secret, UPSTREAM_SECRET_MAX) || n < 8)
+		return *why = "key: 8 to 1024 printable characters without "
+			      "spaces",
+		       TG_EINVAL;
+	if (label == NULL)
+		label = "";
+	if (!valid_text(label, LABEL_MAX))
+		return *why = "label: at most 128 printable characters",
+		       TG_EINVAL;
+	if ((rc = upstream_providers(c, r->arena, provider_id, &prov)) != TG_OK)
+		return rc;
+	if (crypto_public_id("uk_", pub, sizeof(pub)) == -1)
+		return TG_ESYSTEM;
+	key_aad(aad, sizeof(aad), provider_id, pub);
+	if (crypto_seal(master, aad, strlen(aad), secret, n, sealed) == -1)
+		return TG_ESYSTEM;
+	snprintf(last4, sizeof(last4), "%s", secret + n - 4);
+	p[0] = DB_STR(pub);
+	p[1] = DB_STR(provider_id);
+	p[2] = DB_STR(label);
+	p[3] = (struct db_val){.type = DBT_STR,
+	    .s = (const char *)sealed,
+	    .len = n + CRYPTO_SEAL_OVERHEAD};
+	p[4] = DB_STR(last4);
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_UKEY_INSERT, p, 5, NULL, r->arena)) != TG_OK)
+		goto fail;
+	after = json_pack("{s:s, s:s, s:s}", "provider_id", provider_id,
+	    "label", label, "last4", last4);
+	arena_defer_json(r->arena, after);
+	if ((rc = audit_commit(c, r->arena, r, "upstream_key.add",
+		 "upstream_key", pub, NULL, after)) != TG_OK)
+		return rc;
+	q = DB_STR(pub);
+	if ((rc = db_exec(c, STMT_UKEY_GET, &q, 1, &rows, r->arena)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ESYSTEM;
+	*out = key_json(rows.v);
+	arena_defer_json(r->arena, *out);
+	return TG_OK;
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+enum tg_err
+upstream_key_remove(struct db_conn *c, struct tg_req *r,
+    const char *provider_id, const char *key_pub, int del)
+{
+	struct db_val p[3] = {DB_STR(key_pub),
+	    DB_STR(provider_id != NULL ? provider_id : ""),
+	    DB_STR(provider_id != NULL ? provider_id : "")};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, del ? STMT_UKEY_DELETE : STMT_UKEY_DISABLE, p, 3,
+		 &rows, r->arena)) != TG_OK)
+		goto fail;
+	if (rows.affected == 0) {
+		rc = TG_ENOENT;
+		goto fail;
+	}
+	return audit_commit(c, r->arena, r,
+	    del ? "upstream_key.delete" : "upstream_key.disable",
+	    "upstream_key", key_pub, NULL, NULL);
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+/* --- models ---------------------------------------------------------------------------- */
+
+enum tg_err
+upstream_model_add(struct db_conn *c, struct tg_req *r, const char *model,
+    const char *name, const char *provider_id, const char *upstream_model,
+    int64_t input, int64_t output, int64_t cached, int64_t context,
+    const char **why)
+{
+	struct db_val m[7], rt[6];
+	const char *slash;
+	char vendor[65];
+	json_t *prov, *after;
+	enum tg_err rc;
+
+	if (!valid_model(model))
+		return *why = "id: a model id such as vendor/model", TG_EINVAL;
+	if (!valid_model(upstream_model))
+		return *why = "upstream_model: the provider's model name",
+		       TG_EINVAL;
+	if (name == NULL || *name == '\0')
+		name = model;
+	if (!valid_text(name, NAME_MAX_))
+		return *why = "name: at most 128 printable characters",
+		       TG_EINVAL;
+	if (context <= 0 || context > 100000000)
+		return *why = "context_length: 1 to 100000000", TG_EINVAL;
+	if ((rc = upstream_providers(c, r->arena, provider_id, &prov)) !=
+	    TG_OK) {
+		if (rc == TG_ENOENT)
+			*why = "provider_id: no such provider";
+		return rc == TG_ENOENT ? TG_EINVAL : rc;
+	}
+	slash = strchr(model, '/');
+	snprintf(vendor, sizeof(vendor), "%.*s",
+	    slash != NULL ? (int)(slash - model) : 0, model);
+	m[0] = DB_STR(model);
+	m[1] = DB_STR(name);
+	m[2] = DB_STR(vendor);
+	m[3] = DB_I64(context);
+	m[4] = DB_I64(input);
+	m[5] = DB_I64(output);
+	m[6] = cached >= 0 ? DB_I64(cached) : DB_NULLV;
+	rt[0] = DB_STR(model);
+	rt[1] = DB_STR(provider_id);
+	rt[2] = DB_STR(upstream_model);
+	rt[3] = DB_I64(input);
+	rt[4] = DB_I64(output);
+	rt[5] = m[6];
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_MODEL_UPSERT, m, 7, NULL, r->arena)) !=
+		TG_OK ||
+	    (rc = db_exec(c, STMT_ROUTE_UPSERT, rt, 6, NULL, r->arena)) !=
+		TG_OK) {
+		db_rollback(c);
+		return rc;
+	}
+	after = json_pack("{s:s, s:s, s:I, s:I, s:I}", "provider_id",
+	    provider_id, "upstream_model", upstream_model, "input_price",
+	    (json_int_t)input, "output_price", (json_int_t)output,
+	    "cached_input_price", (json_int_t)cached);
+	arena_defer_json(r->arena, after);
+	return audit_commit(
+	    c, r->arena, r, "model.add", "model", model, NULL, after);
+}
+
+enum tg_err
+upstream_model_update(struct db_conn *c, struct tg_req *r, const char *model,
+    const char *provider_id, int64_t input, int64_t output, int64_t cached,
+    int enabled)
+{
+	struct db_val p[7];
+	struct db_rows rows;
+	json_t *after;
+	enum tg_err rc;
+
+	p[0] = input >= 0 ? DB_I64(input) : DB_NULLV;
+	p[1] = output >= 0 ? DB_I64(output) : DB_NULLV;
+	p[2] = cached >= 0 ? DB_I64(cached) : DB_NULLV;
+	p[3] = enabled >= 0 ? DB_I64(enabled) : DB_NULLV;
+	p[4] = DB_STR(model);
+	p[5] = DB_STR(provider_id != NULL ? provider_id : "");
+	p[6] = p[5];
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_MODEL_ENABLED, &p[4], 1, &rows, r->arena)) !=
+		TG_OK ||
+	    (rows.nrows == 0 && (rc = TG_ENOENT) != TG_OK))
+		goto fail;
+	if (provider_id == NULL &&
+	    (rc = db_exec(c, STMT_MODEL_UPDATE, p, 5, NULL, r->arena)) != TG_OK)
+		goto fail;
+	if ((rc = db_exec(c, STMT_ROUTE_UPDATE, p, 7, &rows, r->arena)) !=
+	    TG_OK)
+		goto fail;
+	after = json_pack("{s:I, s:I, s:I, s:i, s:s?}", "input_price",
+	    (json_int_t)input, "output_price", (json_int_t)output,
+	    "cached_input_price", (json_int_t)cached, "enabled", enabled,
+	    "provider_id", provider_id);
+	arena_defer_json(r->arena, after);
+	return audit_commit(
+	    c, r->arena, r, "model.update", "model", model, NULL, after);
+fail:
+	db_rollback(c);
+	return rc;
+}

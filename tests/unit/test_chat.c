@@ -1,0 +1,233 @@
+/* test_chat.c: hold and cost arithmetic, usage parsing, upstream request building */
+#include "test_common.h"
+
+#include "arena.h"
+#include "chat.h"
+#include "prov.h"
+
+static void
+t_cost_exact(void **state)
+{
+	/* $1 in, $2 out per million (micro-USD per million). */
+	struct prices p = {1000000, 2000000, 500000};
+	struct usage u = {.prompt = 12, .completion = 12};
+	struct cost c;
+
+	(void)state;
+	chat_cost(&p, &u, 500, &c);
+	/* 12 x 1000 + 12 x 2000 nano-USD */
+	assert_int_equal(c.base, 36000);
+	assert_int_equal(c.commission, 1800);
+	assert_int_equal(c.charge, 37800);
+	/* Commission rounds up to a whole nano-USD. */
+	u.prompt = 1;
+	u.completion = 0;
+	chat_cost(&p, &u, 500, &c);
+	assert_int_equal(c.base, 1000);
+	assert_int_equal(c.commission, 50);
+	p.input = 1; /* one micro-USD per million: 0.001 nano a token */
+	chat_cost(&p, &u, 333, &c);
+	assert_int_equal(c.base, 1);
+	assert_int_equal(c.commission, 1);
+	assert_int_equal(c.charge, 2);
+	/* Zero commission, zero usage. */
+	u.prompt = 0;
+	chat_cost(&p, &u, 0, &c);
+	assert_int_equal(c.charge, 0);
+}
+
+static void
+t_cost_cached(void **state)
+{
+	struct prices p = {2500000, 10000000, 1250000}; /* gpt-4o-like */
+	struct usage u = {.prompt = 1000, .completion = 100, .cached = 400};
+	struct cost c;
+
+	(void)state;
+	chat_cost(&p, &u, 0, &c);
+	/* 600 x 2500 + 400 x 1250 + 100 x 10000 */
+	assert_int_equal(c.base, 1500000 + 500000 + 1000000);
+	/* cached above prompt is clamped */
+	u.cached = 5000;
+	chat_cost(&p, &u, 0, &c);
+	assert_int_equal(c.base, 1000 * 1250 + 100 * 10000);
+}
+
+static void
+t_hold(void **state)
+{
+	struct prices p = {1000000, 2000000, 500000};
+
+	(void)state;
+	/* 200 body bytes at $1/M + 2 x 100 at $2/M, plus 5 % */
+	assert_int_equal(chat_hold(&p, 200, 100, 2, 500),
+	    (200 * 1000 + 200 * 2000) * 105 / 100);
+	/* The hold covers any answer within the bounds. */
+	{
+		struct usage u = {.prompt = 200, .completion = 200};
+		struct cost c;
+
+		chat_cost(&p, &u, 500, &c);
+		assert_true(c.charge <= chat_hold(&p, 200, 100, 2, 500));
+	}
+	/* Saturates instead of wrapping. */
+	p.input = INT64_MAX / 2;
+	assert_int_equal(
+	    chat_hold(&p, INT64_MAX, INT64_MAX, 16, 10000), INT64_MAX);
+	assert_true(chat_hold(&p, 1, 0, 1, 0) > 0);
+}
+
+static void
+t_usage_parse(void **state)
+{
+	struct usage u;
+	json_t *o;
+
+	(void)state;
+	o = json_loads("{\"prompt_tokens\":12,\"completion_tokens\":30,"
+		       "\"total_tokens\":42,\"prompt_tokens_details\":{"
+		       "\"cached_tokens\":4},\"completion_tokens_details\":{"
+		       "\"reasoning_tokens\":6}}",
+	    0, NULL);
+	assert_int_equal(chat_usage_parse(o, &u), 0);
+	assert_int_equal(u.prompt, 12);
+	assert_int_equal(u.completion, 30);
+	assert_int_equal(u.cached, 4);
+	assert_int_equal(u.reasoning, 6);
+	assert_int_equal(u.upstream_cost, -1);
+	assert_true(u.present);
+	json_decref(o);
+	/* DeepSeek's cache fields; OpenRouter's cost */
+	o = json_loads("{\"prompt_tokens\":10,\"completion_tokens\":2,"
+		       "\"prompt_cache_hit_tokens\":7,"
+		       "\"prompt_cache_miss_tokens\":3,\"cost\":0.000014}",
+	    0, NULL);
+	assert_int_equal(chat_usage_parse(o, &u), 0);
+	assert_int_equal(u.cached, 7);
+	assert_int_equal(u.upstream_cost, 14000);
+	json_decref(o);
+	/* embeddings: prompt and total only */
+	o = json_loads("{\"prompt_tokens\":8,\"total_tokens\":8}", 0, NULL);
+	assert_int_equal(chat_usage_parse(o, &u), 0);
+	assert_int_equal(u.prompt, 8);
+	assert_int_equal(u.completion, 0);
+	json_decref(o);
+	/* not usage */
+	o = json_loads("{\"foo\":1}", 0, NULL);
+	assert_int_equal(chat_usage_parse(o, &u), -1);
+	assert_int_equal(chat_usage_parse(NULL, &u), -1);
+	json_decref(o);
+	/* negative and non-integer counts count 0 */
+	o = json_loads(
+	    "{\"prompt_tokens\":-5,\"completion_tokens\":\"7\"}", 0, NULL);
+	assert_int_equal(chat_usage_parse(o, &u), 0);
+	assert_int_equal(u.prompt, 0);
+	assert_int_equal(u.completion, 0);
+	json_decref(o);
+}
+
+static void
+t_estimate(void **state)
+{
+	(void)state;
+	assert_int_equal(chat_estimate_tokens(0), 0);
+	assert_int_equal(chat_estimate_tokens(1), 1);
+	assert_int_equal(chat_estimate_tokens(4), 1);
+	assert_int_equal(chat_estimate_tokens(5), 2);
+}
+
+static void
+t_prov_build(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct deployment rt = {.provider_id = "or",
+	    .kind = PROV_OPENROUTER,
+	    .base_url = "https://openrouter.ai/api/v1/",
+	    .upstream_model = "openai/gpt-4o-mini"};
+	struct prov_call pc;
+	json_t *body, *sent;
+	size_t i;
+	int saw_ref = 0, saw_auth = 0;
+
+	(void)state;
+	body = json_loads("{\"model\":\"x/y\",\"messages\":[],\"tools\":[1],"
+			  "\"custom\":{\"a\":1}}",
+	    0, NULL);
+	assert_int_equal(prov_build(a, EP_CHAT, &rt, body, 1, 4096, "sk-secret",
+			     NULL, "My App", &pc),
+	    0);
+	assert_string_equal(
+	    pc.url, "https://openrouter.ai/api/v1/chat/completions");
+	sent = json_loads(pc.body, 0, NULL);
+	assert_non_null(sent);
+	assert_string_equal(json_string_value(json_object_get(sent, "model")),
+	    "openai/gpt-4o-mini");
+	assert_int_equal(
+	    json_integer_value(json_object_get(sent, "max_tokens")), 4096);
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(sent, "stream_options"), "include_usage")));
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(sent, "usage"), "include")));
+	/* Unknown members pass through untouched. */
+	assert_non_null(json_object_get(sent, "tools"));
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(sent, "custom"), "a")),
+	    1);
+	for (i = 0; i < pc.nheaders; i++) {
+		if (strcmp(pc.headers[i], "X-Title: My App") == 0)
+			saw_ref++;
+		if (strncmp(pc.headers[i], "HTTP-Referer: ", 14) == 0)
+			saw_ref++;
+		if (strcmp(pc.headers[i], "Authorization: Bearer sk-secret") ==
+		    0)
+			saw_auth = 1;
+	}
+	assert_int_equal(saw_ref, 2);
+	assert_true(saw_auth);
+	/* The client's body is not modified. */
+	assert_string_equal(
+	    json_string_value(json_object_get(body, "model")), "x/y");
+	json_decref(sent);
+
+	/* OpenAI: max_completion_tokens; a client max is not overridden. */
+	rt.kind = PROV_OPENAI;
+	rt.base_url = "https://api.openai.com/v1";
+	assert_int_equal(
+	    prov_build(a, EP_CHAT, &rt, body, 0, 4096, "k", NULL, NULL, &pc),
+	    0);
+	sent = json_loads(pc.body, 0, NULL);
+	assert_int_equal(
+	    json_integer_value(json_object_get(sent, "max_completion_tokens")),
+	    4096);
+	assert_null(json_object_get(sent, "stream_options"));
+	assert_null(json_object_get(sent, "usage"));
+	json_decref(sent);
+	assert_int_equal(
+	    prov_build(a, EP_EMBEDDINGS, &rt, body, 0, 0, "k", NULL, NULL, &pc),
+	    0);
+	assert_string_equal(pc.url, "https://api.openai.com/v1/embeddings");
+	/* A header value with a line break from a client is not sent. */
+	rt.kind = PROV_OPENROUTER;
+	assert_int_equal(prov_build(a, EP_CHAT, &rt, body, 0, 0, "k",
+			     "http://x\r\nEvil: 1", NULL, &pc),
+	    0);
+	for (i = 0; i < pc.nheaders; i++)
+		assert_null(strstr(pc.headers[i], "Evil"));
+	json_decref(body);
+	arena_free(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_cost_exact),
+	    cmocka_unit_test(t_cost_cached),
+	    cmocka_unit_test(t_hold),
+	    cmocka_unit_test(t_usage_parse),
+	    cmocka_unit_test(t_estimate),
+	    cmocka_unit_test(t_prov_build),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
