@@ -842,6 +842,21 @@ keep_replay(
 	db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 5, NULL, x->r->arena);
 }
 
+/* A failed request replays its error too: the key has been used. */
+static void
+keep_error(struct call *x, enum tg_err rc)
+{
+	char *s;
+
+	if (x->idem == NULL)
+		return;
+	resp_set_error(x->resp, rc);
+	if ((s = jx_dump(x->resp->body)) == NULL)
+		return;
+	keep_replay(x, resp_err_status(rc), "application/json", s, strlen(s));
+	free(s);
+}
+
 static void
 maybe_sweep(struct call *x)
 {
@@ -889,8 +904,9 @@ refuse_credit(struct call *x, enum ledger_short why)
 		    "this request needs a hold of $%s but %s $%s is "
 		    "available; add credits",
 		    usd(a, x->hold),
-		    why == SHORT_KEY_LIMIT ? "under this key's credit limit only"
-					   : "only",
+		    why == SHORT_KEY_LIMIT
+			? "under this key's credit limit only"
+			: "only",
 		    usd(a, avail));
 	return resp_fail_code(x->r, x->resp, TG_ECREDIT, "insufficient_quota",
 	    NULL,
@@ -1015,9 +1031,14 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 			    "_ . :",
 			    IDEM_MAX);
 		x.idem = idem;
-		if (usage_by_idem(x.c, r->arena, r->who->key_id, idem, &rp) ==
-		    TG_OK)
+		if ((rc = usage_by_idem(
+			 x.c, r->arena, r->who->key_id, idem, &rp)) == TG_OK)
 			return replay(&x, &rp);
+		if (rc == TG_ECONFLICT)
+			return resp_fail_code(r, resp, rc,
+			    "idempotency_key_used", NULL,
+			    "this Idempotency-Key was used by a request whose "
+			    "answer was not kept; use a new key");
 	}
 	rc = ledger_reserve(x.c, r->arena, r->who->user_id, r->who->key_id,
 	    x.hold, x.idem, r->ctx->conf->hold_ttl, x.hold_id, &replayed, &why);
@@ -1057,6 +1078,7 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 			  x.fail_msg != NULL ? x.fail_msg : "upstream failure")
 		    : resp_fail(r, resp, x.fail, NULL, "%s",
 			  x.fail_msg != NULL ? x.fail_msg : "upstream failure");
+		keep_error(&x, rc);
 	}
 	json_decref(x.usage_chunk);
 	http_result_clear(&x.hr);
