@@ -16,6 +16,14 @@ struct arena;
  * summary line to out.  0 or -1 (reason printed).
  */
 int catalog_seed(struct db_conn *, struct arena *, const char *path, FILE *out);
+struct tg_req;
+/*
+ * The same from a parsed pricing document (from names it in messages and the
+ * audit row).  With r (an admin's request) the import is audited.  Problems
+ * go to out; *added counts the new models.  0 or -1.
+ */
+int catalog_seed_doc(struct db_conn *, struct tg_req *r, struct arena *,
+    const json_t *doc, const char *from, FILE *out, size_t *added);
 /* Enabled models (all, or the one with this id) in the OpenAI list shape. */
 enum tg_err catalog_models(
     struct db_conn *, struct arena *, const char *id, json_t **data);

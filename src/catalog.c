@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "audit.h"
 #include "catalog.h"
 #include "db.h"
 #include "json.h"
@@ -139,44 +140,69 @@ fail:
 }
 
 int
+catalog_seed_doc(struct db_conn *c, struct tg_req *r, struct arena *a,
+    const json_t *doc, const char *from, FILE *out, size_t *added)
+{
+	json_t *m, *after;
+	const char *date;
+	size_t i;
+
+	*added = 0;
+	if ((date = jx_str(doc, "prices_as_of")) == NULL ||
+	    !json_is_array(json_object_get(doc, "models"))) {
+		fprintf(
+		    out, "tollgate: %s needs prices_as_of and models\n", from);
+		return -1;
+	}
+	/* From an admin, the import is audited like every other change. */
+	if ((r != NULL ? audit_begin(c) : db_begin(c)) != TG_OK) {
+		fprintf(out, "tollgate: the database is unavailable\n");
+		return -1;
+	}
+	if (seed_providers(c, a, json_object_get(doc, "providers"), out) == -1)
+		goto fail;
+	json_array_foreach(json_object_get(doc, "models"), i, m)
+	{
+		if (seed_model(c, a, m, date, out, added) == -1)
+			goto fail;
+	}
+	if (r != NULL) {
+		after = json_pack("{s:s, s:I, s:I}", "prices_as_of", date,
+		    "models",
+		    (json_int_t)json_array_size(json_object_get(doc, "models")),
+		    "added", (json_int_t)*added);
+		arena_defer_json(a, after);
+		if (audit_commit(c, a, r, "catalog.import", "catalog", from,
+			NULL, after) != TG_OK)
+			goto fail;
+	} else if (db_commit(c) != TG_OK) {
+		goto fail;
+	}
+	return 0;
+fail:
+	db_rollback(c);
+	return -1;
+}
+
+int
 catalog_seed(struct db_conn *c, struct arena *a, const char *path, FILE *out)
 {
 	json_error_t je;
-	json_t *doc, *m;
-	const char *date;
-	size_t i, added = 0;
-	int rc = -1;
+	json_t *doc;
+	size_t added;
+	int rc;
 
 	if ((doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		fprintf(out, "tollgate: %s: %s\n", path, je.text);
 		return -1;
 	}
-	if ((date = jx_str(doc, "prices_as_of")) == NULL ||
-	    !json_is_array(json_object_get(doc, "models"))) {
-		fprintf(
-		    out, "tollgate: %s needs prices_as_of and models\n", path);
-		goto out;
-	}
-	if (db_begin(c) != TG_OK)
-		goto out;
-	if (seed_providers(c, a, json_object_get(doc, "providers"), out) == -1)
-		goto fail;
-	json_array_foreach(json_object_get(doc, "models"), i, m)
-	{
-		if (seed_model(c, a, m, date, out, &added) == -1)
-			goto fail;
-	}
-	if (db_commit(c) != TG_OK)
-		goto out;
-	fprintf(out,
-	    "catalog: %zu of %zu models added from %s (prices as of "
-	    "%s)\n",
-	    added, json_array_size(json_object_get(doc, "models")), path, date);
-	rc = 0;
-	goto out;
-fail:
-	db_rollback(c);
-out:
+	rc = catalog_seed_doc(c, NULL, a, doc, path, out, &added);
+	if (rc == 0)
+		fprintf(out,
+		    "catalog: %zu of %zu models added from %s (prices as of "
+		    "%s)\n",
+		    added, json_array_size(json_object_get(doc, "models")),
+		    path, jx_str(doc, "prices_as_of"));
 	json_decref(doc);
 	return rc;
 }

@@ -1,6 +1,8 @@
 /* h_upstream.c: admin endpoints for providers, their keys, models and prices */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -281,5 +283,40 @@ h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
 	resp->body = json_array_size(v) > 0
 	    ? json_incref(json_array_get(v, 0))
 	    : json_pack("{s:s, s:b}", "id", id, "enabled", 0);
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_models_import(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	char *msg = NULL;
+	size_t len = 0, added = 0;
+	FILE *out;
+	enum tg_err rc;
+	int ok;
+
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	/* catalog_seed_doc reports like `tollgate migrate` does: capture it. */
+	if ((out = open_memstream(&msg, &len)) == NULL)
+		return TG_ESYSTEM;
+	ok = catalog_seed_doc(c, r, r->arena, r->json,
+		 "POST /admin/models/import", out, &added) == 0;
+	fclose(out);
+	if (!ok) {
+		rc = resp_fail_code(r, resp, TG_EINVAL, "invalid_pricing_file",
+		    NULL, "%.*s", (int)strcspn(msg != NULL ? msg : "", "\n"),
+		    msg != NULL
+			? msg + (strncmp(msg, "tollgate: ", 10) == 0 ? 10 : 0)
+			: "");
+		free(msg);
+		return rc;
+	}
+	free(msg);
+	resp->body =
+	    json_pack("{s:I, s:I, s:s}", "added", (json_int_t)added, "models",
+		(json_int_t)json_array_size(json_object_get(r->json, "models")),
+		"prices_as_of", jx_str(r->json, "prices_as_of"));
 	return TG_OK;
 }

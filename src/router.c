@@ -72,6 +72,7 @@ static const struct route routes[] = {
 	{ TG_M_POST,   "/admin/providers/{id}/keys",	   h_admin_ukey_add,	RF_ADMIN | RF_JSON },
 	{ TG_M_DELETE, "/admin/providers/{id}/keys/{key_id}", h_admin_ukey_delete, RF_ADMIN },
 	{ TG_M_POST,   "/admin/models",			   h_admin_model_add,	RF_ADMIN | RF_JSON },
+	{ TG_M_POST,   "/admin/models/import",		   h_admin_models_import, RF_ADMIN | RF_JSON },
 	{ TG_M_PUT,    "/admin/models/{vendor}/{model}",   h_admin_model_update, RF_ADMIN | RF_JSON },
 	{ TG_M_PUT,    "/admin/models/{id}",		   h_admin_model_update, RF_ADMIN | RF_JSON },
 };
