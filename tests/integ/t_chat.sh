@@ -779,4 +779,23 @@ check "client gone: the record says client_gone, estimated" json_is \
 	'.data[0].status == "client_gone" and (.data[0].estimated == true or .data[0].estimated == 1)'
 check "G: the ledger reconciles" ledger_check "$G_ID"
 
+# =========================================================================================
+# Isolation and secrets (DESIGN.md invariants 5 and 6).
+# =========================================================================================
+req GET /user/api-keys "$AK"
+a_key_id=$(jq -r '.data[0].id // .keys[0].id // empty' "$T/body")
+req GET /user/usage "$ZK"
+check "Z sees none of A's usage records" json_is '.data | length == 0'
+req GET "/user/usage?key_id=$a_key_id" "$ZK"
+check "Z may not filter by A's key ($a_key_id) -> 400" is_err 400 invalid_value
+req GET /user/bill "$ZK"
+check "Z's bill is empty" json_is '.data | length == 0'
+req GET /admin/bill "$ZK"
+check "a user may not read the admin bill" is_err 403 insufficient_permissions
+# secrets_in FILE...: lines holding the provider key, the master key or a user's API key.
+secrets_in() {
+	grep -F -e "$MOCK_KEY" -e "$TOLLGATE_MASTER_KEY" -e "$AK" -e "$ZK" "$@" 2>/dev/null | head -n 3
+}
+check "no secret in tollgate's logs" test -z "$(secrets_in "$T"/log/*)"
+
 finish
