@@ -843,10 +843,42 @@ t_serve_too_many_params(void **state)
 	json_decref(mem_io_json(&f->io));
 }
 
+/*
+ * Invariant I6 of reference/ledger.md: every route that reaches a provider
+ * goes through the one admission and settle path (metered() in h_chat.c).
+ * A new POST under /v1/ must be one of its handlers, or this fails.
+ */
+static void
+t_upstream_routes_are_metered(void **state)
+{
+	const handler_fn metered[] = {h_chat, h_completions, h_embeddings};
+	const struct route *rt;
+	size_t n, i, j, found = 0;
+
+	(void)state;
+	rt = router_routes(&n);
+	for (i = 0; i < n; i++) {
+		if (rt[i].method != TG_M_POST ||
+		    strncmp(rt[i].pattern, "/v1/", 4) != 0 ||
+		    rt[i].fn == h_quote)
+			continue;
+		for (j = 0; j < sizeof(metered) / sizeof(metered[0]); j++)
+			if (rt[i].fn == metered[j])
+				break;
+		if (j == sizeof(metered) / sizeof(metered[0]))
+			fail_msg("POST %s reaches no metered handler",
+			    rt[i].pattern);
+		assert_true(rt[i].flags & RF_AUTH);
+		found++;
+	}
+	assert_int_equal(found, 3);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_upstream_routes_are_metered),
 	    cmocka_unit_test_setup_teardown(
 		t_match_meta_routes, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
