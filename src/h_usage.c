@@ -112,6 +112,7 @@ csv_field(struct buf *b, const json_t *v)
 {
 	const char *s, *p;
 	char num[48];
+	int formula;
 
 	if (json_is_string(v)) {
 		s = json_string_value(v);
@@ -124,14 +125,14 @@ csv_field(struct buf *b, const json_t *v)
 	} else {
 		s = "";
 	}
-	if (strpbrk(s, ",\"\r\n") == NULL &&
-	    /* A leading =+-@ would be a formula in a spreadsheet. */
-	    strchr("=+-@", *s) == NULL) {
+	/* A leading =+-@ would be a formula in a spreadsheet. */
+	formula = *s != '\0' && strchr("=+-@", *s) != NULL;
+	if (strpbrk(s, ",\"\r\n") == NULL && !formula) {
 		buf_puts(b, s);
 		return;
 	}
 	buf_puts(b, "\"");
-	if (strchr("=+-@", *s) != NULL && *s != '\0')
+	if (formula)
 		buf_puts(b, "'");
 	for (p = s; *p != '\0'; p++)
 		buf_append(b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
