@@ -234,7 +234,7 @@ read_secret(char *buf, size_t len)
 int
 cli_provider(const struct conf *conf, int argc, char **argv)
 {
-	char secret[UPSTREAM_SECRET_MAX + 2], err[256];
+	char secret[UPSTREAM_SECRET_MAX + 2], err[256] = "";
 	unsigned char master[CRYPTO_MASTER_LEN];
 	const char *why = NULL, *sub = argc > 0 ? argv[0] : "";
 	struct cli x;

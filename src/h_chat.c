@@ -670,6 +670,10 @@ reset_attempt(struct call *x)
 	x->relaying = 0;
 	x->up_status = 0;
 	x->saw_done = 0;
+	/* A failed deployment's error must not outlive a later success. */
+	x->fail = TG_OK;
+	x->fail_code = NULL;
+	x->fail_msg = NULL;
 }
 
 /*
