@@ -50,6 +50,8 @@ int64_t chat_hold(const struct prices *, int64_t prompt_bound, int64_t max_out,
  */
 void chat_cost(
     const struct prices *, const struct usage *, unsigned bp, struct cost *out);
+/* A cost from a base price the provider reported (OpenRouter's usage.cost). */
+void chat_cost_of_base(int64_t base, unsigned bp, struct cost *out);
 /*
  * Read an OpenAI-shaped usage object (also DeepSeek's prompt_cache_hit_tokens
  * and OpenRouter's cost).  0, or -1 when it is not an object with counts.

@@ -40,6 +40,7 @@ CREATE TABLE usage_records (
   base_cost          BIGINT NOT NULL DEFAULT 0,
   commission         BIGINT NOT NULL DEFAULT 0,
   charge             BIGINT NOT NULL DEFAULT 0,
+  upstream_cost      BIGINT NULL,             -- what the provider said it charged (OpenRouter)
   status             ENUM('ok','error','client_gone') NOT NULL,
   http_status        SMALLINT UNSIGNED NOT NULL,
   error              VARCHAR(500) NULL,

@@ -73,6 +73,13 @@ chat_cost(const struct prices *p, const struct usage *u, unsigned bp,
 	out->charge = with_commission(out->base, bp, &out->commission);
 }
 
+void
+chat_cost_of_base(int64_t base, unsigned bp, struct cost *out)
+{
+	out->base = base > 0 ? base : 0;
+	out->charge = with_commission(out->base, bp, &out->commission);
+}
+
 /* A non-negative integer member, or 0. */
 static int64_t
 count(const json_t *o, const char *k)

@@ -504,17 +504,22 @@ on_event(void *arg, const struct sse_event *ev)
 	if (json_is_object(u))
 		chat_usage_parse(u, &x->u);
 	choices = json_object_get(o, "choices");
-	if (json_is_object(u) && json_is_array(choices) &&
-	    json_array_size(choices) == 0) {
-		/* The usage chunk: after settling, with the cost, if wanted. */
+	if (x->t_first == 0 && json_array_size(choices) > 0)
+		x->t_first = util_now();
+	if (json_is_object(u) && json_is_array(choices)) {
+		/*
+		 * The usage chunk (OpenAI's has no choices; DeepSeek's is the
+		 * finish chunk): after settling, with the cost, if wanted.
+		 */
 		if (x->want_usage) {
+			x->delivered_bytes += delta_bytes(o);
 			json_decref(x->usage_chunk);
 			x->usage_chunk = json_incref(o);
+			goto out;
 		}
-		goto out;
+		if (json_array_size(choices) == 0)
+			goto out;
 	}
-	if (x->t_first == 0)
-		x->t_first = util_now();
 	x->delivered_bytes += delta_bytes(o);
 	if (!x->want_usage && json_object_get(o, "usage") != NULL) {
 		json_object_del(o, "usage");
@@ -790,6 +795,11 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 		x->estimated = 1;
 	}
 	chat_cost(&p, &x->u, x->bp, &rec.cost);
+	if (x->rt != NULL && x->rt->kind == PROV_OPENROUTER &&
+	    x->u.upstream_cost >= 0) {
+		/* OpenRouter says what it charged: that is the base price. */
+		chat_cost_of_base(x->u.upstream_cost, x->bp, &rec.cost);
+	}
 	rec.request_id = x->r->request_id;
 	rec.user_id = x->r->who->user_id;
 	rec.key_id = x->r->who->key_id;

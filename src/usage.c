@@ -26,7 +26,7 @@ enum tg_err
 usage_insert(struct db_conn *c, struct arena *a, int64_t charged, void *arg)
 {
 	struct usage_rec *u = arg;
-	struct db_val p[29];
+	struct db_val p[30];
 	const char *err = u->error;
 
 	if (charged < u->cost.charge)
@@ -66,7 +66,8 @@ usage_insert(struct db_conn *c, struct arena *a, int64_t charged, void *arg)
 	p[26] = DB_I64(u->estimated);
 	p[27] = DB_I64(u->attempts > 255 ? 255 : u->attempts);
 	p[28] = opt_str(u->idem_key);
-	return db_exec(c, STMT_USAGE_INSERT, p, 29, NULL, a);
+	p[29] = u->u.upstream_cost >= 0 ? DB_I64(u->u.upstream_cost) : DB_NULLV;
+	return db_exec(c, STMT_USAGE_INSERT, p, 30, NULL, a);
 }
 
 enum tg_err

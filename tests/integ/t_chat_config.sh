@@ -557,6 +557,67 @@ check "  usage record: provider mock, prices 10000000 / 30000000, charge $c" \
 check "F: the ledger reconciles" ledger_check "$F_ID"
 
 # =========================================================================================
+# 3b: provider kinds: OpenRouter's own cost and attribution; DeepSeek's usage on the finish chunk.
+# =========================================================================================
+note "=== 3b: OpenRouter and DeepSeek kinds"
+MOCK_ROOT=${MOCK_URL%/v1}
+pa "{\"id\":\"orx\",\"kind\":\"openrouter\",\"base_url\":\"$MOCK_ROOT/api/v1\"}"
+expect_status "an openrouter provider on the mock" 201
+pa "{\"id\":\"dsx\",\"kind\":\"deepseek\",\"base_url\":\"$MOCK_ROOT\"}"
+expect_status "a deepseek provider on the mock" 201
+for p in orx dsx; do
+	printf '%s\n' "$MOCK_KEY" | tg_cli provider key-add "$p" main >/dev/null 2>&1 || bail "key-add $p"
+done
+# Catalogue prices far above what the mock's OpenRouter flavour reports ($1 / $2 per million).
+pm '{"id":"cfg/or","provider_id":"orx","upstream_model":"vendor/or-model","input_price":"10.00","output_price":"30.00"}'
+expect_status "cfg/or on orx at 10.00 / 30.00" 201
+pm '{"id":"cfg/ds","provider_id":"dsx","upstream_model":"deepseek-chat","input_price":"1.00","output_price":"2.00"}'
+expect_status "cfg/ds on dsx at 1.00 / 2.00" 201
+user kinds 1.00
+K_KEY=$U_KEY K_ID=$U_ID K_DB=$U_DBID
+acct "$K_KEY"
+k0=$BAL
+m=$(mock_n)
+http POST "$URL/v1/chat/completions" -H "Authorization: Bearer $K_KEY" -H 'Content-Type: application/json' \
+	-H 'HTTP-Referer: https://app.example.com/' -H 'X-Title: Example App' \
+	--data-binary "{\"model\":\"cfg/or\",$(msgs 'hello there [mock:flavor=openrouter]')}"
+expect_status "OpenRouter chat" 200
+# The mock's OpenRouter flavour charges 1000 x prompt + 2000 x completion nano-USD: 12 + 12.
+orc=$(charge_of 1000 2000 12 12)
+check "OpenRouter: charged its reported usage.cost + 5% ($orc nano), not the catalogue price" \
+	eq "$(nano "$(hdr x-tollgate-cost)")" "$orc"
+check "  usage.cost says the same" eq "$(jq '.usage.cost * 1e9 | round' "$T/body" 2>/dev/null)" "$orc"
+check "  the record keeps OpenRouter's figure (24000+12000... upstream_cost 36000)" \
+	eq "$(last_usage "$K_DB" 'upstream_cost, base_cost, charge')" "36000 36000 $orc"
+acct "$K_KEY"
+check "  the balance dropped by exactly that" eq "$(minus "$k0" "$BAL")" "$orc"
+mock_n >/dev/null
+check "OpenRouter got the client's HTTP-Referer and X-Title" \
+	mreq "$m" '(.headers["http-referer"] == "https://app.example.com/") and (.headers["x-title"] == "Example App")'
+check "OpenRouter was asked for usage accounting (usage.include)" mreq "$m" '.body.usage.include == true'
+check "OpenRouter got the deployment's model name" mreq "$m" '.body.model == "vendor/or-model"'
+m=$(mock_n)
+chat_at "$URL" "$K_KEY" "{\"model\":\"cfg/ds\",$(msgs 'hello there [mock:flavor=deepseek,cached=4]')}"
+expect_status "DeepSeek chat" 200
+dsc=$(( (12 - 4) * 1000 + 12 * 2000 + 4 * 1000 ))   # no cached price: cached tokens at input
+dsc=$((dsc + (dsc * 500 + 9999) / 10000))
+check "DeepSeek: cache-hit tokens read from prompt_cache_hit_tokens (record cached 4)" \
+	eq "$(last_usage "$K_DB" 'cached_tokens, charge')" "4 $dsc"
+mock_n >/dev/null
+check "DeepSeek got max_tokens (not max_completion_tokens)" mreq "$m" '.body.max_tokens > 0 and (.body.max_completion_tokens == null)'
+chat_sse "$K_KEY" "{\"model\":\"cfg/ds\",\"stream\":true,\"stream_options\":{\"include_usage\":true},$(msgs 'hello there [mock:flavor=deepseek]')}"
+check "DeepSeek stream with include_usage: 200, clean end" eq "$code/$sse_rc" 200/0
+check "  exactly one chunk carries usage, with the cost" \
+	test "$(grep -v '^\[DONE\]$' "$T/events" | jq -s '[.[] | select(.usage != null)] | length == 1 and (.[0].usage.cost | type == "number") and .[0].gateway_usage.cost != null')" = true
+check "  the content is whole" eq "$(grep -v '^\[DONE\]$' "$T/events" | jq -rj '.choices[0]?.delta?.content // empty')" \
+	"mock reply word1 word2 word3 word4 word5 word6 word7 word8 word9 word10"
+check "  [DONE] last" eq "$(tail -n 1 "$T/events")" "[DONE]"
+chat_sse "$K_KEY" "{\"model\":\"cfg/ds\",\"stream\":true,$(msgs 'hello there [mock:flavor=deepseek]')}"
+check "DeepSeek stream without include_usage: no chunk carries usage" \
+	test "$(grep -v '^\[DONE\]$' "$T/events" | jq -s '[.[] | select(has("usage"))] | length')" = 0
+check "K: the ledger reconciles" ledger_check "$K_ID"
+
+# =========================================================================================
 # 4: disabled model, disabled deployment.
 # =========================================================================================
 note "=== 4: disabled model and deployment"
