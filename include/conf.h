@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rate.h"
+
 #include "tollgate.h"
 
 #define CONF_MAX_GROUPS	 32
@@ -86,6 +88,14 @@ struct conf {
 	unsigned ngroups;
 	int64_t flat_price; /* micro-USD per million tokens; -1 off */
 
+	/* [limits] */
+	char *limits_defaults_raw;
+	struct rate_set limits_default; /* users without a rule of their own */
+	char *limits_groups_raw;
+	char *limit_group_names[CONF_MAX_GROUPS];
+	struct rate_set limit_group_sets[CONF_MAX_GROUPS];
+	unsigned nlimit_groups;
+
 	/* [security] */
 	char *master_key_file;
 
@@ -111,6 +121,9 @@ void conf_free(struct conf *);
 const char *conf_default_path(void);
 /* The i-th known key (for the sample-config test); 0, or -1 past the end. */
 int conf_key_at(size_t i, const char **section, const char **name);
+/* Limits of a user without a rule of its own: its group's, else the defaults. */
+const struct rate_set *conf_group_limits(
+    const struct conf *, const char *group);
 /* Commission in basis points for a user group (its override or the default). */
 unsigned conf_group_commission(const struct conf *, const char *group);
 /* 1 if origin is allowed by http.cors_origins. */

@@ -6,6 +6,7 @@
 
 struct conf;
 struct db_pool;
+struct rate;
 
 struct tg_ctx {
 	const struct conf *conf;
@@ -14,6 +15,7 @@ struct tg_ctx {
 	size_t openapi_len;
 	time_t started;
 	unsigned char master[32]; /* opens upstream keys (CRYPTO_MASTER_LEN) */
+	struct rate *rate;	  /* the node's rate counters */
 	int have_master;
 };
 

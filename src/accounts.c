@@ -82,6 +82,7 @@ static const char *const limit_names[] = {
     "tokens_per_minute",
     "tokens_per_hour",
     "tokens_per_day",
+    "max_concurrent",
 };
 #define NLIMITS (sizeof(limit_names) / sizeof(limit_names[0]))
 

@@ -343,6 +343,67 @@ set_groups(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return rc;
 }
 
+static int
+set_limits(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	char err[128];
+
+	set_str(p, f, v, min, max);
+	if (rate_set_parse(v, &p->c->limits_default, err, sizeof(err)) == 0)
+		return 0;
+	perr(p, "%s", err);
+	return -1;
+}
+
+/* "vip: requests_per_minute=600; free: requests_per_minute=10" */
+static int
+set_limit_groups(
+    struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	struct conf *c = p->c;
+	char *copy, *tok, *save = NULL, *colon, *name, err[128];
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < c->nlimit_groups; i++)
+		free(c->limit_group_names[i]);
+	c->nlimit_groups = 0;
+	set_str(p, f, v, min, max);
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ";", &save); tok != NULL;
+	     tok = strtok_r(NULL, ";", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		if (*tok == '\0')
+			continue;
+		if ((colon = strchr(tok, ':')) == NULL || colon == tok ||
+		    colon - tok > 64) {
+			perr(p, "'%s' is not group: name=number, ...", tok);
+			rc = -1;
+			continue;
+		}
+		*colon = '\0';
+		name = tok;
+		name[strcspn(name, " \t")] = '\0';
+		if (c->nlimit_groups == CONF_MAX_GROUPS) {
+			perr(p, "more than %d groups", CONF_MAX_GROUPS);
+			rc = -1;
+			break;
+		}
+		if (rate_set_parse(colon + 1,
+			&c->limit_group_sets[c->nlimit_groups], err,
+			sizeof(err)) == -1) {
+			perr(p, "group %s: %s", name, err);
+			rc = -1;
+			continue;
+		}
+		c->limit_group_names[c->nlimit_groups++] = strdup(name);
+	}
+	free(copy);
+	return rc;
+}
+
 /* USD per million tokens -> micro-USD per million; empty = off. */
 static int
 set_flat(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
@@ -419,6 +480,8 @@ static const struct conf_key keys[] = {
 	{ "billing", "commission_percent", set_percent, CO(commission_bp),    0, 0 },
 	{ "billing", "group_commission", set_groups,  CO(group_commission_raw), 0, 0 },
 	{ "billing", "flat_price",	 set_flat,    CO(flat_price),	      0, 0 },
+	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
+	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
 };
@@ -470,6 +533,7 @@ conf_defaults(void)
 	c->sweep_interval = 30;
 	c->commission_bp = 500;
 	c->flat_price = -1;
+	rate_set_none(&c->limits_default);
 	return c;
 }
 
@@ -605,14 +669,28 @@ conf_free(struct conf *c)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].set == set_str || keys[i].set == set_listen ||
 		    keys[i].set == set_prefix || keys[i].set == set_origins ||
-		    keys[i].set == set_groups)
+		    keys[i].set == set_groups || keys[i].set == set_limits ||
+		    keys[i].set == set_limit_groups)
 			free(*(char **)((char *)c + keys[i].off));
 	for (i = 0; i < c->ncors_origins; i++)
 		free(c->cors_origins[i]);
 	for (i = 0; i < c->ngroups; i++)
 		free(c->group_names[i]);
+	for (i = 0; i < c->nlimit_groups; i++)
+		free(c->limit_group_names[i]);
 	free(c->path);
 	free(c);
+}
+
+const struct rate_set *
+conf_group_limits(const struct conf *c, const char *group)
+{
+	unsigned i;
+
+	for (i = 0; group != NULL && i < c->nlimit_groups; i++)
+		if (strcmp(c->limit_group_names[i], group) == 0)
+			return &c->limit_group_sets[i];
+	return &c->limits_default;
 }
 
 unsigned

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
+#include "rate.h"
 #include "upstream.h"
 
 /*
@@ -56,6 +57,21 @@ out:
 	return rc;
 }
 
+/* The counters live in a file every worker process of the node maps. */
+static struct rate *
+open_rate(const struct conf *c)
+{
+	struct rate *r;
+	char *path = NULL;
+
+	if (c->run_dir != NULL &&
+	    asprintf(&path, "%s/tollgate-rate.shm", c->run_dir) == -1)
+		return NULL;
+	r = rate_open(path);
+	free(path);
+	return r;
+}
+
 /* Without a usable master key everything but upstream calls still serves. */
 static int
 load_master(struct tg_ctx *x, const struct conf *c)
@@ -83,6 +99,8 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	/* A missing document degrades one route, not the service. */
 	load_openapi(x, c);
 	x->have_master = load_master(x, c);
+	if ((x->rate = open_rate(c)) == NULL)
+		return -1;
 	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads;
 	if ((x->db = db_pool_new(c, pool)) == NULL)
 		return -1;
@@ -93,6 +111,7 @@ void
 ctx_fini(struct tg_ctx *x)
 {
 	db_pool_free(x->db);
+	rate_close(x->rate);
 	free(x->openapi);
 	crypto_wipe(x->master, sizeof(x->master));
 	memset(x, 0, sizeof(*x));

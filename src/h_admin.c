@@ -230,6 +230,30 @@ h_admin_user_update(struct tg_req *r, struct tg_resp *resp)
 	return TG_OK;
 }
 
+/* A key's own limits may not exceed its user's rule (the user's count binds anyway). */
+static enum tg_err
+key_within_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
+    int64_t uid, const json_t *lim)
+{
+	json_t *ul, *v, *u;
+	const char *k;
+	enum tg_err rc;
+
+	if ((rc = limits_get(c, r, uid, 0, &ul)) != TG_OK)
+		return rc;
+	json_object_foreach((json_t *)lim, k, v)
+	{
+		u = json_object_get(ul, k);
+		if (json_is_integer(v) && json_is_integer(u) &&
+		    json_integer_value(v) > json_integer_value(u))
+			return resp_fail_code(r, resp, TG_EINVAL,
+			    "key_limit_above_user", k,
+			    "%s of a key may not exceed its user's (%lld)", k,
+			    (long long)json_integer_value(u));
+	}
+	return TG_OK;
+}
+
 enum tg_err
 h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 {
@@ -261,6 +285,8 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = target_user(r, resp, c, jx_str(r->json, "user_id"), NULL,
 		 jx_str(r->json, "api_key"), &uid, &kid)) != TG_OK)
+		return rc;
+	if (kid != 0 && (rc = key_within_user(r, resp, c, uid, lim)) != TG_OK)
 		return rc;
 	k = jx_str(r->json, "user_id") != NULL ? jx_str(r->json, "user_id")
 					       : jx_str(r->json, "api_key");

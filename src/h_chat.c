@@ -22,6 +22,7 @@
 #include "log.h"
 #include "money.h"
 #include "prov.h"
+#include "rate.h"
 #include "req.h"
 #include "resp.h"
 #include "router.h"
@@ -71,7 +72,9 @@ struct call {
 	struct prices p;
 	unsigned bp;
 	const char *allowed; /* the key's allowed_models (JSON) */
-	int64_t key_limit;   /* credit_limit - spent; < 0 none */
+	const char *group;   /* the user's group (limits, commission) */
+	struct rate_ticket ticket;
+	int64_t key_limit; /* credit_limit - spent; < 0 none */
 	int64_t hold;
 	unsigned char hold_id[HOLD_ID_LEN];
 	int held;
@@ -279,6 +282,7 @@ load_payer(struct call *x)
 	    ? conf_group_commission(x->r->ctx->conf, v[1].s)
 	    : (unsigned)v[0].i;
 	x->allowed = v[2].type == DBT_NULL ? NULL : v[2].s;
+	x->group = v[1].type == DBT_NULL ? NULL : v[1].s;
 	x->key_limit = v[3].type == DBT_NULL
 	    ? -1
 	    : (v[3].i > v[4].i ? v[3].i - v[4].i : 0);
@@ -335,6 +339,94 @@ prices_of(const struct deployment *rt, struct prices *p)
 	p->input = rt->input_price;
 	p->output = rt->output_price;
 	p->cached = rt->cached_price;
+}
+
+/* --- rate limits ---------------------------------------------------------------------- */
+
+/* A rule row (key_id, then the limits in rate order) as a set. */
+static void
+rule_set(const struct db_val *v, struct rate_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < RL__MAX; i++)
+		s->v[i] = v[1 + i].type == DBT_I64 ? v[1 + i].i : -1;
+}
+
+static void
+rate_headers(struct call *x, const struct rate_verdict *v)
+{
+	struct arena *a = x->r->arena;
+
+	if (v->req_limit >= 0) {
+		resp_header(x->resp, "x-ratelimit-limit-requests",
+		    arena_printf(a, "%lld", (long long)v->req_limit));
+		resp_header(x->resp, "x-ratelimit-remaining-requests",
+		    arena_printf(a, "%lld", (long long)v->req_remaining));
+		resp_header(x->resp, "x-ratelimit-reset-requests",
+		    arena_printf(a, "%llds", (long long)v->req_reset));
+	}
+	if (v->tok_limit >= 0) {
+		resp_header(x->resp, "x-ratelimit-limit-tokens",
+		    arena_printf(a, "%lld", (long long)v->tok_limit));
+		resp_header(x->resp, "x-ratelimit-remaining-tokens",
+		    arena_printf(a, "%lld", (long long)v->tok_remaining));
+		resp_header(x->resp, "x-ratelimit-reset-tokens",
+		    arena_printf(a, "%llds", (long long)v->tok_reset));
+	}
+}
+
+/*
+ * Count the request against its user and its key on this node.  A user
+ * without a rule of its own gets its group's defaults from the config; a key
+ * is limited by its own rule and, being counted under its user too, never
+ * gets past the user's.
+ */
+static enum tg_err
+admit(struct call *x)
+{
+	struct tg_req *r = x->r;
+	struct db_val p[2] = {DB_I64(r->who->user_id), DB_I64(r->who->key_id)};
+	struct rate_subject s[2];
+	struct rate_verdict vd;
+	struct db_rows rows;
+	size_t i, n = 0;
+	enum tg_err rc;
+
+	if (r->ctx->rate == NULL)
+		return TG_OK;
+	if ((rc = db_exec(x->c, STMT_RATE_RULES, p, 2, &rows, r->arena)) !=
+	    TG_OK)
+		return rc;
+	s[0].key = rate_key('u', r->who->user_id);
+	s[0].what = "user";
+	s[0].lim = *conf_group_limits(r->ctx->conf, x->group);
+	if (r->who->key_id != 0) {
+		s[1].key = rate_key('k', r->who->key_id);
+		s[1].what = "API key";
+		rate_set_none(&s[1].lim);
+		n = 1;
+	}
+	for (i = 0; i < rows.nrows; i++) {
+		const struct db_val *v = &rows.v[i * rows.ncols];
+
+		if (v[0].i == 0)
+			rule_set(v, &s[0].lim);
+		else if (n == 1)
+			rule_set(v, &s[1].lim);
+	}
+	n++;
+	rate_admit(r->ctx->rate, s, n, x->prompt_bound + x->n * x->max_out,
+	    &x->ticket, &vd);
+	rate_headers(x, &vd);
+	if (vd.ok)
+		return TG_OK;
+	resp_header(x->resp, "Retry-After",
+	    arena_printf(r->arena, "%lld", (long long)vd.retry_after));
+	return resp_fail_code(r, x->resp, TG_ERATE, "rate_limit_exceeded", NULL,
+	    "rate limit reached: %s of this %s is %lld; retry after %lld s",
+	    rate_limit_name(vd.hit), vd.what, (long long)vd.hit_limit,
+	    (long long)vd.retry_after);
 }
 
 /* --- replies -------------------------------------------------------------------------- */
@@ -824,6 +916,9 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	rec.idem_key = x->idem;
 	rc = ledger_settle_with(x->c, x->r->arena, x->hold_id, rec.cost.charge,
 	    &x->charged, usage_insert, &rec);
+	if (x->r->ctx->rate != NULL)
+		rate_settle(
+		    x->r->ctx->rate, &x->ticket, x->u.prompt + x->u.completion);
 	if (rc != TG_OK) {
 		/* The sweeper will take the hold: log what we could not record. */
 		log_msg(LOG_ERR,
@@ -1054,8 +1149,12 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 			    "this Idempotency-Key was used by a request whose "
 			    "answer was not kept; use a new key");
 	}
+	if ((rc = admit(&x)) != TG_OK)
+		return rc;
 	rc = ledger_reserve(x.c, r->arena, r->who->user_id, r->who->key_id,
 	    x.hold, x.idem, r->ctx->conf->hold_ttl, x.hold_id, &replayed, &why);
+	if (rc != TG_OK || replayed)
+		rate_settle(r->ctx->rate, &x.ticket, 0); /* nothing was used */
 	if (rc == TG_ECREDIT)
 		return refuse_credit(&x, why);
 	if (rc != TG_OK)

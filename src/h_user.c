@@ -9,10 +9,14 @@
 #include "accounts.h"
 #include "arena.h"
 #include "auth.h"
+#include "conf.h"
+#include "ctx.h"
+#include "db.h"
 #include "handlers.h"
 #include "json.h"
 #include "keys.h"
 #include "money.h"
+#include "rate.h"
 #include "router.h"
 #include "usage.h"
 #include "util.h"
@@ -92,6 +96,69 @@ h_user_balance(struct tg_req *r, struct tg_resp *resp)
 	return TG_OK;
 }
 
+static json_t *
+set_json(const struct rate_set *s)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < RL__MAX; i++)
+		json_object_set_new(o, rate_limit_name((enum rate_limit)i),
+		    s->v[i] >= 0 ? json_integer(s->v[i]) : json_null());
+	return o;
+}
+
+/*
+ * The limits in force for the user and the calling key (a rule, else for the
+ * user its group's defaults from the config) and what this node counts now.
+ */
+static enum tg_err
+limits_now(struct db_conn *c, struct tg_req *r, json_t *out)
+{
+	struct db_val p[2] = {DB_I64(r->who->user_id), DB_I64(r->who->key_id)};
+	struct rate_set ul, kl, used;
+	struct db_rows rows, pay;
+	const struct db_val *v;
+	size_t i, j;
+	int have_user = 0;
+	enum tg_err rc;
+
+	rate_set_none(&kl);
+	if ((rc = db_exec(c, STMT_RATE_RULES, p, 2, &rows, r->arena)) != TG_OK)
+		return rc;
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		for (j = 0; j < RL__MAX; j++)
+			(v[0].i == 0 ? &ul : &kl)->v[j] =
+			    v[1 + j].type == DBT_I64 ? v[1 + j].i : -1;
+		have_user |= v[0].i == 0;
+	}
+	if (!have_user) {
+		p[0] = DB_I64(0);
+		p[1] = DB_I64(r->who->user_id);
+		if ((rc = db_exec(c, STMT_CHAT_PAYER, p, 2, &pay, r->arena)) !=
+		    TG_OK)
+			return rc;
+		ul = *conf_group_limits(r->ctx->conf,
+		    pay.nrows == 1 && pay.v[1].type != DBT_NULL ? pay.v[1].s
+								: NULL);
+	}
+	json_object_set_new(out, "effective", set_json(&ul));
+	if (r->ctx->rate == NULL)
+		return TG_OK;
+	rate_usage(r->ctx->rate, rate_key('u', r->who->user_id), &ul, &used);
+	json_object_set_new(out, "usage", set_json(&used));
+	if (r->who->key_id != 0) {
+		json_object_set_new(out, "key_effective", set_json(&kl));
+		rate_usage(
+		    r->ctx->rate, rate_key('k', r->who->key_id), &kl, &used);
+		json_object_set_new(out, "key_usage", set_json(&used));
+	}
+	json_object_set_new(out, "counted",
+	    json_string(rate_shared(r->ctx->rate) ? "node" : "process"));
+	return TG_OK;
+}
+
 enum tg_err
 h_user_limit(struct tg_req *r, struct tg_resp *resp)
 {
@@ -105,7 +172,7 @@ h_user_limit(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	resp->body = json_pack("{s:s, s:O, s:O}", "user_id", r->who->user_pub,
 	    "rate_limits", lim, "keys", keys);
-	return TG_OK;
+	return limits_now(c, r, resp->body);
 }
 
 /* A session has no key of its own: show the primary one (or ""). */

@@ -209,7 +209,7 @@ expect_err "demoted user's admin key" 403 insufficient_permissions
 # --- limits -------------------------------------------------------------------------------
 req POST /admin/limit "$AK" "{\"user_id\":\"$U_ID\",\"rate_limits\":{\"requests_per_minute\":60,\"tokens_per_day\":100000}}"
 expect_status "POST /admin/limit user" 200
-check "limit: stored values, missing = null" json_is '(.rate_limits // .) == {"requests_per_minute":60,"requests_per_hour":null,"requests_per_day":null,"tokens_per_minute":null,"tokens_per_hour":null,"tokens_per_day":100000}'
+check "limit: stored values, missing = null" json_is '(.rate_limits // .) == {"requests_per_minute":60,"requests_per_hour":null,"requests_per_day":null,"tokens_per_minute":null,"tokens_per_hour":null,"tokens_per_day":100000,"max_concurrent":null}'
 req GET "/admin/limit?user_id=$U_ID" "$AK"
 check "GET /admin/limit?user_id= returns them" json_is '(.rate_limits // .) | .requests_per_minute == 60 and .tokens_per_day == 100000 and .requests_per_hour == null'
 req GET /user/limit "$U_KEY"

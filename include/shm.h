@@ -1,0 +1,31 @@
+/* shm.h: a file-backed shared memory region with one robust process-shared lock */
+#ifndef SHM_H
+#define SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct shm;
+
+/*
+ * Map path (created if missing, mode 0600 + the group's read/write when the
+ * run dir is shared) with size bytes of data.  Every process that maps the
+ * same path shares the data, whoever forked it: tollgate's master, Apache or
+ * lighttpd.  A file of another layout (magic, version, size) is reset.  The
+ * data starts zeroed.  NULL with a reason in err.
+ */
+struct shm *shm_attach(
+    const char *path, uint32_t version, size_t size, char *err, size_t errlen);
+/* Process-private memory with the same interface, when no file can be had. */
+struct shm *shm_private(size_t size);
+void shm_detach(struct shm *);
+void *shm_data(struct shm *);
+/*
+ * Take the region's lock.  A holder that died (kill -9) does not wedge it:
+ * the next taker repairs the lock and goes on (the data may hold one half
+ * update, which the counters tolerate).
+ */
+void shm_lock(struct shm *);
+void shm_unlock(struct shm *);
+
+#endif
