@@ -11,8 +11,9 @@ make_tmp
 
 KEY=sk-mock-0123456789
 start_bg mock "$MOCK" -p 0 -l "$T/requests.jsonl"
-mock_port() { sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T/log/mock.out"; }
-has_port() { [ -n "$(mock_port)" ]; }
+# mock_port [NAME]: the port the mock started as NAME (default mock) printed.
+mock_port() { sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T/log/${1:-mock}.out"; }
+has_port() { [ -n "$(mock_port "$@")" ]; }
 wait_for "mock prints its port" 10 has_port || bail "mock provider starts"
 M=http://127.0.0.1:$(mock_port)
 
@@ -221,9 +222,108 @@ check "log: method, path and body fields" json_is \
 	'.[0] | .method == "POST" and .path == "/v1/chat/completions" and .body.model == "gpt-x" and .body.stream == true and .body.max_tokens == 9 and .body.stream_options.include_usage == true'
 check "log: attribution headers" json_is '.[0].headers["x-title"] == "Tollgate" and .[0].headers["http-referer"] == "https://example.test"'
 check "log: authorization masked" json_is '.[0].headers.authorization == "Bearer sk-mo****6789"'
+check "log: key_label is the key's last 4" json_is '.[0].key_label == "6789"'
+check "log: t_ms is integer ms, ts its second" json_is \
+	'.[0] | (.t_ms|type) == "number" and .t_ms == (.t_ms|floor) and .t_ms > 1600000000000 and .ts == ((.t_ms / 1000)|floor)'
 check "log file never holds the full key" test "$(grep -c "$KEY" "$T/requests.jsonl")" -eq 0
 check "log file has one JSON line after the clear" test "$(jq -s length "$T/requests.jsonl")" -eq 1
 http GET "$M/_mock/health"
 check "/_mock/health needs no key" json_is '.status == "ok"'
+
+# --- per-key scripts (-x KEY=DIRECTIVES) ----------------------------------------------------
+# A key pool upstream: one key rate-limited, one revoked, one healthy, plus the -k key.
+RL=sk-mock-ratelimited
+RV=sk-mock-revoked
+OK=sk-mock-healthy
+start_bg mockx "$MOCK" -p 0 -l "$T/requests-x.jsonl" \
+	-x "$RL=status=429,retry_after=2" -x "$RV=status=401" -x "$OK=words=3"
+wait_for "keyed mock prints its port" 10 has_port mockx || bail "mock provider with -x starts"
+MX=http://127.0.0.1:$(mock_port mockx)
+
+# xchat KEY BODY [curl args...]: POST /v1/chat/completions to the keyed mock with KEY.
+xchat() {
+	local key=$1 body=$2
+	shift 2
+	http POST "$MX/v1/chat/completions" -H "Authorization: Bearer $key" \
+		-H 'Content-Type: application/json' --data-binary "$body" "$@"
+}
+
+http DELETE "$MX/_mock/requests"
+xchat "$RL" "{\"model\":\"m\",$MSGS}"
+check "-x rate-limited key: 429" status_is 429
+check "-x rate-limited key: Retry-After: 2" test "$(hdr retry-after)" = 2
+check "-x rate-limited key: retry-after-ms: 2000" test "$(hdr retry-after-ms)" = 2000
+check "-x rate-limited key: x-ratelimit-remaining-requests: 0" test "$(hdr x-ratelimit-remaining-requests)" = 0
+check "-x rate-limited key: OpenAI 429 error shape" json_is \
+	'.error.type == "requests" and .error.code == "rate_limit_exceeded" and .error.param == null and (.error.message|type) == "string"'
+check "-x rate-limited key: JSON body" content_type_json
+
+xchat "$RV" "{\"model\":\"m\",$MSGS}"
+check "-x revoked key: 401" status_is 401
+check "-x revoked key: invalid_api_key shape" json_is \
+	'.error.type == "invalid_request_error" and .error.code == "invalid_api_key" and .error.param == null'
+check "-x revoked key: message masks that key" json_is \
+	'.error.message | startswith("Incorrect API key provided: sk-mo****oked. ")'
+cp "$T/body" "$T/revoked.json"
+# A wrong key masked alike must get a byte-identical body.
+xchat sk-mozzzzzzzoked "{\"model\":\"m\",$MSGS}"
+check "-x revoked key: same body as a wrong key" cmp -s "$T/body" "$T/revoked.json"
+http GET "$MX/v1/models" -H "Authorization: Bearer $RV"
+check "-x revoked key: every endpoint is 401" status_is 401
+
+xchat "$OK" "{\"model\":\"m\",$MSGS}"
+check "-x key without status: 200" status_is 200
+check "-x key without status: its words=3 applies" json_is \
+	'.choices[0].message.content == "mock reply word1" and .usage.completion_tokens == 3'
+xchat "$OK" "{\"model\":\"m\",$MSGS}" -H 'X-Mock: words=5'
+check "-x key: the X-Mock header overrides the key's script" json_is '.usage.completion_tokens == 5'
+xchat "$RL" '{"model":"m","messages":[{"role":"user","content":"hi [mock:retry_after=5]"}]}'
+check "-x key: a [mock:...] block overrides too (Retry-After: 5)" test "$code/$(hdr retry-after)" = 429/5
+
+xchat "$KEY" "{\"model\":\"m\",$MSGS}"
+check "-k key next to -x keys: 200, default 12 words" json_is '.usage.completion_tokens == 12'
+check "-k key next to -x keys: status 200, no Retry-After" test "$code/$(hdr retry-after)" = 200/
+xchat sk-wrong-key-abcdef1234 "{\"model\":\"m\",$MSGS}"
+check "-x does not open the door to other keys" test "$code/$(jq -r .error.code "$T/body")" = 401/invalid_api_key
+
+# Spacing on one key: two requests on the rate-limited key ~300 ms apart.
+xchat "$RL" "{\"model\":\"m\",$MSGS}"
+sleep 0.3
+xchat "$RL" "{\"model\":\"m\",$MSGS}"
+
+http GET "$MX/_mock/requests"
+cp "$T/body" "$T/xlog.json"
+check "keyed log: one entry per request" json_is 'length == 11'
+check "keyed log: key_label per request" test \
+	"$(jq -r '[.[].key_label] | join(",")' "$T/xlog.json")" = \
+	ited,oked,oked,oked,lthy,lthy,ited,6789,1234,ited,ited
+check "keyed log: masked authorization tells the keys apart" test \
+	"$(jq -r '[.[0,1,4,7].headers.authorization] | join(",")' "$T/xlog.json")" = \
+	"Bearer sk-mo****ited,Bearer sk-mo****oked,Bearer sk-mo****lthy,Bearer sk-mo****6789"
+check "keyed log: statuses" test "$(jq -r '[.[].status] | join(",")' "$T/xlog.json")" = \
+	429,401,401,401,200,200,429,200,401,429,429
+check "keyed log: t_ms are integers, in arrival order" jq_file "$T/xlog.json" \
+	'all(.[]; (.t_ms|type) == "number" and .t_ms == (.t_ms|floor)) and ([.[].t_ms] == ([.[].t_ms] | sort))'
+check "keyed log: t_ms measures the spacing on one key (>= 300 ms)" jq_file "$T/xlog.json" \
+	'[.[] | select(.key_label == "ited") | .t_ms] | .[-1] - .[-2] >= 300'
+check "keyed log file: same entries" test "$(jq -s length "$T/requests-x.jsonl")" -eq 11
+check "keyed log file: t_ms written as a bare integer" grep -Eq '"t_ms":[0-9]{13},' "$T/requests-x.jsonl"
+check "keyed log file never holds a full -x key" test "$(grep -c -e "$RL" -e "$RV" -e "$OK" "$T/requests-x.jsonl")" -eq 0
+
+# Startup validation: a bad -x makes the mock exit 2 before it listens.
+# bad_start NAME ARGS...: the mock exits with status 2 and says why on stderr.
+bad_start() {
+	local name=$1 rc=0
+	shift
+	timeout 5 "$MOCK" -p 0 "$@" >"$T/log/$name.out" 2>&1 </dev/null || rc=$?
+	[ "$rc" -eq 2 ] && grep -q '^mock-provider: ' "$T/log/$name.out" &&
+		! grep -q '^listening' "$T/log/$name.out"
+}
+check "-x with a bad directive: exit 2 at startup" bad_start bad1 -x "$RV=status=401,wordz=3"
+check "-x bad directive: stderr names it" grep -q "bad directive 'wordz=3'" "$T/log/bad1.out"
+check "-x with a bad status value: exit 2" bad_start bad2 -x "$RV=status=1000"
+check "-x without '=': exit 2" bad_start bad3 -x "$RV"
+check "-x keys ending alike: exit 2" bad_start bad4 -x sk-mock-one-abcd= -x sk-mock-two-abcd=
+check "-x key given twice: exit 2" bad_start bad5 -x "$RV=status=401" -x "$RV="
 
 finish

@@ -62,6 +62,7 @@
 #define MAX_HEADERS	  16
 #define DUMP_FLAGS	  (JSON_COMPACT | JSON_REAL_PRECISION(10))
 #define BLOCK_SIZE	  (64 * 1024)
+#define MAX_XKEYS	  16
 
 enum flavor { FL_OPENAI, FL_DEEPSEEK, FL_OPENROUTER };
 
@@ -90,6 +91,7 @@ struct req {
 	size_t len;
 	size_t cap;
 	int too_large;
+	json_int_t t_ms; /* arrival (headers read), ms since the epoch */
 };
 
 /* One piece of a streamed body, written after delay ms. */
@@ -155,6 +157,12 @@ struct call {
 };
 
 static const char *api_key = DEFAULT_KEY;
+/* -x KEY=DIRECTIVES: more accepted keys, each with its own script. */
+static struct xkey {
+	const char *key;
+	const char *directives;
+} xkeys[MAX_XKEYS];
+static int nxkeys;
 static FILE *log_fp;
 static json_t *log_arr;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -175,6 +183,15 @@ sleep_ms(int ms)
 		nanosleep(&ts, NULL);
 		ms -= step;
 	}
+}
+
+static json_int_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static unsigned long
@@ -514,6 +531,59 @@ mask_key(const char *k, char *out, size_t outlen)
 		snprintf(out, outlen, "%.5s****%s", k, k + n - 4);
 	else
 		snprintf(out, outlen, "****");
+}
+
+/* The last 4 characters of a key (all of a shorter one); NULL for none. */
+static const char *
+key_label(const char *k)
+{
+	size_t n = k != NULL ? strlen(k) : 0;
+
+	return n == 0 ? NULL : n > 4 ? k + n - 4 : k;
+}
+
+/* The key of "Authorization: Bearer KEY", or NULL. */
+static const char *
+bearer(struct MHD_Connection *conn)
+{
+	const char *a = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	return a != NULL && strncmp(a, "Bearer ", 7) == 0 ? a + 7 : NULL;
+}
+
+static const struct xkey *
+xkey_find(const char *key)
+{
+	int i;
+
+	for (i = 0; key != NULL && i < nxkeys; i++)
+		if (strcmp(xkeys[i].key, key) == 0)
+			return &xkeys[i];
+	return NULL;
+}
+
+/* OpenAI's 401 for a missing, wrong or revoked key. */
+static void
+reply_bad_key(struct reply *r, const struct opts *o, const char *key)
+{
+	char masked[64], msg[256];
+
+	if (key == NULL || *key == '\0') {
+		reply_error(r, o, 401, "invalid_request_error",
+		    "invalid_api_key", NULL,
+		    "You didn't provide an API key. You need to provide your "
+		    "API key in an Authorization header using Bearer auth "
+		    "(i.e. Authorization: Bearer YOUR_KEY).");
+		return;
+	}
+	mask_key(key, masked, sizeof(masked));
+	snprintf(msg, sizeof(msg),
+	    "Incorrect API key provided: %s. You can find your API key at "
+	    "https://platform.openai.com/account/api-keys.",
+	    masked);
+	reply_error(
+	    r, o, 401, "invalid_request_error", "invalid_api_key", NULL, msg);
 }
 
 /* --- streams -------------------------------------------------------------- */
@@ -1261,10 +1331,11 @@ log_entry(const struct ctx *c, const struct reply *r)
 		json_object_set_new(b, "has_tools",
 		    json_boolean(json_object_get(c->body, "tools") != NULL));
 	}
-	e = json_pack("{s:I,s:s,s:s,s:o,s:o,s:I,s:i}", "ts",
-	    (json_int_t)time(NULL), "method", c->method, "path", c->path,
-	    "headers", h, "body", b, "body_bytes", (json_int_t)c->q->len,
-	    "status", r->drop ? 0 : r->status);
+	e = json_pack("{s:I,s:I,s:s,s:s,s:s?,s:o,s:o,s:I,s:i}", "ts",
+	    c->q->t_ms / 1000, "t_ms", c->q->t_ms, "method", c->method, "path",
+	    c->path, "key_label", key_label(bearer(c->conn)), "headers", h,
+	    "body", b, "body_bytes", (json_int_t)c->q->len, "status",
+	    r->drop ? 0 : r->status);
 	return e;
 }
 
@@ -1382,31 +1453,16 @@ route_find(
 
 /* --- request handling ----------------------------------------------------- */
 
+/* The -k key and every -x key are accepted. */
 static int
 auth_ok(struct ctx *c, struct reply *r)
 {
-	const char *a = MHD_lookup_connection_value(
-	    c->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	char masked[64], msg[256];
+	const char *key = bearer(c->conn);
 
-	if (a != NULL && strncmp(a, "Bearer ", 7) == 0 &&
-	    strcmp(a + 7, api_key) == 0)
+	if (key != NULL &&
+	    (strcmp(key, api_key) == 0 || xkey_find(key) != NULL))
 		return 1;
-	if (a == NULL || strncmp(a, "Bearer ", 7) != 0 || a[7] == '\0') {
-		reply_error(r, &c->o, 401, "invalid_request_error",
-		    "invalid_api_key", NULL,
-		    "You didn't provide an API key. You need to provide your "
-		    "API key in an Authorization header using Bearer auth "
-		    "(i.e. Authorization: Bearer YOUR_KEY).");
-		return 0;
-	}
-	mask_key(a + 7, masked, sizeof(masked));
-	snprintf(msg, sizeof(msg),
-	    "Incorrect API key provided: %s. You can find your API key at "
-	    "https://platform.openai.com/account/api-keys.",
-	    masked);
-	reply_error(r, &c->o, 401, "invalid_request_error", "invalid_api_key",
-	    NULL, msg);
+	reply_bad_key(r, &c->o, key);
 	return 0;
 }
 
@@ -1428,8 +1484,6 @@ static const struct err_status {
 	const char *msg;
 } err_statuses[] = {
     {400, "invalid_request_error", NULL, "Mock: scripted bad request."},
-    {401, "invalid_request_error", "invalid_api_key",
-	"Incorrect API key provided: sk-mo****cked."},
     {402, "insufficient_quota", "insufficient_balance", "Insufficient Balance"},
     {403, "invalid_request_error", "unsupported_country_region_territory",
 	"Country, region, or territory not supported"},
@@ -1466,6 +1520,11 @@ scripted_error(struct ctx *c, struct reply *r)
 		r->ctype = "text/html";
 		r->body = strdup(html_503);
 		r->len = r->body != NULL ? strlen(r->body) : 0;
+		return;
+	}
+	if (o->status == 401) {
+		/* As for a wrong key: a revoked key gets the same answer. */
+		reply_bad_key(r, o, bearer(c->conn));
 		return;
 	}
 	if (o->status == 429 && o->quota) {
@@ -1590,6 +1649,7 @@ dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
 	struct ctx c;
 	struct reply r;
 	const struct route *rt;
+	const struct xkey *xk;
 	const char *x;
 	int known;
 	char msg[160];
@@ -1602,9 +1662,6 @@ dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
 	c.method = method;
 	c.path = url;
 	opts_init(&c.o);
-	if ((x = MHD_lookup_connection_value(
-		 conn, MHD_HEADER_KIND, "X-Mock")) != NULL)
-		parse_directives(&c.o, x, strlen(x));
 	rt = route_find(
 	    strncmp(url, "/_mock/", 7) == 0 ? url : strip_prefix(url), method,
 	    &known, &c.tail);
@@ -1619,6 +1676,12 @@ dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
 		rt->fn(&c, &r);
 		return send_reply(conn, &r);
 	}
+	/* A -x key's script goes first, as if it led the X-Mock header. */
+	if ((xk = xkey_find(bearer(conn))) != NULL)
+		parse_directives(&c.o, xk->directives, strlen(xk->directives));
+	if ((x = MHD_lookup_connection_value(
+		 conn, MHD_HEADER_KIND, "X-Mock")) != NULL)
+		parse_directives(&c.o, x, strlen(x));
 	if (api_checks(&c, &r)) {
 		if (c.o.reset && c.o.reset_at < 0)
 			r.drop = 1;
@@ -1671,6 +1734,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (q == NULL) {
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return MHD_NO;
+		q->t_ms = now_ms();
 		*con_cls = q;
 		return MHD_YES;
 	}
@@ -1701,8 +1765,68 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: mock-provider [-p PORT] [-a ADDR] [-k KEY] [-l LOGFILE]\n");
+	    "usage: mock-provider [-p PORT] [-a ADDR] [-k KEY] "
+	    "[-x KEY=DIRECTIVES]... [-l LOGFILE]\n");
 	exit(2);
+}
+
+/* -x KEY=DIRECTIVES: the first '=' ends KEY; a bad directive fails now. */
+static int
+add_xkey(char *arg)
+{
+	char *eq = strchr(arg, '=');
+	const char *err;
+	struct opts o;
+
+	if (eq == NULL || eq == arg) {
+		fprintf(stderr,
+		    "mock-provider: -x %s: expected KEY=DIRECTIVES\n", arg);
+		return -1;
+	}
+	*eq = '\0';
+	if (nxkeys == MAX_XKEYS) {
+		fprintf(stderr, "mock-provider: more than %d -x options\n",
+		    MAX_XKEYS);
+		return -1;
+	}
+	if (xkey_find(arg) != NULL) {
+		fprintf(stderr, "mock-provider: -x %s given twice\n", arg);
+		return -1;
+	}
+	opts_init(&o);
+	parse_directives(&o, eq + 1, strlen(eq + 1));
+	if (o.err[0] != '\0') {
+		err = strncmp(o.err, "mock: ", 6) == 0 ? o.err + 6 : o.err;
+		fprintf(stderr, "mock-provider: -x %s: %s\n", arg, err);
+		return -1;
+	}
+	xkeys[nxkeys].key = arg;
+	xkeys[nxkeys].directives = eq + 1;
+	nxkeys++;
+	return 0;
+}
+
+/* The log tells keys apart by their last 4 characters: they must differ. */
+static int
+labels_distinct(void)
+{
+	const char *ki, *kj;
+	int i, j;
+
+	for (i = -1; i < nxkeys; i++)
+		for (j = i + 1; j < nxkeys; j++) {
+			ki = i < 0 ? api_key : xkeys[i].key;
+			kj = xkeys[j].key;
+			if (strcmp(ki, kj) == 0 ||
+			    strcmp(key_label(ki), key_label(kj)) != 0)
+				continue;
+			fprintf(stderr,
+			    "mock-provider: keys %s and %s end alike; the "
+			    "request log could not tell them apart\n",
+			    ki, kj);
+			return 0;
+		}
+	return 1;
 }
 
 int
@@ -1717,7 +1841,7 @@ main(int argc, char **argv)
 	long port = 0;
 	char *end;
 
-	while ((ch = getopt(argc, argv, "p:a:k:l:h")) != -1) {
+	while ((ch = getopt(argc, argv, "p:a:k:x:l:h")) != -1) {
 		switch (ch) {
 		case 'p':
 			port = strtol(optarg, &end, 10);
@@ -1730,6 +1854,10 @@ main(int argc, char **argv)
 		case 'k':
 			api_key = optarg;
 			break;
+		case 'x':
+			if (add_xkey(optarg) == -1)
+				return 2;
+			break;
 		case 'l':
 			if ((log_fp = fopen(optarg, "a")) == NULL) {
 				fprintf(stderr, "mock-provider: %s: %s\n",
@@ -1741,6 +1869,12 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (*api_key == '\0') {
+		fprintf(stderr, "mock-provider: -k needs a key\n");
+		return 2;
+	}
+	if (!labels_distinct())
+		return 2;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
