@@ -96,6 +96,11 @@ struct conf {
 	struct rate_set limit_group_sets[CONF_MAX_GROUPS];
 	unsigned nlimit_groups;
 
+	/* [upstream] */
+	unsigned
+	    failures_to_open; /* consecutive failures that open a key's circuit */
+	unsigned open_seconds; /* first open period */
+
 	/* [security] */
 	char *master_key_file;
 

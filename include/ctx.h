@@ -7,6 +7,7 @@
 struct conf;
 struct db_pool;
 struct rate;
+struct pool;
 
 struct tg_ctx {
 	const struct conf *conf;
@@ -16,6 +17,7 @@ struct tg_ctx {
 	time_t started;
 	unsigned char master[32]; /* opens upstream keys (CRYPTO_MASTER_LEN) */
 	struct rate *rate;	  /* the node's rate counters */
+	struct pool *pool;	  /* the node's upstream key health */
 	int have_master;
 };
 

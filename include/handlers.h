@@ -60,6 +60,9 @@ enum tg_err h_admin_ukey_delete(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_model_add(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_model_update(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_models_import(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukey_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_upstream_keys(struct tg_req *, struct tg_resp *);
+enum tg_err h_api_status(struct tg_req *, struct tg_resp *);
 /* h_admin.c */
 enum tg_err h_admin_add_credits(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_balance(struct tg_req *, struct tg_resp *);

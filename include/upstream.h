@@ -6,11 +6,13 @@
 #include <jansson.h>
 
 #include "crypto.h"
+#include "pool.h"
 #include "tollgate.h"
 
 struct db_conn;
 struct tg_req;
 struct conf;
+struct arena;
 
 #define UPSTREAM_SECRET_MAX 1024 /* bytes of one provider key */
 #define UPSTREAM_MAX_ROUTES 8	 /* deployments tried for one request */
@@ -56,12 +58,20 @@ struct deployment {
 enum tg_err upstream_routes(struct db_conn *, struct arena *, const char *model,
     struct deployment *out, size_t max, size_t *n);
 /*
- * A usable key of provider_id, decrypted into secret (NUL-terminated, wipe
- * after use), and its internal id.  TG_ENOENT when the pool is empty.
+ * The key of provider_id's pool to use now (healthy, within its limits and
+ * spacing, least recently used; see pool.h), decrypted into secret
+ * (NUL-terminated, wipe after use), and its internal id.  TG_ENOENT when the
+ * pool has no enabled key; TG_ERATE when every key must wait (*wait_s).
  */
-enum tg_err upstream_key_pick(struct db_conn *, struct arena *,
+enum tg_err upstream_key_pick(struct db_conn *, struct arena *, struct pool *,
     const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1]);
+    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s);
+/* Take a key out of rotation for good (the provider said 401/403). */
+enum tg_err upstream_key_dead(
+    struct db_conn *, struct arena *, int64_t key_id, const char *reason);
+/* Every key (or provider_id's) with its limits and this node's health. */
+enum tg_err upstream_key_status(struct db_conn *, struct arena *, struct pool *,
+    const char *provider_id, json_t **data);
 
 /* Admin operations (audited; r supplies actor and request id, or the CLI's). */
 enum tg_err upstream_provider_add(struct db_conn *, struct tg_req *,
@@ -73,9 +83,20 @@ enum tg_err upstream_provider_update(struct db_conn *, struct tg_req *,
 /* {data:[...]} of every provider, or the one with id (TG_ENOENT if none). */
 enum tg_err upstream_providers(
     struct db_conn *, struct arena *, const char *id, json_t **out);
+/* lim: rpm/rpd (-1 none) and min_interval_ms of the new key; NULL = none. */
 enum tg_err upstream_key_add(struct db_conn *, struct tg_req *,
     const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    const char *secret, const char *label, json_t **out, const char **why);
+    const char *secret, const char *label, const struct pool_key *lim,
+    json_t **out, const char **why);
+/*
+ * Change a key: label (NULL keeps), enabled (-1 keeps; 1 also clears the
+ * disable reason), limits where set_rpm/set_rpd say so (-1 = none),
+ * min_interval_ms (< 0 keeps).  TG_ENOENT when provider_id has no such key.
+ */
+enum tg_err upstream_key_update(struct db_conn *, struct tg_req *,
+    const char *provider_id, const char *key_pub, const char *label,
+    int enabled, int set_rpm, int64_t rpm, int set_rpd, int64_t rpd,
+    int64_t min_interval_ms, json_t **out);
 enum tg_err upstream_keys(
     struct db_conn *, struct arena *, const char *provider_id, json_t **out);
 /* Remove (del) or disable a key; TG_ENOENT when provider_id has no such key. */

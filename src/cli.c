@@ -231,27 +231,63 @@ read_secret(char *buf, size_t len)
 	return n > 0 ? 0 : -1;
 }
 
+/* key-add's optional label and --rpm/--rpd/--min-interval-ms; 0 or -1. */
+static int
+key_limits(int argc, char **argv, const char **label, struct pool_key *lim)
+{
+	uint64_t n;
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			if (*label != NULL)
+				return -1;
+			*label = argv[i];
+			continue;
+		}
+		if (i + 1 == argc ||
+		    util_parse_u64(argv[i + 1], 0, 100000000, &n) == -1)
+			return -1;
+		if (strcmp(argv[i], "--rpm") == 0)
+			lim->rpm = (int64_t)n;
+		else if (strcmp(argv[i], "--rpd") == 0)
+			lim->rpd = (int64_t)n;
+		else if (strcmp(argv[i], "--min-interval-ms") == 0)
+			lim->min_interval_ms = (int64_t)n;
+		else
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
 int
 cli_provider(const struct conf *conf, int argc, char **argv)
 {
 	char secret[UPSTREAM_SECRET_MAX + 2], err[256] = "";
 	unsigned char master[CRYPTO_MASTER_LEN];
 	const char *why = NULL, *sub = argc > 0 ? argv[0] : "";
+	struct pool_key lim = {0, -1, -1, 0};
+	const char *label = NULL;
 	struct cli x;
 	json_t *o, *e;
 	size_t i;
 	enum tg_err rc;
 
+	if (strcmp(sub, "key-add") == 0 &&
+	    key_limits(argc, argv, &label, &lim) == -1)
+		argc = 0; /* usage */
 	if (!((strcmp(sub, "add") == 0 && (argc == 4 || argc == 5)) ||
 		(strcmp(sub, "list") == 0 && argc == 1) ||
-		(strcmp(sub, "key-add") == 0 && (argc == 2 || argc == 3)) ||
+		(strcmp(sub, "key-add") == 0 && argc >= 2) ||
 		(strcmp(sub, "key-list") == 0 && argc == 2) ||
 		(strcmp(sub, "key-disable") == 0 && argc == 2))) {
 		fprintf(stderr,
 		    "usage: tollgate provider add ID KIND BASE_URL [NAME]\n"
 		    "       tollgate provider list\n"
-		    "       tollgate provider key-add PROVIDER_ID [LABEL]  "
-		    "(the key on stdin)\n"
+		    "       tollgate provider key-add PROVIDER_ID [LABEL] "
+		    "[--rpm N] "
+		    "[--rpd N] [--min-interval-ms N]  (the key on stdin)\n"
 		    "       tollgate provider key-list PROVIDER_ID\n"
 		    "       tollgate provider key-disable KEY_ID\n");
 		return 2;
@@ -283,7 +319,7 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 			    "give the provider key on stdin, one line");
 		}
 		rc = upstream_key_add(x.c, &x.req, master, argv[1], secret,
-		    argc == 3 ? argv[2] : NULL, &o, &why);
+		    label, &lim, &o, &why);
 		crypto_wipe(secret, sizeof(secret));
 		crypto_wipe(master, sizeof(master));
 	} else if (strcmp(sub, "key-list") == 0) {

@@ -482,6 +482,8 @@ static const struct conf_key keys[] = {
 	{ "billing", "flat_price",	 set_flat,    CO(flat_price),	      0, 0 },
 	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
+	{ "upstream", "failures_to_open", set_uint,   CO(failures_to_open),   1, 1000 },
+	{ "upstream", "open_seconds",	 set_uint,    CO(open_seconds),	      1, 3600 },
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
 };
@@ -534,6 +536,8 @@ conf_defaults(void)
 	c->commission_bp = 500;
 	c->flat_price = -1;
 	rate_set_none(&c->limits_default);
+	c->failures_to_open = 3;
+	c->open_seconds = 30;
 	return c;
 }
 

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
+#include "pool.h"
 #include "rate.h"
 #include "upstream.h"
 
@@ -72,6 +73,20 @@ open_rate(const struct conf *c)
 	return r;
 }
 
+static struct pool *
+open_pool(const struct conf *c)
+{
+	struct pool *p;
+	char *path = NULL;
+
+	if (c->run_dir != NULL &&
+	    asprintf(&path, "%s/tollgate-pool.shm", c->run_dir) == -1)
+		return NULL;
+	p = pool_open(path, c->failures_to_open, c->open_seconds);
+	free(path);
+	return p;
+}
+
 /* Without a usable master key everything but upstream calls still serves. */
 static int
 load_master(struct tg_ctx *x, const struct conf *c)
@@ -99,7 +114,8 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	/* A missing document degrades one route, not the service. */
 	load_openapi(x, c);
 	x->have_master = load_master(x, c);
-	if ((x->rate = open_rate(c)) == NULL)
+	if ((x->rate = open_rate(c)) == NULL ||
+	    (x->pool = open_pool(c)) == NULL)
 		return -1;
 	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads;
 	if ((x->db = db_pool_new(c, pool)) == NULL)
@@ -112,6 +128,7 @@ ctx_fini(struct tg_ctx *x)
 {
 	db_pool_free(x->db);
 	rate_close(x->rate);
+	pool_close(x->pool);
 	free(x->openapi);
 	crypto_wipe(x->master, sizeof(x->master));
 	memset(x, 0, sizeof(*x));

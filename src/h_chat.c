@@ -1,6 +1,7 @@
 /* h_chat.c: the metered endpoints: chat, completions, embeddings and the quote */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "money.h"
+#include "pool.h"
 #include "prov.h"
 #include "rate.h"
 #include "req.h"
@@ -82,6 +84,7 @@ struct call {
 	/* the current attempt */
 	int64_t ukey_id;
 	int attempts;
+	int64_t retry_after; /* s, when every key of a pool must wait */
 	struct http_result hr;
 	long up_status;
 	int relaying; /* upstream answered 200 with an event stream */
@@ -773,24 +776,122 @@ reset_attempt(struct call *x)
 	x->fail_msg = NULL;
 }
 
+#define SPACING_WAIT_S 10 /* longest wait for a key inside one request */
+
+static void
+nap(double s)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9) + 1000000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* How the attempt went, for the key's health. */
+static enum pool_outcome
+outcome(struct call *x)
+{
+	long st = x->up_status;
+
+	if (x->relaying && (x->delivered || x->u.present))
+		return x->hr.err == HTTP_OK || x->client_gone ? PO_OK : PO_FAIL;
+	if (x->hr.err == HTTP_EABORTED)
+		return PO_NEUTRAL; /* our client left */
+	if (x->hr.err != HTTP_OK && x->hr.err != HTTP_ETOOBIG)
+		return PO_FAIL;
+	if (st >= 200 && st < 300)
+		return PO_OK;
+	if (st == 429)
+		return PO_RATE;
+	if (st == 401 || st == 403)
+		return PO_AUTH;
+	return st >= 500 ? PO_FAIL : PO_NEUTRAL;
+}
+
+/* Retry-After in whole seconds (an HTTP date counts as unknown: 0). */
+static int64_t
+retry_after_s(const char *v)
+{
+	uint64_t n;
+
+	return v != NULL && util_parse_u64(v, 0, 86400, &n) == 0 ? (int64_t)n
+								 : 0;
+}
+
+/* Tell the pool; a key the provider refuses is taken out for good. */
+static enum pool_outcome
+report(struct call *x)
+{
+	enum pool_outcome o = outcome(x);
+	const char *m = upstream_message(x), *err = NULL;
+	struct arena *a = x->r->arena;
+
+	if (o != PO_OK)
+		err = x->hr.err != HTTP_OK
+		    ? arena_printf(a, "%s", x->hr.error)
+		    : arena_printf(a, "HTTP %ld%s%.120s", x->up_status,
+			  m != NULL ? ": " : "", m != NULL ? m : "");
+	pool_report(x->r->ctx->pool, x->ukey_id, o,
+	    retry_after_s(x->hr.retry_after), err);
+	if (o == PO_AUTH) {
+		log_msg(LOG_WARN,
+		    "req=%s provider %s refused upstream key %lld (%s); "
+		    "disabled",
+		    x->r->request_id, x->rt->provider_id, (long long)x->ukey_id,
+		    err);
+		upstream_key_dead(x->c, a, x->ukey_id, err);
+	}
+	return o;
+}
+
 /*
  * One attempt on route rt.  Returns 0 when the call is over (success, or a
  * failure after bytes reached the client), 1 to try the next deployment.
  */
 static int
-attempt(struct call *x, const struct deployment *rt)
+attempt_key(struct call *x, const struct deployment *rt)
 {
 	const struct conf *conf = x->r->ctx->conf;
 	char secret[UPSTREAM_SECRET_MAX + 1];
 	struct http_request hq;
 	struct prov_call pc;
+	enum pool_outcome o;
 	enum tg_err rc;
+	double wait;
 	int built;
 
 	reset_attempt(x);
 	x->rt = rt;
-	rc = upstream_key_pick(x->c, x->r->arena, x->r->ctx->master,
-	    rt->provider_id, &x->ukey_id, secret);
+	for (;;) {
+		rc = upstream_key_pick(x->c, x->r->arena, x->r->ctx->pool,
+		    x->r->ctx->master, rt->provider_id, &x->ukey_id, secret,
+		    &wait);
+		/*
+		 * A key free again within seconds (its spacing, the end of
+		 * its minute) is worth the wait; the client would only retry.
+		 */
+		if (rc != TG_ERATE || wait <= 0 || wait > SPACING_WAIT_S ||
+		    util_now() - x->t0 + wait > SPACING_WAIT_S * 2)
+			break;
+		nap(wait);
+	}
+	if (rc == TG_ERATE) {
+		/* Every key is cooling down or at its own limits. */
+		x->fail = TG_ERATE;
+		x->fail_code = NULL;
+		x->retry_after = wait > 0 ? (int64_t)wait + 1 : 60;
+		x->fail_msg = arena_printf(x->r->arena,
+		    "every key of the provider is rate limited or cooling "
+		    "down; retry after %lld s",
+		    (long long)x->retry_after);
+		return 1;
+	}
 	if (rc != TG_OK) {
 		if (rc == TG_EAUTH)
 			log_msg(LOG_ERR,
@@ -831,14 +932,17 @@ attempt(struct call *x, const struct deployment *rt)
 	crypto_wipe((void *)pc.headers[2], strlen(pc.headers[2]));
 	if (!x->stream) {
 		x->up_status = x->hr.status;
-		if (x->hr.err == HTTP_OK && x->hr.status == 200)
-			return 0;
-		if (x->hr.body != NULL)
+		if (x->hr.body != NULL && x->hr.status != 200)
 			buf_append(&x->errbody, x->hr.body,
 			    x->hr.body_len < ERRBODY_MAX ? x->hr.body_len
 							 : ERRBODY_MAX);
+	}
+	o = report(x);
+	if (!x->stream) {
+		if (x->hr.err == HTTP_OK && x->hr.status == 200)
+			return 0;
 		attempt_error(x);
-		return retryable(x);
+		return o == PO_RATE || o == PO_AUTH ? 2 : retryable(x);
 	}
 	if (x->relaying) {
 		if (x->hr.err == HTTP_OK)
@@ -861,7 +965,23 @@ attempt(struct call *x, const struct deployment *rt)
 		return 0;
 	}
 	attempt_error(x);
-	return retryable(x);
+	return (o == PO_RATE || o == PO_AUTH) && !x->delivered ? 2
+							       : retryable(x);
+}
+
+#define KEY_TRIES                                                              \
+	3 /* keys of one deployment tried before the next deployment */
+
+/* Try rt with up to KEY_TRIES of its keys; 0 when the call is over, 1 next. */
+static int
+attempt(struct call *x, const struct deployment *rt)
+{
+	int i, rc = 1;
+
+	for (i = 0; i < KEY_TRIES; i++)
+		if ((rc = attempt_key(x, rt)) != 2)
+			return rc;
+	return 1;
 }
 
 /* --- settling ------------------------------------------------------------------------- */
@@ -1186,6 +1306,10 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 		if (x.up_status == 429 && x.hr.retry_after[0] != '\0')
 			resp_header(resp, "Retry-After",
 			    arena_strdup(r->arena, x.hr.retry_after));
+		else if (x.fail == TG_ERATE && x.retry_after > 0)
+			resp_header(resp, "Retry-After",
+			    arena_printf(
+				r->arena, "%lld", (long long)x.retry_after));
 		rc = x.fail_code != NULL
 		    ? resp_fail_code(r, resp, x.fail, x.fail_code, NULL, "%s",
 			  x.fail_msg != NULL ? x.fail_msg : "upstream failure")

@@ -15,6 +15,7 @@
 #include "resp.h"
 #include "router.h"
 #include "upstream.h"
+#include "util.h"
 
 /* clang-format off */
 static const struct jx_field provider_add_fields[] = {
@@ -34,9 +35,21 @@ static const struct jx_field provider_update_fields[] = {
 };
 
 static const struct jx_field key_add_fields[] = {
-	{ "key",	JX_STRING,		1 },
-	{ "label",	JX_STRING | JX_NULL,	0 },
-	{ NULL,		0,			0 },
+	{ "key",		 JX_STRING,		1 },
+	{ "label",		 JX_STRING | JX_NULL,	0 },
+	{ "requests_per_minute", JX_INT | JX_NULL,	0 },
+	{ "requests_per_day",	 JX_INT | JX_NULL,	0 },
+	{ "min_interval_ms",	 JX_INT | JX_NULL,	0 },
+	{ NULL,			 0,			0 },
+};
+
+static const struct jx_field key_update_fields[] = {
+	{ "label",		 JX_STRING,		0 },
+	{ "enabled",		 JX_BOOL,		0 },
+	{ "requests_per_minute", JX_INT | JX_NULL,	0 },
+	{ "requests_per_day",	 JX_INT | JX_NULL,	0 },
+	{ "min_interval_ms",	 JX_INT,		0 },
+	{ NULL,			 0,			0 },
 };
 
 static const struct jx_field model_add_fields[] = {
@@ -174,10 +187,145 @@ h_admin_ukeys(struct tg_req *r, struct tg_resp *resp)
 	return rc;
 }
 
+/*
+ * A key's limits from the body: null or absent = none; set_* (if not NULL)
+ * say which were given.  Spacing above an hour is refused as a typo.
+ */
+static enum tg_err
+key_limits(struct tg_req *r, struct tg_resp *resp, struct pool_key *lim,
+    int *set_rpm, int *set_rpd)
+{
+	static const char *const names[] = {
+	    "requests_per_minute", "requests_per_day", "min_interval_ms"};
+	int64_t *dst[3] = {&lim->rpm, &lim->rpd, &lim->min_interval_ms};
+	int64_t max[3] = {1000000, 100000000, 3600000};
+	json_t *v;
+	size_t i;
+
+	lim->id = 0;
+	lim->rpm = lim->rpd = -1;
+	lim->min_interval_ms = -1;
+	for (i = 0; i < 3; i++) {
+		v = json_object_get(r->json, names[i]);
+		if (i == 0 && set_rpm != NULL)
+			*set_rpm = v != NULL;
+		if (i == 1 && set_rpd != NULL)
+			*set_rpd = v != NULL;
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (json_integer_value(v) < 0 || json_integer_value(v) > max[i])
+			return resp_fail_code(r, resp, TG_EINVAL,
+			    "invalid_value", names[i],
+			    "%s is a whole number from 0 to %lld", names[i],
+			    (long long)max[i]);
+		*dst[i] = json_integer_value(v);
+	}
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_ukey_update(struct tg_req *r, struct tg_resp *resp)
+{
+	struct pool_key lim;
+	struct db_conn *c;
+	json_t *v;
+	int set_rpm, set_rpd, enabled = -1;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, key_update_fields)) != TG_OK ||
+	    (rc = key_limits(r, resp, &lim, &set_rpm, &set_rpd)) != TG_OK ||
+	    (rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	if ((v = json_object_get(r->json, "enabled")) != NULL)
+		enabled = json_is_true(v);
+	rc = upstream_key_update(c, r, r->captures[0], r->captures[1],
+	    jx_str(r->json, "label"), enabled, set_rpm, lim.rpm, set_rpd,
+	    lim.rpd, lim.min_interval_ms, &resp->body);
+	if (rc == TG_ENOENT)
+		return resp_fail(r, resp, rc, NULL,
+		    "provider '%s' has no key '%s'", r->captures[0],
+		    r->captures[1]);
+	if (rc == TG_EINVAL)
+		return resp_fail_code(r, resp, rc, "invalid_value", "label",
+		    "label: at most 128 printable characters");
+	if (rc == TG_OK)
+		json_incref(resp->body);
+	return rc;
+}
+
+/* Every upstream key with this node's view of its health and use. */
+enum tg_err
+h_admin_upstream_keys(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	json_t *data;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = upstream_key_status(c, r->arena, r->ctx->pool,
+		 req_query(r, "provider_id"), &data)) != TG_OK)
+		return rc;
+	resp->body = json_pack("{s:O}", "data", data);
+	return TG_OK;
+}
+
+/*
+ * The same figures in the compact camelCase form of the OpenRouter key
+ * aggregators that older clients poll.
+ */
+enum tg_err
+h_api_status(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	json_t *data, *k, *keys;
+	int64_t total = 0, avail = 0;
+	size_t i;
+	enum tg_err rc;
+	char ts[21];
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = upstream_key_status(
+		 c, r->arena, r->ctx->pool, NULL, &data)) != TG_OK)
+		return rc;
+	keys = json_array();
+	json_array_foreach(data, i, k)
+	{
+		int ok = json_is_true(json_object_get(k, "enabled")) &&
+		    json_is_null(json_object_get(k, "cooldown_until")) &&
+		    strcmp(jx_str(k, "circuit"), "open") != 0;
+		json_t *lim = json_object_get(k, "limits");
+
+		total += json_integer_value(json_object_get(k, "used_today"));
+		avail += ok;
+		json_array_append_new(keys,
+		    json_pack("{s:s, s:s, s:s, s:b, s:O, s:O, s:O, s:O, s:O, "
+			      "s:O, s:O}",
+			"id", jx_str(k, "id"), "provider",
+			jx_str(k, "provider_id"), "key",
+			arena_printf(r->arena, "...%s", jx_str(k, "last4")),
+			"available", ok, "dailyUsage",
+			json_object_get(k, "used_today"), "dailyLimit",
+			json_object_get(lim, "requests_per_day"), "minuteUsage",
+			json_object_get(k, "used_this_minute"), "minuteLimit",
+			json_object_get(lim, "requests_per_minute"), "lastUsed",
+			json_object_get(k, "last_used_at"), "cooldownUntil",
+			json_object_get(k, "cooldown_until"), "lastError",
+			json_object_get(k, "last_error")));
+	}
+	util_iso8601(ts);
+	resp->body = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}", "status",
+	    avail > 0 ? "ok" : "degraded", "timestamp", ts, "totalKeys",
+	    (json_int_t)json_array_size(data), "availableKeys",
+	    (json_int_t)avail, "totalDailyUsage", (json_int_t)total, "keys",
+	    keys);
+	return TG_OK;
+}
+
 enum tg_err
 h_admin_ukey_add(struct tg_req *r, struct tg_resp *resp)
 {
 	const char *why = NULL;
+	struct pool_key lim;
 	struct db_conn *c;
 	enum tg_err rc;
 
@@ -189,8 +337,10 @@ h_admin_ukey_add(struct tg_req *r, struct tg_resp *resp)
 		    "master_key_file), so provider keys cannot be stored");
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
+	if ((rc = key_limits(r, resp, &lim, NULL, NULL)) != TG_OK)
+		return rc;
 	rc = upstream_key_add(c, r, r->ctx->master, r->captures[0],
-	    jx_str(r->json, "key"), jx_str(r->json, "label"), &resp->body,
+	    jx_str(r->json, "key"), jx_str(r->json, "label"), &lim, &resp->body,
 	    &why);
 	if (rc == TG_ENOENT)
 		return resp_fail(

@@ -9,12 +9,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "audit.h"
 #include "conf.h"
 #include "crypto.h"
+#include "ctx.h"
 #include "db.h"
 #include "json.h"
 #include "money.h"
@@ -230,32 +232,133 @@ key_aad(char *aad, size_t len, const char *provider_id, const char *pub)
 	snprintf(aad, len, "%s:%s", provider_id, pub);
 }
 
+#define POOL_MAX 64
+
 enum tg_err
-upstream_key_pick(struct db_conn *c, struct arena *a,
+upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
     const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1])
+    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s)
 {
 	struct db_val p = DB_STR(provider_id);
+	struct pool_key keys[POOL_MAX];
+	const struct db_val *v;
 	struct db_rows rows;
 	char aad[ID_MAX * 2 + 2];
 	enum tg_err rc;
-	size_t n;
+	size_t i, n;
+	int pick;
 
-	if ((rc = db_exec(c, STMT_UKEY_PICK, &p, 1, &rows, a)) != TG_OK)
+	*wait_s = -1;
+	if ((rc = db_exec(c, STMT_UKEY_POOL, &p, 1, &rows, a)) != TG_OK)
 		return rc;
 	if (rows.nrows == 0)
 		return TG_ENOENT;
-	n = rows.v[2].len;
+	for (i = 0; i < rows.nrows && i < POOL_MAX; i++) {
+		v = &rows.v[i * rows.ncols];
+		keys[i].id = v[0].i;
+		keys[i].rpm = v[3].type == DBT_I64 ? v[3].i : -1;
+		keys[i].rpd = v[4].type == DBT_I64 ? v[4].i : -1;
+		keys[i].min_interval_ms = v[5].i;
+	}
+	if ((pick = pool_choose(pool, keys, i, wait_s)) < 0)
+		return TG_ERATE;
+	v = &rows.v[(size_t)pick * rows.ncols];
+	n = v[2].len;
 	if (n < CRYPTO_SEAL_OVERHEAD ||
 	    n - CRYPTO_SEAL_OVERHEAD > UPSTREAM_SECRET_MAX)
 		return TG_ESYSTEM;
-	key_aad(aad, sizeof(aad), provider_id, rows.v[1].s);
-	if (crypto_open(master, aad, strlen(aad),
-		(const unsigned char *)rows.v[2].s, n,
-		(unsigned char *)secret) == -1)
+	key_aad(aad, sizeof(aad), provider_id, v[1].s);
+	if (crypto_open(master, aad, strlen(aad), (const unsigned char *)v[2].s,
+		n, (unsigned char *)secret) == -1)
 		return TG_EAUTH; /* another master key sealed it */
 	secret[n - CRYPTO_SEAL_OVERHEAD] = '\0';
-	*key_id = rows.v[0].i;
+	*key_id = v[0].i;
+	return TG_OK;
+}
+
+enum tg_err
+upstream_key_dead(
+    struct db_conn *c, struct arena *a, int64_t key_id, const char *reason)
+{
+	struct db_val p[2] = {
+	    {.type = DBT_STR, .s = reason, .len = strnlen(reason, 255)},
+	    DB_I64(key_id)};
+
+	return db_exec(c, STMT_UKEY_DEAD, p, 2, NULL, a);
+}
+
+static json_t *
+opt_int(const struct db_val *v)
+{
+	return v->type == DBT_I64 ? json_integer(v->i) : json_null();
+}
+
+static json_t *
+epoch_iso(double t)
+{
+	char buf[32];
+	time_t s = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0)
+		return json_null();
+	gmtime_r(&s, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+/* clang-format off */
+static const char *const circuits[] = {
+	[PC_CLOSED] = "closed", [PC_OPEN] = "open", [PC_HALF_OPEN] = "half_open",
+};
+/* clang-format on */
+
+enum tg_err
+upstream_key_status(struct db_conn *c, struct arena *a, struct pool *pool,
+    const char *provider_id, json_t **data)
+{
+	struct db_val p[2] = {DB_STR(provider_id != NULL ? provider_id : ""),
+	    DB_STR(provider_id != NULL ? provider_id : "")};
+	struct pool_state st;
+	const struct db_val *v;
+	struct db_rows rows;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_UKEY_ALL, p, 2, &rows, a)) != TG_OK)
+		return rc;
+	*data = json_array();
+	arena_defer_json(a, *data);
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		pool_state(pool, v[0].i, &st);
+		json_array_append_new(*data,
+		    json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:{s:o, "
+			      "s:o, s:I}, s:I, s:I, s:o, s:o, s:s, s:i, s:o, "
+			      "s:o}",
+			"id", v[1].s, "provider_id", v[2].s, "label", v[3].s,
+			"last4", v[4].s, "enabled", (int)v[5].i,
+			"disabled_reason",
+			v[6].type == DBT_NULL ? json_null()
+					      : json_string(v[6].s),
+			"disabled_at",
+			v[7].type == DBT_NULL ? json_null()
+					      : json_string(v[7].s),
+			"limits", "requests_per_minute", opt_int(&v[8]),
+			"requests_per_day", opt_int(&v[9]), "min_interval_ms",
+			(json_int_t)v[10].i, "used_today",
+			(json_int_t)st.used_today, "used_this_minute",
+			(json_int_t)st.used_minute, "last_used_at",
+			epoch_iso(st.last_used), "cooldown_until",
+			epoch_iso(st.cooldown_until), "circuit",
+			circuits[st.circuit], "consecutive_failures",
+			st.failures, "last_error",
+			st.last_error[0] != '\0' ? json_string(st.last_error)
+						 : json_null(),
+			"circuit_open_until",
+			st.circuit != PC_CLOSED ? epoch_iso(st.open_until)
+						: json_null()));
+	}
 	return TG_OK;
 }
 
@@ -393,10 +496,17 @@ upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
 static json_t *
 key_json(const struct db_val *v)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s?}", "id", v[0].s,
-	    "provider_id", v[1].s, "label", v[2].s, "last4", v[3].s, "enabled",
-	    (int)v[4].i, "created_at", v[5].s, "last_used_at",
-	    v[6].type == DBT_NULL ? NULL : v[6].s);
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s?, s:o, s:o, s:I, "
+			 "s:s?}",
+	    "id", v[0].s, "provider_id", v[1].s, "label", v[2].s, "last4",
+	    v[3].s, "enabled", (int)v[4].i, "created_at", v[5].s,
+	    "last_used_at", v[6].type == DBT_NULL ? NULL : v[6].s,
+	    "requests_per_minute",
+	    v[7].type == DBT_I64 ? json_integer(v[7].i) : json_null(),
+	    "requests_per_day",
+	    v[8].type == DBT_I64 ? json_integer(v[8].i) : json_null(),
+	    "min_interval_ms", (json_int_t)v[9].i, "disabled_reason",
+	    v[10].type == DBT_NULL ? NULL : v[10].s);
 }
 
 enum tg_err
@@ -424,11 +534,12 @@ upstream_keys(
 enum tg_err
 upstream_key_add(struct db_conn *c, struct tg_req *r,
     const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    const char *secret, const char *label, json_t **out, const char **why)
+    const char *secret, const char *label, const struct pool_key *lim,
+    json_t **out, const char **why)
 {
 	unsigned char sealed[UPSTREAM_SECRET_MAX + CRYPTO_SEAL_OVERHEAD];
 	char pub[ID_MAX + 1], aad[ID_MAX * 2 + 2], last4[5];
-	struct db_val p[5];
+	struct db_val p[8];
 	struct db_val q;
 	struct db_rows rows;
 	json_t *prov, *after;
@@ -459,9 +570,13 @@ upstream_key_add(struct db_conn *c, struct tg_req *r,
 	    .s = (const char *)sealed,
 	    .len = n + CRYPTO_SEAL_OVERHEAD};
 	p[4] = DB_STR(last4);
+	p[5] = lim != NULL && lim->rpm >= 0 ? DB_I64(lim->rpm) : DB_NULLV;
+	p[6] = lim != NULL && lim->rpd >= 0 ? DB_I64(lim->rpd) : DB_NULLV;
+	p[7] = DB_I64(
+	    lim != NULL && lim->min_interval_ms > 0 ? lim->min_interval_ms : 0);
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = db_exec(c, STMT_UKEY_INSERT, p, 5, NULL, r->arena)) != TG_OK)
+	if ((rc = db_exec(c, STMT_UKEY_INSERT, p, 8, NULL, r->arena)) != TG_OK)
 		goto fail;
 	after = json_pack("{s:s, s:s, s:s}", "provider_id", provider_id,
 	    "label", label, "last4", last4);
@@ -504,6 +619,55 @@ upstream_key_remove(struct db_conn *c, struct tg_req *r,
 	return audit_commit(c, r->arena, r,
 	    del ? "upstream_key.delete" : "upstream_key.disable",
 	    "upstream_key", key_pub, NULL, NULL);
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+enum tg_err
+upstream_key_update(struct db_conn *c, struct tg_req *r,
+    const char *provider_id, const char *key_pub, const char *label,
+    int enabled, int set_rpm, int64_t rpm, int set_rpd, int64_t rpd,
+    int64_t min_interval_ms, json_t **out)
+{
+	struct db_val p[11], q;
+	struct db_rows rows;
+	json_t *after;
+	enum tg_err rc;
+
+	if (label != NULL && !valid_text(label, LABEL_MAX))
+		return TG_EINVAL;
+	p[0] = label != NULL ? DB_STR(label) : DB_NULLV;
+	p[1] = enabled >= 0 ? DB_I64(enabled) : DB_NULLV;
+	p[2] = DB_I64(enabled == 1);
+	p[3] = DB_I64(enabled == 1);
+	p[4] = DB_I64(set_rpm);
+	p[5] = rpm >= 0 ? DB_I64(rpm) : DB_NULLV;
+	p[6] = DB_I64(set_rpd);
+	p[7] = rpd >= 0 ? DB_I64(rpd) : DB_NULLV;
+	p[8] = min_interval_ms >= 0 ? DB_I64(min_interval_ms) : DB_NULLV;
+	p[9] = DB_STR(key_pub);
+	p[10] = DB_STR(provider_id);
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_UKEY_UPDATE, p, 11, &rows, r->arena)) !=
+	    TG_OK)
+		goto fail;
+	q = DB_STR(key_pub);
+	if ((rc = db_exec(c, STMT_UKEY_GET, &q, 1, &rows, r->arena)) != TG_OK)
+		goto fail;
+	if (rows.nrows != 1 || strcmp(rows.v[1].s, provider_id) != 0) {
+		rc = TG_ENOENT;
+		goto fail;
+	}
+	*out = key_json(rows.v);
+	arena_defer_json(r->arena, *out);
+	if (enabled == 1 && r->ctx != NULL && r->ctx->pool != NULL)
+		pool_heal(r->ctx->pool, rows.v[11].i);
+	after = json_deep_copy(*out);
+	arena_defer_json(r->arena, after);
+	return audit_commit(c, r->arena, r, "upstream_key.update",
+	    "upstream_key", key_pub, NULL, after);
 fail:
 	db_rollback(c);
 	return rc;

@@ -24,7 +24,9 @@
 
 make_tmp
 DEFMAX=256
-chat_stack chat "chat.default_max_tokens=$DEFMAX" "chat.keepalive=1"
+# Section E scripts five upstream failures in a row on the one key: keep its circuit closed
+# for the sections after it (t_pool.sh tests the breaker).
+chat_stack chat "chat.default_max_tokens=$DEFMAX" "chat.keepalive=1" "upstream.failures_to_open=100"
 export LC_ALL=C  # ${#body} counts bytes
 
 # --- helpers ------------------------------------------------------------------------------

@@ -455,6 +455,7 @@ for p in p-bad p-good p-nokey; do
 done
 req POST /admin/providers/p-bad/keys "$AK_ADMIN" '{"key":"sk-wrong-key-0000","label":"refused"}'
 expect_status "p-bad gets a key the mock refuses" 201
+BAD_UK=$(jv .id)
 printf '%s\n' "$MOCK_KEY" | tg_cli provider key-add p-good main >"$T/kgood.out" 2>&1 ||
 	bail "tollgate provider key-add p-good ($(head -c 200 "$T/kgood.out"))"
 GOOD_UK=$(jq -r '.id // empty' "$T/kgood.out" 2>/dev/null || true)
@@ -492,6 +493,14 @@ check "  usage record: provider_id p-good, upstream_model fo-good" eq "$u_prov/$
 check "  usage record: p-good's prices 4000000 / 6000000" eq "$u_in/$u_out" 4000000/6000000
 check "  usage record: base 120000 + commission 6000 = $c, status ok" eq "$u_base/$u_comm/$u_chg/$u_st" "120000/6000/$c/ok"
 check "  usage record: upstream_key_id is p-good's key ($GOOD_UK_DB)" eq "$u_uk" "$GOOD_UK_DB"
+
+# A key the provider refuses (401) is taken out of rotation, with the reason.
+req GET "/admin/upstream-keys?provider_id=p-bad" "$AK_ADMIN"
+check "  p-bad's refused key is now disabled, the reason recorded" json_is \
+	".data | length == 1 and .[0].id == \"$BAD_UK\" and .[0].enabled == false and (.[0].disabled_reason | test(\"401\"))"
+req PUT "/admin/providers/p-bad/keys/$BAD_UK" "$AK_ADMIN" '{"enabled":true}'
+check "  an admin can put it back (PUT enabled:true clears the reason)" json_is \
+	'.enabled == true and .disabled_reason == null'
 
 # The same failover for a stream: nothing reached the client before p-good answered.
 mock_clear
