@@ -53,10 +53,12 @@ void pool_close(struct pool *);
  * Pick a key of keys[0..n) to use now: healthy (not cooling down, circuit
  * closed or due a probe), within its per-minute and per-day counts and its
  * spacing, least recently used first; and count the use.  The index, or -1
- * with *wait_s the seconds until one is usable (-1 if none will be today).
+ * with *wait_s the seconds until one is usable (-1 if none will be today)
+ * and *paced the seconds until a healthy key's spacing or minute lets it
+ * go (-1: none is merely paced).
  */
-int pool_choose(
-    struct pool *, const struct pool_key *keys, size_t n, double *wait_s);
+int pool_choose(struct pool *, const struct pool_key *keys, size_t n,
+    double *wait_s, double *paced);
 /* Record the outcome of an attempt with key_id (error: short, no secrets). */
 void pool_report(struct pool *, int64_t key_id, enum pool_outcome,
     int64_t retry_after_s, const char *error);

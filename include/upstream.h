@@ -65,7 +65,8 @@ enum tg_err upstream_routes(struct db_conn *, struct arena *, const char *model,
  */
 enum tg_err upstream_key_pick(struct db_conn *, struct arena *, struct pool *,
     const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s);
+    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s,
+    double *paced);
 /* Take a key out of rotation for good (the provider said 401/403). */
 enum tg_err upstream_key_dead(
     struct db_conn *, struct arena *, int64_t key_id, const char *reason);

@@ -863,7 +863,7 @@ attempt_key(struct call *x, const struct deployment *rt)
 	struct prov_call pc;
 	enum pool_outcome o;
 	enum tg_err rc;
-	double wait;
+	double wait, paced;
 	int built;
 
 	reset_attempt(x);
@@ -871,15 +871,16 @@ attempt_key(struct call *x, const struct deployment *rt)
 	for (;;) {
 		rc = upstream_key_pick(x->c, x->r->arena, x->r->ctx->pool,
 		    x->r->ctx->master, rt->provider_id, &x->ukey_id, secret,
-		    &wait);
+		    &wait, &paced);
 		/*
-		 * A key free again within seconds (its spacing, the end of
-		 * its minute) is worth the wait; the client would only retry.
+		 * A healthy key free again within seconds (its spacing, the
+		 * end of its minute) is worth the wait; the client would only
+		 * retry.  A sick key is not waited for.
 		 */
-		if (rc != TG_ERATE || wait <= 0 || wait > SPACING_WAIT_S ||
-		    util_now() - x->t0 + wait > SPACING_WAIT_S * 2)
+		if (rc != TG_ERATE || paced <= 0 || paced > SPACING_WAIT_S ||
+		    util_now() - x->t0 + paced > SPACING_WAIT_S * 2)
 			break;
-		nap(wait);
+		nap(paced);
 	}
 	if (rc == TG_ERATE) {
 		/* Every key is cooling down or at its own limits. */

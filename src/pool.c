@@ -150,10 +150,12 @@ note_wait(double *best, double w)
 
 /* 0 when e may be used now; else the wait in seconds (-1: not today). */
 static double
-blocked(const struct entry *e, const struct pool_key *k, double now)
+blocked(
+    const struct entry *e, const struct pool_key *k, double now, int *health)
 {
 	double w = 0;
 
+	*health = 1;
 	if (e->cooldown_until > now)
 		return e->cooldown_until - now;
 	if (e->circuit == PC_OPEN && now < e->open_until)
@@ -162,6 +164,7 @@ blocked(const struct entry *e, const struct pool_key *k, double now)
 		return 1; /* one probe at a time while half-open */
 	if (k->rpd >= 0 && e->used_day >= k->rpd)
 		return (double)((e->day + 1) * 86400) - now;
+	*health = 0; /* sound, only paced */
 	if (k->rpm >= 0 && e->used_minute >= k->rpm)
 		w = (double)((e->minute + 1) * 60) - now;
 	if (k->min_interval_ms > 0 &&
@@ -176,22 +179,25 @@ blocked(const struct entry *e, const struct pool_key *k, double now)
 }
 
 int
-pool_choose(
-    struct pool *p, const struct pool_key *keys, size_t n, double *wait_s)
+pool_choose(struct pool *p, const struct pool_key *keys, size_t n,
+    double *wait_s, double *paced)
 {
 	struct entry *e, *best = NULL;
 	double now = wall(), w;
 	size_t i;
-	int pick = -1;
+	int pick = -1, health;
 
 	*wait_s = -1;
+	*paced = -1;
 	shm_lock(p->shm);
 	for (i = 0; i < n; i++) {
 		if ((e = find(p->t, keys[i].id, 1)) == NULL)
 			continue;
 		roll(e, now);
-		if ((w = blocked(e, &keys[i], now)) > 0) {
+		if ((w = blocked(e, &keys[i], now, &health)) > 0) {
 			note_wait(wait_s, w);
+			if (!health)
+				note_wait(paced, w);
 			continue;
 		}
 		if (best == NULL || e->last_used < best->last_used) {

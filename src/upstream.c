@@ -237,7 +237,8 @@ key_aad(char *aad, size_t len, const char *provider_id, const char *pub)
 enum tg_err
 upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
     const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s)
+    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s,
+    double *paced)
 {
 	struct db_val p = DB_STR(provider_id);
 	struct pool_key keys[POOL_MAX];
@@ -248,7 +249,7 @@ upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
 	size_t i, n;
 	int pick;
 
-	*wait_s = -1;
+	*wait_s = *paced = -1;
 	if ((rc = db_exec(c, STMT_UKEY_POOL, &p, 1, &rows, a)) != TG_OK)
 		return rc;
 	if (rows.nrows == 0)
@@ -260,7 +261,7 @@ upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
 		keys[i].rpd = v[4].type == DBT_I64 ? v[4].i : -1;
 		keys[i].min_interval_ms = v[5].i;
 	}
-	if ((pick = pool_choose(pool, keys, i, wait_s)) < 0)
+	if ((pick = pool_choose(pool, keys, i, wait_s, paced)) < 0)
 		return TG_ERATE;
 	v = &rows.v[(size_t)pick * rows.ncols];
 	n = v[2].len;
