@@ -63,6 +63,11 @@ int pool_choose(struct pool *, const struct pool_key *keys, size_t n,
 void pool_report(struct pool *, int64_t key_id, enum pool_outcome,
     int64_t retry_after_s, const char *error);
 void pool_state(struct pool *, int64_t key_id, struct pool_state *);
+/* Note a deployment's time to first token (ms); smoothed per node. */
+void pool_latency_note(
+    struct pool *, const char *model, const char *provider, double ms);
+/* Its smoothed time to first token in ms, or -1 when never measured. */
+double pool_latency(struct pool *, const char *model, const char *provider);
 /* An admin put the key back: forget its cool-down, circuit and last error. */
 void pool_heal(struct pool *, int64_t key_id);
 

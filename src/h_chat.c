@@ -24,6 +24,7 @@
 #include "money.h"
 #include "pool.h"
 #include "prov.h"
+#include "route.h"
 #include "rate.h"
 #include "req.h"
 #include "resp.h"
@@ -85,6 +86,7 @@ struct call {
 	int64_t ukey_id;
 	int attempts;
 	int64_t retry_after; /* s, when every key of a pool must wait */
+	double t_attempt;    /* when the current attempt's request went out */
 	struct http_result hr;
 	long up_status;
 	int relaying; /* upstream answered 200 with an event stream */
@@ -292,6 +294,38 @@ load_payer(struct call *x)
 	return TG_OK;
 }
 
+/*
+ * The client's `provider` preferences (OpenRouter's routing object) and the
+ * measured latencies decide the order deployments are tried in.
+ */
+static enum tg_err
+order_routes(struct call *x)
+{
+	struct route_prefs rp;
+	double ttft[UPSTREAM_MAX_ROUTES];
+	const char *param = NULL;
+	char msg[160];
+	size_t i;
+
+	if (route_prefs_parse(json_object_get(x->r->json, "provider"), &rp,
+		&param, msg, sizeof(msg)) != TG_OK)
+		return resp_fail_code(x->r, x->resp, TG_EINVAL, "invalid_value",
+		    param, "%s", msg);
+	for (i = 0; i < x->nroutes; i++)
+		ttft[i] = x->r->ctx->pool != NULL
+		    ? pool_latency(
+			  x->r->ctx->pool, x->model, x->routes[i].provider_id)
+		    : -1;
+	x->nroutes = route_apply(x->routes, x->nroutes, &rp, ttft);
+	if (x->nroutes == 0)
+		return resp_fail_code(x->r, x->resp, TG_EINVAL, "no_deployment",
+		    "provider",
+		    "no deployment of '%s' matches the provider preferences "
+		    "(order, only, ignore, max_price)",
+		    x->model);
+	return TG_OK;
+}
+
 static enum tg_err
 load_routes(struct call *x)
 {
@@ -323,6 +357,8 @@ load_routes(struct call *x)
 		for (i = 0; i < x->nroutes; i++)
 			x->routes[i].input_price = x->routes[i].output_price =
 			    x->routes[i].cached_price = flat;
+	if ((rc = order_routes(x)) != TG_OK)
+		return rc;
 	/* Hold for the dearest deployment failover could reach. */
 	x->p.input = x->p.output = x->p.cached = 0;
 	for (i = 0; i < x->nroutes; i++) {
@@ -839,6 +875,11 @@ report(struct call *x)
 			  m != NULL ? ": " : "", m != NULL ? m : "");
 	pool_report(x->r->ctx->pool, x->ukey_id, o,
 	    retry_after_s(x->hr.retry_after), err);
+	if (o == PO_OK)
+		pool_latency_note(x->r->ctx->pool, x->model, x->rt->provider_id,
+		    x->stream && x->t_first > x->t_attempt
+			? (x->t_first - x->t_attempt) * 1000
+			: x->hr.ttfb_s * 1000);
 	if (o == PO_AUTH) {
 		log_msg(LOG_WARN,
 		    "req=%s provider %s refused upstream key %lld (%s); "
@@ -928,6 +969,7 @@ attempt_key(struct call *x, const struct deployment *rt)
 	hq.on_data = x->stream ? on_data : NULL;
 	hq.on_tick = on_tick;
 	hq.arg = x;
+	x->t_attempt = util_now();
 	http_perform(x->r->http, &hq, &x->hr);
 	/* The Authorization header held the secret. */
 	crypto_wipe((void *)pc.headers[2], strlen(pc.headers[2]));

@@ -17,7 +17,7 @@
  * circuit breaker after consecutive failures, so one transient error never
  * takes a key out of the rotation.
  */
-#define POOL_VERSION 1
+#define POOL_VERSION 2
 #define NENTRIES     2048
 #define PROBES	     32
 #define PROBE_STALE                                                            \
@@ -41,8 +41,19 @@ struct entry {
 	char last_error[160];
 };
 
+/* Time to first token of a deployment (model on provider), smoothed. */
+struct lat {
+	uint64_t key; /* 0: free */
+	double ewma_ms;
+	int64_t n;
+};
+
+#define NLAT	  1024
+#define LAT_ALPHA 0.3 /* weight of the newest sample */
+
 struct table {
 	struct entry e[NENTRIES];
+	struct lat l[NLAT];
 };
 
 struct pool {
@@ -323,4 +334,69 @@ pool_heal(struct pool *p, int64_t key_id)
 		e->last_error[0] = '\0';
 	}
 	shm_unlock(p->shm);
+}
+
+static uint64_t
+lat_key(const char *model, const char *provider)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *s;
+
+	for (s = model; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = (h ^ '|') * 1099511628211ULL;
+	for (s = provider; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h != 0 ? h : 1;
+}
+
+static struct lat *
+lat_find(struct table *t, uint64_t key, int create)
+{
+	size_t i, idx;
+
+	for (i = 0; i < PROBES; i++) {
+		idx = (size_t)((key + i) % NLAT);
+		if (t->l[idx].key == key)
+			return &t->l[idx];
+		if (t->l[idx].key == 0) {
+			if (!create)
+				return NULL;
+			t->l[idx].key = key;
+			return &t->l[idx];
+		}
+	}
+	return NULL; /* full near here: this one goes unmeasured */
+}
+
+void
+pool_latency_note(
+    struct pool *p, const char *model, const char *provider, double ms)
+{
+	struct lat *l;
+
+	if (ms < 0)
+		return;
+	shm_lock(p->shm);
+	if ((l = lat_find(p->t, lat_key(model, provider), 1)) != NULL) {
+		l->ewma_ms = l->n == 0
+		    ? ms
+		    : LAT_ALPHA * ms + (1 - LAT_ALPHA) * l->ewma_ms;
+		l->n++;
+	}
+	shm_unlock(p->shm);
+}
+
+double
+pool_latency(struct pool *p, const char *model, const char *provider)
+{
+	struct lat *l;
+	double ms = -1;
+
+	shm_lock(p->shm);
+	if ((l = lat_find(p->t, lat_key(model, provider), 0)) != NULL &&
+	    l->n > 0)
+		ms = l->ewma_ms;
+	shm_unlock(p->shm);
+	return ms;
 }

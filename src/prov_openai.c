@@ -69,6 +69,8 @@ prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	if ((b = json_deep_copy(body)) == NULL)
 		return -1;
 	json_object_set_new(b, "model", json_string(rt->upstream_model));
+	/* tollgate's routing preferences, not the provider's business. */
+	json_object_del(b, "provider");
 	if (default_out > 0 && ep != EP_EMBEDDINGS)
 		json_object_set_new(b,
 		    ep == EP_CHAT ? k->max_field : "max_tokens",

@@ -78,6 +78,10 @@ expect_status "a key with 3 per minute and 1 s spacing" 201
 check "  its limits are shown" json_is '.requests_per_minute == 3 and .min_interval_ms == 1000 and .requests_per_day == null'
 tg_cli model add pool/spaced spaced m 1.00 2.00 >/dev/null || bail "model add pool/spaced"
 curl -s -m 5 -X DELETE "$M2/_mock/requests" >/dev/null
+# Per-minute counts are UTC minutes, and a request waits up to 10 s for a paced key: start
+# with at least 20 s of the minute left so the 4th request below is refused, not delayed.
+sec=$((10#$(date -u +%S)))
+[ "$sec" -lt 40 ] || sleep $((61 - sec))
 declare -a pids=()
 for i in 1 2 3; do
 	curl -s -m 30 -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $UK" \
@@ -125,6 +129,55 @@ check "after open_seconds one probe goes through and succeeds" status_is 200
 req GET "/admin/upstream-keys?provider_id=flaky" "$AK"
 check "  the successful probe closes the circuit" json_is \
 	'.data[0].circuit == "closed" and .data[0].consecutive_failures == 0'
+# --- routing: price by default, the client's provider preferences, measured latency -----------
+for p in cheap fast dead; do
+	req POST /admin/providers "$AK" "{\"id\":\"$p\",\"kind\":\"openai-compatible\",\"base_url\":\"$M2/v1\"}"
+done
+printf '%s\n' "$HL" | tg_cli provider key-add cheap >/dev/null || bail "key cheap"
+printf '%s\n' "$HL" | tg_cli provider key-add fast >/dev/null || bail "key fast"
+printf '%s\n' "$RV" | tg_cli provider key-add dead >/dev/null || bail "key dead"
+tg_cli model add pool/r cheap r-cheap 1.00 2.00 >/dev/null &&
+	tg_cli model add pool/r fast r-fast 3.00 4.00 >/dev/null &&
+	tg_cli model add pool/r dead r-dead 0.50 0.50 >/dev/null || bail "model pool/r"
+# rb [PROVIDER_JSON [TEXT]]: a chat body for pool/r.
+rb() {
+	local pr=${1:-} extra=${2:-}
+	echo "{\"model\":\"pool/r\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there$extra\"}]${pr:+,\"provider\":$pr}}"
+}
+chat "$UK" "$(rb '')"
+check "default: the cheapest deployment first; dead's key is refused, so cheap serves" \
+	sh -c '[ "$1" = 200 ] && [ "$2" = cheap ]' _ "$code" "$(hdr x-tollgate-provider)"
+chat "$UK" "$(rb '{"order":["fast"]}')"
+check "provider.order [fast]: fast serves" sh -c '[ "$1" = 200 ] && [ "$2" = fast ]' _ "$code" "$(hdr x-tollgate-provider)"
+m2_log
+check "  the provider object is not sent upstream" jq -e '.[-1].body.provider == null and .[-1].body.model == "r-fast"' "$T/m2.json"
+chat "$UK" "$(rb '{"only":["fast","dead"],"ignore":["dead"]}')"
+check "provider.only / ignore: fast" test "$(hdr x-tollgate-provider)" = fast
+chat "$UK" "$(rb '{"max_price":{"prompt":2}}')"
+check "provider.max_price.prompt 2: fast (at 3 USD) is out; cheap serves" test "$(hdr x-tollgate-provider)" = cheap
+chat "$UK" "$(rb '{"max_price":{"prompt":0.1}}')"
+check "provider.max_price below every deployment -> 400 no_deployment" is_err 400 no_deployment
+chat "$UK" "$(rb '{"sort":"fastest"}')"
+check "an unknown provider.sort -> 400 naming it" sh -c '[ "$1" = 400 ] && grep -q "provider.sort" "$2"' _ "$code" "$T/body"
+chat "$UK" "$(rb '"fast"')"
+check "provider not an object -> 400" is_err 400 invalid_value
+req PUT "/admin/providers/dead/keys/$(tg_cli provider key-list dead | jq -r .id)" "$AK" '{"enabled":true}'
+chat "$UK" "$(rb '{"order":["dead"],"allow_fallbacks":false}')"
+check "order [dead] without fallbacks: dead's refusal is final (502)" \
+	sh -c '[ "$1" = 502 ] || [ "$1" = 503 ]' _ "$code"
+req PUT "/admin/providers/dead/keys/$(tg_cli provider key-list dead | jq -r .id)" "$AK" '{"enabled":true}'
+chat "$UK" "$(rb '{"order":["dead"]}')"
+check "order [dead] with fallbacks: another deployment serves" sh -c '[ "$1" = 200 ] && [ "$2" != dead ]' _ "$code" "$(hdr x-tollgate-provider)"
+# Latency: cheap answers in ~600 ms, fast at once; sort by latency picks fast.
+for i in 1 2; do
+	chat "$UK" "$(rb '{"order":["cheap"]}' ' [mock:latency=600]')"
+	chat "$UK" "$(rb '{"order":["fast"]}')"
+done
+chat "$UK" "$(rb '{"sort":"latency"}')"
+check "provider.sort latency: the measured faster deployment (fast) serves" test "$(hdr x-tollgate-provider)" = fast
+req POST /v1/quote "$UK" "$(rb '{"order":["fast"]}')"
+check "POST /v1/quote shows the choice the preferences make" json_is '.provider == "fast" and .upstream_model == "r-fast"'
+
 check "U: the ledger reconciles" ledger_check "$U_ID"
 
 finish

@@ -4,6 +4,7 @@
 #include "arena.h"
 #include "chat.h"
 #include "prov.h"
+#include "route.h"
 
 static void
 t_cost_exact(void **state)
@@ -217,6 +218,99 @@ t_prov_build(void **state)
 	arena_free(a);
 }
 
+static struct deployment
+dep(const char *id, int64_t in, int64_t out)
+{
+	struct deployment d;
+
+	memset(&d, 0, sizeof(d));
+	snprintf(d.provider_id, sizeof(d.provider_id), "%s", id);
+	d.input_price = in;
+	d.output_price = out;
+	return d;
+}
+
+static size_t
+apply(const char *prefs, struct deployment *d, size_t n, const double *ttft)
+{
+	struct route_prefs rp;
+	const char *param = NULL;
+	char msg[160];
+	json_t *p = prefs != NULL ? json_loads(prefs, 0, NULL) : NULL;
+	size_t m;
+
+	assert_int_equal(
+	    route_prefs_parse(p, &rp, &param, msg, sizeof(msg)), TG_OK);
+	m = route_apply(d, n, &rp, ttft); /* rp borrows the strings of p */
+	json_decref(p);
+	return m;
+}
+
+static void
+t_route(void **state)
+{
+	struct deployment d[3];
+	double ttft[3] = {900, -1, 100};
+	struct route_prefs rp;
+	const char *param = NULL;
+	char msg[160];
+	json_t *bad;
+
+	(void)state;
+	/* The database order (price, then priority, weight) stands by default. */
+	d[0] = dep("a", 1, 1), d[1] = dep("b", 2, 2), d[2] = dep("c", 3, 3);
+	assert_int_equal(apply(NULL, d, 3, NULL), 3);
+	assert_string_equal(d[0].provider_id, "a");
+	/* order pins, the rest follow by price */
+	d[0] = dep("a", 1, 1), d[1] = dep("b", 2, 2), d[2] = dep("c", 3, 3);
+	assert_int_equal(apply("{\"order\":[\"c\"]}", d, 3, NULL), 3);
+	assert_string_equal(d[0].provider_id, "c");
+	assert_string_equal(d[1].provider_id, "a");
+	/* without fallbacks only the ordered ones */
+	d[0] = dep("a", 1, 1), d[1] = dep("b", 2, 2), d[2] = dep("c", 3, 3);
+	assert_int_equal(
+	    apply("{\"order\":[\"c\",\"b\"],\"allow_fallbacks\":false}", d, 3,
+		NULL),
+	    2);
+	assert_string_equal(d[0].provider_id, "c");
+	assert_string_equal(d[1].provider_id, "b");
+	/* only, ignore, max_price (USD per million: 2 = 2000000 micro) */
+	d[0] = dep("a", 1000000, 1000000), d[1] = dep("b", 3000000, 1000000),
+	d[2] = dep("c", 1000000, 1000000);
+	assert_int_equal(
+	    apply("{\"ignore\":[\"a\"],\"max_price\":{\"prompt\":2}}", d, 3,
+		NULL),
+	    1);
+	assert_string_equal(d[0].provider_id, "c");
+	/* latency: measured first, fastest first; unknown last */
+	d[0] = dep("a", 1, 1), d[1] = dep("b", 2, 2), d[2] = dep("c", 3, 3);
+	assert_int_equal(apply("{\"sort\":\"latency\"}", d, 3, ttft), 3);
+	assert_string_equal(d[0].provider_id, "c");
+	assert_string_equal(d[1].provider_id, "a");
+	assert_string_equal(d[2].provider_id, "b");
+	/* refusals name the member */
+	bad = json_loads("{\"sort\":\"nope\"}", 0, NULL);
+	assert_int_equal(
+	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
+	assert_string_equal(param, "provider.sort");
+	json_decref(bad);
+	bad = json_loads("{\"order\":[1]}", 0, NULL);
+	assert_int_equal(
+	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
+	assert_string_equal(param, "provider.order");
+	json_decref(bad);
+	bad = json_loads("{\"max_price\":{\"prompt\":\"x\"}}", 0, NULL);
+	assert_int_equal(
+	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
+	json_decref(bad);
+	/* unknown members are OpenRouter's business: ignored */
+	bad =
+	    json_loads("{\"data_collection\":\"deny\",\"zdr\":true}", 0, NULL);
+	assert_int_equal(
+	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_OK);
+	json_decref(bad);
+}
+
 int
 main(void)
 {
@@ -227,6 +321,7 @@ main(void)
 	    cmocka_unit_test(t_usage_parse),
 	    cmocka_unit_test(t_estimate),
 	    cmocka_unit_test(t_prov_build),
+	    cmocka_unit_test(t_route),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
