@@ -69,13 +69,17 @@ enum tg_err account_update_profile(struct db_conn *, struct tg_req *,
 enum tg_err account_delete(
     struct db_conn *, struct tg_req *, int64_t user_id, const char *password);
 
-/* The six limits of (user_id, key_id) as a rate_limits object (nulls). */
+/*
+ * The limits of (user_id, key_id, model) as a rate_limits object (nulls);
+ * model "" or NULL: the rule for every model.
+ */
 enum tg_err limits_get(struct db_conn *, struct tg_req *, int64_t user_id,
-    int64_t key_id, json_t **out);
-/* Store the six limits from a rate_limits object (audited). */
+    int64_t key_id, const char *model, json_t **out);
+/* Store the limits from a rate_limits object (audited). */
 enum tg_err limits_set(struct db_conn *, struct tg_req *, int64_t user_id,
-    int64_t key_id, const char *target, const json_t *limits, json_t **out);
-/* Key-level limits of a user: [{key_id, rate_limits}]. */
+    int64_t key_id, const char *model, const char *target, const json_t *limits,
+    json_t **out);
+/* Key-level limits of a user: [{key_id, model, rate_limits}]. */
 enum tg_err limits_of_keys(
     struct db_conn *, struct tg_req *, int64_t user_id, json_t **out);
 

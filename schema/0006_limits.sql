@@ -12,3 +12,9 @@ ALTER TABLE upstream_keys
   ADD COLUMN min_interval_ms  INT UNSIGNED NOT NULL DEFAULT 0 AFTER rpd_limit,
   ADD COLUMN disabled_reason  VARCHAR(255) NULL AFTER enabled,
   ADD COLUMN disabled_at      DATETIME(6) NULL AFTER disabled_reason;
+
+-- A key may also have limits for one model ('' = the key's limits for every model).
+ALTER TABLE rate_limit_rules
+  ADD COLUMN model VARCHAR(128) NOT NULL DEFAULT '' AFTER key_id,
+  DROP PRIMARY KEY,
+  ADD PRIMARY KEY (user_id, key_id, model);

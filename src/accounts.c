@@ -710,13 +710,14 @@ limits_json(const struct db_val *v)
 
 enum tg_err
 limits_get(struct db_conn *c, struct tg_req *r, int64_t user_id, int64_t key_id,
-    json_t **out)
+    const char *model, json_t **out)
 {
-	struct db_val p[2] = {DB_I64(user_id), DB_I64(key_id)};
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id),
+	    DB_STR(model != NULL ? model : "")};
 	struct db_rows rows;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_LIMIT_GET, p, 2, &rows, r->arena)) != TG_OK)
+	if ((rc = db_exec(c, STMT_LIMIT_GET, p, 3, &rows, r->arena)) != TG_OK)
 		return rc;
 	*out = limits_json(rows.nrows == 1 ? rows.v : NULL);
 	arena_defer_json(r->arena, *out);
@@ -739,37 +740,46 @@ limits_of_keys(
 	arena_defer_json(r->arena, *out);
 	for (i = 0; i < rows.nrows; i++)
 		json_array_append_new(*out,
-		    json_pack("{s:s, s:o}", "key_id",
-			col(&rows.v[i * rows.ncols]), "rate_limits",
+		    json_pack("{s:s, s:s?, s:o}", "key_id",
+			col(&rows.v[i * rows.ncols]), "model",
+			rows.v[i * rows.ncols + 1 + NLIMITS].len > 0
+			    ? col(&rows.v[i * rows.ncols + 1 + NLIMITS])
+			    : NULL,
+			"rate_limits",
 			limits_json(&rows.v[i * rows.ncols + 1])));
 	return TG_OK;
 }
 
 enum tg_err
 limits_set(struct db_conn *c, struct tg_req *r, int64_t user_id, int64_t key_id,
-    const char *target, const json_t *limits, json_t **out)
+    const char *model, const char *target, const json_t *limits, json_t **out)
 {
-	struct db_val p[2 + NLIMITS];
+	struct db_val p[3 + NLIMITS];
 	json_t *before, *v;
 	size_t i;
 	enum tg_err rc;
 
+	if (model == NULL)
+		model = "";
 	p[0] = DB_I64(user_id);
 	p[1] = DB_I64(key_id);
+	p[2] = DB_STR(model);
 	for (i = 0; i < NLIMITS; i++) {
 		v = json_object_get(limits, limit_names[i]);
-		p[2 + i] = json_is_integer(v) ? DB_I64(json_integer_value(v))
+		p[3 + i] = json_is_integer(v) ? DB_I64(json_integer_value(v))
 					      : DB_NULLV;
 	}
 	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
-	if ((rc = limits_get(c, r, user_id, key_id, &before)) != TG_OK)
+	if ((rc = limits_get(c, r, user_id, key_id, model, &before)) != TG_OK)
 		goto fail;
-	if ((rc = db_exec(c, STMT_LIMIT_UPSERT, p, 2 + NLIMITS, NULL,
+	if ((rc = db_exec(c, STMT_LIMIT_UPSERT, p, 3 + NLIMITS, NULL,
 		 r->arena)) != TG_OK)
 		goto fail;
-	if ((rc = limits_get(c, r, user_id, key_id, out)) != TG_OK)
+	if ((rc = limits_get(c, r, user_id, key_id, model, out)) != TG_OK)
 		goto fail;
+	if (*model != '\0')
+		target = arena_printf(r->arena, "%s %s", target, model);
 	if ((rc = audit_commit(c, r->arena, r, "limits.set",
 		 key_id != 0 ? "api_key" : "user", target, before, *out)) !=
 	    TG_OK)

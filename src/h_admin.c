@@ -33,6 +33,7 @@ static const struct jx_field credit_fields[] = {
 static const struct jx_field limit_fields[] = {
 	{ "user_id",	 JX_STRING,	0 },
 	{ "api_key",	 JX_STRING,	0 },
+	{ "model",	 JX_STRING,	0 },
 	{ "rate_limits", JX_OBJECT,	1 },
 	{ NULL,		 0,		0 },
 };
@@ -239,7 +240,7 @@ key_within_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	const char *k;
 	enum tg_err rc;
 
-	if ((rc = limits_get(c, r, uid, 0, &ul)) != TG_OK)
+	if ((rc = limits_get(c, r, uid, 0, NULL, &ul)) != TG_OK)
 		return rc;
 	json_object_foreach((json_t *)lim, k, v)
 	{
@@ -258,7 +259,7 @@ enum tg_err
 h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 {
 	const char *const *names;
-	const char *k;
+	const char *k, *model;
 	struct db_conn *c;
 	json_t *lim, *v, *out;
 	int64_t uid, kid;
@@ -292,7 +293,14 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 					       : jx_str(r->json, "api_key");
 	if (strncmp(k, "gw_", 3) == 0)
 		k = "(key)";
-	if ((rc = limits_set(c, r, uid, kid, k, lim, &out)) != TG_OK)
+	model = jx_str(r->json, "model");
+	if (model != NULL &&
+	    (kid == 0 || *model == '\0' || strlen(model) > 128))
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    "model",
+		    "model limits apply to one API key: give api_key and a "
+		    "model id");
+	if ((rc = limits_set(c, r, uid, kid, model, k, lim, &out)) != TG_OK)
 		return rc;
 	resp->body = json_pack("{s:O}", "rate_limits", out);
 	return TG_OK;
@@ -309,7 +317,8 @@ h_admin_limit_get(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = target_user(r, resp, c, req_query(r, "user_id"), NULL,
 		 req_query(r, "api_key"), &uid, &kid)) != TG_OK ||
-	    (rc = limits_get(c, r, uid, kid, &out)) != TG_OK ||
+	    (rc = limits_get(c, r, uid, kid, req_query(r, "model"), &out)) !=
+		TG_OK ||
 	    (rc = account_user(c, r, uid, 0, &u)) != TG_OK)
 		return rc;
 	resp->body = json_pack("{s:O, s:O}", "user_id",

@@ -382,6 +382,16 @@ prices_of(const struct deployment *rt, struct prices *p)
 
 /* --- rate limits ---------------------------------------------------------------------- */
 
+static uint64_t
+model_hash(const char *m)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *m != '\0'; m++)
+		h = (h ^ (unsigned char)*m) * 1099511628211ULL;
+	return h;
+}
+
 /* A rule row (key_id, then the limits in rate order) as a set. */
 static void
 rule_set(const struct db_val *v, struct rate_set *s)
@@ -425,16 +435,18 @@ static enum tg_err
 admit(struct call *x)
 {
 	struct tg_req *r = x->r;
-	struct db_val p[2] = {DB_I64(r->who->user_id), DB_I64(r->who->key_id)};
-	struct rate_subject s[2];
+	struct db_val p[3] = {
+	    DB_I64(r->who->user_id), DB_I64(r->who->key_id), DB_STR(x->model)};
+	struct rate_subject s[3];
 	struct rate_verdict vd;
 	struct db_rows rows;
 	size_t i, n = 0;
+	int has_model = 0;
 	enum tg_err rc;
 
 	if (r->ctx->rate == NULL)
 		return TG_OK;
-	if ((rc = db_exec(x->c, STMT_RATE_RULES, p, 2, &rows, r->arena)) !=
+	if ((rc = db_exec(x->c, STMT_RATE_RULES, p, 3, &rows, r->arena)) !=
 	    TG_OK)
 		return rc;
 	s[0].key = rate_key('u', r->who->user_id);
@@ -451,10 +463,18 @@ admit(struct call *x)
 
 		if (v[0].i == 0)
 			rule_set(v, &s[0].lim);
-		else if (n == 1)
+		else if (n == 1 && v[1 + RL__MAX].len == 0)
 			rule_set(v, &s[1].lim);
+		else if (n == 1) {
+			/* The key's own limits for this model: a third count. */
+			s[2].key = rate_key('k', r->who->key_id) ^
+			    rate_key('m', (int64_t)model_hash(x->model));
+			s[2].what = "API key for this model";
+			rule_set(v, &s[2].lim);
+			has_model = 1;
+		}
 	}
-	n++;
+	n = 1 + (r->who->key_id != 0) + has_model;
 	rate_admit(r->ctx->rate, s, n, x->prompt_bound + x->n * x->max_out,
 	    &x->ticket, &vd);
 	rate_headers(x, &vd);

@@ -115,7 +115,8 @@ set_json(const struct rate_set *s)
 static enum tg_err
 limits_now(struct db_conn *c, struct tg_req *r, json_t *out)
 {
-	struct db_val p[2] = {DB_I64(r->who->user_id), DB_I64(r->who->key_id)};
+	struct db_val p[3] = {
+	    DB_I64(r->who->user_id), DB_I64(r->who->key_id), DB_STR("")};
 	struct rate_set ul, kl, used;
 	struct db_rows rows, pay;
 	const struct db_val *v;
@@ -124,10 +125,12 @@ limits_now(struct db_conn *c, struct tg_req *r, json_t *out)
 	enum tg_err rc;
 
 	rate_set_none(&kl);
-	if ((rc = db_exec(c, STMT_RATE_RULES, p, 2, &rows, r->arena)) != TG_OK)
+	if ((rc = db_exec(c, STMT_RATE_RULES, p, 3, &rows, r->arena)) != TG_OK)
 		return rc;
 	for (i = 0; i < rows.nrows; i++) {
 		v = &rows.v[i * rows.ncols];
+		if (v[1 + RL__MAX].len > 0)
+			continue; /* a per-model rule: listed under keys */
 		for (j = 0; j < RL__MAX; j++)
 			(v[0].i == 0 ? &ul : &kl)->v[j] =
 			    v[1 + j].type == DBT_I64 ? v[1 + j].i : -1;
@@ -167,7 +170,7 @@ h_user_limit(struct tg_req *r, struct tg_resp *resp)
 	enum tg_err rc;
 
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = limits_get(c, r, r->who->user_id, 0, &lim)) != TG_OK ||
+	    (rc = limits_get(c, r, r->who->user_id, 0, NULL, &lim)) != TG_OK ||
 	    (rc = limits_of_keys(c, r, r->who->user_id, &keys)) != TG_OK)
 		return rc;
 	resp->body = json_pack("{s:s, s:O, s:O}", "user_id", r->who->user_pub,
@@ -206,7 +209,7 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = account_balance(c, r, r->who->user_id, &bal, NULL, NULL)) !=
 		TG_OK ||
-	    (rc = limits_get(c, r, r->who->user_id, 0, &lim)) != TG_OK)
+	    (rc = limits_get(c, r, r->who->user_id, 0, NULL, &lim)) != TG_OK)
 		return rc;
 	if (*masked == '\0' && (rc = primary_masked(c, r, &masked)) != TG_OK)
 		return rc;

@@ -220,14 +220,16 @@ check "upstream: messages passed (2)" mlast '.body.n_messages == 2'
 # --- R2/R3: unknown members pass through; response_format measured by the upstream body size
 TOOLS='"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"location":{"type":"string"}}}}}],"tool_choice":"auto"'
 RF='"response_format":{"type":"json_object"}'
-EXTRA='"temperature":0.25,"user":"end-user-7","provider":{"sort":"price"}'
+# usage.include is OpenRouter's vendor member (provider, OpenRouter's routing object, is read by
+# tollgate itself and not passed on: t_pool.sh).
+EXTRA='"temperature":0.25,"user":"end-user-7","usage":{"include":true}'
 chat "$AK" "{\"model\":\"test/cheap\",$EXTRA,$RF,$TOOLS,$(msgs 'hello there [mock:words=3]')}"
 rec test/cheap 12 3
 expect_status "chat with tools, response_format and vendor members" 200
 check "pass-through: reply of 3 words" json_is ".choices[0].message.content == \"$(reply_text 3)\""
 mock_n >/dev/null
-check "pass-through: temperature 0.25, user, vendor member provider reach the upstream" mlast \
-	'.body.temperature == 0.25 and .body.user == "end-user-7" and .body.provider == {"sort":"price"}'
+check "pass-through: temperature 0.25, user, vendor member usage.include reach the upstream" mlast \
+	'.body.temperature == 0.25 and .body.user == "end-user-7" and .body.usage == {"include":true}'
 check "pass-through: tools reach the upstream" mlast '.body.has_tools == true'
 check "pass-through: still mock-cheap with the default max_tokens" mlast ".body.model == \"mock-cheap\" and (.body.max_tokens // .body.max_completion_tokens) == $DEFMAX"
 bytes_rf=$(jq '.[-1].body_bytes' "$T/mockreq.json" 2>/dev/null || true)

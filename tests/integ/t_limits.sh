@@ -146,6 +146,26 @@ done
 check "two keys of one user share its 5 per minute ($n200 of 8)" test "$n200" -eq 5
 check "  the refusal names the user" json_is '.error.message | test("user")'
 
+# --- a key's limits for one model -------------------------------------------------------------
+user mdl
+M_KEY=$U_KEY M_ID=$U_ID
+limit "\"api_key\":\"$M_KEY\",\"model\":\"test/cheap\"" '{"requests_per_minute":2}'
+expect_status "key limited to 2 per minute on test/cheap only" 200
+limit "\"user_id\":\"$M_ID\",\"model\":\"test/cheap\"" '{"requests_per_minute":2}'
+expect_err "a model limit without a key" 400 invalid_value
+n200=0
+for i in 1 2 3; do
+	chat "$M_KEY" "$(body '')"
+	[ "$code" = 200 ] && n200=$((n200 + 1))
+done
+check "test/cheap: 2 of 3 admitted" test "$n200" -eq 2
+check "  the refusal names the key's limit for this model" json_is '.error.message | test("for this model")'
+chat "$M_KEY" '{"model":"test/dear","messages":[{"role":"user","content":"hello there"}]}'
+check "  another model is not held by it" status_is 200
+req GET /user/limit "$M_KEY"
+check "GET /user/limit lists the per-model rule" json_is \
+	'.keys | any(.model == "test/cheap" and .rate_limits.requests_per_minute == 2)'
+
 # --- config defaults for a user group -----------------------------------------------------------
 user grp
 G_KEY=$U_KEY G_ID=$U_ID
