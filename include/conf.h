@@ -95,6 +95,9 @@ struct conf {
 	char *limit_group_names[CONF_MAX_GROUPS];
 	struct rate_set limit_group_sets[CONF_MAX_GROUPS];
 	unsigned nlimit_groups;
+	int limits_global; /* counted in the database for every machine */
+	unsigned
+	    global_share; /* percent of a limit a node takes per round trip */
 
 	/* [upstream] */
 	unsigned

@@ -34,7 +34,9 @@ struct rate_subject {
 /* What admission took, handed back at settlement. */
 struct rate_ticket {
 	int taken;
-	int flight; /* in-flight slot, or -1 */
+	int global;	/* admitted against the database's windows */
+	int64_t win[6]; /* their windows (RL_RPM .. RL_TPD) */
+	int flight;	/* in-flight slot, or -1 */
 	size_t n;
 	uint64_t keys[RATE_MAX_SUBJECTS];
 	struct rate_set lim[RATE_MAX_SUBJECTS];
@@ -86,6 +88,22 @@ int rate_set_parse(
  */
 void rate_admit(struct rate *, const struct rate_subject *, size_t n,
     int64_t tokens, struct rate_ticket *, struct rate_verdict *);
+/*
+ * Global mode (several machines, one database): fixed windows counted in the
+ * database.  fn takes amount of subject's limit lim (RL_*) in window win if
+ * the total stays within cap, and returns what it took (0: none).  Each node
+ * takes chunk_pct of a limit per round trip and admits from its share, so a
+ * request costs a round trip only when the share runs out.
+ */
+struct rate_take {
+	int64_t (*fn)(void *arg, uint64_t subject, int lim, int64_t win,
+	    int64_t amount, int64_t cap);
+	void *arg;
+	unsigned chunk_pct;
+};
+void rate_admit_global(struct rate *, const struct rate_subject *, size_t n,
+    int64_t tokens, const struct rate_take *, struct rate_ticket *,
+    struct rate_verdict *);
 /* The request ended: give back its in-flight slot and the unused tokens. */
 void rate_settle(struct rate *, struct rate_ticket *, int64_t real_tokens);
 /* What subject key has used now (requests and tokens still counted, in flight). */

@@ -18,3 +18,14 @@ ALTER TABLE rate_limit_rules
   ADD COLUMN model VARCHAR(128) NOT NULL DEFAULT '' AFTER key_id,
   DROP PRIMARY KEY,
   ADD PRIMARY KEY (user_id, key_id, model);
+
+-- [limits] scope = global: fixed windows counted here for every machine.  Each node takes a
+-- share of a limit per statement (subject = the hashed user/key, lim = 0..5 for requests and
+-- tokens per minute/hour/day, win = the window's index since the epoch).
+CREATE TABLE rate_windows (
+  subject  BIGINT NOT NULL,
+  lim      TINYINT UNSIGNED NOT NULL,
+  win      BIGINT NOT NULL,
+  used     BIGINT NOT NULL,
+  PRIMARY KEY (subject, lim, win)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

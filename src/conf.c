@@ -404,6 +404,17 @@ set_limit_groups(
 	return rc;
 }
 
+static int
+set_scope(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	if (strcmp(v, "node") == 0 || strcmp(v, "global") == 0) {
+		*(int *)f = strcmp(v, "global") == 0;
+		return 0;
+	}
+	perr(p, "'%s' is not node or global", v);
+	return -1;
+}
+
 /* USD per million tokens -> micro-USD per million; empty = off. */
 static int
 set_flat(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
@@ -482,6 +493,8 @@ static const struct conf_key keys[] = {
 	{ "billing", "flat_price",	 set_flat,    CO(flat_price),	      0, 0 },
 	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
+	{ "limits", "scope",		 set_scope,   CO(limits_global),      0, 0 },
+	{ "limits", "global_share",	 set_uint,    CO(global_share),	      1, 100 },
 	{ "upstream", "failures_to_open", set_uint,   CO(failures_to_open),   1, 1000 },
 	{ "upstream", "open_seconds",	 set_uint,    CO(open_seconds),	      1, 3600 },
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
@@ -536,6 +549,7 @@ conf_defaults(void)
 	c->commission_bp = 500;
 	c->flat_price = -1;
 	rate_set_none(&c->limits_default);
+	c->global_share = 10;
 	c->failures_to_open = 3;
 	c->open_seconds = 30;
 	return c;

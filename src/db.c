@@ -132,6 +132,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_UKEY_DEAD] = { "UPDATE upstream_keys SET enabled = 0, disabled_reason = ?, disabled_at = NOW(6) WHERE id = ? AND enabled = 1", 0 },
 	[STMT_UKEY_ALL] = { "SELECT k.id, k.public_id, k.provider_id, k.label, k.last4, k.enabled, k.disabled_reason, DATE_FORMAT(k.disabled_at, '%Y-%m-%dT%H:%i:%sZ'), k.rpm_limit, k.rpd_limit, k.min_interval_ms FROM upstream_keys k WHERE (? = '' OR k.provider_id = ?) ORDER BY k.provider_id, k.id", SF_READ },
 	[STMT_UKEY_UPDATE] = { "UPDATE upstream_keys SET label = COALESCE(?, label), enabled = COALESCE(?, enabled), disabled_reason = IF(? = 1, NULL, disabled_reason), disabled_at = IF(? = 1, NULL, disabled_at), rpm_limit = IF(? = 1, ?, rpm_limit), rpd_limit = IF(? = 1, ?, rpd_limit), min_interval_ms = COALESCE(?, min_interval_ms) WHERE public_id = ? AND provider_id = ?", 0 },
+	[STMT_RATE_TAKE] = { "INSERT INTO rate_windows (subject, lim, win, used) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE used = IF(used + VALUES(used) <= ?, used + VALUES(used), used)", 0 },
+	[STMT_RATE_PRUNE] = { "DELETE FROM rate_windows WHERE lim = ? AND win < ?", 0 },
 	[STMT_ROUTE_UPDATE] = { "UPDATE model_routes SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled) WHERE model_id = ? AND (? = '' OR provider_id = ?)", 0 },
 };
 /* clang-format on */

@@ -392,6 +392,27 @@ model_hash(const char *m)
 	return h;
 }
 
+/*
+ * Global limits: take amount of a window's allowance in the database if the
+ * total stays within cap (one statement; MariaDB reports 1 row for an insert,
+ * 2 for a change and 0 when the guard left the row as it was).
+ */
+static int64_t
+take_share(void *arg, uint64_t subject, int lim, int64_t win, int64_t amount,
+    int64_t cap)
+{
+	struct call *x = arg;
+	struct db_val p[5] = {DB_I64((int64_t)subject), DB_I64(lim),
+	    DB_I64(win), DB_I64(amount), DB_I64(cap)};
+	struct db_rows rows;
+
+	if (amount > cap)
+		return 0;
+	if (db_exec(x->c, STMT_RATE_TAKE, p, 5, &rows, x->r->arena) != TG_OK)
+		return 0; /* the database decides nothing: refuse */
+	return rows.affected > 0 ? amount : 0;
+}
+
 /* A rule row (key_id, then the limits in rate order) as a set. */
 static void
 rule_set(const struct db_val *v, struct rate_set *s)
@@ -475,8 +496,17 @@ admit(struct call *x)
 		}
 	}
 	n = 1 + (r->who->key_id != 0) + has_model;
-	rate_admit(r->ctx->rate, s, n, x->prompt_bound + x->n * x->max_out,
-	    &x->ticket, &vd);
+	if (r->ctx->conf->limits_global) {
+		struct rate_take take = {
+		    take_share, x, r->ctx->conf->global_share};
+
+		rate_admit_global(r->ctx->rate, s, n,
+		    x->prompt_bound + x->n * x->max_out, &take, &x->ticket,
+		    &vd);
+	} else {
+		rate_admit(r->ctx->rate, s, n,
+		    x->prompt_bound + x->n * x->max_out, &x->ticket, &vd);
+	}
 	rate_headers(x, &vd);
 	if (vd.ok)
 		return TG_OK;
@@ -1149,6 +1179,21 @@ keep_error(struct call *x, enum tg_err rc)
 	free(s);
 }
 
+/* Global limits: windows before the previous one are history. */
+static void
+prune_windows(struct call *x, int64_t now)
+{
+	static const int64_t periods[] = {60, 3600, 86400, 60, 3600, 86400};
+	struct db_val p[2];
+	size_t i;
+
+	for (i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+		p[0] = DB_I64((int64_t)i);
+		p[1] = DB_I64(now / periods[i] - 1);
+		db_exec(x->c, STMT_RATE_PRUNE, p, 2, NULL, x->r->arena);
+	}
+}
+
 static void
 maybe_sweep(struct call *x)
 {
@@ -1162,6 +1207,8 @@ maybe_sweep(struct call *x)
 	__atomic_store_n(&last, now, __ATOMIC_RELAXED);
 	if (ledger_sweep(x->c, x->r->arena, SWEEP_BATCH, &n) == TG_OK && n > 0)
 		log_msg(LOG_INFO, "swept %u expired hold(s)", n);
+	if (x->r->ctx->conf->limits_global)
+		prune_windows(x, now);
 }
 
 /* --- the handlers --------------------------------------------------------------------- */

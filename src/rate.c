@@ -23,7 +23,7 @@
  * hundred nanoseconds per request, and a worker killed while holding it does
  * not wedge the others.
  */
-#define RATE_VERSION 1
+#define RATE_VERSION 2
 #define NENTRIES     8192 /* subjects a node tracks; the idlest make room */
 #define NFLIGHTS     4096 /* requests in flight on a node */
 #define PROBES	     32
@@ -34,6 +34,10 @@ struct entry {
 	double last;  /* monotonic seconds of the last update */
 	double used[NBUCKETS];
 	int64_t inflight;
+	/* global mode: this node's share of the database's fixed windows */
+	int64_t gwin[NBUCKETS];
+	double granted[NBUCKETS];
+	double consumed[NBUCKETS];
 };
 
 struct flight {
@@ -420,6 +424,154 @@ figures:
 	shm_unlock(r->shm);
 }
 
+/* --- global mode ---------------------------------------------------------------------- */
+
+static double
+wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+roll_global(struct entry *e, size_t i, int64_t w)
+{
+	if (e->gwin[i] != w) {
+		e->gwin[i] = w;
+		e->granted[i] = e->consumed[i] = 0;
+	}
+}
+
+/* The share of a limit one database round trip takes: chunk_pct of it, at least 1. */
+static int64_t
+chunk_of(int64_t lim, unsigned pct)
+{
+	int64_t c = lim * (int64_t)pct / 100;
+
+	return c < 1 ? 1 : c;
+}
+
+void
+rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
+    int64_t tokens, const struct rate_take *take, struct rate_ticket *tk,
+    struct rate_verdict *v)
+{
+	struct table *t = r->t;
+	struct entry *e;
+	int64_t want[RATE_MAX_SUBJECTS][NBUCKETS], w[NBUCKETS], got, need;
+	double now = wall();
+	size_t j, i;
+
+	memset(tk, 0, sizeof(*tk));
+	memset(v, 0, sizeof(*v));
+	memset(want, 0, sizeof(want));
+	tk->flight = -1;
+	v->req_limit = v->tok_limit = -1;
+	if (n > RATE_MAX_SUBJECTS)
+		n = RATE_MAX_SUBJECTS;
+	if (tokens < 0)
+		tokens = 0;
+	for (i = 0; i < NBUCKETS; i++)
+		w[i] = (int64_t)(now / defs[i].period);
+	/* What this node lacks: found under the lock, fetched without it. */
+	shm_lock(r->shm);
+	for (j = 0; j < n; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
+		for (i = 0; i < NBUCKETS; i++) {
+			if (s[j].lim.v[i] < 0)
+				continue;
+			roll_global(e, i, w[i]);
+			need = i >= RL_TPM ? tokens : 1;
+			if (e->consumed[i] + (double)need <= e->granted[i])
+				continue;
+			want[j][i] = chunk_of(s[j].lim.v[i], take->chunk_pct);
+			if (want[j][i] < need)
+				want[j][i] = need;
+		}
+	}
+	shm_unlock(r->shm);
+	for (j = 0; j < n; j++)
+		for (i = 0; i < NBUCKETS; i++) {
+			if (want[j][i] == 0)
+				continue;
+			need = i >= RL_TPM ? tokens : 1;
+			got = take->fn(take->arg, s[j].key, (int)i, w[i],
+			    want[j][i], s[j].lim.v[i]);
+			/* Near the end of a window a whole share may not fit. */
+			if (got <= 0 && want[j][i] > need)
+				got = take->fn(take->arg, s[j].key, (int)i,
+				    w[i], need, s[j].lim.v[i]);
+			want[j][i] = got > 0 ? got : 0;
+		}
+	shm_lock(r->shm);
+	for (j = 0; j < n; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
+		for (i = 0; i < NBUCKETS; i++)
+			if (want[j][i] > 0) {
+				roll_global(e, i, w[i]);
+				e->granted[i] += (double)want[j][i];
+			}
+	}
+	v->ok = 1;
+	for (j = 0; j < n && v->ok; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
+		for (i = 0; i < RL__MAX; i++) {
+			if (s[j].lim.v[i] < 0)
+				continue;
+			if (i == RL_CONC) {
+				if (e->inflight + 1 <= s[j].lim.v[i])
+					continue;
+				reap(t);
+				if (e->inflight + 1 <= s[j].lim.v[i])
+					continue;
+				v->retry_after = 1;
+			} else {
+				roll_global(e, i, w[i]);
+				need = i >= RL_TPM ? tokens : 1;
+				if (e->consumed[i] + (double)need <=
+				    e->granted[i])
+					continue;
+				/* The database has no more in this window. */
+				v->retry_after = (int64_t)((double)(w[i] + 1) *
+							 defs[i].period -
+						     now) +
+				    1;
+			}
+			v->ok = 0;
+			v->what = s[j].what;
+			v->hit = (enum rate_limit)i;
+			v->hit_limit = s[j].lim.v[i];
+			break;
+		}
+	}
+	if (v->ok) {
+		for (j = 0; j < n; j++) {
+			if ((e = find(t, s[j].key, 1)) == NULL)
+				continue;
+			for (i = 0; i < NBUCKETS; i++)
+				if (s[j].lim.v[i] >= 0)
+					e->consumed[i] +=
+					    i >= RL_TPM ? (double)tokens : 1;
+			e->inflight++;
+			tk->keys[j] = s[j].key;
+			tk->lim[j] = s[j].lim;
+		}
+		tk->flight = take_flight(t, s, n);
+		tk->taken = 1;
+		tk->global = 1;
+		tk->n = n;
+		tk->tokens = tokens;
+		for (i = 0; i < NBUCKETS; i++)
+			tk->win[i] = w[i];
+	}
+	shm_unlock(r->shm);
+}
+
 void
 rate_settle(struct rate *r, struct rate_ticket *tk, int64_t real_tokens)
 {
@@ -438,11 +590,21 @@ rate_settle(struct rate *r, struct rate_ticket *tk, int64_t real_tokens)
 	for (j = 0; j < tk->n; j++) {
 		if ((e = find(t, tk->keys[j], 0)) == NULL)
 			continue;
-		decay(e, &tk->lim[j], now);
+		if (!tk->global)
+			decay(e, &tk->lim[j], now);
 		/* The hold guessed high (or low): count what was really used. */
 		for (i = RL_TPM; i < NBUCKETS; i++) {
 			if (tk->lim[j].v[i] < 0)
 				continue;
+			if (tk->global) {
+				/* This node may reuse what it took and did not use. */
+				if (e->gwin[i] == tk->win[i]) {
+					e->consumed[i] -= back;
+					if (e->consumed[i] < 0)
+						e->consumed[i] = 0;
+				}
+				continue;
+			}
 			e->used[i] -= back;
 			if (e->used[i] < 0)
 				e->used[i] = 0;
