@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# bench.sh: tollgate against a reference path on the same mock, in one run (see BENCHMARKS.md).
+# Started by `scripts/dev bench`, which builds an optimised binary and a throwaway MariaDB and
+# exports BENCH_BIN, BENCH_MOCK, BENCH_DB_SOCKET/_USER/_PASSWORD/_NAME, BENCH_OUT, BENCH_SRC.
+set -eu
+T=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+chmod 0755 "$T"
+mkdir -p "$T/run" "$T/log" "$T/tmp"
+pids=()
+cleanup() {
+	set +e
+	[ -s "$T/run/nginx.pid" ] && kill -QUIT "$(cat "$T/run/nginx.pid")" 2>/dev/null
+	[ -s "$T/run/tollgate.pid" ] && kill -TERM "$(cat "$T/run/tollgate.pid")" 2>/dev/null
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+say() { echo "bench: $*" >&2; }
+DURATION=${BENCH_DURATION:-8}
+MOCK_KEY=sk-mock-bench-0000
+export TOLLGATE_MASTER_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		ss -ltn "( sport = :$p )" 2>/dev/null | grep -q ":$p" || { echo "$p"; return; }
+	done
+}
+
+# --- the pieces ----------------------------------------------------------------------------
+"$BENCH_MOCK" -p 0 -k "$MOCK_KEY" >"$T/log/mock.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q '^listening on' "$T/log/mock.out" && break; sleep 0.1; done
+MOCK_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/log/mock.out")
+[ -n "$MOCK_PORT" ] || { say "mock did not start"; exit 1; }
+
+conf() {
+	cat >"$T/tg.conf" <<CONF
+[server]
+listen = unix:$T/run/tollgate.sock
+listen_mode = 0666
+workers = ${1:-2}
+threads = ${2:-8}
+pid_file = $T/run/tollgate.pid
+run_dir = $T/run
+[http]
+www_dir = $BENCH_SRC/www
+[log]
+level = warn
+file = $T/log/tollgate.log
+access_file = off
+[db]
+socket = $BENCH_DB_SOCKET
+user = $BENCH_DB_USER
+password = $BENCH_DB_PASSWORD
+name = $BENCH_DB_NAME
+pool_size = ${3:-0}
+schema_dir = $BENCH_SRC/schema
+[chat]
+default_max_tokens = 64
+CONF
+}
+: >"$BENCH_OUT.wrk.log"
+conf
+TG=("$BENCH_BIN" -c "$T/tg.conf")
+"${TG[@]}" migrate >/dev/null
+"${TG[@]}" provider add mock openai-compatible "http://127.0.0.1:$MOCK_PORT/v1" >/dev/null
+echo "$MOCK_KEY" | "${TG[@]}" provider key-add mock >/dev/null
+"${TG[@]}" model add bench/m mock m 1.00 2.00 >/dev/null
+KEY=$("${TG[@]}" admin create-user --email "bench-$$@example.com" --credits 1000000)
+
+start_tg() {
+	rm -f "$T/run/tollgate.sock" "$T/run/tollgate.pid"
+	setsid "${TG[@]}" serve >>"$T/log/tollgate.out" 2>&1 </dev/null &
+	for _ in $(seq 100); do
+		[ -S "$T/run/tollgate.sock" ] && [ -s "$T/run/tollgate.pid" ] && break
+		sleep 0.1
+	done
+	sleep 1
+}
+stop_tg() {
+	local m
+	m=$(cat "$T/run/tollgate.pid" 2>/dev/null || true)
+	[ -n "$m" ] || return 0
+	kill -TERM "$m" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$m" 2>/dev/null || break; sleep 0.1; done
+}
+start_tg
+
+REF_PORT=$(free_port)
+TG_PORT=$(free_port)
+cat >"$T/nginx.conf" <<NGX
+daemon on;
+worker_processes 2;
+pid $T/run/nginx.pid;
+error_log $T/log/nginx-error.log warn;
+worker_rlimit_nofile 8192;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $T/tmp/cb;
+    fastcgi_temp_path $T/tmp/fc;
+    proxy_temp_path $T/tmp/px;
+    uwsgi_temp_path $T/tmp/uw;
+    scgi_temp_path $T/tmp/sc;
+    upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
+    upstream tollgate { server unix:$T/run/tollgate.sock; keepalive 32; }
+    server {
+        listen 127.0.0.1:$REF_PORT;
+        location / {
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+        }
+    }
+    server {
+        listen 127.0.0.1:$TG_PORT;
+        location / {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_pass tollgate;
+            fastcgi_keep_conn on;
+            fastcgi_buffering off;
+            fastcgi_read_timeout 300s;
+        }
+    }
+}
+NGX
+nginx -p "$T/" -c "$T/nginx.conf" -e "$T/log/nginx-error.log"
+REF=http://127.0.0.1:$REF_PORT/v1/chat/completions
+TGU=http://127.0.0.1:$TG_PORT/v1/chat/completions
+
+# --- helpers -------------------------------------------------------------------------------
+rss_kb() { # RSS of the master and its workers, in KiB
+	local m p list
+	m=$(cat "$T/run/tollgate.pid" 2>/dev/null || true)
+	[ -n "$m" ] || { echo 0; return; }
+	list=$m
+	for p in $(pgrep -P "$m" || true); do list="$list,$p"; done
+	ps -o rss= -p "$list" 2>/dev/null | awk '{s += $1} END {print s + 0}'
+}
+status_var() {
+	mariadb --no-defaults --socket="$BENCH_DB_SOCKET" -u"$BENCH_DB_USER" -p"$BENCH_DB_PASSWORD" -N -B \
+		-e "SHOW GLOBAL STATUS LIKE '$1'" | awk '{print $2}'
+}
+# wrk_run URL KEY BODY CONNS [LATENCY]: prints "rps requests p50_us p99_us non2xx sockerr"
+wrk_run() {
+	local out
+	local th=2
+	[ "$4" -ge 2 ] || th=1 # wrk wants at least one connection per thread
+	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${DURATION}s" ${5:+--latency} \
+		-s "$BENCH_SRC/bench/post.lua" "$1" 2>&1)
+	echo "$out" >>"$BENCH_OUT.wrk.log"
+	awk -v lat="${5:-}" '
+		function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
+		/Requests\/sec:/ { rps = $2 }
+		/requests in/ { req = $1 }
+		/^ +50%/ { p50 = us($2) }
+		/^ +99%/ { p99 = us($2) }
+		/^non2xx/ { bad = $2 }
+		/^sockerr/ { se = $2 }
+		END { printf "%s %s %s %s %s %s\n", rps + 0, req + 0, p50 + 0, p99 + 0, bad + 0, se + 0 }' <<<"$out"
+}
+pct() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) {print 0; exit} i = int(NR * '"$1"' / 100 + 0.999); if (i < 1) i = 1; print a[i]}'; }
+
+BODY='{"model":"bench/m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
+REF_BODY='{"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
+
+# --- 1-2: throughput and added latency -------------------------------------------------------
+rss_idle=$(rss_kb)
+say "warm-up"
+wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
+wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
+say "throughput at c=16, ${DURATION}s each"
+read -r ref_rps ref_req _ _ ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
+q0=$(status_var Questions)
+f0=$(status_var Innodb_os_log_fsyncs)
+read -r tg_rps tg_req _ _ tg_bad tg_se <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
+q1=$(status_var Questions)
+f1=$(status_var Innodb_os_log_fsyncs)
+rss_c16=$(rss_kb)
+say "latency at c=1"
+read -r _ _ ref_p50 ref_p99 _ _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
+read -r _ _ tg_p50 tg_p99 _ _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
+
+# --- 3: streams: added time to first byte, gaps, lost chunks -------------------------------
+say "streams: 30 sequential, 20 chunks 20 ms apart"
+SB='{"model":"bench/m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
+SRB='{"model":"m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
+: >"$T/ttfb.ref"
+: >"$T/ttfb.tg"
+lost=0
+for i in $(seq 30); do
+	curl -sN -o "$T/s.ref" -w '%{time_starttransfer}\n' "$REF" -H "Authorization: Bearer $MOCK_KEY" \
+		-H 'Content-Type: application/json' --data-binary "$SRB" >>"$T/ttfb.ref"
+	curl -sN -o "$T/s.tg" -w '%{time_starttransfer}\n' "$TGU" -H "Authorization: Bearer $KEY" \
+		-H 'Content-Type: application/json' --data-binary "$SB" >>"$T/ttfb.tg"
+	a=$(grep -c '"content":"' "$T/s.ref" || true)
+	b=$(grep -c '"content":"' "$T/s.tg" || true)
+	[ "$a" = "$b" ] || lost=$((lost + 1))
+done
+ttfb_ref50=$(awk '{print $1 * 1000000}' "$T/ttfb.ref" | pct 50)
+ttfb_ref99=$(awk '{print $1 * 1000000}' "$T/ttfb.ref" | pct 99)
+ttfb_tg50=$(awk '{print $1 * 1000000}' "$T/ttfb.tg" | pct 50)
+ttfb_tg99=$(awk '{print $1 * 1000000}' "$T/ttfb.tg" | pct 99)
+
+# --- 4-5: many streams in flight against a mock that takes 1 s -----------------------------
+CONC=${BENCH_STREAMS:-1000}
+# threads per worker are capped at 256: spread the slots over 8 workers.
+say "$CONC streams in flight, mock latency 1 s (tollgate: 8 workers x $((CONC / 8 + 8)) slots)"
+stop_tg
+conf 8 $((CONC / 8 + 8)) 16
+start_tg
+SLOW='{"model":"bench/m","stream":true,"max_tokens":4,"messages":[{"role":"user","content":"hi [mock:latency=1000,words=4]"}]}'
+read -r many_rps many_req _ _ many_bad many_se <<<"$(BENCH_KEY=$KEY BENCH_BODY=$SLOW \
+	wrk_run "$TGU" "$KEY" "$SLOW" "$CONC")"
+rss_many=$(rss_kb)
+
+# --- the table and the JSON ------------------------------------------------------------------
+ratio=$(awk -v a="$tg_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
+add50=$((${tg_p50%.*} - ${ref_p50%.*}))
+add99=$((${tg_p99%.*} - ${ref_p99%.*}))
+sttfb50=$(( ${ttfb_tg50%.*} - ${ttfb_ref50%.*} ))
+sttfb99=$(( ${ttfb_tg99%.*} - ${ttfb_ref99%.*} ))
+qpr=$(awk -v q=$((q1 - q0)) -v n="$tg_req" 'BEGIN {printf "%.2f", (n > 0 ? q / n : 0)}')
+fpr=$(awk -v f=$((f1 - f0)) -v n="$tg_req" 'BEGIN {printf "%.2f", (n > 0 ? f / n : 0)}')
+cat <<TABLE
+
+measure                                   reference      tollgate
+throughput, c=16 (req/s)                  $ref_rps      $tg_rps   ratio $ratio
+latency p50 / p99, c=1 (us)               ${ref_p50%.*} / ${ref_p99%.*}      ${tg_p50%.*} / ${tg_p99%.*}   added $add50 / $add99
+stream time to first byte p50 / p99 (us)  ${ttfb_ref50%.*} / ${ttfb_ref99%.*}      ${ttfb_tg50%.*} / ${ttfb_tg99%.*}   added $sttfb50 / $sttfb99
+streams with lost chunks                  -              $lost of 30
+$CONC streams in flight (1 s each)        -              $many_req done in ${DURATION}s, non-2xx $many_bad, socket errors $many_se
+resident memory idle / c=16 / $CONC (KiB)   -              $rss_idle / $rss_c16 / $rss_many
+SQL statements per request                -              $qpr
+redo-log fsyncs per request               -              $fpr
+non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se)
+TABLE
+cat >"$BENCH_OUT" <<JSON
+{"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","machine":"$(nproc) cores, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo), $(uname -r)",
+ "duration_s":$DURATION,
+ "throughput":{"reference_rps":$ref_rps,"tollgate_rps":$tg_rps,"ratio":$ratio,"tollgate_non2xx":$tg_bad},
+ "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99},
+ "stream_ttfb_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams_with_lost_chunks":$lost},
+ "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
+ "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many},
+ "db_per_request":{"statements":$qpr,"redo_fsyncs":$fpr}}
+JSON
+say "results in $BENCH_OUT"
