@@ -380,6 +380,30 @@ prices_of(const struct deployment *rt, struct prices *p)
 	p->cached = rt->cached_price;
 }
 
+/* --- the database connection ---------------------------------------------------------- */
+
+/*
+ * A request needs the database before the upstream call (key, hold) and after
+ * it (settle), not during it: a stream may last minutes, and a connection held
+ * that long per request would cap the streams in flight at the pools' size.
+ * So the connection goes back to the pool while the provider works.
+ */
+static enum tg_err
+db_again(struct call *x)
+{
+	return router_db(x->r, &x->c);
+}
+
+static void
+db_release(struct call *x)
+{
+	if (x->r->db != NULL) {
+		db_put(x->r->ctx->db, x->r->db);
+		x->r->db = NULL;
+	}
+	x->c = NULL;
+}
+
 /* --- rate limits ---------------------------------------------------------------------- */
 
 static uint64_t
@@ -936,7 +960,8 @@ report(struct call *x)
 		    "disabled",
 		    x->r->request_id, x->rt->provider_id, (long long)x->ukey_id,
 		    err);
-		upstream_key_dead(x->c, a, x->ukey_id, err);
+		if (db_again(x) == TG_OK)
+			upstream_key_dead(x->c, a, x->ukey_id, err);
 	}
 	return o;
 }
@@ -960,6 +985,8 @@ attempt_key(struct call *x, const struct deployment *rt)
 	reset_attempt(x);
 	x->rt = rt;
 	for (;;) {
+		if ((rc = db_again(x)) != TG_OK)
+			break;
 		rc = upstream_key_pick(x->c, x->r->arena, x->r->ctx->pool,
 		    x->r->ctx->master, rt->provider_id, &x->ukey_id, secret,
 		    &wait, &paced);
@@ -971,6 +998,7 @@ attempt_key(struct call *x, const struct deployment *rt)
 		if (rc != TG_ERATE || paced <= 0 || paced > SPACING_WAIT_S ||
 		    util_now() - x->t0 + paced > SPACING_WAIT_S * 2)
 			break;
+		db_release(x);
 		nap(paced);
 	}
 	if (rc == TG_ERATE) {
@@ -1019,6 +1047,7 @@ attempt_key(struct call *x, const struct deployment *rt)
 	hq.on_data = x->stream ? on_data : NULL;
 	hq.on_tick = on_tick;
 	hq.arg = x;
+	db_release(x);
 	x->t_attempt = util_now();
 	http_perform(x->r->http, &hq, &x->hr);
 	/* The Authorization header held the secret. */
@@ -1127,8 +1156,9 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	rec.estimated = x->estimated;
 	rec.attempts = x->attempts;
 	rec.idem_key = x->idem;
-	rc = ledger_settle_with(x->c, x->r->arena, x->hold_id, rec.cost.charge,
-	    &x->charged, usage_insert, &rec);
+	if ((rc = db_again(x)) == TG_OK)
+		rc = ledger_settle_with(x->c, x->r->arena, x->hold_id,
+		    rec.cost.charge, &x->charged, usage_insert, &rec);
 	if (x->r->ctx->rate != NULL)
 		rate_settle(
 		    x->r->ctx->rate, &x->ticket, x->u.prompt + x->u.completion);
@@ -1161,7 +1191,8 @@ keep_replay(
 	p[2] = DB_I64(status);
 	p[3] = DB_I64(x->r->who->key_id);
 	p[4] = DB_STR(x->idem);
-	db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 5, NULL, x->r->arena);
+	if (db_again(x) == TG_OK)
+		db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 5, NULL, x->r->arena);
 }
 
 /* A failed request replays its error too: the key has been used. */
@@ -1205,6 +1236,8 @@ maybe_sweep(struct call *x)
 	    now - __atomic_load_n(&last, __ATOMIC_RELAXED) < every)
 		return;
 	__atomic_store_n(&last, now, __ATOMIC_RELAXED);
+	if (db_again(x) != TG_OK)
+		return;
 	if (ledger_sweep(x->c, x->r->arena, SWEEP_BATCH, &n) == TG_OK && n > 0)
 		log_msg(LOG_INFO, "swept %u expired hold(s)", n);
 	if (x->r->ctx->conf->limits_global)
