@@ -151,7 +151,7 @@ wrk_run() {
 	local out
 	local th=2
 	[ "$4" -ge 2 ] || th=1 # wrk wants at least one connection per thread
-	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${DURATION}s" ${5:+--latency} \
+	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${DURATION}s" --timeout 30s ${5:+--latency} \
 		-s "$BENCH_SRC/bench/post.lua" "$1" 2>&1)
 	echo "$out" >>"$BENCH_OUT.wrk.log"
 	awk -v lat="${5:-}" '
