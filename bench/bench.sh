@@ -13,6 +13,8 @@ cleanup() {
 	[ -s "$T/run/tollgate.pid" ] && kill -TERM "$(cat "$T/run/tollgate.pid")" 2>/dev/null
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 1
+	# BENCH_KEEP_LOGS=DIR keeps nginx's, tollgate's and the mock's logs for a post-mortem.
+	[ -z "${BENCH_KEEP_LOGS:-}" ] || { mkdir -p "$BENCH_KEEP_LOGS" && cp -r "$T/log/." "$BENCH_KEEP_LOGS/"; }
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -50,7 +52,7 @@ www_dir = $BENCH_SRC/www
 [log]
 level = warn
 file = $T/log/tollgate.log
-access_file = off
+access_file = ${BENCH_ACCESS_LOG:-off}
 [db]
 socket = $BENCH_DB_SOCKET
 user = $BENCH_DB_USER

@@ -1889,11 +1889,17 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * poll(), not select(): the benchmark holds 1000+ connections, past
+	 * FD_SETSIZE; and room for them in the connection limit and backlog.
+	 */
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+		MHD_USE_ERROR_LOG,
 	    (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-	    MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)8192,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "mock-provider: cannot listen on %s:%ld\n",
 		    addr, port);
