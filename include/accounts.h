@@ -79,6 +79,15 @@ enum tg_err limits_get(struct db_conn *, struct tg_req *, int64_t user_id,
 enum tg_err limits_set(struct db_conn *, struct tg_req *, int64_t user_id,
     int64_t key_id, const char *model, const char *target, const json_t *limits,
     json_t **out);
+struct rate_set;
+/*
+ * The rate limits in force: the user's rule, else its group's defaults from
+ * the config; the key's own rule (none: unlimited); and the key's rule for
+ * model ("" or NULL: none; *has_model says whether there is one).
+ */
+enum tg_err limits_in_force(struct db_conn *, struct tg_req *, int64_t user_id,
+    int64_t key_id, const char *model, const char *group, struct rate_set *user,
+    struct rate_set *key, struct rate_set *key_model, int *has_model);
 /* Key-level limits of a user: [{key_id, model, rate_limits}]. */
 enum tg_err limits_of_keys(
     struct db_conn *, struct tg_req *, int64_t user_id, json_t **out);

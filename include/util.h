@@ -15,6 +15,11 @@ int util_request_id(char out[33]);
 int util_request_id_ok(const char *);
 /* Monotonic seconds. */
 double util_now(void);
+/* Wall-clock seconds since the epoch (shared by processes and machines). */
+double util_wall(void);
+#define UTIL_FNV_SEED 1469598103934665603ULL
+/* FNV-1a of n bytes, continuing from h (start with UTIL_FNV_SEED). */
+uint64_t util_fnv1a(uint64_t h, const void *p, size_t n);
 /* "2026-11-25T10:11:12Z" into out[21]. */
 void util_iso8601(char out[21]);
 /* Decimal unsigned with bounds; 0 or -1. */

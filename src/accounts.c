@@ -17,6 +17,7 @@
 #include "json.h"
 #include "keys.h"
 #include "money.h"
+#include "rate.h"
 #include "req.h"
 #include "resp.h"
 
@@ -795,4 +796,39 @@ accounts_limit_names(size_t *n)
 {
 	*n = NLIMITS;
 	return limit_names;
+}
+
+enum tg_err
+limits_in_force(struct db_conn *c, struct tg_req *r, int64_t user_id,
+    int64_t key_id, const char *model, const char *group, struct rate_set *user,
+    struct rate_set *key, struct rate_set *key_model, int *has_model)
+{
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id),
+	    DB_STR(model != NULL ? model : "")};
+	struct rate_set *dst;
+	const struct db_val *v;
+	struct db_rows rows;
+	size_t i, j;
+	enum tg_err rc;
+
+	*user = *conf_group_limits(r->ctx->conf, group);
+	rate_set_none(key);
+	rate_set_none(key_model);
+	*has_model = 0;
+	if ((rc = db_exec(c, STMT_RATE_RULES, p, 3, &rows, r->arena)) != TG_OK)
+		return rc;
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		if (v[0].i == 0) {
+			dst = user;
+		} else if (v[1 + RL__MAX].len == 0) {
+			dst = key;
+		} else {
+			dst = key_model;
+			*has_model = 1;
+		}
+		for (j = 0; j < RL__MAX; j++)
+			dst->v[j] = v[1 + j].type == DBT_I64 ? v[1 + j].i : -1;
+	}
+	return TG_OK;
 }

@@ -406,16 +406,6 @@ db_release(struct call *x)
 
 /* --- rate limits ---------------------------------------------------------------------- */
 
-static uint64_t
-model_hash(const char *m)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *m != '\0'; m++)
-		h = (h ^ (unsigned char)*m) * 1099511628211ULL;
-	return h;
-}
-
 /*
  * Global limits: take amount of a window's allowance in the database if the
  * total stays within cap (one statement; MariaDB reports 1 row for an insert,
@@ -435,16 +425,6 @@ take_share(void *arg, uint64_t subject, int lim, int64_t win, int64_t amount,
 	if (db_exec(x->c, STMT_RATE_TAKE, p, 5, &rows, x->r->arena) != TG_OK)
 		return 0; /* the database decides nothing: refuse */
 	return rows.affected > 0 ? amount : 0;
-}
-
-/* A rule row (key_id, then the limits in rate order) as a set. */
-static void
-rule_set(const struct db_val *v, struct rate_set *s)
-{
-	size_t i;
-
-	for (i = 0; i < RL__MAX; i++)
-		s->v[i] = v[1 + i].type == DBT_I64 ? v[1 + i].i : -1;
 }
 
 static void
@@ -480,46 +460,33 @@ static enum tg_err
 admit(struct call *x)
 {
 	struct tg_req *r = x->r;
-	struct db_val p[3] = {
-	    DB_I64(r->who->user_id), DB_I64(r->who->key_id), DB_STR(x->model)};
 	struct rate_subject s[3];
 	struct rate_verdict vd;
-	struct db_rows rows;
-	size_t i, n = 0;
-	int has_model = 0;
+	size_t n;
+	int has_model;
 	enum tg_err rc;
 
 	if (r->ctx->rate == NULL)
 		return TG_OK;
-	if ((rc = db_exec(x->c, STMT_RATE_RULES, p, 3, &rows, r->arena)) !=
-	    TG_OK)
+	if ((rc = limits_in_force(x->c, r, r->who->user_id, r->who->key_id,
+		 x->model, x->group, &s[0].lim, &s[1].lim, &s[2].lim,
+		 &has_model)) != TG_OK)
 		return rc;
 	s[0].key = rate_key('u', r->who->user_id);
 	s[0].what = "user";
-	s[0].lim = *conf_group_limits(r->ctx->conf, x->group);
+	n = 1;
 	if (r->who->key_id != 0) {
-		s[1].key = rate_key('k', r->who->key_id);
-		s[1].what = "API key";
-		rate_set_none(&s[1].lim);
-		n = 1;
-	}
-	for (i = 0; i < rows.nrows; i++) {
-		const struct db_val *v = &rows.v[i * rows.ncols];
-
-		if (v[0].i == 0)
-			rule_set(v, &s[0].lim);
-		else if (n == 1 && v[1 + RL__MAX].len == 0)
-			rule_set(v, &s[1].lim);
-		else if (n == 1) {
+		s[n].key = rate_key('k', r->who->key_id);
+		s[n++].what = "API key";
+		if (has_model) {
 			/* The key's own limits for this model: a third count. */
-			s[2].key = rate_key('k', r->who->key_id) ^
-			    rate_key('m', (int64_t)model_hash(x->model));
-			s[2].what = "API key for this model";
-			rule_set(v, &s[2].lim);
-			has_model = 1;
+			s[n].key = rate_key('k', r->who->key_id) ^
+			    rate_key('m',
+				(int64_t)util_fnv1a(
+				    UTIL_FNV_SEED, x->model, strlen(x->model)));
+			s[n++].what = "API key for this model";
 		}
 	}
-	n = 1 + (r->who->key_id != 0) + has_model;
 	if (r->ctx->conf->limits_global) {
 		struct rate_take take = {
 		    take_share, x, r->ctx->conf->global_share};
@@ -942,6 +909,12 @@ report(struct call *x)
 	const char *m = upstream_message(x), *err = NULL;
 	struct arena *a = x->r->arena;
 
+	/*
+	 * A refusal of the key (401/403) may quote part of it back: its reason
+	 * keeps the status only, as it is logged and shown to admins.
+	 */
+	if (o == PO_AUTH)
+		m = NULL;
 	if (o != PO_OK)
 		err = x->hr.err != HTTP_OK
 		    ? arena_printf(a, "%s", x->hr.error)
@@ -1050,8 +1023,7 @@ attempt_key(struct call *x, const struct deployment *rt)
 	db_release(x);
 	x->t_attempt = util_now();
 	http_perform(x->r->http, &hq, &x->hr);
-	/* The Authorization header held the secret. */
-	crypto_wipe((void *)pc.headers[2], strlen(pc.headers[2]));
+	crypto_wipe(pc.secret_header, strlen(pc.secret_header));
 	if (!x->stream) {
 		x->up_status = x->hr.status;
 		if (x->hr.body != NULL && x->hr.status != 200)
@@ -1173,7 +1145,7 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	if (db_exec(x->c, STMT_ACCOUNT_GET, &q, 1, &rows, x->r->arena) ==
 		TG_OK &&
 	    rows.nrows == 1)
-		x->balance_after = rows.v[0].i - 0;
+		x->balance_after = rows.v[0].i;
 	return TG_OK;
 }
 

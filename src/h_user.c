@@ -115,37 +115,18 @@ set_json(const struct rate_set *s)
 static enum tg_err
 limits_now(struct db_conn *c, struct tg_req *r, json_t *out)
 {
-	struct db_val p[3] = {
-	    DB_I64(r->who->user_id), DB_I64(r->who->key_id), DB_STR("")};
-	struct rate_set ul, kl, used;
-	struct db_rows rows, pay;
-	const struct db_val *v;
-	size_t i, j;
-	int have_user = 0;
+	struct db_val p[2] = {DB_I64(0), DB_I64(r->who->user_id)};
+	struct rate_set ul, kl, ml, used;
+	struct db_rows pay;
+	int has_model;
 	enum tg_err rc;
 
-	rate_set_none(&kl);
-	if ((rc = db_exec(c, STMT_RATE_RULES, p, 3, &rows, r->arena)) != TG_OK)
+	if ((rc = db_exec(c, STMT_CHAT_PAYER, p, 2, &pay, r->arena)) != TG_OK ||
+	    (rc = limits_in_force(c, r, r->who->user_id, r->who->key_id, NULL,
+		 pay.nrows == 1 && pay.v[1].type != DBT_NULL ? pay.v[1].s
+							     : NULL,
+		 &ul, &kl, &ml, &has_model)) != TG_OK)
 		return rc;
-	for (i = 0; i < rows.nrows; i++) {
-		v = &rows.v[i * rows.ncols];
-		if (v[1 + RL__MAX].len > 0)
-			continue; /* a per-model rule: listed under keys */
-		for (j = 0; j < RL__MAX; j++)
-			(v[0].i == 0 ? &ul : &kl)->v[j] =
-			    v[1 + j].type == DBT_I64 ? v[1 + j].i : -1;
-		have_user |= v[0].i == 0;
-	}
-	if (!have_user) {
-		p[0] = DB_I64(0);
-		p[1] = DB_I64(r->who->user_id);
-		if ((rc = db_exec(c, STMT_CHAT_PAYER, p, 2, &pay, r->arena)) !=
-		    TG_OK)
-			return rc;
-		ul = *conf_group_limits(r->ctx->conf,
-		    pay.nrows == 1 && pay.v[1].type != DBT_NULL ? pay.v[1].s
-								: NULL);
-	}
 	json_object_set_new(out, "effective", set_json(&ul));
 	if (r->ctx->rate == NULL)
 		return TG_OK;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pool.h"
 #include "shm.h"
+#include "util.h"
 
 /*
  * One entry per upstream key in a file every worker maps, behind the region's
@@ -62,15 +63,6 @@ struct pool {
 	int fails_to_open;
 	int open_s;
 };
-
-static double
-wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct pool *
 pool_open(const char *path, unsigned fails_to_open, unsigned open_s)
@@ -194,7 +186,7 @@ pool_choose(struct pool *p, const struct pool_key *keys, size_t n,
     double *wait_s, double *paced)
 {
 	struct entry *e, *best = NULL;
-	double now = wall(), w;
+	double now = util_wall(), w;
 	size_t i;
 	int pick = -1, health;
 
@@ -237,7 +229,7 @@ pool_report(struct pool *p, int64_t key_id, enum pool_outcome o,
     int64_t retry_after_s, const char *error)
 {
 	struct entry *e;
-	double now = wall(), back;
+	double now = util_wall(), back;
 
 	shm_lock(p->shm);
 	if ((e = find(p->t, key_id, 1)) == NULL)
@@ -297,7 +289,7 @@ void
 pool_state(struct pool *p, int64_t key_id, struct pool_state *st)
 {
 	struct entry *e;
-	double now = wall();
+	double now = util_wall();
 
 	memset(st, 0, sizeof(*st));
 	shm_lock(p->shm);
@@ -339,14 +331,10 @@ pool_heal(struct pool *p, int64_t key_id)
 static uint64_t
 lat_key(const char *model, const char *provider)
 {
-	uint64_t h = 1469598103934665603ULL;
-	const char *s;
+	uint64_t h = util_fnv1a(UTIL_FNV_SEED, model, strlen(model));
 
-	for (s = model; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	h = (h ^ '|') * 1099511628211ULL;
-	for (s = provider; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = util_fnv1a(h, "|", 1);
+	h = util_fnv1a(h, provider, strlen(provider));
 	return h != 0 ? h : 1;
 }
 

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "rate.h"
 #include "shm.h"
+#include "util.h"
 
 /*
  * Each subject has one token bucket per limit, kept as "used": what it spent
@@ -73,15 +74,6 @@ static const struct limit_def {
 };
 /* clang-format on */
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct rate *
 rate_open(const char *path)
 {
@@ -128,17 +120,14 @@ uint64_t
 rate_key(char scope, int64_t id)
 {
 	/* FNV-1a of the scope and the id: never 0 (0 marks a free entry). */
-	uint64_t h = 1469598103934665603ULL;
 	unsigned char b[9];
+	uint64_t h;
 	size_t i;
 
 	b[0] = (unsigned char)scope;
 	for (i = 0; i < 8; i++)
 		b[1 + i] = (unsigned char)((uint64_t)id >> (8 * i));
-	for (i = 0; i < sizeof(b); i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL;
-	}
+	h = util_fnv1a(UTIL_FNV_SEED, b, sizeof(b));
 	return h != 0 ? h : 1;
 }
 
@@ -335,24 +324,32 @@ tightest(struct rate_verdict *v, enum rate_limit i, int64_t cap, double used)
 	}
 }
 
+/* An admission starts with nothing taken, no figures and its inputs bounded. */
+static void
+begin(
+    struct rate_ticket *tk, struct rate_verdict *v, size_t *n, int64_t *tokens)
+{
+	memset(tk, 0, sizeof(*tk));
+	memset(v, 0, sizeof(*v));
+	tk->flight = -1;
+	v->req_limit = v->tok_limit = -1;
+	if (*n > RATE_MAX_SUBJECTS)
+		*n = RATE_MAX_SUBJECTS;
+	if (*tokens < 0)
+		*tokens = 0;
+}
+
 void
 rate_admit(struct rate *r, const struct rate_subject *s, size_t n,
     int64_t tokens, struct rate_ticket *tk, struct rate_verdict *v)
 {
 	struct table *t = r->t;
 	struct entry *e[RATE_MAX_SUBJECTS];
-	double now = mono(), need, wait;
+	double now = util_now(), need, wait;
 	size_t j, i;
 	int reaped = 0;
 
-	memset(tk, 0, sizeof(*tk));
-	memset(v, 0, sizeof(*v));
-	tk->flight = -1;
-	v->req_limit = v->tok_limit = -1;
-	if (n > RATE_MAX_SUBJECTS)
-		n = RATE_MAX_SUBJECTS;
-	if (tokens < 0)
-		tokens = 0;
+	begin(tk, v, &n, &tokens);
 	shm_lock(r->shm);
 again:
 	for (j = 0; j < n; j++) {
@@ -426,15 +423,6 @@ figures:
 
 /* --- global mode ---------------------------------------------------------------------- */
 
-static double
-wall(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 roll_global(struct entry *e, size_t i, int64_t w)
 {
@@ -461,18 +449,11 @@ rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
 	struct table *t = r->t;
 	struct entry *e;
 	int64_t want[RATE_MAX_SUBJECTS][NBUCKETS], w[NBUCKETS], got, need;
-	double now = wall();
+	double now = util_wall();
 	size_t j, i;
 
-	memset(tk, 0, sizeof(*tk));
-	memset(v, 0, sizeof(*v));
+	begin(tk, v, &n, &tokens);
 	memset(want, 0, sizeof(want));
-	tk->flight = -1;
-	v->req_limit = v->tok_limit = -1;
-	if (n > RATE_MAX_SUBJECTS)
-		n = RATE_MAX_SUBJECTS;
-	if (tokens < 0)
-		tokens = 0;
 	for (i = 0; i < NBUCKETS; i++)
 		w[i] = (int64_t)(now / defs[i].period);
 	/* What this node lacks: found under the lock, fetched without it. */
@@ -577,7 +558,7 @@ rate_settle(struct rate *r, struct rate_ticket *tk, int64_t real_tokens)
 {
 	struct table *t;
 	struct entry *e;
-	double now = mono(), back;
+	double now = util_now(), back;
 	size_t j, i;
 
 	if (r == NULL || !tk->taken)
@@ -628,7 +609,7 @@ rate_usage(struct rate *r, uint64_t key, const struct rate_set *lim,
 	rate_set_none(used);
 	shm_lock(r->shm);
 	if ((e = find(r->t, key, 0)) != NULL) {
-		decay(e, lim, mono());
+		decay(e, lim, util_now());
 		for (i = 0; i < NBUCKETS; i++)
 			used->v[i] = lim->v[i] >= 0 ? ceil_s(e->used[i]) : 0;
 		used->v[RL_CONC] = e->inflight;
