@@ -7,6 +7,7 @@
 #include "tollgate.h"
 
 struct tg_req;
+struct db_pool;
 struct tg_resp;
 
 enum perm { PERM_READ = 1 << 0, PERM_WRITE = 1 << 1, PERM_ADMIN = 1 << 2 };
@@ -27,6 +28,8 @@ struct principal {
  * Otherwise records the 401/403 in resp (resp_fail) and returns its code.
  */
 enum tg_err auth_check(struct tg_req *, struct tg_resp *, unsigned perms);
+/* Write the request counts still pending (at worker exit). */
+void auth_flush(struct db_pool *);
 /* The raw credential the client sent, or NULL (for logout). */
 const char *auth_credential(struct tg_req *);
 /* Mask a key for display: "gw_live_Ab3x...wxyz" from prefix and last4. */

@@ -99,6 +99,9 @@ struct conf {
 	unsigned
 	    global_share; /* percent of a limit a node takes per round trip */
 
+	/* [cache] */
+	unsigned cache_ttl; /* seconds a process trusts a copied row; 0 off */
+
 	/* [upstream] */
 	unsigned
 	    failures_to_open; /* consecutive failures that open a key's circuit */

@@ -38,6 +38,7 @@ enum stmt {
 	STMT_KEY_INSERT,
 	STMT_KEY_AUTH,
 	STMT_KEY_TOUCH,
+	STMT_KEY_TOUCH_N,
 	STMT_KEY_LIST,
 	STMT_KEY_GET,
 	STMT_KEY_UPDATE,
@@ -103,6 +104,7 @@ enum stmt {
 	STMT_MODEL_UPDATE,
 	STMT_ROUTE_UPDATE,
 	STMT_CHAT_PAYER,
+	STMT_KEY_SPENT,
 	STMT_USAGE_INSERT,
 	STMT_USAGE_SET_REPLAY,
 	STMT_USAGE_BY_IDEM,
@@ -177,6 +179,13 @@ void db_rollback(struct db_conn *);
 
 /* Schema version of the database the pool points at (0 = none applied). */
 enum tg_err db_schema_version(struct db_pool *, int64_t *out);
+
+/* This process's statements sent to the server, and its row cache's hits. */
+struct db_stats {
+	uint64_t executed, cache_hits, cache_misses;
+	int cache_on;
+};
+void db_stats(const struct db_pool *, struct db_stats *);
 
 /* A single admin connection for `tollgate migrate` (multi-statement on). */
 struct db_conn *db_admin_connect(const struct conf *, char *err, size_t errlen);

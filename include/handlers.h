@@ -12,6 +12,7 @@ enum tg_err h_openapi(struct tg_req *, struct tg_resp *);
 /* h_debug.c: test-only routes, present only with debug.routes = on */
 enum tg_err h_debug_sleep(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_pid(struct tg_req *, struct tg_resp *);
+enum tg_err h_debug_stats(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_echo(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_crash(struct tg_req *, struct tg_resp *);
 

@@ -21,7 +21,7 @@ struct prov_call {
 	size_t nheaders;
 	char *body; /* serialized JSON */
 	size_t body_len;
-	char *secret_header; /* the one holding the key: wipe it after the call */
+	char *secret_header; /* holds the key: wipe it after the call */
 };
 
 /*

@@ -495,6 +495,7 @@ static const struct conf_key keys[] = {
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
 	{ "limits", "scope",		 set_scope,   CO(limits_global),      0, 0 },
 	{ "limits", "global_share",	 set_uint,    CO(global_share),	      1, 100 },
+	{ "cache",  "ttl",		 set_uint,    CO(cache_ttl),	      0, 3600 },
 	{ "upstream", "failures_to_open", set_uint,   CO(failures_to_open),   1, 1000 },
 	{ "upstream", "open_seconds",	 set_uint,    CO(open_seconds),	      1, 3600 },
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
@@ -552,6 +553,7 @@ conf_defaults(void)
 	c->global_share = 10;
 	c->failures_to_open = 3;
 	c->open_seconds = 30;
+	c->cache_ttl = 5;
 	return c;
 }
 

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "auth.h"
 #include "conf.h"
 #include "crypto.h"
 #include "ctx.h"
@@ -126,6 +127,8 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 void
 ctx_fini(struct tg_ctx *x)
 {
+	if (x->db != NULL)
+		auth_flush(x->db);
 	db_pool_free(x->db);
 	rate_close(x->rate);
 	pool_close(x->pool);

@@ -11,6 +11,7 @@
 #include <mysqld_error.h>
 
 #include "arena.h"
+#include "cache.h"
 #include "conf.h"
 #include "db.h"
 #include "log.h"
@@ -18,8 +19,17 @@
 #define DB_MAX_PARAMS 64
 #define DB_MAX_COLS   64
 #define DB_MAX_FIELD  (16u << 20) /* a larger column is a bug, not data */
+#define CACHE_SLOTS   4096	  /* keys, users, routes a process keeps */
 
-enum { SF_READ = 1 }; /* safe to retry after a lost connection */
+/*
+ * SF_READ: safe to retry after a lost connection.
+ * SF_CACHE: a read of rows that change only through the control plane; its
+ * result is kept per process (cache.c) until the node's epoch moves.
+ * SF_HOT: a write that changes no SF_CACHE row (the data plane's counters,
+ * holds, ledger, usage).  Every other write moves the epoch once committed,
+ * so a write nobody classified costs speed, never a stale key.
+ */
+enum { SF_READ = 1, SF_CACHE = 2, SF_HOT = 4 };
 
 struct stmt_def {
 	const char *sql;
@@ -35,11 +45,11 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	    "SELECT version, name FROM schema_migrations ORDER BY version", SF_READ },
 	[STMT_MIGRATION_RECORD] = {
 	    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", 0 },
-	[STMT_LOCK_GET] = { "SELECT GET_LOCK(?, ?)", 0 },
-	[STMT_LOCK_RELEASE] = { "SELECT RELEASE_LOCK(?)", 0 },
+	[STMT_LOCK_GET] = { "SELECT GET_LOCK(?, ?)", SF_HOT },
+	[STMT_LOCK_RELEASE] = { "SELECT RELEASE_LOCK(?)", SF_HOT },
 	[STMT_CONNECTION_ID] = { "SELECT CONNECTION_ID()", SF_READ },
 	[STMT_USER_INSERT] = { "INSERT INTO users (public_id, email, username, name, password_hash, role, settings) VALUES (?, ?, ?, ?, ?, ?, '{}')", 0 },
-	[STMT_ACCOUNT_INSERT] = { "INSERT INTO accounts (user_id) VALUES (?)", 0 },
+	[STMT_ACCOUNT_INSERT] = { "INSERT INTO accounts (user_id) VALUES (?)", SF_HOT },
 	[STMT_USER_LOGIN] = { "SELECT u.id, u.public_id, u.password_hash, u.status FROM users u WHERE u.email = ?", SF_READ },
 	[STMT_USER_GET] = { "SELECT u.id, u.public_id, u.email, u.username, u.name, u.role, u.status, u.user_group, u.commission_bp, u.settings, DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ') FROM users u WHERE u.id = ?", SF_READ },
 	[STMT_USER_GET_PUBLIC] = { "SELECT u.id FROM users u WHERE u.public_id = ?", SF_READ },
@@ -50,11 +60,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_USER_LIST] = { "SELECT u.id FROM users u WHERE (? = '' OR u.email LIKE CONCAT('%', ?, '%') OR u.username LIKE CONCAT('%', ?, '%')) ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
 	[STMT_USER_COUNT] = { "SELECT COUNT(*) FROM users u WHERE (? = '' OR u.email LIKE CONCAT('%', ?, '%') OR u.username LIKE CONCAT('%', ?, '%'))", SF_READ },
 	[STMT_ACCOUNT_GET] = { "SELECT balance, reserved, overdraft_limit FROM accounts WHERE user_id = ?", SF_READ },
-	[STMT_ACCOUNT_ADD] = { "UPDATE accounts SET balance = balance + ? WHERE user_id = ? AND balance + ? >= -overdraft_limit", 0 },
-	[STMT_LEDGER_INSERT] = { "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", 0 },
+	[STMT_ACCOUNT_ADD] = { "UPDATE accounts SET balance = balance + ? WHERE user_id = ? AND balance + ? >= -overdraft_limit", SF_HOT },
+	[STMT_LEDGER_INSERT] = { "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_KEY_INSERT] = { "INSERT INTO api_keys (public_id, user_id, key_hash, prefix, last4, name, environment, permissions, is_primary, expires_at, max_requests, credit_limit, ip_allowlist, referrer_allowlist, allowed_models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0 },
-	[STMT_KEY_AUTH] = { "SELECT k.id, k.public_id, k.user_id, u.public_id, u.role, u.status, k.is_active, k.permissions, (k.expires_at IS NOT NULL AND k.expires_at <= NOW(6)), k.ip_allowlist, k.referrer_allowlist, k.max_requests, k.requests_used, k.prefix, k.last4, k.key_hash, k.prev_hash FROM api_keys k JOIN users u ON u.id = k.user_id WHERE (k.key_hash = ? OR (k.prev_hash = ? AND k.prev_valid_until > NOW(6))) AND k.revoked_at IS NULL", SF_READ },
-	[STMT_KEY_TOUCH] = { "UPDATE api_keys SET requests_used = requests_used + 1, last_used_at = NOW(6) WHERE id = ? AND (max_requests IS NULL OR requests_used < max_requests)", 0 },
+	[STMT_KEY_AUTH] = { "SELECT k.id, k.public_id, k.user_id, u.public_id, u.role, u.status, k.is_active, k.permissions, CAST(COALESCE(UNIX_TIMESTAMP(k.expires_at), 0) * 1000000 AS SIGNED), k.ip_allowlist, k.referrer_allowlist, k.max_requests, k.requests_used, k.prefix, k.last4, k.key_hash, k.prev_hash, CAST(COALESCE(UNIX_TIMESTAMP(k.prev_valid_until), 0) * 1000000 AS SIGNED) FROM api_keys k JOIN users u ON u.id = k.user_id WHERE (k.key_hash = ? OR k.prev_hash = ?) AND k.revoked_at IS NULL", SF_READ | SF_CACHE },
+	[STMT_KEY_TOUCH] = { "UPDATE api_keys SET requests_used = requests_used + 1, last_used_at = NOW(6) WHERE id = ? AND (max_requests IS NULL OR requests_used < max_requests)", SF_HOT },
+	[STMT_KEY_TOUCH_N] = { "UPDATE api_keys SET requests_used = requests_used + ?, last_used_at = NOW(6) WHERE id = ?", SF_HOT },
 	[STMT_KEY_LIST] = { "SELECT k.id, k.public_id, k.name, k.prefix, k.last4, k.environment, k.permissions, k.is_active, k.is_primary, DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), k.max_requests, k.requests_used, k.credit_limit, k.spent, k.ip_allowlist, k.referrer_allowlist, k.allowed_models, DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(k.last_used_at, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys k WHERE k.user_id = ? AND k.revoked_at IS NULL ORDER BY k.id", SF_READ },
 	[STMT_KEY_GET] = { "SELECT k.id, k.public_id, k.name, k.prefix, k.last4, k.environment, k.permissions, k.is_active, k.is_primary, DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), k.max_requests, k.requests_used, k.credit_limit, k.spent, k.ip_allowlist, k.referrer_allowlist, k.allowed_models, DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(k.last_used_at, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys k WHERE k.public_id = ? AND k.user_id = ? AND k.revoked_at IS NULL", SF_READ },
 	[STMT_KEY_UPDATE] = { "UPDATE api_keys SET name = ?, permissions = ?, expires_at = ?, max_requests = ?, credit_limit = ?, ip_allowlist = ?, referrer_allowlist = ?, allowed_models = ?, is_active = ?, is_primary = ? WHERE id = ?", 0 },
@@ -64,39 +75,39 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_KEY_ROTATE] = { "UPDATE api_keys SET prev_hash = IF(? > 0, key_hash, NULL), prev_valid_until = IF(? > 0, NOW(6) + INTERVAL ? SECOND, NULL), key_hash = ?, prefix = ?, last4 = ? WHERE id = ?", 0 },
 	[STMT_KEY_PREV_UNTIL] = { "SELECT DATE_FORMAT(prev_valid_until, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys WHERE id = ?", SF_READ },
 	[STMT_KEY_COUNT_ACTIVE] = { "SELECT COUNT(*) FROM api_keys WHERE user_id = ? AND revoked_at IS NULL", SF_READ },
-	[STMT_SESSION_INSERT] = { "INSERT INTO sessions (token_hash, user_id, ip, expires_at) VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", 0 },
+	[STMT_SESSION_INSERT] = { "INSERT INTO sessions (token_hash, user_id, ip, expires_at) VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", SF_HOT },
 	[STMT_SESSION_EXPIRES] = { "SELECT DATE_FORMAT(expires_at, '%Y-%m-%dT%H:%i:%sZ') FROM sessions WHERE token_hash = ?", SF_READ },
 	[STMT_SESSION_AUTH] = { "SELECT s.id, u.id, u.public_id, u.role, u.status FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > NOW(6)", SF_READ },
-	[STMT_SESSION_REVOKE] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE token_hash = ? AND revoked_at IS NULL", 0 },
-	[STMT_SESSION_REVOKE_ALL] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND revoked_at IS NULL", 0 },
+	[STMT_SESSION_REVOKE] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE token_hash = ? AND revoked_at IS NULL", SF_HOT },
+	[STMT_SESSION_REVOKE_ALL] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND revoked_at IS NULL", SF_HOT },
 	[STMT_AUTHFAIL_GET] = { "SELECT failures, GREATEST(1, TIMESTAMPDIFF(SECOND, NOW(6), window_start + INTERVAL ? SECOND)) FROM auth_failures WHERE subject = ? AND window_start > NOW(6) - INTERVAL ? SECOND", SF_READ },
-	[STMT_AUTHFAIL_HIT] = { "INSERT INTO auth_failures (subject, window_start, failures) VALUES (?, NOW(6), 1) ON DUPLICATE KEY UPDATE failures = IF(window_start > NOW(6) - INTERVAL ? SECOND, failures + 1, 1), window_start = IF(failures = 1, NOW(6), window_start)", 0 },
-	[STMT_AUTHFAIL_CLEAR] = { "DELETE FROM auth_failures WHERE subject = ?", 0 },
-	[STMT_INVITE_INSERT] = { "INSERT INTO invites (code_hash, created_by, expires_at) VALUES (?, ?, NOW(6) + INTERVAL ? DAY)", 0 },
+	[STMT_AUTHFAIL_HIT] = { "INSERT INTO auth_failures (subject, window_start, failures) VALUES (?, NOW(6), 1) ON DUPLICATE KEY UPDATE failures = IF(window_start > NOW(6) - INTERVAL ? SECOND, failures + 1, 1), window_start = IF(failures = 1, NOW(6), window_start)", SF_HOT },
+	[STMT_AUTHFAIL_CLEAR] = { "DELETE FROM auth_failures WHERE subject = ?", SF_HOT },
+	[STMT_INVITE_INSERT] = { "INSERT INTO invites (code_hash, created_by, expires_at) VALUES (?, ?, NOW(6) + INTERVAL ? DAY)", SF_HOT },
 	[STMT_INVITE_EXPIRES] = { "SELECT DATE_FORMAT(NOW(6) + INTERVAL ? DAY, '%Y-%m-%dT%H:%i:%sZ')", SF_READ },
-	[STMT_INVITE_USE] = { "UPDATE invites SET used_by = ?, used_at = NOW(6) WHERE code_hash = ? AND used_by IS NULL AND expires_at > NOW(6)", 0 },
+	[STMT_INVITE_USE] = { "UPDATE invites SET used_by = ?, used_at = NOW(6) WHERE code_hash = ? AND used_by IS NULL AND expires_at > NOW(6)", SF_HOT },
 	[STMT_LIMIT_UPSERT] = { "INSERT INTO rate_limit_rules (user_id, key_id, model, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE requests_per_minute = VALUES(requests_per_minute), requests_per_hour = VALUES(requests_per_hour), requests_per_day = VALUES(requests_per_day), tokens_per_minute = VALUES(tokens_per_minute), tokens_per_hour = VALUES(tokens_per_hour), tokens_per_day = VALUES(tokens_per_day), max_concurrent = VALUES(max_concurrent)", 0 },
 	[STMT_LIMIT_GET] = { "SELECT requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent FROM rate_limit_rules WHERE user_id = ? AND key_id = ? AND model = ?", SF_READ },
 	[STMT_LIMIT_LIST_KEYS] = { "SELECT k.public_id, r.requests_per_minute, r.requests_per_hour, r.requests_per_day, r.tokens_per_minute, r.tokens_per_hour, r.tokens_per_day, r.max_concurrent, r.model FROM rate_limit_rules r JOIN api_keys k ON k.id = r.key_id WHERE r.user_id = ? AND r.key_id <> 0 AND k.revoked_at IS NULL ORDER BY k.id, r.model", SF_READ },
-	[STMT_AUDIT_HEAD_LOCK] = { "SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE", 0 },
-	[STMT_AUDIT_INSERT] = { "INSERT INTO audit_log (id, at, actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0 },
-	[STMT_AUDIT_HEAD_SET] = { "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", 0 },
+	[STMT_AUDIT_HEAD_LOCK] = { "SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE", SF_HOT },
+	[STMT_AUDIT_INSERT] = { "INSERT INTO audit_log (id, at, actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_AUDIT_HEAD_SET] = { "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", SF_HOT },
 	[STMT_AUDIT_SCAN] = { "SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", SF_READ },
 	[STMT_AUDIT_LIST] = { "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?", SF_READ },
 	[STMT_AUDIT_COUNT] = { "SELECT COUNT(*) FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?)", SF_READ },
 	[STMT_ADMIN_MONITOR] = { "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts), 0) AS SIGNED)", SF_READ },
 	[STMT_ADMIN_BALANCES] = { "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
 	[STMT_KEY_OWNER] = { "SELECT id, user_id FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", SF_READ },
-	[STMT_HOLD_INSERT] = { "INSERT INTO holds (id, account_id, api_key_id, idem_key, amount, expires_at) VALUES (?, ?, ?, ?, ?, NOW(6) + INTERVAL ? SECOND)", 0 },
+	[STMT_HOLD_INSERT] = { "INSERT INTO holds (id, account_id, api_key_id, idem_key, amount, expires_at) VALUES (?, ?, ?, ?, ?, NOW(6) + INTERVAL ? SECOND)", SF_HOT },
 	[STMT_HOLD_BY_IDEM] = { "SELECT id, amount FROM holds WHERE api_key_id = ? AND idem_key = ?", SF_READ },
-	[STMT_ACCOUNT_RESERVE] = { "UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE user_id = ? AND balance - ? >= -overdraft_limit", 0 },
-	[STMT_KEY_SPEND] = { "UPDATE api_keys SET spent = spent + ? WHERE id = ? AND (credit_limit IS NULL OR spent + ? <= credit_limit)", 0 },
-	[STMT_LEDGER_INSERT_HOLD] = { "INSERT INTO ledger_entries (account_id, hold_id, kind, amount, dedupe_key) VALUES (?, ?, ?, ?, ?)", 0 },
-	[STMT_HOLD_LOCK] = { "SELECT account_id, api_key_id, amount, state FROM holds WHERE id = ? FOR UPDATE", 0 },
-	[STMT_HOLD_CLOSE] = { "UPDATE holds SET state = ?, charged = ?, settled_at = NOW(6) WHERE id = ? AND state = 'open'", 0 },
-	[STMT_ACCOUNT_RELEASE] = { "UPDATE accounts SET balance = balance + ?, reserved = reserved - ? WHERE user_id = ?", 0 },
-	[STMT_KEY_UNSPEND] = { "UPDATE api_keys SET spent = spent - ? WHERE id = ?", 0 },
-	[STMT_HOLD_EXPIRED] = { "SELECT id FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", 0 },
+	[STMT_ACCOUNT_RESERVE] = { "UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE user_id = ? AND balance - ? >= -overdraft_limit", SF_HOT },
+	[STMT_KEY_SPEND] = { "UPDATE api_keys SET spent = spent + ? WHERE id = ? AND (credit_limit IS NULL OR spent + ? <= credit_limit)", SF_HOT },
+	[STMT_LEDGER_INSERT_HOLD] = { "INSERT INTO ledger_entries (account_id, hold_id, kind, amount, dedupe_key) VALUES (?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_HOLD_LOCK] = { "SELECT account_id, api_key_id, amount, state FROM holds WHERE id = ? FOR UPDATE", SF_HOT },
+	[STMT_HOLD_CLOSE] = { "UPDATE holds SET state = ?, charged = ?, settled_at = NOW(6) WHERE id = ? AND state = 'open'", SF_HOT },
+	[STMT_ACCOUNT_RELEASE] = { "UPDATE accounts SET balance = balance + ?, reserved = reserved - ? WHERE user_id = ?", SF_HOT },
+	[STMT_KEY_UNSPEND] = { "UPDATE api_keys SET spent = spent - ? WHERE id = ?", SF_HOT },
+	[STMT_HOLD_EXPIRED] = { "SELECT id FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", SF_HOT },
 	[STMT_LEDGER_RECONCILE] = { "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", SF_READ },
 	[STMT_PROVIDER_SEED] = { "INSERT IGNORE INTO providers (id, kind, name, base_url) VALUES (?, ?, ?, ?)", 0 },
 	[STMT_MODEL_SEED] = { "INSERT IGNORE INTO models (id, name, vendor, context_length, input_price, output_price, cached_input_price, price_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", 0 },
@@ -104,8 +115,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_MODEL_LIST] = { "SELECT m.id, m.name, m.vendor, m.context_length, m.input_price, m.output_price, m.cached_input_price, CAST(UNIX_TIMESTAMP(m.created_at) AS SIGNED), DATE_FORMAT(m.price_date, '%Y-%m-%d') FROM models m WHERE m.enabled = 1 AND (? = '' OR m.id = ?) ORDER BY m.id", SF_READ },
 	[STMT_PROVIDER_LIST] = { "SELECT p.id, p.name, p.kind, p.enabled, (SELECT COUNT(*) FROM model_routes r WHERE r.provider_id = p.id AND r.enabled = 1) FROM providers p ORDER BY p.id", SF_READ },
 	[STMT_AUDIT_HEAD_GET] = { "SELECT last_id, last_hash FROM audit_head WHERE id = 1", SF_READ },
-	[STMT_MODEL_ENABLED] = { "SELECT enabled FROM models WHERE id = ?", SF_READ },
-	[STMT_ROUTE_CANDIDATES] = { "SELECT r.provider_id, p.kind, p.base_url, r.upstream_model, r.input_price, r.output_price, COALESCE(r.cached_input_price, r.input_price), m.context_length FROM models m JOIN model_routes r ON r.model_id = m.id JOIN providers p ON p.id = r.provider_id WHERE m.id = ? AND m.enabled = 1 AND r.enabled = 1 AND p.enabled = 1 ORDER BY r.input_price + r.output_price, r.priority DESC, r.weight DESC, r.provider_id", SF_READ },
+	[STMT_MODEL_ENABLED] = { "SELECT enabled FROM models WHERE id = ?", SF_READ | SF_CACHE },
+	[STMT_ROUTE_CANDIDATES] = { "SELECT r.provider_id, p.kind, p.base_url, r.upstream_model, r.input_price, r.output_price, COALESCE(r.cached_input_price, r.input_price), m.context_length FROM models m JOIN model_routes r ON r.model_id = m.id JOIN providers p ON p.id = r.provider_id WHERE m.id = ? AND m.enabled = 1 AND r.enabled = 1 AND p.enabled = 1 ORDER BY r.input_price + r.output_price, r.priority DESC, r.weight DESC, r.provider_id", SF_READ | SF_CACHE },
 	[STMT_UKEY_PICK] = { "SELECT id, public_id, secret_enc FROM upstream_keys WHERE provider_id = ? AND enabled = 1 AND secret_enc IS NOT NULL ORDER BY RAND() LIMIT 1", SF_READ },
 	[STMT_PROVIDER_ADMIN_LIST] = { "SELECT p.id, p.kind, p.name, p.base_url, p.enabled, (SELECT COUNT(*) FROM upstream_keys k WHERE k.provider_id = p.id AND k.enabled = 1), (SELECT COUNT(*) FROM model_routes r WHERE r.provider_id = p.id AND r.enabled = 1) FROM providers p WHERE (? = '' OR p.id = ?) ORDER BY p.id", SF_READ },
 	[STMT_PROVIDER_ADD] = { "INSERT INTO providers (id, kind, name, base_url, enabled) VALUES (?, ?, ?, ?, ?)", 0 },
@@ -118,22 +129,23 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_MODEL_UPSERT] = { "INSERT INTO models (id, name, vendor, context_length, input_price, output_price, cached_input_price, price_date) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_DATE) ON DUPLICATE KEY UPDATE enabled = 1", 0 },
 	[STMT_ROUTE_UPSERT] = { "INSERT INTO model_routes (model_id, provider_id, upstream_model, input_price, output_price, cached_input_price) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE upstream_model = VALUES(upstream_model), input_price = VALUES(input_price), output_price = VALUES(output_price), cached_input_price = VALUES(cached_input_price), enabled = 1", 0 },
 	[STMT_MODEL_UPDATE] = { "UPDATE models SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled), price_date = CURRENT_DATE WHERE id = ?", 0 },
-	[STMT_CHAT_PAYER] = { "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit, k.spent FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", SF_READ },
-	[STMT_USAGE_INSERT] = { "INSERT INTO usage_records (request_id, user_id, api_key_id, hold_id, endpoint, model_id, provider_id, upstream_key_id, upstream_model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, input_price, output_price, cached_price, commission_bp, base_cost, commission, charge, status, http_status, error, latency_ms, ttft_ms, stream, estimated, attempts, idem_key, upstream_cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0 },
-	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE api_key_id = ? AND idem_key = ?", 0 },
+	[STMT_CHAT_PAYER] = { "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", SF_READ | SF_CACHE },
+	[STMT_KEY_SPENT] = { "SELECT spent FROM api_keys WHERE id = ?", SF_READ },
+	[STMT_USAGE_INSERT] = { "INSERT INTO usage_records (request_id, user_id, api_key_id, hold_id, endpoint, model_id, provider_id, upstream_key_id, upstream_model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, input_price, output_price, cached_price, commission_bp, base_cost, commission, charge, status, http_status, error, latency_ms, ttft_ms, stream, estimated, attempts, idem_key, upstream_cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE api_key_id = ? AND idem_key = ?", SF_HOT },
 	[STMT_USAGE_BY_IDEM] = { "SELECT http_status, response_type, response FROM usage_records WHERE api_key_id = ? AND idem_key = ?", SF_READ },
 	[STMT_USAGE_LIST] = { "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) ORDER BY r.id DESC LIMIT ?", SF_READ },
 	[STMT_USAGE_METRICS] = { "SELECT COUNT(*), CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS SIGNED), CAST(COALESCE(SUM(charge), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= CURRENT_DATE), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, charge, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01')), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), charge, 0)), 0) AS SIGNED), DATE_FORMAT(MAX(created_at), '%Y-%m-%dT%H:%i:%sZ') FROM usage_records WHERE user_id = ?", SF_READ },
 	[STMT_USAGE_TOP_MODEL] = { "SELECT model_id FROM usage_records WHERE user_id = ? GROUP BY model_id ORDER BY COUNT(*) DESC, model_id LIMIT 1", SF_READ },
 	[STMT_BILL_MODELS] = { "SELECT r.model_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) GROUP BY r.model_id ORDER BY r.model_id", SF_READ },
 	[STMT_BILL_USERS] = { "SELECT u.public_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r JOIN users u ON u.id = r.user_id WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) GROUP BY r.user_id, u.public_id ORDER BY SUM(r.charge) DESC, u.public_id LIMIT 10000", SF_READ },
-	[STMT_RATE_RULES] = { "SELECT key_id, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent, model FROM rate_limit_rules WHERE user_id = ? AND ((key_id = 0 AND model = '') OR (key_id = ? AND (model = '' OR model = ?)))", SF_READ },
-	[STMT_UKEY_POOL] = { "SELECT id, public_id, secret_enc, rpm_limit, rpd_limit, min_interval_ms FROM upstream_keys WHERE provider_id = ? AND enabled = 1 AND secret_enc IS NOT NULL ORDER BY id LIMIT 64", SF_READ },
+	[STMT_RATE_RULES] = { "SELECT key_id, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent, model FROM rate_limit_rules WHERE user_id = ? AND ((key_id = 0 AND model = '') OR (key_id = ? AND (model = '' OR model = ?)))", SF_READ | SF_CACHE },
+	[STMT_UKEY_POOL] = { "SELECT id, public_id, secret_enc, rpm_limit, rpd_limit, min_interval_ms FROM upstream_keys WHERE provider_id = ? AND enabled = 1 AND secret_enc IS NOT NULL ORDER BY id LIMIT 64", SF_READ | SF_CACHE },
 	[STMT_UKEY_DEAD] = { "UPDATE upstream_keys SET enabled = 0, disabled_reason = ?, disabled_at = NOW(6) WHERE id = ? AND enabled = 1", 0 },
 	[STMT_UKEY_ALL] = { "SELECT k.id, k.public_id, k.provider_id, k.label, k.last4, k.enabled, k.disabled_reason, DATE_FORMAT(k.disabled_at, '%Y-%m-%dT%H:%i:%sZ'), k.rpm_limit, k.rpd_limit, k.min_interval_ms FROM upstream_keys k WHERE (? = '' OR k.provider_id = ?) ORDER BY k.provider_id, k.id", SF_READ },
 	[STMT_UKEY_UPDATE] = { "UPDATE upstream_keys SET label = COALESCE(?, label), enabled = COALESCE(?, enabled), disabled_reason = IF(? = 1, NULL, disabled_reason), disabled_at = IF(? = 1, NULL, disabled_at), rpm_limit = IF(? = 1, ?, rpm_limit), rpd_limit = IF(? = 1, ?, rpd_limit), min_interval_ms = COALESCE(?, min_interval_ms) WHERE public_id = ? AND provider_id = ?", 0 },
-	[STMT_RATE_TAKE] = { "INSERT INTO rate_windows (subject, lim, win, used) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE used = IF(used + VALUES(used) <= ?, used + VALUES(used), used)", 0 },
-	[STMT_RATE_PRUNE] = { "DELETE FROM rate_windows WHERE lim = ? AND win < ?", 0 },
+	[STMT_RATE_TAKE] = { "INSERT INTO rate_windows (subject, lim, win, used) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE used = IF(used + VALUES(used) <= ?, used + VALUES(used), used)", SF_HOT },
+	[STMT_RATE_PRUNE] = { "DELETE FROM rate_windows WHERE lim = ? AND win < ?", SF_HOT },
 	[STMT_ROUTE_UPDATE] = { "UPDATE model_routes SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled) WHERE model_id = ? AND (? = '' OR provider_id = ?)", 0 },
 };
 /* clang-format on */
@@ -152,6 +164,8 @@ struct db_conn {
 	struct db_conn *next; /* free list */
 	int checked;	      /* schema version verified */
 	int in_txn;	      /* a transaction is open */
+	int dirty;	      /* the open transaction changed cached rows */
+	struct db_pool *pool; /* NULL for the admin connection */
 	char err[256];
 };
 
@@ -163,7 +177,11 @@ struct db_pool {
 	unsigned nconns; /* created so far */
 	struct db_conn *free;
 	struct db_conn **all;
+	struct cache *cache; /* NULL: every read goes to the server */
 };
+
+/* This process's statements sent to the server (the benchmark reads it). */
+static uint64_t executed;
 
 int
 db_library_init(void)
@@ -244,6 +262,22 @@ lost(unsigned e)
 	    e == ER_CONNECTION_KILLED;
 }
 
+static void
+open_cache(struct db_pool *p)
+{
+	char path[4096], err[256];
+
+	if (p->conf->cache_ttl == 0 || p->conf->run_dir == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/tollgate-cache.shm", p->conf->run_dir);
+	if ((p->cache = cache_open(path, p->conf->cache_ttl, CACHE_SLOTS, err,
+		 sizeof(err))) == NULL)
+		log_msg(LOG_WARN,
+		    "no row cache (%s): every request reads keys and routes "
+		    "from the database",
+		    err);
+}
+
 struct db_pool *
 db_pool_new(const struct conf *conf, unsigned size)
 {
@@ -261,6 +295,7 @@ db_pool_new(const struct conf *conf, unsigned size)
 	pthread_cond_init(&p->cv, NULL);
 	p->conf = conf;
 	p->size = size;
+	open_cache(p);
 	return p;
 }
 
@@ -277,6 +312,7 @@ db_pool_free(struct db_pool *p)
 	}
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
+	cache_close(p->cache);
 	free(p->all);
 	free(p);
 }
@@ -295,6 +331,7 @@ take(struct db_pool *p)
 		p->free = c->next;
 	} else if ((c = calloc(1, sizeof(*c))) != NULL) {
 		c->conf = p->conf;
+		c->pool = p;
 		p->all[p->nconns++] = c;
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -522,6 +559,7 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 		*gone = 1;
 		return rc;
 	}
+	__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
 	if ((st = c->st[s]) == NULL) {
 		if ((st = mysql_stmt_init(c->my)) == NULL)
 			return TG_ESYSTEM;
@@ -560,9 +598,118 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 	return TG_OK;
 }
 
+/* The cache key of a statement and its parameters; NULL on OOM. */
+static unsigned char *
+cache_key(enum stmt s, const struct db_val *params, size_t n, struct arena *a,
+    size_t *len)
+{
+	unsigned char *k, *p;
+	size_t i, need = sizeof(uint32_t);
+
+	for (i = 0; i < n; i++)
+		need += 1 + sizeof(int64_t) +
+		    (params[i].type == DBT_STR ? params[i].len : 0);
+	if ((k = p = arena_alloc(a, need)) == NULL)
+		return NULL;
+	*(uint32_t *)(void *)p = (uint32_t)s;
+	p += sizeof(uint32_t);
+	for (i = 0; i < n; i++) {
+		int64_t l = params[i].type == DBT_STR ? (int64_t)params[i].len
+						      : params[i].i;
+		*p++ = (unsigned char)params[i].type;
+		memcpy(p, &l, sizeof(l));
+		p += sizeof(l);
+		if (params[i].type == DBT_STR) {
+			memcpy(p, params[i].s, params[i].len);
+			p += params[i].len;
+		}
+	}
+	*len = need;
+	return k;
+}
+
+/* Rows as one blob: the value array, then every string (NUL-terminated). */
+static unsigned char *
+rows_pack(const struct db_rows *r, struct arena *a, size_t *len)
+{
+	size_t i, nv = r->nrows * r->ncols,
+		  need = sizeof(*r) + nv * sizeof(*r->v);
+	unsigned char *b, *p;
+
+	for (i = 0; i < nv; i++)
+		if (r->v[i].type == DBT_STR)
+			need += r->v[i].len + 1;
+	if ((b = arena_alloc(a, need)) == NULL)
+		return NULL;
+	memcpy(b, r, sizeof(*r));
+	memcpy(b + sizeof(*r), r->v, nv * sizeof(*r->v));
+	p = b + sizeof(*r) + nv * sizeof(*r->v);
+	for (i = 0; i < nv; i++)
+		if (r->v[i].type == DBT_STR) {
+			memcpy(p, r->v[i].s, r->v[i].len);
+			p[r->v[i].len] = '\0';
+			p += r->v[i].len + 1;
+		}
+	*len = need;
+	return b;
+}
+
+/* Undo rows_pack on a copy the caller owns (in its arena). */
+static void
+rows_unpack(unsigned char *b, struct db_rows *out)
+{
+	size_t i, nv;
+	char *p;
+
+	memcpy(out, b, sizeof(*out));
+	nv = out->nrows * out->ncols;
+	out->v = (struct db_val *)(void *)(b + sizeof(*out));
+	p = (char *)(b + sizeof(*out) + nv * sizeof(*out->v));
+	for (i = 0; i < nv; i++)
+		if (out->v[i].type == DBT_STR) {
+			out->v[i].s = p;
+			p += out->v[i].len + 1;
+		}
+}
+
+static enum tg_err exec_retry(struct db_conn *, enum stmt,
+    const struct db_val *, size_t, struct db_rows *, struct arena *);
+
 enum tg_err
 db_exec(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
     struct db_rows *out, struct arena *a)
+{
+	struct cache *cache = c->pool != NULL ? c->pool->cache : NULL;
+	unsigned char *key = NULL, *blob;
+	size_t klen = 0, blen;
+	uint64_t epoch = 0;
+	enum tg_err rc;
+
+	if (cache != NULL && out != NULL && (stmts[s].flags & SF_CACHE) &&
+	    !c->in_txn && (key = cache_key(s, params, n, a, &klen)) != NULL) {
+		if ((blob = cache_get(cache, key, klen, a, &blen)) != NULL) {
+			rows_unpack(blob, out);
+			return TG_OK;
+		}
+		epoch = cache_epoch(cache); /* before the read, see cache_put */
+	}
+	rc = exec_retry(c, s, params, n, out, a);
+	if (rc != TG_OK)
+		return rc;
+	if (key != NULL && (blob = rows_pack(out, a, &blen)) != NULL)
+		cache_put(cache, key, klen, blob, blen, epoch);
+	if (!(stmts[s].flags & (SF_READ | SF_HOT))) {
+		if (c->in_txn)
+			c->dirty = 1;
+		else
+			cache_bump(cache);
+	}
+	return TG_OK;
+}
+
+static enum tg_err
+exec_retry(struct db_conn *c, enum stmt s, const struct db_val *params,
+    size_t n, struct db_rows *out, struct arena *a)
 {
 	enum tg_err rc;
 	int gone;
@@ -592,6 +739,7 @@ simple(struct db_conn *c, const char *sql)
 {
 	if (c->my == NULL)
 		return TG_EDB;
+	__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
 	if (mysql_real_query(c->my, sql, strlen(sql)) != 0) {
 		if (lost(mysql_errno(c->my)))
 			conn_close(c);
@@ -615,15 +763,35 @@ db_begin(struct db_conn *c)
 enum tg_err
 db_commit(struct db_conn *c)
 {
+	enum tg_err rc;
+
 	c->in_txn = 0;
-	return simple(c, "COMMIT");
+	rc = simple(c, "COMMIT");
+	/* After the commit: a copy read from now on sees the change. */
+	if (c->dirty && c->pool != NULL)
+		cache_bump(c->pool->cache);
+	c->dirty = 0;
+	return rc;
 }
 
 void
 db_rollback(struct db_conn *c)
 {
 	c->in_txn = 0;
+	c->dirty = 0;
 	(void)simple(c, "ROLLBACK");
+}
+
+void
+db_stats(const struct db_pool *p, struct db_stats *out)
+{
+	struct cache_stats cs;
+
+	cache_stats(p != NULL ? p->cache : NULL, &cs);
+	out->executed = __atomic_load_n(&executed, __ATOMIC_RELAXED);
+	out->cache_hits = cs.hits;
+	out->cache_misses = cs.misses;
+	out->cache_on = p != NULL && p->cache != NULL;
 }
 
 struct db_conn *

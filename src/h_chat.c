@@ -77,7 +77,7 @@ struct call {
 	const char *allowed; /* the key's allowed_models (JSON) */
 	const char *group;   /* the user's group (limits, commission) */
 	struct rate_ticket ticket;
-	int64_t key_limit; /* credit_limit - spent; < 0 none */
+	int64_t credit_limit; /* the key's; < 0 none */
 	int64_t hold;
 	unsigned char hold_id[HOLD_ID_LEN];
 	int held;
@@ -288,10 +288,27 @@ load_payer(struct call *x)
 	    : (unsigned)v[0].i;
 	x->allowed = v[2].type == DBT_NULL ? NULL : v[2].s;
 	x->group = v[1].type == DBT_NULL ? NULL : v[1].s;
-	x->key_limit = v[3].type == DBT_NULL
-	    ? -1
-	    : (v[3].i > v[4].i ? v[3].i - v[4].i : 0);
+	x->credit_limit = v[3].type == DBT_NULL ? -1 : v[3].i;
 	return TG_OK;
+}
+
+/*
+ * What the key's credit limit leaves (-1: no limit).  Read when needed, not
+ * with the payer: spent moves with every request, the payer row is a copy.
+ */
+static int64_t
+key_left(struct call *x)
+{
+	struct db_val p = DB_I64(x->r->who->key_id);
+	struct db_rows rows;
+
+	if (x->credit_limit < 0)
+		return -1;
+	if (db_exec(x->c, STMT_KEY_SPENT, &p, 1, &rows, x->r->arena) != TG_OK ||
+	    rows.nrows != 1)
+		return 0;
+	return x->credit_limit > rows.v[0].i ? x->credit_limit - rows.v[0].i
+					     : 0;
 }
 
 /*
@@ -1236,7 +1253,9 @@ refuse_credit(struct call *x, enum ledger_short why)
 	struct arena *a = x->r->arena;
 
 	if (why == SHORT_KEY_LIMIT) {
-		avail = x->key_limit < 0 ? 0 : x->key_limit;
+		avail = key_left(x);
+		if (avail < 0)
+			avail = 0;
 	} else {
 		account_balance(
 		    x->c, x->r, x->r->who->user_id, &bal, &res, &od);
@@ -1462,7 +1481,7 @@ enum tg_err
 h_quote(struct tg_req *r, struct tg_resp *resp)
 {
 	struct call x;
-	int64_t bal, res, od, avail;
+	int64_t bal, res, od, avail, left;
 	enum tg_err rc;
 	enum endpoint ep = EP_CHAT;
 
@@ -1479,8 +1498,8 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	    TG_OK)
 		return rc;
 	avail = bal + od;
-	if (x.key_limit >= 0 && x.key_limit < avail)
-		avail = x.key_limit;
+	if ((left = key_left(&x)) >= 0 && left < avail)
+		avail = left;
 	resp->body = json_pack(
 	    "{s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:s, s:I, s:I, s:s, s:s, s:b}",
 	    "model", x.model, "provider", x.routes[0].provider_id,

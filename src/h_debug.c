@@ -8,7 +8,11 @@
 
 #include <jansson.h>
 
+#include "ctx.h"
+#include "db.h"
 #include "handlers.h"
+#include "req.h"
+#include "resp.h"
 #include "util.h"
 
 enum tg_err
@@ -35,6 +39,20 @@ enum tg_err
 h_debug_pid(struct tg_req *r, struct tg_resp *resp)
 {
 	resp->body = json_pack("{s:i}", "pid", (int)getpid());
+	return TG_OK;
+}
+
+/* This process's database work: the cache tests and the benchmark read it. */
+enum tg_err
+h_debug_stats(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_stats st;
+
+	db_stats(r->ctx->db, &st);
+	resp->body = json_pack("{s:i, s:I, s:I, s:I, s:b}", "pid",
+	    (int)getpid(), "statements", (json_int_t)st.executed, "cache_hits",
+	    (json_int_t)st.cache_hits, "cache_misses",
+	    (json_int_t)st.cache_misses, "cache", st.cache_on);
 	return TG_OK;
 }
 

@@ -102,7 +102,8 @@ prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	out->headers[out->nheaders++] = "Content-Type: application/json";
 	out->headers[out->nheaders++] =
 	    stream ? "Accept: text/event-stream" : "Accept: application/json";
-	out->secret_header = arena_printf(a, "Authorization: Bearer %s", secret);
+	out->secret_header =
+	    arena_printf(a, "Authorization: Bearer %s", secret);
 	out->headers[out->nheaders++] = out->secret_header;
 	if (k->openrouter) {
 		out->headers[out->nheaders++] =

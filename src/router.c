@@ -24,6 +24,7 @@ static const struct route routes[] = {
 	{ TG_M_GET,  "/_debug/sleep",	h_debug_sleep,	RF_DEBUG },
 	{ TG_M_GET,  "/_debug/pid",	h_debug_pid,	RF_DEBUG },
 	{ TG_M_GET,  "/_debug/crash",	h_debug_crash,	RF_DEBUG },
+	{ TG_M_GET,  "/_debug/stats",	h_debug_stats,	RF_DEBUG },
 	{ TG_M_POST, "/_debug/echo",	h_debug_echo,	RF_DEBUG | RF_JSON },
 
 	{ TG_M_POST,   "/auth/register",		   h_auth_register,	RF_JSON },
