@@ -9,6 +9,7 @@
 #define HOLD_ID_LEN 16
 
 struct db_conn;
+struct db_val;
 struct arena;
 
 enum ledger_short { SHORT_NONE = 0, SHORT_BALANCE, SHORT_KEY_LIMIT };
@@ -31,16 +32,17 @@ enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
  */
 enum tg_err ledger_settle(struct db_conn *, struct arena *,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged);
-/* Work done in the settling transaction, told the amount charged. */
-typedef enum tg_err (*ledger_also_fn)(
-    struct db_conn *, struct arena *, int64_t charged, void *arg);
+/* Columns of a usage record settled with its hold (usage_params). */
+#define LEDGER_USAGE_COLS 30
 /*
- * ledger_settle, and also(...) in the same transaction (the usage record), so
- * both happen or neither does.
+ * ledger_settle, and in the same transaction the usage record usage (whose
+ * charge column becomes the amount charged), so both happen or neither does.
+ * *balance (may be NULL) receives the account's balance just after.
  */
-enum tg_err ledger_settle_with(struct db_conn *, struct arena *,
-    const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged,
-    ledger_also_fn also, void *arg);
+enum tg_err ledger_settle_usage(struct db_conn *, struct arena *,
+    const unsigned char hold_id[HOLD_ID_LEN], int64_t charge,
+    const struct db_val usage[LEDGER_USAGE_COLS], int64_t *charged,
+    int64_t *balance);
 /*
  * Settle up to limit holds whose time ran out (a worker died mid-request),
  * charging them in full: any process may call it; locked rows are skipped.

@@ -44,9 +44,12 @@ struct usage_rec {
 	const char *response_type;
 };
 
-/* A ledger_also_fn: inserts the record (arg) with the charged amount. */
-enum tg_err usage_insert(
-    struct db_conn *, struct arena *, int64_t charged, void *rec);
+/*
+ * The record as the columns ledger_settle_usage stores, charged being what
+ * the hold allows (charge capped at it is noted in error).
+ */
+void usage_params(const struct usage_rec *, int64_t charged,
+    struct db_val p[LEDGER_USAGE_COLS]);
 
 /* A finished request with this Idempotency-Key, for a replay. */
 struct usage_replay {

@@ -98,15 +98,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_ADMIN_MONITOR] = { "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts), 0) AS SIGNED)", SF_READ },
 	[STMT_ADMIN_BALANCES] = { "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
 	[STMT_KEY_OWNER] = { "SELECT id, user_id FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", SF_READ },
-	[STMT_HOLD_INSERT] = { "INSERT INTO holds (id, account_id, api_key_id, idem_key, amount, expires_at) VALUES (?, ?, ?, ?, ?, NOW(6) + INTERVAL ? SECOND)", SF_HOT },
 	[STMT_HOLD_BY_IDEM] = { "SELECT id, amount FROM holds WHERE api_key_id = ? AND idem_key = ?", SF_READ },
-	[STMT_ACCOUNT_RESERVE] = { "UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE user_id = ? AND balance - ? >= -overdraft_limit", SF_HOT },
-	[STMT_KEY_SPEND] = { "UPDATE api_keys SET spent = spent + ? WHERE id = ? AND (credit_limit IS NULL OR spent + ? <= credit_limit)", SF_HOT },
-	[STMT_LEDGER_INSERT_HOLD] = { "INSERT INTO ledger_entries (account_id, hold_id, kind, amount, dedupe_key) VALUES (?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_HOLD_LOCK] = { "SELECT account_id, api_key_id, amount, state FROM holds WHERE id = ? FOR UPDATE", SF_HOT },
-	[STMT_HOLD_CLOSE] = { "UPDATE holds SET state = ?, charged = ?, settled_at = NOW(6) WHERE id = ? AND state = 'open'", SF_HOT },
-	[STMT_ACCOUNT_RELEASE] = { "UPDATE accounts SET balance = balance + ?, reserved = reserved - ? WHERE user_id = ?", SF_HOT },
-	[STMT_KEY_UNSPEND] = { "UPDATE api_keys SET spent = spent - ? WHERE id = ?", SF_HOT },
 	[STMT_HOLD_EXPIRED] = { "SELECT id FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", SF_HOT },
 	[STMT_LEDGER_RECONCILE] = { "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", SF_READ },
 	[STMT_PROVIDER_SEED] = { "INSERT IGNORE INTO providers (id, kind, name, base_url) VALUES (?, ?, ?, ?)", 0 },
@@ -131,7 +123,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_MODEL_UPDATE] = { "UPDATE models SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled), price_date = CURRENT_DATE WHERE id = ?", 0 },
 	[STMT_CHAT_PAYER] = { "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", SF_READ | SF_CACHE },
 	[STMT_KEY_SPENT] = { "SELECT spent FROM api_keys WHERE id = ?", SF_READ },
-	[STMT_USAGE_INSERT] = { "INSERT INTO usage_records (request_id, user_id, api_key_id, hold_id, endpoint, model_id, provider_id, upstream_key_id, upstream_model, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, input_price, output_price, cached_price, commission_bp, base_cost, commission, charge, status, http_status, error, latency_ms, ttft_ms, stream, estimated, attempts, idem_key, upstream_cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_LEDGER_RESERVE] = { "CALL tg_reserve(?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE api_key_id = ? AND idem_key = ?", SF_HOT },
 	[STMT_USAGE_BY_IDEM] = { "SELECT http_status, response_type, response FROM usage_records WHERE api_key_id = ? AND idem_key = ?", SF_READ },
 	[STMT_USAGE_LIST] = { "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) ORDER BY r.id DESC LIMIT ?", SF_READ },
@@ -553,6 +546,7 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 	MYSQL_STMT *st;
 	MYSQL_RES *meta = NULL;
 	enum tg_err rc;
+	int nr;
 
 	*gone = 0;
 	if (c->my == NULL && (rc = conn_open(c)) != TG_OK) {
@@ -594,6 +588,17 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 	if (out != NULL) {
 		out->affected = mysql_stmt_affected_rows(st);
 		out->insert_id = mysql_stmt_insert_id(st);
+	}
+	/* A CALL ends with a status result (and may send more sets): drain. */
+	while ((nr = mysql_stmt_next_result(st)) == 0)
+		if ((meta = mysql_stmt_result_metadata(st)) != NULL) {
+			mysql_free_result(meta);
+			mysql_stmt_free_result(st);
+		}
+	if (nr > 0) {
+		*gone = lost(mysql_stmt_errno(st));
+		return map_error(
+		    c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
 	}
 	return TG_OK;
 }

@@ -1102,8 +1102,8 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 {
 	struct usage_rec rec;
 	struct prices p;
-	struct db_val q = DB_I64(x->r->who->user_id);
-	struct db_rows rows;
+	struct db_val cols[LEDGER_USAGE_COLS];
+	int64_t allowed;
 	enum tg_err rc;
 
 	memset(&rec, 0, sizeof(rec));
@@ -1145,9 +1145,14 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	rec.estimated = x->estimated;
 	rec.attempts = x->attempts;
 	rec.idem_key = x->idem;
+	/* What the hold allows: the procedure caps the same way. */
+	allowed = rec.cost.charge < 0 ? 0 : rec.cost.charge;
+	if (allowed > x->hold)
+		allowed = x->hold;
+	usage_params(&rec, allowed, cols);
 	if ((rc = db_again(x)) == TG_OK)
-		rc = ledger_settle_with(x->c, x->r->arena, x->hold_id,
-		    rec.cost.charge, &x->charged, usage_insert, &rec);
+		rc = ledger_settle_usage(x->c, x->r->arena, x->hold_id,
+		    rec.cost.charge, cols, &x->charged, &x->balance_after);
 	if (x->r->ctx->rate != NULL)
 		rate_settle(
 		    x->r->ctx->rate, &x->ticket, x->u.prompt + x->u.completion);
@@ -1159,10 +1164,6 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 		return rc;
 	}
 	x->held = 0;
-	if (db_exec(x->c, STMT_ACCOUNT_GET, &q, 1, &rows, x->r->arena) ==
-		TG_OK &&
-	    rows.nrows == 1)
-		x->balance_after = rows.v[0].i;
 	return TG_OK;
 }
 

@@ -22,11 +22,10 @@ opt_str(const char *s)
 	return s != NULL ? DB_STR(s) : DB_NULLV;
 }
 
-enum tg_err
-usage_insert(struct db_conn *c, struct arena *a, int64_t charged, void *arg)
+void
+usage_params(const struct usage_rec *u, int64_t charged,
+    struct db_val p[LEDGER_USAGE_COLS])
 {
-	struct usage_rec *u = arg;
-	struct db_val p[30];
 	const char *err = u->error;
 
 	if (charged < u->cost.charge)
@@ -67,7 +66,6 @@ usage_insert(struct db_conn *c, struct arena *a, int64_t charged, void *arg)
 	p[27] = DB_I64(u->attempts > 255 ? 255 : u->attempts);
 	p[28] = opt_str(u->idem_key);
 	p[29] = u->u.upstream_cost >= 0 ? DB_I64(u->u.upstream_cost) : DB_NULLV;
-	return db_exec(c, STMT_USAGE_INSERT, p, 30, NULL, a);
 }
 
 enum tg_err
