@@ -18,7 +18,7 @@
  * the process's own, behind one mutex for its threads.
  */
 #define EPOCH_VERSION 1
-#define VALUE_MAX     (64u << 10) /* a larger row set is not worth keeping */
+#define VALUE_MAX     (16u << 10) /* larger row sets are read each time */
 
 struct slot {
 	uint64_t hash;
