@@ -23,7 +23,10 @@ void cache_close(struct cache *);
 uint64_t cache_epoch(const struct cache *);
 /* Drop every copy on the node (call after the change is committed). */
 void cache_bump(struct cache *);
-/* A copy of the value for key in a, or NULL when there is no good entry. */
+/*
+ * A copy of the value for key in a (with one writable byte past *vlen), or
+ * NULL when there is no good entry.
+ */
 void *cache_get(struct cache *, const void *key, size_t klen, struct arena *a,
     size_t *vlen);
 /* Keep a copy of val, tagged with epoch (from cache_epoch before the read). */

@@ -1,0 +1,214 @@
+/* test_cache.c: the row cache: hits, the epoch (also across forked processes), ttl, bounds */
+#include "test_common.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "cache.h"
+
+static char path[64];
+
+static struct cache *
+open_cache(unsigned ttl, unsigned slots)
+{
+	char err[256];
+	struct cache *c = cache_open(path, ttl, slots, err, sizeof(err));
+
+	if (c == NULL)
+		fail_msg("cache_open: %s", err);
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/test_cache.XXXXXX");
+	if ((fd = mkstemp(path)) < 0)
+		return -1;
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	return 0;
+}
+
+/* get KEY: the cached value as a string, or NULL. */
+static const char *
+get(struct cache *c, struct arena *a, const char *key)
+{
+	size_t n = 0;
+	char *v = cache_get(c, key, strlen(key), a, &n);
+
+	if (v == NULL)
+		return NULL;
+	v[n] = '\0'; /* cache_get leaves a byte for this */
+	return v;
+}
+
+static void
+put(struct cache *c, const char *key, const char *val)
+{
+	cache_put(c, key, strlen(key), val, strlen(val), cache_epoch(c));
+}
+
+static void
+t_off_when_ttl_zero(void **state)
+{
+	char err[64];
+
+	(void)state;
+	assert_null(cache_open(path, 0, 64, err, sizeof(err)));
+	/* A NULL cache is a valid "no cache": nothing is kept. */
+	cache_put(NULL, "k", 1, "v", 1, 0);
+	cache_bump(NULL);
+	assert_int_equal(cache_epoch(NULL), 0);
+}
+
+static void
+t_hit_and_miss(void **state)
+{
+	struct cache *c = open_cache(60, 64);
+	struct arena *a = arena_new(1024);
+	struct cache_stats st;
+
+	(void)state;
+	assert_null(get(c, a, "user:1"));
+	put(c, "user:1", "alice");
+	assert_string_equal(get(c, a, "user:1"), "alice");
+	assert_null(get(c, a, "user:2"));
+	/* An empty value (a miss in the database) is kept too. */
+	put(c, "user:3", "");
+	assert_non_null(get(c, a, "user:3"));
+	assert_string_equal(get(c, a, "user:3"), "");
+	cache_stats(c, &st);
+	assert_int_equal(st.hits, 3);
+	assert_int_equal(st.misses, 2);
+	arena_free(a);
+	cache_close(c);
+}
+
+/* A bump drops every copy, and a value read under an old epoch is never stored. */
+static void
+t_epoch(void **state)
+{
+	struct cache *c = open_cache(60, 64);
+	struct arena *a = arena_new(1024);
+	uint64_t e;
+
+	(void)state;
+	put(c, "k", "old");
+	cache_bump(c);
+	assert_null(get(c, a, "k"));
+	e = cache_epoch(c);
+	cache_bump(c); /* a change committed while "new" was being read */
+	cache_put(c, "k", 1, "new", 3, e);
+	assert_null(get(c, a, "k"));
+	put(c, "k", "newer");
+	assert_string_equal(get(c, a, "k"), "newer");
+	arena_free(a);
+	cache_close(c);
+}
+
+static void
+t_ttl(void **state)
+{
+	struct cache *c = open_cache(1, 64);
+	struct arena *a = arena_new(1024);
+
+	(void)state;
+	put(c, "k", "v");
+	assert_non_null(get(c, a, "k"));
+	usleep(1100 * 1000);
+	assert_null(get(c, a, "k"));
+	arena_free(a);
+	cache_close(c);
+}
+
+/* Another process's bump (the CLI, another worker) drops this process's copies. */
+static void
+t_epoch_across_processes(void **state)
+{
+	struct cache *c = open_cache(60, 64);
+	struct arena *a = arena_new(1024);
+	pid_t pid;
+	int st;
+
+	(void)state;
+	put(c, "k", "v");
+	if ((pid = fork()) == 0) {
+		struct cache *o = open_cache(60, 64);
+
+		cache_bump(o);
+		cache_close(o);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_null(get(c, a, "k"));
+	arena_free(a);
+	cache_close(c);
+}
+
+/* Keys sharing a slot replace each other; a key never answers for another. */
+static void
+t_collisions_and_bounds(void **state)
+{
+	struct cache *c = open_cache(60, 1); /* rounded up to the minimum */
+	struct arena *a = arena_new(1 << 16);
+	char key[32], val[32], *big;
+	int i, found = 0;
+
+	(void)state;
+	for (i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "key:%d", i);
+		snprintf(val, sizeof(val), "val:%d", i);
+		put(c, key, val);
+	}
+	for (i = 0; i < 1000; i++) {
+		const char *v;
+
+		snprintf(key, sizeof(key), "key:%d", i);
+		snprintf(val, sizeof(val), "val:%d", i);
+		if ((v = get(c, a, key)) != NULL) {
+			assert_string_equal(v, val);
+			found++;
+		}
+	}
+	assert_true(found > 0 && found <= 64);
+	/* A value over the bound is not kept. */
+	big = calloc(1, 64 << 10);
+	memset(big, 'x', (64 << 10) - 1);
+	put(c, "big", big);
+	assert_null(get(c, a, "big"));
+	free(big);
+	arena_free(a);
+	cache_close(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+		t_off_when_ttl_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_hit_and_miss, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_epoch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_ttl, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_epoch_across_processes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_collisions_and_bounds, setup, teardown),
+	};
+
+	test_init();
+	return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
+}
