@@ -86,7 +86,9 @@ struct conf {
 	char *group_names[CONF_MAX_GROUPS];
 	unsigned group_bp[CONF_MAX_GROUPS];
 	unsigned ngroups;
-	int64_t flat_price; /* micro-USD per million tokens; -1 off */
+	int64_t flat_price;  /* micro-USD per million tokens; -1 off */
+	int64_t lease_nano;  /* credit lease size per process and user; 0 off */
+	unsigned lease_idle; /* seconds before an unused lease is returned */
 
 	/* [limits] */
 	char *limits_defaults_raw;

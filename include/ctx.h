@@ -8,6 +8,7 @@ struct conf;
 struct db_pool;
 struct rate;
 struct pool;
+struct lease_table;
 
 struct tg_ctx {
 	const struct conf *conf;
@@ -18,11 +19,14 @@ struct tg_ctx {
 	unsigned char master[32]; /* opens upstream keys (CRYPTO_MASTER_LEN) */
 	struct rate *rate;	  /* the node's rate counters */
 	struct pool *pool;	  /* the node's upstream key health */
+	struct lease_table *leases; /* credit leases; NULL: off */
 	int have_master;
 };
 
 /* Build the worker context (DB pool, OpenAPI cache); 0 or -1 (logged). */
 int ctx_init(struct tg_ctx *, const struct conf *);
 void ctx_fini(struct tg_ctx *);
+/* Housekeeping about once a second: idle leases back, request counts out. */
+void ctx_tick(struct tg_ctx *);
 
 #endif

@@ -99,6 +99,9 @@ enum stmt {
 	STMT_KEY_SPENT,
 	STMT_LEDGER_RESERVE, /* CALL tg_reserve */
 	STMT_LEDGER_SETTLE,  /* CALL tg_settle */
+	STMT_LEASE_CHARGE,   /* CALL tg_lease_charge */
+	STMT_LEASE_CLOSE,    /* CALL tg_lease_close */
+	STMT_CARVE_SETTLED,
 	STMT_USAGE_SET_REPLAY,
 	STMT_USAGE_BY_IDEM,
 	STMT_USAGE_LIST,

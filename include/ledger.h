@@ -44,6 +44,30 @@ enum tg_err ledger_settle_usage(struct db_conn *, struct arena *,
     const struct db_val usage[LEDGER_USAGE_COLS], int64_t *charged,
     int64_t *balance);
 /*
+ * Leases (lease.h): a hold of amount for many requests of user_id, open for
+ * ttl_s; TG_ECREDIT when the balance cannot spare it.
+ */
+enum tg_err ledger_lease_take(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t amount, unsigned ttl_s, unsigned char lease_id[HOLD_ID_LEN]);
+/*
+ * Settle one request carved from a lease (carve_id deduplicates it), with its
+ * usage record; TG_ECONFLICT when the lease is closed (nothing changes).
+ */
+enum tg_err ledger_lease_charge(struct db_conn *, struct arena *,
+    const unsigned char lease_id[HOLD_ID_LEN],
+    const unsigned char carve_id[HOLD_ID_LEN], int64_t charge,
+    const struct db_val usage[LEDGER_USAGE_COLS], int64_t *charged,
+    int64_t *balance);
+/*
+ * Close a lease once: charge dead (carves that never settled, capped at what
+ * is left) and return the rest; expired: closed by the sweeper.
+ */
+enum tg_err ledger_lease_close(struct db_conn *, struct arena *,
+    const unsigned char lease_id[HOLD_ID_LEN], int64_t dead, int expired);
+/* 1 when the carve's charge is in the ledger, 0 when not, -1 on error. */
+int ledger_carve_settled(struct db_conn *, struct arena *,
+    const unsigned char carve_id[HOLD_ID_LEN]);
+/*
  * Settle up to limit holds whose time ran out (a worker died mid-request),
  * charging them in full: any process may call it; locked rows are skipped.
  */

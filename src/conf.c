@@ -437,6 +437,24 @@ set_flat(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return 0;
 }
 
+/* A USD amount (up to 9 decimals) as nano-USD; empty or 0: off (0). */
+static int
+set_usd(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	int64_t n = 0;
+
+	(void)min;
+	if (*v != '\0' &&
+	    (money_parse(v, &n) == -1 || n < 0 ||
+		(uint64_t)n > max * (uint64_t)NANO_PER_USD)) {
+		perr(p, "'%s' is not an amount in USD from 0 to %llu", v,
+		    (unsigned long long)max);
+		return -1;
+	}
+	*(int64_t *)f = n;
+	return 0;
+}
+
 #define CO(f) offsetof(struct conf, f)
 #define U32   0xffffffffu
 
@@ -491,6 +509,8 @@ static const struct conf_key keys[] = {
 	{ "billing", "commission_percent", set_percent, CO(commission_bp),    0, 0 },
 	{ "billing", "group_commission", set_groups,  CO(group_commission_raw), 0, 0 },
 	{ "billing", "flat_price",	 set_flat,    CO(flat_price),	      0, 0 },
+	{ "billing", "lease",		 set_usd,     CO(lease_nano),	      0, 1000 },
+	{ "billing", "lease_idle",	 set_uint,    CO(lease_idle),	      1, 3600 },
 	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
 	{ "limits", "scope",		 set_scope,   CO(limits_global),      0, 0 },
@@ -554,6 +574,7 @@ conf_defaults(void)
 	c->failures_to_open = 3;
 	c->open_seconds = 30;
 	c->cache_ttl = 5;
+	c->lease_idle = 10;
 	return c;
 }
 

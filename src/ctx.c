@@ -7,12 +7,14 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "auth.h"
 #include "conf.h"
 #include "crypto.h"
 #include "ctx.h"
 #include "db.h"
 #include "json.h"
+#include "lease.h"
 #include "log.h"
 #include "pool.h"
 #include "rate.h"
@@ -104,6 +106,51 @@ load_master(struct tg_ctx *x, const struct conf *c)
 	return rc == 0;
 }
 
+static struct lease_table *
+open_leases(const struct conf *c)
+{
+	struct lease_table *lt;
+	char *path = NULL, err[256];
+
+	if (c->lease_nano == 0 || c->run_dir == NULL ||
+	    asprintf(&path, "%s/tollgate-lease.shm", c->run_dir) == -1)
+		return NULL;
+	if ((lt = lease_open(path, err, sizeof(err))) == NULL)
+		log_msg(LOG_WARN,
+		    "no credit leases (%s): every request holds "
+		    "its own credit",
+		    err);
+	free(path);
+	return lt;
+}
+
+/*
+ * Close leases: with all, every one of this process's (at exit); else those
+ * idle or old, and any a dead process left.
+ */
+static void
+close_leases(struct tg_ctx *x, int all)
+{
+	struct db_conn *c;
+	struct arena *a;
+
+	if (x->leases == NULL || db_get(x->db, &c) != TG_OK)
+		return;
+	if ((a = arena_new(1 << 16)) != NULL) {
+		lease_sweep(
+		    x->leases, c, a, x->conf->lease_idle, all, all ? 1024 : 16);
+		arena_free(a);
+	}
+	db_put(x->db, c);
+}
+
+void
+ctx_tick(struct tg_ctx *x)
+{
+	close_leases(x, 0);
+	auth_flush(x->db);
+}
+
 int
 ctx_init(struct tg_ctx *x, const struct conf *c)
 {
@@ -118,17 +165,22 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	if ((x->rate = open_rate(c)) == NULL ||
 	    (x->pool = open_pool(c)) == NULL)
 		return -1;
-	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads;
+	/* One more than the slots: the supervisor's housekeeping (ctx_tick). */
+	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads + 1;
 	if ((x->db = db_pool_new(c, pool)) == NULL)
 		return -1;
+	x->leases = open_leases(c);
 	return 0;
 }
 
 void
 ctx_fini(struct tg_ctx *x)
 {
-	if (x->db != NULL)
+	if (x->db != NULL) {
 		auth_flush(x->db);
+		close_leases(x, 1);
+	}
+	lease_close_table(x->leases);
 	db_pool_free(x->db);
 	rate_close(x->rate);
 	pool_close(x->pool);

@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "http_client.h"
 #include "json.h"
+#include "lease.h"
 #include "ledger.h"
 #include "log.h"
 #include "money.h"
@@ -79,8 +80,10 @@ struct call {
 	struct rate_ticket ticket;
 	int64_t credit_limit; /* the key's; < 0 none */
 	int64_t hold;
-	unsigned char hold_id[HOLD_ID_LEN];
+	unsigned char hold_id[HOLD_ID_LEN]; /* or the lease's */
 	int held;
+	int leased; /* the hold is carve, from a lease */
+	struct carve carve;
 	const char *idem;
 	/* the current attempt */
 	int64_t ukey_id;
@@ -1150,9 +1153,21 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	if (allowed > x->hold)
 		allowed = x->hold;
 	usage_params(&rec, allowed, cols);
-	if ((rc = db_again(x)) == TG_OK)
+	if ((rc = db_again(x)) == TG_OK && x->leased)
+		rc = ledger_lease_charge(x->c, x->r->arena, x->carve.lease_id,
+		    x->carve.id, rec.cost.charge, cols, &x->charged,
+		    &x->balance_after);
+	else if (rc == TG_OK)
 		rc = ledger_settle_usage(x->c, x->r->arena, x->hold_id,
 		    rec.cost.charge, cols, &x->charged, &x->balance_after);
+	if (x->leased) {
+		/* The rest of the carve goes back to the lease, at once. */
+		lease_return(x->r->ctx->leases, &x->carve,
+		    rc == TG_OK ? x->charged : -1);
+		if (rc == TG_OK)
+			x->balance_after += lease_available(
+			    x->r->ctx->leases, (uint64_t)x->r->who->user_id);
+	}
 	if (x->r->ctx->rate != NULL)
 		rate_settle(
 		    x->r->ctx->rate, &x->ticket, x->u.prompt + x->u.completion);
@@ -1244,6 +1259,48 @@ replay(struct call *x, const struct usage_replay *rp)
 	x->resp->raw = rp->body;
 	x->resp->rawlen = rp->len;
 	x->resp->ctype = rp->type;
+	return TG_OK;
+}
+
+/*
+ * The hold from a lease of this process (lease.h): carved without SQL, or
+ * from a lease taken now in one call.  TG_ENOENT when this request takes its
+ * own exact hold: no leases, an Idempotency-Key, a key with a credit limit,
+ * a hold over a quarter of a lease, or a user who cannot spare a lease.
+ */
+static enum tg_err
+lease_hold(struct call *x)
+{
+	const struct conf *f = x->r->ctx->conf;
+	struct lease_table *lt = x->r->ctx->leases;
+	uint64_t user = (uint64_t)x->r->who->user_id;
+	unsigned char id[HOLD_ID_LEN];
+	unsigned ttl = f->hold_ttl * 2 > 86400 ? 86400 : f->hold_ttl * 2;
+	enum tg_err rc;
+
+	if (lt == NULL || x->idem != NULL || x->credit_limit >= 0 ||
+	    x->hold <= 0 || x->hold > f->lease_nano / 4)
+		return TG_ENOENT;
+	if (!lease_carve(lt, user, x->hold, x->r->request_id, 0, &x->carve)) {
+		rc = ledger_lease_take(x->c, x->r->arena, x->r->who->user_id,
+		    f->lease_nano, ttl, id);
+		if (rc == TG_ECREDIT)
+			return TG_ENOENT; /* near the limit: exact holds */
+		if (rc != TG_OK)
+			return rc;
+		/*
+		 * Carving stops at half the lease's time: a request started
+		 * before then (at most hold_ttl long) ends before it expires.
+		 */
+		if (lease_add(lt, user, id, f->lease_nano,
+			util_wall() + ttl / 2.0, x->hold, x->r->request_id,
+			&x->carve) == -1) {
+			ledger_lease_close(x->c, x->r->arena, id, 0, 0);
+			return TG_ENOENT;
+		}
+	}
+	x->leased = 1;
+	memcpy(x->hold_id, x->carve.lease_id, HOLD_ID_LEN);
 	return TG_OK;
 }
 
@@ -1406,8 +1463,10 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 	}
 	if ((rc = admit(&x)) != TG_OK)
 		return rc;
-	rc = ledger_reserve(x.c, r->arena, r->who->user_id, r->who->key_id,
-	    x.hold, x.idem, r->ctx->conf->hold_ttl, x.hold_id, &replayed, &why);
+	if ((rc = lease_hold(&x)) == TG_ENOENT)
+		rc = ledger_reserve(x.c, r->arena, r->who->user_id,
+		    r->who->key_id, x.hold, x.idem, r->ctx->conf->hold_ttl,
+		    x.hold_id, &replayed, &why);
 	if (rc != TG_OK || replayed)
 		rate_settle(r->ctx->rate, &x.ticket, 0); /* nothing was used */
 	if (rc == TG_ECREDIT)

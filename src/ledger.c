@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "crypto.h"
 #include "db.h"
 #include "ledger.h"
 #include "util.h"
@@ -38,14 +39,14 @@ replay(struct db_conn *c, struct arena *a, int64_t key_id, const char *idem,
  * Both transactions are procedures (schema/0007_ledger_procs.sql): one round
  * trip each, the same guards, the same lock order (holds, accounts, api_keys).
  */
-enum tg_err
-ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
-    int64_t key_id, int64_t amount, const char *idem, unsigned ttl_s,
+static enum tg_err
+reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
+    int64_t amount, const char *idem, unsigned ttl_s, int lease,
     unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why)
 {
 	static const enum ledger_short shorts[] = {
 	    SHORT_NONE, SHORT_BALANCE, SHORT_KEY_LIMIT};
-	struct db_val p[6];
+	struct db_val p[7];
 	struct db_rows rows;
 	enum tg_err rc;
 
@@ -61,7 +62,8 @@ ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
 	p[3] = idem != NULL ? DB_STR(idem) : DB_NULLV;
 	p[4] = DB_I64(amount);
 	p[5] = DB_I64(ttl_s);
-	rc = db_exec(c, STMT_LEDGER_RESERVE, p, 6, &rows, a);
+	p[6] = DB_I64(lease);
+	rc = db_exec(c, STMT_LEDGER_RESERVE, p, 7, &rows, a);
 	if (rc == TG_ECONFLICT && idem != NULL) {
 		*replayed = 1;
 		return replay(c, a, key_id, idem, hold_id);
@@ -76,12 +78,100 @@ ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
 	return TG_OK;
 }
 
+enum tg_err
+ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, int64_t amount, const char *idem, unsigned ttl_s,
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why)
+{
+	return reserve(c, a, user_id, key_id, amount, idem, ttl_s, 0, hold_id,
+	    replayed, why);
+}
+
+enum tg_err
+ledger_lease_take(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t amount, unsigned ttl_s, unsigned char lease_id[HOLD_ID_LEN])
+{
+	enum ledger_short why;
+	int replayed;
+
+	return reserve(c, a, user_id, 0, amount, NULL, ttl_s, 1, lease_id,
+	    &replayed, &why);
+}
+
+/* The outcome row of a procedure: 0 done, 1 none, 2 already closed. */
+static enum tg_err
+outcome(const struct db_rows *rows, size_t ncols)
+{
+	static const enum tg_err outcomes[] = {TG_OK, TG_ENOENT, TG_ECONFLICT};
+
+	if (rows->nrows != 1 || rows->ncols != ncols ||
+	    rows->v[0].type != DBT_I64 || rows->v[0].i < 0 || rows->v[0].i > 2)
+		return TG_ESYSTEM;
+	return outcomes[rows->v[0].i];
+}
+
+enum tg_err
+ledger_lease_charge(struct db_conn *c, struct arena *a,
+    const unsigned char lease_id[HOLD_ID_LEN],
+    const unsigned char carve_id[HOLD_ID_LEN], int64_t charge,
+    const struct db_val usage[LEDGER_USAGE_COLS], int64_t *charged,
+    int64_t *balance)
+{
+	struct db_val p[3 + LEDGER_USAGE_COLS];
+	struct db_rows rows;
+	size_t i;
+	enum tg_err rc;
+
+	p[0] = bin(lease_id, HOLD_ID_LEN);
+	p[1] = bin(carve_id, HOLD_ID_LEN);
+	p[2] = DB_I64(charge);
+	for (i = 0; i < LEDGER_USAGE_COLS; i++)
+		p[3 + i] = usage[i];
+	if ((rc = db_exec(c, STMT_LEASE_CHARGE, p, 3 + LEDGER_USAGE_COLS, &rows,
+		 a)) != TG_OK ||
+	    (rc = outcome(&rows, 3)) != TG_OK)
+		return rc;
+	*charged = rows.v[1].i;
+	if (balance != NULL)
+		*balance = rows.v[2].i;
+	return TG_OK;
+}
+
+enum tg_err
+ledger_lease_close(struct db_conn *c, struct arena *a,
+    const unsigned char lease_id[HOLD_ID_LEN], int64_t dead, int expired)
+{
+	struct db_val p[3] = {bin(lease_id, HOLD_ID_LEN), DB_I64(dead),
+	    DB_STR(expired ? "expired_settled" : "settled")};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_LEASE_CLOSE, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	return outcome(&rows, 1);
+}
+
+int
+ledger_carve_settled(struct db_conn *c, struct arena *a,
+    const unsigned char carve_id[HOLD_ID_LEN])
+{
+	char hex[2 * HOLD_ID_LEN + 1];
+	struct db_val p;
+	struct db_rows rows;
+
+	crypto_hex(carve_id, HOLD_ID_LEN, hex);
+	p = DB_STR(arena_printf(a, "carve:%s", hex));
+	if (db_exec(c, STMT_CARVE_SETTLED, &p, 1, &rows, a) != TG_OK ||
+	    rows.nrows != 1)
+		return -1;
+	return rows.v[0].i > 0;
+}
+
 static enum tg_err
 close_hold(struct db_conn *c, struct arena *a,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, const char *state,
     const struct db_val *usage, int64_t *charged, int64_t *balance)
 {
-	static const enum tg_err outcomes[] = {TG_OK, TG_ENOENT, TG_ECONFLICT};
 	struct db_val p[3 + LEDGER_USAGE_COLS];
 	struct db_rows rows;
 	size_t i;
@@ -93,13 +183,9 @@ close_hold(struct db_conn *c, struct arena *a,
 	for (i = 0; i < LEDGER_USAGE_COLS; i++)
 		p[3 + i] = usage != NULL ? usage[i] : DB_NULLV;
 	if ((rc = db_exec(c, STMT_LEDGER_SETTLE, p, 3 + LEDGER_USAGE_COLS,
-		 &rows, a)) != TG_OK)
+		 &rows, a)) != TG_OK ||
+	    (rc = outcome(&rows, 3)) != TG_OK)
 		return rc;
-	if (rows.nrows != 1 || rows.ncols != 3 || rows.v[0].type != DBT_I64 ||
-	    rows.v[0].i < 0 || rows.v[0].i > 2)
-		return TG_ESYSTEM;
-	if (outcomes[rows.v[0].i] != TG_OK)
-		return outcomes[rows.v[0].i];
 	if (charged != NULL)
 		*charged = rows.v[1].i;
 	if (balance != NULL)
@@ -139,14 +225,17 @@ ledger_sweep(
 	if ((rc = db_exec(c, STMT_HOLD_EXPIRED, &p, 1, &rows, a)) != TG_OK)
 		return rc;
 	for (i = 0; i < rows.nrows; i++) {
-		if (rows.v[i].len != HOLD_ID_LEN)
+		if (rows.ncols != 2 || rows.v[i * 2].len != HOLD_ID_LEN)
 			return TG_ESYSTEM;
 		/*
 		 * Nothing says what was used: the worst case the hold priced.
 		 * Another sweeper may have closed it since: that is no error.
 		 */
-		rc = close_hold(c, a, (const unsigned char *)rows.v[i].s,
-		    INT64_MAX, "expired_settled", NULL, NULL, NULL);
+		rc = rows.v[i * 2 + 1].i
+		    ? ledger_lease_close(c, a,
+			  (const unsigned char *)rows.v[i * 2].s, INT64_MAX, 1)
+		    : close_hold(c, a, (const unsigned char *)rows.v[i * 2].s,
+			  INT64_MAX, "expired_settled", NULL, NULL, NULL);
 		if (rc == TG_OK)
 			(*settled)++;
 		else if (rc != TG_ECONFLICT)

@@ -17,6 +17,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "router.h"
+#include "util.h"
 #include "worker.h"
 
 #define ARENA_CHUNK (64 * 1024)
@@ -171,11 +172,17 @@ supervise(struct worker *w, const sigset_t *ctl)
 {
 	struct timespec tick = {0, 100 * 1000 * 1000};
 	siginfo_t si;
+	double last = util_now();
 	int sig;
 
 	while (!all_done(w)) {
 		if (get_quit(w))
 			wake_idle(w);
+		else if (util_now() - last >= 1.0) {
+			ctx_tick(
+			    &w->ctx); /* housekeeping off the request path */
+			last = util_now();
+		}
 		sig = sigtimedwait(ctl, &si, &tick);
 		switch (sig) {
 		case SIGQUIT:
