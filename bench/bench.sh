@@ -38,6 +38,9 @@ for _ in $(seq 50); do grep -q '^listening on' "$T/log/mock.out" && break; sleep
 MOCK_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/log/mock.out")
 [ -n "$MOCK_PORT" ] || { say "mock did not start"; exit 1; }
 
+# Credit leases (tollgate.conf [billing] lease): on by default; BENCH_LEASE= measures the
+# exact path, one hold per request.
+LEASE=${BENCH_LEASE-1.00}
 conf() {
 	cat >"$T/tg.conf" <<CONF
 [server]
@@ -62,6 +65,8 @@ pool_size = ${3:-0}
 schema_dir = $BENCH_SRC/schema
 [chat]
 default_max_tokens = 64
+[billing]
+lease = $LEASE
 CONF
 }
 : >"$BENCH_OUT.wrk.log"
@@ -238,13 +243,13 @@ stream time to first byte p50 / p99 (us)  ${ttfb_ref50%.*} / ${ttfb_ref99%.*}   
 streams with lost chunks                  -              $lost of 30
 $CONC streams in flight (1 s each)        -              $many_req done in ${DURATION}s, non-2xx $many_bad, socket errors $many_se
 resident memory idle / c=16 / $CONC (KiB)   -              $rss_idle / $rss_c16 / $rss_many
-SQL statements per request                -              $qpr
+SQL statements per request                -              $qpr (credit leases: ${LEASE:-off})
 redo-log fsyncs per request               -              $fpr
 non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se)
 TABLE
 cat >"$BENCH_OUT" <<JSON
 {"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","machine":"$(nproc) cores, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo), $(uname -r)",
- "duration_s":$DURATION,
+ "duration_s":$DURATION,"lease_usd":"${LEASE:-off}",
  "throughput":{"reference_rps":$ref_rps,"tollgate_rps":$tg_rps,"ratio":$ratio,"tollgate_non2xx":$tg_bad},
  "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99},
  "stream_ttfb_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams_with_lost_chunks":$lost},
