@@ -9,6 +9,7 @@ struct db_pool;
 struct rate;
 struct pool;
 struct lease_table;
+struct journal;
 
 struct tg_ctx {
 	const struct conf *conf;
@@ -20,13 +21,18 @@ struct tg_ctx {
 	struct rate *rate;	  /* the node's rate counters */
 	struct pool *pool;	  /* the node's upstream key health */
 	struct lease_table *leases; /* credit leases; NULL: off */
+	struct journal *journal;    /* settlements on leases; NULL: in place */
+	unsigned ticks;
 	int have_master;
 };
 
 /* Build the worker context (DB pool, OpenAPI cache); 0 or -1 (logged). */
 int ctx_init(struct tg_ctx *, const struct conf *);
 void ctx_fini(struct tg_ctx *);
-/* Housekeeping about once a second: idle leases back, request counts out. */
+/*
+ * Housekeeping, every 100 ms from the supervisor: the journal to the
+ * database; about once a second idle leases back and request counts out.
+ */
 void ctx_tick(struct tg_ctx *);
 
 #endif

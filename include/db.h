@@ -102,6 +102,12 @@ enum stmt {
 	STMT_LEASE_CHARGE,   /* CALL tg_lease_charge */
 	STMT_LEASE_CLOSE,    /* CALL tg_lease_close */
 	STMT_CARVE_SETTLED,
+	STMT_JOURNAL_LEASE,
+	STMT_JOURNAL_ACCOUNT,
+	STMT_JOURNAL_KEY,
+	STMT_JOURNAL_MARK_SET,
+	STMT_JOURNAL_MARK_GET,
+	STMT_JOURNAL_MARK_DEL,
 	STMT_USAGE_SET_REPLAY,
 	STMT_USAGE_BY_IDEM,
 	STMT_USAGE_LIST,
@@ -118,6 +124,9 @@ enum stmt {
 	STMT_RATE_PRUNE,
 	STMT__MAX
 };
+
+/* Multi-row INSERTs (db_exec_rows), by table. */
+enum batch { BATCH_USAGE, BATCH_LEDGER, BATCH__MAX };
 
 enum db_type { DBT_NULL = 0, DBT_I64, DBT_STR };
 
@@ -168,6 +177,12 @@ void db_put(struct db_pool *, struct db_conn *);
  */
 enum tg_err db_exec(struct db_conn *, enum stmt, const struct db_val *params,
     size_t n, struct db_rows *out, struct arena *a);
+/*
+ * Insert nrows rows of batch b (params row-major, the batch's width each) in
+ * as few statements as the per-statement row limit allows.  Never retried.
+ */
+enum tg_err db_exec_rows(struct db_conn *, enum batch b,
+    const struct db_val *params, size_t nrows, struct arena *a);
 /* Begin / commit / roll back a transaction on this connection. */
 enum tg_err db_begin(struct db_conn *);
 enum tg_err db_commit(struct db_conn *);

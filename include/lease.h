@@ -42,17 +42,28 @@ void lease_close_table(struct lease_table *);
 int lease_carve(struct lease_table *, uint64_t user_id, int64_t amount,
     const char *request_id, double min_life, struct carve *out);
 /*
- * Record a lease just taken in the database (amount for user_id, to be closed
- * by close_at, wall seconds) and carve `first` from it.  -1 when the table is
+ * Record a lease just taken in the database (amount for user_id, whose
+ * balance was then `balance`; carving ends at close_at, wall seconds) and
+ * carve `first` from it.  -1 when the table is
  * full (the caller closes the lease at once).
  */
 int lease_add(struct lease_table *, uint64_t user_id,
-    const unsigned char id[HOLD_ID_LEN], int64_t amount, double close_at,
-    int64_t first, const char *request_id, struct carve *out);
+    const unsigned char id[HOLD_ID_LEN], int64_t amount, int64_t balance,
+    double close_at, int64_t first, const char *request_id,
+    struct carve *out);
 /* A carve settled and charged `charged`: the rest goes back to its lease. */
 void lease_return(struct lease_table *, const struct carve *, int64_t charged);
-/* What this process's open leases of user_id still have uncarved. */
-int64_t lease_available(struct lease_table *, uint64_t user_id);
+/*
+ * What the node's leases of user_id still have uncarved; *balance (may be
+ * NULL) receives the account's balance when the newest of them was taken.
+ */
+int64_t lease_available(
+    struct lease_table *, uint64_t user_id, int64_t *balance);
+/* A carve's settlement went into (+1) or failed to go into (-1) a journal. */
+void lease_journaled(struct lease_table *, const struct carve *, int delta);
+/* n journal lines of lease id reached the database. */
+void lease_flushed(
+    struct lease_table *, const unsigned char id[HOLD_ID_LEN], int64_t n);
 
 /* A lease to close in the database: what never settled is charged in full. */
 struct lease_due {

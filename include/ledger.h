@@ -45,10 +45,12 @@ enum tg_err ledger_settle_usage(struct db_conn *, struct arena *,
     int64_t *balance);
 /*
  * Leases (lease.h): a hold of amount for many requests of user_id, open for
- * ttl_s; TG_ECREDIT when the balance cannot spare it.
+ * ttl_s; TG_ECREDIT when the balance cannot spare it.  *balance: the
+ * account's balance after it.
  */
 enum tg_err ledger_lease_take(struct db_conn *, struct arena *, int64_t user_id,
-    int64_t amount, unsigned ttl_s, unsigned char lease_id[HOLD_ID_LEN]);
+    int64_t amount, unsigned ttl_s, unsigned char lease_id[HOLD_ID_LEN],
+    int64_t *balance);
 /*
  * Settle one request carved from a lease (carve_id deduplicates it), with its
  * usage record; TG_ECONFLICT when the lease is closed (nothing changes).

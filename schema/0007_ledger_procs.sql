@@ -9,6 +9,14 @@
 -- closing it (tg_lease_close) returns what is left.
 ALTER TABLE holds ADD COLUMN lease TINYINT(1) NOT NULL DEFAULT 0 AFTER charged;
 
+-- How far each node's journal files (journal.c) have been written to the database: updated
+-- in the transaction that writes their lines, so a replay writes each line once.
+CREATE TABLE journal_marks (
+  name  VARCHAR(255) NOT NULL PRIMARY KEY,   -- host/file
+  off   BIGINT NOT NULL,
+  updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- tg_reserve: hold p_amount of p_user's balance for key p_key (0: none).  Returns one row:
 -- 0 held; 1 the balance (with its overdraft) does not cover it; 2 the key's credit_limit
 -- does not.  Nothing changes unless 0.
@@ -42,7 +50,7 @@ BEGIN
       VALUES (p_user, p_id, 'hold', 0, CONCAT('hold:', LOWER(HEX(p_id))));
     COMMIT;
   END IF;
-  SELECT v_short;
+  SELECT v_short, (SELECT balance FROM accounts WHERE user_id = p_user);
 END;
 
 -- tg_settle: close hold p_id exactly once as p_state ('settled', 'expired_settled'),

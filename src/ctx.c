@@ -14,6 +14,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "json.h"
+#include "journal.h"
 #include "lease.h"
 #include "log.h"
 #include "pool.h"
@@ -106,6 +107,39 @@ load_master(struct tg_ctx *x, const struct conf *c)
 	return rc == 0;
 }
 
+static struct journal *
+open_journal(const struct conf *c)
+{
+	struct journal *j;
+	char *dir = NULL, err[256];
+
+	if (asprintf(&dir, "%s/journal", c->run_dir) == -1)
+		return NULL;
+	if ((j = journal_open(dir, err, sizeof(err))) == NULL)
+		log_msg(LOG_WARN,
+		    "no journal (%s): requests on leases settle in place", err);
+	free(dir);
+	return j;
+}
+
+static void
+close_journal(struct tg_ctx *x)
+{
+	struct db_conn *c = NULL;
+	struct arena *a = arena_new(4096);
+
+	if (x->journal == NULL)
+		goto out;
+	if (db_get(x->db, &c) != TG_OK)
+		c = NULL;
+	journal_close(x->journal, c, a);
+	x->journal = NULL;
+	if (c != NULL)
+		db_put(x->db, c);
+out:
+	arena_free(a);
+}
+
 static struct lease_table *
 open_leases(const struct conf *c)
 {
@@ -144,9 +178,31 @@ close_leases(struct tg_ctx *x, int all)
 	db_put(x->db, c);
 }
 
+/* Write the journal out; with all, until nothing is left (at exit). */
+static void
+flush_journal(struct tg_ctx *x, int all)
+{
+	struct db_conn *c;
+	struct arena *a;
+	int n, rounds = 0;
+
+	if (x->journal == NULL || db_get(x->db, &c) != TG_OK)
+		return;
+	do {
+		if ((a = arena_new(1 << 20)) == NULL)
+			break;
+		n = journal_flush(x->journal, c, a, x->leases);
+		arena_free(a);
+	} while (all && n > 0 && ++rounds < 1000);
+	db_put(x->db, c);
+}
+
 void
 ctx_tick(struct tg_ctx *x)
 {
+	flush_journal(x, 0);
+	if (x->ticks++ % 10 != 0)
+		return;
 	close_leases(x, 0);
 	auth_flush(x->db);
 }
@@ -169,7 +225,8 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads + 1;
 	if ((x->db = db_pool_new(c, pool)) == NULL)
 		return -1;
-	x->leases = open_leases(c);
+	if ((x->leases = open_leases(c)) != NULL)
+		x->journal = open_journal(c);
 	return 0;
 }
 
@@ -178,7 +235,9 @@ ctx_fini(struct tg_ctx *x)
 {
 	if (x->db != NULL) {
 		auth_flush(x->db);
+		flush_journal(x, 1);
 		close_leases(x, 1);
+		close_journal(x);
 	}
 	lease_close_table(x->leases);
 	db_pool_free(x->db);

@@ -11,6 +11,7 @@
 #include <mysqld_error.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "cache.h"
 #include "conf.h"
 #include "db.h"
@@ -126,6 +127,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_LEDGER_RESERVE] = { "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_LEASE_CHARGE] = { "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_LEASE_CLOSE] = { "CALL tg_lease_close(?, ?, ?)", SF_HOT },
+	[STMT_JOURNAL_LEASE] = { "UPDATE holds SET charged = COALESCE(charged, 0) + ? WHERE id = ? AND lease = 1 AND state = 'open'", SF_HOT },
+	[STMT_JOURNAL_ACCOUNT] = { "UPDATE accounts SET reserved = reserved - ? WHERE user_id = ?", SF_HOT },
+	[STMT_JOURNAL_KEY] = { "UPDATE api_keys SET spent = spent + ? WHERE id = ?", SF_HOT },
+	[STMT_JOURNAL_MARK_SET] = { "INSERT INTO journal_marks (name, off) VALUES (?, ?) ON DUPLICATE KEY UPDATE off = VALUES(off)", SF_HOT },
+	[STMT_JOURNAL_MARK_GET] = { "SELECT off FROM journal_marks WHERE name = ?", SF_READ },
+	[STMT_JOURNAL_MARK_DEL] = { "DELETE FROM journal_marks WHERE name = ?", SF_HOT },
 	[STMT_CARVE_SETTLED] = { "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", SF_READ },
 	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE api_key_id = ? AND idem_key = ?", SF_HOT },
@@ -146,6 +153,30 @@ static const struct stmt_def stmts[STMT__MAX] = {
 };
 /* clang-format on */
 
+/*
+ * Multi-row INSERTs (db_exec_rows): the statement up to VALUES and the width
+ * of one row; prepared per connection for each row count up to BATCH_ROWS.
+ */
+#define BATCH_ROWS 32
+static const struct batch_def {
+	const char *prefix;
+	unsigned ncols;
+} batches[BATCH__MAX] = {
+    /* IGNORE: a client's reused x-request-id must not stop the journal. */
+    [BATCH_USAGE] = {"INSERT IGNORE INTO usage_records (request_id, user_id, "
+		     "api_key_id, hold_id, endpoint, model_id, provider_id, "
+		     "upstream_key_id, upstream_model, prompt_tokens, "
+		     "completion_tokens, cached_tokens, reasoning_tokens, "
+		     "input_price, output_price, cached_price, commission_bp, "
+		     "base_cost, commission, charge, status, http_status, "
+		     "error, latency_ms, ttft_ms, stream, estimated, attempts, "
+		     "idem_key, upstream_cost) VALUES ",
+	30},
+    [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
+		      "kind, amount, dedupe_key) VALUES ",
+	5},
+};
+
 /* UTC and strict modes on every session, whoever configured the server. */
 #define SESSION_INIT                                                           \
 	"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"             \
@@ -155,6 +186,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 struct db_conn {
 	MYSQL *my;
 	MYSQL_STMT *st[STMT__MAX];
+	MYSQL_STMT *bst[BATCH__MAX][BATCH_ROWS + 1]; /* by row count */
 	const struct conf *conf;
 	unsigned long flags;
 	struct db_conn *next; /* free list */
@@ -212,6 +244,14 @@ conn_close(struct db_conn *c)
 		if (c->st[i] != NULL)
 			mysql_stmt_close(c->st[i]);
 		c->st[i] = NULL;
+	}
+	for (i = 0; i < BATCH__MAX * (BATCH_ROWS + 1); i++) {
+		MYSQL_STMT **b =
+		    &c->bst[i / (BATCH_ROWS + 1)][i % (BATCH_ROWS + 1)];
+
+		if (*b != NULL)
+			mysql_stmt_close(*b);
+		*b = NULL;
 	}
 	if (c->my != NULL)
 		mysql_close(c->my);
@@ -740,6 +780,80 @@ exec_retry(struct db_conn *c, enum stmt s, const struct db_val *params,
 	if (gone)
 		conn_close(c);
 	return rc;
+}
+
+/* A prepared INSERT of k rows of batch b, made once per connection. */
+static MYSQL_STMT *
+batch_stmt(struct db_conn *c, enum batch b, size_t k, struct arena *a)
+{
+	const struct batch_def *d = &batches[b];
+	MYSQL_STMT *st;
+	struct buf sql;
+	size_t r, i;
+
+	if ((st = c->bst[b][k]) != NULL)
+		return st;
+	enum tg_err rc;
+
+	buf_init(&sql, 1u << 20);
+	rc = buf_puts(&sql, d->prefix);
+	for (r = 0; r < k && rc == TG_OK; r++) {
+		rc = buf_puts(&sql, r == 0 ? "(" : ", (");
+		for (i = 0; i < d->ncols && rc == TG_OK; i++)
+			rc = buf_puts(&sql, i == 0 ? "?" : ", ?");
+		if (rc == TG_OK)
+			rc = buf_puts(&sql, ")");
+	}
+	(void)a;
+	if (rc != TG_OK || (st = mysql_stmt_init(c->my)) == NULL) {
+		buf_free(&sql);
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st, sql.data, sql.len) != 0) {
+		snprintf(c->err, sizeof(c->err), "%s", mysql_stmt_error(st));
+		log_msg(LOG_ERR, "database batch %d failed to prepare: %s",
+		    (int)b, c->err);
+		mysql_stmt_close(st);
+		st = NULL;
+	}
+	buf_free(&sql);
+	return c->bst[b][k] = st;
+}
+
+enum tg_err
+db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
+    size_t nrows, struct arena *a)
+{
+	size_t ncols = batches[b].ncols, k, n;
+	unsigned long *lens;
+	MYSQL_BIND *bind;
+	MYSQL_STMT *st;
+	enum tg_err rc;
+
+	if (c->my == NULL && (rc = conn_open(c)) != TG_OK)
+		return rc;
+	for (; nrows > 0; nrows -= k, params += k * ncols) {
+		k = nrows > BATCH_ROWS ? BATCH_ROWS : nrows;
+		n = k * ncols;
+		if ((st = batch_stmt(c, b, k, a)) == NULL)
+			return TG_EDB;
+		bind = arena_calloc(a, n, sizeof(*bind));
+		lens = arena_calloc(a, n, sizeof(*lens));
+		if (bind == NULL || lens == NULL)
+			return TG_ESYSTEM;
+		bind_params(bind, params, n, lens);
+		__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
+		if (mysql_stmt_bind_param(st, bind) || mysql_stmt_execute(st)) {
+			rc = map_error(c, mysql_stmt_errno(st),
+			    mysql_stmt_error(st), STMT__MAX);
+			if (lost(mysql_stmt_errno(st))) {
+				c->in_txn = 0;
+				conn_close(c);
+			}
+			return rc;
+		}
+	}
+	return TG_OK;
 }
 
 static enum tg_err

@@ -16,7 +16,7 @@
 #include "shm.h"
 #include "util.h"
 
-#define LEASE_VERSION 1
+#define LEASE_VERSION 2
 #define NLEASES	      1024 /* leases a node holds at once */
 #define NCARVES	      4096 /* requests in flight on leases */
 #define PROBES	      32
@@ -31,7 +31,9 @@ struct lslot {
 	unsigned char id[HOLD_ID_LEN];
 	int64_t amount;
 	int64_t avail;	 /* not carved */
-	int64_t open;	 /* carves of the owner not yet returned */
+	int64_t open;	 /* carves not yet returned */
+	int64_t pending; /* settled into a journal, not yet in the database */
+	int64_t balance; /* the account's balance when the lease was taken */
 	double used;	 /* wall seconds of the last carve or return */
 	double close_at; /* wall: no carve after this */
 };
@@ -165,8 +167,8 @@ lease_carve(struct lease_table *lt, uint64_t user, int64_t amount,
 
 int
 lease_add(struct lease_table *lt, uint64_t user,
-    const unsigned char id[HOLD_ID_LEN], int64_t amount, double close_at,
-    int64_t first, const char *request_id, struct carve *out)
+    const unsigned char id[HOLD_ID_LEN], int64_t amount, int64_t balance,
+    double close_at, int64_t first, const char *request_id, struct carve *out)
 {
 	struct table *t = lt->t;
 	size_t k, i;
@@ -185,6 +187,7 @@ lease_add(struct lease_table *lt, uint64_t user,
 		l->user = user;
 		memcpy(l->id, id, HOLD_ID_LEN);
 		l->amount = l->avail = amount;
+		l->balance = balance;
 		l->close_at = close_at;
 		if (carve_slot(t, (int)i, first, out) == 0) {
 			rc = 0;
@@ -233,19 +236,55 @@ lease_return(struct lease_table *lt, const struct carve *cv, int64_t charged)
 }
 
 int64_t
-lease_available(struct lease_table *lt, uint64_t user)
+lease_available(struct lease_table *lt, uint64_t user, int64_t *balance)
 {
 	struct table *t = lt->t;
 	int64_t sum = 0;
+	double newest = -1;
 	size_t k, i;
 
 	shm_lock(lt->shm);
 	for (k = 0, i = home(user); k < PROBES; k++, i = (i + 1) % NLEASES)
 		if (t->l[i].owner != 0 && t->l[i].user == user &&
-		    t->l[i].state != L_CLAIMED)
+		    t->l[i].state != L_CLAIMED) {
 			sum += t->l[i].avail;
+			if (balance != NULL && t->l[i].close_at > newest) {
+				newest = t->l[i].close_at;
+				*balance = t->l[i].balance;
+			}
+		}
 	shm_unlock(lt->shm);
 	return sum;
+}
+
+void
+lease_journaled(struct lease_table *lt, const struct carve *cv, int delta)
+{
+	shm_lock(lt->shm);
+	if (cv->lease >= 0 && cv->lease < NLEASES &&
+	    memcmp(lt->t->l[cv->lease].id, cv->lease_id, HOLD_ID_LEN) == 0)
+		lt->t->l[cv->lease].pending += delta;
+	shm_unlock(lt->shm);
+}
+
+void
+lease_flushed(
+    struct lease_table *lt, const unsigned char id[HOLD_ID_LEN], int64_t n)
+{
+	size_t i;
+
+	if (lt == NULL)
+		return;
+	shm_lock(lt->shm);
+	for (i = 0; i < NLEASES; i++)
+		if (lt->t->l[i].owner != 0 &&
+		    memcmp(lt->t->l[i].id, id, HOLD_ID_LEN) == 0) {
+			lt->t->l[i].pending -= n;
+			if (lt->t->l[i].pending < 0)
+				lt->t->l[i].pending = 0;
+			break;
+		}
+	shm_unlock(lt->shm);
 }
 
 /* Carves from lease i whose process is alive.  Locked. */
@@ -328,7 +367,7 @@ lease_next_due(
 		/* A carver that died never gives its carve back: recount. */
 		if (l->open > 0 && now - l->used >= idle_s)
 			l->open = live_carves(t, (int)i);
-		if (l->open == 0 &&
+		if (l->open == 0 && l->pending == 0 &&
 		    (all || l->state == L_DRAIN || now - l->used >= idle_s)) {
 			claim(t, (int)i, out);
 			found = 1;

@@ -42,7 +42,8 @@ replay(struct db_conn *c, struct arena *a, int64_t key_id, const char *idem,
 static enum tg_err
 reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
     int64_t amount, const char *idem, unsigned ttl_s, int lease,
-    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why)
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
+    int64_t *balance)
 {
 	static const enum ledger_short shorts[] = {
 	    SHORT_NONE, SHORT_BALANCE, SHORT_KEY_LIMIT};
@@ -75,6 +76,8 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 		return TG_ESYSTEM;
 	if ((*why = shorts[rows.v[0].i]) != SHORT_NONE)
 		return TG_ECREDIT;
+	if (balance != NULL && rows.ncols >= 2)
+		*balance = rows.v[1].i;
 	return TG_OK;
 }
 
@@ -84,18 +87,19 @@ ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
     unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why)
 {
 	return reserve(c, a, user_id, key_id, amount, idem, ttl_s, 0, hold_id,
-	    replayed, why);
+	    replayed, why, NULL);
 }
 
 enum tg_err
 ledger_lease_take(struct db_conn *c, struct arena *a, int64_t user_id,
-    int64_t amount, unsigned ttl_s, unsigned char lease_id[HOLD_ID_LEN])
+    int64_t amount, unsigned ttl_s, unsigned char lease_id[HOLD_ID_LEN],
+    int64_t *balance)
 {
 	enum ledger_short why;
 	int replayed;
 
 	return reserve(c, a, user_id, 0, amount, NULL, ttl_s, 1, lease_id,
-	    &replayed, &why);
+	    &replayed, &why, balance);
 }
 
 /* The outcome row of a procedure: 0 done, 1 none, 2 already closed. */

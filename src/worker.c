@@ -178,9 +178,9 @@ supervise(struct worker *w, const sigset_t *ctl)
 	while (!all_done(w)) {
 		if (get_quit(w))
 			wake_idle(w);
-		else if (util_now() - last >= 1.0) {
-			ctx_tick(
-			    &w->ctx); /* housekeeping off the request path */
+		else if (util_now() - last >= 0.1) {
+			/* Housekeeping, off the request path. */
+			ctx_tick(&w->ctx);
 			last = util_now();
 		}
 		sig = sigtimedwait(ctl, &si, &tick);
