@@ -155,9 +155,10 @@ static const struct stmt_def stmts[STMT__MAX] = {
 
 /*
  * Multi-row INSERTs (db_exec_rows): the statement up to VALUES and the width
- * of one row; prepared per connection for each row count up to BATCH_ROWS.
+ * of one row; prepared once per connection for each power-of-two row count
+ * up to 256 (256 x 30 placeholders is far below the server's 65535).
  */
-#define BATCH_ROWS 32
+#define BATCH_SIZES 9 /* 1, 2, 4 ... 256 rows */
 static const struct batch_def {
 	const char *prefix;
 	unsigned ncols;
@@ -186,7 +187,7 @@ static const struct batch_def {
 struct db_conn {
 	MYSQL *my;
 	MYSQL_STMT *st[STMT__MAX];
-	MYSQL_STMT *bst[BATCH__MAX][BATCH_ROWS + 1]; /* by row count */
+	MYSQL_STMT *bst[BATCH__MAX][BATCH_SIZES]; /* by log2 of the rows */
 	const struct conf *conf;
 	unsigned long flags;
 	struct db_conn *next; /* free list */
@@ -245,9 +246,8 @@ conn_close(struct db_conn *c)
 			mysql_stmt_close(c->st[i]);
 		c->st[i] = NULL;
 	}
-	for (i = 0; i < BATCH__MAX * (BATCH_ROWS + 1); i++) {
-		MYSQL_STMT **b =
-		    &c->bst[i / (BATCH_ROWS + 1)][i % (BATCH_ROWS + 1)];
+	for (i = 0; i < BATCH__MAX * BATCH_SIZES; i++) {
+		MYSQL_STMT **b = &c->bst[i / BATCH_SIZES][i % BATCH_SIZES];
 
 		if (*b != NULL)
 			mysql_stmt_close(*b);
@@ -782,19 +782,18 @@ exec_retry(struct db_conn *c, enum stmt s, const struct db_val *params,
 	return rc;
 }
 
-/* A prepared INSERT of k rows of batch b, made once per connection. */
+/* A prepared INSERT of 2^lg rows of batch b, made once per connection. */
 static MYSQL_STMT *
-batch_stmt(struct db_conn *c, enum batch b, size_t k, struct arena *a)
+batch_stmt(struct db_conn *c, enum batch b, unsigned lg, struct arena *a)
 {
 	const struct batch_def *d = &batches[b];
+	size_t r, i, k = (size_t)1 << lg;
 	MYSQL_STMT *st;
 	struct buf sql;
-	size_t r, i;
-
-	if ((st = c->bst[b][k]) != NULL)
-		return st;
 	enum tg_err rc;
 
+	if ((st = c->bst[b][lg]) != NULL)
+		return st;
 	buf_init(&sql, 1u << 20);
 	rc = buf_puts(&sql, d->prefix);
 	for (r = 0; r < k && rc == TG_OK; r++) {
@@ -817,7 +816,7 @@ batch_stmt(struct db_conn *c, enum batch b, size_t k, struct arena *a)
 		st = NULL;
 	}
 	buf_free(&sql);
-	return c->bst[b][k] = st;
+	return c->bst[b][lg] = st;
 }
 
 enum tg_err
@@ -828,14 +827,18 @@ db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
 	unsigned long *lens;
 	MYSQL_BIND *bind;
 	MYSQL_STMT *st;
+	unsigned lg;
 	enum tg_err rc;
 
 	if (c->my == NULL && (rc = conn_open(c)) != TG_OK)
 		return rc;
 	for (; nrows > 0; nrows -= k, params += k * ncols) {
-		k = nrows > BATCH_ROWS ? BATCH_ROWS : nrows;
+		/* The largest power of two that fits: few shapes to prepare. */
+		for (lg = BATCH_SIZES - 1; ((size_t)1 << lg) > nrows; lg--)
+			;
+		k = (size_t)1 << lg;
 		n = k * ncols;
-		if ((st = batch_stmt(c, b, k, a)) == NULL)
+		if ((st = batch_stmt(c, b, lg, a)) == NULL)
 			return TG_EDB;
 		bind = arena_calloc(a, n, sizeof(*bind));
 		lens = arena_calloc(a, n, sizeof(*lens));
