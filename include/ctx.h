@@ -6,6 +6,7 @@
 
 struct conf;
 struct db_pool;
+struct db_conn;
 struct rate;
 struct pool;
 struct lease_table;
@@ -23,6 +24,7 @@ struct tg_ctx {
 	struct lease_table *leases; /* credit leases; NULL: off */
 	struct journal *journal;    /* settlements on leases; NULL: in place */
 	unsigned ticks;
+	struct db_conn *hk; /* the supervisor's connection (ctx_tick) */
 	int have_master;
 };
 

@@ -107,6 +107,19 @@ load_master(struct tg_ctx *x, const struct conf *c)
 	return rc == 0;
 }
 
+/*
+ * The supervisor's own connection, kept for the life of the process: the
+ * journal's large multi-row statements are prepared on it alone, not on
+ * every connection of the pool.
+ */
+static struct db_conn *
+housekeeper(struct tg_ctx *x)
+{
+	if (x->hk == NULL && db_get(x->db, &x->hk) != TG_OK)
+		x->hk = NULL;
+	return x->hk;
+}
+
 static struct journal *
 open_journal(const struct conf *c)
 {
@@ -130,12 +143,9 @@ close_journal(struct tg_ctx *x)
 
 	if (x->journal == NULL)
 		goto out;
-	if (db_get(x->db, &c) != TG_OK)
-		c = NULL;
+	c = housekeeper(x);
 	journal_close(x->journal, c, a);
 	x->journal = NULL;
-	if (c != NULL)
-		db_put(x->db, c);
 out:
 	arena_free(a);
 }
@@ -168,14 +178,13 @@ close_leases(struct tg_ctx *x, int all)
 	struct db_conn *c;
 	struct arena *a;
 
-	if (x->leases == NULL || db_get(x->db, &c) != TG_OK)
+	if (x->leases == NULL || (c = housekeeper(x)) == NULL)
 		return;
 	if ((a = arena_new(1 << 16)) != NULL) {
 		lease_sweep(
 		    x->leases, c, a, x->conf->lease_idle, all, all ? 1024 : 16);
 		arena_free(a);
 	}
-	db_put(x->db, c);
 }
 
 /* Write the journal out; with all, until nothing is left (at exit). */
@@ -186,7 +195,7 @@ flush_journal(struct tg_ctx *x, int all)
 	struct arena *a;
 	int n, rounds = 0;
 
-	if (x->journal == NULL || db_get(x->db, &c) != TG_OK)
+	if (x->journal == NULL || (c = housekeeper(x)) == NULL)
 		return;
 	do {
 		if ((a = arena_new(1 << 20)) == NULL)
@@ -194,7 +203,6 @@ flush_journal(struct tg_ctx *x, int all)
 		n = journal_flush(x->journal, c, a, x->leases);
 		arena_free(a);
 	} while (all && n > 0 && ++rounds < 1000);
-	db_put(x->db, c);
 }
 
 void
@@ -239,6 +247,8 @@ ctx_fini(struct tg_ctx *x)
 		close_leases(x, 1);
 		close_journal(x);
 	}
+	if (x->hk != NULL)
+		db_put(x->db, x->hk);
 	lease_close_table(x->leases);
 	db_pool_free(x->db);
 	rate_close(x->rate);
