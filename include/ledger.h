@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "db.h"
 #include "tollgate.h"
 
 #define HOLD_ID_LEN 16
