@@ -101,6 +101,7 @@ enum stmt {
 	STMT_LEDGER_SETTLE,  /* CALL tg_settle */
 	STMT_LEASE_CHARGE,   /* CALL tg_lease_charge */
 	STMT_LEASE_CLOSE,    /* CALL tg_lease_close */
+	STMT_LEASE_CHARGED,
 	STMT_CARVE_SETTLED,
 	STMT_JOURNAL_LEASE,
 	STMT_JOURNAL_ACCOUNT,

@@ -49,8 +49,7 @@ int lease_carve(struct lease_table *, uint64_t user_id, int64_t amount,
  */
 int lease_add(struct lease_table *, uint64_t user_id,
     const unsigned char id[HOLD_ID_LEN], int64_t amount, int64_t balance,
-    double close_at, int64_t first, const char *request_id,
-    struct carve *out);
+    double close_at, int64_t first, const char *request_id, struct carve *out);
 /* A carve settled and charged `charged`: the rest goes back to its lease. */
 void lease_return(struct lease_table *, const struct carve *, int64_t charged);
 /*
@@ -69,6 +68,12 @@ void lease_flushed(
 struct lease_due {
 	int lease;
 	unsigned char id[HOLD_ID_LEN];
+	/*
+	 * check: not to close but to compare: when the database's charged for
+	 * the lease is expect, its pending lines are all in (lease_pending_clear)
+	 */
+	int check;
+	int64_t expect;
 	/* carves of a dead process, to charge in full unless they settled */
 	size_t ncarves;
 	struct {
@@ -94,6 +99,8 @@ struct arena;
  */
 unsigned lease_sweep(struct lease_table *, struct db_conn *, struct arena *,
     double idle_s, int all, unsigned max);
+/* The database has every line of a checked lease: nothing is pending. */
+void lease_pending_clear(struct lease_table *, const struct lease_due *);
 /* The database closed it (or it was already closed): free its slot. */
 void lease_closed(struct lease_table *, const struct lease_due *);
 /* Give back a due lease that could not be closed now (retried later). */

@@ -67,6 +67,9 @@ enum tg_err ledger_lease_charge(struct db_conn *, struct arena *,
  */
 enum tg_err ledger_lease_close(struct db_conn *, struct arena *,
     const unsigned char lease_id[HOLD_ID_LEN], int64_t dead, int expired);
+/* A lease's charged so far (0 when none), -1 when unknown. */
+int64_t ledger_lease_charged(
+    struct db_conn *, struct arena *, const unsigned char id[HOLD_ID_LEN]);
 /* 1 when the carve's charge is in the ledger, 0 when not, -1 on error. */
 int ledger_carve_settled(struct db_conn *, struct arena *,
     const unsigned char carve_id[HOLD_ID_LEN]);

@@ -133,6 +133,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_JOURNAL_MARK_SET] = { "INSERT INTO journal_marks (name, off) VALUES (?, ?) ON DUPLICATE KEY UPDATE off = VALUES(off)", SF_HOT },
 	[STMT_JOURNAL_MARK_GET] = { "SELECT off FROM journal_marks WHERE name = ?", SF_READ },
 	[STMT_JOURNAL_MARK_DEL] = { "DELETE FROM journal_marks WHERE name = ?", SF_HOT },
+	[STMT_LEASE_CHARGED] = { "SELECT CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE id = ? AND lease = 1 AND state = 'open'", SF_READ },
 	[STMT_CARVE_SETTLED] = { "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", SF_READ },
 	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE api_key_id = ? AND idem_key = ?", SF_HOT },

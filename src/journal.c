@@ -36,6 +36,7 @@ struct journal {
 	int fd;			 /* O_APPEND, flocked */
 	int64_t off;		 /* written to the database up to here */
 	unsigned gen, ticks;
+	int resync; /* a write-out failed: its commit may have happened */
 	pthread_rwlock_t rot; /* appends share it; rotation takes it alone */
 };
 
@@ -505,19 +506,36 @@ int
 journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
     struct lease_table *lt)
 {
-	char path[PATH_MAX_LEN];
+	char path[PATH_MAX_LEN], *mark;
+	struct db_val p;
+	struct db_rows rows;
 	int fd, n;
 
 	if (j == NULL)
 		return 0;
+	mark = arena_printf(a, "%s/%s", j->host, j->name);
+	if (j->resync) {
+		/*
+		 * A failed write-out may have committed (a connection lost in
+		 * COMMIT): the mark says how far the database has it.  The
+		 * leases' pending counts are put right by their checks.
+		 */
+		p = DB_STR(mark);
+		if (db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a) != TG_OK)
+			return -1;
+		if (rows.nrows == 1 && rows.v[0].i > j->off)
+			j->off = rows.v[0].i;
+		j->resync = 0;
+	}
 	snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	n = flush_fd(
-	    fd, arena_printf(a, "%s/%s", j->host, j->name), &j->off, c, a, lt);
+	n = flush_fd(fd, mark, &j->off, c, a, lt);
 	close(fd);
 	if (n >= 0)
 		rotate(j, c, a);
+	else
+		j->resync = 1;
 	/* Dead processes' files: about once a second (ticks are 100 ms). */
 	if (j->ticks++ % 10 == 0)
 		adopt_dead(j, c, a, lt);

@@ -23,10 +23,10 @@
 
 enum { L_OPEN = 0, L_DRAIN, L_CLAIMED };
 
+/* state: L_OPEN, L_DRAIN (no new carves), L_CLAIMED (being closed). */
 struct lslot {
 	int32_t owner; /* pid; 0: free */
-	int32_t
-	    state; /* L_OPEN, L_DRAIN (no new carves), L_CLAIMED (closing) */
+	int32_t state;
 	uint64_t user;
 	unsigned char id[HOLD_ID_LEN];
 	int64_t amount;
@@ -36,6 +36,7 @@ struct lslot {
 	int64_t balance; /* the account's balance when the lease was taken */
 	double used;	 /* wall seconds of the last carve or return */
 	double close_at; /* wall: no carve after this */
+	double checked;	 /* wall: pending last compared with the database */
 };
 
 struct cslot {
@@ -301,6 +302,32 @@ live_carves(const struct table *t, int i)
 	return n;
 }
 
+/* Ask the caller to compare lease i's charged with the database's.  Locked. */
+static void
+check(struct table *t, int i, struct lease_due *out)
+{
+	size_t j;
+
+	memset(out, 0, sizeof(*out));
+	out->lease = i;
+	out->check = 1;
+	memcpy(out->id, t->l[i].id, HOLD_ID_LEN);
+	/* What left avail and was not a carve still out: charged. */
+	out->expect = t->l[i].amount - t->l[i].avail;
+	for (j = 0; j < NCARVES; j++)
+		if (t->c[j].owner != 0 && t->c[j].lease == i)
+			out->expect -= t->c[j].amount;
+}
+
+void
+lease_pending_clear(struct lease_table *lt, const struct lease_due *d)
+{
+	shm_lock(lt->shm);
+	if (memcmp(lt->t->l[d->lease].id, d->id, HOLD_ID_LEN) == 0)
+		lt->t->l[d->lease].pending = 0;
+	shm_unlock(lt->shm);
+}
+
 /* Claim lease i for closing and list the carves that never came back. */
 static void
 claim(struct table *t, int i, struct lease_due *out)
@@ -371,6 +398,18 @@ lease_next_due(
 		    (all || l->state == L_DRAIN || now - l->used >= idle_s)) {
 			claim(t, (int)i, out);
 			found = 1;
+		} else if (l->open == 0 && l->pending > 0 &&
+		    now - l->used >= idle_s && now - l->checked >= 1.0) {
+			/*
+			 * Lines still pending long after the last use: a
+			 * process died between its commit and saying so, or
+			 * between counting a line and writing it.  The
+			 * database tells: when its charged is what the table
+			 * says was charged, nothing is missing.
+			 */
+			check(t, (int)i, out);
+			l->checked = now;
+			found = 1;
 		}
 	}
 	shm_unlock(lt->shm);
@@ -424,6 +463,12 @@ lease_sweep(struct lease_table *lt, struct db_conn *c, struct arena *a,
 	if ((d = arena_alloc(a, sizeof(*d))) == NULL)
 		goto out;
 	while (n < max && lease_next_due(lt, idle_s, all, d)) {
+		if (d->check) {
+			if (ledger_lease_charged(c, a, d->id) == d->expect)
+				lease_pending_clear(lt, d);
+			n++;
+			continue;
+		}
 		dead = 0;
 		for (i = 0; i < d->ncarves; i++) {
 			if (i >= sizeof(d->carves) / sizeof(d->carves[0])) {

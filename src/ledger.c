@@ -155,6 +155,19 @@ ledger_lease_close(struct db_conn *c, struct arena *a,
 	return outcome(&rows, 1);
 }
 
+int64_t
+ledger_lease_charged(
+    struct db_conn *c, struct arena *a, const unsigned char id[HOLD_ID_LEN])
+{
+	struct db_val p = bin(id, HOLD_ID_LEN);
+	struct db_rows rows;
+
+	if (db_exec(c, STMT_LEASE_CHARGED, &p, 1, &rows, a) != TG_OK ||
+	    rows.nrows != 1 || rows.v[0].type != DBT_I64)
+		return -1;
+	return rows.v[0].i;
+}
+
 int
 ledger_carve_settled(struct db_conn *c, struct arena *a,
     const unsigned char carve_id[HOLD_ID_LEN])

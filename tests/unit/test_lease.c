@@ -91,7 +91,9 @@ t_due(void **state)
 	assert_false(lease_next_due(lt, 0, 0, &d)); /* a carve is open */
 	lease_journaled(lt, &a, 1);
 	lease_return(lt, &a, 100);
-	assert_false(lease_next_due(lt, 0, 0, &d)); /* its line is pending */
+	/* Its line is pending: not closed, at most checked. */
+	assert_true(lease_next_due(lt, 0, 0, &d));
+	assert_true(d.check);
 	lease_flushed(lt, L1, 1);
 	assert_false(lease_next_due(lt, 3600, 0, &d)); /* not idle long */
 	assert_true(lease_next_due(lt, 0, 0, &d));
@@ -102,6 +104,35 @@ t_due(void **state)
 	lease_closed(lt, &d);
 	assert_int_equal(lease_available(lt, 7, NULL), 0);
 	assert_false(lease_next_due(lt, 0, 1, &d));
+	lease_close_table(lt);
+}
+
+/*
+ * A line counted as pending that never reported (its process died after the
+ * commit): the lease asks for a check; once the database's charged is what
+ * left the lease, nothing is pending and the lease can close.
+ */
+static void
+t_check_pending(void **state)
+{
+	struct lease_table *lt = table();
+	struct lease_due d;
+	struct carve a;
+
+	(void)state;
+	assert_int_equal(
+	    lease_add(lt, 7, L1, 1000, 0, util_wall() + 60, 100, "r", &a), 0);
+	lease_journaled(lt, &a, 1);
+	lease_return(lt, &a, 40); /* charged 40; lease_flushed never comes */
+	assert_true(lease_next_due(lt, 0, 0, &d));
+	assert_true(d.check);
+	assert_int_equal(d.expect, 40);
+	/* Asked again only a second later, and not closable meanwhile. */
+	assert_false(lease_next_due(lt, 0, 0, &d));
+	lease_pending_clear(lt, &d);
+	assert_true(lease_next_due(lt, 0, 0, &d));
+	assert_false(d.check);
+	lease_closed(lt, &d);
 	lease_close_table(lt);
 }
 
@@ -200,6 +231,7 @@ main(void)
 		t_carve_and_return, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_drain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_check_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_adopt_dead, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_shared_between_processes, setup, teardown),
