@@ -9,16 +9,12 @@
 
 static char path[64];
 
+/* A fresh path for the shared file (shm_attach creates it). */
 static int
 setup(void **state)
 {
-	int fd;
-
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/test_lease.XXXXXX");
-	if ((fd = mkstemp(path)) < 0)
-		return -1;
-	close(fd);
+	test_tmpfile(path, sizeof(path), "", 0600);
 	unlink(path);
 	return 0;
 }
