@@ -285,9 +285,12 @@ worker_cgi(const struct conf *conf)
 	struct tg_io io;
 	struct arena *a;
 	struct http_client *http;
+	struct conf one = *conf;
 
 	log_set_role("cgi");
-	if (db_library_init() == -1 || ctx_init(&ctx, conf) == -1)
+	/* A process per request: a lease would be taken and closed each time. */
+	one.lease_nano = 0;
+	if (db_library_init() == -1 || ctx_init(&ctx, &one) == -1)
 		return EXIT_FAILURE;
 	a = arena_new(ARENA_CHUNK);
 	http = http_client_new();
