@@ -181,17 +181,28 @@ rss_idle=$(rss_kb)
 say "warm-up"
 wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
 wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
-say "throughput at c=16, ${DURATION}s each"
-read -r ref_rps ref_req _ _ ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
-q0=$(status_var Questions)
-f0=$(status_var Innodb_os_log_fsyncs)
-read -r tg_rps tg_req _ _ tg_bad tg_se <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
-q1=$(status_var Questions)
-f1=$(status_var Innodb_os_log_fsyncs)
-rss_c16=$(rss_kb)
+# BENCH_QUICK=1: only the latency at c=1; =2: throughput too; for trying a change quickly.
+if [ "${BENCH_QUICK:-}" != 1 ]; then
+	say "throughput at c=16, ${DURATION}s each"
+	read -r ref_rps ref_req _ _ ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
+	q0=$(status_var Questions)
+	f0=$(status_var Innodb_os_log_fsyncs)
+	read -r tg_rps tg_req _ _ tg_bad tg_se <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
+	q1=$(status_var Questions)
+	f1=$(status_var Innodb_os_log_fsyncs)
+	rss_c16=$(rss_kb)
+fi
 say "latency at c=1"
 read -r _ _ ref_p50 ref_p99 _ _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
 read -r _ _ tg_p50 tg_p99 _ _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
+if [ -n "${BENCH_QUICK:-}" ]; then
+	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, tollgate $tg_rps, ratio" \
+		"$(awk -v a="$tg_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", a / b}'), statements per request" \
+		"$(awk -v q=$((q1 - q0)) -v n="$tg_req" 'BEGIN {printf "%.3f", q / n}')"
+	echo "latency c=1 p50/p99 (us): reference ${ref_p50%.*}/${ref_p99%.*}, tollgate ${tg_p50%.*}/${tg_p99%.*}," \
+		"added $((${tg_p50%.*} - ${ref_p50%.*}))/$((${tg_p99%.*} - ${ref_p99%.*}))"
+	exit 0
+fi
 
 # --- 3: streams: added time to first byte, gaps, lost chunks -------------------------------
 say "streams: 30 sequential, 20 chunks 20 ms apart"

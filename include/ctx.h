@@ -25,6 +25,8 @@ struct tg_ctx {
 	struct journal *journal;    /* settlements on leases; NULL: in place */
 	unsigned ticks;
 	struct db_conn *hk; /* the supervisor's connection (ctx_tick) */
+	struct arena
+	    *hk_arena; /* the supervisor's memory, kept between ticks */
 	int have_master;
 };
 

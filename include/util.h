@@ -13,6 +13,8 @@ int util_random(void *, size_t);
 int util_request_id(char out[33]);
 /* A client request id we keep: 1-128 of [A-Za-z0-9._:-]. */
 int util_request_id_ok(const char *);
+/* This process's id, without a system call after the first (reset on fork). */
+int util_pid(void);
 /* Monotonic seconds. */
 double util_now(void);
 /* Wall-clock seconds since the epoch (shared by processes and machines). */

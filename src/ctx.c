@@ -21,6 +21,9 @@
 #include "rate.h"
 #include "upstream.h"
 
+/* The supervisor's kept memory: a batch reads 256 KiB and parses 512 lines. */
+#define HK_ARENA_BYTES (2u << 20)
+
 /*
  * The OpenAPI document ships as www/openapi.json; the version is filled in
  * here so the file never drifts from the binary.
@@ -187,21 +190,24 @@ close_leases(struct tg_ctx *x, int all)
 	}
 }
 
-/* Write the journal out; with all, until nothing is left (at exit). */
+/*
+ * Write the journal out; with all, until nothing is left (at exit).  The
+ * memory is kept from tick to tick: a megabyte taken and given back ten times
+ * a second cost page faults and heap trims that stalled the request threads.
+ */
 static void
 flush_journal(struct tg_ctx *x, int all)
 {
 	struct db_conn *c;
-	struct arena *a;
 	int n, rounds = 0;
 
 	if (x->journal == NULL || (c = housekeeper(x)) == NULL)
 		return;
+	if (x->hk_arena == NULL)
+		x->hk_arena = arena_new(HK_ARENA_BYTES);
 	do {
-		if ((a = arena_new(1 << 20)) == NULL)
-			break;
-		n = journal_flush(x->journal, c, a, x->leases);
-		arena_free(a);
+		n = journal_flush(x->journal, c, x->hk_arena, x->leases);
+		arena_reset(x->hk_arena);
 	} while (all && n > 0 && ++rounds < 1000);
 }
 
@@ -249,6 +255,7 @@ ctx_fini(struct tg_ctx *x)
 	}
 	if (x->hk != NULL)
 		db_put(x->db, x->hk);
+	arena_free(x->hk_arena);
 	lease_close_table(x->leases);
 	db_pool_free(x->db);
 	rate_close(x->rate);

@@ -157,9 +157,11 @@ static const struct stmt_def stmts[STMT__MAX] = {
 /*
  * Multi-row INSERTs (db_exec_rows): the statement up to VALUES and the width
  * of one row; prepared once per connection for each power-of-two row count
- * up to 256 (256 x 30 placeholders is far below the server's 65535).
+ * up to 128.  Larger statements save few round trips but keep the server busy
+ * in one piece for a millisecond, which on a small box is a millisecond some
+ * request waits for a core (BENCHMARKS.md).
  */
-#define BATCH_SIZES 9 /* 1, 2, 4 ... 256 rows */
+#define BATCH_SIZES 8 /* 1, 2, 4 ... 128 rows */
 static const struct batch_def {
 	const char *prefix;
 	unsigned ncols;

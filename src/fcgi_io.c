@@ -23,9 +23,19 @@
  * and never starve new ones.  Only one slot polls at a time (the leader);
  * the others wait for the lead, and a slot that parks a connection wakes the
  * leader through a pipe so it polls the new one too.
+ *
+ * Parking costs two wake-ups of the leader per request (the park, then the
+ * next request).  While more than half the slots wait for work, a slot that
+ * finishes on a kept connection first waits on that connection alone for
+ * LINGER_MS: the web server reuses its most recent connection first, so at
+ * low load the next request usually comes on it and is served by the same
+ * thread with no hand-off, and the leader serves the rest.  Under load slots
+ * do not linger: a slot held for one connection is one fewer for the others
+ * (measured: a fifth less throughput at 16 connections on 8 slots).
  */
 #define KEEP_MAX                                                               \
 	64 /* parked connections per process; beyond, the oldest goes */
+#define LINGER_MS 2
 
 struct fcgi_door {
 	pthread_mutex_t lead; /* held by the slot that polls */
@@ -33,6 +43,8 @@ struct fcgi_door {
 	int listen_fd;
 	int wake[2]; /* read end polled by the leader */
 	int quit;
+	int waiting; /* slots inside fcgi_accept: one of them leads */
+	int nslots;
 	int kept[KEEP_MAX]; /* oldest first */
 	unsigned nkept;
 };
@@ -41,6 +53,7 @@ struct fcgi_slot {
 	FCGX_Request req;
 	struct fcgi_door *door;
 	int accepted;
+	int next_fd; /* a kept connection with a request waiting, or -1 */
 };
 
 static int
@@ -189,6 +202,8 @@ fcgi_slot_new(struct fcgi_door *d)
 		return NULL;
 	}
 	s->door = d;
+	s->next_fd = -1;
+	__atomic_add_fetch(&d->nslots, 1, __ATOMIC_RELAXED);
 	return s;
 }
 
@@ -199,6 +214,8 @@ fcgi_slot_free(struct fcgi_slot *s)
 		return;
 	if (s->accepted)
 		FCGX_Finish_r(&s->req);
+	if (s->next_fd >= 0)
+		close(s->next_fd);
 	FCGX_Free(&s->req, 1);
 	free(s);
 }
@@ -249,9 +266,15 @@ fcgi_accept(struct fcgi_slot *s, struct tg_io *io)
 	int fd, r;
 
 	for (;;) {
-		pthread_mutex_lock(&d->lead);
-		fd = door_wait(d);
-		pthread_mutex_unlock(&d->lead);
+		if ((fd = s->next_fd) >= 0) {
+			s->next_fd = -1;
+		} else {
+			__atomic_add_fetch(&d->waiting, 1, __ATOMIC_ACQ_REL);
+			pthread_mutex_lock(&d->lead);
+			fd = door_wait(d);
+			pthread_mutex_unlock(&d->lead);
+			__atomic_sub_fetch(&d->waiting, 1, __ATOMIC_ACQ_REL);
+		}
 		if (fd == -1)
 			return -1;
 		/*
@@ -283,14 +306,26 @@ fcgi_accept(struct fcgi_slot *s, struct tg_io *io)
 void
 fcgi_finish(struct fcgi_slot *s)
 {
+	struct fcgi_door *d = s->door;
+	struct pollfd p;
+	int fd;
+
 	if (!s->accepted)
 		return;
 	FCGX_Finish_r(&s->req);
 	s->accepted = 0;
-	if (s->req.ipcFd >= 0) {
-		door_park(s->door, s->req.ipcFd);
-		s->req.ipcFd = -1;
+	if ((fd = s->req.ipcFd) < 0)
+		return;
+	s->req.ipcFd = -1;
+	p = (struct pollfd){.fd = fd, .events = POLLIN};
+	if (2 * __atomic_load_n(&d->waiting, __ATOMIC_ACQUIRE) >
+		__atomic_load_n(&d->nslots, __ATOMIC_RELAXED) &&
+	    !__atomic_load_n(&d->quit, __ATOMIC_ACQUIRE) &&
+	    poll(&p, 1, LINGER_MS) == 1) {
+		s->next_fd = fd;
+		return;
 	}
+	door_park(d, fd);
 }
 
 void

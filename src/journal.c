@@ -22,9 +22,9 @@
 #include "log.h"
 #include "util.h"
 
-#define LINE_MAX_BYTES (64u << 10) /* a record is a few hundred bytes */
-#define READ_BYTES     (1u << 20)  /* read per batch */
-#define BATCH_MAX      512	   /* records per transaction */
+#define LINE_MAX_BYTES (64u << 10)  /* a record is a few hundred bytes */
+#define READ_BYTES     (256u << 10) /* read per batch; over LINE_MAX_BYTES */
+#define BATCH_MAX      512	    /* records per transaction */
 #define ROTATE_BYTES   (16u << 20) /* a written-out file this big is replaced */
 #define NAME_MAX_LEN   256
 #define PATH_MAX_LEN   4096
@@ -509,10 +509,14 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
 	char path[PATH_MAX_LEN], *mark;
 	struct db_val p;
 	struct db_rows rows;
-	int fd, n;
+	struct stat st;
+	int fd, n = 0;
 
 	if (j == NULL)
 		return 0;
+	/* Most ticks of a quiet process: nothing new, nothing to open. */
+	if (!j->resync && fstat(j->fd, &st) == 0 && st.st_size == j->off)
+		goto dead;
 	mark = arena_printf(a, "%s/%s", j->host, j->name);
 	if (j->resync) {
 		/*
@@ -536,6 +540,7 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
 		rotate(j, c, a);
 	else
 		j->resync = 1;
+dead:
 	/* Dead processes' files: about once a second (ticks are 100 ms). */
 	if (j->ticks++ % 10 == 0)
 		adopt_dead(j, c, a, lt);

@@ -107,7 +107,7 @@ carve_slot(struct table *t, int i, int64_t amount, struct carve *out)
 		if (t->c[j].owner != 0)
 			continue;
 		t->chint = j + 1;
-		t->c[j].owner = (int32_t)getpid();
+		t->c[j].owner = (int32_t)util_pid();
 		t->c[j].lease = i;
 		t->c[j].amount = amount;
 		if (util_random(t->c[j].id, HOLD_ID_LEN) == -1) {
@@ -132,7 +132,7 @@ lease_carve(struct lease_table *lt, uint64_t user, int64_t amount,
     const char *request_id, double min_life, struct carve *out)
 {
 	struct table *t = lt->t;
-	int32_t me = (int32_t)getpid();
+	int32_t me = (int32_t)util_pid();
 	double now = util_wall();
 	size_t k, i;
 	int ok = 0, pass;
@@ -183,7 +183,7 @@ lease_add(struct lease_table *lt, uint64_t user,
 		if (l->owner != 0)
 			continue;
 		memset(l, 0, sizeof(*l));
-		l->owner = (int32_t)getpid();
+		l->owner = (int32_t)util_pid();
 		l->state = L_OPEN;
 		l->user = user;
 		memcpy(l->id, id, HOLD_ID_LEN);
@@ -334,7 +334,7 @@ claim(struct table *t, int i, struct lease_due *out)
 {
 	size_t j;
 
-	t->l[i].owner = (int32_t)getpid();
+	t->l[i].owner = (int32_t)util_pid();
 	t->l[i].state = L_CLAIMED;
 	t->l[i].open = 0;
 	memset(out, 0, sizeof(*out));
@@ -359,7 +359,7 @@ lease_next_due(
     struct lease_table *lt, double idle_s, int all, struct lease_due *out)
 {
 	struct table *t = lt->t;
-	int32_t me = (int32_t)getpid();
+	int32_t me = (int32_t)util_pid();
 	double now = util_wall();
 	size_t i;
 	int found = 0;

@@ -149,7 +149,7 @@ emit(int fd, enum log_level lvl, const char *msg, const char *suffix)
 
 	util_iso8601(ts);
 	n = snprintf(line, sizeof(line), "%s tollgate[%ld] %s %s: ", ts,
-	    (long)getpid(), level_names[lvl], role);
+	    (long)util_pid(), level_names[lvl], role);
 	if (n < 0)
 		return;
 	o = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
@@ -209,7 +209,7 @@ log_access(const char *method, const char *path, int status,
 	util_iso8601(ts);
 	n = snprintf(line, sizeof(line),
 	    "%s tollgate[%ld] access: %s %s %d %llu %.6f req=%s\n", ts,
-	    (long)getpid(), m, p, status, bytes, secs,
+	    (long)util_pid(), m, p, status, bytes, secs,
 	    reqid != NULL ? reqid : "-");
 	if (n < 0)
 		return;

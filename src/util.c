@@ -3,10 +3,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 
@@ -49,6 +51,35 @@ util_request_id_ok(const char *s)
 			return 0;
 	}
 	return n > 0;
+}
+
+static int my_pid;
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void
+forget_pid(void)
+{
+	my_pid = 0;
+}
+
+static void
+watch_fork(void)
+{
+	pthread_atfork(NULL, NULL, forget_pid);
+}
+
+/* getpid() is a system call each time; the lease and log paths ask per request. */
+int
+util_pid(void)
+{
+	int p = __atomic_load_n(&my_pid, __ATOMIC_RELAXED);
+
+	if (p == 0) {
+		pthread_once(&pid_once, watch_fork);
+		p = (int)getpid();
+		__atomic_store_n(&my_pid, p, __ATOMIC_RELAXED);
+	}
+	return p;
 }
 
 double
