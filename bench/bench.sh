@@ -205,25 +205,45 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 fi
 
 # --- 3: streams: added time to first byte, gaps, lost chunks -------------------------------
-say "streams: 30 sequential, 20 chunks 20 ms apart"
-SB='{"model":"bench/m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
-SRB='{"model":"m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
-: >"$T/ttfb.ref"
-: >"$T/ttfb.tg"
-lost=0
-for i in $(seq 30); do
-	curl -sN -o "$T/s.ref" -w '%{time_starttransfer}\n' "$REF" -H "Authorization: Bearer $MOCK_KEY" \
-		-H 'Content-Type: application/json' --data-binary "$SRB" >>"$T/ttfb.ref"
-	curl -sN -o "$T/s.tg" -w '%{time_starttransfer}\n' "$TGU" -H "Authorization: Bearer $KEY" \
-		-H 'Content-Type: application/json' --data-binary "$SB" >>"$T/ttfb.tg"
-	a=$(grep -c '"content":"' "$T/s.ref" || true)
-	b=$(grep -c '"content":"' "$T/s.tg" || true)
-	[ "$a" = "$b" ] || lost=$((lost + 1))
+# sse_probe times each event: the first (time to first event, on 200 short streams, so p99 is
+# not just the worst of a few) and the gaps between the next ones (30 streams of 20 chunks
+# 20 ms apart, which also show lost chunks).  Reference and tollgate take turns.
+say "streams: 200 short ones for the first event, 30 of 20 chunks 20 ms apart for the gaps"
+probe() { # probe PORT KEY BODY N >>FILE
+	"$BENCH_PROBE" "$1" /v1/chat/completions "$2" "$3" "$4" || say "a stream failed on port $1"
+}
+SB='{"model":"bench/m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
+SRB='{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
+FB='{"model":"bench/m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=2]"}]}'
+FRB='{"model":"m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=2]"}]}'
+: >"$T/first.ref"
+: >"$T/first.tg"
+for i in $(seq 10); do
+	probe "$REF_PORT" "$MOCK_KEY" "$FRB" 20 >>"$T/first.ref"
+	probe "$TG_PORT" "$KEY" "$FB" 20 >>"$T/first.tg"
 done
-ttfb_ref50=$(awk '{print $1 * 1000000}' "$T/ttfb.ref" | pct 50)
-ttfb_ref99=$(awk '{print $1 * 1000000}' "$T/ttfb.ref" | pct 99)
-ttfb_tg50=$(awk '{print $1 * 1000000}' "$T/ttfb.tg" | pct 50)
-ttfb_tg99=$(awk '{print $1 * 1000000}' "$T/ttfb.tg" | pct 99)
+lost=0
+: >"$T/gaps.ref"
+: >"$T/gaps.tg"
+for i in $(seq 30); do
+	probe "$REF_PORT" "$MOCK_KEY" "$SRB" 1 >"$T/s.ref"
+	probe "$TG_PORT" "$KEY" "$SB" 1 >"$T/s.tg"
+	cat "$T/s.ref" >>"$T/gaps.ref"
+	cat "$T/s.tg" >>"$T/gaps.tg"
+	a=$(awk '$1 == "content" {print $2}' "$T/s.ref")
+	b=$(awk '$1 == "content" {print $2}' "$T/s.tg")
+	[ -n "$a" ] && [ "$a" = "$b" ] || lost=$((lost + 1))
+done
+of() { awk -v k="$1" '$1 == k {print $2}' "$2" | pct "$3"; } # of ttfe|gap FILE PERCENTILE
+ttfb_ref50=$(of ttfe "$T/first.ref" 50)
+ttfb_ref99=$(of ttfe "$T/first.ref" 99)
+ttfb_tg50=$(of ttfe "$T/first.tg" 50)
+ttfb_tg99=$(of ttfe "$T/first.tg" 99)
+nfirst=$(grep -c '^ttfe' "$T/first.tg" || true)
+gap_ref50=$(of gap "$T/gaps.ref" 50)
+gap_ref99=$(of gap "$T/gaps.ref" 99)
+gap_tg50=$(of gap "$T/gaps.tg" 50)
+gap_tg99=$(of gap "$T/gaps.tg" 99)
 
 # --- 4-5: many streams in flight against a mock that takes 1 s -----------------------------
 CONC=${BENCH_STREAMS:-1000}
@@ -250,7 +270,8 @@ cat <<TABLE
 measure                                   reference      tollgate
 throughput, c=16 (req/s)                  $ref_rps      $tg_rps   ratio $ratio
 latency p50 / p99, c=1 (us)               ${ref_p50%.*} / ${ref_p99%.*}      ${tg_p50%.*} / ${tg_p99%.*}   added $add50 / $add99
-stream time to first byte p50 / p99 (us)  ${ttfb_ref50%.*} / ${ttfb_ref99%.*}      ${ttfb_tg50%.*} / ${ttfb_tg99%.*}   added $sttfb50 / $sttfb99
+stream first event p50 / p99 (us)        ${ttfb_ref50%.*} / ${ttfb_ref99%.*}      ${ttfb_tg50%.*} / ${ttfb_tg99%.*}   added $sttfb50 / $sttfb99 ($nfirst streams)
+stream gaps p50 / p99 (us; 20 ms paced)   ${gap_ref50%.*} / ${gap_ref99%.*}      ${gap_tg50%.*} / ${gap_tg99%.*}   added $((${gap_tg50%.*} - ${gap_ref50%.*})) / $((${gap_tg99%.*} - ${gap_ref99%.*}))
 streams with lost chunks                  -              $lost of 30
 $CONC streams in flight (1 s each)        -              $many_req done in ${DURATION}s, non-2xx $many_bad, socket errors $many_se
 resident memory idle / c=16 / $CONC (KiB)   -              $rss_idle / $rss_c16 / $rss_many
@@ -263,7 +284,8 @@ cat >"$BENCH_OUT" <<JSON
  "duration_s":$DURATION,"lease_usd":"${LEASE:-off}",
  "throughput":{"reference_rps":$ref_rps,"tollgate_rps":$tg_rps,"ratio":$ratio,"tollgate_non2xx":$tg_bad},
  "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99},
- "stream_ttfb_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams_with_lost_chunks":$lost},
+ "stream_ttfb_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams":$nfirst,"streams_with_lost_chunks":$lost},
+ "stream_gaps_us":{"reference_p50":${gap_ref50%.*},"reference_p99":${gap_ref99%.*},"tollgate_p50":${gap_tg50%.*},"tollgate_p99":${gap_tg99%.*}},
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many},
  "db_per_request":{"statements":$qpr,"redo_fsyncs":$fpr}}
