@@ -23,6 +23,8 @@ void fcgi_slot_free(struct fcgi_slot *);
 int fcgi_accept(struct fcgi_slot *, struct tg_io *io);
 /* Finish the current request: flush, then close or (FCGI_KEEP_CONN) park. */
 void fcgi_finish(struct fcgi_slot *);
+/* 1 when fcgi_finish found the next request already sent on its connection. */
+int fcgi_has_next(const struct fcgi_slot *);
 /* Make accepts fail from now on and wake the polling slot. */
 void fcgi_shutdown_pending(struct fcgi_door *);
 /* An io for one CGI request: environ, fd 0 and fd 1. */

@@ -351,6 +351,12 @@ fcgi_finish(struct fcgi_slot *s)
 	door_park(d, fd);
 }
 
+int
+fcgi_has_next(const struct fcgi_slot *s)
+{
+	return s->next_fd >= 0;
+}
+
 void
 fcgi_shutdown_pending(struct fcgi_door *d)
 {

@@ -116,8 +116,12 @@ slot_main(void *arg)
 	db_thread_init();
 	for (;;) {
 		__atomic_store_n(&s->idle, 1, __ATOMIC_RELEASE);
-		/* Checked after going idle so a waker cannot slip in between. */
-		if (get_quit(w))
+		/*
+		 * Checked after going idle so a waker cannot slip in between.
+		 * A request already sent on our connection is served first: the
+		 * web server would answer 502 for it.
+		 */
+		if (get_quit(w) && !fcgi_has_next(s->fs))
 			break;
 		if (fcgi_accept(s->fs, &io) == -1) {
 			if (!get_quit(w)) {
