@@ -89,6 +89,7 @@ struct conf {
 	int64_t flat_price;  /* micro-USD per million tokens; -1 off */
 	int64_t lease_nano;  /* credit lease size per process and user; 0 off */
 	unsigned lease_idle; /* seconds before an unused lease is returned */
+	int journal_sync;    /* fdatasync each journal line before answering */
 
 	/* [limits] */
 	char *limits_defaults_raw;

@@ -33,8 +33,12 @@ struct journal_rec {
 	const struct db_val *usage; /* LEDGER_USAGE_COLS, as usage_params */
 };
 
-/* This process's journal under dir (created); NULL with err. */
-struct journal *journal_open(const char *dir, char *err, size_t errlen);
+/*
+ * This process's journal under dir (created); NULL with err.  With sync, each
+ * line reaches the disk (fdatasync) before journal_append returns.
+ */
+struct journal *journal_open(
+    const char *dir, int sync, char *err, size_t errlen);
 /* At exit, after a last journal_flush: removes the file when all is written. */
 void journal_close(struct journal *, struct db_conn *, struct arena *);
 /* Append one settled request; 0 when written, -1 (nothing written) else. */

@@ -511,6 +511,7 @@ static const struct conf_key keys[] = {
 	{ "billing", "flat_price",	 set_flat,    CO(flat_price),	      0, 0 },
 	{ "billing", "lease",		 set_usd,     CO(lease_nano),	      0, 1000 },
 	{ "billing", "lease_idle",	 set_uint,    CO(lease_idle),	      1, 3600 },
+	{ "billing", "journal_sync",	 set_bool,    CO(journal_sync),	      0, 0 },
 	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
 	{ "limits", "scope",		 set_scope,   CO(limits_global),      0, 0 },

@@ -131,7 +131,7 @@ open_journal(const struct conf *c)
 
 	if (asprintf(&dir, "%s/journal", c->run_dir) == -1)
 		return NULL;
-	if ((j = journal_open(dir, err, sizeof(err))) == NULL)
+	if ((j = journal_open(dir, c->journal_sync, err, sizeof(err))) == NULL)
 		log_msg(LOG_WARN,
 		    "no journal (%s): requests on leases settle in place", err);
 	free(dir);

@@ -37,6 +37,7 @@ struct journal {
 	int64_t off;		 /* written to the database up to here */
 	unsigned gen, ticks;
 	int resync; /* a write-out failed: its commit may have happened */
+	int sync;   /* fdatasync each line before the answer */
 	pthread_rwlock_t rot; /* appends share it; rotation takes it alone */
 };
 
@@ -62,7 +63,7 @@ open_own(struct journal *j)
 }
 
 struct journal *
-journal_open(const char *dir, char *err, size_t errlen)
+journal_open(const char *dir, int sync, char *err, size_t errlen)
 {
 	struct journal *j;
 
@@ -72,6 +73,7 @@ journal_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	j->sync = sync;
 	if (gethostname(j->host, sizeof(j->host) - 1) == -1)
 		snprintf(j->host, sizeof(j->host), "localhost");
 	pthread_rwlock_init(&j->rot, NULL);
@@ -132,8 +134,19 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	pthread_rwlock_rdlock(&j->rot);
 	/* One write() per line: O_APPEND keeps lines whole between threads. */
 	w = write(j->fd, b.data, b.len);
-	pthread_rwlock_unlock(&j->rot);
+	/*
+	 * Written, a line survives the process; synced, the machine too.
+	 * Concurrent requests' syncs share the disk's flushes.  A line that
+	 * was written but not synced is still in the file: it is counted as
+	 * written (settling it again elsewhere would charge it twice).
+	 */
 	rc = w == (ssize_t)b.len ? 0 : -1;
+	if (rc == 0 && j->sync && fdatasync(j->fd) == -1)
+		log_msg(LOG_ERR,
+		    "journal: fdatasync (%s): a line may not survive "
+		    "a crash of the machine",
+		    strerror(errno));
+	pthread_rwlock_unlock(&j->rot);
 	if (w > 0 && rc == -1)
 		log_msg(LOG_ERR, "journal: a short write (%s): a line is lost",
 		    strerror(errno));

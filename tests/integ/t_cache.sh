@@ -134,3 +134,4 @@ kill -QUIT "$tg_pid"
 wait_for "master exits on QUIT" 15 gone "$tg_pid" || bail "QUIT"
 check "a graceful stop writes the counts it held: requests_used = 5 ($(used "$K5_ID"))" \
 	test "$(used "$K5_ID")" = 5
+finish

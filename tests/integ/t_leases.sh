@@ -242,3 +242,40 @@ check "101 usage records ($n)" test "$n" = 101
 check "after a graceful stop no lease is open, the balance is down by the 101 charges only" \
 	test "$(open_leases "$UID_")" = 0 -a "$(acct "$UID_")" = "$((F - usum)) 0"
 invariants "$UID_" "after the stop"
+
+# --- journal_sync = on: each line reaches the disk before its answer ---------------------------
+cp_restart "db.name=$SCRATCH" server.workers=1 server.threads=4 billing.lease=0.05 \
+	billing.lease_idle=60 billing.journal_sync=on chat.default_max_tokens=64
+new_user synced 1000000000
+chat "$UKEY" "$B2"
+expect_status "warm-up with journal_sync" 200
+wpid=$(children "$tg_pid" | head -n 1)
+st_pid=
+if command -v strace >/dev/null 2>&1 && [ -n "$wpid" ]; then
+	strace -f -qq -e trace=fdatasync -o "$T/sync.trace" -p "$wpid" &
+	st_pid=$!
+	owned_pids+=("$st_pid")
+	sleep 1 # strace attaches to every thread
+fi
+seq 20 | xargs -P 4 -I{} curl -s -m 30 -o /dev/null -w '%{http_code}\n' \
+	-H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' \
+	--data-binary "$B2" "$URL/v1/chat/completions" >"$T/sync.codes"
+check "20 chats with journal_sync answer 200" test "$(grep -c '^200$' "$T/sync.codes")" = 20
+if [ -n "$st_pid" ]; then
+	kill "$st_pid" 2>/dev/null
+	wait "$st_pid" 2>/dev/null || true
+	nsync=$(grep -c 'fdatasync(' "$T/sync.trace" || true)
+	check "the worker synced the journal before answering ($nsync fdatasync calls for 20 requests)" \
+		test "$nsync" -ge 20
+else
+	note "no strace here: the fdatasync calls are not counted"
+fi
+check "21 usage records with journal_sync" wait_for "the journal reaches the database" 5 recorded 21
+invariants "$UID_" "with journal_sync, the lease open"
+kill -QUIT "$tg_pid"
+wait_for "master exits on QUIT" 15 gone "$tg_pid" || bail "QUIT"
+read -r n usum <<<"$(usage_sum "$UID_")"
+check "with journal_sync, after the stop: 21 records, the balance down by their charges only" \
+	test "$n" = 21 -a "$(acct "$UID_")" = "$((F - usum)) 0"
+check "ledger reconciles with journal_sync" ledger_check "$UPUB"
+finish

@@ -144,6 +144,28 @@ check_defaults(const struct conf *c)
 	assert_str(c->schema_dir, TG_PKGDATADIR "/schema");
 
 	assert_int_equal(c->debug_routes, 0);
+	assert_int_equal(c->lease_nano, 0);
+	assert_uint_equal(c->lease_idle, 10);
+	assert_int_equal(c->journal_sync, 0);
+}
+
+/* Leases and the journal's sync: values, and a bad value named at its line. */
+static void
+t_billing_leases(void **state)
+{
+	struct conf *c;
+
+	c = load_ok(
+	    "[billing]\nlease = 1.50\nlease_idle = 30\njournal_sync = on\n");
+	assert_int_equal(c->lease_nano, 1500000000);
+	assert_uint_equal(c->lease_idle, 30);
+	assert_int_equal(c->journal_sync, 1);
+	conf_free(c);
+	c = load_ok("[billing]\njournal_sync = off\n");
+	assert_int_equal(c->journal_sync, 0);
+	conf_free(c);
+	load_fails_at("[billing]\nlease = 1.00\njournal_sync = maybe\n", 3);
+	load_fails_at("[billing]\nlease_idle = 0\n", 2);
 }
 
 static void
@@ -810,6 +832,7 @@ main(void)
 	    cmocka_unit_test(t_default_path_env),
 	    cmocka_unit_test(t_free_null),
 	    cmocka_unit_test(t_sample_documents_every_key),
+	    cmocka_unit_test(t_billing_leases),
 	};
 
 	test_init();
