@@ -169,6 +169,7 @@ main(int argc, char **argv)
 	}
 	/* A connection the door closed must fail a step, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	nlive = atoi(argv[2]);
 	n = atoi(argv[3]);
 	slots = atoi(argv[4]);
@@ -211,5 +212,14 @@ main(int argc, char **argv)
 		ok += live[i] != -1 && get(live[i], "/health") == 200;
 	printf(
 	    "live connections asked again: %d of %d answered 200\n", ok, nlive);
+	for (i = 0; i < nlive; i++)
+		if (live[i] != -1)
+			close(live[i]);
+	for (i = 0; i < slots; i++)
+		if (sleepers[i] != -1)
+			close(sleepers[i]);
+	free(live);
+	free(others);
+	free(sleepers);
 	return bad == 0 && ok == nlive ? 0 : 1;
 }
