@@ -204,7 +204,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	exit 0
 fi
 
-# --- 3: streams: added time to first byte, gaps, lost chunks -------------------------------
+# --- 3: streams: added time to first event, gaps, lost chunks -------------------------------
 # sse_probe times each event: the first (time to first event, on 200 short streams, so p99 is
 # not just the worst of a few) and the gaps between the next ones (30 streams of 20 chunks
 # 20 ms apart, which also show lost chunks).  Reference and tollgate take turns.
@@ -284,7 +284,7 @@ cat >"$BENCH_OUT" <<JSON
  "duration_s":$DURATION,"lease_usd":"${LEASE:-off}",
  "throughput":{"reference_rps":$ref_rps,"tollgate_rps":$tg_rps,"ratio":$ratio,"tollgate_non2xx":$tg_bad},
  "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99},
- "stream_ttfb_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams":$nfirst,"streams_with_lost_chunks":$lost},
+ "stream_first_event_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams":$nfirst,"streams_with_lost_chunks":$lost},
  "stream_gaps_us":{"reference_p50":${gap_ref50%.*},"reference_p99":${gap_ref99%.*},"tollgate_p50":${gap_tg50%.*},"tollgate_p99":${gap_tg99%.*}},
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many},

@@ -123,6 +123,19 @@ housekeeper(struct tg_ctx *x)
 	return x->hk;
 }
 
+/*
+ * The supervisor's memory, kept for the life of the process and reset after
+ * each use: a megabyte taken and given back ten times a second cost page
+ * faults and heap trims that stalled the request threads.
+ */
+static struct arena *
+hk_memory(struct tg_ctx *x)
+{
+	if (x->hk_arena == NULL)
+		x->hk_arena = arena_new(HK_ARENA_BYTES);
+	return x->hk_arena;
+}
+
 static struct journal *
 open_journal(const struct conf *c)
 {
@@ -141,16 +154,11 @@ open_journal(const struct conf *c)
 static void
 close_journal(struct tg_ctx *x)
 {
-	struct db_conn *c = NULL;
-	struct arena *a = arena_new(4096);
-
 	if (x->journal == NULL)
-		goto out;
-	c = housekeeper(x);
-	journal_close(x->journal, c, a);
+		return;
+	journal_close(x->journal, housekeeper(x), hk_memory(x));
+	arena_reset(x->hk_arena);
 	x->journal = NULL;
-out:
-	arena_free(a);
 }
 
 static struct lease_table *
@@ -179,22 +187,15 @@ static void
 close_leases(struct tg_ctx *x, int all)
 {
 	struct db_conn *c;
-	struct arena *a;
 
 	if (x->leases == NULL || (c = housekeeper(x)) == NULL)
 		return;
-	if ((a = arena_new(1 << 16)) != NULL) {
-		lease_sweep(
-		    x->leases, c, a, x->conf->lease_idle, all, all ? 1024 : 16);
-		arena_free(a);
-	}
+	lease_sweep(x->leases, c, hk_memory(x), x->conf->lease_idle, all,
+	    all ? 1024 : 16);
+	arena_reset(x->hk_arena);
 }
 
-/*
- * Write the journal out; with all, until nothing is left (at exit).  The
- * memory is kept from tick to tick: a megabyte taken and given back ten times
- * a second cost page faults and heap trims that stalled the request threads.
- */
+/* Write the journal out; with all, until nothing is left (at exit). */
 static void
 flush_journal(struct tg_ctx *x, int all)
 {
@@ -203,10 +204,8 @@ flush_journal(struct tg_ctx *x, int all)
 
 	if (x->journal == NULL || (c = housekeeper(x)) == NULL)
 		return;
-	if (x->hk_arena == NULL)
-		x->hk_arena = arena_new(HK_ARENA_BYTES);
 	do {
-		n = journal_flush(x->journal, c, x->hk_arena, x->leases);
+		n = journal_flush(x->journal, c, hk_memory(x), x->leases);
 		arena_reset(x->hk_arena);
 	} while (all && n > 0 && ++rounds < 1000);
 }
