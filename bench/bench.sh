@@ -38,6 +38,13 @@ for _ in $(seq 50); do grep -q '^listening on' "$T/log/mock.out" && break; sleep
 MOCK_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/log/mock.out")
 [ -n "$MOCK_PORT" ] || { say "mock did not start"; exit 1; }
 
+# The floor: a bare FastCGI pass-through (bench/fcgi_pass.c) to the same mock, no metering.
+"$BENCH_PASS" "$T/run/pass.sock" "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" 8 \
+	>"$T/log/pass.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q '^listening on' "$T/log/pass.out" && break; sleep 0.1; done
+[ -S "$T/run/pass.sock" ] || { say "the pass-through did not start"; exit 1; }
+
 # Credit leases (tollgate.conf [billing] lease): on by default; BENCH_LEASE= measures the
 # exact path, one hold per request.
 LEASE=${BENCH_LEASE-1.00}
@@ -98,6 +105,7 @@ start_tg
 
 REF_PORT=$(free_port)
 TG_PORT=$(free_port)
+PASS_PORT=$(free_port)
 cat >"$T/nginx.conf" <<NGX
 daemon on;
 worker_processes 2;
@@ -114,6 +122,7 @@ http {
     scgi_temp_path $T/tmp/sc;
     upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
     upstream tollgate { server unix:$T/run/tollgate.sock; keepalive 32; }
+    upstream pass { server unix:$T/run/pass.sock; keepalive 32; }
     server {
         listen 127.0.0.1:$REF_PORT;
         location / {
@@ -134,11 +143,22 @@ http {
             fastcgi_read_timeout 300s;
         }
     }
+    server {
+        listen 127.0.0.1:$PASS_PORT;
+        location / {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_pass pass;
+            fastcgi_keep_conn on;
+            fastcgi_buffering off;
+            fastcgi_read_timeout 300s;
+        }
+    }
 }
 NGX
 nginx -p "$T/" -c "$T/nginx.conf" -e "$T/log/nginx-error.log"
 REF=http://127.0.0.1:$REF_PORT/v1/chat/completions
 TGU=http://127.0.0.1:$TG_PORT/v1/chat/completions
+PASS=http://127.0.0.1:$PASS_PORT/v1/chat/completions
 
 # --- helpers -------------------------------------------------------------------------------
 rss_kb() { # RSS of the master and its workers, in KiB
@@ -181,10 +201,12 @@ rss_idle=$(rss_kb)
 say "warm-up"
 wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
 wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
+wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
 # BENCH_QUICK=1: only the latency at c=1; =2: throughput too; for trying a change quickly.
 if [ "${BENCH_QUICK:-}" != 1 ]; then
 	say "throughput at c=16, ${DURATION}s each"
 	read -r ref_rps ref_req _ _ ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
+	read -r pass_rps _ _ _ pass_bad _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 16)"
 	q0=$(status_var Questions)
 	f0=$(status_var Innodb_os_log_fsyncs)
 	read -r tg_rps tg_req _ _ tg_bad tg_se <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
@@ -194,13 +216,16 @@ if [ "${BENCH_QUICK:-}" != 1 ]; then
 fi
 say "latency at c=1"
 read -r _ _ ref_p50 ref_p99 _ _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
+read -r _ _ pass_p50 pass_p99 _ _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 1 lat)"
 read -r _ _ tg_p50 tg_p99 _ _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
 if [ -n "${BENCH_QUICK:-}" ]; then
-	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, tollgate $tg_rps, ratio" \
+	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, pass-through $pass_rps" \
+		"(ratio $(awk -v a="$pass_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", a / b}')), tollgate $tg_rps, ratio" \
 		"$(awk -v a="$tg_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", a / b}'), statements per request" \
 		"$(awk -v q=$((q1 - q0)) -v n="$tg_req" 'BEGIN {printf "%.3f", q / n}')"
-	echo "latency c=1 p50/p99 (us): reference ${ref_p50%.*}/${ref_p99%.*}, tollgate ${tg_p50%.*}/${tg_p99%.*}," \
-		"added $((${tg_p50%.*} - ${ref_p50%.*}))/$((${tg_p99%.*} - ${ref_p99%.*}))"
+	echo "latency c=1 p50/p99 (us): reference ${ref_p50%.*}/${ref_p99%.*}," \
+		"pass-through ${pass_p50%.*}/${pass_p99%.*} (added $((${pass_p50%.*} - ${ref_p50%.*}))/$((${pass_p99%.*} - ${ref_p99%.*})))," \
+		"tollgate ${tg_p50%.*}/${tg_p99%.*}, added $((${tg_p50%.*} - ${ref_p50%.*}))/$((${tg_p99%.*} - ${ref_p99%.*}))"
 	exit 0
 fi
 
@@ -261,6 +286,9 @@ rss_many=$(rss_kb)
 ratio=$(awk -v a="$tg_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
 add50=$((${tg_p50%.*} - ${ref_p50%.*}))
 add99=$((${tg_p99%.*} - ${ref_p99%.*}))
+pass_ratio=$(awk -v a="$pass_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
+padd50=$((${pass_p50%.*} - ${ref_p50%.*}))
+padd99=$((${pass_p99%.*} - ${ref_p99%.*}))
 sttfb50=$(( ${ttfb_tg50%.*} - ${ttfb_ref50%.*} ))
 sttfb99=$(( ${ttfb_tg99%.*} - ${ttfb_ref99%.*} ))
 qpr=$(awk -v q=$((q1 - q0)) -v n="$tg_req" 'BEGIN {printf "%.2f", (n > 0 ? q / n : 0)}')
@@ -270,6 +298,10 @@ cat <<TABLE
 measure                                   reference      tollgate
 throughput, c=16 (req/s)                  $ref_rps      $tg_rps   ratio $ratio
 latency p50 / p99, c=1 (us)               ${ref_p50%.*} / ${ref_p99%.*}      ${tg_p50%.*} / ${tg_p99%.*}   added $add50 / $add99
+bare FastCGI pass-through (the floor):
+  throughput, c=16 (req/s)                $ref_rps      $pass_rps   ratio $pass_ratio
+  latency p50 / p99, c=1 (us)             ${ref_p50%.*} / ${ref_p99%.*}      ${pass_p50%.*} / ${pass_p99%.*}   added $padd50 / $padd99
+  tollgate over the pass-through (us)     -              p50 $((${tg_p50%.*} - ${pass_p50%.*})) / p99 $((${tg_p99%.*} - ${pass_p99%.*}))
 stream first event p50 / p99 (us)        ${ttfb_ref50%.*} / ${ttfb_ref99%.*}      ${ttfb_tg50%.*} / ${ttfb_tg99%.*}   added $sttfb50 / $sttfb99 ($nfirst streams)
 stream gaps p50 / p99 (us; 20 ms paced)   ${gap_ref50%.*} / ${gap_ref99%.*}      ${gap_tg50%.*} / ${gap_tg99%.*}   added $((${gap_tg50%.*} - ${gap_ref50%.*})) / $((${gap_tg99%.*} - ${gap_ref99%.*}))
 streams with lost chunks                  -              $lost of 30
@@ -284,6 +316,7 @@ cat >"$BENCH_OUT" <<JSON
  "duration_s":$DURATION,"lease_usd":"${LEASE:-off}",
  "throughput":{"reference_rps":$ref_rps,"tollgate_rps":$tg_rps,"ratio":$ratio,"tollgate_non2xx":$tg_bad},
  "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99},
+ "pass_through":{"rps":$pass_rps,"ratio":$pass_ratio,"p50_us":${pass_p50%.*},"p99_us":${pass_p99%.*},"added_p50_us":$padd50,"added_p99_us":$padd99,"non2xx":$pass_bad},
  "stream_first_event_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams":$nfirst,"streams_with_lost_chunks":$lost},
  "stream_gaps_us":{"reference_p50":${gap_ref50%.*},"reference_p99":${gap_ref99%.*},"tollgate_p50":${gap_tg50%.*},"tollgate_p99":${gap_tg99%.*}},
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},

@@ -27,6 +27,18 @@ void arena_defer_json(struct arena *, json_t *j);
 void arena_defer_free(struct arena *, void *p);
 /* Bytes handed out since the last reset. */
 size_t arena_used(const struct arena *);
+/*
+ * A point to come back to: arena_release frees what was allocated since
+ * arena_mark (running its defers), so a loop over a long input reuses the
+ * same memory instead of growing with the input.
+ */
+struct arena_mark {
+	void *head;
+	size_t head_used, used;
+	void *defers;
+};
+void arena_mark(const struct arena *, struct arena_mark *);
+void arena_release(struct arena *, const struct arena_mark *);
 /* Run defers, release all chunks but the first. */
 void arena_reset(struct arena *);
 /* NULL-safe. */

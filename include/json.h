@@ -46,6 +46,26 @@ enum tg_err jx_check(const json_t *obj, const struct jx_field *spec,
 const char *jx_str(const json_t *o, const char *k);
 /* A JSON string of s; bytes that are not UTF-8 become '?'. New reference. */
 json_t *jx_string_lossy(const char *s);
+/*
+ * Where a top-level member sits in the text of an object that has already
+ * been parsed, so a few members can be spliced into the provider's own
+ * bytes instead of re-serializing the document.
+ */
+struct jx_where {
+	size_t vs, ve;	/* the member's value is text[vs, ve) */
+	size_t close;	/* offset of the object's closing brace */
+	size_t members; /* top-level members */
+};
+/*
+ * How many top-level members of the object text are named key (the last
+ * one's value goes to *w), or -1 when text is not an object or a top-level
+ * key is written with escapes (which a byte comparison cannot judge).
+ */
+int jx_locate(
+    const char *text, size_t len, const char *key, struct jx_where *w);
+/* Append s to b as a JSON string, quotes included; TG_OK or TG_ESYSTEM. */
+struct buf;
+enum tg_err jx_quote(struct buf *b, const char *s);
 /* json_dumps with compact output; caller frees; NULL on OOM. */
 char *jx_dump(const json_t *);
 

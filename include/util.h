@@ -7,7 +7,7 @@
 
 #include "tollgate.h"
 
-/* Cryptographically random bytes; 0 or -1. */
+/* Cryptographically random bytes for identifiers, never for secrets; 0 or -1. */
 int util_random(void *, size_t);
 /* 32 lowercase hex characters + NUL into out[33]; 0 or -1. */
 int util_request_id(char out[33]);

@@ -208,6 +208,34 @@ run_defers(struct arena *a)
 }
 
 void
+arena_mark(const struct arena *a, struct arena_mark *m)
+{
+	m->head = a->head;
+	m->head_used = a->head->used;
+	m->used = a->used;
+	m->defers = a->defers;
+}
+
+void
+arena_release(struct arena *a, const struct arena_mark *m)
+{
+	struct chunk *c, *next;
+	struct defer *d;
+
+	while ((d = a->defers) != NULL && d != m->defers) {
+		a->defers = d->next;
+		d->fn(d->arg);
+	}
+	for (c = a->head; c != m->head && c->next != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	a->head = c;
+	c->used = m->head_used;
+	a->used = m->used;
+}
+
+void
 arena_reset(struct arena *a)
 {
 	struct chunk *c, *next;

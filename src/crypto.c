@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -165,17 +166,33 @@ crypto_public_id(const char *prefix, char *out, size_t outlen)
 	return crypto_base62(out + pl, PUBLIC_ID_RANDOM);
 }
 
+/*
+ * SHA256() looks the algorithm up in OpenSSL's provider tables on every
+ * call (EVP_Q_digest); every request hashes its key, so the lookup is done
+ * once.  The EVP_MD is shared read-only by all threads.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_sha256(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void
 crypto_sha256(const void *p, size_t n, unsigned char out[CRYPTO_SHA256_LEN])
 {
-	SHA256(p, n, out);
+	pthread_once(&sha256_once, fetch_sha256);
+	if (sha256_md == NULL || !EVP_Digest(p, n, out, NULL, sha256_md, NULL))
+		SHA256(p, n, out);
 }
 
 void
 crypto_secret_hash(const char *s, unsigned char out[CRYPTO_SHA256_LEN])
 {
 	/* High-entropy secrets need no slow hash: lookups must stay cheap. */
-	SHA256((const unsigned char *)s, strlen(s), out);
+	crypto_sha256(s, strlen(s), out);
 }
 
 int

@@ -827,8 +827,8 @@ db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
     size_t nrows, struct arena *a)
 {
 	size_t ncols = batches[b].ncols, k, n;
-	unsigned long *lens;
-	MYSQL_BIND *bind;
+	unsigned long *lens = NULL;
+	MYSQL_BIND *bind = NULL;
 	MYSQL_STMT *st;
 	unsigned lg;
 	enum tg_err rc;
@@ -843,10 +843,11 @@ db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
 		n = k * ncols;
 		if ((st = batch_stmt(c, b, lg, a)) == NULL)
 			return TG_EDB;
-		bind = arena_calloc(a, n, sizeof(*bind));
-		lens = arena_calloc(a, n, sizeof(*lens));
-		if (bind == NULL || lens == NULL)
-			return TG_ESYSTEM;
+		if (bind == NULL) {
+			/* Sized by the first, largest statement; reused. */
+			bind = arena_alloc(a, n * sizeof(*bind));
+			lens = arena_alloc(a, n * sizeof(*lens));
+		}
 		bind_params(bind, params, n, lens);
 		__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
 		if (mysql_stmt_bind_param(st, bind) || mysql_stmt_execute(st)) {

@@ -578,6 +578,57 @@ add_gateway_usage(struct call *x, json_t *o)
 		x->rt != NULL ? x->rt->provider_id : NULL, "model", x->model));
 }
 
+/*
+ * The provider's answer with usage.cost and gateway_usage spliced into its
+ * own bytes: one scan of the text instead of a re-serialization of the
+ * whole document (the answer is parsed anyway, to price it).  NULL when the
+ * answer's shape needs the general path: no usage object, a usage.cost or
+ * gateway_usage already there, a repeated or escaped top-level key.
+ */
+static char *
+splice_usage(struct call *x, const json_t *o, size_t *outlen)
+{
+	const char *t = x->hr.body, *cost;
+	const json_t *u = json_object_get(o, "usage");
+	size_t len = x->hr.body_len, uc, n;
+	struct jx_where w;
+	struct buf g;
+	char *out = NULL, *p;
+
+	if (!json_is_object(u) || json_object_get(u, "cost") != NULL ||
+	    json_object_get(o, "gateway_usage") != NULL ||
+	    jx_locate(t, len, "usage", &w) != 1)
+		return NULL;
+	uc = w.ve - 1; /* the usage object's closing brace */
+	cost = usd(x->r->arena, x->charged);
+	buf_init(&g, 4096);
+	if (buf_printf(&g, "%s\"cost\":%s", json_object_size(u) ? "," : "",
+		cost) != TG_OK)
+		goto out;
+	n = g.len; /* the usage member's part; gateway_usage follows */
+	if (buf_printf(&g,
+		",\"gateway_usage\":{\"cost\":\"%s\",\"balance_after\":\"%s\","
+		"\"request_id\":",
+		cost, usd(x->r->arena, x->balance_after)) != TG_OK ||
+	    jx_quote(&g, x->r->request_id) != TG_OK ||
+	    buf_puts(&g, ",\"provider\":") != TG_OK ||
+	    jx_quote(&g, x->rt->provider_id) != TG_OK ||
+	    buf_puts(&g, ",\"model\":") != TG_OK ||
+	    jx_quote(&g, x->model) != TG_OK || buf_puts(&g, "}") != TG_OK)
+		goto out;
+	*outlen = len + g.len;
+	p = out = arena_alloc(x->r->arena, *outlen + 1);
+	memcpy(p, t, uc);
+	memcpy(p += uc, g.data, n);
+	memcpy(p += n, t + uc, w.close - uc);
+	memcpy(p += w.close - uc, g.data + n, g.len - n);
+	memcpy(p += g.len - n, t + w.close, len - w.close);
+	out[*outlen] = '\0';
+out:
+	buf_free(&g);
+	return out;
+}
+
 static void
 meter_headers(struct call *x)
 {
@@ -1404,6 +1455,7 @@ finish_nonstream(struct call *x)
 {
 	json_t *o;
 	char *s;
+	size_t n;
 	enum tg_err rc;
 
 	o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
@@ -1422,14 +1474,17 @@ finish_nonstream(struct call *x)
 	}
 	if ((rc = settle(x, US_OK, 200, NULL)) != TG_OK)
 		return rc;
-	add_gateway_usage(x, o);
-	if ((s = dump_with_cost(x, o)) == NULL)
-		return TG_ESYSTEM;
+	if ((s = splice_usage(x, o, &n)) == NULL) {
+		add_gateway_usage(x, o);
+		if ((s = dump_with_cost(x, o)) == NULL)
+			return TG_ESYSTEM;
+		n = strlen(s);
+	}
 	resp_header(x->resp, "x-tollgate-provider", x->rt->provider_id);
 	meter_headers(x);
-	keep_replay(x, 200, "application/json", s, strlen(s));
+	keep_replay(x, 200, "application/json", s, n);
 	x->resp->raw = s;
-	x->resp->rawlen = strlen(s);
+	x->resp->rawlen = n;
 	return TG_OK;
 }
 

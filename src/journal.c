@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "buf.h"
 #include "crypto.h"
 #include "db.h"
 #include "journal.h"
@@ -88,59 +87,89 @@ journal_open(const char *dir, int sync, char *err, size_t errlen)
 
 /* --- one line ------------------------------------------------------------------------------ */
 
-static void
-put_hex(struct buf *b, const void *p, size_t n)
+static char *
+put_hex(char *o, const void *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 	const unsigned char *s = p;
-	char two[2];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		two[0] = digits[s[i] >> 4];
-		two[1] = digits[s[i] & 15];
-		buf_append(b, two, 2);
+		*o++ = digits[s[i] >> 4];
+		*o++ = digits[s[i] & 15];
 	}
+	return o;
 }
 
+/* v in decimal: at most 20 bytes with its sign. */
+static char *
+put_i64(char *o, int64_t v)
+{
+	char t[20];
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+
+	if (v < 0)
+		*o++ = '-';
+	do
+		t[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	while (n > 0)
+		*o++ = t[--n];
+	return o;
+}
+
+/*
+ * The line is built in one allocation sized from the record (hex doubles a
+ * string; a number takes at most 20 bytes), not by formatted appends: it is
+ * on every request's path.
+ */
 int
 journal_append(struct journal *j, const struct journal_rec *r)
 {
-	struct buf b;
-	size_t i;
+	char *line, *o;
+	size_t i, room = 4 * HOLD_ID_LEN + 1 + 3 * 21 + 1;
 	ssize_t w;
 	int rc = -1;
 
-	buf_init(&b, LINE_MAX_BYTES);
-	put_hex(&b, r->lease_id, HOLD_ID_LEN);
-	buf_puts(&b, " ");
-	put_hex(&b, r->carve_id, HOLD_ID_LEN);
-	buf_printf(&b, " %lld %lld %lld", (long long)r->user_id,
-	    (long long)r->key_id, (long long)r->charge);
+	for (i = 0; i < LEDGER_USAGE_COLS; i++)
+		room += r->usage[i].type == DBT_STR ? 2 + 2 * r->usage[i].len
+						    : 2 + 20;
+	if (room > LINE_MAX_BYTES || (line = malloc(room)) == NULL)
+		return -1;
+	o = put_hex(line, r->lease_id, HOLD_ID_LEN);
+	*o++ = ' ';
+	o = put_hex(o, r->carve_id, HOLD_ID_LEN);
+	*o++ = ' ';
+	o = put_i64(o, r->user_id);
+	*o++ = ' ';
+	o = put_i64(o, r->key_id);
+	*o++ = ' ';
+	o = put_i64(o, r->charge);
 	for (i = 0; i < LEDGER_USAGE_COLS; i++) {
 		const struct db_val *v = &r->usage[i];
 
+		*o++ = ' ';
 		if (v->type == DBT_I64) {
-			buf_printf(&b, " i%lld", (long long)v->i);
+			*o++ = 'i';
+			o = put_i64(o, v->i);
 		} else if (v->type == DBT_STR) {
-			buf_puts(&b, " s");
-			put_hex(&b, v->s, v->len);
-		} else {
-			buf_puts(&b, " -");
-		}
+			*o++ = 's';
+			o = put_hex(o, v->s, v->len);
+		} else
+			*o++ = '-';
 	}
-	if (buf_puts(&b, "\n") != TG_OK)
-		goto out; /* over the cap: the buffer was freed */
+	*o++ = '\n';
 	pthread_rwlock_rdlock(&j->rot);
 	/* One write() per line: O_APPEND keeps lines whole between threads. */
-	w = write(j->fd, b.data, b.len);
+	w = write(j->fd, line, (size_t)(o - line));
 	/*
 	 * Written, a line survives the process; synced, the machine too.
 	 * Concurrent requests' syncs share the disk's flushes.  A line that
 	 * was written but not synced is still in the file: it is counted as
 	 * written (settling it again elsewhere would charge it twice).
 	 */
-	rc = w == (ssize_t)b.len ? 0 : -1;
+	rc = w == o - line ? 0 : -1;
 	if (rc == 0 && j->sync && fdatasync(j->fd) == -1)
 		log_msg(LOG_ERR,
 		    "journal: fdatasync (%s): a line may not survive "
@@ -150,8 +179,7 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	if (w > 0 && rc == -1)
 		log_msg(LOG_ERR, "journal: a short write (%s): a line is lost",
 		    strerror(errno));
-out:
-	buf_free(&b);
+	free(line);
 	return rc;
 }
 
@@ -276,18 +304,18 @@ bin(const unsigned char *p)
 /* One transaction for lines[0..n): the money, the rows, the new offset. */
 static enum tg_err
 write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
-    const char *mark, int64_t new_off, struct sum *leases, size_t *nleases)
+    const char *mark, int64_t new_off, struct sum *leases, size_t *nleases,
+    struct db_val *rows)
 {
 	struct sum *accts, *keys;
-	struct db_val p[2], *rows, *u;
+	struct db_val p[2], *u;
 	struct db_rows res;
 	size_t i, k, nl = 0, na = 0, nk = 0, nr = 0;
 	enum tg_err rc;
 
 	accts = arena_calloc(a, n, sizeof(*accts));
 	keys = arena_calloc(a, n, sizeof(*keys));
-	rows = arena_calloc(a, n * LEDGER_USAGE_COLS, sizeof(*rows));
-	if (accts == NULL || keys == NULL || rows == NULL)
+	if (accts == NULL || keys == NULL)
 		return TG_ESYSTEM;
 	for (i = 0; i < n; i++)
 		nl = add(leases, nl, lines[i].lease, 0, lines[i].charge);
@@ -372,8 +400,10 @@ static int
 flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
     struct arena *a, struct lease_table *lt)
 {
+	struct arena_mark batch;
 	struct line *lines;
 	struct sum *leases;
+	struct db_val *rows;
 	char *data, *p, *nl;
 	size_t n = 0, nleases = 0, k, used;
 	struct stat st;
@@ -387,12 +417,18 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 	 */
 	if (fstat(fd, &st) == -1)
 		return -1;
+	/* parse_line and write_out fill what they use: no zeroing. */
 	data = arena_alloc(a, READ_BYTES + 1);
-	lines = arena_calloc(a, BATCH_MAX, sizeof(*lines));
-	leases = arena_calloc(a, BATCH_MAX, sizeof(*leases));
-	if (data == NULL || lines == NULL || leases == NULL)
-		return -1;
+	lines = arena_alloc(a, BATCH_MAX * sizeof(*lines));
+	leases = arena_alloc(a, BATCH_MAX * sizeof(*leases));
+	rows = arena_alloc(a, BATCH_MAX * LEDGER_USAGE_COLS * sizeof(*rows));
+	/*
+	 * Each batch gives back what it took, so the memory of a tick is the
+	 * same for ten lines or for a dead process's million.
+	 */
+	arena_mark(a, &batch);
 	while (*off < st.st_size) {
+		arena_release(a, &batch);
 		want = (size_t)(st.st_size - *off);
 		if (want > READ_BYTES)
 			want = READ_BYTES;
@@ -416,7 +452,7 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 			break; /* a line still being written */
 		if (n > 0 &&
 		    write_out(c, a, lines, n, mark, *off + (int64_t)used,
-			leases, &nleases) != TG_OK)
+			leases, &nleases, rows) != TG_OK)
 			return -1;
 		*off += (int64_t)used;
 		for (k = 0; k < nleases; k++)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 
 unsigned
@@ -41,6 +42,131 @@ jx_depth(const char *t, size_t len)
 		}
 	}
 	return max;
+}
+
+static size_t
+skip_ws(const char *t, size_t len, size_t i)
+{
+	while (i < len &&
+	    (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* Past the string starting at t[i] == '"'; *esc set when it has escapes. */
+static size_t
+skip_string(const char *t, size_t len, size_t i, int *esc)
+{
+	for (i++; i < len; i++) {
+		if (t[i] == '\\') {
+			*esc = 1;
+			i++;
+		} else if (t[i] == '"')
+			return i + 1;
+	}
+	return len + 1;
+}
+
+/* Past the value starting at t[i]: a string, a container, a number or literal. */
+static size_t
+skip_value(const char *t, size_t len, size_t i)
+{
+	size_t depth = 0;
+	int esc = 0;
+
+	if (i >= len)
+		return len + 1;
+	if (t[i] == '"')
+		return skip_string(t, len, i, &esc);
+	if (t[i] != '{' && t[i] != '[') {
+		while (i < len && t[i] != ',' && t[i] != '}' && t[i] != ']' &&
+		    t[i] != ' ' && t[i] != '\t' && t[i] != '\n' && t[i] != '\r')
+			i++;
+		return i;
+	}
+	for (; i < len; i++) {
+		if (t[i] == '"')
+			i = skip_string(t, len, i, &esc) - 1;
+		else if (t[i] == '{' || t[i] == '[')
+			depth++;
+		else if ((t[i] == '}' || t[i] == ']') && --depth == 0)
+			return i + 1;
+	}
+	return len + 1;
+}
+
+int
+jx_locate(const char *t, size_t len, const char *key, struct jx_where *w)
+{
+	size_t i, ks, ke, vs, klen = strlen(key);
+	int n = 0, esc;
+
+	memset(w, 0, sizeof(*w));
+	if ((i = skip_ws(t, len, 0)) >= len || t[i] != '{')
+		return -1;
+	for (i = skip_ws(t, len, i + 1); i < len && t[i] != '}';) {
+		if (t[i] != '"')
+			return -1;
+		ks = i + 1;
+		esc = 0;
+		if ((i = skip_string(t, len, i, &esc)) > len || esc)
+			return -1;
+		ke = i - 1; /* the key is t[ks, ke) */
+		if ((i = skip_ws(t, len, i)) >= len || t[i] != ':')
+			return -1;
+		vs = skip_ws(t, len, i + 1);
+		if ((i = skip_value(t, len, vs)) > len || i == vs)
+			return -1;
+		if (ke - ks == klen && memcmp(t + ks, key, klen) == 0) {
+			w->vs = vs;
+			w->ve = i;
+			n++;
+		}
+		w->members++;
+		if ((i = skip_ws(t, len, i)) < len && t[i] == ',')
+			i = skip_ws(t, len, i + 1);
+		else if (i >= len || t[i] != '}')
+			return -1;
+	}
+	if (i >= len)
+		return -1;
+	w->close = i;
+	return n;
+}
+
+enum tg_err
+jx_quote(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+	char u[7] = "\\u00";
+
+	if (buf_append(b, "\"", 1) != TG_OK)
+		return TG_ESYSTEM;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (buf_append(b, run, (size_t)(s - run)) != TG_OK)
+			return TG_ESYSTEM;
+		run = s + 1;
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+
+			if (buf_append(b, e, 2) != TG_OK)
+				return TG_ESYSTEM;
+			continue;
+		}
+		u[4] = hex[c >> 4];
+		u[5] = hex[c & 0xf];
+		if (buf_append(b, u, 6) != TG_OK)
+			return TG_ESYSTEM;
+	}
+	if (buf_append(b, run, (size_t)(s - run)) != TG_OK ||
+	    buf_append(b, "\"", 1) != TG_OK)
+		return TG_ESYSTEM;
+	return TG_OK;
 }
 
 enum tg_err

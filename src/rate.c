@@ -281,7 +281,7 @@ take_flight(struct table *t, const struct rate_subject *s, size_t n)
 	for (i = 0; i < NFLIGHTS; i++) {
 		if (t->f[i].pid != 0)
 			continue;
-		t->f[i].pid = (int32_t)getpid();
+		t->f[i].pid = (int32_t)util_pid();
 		t->f[i].n = (uint32_t)n;
 		for (j = 0; j < n; j++)
 			t->f[i].keys[j] = s[j].key;

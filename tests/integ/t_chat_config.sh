@@ -596,6 +596,8 @@ orc=$(charge_of 1000 2000 12 12)
 check "OpenRouter: charged its reported usage.cost + 5% ($orc nano), not the catalogue price" \
 	eq "$(nano "$(hdr x-tollgate-cost)")" "$orc"
 check "  usage.cost says the same" eq "$(jq '.usage.cost * 1e9 | round' "$T/body" 2>/dev/null)" "$orc"
+check "  OpenRouter's own usage.cost is replaced, not repeated (one cost key in the text)" \
+	eq "$(grep -o '"cost":' "$T/body" | wc -l)" 2
 check "  the record keeps OpenRouter's figure (24000+12000... upstream_cost 36000)" \
 	eq "$(last_usage "$K_DB" 'upstream_cost, base_cost, charge')" "36000 36000 $orc"
 acct "$K_KEY"
@@ -612,6 +614,10 @@ dsc=$(( (12 - 4) * 1000 + 12 * 2000 + 4 * 1000 ))   # no cached price: cached to
 dsc=$((dsc + (dsc * 500 + 9999) / 10000))
 check "DeepSeek: cache-hit tokens read from prompt_cache_hit_tokens (record cached 4)" \
 	eq "$(last_usage "$K_DB" 'cached_tokens, charge')" "4 $dsc"
+# The cost is spliced into the provider's own bytes, which here start with two blank lines.
+check "DeepSeek: the answer (blank lines first) carries usage.cost = $dsc nano and gateway_usage" \
+	eq "$(jq -r '[(.usage.cost * 1e9 | round), .gateway_usage.model, .usage.prompt_cache_hit_tokens] | join(" ")' \
+		"$T/body" 2>/dev/null)" "$dsc cfg/ds 4"
 mock_n >/dev/null
 check "DeepSeek got max_tokens (not max_completion_tokens)" mreq "$m" '.body.max_tokens > 0 and (.body.max_completion_tokens == null)'
 chat_sse "$K_KEY" "{\"model\":\"cfg/ds\",\"stream\":true,\"stream_options\":{\"include_usage\":true},$(msgs 'hello there [mock:flavor=deepseek]')}"

@@ -242,6 +242,69 @@ t_reset_reuses_memory(void **state)
 	arena_free(a);
 }
 
+/*
+ * arena_release gives back what came after the mark, runs only the defers
+ * registered after it, and the memory before the mark stays intact.
+ */
+static void
+t_release_to_mark(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct order o = {{0}, 0};
+	struct mark m[3] = {{&o, 1}, {&o, 2}, {&o, 3}};
+	struct arena_mark mk;
+	char *keep, *first, *again;
+	size_t used;
+	int i, round;
+
+	keep = arena_strdup(a, "kept across releases");
+	arena_defer(a, record, &m[0]);
+	arena_mark(a, &mk);
+	used = arena_used(a);
+	first = NULL;
+	for (round = 0; round < 3; round++) {
+		again = arena_alloc(a, 64);
+		if (first == NULL)
+			first = again;
+		assert_ptr_equal(first, again); /* the same memory each round */
+		for (i = 0; i < 100; i++)
+			memset(
+			    arena_alloc(a, 1000), 0xa5, 1000); /* new chunks */
+		(void)arena_alloc(a, 20000); /* a chunk of its own */
+		arena_defer(a, record, &m[1]);
+		arena_defer(a, record, &m[2]);
+		assert_true(arena_used(a) >= used + 120064);
+		arena_release(a, &mk);
+		assert_uint_equal(arena_used(a), used);
+		assert_int_equal(o.n, 2 * (round + 1));
+		assert_int_equal(
+		    o.seen[2 * round], 3); /* last registered first */
+		assert_int_equal(o.seen[2 * round + 1], 2);
+	}
+	assert_string_equal(keep, "kept across releases");
+	arena_reset(a); /* the defer from before the mark runs now */
+	assert_int_equal(o.n, 7);
+	assert_int_equal(o.seen[6], 1);
+	arena_free(a);
+}
+
+/* A mark taken on an empty arena releases to empty, like a reset. */
+static void
+t_release_on_fresh_arena(void **state)
+{
+	struct arena *a = arena_new(1024);
+	struct arena_mark mk;
+	void *first;
+
+	arena_mark(a, &mk);
+	first = arena_alloc(a, 16);
+	(void)arena_alloc(a, 5000);
+	arena_release(a, &mk);
+	assert_uint_equal(arena_used(a), 0);
+	assert_ptr_equal(arena_alloc(a, 16), first);
+	arena_free(a);
+}
+
 static void
 t_defer_lifo_at_reset(void **state)
 {
@@ -390,6 +453,8 @@ main(void)
 	    cmocka_unit_test(t_printf_longer_than_chunk),
 	    cmocka_unit_test(t_used_counts_bytes),
 	    cmocka_unit_test(t_reset_reuses_memory),
+	    cmocka_unit_test(t_release_to_mark),
+	    cmocka_unit_test(t_release_on_fresh_arena),
 	    cmocka_unit_test(t_defer_lifo_at_reset),
 	    cmocka_unit_test(t_defer_lifo_at_free),
 	    cmocka_unit_test(t_defer_after_reset),

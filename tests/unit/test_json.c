@@ -1,6 +1,7 @@
 /* test_json.c: unit tests for the strict JSON body parser and depth scanner */
 #include "test_common.h"
 
+#include "buf.h"
 #include "json.h"
 
 static unsigned
@@ -321,6 +322,87 @@ t_dump_scalar(void **state)
 	json_decref(j);
 }
 
+/* The value of key located in text, as a string ("" when not found). */
+static const char *
+located(const char *text, const char *key, int *n, struct jx_where *w)
+{
+	static char v[256];
+
+	*n = jx_locate(text, strlen(text), key, w);
+	v[0] = '\0';
+	if (*n > 0)
+		snprintf(
+		    v, sizeof(v), "%.*s", (int)(w->ve - w->vs), text + w->vs);
+	return v;
+}
+
+static void
+t_locate_members(void **state)
+{
+	struct jx_where w;
+	int n;
+	const char *doc =
+	    " {\"id\":\"x}\\\"{\", \"choices\":[{\"usage\":{\"a\":1}}],"
+	    "\n \"usage\" : {\"prompt_tokens\":3,\"d\":{\"e\":[1,{}]}} ,"
+	    "\"n\":-1.5e3,\"t\":true,\"z\":null}\r\n";
+
+	assert_string_equal(located(doc, "usage", &n, &w),
+	    "{\"prompt_tokens\":3,\"d\":{\"e\":[1,{}]}}");
+	assert_int_equal(n, 1); /* the nested "usage" is not top-level */
+	assert_int_equal(w.members, 6);
+	assert_int_equal(doc[w.close], '}');
+	assert_int_equal(w.close, strlen(doc) - 3);
+	assert_string_equal(located(doc, "id", &n, &w), "\"x}\\\"{\"");
+	assert_string_equal(located(doc, "n", &n, &w), "-1.5e3");
+	assert_string_equal(located(doc, "t", &n, &w), "true");
+	assert_string_equal(located(doc, "z", &n, &w), "null");
+	assert_string_equal(located(doc, "nope", &n, &w), "");
+	assert_int_equal(n, 0);
+	assert_string_equal(
+	    located(doc, "use", &n, &w), ""); /* no prefix match */
+	assert_int_equal(n, 0);
+}
+
+static void
+t_locate_edges(void **state)
+{
+	struct jx_where w;
+	int n;
+
+	assert_string_equal(located("{}", "a", &n, &w), "");
+	assert_int_equal(n, 0);
+	assert_int_equal(w.members, 0);
+	assert_int_equal(w.close, 1);
+	/* Repeated keys are counted; the last one is reported. */
+	assert_string_equal(located("{\"a\":1,\"a\":{}}", "a", &n, &w), "{}");
+	assert_int_equal(n, 2);
+	/* A key written with escapes cannot be judged by bytes. */
+	assert_int_equal(jx_locate("{\"\\u0061\":1}", 11, "a", &w), -1);
+	assert_int_equal(jx_locate("[1,2]", 5, "a", &w), -1);
+	assert_int_equal(jx_locate("{\"a\":1", 7, "a", &w), -1);
+	assert_int_equal(jx_locate("{\"a\":{\"b\":1}", 13, "a", &w), -1);
+	assert_int_equal(jx_locate("", 0, "a", &w), -1);
+	/* The length bounds the scan, not a NUL. */
+	assert_int_equal(jx_locate("{\"a\":1}", 6, "a", &w), -1);
+}
+
+static void
+t_quote(void **state)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	assert_int_equal(jx_quote(&b, "plain/model-1"), TG_OK);
+	assert_int_equal(jx_quote(&b, "q\"b\\c\n\x01\x1f\xc3\xa9"), TG_OK);
+	assert_int_equal(jx_quote(&b, ""), TG_OK);
+	assert_int_equal(buf_append(&b, "", 1), TG_OK);
+	assert_string_equal(b.data,
+	    "\"plain/model-1\""
+	    "\"q\\\"b\\\\c\\u000a\\u0001\\u001f\xc3\xa9\""
+	    "\"\"");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -347,6 +429,9 @@ main(void)
 	    cmocka_unit_test(t_parse_err_truncated),
 	    cmocka_unit_test(t_dump_compact),
 	    cmocka_unit_test(t_dump_scalar),
+	    cmocka_unit_test(t_locate_members),
+	    cmocka_unit_test(t_locate_edges),
+	    cmocka_unit_test(t_quote),
 	};
 
 	test_init();

@@ -1,6 +1,8 @@
 /* test_util.c: unit tests for ids, time, number parsing and percent-decoding */
 #include "test_common.h"
 
+#include <sys/wait.h>
+
 #include "util.h"
 
 static void
@@ -14,6 +16,44 @@ t_random(void **state)
 	assert_int_equal(util_random(b, sizeof(b)), 0);
 	assert_true(memcmp(a, b, sizeof(a)) != 0);
 	assert_int_equal(util_random(a, 0), 0);
+}
+
+/*
+ * Ids come from a per-thread pool: many draws in a row never repeat, and a
+ * child of fork must not hand out the ids its parent hands out next (the
+ * pool it inherits is refilled).
+ */
+static void
+t_random_pool_and_fork(void **state)
+{
+	enum { N = 200 };
+	unsigned char ids[N][16], parent[16], child[16];
+	int fds[2], i, j, st;
+	pid_t pid;
+
+	for (i = 0; i < N; i++) {
+		assert_int_equal(util_random(ids[i], sizeof(ids[i])), 0);
+		for (j = 0; j < i; j++)
+			assert_true(memcmp(ids[i], ids[j], 16) != 0);
+	}
+	(void)util_random(ids[0], 8); /* leave the pool part-used */
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		unsigned char c[16];
+
+		_exit(util_random(c, sizeof(c)) == 0 &&
+			    write(fds[1], c, sizeof(c)) == (ssize_t)sizeof(c)
+			? 0
+			: 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(util_random(parent, sizeof(parent)), 0);
+	assert_int_equal(read(fds[0], child, sizeof(child)), sizeof(child));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(memcmp(parent, child, sizeof(parent)) != 0);
+	close(fds[0]);
+	close(fds[1]);
 }
 
 static void
@@ -290,6 +330,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_random),
+	    cmocka_unit_test(t_random_pool_and_fork),
 	    cmocka_unit_test(t_request_id_format),
 	    cmocka_unit_test(t_request_id_differs),
 	    cmocka_unit_test(t_request_id_ok),
