@@ -63,6 +63,13 @@ struct jx_where {
  */
 int jx_locate(
     const char *text, size_t len, const char *key, struct jx_where *w);
+/*
+ * Whether text is one well-formed JSON value (RFC 8259: UTF-8, escapes,
+ * numbers, nesting up to 64), without building anything.  Stricter than
+ * the RFC where jansson is, so that valid here means jansson would load it
+ * too: no \u0000, no lone surrogates, no number out of its range.
+ */
+int jx_valid(const char *text, size_t len);
 /* Append s to b as a JSON string, quotes included; TG_OK or TG_ESYSTEM. */
 struct buf;
 enum tg_err jx_quote(struct buf *b, const char *s);

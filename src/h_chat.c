@@ -579,27 +579,49 @@ add_gateway_usage(struct call *x, json_t *o)
 }
 
 /*
+ * The usage object of an answer that can take the splice below, loaded
+ * alone, and where it sits in the text (*w).  The whole answer is checked
+ * by jx_valid, which builds nothing: loading a provider's answer into a
+ * tree only to read its usage was the largest single cost of a request.
+ * NULL when the answer needs the general path: not valid by jx_valid's
+ * rules, no usage object or more than one, a usage.cost or gateway_usage
+ * already there, an escaped top-level key.
+ */
+static json_t *
+quick_usage(struct call *x, struct jx_where *w)
+{
+	const char *t = x->hr.body;
+	size_t len = x->hr.body_len;
+	struct jx_where g;
+	json_t *u;
+
+	if (!jx_valid(t, len) || jx_locate(t, len, "gateway_usage", &g) != 0 ||
+	    jx_locate(t, len, "usage", w) != 1)
+		return NULL;
+	u = json_loadb(t + w->vs, w->ve - w->vs, 0, NULL);
+	if (!json_is_object(u) || json_object_get(u, "cost") != NULL) {
+		json_decref(u);
+		return NULL;
+	}
+	arena_defer_json(x->r->arena, u);
+	return u;
+}
+
+/*
  * The provider's answer with usage.cost and gateway_usage spliced into its
- * own bytes: one scan of the text instead of a re-serialization of the
- * whole document (the answer is parsed anyway, to price it).  NULL when the
- * answer's shape needs the general path: no usage object, a usage.cost or
- * gateway_usage already there, a repeated or escaped top-level key.
+ * own bytes, instead of re-serializing the whole document; NULL when out of
+ * memory.
  */
 static char *
-splice_usage(struct call *x, const json_t *o, size_t *outlen)
+splice_usage(
+    struct call *x, const json_t *u, const struct jx_where *w, size_t *outlen)
 {
 	const char *t = x->hr.body, *cost;
-	const json_t *u = json_object_get(o, "usage");
 	size_t len = x->hr.body_len, uc, n;
-	struct jx_where w;
 	struct buf g;
 	char *out = NULL, *p;
 
-	if (!json_is_object(u) || json_object_get(u, "cost") != NULL ||
-	    json_object_get(o, "gateway_usage") != NULL ||
-	    jx_locate(t, len, "usage", &w) != 1)
-		return NULL;
-	uc = w.ve - 1; /* the usage object's closing brace */
+	uc = w->ve - 1; /* the usage object's closing brace */
 	cost = usd(x->r->arena, x->charged);
 	buf_init(&g, 4096);
 	if (buf_printf(&g, "%s\"cost\":%s", json_object_size(u) ? "," : "",
@@ -620,9 +642,9 @@ splice_usage(struct call *x, const json_t *o, size_t *outlen)
 	p = out = arena_alloc(x->r->arena, *outlen + 1);
 	memcpy(p, t, uc);
 	memcpy(p += uc, g.data, n);
-	memcpy(p += n, t + uc, w.close - uc);
-	memcpy(p += w.close - uc, g.data + n, g.len - n);
-	memcpy(p += g.len - n, t + w.close, len - w.close);
+	memcpy(p += n, t + uc, w->close - uc);
+	memcpy(p += w->close - uc, g.data + n, g.len - n);
+	memcpy(p += g.len - n, t + w->close, len - w->close);
 	out[*outlen] = '\0';
 out:
 	buf_free(&g);
@@ -1453,28 +1475,39 @@ prepare(
 static enum tg_err
 finish_nonstream(struct call *x)
 {
-	json_t *o;
-	char *s;
+	json_t *o = NULL, *u;
+	struct jx_where w;
+	char *s = NULL;
 	size_t n;
 	enum tg_err rc;
 
-	o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		x->fail = TG_EUPSTREAM;
-		x->fail_msg = "the provider's answer is not JSON";
-		settle(x, US_ERROR, 502, x->fail_msg);
-		return resp_fail(
-		    x->r, x->resp, x->fail, NULL, "%s", x->fail_msg);
+	if ((u = quick_usage(x, &w)) == NULL) {
+		o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
+		if (!json_is_object(o)) {
+			json_decref(o);
+			x->fail = TG_EUPSTREAM;
+			x->fail_msg = "the provider's answer is not JSON";
+			settle(x, US_ERROR, 502, x->fail_msg);
+			return resp_fail(
+			    x->r, x->resp, x->fail, NULL, "%s", x->fail_msg);
+		}
+		arena_defer_json(x->r->arena, o);
+		u = json_object_get(o, "usage");
 	}
-	arena_defer_json(x->r->arena, o);
-	if (chat_usage_parse(json_object_get(o, "usage"), &x->u) == -1) {
+	if (chat_usage_parse(u, &x->u) == -1) {
 		x->delivered = 1;
 		x->delivered_bytes = x->hr.body_len;
 	}
 	if ((rc = settle(x, US_OK, 200, NULL)) != TG_OK)
 		return rc;
-	if ((s = splice_usage(x, o, &n)) == NULL) {
+	if (o == NULL && (s = splice_usage(x, u, &w, &n)) == NULL) {
+		/* Out of memory splicing: the general path may still fit. */
+		o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
+		arena_defer_json(x->r->arena, o);
+	}
+	if (s == NULL) {
+		if (!json_is_object(o))
+			return TG_ESYSTEM;
 		add_gateway_usage(x, o);
 		if ((s = dump_with_cost(x, o)) == NULL)
 			return TG_ESYSTEM;

@@ -1,6 +1,8 @@
 /* json.c: jansson helpers: strict body parsing with a depth cap */
 #include "config.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +134,236 @@ jx_locate(const char *t, size_t len, const char *key, struct jx_where *w)
 		return -1;
 	w->close = i;
 	return n;
+}
+
+/* --- validation without a tree --------------------------------------------------------- */
+
+#define VALID_DEPTH 64
+
+/* Length of the UTF-8 sequence at t[i] (a lead byte >= 0x80), 0 if malformed. */
+static size_t
+utf8_seq(const unsigned char *t, size_t len, size_t i)
+{
+	unsigned c = t[i], cp, min;
+	size_t n, k;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len - i < n)
+		return 0;
+	for (k = 1; k < n; k++) {
+		if ((t[i + k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (t[i + k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* The 4 hex digits at t[i], or -1. */
+static long
+hex4(const unsigned char *t, size_t len, size_t i)
+{
+	long v = 0;
+	size_t k;
+
+	if (len - i < 4 || i > len)
+		return -1;
+	for (k = 0; k < 4; k++) {
+		unsigned c = t[i + k];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Past the string at t[i] == '"', or 0 when it is not well-formed. */
+static size_t
+valid_string(const unsigned char *t, size_t len, size_t i)
+{
+	long cp, lo;
+	size_t n;
+
+	for (i++; i < len;) {
+		unsigned c = t[i];
+
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return 0;
+		if (c >= 0x80) {
+			if ((n = utf8_seq(t, len, i)) == 0)
+				return 0;
+			i += n;
+			continue;
+		}
+		if (c != '\\') {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len)
+			return 0;
+		c = t[i + 1];
+		if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' ||
+		    c == 'n' || c == 'r' || c == 't') {
+			i += 2;
+			continue;
+		}
+		if (c != 'u' || (cp = hex4(t, len, i + 2)) <= 0 ||
+		    (cp >= 0xdc00 && cp <= 0xdfff))
+			return 0; /* jansson refuses \u0000 and a lone low half */
+		i += 6;
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (len - i < 6 || t[i] != '\\' || t[i + 1] != 'u' ||
+			    (lo = hex4(t, len, i + 2)) < 0xdc00 || lo > 0xdfff)
+				return 0;
+			i += 6;
+		}
+	}
+	return 0;
+}
+
+static size_t
+digits(const unsigned char *t, size_t len, size_t i)
+{
+	while (i < len && t[i] >= '0' && t[i] <= '9')
+		i++;
+	return i;
+}
+
+/*
+ * Past the number at t[i], or 0.  Its value is read the way jansson reads
+ * it (strtoll, or strtod for a fraction or exponent) so that what jansson
+ * refuses as out of range is refused here too.
+ */
+static size_t
+valid_number(const unsigned char *t, size_t len, size_t i)
+{
+	char tok[64];
+	size_t start = i, s;
+	int real = 0;
+	double d;
+
+	if (i < len && t[i] == '-')
+		i++;
+	if (i >= len || t[i] < '0' || t[i] > '9')
+		return 0;
+	i = t[i] == '0' ? i + 1 : digits(t, len, i);
+	if (i < len && t[i] == '.') {
+		real = 1;
+		if ((s = digits(t, len, i + 1)) == i + 1)
+			return 0;
+		i = s;
+	}
+	if (i < len && (t[i] == 'e' || t[i] == 'E')) {
+		real = 1;
+		if (++i < len && (t[i] == '+' || t[i] == '-'))
+			i++;
+		if ((s = digits(t, len, i)) == i)
+			return 0;
+		i = s;
+	}
+	if (i - start >= sizeof(tok))
+		return 0; /* longer than any answer's number: the caller asks jansson */
+	memcpy(tok, t + start, i - start);
+	tok[i - start] = '\0';
+	errno = 0;
+	if (real) {
+		d = strtod(tok, NULL);
+		if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
+			return 0;
+	} else if ((void)strtoll(tok, NULL, 10), errno == ERANGE)
+		return 0;
+	return i;
+}
+
+int
+jx_valid(const char *text, size_t len)
+{
+	const unsigned char *t = (const unsigned char *)text;
+	char close[VALID_DEPTH];
+	size_t i = skip_ws(text, len, 0), depth = 0;
+	enum { VALUE, KEY, AFTER } want = VALUE;
+
+	for (;;) {
+		if (want == AFTER) {
+			i = skip_ws(text, len, i);
+			if (depth == 0)
+				return i == len;
+			if (i >= len)
+				return 0;
+			if (t[i] == ',') {
+				i = skip_ws(text, len, i + 1);
+				want = close[depth - 1] == '}' ? KEY : VALUE;
+			} else if (t[i] == close[depth - 1]) {
+				depth--;
+				i++;
+			} else
+				return 0;
+			continue;
+		}
+		if (i >= len)
+			return 0;
+		if (want == KEY) {
+			if (t[i] != '"' || (i = valid_string(t, len, i)) == 0)
+				return 0;
+			i = skip_ws(text, len, i);
+			if (i >= len || t[i] != ':')
+				return 0;
+			i = skip_ws(text, len, i + 1);
+			want = VALUE;
+			continue;
+		}
+		want = AFTER;
+		switch (t[i]) {
+		case '{':
+		case '[':
+			if (depth == VALID_DEPTH)
+				return 0;
+			close[depth++] = t[i] == '{' ? '}' : ']';
+			i = skip_ws(text, len, i + 1);
+			if (i < len && t[i] == close[depth - 1]) {
+				depth--;
+				i++;
+			} else
+				want = close[depth - 1] == '}' ? KEY : VALUE;
+			break;
+		case '"':
+			if ((i = valid_string(t, len, i)) == 0)
+				return 0;
+			break;
+		case 't':
+		case 'f':
+		case 'n': {
+			const char *w = t[i] == 't' ? "true"
+			    : t[i] == 'f'	    ? "false"
+						    : "null";
+			size_t n = strlen(w);
+
+			if (len - i < n || memcmp(t + i, w, n) != 0)
+				return 0;
+			i += n;
+			break;
+		}
+		default:
+			if ((i = valid_number(t, len, i)) == 0)
+				return 0;
+			break;
+		}
+	}
 }
 
 enum tg_err

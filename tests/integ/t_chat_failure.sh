@@ -254,6 +254,25 @@ check "(d) both holds settled with charge 0" \
 		AND charged = 0")" = 2
 check "(d) ledger reconciles" ledger_check "$UPUB"
 
+note "=== (d) a 200 whose body is not JSON"
+# The answer is checked without building a tree (jx_valid) and spliced; what it refuses goes
+# to the full parse, which must refuse the same: each of these is a 502, nothing charged.
+new_user bad "$ONE_USD"
+for how in 1 2 3 4; do
+	chat "$UKEY" "{\"model\":\"test/cheap\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"hi [mock:corrupt=$how]\"}]}"
+	expect_err "(d) corrupt answer $how: 502" 502 upstream_error
+	check "(d) corrupt answer $how: says the answer is not JSON" json_is '.error.message | test("not JSON")'
+done
+bad_records() { [ "$(n_usage "$UID_")" -ge 4 ] && [ "$(open_holds "$UID_")" = 0 ]; }
+wait_for "(d) four usage records" 10 bad_records || true
+check "(d) corrupt answers: nothing charged, no hold left" test "$(acct "$UID_")" = "$F 0"
+check "(d) corrupt answers: four records, error, http 502, charge 0" \
+	test "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND status = 'error'
+		AND http_status = 502 AND charge = 0")" = 4
+chat "$UKEY" '{"model":"test/cheap","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}'
+expect_status "(d) the same user's next, sound answer" 200
+check "(d) ...is charged and carries usage.cost" json_is '(.usage.cost | type == "number") and .usage.cost > 0'
+
 # after_first_byte TAG DIRECTIVE: a 20-word stream that the upstream breaks after 5 deltas.
 after_first_byte() {
 	local tag=$1 dir=$2 n full

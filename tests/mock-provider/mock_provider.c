@@ -78,6 +78,7 @@ struct opts {
 	int reset;
 	int reset_at;
 	int no_usage;
+	int corrupt;
 	int reasoning;
 	int cached;
 	int chunk_bytes;
@@ -220,6 +221,7 @@ static const struct directive {
     {"reset", D_OPT, offsetof(struct opts, reset), 1},
     {"reset_at", D_INT, offsetof(struct opts, reset_at), 0},
     {"no_usage", D_OPT, offsetof(struct opts, no_usage), 1},
+    {"corrupt", D_INT, offsetof(struct opts, corrupt), 0},
     {"reasoning", D_OPT, offsetof(struct opts, reasoning), DEFAULT_REASONING},
     {"flavor", D_FLAVOR, offsetof(struct opts, flavor), 0},
     {"cached", D_INT, offsetof(struct opts, cached), 0},
@@ -961,6 +963,28 @@ stream_reply(const struct call *k, struct reply *r)
 	add_header(r, "Cache-Control", "no-cache");
 }
 
+/*
+ * A 200 whose body is not JSON a parser accepts (corrupt=N, non-stream):
+ * 1 cut short, 2 a 0xff byte in the message text, 3 a lone surrogate
+ * escape there, 4 an integer too big for 64 bits in usage.
+ */
+static void
+corrupt(struct reply *r, int how)
+{
+	char *p = r->body != NULL ? strstr(r->body, "\"content\":\"") : NULL;
+	char *u =
+	    r->body != NULL ? strstr(r->body, "\"prompt_tokens\":") : NULL;
+
+	if (how == 1 && r->len > 5)
+		r->body[r->len -= 5] = '\0';
+	else if (how == 2 && p != NULL && p[11] != '"')
+		p[11] = (char)0xff;
+	else if (how == 3 && p != NULL && strlen(p + 11) > 6)
+		memcpy(p + 11, "\\ud800", 6);
+	else if (how == 4 && u != NULL && strlen(u + 16) > 20)
+		memcpy(u + 16, "99999999999999999999", 20);
+}
+
 static void
 whole_reply(const struct call *k, struct reply *r)
 {
@@ -1001,6 +1025,7 @@ whole_reply(const struct call *k, struct reply *r)
 	/* DeepSeek's queue keep-alive: blank lines before the JSON. */
 	reply_json(
 	    r, MHD_HTTP_OK, j, k->o->flavor == FL_DEEPSEEK ? "\n\n" : "");
+	corrupt(r, k->o->corrupt);
 }
 
 /* The 400s OpenAI gives before generating anything; 0, or -1 with r set. */

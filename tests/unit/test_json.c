@@ -403,6 +403,155 @@ t_quote(void **state)
 	buf_free(&b);
 }
 
+static int
+jansson_loads(const char *t, size_t n)
+{
+	json_t *j = json_loadb(t, n, 0, NULL);
+
+	json_decref(j);
+	return j != NULL;
+}
+
+/* Documents shaped like providers' answers, and the RFC's corners. */
+static const char *const valid_docs[] = {
+    "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":"
+    "1732000000,"
+    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
+    "\"h\\u00e9llo \\ud83d\\ude00 \\\"q\\\" \\\\ \\/ "
+    "\\b\\f\\n\\r\\t\",\"refusal\":null},"
+    "\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_"
+    "tokens\":12,"
+    "\"completion_tokens\":7,\"prompt_tokens_details\":{\"cached_tokens\":0},"
+    "\"cost\":-0.5e-3,\"x\":[true,false,null,0,-0,1.25E+2,{}]}}",
+    "\n\n{\"a\": [ ] , \"b\" : { } }\r\n",
+    "{\"utf8\":"
+    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbf\xf4\x8f\xbf\xbf\"}",
+    "[1,[2,[3,[4]]]]",
+    "\"just a string\"",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "12345678901234567890.5",
+    "[1e308,1e-400,173e000000]",
+    "{\"\":\"\"}",
+};
+
+static const char *const invalid_docs[] = {
+    "",
+    " ",
+    "{",
+    "}",
+    "{\"a\"}",
+    "{\"a\":}",
+    "{\"a\":1,}",
+    "[1,]",
+    "[,1]",
+    "{a:1}",
+    "{\"a\":1}}",
+    "{\"a\":1} x",
+    "[01]",
+    "[1.]",
+    "[.5]",
+    "[1e]",
+    "[-]",
+    "[+1]",
+    "[1e999]",
+    "[tru]",
+    "[nul]",
+    "[True]",
+    "[\"\\x\"]",
+    "[\"\\u12\"]",
+    "[\"\\u0000\"]",
+    "[\"\\udc00\"]",
+    "[\"\\ud800\"]",
+    "[\"\\ud800\\u0041\"]",
+    "[\"tab\there\"]",
+    "[\"\xc3\"]",
+    "[\"\xc0\xaf\"]",
+    "[\"\xed\xa0\x80\"]",
+    "[\"\xf4\x90\x80\x80\"]",
+    "[\"\xff\"]",
+    "[\"\x80\"]",
+    "[\"open",
+    "\xef\xbb\xbf{}",
+    "9223372036854775808",
+    "[1e309]",
+    "[-2e400]",
+};
+
+static void
+t_valid_corpus(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(valid_docs) / sizeof(valid_docs[0]); i++) {
+		if (!jx_valid(valid_docs[i], strlen(valid_docs[i])))
+			fail_msg("valid doc %zu refused", i);
+		assert_true(
+		    jansson_loads(valid_docs[i], strlen(valid_docs[i])) ||
+		    valid_docs[i][0] != '{'); /* jansson loads objects/arrays */
+	}
+	for (i = 0; i < sizeof(invalid_docs) / sizeof(invalid_docs[0]); i++)
+		if (jx_valid(invalid_docs[i], strlen(invalid_docs[i])))
+			fail_msg(
+			    "invalid doc %zu accepted: %s", i, invalid_docs[i]);
+	/* Nesting: 64 levels pass, 65 do not (the caller then asks jansson). */
+	{
+		char deep[140];
+
+		memset(deep, '[', 65);
+		memset(deep + 65, ']', 65);
+		assert_false(jx_valid(deep, 130));
+		assert_true(jx_valid(deep + 1, 128));
+	}
+	/* The length bounds the scan: a prefix of a valid document is not one. */
+	assert_false(jx_valid("{\"a\":1}", 6));
+	assert_true(jx_valid("{\"a\":1}garbage", 7));
+}
+
+/*
+ * Every single-byte change, deletion and truncation of an answer: what
+ * jx_valid accepts, jansson loads (the fast path never relays what the full
+ * parse would refuse), and the other way round (a refusal only costs the
+ * fast path, but should not happen).
+ */
+static void
+t_valid_agrees_with_jansson(void **state)
+{
+	static const char subs[] = "\"\\{}[],:0-.eE+tnu \x01\x1f\x80\xc3\xff\t";
+	const char *base = valid_docs[0];
+	size_t n = strlen(base), i, k, tried = 0;
+	char *m = malloc(n + 1);
+	int v, j;
+
+	assert_non_null(m);
+	for (i = 0; i <= n; i++) {
+		for (k = 0; k <= sizeof(subs) - 1; k++) {
+			size_t len = n;
+
+			memcpy(m, base, n + 1);
+			if (i == n) {
+				len = k; /* truncations */
+				if (k >= n)
+					continue;
+			} else if (k == sizeof(subs) - 1) {
+				memmove(m + i, m + i + 1, n - i); /* deletion */
+				len = n - 1;
+			} else
+				m[i] = subs[k];
+			v = jx_valid(m, len);
+			j = jansson_loads(m, len);
+			tried++;
+			if (v != j)
+				fail_msg("disagree (jx_valid %d, jansson %d) "
+					 "at %zu/%zu: "
+					 "%.*s",
+				    v, j, i, k, (int)len, m);
+		}
+	}
+	assert_int_equal(tried, (n + 1) * sizeof(subs)); /* each one tried */
+	free(m);
+}
+
 int
 main(void)
 {
@@ -432,6 +581,8 @@ main(void)
 	    cmocka_unit_test(t_locate_members),
 	    cmocka_unit_test(t_locate_edges),
 	    cmocka_unit_test(t_quote),
+	    cmocka_unit_test(t_valid_corpus),
+	    cmocka_unit_test(t_valid_agrees_with_jansson),
 	};
 
 	test_init();
