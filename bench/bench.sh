@@ -72,6 +72,8 @@ pool_size = ${3:-0}
 schema_dir = $BENCH_SRC/schema
 [chat]
 default_max_tokens = 64
+[debug]
+routes = on
 [billing]
 lease = $LEASE
 CONF
@@ -191,6 +193,25 @@ wrk_run() {
 		/^sockerr/ { se = $2 }
 		END { printf "%s %s %s %s %s %s\n", rps + 0, req + 0, p50 + 0, p99 + 0, bad + 0, se + 0 }' <<<"$out"
 }
+# tg_stats FILE: "pid statements background" of each worker that answered /_debug/stats (it
+# answers for the process that serves it: ask in parallel, so nginx spreads the requests over
+# its connections, until two workers have answered or six rounds went by).
+tg_stats() {
+	: >"$T/stats.json"
+	for _ in 1 2 3 4 5 6; do
+		seq 32 | xargs -P 16 -I{} sh -c 'curl -s -m 5 "$0"; echo' \
+			"http://127.0.0.1:$TG_PORT/_debug/stats" >>"$T/stats.json"
+		[ "$(jq -s '[.[] | select(.pid != null) | .pid] | unique | length' "$T/stats.json")" -ge 2 ] && break
+	done
+	jq -rs '[.[] | select(.pid != null)] | group_by(.pid) | map(max_by(.statements)) | .[] |
+		"\(.pid) \(.statements) \(.statements_background)"' "$T/stats.json" >"$1"
+}
+# stats_delta BEFORE AFTER: "workers request-path write-out" statements between the two; a
+# worker not seen before had served nothing, and counts from zero.
+stats_delta() {
+	awk 'NR == FNR {s[$1] = $2; b[$1] = $3; next}
+		{n++; bg += $3 - b[$1]; all += $2 - s[$1]} END {print n + 0, all - bg, bg + 0}' "$1" "$2"
+}
 pct() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) {print 0; exit} i = int(NR * '"$1"' / 100 + 0.999); if (i < 1) i = 1; print a[i]}'; }
 
 BODY='{"model":"bench/m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
@@ -208,9 +229,12 @@ if [ "${BENCH_QUICK:-}" != 1 ]; then
 	read -r ref_rps ref_req _ _ ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
 	read -r pass_rps _ _ _ pass_bad _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 16)"
 	q0=$(status_var Questions)
+	tg_stats "$T/stats.before"
 	f0=$(status_var Innodb_os_log_fsyncs)
 	read -r tg_rps tg_req _ _ tg_bad tg_se <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
 	q1=$(status_var Questions)
+	tg_stats "$T/stats.after"
+	read -r stat_w stat_sync stat_bg <<<"$(stats_delta "$T/stats.before" "$T/stats.after")"
 	f1=$(status_var Innodb_os_log_fsyncs)
 	rss_c16=$(rss_kb)
 fi
@@ -222,7 +246,9 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, pass-through $pass_rps" \
 		"(ratio $(awk -v a="$pass_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", a / b}')), tollgate $tg_rps, ratio" \
 		"$(awk -v a="$tg_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", a / b}'), statements per request" \
-		"$(awk -v q=$((q1 - q0)) -v n="$tg_req" 'BEGIN {printf "%.3f", q / n}')"
+		"$(awk -v q=$((q1 - q0)) -v n="$tg_req" 'BEGIN {printf "%.3f", q / n}')" \
+		"(request path $(awk -v q="$stat_sync" -v n="$tg_req" 'BEGIN {printf "%.3f", q / n}')," \
+		"workers seen $stat_w)"
 	echo "latency c=1 p50/p99 (us): reference ${ref_p50%.*}/${ref_p99%.*}," \
 		"pass-through ${pass_p50%.*}/${pass_p99%.*} (added $((${pass_p50%.*} - ${ref_p50%.*}))/$((${pass_p99%.*} - ${ref_p99%.*})))," \
 		"tollgate ${tg_p50%.*}/${tg_p99%.*}, added $((${tg_p50%.*} - ${ref_p50%.*}))/$((${tg_p99%.*} - ${ref_p99%.*}))"
@@ -292,6 +318,14 @@ padd99=$((${pass_p99%.*} - ${ref_p99%.*}))
 sttfb50=$(( ${ttfb_tg50%.*} - ${ttfb_ref50%.*} ))
 sttfb99=$(( ${ttfb_tg99%.*} - ${ttfb_ref99%.*} ))
 qpr=$(awk -v q=$((q1 - q0)) -v n="$tg_req" 'BEGIN {printf "%.2f", (n > 0 ? q / n : 0)}')
+# The request path's own statements (synchronous) and the write-out's (batched, asynchronous),
+# from tollgate's counters; n/a unless both workers answered after the run.
+sync_pr=n/a
+bg_pr=n/a
+if [ "$stat_w" = 2 ]; then
+	sync_pr=$(awk -v q="$stat_sync" -v n="$tg_req" 'BEGIN {printf "%.3f", (n > 0 ? q / n : 0)}')
+	bg_pr=$(awk -v q="$stat_bg" -v n="$tg_req" 'BEGIN {printf "%.3f", (n > 0 ? q / n : 0)}')
+fi
 fpr=$(awk -v f=$((f1 - f0)) -v n="$tg_req" 'BEGIN {printf "%.2f", (n > 0 ? f / n : 0)}')
 cat <<TABLE
 
@@ -308,6 +342,7 @@ streams with lost chunks                  -              $lost of 30
 $CONC streams in flight (1 s each)        -              $many_req done in ${DURATION}s, non-2xx $many_bad, socket errors $many_se
 resident memory idle / c=16 / $CONC (KiB)   -              $rss_idle / $rss_c16 / $rss_many
 SQL statements per request                -              $qpr (credit leases: ${LEASE:-off})
+  on the request path / by the write-out  -              $sync_pr / $bg_pr
 redo-log fsyncs per request               -              $fpr
 non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se)
 TABLE
@@ -321,6 +356,6 @@ cat >"$BENCH_OUT" <<JSON
  "stream_gaps_us":{"reference_p50":${gap_ref50%.*},"reference_p99":${gap_ref99%.*},"tollgate_p50":${gap_tg50%.*},"tollgate_p99":${gap_tg99%.*}},
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many},
- "db_per_request":{"statements":$qpr,"redo_fsyncs":$fpr}}
+ "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr}}
 JSON
 say "results in $BENCH_OUT"

@@ -56,6 +56,7 @@ struct conf {
 	char *db_password_file;
 	char *db_name;
 	unsigned db_pool_size;
+	unsigned db_batch_rows; /* rows per multi-row INSERT of the write-out */
 	unsigned db_connect_timeout;
 	unsigned db_read_timeout;
 	unsigned db_write_timeout;

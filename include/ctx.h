@@ -37,6 +37,7 @@ void ctx_fini(struct tg_ctx *);
  * Housekeeping, every 100 ms from the supervisor: the journal to the
  * database; about once a second idle leases back and request counts out.
  */
-void ctx_tick(struct tg_ctx *);
+/* busy: more than half of the worker's slots are serving requests. */
+void ctx_tick(struct tg_ctx *, int busy);
 
 #endif

@@ -156,6 +156,8 @@ int db_library_init(void);
 void db_library_end(void);
 /* Per thread that uses connections (MariaDB client thread state). */
 void db_thread_init(void);
+/* The calling thread works in the background (counted apart in db_stats). */
+void db_thread_background(void);
 void db_thread_end(void);
 
 /* A pool of at most size connections opened lazily; NULL on OOM. */
@@ -184,6 +186,9 @@ enum tg_err db_exec(struct db_conn *, enum stmt, const struct db_val *params,
  */
 enum tg_err db_exec_rows(struct db_conn *, enum batch b,
     const struct db_val *params, size_t nrows, struct arena *a);
+/* Rows per statement of db_exec_rows on this connection, 1 to DB_BATCH_MAX. */
+#define DB_BATCH_MAX 128
+void db_batch_rows(struct db_conn *, unsigned rows);
 /* Begin / commit / roll back a transaction on this connection. */
 enum tg_err db_begin(struct db_conn *);
 enum tg_err db_commit(struct db_conn *);
@@ -194,7 +199,7 @@ enum tg_err db_schema_version(struct db_pool *, int64_t *out);
 
 /* This process's statements sent to the server, and its row cache's hits. */
 struct db_stats {
-	uint64_t executed, cache_hits, cache_misses;
+	uint64_t executed, executed_bg, cache_hits, cache_misses;
 	int cache_on;
 };
 void db_stats(const struct db_pool *, struct db_stats *);

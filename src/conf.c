@@ -489,6 +489,7 @@ static const struct conf_key keys[] = {
 	{ "db",     "password_file",	 set_str,     CO(db_password_file),   0, 0 },
 	{ "db",     "name",		 set_str,     CO(db_name),	      0, 0 },
 	{ "db",     "pool_size",	 set_uint,    CO(db_pool_size),	      0, 256 },
+	{ "db",     "batch_rows",	 set_uint,    CO(db_batch_rows),      1, 128 },
 	{ "db",     "connect_timeout",	 set_uint,    CO(db_connect_timeout), 1, 3600 },
 	{ "db",     "read_timeout",	 set_uint,    CO(db_read_timeout),    1, 3600 },
 	{ "db",     "write_timeout",	 set_uint,    CO(db_write_timeout),   1, 3600 },
@@ -575,6 +576,7 @@ conf_defaults(void)
 	c->failures_to_open = 3;
 	c->open_seconds = 30;
 	c->cache_ttl = 5;
+	c->db_batch_rows = 16;
 	c->lease_idle = 10;
 	return c;
 }

@@ -202,14 +202,21 @@ close_leases(struct tg_ctx *x, int all)
 }
 
 /* Write the journal out; with all, until nothing is left (at exit). */
+/*
+ * Write the journal out.  While most slots are idle the box has cores to
+ * spare for latency, and the rows go in statements of [db] batch_rows (a
+ * database on the same box then never holds a core for long); a busy worker
+ * writes 128 rows per statement, for throughput.
+ */
 static void
-flush_journal(struct tg_ctx *x, int all)
+flush_journal(struct tg_ctx *x, int all, int busy)
 {
 	struct db_conn *c;
 	int n, rounds = 0;
 
 	if (x->journal == NULL || (c = housekeeper(x)) == NULL)
 		return;
+	db_batch_rows(c, busy ? DB_BATCH_MAX : x->conf->db_batch_rows);
 	do {
 		n = journal_flush(x->journal, c, hk_memory(x), x->leases);
 		arena_reset(x->hk_arena);
@@ -217,9 +224,9 @@ flush_journal(struct tg_ctx *x, int all)
 }
 
 void
-ctx_tick(struct tg_ctx *x)
+ctx_tick(struct tg_ctx *x, int busy)
 {
-	flush_journal(x, 0);
+	flush_journal(x, 0, busy);
 	if (x->ticks++ % 10 != 0)
 		return;
 	close_leases(x, 0);
@@ -254,7 +261,7 @@ ctx_fini(struct tg_ctx *x)
 {
 	if (x->db != NULL) {
 		auth_flush(x->db);
-		flush_journal(x, 1);
+		flush_journal(x, 1, 1);
 		close_leases(x, 1);
 		close_journal(x);
 	}

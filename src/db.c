@@ -157,11 +157,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
 /*
  * Multi-row INSERTs (db_exec_rows): the statement up to VALUES and the width
  * of one row; prepared once per connection for each power-of-two row count
- * up to 128.  Larger statements save few round trips but keep the server busy
- * in one piece for a millisecond, which on a small box is a millisecond some
- * request waits for a core (BENCHMARKS.md).
+ * up to 128; the caller picks the size (db_batch_rows).  Larger statements
+ * save round trips but keep the server busy in one piece: 128 usage rows
+ * take MariaDB about a millisecond, and on a small box running everything
+ * that is a millisecond some request waits for a core (BENCHMARKS.md).
  */
-#define BATCH_SIZES 8 /* 1, 2, 4 ... 128 rows */
+#define BATCH_SIZES 8 /* 1, 2, 4 ... 128 rows (DB_BATCH_MAX) */
 static const struct batch_def {
 	const char *prefix;
 	unsigned ncols;
@@ -194,6 +195,7 @@ struct db_conn {
 	const struct conf *conf;
 	unsigned long flags;
 	struct db_conn *next; /* free list */
+	unsigned batch_rows;  /* db_exec_rows: rows per statement; 0 = 128 */
 	int checked;	      /* schema version verified */
 	int in_txn;	      /* a transaction is open */
 	int dirty;	      /* the open transaction changed cached rows */
@@ -212,8 +214,28 @@ struct db_pool {
 	struct cache *cache; /* NULL: every read goes to the server */
 };
 
-/* This process's statements sent to the server (the benchmark reads it). */
-static uint64_t executed;
+/*
+ * This process's statements sent to the server (tests and the benchmark
+ * read them): all of them, and those of the background threads (the
+ * journal's write-out, lease sweeps), so the request path's own count is
+ * the difference.
+ */
+static uint64_t executed, executed_bg;
+static __thread int background;
+
+void
+db_thread_background(void)
+{
+	background = 1;
+}
+
+static void
+counted(void)
+{
+	__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
+	if (background)
+		__atomic_add_fetch(&executed_bg, 1, __ATOMIC_RELAXED);
+}
 
 int
 db_library_init(void)
@@ -599,7 +621,7 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 		*gone = 1;
 		return rc;
 	}
-	__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
+	counted();
 	if ((st = c->st[s]) == NULL) {
 		if ((st = mysql_stmt_init(c->my)) == NULL)
 			return TG_ESYSTEM;
@@ -822,11 +844,17 @@ batch_stmt(struct db_conn *c, enum batch b, unsigned lg, struct arena *a)
 	return c->bst[b][lg] = st;
 }
 
+void
+db_batch_rows(struct db_conn *c, unsigned rows)
+{
+	c->batch_rows = rows;
+}
+
 enum tg_err
 db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
     size_t nrows, struct arena *a)
 {
-	size_t ncols = batches[b].ncols, k, n;
+	size_t ncols = batches[b].ncols, k, n, cap = DB_BATCH_MAX;
 	unsigned long *lens = NULL;
 	MYSQL_BIND *bind = NULL;
 	MYSQL_STMT *st;
@@ -835,9 +863,12 @@ db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
 
 	if (c->my == NULL && (rc = conn_open(c)) != TG_OK)
 		return rc;
+	if (c->batch_rows > 0 && c->batch_rows < cap)
+		cap = c->batch_rows;
 	for (; nrows > 0; nrows -= k, params += k * ncols) {
 		/* The largest power of two that fits: few shapes to prepare. */
-		for (lg = BATCH_SIZES - 1; ((size_t)1 << lg) > nrows; lg--)
+		for (lg = BATCH_SIZES - 1;
+		     ((size_t)1 << lg) > nrows || ((size_t)1 << lg) > cap; lg--)
 			;
 		k = (size_t)1 << lg;
 		n = k * ncols;
@@ -849,7 +880,7 @@ db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
 			lens = arena_alloc(a, n * sizeof(*lens));
 		}
 		bind_params(bind, params, n, lens);
-		__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
+		counted();
 		if (mysql_stmt_bind_param(st, bind) || mysql_stmt_execute(st)) {
 			rc = map_error(c, mysql_stmt_errno(st),
 			    mysql_stmt_error(st), STMT__MAX);
@@ -868,7 +899,7 @@ simple(struct db_conn *c, const char *sql)
 {
 	if (c->my == NULL)
 		return TG_EDB;
-	__atomic_add_fetch(&executed, 1, __ATOMIC_RELAXED);
+	counted();
 	if (mysql_real_query(c->my, sql, strlen(sql)) != 0) {
 		if (lost(mysql_errno(c->my)))
 			conn_close(c);
@@ -918,6 +949,7 @@ db_stats(const struct db_pool *p, struct db_stats *out)
 
 	cache_stats(p != NULL ? p->cache : NULL, &cs);
 	out->executed = __atomic_load_n(&executed, __ATOMIC_RELAXED);
+	out->executed_bg = __atomic_load_n(&executed_bg, __ATOMIC_RELAXED);
 	out->cache_hits = cs.hits;
 	out->cache_misses = cs.misses;
 	out->cache_on = p != NULL && p->cache != NULL;

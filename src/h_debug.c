@@ -49,8 +49,9 @@ h_debug_stats(struct tg_req *r, struct tg_resp *resp)
 	struct db_stats st;
 
 	db_stats(r->ctx->db, &st);
-	resp->body = json_pack("{s:i, s:I, s:I, s:I, s:b}", "pid",
-	    (int)getpid(), "statements", (json_int_t)st.executed, "cache_hits",
+	resp->body = json_pack("{s:i, s:I, s:I, s:I, s:I, s:b}", "pid",
+	    (int)getpid(), "statements", (json_int_t)st.executed,
+	    "statements_background", (json_int_t)st.executed_bg, "cache_hits",
 	    (json_int_t)st.cache_hits, "cache_misses",
 	    (json_int_t)st.cache_misses, "cache", st.cache_on);
 	return TG_OK;

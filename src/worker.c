@@ -171,6 +171,17 @@ all_done(struct worker *w)
 	return 1;
 }
 
+static unsigned
+busy_slots(struct worker *w)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < w->nslots; i++)
+		n += w->slots[i].started &&
+		    !__atomic_load_n(&w->slots[i].idle, __ATOMIC_ACQUIRE);
+	return n;
+}
+
 static void
 supervise(struct worker *w, const sigset_t *ctl)
 {
@@ -179,12 +190,13 @@ supervise(struct worker *w, const sigset_t *ctl)
 	double last = util_now();
 	int sig;
 
+	db_thread_background();
 	while (!all_done(w)) {
 		if (get_quit(w))
 			wake_idle(w);
 		else if (util_now() - last >= 0.1) {
 			/* Housekeeping, off the request path. */
-			ctx_tick(&w->ctx);
+			ctx_tick(&w->ctx, 2 * busy_slots(w) > w->nslots);
 			last = util_now();
 		}
 		sig = sigtimedwait(ctl, &si, &tick);

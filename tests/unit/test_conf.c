@@ -138,6 +138,7 @@ check_defaults(const struct conf *c)
 	assert_unset(c->db_password_file);
 	assert_str(c->db_name, "tollgate");
 	assert_uint_equal(c->db_pool_size, 0);
+	assert_uint_equal(c->db_batch_rows, 16);
 	assert_uint_equal(c->db_connect_timeout, 3);
 	assert_uint_equal(c->db_read_timeout, 30);
 	assert_uint_equal(c->db_write_timeout, 30);
@@ -166,6 +167,16 @@ t_billing_leases(void **state)
 	conf_free(c);
 	load_fails_at("[billing]\nlease = 1.00\njournal_sync = maybe\n", 3);
 	load_fails_at("[billing]\nlease_idle = 0\n", 2);
+	/* The write-out's rows per INSERT: 1 to 128. */
+	c = load_ok("[db]\nbatch_rows = 128\n");
+	assert_uint_equal(c->db_batch_rows, 128);
+	conf_free(c);
+	c = load_ok("[db]\nbatch_rows = 1\n");
+	assert_uint_equal(c->db_batch_rows, 1);
+	conf_free(c);
+	load_fails_at("[db]\nbatch_rows = 0\n", 2);
+	load_fails_at("[db]\n\nbatch_rows = 129\n", 3);
+	load_fails_at("[db]\nbatch_rows = 16 rows\n", 2);
 }
 
 static void
