@@ -239,9 +239,16 @@ if [ "${BENCH_QUICK:-}" != 1 ]; then
 	rss_c16=$(rss_kb)
 fi
 say "latency at c=1"
-read -r _ _ ref_p50 ref_p99 _ _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
-read -r _ _ pass_p50 pass_p99 _ _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 1 lat)"
-read -r _ _ tg_p50 tg_p99 _ _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
+read -r _ _ ref_p50 ref_p99 ref_bad1 _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
+read -r _ _ pass_p50 pass_p99 pass_bad1 _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 1 lat)"
+read -r _ _ tg_p50 tg_p99 tg_bad1 _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
+# A figure measured on error answers compares nothing: say so, and fail the run at the end.
+bad_runs=""
+for v in "reference c=1:$ref_bad1" "pass-through c=1:$pass_bad1" "tollgate c=1:$tg_bad1" \
+	"reference c=16:${ref_bad:-0}" "pass-through c=16:${pass_bad:-0}" "tollgate c=16:${tg_bad:-0}"; do
+	[ "${v##*:}" = 0 ] || bad_runs="$bad_runs ${v%%:*} (${v##*:} non-2xx);"
+done
+[ -z "$bad_runs" ] || say "WARNING: answers that were not 2xx:$bad_runs these figures are not valid"
 if [ -n "${BENCH_QUICK:-}" ]; then
 	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, pass-through $pass_rps" \
 		"(ratio $(awk -v a="$pass_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", a / b}')), tollgate $tg_rps, ratio" \
@@ -252,6 +259,7 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	echo "latency c=1 p50/p99 (us): reference ${ref_p50%.*}/${ref_p99%.*}," \
 		"pass-through ${pass_p50%.*}/${pass_p99%.*} (added $((${pass_p50%.*} - ${ref_p50%.*}))/$((${pass_p99%.*} - ${ref_p99%.*})))," \
 		"tollgate ${tg_p50%.*}/${tg_p99%.*}, added $((${tg_p50%.*} - ${ref_p50%.*}))/$((${tg_p99%.*} - ${ref_p99%.*}))"
+	[ -z "$bad_runs" ] || exit 1
 	exit 0
 fi
 
@@ -344,7 +352,7 @@ resident memory idle / c=16 / $CONC (KiB)   -              $rss_idle / $rss_c16 
 SQL statements per request                -              $qpr (credit leases: ${LEASE:-off})
   on the request path / by the write-out  -              $sync_pr / $bg_pr
 redo-log fsyncs per request               -              $fpr
-non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se)
+non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se; pass-through $pass_bad)
 TABLE
 cat >"$BENCH_OUT" <<JSON
 {"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","machine":"$(nproc) cores, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo), $(uname -r)",
@@ -359,3 +367,4 @@ cat >"$BENCH_OUT" <<JSON
  "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr}}
 JSON
 say "results in $BENCH_OUT"
+[ -z "$bad_runs" ] || { say "FAILED: non-2xx answers in:$bad_runs"; exit 1; }

@@ -85,10 +85,13 @@ serve(FCGX_Request *r, CURL *h, char *body, struct answer *a)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
 	if (curl_easy_perform(h) == CURLE_OK &&
 	    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK) {
-		FCGX_FPrintF(r->out,
+		/* libfcgi's own printf knows no %zu: format here. */
+		int n = snprintf(hdr, sizeof(hdr),
 		    "Status: %ld\r\nContent-Type: application/json\r\n"
 		    "Content-Length: %zu\r\n\r\n",
 		    status, a->len);
+
+		FCGX_PutStr(hdr, n, r->out);
 		FCGX_PutStr(a->p, (int)a->len, r->out);
 		rc = 0;
 	} else
