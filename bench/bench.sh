@@ -39,7 +39,8 @@ MOCK_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/log/mock.
 [ -n "$MOCK_PORT" ] || { say "mock did not start"; exit 1; }
 
 # The floor: a bare FastCGI pass-through (bench/fcgi_pass.c) to the same mock, no metering.
-"$BENCH_PASS" "$T/run/pass.sock" "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" 8 \
+# A thread per kept connection (libfcgi's model): more threads than nginx keeps connections.
+"$BENCH_PASS" "$T/run/pass.sock" "http://127.0.0.1:$MOCK_PORT/v1/chat/completions" 64 \
 	>"$T/log/pass.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^listening on' "$T/log/pass.out" && break; sleep 0.1; done
@@ -227,7 +228,7 @@ wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
 if [ "${BENCH_QUICK:-}" != 1 ]; then
 	say "throughput at c=16, ${DURATION}s each"
 	read -r ref_rps ref_req _ _ ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
-	read -r pass_rps _ _ _ pass_bad _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 16)"
+	read -r pass_rps pass_req _ _ pass_bad _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 16)"
 	q0=$(status_var Questions)
 	tg_stats "$T/stats.before"
 	f0=$(status_var Innodb_os_log_fsyncs)
@@ -239,14 +240,18 @@ if [ "${BENCH_QUICK:-}" != 1 ]; then
 	rss_c16=$(rss_kb)
 fi
 say "latency at c=1"
-read -r _ _ ref_p50 ref_p99 ref_bad1 _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
-read -r _ _ pass_p50 pass_p99 pass_bad1 _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 1 lat)"
-read -r _ _ tg_p50 tg_p99 tg_bad1 _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
+read -r _ ref_req1 ref_p50 ref_p99 ref_bad1 _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
+read -r _ pass_req1 pass_p50 pass_p99 pass_bad1 _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 1 lat)"
+read -r _ tg_req1 tg_p50 tg_p99 tg_bad1 _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
 # A figure measured on error answers compares nothing: say so, and fail the run at the end.
 bad_runs=""
 for v in "reference c=1:$ref_bad1" "pass-through c=1:$pass_bad1" "tollgate c=1:$tg_bad1" \
 	"reference c=16:${ref_bad:-0}" "pass-through c=16:${pass_bad:-0}" "tollgate c=16:${tg_bad:-0}"; do
 	[ "${v##*:}" = 0 ] || bad_runs="$bad_runs ${v%%:*} (${v##*:} non-2xx);"
+done
+for v in "reference c=1:$ref_req1" "pass-through c=1:$pass_req1" "tollgate c=1:$tg_req1" \
+	"reference c=16:${ref_req:-1}" "pass-through c=16:${pass_req:-1}" "tollgate c=16:${tg_req:-1}"; do
+	[ "${v##*:}" != 0 ] || bad_runs="$bad_runs ${v%%:*} (no answer at all);"
 done
 [ -z "$bad_runs" ] || say "WARNING: answers that were not 2xx:$bad_runs these figures are not valid"
 if [ -n "${BENCH_QUICK:-}" ]; then

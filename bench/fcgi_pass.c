@@ -9,11 +9,18 @@
  * JSON, no database, no keys.  Like the mock provider it links no project
  * code; it is built only by `scripts/dev bench`.
  *
+ * libfcgi's model is a thread per connection: a thread waits on its kept
+ * connection for the next request, and a connection the web server opens
+ * while every thread waits on another stays unaccepted, its request with
+ * it.  So there must be more threads than the web server keeps connections
+ * (nginx: keepalive plus concurrency); tollgate's door has no such limit.
+ *
  *   fcgi_pass SOCKET URL [THREADS]
  */
 #include <curl/curl.h>
 #include <fcgiapp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +28,7 @@
 
 #define BODY_MAX    (1u << 20) /* request bodies, as tollgate's default cap */
 #define ANSWER_MAX  (4u << 20)
-#define THREADS_MAX 64
+#define THREADS_MAX 256
 
 static int listen_fd;
 static const char *upstream;
@@ -137,8 +144,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	upstream = argv[2];
+	signal(SIGPIPE, SIG_IGN); /* a web server that hangs up is not fatal */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || FCGX_Init() != 0)
 		return 1;
+	/*
+	 * libfcgi turns SIGTERM into a "stop after this request" flag, which
+	 * threads blocked in accept never see: the benchmark stops us with it.
+	 */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 	if ((listen_fd = FCGX_OpenSocket(argv[1], 128)) < 0) {
 		perror("fcgi_pass: listen");
 		return 1;
