@@ -106,10 +106,13 @@ stop_tg() {
 }
 start_tg
 
-REF_PORT=$(free_port)
-TG_PORT=$(free_port)
-PASS_PORT=$(free_port)
-cat >"$T/nginx.conf" <<NGX
+# nginx: three servers on free ports.  A port found free can be taken before nginx binds it,
+# so a failed start picks new ports and tries again.
+start_nginx() {
+	REF_PORT=$(free_port)
+	TG_PORT=$(free_port)
+	PASS_PORT=$(free_port)
+	cat >"$T/nginx.conf" <<NGX
 daemon on;
 worker_processes 2;
 pid $T/run/nginx.pid;
@@ -158,7 +161,12 @@ http {
     }
 }
 NGX
-nginx -p "$T/" -c "$T/nginx.conf" -e "$T/log/nginx-error.log"
+	nginx -p "$T/" -c "$T/nginx.conf" -e "$T/log/nginx-error.log" 2>>"$T/log/nginx-start.err"
+}
+for try in 1 2 3 4 5; do
+	start_nginx && break
+	[ "$try" -lt 5 ] || { say "nginx did not start:"; cat "$T/log/nginx-start.err" >&2; exit 1; }
+done
 REF=http://127.0.0.1:$REF_PORT/v1/chat/completions
 TGU=http://127.0.0.1:$TG_PORT/v1/chat/completions
 PASS=http://127.0.0.1:$PASS_PORT/v1/chat/completions
