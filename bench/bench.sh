@@ -276,6 +276,27 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	exit 0
 fi
 
+# --- 5: memory at c=10 and its growth over a longer run ---------------------------------------
+# The gateway's resident memory 5 s into a BENCH_LONG_S (default 30) run at c=10, and at its
+# end: what it grew by over that many requests (a leak shows as steady growth; a worker's
+# arenas and caches reach their size in the first seconds).
+LONG=${BENCH_LONG_S:-30}
+say "memory at c=10 over ${LONG}s"
+BENCH_KEY=$KEY BENCH_BODY=$BODY wrk -t2 -c10 -d"${LONG}s" --timeout 30s \
+	-s "$BENCH_SRC/bench/post.lua" "$TGU" >"$T/long.out" 2>&1 &
+long_pid=$!
+sleep 5
+rss_c10=$(rss_kb)
+sleep $((LONG - 6))
+rss_long=$(rss_kb)
+wait "$long_pid" || true
+cat "$T/long.out" >>"$BENCH_OUT.wrk.log"
+read -r long_req long_bad <<<"$(awk '/requests in/ {r = $1} /^non2xx/ {b = $2} END {print r + 0, b + 0}' "$T/long.out")"
+[ "$long_req" -gt 0 ] && [ "$long_bad" = 0 ] || {
+	say "WARNING: the c=10 run had $long_req answers, $long_bad non-2xx"
+	bad_runs="$bad_runs tollgate c=10 ($long_req answers, $long_bad non-2xx);"
+}
+
 # --- 3: streams: added time to first event, gaps, lost chunks -------------------------------
 # sse_probe times each event: the first (time to first event, on 200 short streams, so p99 is
 # not just the worst of a few) and the gaps between the next ones (30 streams of 20 chunks
@@ -362,6 +383,7 @@ stream gaps p50 / p99 (us; 20 ms paced)   ${gap_ref50%.*} / ${gap_ref99%.*}     
 streams with lost chunks                  -              $lost of 30
 $CONC streams in flight (1 s each)        -              $many_req done in ${DURATION}s, non-2xx $many_bad, socket errors $many_se
 resident memory idle / c=16 / $CONC (KiB)   -              $rss_idle / $rss_c16 / $rss_many
+resident memory c=10 at 5 s / ${LONG} s (KiB)    -              $rss_c10 / $rss_long (grew $((rss_long - rss_c10)) over $long_req requests)
 SQL statements per request                -              $qpr (credit leases: ${LEASE:-off})
   on the request path / by the write-out  -              $sync_pr / $bg_pr
 redo-log fsyncs per request               -              $fpr
@@ -376,7 +398,7 @@ cat >"$BENCH_OUT" <<JSON
  "stream_first_event_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams":$nfirst,"streams_with_lost_chunks":$lost},
  "stream_gaps_us":{"reference_p50":${gap_ref50%.*},"reference_p99":${gap_ref99%.*},"tollgate_p50":${gap_tg50%.*},"tollgate_p99":${gap_tg99%.*}},
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
- "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many},
+ "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many,"c10_at_5s":$rss_c10,"c10_at_end":$rss_long,"c10_seconds":$LONG,"c10_requests":$long_req},
  "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr}}
 JSON
 say "results in $BENCH_OUT"
