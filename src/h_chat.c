@@ -43,6 +43,8 @@
 #define SWEEP_BATCH    100
 #define COST_MARK      "\x01tollgate-cost\x01"
 #define COST_MARK_JSON "\"\\u0001tollgate-cost\\u0001\""
+/* The gateway_usage member: ids and names are capped far below this. */
+#define GATEWAY_USAGE_MAX 4096
 
 /* clang-format off */
 static const struct ep_def {
@@ -541,41 +543,58 @@ usd(struct arena *a, int64_t nano)
 	return arena_strdup(a, s);
 }
 
+/* The gateway_usage member (no comma): what tollgate adds beside usage. */
+static enum tg_err
+put_gateway_usage(struct call *x, struct buf *b, const char *cost)
+{
+	if (buf_printf(b,
+		"\"gateway_usage\":{\"cost\":\"%s\",\"balance_after\":\"%s\","
+		"\"request_id\":",
+		cost, usd(x->r->arena, x->balance_after)) != TG_OK ||
+	    jx_quote(b, x->r->request_id) != TG_OK ||
+	    buf_puts(b, ",\"provider\":") != TG_OK ||
+	    (x->rt != NULL ? jx_quote(b, x->rt->provider_id)
+			   : buf_puts(b, "null")) != TG_OK ||
+	    buf_puts(b, ",\"model\":") != TG_OK ||
+	    jx_quote(b, x->model) != TG_OK || buf_puts(b, "}") != TG_OK)
+		return TG_ESYSTEM;
+	return TG_OK;
+}
+
 /*
- * Serialize o with usage.cost as an exact JSON number: jansson prints reals
- * in binary-float form, so a marker string is replaced by the decimal.
+ * Serialize o (an object) with usage.cost as an exact JSON number, and
+ * gateway_usage: jansson prints reals in binary-float form, so a marker
+ * string is replaced by the decimal; gateway_usage is text, as in the
+ * splice below.
  */
 static char *
 dump_with_cost(struct call *x, json_t *o)
 {
-	char *s, *m, *out;
-	const char *cost = usd(x->r->arena, x->charged);
-
-	if ((s = jx_dump(o)) == NULL)
-		return NULL;
-	if ((m = strstr(s, COST_MARK_JSON)) == NULL) {
-		out = arena_strdup(x->r->arena, s);
-	} else {
-		out = arena_printf(x->r->arena, "%.*s%s%s", (int)(m - s), s,
-		    cost, m + strlen(COST_MARK_JSON));
-	}
-	free(s);
-	return out;
-}
-
-static void
-add_gateway_usage(struct call *x, json_t *o)
-{
 	json_t *u = json_object_get(o, "usage");
+	const char *cost = usd(x->r->arena, x->charged), *m, *rest;
+	char *s, *out = NULL;
+	struct buf g;
 
 	if (json_is_object(u))
 		json_object_set_new(u, "cost", json_string(COST_MARK));
-	json_object_set_new(o, "gateway_usage",
-	    json_pack("{s:s, s:s, s:s, s:s?, s:s}", "cost",
-		usd(x->r->arena, x->charged), "balance_after",
-		usd(x->r->arena, x->balance_after), "request_id",
-		x->r->request_id, "provider",
-		x->rt != NULL ? x->rt->provider_id : NULL, "model", x->model));
+	json_object_del(o, "gateway_usage");
+	buf_init(&g, GATEWAY_USAGE_MAX);
+	if (buf_puts(&g, json_object_size(o) ? "," : "") != TG_OK ||
+	    put_gateway_usage(x, &g, cost) != TG_OK || (s = jx_dump(o)) == NULL)
+		goto out;
+	if ((m = strstr(s, COST_MARK_JSON)) != NULL) {
+		rest = m + strlen(COST_MARK_JSON);
+	} else {
+		/* A compact dump of an object ends with its closing brace. */
+		m = rest = s + strlen(s) - 1;
+		cost = "";
+	}
+	out = arena_printf(x->r->arena, "%.*s%s%.*s%s}", (int)(m - s), s, cost,
+	    (int)(strlen(rest) - 1), rest, g.data);
+	free(s);
+out:
+	buf_free(&g);
+	return out;
 }
 
 /*
@@ -623,20 +642,13 @@ splice_usage(
 
 	uc = w->ve - 1; /* the usage object's closing brace */
 	cost = usd(x->r->arena, x->charged);
-	buf_init(&g, 4096);
+	buf_init(&g, GATEWAY_USAGE_MAX);
 	if (buf_printf(&g, "%s\"cost\":%s", json_object_size(u) ? "," : "",
 		cost) != TG_OK)
 		goto out;
 	n = g.len; /* the usage member's part; gateway_usage follows */
-	if (buf_printf(&g,
-		",\"gateway_usage\":{\"cost\":\"%s\",\"balance_after\":\"%s\","
-		"\"request_id\":",
-		cost, usd(x->r->arena, x->balance_after)) != TG_OK ||
-	    jx_quote(&g, x->r->request_id) != TG_OK ||
-	    buf_puts(&g, ",\"provider\":") != TG_OK ||
-	    jx_quote(&g, x->rt->provider_id) != TG_OK ||
-	    buf_puts(&g, ",\"model\":") != TG_OK ||
-	    jx_quote(&g, x->model) != TG_OK || buf_puts(&g, "}") != TG_OK)
+	if (buf_puts(&g, ",") != TG_OK ||
+	    put_gateway_usage(x, &g, cost) != TG_OK)
 		goto out;
 	*outlen = len + g.len;
 	p = out = arena_alloc(x->r->arena, *outlen + 1);
@@ -1500,19 +1512,11 @@ finish_nonstream(struct call *x)
 	}
 	if ((rc = settle(x, US_OK, 200, NULL)) != TG_OK)
 		return rc;
-	if (o == NULL && (s = splice_usage(x, u, &w, &n)) == NULL) {
-		/* Out of memory splicing: the general path may still fit. */
-		o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
-		arena_defer_json(x->r->arena, o);
-	}
-	if (s == NULL) {
-		if (!json_is_object(o))
-			return TG_ESYSTEM;
-		add_gateway_usage(x, o);
-		if ((s = dump_with_cost(x, o)) == NULL)
-			return TG_ESYSTEM;
+	s = o == NULL ? splice_usage(x, u, &w, &n) : dump_with_cost(x, o);
+	if (s == NULL)
+		return TG_ESYSTEM;
+	if (o != NULL)
 		n = strlen(s);
-	}
 	resp_header(x->resp, "x-tollgate-provider", x->rt->provider_id);
 	meter_headers(x);
 	keep_replay(x, 200, "application/json", s, n);
@@ -1542,7 +1546,6 @@ finish_stream(struct call *x)
 		send_error_event(x, x->fail, x->fail_msg);
 	} else {
 		if (x->usage_chunk != NULL) {
-			add_gateway_usage(x, x->usage_chunk);
 			if ((s = dump_with_cost(x, x->usage_chunk)) != NULL)
 				send_event(x, s, strlen(s));
 		}
