@@ -32,7 +32,7 @@ free_port() {
 }
 
 # --- the pieces ----------------------------------------------------------------------------
-"$BENCH_MOCK" -p 0 -k "$MOCK_KEY" >"$T/log/mock.out" 2>&1 &
+"$BENCH_MOCK" -p 0 -n -k "$MOCK_KEY" >"$T/log/mock.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^listening on' "$T/log/mock.out" && break; sleep 0.1; done
 MOCK_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/log/mock.out")
@@ -184,23 +184,20 @@ status_var() {
 	mariadb --no-defaults --socket="$BENCH_DB_SOCKET" -u"$BENCH_DB_USER" -p"$BENCH_DB_PASSWORD" -N -B \
 		-e "SHOW GLOBAL STATUS LIKE '$1'" | awk '{print $2}'
 }
-# wrk_run URL KEY BODY CONNS [LATENCY]: prints "rps requests p50_us p99_us non2xx sockerr"
+# wrk_run URL KEY BODY CONNS: prints "rps requests non2xx sockerr"
 wrk_run() {
 	local out
 	local th=2
 	[ "$4" -ge 2 ] || th=1 # wrk wants at least one connection per thread
-	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${DURATION}s" --timeout 30s ${5:+--latency} \
+	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${DURATION}s" --timeout 30s \
 		-s "$BENCH_SRC/bench/post.lua" "$1" 2>&1)
 	echo "$out" >>"$BENCH_OUT.wrk.log"
-	awk -v lat="${5:-}" '
-		function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1000000; return v }
+	awk '
 		/Requests\/sec:/ { rps = $2 }
 		/requests in/ { req = $1 }
-		/^ +50%/ { p50 = us($2) }
-		/^ +99%/ { p99 = us($2) }
 		/^non2xx/ { bad = $2 }
 		/^sockerr/ { se = $2 }
-		END { printf "%s %s %s %s %s %s\n", rps + 0, req + 0, p50 + 0, p99 + 0, bad + 0, se + 0 }' <<<"$out"
+		END { printf "%s %s %s %s\n", rps + 0, req + 0, bad + 0, se + 0 }' <<<"$out"
 }
 # tg_stats FILE: "pid statements background" of each worker that answered /_debug/stats (it
 # answers for the process that serves it: ask in parallel, so nginx spreads the requests over
@@ -235,22 +232,33 @@ wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
 # BENCH_QUICK=1: only the latency at c=1; =2: throughput too; for trying a change quickly.
 if [ "${BENCH_QUICK:-}" != 1 ]; then
 	say "throughput at c=16, ${DURATION}s each"
-	read -r ref_rps ref_req _ _ ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
-	read -r pass_rps pass_req _ _ pass_bad _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 16)"
+	read -r ref_rps ref_req ref_bad _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16)"
+	read -r pass_rps pass_req pass_bad _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 16)"
 	q0=$(status_var Questions)
 	tg_stats "$T/stats.before"
 	f0=$(status_var Innodb_os_log_fsyncs)
-	read -r tg_rps tg_req _ _ tg_bad tg_se <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
+	read -r tg_rps tg_req tg_bad tg_se <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
 	q1=$(status_var Questions)
 	tg_stats "$T/stats.after"
 	read -r stat_w stat_sync stat_bg <<<"$(stats_delta "$T/stats.before" "$T/stats.after")"
 	f1=$(status_var Innodb_os_log_fsyncs)
 	rss_c16=$(rss_kb)
 fi
-say "latency at c=1"
-read -r _ ref_req1 ref_p50 ref_p99 ref_bad1 _ <<<"$(wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 1 lat)"
-read -r _ pass_req1 pass_p50 pass_p99 pass_bad1 _ <<<"$(wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 1 lat)"
-read -r _ tg_req1 tg_p50 tg_p99 tg_bad1 _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 1 lat)"
+# The three paths take turns, 8 rounds of DURATION/8 s each, and each one's latencies are pooled
+# over its rounds: a machine that drifts (a virtual one handing memory back to its host, a
+# database flushing what the c=16 runs wrote) then weighs on every path alike (bench/lat1.c).
+ROUNDS=8
+say "latency at c=1, $ROUNDS interleaved rounds of $(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')s per path"
+"$BENCH_LAT" $ROUNDS "$(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')" \
+	reference "$REF" "$MOCK_KEY" "$REF_BODY" pass "$PASS" "$MOCK_KEY" "$REF_BODY" \
+	tollgate "$TGU" "$KEY" "$BODY" >"$T/lat1.out" 2>&1 || { cat "$T/lat1.out" >&2; exit 1; }
+cat "$T/lat1.out" >>"$BENCH_OUT.wrk.log"
+lat_of() { # NAME: "requests p50 p99 p999 max non2xx+errors"
+	awk -v n="$1" '$1 == n {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.out"
+}
+read -r ref_req1 ref_p50 ref_p99 ref_p999 ref_max ref_bad1 <<<"$(lat_of reference)"
+read -r pass_req1 pass_p50 pass_p99 pass_p999 pass_max pass_bad1 <<<"$(lat_of pass)"
+read -r tg_req1 tg_p50 tg_p99 tg_p999 tg_max tg_bad1 <<<"$(lat_of tollgate)"
 # A figure measured on error answers compares nothing: say so, and fail the run at the end.
 bad_runs=""
 for v in "reference c=1:$ref_bad1" "pass-through c=1:$pass_bad1" "tollgate c=1:$tg_bad1" \
@@ -346,7 +354,7 @@ stop_tg
 conf 8 $((CONC / 8 + 8)) 16
 start_tg
 SLOW='{"model":"bench/m","stream":true,"max_tokens":4,"messages":[{"role":"user","content":"hi [mock:latency=1000,words=4]"}]}'
-read -r many_rps many_req _ _ many_bad many_se <<<"$(BENCH_KEY=$KEY BENCH_BODY=$SLOW \
+read -r many_rps many_req many_bad many_se <<<"$(BENCH_KEY=$KEY BENCH_BODY=$SLOW \
 	wrk_run "$TGU" "$KEY" "$SLOW" "$CONC")"
 rss_many=$(rss_kb)
 
@@ -374,9 +382,11 @@ cat <<TABLE
 measure                                   reference      tollgate
 throughput, c=16 (req/s)                  $ref_rps      $tg_rps   ratio $ratio
 latency p50 / p99, c=1 (us)               ${ref_p50%.*} / ${ref_p99%.*}      ${tg_p50%.*} / ${tg_p99%.*}   added $add50 / $add99
+latency p99.9 / max, c=1 (us)             $ref_p999 / $ref_max      $tg_p999 / $tg_max   ($ROUNDS interleaved rounds; requests $ref_req1 / $tg_req1)
 bare FastCGI pass-through (the floor):
   throughput, c=16 (req/s)                $ref_rps      $pass_rps   ratio $pass_ratio
   latency p50 / p99, c=1 (us)             ${ref_p50%.*} / ${ref_p99%.*}      ${pass_p50%.*} / ${pass_p99%.*}   added $padd50 / $padd99
+  latency p99.9 / max, c=1 (us)           $ref_p999 / $ref_max      $pass_p999 / $pass_max
   tollgate over the pass-through (us)     -              p50 $((${tg_p50%.*} - ${pass_p50%.*})) / p99 $((${tg_p99%.*} - ${pass_p99%.*}))
 stream first event p50 / p99 (us)        ${ttfb_ref50%.*} / ${ttfb_ref99%.*}      ${ttfb_tg50%.*} / ${ttfb_tg99%.*}   added $sttfb50 / $sttfb99 ($nfirst streams)
 stream gaps p50 / p99 (us; 20 ms paced)   ${gap_ref50%.*} / ${gap_ref99%.*}      ${gap_tg50%.*} / ${gap_tg99%.*}   added $((${gap_tg50%.*} - ${gap_ref50%.*})) / $((${gap_tg99%.*} - ${gap_ref99%.*}))
@@ -393,8 +403,8 @@ cat >"$BENCH_OUT" <<JSON
 {"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","machine":"$(nproc) cores, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo), $(uname -r)",
  "duration_s":$DURATION,"lease_usd":"${LEASE:-off}",
  "throughput":{"reference_rps":$ref_rps,"tollgate_rps":$tg_rps,"ratio":$ratio,"tollgate_non2xx":$tg_bad},
- "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99},
- "pass_through":{"rps":$pass_rps,"ratio":$pass_ratio,"p50_us":${pass_p50%.*},"p99_us":${pass_p99%.*},"added_p50_us":$padd50,"added_p99_us":$padd99,"non2xx":$pass_bad},
+ "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99,"reference_p999":$ref_p999,"tollgate_p999":$tg_p999,"rounds":$ROUNDS,"reference_requests":$ref_req1,"tollgate_requests":$tg_req1},
+ "pass_through":{"rps":$pass_rps,"ratio":$pass_ratio,"p50_us":${pass_p50%.*},"p99_us":${pass_p99%.*},"added_p50_us":$padd50,"added_p99_us":$padd99,"p999_us":$pass_p999,"non2xx":$pass_bad},
  "stream_first_event_us":{"reference_p50":${ttfb_ref50%.*},"reference_p99":${ttfb_ref99%.*},"tollgate_p50":${ttfb_tg50%.*},"tollgate_p99":${ttfb_tg99%.*},"added_p50":$sttfb50,"added_p99":$sttfb99,"streams":$nfirst,"streams_with_lost_chunks":$lost},
  "stream_gaps_us":{"reference_p50":${gap_ref50%.*},"reference_p99":${gap_ref99%.*},"tollgate_p50":${gap_tg50%.*},"tollgate_p99":${gap_tg99%.*}},
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},

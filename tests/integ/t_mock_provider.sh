@@ -310,6 +310,21 @@ check "keyed log file: same entries" test "$(jq -s length "$T/requests-x.jsonl")
 check "keyed log file: t_ms written as a bare integer" grep -Eq '"t_ms":[0-9]{13},' "$T/requests-x.jsonl"
 check "keyed log file never holds a full -x key" test "$(grep -c -e "$RL" -e "$RV" -e "$OK" "$T/requests-x.jsonl")" -eq 0
 
+# -n (the benchmark's mock): answers as usual, keeps no log in memory, still writes -l's lines.
+start_bg mockn "$MOCK" -p 0 -n -l "$T/requests-n.jsonl"
+wait_for "mock -n prints its port" 10 has_port mockn || bail "mock provider with -n starts"
+MN=http://127.0.0.1:$(mock_port mockn)
+for _ in 1 2; do
+	http POST "$MN/v1/chat/completions" -H "Authorization: Bearer $KEY" \
+		-H 'Content-Type: application/json' --data-binary "{\"model\":\"m\",$MSGS}"
+done
+check "-n: chat still answers 200 with usage" json_is '.usage.completion_tokens == 12'
+http GET "$MN/_mock/requests"
+check "-n: the in-memory log is empty" json_is 'length == 0'
+http GET "$MN/_mock/health"
+check "-n: health counts no requests" json_is '.requests == 0'
+check "-n: -l still has a line per request" test "$(jq -s length "$T/requests-n.jsonl")" -eq 2
+
 # Startup validation: a bad -x makes the mock exit 2 before it listens.
 # bad_start NAME ARGS...: the mock exits with status 2 and says why on stderr.
 bad_start() {

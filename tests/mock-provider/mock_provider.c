@@ -166,6 +166,8 @@ static struct xkey {
 static int nxkeys;
 static FILE *log_fp;
 static json_t *log_arr;
+/* -n: no request log in memory; a benchmark's millions would cost the mock. */
+static int log_keep = 1;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long seq;
 static volatile int stopping;
@@ -1367,11 +1369,16 @@ log_entry(const struct ctx *c, const struct reply *r)
 static void
 log_request(const struct ctx *c, const struct reply *r)
 {
-	json_t *e = log_entry(c, r);
-	char *line = json_dumps(e, DUMP_FLAGS);
+	json_t *e;
+	char *line;
 
+	if (!log_keep && log_fp == NULL)
+		return;
+	e = log_entry(c, r);
+	line = json_dumps(e, DUMP_FLAGS);
 	pthread_mutex_lock(&log_mu);
-	json_array_append(log_arr, e);
+	if (log_keep)
+		json_array_append(log_arr, e);
 	if (log_fp != NULL && line != NULL) {
 		fprintf(log_fp, "%s\n", line);
 		fflush(log_fp);
@@ -1791,7 +1798,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: mock-provider [-p PORT] [-a ADDR] [-k KEY] "
-	    "[-x KEY=DIRECTIVES]... [-l LOGFILE]\n");
+	    "[-x KEY=DIRECTIVES]... [-l LOGFILE] [-n]\n");
 	exit(2);
 }
 
@@ -1866,7 +1873,7 @@ main(int argc, char **argv)
 	long port = 0;
 	char *end;
 
-	while ((ch = getopt(argc, argv, "p:a:k:x:l:h")) != -1) {
+	while ((ch = getopt(argc, argv, "p:a:k:x:l:nh")) != -1) {
 		switch (ch) {
 		case 'p':
 			port = strtol(optarg, &end, 10);
@@ -1889,6 +1896,9 @@ main(int argc, char **argv)
 				    optarg, strerror(errno));
 				return 1;
 			}
+			break;
+		case 'n':
+			log_keep = 0;
 			break;
 		default:
 			usage();
