@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "json.h"
 #include "money.h"
 
 #define TOKENS_PER_PRICE 1000000 /* prices are per million tokens */
@@ -80,49 +81,147 @@ chat_cost_of_base(int64_t base, unsigned bp, struct cost *out)
 	out->charge = with_commission(out->base, bp, &out->commission);
 }
 
+/*
+ * The members the usage rules read, from a tree (chat_usage_parse) or from
+ * text that jx_valid passed (chat_usage_scan), so that one set of rules
+ * serves both.  Text whose keys are written with escapes cannot be judged
+ * byte by byte: *unjudged is set, and the caller loads a tree instead.
+ */
+struct usrc {
+	int text;	 /* which of the two below */
+	const json_t *o; /* the tree; NULL: absent or not an object */
+	const char *t;	 /* the text; NULL: absent or not an object */
+	size_t len;
+	int *unjudged;
+};
+
+/* Where member k's value sits in text mode: 1, 0 when absent. */
+static int
+locate(const struct usrc *s, const char *k, struct jx_where *w)
+{
+	int n;
+
+	if (s->t == NULL)
+		return 0;
+	if ((n = jx_locate(s->t, s->len, k, w)) < 0)
+		*s->unjudged = 1;
+	return n > 0;
+}
+
+static int
+has(const struct usrc *s, const char *k)
+{
+	struct jx_where w;
+
+	return s->text ? locate(s, k, &w) : json_object_get(s->o, k) != NULL;
+}
+
 /* A non-negative integer member, or 0. */
 static int64_t
-count(const json_t *o, const char *k)
+count(const struct usrc *s, const char *k)
 {
-	json_t *v = json_object_get(o, k);
+	struct jx_where w;
+	const char *p, *e;
+	int64_t n = 0;
+	json_t *v;
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (!s->text) {
+		v = json_object_get(s->o, k);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return 0;
+		return json_integer_value(v);
+	}
+	if (!locate(s, k, &w))
 		return 0;
-	return json_integer_value(v);
+	/*
+	 * An integer is digits alone: a '-' makes it negative, a '.', 'e' or
+	 * 'E' a real (both count 0), and jx_valid refused one out of range.
+	 */
+	for (p = e = s->t + w.vs; e < s->t + w.ve && *e >= '0' && *e <= '9';
+	     e++)
+		n = n > (INT64_MAX - (*e - '0')) / 10 ? INT64_MAX
+						      : n * 10 + (*e - '0');
+	return e == p || e != s->t + w.ve ? 0 : n;
+}
+
+/* The object member k, as a source of its own (absent when not an object). */
+static struct usrc
+sub(const struct usrc *s, const char *k)
+{
+	struct usrc r = {.text = s->text, .unjudged = s->unjudged};
+	struct jx_where w;
+
+	if (!s->text) {
+		r.o = json_object_get(s->o, k);
+		if (!json_is_object(r.o))
+			r.o = NULL;
+	} else if (locate(s, k, &w) && s->t[w.vs] == '{') {
+		r.t = s->t + w.vs;
+		r.len = w.ve - w.vs;
+	}
+	return r;
+}
+
+static int
+usage_read(const struct usrc *s, struct usage *out)
+{
+	struct usrc d;
+	json_t *v;
+	int64_t nano;
+
+	if (!has(s, "prompt_tokens") && !has(s, "completion_tokens") &&
+	    !has(s, "total_tokens"))
+		return -1;
+	out->present = 1;
+	out->prompt = count(s, "prompt_tokens");
+	out->completion = count(s, "completion_tokens");
+	/* Embeddings report only prompt and total. */
+	if (!has(s, "completion_tokens") &&
+	    count(s, "total_tokens") > out->prompt)
+		out->completion = count(s, "total_tokens") - out->prompt;
+	d = sub(s, "prompt_tokens_details");
+	out->cached = count(&d, "cached_tokens");
+	if (out->cached == 0)
+		out->cached =
+		    count(s, "prompt_cache_hit_tokens"); /* DeepSeek */
+	d = sub(s, "completion_tokens_details");
+	out->reasoning = count(&d, "reasoning_tokens");
+	/* OpenRouter's cost is money: read from a tree, never from text. */
+	if (s->text) {
+		if (has(s, "cost"))
+			*s->unjudged = 1;
+	} else if ((v = json_object_get(s->o, "cost")) != NULL &&
+	    json_is_number(v) && money_from_json(v, &nano) == 0 && nano >= 0)
+		out->upstream_cost = nano;
+	return 0;
 }
 
 int
 chat_usage_parse(const json_t *usage, struct usage *out)
 {
-	json_t *v;
-	int64_t nano;
+	int unjudged = 0;
+	struct usrc s = {.o = usage, .unjudged = &unjudged};
 
 	memset(out, 0, sizeof(*out));
 	out->upstream_cost = -1;
-	if (!json_is_object(usage) ||
-	    (json_object_get(usage, "prompt_tokens") == NULL &&
-		json_object_get(usage, "completion_tokens") == NULL &&
-		json_object_get(usage, "total_tokens") == NULL))
+	if (!json_is_object(usage))
 		return -1;
-	out->present = 1;
-	out->prompt = count(usage, "prompt_tokens");
-	out->completion = count(usage, "completion_tokens");
-	/* Embeddings report only prompt and total. */
-	if (json_object_get(usage, "completion_tokens") == NULL &&
-	    count(usage, "total_tokens") > out->prompt)
-		out->completion = count(usage, "total_tokens") - out->prompt;
-	out->cached = count(
-	    json_object_get(usage, "prompt_tokens_details"), "cached_tokens");
-	if (out->cached == 0)
-		out->cached =
-		    count(usage, "prompt_cache_hit_tokens"); /* DeepSeek */
-	out->reasoning =
-	    count(json_object_get(usage, "completion_tokens_details"),
-		"reasoning_tokens");
-	if ((v = json_object_get(usage, "cost")) != NULL && json_is_number(v) &&
-	    money_from_json(v, &nano) == 0 && nano >= 0)
-		out->upstream_cost = nano;
-	return 0;
+	return usage_read(&s, out);
+}
+
+int
+chat_usage_scan(const char *text, size_t len, struct usage *out)
+{
+	int unjudged = 0, rc;
+	struct usrc s = {
+	    .text = 1, .t = text, .len = len, .unjudged = &unjudged};
+
+	memset(out, 0, sizeof(*out));
+	out->upstream_cost = -1;
+	if (len == 0 || text[0] != '{')
+		return -2;
+	rc = usage_read(&s, out);
+	return unjudged ? -2 : rc;
 }
 
 int64_t

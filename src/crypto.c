@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <argon2.h>
@@ -292,6 +293,71 @@ out:
 	return rc;
 }
 
+/*
+ * Every proxied request opens its provider key, and setting a context up
+ * (fetching AES-256-GCM, expanding the key) was most of the cost.  Each
+ * thread keeps one decrypting context with the key schedule of the last key
+ * it was given; a call only sets the nonce.  The copy of the key lives as
+ * long as the schedule that already holds it, and is wiped with it when the
+ * thread ends.
+ */
+struct opener {
+	EVP_CIPHER_CTX *ctx;
+	int keyed;
+	unsigned char key[CRYPTO_MASTER_LEN];
+};
+static EVP_CIPHER *gcm;
+static pthread_key_t opener_key;
+static int opener_ok;
+static pthread_once_t opener_once = PTHREAD_ONCE_INIT;
+
+static void
+opener_free(void *p)
+{
+	struct opener *o = p;
+
+	EVP_CIPHER_CTX_free(o->ctx);
+	crypto_wipe(o, sizeof(*o));
+	free(o);
+}
+
+static void
+opener_init(void)
+{
+	gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	opener_ok =
+	    gcm != NULL && pthread_key_create(&opener_key, opener_free) == 0;
+}
+
+/* This thread's context, keyed with key; NULL when out of memory. */
+static EVP_CIPHER_CTX *
+opener(const unsigned char key[CRYPTO_MASTER_LEN])
+{
+	struct opener *o;
+
+	pthread_once(&opener_once, opener_init);
+	if (!opener_ok)
+		return NULL;
+	if ((o = pthread_getspecific(opener_key)) == NULL) {
+		if ((o = calloc(1, sizeof(*o))) == NULL)
+			return NULL;
+		if ((o->ctx = EVP_CIPHER_CTX_new()) == NULL ||
+		    pthread_setspecific(opener_key, o) != 0) {
+			EVP_CIPHER_CTX_free(o->ctx);
+			free(o);
+			return NULL;
+		}
+	}
+	if (!o->keyed || !crypto_equal(o->key, key, CRYPTO_MASTER_LEN)) {
+		o->keyed = 0;
+		if (EVP_DecryptInit_ex(o->ctx, gcm, NULL, key, NULL) != 1)
+			return NULL;
+		memcpy(o->key, key, CRYPTO_MASTER_LEN);
+		o->keyed = 1;
+	}
+	return o->ctx;
+}
+
 int
 crypto_open(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
     size_t aadlen, const unsigned char *in, size_t n, unsigned char *out)
@@ -299,26 +365,24 @@ crypto_open(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
 	EVP_CIPHER_CTX *ctx;
 	unsigned char tag[GCM_TAG];
 	size_t clen;
-	int len, rc = -1;
+	int len;
 
 	if (n < CRYPTO_SEAL_OVERHEAD || n > INT_MAX || aadlen > INT_MAX)
 		return -1;
 	clen = n - CRYPTO_SEAL_OVERHEAD;
 	memcpy(tag, in + GCM_NONCE + clen, GCM_TAG);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+	if ((ctx = opener(key)) == NULL)
 		return -1;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, in) != 1 ||
+	/* A new nonce restarts the context, whatever the last call left. */
+	if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, in) != 1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1 ||
 	    EVP_DecryptUpdate(ctx, out, &len, in + GCM_NONCE, (int)clen) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG, tag) != 1 ||
 	    EVP_DecryptFinal_ex(ctx, out + len, &len) != 1) {
 		crypto_wipe(out, clen);
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	EVP_CIPHER_CTX_free(ctx);
-	return rc;
+	return 0;
 }
 
 int

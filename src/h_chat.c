@@ -598,32 +598,25 @@ out:
 }
 
 /*
- * The usage object of an answer that can take the splice below, loaded
- * alone, and where it sits in the text (*w).  The whole answer is checked
- * by jx_valid, which builds nothing: loading a provider's answer into a
- * tree only to read its usage was the largest single cost of a request.
- * NULL when the answer needs the general path: not valid by jx_valid's
- * rules, no usage object or more than one, a usage.cost or gateway_usage
- * already there, an escaped top-level key.
+ * The usage of an answer that can take the splice below, read from its text
+ * (x->u), and where it sits (*w): 0, or -1 for a usage object without
+ * counts.  The whole answer is checked by jx_valid, which builds nothing:
+ * loading a provider's answer into a tree only to read its usage was the
+ * largest single cost of a request.  -2 when the answer needs the general
+ * path: not valid by jx_valid's rules, no usage object or more than one, a
+ * usage.cost or gateway_usage already there, a key written with escapes.
  */
-static json_t *
+static int
 quick_usage(struct call *x, struct jx_where *w)
 {
 	const char *t = x->hr.body;
 	size_t len = x->hr.body_len;
 	struct jx_where g;
-	json_t *u;
 
 	if (!jx_valid(t, len) || jx_locate(t, len, "gateway_usage", &g) != 0 ||
 	    jx_locate(t, len, "usage", w) != 1)
-		return NULL;
-	u = json_loadb(t + w->vs, w->ve - w->vs, 0, NULL);
-	if (!json_is_object(u) || json_object_get(u, "cost") != NULL) {
-		json_decref(u);
-		return NULL;
-	}
-	arena_defer_json(x->r->arena, u);
-	return u;
+		return -2;
+	return chat_usage_scan(t + w->vs, w->ve - w->vs, &x->u);
 }
 
 /*
@@ -632,8 +625,7 @@ quick_usage(struct call *x, struct jx_where *w)
  * memory.
  */
 static char *
-splice_usage(
-    struct call *x, const json_t *u, const struct jx_where *w, size_t *outlen)
+splice_usage(struct call *x, const struct jx_where *w, size_t *outlen)
 {
 	const char *t = x->hr.body, *cost;
 	size_t len = x->hr.body_len, uc, n;
@@ -643,8 +635,12 @@ splice_usage(
 	uc = w->ve - 1; /* the usage object's closing brace */
 	cost = usd(x->r->arena, x->charged);
 	buf_init(&g, GATEWAY_USAGE_MAX);
-	if (buf_printf(&g, "%s\"cost\":%s", json_object_size(u) ? "," : "",
-		cost) != TG_OK)
+	/* The usage object is {...}: a comma unless it is empty. */
+	for (n = w->vs + 1; n < uc &&
+	     (t[n] == ' ' || t[n] == '\t' || t[n] == '\r' || t[n] == '\n');
+	     n++)
+		;
+	if (buf_printf(&g, "%s\"cost\":%s", n < uc ? "," : "", cost) != TG_OK)
 		goto out;
 	n = g.len; /* the usage member's part; gateway_usage follows */
 	if (buf_puts(&g, ",") != TG_OK ||
@@ -1487,13 +1483,14 @@ prepare(
 static enum tg_err
 finish_nonstream(struct call *x)
 {
-	json_t *o = NULL, *u;
+	json_t *o = NULL;
 	struct jx_where w;
 	char *s = NULL;
 	size_t n;
 	enum tg_err rc;
+	int counted;
 
-	if ((u = quick_usage(x, &w)) == NULL) {
+	if ((counted = quick_usage(x, &w)) == -2) {
 		o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
 		if (!json_is_object(o)) {
 			json_decref(o);
@@ -1504,15 +1501,15 @@ finish_nonstream(struct call *x)
 			    x->r, x->resp, x->fail, NULL, "%s", x->fail_msg);
 		}
 		arena_defer_json(x->r->arena, o);
-		u = json_object_get(o, "usage");
+		counted = chat_usage_parse(json_object_get(o, "usage"), &x->u);
 	}
-	if (chat_usage_parse(u, &x->u) == -1) {
+	if (counted == -1) {
 		x->delivered = 1;
 		x->delivered_bytes = x->hr.body_len;
 	}
 	if ((rc = settle(x, US_OK, 200, NULL)) != TG_OK)
 		return rc;
-	s = o == NULL ? splice_usage(x, u, &w, &n) : dump_with_cost(x, o);
+	s = o == NULL ? splice_usage(x, &w, &n) : dump_with_cost(x, o);
 	if (s == NULL)
 		return TG_ESYSTEM;
 	if (o != NULL)

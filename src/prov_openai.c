@@ -66,7 +66,13 @@ prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if ((b = json_deep_copy(body)) == NULL)
+	/*
+	 * The client's body is kept for a retry on another deployment: the
+	 * copy is of the top level, and a nested object is copied below
+	 * before it changes.  (A deep copy of every message cost more than
+	 * serializing them.)
+	 */
+	if ((b = json_copy((json_t *)body)) == NULL)
 		return -1;
 	json_object_set_new(b, "model", json_string(rt->upstream_model));
 	/* tollgate's routing preferences, not the provider's business. */
@@ -78,18 +84,14 @@ prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	if (stream && ep != EP_EMBEDDINGS) {
 		/* Always ask for usage; the relay strips it if unwanted. */
 		so = json_object_get(b, "stream_options");
-		if (!json_is_object(so)) {
-			so = json_object();
-			json_object_set_new(b, "stream_options", so);
-		}
+		so = json_is_object(so) ? json_copy(so) : json_object();
+		json_object_set_new(b, "stream_options", so);
 		json_object_set_new(so, "include_usage", json_true());
 	}
 	if (k->openrouter) {
 		so = json_object_get(b, "usage");
-		if (!json_is_object(so)) {
-			so = json_object();
-			json_object_set_new(b, "usage", so);
-		}
+		so = json_is_object(so) ? json_copy(so) : json_object();
+		json_object_set_new(b, "usage", so);
 		json_object_set_new(so, "include", json_true());
 	}
 	if ((out->body = jx_dump(b)) == NULL)

@@ -3,6 +3,7 @@
 
 #include "arena.h"
 #include "chat.h"
+#include "json.h"
 #include "prov.h"
 #include "route.h"
 
@@ -146,7 +147,8 @@ t_prov_build(void **state)
 	    .base_url = "https://openrouter.ai/api/v1/",
 	    .upstream_model = "openai/gpt-4o-mini"};
 	struct prov_call pc;
-	json_t *body, *sent;
+	json_t *body, *b2, *sent;
+	char *orig, *now;
 	size_t i;
 	int saw_ref = 0, saw_auth = 0;
 
@@ -188,6 +190,37 @@ t_prov_build(void **state)
 	/* The client's body is not modified. */
 	assert_string_equal(
 	    json_string_value(json_object_get(body, "model")), "x/y");
+	json_decref(sent);
+
+	/*
+	 * The copy is shallow: the nested objects we add to are copied first,
+	 * so the client's own stream_options and usage stay as they were.
+	 */
+	b2 = json_loads("{\"model\":\"x/y\",\"messages\":[{\"role\":\"user\"}],"
+			"\"provider\":{\"order\":[\"a\"]},"
+			"\"stream_options\":{\"x\":1},\"usage\":{\"y\":2}}",
+	    0, NULL);
+	orig = json_dumps(b2, JSON_SORT_KEYS);
+	assert_int_equal(prov_build(a, EP_CHAT, &rt, b2, 1, 4096, "sk-secret",
+			     NULL, NULL, &pc),
+	    0);
+	now = json_dumps(b2, JSON_SORT_KEYS);
+	assert_string_equal(now, orig);
+	free(now);
+	free(orig);
+	sent = json_loads(pc.body, 0, NULL);
+	assert_true(json_is_true(json_object_get(
+	    json_object_get(sent, "stream_options"), "include_usage")));
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(sent, "stream_options"), "x")),
+	    1);
+	assert_true(json_is_true(
+	    json_object_get(json_object_get(sent, "usage"), "include")));
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(sent, "usage"), "y")),
+	    2);
+	assert_null(json_object_get(sent, "provider"));
+	json_decref(b2);
 	json_decref(sent);
 
 	/* OpenAI: max_completion_tokens; a client max is not overridden. */
@@ -311,6 +344,107 @@ t_route(void **state)
 	json_decref(bad);
 }
 
+/*
+ * chat_usage_scan reads the text with the rules chat_usage_parse applies to
+ * the tree: on every text it judges, the two agree.  The corpus, and every
+ * single-byte change, deletion and truncation of it that jx_valid passes.
+ */
+static const char *const usage_corpus[] = {
+    "{\"prompt_tokens\":12,\"completion_tokens\":30,\"total_tokens\":42,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":4},"
+    "\"completion_tokens_details\":{\"reasoning_tokens\":6}}",
+    "{ \"prompt_tokens\" : 10 , \"completion_tokens\" : 2 ,"
+    "\"prompt_cache_hit_tokens\":7,\"prompt_cache_miss_tokens\":3 }",
+    "{\"prompt_tokens\":8,\"total_tokens\":19}",
+    "{\"prompt_tokens\":-5,\"completion_tokens\":\"7\",\"total_tokens\":1.5}",
+    "{\"prompt_tokens\":9,\"prompt_tokens\":11,\"completion_tokens\":1e2}",
+    "{\"prompt_tokens\":3,\"prompt_tokens_details\":[1,2],"
+    "\"completion_tokens_details\":null,\"completion_tokens\":0}",
+    "{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":-0}",
+    "{\"prompt_tokens_details\":{\"cached_tokens\":4}}",
+    "{}",
+    "{\"completion_tokens\":5,\"prompt_tokens_details\":{\"cached_tokens\""
+    ":{\"n\":1},\"x\":[{\"cached_tokens\":9}]}}",
+};
+
+static int
+agree(const char *t, size_t len, int *judged)
+{
+	struct usage a, b;
+	json_t *o;
+	int ra, rb;
+
+	if (!jx_valid(t, len))
+		return 1;
+	if ((ra = chat_usage_scan(t, len, &a)) == -2)
+		return 1;
+	(*judged)++;
+	if ((o = json_loadb(t, len, 0, NULL)) == NULL)
+		return 0; /* jx_valid passed what jansson refuses */
+	rb = chat_usage_parse(o, &b);
+	json_decref(o);
+	return ra == rb && memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+static int
+scan_str(const char *t, struct usage *u)
+{
+	return chat_usage_scan(t, strlen(t), u);
+}
+
+static void
+t_usage_scan_agrees(void **state)
+{
+	char m[512];
+	size_t i, k, len;
+	int judged = 0, base = 0, c;
+	struct usage u;
+
+	(void)state;
+	for (i = 0; i < sizeof(usage_corpus) / sizeof(*usage_corpus); i++) {
+		const char *t = usage_corpus[i];
+
+		len = strlen(t);
+		assert_true(len < sizeof(m));
+		assert_true(agree(t, len, &base));
+		for (k = 0; k < len; k++) {
+			static const char alt[] = "0-9.e\"{}[],: \\x";
+
+			for (c = 0; alt[c] != '\0'; c++) {
+				memcpy(m, t, len);
+				m[k] = alt[c];
+				if (!agree(m, len, &judged))
+					fail_msg(
+					    "scan and parse differ on %.*s",
+					    (int)len, m);
+			}
+			memcpy(m, t, k);
+			memcpy(m + k, t + k + 1, len - k - 1);
+			if (!agree(m, len - 1, &judged))
+				fail_msg("scan and parse differ on %.*s",
+				    (int)(len - 1), m);
+			if (!agree(t, k, &judged))
+				fail_msg("truncated at %zu: differ", k);
+		}
+	}
+	/* Every text of the corpus is judged from its bytes... */
+	assert_int_equal(base, sizeof(usage_corpus) / sizeof(*usage_corpus));
+	assert_true(judged > 1000);
+	/* ...but not an escaped key, a cost, or what is not an object. */
+	assert_int_equal(scan_str("{\"prompt\\u005ftokens\":1}", &u), -2);
+	assert_int_equal(
+	    scan_str("{\"prompt_tokens\":1,\"cost\":0.1}", &u), -2);
+	assert_int_equal(scan_str("[1]", &u), -2);
+	assert_int_equal(scan_str("{\"a\":1}", &u), -1);
+	assert_int_equal(
+	    chat_usage_scan(usage_corpus[0], strlen(usage_corpus[0]), &u), 0);
+	assert_int_equal(u.prompt, 12);
+	assert_int_equal(u.completion, 30);
+	assert_int_equal(u.cached, 4);
+	assert_int_equal(u.reasoning, 6);
+	assert_int_equal(u.upstream_cost, -1);
+}
+
 int
 main(void)
 {
@@ -319,6 +453,7 @@ main(void)
 	    cmocka_unit_test(t_cost_cached),
 	    cmocka_unit_test(t_hold),
 	    cmocka_unit_test(t_usage_parse),
+	    cmocka_unit_test(t_usage_scan_agrees),
 	    cmocka_unit_test(t_estimate),
 	    cmocka_unit_test(t_prov_build),
 	    cmocka_unit_test(t_route),

@@ -1,6 +1,8 @@
 /* test_crypto.c: unit tests for API keys, tokens, ids, hashes and password hashing */
 #include "test_common.h"
 
+#include <pthread.h>
+
 #include "crypto.h"
 
 static const char b62chars[] =
@@ -491,17 +493,20 @@ t_master_parse(void **state)
 	assert_int_equal(k[1], 0x11);
 	assert_int_equal(k[31], 0xff);
 	/* A trailing newline, as a file written by echo has, is fine. */
-	assert_int_equal(crypto_master_parse(
-			     "  00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
-			     k),
+	assert_int_equal(
+	    crypto_master_parse("  "
+				"00112233445566778899aabbccddeeff00112233445566"
+				"778899aabbccddeeff\n",
+		k),
 	    0);
 	assert_int_equal(crypto_master_parse("0011", k), -1);
-	assert_int_equal(crypto_master_parse(
-			     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeffaa",
-			     k),
+	assert_int_equal(
+	    crypto_master_parse("00112233445566778899aabbccddeeff00112233445566"
+				"778899aabbccddeeffaa",
+		k),
 	    -1);
-	assert_int_equal(crypto_master_parse(
-			     "g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	assert_int_equal(crypto_master_parse("g0112233445566778899aabbccddeeff0"
+					     "0112233445566778899aabbccddeeff",
 			     k),
 	    -1);
 	assert_int_equal(crypto_master_parse("", k), -1);
@@ -529,13 +534,21 @@ t_seal_open(void **state)
 	assert_memory_not_equal(sealed, sealed2, n + CRYPTO_SEAL_OVERHEAD);
 	/* Wrong key, wrong row (aad), a flipped bit, truncation: all refused. */
 	assert_int_equal(
-	    crypto_open(k2, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), -1);
+	    crypto_open(k2, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out),
+	    -1);
 	assert_int_equal(
-	    crypto_open(k, "p:2", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), -1);
+	    crypto_open(k, "p:2", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out),
+	    -1);
 	sealed[14] ^= 1;
 	assert_int_equal(
-	    crypto_open(k, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), -1);
+	    crypto_open(k, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out),
+	    -1);
 	sealed[14] ^= 1;
+	/* A refused open leaves nothing behind: the next one succeeds. */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(
+	    crypto_open(k, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD, out), 0);
+	assert_memory_equal(out, secret, n);
 	assert_int_equal(crypto_open(k, "p:1", 3, sealed, 27, out), -1);
 	assert_int_equal(
 	    crypto_open(k, "p:1", 3, sealed, n + CRYPTO_SEAL_OVERHEAD - 1, out),
@@ -546,11 +559,65 @@ t_seal_open(void **state)
 	    crypto_open(k, "p:1", 3, sealed, CRYPTO_SEAL_OVERHEAD, out), 0);
 }
 
+/* Threads keep their own opening context: two keys opened at once, in turn. */
+struct opener_arg {
+	unsigned char key[CRYPTO_MASTER_LEN];
+	unsigned char sealed[64];
+	int fails;
+};
+
+static void *
+open_many(void *p)
+{
+	struct opener_arg *a = p;
+	unsigned char other[CRYPTO_MASTER_LEN], out[64];
+	int i;
+
+	memset(other, 0x5a, sizeof(other));
+	for (i = 0; i < 2000; i++) {
+		/* The right key opens; another key in between must not. */
+		if (crypto_open(a->key, "t", 1, a->sealed,
+			8 + CRYPTO_SEAL_OVERHEAD, out) != 0 ||
+		    memcmp(out, "8 bytes!", 8) != 0)
+			a->fails++;
+		if (i % 7 == 0 &&
+		    crypto_open(other, "t", 1, a->sealed,
+			8 + CRYPTO_SEAL_OVERHEAD, out) != -1)
+			a->fails++;
+	}
+	return NULL;
+}
+
+static void
+t_open_threads(void **state)
+{
+	struct opener_arg a[2];
+	pthread_t t[2];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		memset(a[i].key, i + 1, sizeof(a[i].key));
+		assert_int_equal(
+		    crypto_seal(a[i].key, "t", 1, "8 bytes!", 8, a[i].sealed),
+		    0);
+	}
+	for (i = 0; i < 2; i++)
+		assert_int_equal(
+		    pthread_create(&t[i], NULL, open_many, &a[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(a[0].fails, 0);
+	assert_int_equal(a[1].fails, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_env_names),
+	    cmocka_unit_test(t_open_threads),
 	    cmocka_unit_test(t_key_new_shape),
 	    cmocka_unit_test(t_key_new_differs),
 	    cmocka_unit_test(t_key_check_fresh),
