@@ -57,8 +57,9 @@ const char *resp_err_code(enum tg_err);
 /* Turn resp into the OpenAI error body for err (uses errmsg/errparam if set). */
 void resp_set_error(struct tg_resp *, enum tg_err);
 /*
- * Start a streamed body: status, headers (no length) and ctype, flushed.
- * 0, or -1 when the client is gone.
+ * Start a streamed body: status, headers (no length) and ctype, buffered
+ * until the first resp_stream_write that flushes.  0, or -1 when the client
+ * is gone.
  */
 int resp_stream_start(struct tg_req *, struct tg_resp *, const char *ctype);
 /* Write n bytes of a started stream, flushing if asked; 0 or -1 (gone). */

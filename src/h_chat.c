@@ -667,14 +667,15 @@ meter_headers(struct call *x)
 	    x->resp, "x-tollgate-balance", usd(x->r->arena, x->balance_after));
 }
 
+/* Write to the client; flush at the end of each event, not per piece. */
 static int
-client_write(struct call *x, const char *p, size_t n)
+client_write(struct call *x, const char *p, size_t n, int flush)
 {
 	if (x->client_gone)
 		return -1;
 	if (x->idem != NULL && x->replay.len + n <= REPLAY_MAX)
 		buf_append(&x->replay, p, n);
-	if (resp_stream_write(x->r, x->resp, p, n, 1) == -1) {
+	if (resp_stream_write(x->r, x->resp, p, n, flush) == -1) {
 		x->client_gone = 1;
 		return -1;
 	}
@@ -701,8 +702,13 @@ start_stream(struct call *x)
 static int
 send_event(struct call *x, const char *data, size_t n)
 {
-	if (start_stream(x) == -1 || client_write(x, "data: ", 6) == -1 ||
-	    client_write(x, data, n) == -1 || client_write(x, "\n\n", 2) == -1)
+	/*
+	 * One flush per event (the first also carries the headers): each
+	 * flush is a write the web server wakes up for.
+	 */
+	if (start_stream(x) == -1 || client_write(x, "data: ", 6, 0) == -1 ||
+	    client_write(x, data, n, 0) == -1 ||
+	    client_write(x, "\n\n", 2, 1) == -1)
 		return -1;
 	return 0;
 }
@@ -855,7 +861,7 @@ on_tick(void *arg)
 		return 0;
 	/* Proxies and clients drop silent connections; a comment keeps it. */
 	if (start_stream(x) == -1 ||
-	    client_write(x, ": keep-alive\n\n", 14) == -1)
+	    client_write(x, ": keep-alive\n\n", 14, 1) == -1)
 		return -1;
 	return 0;
 }

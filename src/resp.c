@@ -215,8 +215,8 @@ resp_stream_start(struct tg_req *req, struct tg_resp *r, const char *ctype)
 		goto out;
 	r->sent = 1;
 	r->status = status;
-	if (req->io->write(req->io->ctx, h.data, h.len) == -1 ||
-	    req->io->flush(req->io->ctx) == -1)
+	/* Not flushed: they leave with the stream's first flushed write. */
+	if (req->io->write(req->io->ctx, h.data, h.len) == -1)
 		goto out;
 	rc = 0;
 out:
