@@ -534,7 +534,12 @@ conf_defaults(void)
 		return NULL;
 	c->listen = strdup("unix:/run/tollgate/tollgate.sock");
 	c->listen_mode = 0660;
-	c->listen_backlog = 511;
+	/*
+	 * A burst of new connections (a thousand streams opening at once)
+	 * overflows a short queue, and a full unix socket queue is a 502 from
+	 * the web server, not a wait.  The kernel caps it at somaxconn.
+	 */
+	c->listen_backlog = 4096;
 	c->workers = 2;
 	c->threads = 4;
 	c->max_requests = 0;

@@ -106,7 +106,7 @@ check_defaults(const struct conf *c)
 {
 	assert_str(c->listen, "unix:/run/tollgate/tollgate.sock");
 	assert_uint_equal(c->listen_mode, 0660);
-	assert_uint_equal(c->listen_backlog, 511);
+	assert_uint_equal(c->listen_backlog, 4096);
 	assert_uint_equal(c->workers, 2);
 	assert_uint_equal(c->threads, 4);
 	assert_uint_equal(c->max_requests, 0);
