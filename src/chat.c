@@ -169,6 +169,12 @@ usage_read(const struct usrc *s, struct usage *out)
 	json_t *v;
 	int64_t nano;
 
+	/*
+	 * OpenRouter's cost is money: read from a tree, never from text, and
+	 * a cost already there must not get a second one spliced beside it.
+	 */
+	if (s->text && has(s, "cost"))
+		*s->unjudged = 1;
 	if (!has(s, "prompt_tokens") && !has(s, "completion_tokens") &&
 	    !has(s, "total_tokens"))
 		return -1;
@@ -186,11 +192,7 @@ usage_read(const struct usrc *s, struct usage *out)
 		    count(s, "prompt_cache_hit_tokens"); /* DeepSeek */
 	d = sub(s, "completion_tokens_details");
 	out->reasoning = count(&d, "reasoning_tokens");
-	/* OpenRouter's cost is money: read from a tree, never from text. */
-	if (s->text) {
-		if (has(s, "cost"))
-			*s->unjudged = 1;
-	} else if ((v = json_object_get(s->o, "cost")) != NULL &&
+	if (!s->text && (v = json_object_get(s->o, "cost")) != NULL &&
 	    json_is_number(v) && money_from_json(v, &nano) == 0 && nano >= 0)
 		out->upstream_cost = nano;
 	return 0;

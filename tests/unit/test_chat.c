@@ -434,6 +434,7 @@ t_usage_scan_agrees(void **state)
 	assert_int_equal(scan_str("{\"prompt\\u005ftokens\":1}", &u), -2);
 	assert_int_equal(
 	    scan_str("{\"prompt_tokens\":1,\"cost\":0.1}", &u), -2);
+	assert_int_equal(scan_str("{\"cost\":0.1}", &u), -2);
 	assert_int_equal(scan_str("[1]", &u), -2);
 	assert_int_equal(scan_str("{\"a\":1}", &u), -1);
 	assert_int_equal(
