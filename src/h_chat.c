@@ -629,18 +629,17 @@ splice_usage(struct call *x, const struct jx_where *w, size_t *outlen)
 {
 	const char *t = x->hr.body, *cost;
 	size_t len = x->hr.body_len, uc, n;
+	struct jx_where m;
 	struct buf g;
 	char *out = NULL, *p;
 
 	uc = w->ve - 1; /* the usage object's closing brace */
 	cost = usd(x->r->arena, x->charged);
 	buf_init(&g, GATEWAY_USAGE_MAX);
-	/* The usage object is {...}: a comma unless it is empty. */
-	for (n = w->vs + 1; n < uc &&
-	     (t[n] == ' ' || t[n] == '\t' || t[n] == '\r' || t[n] == '\n');
-	     n++)
-		;
-	if (buf_printf(&g, "%s\"cost\":%s", n < uc ? "," : "", cost) != TG_OK)
+	/* A comma before our cost unless the usage object has no members. */
+	jx_locate(t + w->vs, w->ve - w->vs, "cost", &m);
+	if (buf_printf(&g, "%s\"cost\":%s", m.members ? "," : "", cost) !=
+	    TG_OK)
 		goto out;
 	n = g.len; /* the usage member's part; gateway_usage follows */
 	if (buf_puts(&g, ",") != TG_OK ||

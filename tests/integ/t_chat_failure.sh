@@ -272,6 +272,11 @@ check "(d) corrupt answers: four records, error, http 502, charge 0" \
 chat "$UKEY" '{"model":"test/cheap","max_tokens":20,"messages":[{"role":"user","content":"hi"}]}'
 expect_status "(d) the same user's next, sound answer" 200
 check "(d) ...is charged and carries usage.cost" json_is '(.usage.cost | type == "number") and .usage.cost > 0'
+# An empty usage object takes the splice too: our cost is its only member, no stray comma.
+chat "$UKEY" '{"model":"test/cheap","max_tokens":20,"messages":[{"role":"user","content":"hi [mock:empty_usage]"}]}'
+expect_status "(d) an answer with usage {}" 200
+check "(d) ...gets usage {cost} and gateway_usage, as valid JSON" json_is \
+	'(.usage | keys) == ["cost"] and (.usage.cost | type == "number") and (.gateway_usage.cost | type == "string")'
 
 # after_first_byte TAG DIRECTIVE: a 20-word stream that the upstream breaks after 5 deltas.
 after_first_byte() {

@@ -89,6 +89,8 @@ check "reasoning: reasoning_content and reasoning_tokens" json_is \
 
 chat "{\"model\":\"m\",$MSGS}" -H 'X-Mock: no_usage'
 check "no_usage drops usage" json_is 'has("usage") | not'
+chat "{\"model\":\"m\",$MSGS}" -H 'X-Mock: empty_usage'
+check "empty_usage: usage is {}" json_is '.usage == {}'
 
 chat "{\"model\":\"m\",\"stream_options\":{\"include_usage\":true},$MSGS}"
 check "stream_options without stream is 400" status_is 400

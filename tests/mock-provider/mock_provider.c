@@ -78,6 +78,7 @@ struct opts {
 	int reset;
 	int reset_at;
 	int no_usage;
+	int empty_usage;
 	int corrupt;
 	int reasoning;
 	int cached;
@@ -223,6 +224,7 @@ static const struct directive {
     {"reset", D_OPT, offsetof(struct opts, reset), 1},
     {"reset_at", D_INT, offsetof(struct opts, reset_at), 0},
     {"no_usage", D_OPT, offsetof(struct opts, no_usage), 1},
+    {"empty_usage", D_OPT, offsetof(struct opts, empty_usage), 1},
     {"corrupt", D_INT, offsetof(struct opts, corrupt), 0},
     {"reasoning", D_OPT, offsetof(struct opts, reasoning), DEFAULT_REASONING},
     {"flavor", D_FLAVOR, offsetof(struct opts, flavor), 0},
@@ -1023,7 +1025,8 @@ whole_reply(const struct call *k, struct reply *r)
 		    json_string(finish_reason(k)));
 	json_object_set_new(j, "choices", json_pack("[o]", choice));
 	if (!k->o->no_usage)
-		json_object_set_new(j, "usage", usage_json(k));
+		json_object_set_new(j, "usage",
+		    k->o->empty_usage ? json_object() : usage_json(k));
 	/* DeepSeek's queue keep-alive: blank lines before the JSON. */
 	reply_json(
 	    r, MHD_HTTP_OK, j, k->o->flavor == FL_DEEPSEEK ? "\n\n" : "");
