@@ -201,9 +201,9 @@ close_leases(struct tg_ctx *x, int all)
 	arena_reset(x->hk_arena);
 }
 
-/* Write the journal out; with all, until nothing is left (at exit). */
 /*
- * Write the journal out.  While most slots are idle the box has cores to
+ * Write the journal out; with all, until nothing is left (at exit).  While
+ * most slots are idle the box has cores to
  * spare for latency, and the rows go in statements of [db] batch_rows (a
  * database on the same box then never holds a core for long); a busy worker
  * writes 128 rows per statement, for throughput.
