@@ -203,10 +203,10 @@ close_leases(struct tg_ctx *x, int all)
 
 /*
  * Write the journal out; with all, until nothing is left (at exit).  While
- * most slots are idle the box has cores to
- * spare for latency, and the rows go in statements of [db] batch_rows (a
- * database on the same box then never holds a core for long); a busy worker
- * writes 128 rows per statement, for throughput.
+ * most slots are idle the box has cores to spare for latency, and the rows
+ * go in statements of [db] batch_rows (a database on the same box then
+ * never holds a core for long); a busy worker writes 128 rows per
+ * statement, for throughput.
  */
 static void
 flush_journal(struct tg_ctx *x, int all, int busy)
