@@ -69,7 +69,7 @@ struct call {
 	int stream;
 	int want_usage;	     /* the client asked for the usage chunk */
 	int64_t max_out;     /* completion tokens per choice */
-	int64_t default_out; /* > 0: tollgate chose max_out, send it */
+	int64_t default_out; /* the cap sent upstream: max_out (0: none) */
 	int64_t n;
 	int64_t prompt_bound;	 /* body bytes: no token is shorter */
 	int64_t prompt_estimate; /* for answers without usage */
@@ -150,13 +150,43 @@ text_bytes(const json_t *v)
 	return n;
 }
 
+/* x->max_out: the largest output cap the client sent, else the default. */
+static enum tg_err
+read_caps(struct call *x)
+{
+	struct tg_req *r = x->r;
+	json_t *v;
+	size_t i;
+
+	x->max_out = 0;
+	for (i = 0; i < PROV_OUT_CAPS; i++) {
+		v = json_object_get(r->json, prov_out_caps[i]);
+		if (v == NULL || json_is_null(v))
+			continue;
+		if (!is_pos_int(v, CHAT_MAX_TOKENS_CAP))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", prov_out_caps[i],
+			    "%s must be a whole number from 1 to %d",
+			    prov_out_caps[i], CHAT_MAX_TOKENS_CAP);
+		if (json_integer_value(v) > x->max_out)
+			x->max_out = json_integer_value(v);
+	}
+	if (!eps[x->ep].outputs)
+		x->max_out = 0;
+	else if (x->max_out == 0)
+		x->max_out = r->ctx->conf->default_max_tokens;
+	/* The provider is always told the cap that was held. */
+	x->default_out = x->max_out;
+	return TG_OK;
+}
+
 static enum tg_err
 parse_body(struct call *x)
 {
 	struct tg_req *r = x->r;
-	const struct conf *conf = r->ctx->conf;
 	const struct ep_def *d = &eps[x->ep];
-	json_t *b = r->json, *v, *mt, *mct;
+	json_t *b = r->json, *v;
+	enum tg_err rc;
 
 	v = json_object_get(b, "model");
 	if (v == NULL)
@@ -223,30 +253,8 @@ parse_body(struct call *x)
 			    CHAT_MAX_N);
 		x->n = json_integer_value(v);
 	}
-	mt = json_object_get(b, "max_tokens");
-	mct = json_object_get(b, "max_completion_tokens");
-	if (mt != NULL && !json_is_null(mt) &&
-	    !is_pos_int(mt, CHAT_MAX_TOKENS_CAP))
-		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_value",
-		    "max_tokens",
-		    "max_tokens must be a whole number from 1 to %d",
-		    CHAT_MAX_TOKENS_CAP);
-	if (mct != NULL && !json_is_null(mct) &&
-	    !is_pos_int(mct, CHAT_MAX_TOKENS_CAP))
-		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_value",
-		    "max_completion_tokens",
-		    "max_completion_tokens must be a whole number from 1 to %d",
-		    CHAT_MAX_TOKENS_CAP);
-	if (!eps[x->ep].outputs) {
-		x->max_out = 0;
-	} else if (json_is_integer(mct)) {
-		x->max_out = json_integer_value(mct);
-	} else if (json_is_integer(mt)) {
-		x->max_out = json_integer_value(mt);
-	} else {
-		x->max_out = conf->default_max_tokens;
-		x->default_out = x->max_out;
-	}
+	if ((rc = read_caps(x)) != TG_OK)
+		return rc;
 	x->prompt_bound = (int64_t)r->body_len;
 	return TG_OK;
 }

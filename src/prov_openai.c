@@ -31,6 +31,9 @@ static const struct kind_def {
 };
 /* clang-format on */
 
+const char *const prov_out_caps[PROV_OUT_CAPS] = {
+    "max_tokens", "max_completion_tokens", "max_output_tokens"};
+
 #define DEFAULT_REFERER "https://github.com/tollgate"
 #define DEFAULT_TITLE	"tollgate"
 
@@ -56,13 +59,13 @@ header_safe(const char *v)
 
 int
 prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
-    const json_t *body, int stream, int64_t default_out, const char *secret,
+    const json_t *body, int stream, int64_t max_out, const char *secret,
     const char *referer, const char *title, struct prov_call *out)
 {
 	const struct kind_def *k = &kinds[rt->kind];
 	json_t *b, *so;
 	const char *base = rt->base_url;
-	size_t blen = strlen(base);
+	size_t blen = strlen(base), i;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -77,10 +80,16 @@ prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	json_object_set_new(b, "model", json_string(rt->upstream_model));
 	/* tollgate's routing preferences, not the provider's business. */
 	json_object_del(b, "provider");
-	if (default_out > 0 && ep != EP_EMBEDDINGS)
+	/*
+	 * One output cap, the one held: a provider may read any of the names
+	 * a client can send, so all are replaced by the one its kind reads.
+	 */
+	for (i = 0; i < PROV_OUT_CAPS; i++)
+		json_object_del(b, prov_out_caps[i]);
+	if (max_out > 0 && ep != EP_EMBEDDINGS)
 		json_object_set_new(b,
 		    ep == EP_CHAT ? k->max_field : "max_tokens",
-		    json_integer(default_out));
+		    json_integer(max_out));
 	if (stream && ep != EP_EMBEDDINGS) {
 		/* Always ask for usage; the relay strips it if unwanted. */
 		so = json_object_get(b, "stream_options");

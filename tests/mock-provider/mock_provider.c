@@ -1323,15 +1323,26 @@ h_model(struct ctx *c, struct reply *r)
 static const char *const logged_headers[] = {"authorization", "content-type",
     "x-title", "x-openrouter-title", "http-referer", "x-mock", "accept",
     "accept-encoding", "user-agent", "openai-organization", "openai-project"};
-static const char *const logged_fields[] = {"model", "stream", "max_tokens",
-    "max_completion_tokens", "stream_options", "n", "user", "usage", "provider",
-    "temperature"};
+/* The prompt is summarized (n_messages), not copied: it can be large. */
+static const char *const unlogged_fields[] = {"messages", "prompt", "input"};
+
+static int
+logged_field(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(unlogged_fields) / sizeof(unlogged_fields[0]);
+	     i++)
+		if (strcmp(name, unlogged_fields[i]) == 0)
+			return 0;
+	return 1;
+}
 
 static json_t *
 log_entry(const struct ctx *c, const struct reply *r)
 {
 	json_t *e, *h = json_object(), *b = json_object(), *v;
-	const char *val;
+	const char *val, *key;
 	char masked[64];
 	size_t i;
 
@@ -1352,9 +1363,8 @@ log_entry(const struct ctx *c, const struct reply *r)
 			json_object_set_new(h, logged_headers[i],
 			    json_stringn(val, strlen(val)));
 	}
-	for (i = 0; i < sizeof(logged_fields) / sizeof(logged_fields[0]); i++)
-		if ((v = json_object_get(c->body, logged_fields[i])) != NULL)
-			json_object_set(b, logged_fields[i], v);
+	json_object_foreach(c->body, key, v) if (logged_field(key))
+	    json_object_set(b, key, v);
 	if ((v = json_object_get(c->body, "messages")) != NULL) {
 		json_object_set_new(b, "n_messages",
 		    json_integer((json_int_t)json_array_size(v)));

@@ -251,6 +251,69 @@ t_prov_build(void **state)
 	arena_free(a);
 }
 
+/*
+ * One output cap upstream: every cap the client sent is stripped and the one
+ * held is sent under the name the provider kind reads (audit C1).
+ */
+static void
+t_prov_build_one_cap(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct deployment rt = {.provider_id = "p",
+	    .kind = PROV_OPENAI,
+	    .base_url = "https://api.openai.com/v1",
+	    .upstream_model = "gpt-4o"};
+	static const struct {
+		enum prov_kind kind;
+		enum endpoint ep;
+		const char *field; /* the one cap sent, NULL none */
+	} cases[] = {
+	    {PROV_OPENAI, EP_CHAT, "max_completion_tokens"},
+	    {PROV_OPENAI, EP_COMPLETIONS, "max_tokens"},
+	    {PROV_DEEPSEEK, EP_CHAT, "max_tokens"},
+	    {PROV_OPENROUTER, EP_CHAT, "max_tokens"},
+	    {PROV_COMPATIBLE, EP_CHAT, "max_tokens"},
+	    {PROV_COMPATIBLE, EP_COMPLETIONS, "max_tokens"},
+	    {PROV_OPENAI, EP_EMBEDDINGS, NULL},
+	};
+	static const char *const caps[] = {
+	    "max_tokens", "max_completion_tokens", "max_output_tokens"};
+	struct prov_call pc;
+	json_t *body, *sent;
+	size_t i, k, ncaps;
+
+	(void)state;
+	body =
+	    json_loads("{\"model\":\"x\",\"messages\":[],\"max_tokens\":32000,"
+		       "\"max_completion_tokens\":1,"
+		       "\"max_output_tokens\":7}",
+		0, NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rt.kind = cases[i].kind;
+		assert_int_equal(prov_build(a, cases[i].ep, &rt, body, 0,
+				     cases[i].ep == EP_EMBEDDINGS ? 0 : 32000,
+				     "k", NULL, NULL, &pc),
+		    0);
+		sent = json_loads(pc.body, 0, NULL);
+		assert_non_null(sent);
+		for (k = 0, ncaps = 0; k < 3; k++)
+			if (json_object_get(sent, caps[k]) != NULL)
+				ncaps++;
+		assert_int_equal(ncaps, cases[i].field != NULL ? 1 : 0);
+		if (cases[i].field != NULL)
+			assert_int_equal(json_integer_value(json_object_get(
+					     sent, cases[i].field)),
+			    32000);
+		json_decref(sent);
+	}
+	/* The client's own body keeps its members. */
+	assert_int_equal(
+	    json_integer_value(json_object_get(body, "max_completion_tokens")),
+	    1);
+	json_decref(body);
+	arena_free(a);
+}
+
 static struct deployment
 dep(const char *id, int64_t in, int64_t out)
 {
@@ -457,6 +520,7 @@ main(void)
 	    cmocka_unit_test(t_usage_scan_agrees),
 	    cmocka_unit_test(t_estimate),
 	    cmocka_unit_test(t_prov_build),
+	    cmocka_unit_test(t_prov_build_one_cap),
 	    cmocka_unit_test(t_route),
 	};
 
