@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "params.h"
 #include "rate.h"
 
 #include "tollgate.h"
@@ -72,6 +73,9 @@ struct conf {
 
 	/* [chat] */
 	unsigned default_max_tokens;
+	char *allow_params_raw; /* parameters the operator allows, priced */
+	struct param_allow allow_params[PARAMS_MAX_ALLOW];
+	size_t nallow_params;
 	unsigned
 	    hold_ttl; /* seconds a hold lives before the sweeper takes it */
 	unsigned keepalive; /* seconds between SSE comments while waiting */

@@ -455,6 +455,21 @@ set_usd(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return 0;
 }
 
+/* "plugins:add_usd=0.02, top_k:free": parameters allowed with a price. */
+static int
+set_allow(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	char err[256];
+
+	set_str(p, f, v, min, max);
+	if (params_allow_parse(v, p->c->allow_params, &p->c->nallow_params, err,
+		sizeof(err)) == 0)
+		return 0;
+	p->c->nallow_params = 0;
+	perr(p, "%s", err);
+	return -1;
+}
+
 #define CO(f) offsetof(struct conf, f)
 #define U32   0xffffffffu
 
@@ -501,6 +516,7 @@ static const struct conf_key keys[] = {
 	{ "auth",   "login_window",	 set_uint,    CO(login_window),	      1, 86400 },
 	{ "auth",   "max_keys_per_user", set_uint,    CO(max_keys_per_user),  1, 10000 },
 	{ "chat",   "default_max_tokens", set_uint,   CO(default_max_tokens), 1, 1000000 },
+	{ "chat",   "allow_params",	 set_allow,   CO(allow_params_raw),   0, 0 },
 	{ "chat",   "hold_ttl",		 set_uint,    CO(hold_ttl),	      5, 86400 },
 	{ "chat",   "keepalive",	 set_uint,    CO(keepalive),	      1, 300 },
 	{ "chat",   "connect_timeout",	 set_uint,    CO(connect_timeout),    1, 300 },
@@ -719,7 +735,7 @@ conf_free(struct conf *c)
 		if (keys[i].set == set_str || keys[i].set == set_listen ||
 		    keys[i].set == set_prefix || keys[i].set == set_origins ||
 		    keys[i].set == set_groups || keys[i].set == set_limits ||
-		    keys[i].set == set_limit_groups)
+		    keys[i].set == set_limit_groups || keys[i].set == set_allow)
 			free(*(char **)((char *)c + keys[i].off));
 	for (i = 0; i < c->ncors_origins; i++)
 		free(c->cors_origins[i]);

@@ -24,6 +24,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "money.h"
+#include "params.h"
 #include "pool.h"
 #include "prov.h"
 #include "route.h"
@@ -67,10 +68,11 @@ struct call {
 	enum endpoint ep;
 	const char *model;
 	int stream;
-	int want_usage;	     /* the client asked for the usage chunk */
-	int64_t max_out;     /* completion tokens per choice */
-	int64_t default_out; /* the cap sent upstream: max_out (0: none) */
-	int64_t n;
+	int want_usage;		 /* the client asked for the usage chunk */
+	int64_t max_out;	 /* completion tokens per choice */
+	int64_t default_out;	 /* the cap sent upstream: max_out (0: none) */
+	int64_t n;		 /* completions held: n, best_of, times */
+	int64_t fee;		 /* nano-USD of allowed parameters' fees */
 	int64_t prompt_bound;	 /* body bytes: no token is shorter */
 	int64_t prompt_estimate; /* for answers without usage */
 	struct deployment routes[UPSTREAM_MAX_ROUTES];
@@ -171,6 +173,25 @@ read_caps(struct call *x)
 		if (json_integer_value(v) > x->max_out)
 			x->max_out = json_integer_value(v);
 	}
+	/*
+	 * OpenRouter's reasoning budget: the provider is sent a cap at least
+	 * this large, so it is held like one.
+	 */
+	v = json_object_get(r->json, "reasoning");
+	if (v != NULL && !json_is_null(v) && !json_is_object(v))
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_type",
+		    "reasoning", "reasoning must be an object");
+	v = json_object_get(v, "max_tokens");
+	if (v != NULL && !json_is_null(v)) {
+		if (!is_pos_int(v, CHAT_MAX_TOKENS_CAP))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", "reasoning.max_tokens",
+			    "reasoning.max_tokens must be a whole number from "
+			    "1 to %d",
+			    CHAT_MAX_TOKENS_CAP);
+		if (json_integer_value(v) > x->max_out)
+			x->max_out = json_integer_value(v);
+	}
 	if (!eps[x->ep].outputs)
 		x->max_out = 0;
 	else if (x->max_out == 0)
@@ -184,8 +205,12 @@ static enum tg_err
 parse_body(struct call *x)
 {
 	struct tg_req *r = x->r;
+	const struct conf *conf = r->ctx->conf;
 	const struct ep_def *d = &eps[x->ep];
 	json_t *b = r->json, *v;
+	struct param_cost pc;
+	const char *param = NULL, *code = NULL;
+	char msg[256];
 	enum tg_err rc;
 
 	v = json_object_get(b, "model");
@@ -198,6 +223,10 @@ parse_body(struct call *x)
 		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_type",
 		    "model", "model must be a model id string");
 	x->model = json_string_value(v);
+	if (params_check(b, x->ep, conf->allow_params, conf->nallow_params, &pc,
+		&param, &code, msg, sizeof(msg)) != 0)
+		return resp_fail_code(
+		    r, x->resp, TG_EINVAL, code, param, "%s", msg);
 	v = json_object_get(b, d->input);
 	if (v == NULL)
 		return resp_fail_code(r, x->resp, TG_EINVAL, "missing_field",
@@ -253,6 +282,19 @@ parse_body(struct call *x)
 			    CHAT_MAX_N);
 		x->n = json_integer_value(v);
 	}
+	/* best_of: the provider generates (and bills) that many. */
+	v = json_object_get(b, "best_of");
+	if (v != NULL && !json_is_null(v)) {
+		if (!is_pos_int(v, CHAT_MAX_N))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", "best_of",
+			    "best_of must be a whole number from 1 to %d",
+			    CHAT_MAX_N);
+		if (json_integer_value(v) > x->n)
+			x->n = json_integer_value(v);
+	}
+	x->n *= pc.times;
+	x->fee = pc.fee;
 	if ((rc = read_caps(x)) != TG_OK)
 		return rc;
 	x->prompt_bound = (int64_t)r->body_len;
@@ -400,6 +442,14 @@ load_routes(struct call *x)
 	}
 	x->p.cached = x->p.input;
 	x->hold = chat_hold(&x->p, x->prompt_bound, x->max_out, x->n, x->bp);
+	if (x->fee > 0) {
+		struct cost fee;
+
+		chat_cost_of_base(x->fee, x->bp, &fee);
+		x->hold = x->hold > INT64_MAX - fee.charge
+		    ? INT64_MAX
+		    : x->hold + fee.charge;
+	}
 	return TG_OK;
 }
 
@@ -1255,6 +1305,9 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	    x->u.upstream_cost >= 0) {
 		/* OpenRouter says what it charged: that is the base price. */
 		chat_cost_of_base(x->u.upstream_cost, x->bp, &rec.cost);
+	} else if (x->fee > 0 && rec.cost.base > 0) {
+		/* An allowed parameter's fee, once something was billed. */
+		chat_cost_of_base(rec.cost.base + x->fee, x->bp, &rec.cost);
 	}
 	rec.request_id = x->r->request_id;
 	rec.user_id = x->r->who->user_id;

@@ -4,6 +4,10 @@
 #   1  one output cap: the hold and the quote use the largest of max_tokens,
 #      max_completion_tokens and max_output_tokens; the provider gets exactly one cap, under
 #      the name its kind reads, with the value held.
+#   2  the parameter table: unknown and billing-relevant parameters are refused (400 naming
+#      them, nothing charged, nothing upstream); the common ones reach the provider unchanged;
+#      best_of and reasoning.max_tokens are priced; [chat] allow_params lets the operator
+#      allow one with a price (free, times, add_usd).
 #
 # Upstream is the mock provider, whose request log shows every top-level member it received.
 # Catalogue: test/cheap on "mock" (openai-compatible) $1 in / $2 out per million (chat_lib.sh);
@@ -143,5 +147,122 @@ check "  upstream got only max_tokens=300 (got '$(caps_sent)')" eq "$(caps_sent)
 post /v1/chat/completions "$OK1" "{\"model\":\"test/cheap\",\"max_completion_tokens\":9,\"max_output_tokens\":33,\"stream\":true,$MSGS}"
 expect_status "compatible kind, stream: max_completion_tokens 9, max_output_tokens 33" 200
 check "  upstream got only max_tokens=33 (got '$(caps_sent)')" eq "$(caps_sent)" "max_tokens=33"
+
+# =========================================================================================
+# 2: the parameter table.
+# =========================================================================================
+note "=== 2: forwarded, priced, refused"
+user refuse 1.00
+RK=$U_KEY RID=$U_ID
+acct "$RK"
+r0=$BAL
+mock_clear
+# refused PARAM VALUE [PATH MODEL_AND_INPUT]: 400 unsupported_parameter naming PARAM.
+refused() {
+	local path=${3:-/v1/chat/completions} rest=${4:-"\"model\":\"test/cheap\",$MSGS"}
+	post "$path" "$RK" "{$rest,\"$1\":$2}"
+	check "$path with $1: $2 -> 400 unsupported_parameter, param $1, named in the message" \
+		sh -c "[ '$code' = 400 ] && jq -e '.error.code == \"unsupported_parameter\" and .error.param == \"$1\" and .error.type == \"invalid_request_error\" and (.error.message | contains(\"$1\"))' '$T/body' >/dev/null"
+}
+refused models '["test/dear","other/model"]'
+refused route '"fallback"'
+refused plugins '[{"id":"web"}]'
+refused web_search_options '{}'
+refused service_tier '"auto"'
+refused service_tier '"priority"'
+refused service_tier '"flex"'
+refused modalities '["text","audio"]'
+refused audio '{"voice":"alloy","format":"wav"}'
+refused prediction '{"type":"content","content":"hello"}'
+refused some_new_thing 1
+refused echo true
+refused dimensions 8
+refused best_of 2
+refused tools '[]' /v1/completions '"model":"test/cheap","prompt":"hello"'
+refused temperature 0.5 /v1/embeddings '"model":"test/cheap","input":"hello"'
+refused max_tokens 5 /v1/embeddings '"model":"test/cheap","input":"hello"'
+req POST /v1/quote "$RK" "{\"model\":\"test/cheap\",$MSGS,\"plugins\":[{\"id\":\"web\"}]}"
+check "quote with plugins -> 400 unsupported_parameter too" is_err_p 400 unsupported_parameter plugins
+check "refusals: nothing went upstream" eq "$(mock_requests)" 0
+acct "$RK"
+check "refusals: balance unchanged, nothing reserved" eq "$BAL/$RES" "$r0/0"
+check "refusals: no usage record" eq "$(n_usage "$RID")" 0
+
+# Forwarded as is: the common sampling and control parameters reach the provider unchanged.
+FWD='{"temperature":0.5,"top_p":0.9,"top_k":40,"min_p":0.1,"top_a":0.2,"repetition_penalty":1.1,
+"frequency_penalty":0.2,"presence_penalty":0.3,"stop":["zzz"],"seed":7,"logit_bias":{"50256":-100},
+"logprobs":true,"top_logprobs":2,"user":"end-user","tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],
+"tool_choice":"auto","parallel_tool_calls":false,"response_format":{"type":"text"},"reasoning_effort":"low",
+"reasoning":{"effort":"low"},"verbosity":"low","metadata":{"k":"v"},"store":false,"service_tier":"default",
+"modalities":["text"],"transforms":["middle-out"],"usage":{"include":true},"min_tokens":1,"seed":7}'
+FWD=$(jq -c . <<<"$FWD")
+mock_clear
+post /v1/chat/completions "$RK" "$(jq -c ". + {\"model\":\"test/cheap\",$MSGS}" <<<"$FWD")"
+expect_status "chat with $(jq 'length' <<<"$FWD") forwarded parameters" 200
+mock_requests >/dev/null
+check "  every one reached the provider unchanged" \
+	jq -e --argjson p "$FWD" '.[-1].body as $b | $p | to_entries | all(.value == $b[.key])' "$T/mockreq.json"
+check "  and provider (tollgate's own) did not" mlast '.body | has("provider") | not'
+post /v1/completions "$RK" '{"model":"test/cheap","prompt":"hello","echo":true,"suffix":"end","logprobs":2,"temperature":0.1}'
+expect_status "completions with echo, suffix, logprobs, temperature" 200
+check "  they reached the provider unchanged" mlast \
+	'.body.echo == true and .body.suffix == "end" and .body.logprobs == 2 and .body.temperature == 0.1'
+post /v1/embeddings "$RK" '{"model":"test/cheap","input":"hello","encoding_format":"float","dimensions":4,"user":"u"}'
+expect_status "embeddings with encoding_format, dimensions, user" 200
+check "  they reached the provider unchanged" mlast \
+	'.body.encoding_format == "float" and .body.dimensions == 4 and .body.user == "u"'
+
+# Priced: best_of multiplies the hold (completions), reasoning.max_tokens counts as a cap.
+QB='{"model":"test/cheap","prompt":"hello there","max_tokens":10,"best_of":3,"n":2}'
+req POST /v1/quote "$RK" "$QB"
+want=$(hold_of ${#QB} 10 3)
+check "quote: completions with n 2, best_of 3 hold 3 completions: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
+req POST /v1/quote "$RK" '{"model":"test/cheap","prompt":"hi","best_of":17}'
+check "quote: best_of 17 -> 400 invalid_value" is_err_p 400 invalid_value best_of
+QB="{\"model\":\"test/cheap\",\"max_tokens\":10,\"reasoning\":{\"max_tokens\":2000},$MSGS}"
+req POST /v1/quote "$RK" "$QB"
+want=$(hold_of ${#QB} 2000)
+check "quote: reasoning.max_tokens 2000 over max_tokens 10 holds 2000: $want nano (got $(jv .hold))" \
+	eq "$(jv .max_tokens)/$(jn .hold)" "2000/$want"
+req POST /v1/quote "$RK" "{\"model\":\"test/cheap\",\"reasoning\":\"high\",$MSGS}"
+check "quote: reasoning not an object -> 400 invalid_type" is_err_p 400 invalid_type reasoning
+req POST /v1/quote "$RK" "{\"model\":\"test/cheap\",\"reasoning\":{\"max_tokens\":0},$MSGS}"
+check "quote: reasoning.max_tokens 0 -> 400 invalid_value" is_err_p 400 invalid_value reasoning.max_tokens
+mock_clear
+post /v1/chat/completions "$RK" "{\"model\":\"p/or\",\"max_tokens\":10,\"reasoning\":{\"max_tokens\":2000},$MSGS}"
+expect_status "openrouter chat with max_tokens 10 and reasoning.max_tokens 2000" 200
+check "  upstream: max_tokens=2000, the reasoning object unchanged" mlast \
+	'.body.max_tokens == 2000 and .body.reasoning == {"max_tokens":2000}'
+
+# [chat] allow_params: the operator allows parameters, each with its price.
+cp_restart "db.name=$SCRATCH" "chat.default_max_tokens=$DEFMAX" \
+	"chat.allow_params=plugins:add_usd=0.02, my_mult:times, route:free"
+user allow 1.00
+WK=$U_KEY WID=$U_ID
+acct "$WK"
+w0=$BAL
+QB="{\"model\":\"test/cheap\",\"max_tokens\":10,\"plugins\":[{\"id\":\"web\"}],$MSGS}"
+req POST /v1/quote "$WK" "$QB"
+base=$((${#QB} * 1000 + 10 * 2000 + 20000000))
+want=$((base + (base * 500 + 9999) / 10000))
+check "allow_params plugins:add_usd=0.02: the quote holds \$0.02 more: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
+mock_clear
+post /v1/chat/completions "$WK" "{\"model\":\"test/cheap\",\"plugins\":[{\"id\":\"web\"}],$MSGS}"
+expect_status "chat with an allowed plugins" 200
+check "  plugins reached the provider unchanged" mlast '.body.plugins == [{"id":"web"}]'
+base=$((12 * 1000 + 12 * 2000 + 20000000))
+want=$((base + (base * 500 + 9999) / 10000))
+acct "$WK"
+check "  charged tokens + \$0.02 + 5%: $want nano (charged $(minus "$w0" "$BAL"))" eq "$(minus "$w0" "$BAL")" "$want"
+QB="{\"model\":\"test/cheap\",\"max_tokens\":10,\"my_mult\":3,$MSGS}"
+req POST /v1/quote "$WK" "$QB"
+want=$(hold_of ${#QB} 10 3)
+check "allow_params my_mult:times: my_mult 3 holds 3 completions: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
+req POST /v1/quote "$WK" "{\"model\":\"test/cheap\",\"my_mult\":0,$MSGS}"
+check "  my_mult 0 -> 400 invalid_value" is_err_p 400 invalid_value my_mult
+req POST /v1/quote "$WK" "{\"model\":\"test/cheap\",\"route\":\"fallback\",$MSGS}"
+expect_status "allow_params route:free: route accepted" 200
+post /v1/chat/completions "$WK" "{\"model\":\"test/cheap\",\"models\":[\"x/y\"],$MSGS}"
+check "models, not allowed, is still refused" is_err_p 400 unsupported_parameter models
 
 finish

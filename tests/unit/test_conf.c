@@ -148,6 +148,69 @@ check_defaults(const struct conf *c)
 	assert_int_equal(c->lease_nano, 0);
 	assert_uint_equal(c->lease_idle, 10);
 	assert_int_equal(c->journal_sync, 0);
+	assert_unset(c->allow_params_raw);
+	assert_int_equal(c->nallow_params, 0);
+}
+
+/* [chat] allow_params: name:rule items, each rule's price, clear refusals. */
+static void
+t_chat_allow_params(void **state)
+{
+	struct conf *c;
+	struct errs e;
+
+	(void)state;
+	c = load_ok("[chat]\nallow_params = plugins:add_usd=0.02, top_z:free,"
+		    "my_param:times\n");
+	assert_int_equal(c->nallow_params, 3);
+	assert_string_equal(c->allow_params[0].name, "plugins");
+	assert_int_equal(c->allow_params[0].rule, ALLOW_ADD);
+	assert_int_equal(c->allow_params[0].fee, 20000000);
+	assert_string_equal(c->allow_params[1].name, "top_z");
+	assert_int_equal(c->allow_params[1].rule, ALLOW_FREE);
+	assert_string_equal(c->allow_params[2].name, "my_param");
+	assert_int_equal(c->allow_params[2].rule, ALLOW_TIMES);
+	conf_free(c);
+	c = load_ok("[chat]\nallow_params =\n");
+	assert_int_equal(c->nallow_params, 0);
+	conf_free(c);
+	c = load_ok("[chat]\n");
+	assert_int_equal(c->nallow_params, 0);
+	conf_free(c);
+	/* the fee: more than 0, at most 100 USD, 9 decimals */
+	c = load_ok("[chat]\nallow_params = x:add_usd=100\n");
+	assert_int_equal(c->allow_params[0].fee, 100000000000LL);
+	conf_free(c);
+	c = load_ok("[chat]\nallow_params = x:add_usd=0.000000001\n");
+	assert_int_equal(c->allow_params[0].fee, 1);
+	conf_free(c);
+	load_fails_at("[chat]\nallow_params = x:add_usd=100.000000001\n", 2);
+	load_fails_at("[chat]\nallow_params = x:add_usd=0\n", 2);
+	load_fails_at("[chat]\nallow_params = x:add_usd=-1\n", 2);
+	load_fails_at("[chat]\nallow_params = x:add_usd=\n", 2);
+	/* not name:rule, an unknown rule, a name twice, a bad name */
+	load_fails_at("[chat]\n\nallow_params = plugins\n", 3);
+	load_fails_at("[chat]\nallow_params = plugins:cheap\n", 2);
+	load_fails_at("[chat]\nallow_params = :free\n", 2);
+	load_fails_at("[chat]\nallow_params = a:free, a:times\n", 2);
+	load_fails_at("[chat]\nallow_params = a/b:free\n", 2);
+	/* what tollgate forwards or prices itself cannot be re-priced */
+	load_fails_at("[chat]\nallow_params = temperature:free\n", 2);
+	load_fails_at("[chat]\nallow_params = max_tokens:free\n", 2);
+	load_fails_at("[chat]\nallow_params = n:times\n", 2);
+	/* at most 16 */
+	c = load(
+	    "[chat]\nallow_params = a1:free,a2:free,a3:free,a4:free,a5:free,"
+	    "a6:free,a7:free,a8:free,a9:free,a10:free,a11:free,a12:free,"
+	    "a13:free,a14:free,a15:free,a16:free,a17:free\n",
+	    &e);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(strstr(e.msg[0], "16"));
+	/* the message names the item */
+	c = load("[chat]\nallow_params = plugins:cheap\n", &e);
+	assert_null(c);
+	assert_non_null(strstr(e.msg[0], "plugins:cheap"));
 }
 
 /* Leases and the journal's sync: values, and a bad value named at its line. */
@@ -843,6 +906,7 @@ main(void)
 	    cmocka_unit_test(t_default_path_env),
 	    cmocka_unit_test(t_free_null),
 	    cmocka_unit_test(t_sample_documents_every_key),
+	    cmocka_unit_test(t_chat_allow_params),
 	    cmocka_unit_test(t_billing_leases),
 	};
 
