@@ -77,6 +77,47 @@ seed_providers(
 	return 0;
 }
 
+/* A token count of the catalogue: a whole number from 0 to 1000000, else -1. */
+static int64_t
+token_count(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 &&
+		json_integer_value(v) <= 1000000
+	    ? json_integer_value(v)
+	    : -1;
+}
+
+/*
+ * The model's image factors (image_base_tokens, image_tile_tokens), both or
+ * neither; filled in only where the catalogue has none, like the prices.
+ * 0, -1 (database, reported by the caller) or -2 (reported here).
+ */
+static int
+seed_image(struct db_conn *c, struct arena *a, const json_t *m, const char *id,
+    FILE *out)
+{
+	const json_t *bv = json_object_get(m, "image_base_tokens");
+	const json_t *tv = json_object_get(m, "image_tile_tokens");
+	int64_t base = token_count(bv), tile = token_count(tv);
+	struct db_val p[3];
+
+	if (bv == NULL && tv == NULL)
+		return 0;
+	if (base < 0 || tile < 0) {
+		fprintf(out,
+		    "tollgate: model %s: image_base_tokens and "
+		    "image_tile_tokens go together, each a whole number from "
+		    "0 to 1000000\n",
+		    id);
+		return -2;
+	}
+	p[0] = DB_I64(base);
+	p[1] = DB_I64(tile);
+	p[2] = DB_STR(id);
+	return db_exec(c, STMT_MODEL_IMAGE_SEED, p, 3, NULL, a) == TG_OK ? 0
+									 : -1;
+}
+
 static int
 seed_model(struct db_conn *c, struct arena *a, const json_t *m,
     const char *date, FILE *out, size_t *added)
@@ -87,6 +128,7 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 	struct db_rows rows;
 	json_t *r;
 	size_t i;
+	int rc;
 
 	in = price(json_object_get(m, "input"));
 	outp = price(json_object_get(m, "output"));
@@ -115,6 +157,10 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 	if (db_exec(c, STMT_MODEL_SEED, p, 8, &rows, a) != TG_OK)
 		goto fail;
 	*added += rows.affected;
+	if ((rc = seed_image(c, a, m, id, out)) == -2)
+		return -1;
+	if (rc != 0)
+		goto fail;
 	json_array_foreach(json_object_get(m, "routes"), i, r)
 	{
 		if (jx_str(r, "provider") == NULL ||

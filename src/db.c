@@ -151,6 +151,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_RATE_TAKE] = { "INSERT INTO rate_windows (subject, lim, win, used) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE used = IF(used + VALUES(used) <= ?, used + VALUES(used), used)", SF_HOT },
 	[STMT_RATE_PRUNE] = { "DELETE FROM rate_windows WHERE lim = ? AND win < ?", SF_HOT },
 	[STMT_ROUTE_UPDATE] = { "UPDATE model_routes SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled) WHERE model_id = ? AND (? = '' OR provider_id = ?)", 0 },
+	[STMT_MODEL_IMAGE] = { "SELECT image_base_tokens, image_tile_tokens FROM models WHERE id = ?", SF_READ },
+	[STMT_MODEL_IMAGE_SEED] = { "UPDATE models SET image_base_tokens = ?, image_tile_tokens = ? WHERE id = ? AND image_base_tokens IS NULL AND image_tile_tokens IS NULL", 0 },
 };
 /* clang-format on */
 

@@ -68,12 +68,17 @@ struct call {
 	enum endpoint ep;
 	const char *model;
 	int stream;
-	int want_usage;		 /* the client asked for the usage chunk */
-	int64_t max_out;	 /* completion tokens per choice */
-	int64_t default_out;	 /* the cap sent upstream: max_out (0: none) */
-	int64_t n;		 /* completions held: n, best_of, times */
-	int64_t fee;		 /* nano-USD of allowed parameters' fees */
-	int64_t prompt_bound;	 /* body bytes: no token is shorter */
+	int want_usage;	     /* the client asked for the usage chunk */
+	int64_t max_out;     /* completion tokens per choice */
+	int64_t default_out; /* the cap sent upstream: max_out (0: none) */
+	int64_t n;	     /* completions held: n, best_of, times */
+	int64_t fee;	     /* nano-USD of allowed parameters' fees */
+	int64_t
+	    prompt_bound; /* body bytes (+ image tokens): the prompt's bound */
+	int64_t images_low;	 /* image parts with detail low */
+	int64_t images_full;	 /* other image parts: the most tiles */
+	int64_t image_tokens;	 /* what they are held as */
+	char image_part[64];	 /* "messages[i].content[j]" of the first */
 	int64_t prompt_estimate; /* for answers without usage */
 	struct deployment routes[UPSTREAM_MAX_ROUTES];
 	size_t nroutes;
@@ -201,6 +206,117 @@ read_caps(struct call *x)
 	return TG_OK;
 }
 
+/* Content part types of chat messages tollgate can price. */
+/* clang-format off */
+static const struct part_def {
+	const char *type;
+	int image; /* priced by the model's image factors */
+} part_defs[] = {
+	{ "text",	 0 },
+	{ "input_text",	 0 },
+	{ "refusal",	 0 },
+	{ "image_url",	 1 },
+	{ "input_image", 1 },
+};
+/* clang-format on */
+
+/* An image part's detail is "low" (image_url.detail, or detail beside it). */
+static int
+image_low(const json_t *part)
+{
+	const json_t *d = json_object_get(part, "detail"), *u;
+
+	if ((u = json_object_get(part, "image_url")) != NULL &&
+	    json_is_object(u))
+		d = json_object_get(u, "detail");
+	return json_is_string(d) && strcmp(json_string_value(d), "low") == 0;
+}
+
+/*
+ * Content parts of every message: images are counted for the hold (bytes do
+ * not bound their tokens), a part tollgate cannot price is refused by name.
+ */
+static enum tg_err
+scan_parts(struct call *x, const json_t *msgs)
+{
+	const struct part_def *pd;
+	const json_t *m, *part;
+	const char *type;
+	size_t i, j, k;
+
+	json_array_foreach(msgs, i, m)
+	{
+		json_array_foreach(json_object_get(m, "content"), j, part)
+		{
+			type = json_string_value(json_object_get(part, "type"));
+			for (k = 0, pd = NULL; type != NULL &&
+			     k < sizeof(part_defs) / sizeof(part_defs[0]);
+			     k++)
+				if (strcmp(part_defs[k].type, type) == 0)
+					pd = &part_defs[k];
+			if (pd == NULL) {
+				char where[64];
+
+				snprintf(where, sizeof(where),
+				    "messages[%zu].content[%zu]", i, j);
+				return resp_fail_code(x->r, x->resp, TG_EINVAL,
+				    "unsupported_content",
+				    arena_strdup(x->r->arena, where),
+				    "%s: a %s part is not supported; the "
+				    "gateway prices text and image parts only "
+				    "(audio and file parts have no price in "
+				    "the catalogue)",
+				    where, type != NULL ? type : "typeless");
+			}
+			if (!pd->image)
+				continue;
+			if (x->images_low + x->images_full == 0)
+				snprintf(x->image_part, sizeof(x->image_part),
+				    "messages[%zu].content[%zu]", i, j);
+			if (image_low(part))
+				x->images_low++;
+			else
+				x->images_full++;
+		}
+	}
+	return TG_OK;
+}
+
+/*
+ * The image parts' tokens by OpenAI's tile formula with the model's factors,
+ * worst case: fit in 2048x2048, short side 768, so at most 2 x 4 tiles of
+ * 512; detail low is the base alone.  Into prompt_bound, so the hold and the
+ * rate limit count them.
+ */
+#define IMAGE_MAX_TILES 8
+
+static enum tg_err
+price_images(struct call *x)
+{
+	struct db_val p = DB_STR(x->model);
+	struct db_rows rows;
+	enum tg_err rc;
+	int64_t base, tile;
+
+	if ((rc = db_exec(x->c, STMT_MODEL_IMAGE, &p, 1, &rows, x->r->arena)) !=
+	    TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.v[0].type == DBT_NULL ||
+	    rows.v[1].type == DBT_NULL)
+		return resp_fail_code(x->r, x->resp, TG_EINVAL,
+		    "unsupported_content",
+		    arena_strdup(x->r->arena, x->image_part),
+		    "%s: the model '%s' has no price for images in the "
+		    "catalogue, so it does not take image parts",
+		    x->image_part, x->model);
+	base = rows.v[0].i;
+	tile = rows.v[1].i;
+	x->image_tokens = x->images_low * base +
+	    x->images_full * (base + IMAGE_MAX_TILES * tile);
+	x->prompt_bound += x->image_tokens;
+	return TG_OK;
+}
+
 static enum tg_err
 parse_body(struct call *x)
 {
@@ -251,6 +367,8 @@ parse_body(struct call *x)
 		    "messages[%zu] must be an object with a "
 		    "string role",
 		    i);
+		if ((rc = scan_parts(x, v)) != TG_OK)
+			return rc;
 	}
 	x->prompt_estimate = chat_estimate_tokens(text_bytes(v)) +
 	    (json_is_array(v) ? 4 * (int64_t)json_array_size(v) : 0);
@@ -441,6 +559,9 @@ load_routes(struct call *x)
 			x->p.output = x->routes[i].output_price;
 	}
 	x->p.cached = x->p.input;
+	if (x->images_low + x->images_full > 0 &&
+	    (rc = price_images(x)) != TG_OK)
+		return rc;
 	x->hold = chat_hold(&x->p, x->prompt_bound, x->max_out, x->n, x->bp);
 	if (x->fee > 0) {
 		struct cost fee;
@@ -1755,7 +1876,8 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	if ((left = key_left(&x)) >= 0 && left < avail)
 		avail = left;
 	resp->body = json_pack(
-	    "{s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:s, s:I, s:I, s:s, s:s, s:b}",
+	    "{s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:s, s:I, s:I, s:I, s:s, s:s, "
+	    "s:b}",
 	    "model", x.model, "provider", x.routes[0].provider_id,
 	    "upstream_model", x.routes[0].upstream_model, "prices", "input",
 	    catalog_price_per_million(x.routes[0].input_price), "output",
@@ -1764,7 +1886,8 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	    "commission_percent",
 	    arena_printf(r->arena, "%u.%02u", x.bp / 100, x.bp % 100),
 	    "max_tokens", (json_int_t)x.max_out, "prompt_bound",
-	    (json_int_t)x.prompt_bound, "hold", usd(r->arena, x.hold),
+	    (json_int_t)x.prompt_bound, "image_tokens",
+	    (json_int_t)x.image_tokens, "hold", usd(r->arena, x.hold),
 	    "available", usd(r->arena, avail), "fits", avail >= x.hold);
 	return TG_OK;
 }

@@ -8,6 +8,9 @@
 #      them, nothing charged, nothing upstream); the common ones reach the provider unchanged;
 #      best_of and reasoning.max_tokens are priced; [chat] allow_params lets the operator
 #      allow one with a price (free, times, add_usd).
+#   3  inputs that are not text: image parts are held by OpenAI's tile formula from the
+#      model's catalogue factors (worst case: base + 8 tiles; detail low: base); a model
+#      without factors, and audio or file parts, get 400 unsupported_content naming the part.
 #
 # Upstream is the mock provider, whose request log shows every top-level member it received.
 # Catalogue: test/cheap on "mock" (openai-compatible) $1 in / $2 out per million (chat_lib.sh);
@@ -264,5 +267,81 @@ req POST /v1/quote "$WK" "{\"model\":\"test/cheap\",\"route\":\"fallback\",$MSGS
 expect_status "allow_params route:free: route accepted" 200
 post /v1/chat/completions "$WK" "{\"model\":\"test/cheap\",\"models\":[\"x/y\"],$MSGS}"
 check "models, not allowed, is still refused" is_err_p 400 unsupported_parameter models
+
+# =========================================================================================
+# 3: inputs that are not text.
+# =========================================================================================
+note "=== 3: images, audio, files"
+check "migrate seeded openai/gpt-4o's image factors (85 / 170) from pricing.json" \
+	eq "$(sql "$SCRATCH" -e "SELECT image_base_tokens, image_tile_tokens FROM models WHERE id = 'openai/gpt-4o'" 2>/dev/null | tr '\t' ' ')" "85 170"
+check "  and gpt-4o-mini's (2833 / 5667)" \
+	eq "$(sql "$SCRATCH" -e "SELECT image_base_tokens, image_tile_tokens FROM models WHERE id = 'openai/gpt-4o-mini'" 2>/dev/null | tr '\t' ' ')" "2833 5667"
+# test/cheap gets gpt-4o's factors; test/dear has none.
+check "test/cheap gets image factors 85 / 170" \
+	sql "$SCRATCH" -e "UPDATE models SET image_base_tokens = 85, image_tile_tokens = 170 WHERE id = 'test/cheap'"
+user image 1.00
+IK=$U_KEY IID=$U_ID
+# img DETAIL: an image_url part (DETAIL "" for none).
+img() {
+	if [ -n "$1" ]; then
+		echo "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://example.com/cat.png\",\"detail\":\"$1\"}}"
+	else
+		echo '{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}'
+	fi
+}
+# parts PART...: the system message and a user message with a text part and PARTs.
+parts() {
+	local p='{"type":"text","text":"what is this"}' x
+	for x in "$@"; do p="$p,$x"; done
+	echo "\"messages\":[{\"role\":\"system\",\"content\":\"be terse\"},{\"role\":\"user\",\"content\":[$p]}]"
+}
+QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts)}"
+req POST /v1/quote "$IK" "$QB"
+want=$(hold_of ${#QB} 10)
+check "quote: text parts only: the hold of the bytes ($want nano, got $(jv .hold))" eq "$(jn .hold)" "$want"
+QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img low)")}"
+req POST /v1/quote "$IK" "$QB"
+want=$(hold_of $((${#QB} + 85)) 10)
+check "quote: an image with detail low adds the base, 85 tokens: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
+check "  quote.image_tokens = 85" json_is '.image_tokens == 85'
+for d in high auto ""; do
+	QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img "$d")")}"
+	req POST /v1/quote "$IK" "$QB"
+	want=$(hold_of $((${#QB} + 85 + 8 * 170)) 10)
+	check "quote: an image with detail '${d:-(none)}' holds base + 8 tiles, 1445 tokens: $want nano (got $(jv .hold))" \
+		eq "$(jv .image_tokens)/$(jn .hold)" "1445/$want"
+done
+QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img low)" '{"type":"input_image","image_url":"https://example.com/x.png"}')}"
+req POST /v1/quote "$IK" "$QB"
+want=$(hold_of $((${#QB} + 85 + 1445)) 10)
+check "quote: a low image and an input_image part: 85 + 1445 tokens: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
+
+acct "$IK"
+i0=$BAL
+mock_clear
+BODY="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img high)")}"
+post /v1/chat/completions "$IK" "$BODY"
+expect_status "chat with an image on a model with image factors" 200
+check "  the image part reached the provider" mlast '.body.n_messages == 2'
+acct "$IK"
+i1=$BAL
+check "  charged what the provider reported (balance moved)" test "$i1" != "$i0"
+
+# A model without image factors: 400 naming the part, nothing charged, nothing upstream.
+mock_clear
+for body in "{\"model\":\"test/dear\",$(parts "$(img low)")}" \
+	"{\"model\":\"test/cheap\",$(parts '{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}')}" \
+	"{\"model\":\"test/cheap\",$(parts '{"type":"file","file":{"file_id":"file-1"}}')}" \
+	"{\"model\":\"test/cheap\",$(parts '{"type":"video_url","video_url":{"url":"https://example.com/v.mp4"}}')}"; do
+	post /v1/chat/completions "$IK" "$body"
+	check "$(jq -c '[.model, .messages[1].content[1].type]' <<<"$body"): 400 unsupported_content, param messages[1].content[1]" \
+		sh -c "[ '$code' = 400 ] && jq -e '.error.code == \"unsupported_content\" and .error.param == \"messages[1].content[1]\" and (.error.message | contains(\"messages[1].content[1]\"))' '$T/body' >/dev/null"
+done
+req POST /v1/quote "$IK" "{\"model\":\"test/dear\",$(parts "$(img low)")}"
+check "quote of an image on test/dear: 400 unsupported_content" is_err_p 400 unsupported_content "messages[1].content[1]"
+check "refused content: nothing went upstream" eq "$(mock_requests)" 0
+acct "$IK"
+check "refused content: balance unchanged, nothing reserved" eq "$BAL/$RES" "$i1/0"
+check "refused content: one usage record (the image chat's) only" eq "$(n_usage "$IID")" 1
 
 finish
