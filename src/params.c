@@ -295,7 +295,7 @@ apply_allow(const struct param_allow *a, const char *key, const json_t *v,
 			return -1;
 		}
 		cost->times *= json_integer_value(v);
-	} else if (a->rule == ALLOW_ADD) {
+	} else if (a->rule == ALLOW_ADD && !json_is_null(v)) {
 		cost->fee += a->fee;
 	}
 	return 0;

@@ -238,8 +238,9 @@ check "  upstream: max_tokens=2000, the reasoning object unchanged" mlast \
 	'.body.max_tokens == 2000 and .body.reasoning == {"max_tokens":2000}'
 
 # [chat] allow_params: the operator allows parameters, each with its price.
+# (and, for the rate limit check below, a default of 25000 tokens a minute per user)
 cp_restart "db.name=$SCRATCH" "chat.default_max_tokens=$DEFMAX" \
-	"chat.allow_params=plugins:add_usd=0.02, my_mult:times, route:free"
+	"chat.allow_params=plugins:add_usd=0.02, my_mult:times, route:free" "limits.defaults=tpm=25000"
 user allow 1.00
 WK=$U_KEY WID=$U_ID
 acct "$WK"
@@ -267,6 +268,17 @@ req POST /v1/quote "$WK" "{\"model\":\"test/cheap\",\"route\":\"fallback\",$MSGS
 expect_status "allow_params route:free: route accepted" 200
 post /v1/chat/completions "$WK" "{\"model\":\"test/cheap\",\"models\":[\"x/y\"],$MSGS}"
 check "models, not allowed, is still refused" is_err_p 400 unsupported_parameter models
+
+# Item 1 again: the token rate limit counts the cap held, the largest one.
+user tpm 1.00
+TK=$U_KEY
+mock_clear
+post /v1/chat/completions "$TK" "{\"model\":\"test/cheap\",\"max_completion_tokens\":1,\"max_tokens\":30000,$MSGS}"
+expect_err "tpm 25000: max_completion_tokens 1 with max_tokens 30000 counts 30000" 429 rate_limit_exceeded
+check "  x-ratelimit-limit-tokens: 25000" eq "$(hdr x-ratelimit-limit-tokens)" 25000
+check "  nothing went upstream" eq "$(mock_requests)" 0
+post /v1/chat/completions "$TK" "{\"model\":\"test/cheap\",\"max_completion_tokens\":1,\"max_tokens\":300,$MSGS}"
+expect_status "tpm 25000: max_tokens 300 fits" 200
 
 # =========================================================================================
 # 3: inputs that are not text.
@@ -315,6 +327,28 @@ QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img low)" '{"type":"i
 req POST /v1/quote "$IK" "$QB"
 want=$(hold_of $((${#QB} + 85 + 1445)) 10)
 check "quote: a low image and an input_image part: 85 + 1445 tokens: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
+
+# The catalogue import carries the factors: both or neither; never over an operator's.
+imp() {
+	echo "{\"prices_as_of\":\"2026-11-01\",\"models\":[{\"id\":\"$1\",\"name\":\"$1\",\"context_length\":1000,\"input\":\"1.00\",\"output\":\"2.00\",$2\"routes\":[{\"provider\":\"mock\",\"upstream_model\":\"m\"}]}]}"
+}
+req POST /admin/models/import "$AK_ADMIN" "$(imp img/half '"image_base_tokens":50,')"
+expect_err "import: image_base_tokens without image_tile_tokens" 400 invalid_pricing_file
+check "  the message names the columns" json_is '.error.message | test("image_tile_tokens")'
+req POST /admin/models/import "$AK_ADMIN" "$(imp img/neg '"image_base_tokens":-1,"image_tile_tokens":1,')"
+expect_err "import: a negative image_base_tokens" 400 invalid_pricing_file
+req POST /admin/models/import "$AK_ADMIN" "$(imp img/imp '"image_base_tokens":100,"image_tile_tokens":200,')"
+expect_status "import img/imp with image factors 100 / 200" 200
+QB="{\"model\":\"img/imp\",\"max_tokens\":10,$(parts "$(img high)")}"
+req POST /v1/quote "$IK" "$QB"
+want=$(hold_of $((${#QB} + 100 + 8 * 200)) 10)
+check "quote on the imported model: 100 + 8 x 200 = 1700 image tokens, $want nano (got $(jv .hold))" \
+	eq "$(jv .image_tokens)/$(jn .hold)" "1700/$want"
+req POST /admin/models/import "$AK_ADMIN" "$(imp img/imp '"image_base_tokens":1,"image_tile_tokens":1,')"
+req POST /v1/quote "$IK" "$QB"
+check "  a second import does not overwrite them (still 1700)" json_is '.image_tokens == 1700'
+check "  the refused imports added nothing" \
+	eq "$(sql "$SCRATCH" -e "SELECT COUNT(*) FROM models WHERE id IN ('img/half', 'img/neg')")" 0
 
 acct "$IK"
 i0=$BAL

@@ -4,6 +4,7 @@
 #include "arena.h"
 #include "chat.h"
 #include "json.h"
+#include "params.h"
 #include "prov.h"
 #include "route.h"
 
@@ -314,6 +315,120 @@ t_prov_build_one_cap(void **state)
 	arena_free(a);
 }
 
+/* judge BODY on ep: the return of params_check; param and code when refused. */
+static int
+judge(const char *body, int ep, const struct param_allow *allow, size_t n,
+    struct param_cost *pc, const char **param, const char **code)
+{
+	json_t *b = json_loads(body, 0, NULL);
+	char msg[256];
+	int rc;
+
+	assert_non_null(b);
+	*param = *code = NULL;
+	rc = params_check(b, ep, allow, n, pc, param, code, msg, sizeof(msg));
+	if (rc != 0)
+		assert_non_null(strstr(msg, *param));
+	/* param points into b: a refusal's name is copied for the caller */
+	*param = rc != 0 ? strdup(*param) : NULL;
+	json_decref(b);
+	return rc;
+}
+
+/* The parameter table: refusals name the member; the operator's allow list. */
+static void
+t_params(void **state)
+{
+	struct param_allow allow[PARAMS_MAX_ALLOW];
+	struct param_cost pc;
+	const char *param, *code, *name, *rule;
+	char err[256];
+	size_t n, i, k;
+	unsigned eps;
+	static const char *const refused[] = {"{\"models\":[]}",
+	    "{\"route\":\"fallback\"}", "{\"plugins\":[]}",
+	    "{\"web_search_options\":{}}", "{\"service_tier\":\"auto\"}",
+	    "{\"modalities\":[\"text\",\"audio\"]}", "{\"audio\":{}}",
+	    "{\"prediction\":{}}", "{\"frobnicate\":1}", "{\"echo\":true}"};
+
+	(void)state;
+	assert_int_equal(judge("{\"model\":\"m\",\"messages\":[],"
+			       "\"temperature\":1,\"service_tier\":\"default\","
+			       "\"modalities\":[\"text\"],\"n\":2}",
+			     EP_CHAT, NULL, 0, &pc, &param, &code),
+	    0);
+	assert_int_equal(pc.times, 1);
+	assert_int_equal(pc.fee, 0);
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(
+		    judge(refused[i], EP_CHAT, NULL, 0, &pc, &param, &code),
+		    -1);
+		assert_string_equal(code, "unsupported_parameter");
+		free((char *)param);
+	}
+	/* echo is a completions parameter; dimensions an embeddings one */
+	assert_int_equal(judge("{\"echo\":true,\"best_of\":2}", EP_COMPLETIONS,
+			     NULL, 0, &pc, &param, &code),
+	    0);
+	assert_int_equal(judge("{\"dimensions\":8}", EP_EMBEDDINGS, NULL, 0,
+			     &pc, &param, &code),
+	    0);
+	assert_int_equal(judge("{\"temperature\":1}", EP_EMBEDDINGS, NULL, 0,
+			     &pc, &param, &code),
+	    -1);
+	assert_string_equal(param, "temperature");
+	free((char *)param);
+	/* allowed by the operator, with prices */
+	assert_int_equal(params_allow_parse("plugins:add_usd=0.02, k:times, "
+					    "j:times, x:add_usd=0.000000005",
+			     allow, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 4);
+	assert_int_equal(judge("{\"plugins\":[],\"k\":2,\"j\":4,\"x\":null}",
+			     EP_CHAT, allow, n, &pc, &param, &code),
+	    0);
+	assert_int_equal(pc.times, 8);
+	assert_int_equal(pc.fee, 20000000); /* x is null: no fee */
+	assert_int_equal(
+	    judge("{\"k\":4,\"j\":8}", EP_CHAT, allow, n, &pc, &param, &code),
+	    -1); /* 32 completions: beyond CHAT_MAX_N */
+	assert_string_equal(code, "invalid_value");
+	free((char *)param);
+	assert_int_equal(
+	    judge("{\"k\":\"2\"}", EP_CHAT, allow, n, &pc, &param, &code), -1);
+	assert_string_equal(param, "k");
+	free((char *)param);
+	/* the table: names unique, each documented in doc/api-data-plane.md */
+	{
+		const char *src = getenv("TOLLGATE_SRCDIR");
+		char path[4096], *doc = NULL, want[80];
+		size_t len = 0;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/doc/api-data-plane.md",
+		    src != NULL ? src : ".");
+		assert_non_null(fp = fopen(path, "r"));
+		assert_true(getdelim(&doc, &len, '\0', fp) > 0);
+		fclose(fp);
+		for (i = 0; params_row(i, &name, &eps, &rule) == 0; i++) {
+			const char *other;
+			unsigned e2;
+
+			assert_true(eps != 0);
+			for (k = 0; k < i; k++) {
+				assert_int_equal(
+				    params_row(k, &other, &e2, &rule), 0);
+				assert_string_not_equal(other, name);
+			}
+			snprintf(want, sizeof(want), "`%s`", name);
+			if (strstr(doc, want) == NULL)
+				fail_msg("%s is not in %s", want, path);
+		}
+		assert_true(i > 40);
+		free(doc);
+	}
+}
+
 static struct deployment
 dep(const char *id, int64_t in, int64_t out)
 {
@@ -521,6 +636,7 @@ main(void)
 	    cmocka_unit_test(t_estimate),
 	    cmocka_unit_test(t_prov_build),
 	    cmocka_unit_test(t_prov_build_one_cap),
+	    cmocka_unit_test(t_params),
 	    cmocka_unit_test(t_route),
 	};
 
