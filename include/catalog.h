@@ -25,6 +25,12 @@ struct tg_req;
 int catalog_seed_doc(struct db_conn *, struct tg_req *r, struct arena *,
     const json_t *doc, const char *from, FILE *out, size_t *added);
 /* Enabled models (all, or the one with this id) in the OpenAI list shape. */
+/*
+ * Set a model's image factors (image_base_tokens, image_tile_tokens; -1 and
+ * -1 clear them), audited as model.image.  TG_ENOENT without such a model.
+ */
+enum tg_err catalog_image_set(struct db_conn *, struct tg_req *r,
+    const char *model, int64_t base, int64_t tile);
 enum tg_err catalog_models(
     struct db_conn *, struct arena *, const char *id, json_t **data);
 /* Providers with the number of models each serves. */

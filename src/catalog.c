@@ -11,6 +11,7 @@
 #include "db.h"
 #include "json.h"
 #include "money.h"
+#include "req.h"
 
 #define CATALOG_MAX_BYTES (4u << 20)
 
@@ -333,4 +334,33 @@ catalog_providers(struct db_conn *c, struct arena *a, json_t **data)
 			"models", (json_int_t)v[4].i));
 	}
 	return TG_OK;
+}
+
+enum tg_err
+catalog_image_set(struct db_conn *c, struct tg_req *r, const char *model,
+    int64_t base, int64_t tile)
+{
+	struct db_val p[3] = {base >= 0 ? DB_I64(base) : DB_NULLV,
+	    tile >= 0 ? DB_I64(tile) : DB_NULLV, DB_STR(model)};
+	struct db_rows rows;
+	json_t *after;
+	enum tg_err rc;
+
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = db_exec(c, STMT_MODEL_IMAGE, &p[2], 1, &rows, r->arena)) !=
+		TG_OK ||
+	    (rows.nrows == 0 && (rc = TG_ENOENT) != TG_OK) ||
+	    (rc = db_exec(c, STMT_MODEL_IMAGE_SET, p, 3, NULL, r->arena)) !=
+		TG_OK) {
+		db_rollback(c);
+		return rc;
+	}
+	after = base >= 0
+	    ? json_pack("{s:I, s:I}", "image_base_tokens", (json_int_t)base,
+		  "image_tile_tokens", (json_int_t)tile)
+	    : json_pack("{s:n, s:n}", "image_base_tokens", "image_tile_tokens");
+	arena_defer_json(r->arena, after);
+	return audit_commit(
+	    c, r->arena, r, "model.image", "model", model, NULL, after);
 }

@@ -153,6 +153,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_ROUTE_UPDATE] = { "UPDATE model_routes SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled) WHERE model_id = ? AND (? = '' OR provider_id = ?)", 0 },
 	[STMT_MODEL_IMAGE] = { "SELECT image_base_tokens, image_tile_tokens FROM models WHERE id = ?", SF_READ },
 	[STMT_MODEL_IMAGE_SEED] = { "UPDATE models SET image_base_tokens = ?, image_tile_tokens = ? WHERE id = ? AND image_base_tokens IS NULL AND image_tile_tokens IS NULL", 0 },
+	[STMT_MODEL_IMAGE_SET] = { "UPDATE models SET image_base_tokens = ?, image_tile_tokens = ? WHERE id = ?", 0 },
 };
 /* clang-format on */
 

@@ -70,9 +70,46 @@ static const struct jx_field model_update_fields[] = {
 	{ "output_price",	JX_STRING | JX_NUMBER,	0 },
 	{ "cached_input_price",	JX_STRING | JX_NUMBER,	0 },
 	{ "enabled",		JX_BOOL,		0 },
+	{ "image_base_tokens",	JX_INT | JX_NULL,	0 },
+	{ "image_tile_tokens",	JX_INT | JX_NULL,	0 },
 	{ NULL,			0,			0 },
 };
 /* clang-format on */
+
+/* A catalogue token count: a whole number from 0 to 1000000. */
+static int
+token_count_ok(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= 1000000;
+}
+
+/*
+ * The image factors of a model update: both or neither, each a whole number
+ * from 0 to 1000000, or both null (none: the model refuses images).  *set 0
+ * when the body has neither.
+ */
+static enum tg_err
+image_factors(struct tg_req *r, struct tg_resp *resp, int64_t *base,
+    int64_t *tile, int *set)
+{
+	const json_t *b = json_object_get(r->json, "image_base_tokens");
+	const json_t *t = json_object_get(r->json, "image_tile_tokens");
+
+	*set = b != NULL || t != NULL;
+	*base = *tile = -1;
+	if (!*set || (json_is_null(b) && json_is_null(t)))
+		return TG_OK;
+	if (!token_count_ok(b) || !token_count_ok(t))
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    token_count_ok(b) ? "image_tile_tokens"
+				      : "image_base_tokens",
+		    "image_base_tokens and image_tile_tokens go together, "
+		    "each a whole number from 0 to 1000000, or both null");
+	*base = json_integer_value(b);
+	*tile = json_integer_value(t);
+	return TG_OK;
+}
 
 #define DEFAULT_CONTEXT 128000
 
@@ -406,9 +443,10 @@ enum tg_err
 h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
 {
 	const char *id = r->captures[0];
-	int64_t in, out, cached;
+	int64_t in, out, cached, base, tile;
 	struct db_conn *c;
 	json_t *v;
+	int image;
 	enum tg_err rc;
 
 	if (r->ncaptures == 2)
@@ -418,10 +456,13 @@ h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
 	    (rc = price(r, resp, "input_price", &in)) != TG_OK ||
 	    (rc = price(r, resp, "output_price", &out)) != TG_OK ||
 	    (rc = price(r, resp, "cached_input_price", &cached)) != TG_OK ||
+	    (rc = image_factors(r, resp, &base, &tile, &image)) != TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK)
 		return rc;
 	rc = upstream_model_update(c, r, id, jx_str(r->json, "provider_id"), in,
 	    out, cached, opt_bool(r->json, "enabled", -1));
+	if (rc == TG_OK && image)
+		rc = catalog_image_set(c, r, id, base, tile);
 	if (rc == TG_ENOENT)
 		return resp_fail_code(
 		    r, resp, rc, "model_not_found", NULL, "no model '%s'", id);

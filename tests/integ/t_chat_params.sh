@@ -77,6 +77,16 @@ caps_sent() {
 		| map("\(.key)=\(.value)") | sort | join(" ")' "$T/mockreq.json" 2>/dev/null || echo "?"
 }
 is_err_p() { is_err "$1" "$2" && json_is ".error.param == \"$3\""; }
+# is_err_any STATUS CODE...: like is_err with any of the codes.
+is_err_any() {
+	local st=$1 c
+	shift
+	[ "$code" = "$st" ] && error_shape || return 1
+	for c in "$@"; do
+		json_is ".error.code == \"$c\"" && return 0
+	done
+	return 1
+}
 
 MSGS='"messages":[{"role":"system","content":"be terse"},{"role":"user","content":"hello there"}]'
 
@@ -377,5 +387,28 @@ check "refused content: nothing went upstream" eq "$(mock_requests)" 0
 acct "$IK"
 check "refused content: balance unchanged, nothing reserved" eq "$BAL/$RES" "$i1/0"
 check "refused content: one usage record (the image chat's) only" eq "$(n_usage "$IID")" 1
+
+# An operator sets or changes a model's factors with PUT /admin/models/{id}: both or neither.
+QB="{\"model\":\"test/dear\",\"max_tokens\":10,$(parts "$(img low)")}"
+for bad in '{"image_base_tokens":85}' '{"image_base_tokens":-1,"image_tile_tokens":170}' \
+	'{"image_base_tokens":85,"image_tile_tokens":1000001}' '{"image_base_tokens":"85","image_tile_tokens":170}'; do
+	req PUT /admin/models/test/dear "$AK_ADMIN" "$bad"
+	check "PUT /admin/models/test/dear $bad -> 400" is_err_any 400 invalid_value invalid_type
+done
+req POST /v1/quote "$IK" "$QB"
+check "  the refused PUTs changed nothing: images on test/dear still refused" is_err_p 400 unsupported_content "messages[1].content[1]"
+req PUT /admin/models/test/dear "$AK_ADMIN" '{"image_base_tokens":70,"image_tile_tokens":140}'
+expect_status "PUT /admin/models/test/dear image factors 70 / 140" 200
+check "  the audit log has the change" \
+	eq "$(sql "$SCRATCH" -e "SELECT COUNT(*) FROM audit_log WHERE action = 'model.image' AND target_id = 'test/dear'" 2>/dev/null)" 1
+req POST /v1/quote "$IK" "$QB"
+want=$((${#QB} * 10000 + 70 * 10000 + 10 * 30000))
+want=$((want + (want * 500 + 9999) / 10000))
+check "  a low image on test/dear now holds 70 tokens at \$10/M: $want nano (got $(jv .hold))" \
+	eq "$(jv .image_tokens)/$(jn .hold)" "70/$want"
+req PUT /admin/models/test/dear "$AK_ADMIN" '{"image_base_tokens":null,"image_tile_tokens":null}'
+expect_status "PUT /admin/models/test/dear image factors null (none)" 200
+req POST /v1/quote "$IK" "$QB"
+check "  images on test/dear are refused again" is_err_p 400 unsupported_content "messages[1].content[1]"
 
 finish
