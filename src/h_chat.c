@@ -68,13 +68,12 @@ struct call {
 	enum endpoint ep;
 	const char *model;
 	int stream;
-	int want_usage;	     /* the client asked for the usage chunk */
-	int64_t max_out;     /* completion tokens per choice */
-	int64_t default_out; /* the cap sent upstream: max_out (0: none) */
-	int64_t n;	     /* completions held: n, best_of, times */
-	int64_t fee;	     /* nano-USD of allowed parameters' fees */
-	int64_t
-	    prompt_bound; /* body bytes (+ image tokens): the prompt's bound */
+	int want_usage;		 /* the client asked for the usage chunk */
+	int64_t max_out;	 /* completion tokens per choice */
+	int64_t default_out;	 /* the cap sent upstream: max_out (0: none) */
+	int64_t n;		 /* completions held: n, best_of, times */
+	int64_t fee;		 /* nano-USD of allowed parameters' fees */
+	int64_t prompt_bound;	 /* body bytes + image tokens */
 	int64_t images_low;	 /* image parts with detail low */
 	int64_t images_full;	 /* other image parts: the most tiles */
 	int64_t image_tokens;	 /* what they are held as */
