@@ -402,7 +402,8 @@ account_create(struct db_conn *c, struct tg_req *r, const struct new_user *u,
 	key_spec_init(&ks);
 	ks.name = "primary";
 	ks.primary = 1;
-	ks.perms = u->admin ? "read,write,admin" : "read,write";
+	/* The registration key manages the others, as a session does. */
+	ks.perms = u->admin ? "read,write,admin,keys" : "read,write,keys";
 	if ((rc = key_create(c, r, uid, &ks, secret, key)) != TG_OK)
 		goto fail;
 	if ((rc = account_user(c, r, uid, 0, user)) != TG_OK)
