@@ -34,6 +34,13 @@ struct principal {
  * Otherwise records the 401/403 in resp (resp_fail) and returns its code.
  */
 enum tg_err auth_check(struct tg_req *, struct tg_resp *, unsigned perms);
+/*
+ * 1 when the caller sees the whole account (a session, or a key with write
+ * or keys); a read-only key sees its own key, its own usage and the balance.
+ */
+int auth_whole_account(const struct principal *);
+/* TG_OK for auth_whole_account callers; else a 403 naming what it may read. */
+enum tg_err auth_need_account(struct tg_req *, struct tg_resp *);
 /* Write the request counts still pending (at worker exit). */
 void auth_flush(struct db_pool *);
 /* The raw credential the client sent, or NULL (for logout). */

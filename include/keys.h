@@ -46,6 +46,8 @@ enum tg_err key_create(struct db_conn *, struct tg_req *, int64_t user_id,
 /* All live keys of user_id as KEY objects ("data" array). */
 enum tg_err key_list(
     struct db_conn *, struct tg_req *, int64_t user_id, json_t **out);
+/* Keep only the entries of list whose string member field is id. */
+void key_list_keep(json_t *list, const char *field, const char *id);
 /* One key of user_id by public id: TG_ENOENT when not theirs. */
 enum tg_err key_get(struct db_conn *, struct tg_req *, int64_t user_id,
     const char *key_pub, int64_t *key_id, json_t **out);

@@ -321,6 +321,24 @@ check_perms(struct tg_req *r, struct tg_resp *resp, const struct principal *p,
 	return TG_OK;
 }
 
+int
+auth_whole_account(const struct principal *p)
+{
+	return p->session || (p->perms & (PERM_WRITE | PERM_KEYS)) != 0;
+}
+
+enum tg_err
+auth_need_account(struct tg_req *r, struct tg_resp *resp)
+{
+	if (auth_whole_account(r->who))
+		return TG_OK;
+	return resp_fail_code(r, resp, TG_EPERM, "insufficient_permissions",
+	    NULL,
+	    "a read-only key reads its own key, its own usage (GET "
+	    "/user/usage) and the balance: this needs a dashboard session or "
+	    "a key with 'write' or 'keys'");
+}
+
 static enum tg_err
 by_session(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
     const unsigned char hash[CRYPTO_SHA256_LEN], struct principal *p)

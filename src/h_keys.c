@@ -85,6 +85,9 @@ h_keys_list(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
 		return rc;
+	/* A read-only key sees itself, not the account's other keys. */
+	if (!auth_whole_account(r->who))
+		key_list_keep(list, "id", r->who->key_pub);
 	resp->body = json_pack("{s:O}", "data", list);
 	return TG_OK;
 }
@@ -173,6 +176,8 @@ h_keys_usage(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
 		return rc;
+	if (!auth_whole_account(r->who))
+		key_list_keep(list, "id", r->who->key_pub);
 	out = json_array();
 	json_array_foreach(list, i, k)
 	{

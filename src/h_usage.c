@@ -91,7 +91,16 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	}
 	if ((v = req_query(r, "model")) != NULL && *v != '\0')
 		f->model = v;
-	if ((v = req_query(r, "key_id")) != NULL && *v != '\0') {
+	if (!auth_whole_account(r->who)) {
+		/* A read-only key reads its own usage only. */
+		v = req_query(r, "key_id");
+		if (v != NULL && *v != '\0' && strcmp(v, r->who->key_pub) != 0)
+			return resp_fail_code(r, resp, TG_EPERM,
+			    "insufficient_permissions", "key_id",
+			    "a read-only key reads its own usage only: leave "
+			    "out key_id or use a dashboard session");
+		f->key_id = r->who->key_id;
+	} else if ((v = req_query(r, "key_id")) != NULL && *v != '\0') {
 		p[0] = DB_STR(v);
 		p[1] = DB_I64(r->who->user_id);
 		if ((rc = db_exec(c, STMT_KEY_GET, p, 2, &rows, r->arena)) !=
@@ -229,6 +238,11 @@ bill(struct tg_req *r, struct tg_resp *resp, int64_t user_id)
 enum tg_err
 h_user_bill(struct tg_req *r, struct tg_resp *resp)
 {
+	enum tg_err rc;
+
+	/* Every key's charges: the whole account. */
+	if ((rc = auth_need_account(r, resp)) != TG_OK)
+		return rc;
 	return bill(r, resp, r->who->user_id);
 }
 

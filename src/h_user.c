@@ -38,6 +38,15 @@ h_user_profile(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = account_user(c, r, r->who->user_id, 1, &u)) != TG_OK)
 		return rc;
+	if (!auth_whole_account(r->who)) {
+		/* Who it belongs to, not the email, names or settings. */
+		resp->body = json_pack("{s:O, s:O, s:O, s:O}", "id",
+		    json_object_get(u, "id"), "role",
+		    json_object_get(u, "role"), "status",
+		    json_object_get(u, "status"), "group",
+		    json_object_get(u, "group"));
+		return TG_OK;
+	}
 	resp->body = json_incref(u);
 	return TG_OK;
 }
@@ -154,6 +163,8 @@ h_user_limit(struct tg_req *r, struct tg_resp *resp)
 	    (rc = limits_get(c, r, r->who->user_id, 0, NULL, &lim)) != TG_OK ||
 	    (rc = limits_of_keys(c, r, r->who->user_id, &keys)) != TG_OK)
 		return rc;
+	if (!auth_whole_account(r->who))
+		key_list_keep(keys, "key_id", r->who->key_pub);
 	resp->body = json_pack("{s:s, s:O, s:O}", "user_id", r->who->user_pub,
 	    "rate_limits", lim, "keys", keys);
 	return limits_now(c, r, resp->body);
@@ -187,6 +198,9 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	char ts[21];
 	enum tg_err rc;
 
+	/* The user's metrics and every key's limits: the whole account. */
+	if ((rc = auth_need_account(r, resp)) != TG_OK)
+		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = account_balance(c, r, r->who->user_id, &bal, NULL, NULL)) !=
 		TG_OK ||

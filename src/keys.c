@@ -433,6 +433,22 @@ key_list(struct db_conn *c, struct tg_req *r, int64_t user_id, json_t **out)
 	return TG_OK;
 }
 
+void
+key_list_keep(json_t *list, const char *field, const char *id)
+{
+	const char *v;
+	size_t i = 0;
+
+	while (i < json_array_size(list)) {
+		v = json_string_value(
+		    json_object_get(json_array_get(list, i), field));
+		if (v == NULL || strcmp(v, id) != 0)
+			json_array_remove(list, i);
+		else
+			i++;
+	}
+}
+
 enum tg_err
 key_get(struct db_conn *c, struct tg_req *r, int64_t user_id,
     const char *key_pub, int64_t *key_id, json_t **out)

@@ -14,7 +14,7 @@ make_tmp
 stack_up
 
 cp_register sa || bail "register user S ($code: $(head -c 200 "$T/body"))"
-S_KEY=$REG_KEY S_KID=$REG_KEY_ID S_EMAIL=$REG_EMAIL
+S_KEY=$REG_KEY S_KID=$REG_KEY_ID S_EMAIL=$REG_EMAIL S_ID=$REG_ID
 check "the registration key holds 'keys'" jq_file "$T/reg-sa.json" '.key.permissions == ["read","write","keys"]'
 
 nkeys() { req GET /user/api-keys "$S_KEY"; jv '.data | length'; }
@@ -120,5 +120,41 @@ expect_status "session gives the write key 'keys'" 200
 req POST /user/api-keys "$W" '{"name":"now-allowed"}' -H 'Origin: https://app.example.com'
 check "  then it may create a key, inheriting its referrer list" sh -c \
 	"[ $code = 201 ] && jq -e '.key.referrer_allowlist == [\"app.example.com\"]' '$T/body' >/dev/null"
+
+# --- a read-only key sees its own key and the balance, not the account ----------------------
+cp_new_key "$S_KEY" '{"name":"ro","permissions":["read"]}' || not_ok "create a read-only key ($code)"
+RO=$NEW_KEY RO_ID=$NEW_KEY_ID
+req POST /admin/limit "$AK" "{\"api_key\":\"$RO_ID\",\"rate_limits\":{\"requests_per_minute\":50}}"
+expect_status "admin sets a limit on the read-only key" 200
+req POST /admin/limit "$AK" "{\"api_key\":\"$S_KID\",\"rate_limits\":{\"requests_per_minute\":70}}"
+expect_status "admin sets a limit on the primary key" 200
+req GET /user/profile "$RO"
+check "read key: GET /user/profile -> 200 with the id, no email, name or settings" sh -c \
+	"[ $code = 200 ] && jq -e '.id == \"$S_ID\" and (has(\"email\") or has(\"username\") or has(\"name\") or has(\"settings\") | not)' '$T/body' >/dev/null"
+req GET /user/balance "$RO"
+check "read key: GET /user/balance -> 200 with the balance" sh -c "[ $code = 200 ] && jq -e '.balance == \"0.00\"' '$T/body' >/dev/null"
+req GET /user/api-keys "$RO"
+check "read key: GET /user/api-keys lists only itself" sh -c "[ $code = 200 ] && jq -e '[.data[].id] == [\"$RO_ID\"]' '$T/body' >/dev/null"
+req GET /user/api-keys/usage "$RO"
+check "read key: GET /user/api-keys/usage has only itself" sh -c \
+	"[ $code = 200 ] && jq -e '.total_keys == 1 and [.keys[].key_id] == [\"$RO_ID\"]' '$T/body' >/dev/null"
+req GET /user/usage "$RO"
+expect_status "read key: GET /user/usage (its own)" 200
+req GET "/user/usage?key_id=$S_KID" "$RO"
+check "read key: GET /user/usage?key_id=<another key> -> 403 param key_id" is_err 403 insufficient_permissions
+req GET /user/limit "$RO"
+check "read key: GET /user/limit shows its own key's rule only" sh -c \
+	"[ $code = 200 ] && jq -e '[.keys[].key_id] == [\"$RO_ID\"]' '$T/body' >/dev/null"
+req GET /user/bill "$RO"
+expect_err "read key: GET /user/bill (the whole account)" 403 insufficient_permissions
+req GET /user/monitor "$RO"
+expect_err "read key: GET /user/monitor (the whole account)" 403 insufficient_permissions
+# Sessions and keys with write or keys keep the account view.
+req GET /user/profile "$TOKEN"
+check "session: GET /user/profile has the email and settings" json_is ".email == \"$S_EMAIL\" and has(\"settings\")"
+req GET /user/api-keys "$S_KEY"
+check "primary key: GET /user/api-keys lists every key" json_is "[.data[].id] | index(\"$RO_ID\") != null and index(\"$S_KID\") != null"
+req GET /user/limit "$S_KEY"
+check "primary key: GET /user/limit shows both keys' rules" json_is "[.keys[].key_id] | index(\"$RO_ID\") != null and index(\"$S_KID\") != null"
 
 finish
