@@ -65,6 +65,18 @@ enum tg_err account_logout(
 /* name/email/settings change; email needs the current password. */
 enum tg_err account_update_profile(struct db_conn *, struct tg_req *,
     struct tg_resp *, int64_t user_id, const json_t *body, json_t **out);
+/*
+ * Set the password of user_id to pw (registration's rules: else TG_EINVAL,
+ * recorded in resp with param new_password), end every session of the user
+ * but the one of keep_token (NULL: all), audit as action.  Keys stay.
+ */
+enum tg_err account_set_password(struct db_conn *, struct tg_req *,
+    struct tg_resp *, int64_t user_id, const char *pw, const char *keep_token,
+    const char *action);
+/* account_set_password once current is the user's password (else 401). */
+enum tg_err account_change_password(struct db_conn *, struct tg_req *,
+    struct tg_resp *, int64_t user_id, const char *current, const char *pw,
+    const char *keep_token);
 /* Mark deleted after checking the password; revoke keys and sessions. */
 enum tg_err account_delete(
     struct db_conn *, struct tg_req *, int64_t user_id, const char *password);

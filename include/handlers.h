@@ -24,6 +24,7 @@ enum tg_err h_auth_logout(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_profile(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_profile_update(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_password(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_balance(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_limit(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_monitor(struct tg_req *, struct tg_resp *);

@@ -573,6 +573,77 @@ check_password(
 	return TG_OK;
 }
 
+enum tg_err
+account_set_password(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *pw, const char *keep_token, const char *action)
+{
+	unsigned char keep[CRYPTO_SHA256_LEN] = {0};
+	char phc[PHC_MAX];
+	struct db_val p[2];
+	struct db_rows rows;
+	const char *why;
+	json_t *u;
+	enum tg_err rc;
+
+	if ((rc = account_user(c, r, user_id, 0, &u)) != TG_OK)
+		return rc;
+	/* The rules of registration, against this user's email and name. */
+	if ((why = password_problem(pw,
+		 json_string_value(json_object_get(u, "email")),
+		 json_string_value(json_object_get(u, "username")))) != NULL)
+		return resp_fail_code(r, resp, TG_EINVAL, "weak_password",
+		    "new_password", "%s", why);
+	if (crypto_password_hash(pw, phc, sizeof(phc)) == -1)
+		return TG_ESYSTEM;
+	if ((rc = audit_begin(c)) != TG_OK)
+		goto fail;
+	p[0] = DB_STR(phc);
+	p[1] = DB_I64(user_id);
+	if ((rc = db_exec(c, STMT_USER_SET_PASSWORD, p, 2, &rows, r->arena)) !=
+	    TG_OK)
+		goto fail;
+	if (rows.affected != 1) {
+		rc = TG_ENOENT;
+		goto fail;
+	}
+	/* Whoever knew the old password is logged out (no hash matches 0s). */
+	if (keep_token != NULL)
+		crypto_secret_hash(keep_token, keep);
+	p[0] = DB_I64(user_id);
+	p[1] = (struct db_val){
+	    .type = DBT_STR, .s = (const char *)keep, .len = sizeof(keep)};
+	if ((rc = db_exec(
+		 c, STMT_SESSION_REVOKE_OTHERS, p, 2, NULL, r->arena)) != TG_OK)
+		goto fail;
+	/* No before/after: neither the password nor its hash goes in. */
+	if ((rc = audit_commit(c, r->arena, r, action, "user",
+		 json_string_value(json_object_get(u, "id")), NULL, NULL)) !=
+	    TG_OK)
+		goto fail;
+	crypto_wipe(phc, sizeof(phc));
+	return TG_OK;
+fail:
+	db_rollback(c);
+	crypto_wipe(phc, sizeof(phc));
+	return rc;
+}
+
+enum tg_err
+account_change_password(struct db_conn *c, struct tg_req *r,
+    struct tg_resp *resp, int64_t user_id, const char *current, const char *pw,
+    const char *keep_token)
+{
+	enum tg_err rc;
+
+	if ((rc = check_password(c, r, user_id, current)) == TG_EAUTH)
+		return resp_fail_code(r, resp, rc, "invalid_credentials",
+		    "current_password", "current_password is not correct");
+	if (rc != TG_OK)
+		return rc;
+	return account_set_password(
+	    c, r, resp, user_id, pw, keep_token, "user.password_change");
+}
+
 /* clang-format off */
 static const struct jx_field profile_fields[] = {
 	{ "name",		JX_STRING | JX_NULL,	0 },

@@ -26,6 +26,12 @@ static const struct jx_field delete_fields[] = {
 	{ "password",	JX_STRING,	1 },
 	{ NULL,		0,		0 },
 };
+
+static const struct jx_field password_fields[] = {
+	{ "current_password",	JX_STRING,	1 },
+	{ "new_password",	JX_STRING,	1 },
+	{ NULL,			0,		0 },
+};
 /* clang-format on */
 
 enum tg_err
@@ -83,6 +89,26 @@ h_user_delete(struct tg_req *r, struct tg_resp *resp)
 		return resp_fail_code(r, resp, rc, "invalid_credentials",
 		    "password", "the password is not correct");
 	if (rc != TG_OK)
+		return rc;
+	resp->status = 204;
+	return TG_OK;
+}
+
+enum tg_err
+h_user_password(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, password_fields)) != TG_OK)
+		return rc;
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	/* A session that changes it stays; every other one ends. */
+	if ((rc = account_change_password(c, r, resp, r->who->user_id,
+		 jx_str(r->json, "current_password"),
+		 jx_str(r->json, "new_password"),
+		 r->who->session ? auth_credential(r) : NULL)) != TG_OK)
 		return rc;
 	resp->status = 204;
 	return TG_OK;

@@ -33,6 +33,7 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/profile",			   h_user_profile,	RF_AUTH },
 	{ TG_M_PUT,    "/user/profile",			   h_user_profile_update, RF_AUTH | RF_JSON },
 	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON },
+	{ TG_M_PUT,    "/user/password",		   h_user_password,	RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/user/balance",			   h_user_balance,	RF_AUTH },
 	{ TG_M_GET,    "/user/limit",			   h_user_limit,	RF_AUTH },
 	{ TG_M_GET,    "/user/monitor",			   h_user_monitor,	RF_AUTH },

@@ -61,8 +61,8 @@ req GET /admin/monitor "$NEW_KEY"
 expect_err "admin user, key without admin permission" 403 insufficient_permissions
 # An admin's session carries admin: needs a password; make an admin with one.
 pw_admin="adm2-$CP_U@example.com"
-"$TOLLGATE_BIN" -c "$CONF" admin create-user --email "$pw_admin" --password "$CP_PW" --admin >/dev/null 2>&1 ||
-	not_ok "admin create-user --password"
+printf '%s\n' "$CP_PW" | "$TOLLGATE_BIN" -c "$CONF" admin create-user --email "$pw_admin" --password-stdin \
+	--admin >/dev/null 2>&1 || not_ok "admin create-user --password-stdin"
 cp_login "$pw_admin"
 req GET /admin/monitor "$TOKEN"
 expect_status "admin session on GET /admin/monitor" 200
