@@ -498,7 +498,9 @@ static const struct conf_key keys[] = {
 	{ "auth",   "allow_query_key",	 set_bool,    CO(auth_allow_query_key), 0, 0 },
 	{ "auth",   "session_ttl",	 set_uint,    CO(session_ttl),	      60, 2592000 },
 	{ "auth",   "login_max_failures", set_uint,   CO(login_max_failures), 1, 1000 },
+	{ "auth",   "login_max_failures_per_address", set_uint, CO(login_max_failures_per_address), 1, 100000 },
 	{ "auth",   "login_window",	 set_uint,    CO(login_window),	      1, 86400 },
+	{ "auth",   "register_per_hour", set_uint,    CO(register_per_hour),  0, 100000 },
 	{ "auth",   "max_keys_per_user", set_uint,    CO(max_keys_per_user),  1, 10000 },
 	{ "chat",   "default_max_tokens", set_uint,   CO(default_max_tokens), 1, 1000000 },
 	{ "chat",   "hold_ttl",		 set_uint,    CO(hold_ttl),	      5, 86400 },
@@ -565,7 +567,9 @@ conf_defaults(void)
 	c->registration = REG_OPEN;
 	c->session_ttl = 43200;
 	c->login_max_failures = 10;
+	c->login_max_failures_per_address = 50;
 	c->login_window = 900;
+	c->register_per_hour = 10;
 	c->max_keys_per_user = 50;
 	c->default_max_tokens = 4096;
 	c->hold_ttl = 900;

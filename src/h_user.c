@@ -83,7 +83,7 @@ h_user_delete(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = account_delete(c, r, r->who->user_id,
+	rc = account_delete(c, r, resp, r->who->user_id,
 	    json_string_value(json_object_get(r->json, "password")));
 	if (rc == TG_EAUTH)
 		return resp_fail_code(r, resp, rc, "invalid_credentials",

@@ -351,6 +351,7 @@ tg_conf() {
 		"db.connect_timeout=2" \
 		"db.schema_dir=$TOLLGATE_SRCDIR/schema" \
 		"debug.routes=on" \
+		"auth.register_per_hour=0" \
 		"$@"; do
 		key=${item%%=*}
 		[ -n "${val[$key]+set}" ] || order+=("$key")
