@@ -580,7 +580,7 @@ conf_defaults(void)
 	c->sweep_interval = 30;
 	c->commission_bp = 500;
 	c->flat_price = -1;
-	rate_set_none(&c->limits_default);
+	rate_set_default(&c->limits_default, c->workers * c->threads);
 	c->global_share = 10;
 	c->failures_to_open = 3;
 	c->open_seconds = 30;
@@ -697,6 +697,10 @@ conf_load(const char *path, conf_err_fn errfn, void *arg)
 		perr(&p, "cannot parse the file");
 	}
 	p.line = 0;
+	/* No [limits] defaults line: the built-in ones, sized by the slots. */
+	if (p.c->limits_defaults_raw == NULL)
+		rate_set_default(
+		    &p.c->limits_default, p.c->workers * p.c->threads);
 	if (p.c->db_password_file != NULL)
 		read_secret_file(&p, p.c->db_password_file, &p.c->db_password);
 out:
