@@ -116,8 +116,8 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 }
 
 /* One CSV field: quoted when it holds a comma, quote or line break. */
-static void
-csv_field(struct buf *b, const json_t *v)
+void
+usage_csv_field(struct buf *b, const json_t *v)
 {
 	const char *s, *p;
 	char num[48];
@@ -134,8 +134,11 @@ csv_field(struct buf *b, const json_t *v)
 	} else {
 		s = "";
 	}
-	/* A leading =+-@ would be a formula in a spreadsheet. */
-	formula = *s != '\0' && strchr("=+-@", *s) != NULL;
+	/*
+	 * A leading = + - @ would be a formula in a spreadsheet, and so would
+	 * one after a leading tab or CR, which some strip on import.
+	 */
+	formula = *s != '\0' && strchr("=+-@\t\r", *s) != NULL;
 	if (strpbrk(s, ",\"\r\n") == NULL && !formula) {
 		buf_puts(b, s);
 		return;
@@ -175,7 +178,7 @@ as_csv(struct tg_req *r, struct tg_resp *resp, json_t *data)
 		for (j = 0; csv_cols[j] != NULL; j++) {
 			if (j > 0)
 				buf_puts(&b, ",");
-			csv_field(&b, json_object_get(rec, csv_cols[j]));
+			usage_csv_field(&b, json_object_get(rec, csv_cols[j]));
 		}
 		buf_puts(&b, "\r\n");
 	}

@@ -157,4 +157,19 @@ check "primary key: GET /user/api-keys lists every key" json_is "[.data[].id] | 
 req GET /user/limit "$S_KEY"
 check "primary key: GET /user/limit shows both keys' rules" json_is "[.keys[].key_id] | index(\"$RO_ID\") != null and index(\"$S_KID\") != null"
 
+# --- GET /admin/limit names a key by its id; a key in the URL is refused ---------------------
+req GET "/admin/limit?key_id=$RO_ID" "$AK"
+check "GET /admin/limit?key_id=<id> -> 200, the key's rule and its user" sh -c \
+	"[ $code = 200 ] && jq -e '.rate_limits.requests_per_minute == 50 and .user_id == \"$S_ID\"' '$T/body' >/dev/null"
+for v in "$RO" "$RO_ID"; do
+	req GET "/admin/limit?api_key=$v" "$AK"
+	check "GET /admin/limit?api_key=${v:0:12}... -> 400 param api_key, naming key_id" sh -c \
+		"[ $code = 400 ] && jq -e '.error.param == \"api_key\" and (.error.message | test(\"key_id\"))' '$T/body' >/dev/null"
+done
+req GET "/admin/limit?key_id=$RO" "$AK"
+check "GET /admin/limit?key_id=<a full key> -> 400 (no secret is looked up from a URL)" sh -c \
+	"[ $code = 400 ] && jq -e '.error.param == \"key_id\"' '$T/body' >/dev/null"
+req GET "/admin/limit?key_id=key_ZZZZZZZZZZZZZZZZZZZZ" "$AK"
+expect_err "GET /admin/limit?key_id=<unknown id>" 404 not_found
+
 finish
