@@ -65,9 +65,32 @@ enum tg_err account_logout(
 /* name/email/settings change; email needs the current password. */
 enum tg_err account_update_profile(struct db_conn *, struct tg_req *,
     struct tg_resp *, int64_t user_id, const json_t *body, json_t **out);
-/* Mark deleted after checking the password; revoke keys and sessions. */
-enum tg_err account_delete(
-    struct db_conn *, struct tg_req *, int64_t user_id, const char *password);
+/*
+ * Registrations from the client's address (IPv6: its /64) in the last hour
+ * against [auth] register_per_hour: TG_ERATE with *retry when over; count one
+ * with account_register_count once made.
+ */
+enum tg_err account_register_allowed(
+    struct db_conn *, struct tg_req *, int64_t *retry);
+void account_register_count(struct db_conn *, struct tg_req *);
+/*
+ * Set the password of user_id to pw (registration's rules: else TG_EINVAL,
+ * recorded in resp with param new_password), end every session of the user
+ * but the one of keep_token (NULL: all), audit as action.  Keys stay.
+ */
+enum tg_err account_set_password(struct db_conn *, struct tg_req *,
+    struct tg_resp *, int64_t user_id, const char *pw, const char *keep_token,
+    const char *action);
+/* account_set_password once current is the user's password (else 401). */
+enum tg_err account_change_password(struct db_conn *, struct tg_req *,
+    struct tg_resp *, int64_t user_id, const char *current, const char *pw,
+    const char *keep_token);
+/*
+ * Mark deleted after checking the password (TG_EAUTH when wrong; a throttled
+ * check is TG_ERATE recorded in resp); revoke keys and sessions.
+ */
+enum tg_err account_delete(struct db_conn *, struct tg_req *, struct tg_resp *,
+    int64_t user_id, const char *password);
 
 /*
  * The limits of (user_id, key_id, model) as a rate_limits object (nulls);

@@ -10,7 +10,13 @@ struct tg_req;
 struct db_pool;
 struct tg_resp;
 
-enum perm { PERM_READ = 1 << 0, PERM_WRITE = 1 << 1, PERM_ADMIN = 1 << 2 };
+/* Bits in the order of the api_keys.permissions SET ('read','write','admin','keys'). */
+enum perm {
+	PERM_READ = 1 << 0,
+	PERM_WRITE = 1 << 1,
+	PERM_ADMIN = 1 << 2,
+	PERM_KEYS = 1 << 3 /* create, change, rotate and delete API keys */
+};
 
 struct principal {
 	int64_t user_id;   /* internal */
@@ -28,6 +34,13 @@ struct principal {
  * Otherwise records the 401/403 in resp (resp_fail) and returns its code.
  */
 enum tg_err auth_check(struct tg_req *, struct tg_resp *, unsigned perms);
+/*
+ * 1 when the caller sees the whole account (a session, or a key with write
+ * or keys); a read-only key sees its own key, its own usage and the balance.
+ */
+int auth_whole_account(const struct principal *);
+/* TG_OK for auth_whole_account callers; else a 403 naming what it may read. */
+enum tg_err auth_need_account(struct tg_req *, struct tg_resp *);
 /* Write the request counts still pending (at worker exit). */
 void auth_flush(struct db_pool *);
 /* The raw credential the client sent, or NULL (for logout). */
@@ -38,6 +51,12 @@ void auth_mask(const char *prefix, const char *last4, char *out, size_t outlen);
 int auth_ip_allowed(const char *allowlist_json, const char *addr);
 /* 1 if the host of url matches one pattern of a JSON array ("a.com", "*.a.com"). */
 int auth_referrer_allowed(const char *allowlist_json, const char *url);
+/* 1 if every address of inner (address or CIDR) is inside outer. */
+int auth_net_within(const char *inner, const char *outer);
+/* 1 if every host matched by pattern inner is matched by pattern outer. */
+int auth_host_within(const char *inner, const char *outer);
+/* PERM_* bits of a permissions SET literal ("read,write,keys"). */
+unsigned auth_perms_parse(const char *set);
 /* 1 if s is a valid IPv4/IPv6 address or CIDR. */
 int auth_cidr_valid(const char *s);
 

@@ -67,8 +67,10 @@ struct conf {
 	int registration; /* enum conf_registration */
 	int auth_allow_query_key;
 	unsigned session_ttl;
-	unsigned login_max_failures;
+	unsigned login_max_failures; /* per (email, address) */
+	unsigned login_max_failures_per_address;
 	unsigned login_window;
+	unsigned register_per_hour; /* per address (IPv6: /64); 0 = no limit */
 	unsigned max_keys_per_user;
 
 	/* [chat] */

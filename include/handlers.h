@@ -24,6 +24,7 @@ enum tg_err h_auth_logout(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_profile(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_profile_update(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_password(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_balance(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_limit(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_monitor(struct tg_req *, struct tg_resp *);
@@ -47,6 +48,9 @@ enum tg_err h_embeddings(struct tg_req *, struct tg_resp *);
 enum tg_err h_quote(struct tg_req *, struct tg_resp *);
 
 /* h_usage.c */
+/* One field of the usage CSV export into b (exposed for test_csv). */
+struct buf;
+void usage_csv_field(struct buf *b, const json_t *v);
 enum tg_err h_user_usage(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_bill(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_bill(struct tg_req *, struct tg_resp *);

@@ -10,6 +10,7 @@
 
 struct db_conn;
 struct tg_req;
+struct tg_resp;
 
 /* What a caller may set on a key; fields not set keep their value. */
 struct key_spec {
@@ -45,18 +46,30 @@ enum tg_err key_create(struct db_conn *, struct tg_req *, int64_t user_id,
 /* All live keys of user_id as KEY objects ("data" array). */
 enum tg_err key_list(
     struct db_conn *, struct tg_req *, int64_t user_id, json_t **out);
+/* Keep only the entries of list whose string member field is id. */
+void key_list_keep(json_t *list, const char *field, const char *id);
 /* One key of user_id by public id: TG_ENOENT when not theirs. */
 enum tg_err key_get(struct db_conn *, struct tg_req *, int64_t user_id,
     const char *key_pub, int64_t *key_id, json_t **out);
-/* Apply spec to the key (transaction and audit inside). */
-enum tg_err key_update(struct db_conn *, struct tg_req *, int64_t user_id,
-    const char *key_pub, const struct key_spec *, json_t **out);
-enum tg_err key_revoke(
-    struct db_conn *, struct tg_req *, int64_t user_id, const char *key_pub);
+/*
+ * Before creating s for the calling r->who: unset restrictions inherit the
+ * caller's; TG_EPERM (recorded in resp) when s is wider than the caller.
+ */
+enum tg_err key_scope_create(
+    struct db_conn *, struct tg_req *, struct tg_resp *, struct key_spec *);
+/*
+ * Apply spec to the key (transaction and audit inside).  These three refuse
+ * (TG_EPERM, recorded in resp) a key or a change wider than r->who.
+ */
+enum tg_err key_update(struct db_conn *, struct tg_req *, struct tg_resp *,
+    int64_t user_id, const char *key_pub, const struct key_spec *,
+    json_t **out);
+enum tg_err key_revoke(struct db_conn *, struct tg_req *, struct tg_resp *,
+    int64_t user_id, const char *key_pub);
 /* New secret; the old one stays valid grace seconds. */
-enum tg_err key_rotate(struct db_conn *, struct tg_req *, int64_t user_id,
-    const char *key_pub, int64_t grace, char secret[KEY_MAX_LEN], json_t **out,
-    json_t **prev_until);
+enum tg_err key_rotate(struct db_conn *, struct tg_req *, struct tg_resp *,
+    int64_t user_id, const char *key_pub, int64_t grace,
+    char secret[KEY_MAX_LEN], json_t **out, json_t **prev_until);
 /*
  * Key id and owner from a full key or a public key id (any user's: for
  * admins).  TG_ENOENT when unknown.

@@ -12,7 +12,8 @@ enum route_flag {
 	RF_STREAM = 1 << 2, /* handler may write the response itself */
 	RF_AUTH = 1 << 3,   /* a key or session; GET needs read, others write */
 	RF_ADMIN = 1 << 4,  /* admin permission and the admin role */
-	RF_JSON_OPT = 1 << 5 /* like RF_JSON when a body is sent */
+	RF_JSON_OPT = 1 << 5, /* like RF_JSON when a body is sent */
+	RF_KEYS = 1 << 6 /* with RF_AUTH: a session or the 'keys' permission */
 };
 
 typedef enum tg_err (*handler_fn)(struct tg_req *, struct tg_resp *);

@@ -1,6 +1,7 @@
 /* accounts.c: users and their accounts: registration, login, profile, credits, limits */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #define SETTINGS_MAX_KEYS  32
 #define SETTINGS_MAX_BYTES 8192
 #define PHC_MAX		   160
+#define REGISTER_WINDOW	   3600 /* seconds: [auth] register_per_hour */
 
 /* Columns of STMT_USER_GET. */
 enum {
@@ -402,7 +404,8 @@ account_create(struct db_conn *c, struct tg_req *r, const struct new_user *u,
 	key_spec_init(&ks);
 	ks.name = "primary";
 	ks.primary = 1;
-	ks.perms = u->admin ? "read,write,admin" : "read,write";
+	/* The registration key manages the others, as a session does. */
+	ks.perms = u->admin ? "read,write,admin,keys" : "read,write,keys";
 	if ((rc = key_create(c, r, uid, &ks, secret, key)) != TG_OK)
 		goto fail;
 	if ((rc = account_user(c, r, uid, 0, user)) != TG_OK)
@@ -446,19 +449,18 @@ fail:
 	return rc;
 }
 
-/* Failures of one subject within the window; *retry when over the limit. */
+/* Failures of one subject within window seconds; *retry: when it ends. */
 static enum tg_err
 failures(struct db_conn *c, struct tg_req *r, const char *subject,
-    int64_t *count, int64_t *retry)
+    unsigned window, int64_t *count, int64_t *retry)
 {
 	struct db_val p[3];
 	struct db_rows rows;
-	unsigned w = r->ctx->conf->login_window;
 	enum tg_err rc;
 
-	p[0] = DB_I64(w);
+	p[0] = DB_I64(window);
 	p[1] = DB_STR(subject);
-	p[2] = DB_I64(w);
+	p[2] = DB_I64(window);
 	if ((rc = db_exec(c, STMT_AUTHFAIL_GET, p, 3, &rows, r->arena)) !=
 	    TG_OK)
 		return rc;
@@ -468,12 +470,105 @@ failures(struct db_conn *c, struct tg_req *r, const char *subject,
 }
 
 static void
-fail_hit(struct db_conn *c, struct tg_req *r, const char *subject)
+fail_hit(
+    struct db_conn *c, struct tg_req *r, const char *subject, unsigned window)
 {
-	struct db_val p[2] = {
-	    DB_STR(subject), DB_I64(r->ctx->conf->login_window)};
+	struct db_val p[2] = {DB_STR(subject), DB_I64(window)};
 
 	(void)db_exec(c, STMT_AUTHFAIL_HIT, p, 2, NULL, r->arena);
+}
+
+/*
+ * The client's address as a throttling subject: IPv4 as it is, IPv6 by its
+ * /64 (one host can use every address of its /64, so one address is no
+ * unit), IPv4-mapped IPv6 as IPv4.
+ */
+static const char *
+addr_subject(struct tg_req *r, const char *kind)
+{
+	const char *a = r->remote_addr != NULL ? r->remote_addr : "-";
+	unsigned char b[16];
+	char out[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, a, b) == 1) {
+		if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
+		    inet_ntop(AF_INET, b + 12, out, sizeof(out)) != NULL)
+			return arena_printf(r->arena, "%s:%s", kind, out);
+		memset(b + 8, 0, 8);
+		if (inet_ntop(AF_INET6, b, out, sizeof(out)) != NULL)
+			return arena_printf(r->arena, "%s:%s/64", kind, out);
+	}
+	return arena_printf(r->arena, "%s:%.64s", kind, a);
+}
+
+/*
+ * Password attempts are counted per (email, address) and per address, never
+ * per email alone: failures from one address cannot lock the user out from
+ * another.  TG_ERATE with *retry when either is over its limit.
+ */
+struct attempt {
+	const char *pair, *addr;
+};
+
+static enum tg_err
+attempt_open(struct db_conn *c, struct tg_req *r, const char *email,
+    struct attempt *at, int64_t *retry)
+{
+	const struct conf *cf = r->ctx->conf;
+	int64_t n1, n2, t1, t2;
+	enum tg_err rc;
+
+	at->addr = addr_subject(r, "ip");
+	at->pair = arena_printf(r->arena, "pw:%.200s|%s", email, at->addr + 3);
+	if ((rc = failures(c, r, at->pair, cf->login_window, &n1, &t1)) !=
+		TG_OK ||
+	    (rc = failures(c, r, at->addr, cf->login_window, &n2, &t2)) !=
+		TG_OK)
+		return rc;
+	/* Over either limit: wait for the later of the windows that are. */
+	*retry = 0;
+	if (n1 >= cf->login_max_failures)
+		*retry = t1;
+	if (n2 >= cf->login_max_failures_per_address && t2 > *retry)
+		*retry = t2;
+	return *retry > 0 ? TG_ERATE : TG_OK;
+}
+
+static void
+attempt_close(
+    struct db_conn *c, struct tg_req *r, const struct attempt *at, int ok)
+{
+	struct db_val p;
+
+	if (ok) {
+		p = DB_STR(at->pair);
+		(void)db_exec(c, STMT_AUTHFAIL_CLEAR, &p, 1, NULL, r->arena);
+		return;
+	}
+	fail_hit(c, r, at->pair, r->ctx->conf->login_window);
+	fail_hit(c, r, at->addr, r->ctx->conf->login_window);
+}
+
+enum tg_err
+account_register_allowed(struct db_conn *c, struct tg_req *r, int64_t *retry)
+{
+	unsigned max = r->ctx->conf->register_per_hour;
+	int64_t n;
+	enum tg_err rc;
+
+	if (max == 0)
+		return TG_OK;
+	if ((rc = failures(c, r, addr_subject(r, "reg"), REGISTER_WINDOW, &n,
+		 retry)) != TG_OK)
+		return rc;
+	return n >= max ? TG_ERATE : TG_OK;
+}
+
+void
+account_register_count(struct db_conn *c, struct tg_req *r)
+{
+	if (r->ctx->conf->register_per_hour > 0)
+		fail_hit(c, r, addr_subject(r, "reg"), REGISTER_WINDOW);
 }
 
 enum tg_err
@@ -486,41 +581,30 @@ account_login(struct db_conn *c, struct tg_req *r, const char *email,
 	    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
 	    "d2hhdGV2ZXJ3aGF0ZXZlcndoYXRldmVyd2hhdGV2ZXI";
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	const char *subj_email, *subj_ip;
+	struct attempt at;
 	struct db_val p[4];
 	struct db_rows rows;
-	int64_t n1, n2, t1, t2, uid = 0;
-	unsigned max = r->ctx->conf->login_max_failures;
+	int64_t uid = 0;
 	int ok;
 	enum tg_err rc;
 
 	/* Emails are stored lower-cased; match them the same way. */
 	email = lower(r, email);
-	subj_email = arena_printf(r->arena, "email:%.250s", email);
-	subj_ip = arena_printf(
-	    r->arena, "ip:%s", r->remote_addr != NULL ? r->remote_addr : "-");
-	if ((rc = failures(c, r, subj_email, &n1, &t1)) != TG_OK ||
-	    (rc = failures(c, r, subj_ip, &n2, &t2)) != TG_OK)
+	if ((rc = attempt_open(c, r, email, &at, retry_after)) != TG_OK)
 		return rc;
-	if (n1 >= max || n2 >= max) {
-		*retry_after = t1 > t2 ? t1 : t2;
-		return TG_ERATE;
-	}
 	p[0] = DB_STR(email);
 	if ((rc = db_exec(c, STMT_USER_LOGIN, p, 1, &rows, r->arena)) != TG_OK)
 		return rc;
 	ok = crypto_password_verify(
 	    rows.nrows == 1 ? col(&rows.v[2]) : dummy, password);
 	if (rows.nrows != 1 || !ok || strcmp(col(&rows.v[3]), "deleted") == 0) {
-		fail_hit(c, r, subj_email);
-		fail_hit(c, r, subj_ip);
+		attempt_close(c, r, &at, 0);
 		return TG_EAUTH;
 	}
 	uid = rows.v[0].i;
 	if (strcmp(col(&rows.v[3]), "active") != 0)
 		return TG_EPERM;
-	p[0] = DB_STR(subj_email);
-	(void)db_exec(c, STMT_AUTHFAIL_CLEAR, p, 1, NULL, r->arena);
+	attempt_close(c, r, &at, 1);
 	if (crypto_token_new(token) == -1)
 		return TG_ESYSTEM;
 	crypto_secret_hash(token, hash);
@@ -552,24 +636,118 @@ account_logout(struct db_conn *c, struct tg_req *r, const char *token)
 	return db_exec(c, STMT_SESSION_REVOKE, &p, 1, NULL, r->arena);
 }
 
+/* Record the 429 of a throttled password check. */
 static enum tg_err
-check_password(
-    struct db_conn *c, struct tg_req *r, int64_t user_id, const char *password)
+too_many(struct tg_req *r, struct tg_resp *resp, int64_t retry)
 {
-	struct db_val p = DB_I64(user_id);
-	struct db_rows rows, lr;
+	resp_header(resp, "Retry-After",
+	    arena_printf(r->arena, "%lld", (long long)retry));
+	return resp_fail_code(r, resp, TG_ERATE, "too_many_attempts", NULL,
+	    "too many wrong passwords; try again in %lld seconds",
+	    (long long)retry);
+}
+
+/*
+ * The user's password, throttled as logins are: TG_EAUTH when wrong (not
+ * recorded: callers name their field), TG_ERATE recorded in resp.
+ */
+static enum tg_err
+check_password(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *password)
+{
+	struct db_val p;
+	struct db_rows lr;
+	struct attempt at;
+	const char *email;
+	int64_t retry = 0;
+	json_t *u;
+	int ok;
+	enum tg_err rc;
+
+	if ((rc = account_user(c, r, user_id, 0, &u)) != TG_OK)
+		return rc;
+	email = json_string_value(json_object_get(u, "email"));
+	if ((rc = attempt_open(c, r, email, &at, &retry)) == TG_ERATE)
+		return too_many(r, resp, retry);
+	if (rc != TG_OK)
+		return rc;
+	p = DB_STR(email);
+	if ((rc = db_exec(c, STMT_USER_LOGIN, &p, 1, &lr, r->arena)) != TG_OK)
+		return rc;
+	ok = lr.nrows == 1 && crypto_password_verify(col(&lr.v[2]), password);
+	attempt_close(c, r, &at, ok);
+	return ok ? TG_OK : TG_EAUTH;
+}
+
+enum tg_err
+account_set_password(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *pw, const char *keep_token, const char *action)
+{
+	unsigned char keep[CRYPTO_SHA256_LEN] = {0};
+	char phc[PHC_MAX];
+	struct db_val p[2];
+	struct db_rows rows;
+	const char *why;
 	json_t *u;
 	enum tg_err rc;
 
 	if ((rc = account_user(c, r, user_id, 0, &u)) != TG_OK)
 		return rc;
-	p = DB_STR(json_string_value(json_object_get(u, "email")));
-	if ((rc = db_exec(c, STMT_USER_LOGIN, &p, 1, &lr, r->arena)) != TG_OK)
-		return rc;
-	(void)rows;
-	if (lr.nrows != 1 || !crypto_password_verify(col(&lr.v[2]), password))
-		return TG_EAUTH;
+	/* The rules of registration, against this user's email and name. */
+	if ((why = password_problem(pw,
+		 json_string_value(json_object_get(u, "email")),
+		 json_string_value(json_object_get(u, "username")))) != NULL)
+		return resp_fail_code(r, resp, TG_EINVAL, "weak_password",
+		    "new_password", "%s", why);
+	if (crypto_password_hash(pw, phc, sizeof(phc)) == -1)
+		return TG_ESYSTEM;
+	if ((rc = audit_begin(c)) != TG_OK)
+		goto fail;
+	p[0] = DB_STR(phc);
+	p[1] = DB_I64(user_id);
+	if ((rc = db_exec(c, STMT_USER_SET_PASSWORD, p, 2, &rows, r->arena)) !=
+	    TG_OK)
+		goto fail;
+	if (rows.affected != 1) {
+		rc = TG_ENOENT;
+		goto fail;
+	}
+	/* Whoever knew the old password is logged out (no hash matches 0s). */
+	if (keep_token != NULL)
+		crypto_secret_hash(keep_token, keep);
+	p[0] = DB_I64(user_id);
+	p[1] = (struct db_val){
+	    .type = DBT_STR, .s = (const char *)keep, .len = sizeof(keep)};
+	if ((rc = db_exec(
+		 c, STMT_SESSION_REVOKE_OTHERS, p, 2, NULL, r->arena)) != TG_OK)
+		goto fail;
+	/* No before/after: neither the password nor its hash goes in. */
+	if ((rc = audit_commit(c, r->arena, r, action, "user",
+		 json_string_value(json_object_get(u, "id")), NULL, NULL)) !=
+	    TG_OK)
+		goto fail;
+	crypto_wipe(phc, sizeof(phc));
 	return TG_OK;
+fail:
+	db_rollback(c);
+	crypto_wipe(phc, sizeof(phc));
+	return rc;
+}
+
+enum tg_err
+account_change_password(struct db_conn *c, struct tg_req *r,
+    struct tg_resp *resp, int64_t user_id, const char *current, const char *pw,
+    const char *keep_token)
+{
+	enum tg_err rc;
+
+	if ((rc = check_password(c, r, resp, user_id, current)) == TG_EAUTH)
+		return resp_fail_code(r, resp, rc, "invalid_credentials",
+		    "current_password", "current_password is not correct");
+	if (rc != TG_OK)
+		return rc;
+	return account_set_password(
+	    c, r, resp, user_id, pw, keep_token, "user.password_change");
 }
 
 /* clang-format off */
@@ -619,10 +797,13 @@ account_update_profile(struct db_conn *c, struct tg_req *r,
 				    "password_required", "current_password",
 				    "changing the email needs "
 				    "current_password");
-			if ((rc = check_password(c, r, user_id, pw)) != TG_OK)
+			if ((rc = check_password(c, r, resp, user_id, pw)) ==
+			    TG_EAUTH)
 				return resp_fail_code(r, resp, rc,
 				    "invalid_credentials", "current_password",
 				    "current_password is not correct");
+			if (rc != TG_OK)
+				return rc;
 		}
 		email = e;
 	}
@@ -666,14 +847,14 @@ fail:
 }
 
 enum tg_err
-account_delete(
-    struct db_conn *c, struct tg_req *r, int64_t user_id, const char *password)
+account_delete(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *password)
 {
 	struct db_val p = DB_I64(user_id);
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = check_password(c, r, user_id, password)) != TG_OK)
+	if ((rc = check_password(c, r, resp, user_id, password)) != TG_OK)
 		return rc;
 	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;

@@ -140,6 +140,18 @@ in_net(const unsigned char net[16], int bits, const unsigned char a[16])
 	return ((net[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
 }
 
+int
+auth_net_within(const char *inner, const char *outer)
+{
+	unsigned char in[16], out[16];
+	int ibits, obits;
+
+	if (parse_net(inner, in, &ibits) == -1 ||
+	    parse_net(outer, out, &obits) == -1)
+		return 0;
+	return ibits >= obits && in_net(out, obits, in);
+}
+
 /*
  * The allowlist in a key column: *list NULL when there is no restriction
  * (absent, "" or []).  A column that does not parse as an array returns -1:
@@ -228,6 +240,18 @@ host_matches(const char *pat, const char *host)
 }
 
 int
+auth_host_within(const char *inner, const char *outer)
+{
+	if (strcasecmp(inner, outer) == 0)
+		return 1;
+	/* "*.a.com" covers "x.a.com" and "*.x.a.com"; only itself covers it. */
+	if (strncmp(inner, "*.", 2) == 0)
+		return strncmp(outer, "*.", 2) == 0 &&
+		    host_matches(outer, inner + 2);
+	return host_matches(outer, inner);
+}
+
+int
 auth_referrer_allowed(const char *allowlist, const char *url)
 {
 	char host[256];
@@ -250,8 +274,8 @@ auth_referrer_allowed(const char *allowlist, const char *url)
 	return ok;
 }
 
-static unsigned
-perms_parse(const char *set)
+unsigned
+auth_perms_parse(const char *set)
 {
 	unsigned p = 0;
 
@@ -263,6 +287,8 @@ perms_parse(const char *set)
 		p |= PERM_WRITE;
 	if (strstr(set, "admin") != NULL)
 		p |= PERM_ADMIN;
+	if (strstr(set, "keys") != NULL)
+		p |= PERM_KEYS;
 	return p;
 }
 
@@ -281,6 +307,11 @@ check_perms(struct tg_req *r, struct tg_resp *resp, const struct principal *p,
 		return resp_fail_code(r, resp, TG_EPERM,
 		    "insufficient_permissions", NULL,
 		    "this route needs an admin key of an admin user");
+	if ((perms & PERM_KEYS) && !(p->perms & PERM_KEYS))
+		return resp_fail_code(r, resp, TG_EPERM,
+		    "insufficient_permissions", NULL,
+		    "managing API keys needs a dashboard session or a key "
+		    "with the 'keys' permission; this key lacks it");
 	if ((perms & p->perms & (PERM_READ | PERM_WRITE)) !=
 	    (perms & (PERM_READ | PERM_WRITE)))
 		return resp_fail_code(r, resp, TG_EPERM,
@@ -288,6 +319,24 @@ check_perms(struct tg_req *r, struct tg_resp *resp, const struct principal *p,
 		    "this API key lacks the '%s' permission needed here",
 		    perms & PERM_WRITE ? "write" : "read");
 	return TG_OK;
+}
+
+int
+auth_whole_account(const struct principal *p)
+{
+	return p->session || (p->perms & (PERM_WRITE | PERM_KEYS)) != 0;
+}
+
+enum tg_err
+auth_need_account(struct tg_req *r, struct tg_resp *resp)
+{
+	if (auth_whole_account(r->who))
+		return TG_OK;
+	return resp_fail_code(r, resp, TG_EPERM, "insufficient_permissions",
+	    NULL,
+	    "a read-only key reads its own key, its own usage (GET "
+	    "/user/usage) and the balance: this needs a dashboard session or "
+	    "a key with 'write' or 'keys'");
 }
 
 static enum tg_err
@@ -313,7 +362,8 @@ by_session(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	snprintf(
 	    p->user_pub, sizeof(p->user_pub), "%s", str(&rows, SA_USER_PUB));
 	p->admin_role = strcmp(str(&rows, SA_ROLE), "admin") == 0;
-	p->perms = PERM_READ | PERM_WRITE | (p->admin_role ? PERM_ADMIN : 0);
+	p->perms = PERM_READ | PERM_WRITE | PERM_KEYS |
+	    (p->admin_role ? PERM_ADMIN : 0);
 	p->session = 1;
 	return TG_OK;
 }
@@ -457,7 +507,7 @@ by_key(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	auth_mask(str(&rows, KA_PREFIX), str(&rows, KA_LAST4), p->masked,
 	    sizeof(p->masked));
 	p->admin_role = strcmp(str(&rows, KA_ROLE), "admin") == 0;
-	p->perms = perms_parse(str(&rows, KA_PERMS));
+	p->perms = auth_perms_parse(str(&rows, KA_PERMS));
 	if (strcmp(str(&rows, KA_STATUS), "active") != 0)
 		return resp_fail_code(r, resp, TG_EPERM, "account_suspended",
 		    NULL, "the account of this key is %s",

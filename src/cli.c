@@ -63,18 +63,39 @@ cli_close(struct cli *x)
 	db_library_end();
 }
 
+/* Read a secret from stdin (one line; never argv, which ps shows). */
+static int
+read_secret(char *buf, size_t len)
+{
+	size_t n;
+
+	if (fgets(buf, (int)len, stdin) == NULL)
+		return -1;
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+#define CREATE_USAGE                                                           \
+	"usage: tollgate admin create-user --email E [--password-stdin] "      \
+	"[--username U] [--admin] [--credits USD]\n"
+#define NO_ARGV_PASSWORD                                                       \
+	"tollgate: passwords are not taken on the command line (ps shows "     \
+	"them): use --password-stdin and send the password on stdin\n"
+
 static int
 create_user(const struct conf *conf, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"email", required_argument, NULL, 'e'},
 	    {"password", required_argument, NULL, 'p'},
+	    {"password-stdin", no_argument, NULL, 's'},
 	    {"username", required_argument, NULL, 'u'},
 	    {"admin", no_argument, NULL, 'a'},
 	    {"credits", required_argument, NULL, 'c'},
 	    {NULL, 0, NULL, 0},
 	};
-	char secret[KEY_MAX_LEN], pw[24];
+	char secret[KEY_MAX_LEN], pw[256];
 	struct new_user u;
 	struct tg_resp resp;
 	struct cli x;
@@ -91,7 +112,16 @@ create_user(const struct conf *conf, int argc, char **argv)
 			u.email = optarg;
 			break;
 		case 'p':
-			u.password = optarg;
+			fputs(NO_ARGV_PASSWORD, stderr);
+			return 2;
+		case 's':
+			if (read_secret(pw, sizeof(pw)) == -1) {
+				fputs("tollgate: --password-stdin: no password "
+				      "on stdin\n",
+				    stderr);
+				return 2;
+			}
+			u.password = pw;
 			break;
 		case 'u':
 			u.username = optarg;
@@ -113,10 +143,8 @@ create_user(const struct conf *conf, int argc, char **argv)
 		}
 	}
 	if (u.email == NULL) {
-		fprintf(stderr,
-		    "usage: tollgate admin create-user --email E "
-		    "[--password P] [--username U] [--admin] "
-		    "[--credits USD]\n");
+		fputs(CREATE_USAGE, stderr);
+		crypto_wipe(pw, sizeof(pw));
 		return 2;
 	}
 	if (u.password == NULL) {
@@ -155,14 +183,63 @@ out:
 	return rc;
 }
 
+/* reset-password EMAIL: the new password from stdin; every session ends. */
+static int
+reset_password(const struct conf *conf, int argc, char **argv)
+{
+	char pw[256];
+	struct tg_resp resp;
+	struct cli x;
+	int64_t uid;
+	int rc = EXIT_FAILURE;
+	enum tg_err e;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fputs("usage: tollgate admin reset-password EMAIL  (the new "
+		      "password on stdin)\n",
+		    stderr);
+		return 2;
+	}
+	if (read_secret(pw, sizeof(pw)) == -1) {
+		fputs("tollgate: no password on stdin\n", stderr);
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1)
+		goto out;
+	resp_init(&resp);
+	e = account_find(x.c, &x.req, NULL, argv[1], NULL, &uid);
+	if (e == TG_OK)
+		e = account_set_password(
+		    x.c, &x.req, &resp, uid, pw, NULL, "user.password_reset");
+	if (e == TG_ENOENT)
+		fprintf(stderr, "tollgate: no user with this email\n");
+	else if (e != TG_OK)
+		fprintf(stderr, "tollgate: %s\n",
+		    resp.errmsg != NULL ? resp.errmsg : resp_err_code(e));
+	else {
+		fprintf(stderr,
+		    "password of %s reset; every session of the user "
+		    "ended (API keys unchanged)\n",
+		    argv[1]);
+		rc = EXIT_SUCCESS;
+	}
+	resp_clear(&resp);
+out:
+	crypto_wipe(pw, sizeof(pw));
+	cli_close(&x);
+	return rc;
+}
+
 int
 cli_admin(const struct conf *conf, int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "create-user") == 0)
 		return create_user(conf, argc, argv);
-	fprintf(stderr,
-	    "usage: tollgate admin create-user --email E "
-	    "[--password P] [--admin] [--credits USD]\n");
+	if (argc >= 1 && strcmp(argv[0], "reset-password") == 0)
+		return reset_password(conf, argc, argv);
+	fputs(CREATE_USAGE "       tollgate admin reset-password EMAIL  (the "
+			   "new password on stdin)\n",
+	    stderr);
 	return 2;
 }
 
@@ -216,19 +293,6 @@ price_arg(const char *s, int64_t *out)
 
 	json_decref(v);
 	return rc;
-}
-
-/* Read a secret from stdin (one line; never argv, which ps shows). */
-static int
-read_secret(char *buf, size_t len)
-{
-	size_t n;
-
-	if (fgets(buf, (int)len, stdin) == NULL)
-		return -1;
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	return n > 0 ? 0 : -1;
 }
 
 /* key-add's optional label and --rpm/--rpd/--min-interval-ms; 0 or -1. */

@@ -513,7 +513,9 @@ static const struct conf_key keys[] = {
 	{ "auth",   "allow_query_key",	 set_bool,    CO(auth_allow_query_key), 0, 0 },
 	{ "auth",   "session_ttl",	 set_uint,    CO(session_ttl),	      60, 2592000 },
 	{ "auth",   "login_max_failures", set_uint,   CO(login_max_failures), 1, 1000 },
+	{ "auth",   "login_max_failures_per_address", set_uint, CO(login_max_failures_per_address), 1, 100000 },
 	{ "auth",   "login_window",	 set_uint,    CO(login_window),	      1, 86400 },
+	{ "auth",   "register_per_hour", set_uint,    CO(register_per_hour),  0, 100000 },
 	{ "auth",   "max_keys_per_user", set_uint,    CO(max_keys_per_user),  1, 10000 },
 	{ "chat",   "default_max_tokens", set_uint,   CO(default_max_tokens), 1, 1000000 },
 	{ "chat",   "allow_params",	 set_allow,   CO(allow_params_raw),   0, 0 },
@@ -581,7 +583,9 @@ conf_defaults(void)
 	c->registration = REG_OPEN;
 	c->session_ttl = 43200;
 	c->login_max_failures = 10;
+	c->login_max_failures_per_address = 50;
 	c->login_window = 900;
+	c->register_per_hour = 10;
 	c->max_keys_per_user = 50;
 	c->default_max_tokens = 4096;
 	c->hold_ttl = 900;
@@ -592,7 +596,7 @@ conf_defaults(void)
 	c->sweep_interval = 30;
 	c->commission_bp = 500;
 	c->flat_price = -1;
-	rate_set_none(&c->limits_default);
+	rate_set_default(&c->limits_default, c->workers * c->threads);
 	c->global_share = 10;
 	c->failures_to_open = 3;
 	c->open_seconds = 30;
@@ -709,6 +713,10 @@ conf_load(const char *path, conf_err_fn errfn, void *arg)
 		perr(&p, "cannot parse the file");
 	}
 	p.line = 0;
+	/* No [limits] defaults line: the built-in ones, sized by the slots. */
+	if (p.c->limits_defaults_raw == NULL)
+		rate_set_default(
+		    &p.c->limits_default, p.c->workers * p.c->threads);
 	if (p.c->db_password_file != NULL)
 		read_secret_file(&p, p.c->db_password_file, &p.c->db_password);
 out:

@@ -81,6 +81,8 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_SESSION_AUTH] = { "SELECT s.id, u.id, u.public_id, u.role, u.status FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > NOW(6)", SF_READ },
 	[STMT_SESSION_REVOKE] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE token_hash = ? AND revoked_at IS NULL", SF_HOT },
 	[STMT_SESSION_REVOKE_ALL] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND revoked_at IS NULL", SF_HOT },
+	[STMT_SESSION_REVOKE_OTHERS] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND token_hash <> ? AND revoked_at IS NULL", 0 },
+	[STMT_USER_SET_PASSWORD] = { "UPDATE users SET password_hash = ? WHERE id = ? AND status <> 'deleted'", 0 },
 	[STMT_AUTHFAIL_GET] = { "SELECT failures, GREATEST(1, TIMESTAMPDIFF(SECOND, NOW(6), window_start + INTERVAL ? SECOND)) FROM auth_failures WHERE subject = ? AND window_start > NOW(6) - INTERVAL ? SECOND", SF_READ },
 	[STMT_AUTHFAIL_HIT] = { "INSERT INTO auth_failures (subject, window_start, failures) VALUES (?, NOW(6), 1) ON DUPLICATE KEY UPDATE failures = IF(window_start > NOW(6) - INTERVAL ? SECOND, failures + 1, 1), window_start = IF(failures = 1, NOW(6), window_start)", SF_HOT },
 	[STMT_AUTHFAIL_CLEAR] = { "DELETE FROM auth_failures WHERE subject = ?", SF_HOT },

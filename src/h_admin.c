@@ -309,14 +309,25 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_limit_get(struct tg_req *r, struct tg_resp *resp)
 {
+	const char *kq;
 	struct db_conn *c;
 	json_t *out, *u;
 	int64_t uid, kid;
 	enum tg_err rc;
 
+	/* A key in the URL lands in access logs and browser history. */
+	if (req_query(r, "api_key") != NULL)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_parameter",
+		    "api_key",
+		    "api_key is not accepted in the URL: name the key by its "
+		    "id, ?key_id=key_...");
+	kq = req_query(r, "key_id");
+	if (kq != NULL && strncmp(kq, "key_", 4) != 0)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    "key_id", "key_id is a key's id (key_...), never the key");
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = target_user(r, resp, c, req_query(r, "user_id"), NULL,
-		 req_query(r, "api_key"), &uid, &kid)) != TG_OK ||
+	    (rc = target_user(r, resp, c, req_query(r, "user_id"), NULL, kq,
+		 &uid, &kid)) != TG_OK ||
 	    (rc = limits_get(c, r, uid, kid, req_query(r, "model"), &out)) !=
 		TG_OK ||
 	    (rc = account_user(c, r, uid, 0, &u)) != TG_OK)

@@ -41,6 +41,7 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 	json_t *user, *key;
 	const char *which = "email";
 	int mode = r->ctx->conf->registration;
+	int64_t retry = 0;
 	enum tg_err rc;
 
 	if ((rc = resp_check(r, resp, r->json, register_fields)) != TG_OK)
@@ -65,7 +66,20 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
+	if ((rc = account_register_allowed(c, r, &retry)) == TG_ERATE) {
+		resp_header(resp, "Retry-After",
+		    arena_printf(r->arena, "%lld", (long long)retry));
+		return resp_fail_code(r, resp, rc, "too_many_registrations",
+		    NULL,
+		    "too many accounts were registered from this address; try "
+		    "again in %lld seconds",
+		    (long long)retry);
+	}
+	if (rc != TG_OK)
+		return rc;
 	rc = account_create(c, r, &u, secret, &user, &key, &which);
+	if (rc == TG_OK)
+		account_register_count(c, r);
 	if (rc == TG_ECONFLICT)
 		return resp_fail_code(r, resp, rc,
 		    strcmp(which, "username") == 0 ? "username_taken"

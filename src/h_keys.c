@@ -60,7 +60,8 @@ h_keys_create(struct tg_req *r, struct tg_resp *resp)
 		    (long long)n);
 		goto fail;
 	}
-	if ((rc = key_create(c, r, r->who->user_id, &s, secret, &key)) != TG_OK)
+	if ((rc = key_scope_create(c, r, resp, &s)) != TG_OK ||
+	    (rc = key_create(c, r, r->who->user_id, &s, secret, &key)) != TG_OK)
 		goto fail;
 	if ((rc = db_commit(c)) != TG_OK)
 		goto fail;
@@ -84,6 +85,9 @@ h_keys_list(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
 		return rc;
+	/* A read-only key sees itself, not the account's other keys. */
+	if (!auth_whole_account(r->who))
+		key_list_keep(list, "id", r->who->key_pub);
 	resp->body = json_pack("{s:O}", "data", list);
 	return TG_OK;
 }
@@ -100,7 +104,7 @@ h_keys_update(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = key_update(c, r, r->who->user_id, r->captures[0], &s, &key);
+	rc = key_update(c, r, resp, r->who->user_id, r->captures[0], &s, &key);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
 	if (rc != TG_OK)
@@ -117,7 +121,7 @@ h_keys_delete(struct tg_req *r, struct tg_resp *resp)
 
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = key_revoke(c, r, r->who->user_id, r->captures[0]);
+	rc = key_revoke(c, r, resp, r->who->user_id, r->captures[0]);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
 	if (rc != TG_OK)
@@ -147,8 +151,8 @@ h_keys_rotate(struct tg_req *r, struct tg_resp *resp)
 	}
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = key_rotate(
-	    c, r, r->who->user_id, r->captures[0], grace, secret, &key, &until);
+	rc = key_rotate(c, r, resp, r->who->user_id, r->captures[0], grace,
+	    secret, &key, &until);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
 	if (rc != TG_OK)
@@ -172,6 +176,8 @@ h_keys_usage(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
 		return rc;
+	if (!auth_whole_account(r->who))
+		key_list_keep(list, "id", r->who->key_pub);
 	out = json_array();
 	json_array_foreach(list, i, k)
 	{

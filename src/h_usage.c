@@ -91,7 +91,16 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	}
 	if ((v = req_query(r, "model")) != NULL && *v != '\0')
 		f->model = v;
-	if ((v = req_query(r, "key_id")) != NULL && *v != '\0') {
+	if (!auth_whole_account(r->who)) {
+		/* A read-only key reads its own usage only. */
+		v = req_query(r, "key_id");
+		if (v != NULL && *v != '\0' && strcmp(v, r->who->key_pub) != 0)
+			return resp_fail_code(r, resp, TG_EPERM,
+			    "insufficient_permissions", "key_id",
+			    "a read-only key reads its own usage only: leave "
+			    "out key_id or use a dashboard session");
+		f->key_id = r->who->key_id;
+	} else if ((v = req_query(r, "key_id")) != NULL && *v != '\0') {
 		p[0] = DB_STR(v);
 		p[1] = DB_I64(r->who->user_id);
 		if ((rc = db_exec(c, STMT_KEY_GET, p, 2, &rows, r->arena)) !=
@@ -107,8 +116,8 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 }
 
 /* One CSV field: quoted when it holds a comma, quote or line break. */
-static void
-csv_field(struct buf *b, const json_t *v)
+void
+usage_csv_field(struct buf *b, const json_t *v)
 {
 	const char *s, *p;
 	char num[48];
@@ -125,8 +134,11 @@ csv_field(struct buf *b, const json_t *v)
 	} else {
 		s = "";
 	}
-	/* A leading =+-@ would be a formula in a spreadsheet. */
-	formula = *s != '\0' && strchr("=+-@", *s) != NULL;
+	/*
+	 * A leading = + - @ would be a formula in a spreadsheet, and so would
+	 * one after a leading tab or CR, which some strip on import.
+	 */
+	formula = *s != '\0' && strchr("=+-@\t\r", *s) != NULL;
 	if (strpbrk(s, ",\"\r\n") == NULL && !formula) {
 		buf_puts(b, s);
 		return;
@@ -166,7 +178,7 @@ as_csv(struct tg_req *r, struct tg_resp *resp, json_t *data)
 		for (j = 0; csv_cols[j] != NULL; j++) {
 			if (j > 0)
 				buf_puts(&b, ",");
-			csv_field(&b, json_object_get(rec, csv_cols[j]));
+			usage_csv_field(&b, json_object_get(rec, csv_cols[j]));
 		}
 		buf_puts(&b, "\r\n");
 	}
@@ -229,6 +241,11 @@ bill(struct tg_req *r, struct tg_resp *resp, int64_t user_id)
 enum tg_err
 h_user_bill(struct tg_req *r, struct tg_resp *resp)
 {
+	enum tg_err rc;
+
+	/* Every key's charges: the whole account. */
+	if ((rc = auth_need_account(r, resp)) != TG_OK)
+		return rc;
 	return bill(r, resp, r->who->user_id);
 }
 

@@ -26,6 +26,12 @@ static const struct jx_field delete_fields[] = {
 	{ "password",	JX_STRING,	1 },
 	{ NULL,		0,		0 },
 };
+
+static const struct jx_field password_fields[] = {
+	{ "current_password",	JX_STRING,	1 },
+	{ "new_password",	JX_STRING,	1 },
+	{ NULL,			0,		0 },
+};
 /* clang-format on */
 
 enum tg_err
@@ -38,6 +44,15 @@ h_user_profile(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = account_user(c, r, r->who->user_id, 1, &u)) != TG_OK)
 		return rc;
+	if (!auth_whole_account(r->who)) {
+		/* Who it belongs to, not the email, names or settings. */
+		resp->body = json_pack("{s:O, s:O, s:O, s:O}", "id",
+		    json_object_get(u, "id"), "role",
+		    json_object_get(u, "role"), "status",
+		    json_object_get(u, "status"), "group",
+		    json_object_get(u, "group"));
+		return TG_OK;
+	}
 	resp->body = json_incref(u);
 	return TG_OK;
 }
@@ -68,12 +83,32 @@ h_user_delete(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = account_delete(c, r, r->who->user_id,
+	rc = account_delete(c, r, resp, r->who->user_id,
 	    json_string_value(json_object_get(r->json, "password")));
 	if (rc == TG_EAUTH)
 		return resp_fail_code(r, resp, rc, "invalid_credentials",
 		    "password", "the password is not correct");
 	if (rc != TG_OK)
+		return rc;
+	resp->status = 204;
+	return TG_OK;
+}
+
+enum tg_err
+h_user_password(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, password_fields)) != TG_OK)
+		return rc;
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	/* A session that changes it stays; every other one ends. */
+	if ((rc = account_change_password(c, r, resp, r->who->user_id,
+		 jx_str(r->json, "current_password"),
+		 jx_str(r->json, "new_password"),
+		 r->who->session ? auth_credential(r) : NULL)) != TG_OK)
 		return rc;
 	resp->status = 204;
 	return TG_OK;
@@ -154,6 +189,8 @@ h_user_limit(struct tg_req *r, struct tg_resp *resp)
 	    (rc = limits_get(c, r, r->who->user_id, 0, NULL, &lim)) != TG_OK ||
 	    (rc = limits_of_keys(c, r, r->who->user_id, &keys)) != TG_OK)
 		return rc;
+	if (!auth_whole_account(r->who))
+		key_list_keep(keys, "key_id", r->who->key_pub);
 	resp->body = json_pack("{s:s, s:O, s:O}", "user_id", r->who->user_pub,
 	    "rate_limits", lim, "keys", keys);
 	return limits_now(c, r, resp->body);
@@ -187,6 +224,9 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	char ts[21];
 	enum tg_err rc;
 
+	/* The user's metrics and every key's limits: the whole account. */
+	if ((rc = auth_need_account(r, resp)) != TG_OK)
+		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = account_balance(c, r, r->who->user_id, &bal, NULL, NULL)) !=
 		TG_OK ||

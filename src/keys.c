@@ -216,44 +216,51 @@ parse_time(const char *s, char out[20])
 	return 0;
 }
 
+static const char *const perm_names[] = {"read", "write", "admin", "keys"};
+#define NPERMS (sizeof(perm_names) / sizeof(perm_names[0]))
+
+/* The SET literal of PERM_* bits (perm_names is in bit order). */
+static const char *
+perms_set(struct arena *a, unsigned mask)
+{
+	char buf[32] = "";
+	size_t k;
+
+	for (k = 0; k < NPERMS; k++)
+		if (mask & (1u << k)) {
+			if (buf[0] != '\0')
+				strcat(buf, ",");
+			strcat(buf, perm_names[k]);
+		}
+	return arena_strdup(a, buf);
+}
+
 static enum tg_err
 perms_from(
     struct tg_req *r, struct tg_resp *resp, const json_t *arr, const char **out)
 {
-	static const char *const names[] = {"read", "write", "admin"};
 	unsigned mask = 0;
 	json_t *v;
 	size_t i, k;
-	char buf[32] = "";
 
 	json_array_foreach(arr, i, v)
 	{
-		for (k = 0; k < 3; k++)
+		for (k = 0; k < NPERMS; k++)
 			if (json_is_string(v) &&
-			    strcmp(json_string_value(v), names[k]) == 0)
+			    strcmp(json_string_value(v), perm_names[k]) == 0)
 				break;
-		if (k == 3)
+		if (k == NPERMS)
 			return resp_fail_code(r, resp, TG_EINVAL,
 			    "invalid_value", "permissions",
-			    "permissions are \"read\", \"write\" and "
-			    "\"admin\"");
+			    "permissions are \"read\", \"write\", \"admin\" "
+			    "and \"keys\"");
 		mask |= 1u << k;
 	}
 	if (mask == 0)
 		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
 		    "permissions", "a key needs at least one permission");
-	if ((mask & 4) && !r->who->admin_role)
-		return resp_fail_code(r, resp, TG_EPERM,
-		    "insufficient_permissions", "permissions",
-		    "only admin users may create keys with the admin "
-		    "permission");
-	for (k = 0; k < 3; k++)
-		if (mask & (1u << k)) {
-			if (buf[0] != '\0')
-				strcat(buf, ",");
-			strcat(buf, names[k]);
-		}
-	*out = arena_strdup(r->arena, buf);
+	/* Whether the caller may give them is key_scope's question. */
+	*out = perms_set(r->arena, mask);
 	return TG_OK;
 }
 
@@ -426,6 +433,22 @@ key_list(struct db_conn *c, struct tg_req *r, int64_t user_id, json_t **out)
 	return TG_OK;
 }
 
+void
+key_list_keep(json_t *list, const char *field, const char *id)
+{
+	const char *v;
+	size_t i = 0;
+
+	while (i < json_array_size(list)) {
+		v = json_string_value(
+		    json_object_get(json_array_get(list, i), field));
+		if (v == NULL || strcmp(v, id) != 0)
+			json_array_remove(list, i);
+		else
+			i++;
+	}
+}
+
 enum tg_err
 key_get(struct db_conn *c, struct tg_req *r, int64_t user_id,
     const char *key_pub, int64_t *key_id, json_t **out)
@@ -441,6 +464,257 @@ key_get(struct db_conn *c, struct tg_req *r, int64_t user_id,
 		*out = key_json(rows.v);
 		arena_defer_json(r->arena, *out);
 	}
+	return TG_OK;
+}
+
+/*
+ * Who may give what.  A session gives anything but 'admin' (which needs an
+ * admin user); a key gives at most what it has itself: a subset of its
+ * permissions, allowlists and models inside its own, a credit limit within
+ * what it has left, an expiry no later than its own.
+ */
+struct scope {
+	int session;
+	unsigned perms;
+	const char *ips, *refs, *models; /* JSON arrays; "[]" = none */
+	int64_t limit, left;		 /* nano-USD; -1 = no limit */
+	char exp[20];			 /* "YYYY-MM-DD HH:MM:SS"; "" = never */
+};
+
+/* A key's restrictions, as stored or as a change would make them. */
+struct kval {
+	unsigned perms;
+	const char *ips, *refs, *models;
+	int64_t limit; /* -1 = none */
+	const char *exp;
+};
+
+enum {
+	F_PERMS = 1 << 0,
+	F_IPS = 1 << 1,
+	F_REFS = 1 << 2,
+	F_MODELS = 1 << 3,
+	F_LIMIT = 1 << 4,
+	F_EXP = 1 << 5,
+	F_ALL = 0x3f
+};
+
+static enum tg_err
+scope_load(struct db_conn *c, struct tg_req *r, struct scope *sc)
+{
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->session = r->who->session;
+	sc->perms = r->who->perms;
+	sc->ips = sc->refs = sc->models = "[]";
+	sc->limit = sc->left = -1;
+	if (!sc->session) {
+		/* The row now, not the cached one auth used: spent moves. */
+		rc = fetch(c, r, r->who->user_id, r->who->key_pub, &rows);
+		if (rc != TG_OK)
+			return rc == TG_ENOENT ? TG_EAUTH : rc;
+		v = rows.v;
+		sc->perms = auth_perms_parse(col(&v[KC_PERMS]));
+		sc->ips = col(&v[KC_IPS]) != NULL ? col(&v[KC_IPS]) : "[]";
+		sc->refs = col(&v[KC_REFS]) != NULL ? col(&v[KC_REFS]) : "[]";
+		sc->models =
+		    col(&v[KC_MODELS]) != NULL ? col(&v[KC_MODELS]) : "[]";
+		if (v[KC_CLIMIT].type == DBT_I64) {
+			sc->limit = v[KC_CLIMIT].i;
+			sc->left = sc->limit > v[KC_SPENT].i
+			    ? sc->limit - v[KC_SPENT].i
+			    : 0;
+		}
+		if (v[KC_EXPIRES].type == DBT_STR &&
+		    parse_time(v[KC_EXPIRES].s, sc->exp) == -1)
+			return TG_ESYSTEM;
+	}
+	/* 'admin' only from a credential of an admin user that holds it. */
+	if (!r->who->admin_role)
+		sc->perms &= ~(unsigned)PERM_ADMIN;
+	return TG_OK;
+}
+
+/*
+ * 1 when every entry of the inner list is inside an entry of the outer one.
+ * An empty outer list restricts nothing; an empty inner one allows all, so
+ * it is inside only an empty outer one.  Damaged columns are never inside.
+ */
+static int
+list_within(const char *inner, const char *outer,
+    int (*within)(const char *, const char *))
+{
+	json_t *in = json_loads(inner, 0, NULL),
+	       *out = json_loads(outer, 0, NULL);
+	json_t *a, *b;
+	size_t i, j;
+	int ok, hit;
+
+	ok = json_is_array(in) && json_is_array(out);
+	if (ok && json_array_size(out) > 0) {
+		ok = json_array_size(in) > 0;
+		json_array_foreach(in, i, a)
+		{
+			hit = 0;
+			json_array_foreach(out, j, b)
+			{
+				if (json_is_string(a) && json_is_string(b) &&
+				    within(json_string_value(a),
+					json_string_value(b)))
+					hit = 1;
+			}
+			ok = ok && hit;
+		}
+	}
+	json_decref(in);
+	json_decref(out);
+	return ok;
+}
+
+static int
+same_model(const char *inner, const char *outer)
+{
+	return strcmp(inner, outer) == 0;
+}
+
+/* The first of fields where k is wider than the caller may give, or NULL. */
+static const char *
+wider(const struct scope *sc, const struct kval *k, unsigned fields,
+    int64_t credit_cap)
+{
+	if ((fields & F_PERMS) && (k->perms & ~sc->perms))
+		return "permissions";
+	if (sc->session)
+		return NULL;
+	if ((fields & F_IPS) && !list_within(k->ips, sc->ips, auth_net_within))
+		return "ip_allowlist";
+	if ((fields & F_REFS) &&
+	    !list_within(k->refs, sc->refs, auth_host_within))
+		return "referrer_allowlist";
+	if ((fields & F_MODELS) &&
+	    !list_within(k->models, sc->models, same_model))
+		return "allowed_models";
+	if ((fields & F_LIMIT) && credit_cap >= 0 &&
+	    (k->limit < 0 || k->limit > credit_cap))
+		return "credit_limit";
+	if ((fields & F_EXP) && sc->exp[0] != '\0' &&
+	    (*k->exp == '\0' || strcmp(k->exp, sc->exp) > 0))
+		return "expires_at";
+	return NULL;
+}
+
+static void
+kval_of_spec(const struct key_spec *s, struct kval *k, unsigned *fields)
+{
+	*fields = 0;
+	k->perms = auth_perms_parse(s->perms != NULL ? s->perms : "read,write");
+	k->ips = s->ips != NULL ? s->ips : "[]";
+	k->refs = s->refs != NULL ? s->refs : "[]";
+	k->models = s->models != NULL ? s->models : "[]";
+	k->limit = s->credit_limit >= 0 ? s->credit_limit : -1;
+	k->exp = s->expires_at != NULL ? s->expires_at : "";
+	*fields |= s->perms != NULL ? F_PERMS : 0;
+	*fields |= s->ips != NULL ? F_IPS : 0;
+	*fields |= s->refs != NULL ? F_REFS : 0;
+	*fields |= s->models != NULL ? F_MODELS : 0;
+	*fields |= s->credit_limit != -2 ? F_LIMIT : 0;
+	*fields |= s->expires_at != NULL ? F_EXP : 0;
+}
+
+static enum tg_err
+refuse_give(struct tg_req *r, struct tg_resp *resp, const char *field)
+{
+	if (strcmp(field, "permissions") == 0)
+		return resp_fail_code(r, resp, TG_EPERM,
+		    "insufficient_permissions", field,
+		    "a key's permissions may only be ones the caller holds; "
+		    "'admin' comes only from an admin user's session or "
+		    "admin key");
+	return resp_fail_code(r, resp, TG_EPERM, "insufficient_permissions",
+	    field,
+	    "the calling key may not give a key a wider %s than its own: "
+	    "send the same or a narrower one (or use a dashboard session)",
+	    field);
+}
+
+enum tg_err
+key_scope_create(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    struct key_spec *s)
+{
+	struct scope sc;
+	struct kval k;
+	const char *f;
+	unsigned fields, def;
+	enum tg_err rc;
+
+	if ((rc = scope_load(c, r, &sc)) != TG_OK)
+		return rc;
+	/* Unset restrictions inherit the caller's: none would be wider. */
+	if (s->perms == NULL &&
+	    (def = sc.perms & (PERM_READ | PERM_WRITE)) != 0)
+		s->perms = perms_set(r->arena, def);
+	if (s->ips == NULL)
+		s->ips = sc.ips;
+	if (s->refs == NULL)
+		s->refs = sc.refs;
+	if (s->models == NULL)
+		s->models = sc.models;
+	if (s->credit_limit == -2 && sc.left >= 0)
+		s->credit_limit = sc.left;
+	if (s->expires_at == NULL && sc.exp[0] != '\0')
+		s->expires_at = arena_strdup(r->arena, sc.exp);
+	kval_of_spec(s, &k, &fields);
+	if ((f = wider(&sc, &k, F_ALL, sc.left)) != NULL)
+		return refuse_give(r, resp, f);
+	return TG_OK;
+}
+
+/*
+ * A change (s), rotation or deletion (s NULL) of the key in row v: the key
+ * may not be wider than the caller, nor the change give more than it may.
+ */
+static enum tg_err
+scope_change(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    const struct db_val *v, const struct key_spec *s)
+{
+	struct scope sc;
+	struct kval t, k;
+	char exp[20] = "";
+	const char *f;
+	unsigned fields;
+	enum tg_err rc;
+
+	if (r->who == NULL) /* not a request: the operator's own code */
+		return TG_OK;
+	if ((rc = scope_load(c, r, &sc)) != TG_OK)
+		return rc;
+	if (!sc.session) {
+		if (v[KC_EXPIRES].type == DBT_STR &&
+		    parse_time(v[KC_EXPIRES].s, exp) == -1)
+			return TG_ESYSTEM;
+		t.perms = auth_perms_parse(col(&v[KC_PERMS]));
+		t.ips = col(&v[KC_IPS]) != NULL ? col(&v[KC_IPS]) : "[]";
+		t.refs = col(&v[KC_REFS]) != NULL ? col(&v[KC_REFS]) : "[]";
+		t.models =
+		    col(&v[KC_MODELS]) != NULL ? col(&v[KC_MODELS]) : "[]";
+		t.limit = v[KC_CLIMIT].type == DBT_I64 ? v[KC_CLIMIT].i : -1;
+		t.exp = exp;
+		if ((f = wider(&sc, &t, F_ALL, sc.limit)) != NULL)
+			return resp_fail_code(r, resp, TG_EPERM,
+			    "insufficient_permissions", NULL,
+			    "key %s has a wider %s than the calling key: "
+			    "only a dashboard session or a wider key may "
+			    "change, rotate or delete it",
+			    col(&v[KC_PUB]), f);
+	}
+	if (s == NULL)
+		return TG_OK;
+	kval_of_spec(s, &k, &fields);
+	if ((f = wider(&sc, &k, fields, sc.left)) != NULL)
+		return refuse_give(r, resp, f);
 	return TG_OK;
 }
 
@@ -483,15 +757,20 @@ apply(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	return rc;
 }
 
-/* Start an audited change of one key: its row and its KEY object as it was. */
+/*
+ * Start an audited change of one key: its row and its KEY object as it was,
+ * once the caller may make the change s (NULL: rotate or delete).
+ */
 static enum tg_err
-begin_on(struct db_conn *c, struct tg_req *r, int64_t user_id,
-    const char *key_pub, struct db_rows *rows, json_t **before)
+begin_on(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *key_pub, const struct key_spec *s,
+    struct db_rows *rows, json_t **before)
 {
 	enum tg_err rc;
 
 	if ((rc = audit_begin(c)) != TG_OK ||
-	    (rc = fetch(c, r, user_id, key_pub, rows)) != TG_OK)
+	    (rc = fetch(c, r, user_id, key_pub, rows)) != TG_OK ||
+	    (rc = scope_change(c, r, resp, rows->v, s)) != TG_OK)
 		return rc;
 	*before = key_json(rows->v);
 	arena_defer_json(r->arena, *before);
@@ -499,14 +778,16 @@ begin_on(struct db_conn *c, struct tg_req *r, int64_t user_id,
 }
 
 enum tg_err
-key_update(struct db_conn *c, struct tg_req *r, int64_t user_id,
-    const char *key_pub, const struct key_spec *s, json_t **out)
+key_update(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *key_pub, const struct key_spec *s,
+    json_t **out)
 {
 	struct db_rows rows;
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = begin_on(c, r, user_id, key_pub, &rows, &before)) != TG_OK)
+	if ((rc = begin_on(c, r, resp, user_id, key_pub, s, &rows, &before)) !=
+	    TG_OK)
 		goto fail;
 	if ((rc = apply(c, r, user_id, rows.v, s)) != TG_OK)
 		goto fail;
@@ -524,15 +805,16 @@ fail:
 }
 
 enum tg_err
-key_revoke(
-    struct db_conn *c, struct tg_req *r, int64_t user_id, const char *key_pub)
+key_revoke(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *key_pub)
 {
 	struct db_rows rows;
 	struct db_val id;
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = begin_on(c, r, user_id, key_pub, &rows, &before)) != TG_OK)
+	if ((rc = begin_on(
+		 c, r, resp, user_id, key_pub, NULL, &rows, &before)) != TG_OK)
 		goto fail;
 	id = DB_I64(rows.v[KC_ID].i);
 	if ((rc = db_exec(c, STMT_KEY_REVOKE, &id, 1, NULL, r->arena)) != TG_OK)
@@ -547,9 +829,9 @@ fail:
 }
 
 enum tg_err
-key_rotate(struct db_conn *c, struct tg_req *r, int64_t user_id,
-    const char *key_pub, int64_t grace, char secret[KEY_MAX_LEN], json_t **out,
-    json_t **prev_until)
+key_rotate(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
+    int64_t user_id, const char *key_pub, int64_t grace,
+    char secret[KEY_MAX_LEN], json_t **out, json_t **prev_until)
 {
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char prefix[24], last4[5], env[16];
@@ -559,7 +841,8 @@ key_rotate(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = begin_on(c, r, user_id, key_pub, &rows, &before)) != TG_OK)
+	if ((rc = begin_on(
+		 c, r, resp, user_id, key_pub, NULL, &rows, &before)) != TG_OK)
 		goto fail;
 	snprintf(env, sizeof(env), "%s", col(&rows.v[KC_ENV]));
 	if (crypto_key_new((enum key_env)crypto_key_env_parse(env), secret) ==

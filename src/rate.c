@@ -141,6 +141,14 @@ rate_set_none(struct rate_set *s)
 }
 
 void
+rate_set_default(struct rate_set *s, unsigned slots)
+{
+	rate_set_none(s);
+	s->v[RL_RPM] = RATE_DEFAULT_RPM;
+	s->v[RL_CONC] = slots / 4 > 2 ? slots / 4 : 2;
+}
+
+void
 rate_set_min(struct rate_set *a, const struct rate_set *b)
 {
 	size_t i;
@@ -166,6 +174,9 @@ rate_set_parse(const char *s, struct rate_set *out, char *err, size_t errlen)
 	char *end;
 
 	rate_set_none(out);
+	/* Spelled out, so a config can say it (an empty value may be dropped). */
+	if (strcmp(s, "none") == 0)
+		return 0;
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;

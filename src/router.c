@@ -33,15 +33,16 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/profile",			   h_user_profile,	RF_AUTH },
 	{ TG_M_PUT,    "/user/profile",			   h_user_profile_update, RF_AUTH | RF_JSON },
 	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON },
+	{ TG_M_PUT,    "/user/password",		   h_user_password,	RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/user/balance",			   h_user_balance,	RF_AUTH },
 	{ TG_M_GET,    "/user/limit",			   h_user_limit,	RF_AUTH },
 	{ TG_M_GET,    "/user/monitor",			   h_user_monitor,	RF_AUTH },
-	{ TG_M_POST,   "/user/api-keys",		   h_keys_create,	RF_AUTH | RF_JSON_OPT },
+	{ TG_M_POST,   "/user/api-keys",		   h_keys_create,	RF_AUTH | RF_KEYS | RF_JSON_OPT },
 	{ TG_M_GET,    "/user/api-keys",		   h_keys_list,		RF_AUTH },
 	{ TG_M_GET,    "/user/api-keys/usage",		   h_keys_usage,	RF_AUTH },
-	{ TG_M_PUT,    "/user/api-keys/{id}",		   h_keys_update,	RF_AUTH | RF_JSON },
-	{ TG_M_DELETE, "/user/api-keys/{id}",		   h_keys_delete,	RF_AUTH },
-	{ TG_M_POST,   "/user/api-keys/{id}/rotate",	   h_keys_rotate,	RF_AUTH | RF_JSON_OPT },
+	{ TG_M_PUT,    "/user/api-keys/{id}",		   h_keys_update,	RF_AUTH | RF_KEYS | RF_JSON },
+	{ TG_M_DELETE, "/user/api-keys/{id}",		   h_keys_delete,	RF_AUTH | RF_KEYS },
+	{ TG_M_POST,   "/user/api-keys/{id}/rotate",	   h_keys_rotate,	RF_AUTH | RF_KEYS | RF_JSON_OPT },
 
 	{ TG_M_GET,    "/v1/models",			   h_models_list,	RF_AUTH },
 	{ TG_M_GET,    "/v1/models/{vendor}/{model}",	   h_models_get,	RF_AUTH },
@@ -251,6 +252,8 @@ route_perms(const struct route *rt, enum tg_method m)
 {
 	if (rt->flags & RF_ADMIN)
 		return PERM_ADMIN;
+	if (rt->flags & RF_KEYS)
+		return PERM_KEYS;
 	return m == TG_M_GET || m == TG_M_HEAD ? PERM_READ : PERM_WRITE;
 }
 

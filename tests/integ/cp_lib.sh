@@ -136,9 +136,9 @@ cp_admin() {
 	key_format "$ADMIN_KEY" || bail "tollgate admin create-user prints a key (got '$ADMIN_KEY'; $(head -c 300 "$T/log/admin-create.err"))"
 }
 
-# cp_new_key CRED JSON: POST /user/api-keys; sets NEW_KEY and NEW_KEY_ID on 201.
+# cp_new_key CRED JSON [CURL ARGS...]: POST /user/api-keys; sets NEW_KEY and NEW_KEY_ID on 201.
 cp_new_key() {
-	req POST /user/api-keys "$1" "$2"
+	req POST /user/api-keys "$1" "$2" "${@:3}"
 	NEW_KEY=$(jv '.api_key // empty')
 	NEW_KEY_ID=$(jv '.key.id // empty')
 	[ "$code" = 201 ] && [ -n "$NEW_KEY" ]

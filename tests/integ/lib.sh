@@ -326,6 +326,8 @@ render() {
 
 # tg_conf FILE [section.key=value ...]: writes a tollgate config for the test DB. Later
 # assignments override earlier ones; an empty value drops the key (back to the default).
+# Every test connects from 127.0.0.1 and many share one database, so the built-in
+# registration throttle and per-user limits are off unless a test sets them.
 tg_conf() {
 	local file=$1 item key sec
 	shift
@@ -351,6 +353,8 @@ tg_conf() {
 		"db.connect_timeout=2" \
 		"db.schema_dir=$TOLLGATE_SRCDIR/schema" \
 		"debug.routes=on" \
+		"auth.register_per_hour=0" \
+		"limits.defaults=none" \
 		"$@"; do
 		key=${item%%=*}
 		[ -n "${val[$key]+set}" ] || order+=("$key")

@@ -61,8 +61,8 @@ req GET /admin/monitor "$NEW_KEY"
 expect_err "admin user, key without admin permission" 403 insufficient_permissions
 # An admin's session carries admin: needs a password; make an admin with one.
 pw_admin="adm2-$CP_U@example.com"
-"$TOLLGATE_BIN" -c "$CONF" admin create-user --email "$pw_admin" --password "$CP_PW" --admin >/dev/null 2>&1 ||
-	not_ok "admin create-user --password"
+printf '%s\n' "$CP_PW" | "$TOLLGATE_BIN" -c "$CONF" admin create-user --email "$pw_admin" --password-stdin \
+	--admin >/dev/null 2>&1 || not_ok "admin create-user --password-stdin"
 cp_login "$pw_admin"
 req GET /admin/monitor "$TOKEN"
 expect_status "admin session on GET /admin/monitor" 200
@@ -197,8 +197,12 @@ req PUT /admin/users/"$U_ID" "$AK" '{"role":"admin"}'
 expect_status "promote the user" 200
 req GET /admin/monitor "$U_KEY"
 expect_err "promoted user's old (read,write) key on /admin" 403 insufficient_permissions
-cp_new_key "$U_KEY" '{"name":"adm","permissions":["read","write","admin"]}' || true
-check "promoted user may create an admin key" status_is 201
+# 'admin' comes only from a credential that holds it (issue 13): not from the user's old key.
+req POST /user/api-keys "$U_KEY" '{"name":"adm","permissions":["read","write","admin"]}'
+expect_err "promoted user's key without admin may not create an admin key" 403 insufficient_permissions
+cp_login "$U_EMAIL"
+cp_new_key "$TOKEN" '{"name":"adm","permissions":["read","write","admin"]}' || true
+check "promoted user's session may create an admin key" status_is 201
 req GET /admin/monitor "$NEW_KEY"
 expect_status "promoted user's admin key on /admin/monitor" 200
 UADM=$NEW_KEY

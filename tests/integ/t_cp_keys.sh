@@ -229,10 +229,13 @@ check "B's key untouched: still works, name unchanged, active" json_is \
 # --- read-only key ------------------------------------------------------------------------
 cp_new_key "$A_KEY" '{"name":"ro","permissions":["read"]}' || not_ok "create read-only key ($code)"
 KRO=$NEW_KEY KRO_ID=$NEW_KEY_ID
-for p in /user/profile /user/balance /user/api-keys /user/api-keys/usage /user/limit /user/monitor; do
+for p in /user/profile /user/balance /user/api-keys /user/api-keys/usage /user/limit /user/usage; do
 	req GET "$p" "$KRO"
 	expect_status "read-only key GET $p" 200
 done
+# Issue 13: a read-only key no longer reads the whole account (t_cp_keys_scope.sh has the rest).
+req GET /user/monitor "$KRO"
+expect_err "read-only key GET /user/monitor" 403 insufficient_permissions
 ro() {
 	req "$1" "$2" "$KRO" "$3"
 	expect_err "read-only key $1 $2" 403 insufficient_permissions

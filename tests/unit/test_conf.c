@@ -3,6 +3,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "rate.h"
 
 #define MAXERR 16
 
@@ -426,6 +427,52 @@ t_db_port_range(void **state)
 {
 	load_fails_at("[db]\nport = 0\n", 2);
 	load_fails_at("[db]\nport = 65536\n", 2);
+}
+
+/* Issue 13's throttles: defaults that hold a small host up, and their bounds. */
+static void
+t_auth_throttles(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("");
+	assert_uint_equal(c->register_per_hour, 10);
+	assert_uint_equal(c->login_max_failures, 10);
+	assert_uint_equal(c->login_max_failures_per_address, 50);
+	conf_free(c);
+	c = load_ok("[auth]\nregister_per_hour = 0\n"
+		    "login_max_failures_per_address = 100000\n");
+	assert_uint_equal(c->register_per_hour, 0);
+	assert_uint_equal(c->login_max_failures_per_address, 100000);
+	conf_free(c);
+	load_fails_at("[auth]\nregister_per_hour = 100001\n", 2);
+	load_fails_at("[auth]\nregister_per_hour = -1\n", 2);
+	load_fails_at("[auth]\nlogin_max_failures_per_address = 0\n", 2);
+	load_fails_at("[auth]\nlogin_max_failures_per_address = 100001\n", 2);
+}
+
+/* Issue 13: per-user limits by default, sized by the slots; "none" lifts them. */
+static void
+t_limits_builtin(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("");
+	assert_int_equal(c->limits_default.v[RL_RPM], 60);
+	assert_int_equal(c->limits_default.v[RL_CONC], 2); /* 2 x 4 slots */
+	assert_int_equal(c->limits_default.v[RL_TPD], -1);
+	conf_free(c);
+	c = load_ok("[server]\nworkers = 4\nthreads = 16\n");
+	assert_int_equal(c->limits_default.v[RL_CONC], 16);
+	conf_free(c);
+	c = load_ok("[limits]\ndefaults = none\n");
+	assert_int_equal(c->limits_default.v[RL_RPM], -1);
+	assert_int_equal(c->limits_default.v[RL_CONC], -1);
+	conf_free(c);
+	c = load_ok("[limits]\ndefaults = max_concurrent=5\n");
+	assert_int_equal(c->limits_default.v[RL_RPM], -1);
+	assert_int_equal(c->limits_default.v[RL_CONC], 5);
+	conf_free(c);
 }
 
 static void
@@ -876,6 +923,8 @@ main(void)
 	    cmocka_unit_test(t_log_level_bad),
 	    cmocka_unit_test(t_db_section),
 	    cmocka_unit_test(t_db_port_range),
+	    cmocka_unit_test(t_auth_throttles),
+	    cmocka_unit_test(t_limits_builtin),
 	    cmocka_unit_test(t_debug_section),
 	    cmocka_unit_test(t_debug_routes_bad),
 	    cmocka_unit_test(t_size_suffixes),

@@ -179,7 +179,7 @@ t_key_credit_limit(void **state)
 	assert_int_equal(key_list(w.c, &w.req, uid, &list), TG_OK);
 	pub = json_string_value(json_object_get(json_array_get(list, 0), "id"));
 	assert_non_null(pub);
-	assert_int_equal(key_update(w.c, &w.req, uid, pub, &ks, &k), TG_OK);
+	assert_int_equal(key_update(w.c, &w.req, NULL, uid, pub, &ks, &k), TG_OK);
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(3),
 			     NULL, 60, h1, &rep, &why),
 	    TG_ECREDIT);
