@@ -115,6 +115,7 @@ struct conf {
 
 	/* [security] */
 	char *master_key_file;
+	int allow_plain_http; /* provider base URLs over http:// to any host */
 
 	/* [debug] */
 	int debug_routes;

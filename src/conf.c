@@ -523,6 +523,7 @@ static const struct conf_key keys[] = {
 	{ "upstream", "failures_to_open", set_uint,   CO(failures_to_open),   1, 1000 },
 	{ "upstream", "open_seconds",	 set_uint,    CO(open_seconds),	      1, 3600 },
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
+	{ "security", "allow_plain_http", set_bool,   CO(allow_plain_http),   0, 0 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
 };
 /* clang-format on */

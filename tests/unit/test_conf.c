@@ -423,6 +423,20 @@ t_body_caps_bounds(void **state)
 }
 
 static void
+t_allow_plain_http(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("");
+	assert_int_equal(c->allow_plain_http, 0);
+	conf_free(c);
+	c = load_ok("[security]\nallow_plain_http = on\n");
+	assert_int_equal(c->allow_plain_http, 1);
+	conf_free(c);
+	load_fails_at("[security]\nallow_plain_http = sometimes\n", 2);
+}
+
+static void
 t_size_bad(void **state)
 {
 	load_fails_at("[http]\nmax_body = 8X\n", 2);
@@ -840,6 +854,7 @@ main(void)
 	    cmocka_unit_test(t_size_suffixes),
 	    cmocka_unit_test(t_size_bad),
 	    cmocka_unit_test(t_body_caps_bounds),
+	    cmocka_unit_test(t_allow_plain_http),
 	    cmocka_unit_test(t_bad_number_line),
 	    cmocka_unit_test(t_syntax_error),
 	    cmocka_unit_test(t_number_trailing_garbage),
