@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "http_client.h"
 #include "db.h"
+#include "ctx.h"
 #include "log.h"
 #include "master.h"
 #include "migrate.h"
@@ -106,7 +107,8 @@ serve(struct conf *c)
 		conf_free(c);
 		return rc;
 	}
-	if (db_library_init() == -1 || check_schema(c) == -1) {
+	if (db_library_init() == -1 || check_schema(c) == -1 ||
+	    ctx_shm_check(c) == -1) {
 		conf_free(c);
 		return EXIT_FAILURE;
 	}
