@@ -31,6 +31,11 @@ int upstream_kind_parse(const char *);
 const char *upstream_kind_name(enum prov_kind);
 
 /*
+ * Copy TOLLGATE_MASTER_KEY (if set) for upstream_master_load and remove it
+ * from the environment, wiping its bytes; once, at the start of main.
+ */
+void upstream_master_env_take(void);
+/*
  * The master key: TOLLGATE_MASTER_KEY, else the file of
  * [security] master_key_file.  0, 1 when none is configured, -1 on a bad one
  * (why in err).

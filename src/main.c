@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -16,7 +18,25 @@
 #include "master.h"
 #include "migrate.h"
 #include "sock.h"
+#include "upstream.h"
 #include "worker.h"
+
+/*
+ * Before anything holds a secret: no core file and no ptrace by our own
+ * user (a core of a worker has the master key and provider keys in it),
+ * and the master key out of the environment, where /proc/PID/environ and
+ * every child would show it.  Forked workers inherit all of it.
+ */
+static void
+harden(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fprintf(stderr, "tollgate: hardening: %s\n", strerror(errno));
+	upstream_master_env_take();
+}
 
 static void
 usage(FILE *fp)
@@ -157,6 +177,7 @@ main(int argc, char *argv[])
 	size_t cmdi;
 	int ch, test = 0, rc, nargs;
 
+	harden();
 	/* "+": options stop at the command, which has options of its own. */
 	while ((ch = getopt(argc, argv, "+c:th")) != -1) {
 		switch (ch) {

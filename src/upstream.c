@@ -57,12 +57,37 @@ upstream_kind_name(enum prov_kind k)
 	return (unsigned)k < PROV__MAX ? kind_names[k] : "unknown";
 }
 
+#define MASTER_ENV "TOLLGATE_MASTER_KEY"
+
+/* The environment's master key, taken out of it by upstream_master_env_take. */
+static char env_key[MASTER_FILE_MAX + 1];
+static int env_taken;
+
+void
+upstream_master_env_take(void)
+{
+	char *v = getenv(MASTER_ENV), *entry;
+
+	if (v == NULL)
+		return;
+	snprintf(env_key, sizeof(env_key), "%s", v);
+	env_taken = 1;
+	/*
+	 * unsetenv only drops the pointer; the bytes stay in the block the
+	 * kernel shows as /proc/PID/environ (and forked workers copy), so
+	 * wipe "NAME=value" where it lies.
+	 */
+	entry = v - (sizeof(MASTER_ENV "=") - 1);
+	unsetenv(MASTER_ENV);
+	crypto_wipe(entry, strlen(entry));
+}
+
 int
 upstream_master_load(const struct conf *conf,
     unsigned char key[CRYPTO_MASTER_LEN], char *err, size_t errlen)
 {
 	char buf[MASTER_FILE_MAX + 1];
-	const char *env = getenv("TOLLGATE_MASTER_KEY");
+	const char *env = env_taken ? env_key : getenv(MASTER_ENV);
 	struct stat st;
 	ssize_t n;
 	int fd, rc;
