@@ -10,3 +10,8 @@ ALTER TABLE upstream_keys
 -- history.  Rows written before this migration keep 1 and verify under the old rule.
 ALTER TABLE audit_log
   ADD COLUMN hash_alg TINYINT UNSIGNED NOT NULL DEFAULT 1 AFTER row_hash;
+
+-- The audit key's check value (HMAC of a fixed label under the audit key): set by the first
+-- keyed row, so verify and appends can tell a wrong master key from a tampered row.
+ALTER TABLE audit_head
+  ADD COLUMN key_check BINARY(32) NULL AFTER last_hash;

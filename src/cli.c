@@ -32,6 +32,7 @@ struct cli {
 static int
 cli_open(struct cli *x, const struct conf *conf)
 {
+	char err[256];
 	enum tg_err rc;
 
 	memset(x, 0, sizeof(*x));
@@ -42,6 +43,11 @@ cli_open(struct cli *x, const struct conf *conf)
 		return -1;
 	x->req.arena = arena_new(64 * 1024);
 	x->req.ctx = &x->ctx;
+	/* The audit chain is keyed from the master key, when there is one. */
+	if (upstream_master_load(conf, x->ctx.master, err, sizeof(err)) == 0) {
+		audit_set_key(x->ctx.master);
+		x->ctx.have_master = 1;
+	}
 	snprintf(x->req.request_id, sizeof(x->req.request_id), "cli");
 	x->req.remote_addr = "local";
 	if ((rc = db_get(x->ctx.db, &x->c)) != TG_OK) {
@@ -60,6 +66,7 @@ cli_close(struct cli *x)
 		db_put(x->ctx.db, x->c);
 	arena_free(x->req.arena);
 	db_pool_free(x->ctx.db);
+	crypto_wipe(x->ctx.master, sizeof(x->ctx.master));
 	db_library_end();
 }
 

@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "crypto.h"
+#include "audit.h"
 #include "cache.h"
 #include "ctx.h"
 #include "db.h"
@@ -109,6 +110,8 @@ load_master(struct tg_ctx *x, const struct conf *c)
 	char err[256];
 	int rc = upstream_master_load(c, x->master, err, sizeof(err));
 
+	if (rc == 0)
+		audit_set_key(x->master);
 	if (rc == -1)
 		log_msg(LOG_ERR, "%s; upstream calls will answer 503", err);
 	else if (rc == 1)
