@@ -666,7 +666,7 @@ upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
 	struct db_val p[4], q = DB_STR(id);
 	struct db_rows rows, prov;
 	int64_t nkeys = 0;
-	json_t *after;
+	json_t *before, *after;
 	enum tg_err rc;
 
 	if (base_url != NULL && !valid_base_url(base_url))
@@ -733,10 +733,12 @@ upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
 		json_object_set_new(
 		    after, "resealed_keys", json_integer(nkeys));
 	arena_defer_json(r->arena, after);
+	before =
+	    json_pack("{s:s}", "base_url", prov.nrows == 1 ? prov.v[1].s : "");
+	arena_defer_json(r->arena, before);
 	return audit_commit(c, r->arena, r,
 	    nkeys > 0 ? "provider.reseal" : "provider.update", "provider", id,
-	    json_pack("{s:s}", "base_url", prov.nrows == 1 ? prov.v[1].s : ""),
-	    after);
+	    before, after);
 fail:
 	db_rollback(c);
 	return rc;
