@@ -36,6 +36,8 @@ struct conf {
 	/* [http] */
 	uint64_t max_body;
 	unsigned max_json_depth;
+	uint64_t max_control_body;  /* bodies of routes outside /v1/ */
+	uint64_t max_json_elements; /* values in a data-plane body */
 	char *cors_origins_raw;
 	char *cors_origins[CONF_MAX_ORIGINS];
 	unsigned ncors_origins;
@@ -119,6 +121,7 @@ struct conf {
 
 	/* [security] */
 	char *master_key_file;
+	int allow_plain_http; /* provider base URLs over http:// to any host */
 
 	/* [debug] */
 	int debug_routes;

@@ -37,6 +37,9 @@ int crypto_token_new(char out[KEY_MAX_LEN]);
 int crypto_public_id(const char *prefix, char *out, size_t outlen);
 /* SHA-256 of n bytes. */
 void crypto_sha256(const void *, size_t, unsigned char out[CRYPTO_SHA256_LEN]);
+/* HMAC-SHA-256 of n bytes under key; 0 or -1. */
+int crypto_hmac_sha256(const void *key, size_t keylen, const void *, size_t n,
+    unsigned char out[CRYPTO_SHA256_LEN]);
 /* Hash of a secret for storage and lookup (SHA-256 of the full string). */
 void crypto_secret_hash(const char *, unsigned char out[CRYPTO_SHA256_LEN]);
 /* Constant-time equality of n bytes. */

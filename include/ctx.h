@@ -32,6 +32,11 @@ struct tg_ctx {
 
 /* Build the worker context (DB pool, OpenAPI cache); 0 or -1 (logged). */
 int ctx_init(struct tg_ctx *, const struct conf *);
+/*
+ * Open and close every shared-memory file once, before any worker exists:
+ * -1 (logged) when one is refused (shm_attach), so a start fails there.
+ */
+int ctx_shm_check(const struct conf *);
 void ctx_fini(struct tg_ctx *);
 /*
  * Housekeeping, every 100 ms from the supervisor: the journal to the

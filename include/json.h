@@ -9,13 +9,17 @@
 
 /* Deepest nesting of objects/arrays in text (strings skipped). */
 unsigned jx_depth(const char *text, size_t len);
+/* Deepest nesting jx_count follows (the maximum of [http] max_json_depth). */
+#define JX_MAX_DEPTH 1024
 /*
  * Parse text into *out (new reference) rejecting duplicate keys, nesting
  * deeper than maxdepth and anything but an object when want_object.
- * On error returns TG_EJSON with a human message in err.
+ * On error returns TG_EJSON with a human message in err, or TG_ETOOBIG
+ * when the text holds more than maxelems values (counted before jansson
+ * allocates anything).
  */
 enum tg_err jx_parse(const char *text, size_t len, unsigned maxdepth,
-    int want_object, json_t **out, char *err, size_t errlen);
+    size_t maxelems, int want_object, json_t **out, char *err, size_t errlen);
 /* Types a request field may have (a mask). */
 enum jx_type {
 	JX_STRING = 1 << 0,
@@ -70,6 +74,16 @@ int jx_locate(
  * too: no \u0000, no lone surrogates, no number out of its range.
  */
 int jx_valid(const char *text, size_t len);
+enum jx_scan { JX_SCAN_OK = 0, JX_SCAN_BAD, JX_SCAN_DEEP, JX_SCAN_MANY };
+/*
+ * The same scan, counting values (each scalar, array and object; keys not)
+ * into *elems and stopping at the first past maxelems (JX_SCAN_MANY) or at
+ * nesting past maxdepth (JX_SCAN_DEEP).  Numbers of any length are taken by
+ * their syntax, as jansson takes them, so a malformed text (JX_SCAN_BAD)
+ * fails in jansson no later than here.
+ */
+enum jx_scan jx_count(const char *text, size_t len, unsigned maxdepth,
+    size_t maxelems, size_t *elems);
 /* Append s to b as a JSON string, quotes included; TG_OK or TG_ESYSTEM. */
 struct buf;
 enum tg_err jx_quote(struct buf *b, const char *s);

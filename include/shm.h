@@ -8,14 +8,19 @@
 struct shm;
 
 /*
- * Map path (created if missing, mode 0600 + the group's read/write when the
- * run dir is shared) with size bytes of data.  Every process that maps the
- * same path shares the data, whoever forked it: tollgate's master, Apache or
- * lighttpd.  A file of another layout (magic, version, size) is reset.  The
- * data starts zeroed.  NULL with a reason in err.
+ * Map path (created if missing, mode 0600, never through a symlink) with
+ * size bytes of data.  Every process of this user that maps the same path
+ * shares the data, whoever forked it: tollgate's master, Apache or
+ * lighttpd.  An existing file must be a regular file with one link, owned
+ * by this user, empty or of exactly the mapped size; anything else is
+ * refused and left untouched (counted by shm_refused).  Ours with another
+ * layout (magic, version) is reset; one left group-accessible is made 0600.
+ * The data starts zeroed.  NULL with a reason in err.
  */
 struct shm *shm_attach(
     const char *path, uint32_t version, size_t size, char *err, size_t errlen);
+/* How many files shm_attach refused in this process (not ours, wrong size). */
+unsigned shm_refused(void);
 /* Process-private memory with the same interface, when no file can be had. */
 struct shm *shm_private(size_t size);
 void shm_detach(struct shm *);

@@ -31,6 +31,11 @@ int upstream_kind_parse(const char *);
 const char *upstream_kind_name(enum prov_kind);
 
 /*
+ * Copy TOLLGATE_MASTER_KEY (if set) for upstream_master_load and remove it
+ * from the environment, wiping its bytes; once, at the start of main.
+ */
+void upstream_master_env_take(void);
+/*
  * The master key: TOLLGATE_MASTER_KEY, else the file of
  * [security] master_key_file.  0, 1 when none is configured, -1 on a bad one
  * (why in err).
@@ -61,10 +66,12 @@ enum tg_err upstream_routes(struct db_conn *, struct arena *, const char *model,
  * The key of provider_id's pool to use now (healthy, within its limits and
  * spacing, least recently used; see pool.h), decrypted into secret
  * (NUL-terminated, wipe after use), and its internal id.  TG_ENOENT when the
- * pool has no enabled key; TG_ERATE when every key must wait (*wait_s).
+ * pool has no enabled key; TG_ERATE when every key must wait (*wait_s);
+ * TG_EAUTH when the key does not open for this deployment's endpoint (its
+ * provider id, kind and base URL: doc/internals.md "Sealed provider keys").
  */
 enum tg_err upstream_key_pick(struct db_conn *, struct arena *, struct pool *,
-    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
+    const unsigned char master[CRYPTO_MASTER_LEN], const struct deployment *,
     int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s,
     double *paced);
 /* Take a key out of rotation for good (the provider said 401/403). */
@@ -74,12 +81,32 @@ enum tg_err upstream_key_dead(
 enum tg_err upstream_key_status(struct db_conn *, struct arena *, struct pool *,
     const char *provider_id, json_t **data);
 
+/*
+ * Why url may not be a provider's base URL (not http(s), credentials, query;
+ * plain http:// to a public host without [security] allow_plain_http), or
+ * NULL when it may.
+ */
+const char *upstream_base_url_refusal(const struct tg_req *, const char *url);
 /* Admin operations (audited; r supplies actor and request id, or the CLI's). */
 enum tg_err upstream_provider_add(struct db_conn *, struct tg_req *,
     const char *id, const char *kind, const char *base_url, const char *name,
     int enabled, const char **why);
+/*
+ * A new base_url while the provider has keys is TG_ECONFLICT (*why) unless
+ * reseal, when the keys are sealed again for it under master (NULL: none
+ * configured) in the same transaction, audited as provider.reseal.  Plain
+ * http:// only to private hosts unless [security] allow_plain_http.
+ */
 enum tg_err upstream_provider_update(struct db_conn *, struct tg_req *,
     const char *id, const char *base_url, const char *name, int enabled,
+    int reseal, const unsigned char *master, const char **why);
+/*
+ * Seal every key still sealed the version 1 way (provider and key id only)
+ * for its provider's present endpoint; *total of them.  One audited
+ * transaction per provider.  `tollgate provider reseal`.
+ */
+enum tg_err upstream_reseal_v1(struct db_conn *, struct tg_req *,
+    const unsigned char master[CRYPTO_MASTER_LEN], int64_t *total,
     const char **why);
 /* {data:[...]} of every provider, or the one with id (TG_ENOENT if none). */
 enum tg_err upstream_providers(

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "money.h"
 #include "req.h"
+#include "upstream.h"
 
 #define CATALOG_MAX_BYTES (4u << 20)
 
@@ -47,10 +48,11 @@ opt_price(int64_t p)
 }
 
 static int
-seed_providers(
-    struct db_conn *c, struct arena *a, const json_t *list, FILE *out)
+seed_providers(struct db_conn *c, const struct tg_req *r, struct arena *a,
+    const json_t *list, FILE *out)
 {
 	struct db_val p[4];
+	const char *why;
 	json_t *v;
 	size_t i;
 
@@ -63,6 +65,14 @@ seed_providers(
 			    "tollgate: provider %zu lacks id, kind, "
 			    "name or base_url\n",
 			    i);
+			return -1;
+		}
+		/* From an admin, the same base_url rules as POST /admin/providers. */
+		if (r != NULL &&
+		    (why = upstream_base_url_refusal(
+			 r, jx_str(v, "base_url"))) != NULL) {
+			fprintf(out, "tollgate: provider %s: %s\n",
+			    jx_str(v, "id"), why);
 			return -1;
 		}
 		p[0] = DB_STR(jx_str(v, "id"));
@@ -206,7 +216,8 @@ catalog_seed_doc(struct db_conn *c, struct tg_req *r, struct arena *a,
 		fprintf(out, "tollgate: the database is unavailable\n");
 		return -1;
 	}
-	if (seed_providers(c, a, json_object_get(doc, "providers"), out) == -1)
+	if (seed_providers(c, r, a, json_object_get(doc, "providers"), out) ==
+	    -1)
 		goto fail;
 	json_array_foreach(json_object_get(doc, "models"), i, m)
 	{

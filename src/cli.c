@@ -32,6 +32,7 @@ struct cli {
 static int
 cli_open(struct cli *x, const struct conf *conf)
 {
+	char err[256];
 	enum tg_err rc;
 
 	memset(x, 0, sizeof(*x));
@@ -42,6 +43,11 @@ cli_open(struct cli *x, const struct conf *conf)
 		return -1;
 	x->req.arena = arena_new(64 * 1024);
 	x->req.ctx = &x->ctx;
+	/* The audit chain is keyed from the master key, when there is one. */
+	if (upstream_master_load(conf, x->ctx.master, err, sizeof(err)) == 0) {
+		audit_set_key(x->ctx.master);
+		x->ctx.have_master = 1;
+	}
 	snprintf(x->req.request_id, sizeof(x->req.request_id), "cli");
 	x->req.remote_addr = "local";
 	if ((rc = db_get(x->ctx.db, &x->c)) != TG_OK) {
@@ -60,6 +66,7 @@ cli_close(struct cli *x)
 		db_put(x->ctx.db, x->c);
 	arena_free(x->req.arena);
 	db_pool_free(x->ctx.db);
+	crypto_wipe(x->ctx.master, sizeof(x->ctx.master));
 	db_library_end();
 }
 
@@ -345,7 +352,8 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 		(strcmp(sub, "list") == 0 && argc == 1) ||
 		(strcmp(sub, "key-add") == 0 && argc >= 2) ||
 		(strcmp(sub, "key-list") == 0 && argc == 2) ||
-		(strcmp(sub, "key-disable") == 0 && argc == 2))) {
+		(strcmp(sub, "key-disable") == 0 && argc == 2) ||
+		(strcmp(sub, "reseal") == 0 && argc == 1))) {
 		fprintf(stderr,
 		    "usage: tollgate provider add ID KIND BASE_URL [NAME]\n"
 		    "       tollgate provider list\n"
@@ -353,7 +361,9 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 		    "[--rpm N] "
 		    "[--rpd N] [--min-interval-ms N]  (the key on stdin)\n"
 		    "       tollgate provider key-list PROVIDER_ID\n"
-		    "       tollgate provider key-disable KEY_ID\n");
+		    "       tollgate provider key-disable KEY_ID\n"
+		    "       tollgate provider reseal  (seal version 1 keys "
+		    "to their provider's endpoint)\n");
 		return 2;
 	}
 	if (cli_open(&x, conf) == -1) {
@@ -367,7 +377,7 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 			rc = upstream_providers(x.c, x.req.arena, argv[1], &o);
 	} else if (strcmp(sub, "list") == 0) {
 		rc = upstream_providers(x.c, x.req.arena, NULL, &o);
-	} else if (strcmp(sub, "key-add") == 0) {
+	} else if (strcmp(sub, "key-add") == 0 || strcmp(sub, "reseal") == 0) {
 		if (upstream_master_load(conf, master, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tollgate: %s\n",
 			    err[0] != '\0' ? err
@@ -376,6 +386,17 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 					     "TOLLGATE_MASTER_KEY");
 			cli_close(&x);
 			return EXIT_FAILURE;
+		}
+		if (strcmp(sub, "reseal") == 0) {
+			int64_t n;
+
+			rc = upstream_reseal_v1(x.c, &x.req, master, &n, &why);
+			crypto_wipe(master, sizeof(master));
+			if (rc != TG_OK)
+				return fail(&x, rc, why);
+			printf("resealed %lld key(s)\n", (long long)n);
+			cli_close(&x);
+			return EXIT_SUCCESS;
 		}
 		if (read_secret(secret, sizeof(secret)) == -1) {
 			crypto_wipe(master, sizeof(master));

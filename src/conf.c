@@ -490,6 +490,8 @@ static const struct conf_key keys[] = {
 	{ "server", "mount_prefix",	 set_prefix,  CO(mount_prefix),	      0, 0 },
 	{ "http",   "max_body",		 set_size,    CO(max_body),	      1024, 1ull << 30 },
 	{ "http",   "max_json_depth",	 set_uint,    CO(max_json_depth),     2, 1024 },
+	{ "http",   "max_control_body",	 set_size,    CO(max_control_body),   1024, 1ull << 30 },
+	{ "http",   "max_json_elements", set_u64,     CO(max_json_elements),  16, 100000000 },
 	{ "http",   "cors_origins",	 set_origins, CO(cors_origins_raw),   0, 0 },
 	{ "http",   "cors_max_age",	 set_uint,    CO(cors_max_age),	      0, 86400 },
 	{ "http",   "www_dir",		 set_str,     CO(www_dir),	      0, 0 },
@@ -539,6 +541,7 @@ static const struct conf_key keys[] = {
 	{ "upstream", "failures_to_open", set_uint,   CO(failures_to_open),   1, 1000 },
 	{ "upstream", "open_seconds",	 set_uint,    CO(open_seconds),	      1, 3600 },
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
+	{ "security", "allow_plain_http", set_bool,   CO(allow_plain_http),   0, 0 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
 };
 /* clang-format on */
@@ -569,6 +572,8 @@ conf_defaults(void)
 	c->mount_prefix = strdup("");
 	c->max_body = 8u << 20;
 	c->max_json_depth = 64;
+	c->max_control_body = 64u << 10;
+	c->max_json_elements = 100000;
 	c->cors_max_age = 600;
 	c->www_dir = strdup(TG_PKGDATADIR "/www");
 	c->log_level = LOG_INFO;

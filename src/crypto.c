@@ -11,6 +11,7 @@
 #include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -179,6 +180,20 @@ static void
 fetch_sha256(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int
+crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+    unsigned char out[CRYPTO_SHA256_LEN])
+{
+	unsigned int len = CRYPTO_SHA256_LEN;
+
+	if (keylen > INT_MAX)
+		return -1;
+	return HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len) != NULL &&
+		len == CRYPTO_SHA256_LEN
+	    ? 0
+	    : -1;
 }
 
 void

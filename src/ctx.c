@@ -11,12 +11,15 @@
 #include "auth.h"
 #include "conf.h"
 #include "crypto.h"
+#include "audit.h"
+#include "cache.h"
 #include "ctx.h"
 #include "db.h"
 #include "json.h"
 #include "journal.h"
 #include "lease.h"
 #include "log.h"
+#include "shm.h"
 #include "pool.h"
 #include "rate.h"
 #include "upstream.h"
@@ -107,6 +110,8 @@ load_master(struct tg_ctx *x, const struct conf *c)
 	char err[256];
 	int rc = upstream_master_load(c, x->master, err, sizeof(err));
 
+	if (rc == 0)
+		audit_set_key(x->master);
 	if (rc == -1)
 		log_msg(LOG_ERR, "%s; upstream calls will answer 503", err);
 	else if (rc == 1)
@@ -234,6 +239,37 @@ ctx_tick(struct tg_ctx *x, int busy)
 }
 
 int
+ctx_shm_check(const struct conf *c)
+{
+	struct lease_table *lt;
+	struct cache *cache = NULL;
+	struct rate *r;
+	struct pool *p;
+	char *path = NULL, err[256];
+
+	r = open_rate(c);
+	p = open_pool(c);
+	lt = open_leases(c);
+	if (c->cache_ttl != 0 && c->run_dir != NULL &&
+	    asprintf(&path, "%s/tollgate-cache.shm", c->run_dir) != -1 &&
+	    (cache = cache_open(path, c->cache_ttl, 64, err, sizeof(err))) ==
+		NULL)
+		log_msg(LOG_ERR, "row cache: %s", err);
+	free(path);
+	cache_close(cache);
+	lease_close_table(lt);
+	pool_close(p);
+	rate_close(r);
+	if (shm_refused() == 0)
+		return 0;
+	log_msg(LOG_ERR,
+	    "refusing to start: a shared-memory file in %s is not "
+	    "tollgate's (see above)",
+	    c->run_dir);
+	return -1;
+}
+
+int
 ctx_init(struct tg_ctx *x, const struct conf *c)
 {
 	unsigned pool;
@@ -253,6 +289,9 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 		return -1;
 	if ((x->leases = open_leases(c)) != NULL)
 		x->journal = open_journal(c);
+	/* A file swapped in since the start: stop rather than share it. */
+	if (shm_refused() != 0)
+		return -1;
 	return 0;
 }
 

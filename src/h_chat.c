@@ -1246,8 +1246,7 @@ attempt_key(struct call *x, const struct deployment *rt)
 		if ((rc = db_again(x)) != TG_OK)
 			break;
 		rc = upstream_key_pick(x->c, x->r->arena, x->r->ctx->pool,
-		    x->r->ctx->master, rt->provider_id, &x->ukey_id, secret,
-		    &wait, &paced);
+		    x->r->ctx->master, rt, &x->ukey_id, secret, &wait, &paced);
 		/*
 		 * A healthy key free again within seconds (its spacing, the
 		 * end of its minute) is worth the wait; the client would only

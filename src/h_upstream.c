@@ -31,6 +31,7 @@ static const struct jx_field provider_update_fields[] = {
 	{ "base_url",	JX_STRING,		0 },
 	{ "name",	JX_STRING,		0 },
 	{ "enabled",	JX_BOOL,		0 },
+	{ "reseal",	JX_BOOL,		0 },
 	{ NULL,		0,			0 },
 };
 
@@ -196,7 +197,9 @@ h_admin_provider_update(struct tg_req *r, struct tg_resp *resp)
 	    (rc = router_db(r, &c)) != TG_OK)
 		return rc;
 	rc = upstream_provider_update(c, r, id, jx_str(r->json, "base_url"),
-	    jx_str(r->json, "name"), opt_bool(r->json, "enabled", -1), &why);
+	    jx_str(r->json, "name"), opt_bool(r->json, "enabled", -1),
+	    opt_bool(r->json, "reseal", 0) == 1,
+	    r->ctx->have_master ? r->ctx->master : NULL, &why);
 	if (rc == TG_ENOENT)
 		return resp_fail(r, resp, rc, NULL, "no provider '%s'", id);
 	if (rc != TG_OK)

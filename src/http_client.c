@@ -407,6 +407,21 @@ check_request(const struct http_request *req, struct http_result *res)
 }
 
 /*
+ * curl_slist_append copies each header, the provider key's Authorization
+ * among them, and curl_slist_free_all frees without clearing: clear our
+ * copies first.  (libcurl's own request buffer is beyond our reach.)
+ */
+static void
+free_headers(struct curl_slist *l)
+{
+	struct curl_slist *t;
+
+	for (t = l; t != NULL; t = t->next)
+		explicit_bzero(t->data, strlen(t->data));
+	curl_slist_free_all(l);
+}
+
+/*
  * The caller's headers plus our own: "Expect:" so libcurl never waits for
  * a 100 Continue on big bodies, and for a POST without a Content-Type,
  * "Content-Type:" so libcurl does not claim a form.  The list goes to
@@ -438,7 +453,7 @@ build_headers(const struct http_request *req, struct curl_slist **out)
 	*out = l;
 	return 0;
 err:
-	curl_slist_free_all(l);
+	free_headers(l);
 	return -1;
 }
 
@@ -658,7 +673,7 @@ out:
 	 */
 	curl_easy_reset(c->curl);
 	idle_options(c);
-	curl_slist_free_all(hl);
+	free_headers(hl);
 	end = now_us();
 	res->total_s = (double)(end - x.start) / 1e6;
 	if (x.first_rx != 0)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,21 +291,57 @@ valid_number(const unsigned char *t, size_t len, size_t i)
 	return i;
 }
 
-int
-jx_valid(const char *text, size_t len)
+/* Past the number at t[i] by its grammar alone (no range check), or 0. */
+static size_t
+number_syntax(const unsigned char *t, size_t len, size_t i)
+{
+	size_t s;
+
+	if (i < len && t[i] == '-')
+		i++;
+	if (i >= len || t[i] < '0' || t[i] > '9')
+		return 0;
+	i = t[i] == '0' ? i + 1 : digits(t, len, i);
+	if (i < len && t[i] == '.') {
+		if ((s = digits(t, len, i + 1)) == i + 1)
+			return 0;
+		i = s;
+	}
+	if (i < len && (t[i] == 'e' || t[i] == 'E')) {
+		if (++i < len && (t[i] == '+' || t[i] == '-'))
+			i++;
+		if ((s = digits(t, len, i)) == i)
+			return 0;
+		i = s;
+	}
+	return i;
+}
+
+/*
+ * The validating scan behind jx_valid and jx_count.  It builds nothing and
+ * counts each value (scalar or container) into *elems, stopping at the
+ * first one past maxelems.  lenient takes a number of any length on its
+ * syntax alone: jansson reads those, so the count must not end before it.
+ */
+static enum jx_scan
+scan(const char *text, size_t len, unsigned maxdepth, size_t maxelems,
+    int lenient, size_t *elems)
 {
 	const unsigned char *t = (const unsigned char *)text;
-	char close[VALID_DEPTH];
-	size_t i = skip_ws(text, len, 0), depth = 0;
+	char close[JX_MAX_DEPTH];
+	size_t i = skip_ws(text, len, 0), depth = 0, s;
 	enum { VALUE, KEY, AFTER } want = VALUE;
 
+	*elems = 0;
+	if (maxdepth > JX_MAX_DEPTH)
+		maxdepth = JX_MAX_DEPTH;
 	for (;;) {
 		if (want == AFTER) {
 			i = skip_ws(text, len, i);
 			if (depth == 0)
-				return i == len;
+				return i == len ? JX_SCAN_OK : JX_SCAN_BAD;
 			if (i >= len)
-				return 0;
+				return JX_SCAN_BAD;
 			if (t[i] == ',') {
 				i = skip_ws(text, len, i + 1);
 				want = close[depth - 1] == '}' ? KEY : VALUE;
@@ -312,27 +349,29 @@ jx_valid(const char *text, size_t len)
 				depth--;
 				i++;
 			} else
-				return 0;
+				return JX_SCAN_BAD;
 			continue;
 		}
 		if (i >= len)
-			return 0;
+			return JX_SCAN_BAD;
 		if (want == KEY) {
 			if (t[i] != '"' || (i = valid_string(t, len, i)) == 0)
-				return 0;
+				return JX_SCAN_BAD;
 			i = skip_ws(text, len, i);
 			if (i >= len || t[i] != ':')
-				return 0;
+				return JX_SCAN_BAD;
 			i = skip_ws(text, len, i + 1);
 			want = VALUE;
 			continue;
 		}
+		if (++*elems > maxelems)
+			return JX_SCAN_MANY;
 		want = AFTER;
 		switch (t[i]) {
 		case '{':
 		case '[':
-			if (depth == VALID_DEPTH)
-				return 0;
+			if (depth == maxdepth)
+				return JX_SCAN_DEEP;
 			close[depth++] = t[i] == '{' ? '}' : ']';
 			i = skip_ws(text, len, i + 1);
 			if (i < len && t[i] == close[depth - 1]) {
@@ -343,7 +382,7 @@ jx_valid(const char *text, size_t len)
 			break;
 		case '"':
 			if ((i = valid_string(t, len, i)) == 0)
-				return 0;
+				return JX_SCAN_BAD;
 			break;
 		case 't':
 		case 'f':
@@ -354,16 +393,34 @@ jx_valid(const char *text, size_t len)
 			size_t n = strlen(w);
 
 			if (len - i < n || memcmp(t + i, w, n) != 0)
-				return 0;
+				return JX_SCAN_BAD;
 			i += n;
 			break;
 		}
 		default:
-			if ((i = valid_number(t, len, i)) == 0)
-				return 0;
+			if ((s = valid_number(t, len, i)) == 0 && lenient)
+				s = number_syntax(t, len, i);
+			if (s == 0)
+				return JX_SCAN_BAD;
+			i = s;
 			break;
 		}
 	}
+}
+
+int
+jx_valid(const char *text, size_t len)
+{
+	size_t n;
+
+	return scan(text, len, VALID_DEPTH, SIZE_MAX, 0, &n) == JX_SCAN_OK;
+}
+
+enum jx_scan
+jx_count(const char *text, size_t len, unsigned maxdepth, size_t maxelems,
+    size_t *elems)
+{
+	return scan(text, len, maxdepth, maxelems, 1, elems);
 }
 
 enum tg_err
@@ -402,12 +459,13 @@ jx_quote(struct buf *b, const char *s)
 }
 
 enum tg_err
-jx_parse(const char *text, size_t len, unsigned maxdepth, int want_object,
-    json_t **out, char *err, size_t errlen)
+jx_parse(const char *text, size_t len, unsigned maxdepth, size_t maxelems,
+    int want_object, json_t **out, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *j;
 	unsigned d;
+	size_t n;
 
 	*out = NULL;
 	if (len == 0) {
@@ -423,6 +481,19 @@ jx_parse(const char *text, size_t len, unsigned maxdepth, int want_object,
 		    "of %u",
 		    d, maxdepth);
 		return TG_EJSON;
+	}
+	/*
+	 * Counted before jansson allocates: 8 MiB of [{},{},...] is 2.8 million
+	 * objects, hundreds of MiB.  Malformed text under the bound goes on to
+	 * jansson for its message; the scan is no stricter than jansson, so
+	 * jansson stops where it did, having built fewer than maxelems values.
+	 */
+	if (jx_count(text, len, maxdepth, maxelems, &n) == JX_SCAN_MANY) {
+		snprintf(err, errlen,
+		    "the request body has more than %zu JSON values, "
+		    "the limit of %zu",
+		    maxelems, maxelems);
+		return TG_ETOOBIG;
 	}
 	/* No JSON_ALLOW_NUL: C strings downstream would be cut at \\u0000. */
 	j = json_loadb(text, len,

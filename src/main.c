@@ -5,17 +5,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "conf.h"
 #include "http_client.h"
 #include "db.h"
+#include "ctx.h"
 #include "log.h"
 #include "master.h"
 #include "migrate.h"
 #include "sock.h"
+#include "upstream.h"
 #include "worker.h"
+
+/*
+ * Before anything holds a secret: no core file and no ptrace by our own
+ * user (a core of a worker has the master key and provider keys in it),
+ * and the master key out of the environment, where /proc/PID/environ and
+ * every child would show it.  Forked workers inherit all of it.
+ */
+static void
+harden(void)
+{
+	struct rlimit none = {0, 0};
+	int rc = setrlimit(RLIMIT_CORE, &none);
+
+#ifndef __SANITIZE_ADDRESS__
+	/* LeakSanitizer stops the world with ptrace: not in a -fsanitize build. */
+	if (rc == 0)
+		rc = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	if (rc == -1)
+		fprintf(stderr, "tollgate: hardening: %s\n", strerror(errno));
+	upstream_master_env_take();
+}
 
 static void
 usage(FILE *fp)
@@ -108,7 +134,8 @@ serve(struct conf *c)
 		conf_free(c);
 		return rc;
 	}
-	if (db_library_init() == -1 || check_schema(c) == -1) {
+	if (db_library_init() == -1 || check_schema(c) == -1 ||
+	    ctx_shm_check(c) == -1) {
 		conf_free(c);
 		return EXIT_FAILURE;
 	}
@@ -157,6 +184,7 @@ main(int argc, char *argv[])
 	size_t cmdi;
 	int ch, test = 0, rc, nargs;
 
+	harden();
 	/* "+": options stop at the command, which has options of its own. */
 	while ((ch = getopt(argc, argv, "+c:th")) != -1) {
 		switch (ch) {

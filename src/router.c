@@ -220,26 +220,54 @@ is_json_type(const char *ct)
 	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static enum tg_err
-load_json(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
+/*
+ * Values a control-plane body may hold: the largest real one (a pricing
+ * file import) has under a thousand; 64 KiB of [{},...] has 21845.
+ */
+#define CONTROL_MAX_ELEMENTS 10000
+
+/* The data plane (/v1/...) takes prompts; everything else small forms. */
+static int
+data_plane(const struct route *rt)
 {
+	return strncmp(rt->pattern, "/v1/", 4) == 0;
+}
+
+static uint64_t
+body_cap(const struct route *rt, const struct conf *c)
+{
+	return data_plane(rt) ? c->max_body : c->max_control_body;
+}
+
+static enum tg_err
+too_big(struct tg_req *r, struct tg_resp *resp, uint64_t cap)
+{
+	return resp_fail(r, resp, TG_ETOOBIG, NULL,
+	    "the request body exceeds the limit of %llu bytes",
+	    (unsigned long long)cap);
+}
+
+static enum tg_err
+load_json(struct tg_req *r, const struct route *rt, struct tg_resp *resp,
+    const struct conf *c)
+{
+	uint64_t cap = body_cap(rt, c);
 	char err[256];
 	enum tg_err rc;
 
 	if (!is_json_type(req_header(r, "Content-Type")))
 		return resp_fail(r, resp, TG_EMEDIA, NULL,
 		    "Content-Type must be application/json");
-	rc = req_read_body(r, c->max_body);
+	rc = req_read_body(r, (size_t)cap);
 	if (rc == TG_ETOOBIG)
-		return resp_fail(r, resp, rc, NULL,
-		    "the request body exceeds "
-		    "the limit of %llu bytes",
-		    (unsigned long long)c->max_body);
+		return too_big(r, resp, cap);
 	if (rc != TG_OK)
 		return resp_fail(r, resp, TG_EINVAL, NULL,
 		    "the request body ended before Content-Length bytes");
-	rc = jx_parse(r->body, r->body_len, c->max_json_depth, 1, &r->json, err,
-	    sizeof(err));
+	rc = jx_parse(r->body, r->body_len, c->max_json_depth,
+	    data_plane(rt) ? (size_t)c->max_json_elements
+			   : CONTROL_MAX_ELEMENTS,
+	    1, &r->json, err, sizeof(err));
 	if (rc != TG_OK)
 		return resp_fail(r, resp, rc, NULL, "%s", err);
 	arena_defer_json(r->arena, r->json);
@@ -295,6 +323,10 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 	if (rt == NULL)
 		return resp_fail(r, resp, rc, NULL, "no route for %s %s",
 		    r->method_name, r->path);
+	/* Refused on its Content-Length before credentials or a read. */
+	if (r->content_length > 0 &&
+	    (uint64_t)r->content_length > body_cap(rt, c))
+		return too_big(r, resp, body_cap(rt, c));
 	if ((rt->flags & (RF_AUTH | RF_ADMIN)) &&
 	    (rc = auth_check(r, resp, route_perms(rt, r->method))) != TG_OK)
 		return rc;
@@ -302,7 +334,7 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 		((rt->flags & RF_JSON_OPT) &&
 		    (r->content_length > 0 ||
 			is_json_type(req_header(r, "Content-Type"))))) &&
-	    (rc = load_json(r, resp, c)) != TG_OK)
+	    (rc = load_json(r, rt, resp, c)) != TG_OK)
 		return rc;
 	/* Handlers of optional bodies see an empty object, never NULL. */
 	if ((rt->flags & RF_JSON_OPT) && r->json == NULL) {

@@ -30,7 +30,8 @@ listen_unix(const char *path, unsigned mode, unsigned backlog)
 {
 	struct sockaddr_un sun;
 	struct stat st;
-	int fd;
+	mode_t old;
+	int fd, rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -51,12 +52,16 @@ listen_unix(const char *path, unsigned mode, unsigned backlog)
 		log_sys(LOG_ERR, "socket");
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	/*
+	 * The socket is born with its mode: a chmod after bind leaves a window
+	 * in which anyone the umask lets in can connect.  The master is one
+	 * thread here, so the process-wide umask is ours to borrow.
+	 */
+	old = umask(~(mode_t)mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1) {
 		log_sys(LOG_ERR, "bind %s", path);
-		goto err;
-	}
-	if (chmod(path, mode) == -1) {
-		log_sys(LOG_ERR, "chmod %s", path);
 		goto err;
 	}
 	if (listen(fd, (int)backlog) == -1) {

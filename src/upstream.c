@@ -1,6 +1,7 @@
 /* upstream.c: providers, their encrypted key pools, deployments and prices */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,12 +57,37 @@ upstream_kind_name(enum prov_kind k)
 	return (unsigned)k < PROV__MAX ? kind_names[k] : "unknown";
 }
 
+#define MASTER_ENV "TOLLGATE_MASTER_KEY"
+
+/* The environment's master key, taken out of it by upstream_master_env_take. */
+static char env_key[MASTER_FILE_MAX + 1];
+static int env_taken;
+
+void
+upstream_master_env_take(void)
+{
+	char *v = getenv(MASTER_ENV), *entry;
+
+	if (v == NULL)
+		return;
+	snprintf(env_key, sizeof(env_key), "%s", v);
+	env_taken = 1;
+	/*
+	 * unsetenv only drops the pointer; the bytes stay in the block the
+	 * kernel shows as /proc/PID/environ (and forked workers copy), so
+	 * wipe "NAME=value" where it lies.
+	 */
+	entry = v - (sizeof(MASTER_ENV "=") - 1);
+	unsetenv(MASTER_ENV);
+	crypto_wipe(entry, strlen(entry));
+}
+
 int
 upstream_master_load(const struct conf *conf,
     unsigned char key[CRYPTO_MASTER_LEN], char *err, size_t errlen)
 {
 	char buf[MASTER_FILE_MAX + 1];
-	const char *env = getenv("TOLLGATE_MASTER_KEY");
+	const char *env = env_taken ? env_key : getenv(MASTER_ENV);
 	struct stat st;
 	ssize_t n;
 	int fd, rc;
@@ -168,6 +194,89 @@ valid_base_url(const char *u)
 	return strpbrk(u, "?#") == NULL;
 }
 
+/*
+ * Whether host (an IP literal, [v6] bracketed, or a name; no port) is this
+ * machine or a private network: the only places a key may travel to in
+ * clear text.  Link-local (169.254/16, fe80::/10) is not: a cloud's metadata
+ * service lives there.  Other names are not resolved: only "localhost".
+ */
+static int
+private_host(const char *host, size_t n)
+{
+	unsigned char a[16];
+	char h[64];
+
+	if (n == 0 || n >= sizeof(h))
+		return 0;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if (h[0] == '[' && h[n - 1] == ']') {
+		h[n - 1] = '\0';
+		if (inet_pton(AF_INET6, h + 1, a) != 1)
+			return 0;
+		/* ::1, fc00::/7, and IPv4-mapped addresses judged as IPv4 */
+		if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0)
+			return 1;
+		if ((a[0] & 0xfe) == 0xfc)
+			return 1;
+		if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0)
+			return 0;
+		memmove(a, a + 12, 4);
+	} else if (strcasecmp(h, "localhost") == 0) {
+		return 1;
+	} else if (inet_pton(AF_INET, h, a) != 1) {
+		return 0;
+	}
+	return a[0] == 127 || a[0] == 10 ||
+	    (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+	    (a[0] == 192 && a[1] == 168);
+}
+
+/* An https URL, or http to a private host, or any when plain http is allowed. */
+static int
+transport_ok(const char *u, int allow_plain)
+{
+	const char *host, *end;
+	size_t n;
+
+	if (allow_plain || strncasecmp(u, "http://", 7) != 0)
+		return 1;
+	host = u + 7;
+	n = strcspn(host, "/");
+	/* The port goes; a bracketed IPv6 address keeps its colons. */
+	if (host[0] == '[') {
+		if ((end = memchr(host, ']', n)) == NULL)
+			return 0;
+		n = (size_t)(end - host) + 1;
+	} else if ((end = memchr(host, ':', n)) != NULL) {
+		n = (size_t)(end - host);
+	}
+	return private_host(host, n);
+}
+
+static int
+allow_plain_http(const struct tg_req *r)
+{
+	return r->ctx != NULL && r->ctx->conf != NULL &&
+	    r->ctx->conf->allow_plain_http;
+}
+
+#define PLAIN_HTTP_WHY                                                         \
+	"base_url: plain http:// only to loopback and private addresses "      \
+	"(10/8, 172.16/12, 192.168/16, fc00::/7, localhost); use https:// "    \
+	"or set [security] allow_plain_http = on"
+
+const char *
+upstream_base_url_refusal(const struct tg_req *r, const char *url)
+{
+	if (!valid_base_url(url))
+		return "base_url: an http:// or https:// URL without "
+		       "credentials, query or fragment";
+	if (!transport_ok(url, allow_plain_http(r)))
+		return PLAIN_HTTP_WHY;
+	return NULL;
+}
+
 /* A model id: vendor/model (OpenRouter style), or one segment. */
 static int
 valid_model(const char *s)
@@ -226,27 +335,71 @@ upstream_routes(struct db_conn *c, struct arena *a, const char *model,
 	return TG_OK;
 }
 
-static void
-key_aad(char *aad, size_t len, const char *provider_id, const char *pub)
+#define SEAL_V1 1
+#define SEAL_V2 2
+#define AAD_MAX (ID_MAX * 2 + URL_MAX + 64)
+
+/*
+ * A key's associated data.  v1 bound only the provider's id and the key's,
+ * so an admin could repoint the provider and have tollgate send the key
+ * anywhere; v2 binds the endpoint too: the kind (how the key is sent) and
+ * the base URL (where).  Fields are newline-separated and none may hold one
+ * (ids and kinds are checked; a URL is a token without controls), so no
+ * two endpoints share associated data.  -1 when it does not fit, which a
+ * URL longer than any valid one can only do after a change behind
+ * tollgate's back: such a key does not open.
+ */
+static int
+key_aad(char *aad, size_t len, int version, const char *provider_id,
+    const char *kind, const char *base_url, const char *pub)
 {
-	snprintf(aad, len, "%s:%s", provider_id, pub);
+	int n;
+
+	if (version == SEAL_V1)
+		n = snprintf(aad, len, "%s:%s", provider_id, pub);
+	else if (version == SEAL_V2)
+		n = snprintf(aad, len, "tollgate-ukey-v2\n%s\n%s\n%s\n%s",
+		    provider_id, kind, base_url, pub);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* Open a sealed key under the AAD of version for that endpoint; 0 or -1. */
+static int
+key_open(const unsigned char master[CRYPTO_MASTER_LEN], int version,
+    const char *provider_id, const char *kind, const char *base_url,
+    const char *pub, const struct db_val *enc, char *secret)
+{
+	char aad[AAD_MAX];
+	size_t n = enc->len;
+
+	if (n < CRYPTO_SEAL_OVERHEAD ||
+	    n - CRYPTO_SEAL_OVERHEAD > UPSTREAM_SECRET_MAX)
+		return -1;
+	if (key_aad(aad, sizeof(aad), version, provider_id, kind, base_url,
+		pub) == -1 ||
+	    crypto_open(master, aad, strlen(aad), (const unsigned char *)enc->s,
+		n, (unsigned char *)secret) == -1)
+		return -1;
+	secret[n - CRYPTO_SEAL_OVERHEAD] = '\0';
+	return 0;
 }
 
 #define POOL_MAX 64
 
 enum tg_err
 upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
-    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
+    const unsigned char master[CRYPTO_MASTER_LEN], const struct deployment *d,
     int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s,
     double *paced)
 {
-	struct db_val p = DB_STR(provider_id);
+	struct db_val p = DB_STR(d->provider_id);
 	struct pool_key keys[POOL_MAX];
 	const struct db_val *v;
 	struct db_rows rows;
-	char aad[ID_MAX * 2 + 2];
 	enum tg_err rc;
-	size_t i, n;
+	size_t i;
 	int pick;
 
 	*wait_s = *paced = -1;
@@ -264,15 +417,15 @@ upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
 	if ((pick = pool_choose(pool, keys, i, wait_s, paced)) < 0)
 		return TG_ERATE;
 	v = &rows.v[(size_t)pick * rows.ncols];
-	n = v[2].len;
-	if (n < CRYPTO_SEAL_OVERHEAD ||
-	    n - CRYPTO_SEAL_OVERHEAD > UPSTREAM_SECRET_MAX)
-		return TG_ESYSTEM;
-	key_aad(aad, sizeof(aad), provider_id, v[1].s);
-	if (crypto_open(master, aad, strlen(aad), (const unsigned char *)v[2].s,
-		n, (unsigned char *)secret) == -1)
-		return TG_EAUTH; /* another master key sealed it */
-	secret[n - CRYPTO_SEAL_OVERHEAD] = '\0';
+	/*
+	 * Opened for the endpoint it is about to be sent to: sealed for
+	 * another (a provider repointed in the database), under another
+	 * master key, or altered, it stays shut.
+	 */
+	if (key_open(master, (int)v[6].i, d->provider_id,
+		upstream_kind_name(d->kind), d->base_url, v[1].s, &v[2],
+		secret) == -1)
+		return TG_EAUTH;
 	*key_id = v[0].i;
 	return TG_OK;
 }
@@ -423,6 +576,8 @@ upstream_provider_add(struct db_conn *c, struct tg_req *r, const char *id,
 		return *why = "base_url: an http:// or https:// URL without "
 			      "credentials, query or fragment",
 		       TG_EINVAL;
+	if (!transport_ok(base_url, allow_plain_http(r)))
+		return *why = PLAIN_HTTP_WHY, TG_EINVAL;
 	if (name == NULL || *name == '\0')
 		name = id;
 	if (!valid_text(name, NAME_MAX_))
@@ -449,19 +604,77 @@ upstream_provider_add(struct db_conn *c, struct tg_req *r, const char *id,
 	    c, r->arena, r, "provider.add", "provider", id, NULL, after);
 }
 
+/*
+ * Seal again each key of provider_id (rows of STMT_UKEY_SEALED) that opens
+ * for the old endpoint under its recorded version, as v2 for the new one.
+ * only_v1 leaves v2 rows alone.  Inside the caller's transaction.  A key
+ * that does not open (another master key) stops it all: TG_ECONFLICT.
+ */
+static enum tg_err
+reseal_rows(struct db_conn *c, struct arena *a,
+    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
+    const char *okind, const char *ourl, const char *nkind, const char *nurl,
+    const struct db_rows *rows, int only_v1, int64_t *n, const char **why)
+{
+	unsigned char sealed[UPSTREAM_SECRET_MAX + CRYPTO_SEAL_OVERHEAD];
+	char secret[UPSTREAM_SECRET_MAX + 1], aad[AAD_MAX];
+	const struct db_val *v;
+	struct db_val p[2];
+	size_t i, len;
+	enum tg_err rc = TG_OK;
+
+	*n = 0;
+	for (i = 0; i < rows->nrows; i++) {
+		v = &rows->v[i * rows->ncols];
+		if (only_v1 && v[3].i != SEAL_V1)
+			continue;
+		if (key_open(master, (int)v[3].i, provider_id, okind, ourl,
+			v[1].s, &v[2], secret) == -1) {
+			*why = arena_printf(a,
+			    "key %s of provider %s does not open with this "
+			    "master key for its present endpoint; delete it "
+			    "and add it again",
+			    v[1].s, provider_id);
+			rc = TG_ECONFLICT;
+			break;
+		}
+		len = strlen(secret);
+		if (key_aad(aad, sizeof(aad), SEAL_V2, provider_id, nkind, nurl,
+			v[1].s) == -1 ||
+		    crypto_seal(
+			master, aad, strlen(aad), secret, len, sealed) == -1) {
+			rc = TG_ESYSTEM;
+			break;
+		}
+		p[0] = (struct db_val){.type = DBT_STR,
+		    .s = (const char *)sealed,
+		    .len = len + CRYPTO_SEAL_OVERHEAD};
+		p[1] = DB_I64(v[0].i);
+		if ((rc = db_exec(c, STMT_UKEY_RESEAL, p, 2, NULL, a)) != TG_OK)
+			break;
+		(*n)++;
+	}
+	crypto_wipe(secret, sizeof(secret));
+	return rc;
+}
+
 enum tg_err
 upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
-    const char *base_url, const char *name, int enabled, const char **why)
+    const char *base_url, const char *name, int enabled, int reseal,
+    const unsigned char *master, const char **why)
 {
-	struct db_val p[4];
-	struct db_rows rows;
-	json_t *after;
+	struct db_val p[4], q = DB_STR(id);
+	struct db_rows rows, prov;
+	int64_t nkeys = 0;
+	json_t *before, *after;
 	enum tg_err rc;
 
 	if (base_url != NULL && !valid_base_url(base_url))
 		return *why = "base_url: an http:// or https:// URL without "
 			      "credentials, query or fragment",
 		       TG_EINVAL;
+	if (base_url != NULL && !transport_ok(base_url, allow_plain_http(r)))
+		return *why = PLAIN_HTTP_WHY, TG_EINVAL;
 	if (name != NULL && (*name == '\0' || !valid_text(name, NAME_MAX_)))
 		return *why = "name: 1 to 128 printable characters", TG_EINVAL;
 	p[0] = base_url != NULL ? DB_STR(base_url) : DB_NULLV;
@@ -470,11 +683,40 @@ upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
 	p[3] = DB_STR(id);
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = db_exec(c, STMT_PROVIDER_UPDATE, p, 4, &rows, r->arena)) !=
-	    TG_OK) {
-		db_rollback(c);
-		return rc;
+	if ((rc = db_exec(c, STMT_PROVIDER_LOCK, &q, 1, &prov, r->arena)) !=
+	    TG_OK)
+		goto fail;
+	if (prov.nrows == 1 && base_url != NULL &&
+	    strcmp(base_url, prov.v[1].s) != 0) {
+		/* Keys are sealed to the endpoint: they move only on request. */
+		if ((rc = db_exec(
+			 c, STMT_UKEY_SEALED, &q, 1, &rows, r->arena)) != TG_OK)
+			goto fail;
+		if (rows.nrows > 0 && !reseal) {
+			*why = arena_printf(r->arena,
+			    "provider %s has %zu key(s) sealed to its "
+			    "base_url; send \"reseal\": true to re-encrypt "
+			    "them for the new one, or delete them and add "
+			    "them again",
+			    id, rows.nrows);
+			rc = TG_ECONFLICT;
+			goto fail;
+		}
+		if (rows.nrows > 0 && master == NULL) {
+			*why = "no master key is configured, so the provider's "
+			       "keys cannot be resealed";
+			rc = TG_ECONFLICT;
+			goto fail;
+		}
+		if (rows.nrows > 0 &&
+		    (rc = reseal_rows(c, r->arena, master, id, prov.v[0].s,
+			 prov.v[1].s, prov.v[0].s, base_url, &rows, 0, &nkeys,
+			 why)) != TG_OK)
+			goto fail;
 	}
+	if ((rc = db_exec(c, STMT_PROVIDER_UPDATE, p, 4, &rows, r->arena)) !=
+	    TG_OK)
+		goto fail;
 	if (rows.affected == 0) {
 		/* Unchanged or missing: tell them apart. */
 		db_rollback(c);
@@ -487,9 +729,67 @@ upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
 		json_object_set_new(after, "name", json_string(name));
 	if (enabled >= 0)
 		json_object_set_new(after, "enabled", json_boolean(enabled));
+	if (nkeys > 0)
+		json_object_set_new(
+		    after, "resealed_keys", json_integer(nkeys));
 	arena_defer_json(r->arena, after);
-	return audit_commit(
-	    c, r->arena, r, "provider.update", "provider", id, NULL, after);
+	before =
+	    json_pack("{s:s}", "base_url", prov.nrows == 1 ? prov.v[1].s : "");
+	arena_defer_json(r->arena, before);
+	return audit_commit(c, r->arena, r,
+	    nkeys > 0 ? "provider.reseal" : "provider.update", "provider", id,
+	    before, after);
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+enum tg_err
+upstream_reseal_v1(struct db_conn *c, struct tg_req *r,
+    const unsigned char master[CRYPTO_MASTER_LEN], int64_t *total,
+    const char **why)
+{
+	struct db_rows provs, prov, rows;
+	struct db_val p[2] = {DB_STR(""), DB_STR("")}, q;
+	json_t *after;
+	int64_t n;
+	size_t i;
+	enum tg_err rc;
+
+	*total = 0;
+	if ((rc = db_exec(
+		 c, STMT_PROVIDER_ADMIN_LIST, p, 2, &provs, r->arena)) != TG_OK)
+		return rc;
+	for (i = 0; i < provs.nrows; i++) {
+		q = DB_STR(provs.v[i * provs.ncols].s);
+		if ((rc = audit_begin(c)) != TG_OK)
+			return rc;
+		if ((rc = db_exec(c, STMT_PROVIDER_LOCK, &q, 1, &prov,
+			 r->arena)) != TG_OK ||
+		    prov.nrows != 1 ||
+		    (rc = db_exec(c, STMT_UKEY_SEALED, &q, 1, &rows,
+			 r->arena)) != TG_OK ||
+		    (rc = reseal_rows(c, r->arena, master, q.s, prov.v[0].s,
+			 prov.v[1].s, prov.v[0].s, prov.v[1].s, &rows, 1, &n,
+			 why)) != TG_OK) {
+			db_rollback(c);
+			if (rc != TG_OK)
+				return rc;
+			continue;
+		}
+		if (n == 0) {
+			db_rollback(c);
+			continue;
+		}
+		after = json_pack("{s:s, s:I, s:i}", "base_url", prov.v[1].s,
+		    "resealed_keys", (json_int_t)n, "seal_version", SEAL_V2);
+		arena_defer_json(r->arena, after);
+		if ((rc = audit_commit(c, r->arena, r, "provider.reseal",
+			 "provider", q.s, NULL, after)) != TG_OK)
+			return rc;
+		*total += n;
+	}
+	return TG_OK;
 }
 
 /* --- keys ------------------------------------------------------------------------------ */
@@ -539,7 +839,7 @@ upstream_key_add(struct db_conn *c, struct tg_req *r,
     json_t **out, const char **why)
 {
 	unsigned char sealed[UPSTREAM_SECRET_MAX + CRYPTO_SEAL_OVERHEAD];
-	char pub[ID_MAX + 1], aad[ID_MAX * 2 + 2], last4[5];
+	char pub[ID_MAX + 1], aad[AAD_MAX], last4[5];
 	struct db_val p[8];
 	struct db_val q;
 	struct db_rows rows;
@@ -560,9 +860,6 @@ upstream_key_add(struct db_conn *c, struct tg_req *r,
 		return rc;
 	if (crypto_public_id("uk_", pub, sizeof(pub)) == -1)
 		return TG_ESYSTEM;
-	key_aad(aad, sizeof(aad), provider_id, pub);
-	if (crypto_seal(master, aad, strlen(aad), secret, n, sealed) == -1)
-		return TG_ESYSTEM;
 	snprintf(last4, sizeof(last4), "%s", secret + n - 4);
 	p[0] = DB_STR(pub);
 	p[1] = DB_STR(provider_id);
@@ -577,6 +874,21 @@ upstream_key_add(struct db_conn *c, struct tg_req *r,
 	    lim != NULL && lim->min_interval_ms > 0 ? lim->min_interval_ms : 0);
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
+	/* Sealed to the endpoint as it is now; the audit lock holds it so. */
+	q = DB_STR(provider_id);
+	if ((rc = db_exec(c, STMT_PROVIDER_LOCK, &q, 1, &rows, r->arena)) !=
+	    TG_OK)
+		goto fail;
+	if (rows.nrows != 1) {
+		rc = TG_ENOENT;
+		goto fail;
+	}
+	if (key_aad(aad, sizeof(aad), SEAL_V2, provider_id, rows.v[0].s,
+		rows.v[1].s, pub) == -1 ||
+	    crypto_seal(master, aad, strlen(aad), secret, n, sealed) == -1) {
+		rc = TG_ESYSTEM;
+		goto fail;
+	}
 	if ((rc = db_exec(c, STMT_UKEY_INSERT, p, 8, NULL, r->arena)) != TG_OK)
 		goto fail;
 	after = json_pack("{s:s, s:s, s:s}", "provider_id", provider_id,

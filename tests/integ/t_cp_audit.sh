@@ -79,7 +79,7 @@ check "refused requests added no audit rows" test "$(nrows)" -eq "$before"
 # The chain.
 verify
 check "audit verify: exit 0 ($vrc)" test "$vrc" -eq 0
-check "audit verify: 'audit chain ok: $n rows' ($vout)" sh -c "echo \"\$1\" | grep -qx 'audit chain ok: $n rows'" _ "$vout"
+check "audit verify: 'audit chain ok: $n rows' ($vout)" sh -c "echo \"\$1\" | grep -qx 'audit chain ok: $n rows (0 keyed with the master key, $n unkeyed from before it)'" _ "$vout"
 
 mid=$(sql "$SCRATCH" -e "SELECT id FROM audit_log WHERE action = 'credits.add' ORDER BY id LIMIT 1")
 [ -n "$mid" ] || bail "a credits.add row in audit_log"
@@ -124,6 +124,6 @@ check "re-inserted newest row: verify exits 0 ($vrc: $vout)" test "$vrc" -eq 0
 # Appending still works after all that, and the chain stays valid.
 req PUT /user/profile "$U_KEY" '{"name":"after"}'
 verify
-check "a new mutation extends a valid chain ($vout)" sh -c "[ $vrc -eq 0 ] && echo \"\$1\" | grep -qx 'audit chain ok: $((n + 1)) rows'" _ "$vout"
+check "a new mutation extends a valid chain ($vout)" sh -c "[ $vrc -eq 0 ] && echo \"\$1\" | grep -qx 'audit chain ok: $((n + 1)) rows (0 keyed with the master key, $((n + 1)) unkeyed from before it)'" _ "$vout"
 
 finish

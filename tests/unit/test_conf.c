@@ -121,6 +121,8 @@ check_defaults(const struct conf *c)
 
 	assert_uint_equal(c->max_body, 8388608);
 	assert_uint_equal(c->max_json_depth, 64);
+	assert_uint_equal(c->max_control_body, 65536);
+	assert_uint_equal(c->max_json_elements, 100000);
 	assert_unset(c->cors_origins_raw);
 	assert_uint_equal(c->ncors_origins, 0);
 	assert_int_equal(c->cors_any, 0);
@@ -508,6 +510,40 @@ t_size_suffixes(void **state)
 	c = load_ok("[http]\nmax_body = 100000\n");
 	assert_uint_equal(c->max_body, 100000);
 	conf_free(c);
+}
+
+static void
+t_body_caps_bounds(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[http]\nmax_control_body = 1K\nmax_json_elements = 16\n");
+	assert_uint_equal(c->max_control_body, 1024);
+	assert_uint_equal(c->max_json_elements, 16);
+	conf_free(c);
+	c = load_ok("[http]\nmax_control_body = 1G\n"
+		    "max_json_elements = 100000000\n");
+	assert_uint_equal(c->max_control_body, 1ull << 30);
+	assert_uint_equal(c->max_json_elements, 100000000);
+	conf_free(c);
+	load_fails_at("[http]\nmax_control_body = 1023\n", 2);
+	load_fails_at("[http]\nmax_control_body = 2G\n", 2);
+	load_fails_at("[http]\nmax_json_elements = 15\n", 2);
+	load_fails_at("[http]\nmax_json_elements = 100000001\n", 2);
+}
+
+static void
+t_allow_plain_http(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("");
+	assert_int_equal(c->allow_plain_http, 0);
+	conf_free(c);
+	c = load_ok("[security]\nallow_plain_http = on\n");
+	assert_int_equal(c->allow_plain_http, 1);
+	conf_free(c);
+	load_fails_at("[security]\nallow_plain_http = sometimes\n", 2);
 }
 
 static void
@@ -929,6 +965,8 @@ main(void)
 	    cmocka_unit_test(t_debug_routes_bad),
 	    cmocka_unit_test(t_size_suffixes),
 	    cmocka_unit_test(t_size_bad),
+	    cmocka_unit_test(t_body_caps_bounds),
+	    cmocka_unit_test(t_allow_plain_http),
 	    cmocka_unit_test(t_bad_number_line),
 	    cmocka_unit_test(t_syntax_error),
 	    cmocka_unit_test(t_number_trailing_garbage),

@@ -19,7 +19,7 @@ parse(const char *s, size_t len, unsigned maxdepth, int want_object,
 
 	*out = NULL;
 	memset(err, 0, errlen);
-	e = jx_parse(s, len, maxdepth, want_object, out, err, errlen);
+	e = jx_parse(s, len, maxdepth, SIZE_MAX, want_object, out, err, errlen);
 	if (e == TG_OK) {
 		assert_non_null(*out);
 	} else {
@@ -289,7 +289,8 @@ t_parse_err_truncated(void **state)
 
 	/* A small buffer gets a NUL-terminated prefix and nothing past it. */
 	memset(err, 'X', sizeof(err));
-	assert_int_equal(jx_parse(s, strlen(s), 64, 1, &j, err, 8), TG_EJSON);
+	assert_int_equal(
+	    jx_parse(s, strlen(s), 64, SIZE_MAX, 1, &j, err, 8), TG_EJSON);
 	assert_null(j);
 	assert_true(strnlen(err, 8) < 8);
 	for (i = 8; i < sizeof(err); i++)
@@ -552,6 +553,105 @@ t_valid_agrees_with_jansson(void **state)
 	free(m);
 }
 
+/* jx_count: every value counts once (containers, scalars; keys do not). */
+static void
+t_count_values(void **state)
+{
+	static const struct {
+		const char *doc;
+		size_t n;
+	} cases[] = {
+	    {"1", 1}, {"[]", 1}, {"{}", 1}, {"[{},{},{}]", 4},
+	    {"{\"a\":1,\"b\":[true,null,\"x\"]}", 6}, {" [ [ ] , [ 1 ] ] ", 4},
+	    {"{\"k,[{\":\"v,]}\"}", 2}, /* brackets in strings are text */
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = 0;
+		assert_int_equal(
+		    jx_count(cases[i].doc, strlen(cases[i].doc), 64, 100, &n),
+		    JX_SCAN_OK);
+		if (n != cases[i].n)
+			fail_msg("%s: %zu values, want %zu", cases[i].doc, n,
+			    cases[i].n);
+	}
+}
+
+/* The bound is exact, and the scan stops at it instead of reading on. */
+static void
+t_count_bound(void **state)
+{
+	const char *four = "[{},{},{}]";
+	char *bomb;
+	size_t n, i, len = 3 * 1000000 + 1;
+
+	assert_int_equal(jx_count(four, strlen(four), 64, 4, &n), JX_SCAN_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(jx_count(four, strlen(four), 64, 3, &n), JX_SCAN_MANY);
+	assert_int_equal(n, 4);
+	/* A million-element bomb: refused after the bound's worth of values. */
+	bomb = malloc(len + 1);
+	assert_non_null(bomb);
+	bomb[0] = '[';
+	for (i = 0; i < 1000000; i++)
+		memcpy(bomb + 1 + 3 * i, "{},", 3);
+	bomb[len - 1] = ']';
+	bomb[len] = '\0';
+	assert_int_equal(jx_count(bomb, len, 64, 100000, &n), JX_SCAN_MANY);
+	assert_int_equal(n, 100001);
+	free(bomb);
+}
+
+/* Depth and syntax, with the values seen so far. */
+static void
+t_count_depth_bad(void **state)
+{
+	size_t n;
+
+	assert_int_equal(jx_count("[[[1]]]", 7, 3, 100, &n), JX_SCAN_OK);
+	assert_int_equal(jx_count("[[[1]]]", 7, 2, 100, &n), JX_SCAN_DEEP);
+	assert_int_equal(jx_count("[1,2,", 5, 64, 100, &n), JX_SCAN_BAD);
+	assert_int_equal(n, 3);
+	assert_int_equal(jx_count("[1,2,x]", 7, 64, 100, &n), JX_SCAN_BAD);
+	assert_int_equal(jx_count("", 0, 64, 100, &n), JX_SCAN_BAD);
+	/*
+	 * A number longer than jx_valid reads is syntax here (jansson takes
+	 * it), so a long number cannot end the count early while jansson
+	 * goes on building what follows.
+	 */
+	{
+		const char *longnum = "[0.00000000000000000000000000000000000"
+				      "00000000000000000000000000000001,{},{}]";
+
+		assert_int_equal(jx_count(longnum, strlen(longnum), 64, 2, &n),
+		    JX_SCAN_MANY);
+	}
+}
+
+/* jx_parse refuses a body over maxelems before jansson builds it: TG_ETOOBIG. */
+static void
+t_parse_elements(void **state)
+{
+	const char *s = "{\"a\":[1,2,3,4]}";
+	char err[256];
+	json_t *j = NULL;
+
+	assert_int_equal(
+	    jx_parse(s, strlen(s), 64, 6, 1, &j, err, sizeof(err)), TG_OK);
+	json_decref(j);
+	j = NULL;
+	assert_int_equal(
+	    jx_parse(s, strlen(s), 64, 5, 1, &j, err, sizeof(err)), TG_ETOOBIG);
+	assert_null(j);
+	assert_non_null(strstr(err, "limit of 5"));
+	/* Malformed text under the bound keeps jansson's message. */
+	assert_int_equal(
+	    jx_parse("{\"a\":[1,", 8, 64, 5, 1, &j, err, sizeof(err)),
+	    TG_EJSON);
+	assert_non_null(strstr(err, "invalid JSON"));
+}
+
 int
 main(void)
 {
@@ -583,6 +683,10 @@ main(void)
 	    cmocka_unit_test(t_quote),
 	    cmocka_unit_test(t_valid_corpus),
 	    cmocka_unit_test(t_valid_agrees_with_jansson),
+	    cmocka_unit_test(t_count_values),
+	    cmocka_unit_test(t_count_bound),
+	    cmocka_unit_test(t_count_depth_bad),
+	    cmocka_unit_test(t_parse_elements),
 	};
 
 	test_init();
