@@ -30,6 +30,7 @@ struct usage_rec {
 	struct prices p;
 	unsigned commission_bp;
 	struct cost cost; /* charge is replaced by what settling charged */
+	int64_t overrun;  /* charged past the hold (nano-USD) */
 	enum usage_status status;
 	int http_status;
 	const char *error;
@@ -45,8 +46,8 @@ struct usage_rec {
 };
 
 /*
- * The record as the columns ledger_settle_usage stores, charged being what
- * the hold allows (charge capped at it is noted in error).
+ * The record as the columns ledger_settle_usage stores, charged being the
+ * amount charged.
  */
 void usage_params(const struct usage_rec *, int64_t charged,
     struct db_val p[LEDGER_USAGE_COLS]);

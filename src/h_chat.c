@@ -1228,7 +1228,7 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	struct usage_rec rec;
 	struct prices p;
 	struct db_val cols[LEDGER_USAGE_COLS];
-	int64_t allowed;
+	int64_t charge, overrun = 0;
 	enum tg_err rc;
 
 	memset(&rec, 0, sizeof(rec));
@@ -1270,28 +1270,49 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	rec.estimated = x->estimated;
 	rec.attempts = x->attempts;
 	rec.idem_key = x->idem;
-	/* What the hold allows: the procedure caps the same way. */
-	allowed = rec.cost.charge < 0 ? 0 : rec.cost.charge;
-	if (allowed > x->hold)
-		allowed = x->hold;
-	usage_params(&rec, allowed, cols);
-	if (x->leased && x->r->ctx->journal != NULL &&
-	    journal_settle(x, cols, allowed) == TG_OK)
+	/*
+	 * The real charge, never capped at the hold: a provider that used
+	 * more than the hold priced is paid, so the user pays it too; the
+	 * overrun is recorded, audited and shown on the monitor.
+	 */
+	charge = rec.cost.charge < 0 ? 0 : rec.cost.charge;
+	rec.overrun = charge > x->hold ? charge - x->hold : 0;
+	usage_params(&rec, charge, cols);
+	/* An overrun moves the balance itself: settled in place, not journaled. */
+	if (x->leased && x->r->ctx->journal != NULL && rec.overrun == 0 &&
+	    journal_settle(x, cols, charge) == TG_OK)
 		return TG_OK;
 	if ((rc = db_again(x)) == TG_OK && x->leased)
 		rc = ledger_lease_charge(x->c, x->r->arena, x->carve.lease_id,
-		    x->carve.id, rec.cost.charge, cols, &x->charged,
-		    &x->balance_after);
+		    x->carve.id, charge, x->hold, cols, &x->charged,
+		    &x->balance_after, &overrun);
 	else if (rc == TG_OK)
-		rc = ledger_settle_usage(x->c, x->r->arena, x->hold_id,
-		    rec.cost.charge, cols, &x->charged, &x->balance_after);
+		rc = ledger_settle_usage(x->c, x->r->arena, x->hold_id, charge,
+		    cols, &x->charged, &x->balance_after, &overrun);
 	if (x->leased) {
 		/* The rest of the carve goes back to the lease, at once. */
 		lease_return(x->r->ctx->leases, &x->carve,
 		    rc == TG_OK ? x->charged : -1);
+		/*
+		 * The balance went below what the lease was taken against:
+		 * no more carves from it; the next request reserves exactly.
+		 */
+		if (rc == TG_OK && overrun > 0)
+			lease_drain(x->r->ctx->leases, &x->carve);
 		if (rc == TG_OK)
 			x->balance_after += lease_available(x->r->ctx->leases,
 			    (uint64_t)x->r->who->user_id, NULL);
+	}
+	if (rc == TG_OK && overrun > 0) {
+		log_msg(LOG_WARN,
+		    "req=%s charged %lld nano-USD past its hold of %lld",
+		    x->r->request_id, (long long)overrun, (long long)x->hold);
+		if (ledger_audit_overrun(x->c, x->r->arena, x->r->who->user_pub,
+			x->r->request_id, x->hold, x->charged,
+			overrun) != TG_OK)
+			log_msg(LOG_ERR,
+			    "req=%s the overrun's audit row failed",
+			    x->r->request_id);
 	}
 	if (x->r->ctx->rate != NULL)
 		rate_settle(

@@ -28,8 +28,6 @@ usage_params(const struct usage_rec *u, int64_t charged,
 {
 	const char *err = u->error;
 
-	if (charged < u->cost.charge)
-		err = err != NULL ? err : "charge capped at the hold";
 	p[0] = DB_STR(u->request_id);
 	p[1] = DB_I64(u->user_id);
 	p[2] = DB_I64(u->key_id);
@@ -66,6 +64,7 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[27] = DB_I64(u->attempts > 255 ? 255 : u->attempts);
 	p[28] = opt_str(u->idem_key);
 	p[29] = u->u.upstream_cost >= 0 ? DB_I64(u->u.upstream_cost) : DB_NULLV;
+	p[30] = DB_I64(u->overrun);
 }
 
 enum tg_err

@@ -30,6 +30,8 @@ for f in "$TOLLGATE_SRCDIR"/schema/[0-9][0-9][0-9][0-9]_*.sql; do
 	check "applied $(basename "$f")" sh -c "echo \"\$1\" | grep -qx 'applied $(basename "$f")'" _ "$out"
 done
 n=$(ls "$TOLLGATE_SRCDIR"/schema/[0-9][0-9][0-9][0-9]_*.sql | wc -l)
+# The version is the newest file's number (numbers may have gaps).
+v=$(ls "$TOLLGATE_SRCDIR"/schema/[0-9][0-9][0-9][0-9]_*.sql | sed 's|.*/0*\([0-9]*\)_.*|\1|' | sort -n | tail -n 1)
 check "schema_migrations records each file once ($n)" \
 	test "$(sql "$SCRATCH" -e 'SELECT COUNT(*) FROM schema_migrations')" -eq "$n"
 
@@ -54,7 +56,7 @@ check "exactly one of them applied the files" \
 start_tollgate tollgate "$CONF" || bail "tollgate starts after migrate"
 check "serve starts once migrated" kill -0 "$tg_pid"
 out=$(env -i REQUEST_METHOD=GET REQUEST_URI=/health "$TOLLGATE_BIN" -c "$CONF" </dev/null 2>/dev/null)
-check "health reports the schema version" sh -c "echo \"\$1\" | grep -q '\"schema_version\":$n'" _ "$out"
+check "health reports the schema version" sh -c "echo \"\$1\" | grep -q '\"schema_version\":$v'" _ "$out"
 kill -TERM "$tg_pid"
 wait_for "master exit" 10 gone "$tg_pid" || true
 
