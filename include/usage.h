@@ -14,6 +14,8 @@ struct arena;
 struct tg_req;
 
 enum usage_status { US_OK = 0, US_ERROR, US_CLIENT_GONE };
+/* usage_records.charge_basis: how the charge was computed. */
+enum usage_basis { UB_MEASURED = 0, UB_ESTIMATED, UB_HOLD };
 
 /* Everything a usage record holds; strings borrowed. */
 struct usage_rec {
@@ -37,7 +39,8 @@ struct usage_rec {
 	int64_t latency_ms;
 	int64_t ttft_ms; /* < 0: none */
 	int stream;
-	int estimated;
+	int estimated; /* basis == UB_ESTIMATED */
+	enum usage_basis basis;
 	int attempts;
 	const char *idem_key;
 	const char *response; /* kept for replays when idem_key is set */

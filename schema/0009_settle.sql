@@ -9,6 +9,14 @@ ALTER TABLE usage_records ADD COLUMN overrun BIGINT NOT NULL DEFAULT 0 AFTER cha
 -- provider, may pass it, so it can no longer be a table constraint.
 ALTER TABLE accounts DROP CONSTRAINT chk_accounts_balance;
 
+-- How each record's charge was computed: measured (the provider's usage), estimated (the
+-- prompt estimate and the text delivered), hold (the hold in full: an ending without usage
+-- whose policy is hold, see doc/api-data-plane.md).  estimated stays: 1 exactly when
+-- charge_basis is 'estimated'.
+ALTER TABLE usage_records ADD COLUMN charge_basis ENUM('measured','estimated','hold')
+  NOT NULL DEFAULT 'measured' AFTER estimated;
+UPDATE usage_records SET charge_basis = 'estimated' WHERE estimated = 1;
+
 -- tg_settle: close hold p_id exactly once as p_state ('settled', 'expired_settled'),
 -- charging GREATEST(p_charge, 0) (9223372036854775807: the hold in full) and giving back
 -- what the hold had left; with a request id, also the usage record, in the same transaction.
@@ -26,7 +34,8 @@ CREATE PROCEDURE tg_settle(
   IN u_base_cost BIGINT, IN u_commission BIGINT, IN u_charge BIGINT, IN u_status VARCHAR(16),
   IN u_http_status BIGINT, IN u_error VARCHAR(500), IN u_latency_ms BIGINT,
   IN u_ttft_ms BIGINT, IN u_stream BIGINT, IN u_estimated BIGINT, IN u_attempts BIGINT,
-  IN u_idem_key VARBINARY(64), IN u_upstream_cost BIGINT, IN u_overrun BIGINT)
+  IN u_idem_key VARBINARY(64), IN u_upstream_cost BIGINT, IN u_overrun BIGINT,
+  IN u_charge_basis VARCHAR(16))
 MODIFIES SQL DATA
 BEGIN
   DECLARE v_acct BIGINT UNSIGNED DEFAULT NULL;
@@ -66,13 +75,13 @@ BEGIN
           cached_tokens, reasoning_tokens, input_price, output_price, cached_price,
           commission_bp, base_cost, commission, charge, status, http_status, error,
           latency_ms, ttft_ms, stream, estimated, attempts, idem_key, upstream_cost,
-          overrun)
+          overrun, charge_basis)
         VALUES (u_request_id, u_user_id, u_api_key_id, u_hold_id, u_endpoint, u_model_id,
           u_provider_id, u_upstream_key_id, u_upstream_model, u_prompt, u_completion,
           u_cached, u_reasoning, u_input_price, u_output_price, u_cached_price,
           u_commission_bp, u_base_cost, u_commission, v_charged, u_status, u_http_status,
           u_error, u_latency_ms, u_ttft_ms, u_stream, u_estimated, u_attempts, u_idem_key,
-          u_upstream_cost, v_over);
+          u_upstream_cost, v_over, u_charge_basis);
     END IF;
     COMMIT;
     SELECT 0, v_charged, balance, v_over FROM accounts WHERE user_id = v_acct;
@@ -97,7 +106,8 @@ CREATE PROCEDURE tg_lease_charge(
   IN u_base_cost BIGINT, IN u_commission BIGINT, IN u_charge BIGINT, IN u_status VARCHAR(16),
   IN u_http_status BIGINT, IN u_error VARCHAR(500), IN u_latency_ms BIGINT,
   IN u_ttft_ms BIGINT, IN u_stream BIGINT, IN u_estimated BIGINT, IN u_attempts BIGINT,
-  IN u_idem_key VARBINARY(64), IN u_upstream_cost BIGINT, IN u_overrun BIGINT)
+  IN u_idem_key VARBINARY(64), IN u_upstream_cost BIGINT, IN u_overrun BIGINT,
+  IN u_charge_basis VARCHAR(16))
 MODIFIES SQL DATA
 BEGIN
   DECLARE v_acct BIGINT UNSIGNED DEFAULT NULL;
@@ -137,13 +147,13 @@ BEGIN
         cached_tokens, reasoning_tokens, input_price, output_price, cached_price,
         commission_bp, base_cost, commission, charge, status, http_status, error,
         latency_ms, ttft_ms, stream, estimated, attempts, idem_key, upstream_cost,
-        overrun)
+        overrun, charge_basis)
       VALUES (u_request_id, u_user_id, u_api_key_id, p_lease, u_endpoint, u_model_id,
         u_provider_id, u_upstream_key_id, u_upstream_model, u_prompt, u_completion,
         u_cached, u_reasoning, u_input_price, u_output_price, u_cached_price,
         u_commission_bp, u_base_cost, u_commission, v_c, u_status, u_http_status,
         u_error, u_latency_ms, u_ttft_ms, u_stream, u_estimated, u_attempts, u_idem_key,
-        u_upstream_cost, v_over);
+        u_upstream_cost, v_over, u_charge_basis);
     COMMIT;
     SELECT 0, v_c, balance, v_over FROM accounts WHERE user_id = v_acct;
   END IF;

@@ -105,6 +105,8 @@ struct call {
 	int delivered;
 	size_t delivered_bytes;
 	int client_gone;
+	double t_gone;	     /* when it was found gone: the drain's start */
+	int capped;	     /* the stream reached [chat] max_stream_seconds */
 	json_t *usage_chunk; /* held back until the cost is known */
 	struct usage u;
 	double t0, t_first, t_out;
@@ -116,6 +118,7 @@ struct call {
 	int64_t charged;
 	int64_t balance_after;
 	int estimated;
+	enum usage_basis basis;
 };
 
 /* --- request validation --------------------------------------------------------------- */
@@ -676,6 +679,7 @@ client_write(struct call *x, const char *p, size_t n, int flush)
 		buf_append(&x->replay, p, n);
 	if (resp_stream_write(x->r, x->resp, p, n, flush) == -1) {
 		x->client_gone = 1;
+		x->t_gone = util_now();
 		return -1;
 	}
 	x->t_out = util_now();
@@ -692,6 +696,7 @@ start_stream(struct call *x)
 		resp_header(x->resp, "x-tollgate-provider", x->rt->provider_id);
 	if (resp_stream_start(x->r, x->resp, "text/event-stream") == -1) {
 		x->client_gone = 1;
+		x->t_gone = util_now();
 		return -1;
 	}
 	x->t_out = util_now();
@@ -757,6 +762,19 @@ delta_bytes(const json_t *chunk)
 	return n;
 }
 
+/*
+ * A write that failed because the client left is no reason to stop reading:
+ * the upstream's usage, at the end of its stream, is what the request cost
+ * (it bills reasoning the client never saw).  on_tick bounds the drain.
+ */
+static int
+draining(struct call *x, int rc)
+{
+	return rc == -1 && x->client_gone && x->r->ctx->conf->drain_timeout > 0
+	    ? 0
+	    : rc;
+}
+
 static int
 on_event(void *arg, const struct sse_event *ev)
 {
@@ -775,13 +793,15 @@ on_event(void *arg, const struct sse_event *ev)
 	    !json_is_object(o)) {
 		json_decref(o);
 		/* Not ours to judge: relay as it came. */
-		return send_event(x, ev->data, ev->data_len);
+		return draining(x, send_event(x, ev->data, ev->data_len));
 	}
 	if (json_object_get(o, "error") != NULL)
 		x->up_error_event = 1;
 	u = json_object_get(o, "usage");
 	if (json_is_object(u))
 		chat_usage_parse(u, &x->u);
+	if (x->client_gone)
+		goto out; /* draining: only the usage matters now */
 	choices = json_object_get(o, "choices");
 	if (x->t_first == 0 && json_array_size(choices) > 0)
 		x->t_first = util_now();
@@ -815,7 +835,7 @@ on_event(void *arg, const struct sse_event *ev)
 		x->delivered = 1;
 out:
 	json_decref(o);
-	return rc;
+	return draining(x, rc);
 }
 
 static int
@@ -851,11 +871,19 @@ static int
 on_tick(void *arg)
 {
 	struct call *x = arg;
-	unsigned ka = x->r->ctx->conf->keepalive;
+	const struct conf *f = x->r->ctx->conf;
+	unsigned ka = f->keepalive;
 	double now = util_now();
 
-	if (!x->stream || x->client_gone)
-		return x->client_gone ? -1 : 0;
+	if (!x->stream)
+		return 0;
+	/* Keep-alive comments must not keep a stream alive forever. */
+	if (now - x->t0 >= f->max_stream_seconds) {
+		x->capped = 1;
+		return -1;
+	}
+	if (x->client_gone)
+		return now - x->t_gone < f->drain_timeout ? 0 : -1;
 	if (now - (x->started ? x->t_out : x->t0) < ka)
 		return 0;
 	/* Proxies and clients drop silent connections; a comment keeps it. */
@@ -892,8 +920,14 @@ upstream_message(struct call *x)
 static int
 retryable(struct call *x)
 {
+	/*
+	 * A timeout after the request went out is not failed over unless
+	 * configured: the provider may be working on it, and billing it.
+	 */
 	if (x->hr.err != HTTP_OK)
-		return x->hr.err == HTTP_ECONNECT || x->hr.err == HTTP_ETIMEOUT;
+		return x->hr.err == HTTP_ECONNECT ||
+		    (x->hr.err == HTTP_ETIMEOUT &&
+			(!x->hr.sent || x->r->ctx->conf->retry_after_timeout));
 	return x->up_status == 429 || x->up_status >= 500 ||
 	    x->up_status == 401 || x->up_status == 403 || x->up_status == 404;
 }
@@ -983,6 +1017,8 @@ outcome(struct call *x)
 {
 	long st = x->up_status;
 
+	if (x->capped)
+		return PO_NEUTRAL; /* our cap, not the key's fault */
 	if (x->relaying && (x->delivered || x->u.present))
 		return x->hr.err == HTTP_OK || x->client_gone ? PO_OK : PO_FAIL;
 	if (x->hr.err == HTTP_EABORTED)
@@ -1145,6 +1181,15 @@ attempt_key(struct call *x, const struct deployment *rt)
 		attempt_error(x);
 		return o == PO_RATE || o == PO_AUTH ? 2 : retryable(x);
 	}
+	if (x->capped) {
+		x->fail = TG_ETIMEOUT;
+		x->fail_code = NULL;
+		x->fail_msg = arena_printf(x->r->arena,
+		    "the stream reached its longest allowed duration "
+		    "(max_stream_seconds %u)",
+		    conf->max_stream_seconds);
+		return 0;
+	}
 	if (x->relaying) {
 		if (x->hr.err == HTTP_OK)
 			sse_finish(&x->sse);
@@ -1222,6 +1267,27 @@ journal_settle(struct call *x, const struct db_val *cols, int64_t charge)
 	return TG_OK;
 }
 
+/*
+ * How a request that ended without the provider's usage is charged
+ * (enum conf_charge), or -1 for nothing: the provider confirmed nothing was
+ * billed (an error status, no connection) or nothing reached it.  A request
+ * that reached the provider is never charged 0 without that confirmation.
+ */
+static int
+ending_policy(struct call *x, enum usage_status st)
+{
+	const struct conf *f = x->r->ctx->conf;
+
+	if (st == US_CLIENT_GONE)
+		return f->charge_client_gone; /* the drain saw no usage */
+	if (x->capped || (x->stream && st == US_ERROR && x->up_status == 200))
+		return f->charge_cut; /* cut, error event or at the cap */
+	if (x->hr.err == HTTP_ETIMEOUT && x->hr.sent && !x->delivered)
+		return f->charge_timeout;
+	/* A whole answer without usage: what was delivered. */
+	return x->delivered ? CHARGE_ESTIMATE : -1;
+}
+
 static enum tg_err
 settle(struct call *x, enum usage_status st, int http_status, const char *err)
 {
@@ -1229,6 +1295,7 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	struct prices p;
 	struct db_val cols[LEDGER_USAGE_COLS];
 	int64_t charge, overrun = 0;
+	int policy;
 	enum tg_err rc;
 
 	memset(&rec, 0, sizeof(rec));
@@ -1236,15 +1303,22 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 		prices_of(x->rt, &p);
 	else
 		p = x->p;
-	if (!x->u.present && (x->delivered || st == US_CLIENT_GONE)) {
-		/* Charge what was delivered: the prompt and the text sent. */
+	x->basis = UB_MEASURED;
+	if (!x->u.present && (policy = ending_policy(x, st)) != -1) {
+		/* The prompt and the text sent, as the record's counts. */
 		x->u.prompt = x->prompt_estimate;
 		x->u.completion = chat_estimate_tokens(x->delivered_bytes);
-		x->estimated = 1;
+		x->basis = policy == CHARGE_HOLD ? UB_HOLD : UB_ESTIMATED;
+		x->estimated = x->basis == UB_ESTIMATED;
 	}
 	chat_cost(&p, &x->u, x->bp, &rec.cost);
-	if (x->rt != NULL && x->rt->kind == PROV_OPENROUTER &&
-	    x->u.upstream_cost >= 0) {
+	if (x->basis == UB_HOLD) {
+		/* The hold in full, its commission as the hold priced it. */
+		rec.cost.charge = x->hold;
+		rec.cost.base = x->hold * 10000 / (10000 + (int64_t)x->bp);
+		rec.cost.commission = x->hold - rec.cost.base;
+	} else if (x->basis == UB_MEASURED && x->rt != NULL &&
+	    x->rt->kind == PROV_OPENROUTER && x->u.upstream_cost >= 0) {
 		/* OpenRouter says what it charged: that is the base price. */
 		chat_cost_of_base(x->u.upstream_cost, x->bp, &rec.cost);
 	}
@@ -1268,6 +1342,7 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	    x->t_first > 0 ? (int64_t)((x->t_first - x->t0) * 1000) : -1;
 	rec.stream = x->stream;
 	rec.estimated = x->estimated;
+	rec.basis = x->basis;
 	rec.attempts = x->attempts;
 	rec.idem_key = x->idem;
 	/*

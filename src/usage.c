@@ -14,6 +14,11 @@ static const char *const status_names[] = {
 	[US_ERROR]	 = "error",
 	[US_CLIENT_GONE] = "client_gone",
 };
+static const char *const basis_names[] = {
+	[UB_MEASURED]  = "measured",
+	[UB_ESTIMATED] = "estimated",
+	[UB_HOLD]      = "hold",
+};
 /* clang-format on */
 
 static struct db_val
@@ -65,6 +70,7 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[28] = opt_str(u->idem_key);
 	p[29] = u->u.upstream_cost >= 0 ? DB_I64(u->u.upstream_cost) : DB_NULLV;
 	p[30] = DB_I64(u->overrun);
+	p[31] = DB_STR(basis_names[u->basis]);
 }
 
 enum tg_err
