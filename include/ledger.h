@@ -19,7 +19,8 @@ enum ledger_short { SHORT_NONE = 0, SHORT_BALANCE, SHORT_KEY_LIMIT };
  * Reserve amount (nano-USD) of user_id's balance for one request made with
  * key_id (0: none) in one transaction: the balance may not pass its overdraft
  * limit, nor the key's spend its credit_limit.  With idem_key, a second call
- * returns the first hold (*replayed = 1) and reserves nothing.
+ * by the same user and key returns the first hold (*replayed = 1) and
+ * reserves nothing.
  * TG_ECREDIT with *why when it does not fit.
  */
 enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,

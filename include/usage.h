@@ -62,9 +62,12 @@ struct usage_replay {
 	const char *body;
 	size_t len;
 };
-/* TG_ENOENT when none has finished. */
-enum tg_err usage_by_idem(struct db_conn *, struct arena *, int64_t key_id,
-    const char *idem, struct usage_replay *out);
+/*
+ * The user's (user_id, key_id: 0 for a session) finished request with this
+ * Idempotency-Key; TG_ENOENT when none has finished.
+ */
+enum tg_err usage_by_idem(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, const char *idem, struct usage_replay *out);
 
 /* Filters of a listing; NULL/0 = any. */
 struct usage_filter {

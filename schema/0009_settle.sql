@@ -17,6 +17,13 @@ ALTER TABLE usage_records ADD COLUMN charge_basis ENUM('measured','estimated','h
   NOT NULL DEFAULT 'measured' AFTER estimated;
 UPDATE usage_records SET charge_basis = 'estimated' WHERE estimated = 1;
 
+-- Idempotency keys belong to a user and one of its keys: dashboard sessions (api_key_id 0)
+-- of two users must not share a namespace.
+ALTER TABLE holds DROP INDEX uq_holds_idem,
+  ADD UNIQUE KEY uq_holds_idem (account_id, api_key_id, idem_key);
+ALTER TABLE usage_records DROP INDEX uq_usage_idem,
+  ADD UNIQUE KEY uq_usage_idem (user_id, api_key_id, idem_key);
+
 -- tg_settle: close hold p_id exactly once as p_state ('settled', 'expired_settled'),
 -- charging GREATEST(p_charge, 0) (9223372036854775807: the hold in full) and giving back
 -- what the hold had left; with a request id, also the usage record, in the same transaction.

@@ -105,6 +105,7 @@ struct call {
 	int delivered;
 	size_t delivered_bytes;
 	int client_gone;
+	int replay_over;     /* the answer outgrew REPLAY_MAX: not replayable */
 	double t_gone;	     /* when it was found gone: the drain's start */
 	int capped;	     /* the stream reached [chat] max_stream_seconds */
 	json_t *usage_chunk; /* held back until the cost is known */
@@ -677,6 +678,8 @@ client_write(struct call *x, const char *p, size_t n, int flush)
 		return -1;
 	if (x->idem != NULL && x->replay.len + n <= REPLAY_MAX)
 		buf_append(&x->replay, p, n);
+	else if (x->idem != NULL)
+		x->replay_over = 1; /* kept whole or not at all */
 	if (resp_stream_write(x->r, x->resp, p, n, flush) == -1) {
 		x->client_gone = 1;
 		x->t_gone = util_now();
@@ -1408,17 +1411,42 @@ static void
 keep_replay(
     struct call *x, int status, const char *type, const char *body, size_t len)
 {
-	struct db_val p[5];
+	struct db_val p[6];
+	char *refusal = NULL;
 
-	if (x->idem == NULL || len > REPLAY_MAX)
+	if (x->idem == NULL)
 		return;
+	if (len > REPLAY_MAX || x->replay_over) {
+		/*
+		 * Never a replay cut short: the key's later requests are told
+		 * that this answer is not kept (still one charge).
+		 */
+		json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error",
+		    "message",
+		    "the answer to this Idempotency-Key was too long to keep "
+		    "for replays; send the request again with a new key",
+		    "type", "invalid_request_error", "param", "code",
+		    "idempotency_not_replayable");
+
+		if (o == NULL || (refusal = jx_dump(o)) == NULL) {
+			json_decref(o);
+			return;
+		}
+		json_decref(o);
+		arena_defer_free(x->r->arena, refusal);
+		body = refusal;
+		len = strlen(refusal);
+		type = "application/json";
+		status = 409;
+	}
 	p[0] = (struct db_val){.type = DBT_STR, .s = body, .len = len};
 	p[1] = DB_STR(type);
 	p[2] = DB_I64(status);
-	p[3] = DB_I64(x->r->who->key_id);
-	p[4] = DB_STR(x->idem);
+	p[3] = DB_I64(x->r->who->user_id);
+	p[4] = DB_I64(x->r->who->key_id);
+	p[5] = DB_STR(x->idem);
 	if (db_again(x) == TG_OK)
-		db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 5, NULL, x->r->arena);
+		db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 6, NULL, x->r->arena);
 }
 
 /* A failed request replays its error too: the key has been used. */
@@ -1681,8 +1709,8 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 			    "_ . :",
 			    IDEM_MAX);
 		x.idem = idem;
-		if ((rc = usage_by_idem(
-			 x.c, r->arena, r->who->key_id, idem, &rp)) == TG_OK)
+		if ((rc = usage_by_idem(x.c, r->arena, r->who->user_id,
+			 r->who->key_id, idem, &rp)) == TG_OK)
 			return replay(&x, &rp);
 		if (rc == TG_ECONFLICT)
 			return resp_fail_code(r, resp, rc,
@@ -1703,8 +1731,8 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 	if (rc != TG_OK)
 		return rc;
 	if (replayed) {
-		if (usage_by_idem(x.c, r->arena, r->who->key_id, idem, &rp) ==
-		    TG_OK)
+		if (usage_by_idem(x.c, r->arena, r->who->user_id,
+			r->who->key_id, idem, &rp) == TG_OK)
 			return replay(&x, &rp);
 		return resp_fail_code(r, resp, TG_ECONFLICT,
 		    "idempotency_in_progress", NULL,

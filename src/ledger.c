@@ -20,16 +20,16 @@ bin(const unsigned char *p, size_t n)
 	return (struct db_val){.type = DBT_STR, .s = (const char *)p, .len = n};
 }
 
-/* The hold already made under this idempotency key. */
+/* The hold already made under this idempotency key (the user's, the key's). */
 static enum tg_err
-replay(struct db_conn *c, struct arena *a, int64_t key_id, const char *idem,
-    unsigned char hold_id[HOLD_ID_LEN])
+replay(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
+    const char *idem, unsigned char hold_id[HOLD_ID_LEN])
 {
-	struct db_val p[2] = {DB_I64(key_id), DB_STR(idem)};
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
 	struct db_rows rows;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 2, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 3, &rows, a)) != TG_OK)
 		return rc;
 	if (rows.nrows != 1 || rows.v[0].len != HOLD_ID_LEN)
 		return TG_ESYSTEM;
@@ -69,7 +69,7 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 	rc = db_exec(c, STMT_LEDGER_RESERVE, p, 7, &rows, a);
 	if (rc == TG_ECONFLICT && idem != NULL) {
 		*replayed = 1;
-		return replay(c, a, key_id, idem, hold_id);
+		return replay(c, a, user_id, key_id, idem, hold_id);
 	}
 	if (rc != TG_OK)
 		return rc;

@@ -74,14 +74,14 @@ usage_params(const struct usage_rec *u, int64_t charged,
 }
 
 enum tg_err
-usage_by_idem(struct db_conn *c, struct arena *a, int64_t key_id,
-    const char *idem, struct usage_replay *out)
+usage_by_idem(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, const char *idem, struct usage_replay *out)
 {
-	struct db_val p[2] = {DB_I64(key_id), DB_STR(idem)};
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
 	struct db_rows rows;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_USAGE_BY_IDEM, p, 2, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_USAGE_BY_IDEM, p, 3, &rows, a)) != TG_OK)
 		return rc;
 	if (rows.nrows == 0)
 		return TG_ENOENT;
