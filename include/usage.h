@@ -20,6 +20,7 @@ enum usage_basis { UB_MEASURED = 0, UB_ESTIMATED, UB_HOLD };
 /* Everything a usage record holds; strings borrowed. */
 struct usage_rec {
 	const char *request_id;
+	const char *client_request_id; /* NULL if none */
 	int64_t user_id;
 	int64_t key_id;
 	const unsigned char *hold_id; /* HOLD_ID_LEN or NULL */

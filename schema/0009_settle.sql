@@ -24,6 +24,11 @@ ALTER TABLE holds DROP INDEX uq_holds_idem,
 ALTER TABLE usage_records DROP INDEX uq_usage_idem,
   ADD UNIQUE KEY uq_usage_idem (user_id, api_key_id, idem_key);
 
+-- request_id is always tollgate's own (unique); a client's X-Request-Id is kept for tracing
+-- only, and may repeat.
+ALTER TABLE usage_records ADD COLUMN client_request_id VARCHAR(128) NULL AFTER request_id,
+  ADD KEY ix_usage_client_request (client_request_id);
+
 -- tg_settle: close hold p_id exactly once as p_state ('settled', 'expired_settled'),
 -- charging GREATEST(p_charge, 0) (9223372036854775807: the hold in full) and giving back
 -- what the hold had left; with a request id, also the usage record, in the same transaction.
@@ -42,7 +47,7 @@ CREATE PROCEDURE tg_settle(
   IN u_http_status BIGINT, IN u_error VARCHAR(500), IN u_latency_ms BIGINT,
   IN u_ttft_ms BIGINT, IN u_stream BIGINT, IN u_estimated BIGINT, IN u_attempts BIGINT,
   IN u_idem_key VARBINARY(64), IN u_upstream_cost BIGINT, IN u_overrun BIGINT,
-  IN u_charge_basis VARCHAR(16))
+  IN u_charge_basis VARCHAR(16), IN u_client_request_id VARCHAR(128))
 MODIFIES SQL DATA
 BEGIN
   DECLARE v_acct BIGINT UNSIGNED DEFAULT NULL;
@@ -82,13 +87,13 @@ BEGIN
           cached_tokens, reasoning_tokens, input_price, output_price, cached_price,
           commission_bp, base_cost, commission, charge, status, http_status, error,
           latency_ms, ttft_ms, stream, estimated, attempts, idem_key, upstream_cost,
-          overrun, charge_basis)
+          overrun, charge_basis, client_request_id)
         VALUES (u_request_id, u_user_id, u_api_key_id, u_hold_id, u_endpoint, u_model_id,
           u_provider_id, u_upstream_key_id, u_upstream_model, u_prompt, u_completion,
           u_cached, u_reasoning, u_input_price, u_output_price, u_cached_price,
           u_commission_bp, u_base_cost, u_commission, v_charged, u_status, u_http_status,
           u_error, u_latency_ms, u_ttft_ms, u_stream, u_estimated, u_attempts, u_idem_key,
-          u_upstream_cost, v_over, u_charge_basis);
+          u_upstream_cost, v_over, u_charge_basis, u_client_request_id);
     END IF;
     COMMIT;
     SELECT 0, v_charged, balance, v_over FROM accounts WHERE user_id = v_acct;
@@ -114,7 +119,7 @@ CREATE PROCEDURE tg_lease_charge(
   IN u_http_status BIGINT, IN u_error VARCHAR(500), IN u_latency_ms BIGINT,
   IN u_ttft_ms BIGINT, IN u_stream BIGINT, IN u_estimated BIGINT, IN u_attempts BIGINT,
   IN u_idem_key VARBINARY(64), IN u_upstream_cost BIGINT, IN u_overrun BIGINT,
-  IN u_charge_basis VARCHAR(16))
+  IN u_charge_basis VARCHAR(16), IN u_client_request_id VARCHAR(128))
 MODIFIES SQL DATA
 BEGIN
   DECLARE v_acct BIGINT UNSIGNED DEFAULT NULL;
@@ -154,13 +159,13 @@ BEGIN
         cached_tokens, reasoning_tokens, input_price, output_price, cached_price,
         commission_bp, base_cost, commission, charge, status, http_status, error,
         latency_ms, ttft_ms, stream, estimated, attempts, idem_key, upstream_cost,
-        overrun, charge_basis)
+        overrun, charge_basis, client_request_id)
       VALUES (u_request_id, u_user_id, u_api_key_id, p_lease, u_endpoint, u_model_id,
         u_provider_id, u_upstream_key_id, u_upstream_model, u_prompt, u_completion,
         u_cached, u_reasoning, u_input_price, u_output_price, u_cached_price,
         u_commission_bp, u_base_cost, u_commission, v_c, u_status, u_http_status,
         u_error, u_latency_ms, u_ttft_ms, u_stream, u_estimated, u_attempts, u_idem_key,
-        u_upstream_cost, v_over, u_charge_basis);
+        u_upstream_cost, v_over, u_charge_basis, u_client_request_id);
     COMMIT;
     SELECT 0, v_c, balance, v_over FROM accounts WHERE user_id = v_acct;
   END IF;

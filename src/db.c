@@ -126,7 +126,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_CHAT_PAYER] = { "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", SF_READ | SF_CACHE },
 	[STMT_KEY_SPENT] = { "SELECT spent FROM api_keys WHERE id = ?", SF_READ },
 	[STMT_LEDGER_RESERVE] = { "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_LEASE_CHARGE] = { "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_LEASE_CHARGE] = { "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_LEASE_CLOSE] = { "CALL tg_lease_close(?, ?, ?)", SF_HOT },
 	[STMT_JOURNAL_LEASE] = { "UPDATE holds SET charged = COALESCE(charged, 0) + ? WHERE id = ? AND lease = 1 AND state = 'open'", SF_HOT },
 	[STMT_JOURNAL_ACCOUNT] = { "UPDATE accounts SET reserved = reserved - ? WHERE user_id = ?", SF_HOT },
@@ -136,7 +136,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_JOURNAL_MARK_DEL] = { "DELETE FROM journal_marks WHERE name = ?", SF_HOT },
 	[STMT_LEASE_CHARGED] = { "SELECT CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE id = ? AND lease = 1 AND state = 'open'", SF_READ },
 	[STMT_CARVE_SETTLED] = { "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", SF_READ },
-	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", SF_HOT },
 	[STMT_USAGE_BY_IDEM] = { "SELECT http_status, response_type, response FROM usage_records WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", SF_READ },
 	[STMT_USAGE_LIST] = { "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) ORDER BY r.id DESC LIMIT ?", SF_READ },
@@ -168,7 +168,7 @@ static const struct batch_def {
 	const char *prefix;
 	unsigned ncols;
 } batches[BATCH__MAX] = {
-    /* IGNORE: a client's reused x-request-id must not stop the journal. */
+    /* IGNORE: a line written out twice must not stop the journal. */
     [BATCH_USAGE] = {"INSERT IGNORE INTO usage_records (request_id, user_id, "
 		     "api_key_id, hold_id, endpoint, model_id, provider_id, "
 		     "upstream_key_id, upstream_model, prompt_tokens, "
@@ -176,8 +176,9 @@ static const struct batch_def {
 		     "input_price, output_price, cached_price, commission_bp, "
 		     "base_cost, commission, charge, status, http_status, "
 		     "error, latency_ms, ttft_ms, stream, estimated, attempts, "
-		     "idem_key, upstream_cost, overrun, charge_basis) VALUES ",
-	32},
+		     "idem_key, upstream_cost, overrun, charge_basis, "
+		     "client_request_id) VALUES ",
+	33},
     [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
 		      "kind, amount, dedupe_key) VALUES ",
 	5},

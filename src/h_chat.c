@@ -1326,6 +1326,7 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 		chat_cost_of_base(x->u.upstream_cost, x->bp, &rec.cost);
 	}
 	rec.request_id = x->r->request_id;
+	rec.client_request_id = x->r->client_request_id;
 	rec.user_id = x->r->who->user_id;
 	rec.key_id = x->r->who->key_id;
 	rec.hold_id = x->hold_id;

@@ -217,10 +217,13 @@ unhex(const char *s, size_t n, unsigned char *out)
  * an upgrade has JOURNAL_COLS_V1 and gets these for the rest.
  */
 #define JOURNAL_COLS_V1 30
+/* clang-format off */
 static const struct db_val newer_cols[LEDGER_USAGE_COLS - JOURNAL_COLS_V1] = {
-    {.type = DBT_I64,
-	.i = 0}, /* overrun: a journaled charge is within its carve */
+	{.type = DBT_I64, .i = 0},		     /* overrun: within the carve */
+	{.type = DBT_STR, .s = "measured", .len = 8}, /* charge_basis */
+	{.type = DBT_NULL},			     /* client_request_id */
 };
+/* clang-format on */
 
 /* Parse one line (NUL-terminated, no newline) into l; -1 when malformed. */
 static int

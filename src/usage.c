@@ -71,6 +71,7 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[29] = u->u.upstream_cost >= 0 ? DB_I64(u->u.upstream_cost) : DB_NULLV;
 	p[30] = DB_I64(u->overrun);
 	p[31] = DB_STR(basis_names[u->basis]);
+	p[32] = opt_str(u->client_request_id);
 }
 
 enum tg_err
