@@ -911,7 +911,10 @@ upstream_message(struct call *x)
 		return NULL;
 	o = json_loadb(x->errbody.data, x->errbody.len, 0, NULL);
 	m = jx_str(json_object_get(o, "error"), "message");
-	out = m != NULL ? arena_printf(x->r->arena, "%.300s", m) : NULL;
+	/* Cut at a character boundary: the text is stored and shown. */
+	out = m != NULL
+	    ? arena_printf(x->r->arena, "%.*s", (int)util_utf8_cut(m, 300), m)
+	    : NULL;
 	json_decref(o);
 	for (i = 0; out != NULL && out[i] != '\0'; i++)
 		if ((unsigned char)out[i] < 0x20)
@@ -1064,8 +1067,10 @@ report(struct call *x)
 	if (o != PO_OK)
 		err = x->hr.err != HTTP_OK
 		    ? arena_printf(a, "%s", x->hr.error)
-		    : arena_printf(a, "HTTP %ld%s%.120s", x->up_status,
-			  m != NULL ? ": " : "", m != NULL ? m : "");
+		    : arena_printf(a, "HTTP %ld%s%.*s", x->up_status,
+			  m != NULL ? ": " : "",
+			  m != NULL ? (int)util_utf8_cut(m, 120) : 0,
+			  m != NULL ? m : "");
 	pool_report(x->r->ctx->pool, x->ukey_id, o,
 	    retry_after_s(x->hr.retry_after), err);
 	if (o == PO_OK)

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "money.h"
 #include "usage.h"
+#include "util.h"
 
 /* clang-format off */
 static const char *const status_names[] = {
@@ -60,7 +61,7 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[21] = DB_I64(u->http_status);
 	p[22] = err != NULL ? (struct db_val){.type = DBT_STR,
 				  .s = err,
-				  .len = strnlen(err, 500)}
+				  .len = util_utf8_cut(err, 500)}
 			    : DB_NULLV;
 	p[23] = DB_I64(u->latency_ms);
 	p[24] = u->ttft_ms >= 0 ? DB_I64(u->ttft_ms) : DB_NULLV;
