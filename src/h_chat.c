@@ -922,6 +922,46 @@ upstream_message(struct call *x)
 	return out;
 }
 
+/*
+ * What a provider says in a 403 when the key itself is invalid or revoked, per
+ * kind (PROV__MAX: any).  Any other 403 (moderation, region, model access,
+ * quota) refuses the request, not the shared key: it must not disable it.
+ */
+static const struct key_refusal {
+	enum prov_kind kind;
+	const char *pattern; /* in the error body, case-insensitive */
+} key_refusals[] = {
+    {PROV__MAX, "invalid_api_key"},
+    {PROV__MAX, "account_deactivated"},
+    {PROV__MAX, "api key revoked"},
+    {PROV__MAX, "key has been revoked"},
+    {PROV_OPENAI, "invalid_organization"},
+    {PROV_OPENROUTER, "User not found"},
+    {PROV_OPENROUTER, "key is disabled"},
+    {PROV_OPENROUTER, "key disabled"},
+    {PROV_DEEPSEEK, "Authentication Fails"},
+};
+
+/* A 401, or a 403 whose body says the key is invalid or revoked. */
+static int
+key_refused(struct call *x)
+{
+	size_t i;
+
+	if (x->up_status == 401)
+		return 1;
+	/* errbody's data is NUL-terminated when not empty. */
+	if (x->up_status != 403 || x->rt == NULL || x->errbody.len == 0)
+		return 0;
+	for (i = 0; i < sizeof(key_refusals) / sizeof(key_refusals[0]); i++)
+		if ((key_refusals[i].kind == PROV__MAX ||
+			key_refusals[i].kind == x->rt->kind) &&
+		    strcasestr(x->errbody.data, key_refusals[i].pattern) !=
+			NULL)
+			return 1;
+	return 0;
+}
+
 /* Whether another deployment may succeed where this one failed. */
 static int
 retryable(struct call *x)
@@ -934,8 +974,10 @@ retryable(struct call *x)
 		return x->hr.err == HTTP_ECONNECT ||
 		    (x->hr.err == HTTP_ETIMEOUT &&
 			(!x->hr.sent || x->r->ctx->conf->retry_after_timeout));
+	/* A 403 that is not about the key refuses the request anywhere. */
 	return x->up_status == 429 || x->up_status >= 500 ||
-	    x->up_status == 401 || x->up_status == 403 || x->up_status == 404;
+	    x->up_status == 401 || x->up_status == 404 ||
+	    (x->up_status == 403 && key_refused(x));
 }
 
 /* Turn a failed attempt into the client's error. */
@@ -969,10 +1011,17 @@ attempt_error(struct call *x)
 		    ? arena_printf(
 			  a, "the provider rejected the request: %s", m)
 		    : "the provider rejected the request";
-	} else if (x->up_status == 401 || x->up_status == 403) {
+	} else if (key_refused(x)) {
 		x->fail = TG_EUPSTREAM;
 		x->fail_code = "upstream_error";
 		x->fail_msg = "the provider refused the gateway's credentials";
+	} else if (x->up_status == 403) {
+		/* Moderation, region, model access: this request, as said. */
+		x->fail = TG_EPERM;
+		x->fail_code = "upstream_refused";
+		x->fail_msg = m != NULL
+		    ? arena_printf(a, "the provider refused the request: %s", m)
+		    : "the provider refused the request";
 	} else if (x->up_status == 200) {
 		x->fail = TG_EUPSTREAM;
 		x->fail_msg = "the provider's answer could not be read";
@@ -1036,7 +1085,7 @@ outcome(struct call *x)
 	if (st == 429)
 		return PO_RATE;
 	if (st == 401 || st == 403)
-		return PO_AUTH;
+		return key_refused(x) ? PO_AUTH : PO_NEUTRAL;
 	return st >= 500 ? PO_FAIL : PO_NEUTRAL;
 }
 
