@@ -892,7 +892,7 @@ on_tick(void *arg)
 	/* Proxies and clients drop silent connections; a comment keeps it. */
 	if (start_stream(x) == -1 ||
 	    client_write(x, ": keep-alive\n\n", 14, 1) == -1)
-		return -1;
+		return draining(x, -1); /* gone while the provider works */
 	return 0;
 }
 
@@ -1268,6 +1268,9 @@ attempt_key(struct call *x, const struct deployment *rt)
 		return 0;
 	}
 	attempt_error(x);
+	/* A client that left while we drained is not tried for elsewhere. */
+	if (x->client_gone)
+		return 0;
 	return (o == PO_RATE || o == PO_AUTH) && !x->delivered ? 2
 							       : retryable(x);
 }
@@ -1335,6 +1338,10 @@ ending_policy(struct call *x, enum usage_status st)
 {
 	const struct conf *f = x->r->ctx->conf;
 
+	/* The provider answered an error status, or never got the request. */
+	if ((x->up_status != 0 && x->up_status != 200) ||
+	    (!x->hr.sent && !x->delivered))
+		return -1;
 	if (st == US_CLIENT_GONE)
 		return f->charge_client_gone; /* the drain saw no usage */
 	if (x->capped || (x->stream && st == US_ERROR && x->up_status == 200))

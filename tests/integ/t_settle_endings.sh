@@ -19,10 +19,10 @@ need_cmd nginx curl jq mariadb
 make_tmp
 export LC_ALL=C
 cp_scratch_db endings
-# mock: the main provider, whose key sk-mock-slowslow1 always waits 4 s before its headers;
+# mock: the main provider, whose key sk-mock-slowslow1 always waits 7 s before its headers;
 # mock2: the second deployment of test/to.
 SLOW=sk-mock-slowslow1
-start_bg mock "$MOCK_BIN" -p 0 -k "$MOCK_KEY" -x "$SLOW=latency=4000" -l "$T/mock.jsonl"
+start_bg mock "$MOCK_BIN" -p 0 -k "$MOCK_KEY" -x "$SLOW=latency=7000" -l "$T/mock.jsonl"
 start_bg mock2 "$MOCK_BIN" -p 0 -k sk-mock-backup02 -l "$T/mock2.jsonl"
 port_of() { sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T/log/$1.out"; }
 has_ports() { [ -n "$(port_of mock)" ] && [ -n "$(port_of mock2)" ]; }
@@ -38,8 +38,9 @@ echo sk-mock-backup02 | tg_cli provider key-add backup k >/dev/null || bail "key
 # The cheaper deployment (slow) is tried first.
 tg_cli model add test/to slow m-slow 1.00 2.00 >/dev/null &&
 	tg_cli model add test/to backup m-backup 3.00 4.00 >/dev/null || bail "model test/to"
-CFG=("db.name=$SCRATCH" server.workers=1 server.threads=4 chat.first_byte_timeout=2
-	chat.max_stream_seconds=3)
+# keepalive 1 s: a client that left while the provider waits is noticed by a comment.
+CFG=("db.name=$SCRATCH" server.workers=1 server.threads=4 chat.first_byte_timeout=5
+	chat.max_stream_seconds=6 chat.keepalive=1)
 stack_up "${CFG[@]}"
 cp_admin endings 1
 AK=$ADMIN_KEY
@@ -73,7 +74,7 @@ ONE=1000000000
 
 # --- the client leaves; the upstream's usage arrives later: measured -------------------------
 new_user gone "$ONE"
-# 25 words at one per 100 ms (2.5 s, under the 3 s cap); the client leaves after 1 s.  prompt: 4 + 4 words.
+# 25 words at one per 100 ms (2.5 s, under the 6 s cap); the client leaves after 1 s.  prompt: 4 + 4 words.
 BODY='{"model":"test/cheap","stream":true,"messages":[{"role":"user","content":"tell me a story [mock:words=25,pace=100]"}]}'
 rc=0
 curl -sN -m 1 -o "$T/gone.sse" -H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' \
@@ -85,6 +86,16 @@ check "gone: client_gone, measured from the upstream's usage: 8 + 25 tokens, cha
 	test "$(rec)" = "client_gone measured 0 8 25 $C"
 check "gone: balance down by exactly the charge" test "$(acct "$UID_")" = "$((F - C)) 0"
 check "gone: ledger reconciles" ledger_check "$UPUB"
+
+# --- the client leaves while the provider waits, then the provider fails: nothing billed ----
+new_user gonefail "$ONE"
+BODY='{"model":"test/cheap","stream":true,"messages":[{"role":"user","content":"hi [mock:latency=4000,status=500]"}]}'
+curl -sN -m 1 -o /dev/null -H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' \
+	--data-binary "$BODY" "$URL/v1/chat/completions" 2>/dev/null || true
+wait_for "gonefail: settled" 15 settled || true
+check "gonefail: client_gone, the provider's 500 billed nothing: charge 0 ($(rec))" \
+	sh -c "[ \"\$(echo '$(rec)' | cut -d' ' -f1,2,6)\" = 'client_gone measured 0' ]"
+check "gonefail: balance untouched" test "$(acct "$UID_")" = "$F 0"
 
 # --- a stream cut without usage: the hold ----------------------------------------------------
 new_user cut "$ONE"
@@ -98,14 +109,14 @@ check "cut: error, charged the hold $H by charge_cut ($(rec))" \
 check "cut: balance down by exactly the hold" test "$(acct "$UID_")" = "$((F - H)) 0"
 check "cut: ledger reconciles" ledger_check "$UPUB"
 
-# --- max_stream_seconds (3 s): a 10 s stream is ended ---------------------------------------
+# --- max_stream_seconds (6 s): a 15 s stream is ended ---------------------------------------
 new_user cap "$ONE"
-BODY='{"model":"test/cheap","max_tokens":200,"stream":true,"messages":[{"role":"user","content":"hi [mock:words=100,pace=100]"}]}'
+BODY='{"model":"test/cheap","max_tokens":200,"stream":true,"messages":[{"role":"user","content":"hi [mock:words=150,pace=100]"}]}'
 t0=$(now_ms)
 chat_sse "$UKEY" "$BODY"
 t=$(($(now_ms) - t0))
-check "cap: the stream ended after $t ms (3000 <= t < 8000; the full stream is 10000)" \
-	test "$t" -ge 3000 -a "$t" -lt 8000
+check "cap: the stream ended after $t ms (6000 <= t < 11000; the full stream is 15000)" \
+	test "$t" -ge 6000 -a "$t" -lt 11000
 check "cap: an error event saying why, then [DONE]" sh -c "tail -n 1 '$T/events' | grep -qx '\[DONE\]' && tail -n 2 '$T/events' | head -n 1 | jq -e '.error.message | test(\"max_stream_seconds\")' >/dev/null"
 wait_for "cap: settled" 15 settled || true
 H=$(hold_of)
