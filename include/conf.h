@@ -15,6 +15,9 @@
 
 enum conf_registration { REG_OPEN = 0, REG_INVITE, REG_CLOSED };
 
+/* What a request that reached the provider but got no usage is charged. */
+enum conf_charge { CHARGE_HOLD = 0, CHARGE_ESTIMATE };
+
 struct conf {
 	char *path; /* the file this came from */
 
@@ -88,6 +91,11 @@ struct conf {
 	unsigned idle_timeout;	     /* seconds of upstream silence mid-body */
 	unsigned
 	    sweep_interval; /* seconds between opportunistic sweeps; 0 off */
+	unsigned drain_timeout;	     /* s reading on after the client left */
+	unsigned max_stream_seconds; /* a stream's whole life */
+	int retry_after_timeout;     /* fail over a timeout after sending */
+	/* enum conf_charge: what an ending without usage is charged */
+	int charge_client_gone, charge_cut, charge_timeout;
 
 	/* [billing] */
 	unsigned commission_bp; /* basis points */

@@ -109,6 +109,7 @@ struct http_result {
 	 */
 	char error[256];
 	double ttfb_s;	/* seconds until the first response byte; 0 if none */
+	int sent;	/* the request was written to the server */
 	double total_s; /* seconds the whole call took */
 };
 

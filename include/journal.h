@@ -29,7 +29,7 @@ struct journal_rec {
 	unsigned char lease_id[HOLD_ID_LEN];
 	unsigned char carve_id[HOLD_ID_LEN];
 	int64_t user_id, key_id;
-	int64_t charge;		    /* already capped at the carve */
+	int64_t charge; /* within the carve: overruns settle in place */
 	const struct db_val *usage; /* LEDGER_USAGE_COLS, as usage_params */
 };
 

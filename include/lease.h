@@ -52,6 +52,8 @@ int lease_add(struct lease_table *, uint64_t user_id,
     double close_at, int64_t first, const char *request_id, struct carve *out);
 /* A carve settled and charged `charged`: the rest goes back to its lease. */
 void lease_return(struct lease_table *, const struct carve *, int64_t charged);
+/* No more carves from cv's lease (it closes when its carves are back). */
+void lease_drain(struct lease_table *, const struct carve *);
 /*
  * What the node's leases of user_id still have uncarved; *balance (may be
  * NULL) receives the account's balance when the newest of them was taken.

@@ -42,7 +42,9 @@ struct tg_req {
 	const char *path;  /* decoded, prefix stripped, no query */
 	const char *query; /* raw query string without '?', "" if none */
 	const char *remote_addr;
-	char request_id[129];
+	char request_id[129]; /* tollgate's own, unique */
+	/* The client's X-Request-Id (valid), for tracing only; NULL if none. */
+	const char *client_request_id;
 
 	const char **keys; /* copied FastCGI params */
 	const char **vals;

@@ -14,10 +14,13 @@ struct arena;
 struct tg_req;
 
 enum usage_status { US_OK = 0, US_ERROR, US_CLIENT_GONE };
+/* usage_records.charge_basis: how the charge was computed. */
+enum usage_basis { UB_MEASURED = 0, UB_ESTIMATED, UB_HOLD };
 
 /* Everything a usage record holds; strings borrowed. */
 struct usage_rec {
 	const char *request_id;
+	const char *client_request_id; /* NULL if none */
 	int64_t user_id;
 	int64_t key_id;
 	const unsigned char *hold_id; /* HOLD_ID_LEN or NULL */
@@ -30,13 +33,15 @@ struct usage_rec {
 	struct prices p;
 	unsigned commission_bp;
 	struct cost cost; /* charge is replaced by what settling charged */
+	int64_t overrun;  /* charged past the hold (nano-USD) */
 	enum usage_status status;
 	int http_status;
 	const char *error;
 	int64_t latency_ms;
 	int64_t ttft_ms; /* < 0: none */
 	int stream;
-	int estimated;
+	int estimated; /* basis == UB_ESTIMATED */
+	enum usage_basis basis;
 	int attempts;
 	const char *idem_key;
 	const char *response; /* kept for replays when idem_key is set */
@@ -45,8 +50,8 @@ struct usage_rec {
 };
 
 /*
- * The record as the columns ledger_settle_usage stores, charged being what
- * the hold allows (charge capped at it is noted in error).
+ * The record as the columns ledger_settle_usage stores, charged being the
+ * amount charged.
  */
 void usage_params(const struct usage_rec *, int64_t charged,
     struct db_val p[LEDGER_USAGE_COLS]);
@@ -58,9 +63,12 @@ struct usage_replay {
 	const char *body;
 	size_t len;
 };
-/* TG_ENOENT when none has finished. */
-enum tg_err usage_by_idem(struct db_conn *, struct arena *, int64_t key_id,
-    const char *idem, struct usage_replay *out);
+/*
+ * The user's (user_id, key_id: 0 for a session) finished request with this
+ * Idempotency-Key; TG_ENOENT when none has finished.
+ */
+enum tg_err usage_by_idem(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, const char *idem, struct usage_replay *out);
 
 /* Filters of a listing; NULL/0 = any. */
 struct usage_filter {

@@ -34,5 +34,10 @@ int util_pct_decode(const char *src, size_t n, char *dst);
 int util_strncaseeq(const char *, const char *, size_t);
 /* The reason phrase for an HTTP status ("Not Found"). */
 const char *util_http_reason(int status);
+/*
+ * The longest prefix of s (NUL-terminated, UTF-8) of at most max bytes that
+ * ends on a character boundary: cutting there never splits a character.
+ */
+size_t util_utf8_cut(const char *s, size_t max);
 
 #endif

@@ -415,6 +415,23 @@ set_scope(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return -1;
 }
 
+/* An ending's charge without usage: the hold, or an estimate. */
+static int
+set_charge(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	static const char *const names[] = {
+	    [CHARGE_HOLD] = "hold", [CHARGE_ESTIMATE] = "estimate"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0) {
+			*(int *)f = (int)i;
+			return 0;
+		}
+	perr(p, "'%s' is not hold or estimate", v);
+	return -1;
+}
+
 /* USD per million tokens -> micro-USD per million; empty = off. */
 static int
 set_flat(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
@@ -527,6 +544,12 @@ static const struct conf_key keys[] = {
 	{ "chat",   "first_byte_timeout", set_uint,   CO(first_byte_timeout), 1, 3600 },
 	{ "chat",   "idle_timeout",	 set_uint,    CO(idle_timeout),	      1, 3600 },
 	{ "chat",   "sweep_interval",	 set_uint,    CO(sweep_interval),     0, 86400 },
+	{ "chat",   "drain_timeout",	 set_uint,    CO(drain_timeout),      0, 3600 },
+	{ "chat",   "max_stream_seconds", set_uint,   CO(max_stream_seconds), 1, 86400 },
+	{ "chat",   "retry_after_timeout", set_bool,  CO(retry_after_timeout), 0, 0 },
+	{ "chat",   "charge_client_gone", set_charge, CO(charge_client_gone), 0, 0 },
+	{ "chat",   "charge_cut",	 set_charge,  CO(charge_cut),	      0, 0 },
+	{ "chat",   "charge_timeout",	 set_charge,  CO(charge_timeout),     0, 0 },
 	{ "billing", "commission_percent", set_percent, CO(commission_bp),    0, 0 },
 	{ "billing", "group_commission", set_groups,  CO(group_commission_raw), 0, 0 },
 	{ "billing", "flat_price",	 set_flat,    CO(flat_price),	      0, 0 },
@@ -599,6 +622,8 @@ conf_defaults(void)
 	c->first_byte_timeout = 300;
 	c->idle_timeout = 300;
 	c->sweep_interval = 30;
+	c->drain_timeout = 30;
+	c->max_stream_seconds = 600;
 	c->commission_bp = 500;
 	c->flat_price = -1;
 	rate_set_default(&c->limits_default, c->workers * c->threads);

@@ -99,9 +99,10 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_AUDIT_LIST] = { "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?", SF_READ },
 	[STMT_AUDIT_COUNT] = { "SELECT COUNT(*) FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?)", SF_READ },
 	[STMT_ADMIN_MONITOR] = { "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts), 0) AS SIGNED)", SF_READ },
+	[STMT_MONITOR_OVERRUN] = { "SELECT COUNT(*), CAST(COALESCE(SUM(overrun), 0) AS SIGNED) FROM usage_records WHERE overrun > 0 AND created_at >= NOW(6) - INTERVAL 1 DAY", SF_READ },
 	[STMT_ADMIN_BALANCES] = { "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
 	[STMT_KEY_OWNER] = { "SELECT id, user_id FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", SF_READ },
-	[STMT_HOLD_BY_IDEM] = { "SELECT id, amount FROM holds WHERE api_key_id = ? AND idem_key = ?", SF_READ },
+	[STMT_HOLD_BY_IDEM] = { "SELECT id, amount FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", SF_READ },
 	[STMT_HOLD_EXPIRED] = { "SELECT id, lease FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", SF_HOT },
 	[STMT_LEDGER_RECONCILE] = { "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", SF_READ },
 	[STMT_PROVIDER_SEED] = { "INSERT IGNORE INTO providers (id, kind, name, base_url) VALUES (?, ?, ?, ?)", 0 },
@@ -127,7 +128,7 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_CHAT_PAYER] = { "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", SF_READ | SF_CACHE },
 	[STMT_KEY_SPENT] = { "SELECT spent FROM api_keys WHERE id = ?", SF_READ },
 	[STMT_LEDGER_RESERVE] = { "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_LEASE_CHARGE] = { "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_LEASE_CHARGE] = { "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
 	[STMT_LEASE_CLOSE] = { "CALL tg_lease_close(?, ?, ?)", SF_HOT },
 	[STMT_JOURNAL_LEASE] = { "UPDATE holds SET charged = COALESCE(charged, 0) + ? WHERE id = ? AND lease = 1 AND state = 'open'", SF_HOT },
 	[STMT_JOURNAL_ACCOUNT] = { "UPDATE accounts SET reserved = reserved - ? WHERE user_id = ?", SF_HOT },
@@ -137,9 +138,9 @@ static const struct stmt_def stmts[STMT__MAX] = {
 	[STMT_JOURNAL_MARK_DEL] = { "DELETE FROM journal_marks WHERE name = ?", SF_HOT },
 	[STMT_LEASE_CHARGED] = { "SELECT CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE id = ? AND lease = 1 AND state = 'open'", SF_READ },
 	[STMT_CARVE_SETTLED] = { "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", SF_READ },
-	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE api_key_id = ? AND idem_key = ?", SF_HOT },
-	[STMT_USAGE_BY_IDEM] = { "SELECT http_status, response_type, response FROM usage_records WHERE api_key_id = ? AND idem_key = ?", SF_READ },
+	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
+	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", SF_HOT },
+	[STMT_USAGE_BY_IDEM] = { "SELECT http_status, response_type, response FROM usage_records WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", SF_READ },
 	[STMT_USAGE_LIST] = { "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) ORDER BY r.id DESC LIMIT ?", SF_READ },
 	[STMT_USAGE_METRICS] = { "SELECT COUNT(*), CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS SIGNED), CAST(COALESCE(SUM(charge), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= CURRENT_DATE), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, charge, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01')), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), charge, 0)), 0) AS SIGNED), DATE_FORMAT(MAX(created_at), '%Y-%m-%dT%H:%i:%sZ') FROM usage_records WHERE user_id = ?", SF_READ },
 	[STMT_USAGE_TOP_MODEL] = { "SELECT model_id FROM usage_records WHERE user_id = ? GROUP BY model_id ORDER BY COUNT(*) DESC, model_id LIMIT 1", SF_READ },
@@ -175,7 +176,7 @@ static const struct batch_def {
 	const char *prefix;
 	unsigned ncols;
 } batches[BATCH__MAX] = {
-    /* IGNORE: a client's reused x-request-id must not stop the journal. */
+    /* IGNORE: a line written out twice must not stop the journal. */
     [BATCH_USAGE] = {"INSERT IGNORE INTO usage_records (request_id, user_id, "
 		     "api_key_id, hold_id, endpoint, model_id, provider_id, "
 		     "upstream_key_id, upstream_model, prompt_tokens, "
@@ -183,8 +184,9 @@ static const struct batch_def {
 		     "input_price, output_price, cached_price, commission_bp, "
 		     "base_cost, commission, charge, status, http_status, "
 		     "error, latency_ms, ttft_ms, stream, estimated, attempts, "
-		     "idem_key, upstream_cost) VALUES ",
-	30},
+		     "idem_key, upstream_cost, overrun, charge_basis, "
+		     "client_request_id) VALUES ",
+	33},
     [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
 		      "kind, amount, dedupe_key) VALUES ",
 	5},

@@ -9,6 +9,7 @@
 #include "admin.h"
 #include "arena.h"
 #include "auth.h"
+#include "db.h"
 #include "handlers.h"
 #include "json.h"
 #include "keys.h"
@@ -341,16 +342,23 @@ enum tg_err
 h_admin_monitor(struct tg_req *r, struct tg_resp *resp)
 {
 	struct db_conn *c;
+	struct db_rows over;
 	json_t *out;
 	char ts[21];
 	enum tg_err rc;
 
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = admin_monitor(c, r, &out)) != TG_OK)
+	    (rc = admin_monitor(c, r, &out)) != TG_OK ||
+	    (rc = db_exec(c, STMT_MONITOR_OVERRUN, NULL, 0, &over, r->arena)) !=
+		TG_OK)
 		return rc;
 	util_iso8601(ts);
 	resp->body = json_deep_copy(out);
 	json_object_set_new(resp->body, "timestamp", json_string(ts));
+	/* Charges past their hold (the provider used more than priced). */
+	json_object_set_new(resp->body, "overrun_24h",
+	    json_pack("{s:I, s:o}", "count", (json_int_t)over.v[0].i, "total",
+		money_json(over.v[1].i)));
 	return TG_OK;
 }
 

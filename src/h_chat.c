@@ -111,6 +111,9 @@ struct call {
 	int delivered;
 	size_t delivered_bytes;
 	int client_gone;
+	int replay_over;     /* the answer outgrew REPLAY_MAX: not replayable */
+	double t_gone;	     /* when it was found gone: the drain's start */
+	int capped;	     /* the stream reached [chat] max_stream_seconds */
 	json_t *usage_chunk; /* held back until the cost is known */
 	struct usage u;
 	double t0, t_first, t_out;
@@ -122,6 +125,7 @@ struct call {
 	int64_t charged;
 	int64_t balance_after;
 	int estimated;
+	enum usage_basis basis;
 };
 
 /* --- request validation --------------------------------------------------------------- */
@@ -852,8 +856,11 @@ client_write(struct call *x, const char *p, size_t n, int flush)
 		return -1;
 	if (x->idem != NULL && x->replay.len + n <= REPLAY_MAX)
 		buf_append(&x->replay, p, n);
+	else if (x->idem != NULL)
+		x->replay_over = 1; /* kept whole or not at all */
 	if (resp_stream_write(x->r, x->resp, p, n, flush) == -1) {
 		x->client_gone = 1;
+		x->t_gone = util_now();
 		return -1;
 	}
 	x->t_out = util_now();
@@ -870,6 +877,7 @@ start_stream(struct call *x)
 		resp_header(x->resp, "x-tollgate-provider", x->rt->provider_id);
 	if (resp_stream_start(x->r, x->resp, "text/event-stream") == -1) {
 		x->client_gone = 1;
+		x->t_gone = util_now();
 		return -1;
 	}
 	x->t_out = util_now();
@@ -935,6 +943,19 @@ delta_bytes(const json_t *chunk)
 	return n;
 }
 
+/*
+ * A write that failed because the client left is no reason to stop reading:
+ * the upstream's usage, at the end of its stream, is what the request cost
+ * (it bills reasoning the client never saw).  on_tick bounds the drain.
+ */
+static int
+draining(struct call *x, int rc)
+{
+	return rc == -1 && x->client_gone && x->r->ctx->conf->drain_timeout > 0
+	    ? 0
+	    : rc;
+}
+
 static int
 on_event(void *arg, const struct sse_event *ev)
 {
@@ -953,13 +974,15 @@ on_event(void *arg, const struct sse_event *ev)
 	    !json_is_object(o)) {
 		json_decref(o);
 		/* Not ours to judge: relay as it came. */
-		return send_event(x, ev->data, ev->data_len);
+		return draining(x, send_event(x, ev->data, ev->data_len));
 	}
 	if (json_object_get(o, "error") != NULL)
 		x->up_error_event = 1;
 	u = json_object_get(o, "usage");
 	if (json_is_object(u))
 		chat_usage_parse(u, &x->u);
+	if (x->client_gone)
+		goto out; /* draining: only the usage matters now */
 	choices = json_object_get(o, "choices");
 	if (x->t_first == 0 && json_array_size(choices) > 0)
 		x->t_first = util_now();
@@ -993,7 +1016,7 @@ on_event(void *arg, const struct sse_event *ev)
 		x->delivered = 1;
 out:
 	json_decref(o);
-	return rc;
+	return draining(x, rc);
 }
 
 static int
@@ -1029,17 +1052,25 @@ static int
 on_tick(void *arg)
 {
 	struct call *x = arg;
-	unsigned ka = x->r->ctx->conf->keepalive;
+	const struct conf *f = x->r->ctx->conf;
+	unsigned ka = f->keepalive;
 	double now = util_now();
 
-	if (!x->stream || x->client_gone)
-		return x->client_gone ? -1 : 0;
+	if (!x->stream)
+		return 0;
+	/* Keep-alive comments must not keep a stream alive forever. */
+	if (now - x->t0 >= f->max_stream_seconds) {
+		x->capped = 1;
+		return -1;
+	}
+	if (x->client_gone)
+		return now - x->t_gone < f->drain_timeout ? 0 : -1;
 	if (now - (x->started ? x->t_out : x->t0) < ka)
 		return 0;
 	/* Proxies and clients drop silent connections; a comment keeps it. */
 	if (start_stream(x) == -1 ||
 	    client_write(x, ": keep-alive\n\n", 14, 1) == -1)
-		return -1;
+		return draining(x, -1); /* gone while the provider works */
 	return 0;
 }
 
@@ -1058,7 +1089,10 @@ upstream_message(struct call *x)
 		return NULL;
 	o = json_loadb(x->errbody.data, x->errbody.len, 0, NULL);
 	m = jx_str(json_object_get(o, "error"), "message");
-	out = m != NULL ? arena_printf(x->r->arena, "%.300s", m) : NULL;
+	/* Cut at a character boundary: the text is stored and shown. */
+	out = m != NULL
+	    ? arena_printf(x->r->arena, "%.*s", (int)util_utf8_cut(m, 300), m)
+	    : NULL;
 	json_decref(o);
 	for (i = 0; out != NULL && out[i] != '\0'; i++)
 		if ((unsigned char)out[i] < 0x20)
@@ -1066,14 +1100,62 @@ upstream_message(struct call *x)
 	return out;
 }
 
+/*
+ * What a provider says in a 403 when the key itself is invalid or revoked, per
+ * kind (PROV__MAX: any).  Any other 403 (moderation, region, model access,
+ * quota) refuses the request, not the shared key: it must not disable it.
+ */
+static const struct key_refusal {
+	enum prov_kind kind;
+	const char *pattern; /* in the error body, case-insensitive */
+} key_refusals[] = {
+    {PROV__MAX, "invalid_api_key"},
+    {PROV__MAX, "account_deactivated"},
+    {PROV__MAX, "api key revoked"},
+    {PROV__MAX, "key has been revoked"},
+    {PROV_OPENAI, "invalid_organization"},
+    {PROV_OPENROUTER, "User not found"},
+    {PROV_OPENROUTER, "key is disabled"},
+    {PROV_OPENROUTER, "key disabled"},
+    {PROV_DEEPSEEK, "Authentication Fails"},
+};
+
+/* A 401, or a 403 whose body says the key is invalid or revoked. */
+static int
+key_refused(struct call *x)
+{
+	size_t i;
+
+	if (x->up_status == 401)
+		return 1;
+	/* errbody's data is NUL-terminated when not empty. */
+	if (x->up_status != 403 || x->rt == NULL || x->errbody.len == 0)
+		return 0;
+	for (i = 0; i < sizeof(key_refusals) / sizeof(key_refusals[0]); i++)
+		if ((key_refusals[i].kind == PROV__MAX ||
+			key_refusals[i].kind == x->rt->kind) &&
+		    strcasestr(x->errbody.data, key_refusals[i].pattern) !=
+			NULL)
+			return 1;
+	return 0;
+}
+
 /* Whether another deployment may succeed where this one failed. */
 static int
 retryable(struct call *x)
 {
+	/*
+	 * A timeout after the request went out is not failed over unless
+	 * configured: the provider may be working on it, and billing it.
+	 */
 	if (x->hr.err != HTTP_OK)
-		return x->hr.err == HTTP_ECONNECT || x->hr.err == HTTP_ETIMEOUT;
+		return x->hr.err == HTTP_ECONNECT ||
+		    (x->hr.err == HTTP_ETIMEOUT &&
+			(!x->hr.sent || x->r->ctx->conf->retry_after_timeout));
+	/* A 403 that is not about the key refuses the request anywhere. */
 	return x->up_status == 429 || x->up_status >= 500 ||
-	    x->up_status == 401 || x->up_status == 403 || x->up_status == 404;
+	    x->up_status == 401 || x->up_status == 404 ||
+	    (x->up_status == 403 && key_refused(x));
 }
 
 /* Turn a failed attempt into the client's error. */
@@ -1107,10 +1189,17 @@ attempt_error(struct call *x)
 		    ? arena_printf(
 			  a, "the provider rejected the request: %s", m)
 		    : "the provider rejected the request";
-	} else if (x->up_status == 401 || x->up_status == 403) {
+	} else if (key_refused(x)) {
 		x->fail = TG_EUPSTREAM;
 		x->fail_code = "upstream_error";
 		x->fail_msg = "the provider refused the gateway's credentials";
+	} else if (x->up_status == 403) {
+		/* Moderation, region, model access: this request, as said. */
+		x->fail = TG_EPERM;
+		x->fail_code = "upstream_refused";
+		x->fail_msg = m != NULL
+		    ? arena_printf(a, "the provider refused the request: %s", m)
+		    : "the provider refused the request";
 	} else if (x->up_status == 200) {
 		x->fail = TG_EUPSTREAM;
 		x->fail_msg = "the provider's answer could not be read";
@@ -1161,6 +1250,8 @@ outcome(struct call *x)
 {
 	long st = x->up_status;
 
+	if (x->capped)
+		return PO_NEUTRAL; /* our cap, not the key's fault */
 	if (x->relaying && (x->delivered || x->u.present))
 		return x->hr.err == HTTP_OK || x->client_gone ? PO_OK : PO_FAIL;
 	if (x->hr.err == HTTP_EABORTED)
@@ -1172,7 +1263,7 @@ outcome(struct call *x)
 	if (st == 429)
 		return PO_RATE;
 	if (st == 401 || st == 403)
-		return PO_AUTH;
+		return key_refused(x) ? PO_AUTH : PO_NEUTRAL;
 	return st >= 500 ? PO_FAIL : PO_NEUTRAL;
 }
 
@@ -1203,8 +1294,10 @@ report(struct call *x)
 	if (o != PO_OK)
 		err = x->hr.err != HTTP_OK
 		    ? arena_printf(a, "%s", x->hr.error)
-		    : arena_printf(a, "HTTP %ld%s%.120s", x->up_status,
-			  m != NULL ? ": " : "", m != NULL ? m : "");
+		    : arena_printf(a, "HTTP %ld%s%.*s", x->up_status,
+			  m != NULL ? ": " : "",
+			  m != NULL ? (int)util_utf8_cut(m, 120) : 0,
+			  m != NULL ? m : "");
 	pool_report(x->r->ctx->pool, x->ukey_id, o,
 	    retry_after_s(x->hr.retry_after), err);
 	if (o == PO_OK)
@@ -1322,6 +1415,15 @@ attempt_key(struct call *x, const struct deployment *rt)
 		attempt_error(x);
 		return o == PO_RATE || o == PO_AUTH ? 2 : retryable(x);
 	}
+	if (x->capped) {
+		x->fail = TG_ETIMEOUT;
+		x->fail_code = NULL;
+		x->fail_msg = arena_printf(x->r->arena,
+		    "the stream reached its longest allowed duration "
+		    "(max_stream_seconds %u)",
+		    conf->max_stream_seconds);
+		return 0;
+	}
 	if (x->relaying) {
 		if (x->hr.err == HTTP_OK)
 			sse_finish(&x->sse);
@@ -1343,6 +1445,9 @@ attempt_key(struct call *x, const struct deployment *rt)
 		return 0;
 	}
 	attempt_error(x);
+	/* A client that left while we drained is not tried for elsewhere. */
+	if (x->client_gone)
+		return 0;
 	return (o == PO_RATE || o == PO_AUTH) && !x->delivered ? 2
 							       : retryable(x);
 }
@@ -1399,13 +1504,39 @@ journal_settle(struct call *x, const struct db_val *cols, int64_t charge)
 	return TG_OK;
 }
 
+/*
+ * How a request that ended without the provider's usage is charged
+ * (enum conf_charge), or -1 for nothing: the provider confirmed nothing was
+ * billed (an error status, no connection) or nothing reached it.  A request
+ * that reached the provider is never charged 0 without that confirmation.
+ */
+static int
+ending_policy(struct call *x, enum usage_status st)
+{
+	const struct conf *f = x->r->ctx->conf;
+
+	/* The provider answered an error status, or never got the request. */
+	if ((x->up_status != 0 && x->up_status != 200) ||
+	    (!x->hr.sent && !x->delivered))
+		return -1;
+	if (st == US_CLIENT_GONE)
+		return f->charge_client_gone; /* the drain saw no usage */
+	if (x->capped || (x->stream && st == US_ERROR && x->up_status == 200))
+		return f->charge_cut; /* cut, error event or at the cap */
+	if (x->hr.err == HTTP_ETIMEOUT && x->hr.sent && !x->delivered)
+		return f->charge_timeout;
+	/* A whole answer without usage: what was delivered. */
+	return x->delivered ? CHARGE_ESTIMATE : -1;
+}
+
 static enum tg_err
 settle(struct call *x, enum usage_status st, int http_status, const char *err)
 {
 	struct usage_rec rec;
 	struct prices p;
 	struct db_val cols[LEDGER_USAGE_COLS];
-	int64_t allowed;
+	int64_t charge, overrun = 0;
+	int policy;
 	enum tg_err rc;
 
 	memset(&rec, 0, sizeof(rec));
@@ -1413,15 +1544,22 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 		prices_of(x->rt, &p);
 	else
 		p = x->p;
-	if (!x->u.present && (x->delivered || st == US_CLIENT_GONE)) {
-		/* Charge what was delivered: the prompt and the text sent. */
+	x->basis = UB_MEASURED;
+	if (!x->u.present && (policy = ending_policy(x, st)) != -1) {
+		/* The prompt and the text sent, as the record's counts. */
 		x->u.prompt = x->prompt_estimate;
 		x->u.completion = chat_estimate_tokens(x->delivered_bytes);
-		x->estimated = 1;
+		x->basis = policy == CHARGE_HOLD ? UB_HOLD : UB_ESTIMATED;
+		x->estimated = x->basis == UB_ESTIMATED;
 	}
 	chat_cost(&p, &x->u, x->bp, &rec.cost);
-	if (x->rt != NULL && x->rt->kind == PROV_OPENROUTER &&
-	    x->u.upstream_cost >= 0) {
+	if (x->basis == UB_HOLD) {
+		/* The hold in full, its commission as the hold priced it. */
+		rec.cost.charge = x->hold;
+		rec.cost.base = x->hold * 10000 / (10000 + (int64_t)x->bp);
+		rec.cost.commission = x->hold - rec.cost.base;
+	} else if (x->basis == UB_MEASURED && x->rt != NULL &&
+	    x->rt->kind == PROV_OPENROUTER && x->u.upstream_cost >= 0) {
 		/* OpenRouter says what it charged: that is the base price. */
 		chat_cost_of_base(x->u.upstream_cost, x->bp, &rec.cost);
 	} else if (x->fee > 0 && rec.cost.base > 0) {
@@ -1429,6 +1567,7 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 		chat_cost_of_base(rec.cost.base + x->fee, x->bp, &rec.cost);
 	}
 	rec.request_id = x->r->request_id;
+	rec.client_request_id = x->r->client_request_id;
 	rec.user_id = x->r->who->user_id;
 	rec.key_id = x->r->who->key_id;
 	rec.hold_id = x->hold_id;
@@ -1448,30 +1587,52 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	    x->t_first > 0 ? (int64_t)((x->t_first - x->t0) * 1000) : -1;
 	rec.stream = x->stream;
 	rec.estimated = x->estimated;
+	rec.basis = x->basis;
 	rec.attempts = x->attempts;
 	rec.idem_key = x->idem;
-	/* What the hold allows: the procedure caps the same way. */
-	allowed = rec.cost.charge < 0 ? 0 : rec.cost.charge;
-	if (allowed > x->hold)
-		allowed = x->hold;
-	usage_params(&rec, allowed, cols);
-	if (x->leased && x->r->ctx->journal != NULL &&
-	    journal_settle(x, cols, allowed) == TG_OK)
+	/*
+	 * The real charge, never capped at the hold: a provider that used
+	 * more than the hold priced is paid, so the user pays it too; the
+	 * overrun is recorded, audited and shown on the monitor.
+	 */
+	charge = rec.cost.charge < 0 ? 0 : rec.cost.charge;
+	rec.overrun = charge > x->hold ? charge - x->hold : 0;
+	usage_params(&rec, charge, cols);
+	/* An overrun moves the balance itself: settled in place, not journaled. */
+	if (x->leased && x->r->ctx->journal != NULL && rec.overrun == 0 &&
+	    journal_settle(x, cols, charge) == TG_OK)
 		return TG_OK;
 	if ((rc = db_again(x)) == TG_OK && x->leased)
 		rc = ledger_lease_charge(x->c, x->r->arena, x->carve.lease_id,
-		    x->carve.id, rec.cost.charge, cols, &x->charged,
-		    &x->balance_after);
+		    x->carve.id, charge, x->hold, cols, &x->charged,
+		    &x->balance_after, &overrun);
 	else if (rc == TG_OK)
-		rc = ledger_settle_usage(x->c, x->r->arena, x->hold_id,
-		    rec.cost.charge, cols, &x->charged, &x->balance_after);
+		rc = ledger_settle_usage(x->c, x->r->arena, x->hold_id, charge,
+		    cols, &x->charged, &x->balance_after, &overrun);
 	if (x->leased) {
 		/* The rest of the carve goes back to the lease, at once. */
 		lease_return(x->r->ctx->leases, &x->carve,
 		    rc == TG_OK ? x->charged : -1);
+		/*
+		 * The balance went below what the lease was taken against:
+		 * no more carves from it; the next request reserves exactly.
+		 */
+		if (rc == TG_OK && overrun > 0)
+			lease_drain(x->r->ctx->leases, &x->carve);
 		if (rc == TG_OK)
 			x->balance_after += lease_available(x->r->ctx->leases,
 			    (uint64_t)x->r->who->user_id, NULL);
+	}
+	if (rc == TG_OK && overrun > 0) {
+		log_msg(LOG_WARN,
+		    "req=%s charged %lld nano-USD past its hold of %lld",
+		    x->r->request_id, (long long)overrun, (long long)x->hold);
+		if (ledger_audit_overrun(x->c, x->r->arena, x->r->who->user_pub,
+			x->r->request_id, x->hold, x->charged,
+			overrun) != TG_OK)
+			log_msg(LOG_ERR,
+			    "req=%s the overrun's audit row failed",
+			    x->r->request_id);
 	}
 	if (x->r->ctx->rate != NULL)
 		rate_settle(
@@ -1492,17 +1653,42 @@ static void
 keep_replay(
     struct call *x, int status, const char *type, const char *body, size_t len)
 {
-	struct db_val p[5];
+	struct db_val p[6];
+	char *refusal = NULL;
 
-	if (x->idem == NULL || len > REPLAY_MAX)
+	if (x->idem == NULL)
 		return;
+	if (len > REPLAY_MAX || x->replay_over) {
+		/*
+		 * Never a replay cut short: the key's later requests are told
+		 * that this answer is not kept (still one charge).
+		 */
+		json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error",
+		    "message",
+		    "the answer to this Idempotency-Key was too long to keep "
+		    "for replays; send the request again with a new key",
+		    "type", "invalid_request_error", "param", "code",
+		    "idempotency_not_replayable");
+
+		if (o == NULL || (refusal = jx_dump(o)) == NULL) {
+			json_decref(o);
+			return;
+		}
+		json_decref(o);
+		arena_defer_free(x->r->arena, refusal);
+		body = refusal;
+		len = strlen(refusal);
+		type = "application/json";
+		status = 409;
+	}
 	p[0] = (struct db_val){.type = DBT_STR, .s = body, .len = len};
 	p[1] = DB_STR(type);
 	p[2] = DB_I64(status);
-	p[3] = DB_I64(x->r->who->key_id);
-	p[4] = DB_STR(x->idem);
+	p[3] = DB_I64(x->r->who->user_id);
+	p[4] = DB_I64(x->r->who->key_id);
+	p[5] = DB_STR(x->idem);
 	if (db_again(x) == TG_OK)
-		db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 5, NULL, x->r->arena);
+		db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 6, NULL, x->r->arena);
 }
 
 /* A failed request replays its error too: the key has been used. */
@@ -1765,8 +1951,8 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 			    "_ . :",
 			    IDEM_MAX);
 		x.idem = idem;
-		if ((rc = usage_by_idem(
-			 x.c, r->arena, r->who->key_id, idem, &rp)) == TG_OK)
+		if ((rc = usage_by_idem(x.c, r->arena, r->who->user_id,
+			 r->who->key_id, idem, &rp)) == TG_OK)
 			return replay(&x, &rp);
 		if (rc == TG_ECONFLICT)
 			return resp_fail_code(r, resp, rc,
@@ -1787,8 +1973,8 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 	if (rc != TG_OK)
 		return rc;
 	if (replayed) {
-		if (usage_by_idem(x.c, r->arena, r->who->key_id, idem, &rp) ==
-		    TG_OK)
+		if (usage_by_idem(x.c, r->arena, r->who->user_id,
+			r->who->key_id, idem, &rp) == TG_OK)
 			return replay(&x, &rp);
 		return resp_fail_code(r, resp, TG_ECONFLICT,
 		    "idempotency_in_progress", NULL,

@@ -629,6 +629,7 @@ http_perform(struct http_client *c, const struct http_request *req,
 	struct xfer x;
 	struct curl_slist *hl = NULL;
 	uint64_t end;
+	long sent = 0;
 	CURLcode cc;
 
 	assert(c != NULL && req != NULL && res != NULL);
@@ -665,6 +666,11 @@ http_perform(struct http_client *c, const struct http_request *req,
 	if (cc == CURLE_OK && x.err == HTTP_OK)
 		(void)notify(&x);
 	classify(c, &x, cc);
+	/* Whether the request went out: a timeout after it may be billed. */
+	if (curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &sent) ==
+		CURLE_OK &&
+	    sent > 0)
+		res->sent = 1;
 out:
 	/*
 	 * Forget the options now, not before the next call: the handle must

@@ -212,6 +212,19 @@ unhex(const char *s, size_t n, unsigned char *out)
 	return 0;
 }
 
+/*
+ * Usage columns added since the first journal format: a line written before
+ * an upgrade has JOURNAL_COLS_V1 and gets these for the rest.
+ */
+#define JOURNAL_COLS_V1 30
+/* clang-format off */
+static const struct db_val newer_cols[LEDGER_USAGE_COLS - JOURNAL_COLS_V1] = {
+	{.type = DBT_I64, .i = 0},		     /* overrun: within the carve */
+	{.type = DBT_STR, .s = "measured", .len = 8}, /* charge_basis */
+	{.type = DBT_NULL},			     /* client_request_id */
+};
+/* clang-format on */
+
 /* Parse one line (NUL-terminated, no newline) into l; -1 when malformed. */
 static int
 parse_line(char *p, struct arena *a, struct line *l)
@@ -237,7 +250,13 @@ parse_line(char *p, struct arena *a, struct line *l)
 		return -1;
 	l->charge = strtoll(tok, NULL, 10);
 	for (i = 0; i < LEDGER_USAGE_COLS; i++) {
-		if ((tok = strtok_r(NULL, " ", &save)) == NULL)
+		if ((tok = strtok_r(NULL, " ", &save)) == NULL &&
+		    i >= JOURNAL_COLS_V1) {
+			/* A line of an older build: its columns' defaults. */
+			l->usage[i] = newer_cols[i - JOURNAL_COLS_V1];
+			continue;
+		}
+		if (tok == NULL)
 			return -1;
 		if (tok[0] == 'i') {
 			l->usage[i] = DB_I64(strtoll(tok + 1, NULL, 10));

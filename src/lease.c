@@ -236,6 +236,20 @@ lease_return(struct lease_table *lt, const struct carve *cv, int64_t charged)
 	shm_unlock(lt->shm);
 }
 
+void
+lease_drain(struct lease_table *lt, const struct carve *cv)
+{
+	struct lslot *l;
+
+	if (cv->lease < 0 || cv->lease >= NLEASES)
+		return;
+	shm_lock(lt->shm);
+	l = &lt->t->l[cv->lease];
+	if (memcmp(l->id, cv->lease_id, HOLD_ID_LEN) == 0 && l->state == L_OPEN)
+		l->state = L_DRAIN;
+	shm_unlock(lt->shm);
+}
+
 int64_t
 lease_available(struct lease_table *lt, uint64_t user, int64_t *balance)
 {

@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "arena.h"
+#include "audit.h"
 #include "crypto.h"
 #include "db.h"
 #include "ledger.h"
+#include "req.h"
 #include "util.h"
 
 #define HOLD_TTL_MAX (24 * 3600)
@@ -18,16 +20,16 @@ bin(const unsigned char *p, size_t n)
 	return (struct db_val){.type = DBT_STR, .s = (const char *)p, .len = n};
 }
 
-/* The hold already made under this idempotency key. */
+/* The hold already made under this idempotency key (the user's, the key's). */
 static enum tg_err
-replay(struct db_conn *c, struct arena *a, int64_t key_id, const char *idem,
-    unsigned char hold_id[HOLD_ID_LEN])
+replay(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
+    const char *idem, unsigned char hold_id[HOLD_ID_LEN])
 {
-	struct db_val p[2] = {DB_I64(key_id), DB_STR(idem)};
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
 	struct db_rows rows;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 2, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 3, &rows, a)) != TG_OK)
 		return rc;
 	if (rows.nrows != 1 || rows.v[0].len != HOLD_ID_LEN)
 		return TG_ESYSTEM;
@@ -67,7 +69,7 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 	rc = db_exec(c, STMT_LEDGER_RESERVE, p, 7, &rows, a);
 	if (rc == TG_ECONFLICT && idem != NULL) {
 		*replayed = 1;
-		return replay(c, a, key_id, idem, hold_id);
+		return replay(c, a, user_id, key_id, idem, hold_id);
 	}
 	if (rc != TG_OK)
 		return rc;
@@ -117,11 +119,11 @@ outcome(const struct db_rows *rows, size_t ncols)
 enum tg_err
 ledger_lease_charge(struct db_conn *c, struct arena *a,
     const unsigned char lease_id[HOLD_ID_LEN],
-    const unsigned char carve_id[HOLD_ID_LEN], int64_t charge,
+    const unsigned char carve_id[HOLD_ID_LEN], int64_t charge, int64_t hold,
     const struct db_val usage[LEDGER_USAGE_COLS], int64_t *charged,
-    int64_t *balance)
+    int64_t *balance, int64_t *overrun)
 {
-	struct db_val p[3 + LEDGER_USAGE_COLS];
+	struct db_val p[4 + LEDGER_USAGE_COLS];
 	struct db_rows rows;
 	size_t i;
 	enum tg_err rc;
@@ -129,15 +131,18 @@ ledger_lease_charge(struct db_conn *c, struct arena *a,
 	p[0] = bin(lease_id, HOLD_ID_LEN);
 	p[1] = bin(carve_id, HOLD_ID_LEN);
 	p[2] = DB_I64(charge);
+	p[3] = DB_I64(hold);
 	for (i = 0; i < LEDGER_USAGE_COLS; i++)
-		p[3 + i] = usage[i];
-	if ((rc = db_exec(c, STMT_LEASE_CHARGE, p, 3 + LEDGER_USAGE_COLS, &rows,
+		p[4 + i] = usage[i];
+	if ((rc = db_exec(c, STMT_LEASE_CHARGE, p, 4 + LEDGER_USAGE_COLS, &rows,
 		 a)) != TG_OK ||
-	    (rc = outcome(&rows, 3)) != TG_OK)
+	    (rc = outcome(&rows, 4)) != TG_OK)
 		return rc;
 	*charged = rows.v[1].i;
 	if (balance != NULL)
 		*balance = rows.v[2].i;
+	if (overrun != NULL)
+		*overrun = rows.v[3].i;
 	return TG_OK;
 }
 
@@ -187,7 +192,8 @@ ledger_carve_settled(struct db_conn *c, struct arena *a,
 static enum tg_err
 close_hold(struct db_conn *c, struct arena *a,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, const char *state,
-    const struct db_val *usage, int64_t *charged, int64_t *balance)
+    const struct db_val *usage, int64_t *charged, int64_t *balance,
+    int64_t *overrun)
 {
 	struct db_val p[3 + LEDGER_USAGE_COLS];
 	struct db_rows rows;
@@ -201,12 +207,14 @@ close_hold(struct db_conn *c, struct arena *a,
 		p[3 + i] = usage != NULL ? usage[i] : DB_NULLV;
 	if ((rc = db_exec(c, STMT_LEDGER_SETTLE, p, 3 + LEDGER_USAGE_COLS,
 		 &rows, a)) != TG_OK ||
-	    (rc = outcome(&rows, 3)) != TG_OK)
+	    (rc = outcome(&rows, 4)) != TG_OK)
 		return rc;
 	if (charged != NULL)
 		*charged = rows.v[1].i;
 	if (balance != NULL)
 		*balance = rows.v[2].i;
+	if (overrun != NULL)
+		*overrun = rows.v[3].i;
 	return TG_OK;
 }
 
@@ -215,17 +223,17 @@ ledger_settle(struct db_conn *c, struct arena *a,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged)
 {
 	return close_hold(
-	    c, a, hold_id, charge, "settled", NULL, charged, NULL);
+	    c, a, hold_id, charge, "settled", NULL, charged, NULL, NULL);
 }
 
 enum tg_err
 ledger_settle_usage(struct db_conn *c, struct arena *a,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge,
     const struct db_val usage[LEDGER_USAGE_COLS], int64_t *charged,
-    int64_t *balance)
+    int64_t *balance, int64_t *overrun)
 {
 	return close_hold(
-	    c, a, hold_id, charge, "settled", usage, charged, balance);
+	    c, a, hold_id, charge, "settled", usage, charged, balance, overrun);
 }
 
 enum tg_err
@@ -252,7 +260,8 @@ ledger_sweep(
 		    ? ledger_lease_close(c, a,
 			  (const unsigned char *)rows.v[i * 2].s, INT64_MAX, 1)
 		    : close_hold(c, a, (const unsigned char *)rows.v[i * 2].s,
-			  INT64_MAX, "expired_settled", NULL, NULL, NULL);
+			  LEDGER_CHARGE_HOLD, "expired_settled", NULL, NULL,
+			  NULL, NULL);
 		if (rc == TG_OK)
 			(*settled)++;
 		else if (rc != TG_ECONFLICT)
@@ -279,4 +288,29 @@ ledger_reconcile(struct db_conn *c, struct arena *a, int64_t user_id,
 	*reserved = rows.v[3].i;
 	*open = rows.v[4].i;
 	return TG_OK;
+}
+
+enum tg_err
+ledger_audit_overrun(struct db_conn *c, struct arena *a, const char *user_pub,
+    const char *request_id, int64_t hold, int64_t charged, int64_t overrun)
+{
+	struct tg_req sys;
+	json_t *after;
+	enum tg_err rc;
+
+	/* No principal: the gateway itself is the actor. */
+	memset(&sys, 0, sizeof(sys));
+	snprintf(sys.request_id, sizeof(sys.request_id), "%s", request_id);
+	after = json_pack("{s:s, s:I, s:I, s:I}", "actor", "system", "hold",
+	    (json_int_t)hold, "charged", (json_int_t)charged, "overrun",
+	    (json_int_t)overrun);
+	if (after == NULL)
+		return TG_ESYSTEM;
+	arena_defer_json(a, after);
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = audit_commit(c, a, &sys, "ledger.overrun", "user", user_pub,
+		 NULL, after)) != TG_OK)
+		db_rollback(c);
+	return rc;
 }

@@ -205,11 +205,13 @@ req_init(struct tg_req *r, struct arena *a, struct tg_io *io,
 		r->method_name = v;
 	r->method = req_method_parse(v);
 	r->remote_addr = req_param(r, "REMOTE_ADDR");
+	/*
+	 * Our id stays ours: it is unique (usage_records.request_id), and a
+	 * client's id may repeat.  The client's is kept for tracing only.
+	 */
 	if ((v = req_header(r, "X-Request-Id")) != NULL &&
 	    util_request_id_ok(v))
-		strcpy(r->request_id, v);
-	else if (util_request_id(r->request_id) == -1)
-		strcpy(r->request_id, "-");
+		r->client_request_id = v;
 	if ((r->uri = req_param(r, "REQUEST_URI")) == NULL)
 		r->uri = cgi_uri(r);
 	if ((rc = set_path(r, c)) != TG_OK)

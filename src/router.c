@@ -357,6 +357,8 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
 	r.http = http;
 	resp.head_only = r.method == TG_M_HEAD;
 	resp_header(&resp, "x-request-id", r.request_id);
+	if (r.client_request_id != NULL)
+		resp_header(&resp, "x-client-request-id", r.client_request_id);
 	cors(&r, &resp, ctx->conf);
 	if (rc != TG_OK)
 		resp_fail(&r, &resp, rc, NULL, "%s",
@@ -385,6 +387,9 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
 	if (r.db != NULL)
 		db_put(ctx->db, r.db);
 	log_access(r.method_name, r.path, resp.status != 0 ? resp.status : 200,
-	    resp.bytes, util_now() - r.started, r.request_id);
+	    resp.bytes, util_now() - r.started,
+	    r.client_request_id != NULL ? arena_printf(a, "%s client_req=%s",
+					      r.request_id, r.client_request_id)
+					: r.request_id);
 	resp_clear(&resp);
 }

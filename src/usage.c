@@ -7,12 +7,18 @@
 #include "db.h"
 #include "money.h"
 #include "usage.h"
+#include "util.h"
 
 /* clang-format off */
 static const char *const status_names[] = {
 	[US_OK]		 = "ok",
 	[US_ERROR]	 = "error",
 	[US_CLIENT_GONE] = "client_gone",
+};
+static const char *const basis_names[] = {
+	[UB_MEASURED]  = "measured",
+	[UB_ESTIMATED] = "estimated",
+	[UB_HOLD]      = "hold",
 };
 /* clang-format on */
 
@@ -28,8 +34,6 @@ usage_params(const struct usage_rec *u, int64_t charged,
 {
 	const char *err = u->error;
 
-	if (charged < u->cost.charge)
-		err = err != NULL ? err : "charge capped at the hold";
 	p[0] = DB_STR(u->request_id);
 	p[1] = DB_I64(u->user_id);
 	p[2] = DB_I64(u->key_id);
@@ -57,7 +61,7 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[21] = DB_I64(u->http_status);
 	p[22] = err != NULL ? (struct db_val){.type = DBT_STR,
 				  .s = err,
-				  .len = strnlen(err, 500)}
+				  .len = util_utf8_cut(err, 500)}
 			    : DB_NULLV;
 	p[23] = DB_I64(u->latency_ms);
 	p[24] = u->ttft_ms >= 0 ? DB_I64(u->ttft_ms) : DB_NULLV;
@@ -66,17 +70,20 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[27] = DB_I64(u->attempts > 255 ? 255 : u->attempts);
 	p[28] = opt_str(u->idem_key);
 	p[29] = u->u.upstream_cost >= 0 ? DB_I64(u->u.upstream_cost) : DB_NULLV;
+	p[30] = DB_I64(u->overrun);
+	p[31] = DB_STR(basis_names[u->basis]);
+	p[32] = opt_str(u->client_request_id);
 }
 
 enum tg_err
-usage_by_idem(struct db_conn *c, struct arena *a, int64_t key_id,
-    const char *idem, struct usage_replay *out)
+usage_by_idem(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, const char *idem, struct usage_replay *out)
 {
-	struct db_val p[2] = {DB_I64(key_id), DB_STR(idem)};
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
 	struct db_rows rows;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_USAGE_BY_IDEM, p, 2, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_USAGE_BY_IDEM, p, 3, &rows, a)) != TG_OK)
 		return rc;
 	if (rows.nrows == 0)
 		return TG_ENOENT;

@@ -285,3 +285,17 @@ util_http_reason(int status)
 			return reasons[i].text;
 	return "Unknown";
 }
+
+size_t
+util_utf8_cut(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return n;
+	/* s[max] is the first byte left out: back off its continuations. */
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}

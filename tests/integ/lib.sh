@@ -492,8 +492,12 @@ smoke() {
 	check "$l: valid JSON is echoed (200)" status_is 200
 	check "$l: echo body matches" json_is '.echo.a[1] == 2 and .echo.b == "x"'
 
+	# Our x-request-id is always our own (issue 13); the client's comes back beside it.
 	http GET "$base/health" -H 'x-request-id: abc-123'
-	check "$l: client x-request-id abc-123 echoed" test "$(hdr x-request-id)" = abc-123
+	check "$l: client x-request-id abc-123 echoed as x-client-request-id" \
+		test "$(hdr x-client-request-id)" = abc-123
+	check "$l: x-request-id is tollgate's own ($(hdr x-request-id))" \
+		sh -c '[ -n "$1" ] && [ "$1" != abc-123 ]' _ "$(hdr x-request-id)"
 }
 
 # --- logs ---------------------------------------------------------------------------------

@@ -743,8 +743,12 @@ expect_err "first_byte_timeout 1 s, upstream latency 2.5 s" 504 upstream_timeout
 check "  answered before the upstream would have ($ms ms < 2400)" test "$ms" -lt 2400
 check "  the upstream was called" test "$(mock_n)" -gt "$m0"
 acct "$SK"
-check "  nothing charged, nothing reserved" eq "$BAL/$RES" "$b0/0"
-check "  usage record: status error, charge 0" eq "$(last_usage "$S_DB" 'status, charge')" "error 0"
+# The request went out before the timeout: the provider may bill it, so it is charged by
+# [chat] charge_timeout, the hold by default (issue 13; it was charged 0).
+hold=$(q "SELECT amount FROM holds WHERE account_id = $S_DB ORDER BY created_at DESC LIMIT 1")
+check "  charged the hold ($hold), nothing reserved" eq "$(minus "$b0" "$BAL")/$RES" "$hold/0"
+check "  usage record: status error, charge_basis hold, charge the hold" \
+	eq "$(last_usage "$S_DB" 'status, charge_basis, charge')" "error hold $hold"
 check "SLOW: the ledger reconciles" ledger_check "$S_ID"
 chat "$SK" "{\"model\":\"test/cheap\",$MSGS}"
 expect_status "  a prompt upstream is still served under first_byte_timeout 1" 200

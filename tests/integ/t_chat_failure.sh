@@ -34,8 +34,11 @@ SOCK_NODB=$T/run/nodb.sock
 NEXT_UPSTREAM=off
 mkdir -p "$T/run/nodb"
 # hold_ttl 5 s (the minimum) and no opportunistic sweeps: (b) runs the sweeper itself.
+# The estimate policies without a drain (issue 13): a client that leaves is charged what was
+# delivered, a cut stream likewise; t_settle_endings.sh covers the defaults (drain, hold).
 tg_conf "$CONF" "db.name=$SCRATCH" server.workers=2 server.threads=4 chat.hold_ttl=5 \
-	chat.sweep_interval=0
+	chat.sweep_interval=0 chat.drain_timeout=0 chat.charge_client_gone=estimate \
+	chat.charge_cut=estimate
 tg_conf "$T/nodb.conf" "db.name=$SCRATCH" "server.listen=unix:$SOCK_NODB" \
 	"server.pid_file=$T/run/nodb.pid" "server.run_dir=$T/run/nodb" "log.file=$T/log/nodb.log" \
 	"server.mount_prefix=/nodb" "db.socket=$T/run/no-such-mysqld.sock" "server.workers=1"

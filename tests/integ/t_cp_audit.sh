@@ -34,6 +34,7 @@ ADMIN_ID=$(jv .id)
 cp_register au || bail "register ($code: $(head -c 200 "$T/body"))"
 U_KEY=$REG_KEY U_ID=$REG_ID
 req PUT /user/profile "$U_KEY" '{"name":"Audited","settings":{"a":1}}' -H 'x-request-id: audit-req-1'
+PROFILE_RID=$(hdr x-request-id)
 cp_new_key "$U_KEY" '{"name":"k1"}' || not_ok "create key ($code)"
 K1=$NEW_KEY K1_ID=$NEW_KEY_ID
 req PUT /user/api-keys/"$K1_ID" "$U_KEY" '{"name":"k1b"}'
@@ -57,8 +58,9 @@ check "audit: the register row targets the user, from 127.0.0.1, with a request 
 	"[.data[] | select(.action == \"user.register\" and .target_id == \"$U_ID\")][0] | .ip == \"127.0.0.1\" and (.request_id|type==\"string\")"
 check "audit: the credits.add row has the admin as actor, before/after balances" jq_file "$T/audit.json" \
 	"[.data[] | select(.action == \"credits.add\" and .target_id == \"$U_ID\")][0] | .actor_user_id == \"$ADMIN_ID\" and (.actor_key_id|type==\"string\") and .before != null and .after != null"
-check "audit: the profile update carries the client's request id" jq_file "$T/audit.json" \
-	'[.data[] | select(.request_id == "audit-req-1")] | length == 1'
+# The request id is tollgate's own even when the client sent one (issue 13).
+check "audit: the profile update carries its request id ($PROFILE_RID), not the client's" jq_file "$T/audit.json" \
+	"([.data[] | select(.request_id == \"$PROFILE_RID\")] | length == 1) and ([.data[] | select(.request_id == \"audit-req-1\")] | length == 0)"
 check "audit: key rows target the key id" jq_file "$T/audit.json" \
 	"[.data[] | select(.target_id == \"$K1_ID\")] | length >= 3"
 check "audit: ids are distinct" jq_file "$T/audit.json" '[.data[].id] | unique | length == (. | length)'

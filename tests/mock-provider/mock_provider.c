@@ -74,6 +74,8 @@ struct opts {
 	int error_at;
 	int status;
 	int quota;
+	int moderation; /* status=403_moderation */
+	int revoked;	/* status=403_revoked */
 	int retry_after;
 	int reset;
 	int reset_at;
@@ -278,6 +280,18 @@ set_value(struct opts *o, const struct directive *d, const char *v, size_t vn)
 		if (v != NULL && vn == 9 && strncmp(v, "429_quota", 9) == 0) {
 			o->status = 429;
 			o->quota = 1;
+			return 0;
+		}
+		if (v != NULL && vn == 14 &&
+		    strncmp(v, "403_moderation", 14) == 0) {
+			o->status = 403;
+			o->moderation = 1;
+			return 0;
+		}
+		if (v != NULL && vn == 11 &&
+		    strncmp(v, "403_revoked", 11) == 0) {
+			o->status = 403;
+			o->revoked = 1;
 			return 0;
 		}
 		if (v == NULL || parse_int(v, vn, field) == -1)
@@ -1570,6 +1584,27 @@ scripted_error(struct ctx *c, struct reply *r)
 	if (o->status == 401) {
 		/* As for a wrong key: a revoked key gets the same answer. */
 		reply_bad_key(r, o, bearer(c->conn));
+		return;
+	}
+	if (o->status == 403 && o->moderation) {
+		/* OpenRouter's moderation refusal: the input, not the key. */
+		reply_json(r, 403,
+		    json_pack("{s:{s:i, s:s, s:{s:[s], s:s, s:s, s:s}}}",
+			"error", "code", 403, "message",
+			"openai/gpt-4o requires moderation on OpenAI. Your "
+			"input was flagged for \"harassment\". No credits were "
+			"charged.",
+			"metadata", "reasons", "harassment", "flagged_input",
+			"...", "provider_name", "OpenAI", "model_slug",
+			"openai/gpt-4o"),
+		    "");
+		return;
+	}
+	if (o->status == 403 && o->revoked) {
+		reply_error(r, o, 403, "invalid_request_error",
+		    "account_deactivated", NULL,
+		    "This key's account has been deactivated "
+		    "(account_deactivated).");
 		return;
 	}
 	if (o->status == 429 && o->quota) {

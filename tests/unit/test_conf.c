@@ -245,6 +245,38 @@ t_billing_leases(void **state)
 	load_fails_at("[db]\nbatch_rows = 16 rows\n", 2);
 }
 
+/* Endings without usage (issue 13): values, defaults and bounds. */
+static void
+t_chat_endings(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("");
+	assert_uint_equal(c->drain_timeout, 30);
+	assert_uint_equal(c->max_stream_seconds, 600);
+	assert_int_equal(c->retry_after_timeout, 0);
+	assert_int_equal(c->charge_client_gone, CHARGE_HOLD);
+	assert_int_equal(c->charge_cut, CHARGE_HOLD);
+	assert_int_equal(c->charge_timeout, CHARGE_HOLD);
+	conf_free(c);
+	c = load_ok("[chat]\ndrain_timeout = 0\nmax_stream_seconds = 86400\n"
+		    "retry_after_timeout = on\ncharge_client_gone = estimate\n"
+		    "charge_cut = estimate\ncharge_timeout = hold\n");
+	assert_uint_equal(c->drain_timeout, 0);
+	assert_uint_equal(c->max_stream_seconds, 86400);
+	assert_int_equal(c->retry_after_timeout, 1);
+	assert_int_equal(c->charge_client_gone, CHARGE_ESTIMATE);
+	assert_int_equal(c->charge_cut, CHARGE_ESTIMATE);
+	assert_int_equal(c->charge_timeout, CHARGE_HOLD);
+	conf_free(c);
+	load_fails_at("[chat]\ndrain_timeout = 3601\n", 2);
+	load_fails_at("[chat]\nmax_stream_seconds = 0\n", 2);
+	load_fails_at("[chat]\nmax_stream_seconds = 86401\n", 2);
+	load_fails_at("[chat]\nretry_after_timeout = maybe\n", 2);
+	load_fails_at("[chat]\n\ncharge_cut = nothing\n", 3);
+	load_fails_at("[chat]\ncharge_client_gone = HOLD\n", 2);
+}
+
 static void
 t_defaults_empty_file(void **state)
 {
@@ -995,6 +1027,7 @@ main(void)
 	    cmocka_unit_test(t_sample_documents_every_key),
 	    cmocka_unit_test(t_chat_allow_params),
 	    cmocka_unit_test(t_billing_leases),
+	    cmocka_unit_test(t_chat_endings),
 	};
 
 	test_init();

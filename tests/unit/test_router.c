@@ -341,17 +341,23 @@ t_serve_index_links_resolve(void **state)
 	}
 }
 
+/*
+ * A client's X-Request-Id is for tracing only (issue 13): x-request-id stays
+ * ours and unique, x-client-request-id echoes the client's.
+ */
 static void
 t_serve_request_id_echoed(void **state)
 {
 	struct fix *f = *state;
-	char id[129];
+	char id[129], cid[129];
 
 	mem_io_request(&f->io, "GET", "/nope");
 	mem_io_env(&f->io, "HTTP_X_REQUEST_ID", "abc-123");
 	serve(f);
 	expect_request_id(f, id);
-	assert_str(id, "abc-123");
+	assert_true(test_is_hex32(id));
+	assert_true(mem_io_header(&f->io, "x-client-request-id", cid, 129));
+	assert_str(cid, "abc-123");
 }
 
 static void
@@ -366,6 +372,8 @@ t_serve_request_id_invalid_replaced(void **state)
 	expect_error(f, 404, "not_found");
 	expect_request_id(f, id);
 	assert_true(test_is_hex32(id));
+	/* Not echoed either: only a valid id is. */
+	assert_false(mem_io_header(&f->io, "x-client-request-id", id, 129));
 }
 
 static void

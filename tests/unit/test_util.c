@@ -325,6 +325,39 @@ t_http_reason(void **state)
 	assert_non_null(util_http_reason(0));
 }
 
+/* A provider's error text is cut for storage: never inside a character. */
+static void
+t_utf8_cut(void **state)
+{
+	/* "é" is 2 bytes, "€" 3, "😀" 4. */
+	const char *s = "ab\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z";
+
+	(void)state;
+	assert_int_equal(util_utf8_cut(s, 100), strlen(s));
+	assert_int_equal(util_utf8_cut(s, 2), 2);
+	assert_int_equal(util_utf8_cut(s, 3), 2); /* inside é */
+	assert_int_equal(util_utf8_cut(s, 4), 4);
+	assert_int_equal(util_utf8_cut(s, 5), 4); /* inside € */
+	assert_int_equal(util_utf8_cut(s, 6), 4);
+	assert_int_equal(util_utf8_cut(s, 7), 7);
+	assert_int_equal(util_utf8_cut(s, 8), 7); /* inside 😀 */
+	assert_int_equal(util_utf8_cut(s, 10), 7);
+	assert_int_equal(util_utf8_cut(s, 11), 11);
+	assert_int_equal(util_utf8_cut(s, 0), 0);
+	assert_int_equal(util_utf8_cut("", 5), 0);
+	/* 300 bytes of 2-byte characters cut at 299: 298, whole. */
+	{
+		char b[401];
+		size_t i;
+
+		for (i = 0; i < 400; i += 2)
+			memcpy(b + i, "\xc3\xa9", 2);
+		b[400] = '\0';
+		assert_int_equal(util_utf8_cut(b, 299), 298);
+		assert_int_equal(util_utf8_cut(b, 300), 300);
+	}
+}
+
 int
 main(void)
 {
@@ -345,6 +378,7 @@ main(void)
 	    cmocka_unit_test(t_pct_decode_bad),
 	    cmocka_unit_test(t_strncaseeq),
 	    cmocka_unit_test(t_http_reason),
+	    cmocka_unit_test(t_utf8_cut),
 	};
 
 	test_init();
