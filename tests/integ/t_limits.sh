@@ -28,17 +28,24 @@ limit() {
 }
 body() { echo "{\"model\":\"test/cheap\",\"messages\":[{\"role\":\"user\",\"content\":\"hello there$1\"}]}"; }
 # burst N KEY BODY TAG: N concurrent chats; codes in $T/TAG.N.code, headers in $T/TAG.N.hdr.
+# One curl runs them all in parallel (--parallel, a config of N transfers): N curl processes
+# take seconds to start on a slow machine, and a burst spread over seconds earns tokens back.
 burst() {
-	local n=$1 key=$2 b=$3 tag=$4 i
-	local -a pids=()
+	local n=$1 key=$2 b=$3 tag=$4 i cfg=$T/$4.curl
+	printf '%s' "$b" >"$T/$tag.req"
+	: >"$cfg"
 	for i in $(seq "$n"); do
-		curl -s -m 60 -o "$T/$tag.$i.body" -D "$T/$tag.$i.hdr" -w '%{http_code}\n' -H 'Expect:' \
-			-H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-			--data-binary "$b" "$URL/v1/chat/completions" >"$T/$tag.$i.code" 2>/dev/null &
-		pids+=($!)
-		owned_pids+=($!)
+		[ "$i" -eq 1 ] || echo next >>"$cfg"
+		printf 'url = "%s"\noutput = "%s"\ndump-header = "%s"\nmax-time = 60\n' \
+			"$URL/v1/chat/completions" "$T/$tag.$i.body" "$T/$tag.$i.hdr" >>"$cfg"
+		printf 'header = "Expect:"\nheader = "Authorization: Bearer %s"\n' "$key" >>"$cfg"
+		printf 'header = "Content-Type: application/json"\ndata-binary = "@%s"\n' "$T/$tag.req" >>"$cfg"
 	done
-	for i in "${pids[@]}"; do wait "$i" || true; done
+	curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max "$n" -K "$cfg" \
+		2>/dev/null || true
+	for i in $(seq "$n"); do
+		sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' "$T/$tag.$i.hdr" 2>/dev/null >"$T/$tag.$i.code"
+	done
 }
 count() { cat "$T/$1".*.code 2>/dev/null | grep -c "^$2\$" || true; }
 n_usage() { sql "$SCRATCH" -e "SELECT COUNT(*) FROM usage_records r JOIN users u ON u.id = r.user_id WHERE u.public_id = '$1'"; }
