@@ -245,52 +245,6 @@ digits(const unsigned char *t, size_t len, size_t i)
 	return i;
 }
 
-/*
- * Past the number at t[i], or 0.  Its value is read the way jansson reads
- * it (strtoll, or strtod for a fraction or exponent) so that what jansson
- * refuses as out of range is refused here too.
- */
-static size_t
-valid_number(const unsigned char *t, size_t len, size_t i)
-{
-	char tok[64];
-	size_t start = i, s;
-	int real = 0;
-	double d;
-
-	if (i < len && t[i] == '-')
-		i++;
-	if (i >= len || t[i] < '0' || t[i] > '9')
-		return 0;
-	i = t[i] == '0' ? i + 1 : digits(t, len, i);
-	if (i < len && t[i] == '.') {
-		real = 1;
-		if ((s = digits(t, len, i + 1)) == i + 1)
-			return 0;
-		i = s;
-	}
-	if (i < len && (t[i] == 'e' || t[i] == 'E')) {
-		real = 1;
-		if (++i < len && (t[i] == '+' || t[i] == '-'))
-			i++;
-		if ((s = digits(t, len, i)) == i)
-			return 0;
-		i = s;
-	}
-	if (i - start >= sizeof(tok))
-		return 0; /* longer than any answer's number: the caller asks jansson */
-	memcpy(tok, t + start, i - start);
-	tok[i - start] = '\0';
-	errno = 0;
-	if (real) {
-		d = strtod(tok, NULL);
-		if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
-			return 0;
-	} else if ((void)strtoll(tok, NULL, 10), errno == ERANGE)
-		return 0;
-	return i;
-}
-
 /* Past the number at t[i] by its grammar alone (no range check), or 0. */
 static size_t
 number_syntax(const unsigned char *t, size_t len, size_t i)
@@ -315,6 +269,34 @@ number_syntax(const unsigned char *t, size_t len, size_t i)
 		i = s;
 	}
 	return i;
+}
+
+/*
+ * Past the number at t[i], or 0.  Its value is read the way jansson reads
+ * it (strtoll, or strtod for a fraction or exponent) so that what jansson
+ * refuses as out of range is refused here too.
+ */
+static size_t
+valid_number(const unsigned char *t, size_t len, size_t i)
+{
+	char tok[64];
+	size_t start = i, end;
+	double d;
+
+	if ((end = number_syntax(t, len, i)) == 0)
+		return 0;
+	if (end - start >= sizeof(tok))
+		return 0; /* longer than any answer's number: the caller asks jansson */
+	memcpy(tok, t + start, end - start);
+	tok[end - start] = '\0';
+	errno = 0;
+	if (strpbrk(tok, ".eE") != NULL) {
+		d = strtod(tok, NULL);
+		if ((d == HUGE_VAL || d == -HUGE_VAL) && errno == ERANGE)
+			return 0;
+	} else if ((void)strtoll(tok, NULL, 10), errno == ERANGE)
+		return 0;
+	return end;
 }
 
 /*
