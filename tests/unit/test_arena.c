@@ -3,7 +3,7 @@
 
 #include <stdalign.h>
 
-#include "arena.h"
+#include "core/arena.h"
 
 /* Order in which deferred callbacks ran. */
 struct order {

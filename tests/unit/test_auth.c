@@ -1,7 +1,7 @@
 /* test_auth.c: unit tests for key masking and the IP/CIDR and referrer allowlists */
 #include "test_common.h"
 
-#include "auth.h"
+#include "domain/auth.h"
 
 static void
 t_mask(void **state)

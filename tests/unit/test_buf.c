@@ -1,7 +1,7 @@
 /* test_buf.c: unit tests for the capped growable byte buffer */
 #include "test_common.h"
 
-#include "buf.h"
+#include "core/buf.h"
 
 static void
 t_init_empty(void **state)

@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "cache.h"
+#include "core/arena.h"
+#include "io/cache.h"
 
 static char path[64];
 

@@ -1,12 +1,12 @@
 /* test_chat.c: hold and cost arithmetic, usage parsing, upstream request building */
 #include "test_common.h"
 
-#include "arena.h"
-#include "chat.h"
-#include "json.h"
-#include "params.h"
-#include "prov.h"
-#include "route.h"
+#include "core/arena.h"
+#include "domain/pricing.h"
+#include "core/json.h"
+#include "prov/params.h"
+#include "prov/prov.h"
+#include "domain/routing.h"
 
 static void
 t_cost_exact(void **state)

@@ -25,12 +25,12 @@
 
 #include <time.h>
 
-#include "arena.h"
-#include "conf.h"
-#include "ctx.h"
-#include "io.h"
-#include "req.h"
-#include "resp.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "http/ctx.h"
+#include "io/io.h"
+#include "http/req.h"
+#include "http/resp.h"
 
 /* cmocka 2.x has typed asserts; map them onto 1.x's generic ones. */
 #ifndef assert_uint_equal

@@ -1,9 +1,9 @@
 /* test_conf.c: unit tests for INI configuration loading, defaults and errors */
 #include "test_common.h"
 
-#include "conf.h"
-#include "log.h"
-#include "rate.h"
+#include "core/conf.h"
+#include "core/log.h"
+#include "domain/limits.h"
 
 #define MAXERR 16
 

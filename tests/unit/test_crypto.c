@@ -3,7 +3,7 @@
 
 #include <pthread.h>
 
-#include "crypto.h"
+#include "core/crypto.h"
 
 static const char b62chars[] =
     "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

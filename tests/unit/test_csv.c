@@ -1,8 +1,8 @@
 /* test_csv.c: the usage CSV export's fields: quoting and the spreadsheet formula guard */
 #include "test_common.h"
 
-#include "buf.h"
-#include "handlers.h"
+#include "core/buf.h"
+#include "http/handlers.h"
 
 /* The field as usage_csv_field writes it. */
 static char *

@@ -3,9 +3,9 @@
 
 #include <pthread.h>
 
-#include "arena.h"
-#include "conf.h"
-#include "db.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "io/db.h"
 
 static struct conf *conf;
 

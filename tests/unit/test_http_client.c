@@ -7,7 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 
-#include "http_client.h"
+#include "io/http_client.h"
 
 #define SECRET "sk-test-0123456789abcdef"
 

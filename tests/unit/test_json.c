@@ -1,8 +1,8 @@
 /* test_json.c: unit tests for the strict JSON body parser and depth scanner */
 #include "test_common.h"
 
-#include "buf.h"
-#include "json.h"
+#include "core/buf.h"
+#include "core/json.h"
 
 static unsigned
 depth(const char *s)

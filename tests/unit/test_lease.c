@@ -4,8 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lease.h"
-#include "util.h"
+#include "domain/lease.h"
+#include "core/util.h"
 
 static char path[64];
 

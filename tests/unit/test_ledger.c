@@ -3,12 +3,12 @@
 
 #include <pthread.h>
 
-#include "accounts.h"
-#include "arena.h"
-#include "db.h"
-#include "keys.h"
-#include "ledger.h"
-#include "money.h"
+#include "domain/accounts.h"
+#include "core/arena.h"
+#include "io/db.h"
+#include "domain/keys.h"
+#include "domain/ledger.h"
+#include "core/money.h"
 
 #define USD(x) ((int64_t)(x)*NANO_PER_USD)
 

@@ -3,7 +3,7 @@
 
 #include <inttypes.h>
 
-#include "money.h"
+#include "core/money.h"
 
 /* Parse s and require success with exactly want. */
 #define assert_parse(s, want)                                                  \

@@ -1,7 +1,7 @@
 /* test_openapi.c: www/openapi.json stays a true description of the route table */
 #include "test_common.h"
 
-#include "router.h"
+#include "http/router.h"
 
 static json_t *doc;
 

@@ -5,7 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rate.h"
+#include "domain/limits.h"
 
 static struct rate_subject
 subject(char scope, int64_t id, const char *limits)

@@ -1,10 +1,10 @@
 /* test_req.c: unit tests for building a request from FastCGI/CGI params */
 #include "test_common.h"
 
-#include "arena.h"
-#include "conf.h"
-#include "ctx.h"
-#include "req.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "http/ctx.h"
+#include "http/req.h"
 
 static enum tg_err
 init(struct fix *f)

@@ -1,11 +1,11 @@
 /* test_resp.c: unit tests for the error table and the response writer */
 #include "test_common.h"
 
-#include "arena.h"
-#include "conf.h"
-#include "ctx.h"
-#include "req.h"
-#include "resp.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "http/ctx.h"
+#include "http/req.h"
+#include "http/resp.h"
 
 static const struct {
 	enum tg_err err;

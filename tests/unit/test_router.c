@@ -1,13 +1,13 @@
 /* test_router.c: unit tests for route matching against the real route table */
 #include "test_common.h"
 
-#include "arena.h"
-#include "conf.h"
-#include "ctx.h"
-#include "db.h"
-#include "handlers.h"
-#include "req.h"
-#include "router.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "http/ctx.h"
+#include "io/db.h"
+#include "http/handlers.h"
+#include "http/req.h"
+#include "http/router.h"
 
 #include <time.h>
 

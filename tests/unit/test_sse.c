@@ -1,7 +1,7 @@
 /* test_sse.c: unit tests for the incremental text/event-stream parser */
 #include "test_common.h"
 
-#include "sse.h"
+#include "prov/sse.h"
 
 #define BIG_MAX (1024 * 1024)
 

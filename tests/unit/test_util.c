@@ -3,7 +3,7 @@
 
 #include <sys/wait.h>
 
-#include "util.h"
+#include "core/util.h"
 
 static void
 t_random(void **state)

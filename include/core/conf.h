@@ -1,0 +1,164 @@
+/* conf.h: the INI configuration, parsed through a key table */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prov/params.h"
+#include "domain/limits.h"
+
+#include "core/tollgate.h"
+
+#define CONF_MAX_GROUPS	 32
+#define CONF_MAX_ORIGINS 32
+
+enum conf_registration { REG_OPEN = 0, REG_INVITE, REG_CLOSED };
+
+/* What a request that reached the provider but got no usage is charged. */
+enum conf_charge { CHARGE_HOLD = 0, CHARGE_ESTIMATE };
+
+struct conf {
+	char *path; /* the file this came from */
+
+	/* [server] */
+	char *listen;
+	unsigned listen_mode;
+	unsigned listen_backlog;
+	unsigned workers;
+	unsigned threads;
+	uint64_t max_requests;
+	unsigned graceful_timeout;
+	unsigned stop_timeout;
+	unsigned respawn_threshold;
+	unsigned respawn_interval;
+	char *pid_file;
+	char *run_dir;
+	char *mount_prefix; /* "" or "/x" without trailing slash */
+
+	/* [http] */
+	uint64_t max_body;
+	unsigned max_json_depth;
+	uint64_t max_control_body;  /* bodies of routes outside /v1/ */
+	uint64_t max_json_elements; /* values in a data-plane body */
+	char *cors_origins_raw;
+	char *cors_origins[CONF_MAX_ORIGINS];
+	unsigned ncors_origins;
+	int cors_any;
+	unsigned cors_max_age;
+	char *www_dir;
+
+	/* [log] */
+	int log_level;
+	char *log_file;
+	char *access_file;
+
+	/* [db] */
+	char *db_host;
+	unsigned db_port;
+	char *db_socket;
+	char *db_user;
+	char *db_password;
+	char *db_password_file;
+	char *db_name;
+	unsigned db_pool_size;
+	unsigned db_batch_rows; /* rows per multi-row INSERT of the write-out */
+	unsigned db_connect_timeout;
+	unsigned db_read_timeout;
+	unsigned db_write_timeout;
+	char *schema_dir;
+
+	/* [auth] */
+	int registration; /* enum conf_registration */
+	int auth_allow_query_key;
+	unsigned session_ttl;
+	unsigned login_max_failures; /* per (email, address) */
+	unsigned login_max_failures_per_address;
+	unsigned login_window;
+	unsigned register_per_hour; /* per address (IPv6: /64); 0 = no limit */
+	unsigned max_keys_per_user;
+
+	/* [chat] */
+	unsigned default_max_tokens;
+	char *allow_params_raw; /* parameters the operator allows, priced */
+	struct param_allow allow_params[PARAMS_MAX_ALLOW];
+	size_t nallow_params;
+	unsigned
+	    hold_ttl; /* seconds a hold lives before the sweeper takes it */
+	unsigned keepalive; /* seconds between SSE comments while waiting */
+	unsigned connect_timeout;    /* seconds, upstream connect */
+	unsigned first_byte_timeout; /* seconds, upstream headers */
+	unsigned idle_timeout;	     /* seconds of upstream silence mid-body */
+	unsigned
+	    sweep_interval; /* seconds between opportunistic sweeps; 0 off */
+	unsigned drain_timeout;	     /* s reading on after the client left */
+	unsigned max_stream_seconds; /* a stream's whole life */
+	int retry_after_timeout;     /* fail over a timeout after sending */
+	/* enum conf_charge: what an ending without usage is charged */
+	int charge_client_gone, charge_cut, charge_timeout;
+
+	/* [billing] */
+	unsigned commission_bp; /* basis points */
+	char *group_commission_raw;
+	char *group_names[CONF_MAX_GROUPS];
+	unsigned group_bp[CONF_MAX_GROUPS];
+	unsigned ngroups;
+	int64_t flat_price;  /* micro-USD per million tokens; -1 off */
+	int64_t lease_nano;  /* credit lease size per process and user; 0 off */
+	unsigned lease_idle; /* seconds before an unused lease is returned */
+	int journal_sync;    /* fdatasync each journal line before answering */
+
+	/* [limits] */
+	char *limits_defaults_raw;
+	struct rate_set limits_default; /* users without a rule of their own */
+	char *limits_groups_raw;
+	char *limit_group_names[CONF_MAX_GROUPS];
+	struct rate_set limit_group_sets[CONF_MAX_GROUPS];
+	unsigned nlimit_groups;
+	int limits_global; /* counted in the database for every machine */
+	unsigned
+	    global_share; /* percent of a limit a node takes per round trip */
+
+	/* [cache] */
+	unsigned cache_ttl; /* seconds a process trusts a copied row; 0 off */
+
+	/* [upstream] */
+	unsigned
+	    failures_to_open; /* consecutive failures that open a key's circuit */
+	unsigned open_seconds; /* first open period */
+
+	/* [security] */
+	char *master_key_file;
+	int allow_plain_http; /* provider base URLs over http:// to any host */
+
+	/* [debug] */
+	int debug_routes;
+};
+
+/* Called once per problem found; line is 0 for file-level errors. */
+typedef void (*conf_err_fn)(
+    void *arg, const char *file, unsigned line, const char *msg);
+
+/*
+ * Parse path into a new conf (defaults first, then the file).  Every error is
+ * reported through errfn; returns NULL if there was any.  Caller owns the
+ * result (conf_free).
+ */
+struct conf *conf_load(const char *path, conf_err_fn errfn, void *arg);
+/* A conf holding only the defaults (for tests and CGI without a file). */
+struct conf *conf_defaults(void);
+/* NULL-safe; scrubs the password. */
+void conf_free(struct conf *);
+/* The default config file path (TOLLGATE_CONF, else sysconfdir). */
+const char *conf_default_path(void);
+/* The i-th known key (for the sample-config test); 0, or -1 past the end. */
+int conf_key_at(size_t i, const char **section, const char **name);
+/* Limits of a user without a rule of its own: its group's, else the defaults. */
+const struct rate_set *conf_group_limits(
+    const struct conf *, const char *group);
+/* Commission in basis points for a user group (its override or the default). */
+unsigned conf_group_commission(const struct conf *, const char *group);
+/* 1 if origin is allowed by http.cors_origins. */
+int conf_origin_allowed(const struct conf *, const char *origin);
+
+#endif

@@ -1,0 +1,63 @@
+/* auth.h: who is calling: API keys and dashboard sessions, with the key's restrictions */
+#ifndef AUTH_H
+#define AUTH_H
+
+#include <stdint.h>
+
+#include "core/tollgate.h"
+
+struct tg_req;
+struct db_pool;
+struct tg_resp;
+
+/* Bits in the order of the api_keys.permissions SET ('read','write','admin','keys'). */
+enum perm {
+	PERM_READ = 1 << 0,
+	PERM_WRITE = 1 << 1,
+	PERM_ADMIN = 1 << 2,
+	PERM_KEYS = 1 << 3 /* create, change, rotate and delete API keys */
+};
+
+struct principal {
+	int64_t user_id;   /* internal */
+	char user_pub[32]; /* usr_... */
+	int admin_role;	   /* the user's role is admin */
+	int64_t key_id;	   /* internal; 0 for a session */
+	char key_pub[32];  /* key_...; "" for a session */
+	char masked[64];   /* gw_live_Ab3x...wxyz, or "" */
+	unsigned perms;	   /* PERM_* */
+	int session;	   /* authenticated by a dashboard session */
+};
+
+/*
+ * Authenticate r for a route needing perms (PERM_*).  On success sets r->who.
+ * Otherwise records the 401/403 in resp (resp_fail) and returns its code.
+ */
+enum tg_err auth_check(struct tg_req *, struct tg_resp *, unsigned perms);
+/*
+ * 1 when the caller sees the whole account (a session, or a key with write
+ * or keys); a read-only key sees its own key, its own usage and the balance.
+ */
+int auth_whole_account(const struct principal *);
+/* TG_OK for auth_whole_account callers; else a 403 naming what it may read. */
+enum tg_err auth_need_account(struct tg_req *, struct tg_resp *);
+/* Write the request counts still pending (at worker exit). */
+void auth_flush(struct db_pool *);
+/* The raw credential the client sent, or NULL (for logout). */
+const char *auth_credential(struct tg_req *);
+/* Mask a key for display: "gw_live_Ab3x...wxyz" from prefix and last4. */
+void auth_mask(const char *prefix, const char *last4, char *out, size_t outlen);
+/* 1 if addr (text) is inside one entry of a JSON array of addresses/CIDRs. */
+int auth_ip_allowed(const char *allowlist_json, const char *addr);
+/* 1 if the host of url matches one pattern of a JSON array ("a.com", "*.a.com"). */
+int auth_referrer_allowed(const char *allowlist_json, const char *url);
+/* 1 if every address of inner (address or CIDR) is inside outer. */
+int auth_net_within(const char *inner, const char *outer);
+/* 1 if every host matched by pattern inner is matched by pattern outer. */
+int auth_host_within(const char *inner, const char *outer);
+/* PERM_* bits of a permissions SET literal ("read,write,keys"). */
+unsigned auth_perms_parse(const char *set);
+/* 1 if s is a valid IPv4/IPv6 address or CIDR. */
+int auth_cidr_valid(const char *s);
+
+#endif

@@ -1,0 +1,43 @@
+/* catalog.h: providers, models and their prices (micro-USD per million tokens) */
+#ifndef CATALOG_H
+#define CATALOG_H
+
+#include <stdio.h>
+#include <jansson.h>
+
+#include "core/tollgate.h"
+
+struct db_conn;
+struct arena;
+
+/*
+ * Add the providers, models and routes of a pricing file that the database
+ * does not have yet (an operator's changes are never overwritten).  Prints a
+ * summary line to out.  0 or -1 (reason printed).
+ */
+int catalog_seed(struct db_conn *, struct arena *, const char *path, FILE *out);
+struct tg_req;
+/*
+ * The same from a parsed pricing document (from names it in messages and the
+ * audit row).  With r (an admin's request) the import is audited.  Problems
+ * go to out; *added counts the new models.  0 or -1.
+ */
+int catalog_seed_doc(struct db_conn *, struct tg_req *r, struct arena *,
+    const json_t *doc, const char *from, FILE *out, size_t *added);
+/* Enabled models (all, or the one with this id) in the OpenAI list shape. */
+/*
+ * Set a model's image factors (image_base_tokens, image_tile_tokens; -1 and
+ * -1 clear them), audited as model.image.  TG_ENOENT without such a model.
+ */
+enum tg_err catalog_image_set(struct db_conn *, struct tg_req *r,
+    const char *model, int64_t base, int64_t tile);
+enum tg_err catalog_models(
+    struct db_conn *, struct arena *, const char *id, json_t **data);
+/* Providers with the number of models each serves. */
+enum tg_err catalog_providers(struct db_conn *, struct arena *, json_t **data);
+/* USD per million tokens: micro-USD per million -> "2.50". */
+json_t *catalog_price_per_million(int64_t micro_per_million);
+/* USD per token, as OpenRouter shows prices: micro-USD per million -> "0.0000025". */
+json_t *catalog_price_per_token(int64_t micro_per_million);
+
+#endif

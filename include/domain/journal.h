@@ -1,0 +1,55 @@
+/* journal.h: settled requests on leases, written to a local file first and to the database in batches */
+#ifndef JOURNAL_H
+#define JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/ledger.h"
+
+/*
+ * A request carved from a lease settles by appending one line to its
+ * process's journal (server.run_dir/journal/) before the answer goes out: a
+ * crash of the process loses nothing that was answered.  The process's
+ * supervisor writes the journal to the database every tick, many requests
+ * per transaction: multi-row INSERTs of usage records and ledger entries, one
+ * UPDATE per lease, account and key, and the file's new offset (the
+ * journal_marks row) in the same transaction, so a replay after a crash
+ * writes each line exactly once.  A process holds an exclusive flock on its
+ * file while it lives; a file whose lock can be taken belongs to a dead
+ * process, and is written out and removed by whoever finds it.
+ */
+struct journal;
+struct db_conn;
+struct arena;
+struct db_val;
+struct lease_table;
+
+struct journal_rec {
+	unsigned char lease_id[HOLD_ID_LEN];
+	unsigned char carve_id[HOLD_ID_LEN];
+	int64_t user_id, key_id;
+	int64_t charge; /* within the carve: overruns settle in place */
+	const struct db_val *usage; /* LEDGER_USAGE_COLS, as usage_params */
+};
+
+/*
+ * This process's journal under dir (created); NULL with err.  With sync, each
+ * line reaches the disk (fdatasync) before journal_append returns.
+ */
+struct journal *journal_open(
+    const char *dir, int sync, char *err, size_t errlen);
+/* At exit, after a last journal_flush: removes the file when all is written. */
+void journal_close(struct journal *, struct db_conn *, struct arena *);
+/* Append one settled request; 0 when written, -1 (nothing written) else. */
+int journal_append(struct journal *, const struct journal_rec *);
+/*
+ * Write every complete line not yet written, this process's and those of dead
+ * processes, to the database; tells the lease table how many lines of each
+ * lease went out.  Returns the lines written, -1 on a database error (the
+ * rest is retried next time).  One thread at a time.
+ */
+int journal_flush(
+    struct journal *, struct db_conn *, struct arena *, struct lease_table *);
+
+#endif

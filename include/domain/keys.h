@@ -1,0 +1,85 @@
+/* keys.h: API keys of a user: create, list, update, revoke, rotate */
+#ifndef KEYS_H
+#define KEYS_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "core/crypto.h"
+#include "core/tollgate.h"
+
+struct db_conn;
+struct tg_req;
+struct tg_resp;
+
+/* What a caller may set on a key; fields not set keep their value. */
+struct key_spec {
+	const char *name;
+	int env;	   /* enum key_env, -1 = unset */
+	const char *perms; /* "read,write" (SET literal), NULL = unset */
+	const char
+	    *expires_at; /* "YYYY-MM-DD HH:MM:SS", "" = clear, NULL = unset */
+	int64_t max_requests; /* -1 = unlimited, -2 = unset */
+	int64_t credit_limit; /* nano-USD, -1 = none, -2 = unset */
+	const char *ips;      /* JSON arrays, NULL = unset */
+	const char *refs;
+	const char *models;
+	int active;  /* -1 = unset */
+	int primary; /* -1 = unset */
+};
+
+void key_spec_init(struct key_spec *);
+/*
+ * Validate a create/update body into spec (arena strings).  Returns TG_OK, or
+ * TG_EINVAL/TG_EPERM having recorded the error in resp.
+ */
+struct tg_resp;
+enum tg_err key_spec_from_json(struct tg_req *, struct tg_resp *,
+    const json_t *body, int creating, struct key_spec *);
+
+/*
+ * Create a key for user_id inside the caller's transaction (audit locked).
+ * secret receives the full key (shown once); *out the KEY object.
+ */
+enum tg_err key_create(struct db_conn *, struct tg_req *, int64_t user_id,
+    const struct key_spec *, char secret[KEY_MAX_LEN], json_t **out);
+/* All live keys of user_id as KEY objects ("data" array). */
+enum tg_err key_list(
+    struct db_conn *, struct tg_req *, int64_t user_id, json_t **out);
+/* Keep only the entries of list whose string member field is id. */
+void key_list_keep(json_t *list, const char *field, const char *id);
+/* One key of user_id by public id: TG_ENOENT when not theirs. */
+enum tg_err key_get(struct db_conn *, struct tg_req *, int64_t user_id,
+    const char *key_pub, int64_t *key_id, json_t **out);
+/*
+ * Before creating s for the calling r->who: unset restrictions inherit the
+ * caller's; TG_EPERM (recorded in resp) when s is wider than the caller.
+ */
+enum tg_err key_scope_create(
+    struct db_conn *, struct tg_req *, struct tg_resp *, struct key_spec *);
+/*
+ * Apply spec to the key (transaction and audit inside).  These three refuse
+ * (TG_EPERM, recorded in resp) a key or a change wider than r->who.
+ */
+enum tg_err key_update(struct db_conn *, struct tg_req *, struct tg_resp *,
+    int64_t user_id, const char *key_pub, const struct key_spec *,
+    json_t **out);
+enum tg_err key_revoke(struct db_conn *, struct tg_req *, struct tg_resp *,
+    int64_t user_id, const char *key_pub);
+/* New secret; the old one stays valid grace seconds. */
+enum tg_err key_rotate(struct db_conn *, struct tg_req *, struct tg_resp *,
+    int64_t user_id, const char *key_pub, int64_t grace,
+    char secret[KEY_MAX_LEN], json_t **out, json_t **prev_until);
+/*
+ * Key id and owner from a full key or a public key id (any user's: for
+ * admins).  TG_ENOENT when unknown.
+ */
+enum tg_err key_owner(struct db_conn *, struct tg_req *, const char *key,
+    int64_t *key_id, int64_t *user_id);
+/* Live keys of user_id. */
+enum tg_err key_count(
+    struct db_conn *, struct tg_req *, int64_t user_id, int64_t *n);
+/* Parse a stored JSON array column (never NULL: [] on garbage). */
+json_t *key_list_column(const char *);
+
+#endif

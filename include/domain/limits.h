@@ -1,0 +1,121 @@
+/* limits.h: rate limits shared by every process on a node: token buckets and in-flight caps */
+#ifndef RATE_H
+#define RATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The limits a subject may have, in the order of the API's rate_limits names. */
+enum rate_limit {
+	RL_RPM = 0, /* requests per minute */
+	RL_RPH,
+	RL_RPD,
+	RL_TPM, /* tokens per minute */
+	RL_TPH,
+	RL_TPD,
+	RL_CONC, /* requests in flight at once */
+	RL__MAX
+};
+
+/* One value per limit; -1 = unlimited. */
+struct rate_set {
+	int64_t v[RL__MAX];
+};
+
+#define RATE_MAX_SUBJECTS 3
+
+/* Who a request counts against: a user, a key. */
+struct rate_subject {
+	uint64_t key; /* rate_key() */
+	struct rate_set lim;
+	const char *what; /* "user", "API key": for the 429 message */
+};
+
+/* What admission took, handed back at settlement. */
+struct rate_ticket {
+	int taken;
+	int global;	/* admitted against the database's windows */
+	int64_t win[6]; /* their windows (RL_RPM .. RL_TPD) */
+	int flight;	/* in-flight slot, or -1 */
+	size_t n;
+	uint64_t keys[RATE_MAX_SUBJECTS];
+	struct rate_set lim[RATE_MAX_SUBJECTS];
+	int64_t tokens;
+};
+
+/* The answer of an admission, and the figures for the x-ratelimit-* headers. */
+struct rate_verdict {
+	int ok;
+	const char *what;    /* subject that refused */
+	enum rate_limit hit; /* its limit that refused */
+	int64_t hit_limit;   /* and that limit's value */
+	int64_t retry_after; /* seconds */
+	/* the request and token limits closest to refusing (-1: none) */
+	int64_t req_limit, req_remaining, req_reset;
+	int64_t tok_limit, tok_remaining, tok_reset;
+};
+
+struct rate;
+
+/*
+ * Attach the node's counters at path (a file in server.run_dir); with NULL or
+ * on failure (logged), counters private to this process.  NULL only on OOM.
+ */
+struct rate *rate_open(const char *path);
+void rate_close(struct rate *);
+/* 1 when the counters are shared with the node's other processes. */
+int rate_shared(const struct rate *);
+
+/* The counter key of a subject ('u' user, 'k' API key) and its id. */
+uint64_t rate_key(char scope, int64_t id);
+/* "unlimited" everywhere. */
+void rate_set_none(struct rate_set *);
+/*
+ * The built-in limits of a user without a rule or a configured default, so
+ * one user cannot take every slot of a small host with long streams:
+ * RATE_DEFAULT_RPM requests a minute and max(2, slots / 4) in flight.
+ */
+#define RATE_DEFAULT_RPM 60
+void rate_set_default(struct rate_set *, unsigned slots);
+/* The tighter of a and b, limit by limit, into a. */
+void rate_set_min(struct rate_set *a, const struct rate_set *b);
+/* Name of a limit as the API spells it ("requests_per_minute"). */
+const char *rate_limit_name(enum rate_limit);
+/*
+ * Parse "requests_per_minute=60, tokens_per_day=100000" (also rpm, rph, rpd,
+ * tpm, tph, tpd, concurrent) into out, starting from unlimited; "none" is
+ * unlimited.  0 or -1.
+ */
+int rate_set_parse(
+    const char *s, struct rate_set *out, char *err, size_t errlen);
+
+/*
+ * Admit one request of `tokens` tokens (the hold's estimate) for every
+ * subject at once, or for none: a refusal changes nothing.  The verdict also
+ * carries the header figures.
+ */
+void rate_admit(struct rate *, const struct rate_subject *, size_t n,
+    int64_t tokens, struct rate_ticket *, struct rate_verdict *);
+/*
+ * Global mode (several machines, one database): fixed windows counted in the
+ * database.  fn takes amount of subject's limit lim (RL_*) in window win if
+ * the total stays within cap, and returns what it took (0: none).  Each node
+ * takes chunk_pct of a limit per round trip and admits from its share, so a
+ * request costs a round trip only when the share runs out.
+ */
+struct rate_take {
+	int64_t (*fn)(void *arg, uint64_t subject, int lim, int64_t win,
+	    int64_t amount, int64_t cap);
+	void *arg;
+	unsigned chunk_pct;
+};
+void rate_admit_global(struct rate *, const struct rate_subject *, size_t n,
+    int64_t tokens, const struct rate_take *, struct rate_ticket *,
+    struct rate_verdict *);
+/* The request ended: give back its in-flight slot and the unused tokens. */
+void rate_settle(struct rate *, struct rate_ticket *, int64_t real_tokens);
+/* What subject key has used now (requests and tokens still counted, in flight). */
+void rate_usage(struct rate *, uint64_t key, const struct rate_set *lim,
+    struct rate_set *used);
+
+#endif

@@ -1,0 +1,69 @@
+/* pricing.h: the arithmetic of metered requests: holds, costs, commission, usage */
+#ifndef CHAT_H
+#define CHAT_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "core/tollgate.h"
+
+/* Prices of one deployment, micro-USD per million tokens. */
+struct prices {
+	int64_t input;
+	int64_t output;
+	int64_t cached; /* for cached prompt tokens */
+};
+
+/* Token counts of one answer, as the upstream reported or as estimated. */
+struct usage {
+	int64_t prompt;
+	int64_t completion;
+	int64_t cached;	   /* part of prompt */
+	int64_t reasoning; /* part of completion */
+	int64_t
+	    upstream_cost; /* nano-USD the upstream reported (OpenRouter), -1 none */
+	int present;	   /* the upstream sent a usage object */
+};
+
+/* What a request costs, in nano-USD. */
+struct cost {
+	int64_t base;
+	int64_t commission;
+	int64_t charge;
+};
+
+#define CHAT_MAX_TOKENS_CAP                                                    \
+	1000000 /* largest max_tokens accepted from a client */
+#define CHAT_MAX_N 16
+
+/*
+ * The worst case a request can cost: every byte of the body a prompt token at
+ * the input price, n x max_out completion tokens at the output price, plus
+ * commission (bp basis points).  Saturates instead of overflowing.
+ */
+int64_t chat_hold(const struct prices *, int64_t prompt_bound, int64_t max_out,
+    int64_t n, unsigned bp);
+/*
+ * The charge for u: uncached prompt at input, cached prompt at cached,
+ * completion at output, each rounded up to a whole nano-USD, then commission
+ * rounded up.
+ */
+void chat_cost(
+    const struct prices *, const struct usage *, unsigned bp, struct cost *out);
+/* A cost from a base price the provider reported (OpenRouter's usage.cost). */
+void chat_cost_of_base(int64_t base, unsigned bp, struct cost *out);
+/*
+ * Read an OpenAI-shaped usage object (also DeepSeek's prompt_cache_hit_tokens
+ * and OpenRouter's cost).  0, or -1 when it is not an object with counts.
+ */
+int chat_usage_parse(const json_t *usage, struct usage *out);
+/*
+ * The same from the usage object's text, which jx_valid has passed, without
+ * building a tree: 0, -1 as chat_usage_parse, or -2 when the text must be
+ * loaded instead (not an object, a key written with escapes, a cost).
+ */
+int chat_usage_scan(const char *text, size_t len, struct usage *out);
+/* Tokens in n bytes of text, estimated (about 4 bytes a token, rounded up). */
+int64_t chat_estimate_tokens(size_t bytes);
+
+#endif

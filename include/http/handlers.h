@@ -1,0 +1,83 @@
+/* handlers.h: request handlers, one resource per file (h_*.c) */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+#include "http/req.h"
+#include "http/resp.h"
+
+/* h_meta.c */
+enum tg_err h_health(struct tg_req *, struct tg_resp *);
+enum tg_err h_root(struct tg_req *, struct tg_resp *);
+enum tg_err h_openapi(struct tg_req *, struct tg_resp *);
+/* h_debug.c: test-only routes, present only with debug.routes = on */
+enum tg_err h_debug_sleep(struct tg_req *, struct tg_resp *);
+enum tg_err h_debug_pid(struct tg_req *, struct tg_resp *);
+enum tg_err h_debug_stats(struct tg_req *, struct tg_resp *);
+enum tg_err h_debug_echo(struct tg_req *, struct tg_resp *);
+enum tg_err h_debug_crash(struct tg_req *, struct tg_resp *);
+
+/* h_auth.c */
+enum tg_err h_auth_register(struct tg_req *, struct tg_resp *);
+enum tg_err h_auth_login(struct tg_req *, struct tg_resp *);
+enum tg_err h_auth_logout(struct tg_req *, struct tg_resp *);
+/* h_user.c */
+enum tg_err h_user_profile(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_profile_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_password(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_balance(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_limit(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_monitor(struct tg_req *, struct tg_resp *);
+/* h_keys.c */
+enum tg_err h_keys_create(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_list(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_rotate(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_usage(struct tg_req *, struct tg_resp *);
+/* h_models.c */
+enum tg_err h_models_list(struct tg_req *, struct tg_resp *);
+enum tg_err h_models_get(struct tg_req *, struct tg_resp *);
+enum tg_err h_models_public(struct tg_req *, struct tg_resp *);
+enum tg_err h_models_providers(struct tg_req *, struct tg_resp *);
+
+/* h_chat.c */
+enum tg_err h_chat(struct tg_req *, struct tg_resp *);
+enum tg_err h_completions(struct tg_req *, struct tg_resp *);
+enum tg_err h_embeddings(struct tg_req *, struct tg_resp *);
+enum tg_err h_quote(struct tg_req *, struct tg_resp *);
+
+/* h_usage.c */
+/* One field of the usage CSV export into b (exposed for test_csv). */
+struct buf;
+void usage_csv_field(struct buf *b, const json_t *v);
+enum tg_err h_user_usage(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_bill(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_bill(struct tg_req *, struct tg_resp *);
+
+/* h_upstream.c */
+enum tg_err h_admin_providers(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_provider_add(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_provider_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukeys(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukey_add(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukey_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_model_add(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_model_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_models_import(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_ukey_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_upstream_keys(struct tg_req *, struct tg_resp *);
+enum tg_err h_api_status(struct tg_req *, struct tg_resp *);
+/* h_admin.c */
+enum tg_err h_admin_add_credits(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_balance(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_users(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_user_get(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_user_update(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_limit_set(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_limit_get(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_monitor(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
+
+#endif

@@ -1,0 +1,631 @@
+/* journal.c: settled requests on leases, written to a local file first and to the database in batches */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "io/db.h"
+#include "domain/journal.h"
+#include "domain/lease.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#define LINE_MAX_BYTES (64u << 10)  /* a record is a few hundred bytes */
+#define READ_BYTES     (256u << 10) /* read per batch; over LINE_MAX_BYTES */
+#define BATCH_MAX      512	    /* records per transaction */
+#define ROTATE_BYTES   (16u << 20) /* a written-out file this big is replaced */
+#define NAME_MAX_LEN   256
+#define PATH_MAX_LEN   4096
+
+struct journal {
+	char *dir;
+	char host[64];
+	char name[NAME_MAX_LEN]; /* file name of this process's journal */
+	int fd;			 /* O_APPEND, flocked */
+	int64_t off;		 /* written to the database up to here */
+	unsigned gen, ticks;
+	int resync; /* a write-out failed: its commit may have happened */
+	int sync;   /* fdatasync each line before the answer */
+	pthread_rwlock_t rot; /* appends share it; rotation takes it alone */
+};
+
+static int
+open_own(struct journal *j)
+{
+	char path[PATH_MAX_LEN];
+
+	snprintf(j->name, sizeof(j->name), "%ld-%lld-%u.j", (long)getpid(),
+	    (long long)time(NULL), j->gen++);
+	snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
+	j->fd = open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (j->fd == -1)
+		return -1;
+	if (flock(j->fd, LOCK_EX | LOCK_NB) == -1) {
+		close(j->fd);
+		j->fd = -1;
+		return -1;
+	}
+	j->off = 0;
+	return 0;
+}
+
+struct journal *
+journal_open(const char *dir, int sync, char *err, size_t errlen)
+{
+	struct journal *j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->dir = strdup(dir)) == NULL) {
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	j->sync = sync;
+	if (gethostname(j->host, sizeof(j->host) - 1) == -1)
+		snprintf(j->host, sizeof(j->host), "localhost");
+	pthread_rwlock_init(&j->rot, NULL);
+	if ((mkdir(dir, 0700) == -1 && errno != EEXIST) || open_own(j) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		free(j->dir);
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* --- one line ------------------------------------------------------------------------------ */
+
+/* crypto_hex at o, which has room for its NUL (the next byte written). */
+static char *
+put_hex(char *o, const void *p, size_t n)
+{
+	crypto_hex(p, n, o);
+	return o + 2 * n;
+}
+
+/* v in decimal: at most 20 bytes with its sign. */
+static char *
+put_i64(char *o, int64_t v)
+{
+	char t[20];
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+
+	if (v < 0)
+		*o++ = '-';
+	do
+		t[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	while (n > 0)
+		*o++ = t[--n];
+	return o;
+}
+
+/*
+ * The line is built in one allocation sized from the record (hex doubles a
+ * string; a number takes at most 20 bytes), not by formatted appends: it is
+ * on every request's path.
+ */
+int
+journal_append(struct journal *j, const struct journal_rec *r)
+{
+	char *line, *o;
+	size_t i, room = 4 * HOLD_ID_LEN + 1 + 3 * 21 + 1;
+	ssize_t w;
+	int rc = -1;
+
+	for (i = 0; i < LEDGER_USAGE_COLS; i++)
+		room += r->usage[i].type == DBT_STR ? 2 + 2 * r->usage[i].len
+						    : 2 + 20;
+	if (room > LINE_MAX_BYTES || (line = malloc(room)) == NULL)
+		return -1;
+	o = put_hex(line, r->lease_id, HOLD_ID_LEN);
+	*o++ = ' ';
+	o = put_hex(o, r->carve_id, HOLD_ID_LEN);
+	*o++ = ' ';
+	o = put_i64(o, r->user_id);
+	*o++ = ' ';
+	o = put_i64(o, r->key_id);
+	*o++ = ' ';
+	o = put_i64(o, r->charge);
+	for (i = 0; i < LEDGER_USAGE_COLS; i++) {
+		const struct db_val *v = &r->usage[i];
+
+		*o++ = ' ';
+		if (v->type == DBT_I64) {
+			*o++ = 'i';
+			o = put_i64(o, v->i);
+		} else if (v->type == DBT_STR) {
+			*o++ = 's';
+			o = put_hex(o, v->s, v->len);
+		} else
+			*o++ = '-';
+	}
+	*o++ = '\n';
+	pthread_rwlock_rdlock(&j->rot);
+	/* One write() per line: O_APPEND keeps lines whole between threads. */
+	w = write(j->fd, line, (size_t)(o - line));
+	/*
+	 * Written, a line survives the process; synced, the machine too.
+	 * Concurrent requests' syncs share the disk's flushes.  A line that
+	 * was written but not synced is still in the file: it is counted as
+	 * written (settling it again elsewhere would charge it twice).
+	 */
+	rc = w == o - line ? 0 : -1;
+	if (rc == 0 && j->sync && fdatasync(j->fd) == -1)
+		log_msg(LOG_ERR,
+		    "journal: fdatasync (%s): a line may not survive "
+		    "a crash of the machine",
+		    strerror(errno));
+	pthread_rwlock_unlock(&j->rot);
+	if (w > 0 && rc == -1)
+		log_msg(LOG_ERR, "journal: a short write (%s): a line is lost",
+		    strerror(errno));
+	free(line);
+	return rc;
+}
+
+/* --- reading ------------------------------------------------------------------------------- */
+
+struct line {
+	unsigned char lease[HOLD_ID_LEN], carve[HOLD_ID_LEN];
+	int64_t user, key, charge;
+	struct db_val usage[LEDGER_USAGE_COLS];
+	int open; /* its lease was open when written out */
+};
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
+unhex(const char *s, size_t n, unsigned char *out)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		hi = hexval(s[2 * i]);
+		lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/*
+ * Usage columns added since the first journal format: a line written before
+ * an upgrade has JOURNAL_COLS_V1 and gets these for the rest.
+ */
+#define JOURNAL_COLS_V1 30
+/* clang-format off */
+static const struct db_val newer_cols[LEDGER_USAGE_COLS - JOURNAL_COLS_V1] = {
+	{.type = DBT_I64, .i = 0},		     /* overrun: within the carve */
+	{.type = DBT_STR, .s = "measured", .len = 8}, /* charge_basis */
+	{.type = DBT_NULL},			     /* client_request_id */
+};
+/* clang-format on */
+
+/* Parse one line (NUL-terminated, no newline) into l; -1 when malformed. */
+static int
+parse_line(char *p, struct arena *a, struct line *l)
+{
+	char *tok, *save = NULL;
+	size_t i, n;
+	unsigned char *bin;
+
+	memset(l, 0, sizeof(*l));
+	if ((tok = strtok_r(p, " ", &save)) == NULL || strlen(tok) != 32 ||
+	    unhex(tok, HOLD_ID_LEN, l->lease) == -1)
+		return -1;
+	if ((tok = strtok_r(NULL, " ", &save)) == NULL || strlen(tok) != 32 ||
+	    unhex(tok, HOLD_ID_LEN, l->carve) == -1)
+		return -1;
+	if ((tok = strtok_r(NULL, " ", &save)) == NULL)
+		return -1;
+	l->user = strtoll(tok, NULL, 10);
+	if ((tok = strtok_r(NULL, " ", &save)) == NULL)
+		return -1;
+	l->key = strtoll(tok, NULL, 10);
+	if ((tok = strtok_r(NULL, " ", &save)) == NULL)
+		return -1;
+	l->charge = strtoll(tok, NULL, 10);
+	for (i = 0; i < LEDGER_USAGE_COLS; i++) {
+		if ((tok = strtok_r(NULL, " ", &save)) == NULL &&
+		    i >= JOURNAL_COLS_V1) {
+			/* A line of an older build: its columns' defaults. */
+			l->usage[i] = newer_cols[i - JOURNAL_COLS_V1];
+			continue;
+		}
+		if (tok == NULL)
+			return -1;
+		if (tok[0] == 'i') {
+			l->usage[i] = DB_I64(strtoll(tok + 1, NULL, 10));
+		} else if (tok[0] == 's') {
+			n = strlen(tok + 1);
+			if (n % 2 != 0 ||
+			    (bin = arena_alloc(a, n / 2 + 1)) == NULL ||
+			    unhex(tok + 1, n / 2, bin) == -1)
+				return -1;
+			bin[n / 2] = '\0';
+			l->usage[i] = (struct db_val){.type = DBT_STR,
+			    .s = (const char *)bin,
+			    .len = n / 2};
+		} else if (tok[0] == '-' && tok[1] == '\0') {
+			l->usage[i] = DB_NULLV;
+		} else {
+			return -1;
+		}
+	}
+	return l->user > 0 && l->charge >= 0 ? 0 : -1;
+}
+
+/* --- writing out --------------------------------------------------------------------------- */
+
+/* The per-lease, per-account and per-key sums of a batch. */
+struct sum {
+	const unsigned char *id; /* lease */
+	int64_t who;		 /* account or key */
+	int64_t amount;
+	int64_t n;
+	int open;
+};
+
+static size_t
+add(struct sum *s, size_t n, const unsigned char *id, int64_t who,
+    int64_t amount)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (id != NULL ? memcmp(s[i].id, id, HOLD_ID_LEN) == 0
+			       : s[i].who == who)
+			break;
+	if (i == n)
+		s[n++] = (struct sum){.id = id, .who = who};
+	s[i].amount += amount;
+	s[i].n++;
+	return n;
+}
+
+static struct db_val
+bin(const unsigned char *p)
+{
+	return (struct db_val){
+	    .type = DBT_STR, .s = (const char *)p, .len = HOLD_ID_LEN};
+}
+
+/* One transaction for lines[0..n): the money, the rows, the new offset. */
+static enum tg_err
+write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
+    const char *mark, int64_t new_off, struct sum *leases, size_t *nleases,
+    struct db_val *rows)
+{
+	struct sum *accts, *keys;
+	struct db_val p[2], *u;
+	struct db_rows res;
+	size_t i, k, nl = 0, na = 0, nk = 0, nr = 0;
+	enum tg_err rc;
+
+	accts = arena_calloc(a, n, sizeof(*accts));
+	keys = arena_calloc(a, n, sizeof(*keys));
+	if (accts == NULL || keys == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < n; i++)
+		nl = add(leases, nl, lines[i].lease, 0, lines[i].charge);
+	if ((rc = db_begin(c)) != TG_OK)
+		return rc;
+	/* Lock order of the procedures: holds, accounts, api_keys. */
+	for (k = 0; k < nl; k++) {
+		p[0] = DB_I64(leases[k].amount);
+		p[1] = bin(leases[k].id);
+		if ((rc = db_exec(c, STMT_JOURNAL_LEASE, p, 2, &res, a)) !=
+		    TG_OK)
+			goto fail;
+		/*
+		 * A lease swept as expired was charged in full: its lines
+		 * keep their usage record but move no more money.
+		 */
+		leases[k].open = res.affected == 1 || leases[k].amount == 0;
+	}
+	for (i = 0; i < n; i++) {
+		for (k = 0; memcmp(leases[k].id, lines[i].lease, HOLD_ID_LEN);
+		     k++)
+			;
+		if (!(lines[i].open = leases[k].open))
+			continue;
+		na = add(accts, na, NULL, lines[i].user, lines[i].charge);
+		if (lines[i].key != 0)
+			nk = add(keys, nk, NULL, lines[i].key, lines[i].charge);
+	}
+	for (k = 0; k < na; k++) {
+		p[0] = DB_I64(accts[k].amount);
+		p[1] = DB_I64(accts[k].who);
+		if ((rc = db_exec(c, STMT_JOURNAL_ACCOUNT, p, 2, NULL, a)) !=
+		    TG_OK)
+			goto fail;
+	}
+	for (k = 0; k < nk; k++) {
+		p[0] = DB_I64(keys[k].amount);
+		p[1] = DB_I64(keys[k].who);
+		if ((rc = db_exec(c, STMT_JOURNAL_KEY, p, 2, NULL, a)) != TG_OK)
+			goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		char hex[2 * HOLD_ID_LEN + 1];
+
+		if (!lines[i].open)
+			continue;
+		crypto_hex(lines[i].carve, HOLD_ID_LEN, hex);
+		u = &rows[nr++ * 5];
+		u[0] = DB_I64(lines[i].user);
+		u[1] = bin(lines[i].lease);
+		u[2] = DB_STR("charge");
+		u[3] = DB_I64(-lines[i].charge);
+		u[4] = DB_STR(arena_printf(a, "carve:%s", hex));
+	}
+	if (nr > 0 &&
+	    (rc = db_exec_rows(c, BATCH_LEDGER, rows, nr, a)) != TG_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		u = &rows[i * LEDGER_USAGE_COLS];
+		memcpy(u, lines[i].usage, sizeof(lines[i].usage));
+		u[3] = bin(lines[i].lease);
+		u[19] = DB_I64(lines[i].charge);
+	}
+	if ((rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
+		goto fail;
+	p[0] = DB_STR(mark);
+	p[1] = DB_I64(new_off);
+	if ((rc = db_exec(c, STMT_JOURNAL_MARK_SET, p, 2, NULL, a)) != TG_OK)
+		goto fail;
+	*nleases = nl;
+	return db_commit(c);
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+/*
+ * Write out the complete lines of fd from *off; 0 or more lines written, -1
+ * on a database error.
+ */
+static int
+flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
+    struct arena *a, struct lease_table *lt)
+{
+	struct arena_mark batch;
+	struct line *lines;
+	struct sum *leases;
+	struct db_val *rows;
+	char *data, *p, *nl;
+	size_t n = 0, nleases = 0, k, used;
+	struct stat st;
+	ssize_t got;
+	size_t want;
+	int total = 0;
+
+	/*
+	 * Up to the end seen now, not chasing appends: a tick writes what the
+	 * last 100 ms brought in a few large transactions, not many small.
+	 */
+	if (fstat(fd, &st) == -1)
+		return -1;
+	/* parse_line and write_out fill what they use: no zeroing. */
+	data = arena_alloc(a, READ_BYTES + 1);
+	lines = arena_alloc(a, BATCH_MAX * sizeof(*lines));
+	leases = arena_alloc(a, BATCH_MAX * sizeof(*leases));
+	rows = arena_alloc(a, BATCH_MAX * LEDGER_USAGE_COLS * sizeof(*rows));
+	/*
+	 * Each batch gives back what it took, so the memory of a tick is the
+	 * same for ten lines or for a dead process's million.
+	 */
+	arena_mark(a, &batch);
+	while (*off < st.st_size) {
+		arena_release(a, &batch);
+		want = (size_t)(st.st_size - *off);
+		if (want > READ_BYTES)
+			want = READ_BYTES;
+		if ((got = pread(fd, data, want, *off)) <= 0)
+			break;
+		data[got] = '\0';
+		for (p = data, n = 0; n < BATCH_MAX &&
+		     (nl = memchr(p, '\n', (size_t)(data + got - p))) != NULL;
+		     p = nl + 1) {
+			*nl = '\0';
+			if (parse_line(p, a, &lines[n]) == 0)
+				n++;
+			else
+				log_msg(LOG_ERR,
+				    "journal %s: a malformed line at %lld is "
+				    "skipped",
+				    mark, (long long)(*off + (p - data)));
+		}
+		used = (size_t)(p - data);
+		if (used == 0)
+			break; /* a line still being written */
+		if (n > 0 &&
+		    write_out(c, a, lines, n, mark, *off + (int64_t)used,
+			leases, &nleases, rows) != TG_OK)
+			return -1;
+		*off += (int64_t)used;
+		for (k = 0; k < nleases; k++)
+			lease_flushed(lt, leases[k].id, leases[k].n);
+		total += (int)n;
+	}
+	return total;
+}
+
+/* The file of a dead process: write it out, then remove it and its mark. */
+static void
+adopt(struct journal *j, const char *file, struct db_conn *c, struct arena *a,
+    struct lease_table *lt)
+{
+	char path[PATH_MAX_LEN], *mark;
+	struct db_val p;
+	struct db_rows rows;
+	int64_t off = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", j->dir, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd); /* alive, or being adopted by another process */
+		return;
+	}
+	mark = arena_printf(a, "%s/%s", j->host, file);
+	p = DB_STR(mark);
+	if (db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a) != TG_OK) {
+		close(fd);
+		return;
+	}
+	if (rows.nrows == 1)
+		off = rows.v[0].i;
+	if (flush_fd(fd, mark, &off, c, a, lt) >= 0) {
+		log_msg(
+		    LOG_INFO, "journal %s of a dead process written out", file);
+		unlink(path);
+		db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+	}
+	close(fd);
+}
+
+static void
+adopt_dead(struct journal *j, struct db_conn *c, struct arena *a,
+    struct lease_table *lt)
+{
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(j->dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+
+		if (n < 3 || strcmp(e->d_name + n - 2, ".j") != 0 ||
+		    strcmp(e->d_name, j->name) == 0)
+			continue;
+		adopt(j, e->d_name, c, a, lt);
+	}
+	closedir(d);
+}
+
+/* A written-out file that grew big is replaced by a new one. */
+static void
+rotate(struct journal *j, struct db_conn *c, struct arena *a)
+{
+	char old[NAME_MAX_LEN], path[PATH_MAX_LEN];
+	struct stat st;
+	struct db_val p;
+	int oldfd;
+
+	if (fstat(j->fd, &st) == -1 || st.st_size < ROTATE_BYTES ||
+	    st.st_size != j->off)
+		return;
+	pthread_rwlock_wrlock(&j->rot);
+	if (fstat(j->fd, &st) == -1 || st.st_size != j->off) {
+		pthread_rwlock_unlock(&j->rot);
+		return;
+	}
+	snprintf(old, sizeof(old), "%s", j->name);
+	oldfd = j->fd;
+	if (open_own(j) == -1) {
+		snprintf(j->name, sizeof(j->name), "%s", old);
+		j->fd = oldfd;
+		j->off = st.st_size;
+		pthread_rwlock_unlock(&j->rot);
+		return;
+	}
+	pthread_rwlock_unlock(&j->rot);
+	snprintf(path, sizeof(path), "%s/%s", j->dir, old);
+	unlink(path);
+	close(oldfd);
+	p = DB_STR(arena_printf(a, "%s/%s", j->host, old));
+	db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+}
+
+int
+journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
+    struct lease_table *lt)
+{
+	char path[PATH_MAX_LEN], *mark;
+	struct db_val p;
+	struct db_rows rows;
+	struct stat st;
+	int fd, n = 0;
+
+	if (j == NULL)
+		return 0;
+	/* Most ticks of a quiet process: nothing new, nothing to open. */
+	if (!j->resync && fstat(j->fd, &st) == 0 && st.st_size == j->off)
+		goto dead;
+	mark = arena_printf(a, "%s/%s", j->host, j->name);
+	if (j->resync) {
+		/*
+		 * A failed write-out may have committed (a connection lost in
+		 * COMMIT): the mark says how far the database has it.  The
+		 * leases' pending counts are put right by their checks.
+		 */
+		p = DB_STR(mark);
+		if (db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a) != TG_OK)
+			return -1;
+		if (rows.nrows == 1 && rows.v[0].i > j->off)
+			j->off = rows.v[0].i;
+		j->resync = 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = flush_fd(fd, mark, &j->off, c, a, lt);
+	close(fd);
+	if (n >= 0)
+		rotate(j, c, a);
+	else
+		j->resync = 1;
+dead:
+	/* Dead processes' files: about once a second (ticks are 100 ms). */
+	if (j->ticks++ % 10 == 0)
+		adopt_dead(j, c, a, lt);
+	return n;
+}
+
+void
+journal_close(struct journal *j, struct db_conn *c, struct arena *a)
+{
+	char path[PATH_MAX_LEN];
+	struct stat st;
+	struct db_val p;
+
+	if (j == NULL)
+		return;
+	if (c != NULL && fstat(j->fd, &st) == 0 && st.st_size == j->off) {
+		snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
+		unlink(path);
+		p = DB_STR(arena_printf(a, "%s/%s", j->host, j->name));
+		db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+	}
+	close(j->fd); /* what is left is adopted by the next process */
+	pthread_rwlock_destroy(&j->rot);
+	free(j->dir);
+	free(j);
+}

@@ -1,0 +1,632 @@
+/* limits.c: rate limits shared by every process on a node: token buckets and in-flight caps */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "domain/limits.h"
+#include "io/shm.h"
+#include "core/util.h"
+
+/*
+ * Each subject has one token bucket per limit, kept as "used": what it spent
+ * and has not yet earned back.  A bucket refills at limit/period per second,
+ * so a burst admits exactly the limit and the long-run rate is the limit per
+ * period; a new subject starts with a full bucket (used = 0), and a changed
+ * limit applies at once.  Everything sits behind one robust lock: a few
+ * hundred nanoseconds per request, and a worker killed while holding it does
+ * not wedge the others.
+ */
+#define RATE_VERSION 2
+#define NENTRIES     8192 /* subjects a node tracks; the idlest make room */
+#define NFLIGHTS     4096 /* requests in flight on a node */
+#define PROBES	     32
+#define NBUCKETS     6 /* RL_RPM .. RL_TPD */
+
+struct entry {
+	uint64_t key; /* 0: free */
+	double last;  /* monotonic seconds of the last update */
+	double used[NBUCKETS];
+	int64_t inflight;
+	/* global mode: this node's share of the database's fixed windows */
+	int64_t gwin[NBUCKETS];
+	double granted[NBUCKETS];
+	double consumed[NBUCKETS];
+};
+
+struct flight {
+	int32_t pid; /* 0: free */
+	uint32_t n;
+	uint64_t keys[RATE_MAX_SUBJECTS];
+};
+
+struct table {
+	struct entry e[NENTRIES];
+	struct flight f[NFLIGHTS];
+};
+
+struct rate {
+	struct shm *shm;
+	struct table *t;
+	int shared;
+};
+
+/* clang-format off */
+static const struct limit_def {
+	const char *name;
+	const char *alias;
+	double period; /* seconds; 0: not a bucket */
+} defs[RL__MAX] = {
+	[RL_RPM]  = { "requests_per_minute", "rpm",	   60 },
+	[RL_RPH]  = { "requests_per_hour",   "rph",	 3600 },
+	[RL_RPD]  = { "requests_per_day",    "rpd",	86400 },
+	[RL_TPM]  = { "tokens_per_minute",   "tpm",	   60 },
+	[RL_TPH]  = { "tokens_per_hour",     "tph",	 3600 },
+	[RL_TPD]  = { "tokens_per_day",	     "tpd",	86400 },
+	[RL_CONC] = { "max_concurrent",	     "concurrent",  0 },
+};
+/* clang-format on */
+
+struct rate *
+rate_open(const char *path)
+{
+	struct rate *r;
+	char err[256];
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	if (path != NULL &&
+	    (r->shm = shm_attach(path, RATE_VERSION, sizeof(struct table), err,
+		 sizeof(err))) != NULL) {
+		r->shared = 1;
+	} else {
+		if (path != NULL)
+			log_msg(LOG_ERR,
+			    "rate limits: %s; counting per process, so a "
+			    "limit admits up to limit x workers",
+			    err);
+		if ((r->shm = shm_private(sizeof(struct table))) == NULL) {
+			free(r);
+			return NULL;
+		}
+	}
+	r->t = shm_data(r->shm);
+	return r;
+}
+
+void
+rate_close(struct rate *r)
+{
+	if (r == NULL)
+		return;
+	shm_detach(r->shm);
+	free(r);
+}
+
+int
+rate_shared(const struct rate *r)
+{
+	return r->shared;
+}
+
+uint64_t
+rate_key(char scope, int64_t id)
+{
+	/* FNV-1a of the scope and the id: never 0 (0 marks a free entry). */
+	unsigned char b[9];
+	uint64_t h;
+	size_t i;
+
+	b[0] = (unsigned char)scope;
+	for (i = 0; i < 8; i++)
+		b[1 + i] = (unsigned char)((uint64_t)id >> (8 * i));
+	h = util_fnv1a(UTIL_FNV_SEED, b, sizeof(b));
+	return h != 0 ? h : 1;
+}
+
+void
+rate_set_none(struct rate_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < RL__MAX; i++)
+		s->v[i] = -1;
+}
+
+void
+rate_set_default(struct rate_set *s, unsigned slots)
+{
+	rate_set_none(s);
+	s->v[RL_RPM] = RATE_DEFAULT_RPM;
+	s->v[RL_CONC] = slots / 4 > 2 ? slots / 4 : 2;
+}
+
+void
+rate_set_min(struct rate_set *a, const struct rate_set *b)
+{
+	size_t i;
+
+	for (i = 0; i < RL__MAX; i++)
+		if (b->v[i] >= 0 && (a->v[i] < 0 || b->v[i] < a->v[i]))
+			a->v[i] = b->v[i];
+}
+
+const char *
+rate_limit_name(enum rate_limit l)
+{
+	return (unsigned)l < RL__MAX ? defs[l].name : "limit";
+}
+
+int
+rate_set_parse(const char *s, struct rate_set *out, char *err, size_t errlen)
+{
+	char name[32];
+	const char *p = s;
+	size_t n, i;
+	long long v;
+	char *end;
+
+	rate_set_none(out);
+	/* Spelled out, so a config can say it (an empty value may be dropped). */
+	if (strcmp(s, "none") == 0)
+		return 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			return 0;
+		n = strcspn(p, "= \t,");
+		if (n == 0 || n >= sizeof(name) || p[n] != '=') {
+			snprintf(err, errlen,
+			    "'%.40s' is not name=number (e.g. "
+			    "requests_per_minute=60)",
+			    p);
+			return -1;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		for (i = 0; i < RL__MAX; i++)
+			if (strcmp(name, defs[i].name) == 0 ||
+			    strcmp(name, defs[i].alias) == 0)
+				break;
+		if (i == RL__MAX) {
+			snprintf(err, errlen, "unknown limit '%s'", name);
+			return -1;
+		}
+		p += n + 1;
+		errno = 0;
+		v = strtoll(p, &end, 10);
+		if (end == p || errno != 0 || v < 0 ||
+		    !isdigit((unsigned char)*p)) {
+			snprintf(err, errlen, "%s: not a whole number", name);
+			return -1;
+		}
+		out->v[i] = v;
+		p = end;
+	}
+}
+
+/* --- the table (lock held) ---------------------------------------------------------- */
+
+static void
+decay(struct entry *e, const struct rate_set *lim, double now)
+{
+	double dt = now - e->last;
+	size_t i;
+
+	if (dt < 0)
+		dt = 0; /* a rebooted clock: keep what is there */
+	for (i = 0; i < NBUCKETS; i++) {
+		if (lim->v[i] < 0) {
+			e->used[i] = 0;
+			continue;
+		}
+		e->used[i] -= (double)lim->v[i] * dt / defs[i].period;
+		if (e->used[i] < 0)
+			e->used[i] = 0;
+	}
+	e->last = now;
+}
+
+static struct entry *
+find(struct table *t, uint64_t key, int create)
+{
+	size_t i, at = (size_t)(key % NENTRIES), idx;
+	struct entry *free_e = NULL, *stale = NULL;
+
+	for (i = 0; i < PROBES; i++) {
+		idx = (at + i) % NENTRIES;
+		if (t->e[idx].key == key)
+			return &t->e[idx];
+		if (t->e[idx].key == 0) {
+			if (free_e == NULL)
+				free_e = &t->e[idx];
+			break; /* never deleted: the key is not further on */
+		}
+		if (t->e[idx].inflight <= 0 &&
+		    (stale == NULL || t->e[idx].last < stale->last))
+			stale = &t->e[idx];
+	}
+	if (!create)
+		return NULL;
+	if (free_e == NULL)
+		free_e = stale; /* the idlest gives way; its counts are lost */
+	if (free_e == NULL)
+		return NULL;
+	memset(free_e, 0, sizeof(*free_e));
+	free_e->key = key;
+	return free_e;
+}
+
+/* Give back the in-flight counts of processes that died mid-request. */
+static void
+reap(struct table *t)
+{
+	struct entry *e;
+	size_t i, j;
+
+	for (i = 0; i < NFLIGHTS; i++) {
+		if (t->f[i].pid == 0 || kill(t->f[i].pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		for (j = 0; j < t->f[i].n; j++)
+			if ((e = find(t, t->f[i].keys[j], 0)) != NULL &&
+			    e->inflight > 0)
+				e->inflight--;
+		t->f[i].pid = 0;
+	}
+}
+
+static int
+take_flight(struct table *t, const struct rate_subject *s, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < NFLIGHTS; i++) {
+		if (t->f[i].pid != 0)
+			continue;
+		t->f[i].pid = (int32_t)util_pid();
+		t->f[i].n = (uint32_t)n;
+		for (j = 0; j < n; j++)
+			t->f[i].keys[j] = s[j].key;
+		return (int)i;
+	}
+	return -1;
+}
+
+/* Ceiling of a non-negative amount (no libm for one function). */
+static int64_t
+ceil_s(double x)
+{
+	int64_t i;
+
+	if (x <= 0)
+		return 0;
+	i = (int64_t)x;
+	return (double)i < x ? i + 1 : i;
+}
+
+/* Note the limit closest to refusing, for the headers. */
+static void
+tightest(struct rate_verdict *v, enum rate_limit i, int64_t cap, double used)
+{
+	int64_t rem = cap - ceil_s(used);
+	int64_t reset =
+	    ceil_s(used * defs[i].period / (double)(cap > 0 ? cap : 1));
+	int tok = i >= RL_TPM;
+
+	if (rem < 0)
+		rem = 0;
+	if (!tok && (v->req_limit < 0 || rem < v->req_remaining)) {
+		v->req_limit = cap;
+		v->req_remaining = rem;
+		v->req_reset = reset;
+	} else if (tok && (v->tok_limit < 0 || rem < v->tok_remaining)) {
+		v->tok_limit = cap;
+		v->tok_remaining = rem;
+		v->tok_reset = reset;
+	}
+}
+
+/* An admission starts with nothing taken, no figures and its inputs bounded. */
+static void
+begin(
+    struct rate_ticket *tk, struct rate_verdict *v, size_t *n, int64_t *tokens)
+{
+	memset(tk, 0, sizeof(*tk));
+	memset(v, 0, sizeof(*v));
+	tk->flight = -1;
+	v->req_limit = v->tok_limit = -1;
+	if (*n > RATE_MAX_SUBJECTS)
+		*n = RATE_MAX_SUBJECTS;
+	if (*tokens < 0)
+		*tokens = 0;
+}
+
+void
+rate_admit(struct rate *r, const struct rate_subject *s, size_t n,
+    int64_t tokens, struct rate_ticket *tk, struct rate_verdict *v)
+{
+	struct table *t = r->t;
+	struct entry *e[RATE_MAX_SUBJECTS];
+	double now = util_now(), need, wait;
+	size_t j, i;
+	int reaped = 0;
+
+	begin(tk, v, &n, &tokens);
+	shm_lock(r->shm);
+again:
+	for (j = 0; j < n; j++) {
+		e[j] = find(t, s[j].key, 1);
+		if (e[j] != NULL)
+			decay(e[j], &s[j].lim, now);
+	}
+	for (j = 0; j < n; j++) {
+		if (e[j] == NULL)
+			continue; /* the table is full: this subject goes uncounted */
+		for (i = 0; i < RL__MAX; i++) {
+			if (s[j].lim.v[i] < 0)
+				continue;
+			if (i == RL_CONC) {
+				if (e[j]->inflight + 1 <= s[j].lim.v[i])
+					continue;
+				if (!reaped) {
+					reaped = 1;
+					reap(t);
+					goto again;
+				}
+				wait = 1;
+			} else {
+				need = i >= RL_TPM ? (double)tokens : 1;
+				if (e[j]->used[i] + need <=
+				    (double)s[j].lim.v[i])
+					continue;
+				/* Earned back at limit/period per second. */
+				wait = (e[j]->used[i] + need -
+					   (double)s[j].lim.v[i]) *
+				    defs[i].period /
+				    (double)(s[j].lim.v[i] > 0 ? s[j].lim.v[i]
+							       : 1);
+				if (need > (double)s[j].lim.v[i])
+					wait = defs[i].period; /* never fits */
+			}
+			v->ok = 0;
+			v->what = s[j].what;
+			v->hit = (enum rate_limit)i;
+			v->hit_limit = s[j].lim.v[i];
+			v->retry_after = ceil_s(wait) > 0 ? ceil_s(wait) : 1;
+			goto figures;
+		}
+	}
+	v->ok = 1;
+	for (j = 0; j < n; j++) {
+		if (e[j] == NULL)
+			continue;
+		for (i = 0; i < NBUCKETS; i++)
+			if (s[j].lim.v[i] >= 0)
+				e[j]->used[i] +=
+				    i >= RL_TPM ? (double)tokens : 1;
+		e[j]->inflight++;
+	}
+	tk->flight = take_flight(t, s, n);
+	tk->taken = 1;
+	tk->n = n;
+	tk->tokens = tokens;
+	for (j = 0; j < n; j++) {
+		tk->keys[j] = s[j].key;
+		tk->lim[j] = s[j].lim;
+	}
+figures:
+	for (j = 0; j < n; j++)
+		for (i = 0; e[j] != NULL && i < NBUCKETS; i++)
+			if (s[j].lim.v[i] >= 0)
+				tightest(v, (enum rate_limit)i, s[j].lim.v[i],
+				    e[j]->used[i]);
+	shm_unlock(r->shm);
+}
+
+/* --- global mode ---------------------------------------------------------------------- */
+
+static void
+roll_global(struct entry *e, size_t i, int64_t w)
+{
+	if (e->gwin[i] != w) {
+		e->gwin[i] = w;
+		e->granted[i] = e->consumed[i] = 0;
+	}
+}
+
+/* The share of a limit one database round trip takes: chunk_pct of it, at least 1. */
+static int64_t
+chunk_of(int64_t lim, unsigned pct)
+{
+	int64_t c = lim * (int64_t)pct / 100;
+
+	return c < 1 ? 1 : c;
+}
+
+void
+rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
+    int64_t tokens, const struct rate_take *take, struct rate_ticket *tk,
+    struct rate_verdict *v)
+{
+	struct table *t = r->t;
+	struct entry *e;
+	int64_t want[RATE_MAX_SUBJECTS][NBUCKETS], w[NBUCKETS], got, need;
+	double now = util_wall();
+	size_t j, i;
+
+	begin(tk, v, &n, &tokens);
+	memset(want, 0, sizeof(want));
+	for (i = 0; i < NBUCKETS; i++)
+		w[i] = (int64_t)(now / defs[i].period);
+	/* What this node lacks: found under the lock, fetched without it. */
+	shm_lock(r->shm);
+	for (j = 0; j < n; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
+		for (i = 0; i < NBUCKETS; i++) {
+			if (s[j].lim.v[i] < 0)
+				continue;
+			roll_global(e, i, w[i]);
+			need = i >= RL_TPM ? tokens : 1;
+			if (e->consumed[i] + (double)need <= e->granted[i])
+				continue;
+			want[j][i] = chunk_of(s[j].lim.v[i], take->chunk_pct);
+			if (want[j][i] < need)
+				want[j][i] = need;
+		}
+	}
+	shm_unlock(r->shm);
+	for (j = 0; j < n; j++)
+		for (i = 0; i < NBUCKETS; i++) {
+			if (want[j][i] == 0)
+				continue;
+			need = i >= RL_TPM ? tokens : 1;
+			got = take->fn(take->arg, s[j].key, (int)i, w[i],
+			    want[j][i], s[j].lim.v[i]);
+			/* Near the end of a window a whole share may not fit. */
+			if (got <= 0 && want[j][i] > need)
+				got = take->fn(take->arg, s[j].key, (int)i,
+				    w[i], need, s[j].lim.v[i]);
+			want[j][i] = got > 0 ? got : 0;
+		}
+	shm_lock(r->shm);
+	for (j = 0; j < n; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
+		for (i = 0; i < NBUCKETS; i++)
+			if (want[j][i] > 0) {
+				roll_global(e, i, w[i]);
+				e->granted[i] += (double)want[j][i];
+			}
+	}
+	v->ok = 1;
+	for (j = 0; j < n && v->ok; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
+		for (i = 0; i < RL__MAX; i++) {
+			if (s[j].lim.v[i] < 0)
+				continue;
+			if (i == RL_CONC) {
+				if (e->inflight + 1 <= s[j].lim.v[i])
+					continue;
+				reap(t);
+				if (e->inflight + 1 <= s[j].lim.v[i])
+					continue;
+				v->retry_after = 1;
+			} else {
+				roll_global(e, i, w[i]);
+				need = i >= RL_TPM ? tokens : 1;
+				if (e->consumed[i] + (double)need <=
+				    e->granted[i])
+					continue;
+				/* The database has no more in this window. */
+				v->retry_after = (int64_t)((double)(w[i] + 1) *
+							 defs[i].period -
+						     now) +
+				    1;
+			}
+			v->ok = 0;
+			v->what = s[j].what;
+			v->hit = (enum rate_limit)i;
+			v->hit_limit = s[j].lim.v[i];
+			break;
+		}
+	}
+	if (v->ok) {
+		for (j = 0; j < n; j++) {
+			if ((e = find(t, s[j].key, 1)) == NULL)
+				continue;
+			for (i = 0; i < NBUCKETS; i++)
+				if (s[j].lim.v[i] >= 0)
+					e->consumed[i] +=
+					    i >= RL_TPM ? (double)tokens : 1;
+			e->inflight++;
+			tk->keys[j] = s[j].key;
+			tk->lim[j] = s[j].lim;
+		}
+		tk->flight = take_flight(t, s, n);
+		tk->taken = 1;
+		tk->global = 1;
+		tk->n = n;
+		tk->tokens = tokens;
+		for (i = 0; i < NBUCKETS; i++)
+			tk->win[i] = w[i];
+	}
+	shm_unlock(r->shm);
+}
+
+void
+rate_settle(struct rate *r, struct rate_ticket *tk, int64_t real_tokens)
+{
+	struct table *t;
+	struct entry *e;
+	double now = util_now(), back;
+	size_t j, i;
+
+	if (r == NULL || !tk->taken)
+		return;
+	t = r->t;
+	if (real_tokens < 0)
+		real_tokens = 0;
+	back = (double)(tk->tokens - real_tokens);
+	shm_lock(r->shm);
+	for (j = 0; j < tk->n; j++) {
+		if ((e = find(t, tk->keys[j], 0)) == NULL)
+			continue;
+		if (!tk->global)
+			decay(e, &tk->lim[j], now);
+		/* The hold guessed high (or low): count what was really used. */
+		for (i = RL_TPM; i < NBUCKETS; i++) {
+			if (tk->lim[j].v[i] < 0)
+				continue;
+			if (tk->global) {
+				/* This node may reuse what it took and did not use. */
+				if (e->gwin[i] == tk->win[i]) {
+					e->consumed[i] -= back;
+					if (e->consumed[i] < 0)
+						e->consumed[i] = 0;
+				}
+				continue;
+			}
+			e->used[i] -= back;
+			if (e->used[i] < 0)
+				e->used[i] = 0;
+		}
+		if (e->inflight > 0)
+			e->inflight--;
+	}
+	if (tk->flight >= 0 && tk->flight < NFLIGHTS)
+		t->f[tk->flight].pid = 0;
+	shm_unlock(r->shm);
+	tk->taken = 0;
+}
+
+void
+rate_usage(struct rate *r, uint64_t key, const struct rate_set *lim,
+    struct rate_set *used)
+{
+	struct entry *e;
+	size_t i;
+
+	rate_set_none(used);
+	shm_lock(r->shm);
+	if ((e = find(r->t, key, 0)) != NULL) {
+		decay(e, lim, util_now());
+		for (i = 0; i < NBUCKETS; i++)
+			used->v[i] = lim->v[i] >= 0 ? ceil_s(e->used[i]) : 0;
+		used->v[RL_CONC] = e->inflight;
+	} else {
+		for (i = 0; i < RL__MAX; i++)
+			used->v[i] = 0;
+	}
+	shm_unlock(r->shm);
+}

@@ -1,0 +1,157 @@
+/* h_auth.c: registration, login and logout */
+#include "config.h"
+
+#include <string.h>
+
+#include <jansson.h>
+
+#include "domain/accounts.h"
+#include "core/arena.h"
+#include "domain/auth.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "http/ctx.h"
+#include "http/handlers.h"
+#include "core/json.h"
+#include "http/router.h"
+
+/* clang-format off */
+static const struct jx_field register_fields[] = {
+	{ "email",	 JX_STRING,		1 },
+	{ "password",	 JX_STRING,		1 },
+	{ "username",	 JX_STRING | JX_NULL,	0 },
+	{ "name",	 JX_STRING | JX_NULL,	0 },
+	{ "invite_code", JX_STRING,		0 },
+	{ NULL,		 0,			0 },
+};
+
+static const struct jx_field login_fields[] = {
+	{ "email",	JX_STRING,	1 },
+	{ "password",	JX_STRING,	1 },
+	{ NULL,		0,		0 },
+};
+/* clang-format on */
+
+enum tg_err
+h_auth_register(struct tg_req *r, struct tg_resp *resp)
+{
+	char secret[KEY_MAX_LEN];
+	struct new_user u;
+	struct db_conn *c;
+	json_t *user, *key;
+	const char *which = "email";
+	int mode = r->ctx->conf->registration;
+	int64_t retry = 0;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, register_fields)) != TG_OK)
+		return rc;
+	if (mode == REG_CLOSED)
+		return resp_fail_code(r, resp, TG_EPERM, "registration_closed",
+		    NULL,
+		    "registration is closed here: ask the operator for "
+		    "an account");
+	memset(&u, 0, sizeof(u));
+	u.email = jx_str(r->json, "email");
+	u.password = jx_str(r->json, "password");
+	u.username = jx_str(r->json, "username");
+	u.name = jx_str(r->json, "name");
+	u.invite_code = jx_str(r->json, "invite_code");
+	if (mode == REG_INVITE && u.invite_code == NULL)
+		return resp_fail_code(r, resp, TG_EPERM, "invalid_invite",
+		    "invite_code", "registration needs an invite_code");
+	if (mode != REG_INVITE)
+		u.invite_code = NULL;
+	if ((rc = account_check_new(r, resp, &u)) != TG_OK)
+		return rc;
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	if ((rc = account_register_allowed(c, r, &retry)) == TG_ERATE) {
+		resp_header(resp, "Retry-After",
+		    arena_printf(r->arena, "%lld", (long long)retry));
+		return resp_fail_code(r, resp, rc, "too_many_registrations",
+		    NULL,
+		    "too many accounts were registered from this address; try "
+		    "again in %lld seconds",
+		    (long long)retry);
+	}
+	if (rc != TG_OK)
+		return rc;
+	rc = account_create(c, r, &u, secret, &user, &key, &which);
+	if (rc == TG_OK)
+		account_register_count(c, r);
+	if (rc == TG_ECONFLICT)
+		return resp_fail_code(r, resp, rc,
+		    strcmp(which, "username") == 0 ? "username_taken"
+						   : "email_taken",
+		    which, "an account with this %s exists", which);
+	if (rc == TG_EPERM)
+		return resp_fail_code(r, resp, rc, "invalid_invite",
+		    "invite_code",
+		    "the invite code is unknown, used or "
+		    "expired");
+	if (rc != TG_OK)
+		return rc;
+	resp->status = 201;
+	resp_header(resp, "Cache-Control", "no-store");
+	resp->body = json_pack(
+	    "{s:O, s:s, s:O}", "user", user, "api_key", secret, "key", key);
+	crypto_wipe(secret, sizeof(secret));
+	return TG_OK;
+}
+
+enum tg_err
+h_auth_login(struct tg_req *r, struct tg_resp *resp)
+{
+	char token[KEY_MAX_LEN];
+	struct db_conn *c;
+	json_t *user, *expires;
+	int64_t retry = 0;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, login_fields)) != TG_OK)
+		return rc;
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = account_login(c, r, jx_str(r->json, "email"),
+	    jx_str(r->json, "password"), token, &user, &expires, &retry);
+	if (rc == TG_ERATE) {
+		resp_header(resp, "Retry-After",
+		    arena_printf(r->arena, "%lld", (long long)retry));
+		return resp_fail_code(r, resp, rc, "too_many_attempts", NULL,
+		    "too many failed logins; try again in %lld seconds",
+		    (long long)retry);
+	}
+	if (rc == TG_EAUTH)
+		return resp_fail_code(r, resp, rc, "invalid_credentials", NULL,
+		    "the email or the password is not correct");
+	if (rc == TG_EPERM)
+		return resp_fail_code(r, resp, rc, "account_suspended", NULL,
+		    "this account is suspended");
+	if (rc != TG_OK)
+		return rc;
+	resp_header(resp, "Cache-Control", "no-store");
+	resp->body = json_pack("{s:s, s:O, s:O}", "token", token, "expires_at",
+	    expires, "user", user);
+	crypto_wipe(token, sizeof(token));
+	return TG_OK;
+}
+
+enum tg_err
+h_auth_logout(struct tg_req *r, struct tg_resp *resp)
+{
+	const char *cred = auth_credential(r);
+	struct db_conn *c;
+	enum tg_err rc;
+
+	if (!r->who->session)
+		return resp_fail_code(r, resp, TG_EINVAL, "not_a_session", NULL,
+		    "logout ends a dashboard session: send the session token "
+		    "from /auth/login, or delete an API key instead");
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	if ((rc = account_logout(c, r, cred)) != TG_OK)
+		return rc;
+	resp->status = 204;
+	return TG_OK;
+}

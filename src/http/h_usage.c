@@ -1,0 +1,256 @@
+/* h_usage.c: usage records and bills, as JSON pages or CSV */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "domain/auth.h"
+#include "core/buf.h"
+#include "io/db.h"
+#include "http/handlers.h"
+#include "core/json.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "http/router.h"
+#include "domain/usage.h"
+#include "core/util.h"
+
+#define USAGE_PAGE_DEFAULT 50
+#define USAGE_PAGE_MAX	   1000
+#define CSV_MAX		   (32 << 20)
+
+/* "2026-11-25" or "2026-11-25T10:00:00Z" -> "2026-11-25 10:00:00". */
+static const char *
+sql_time(struct arena *a, const char *s)
+{
+	static const char date[] = "dddd-dd-dd",
+			  full[] = "dddd-dd-ddTdd:dd:ddZ";
+	size_t i, n = strlen(s);
+	const char *shape = n == 10 ? date : n == 20 ? full : NULL;
+
+	if (shape == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
+				    : s[i] != shape[i])
+			return NULL;
+	if (n == 10)
+		return arena_printf(a, "%s 00:00:00", s);
+	return arena_printf(a, "%.10s %.8s", s, s + 11);
+}
+
+static enum tg_err
+time_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
+{
+	const char *names[2] = {"from", "to"}, *v,
+		   **dst[2] = {&f->from, &f->to};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		if ((v = req_query(r, names[i])) == NULL || *v == '\0')
+			continue;
+		if ((*dst[i] = sql_time(r->arena, v)) == NULL)
+			return resp_fail_code(r, resp, TG_EINVAL,
+			    "invalid_value", names[i],
+			    "%s is a UTC date (2026-11-25) or time "
+			    "(2026-11-25T10:00:00Z)",
+			    names[i]);
+	}
+	return TG_OK;
+}
+
+static enum tg_err
+filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
+    struct usage_filter *f)
+{
+	const char *v;
+	uint64_t n;
+	struct db_val p[2];
+	struct db_rows rows;
+	enum tg_err rc;
+
+	memset(f, 0, sizeof(*f));
+	f->user_id = r->who->user_id;
+	f->limit = USAGE_PAGE_DEFAULT;
+	if ((rc = time_filter(r, resp, f)) != TG_OK)
+		return rc;
+	if ((v = req_query(r, "limit")) != NULL) {
+		if (util_parse_u64(v, 1, USAGE_PAGE_MAX, &n) == -1)
+			return resp_fail_code(r, resp, TG_EINVAL,
+			    "invalid_value", "limit", "limit is from 1 to %d",
+			    USAGE_PAGE_MAX);
+		f->limit = (int64_t)n;
+	}
+	if ((v = req_query(r, "cursor")) != NULL) {
+		if (util_parse_u64(v, 1, INT64_MAX, &n) == -1)
+			return resp_fail_code(r, resp, TG_EINVAL,
+			    "invalid_value", "cursor",
+			    "cursor is the next_cursor of the previous page");
+		f->before_id = (int64_t)n;
+	}
+	if ((v = req_query(r, "model")) != NULL && *v != '\0')
+		f->model = v;
+	if (!auth_whole_account(r->who)) {
+		/* A read-only key reads its own usage only. */
+		v = req_query(r, "key_id");
+		if (v != NULL && *v != '\0' && strcmp(v, r->who->key_pub) != 0)
+			return resp_fail_code(r, resp, TG_EPERM,
+			    "insufficient_permissions", "key_id",
+			    "a read-only key reads its own usage only: leave "
+			    "out key_id or use a dashboard session");
+		f->key_id = r->who->key_id;
+	} else if ((v = req_query(r, "key_id")) != NULL && *v != '\0') {
+		p[0] = DB_STR(v);
+		p[1] = DB_I64(r->who->user_id);
+		if ((rc = db_exec(c, STMT_KEY_GET, p, 2, &rows, r->arena)) !=
+		    TG_OK)
+			return rc;
+		if (rows.nrows == 0)
+			return resp_fail_code(r, resp, TG_EINVAL,
+			    "invalid_value", "key_id",
+			    "key_id is not one of your keys");
+		f->key_id = rows.v[0].i;
+	}
+	return TG_OK;
+}
+
+/* One CSV field: quoted when it holds a comma, quote or line break. */
+void
+usage_csv_field(struct buf *b, const json_t *v)
+{
+	const char *s, *p;
+	char num[48];
+	int formula;
+
+	if (json_is_string(v)) {
+		s = json_string_value(v);
+	} else if (json_is_integer(v)) {
+		snprintf(
+		    num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		s = num;
+	} else if (json_is_boolean(v)) {
+		s = json_is_true(v) ? "true" : "false";
+	} else {
+		s = "";
+	}
+	/*
+	 * A leading = + - @ would be a formula in a spreadsheet, and so would
+	 * one after a leading tab or CR, which some strip on import.
+	 */
+	formula = *s != '\0' && strchr("=+-@\t\r", *s) != NULL;
+	if (strpbrk(s, ",\"\r\n") == NULL && !formula) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_puts(b, "\"");
+	if (formula)
+		buf_puts(b, "'");
+	for (p = s; *p != '\0'; p++)
+		buf_append(b, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+	buf_puts(b, "\"");
+}
+
+/* clang-format off */
+static const char *const csv_cols[] = {
+	"created_at", "request_id", "endpoint", "model", "provider", "key_id",
+	"prompt_tokens", "completion_tokens", "cached_tokens",
+	"reasoning_tokens", "total_tokens", "base_cost", "commission", "cost",
+	"status", "http_status", "error", "latency_ms", "ttft_ms", "stream",
+	"estimated", NULL,
+};
+/* clang-format on */
+
+static enum tg_err
+as_csv(struct tg_req *r, struct tg_resp *resp, json_t *data)
+{
+	struct buf b;
+	json_t *rec;
+	size_t i, j;
+	char *out;
+
+	buf_init(&b, CSV_MAX);
+	for (j = 0; csv_cols[j] != NULL; j++)
+		buf_printf(&b, "%s%s", j > 0 ? "," : "", csv_cols[j]);
+	buf_puts(&b, "\r\n");
+	json_array_foreach(data, i, rec)
+	{
+		for (j = 0; csv_cols[j] != NULL; j++) {
+			if (j > 0)
+				buf_puts(&b, ",");
+			usage_csv_field(&b, json_object_get(rec, csv_cols[j]));
+		}
+		buf_puts(&b, "\r\n");
+	}
+	out = arena_strndup(r->arena, b.data != NULL ? b.data : "", b.len);
+	resp->rawlen = b.len;
+	buf_free(&b);
+	resp->raw = out;
+	resp->ctype = "text/csv; charset=utf-8";
+	resp_header(resp, "Content-Disposition",
+	    "attachment; filename=\"tollgate-usage.csv\"");
+	return TG_OK;
+}
+
+enum tg_err
+h_user_usage(struct tg_req *r, struct tg_resp *resp)
+{
+	struct usage_filter f;
+	struct db_conn *c;
+	const char *fmt = req_query(r, "format");
+	json_t *data;
+	int64_t next;
+	enum tg_err rc;
+
+	if (fmt != NULL && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    "format", "format is json or csv");
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = filter(r, resp, c, &f)) != TG_OK)
+		return rc;
+	if (fmt != NULL && strcmp(fmt, "csv") == 0 &&
+	    req_query(r, "limit") == NULL)
+		f.limit = USAGE_PAGE_MAX;
+	if ((rc = usage_list(c, r->arena, &f, &data, &next)) != TG_OK)
+		return rc;
+	if (fmt != NULL && strcmp(fmt, "csv") == 0)
+		return as_csv(r, resp, data);
+	resp->body = json_pack("{s:O, s:o}", "data", data, "next_cursor",
+	    next > 0 ? json_sprintf("%lld", (long long)next) : json_null());
+	return TG_OK;
+}
+
+static enum tg_err
+bill(struct tg_req *r, struct tg_resp *resp, int64_t user_id)
+{
+	struct usage_filter f;
+	struct db_conn *c;
+	json_t *out;
+	enum tg_err rc;
+
+	memset(&f, 0, sizeof(f));
+	f.user_id = user_id;
+	if ((rc = time_filter(r, resp, &f)) != TG_OK ||
+	    (rc = router_db(r, &c)) != TG_OK ||
+	    (rc = usage_bill(c, r->arena, &f, &out)) != TG_OK)
+		return rc;
+	resp->body = json_incref(out);
+	return TG_OK;
+}
+
+enum tg_err
+h_user_bill(struct tg_req *r, struct tg_resp *resp)
+{
+	enum tg_err rc;
+
+	/* Every key's charges: the whole account. */
+	if ((rc = auth_need_account(r, resp)) != TG_OK)
+		return rc;
+	return bill(r, resp, r->who->user_id);
+}
+
+enum tg_err
+h_admin_bill(struct tg_req *r, struct tg_resp *resp)
+{
+	return bill(r, resp, 0);
+}

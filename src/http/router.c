@@ -1,0 +1,395 @@
+/* router.c: the route table and the one place every request is dispatched */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "domain/auth.h"
+#include "io/db.h"
+#include "core/conf.h"
+#include "http/ctx.h"
+#include "http/handlers.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "http/router.h"
+#include "core/util.h"
+
+/* clang-format off */
+static const struct route routes[] = {
+	{ TG_M_GET,  "/",		h_root,		0 },
+	{ TG_M_GET,  "/health",		h_health,	0 },
+	{ TG_M_GET,  "/openapi.json",	h_openapi,	0 },
+	{ TG_M_GET,  "/_debug/sleep",	h_debug_sleep,	RF_DEBUG },
+	{ TG_M_GET,  "/_debug/pid",	h_debug_pid,	RF_DEBUG },
+	{ TG_M_GET,  "/_debug/crash",	h_debug_crash,	RF_DEBUG },
+	{ TG_M_GET,  "/_debug/stats",	h_debug_stats,	RF_DEBUG },
+	{ TG_M_POST, "/_debug/echo",	h_debug_echo,	RF_DEBUG | RF_JSON },
+
+	{ TG_M_POST,   "/auth/register",		   h_auth_register,	RF_JSON },
+	{ TG_M_POST,   "/auth/login",			   h_auth_login,	RF_JSON },
+	{ TG_M_POST,   "/auth/logout",			   h_auth_logout,	RF_AUTH },
+	{ TG_M_GET,    "/user/profile",			   h_user_profile,	RF_AUTH },
+	{ TG_M_PUT,    "/user/profile",			   h_user_profile_update, RF_AUTH | RF_JSON },
+	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON },
+	{ TG_M_PUT,    "/user/password",		   h_user_password,	RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/user/balance",			   h_user_balance,	RF_AUTH },
+	{ TG_M_GET,    "/user/limit",			   h_user_limit,	RF_AUTH },
+	{ TG_M_GET,    "/user/monitor",			   h_user_monitor,	RF_AUTH },
+	{ TG_M_POST,   "/user/api-keys",		   h_keys_create,	RF_AUTH | RF_KEYS | RF_JSON_OPT },
+	{ TG_M_GET,    "/user/api-keys",		   h_keys_list,		RF_AUTH },
+	{ TG_M_GET,    "/user/api-keys/usage",		   h_keys_usage,	RF_AUTH },
+	{ TG_M_PUT,    "/user/api-keys/{id}",		   h_keys_update,	RF_AUTH | RF_KEYS | RF_JSON },
+	{ TG_M_DELETE, "/user/api-keys/{id}",		   h_keys_delete,	RF_AUTH | RF_KEYS },
+	{ TG_M_POST,   "/user/api-keys/{id}/rotate",	   h_keys_rotate,	RF_AUTH | RF_KEYS | RF_JSON_OPT },
+
+	{ TG_M_GET,    "/v1/models",			   h_models_list,	RF_AUTH },
+	{ TG_M_GET,    "/v1/models/{vendor}/{model}",	   h_models_get,	RF_AUTH },
+	{ TG_M_GET,    "/v1/models/{id}",		   h_models_get,	RF_AUTH },
+	{ TG_M_GET,    "/models",			   h_models_public,	0 },
+	{ TG_M_GET,    "/models/providers",		   h_models_providers,	0 },
+	{ TG_M_POST,   "/v1/chat/completions",		   h_chat,		RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/completions",		   h_completions,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/embeddings",		   h_embeddings,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/quote",			   h_quote,		RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/user/usage",			   h_user_usage,	RF_AUTH },
+	{ TG_M_GET,    "/user/bill",			   h_user_bill,		RF_AUTH },
+
+	{ TG_M_POST,   "/admin/add_credits",		   h_admin_add_credits,	RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/balance",		   h_admin_balance,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/users",			   h_admin_users,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/users/{id}",		   h_admin_user_get,	RF_ADMIN },
+	{ TG_M_PUT,    "/admin/users/{id}",		   h_admin_user_update,	RF_ADMIN | RF_JSON },
+	{ TG_M_POST,   "/admin/limit",			   h_admin_limit_set,	RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/limit",			   h_admin_limit_get,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/monitor",		   h_admin_monitor,	RF_ADMIN },
+	{ TG_M_POST,   "/admin/invites",		   h_admin_invites,	RF_ADMIN | RF_JSON_OPT },
+	{ TG_M_GET,    "/admin/audit",			   h_admin_audit,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/bill",			   h_admin_bill,	RF_ADMIN },
+	{ TG_M_GET,    "/admin/providers",		   h_admin_providers,	RF_ADMIN },
+	{ TG_M_POST,   "/admin/providers",		   h_admin_provider_add, RF_ADMIN | RF_JSON },
+	{ TG_M_PUT,    "/admin/providers/{id}",		   h_admin_provider_update, RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/providers/{id}/keys",	   h_admin_ukeys,	RF_ADMIN },
+	{ TG_M_POST,   "/admin/providers/{id}/keys",	   h_admin_ukey_add,	RF_ADMIN | RF_JSON },
+	{ TG_M_DELETE, "/admin/providers/{id}/keys/{key_id}", h_admin_ukey_delete, RF_ADMIN },
+	{ TG_M_PUT,    "/admin/providers/{id}/keys/{key_id}", h_admin_ukey_update, RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/upstream-keys",		   h_admin_upstream_keys, RF_ADMIN },
+	{ TG_M_GET,    "/api/status",			   h_api_status,	RF_ADMIN },
+	{ TG_M_POST,   "/admin/models",			   h_admin_model_add,	RF_ADMIN | RF_JSON },
+	{ TG_M_POST,   "/admin/models/import",		   h_admin_models_import, RF_ADMIN | RF_JSON },
+	{ TG_M_PUT,    "/admin/models/{vendor}/{model}",   h_admin_model_update, RF_ADMIN | RF_JSON },
+	{ TG_M_PUT,    "/admin/models/{id}",		   h_admin_model_update, RF_ADMIN | RF_JSON },
+};
+/* clang-format on */
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Headers a browser may send cross-origin; later issues' auth headers included. */
+#define CORS_ALLOW_HEADERS                                                     \
+	"Authorization, Content-Type, X-API-Key, api-key, Idempotency-Key, "   \
+	"X-Request-Id, HTTP-Referer, X-Title"
+#define CORS_EXPOSE_HEADERS                                                    \
+	"x-request-id, x-tollgate-cost, x-tollgate-balance, "                  \
+	"x-tollgate-provider, retry-after, x-ratelimit-limit-requests, "       \
+	"x-ratelimit-remaining-requests, x-ratelimit-reset-requests, "         \
+	"x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, "             \
+	"x-ratelimit-reset-tokens"
+
+/*
+ * Match path against pattern segment by segment; "{name}" captures one
+ * non-empty segment.  Returns 1 on a match with captures filled.
+ */
+static int
+match(struct tg_req *r, const char *pat, const char *path)
+{
+	const char *caps[REQ_MAX_CAPTURES];
+	size_t lens[REQ_MAX_CAPTURES], ncap = 0, pn, sn, i;
+
+	while (*pat != '\0' && *path != '\0') {
+		if (*pat != '/' || *path != '/')
+			return 0;
+		pat++;
+		path++;
+		pn = strcspn(pat, "/");
+		sn = strcspn(path, "/");
+		if (pn > 1 && pat[0] == '{') {
+			if (sn == 0 || ncap == REQ_MAX_CAPTURES)
+				return 0;
+			caps[ncap] = path;
+			lens[ncap++] = sn;
+		} else if (pn != sn || strncmp(pat, path, pn) != 0) {
+			return 0;
+		}
+		pat += pn;
+		path += sn;
+	}
+	if (*pat != '\0' || *path != '\0')
+		return 0;
+	for (i = 0; i < ncap; i++)
+		r->captures[i] = arena_strndup(r->arena, caps[i], lens[i]);
+	r->ncaptures = ncap;
+	return 1;
+}
+
+const struct route *
+router_routes(size_t *n)
+{
+	*n = NROUTES;
+	return routes;
+}
+
+static void
+allow_add(char *allow, size_t len, unsigned *seen, enum tg_method m)
+{
+	if (*seen & (1u << m))
+		return;
+	*seen |= 1u << m;
+	if (*allow != '\0')
+		strncat(allow, ", ", len - strlen(allow) - 1);
+	strncat(allow, req_method_name(m), len - strlen(allow) - 1);
+}
+
+const struct route *
+router_match(struct tg_req *r, enum tg_method method, const char *path,
+    int debug, enum tg_err *err, char *allow, size_t allowlen)
+{
+	const struct route *rt;
+	unsigned seen = 0;
+	size_t i;
+	int found = 0;
+
+	if (allow != NULL && allowlen > 0)
+		*allow = '\0';
+	for (i = 0; i < NROUTES; i++) {
+		rt = &routes[i];
+		if ((rt->flags & RF_DEBUG) && !debug)
+			continue;
+		if (!match(r, rt->pattern, path))
+			continue;
+		if (rt->method == method ||
+		    (method == TG_M_HEAD && rt->method == TG_M_GET))
+			return rt;
+		found = 1;
+		if (allow != NULL) {
+			allow_add(allow, allowlen, &seen, rt->method);
+			if (rt->method == TG_M_GET)
+				allow_add(allow, allowlen, &seen, TG_M_HEAD);
+		}
+	}
+	if (found && allow != NULL)
+		allow_add(allow, allowlen, &seen, TG_M_OPTIONS);
+	*err = found ? TG_EMETHOD : TG_ENOENT;
+	return NULL;
+}
+
+static void
+cors(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
+{
+	const char *origin = req_header(r, "Origin");
+
+	if (!conf_origin_allowed(c, origin))
+		return;
+	resp_header(resp, "Access-Control-Allow-Origin", origin);
+	resp_header(resp, "Vary", "Origin");
+	resp_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+}
+
+/* OPTIONS: 204 with Allow; a CORS preflight from an allowed origin gets the rest. */
+static void
+preflight(struct tg_req *r, struct tg_resp *resp, const struct conf *c,
+    const char *allow)
+{
+	resp->status = 204;
+	resp_header(resp, "Allow", allow);
+	if (req_header(r, "Access-Control-Request-Method") == NULL ||
+	    !conf_origin_allowed(c, req_header(r, "Origin")))
+		return;
+	resp_header(resp, "Access-Control-Allow-Methods", allow);
+	resp_header(resp, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+	resp_header(resp, "Access-Control-Max-Age",
+	    arena_printf(r->arena, "%u", c->cors_max_age));
+}
+
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * Values a control-plane body may hold: the largest real one (a pricing
+ * file import) has under a thousand; 64 KiB of [{},...] has 21845.
+ */
+#define CONTROL_MAX_ELEMENTS 10000
+
+/* The data plane (/v1/...) takes prompts; everything else small forms. */
+static int
+data_plane(const struct route *rt)
+{
+	return strncmp(rt->pattern, "/v1/", 4) == 0;
+}
+
+static uint64_t
+body_cap(const struct route *rt, const struct conf *c)
+{
+	return data_plane(rt) ? c->max_body : c->max_control_body;
+}
+
+static enum tg_err
+too_big(struct tg_req *r, struct tg_resp *resp, uint64_t cap)
+{
+	return resp_fail(r, resp, TG_ETOOBIG, NULL,
+	    "the request body exceeds the limit of %llu bytes",
+	    (unsigned long long)cap);
+}
+
+static enum tg_err
+load_json(struct tg_req *r, const struct route *rt, struct tg_resp *resp,
+    const struct conf *c)
+{
+	uint64_t cap = body_cap(rt, c);
+	char err[256];
+	enum tg_err rc;
+
+	if (!is_json_type(req_header(r, "Content-Type")))
+		return resp_fail(r, resp, TG_EMEDIA, NULL,
+		    "Content-Type must be application/json");
+	rc = req_read_body(r, (size_t)cap);
+	if (rc == TG_ETOOBIG)
+		return too_big(r, resp, cap);
+	if (rc != TG_OK)
+		return resp_fail(r, resp, TG_EINVAL, NULL,
+		    "the request body ended before Content-Length bytes");
+	rc = jx_parse(r->body, r->body_len, c->max_json_depth,
+	    data_plane(rt) ? (size_t)c->max_json_elements
+			   : CONTROL_MAX_ELEMENTS,
+	    1, &r->json, err, sizeof(err));
+	if (rc != TG_OK)
+		return resp_fail(r, resp, rc, NULL, "%s", err);
+	arena_defer_json(r->arena, r->json);
+	return TG_OK;
+}
+
+/* What a route asks of the caller's credential. */
+static unsigned
+route_perms(const struct route *rt, enum tg_method m)
+{
+	if (rt->flags & RF_ADMIN)
+		return PERM_ADMIN;
+	if (rt->flags & RF_KEYS)
+		return PERM_KEYS;
+	return m == TG_M_GET || m == TG_M_HEAD ? PERM_READ : PERM_WRITE;
+}
+
+enum tg_err
+router_db(struct tg_req *r, struct db_conn **out)
+{
+	enum tg_err rc;
+
+	if (r->db == NULL) {
+		if (r->ctx->db == NULL)
+			return TG_EDB;
+		if ((rc = db_get(r->ctx->db, &r->db)) != TG_OK)
+			return rc;
+	}
+	*out = r->db;
+	return TG_OK;
+}
+
+static enum tg_err
+dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
+{
+	const struct route *rt;
+	enum tg_err rc;
+	char allow[128];
+
+	rt = router_match(
+	    r, r->method, r->path, c->debug_routes, &rc, allow, sizeof(allow));
+	if (rt == NULL && rc == TG_EMETHOD && r->method == TG_M_OPTIONS) {
+		preflight(r, resp, c, arena_strdup(r->arena, allow));
+		return TG_OK;
+	}
+	if (rt == NULL && rc == TG_EMETHOD) {
+		resp_header(resp, "Allow", arena_strdup(r->arena, allow));
+		return resp_fail(r, resp, rc, NULL,
+		    "%s is not allowed on %s; "
+		    "allowed: %s",
+		    r->method_name, r->path, allow);
+	}
+	if (rt == NULL)
+		return resp_fail(r, resp, rc, NULL, "no route for %s %s",
+		    r->method_name, r->path);
+	/* Refused on its Content-Length before credentials or a read. */
+	if (r->content_length > 0 &&
+	    (uint64_t)r->content_length > body_cap(rt, c))
+		return too_big(r, resp, body_cap(rt, c));
+	if ((rt->flags & (RF_AUTH | RF_ADMIN)) &&
+	    (rc = auth_check(r, resp, route_perms(rt, r->method))) != TG_OK)
+		return rc;
+	if (((rt->flags & RF_JSON) ||
+		((rt->flags & RF_JSON_OPT) &&
+		    (r->content_length > 0 ||
+			is_json_type(req_header(r, "Content-Type"))))) &&
+	    (rc = load_json(r, rt, resp, c)) != TG_OK)
+		return rc;
+	/* Handlers of optional bodies see an empty object, never NULL. */
+	if ((rt->flags & RF_JSON_OPT) && r->json == NULL) {
+		r->json = json_object();
+		arena_defer_json(r->arena, r->json);
+	}
+	return rt->fn(r, resp);
+}
+
+void
+router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
+    struct http_client *http)
+{
+	struct tg_req r;
+	struct tg_resp resp;
+	enum tg_err rc;
+
+	resp_init(&resp);
+	rc = req_init(&r, a, io, ctx);
+	r.http = http;
+	resp.head_only = r.method == TG_M_HEAD;
+	resp_header(&resp, "x-request-id", r.request_id);
+	if (r.client_request_id != NULL)
+		resp_header(&resp, "x-client-request-id", r.client_request_id);
+	cors(&r, &resp, ctx->conf);
+	if (rc != TG_OK)
+		resp_fail(&r, &resp, rc, NULL, "%s",
+		    r.error != NULL ? r.error : "the request is invalid");
+	else
+		rc = dispatch(&r, &resp, ctx->conf);
+	if (rc != TG_OK) {
+		if (resp.sent) {
+			/* A streaming handler failed after its headers: nothing to fix. */
+			log_msg(LOG_WARN,
+			    "req=%s %s %s failed after headers (%s)",
+			    r.request_id, r.method_name, r.path,
+			    resp_err_code(rc));
+		} else {
+			if (resp_err_status(rc) >= 500)
+				log_msg(LOG_ERR, "req=%s %s %s: %s",
+				    r.request_id, r.method_name, r.path,
+				    resp.errmsg != NULL ? resp.errmsg
+							: resp_err_code(rc));
+			resp_set_error(&resp, rc);
+		}
+	}
+	if (!resp.sent && resp_send(&r, &resp) == -1)
+		log_msg(LOG_INFO, "req=%s client went away", r.request_id);
+	/* The path only: a query string may carry a credential. */
+	if (r.db != NULL)
+		db_put(ctx->db, r.db);
+	log_access(r.method_name, r.path, resp.status != 0 ? resp.status : 200,
+	    resp.bytes, util_now() - r.started,
+	    r.client_request_id != NULL ? arena_printf(a, "%s client_req=%s",
+					      r.request_id, r.client_request_id)
+					: r.request_id);
+	resp_clear(&resp);
+}

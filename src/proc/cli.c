@@ -1,0 +1,511 @@
+/* cli.c: operator commands: admin, audit, provider, model, sweep, genkey */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/accounts.h"
+#include "core/arena.h"
+#include "domain/audit.h"
+#include "domain/catalog.h"
+#include "proc/cli.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "http/ctx.h"
+#include "io/db.h"
+#include "domain/ledger.h"
+#include "core/money.h"
+#include "http/req.h"
+#include "http/resp.h"
+#include "domain/upstream.h"
+#include "core/util.h"
+
+/* A request-shaped context for the domain functions, with no HTTP behind it. */
+struct cli {
+	struct tg_ctx ctx;
+	struct tg_req req;
+	struct db_conn *c;
+};
+
+static int
+cli_open(struct cli *x, const struct conf *conf)
+{
+	char err[256];
+	enum tg_err rc;
+
+	memset(x, 0, sizeof(*x));
+	if (db_library_init() == -1)
+		return -1;
+	x->ctx.conf = conf;
+	if ((x->ctx.db = db_pool_new(conf, 1)) == NULL)
+		return -1;
+	x->req.arena = arena_new(64 * 1024);
+	x->req.ctx = &x->ctx;
+	/* The audit chain is keyed from the master key, when there is one. */
+	if (upstream_master_load(conf, x->ctx.master, err, sizeof(err)) == 0) {
+		audit_set_key(x->ctx.master);
+		x->ctx.have_master = 1;
+	}
+	snprintf(x->req.request_id, sizeof(x->req.request_id), "cli");
+	x->req.remote_addr = "local";
+	if ((rc = db_get(x->ctx.db, &x->c)) != TG_OK) {
+		fprintf(stderr, "tollgate: the database is %s\n",
+		    rc == TG_ESCHEMA ? "not migrated: run tollgate migrate"
+				     : "unreachable");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+cli_close(struct cli *x)
+{
+	if (x->c != NULL)
+		db_put(x->ctx.db, x->c);
+	arena_free(x->req.arena);
+	db_pool_free(x->ctx.db);
+	crypto_wipe(x->ctx.master, sizeof(x->ctx.master));
+	db_library_end();
+}
+
+/* Read a secret from stdin (one line; never argv, which ps shows). */
+static int
+read_secret(char *buf, size_t len)
+{
+	size_t n;
+
+	if (fgets(buf, (int)len, stdin) == NULL)
+		return -1;
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+#define CREATE_USAGE                                                           \
+	"usage: tollgate admin create-user --email E [--password-stdin] "      \
+	"[--username U] [--admin] [--credits USD]\n"
+#define NO_ARGV_PASSWORD                                                       \
+	"tollgate: passwords are not taken on the command line (ps shows "     \
+	"them): use --password-stdin and send the password on stdin\n"
+
+static int
+create_user(const struct conf *conf, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"email", required_argument, NULL, 'e'},
+	    {"password", required_argument, NULL, 'p'},
+	    {"password-stdin", no_argument, NULL, 's'},
+	    {"username", required_argument, NULL, 'u'},
+	    {"admin", no_argument, NULL, 'a'},
+	    {"credits", required_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
+	};
+	char secret[KEY_MAX_LEN], pw[256];
+	struct new_user u;
+	struct tg_resp resp;
+	struct cli x;
+	json_t *user, *key;
+	const char *which = "email";
+	int ch, rc = EXIT_FAILURE, generated = 0;
+	enum tg_err e;
+
+	memset(&u, 0, sizeof(u));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			u.email = optarg;
+			break;
+		case 'p':
+			fputs(NO_ARGV_PASSWORD, stderr);
+			return 2;
+		case 's':
+			if (read_secret(pw, sizeof(pw)) == -1) {
+				fputs("tollgate: --password-stdin: no password "
+				      "on stdin\n",
+				    stderr);
+				return 2;
+			}
+			u.password = pw;
+			break;
+		case 'u':
+			u.username = optarg;
+			break;
+		case 'a':
+			u.admin = 1;
+			break;
+		case 'c':
+			if (money_parse(optarg, &u.credits) == -1 ||
+			    u.credits < 0) {
+				fprintf(stderr,
+				    "tollgate: --credits takes a "
+				    "USD amount such as 25.00\n");
+				return 2;
+			}
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (u.email == NULL) {
+		fputs(CREATE_USAGE, stderr);
+		crypto_wipe(pw, sizeof(pw));
+		return 2;
+	}
+	if (u.password == NULL) {
+		if (crypto_base62(pw, 20) == -1)
+			return EXIT_FAILURE;
+		u.password = pw;
+		generated = 1;
+	}
+	if (cli_open(&x, conf) == -1)
+		goto out;
+	resp_init(&resp);
+	if (account_check_new(&x.req, &resp, &u) != TG_OK) {
+		fprintf(stderr, "tollgate: %s\n", resp.errmsg);
+		goto out;
+	}
+	e = account_create(x.c, &x.req, &u, secret, &user, &key, &which);
+	if (e == TG_ECONFLICT) {
+		fprintf(stderr, "tollgate: an account with this %s exists\n",
+		    which);
+		goto out;
+	}
+	if (e != TG_OK) {
+		fprintf(stderr, "tollgate: creating the user failed (%s)\n",
+		    resp_err_code(e));
+		goto out;
+	}
+	printf("%s\n", secret);
+	fprintf(stderr, "created %s %s (%s)%s%s\n", u.admin ? "admin" : "user",
+	    json_string_value(json_object_get(user, "id")), u.email,
+	    generated ? "; password: " : "", generated ? pw : "");
+	crypto_wipe(secret, sizeof(secret));
+	rc = EXIT_SUCCESS;
+out:
+	crypto_wipe(pw, sizeof(pw));
+	cli_close(&x);
+	return rc;
+}
+
+/* reset-password EMAIL: the new password from stdin; every session ends. */
+static int
+reset_password(const struct conf *conf, int argc, char **argv)
+{
+	char pw[256];
+	struct tg_resp resp;
+	struct cli x;
+	int64_t uid;
+	int rc = EXIT_FAILURE;
+	enum tg_err e;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fputs("usage: tollgate admin reset-password EMAIL  (the new "
+		      "password on stdin)\n",
+		    stderr);
+		return 2;
+	}
+	if (read_secret(pw, sizeof(pw)) == -1) {
+		fputs("tollgate: no password on stdin\n", stderr);
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1)
+		goto out;
+	resp_init(&resp);
+	e = account_find(x.c, &x.req, NULL, argv[1], NULL, &uid);
+	if (e == TG_OK)
+		e = account_set_password(
+		    x.c, &x.req, &resp, uid, pw, NULL, "user.password_reset");
+	if (e == TG_ENOENT)
+		fprintf(stderr, "tollgate: no user with this email\n");
+	else if (e != TG_OK)
+		fprintf(stderr, "tollgate: %s\n",
+		    resp.errmsg != NULL ? resp.errmsg : resp_err_code(e));
+	else {
+		fprintf(stderr,
+		    "password of %s reset; every session of the user "
+		    "ended (API keys unchanged)\n",
+		    argv[1]);
+		rc = EXIT_SUCCESS;
+	}
+	resp_clear(&resp);
+out:
+	crypto_wipe(pw, sizeof(pw));
+	cli_close(&x);
+	return rc;
+}
+
+int
+cli_admin(const struct conf *conf, int argc, char **argv)
+{
+	if (argc >= 1 && strcmp(argv[0], "create-user") == 0)
+		return create_user(conf, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "reset-password") == 0)
+		return reset_password(conf, argc, argv);
+	fputs(CREATE_USAGE "       tollgate admin reset-password EMAIL  (the "
+			   "new password on stdin)\n",
+	    stderr);
+	return 2;
+}
+
+int
+cli_audit(const struct conf *conf, int argc, char **argv)
+{
+	struct cli x;
+	int rc;
+
+	if (argc != 1 || strcmp(argv[0], "verify") != 0) {
+		fprintf(stderr, "usage: tollgate audit verify\n");
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	rc = audit_verify(x.c, stdout);
+	cli_close(&x);
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* Print a JSON object as one line. */
+static void
+print_json(const json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+}
+
+static int
+fail(struct cli *x, enum tg_err rc, const char *why)
+{
+	fprintf(stderr, "tollgate: %s\n",
+	    why != NULL		     ? why
+		: rc == TG_ENOENT    ? "not found"
+		: rc == TG_ECONFLICT ? "it exists already"
+				     : resp_err_code(rc));
+	cli_close(x);
+	return EXIT_FAILURE;
+}
+
+static int
+price_arg(const char *s, int64_t *out)
+{
+	json_t *v = json_string(s);
+	int rc = upstream_price_parse(v, out);
+
+	json_decref(v);
+	return rc;
+}
+
+/* key-add's optional label and --rpm/--rpd/--min-interval-ms; 0 or -1. */
+static int
+key_limits(int argc, char **argv, const char **label, struct pool_key *lim)
+{
+	uint64_t n;
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		if (argv[i][0] != '-') {
+			if (*label != NULL)
+				return -1;
+			*label = argv[i];
+			continue;
+		}
+		if (i + 1 == argc ||
+		    util_parse_u64(argv[i + 1], 0, 100000000, &n) == -1)
+			return -1;
+		if (strcmp(argv[i], "--rpm") == 0)
+			lim->rpm = (int64_t)n;
+		else if (strcmp(argv[i], "--rpd") == 0)
+			lim->rpd = (int64_t)n;
+		else if (strcmp(argv[i], "--min-interval-ms") == 0)
+			lim->min_interval_ms = (int64_t)n;
+		else
+			return -1;
+		i++;
+	}
+	return 0;
+}
+
+int
+cli_provider(const struct conf *conf, int argc, char **argv)
+{
+	char secret[UPSTREAM_SECRET_MAX + 2], err[256] = "";
+	unsigned char master[CRYPTO_MASTER_LEN];
+	const char *why = NULL, *sub = argc > 0 ? argv[0] : "";
+	struct pool_key lim = {0, -1, -1, 0};
+	const char *label = NULL;
+	struct cli x;
+	json_t *o, *e;
+	size_t i;
+	enum tg_err rc;
+
+	if (strcmp(sub, "key-add") == 0 &&
+	    key_limits(argc, argv, &label, &lim) == -1)
+		argc = 0; /* usage */
+	if (!((strcmp(sub, "add") == 0 && (argc == 4 || argc == 5)) ||
+		(strcmp(sub, "list") == 0 && argc == 1) ||
+		(strcmp(sub, "key-add") == 0 && argc >= 2) ||
+		(strcmp(sub, "key-list") == 0 && argc == 2) ||
+		(strcmp(sub, "key-disable") == 0 && argc == 2) ||
+		(strcmp(sub, "reseal") == 0 && argc == 1))) {
+		fprintf(stderr,
+		    "usage: tollgate provider add ID KIND BASE_URL [NAME]\n"
+		    "       tollgate provider list\n"
+		    "       tollgate provider key-add PROVIDER_ID [LABEL] "
+		    "[--rpm N] "
+		    "[--rpd N] [--min-interval-ms N]  (the key on stdin)\n"
+		    "       tollgate provider key-list PROVIDER_ID\n"
+		    "       tollgate provider key-disable KEY_ID\n"
+		    "       tollgate provider reseal  (seal version 1 keys "
+		    "to their provider's endpoint)\n");
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	if (strcmp(sub, "add") == 0) {
+		rc = upstream_provider_add(x.c, &x.req, argv[1], argv[2],
+		    argv[3], argc == 5 ? argv[4] : NULL, 1, &why);
+		if (rc == TG_OK)
+			rc = upstream_providers(x.c, x.req.arena, argv[1], &o);
+	} else if (strcmp(sub, "list") == 0) {
+		rc = upstream_providers(x.c, x.req.arena, NULL, &o);
+	} else if (strcmp(sub, "key-add") == 0 || strcmp(sub, "reseal") == 0) {
+		if (upstream_master_load(conf, master, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tollgate: %s\n",
+			    err[0] != '\0' ? err
+					   : "no master key: set [security] "
+					     "master_key_file or "
+					     "TOLLGATE_MASTER_KEY");
+			cli_close(&x);
+			return EXIT_FAILURE;
+		}
+		if (strcmp(sub, "reseal") == 0) {
+			int64_t n;
+
+			rc = upstream_reseal_v1(x.c, &x.req, master, &n, &why);
+			crypto_wipe(master, sizeof(master));
+			if (rc != TG_OK)
+				return fail(&x, rc, why);
+			printf("resealed %lld key(s)\n", (long long)n);
+			cli_close(&x);
+			return EXIT_SUCCESS;
+		}
+		if (read_secret(secret, sizeof(secret)) == -1) {
+			crypto_wipe(master, sizeof(master));
+			return fail(&x, TG_EINVAL,
+			    "give the provider key on stdin, one line");
+		}
+		rc = upstream_key_add(x.c, &x.req, master, argv[1], secret,
+		    label, &lim, &o, &why);
+		crypto_wipe(secret, sizeof(secret));
+		crypto_wipe(master, sizeof(master));
+	} else if (strcmp(sub, "key-list") == 0) {
+		rc = upstream_keys(x.c, x.req.arena, argv[1], &o);
+	} else {
+		rc = upstream_key_remove(x.c, &x.req, NULL, argv[1], 0);
+		o = NULL;
+		if (rc == TG_OK)
+			printf("%s disabled\n", argv[1]);
+	}
+	if (rc != TG_OK)
+		return fail(&x, rc, why);
+	if (o != NULL && json_is_array(json_object_get(o, "data"))) {
+		json_array_foreach(json_object_get(o, "data"), i, e)
+		    print_json(e);
+	} else if (o != NULL) {
+		print_json(o);
+	}
+	cli_close(&x);
+	return EXIT_SUCCESS;
+}
+
+int
+cli_model(const struct conf *conf, int argc, char **argv)
+{
+	int64_t in, out, cached = -1, ctxlen = 128000;
+	uint64_t n;
+	const char *why = NULL;
+	struct cli x;
+	json_t *data;
+	enum tg_err rc;
+
+	if (argc < 6 || argc > 8 || strcmp(argv[0], "add") != 0 ||
+	    price_arg(argv[4], &in) == -1 || price_arg(argv[5], &out) == -1 ||
+	    (argc >= 7 && price_arg(argv[6], &cached) == -1) ||
+	    (argc == 8 && util_parse_u64(argv[7], 1, 100000000, &n) == -1)) {
+		fprintf(stderr,
+		    "usage: tollgate model add MODEL_ID PROVIDER_ID "
+		    "UPSTREAM_MODEL INPUT OUTPUT [CACHED] [CONTEXT]\n"
+		    "  prices in USD per million tokens (2.50), at most 6 "
+		    "decimals\n");
+		return 2;
+	}
+	if (argc == 8)
+		ctxlen = (int64_t)n;
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	rc = upstream_model_add(x.c, &x.req, argv[1], NULL, argv[2], argv[3],
+	    in, out, cached, ctxlen, &why);
+	if (rc == TG_OK)
+		rc = catalog_models(x.c, x.req.arena, argv[1], &data);
+	if (rc != TG_OK)
+		return fail(&x, rc, why);
+	if (json_array_size(data) > 0)
+		print_json(json_array_get(data, 0));
+	cli_close(&x);
+	return EXIT_SUCCESS;
+}
+
+int
+cli_sweep(const struct conf *conf, int argc, char **argv)
+{
+	struct cli x;
+	unsigned n = 0, total = 0;
+	enum tg_err rc;
+
+	if (argc != 0) {
+		fprintf(stderr, "usage: tollgate sweep\n");
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	do {
+		rc = ledger_sweep(x.c, x.req.arena, 500, &n);
+		total += n;
+		arena_reset(x.req.arena);
+	} while (rc == TG_OK && n > 0);
+	if (rc != TG_OK)
+		return fail(&x, rc, NULL);
+	printf("settled %u expired hold(s)\n", total);
+	cli_close(&x);
+	return EXIT_SUCCESS;
+}
+
+int
+cli_genkey(const struct conf *conf, int argc, char **argv)
+{
+	char hex[2 * CRYPTO_MASTER_LEN + 1];
+
+	(void)conf;
+	if (argc != 0) {
+		fprintf(stderr, "usage: tollgate genkey\n");
+		return 2;
+	}
+	if (crypto_master_new(hex) == -1)
+		return EXIT_FAILURE;
+	puts(hex);
+	crypto_wipe(hex, sizeof(hex));
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,258 @@
+/* main.c: command line, config test, and the choice of process mode */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "proc/cli.h"
+#include "core/conf.h"
+#include "io/http_client.h"
+#include "io/db.h"
+#include "http/ctx.h"
+#include "proc/wctx.h"
+#include "core/log.h"
+#include "proc/master.h"
+#include "store/migrate.h"
+#include "io/sock.h"
+#include "domain/upstream.h"
+#include "proc/worker.h"
+
+/*
+ * Before anything holds a secret: no core file and no ptrace by our own
+ * user (a core of a worker has the master key and provider keys in it),
+ * and the master key out of the environment, where /proc/PID/environ and
+ * every child would show it.  Forked workers inherit all of it.
+ */
+static void
+harden(void)
+{
+	struct rlimit none = {0, 0};
+	int rc = setrlimit(RLIMIT_CORE, &none);
+
+#ifndef __SANITIZE_ADDRESS__
+	/* LeakSanitizer stops the world with ptrace: not in a -fsanitize build. */
+	if (rc == 0)
+		rc = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	if (rc == -1)
+		fprintf(stderr, "tollgate: hardening: %s\n", strerror(errno));
+	upstream_master_env_take();
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: tollgate [-c FILE] [-t] [COMMAND]\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve     serve FastCGI (default): standalone pool, spawned by\n"
+	    "            the web server (fd 0 is a socket), or one CGI "
+	    "request\n"
+	    "  migrate   apply pending schema migrations\n"
+	    "  admin create-user --email E [--password-stdin] [--admin]\n"
+	    "            [--credits USD]   create a user, print its API key\n"
+	    "  admin reset-password EMAIL  new password on stdin; ends the\n"
+	    "            user's sessions\n"
+	    "  audit verify      check the audit log's hash chain\n"
+	    "  provider add ID KIND BASE_URL [NAME] | list |\n"
+	    "           key-add PROVIDER_ID [LABEL] (key on stdin) |\n"
+	    "           key-list PROVIDER_ID | key-disable KEY_ID\n"
+	    "  model add MODEL_ID PROVIDER_ID UPSTREAM_MODEL INPUT OUTPUT\n"
+	    "           [CACHED] [CONTEXT]   prices in USD per million tokens\n"
+	    "  sweep     settle credit holds whose time ran out\n"
+	    "  genkey    print a new master key for [security] "
+	    "master_key_file\n"
+	    "  version   print the version\n"
+	    "\n"
+	    "options:\n"
+	    "  -c FILE   configuration file (default: $TOLLGATE_CONF or %s)\n"
+	    "  -t        check the configuration and exit\n"
+	    "  -h        this help\n",
+	    conf_default_path());
+}
+
+static void
+print_conf_error(void *arg, const char *file, unsigned line, const char *msg)
+{
+	if (line > 0)
+		fprintf(stderr, "%s:%u: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+/*
+ * Refuse to serve a schema we do not understand; a database that is down now
+ * may come up later, so that only warns (health reports it).
+ */
+static int
+check_schema(const struct conf *c)
+{
+	struct db_pool *p;
+	int64_t ver = 0;
+	enum tg_err rc;
+
+	if ((p = db_pool_new(c, 1)) == NULL)
+		return -1;
+	rc = db_schema_version(p, &ver);
+	db_pool_free(p);
+	if (rc == TG_ESCHEMA) {
+		log_msg(LOG_ERR,
+		    "the database schema is version %lld but this "
+		    "tollgate needs version %d: run `tollgate -c %s migrate`",
+		    (long long)ver, TG_SCHEMA_VERSION, c->path);
+		return -1;
+	}
+	if (rc != TG_OK)
+		log_msg(LOG_WARN,
+		    "the database is unreachable; serving anyway, "
+		    "/health reports 503 until it is back");
+	return 0;
+}
+
+static int
+serve(struct conf *c)
+{
+	int spawned, cgi, rc;
+
+	spawned = sock_is_listener(STDIN_FILENO);
+	cgi = !spawned && !sock_is_socket(STDIN_FILENO) &&
+	    getenv("REQUEST_METHOD") != NULL;
+	if (!cgi && log_open(c->log_file, c->access_file, c->log_level) == -1) {
+		fprintf(stderr, "tollgate: cannot open log %s: %s\n",
+		    c->log_file, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	if (cgi) {
+		/* CGI: stdout is the response, logs stay on stderr. */
+		log_level_now = c->log_level;
+		rc = worker_cgi(c);
+		conf_free(c);
+		return rc;
+	}
+	if (db_library_init() == -1 || check_schema(c) == -1 ||
+	    ctx_shm_check(c) == -1) {
+		conf_free(c);
+		return EXIT_FAILURE;
+	}
+	if (spawned) {
+		log_msg(
+		    LOG_INFO, "tollgate %s spawned on fd 0", PACKAGE_VERSION);
+		rc = worker_run(c, STDIN_FILENO, 1, NULL);
+		conf_free(c);
+		return rc;
+	}
+	return master_run(c);
+}
+
+static int
+cmd_migrate(const struct conf *c, int argc, char **argv)
+{
+	return migrate_run(c, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* clang-format off */
+static const struct command {
+	const char *name;
+	int (*fn)(const struct conf *, int argc, char **argv);
+	int takes_args;
+	int needs_conf;
+} commands[] = {
+	{ "serve",    NULL,	    0, 1 },
+	{ "migrate",  cmd_migrate,  0, 1 },
+	{ "version",  NULL,	    0, 0 },
+	{ "admin",    cli_admin,    1, 1 },
+	{ "audit",    cli_audit,    1, 1 },
+	{ "provider", cli_provider, 1, 1 },
+	{ "model",    cli_model,    1, 1 },
+	{ "sweep",    cli_sweep,    0, 1 },
+	{ "genkey",   cli_genkey,   0, 0 },
+};
+/* clang-format on */
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = NULL, *cmd = "serve";
+	const struct command *cm;
+	struct conf *c;
+	char **args;
+	size_t cmdi;
+	int ch, test = 0, rc, nargs;
+
+	harden();
+	/* "+": options stop at the command, which has options of its own. */
+	while ((ch = getopt(argc, argv, "+c:th")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind++];
+	args = argv + optind;
+	nargs = argc - optind;
+	for (cmdi = 0; cmdi < sizeof(commands) / sizeof(commands[0]); cmdi++)
+		if (strcmp(commands[cmdi].name, cmd) == 0)
+			break;
+	if (cmdi == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "tollgate: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	cm = &commands[cmdi];
+	if (nargs > 0 && !cm->takes_args) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "version") == 0) {
+		printf("tollgate %s\n", PACKAGE_VERSION);
+		return EXIT_SUCCESS;
+	}
+	if (!cm->needs_conf)
+		return cm->fn(NULL, nargs, args);
+	if (path == NULL)
+		path = conf_default_path();
+	if ((c = conf_load(path, print_conf_error, NULL)) == NULL) {
+		if (test)
+			fprintf(stderr,
+			    "tollgate: configuration file %s test "
+			    "failed\n",
+			    path);
+		return EXIT_FAILURE;
+	}
+	if (test) {
+		printf("tollgate: configuration file %s test is successful\n",
+		    path);
+		conf_free(c);
+		return EXIT_SUCCESS;
+	}
+	/* Once, before any thread or handle exists (curl_global_init(3)). */
+	if (http_global_init() == -1) {
+		fprintf(stderr, "tollgate: curl_global_init failed\n");
+		conf_free(c);
+		return EXIT_FAILURE;
+	}
+	if (cm->fn != NULL) {
+		rc = cm->fn(c, nargs, args);
+		conf_free(c);
+	} else
+		rc = serve(c);
+	http_global_end();
+	return rc;
+}

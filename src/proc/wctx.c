@@ -1,0 +1,318 @@
+/* wctx.c: what one worker process shares between its slots */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/arena.h"
+#include "domain/auth.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "domain/audit.h"
+#include "io/cache.h"
+#include "http/ctx.h"
+#include "proc/wctx.h"
+#include "io/db.h"
+#include "core/json.h"
+#include "domain/journal.h"
+#include "domain/lease.h"
+#include "core/log.h"
+#include "io/shm.h"
+#include "domain/keypool.h"
+#include "domain/limits.h"
+#include "domain/upstream.h"
+
+/*
+ * The supervisor's kept memory.  A tick of the write-out takes about 2 MiB:
+ * 1.3 MiB for the read buffer (256 KiB), 512 parsed lines and their rows,
+ * then, released after each batch, 0.7 MiB for the statements' bindings
+ * (3 840 parameters of 120 bytes for 128 usage rows).  Overflowing it
+ * meant a fresh mapping, page faults and an unmap on every tick.
+ */
+#define HK_ARENA_BYTES (3u << 20)
+
+/*
+ * The OpenAPI document ships as www/openapi.json; the version is filled in
+ * here so the file never drifts from the binary.
+ */
+static int
+load_openapi(struct tg_ctx *x, const struct conf *c)
+{
+	json_error_t je;
+	json_t *doc, *info;
+	char *path;
+	int rc = -1;
+
+	if (asprintf(&path, "%s/openapi.json", c->www_dir) == -1)
+		return -1;
+	if ((doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		/* je.text names the file when it cannot be opened. */
+		if (je.line > 0)
+			log_msg(LOG_WARN,
+			    "%s:%d: %s; GET /openapi.json will fail", path,
+			    je.line, je.text);
+		else
+			log_msg(LOG_WARN, "%s; GET /openapi.json will fail",
+			    je.text);
+		goto out;
+	}
+	if ((info = json_object_get(doc, "info")) != NULL)
+		json_object_set_new(
+		    info, "version", json_string(PACKAGE_VERSION));
+	if (c->mount_prefix != NULL && *c->mount_prefix != '\0')
+		json_object_set_new(doc, "servers",
+		    json_pack("[{s:s}]", "url", c->mount_prefix));
+	if ((x->openapi = jx_dump(doc)) == NULL)
+		goto out;
+	x->openapi_len = strlen(x->openapi);
+	rc = 0;
+out:
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+/* The counters live in a file every worker process of the node maps. */
+static struct rate *
+open_rate(const struct conf *c)
+{
+	struct rate *r;
+	char *path = NULL;
+
+	if (c->run_dir != NULL &&
+	    asprintf(&path, "%s/tollgate-rate.shm", c->run_dir) == -1)
+		return NULL;
+	r = rate_open(path);
+	free(path);
+	return r;
+}
+
+static struct pool *
+open_pool(const struct conf *c)
+{
+	struct pool *p;
+	char *path = NULL;
+
+	if (c->run_dir != NULL &&
+	    asprintf(&path, "%s/tollgate-pool.shm", c->run_dir) == -1)
+		return NULL;
+	p = pool_open(path, c->failures_to_open, c->open_seconds);
+	free(path);
+	return p;
+}
+
+/* Without a usable master key everything but upstream calls still serves. */
+static int
+load_master(struct tg_ctx *x, const struct conf *c)
+{
+	char err[256];
+	int rc = upstream_master_load(c, x->master, err, sizeof(err));
+
+	if (rc == 0)
+		audit_set_key(x->master);
+	if (rc == -1)
+		log_msg(LOG_ERR, "%s; upstream calls will answer 503", err);
+	else if (rc == 1)
+		log_msg(LOG_WARN,
+		    "no master key ([security] master_key_file or "
+		    "TOLLGATE_MASTER_KEY); upstream calls will answer 503");
+	return rc == 0;
+}
+
+/*
+ * The supervisor's own connection, kept for the life of the process: the
+ * journal's large multi-row statements are prepared on it alone, not on
+ * every connection of the pool.
+ */
+static struct db_conn *
+housekeeper(struct tg_ctx *x)
+{
+	if (x->hk == NULL && db_get(x->db, &x->hk) != TG_OK)
+		x->hk = NULL;
+	return x->hk;
+}
+
+/*
+ * The supervisor's memory, kept for the life of the process and reset after
+ * each use: a megabyte taken and given back ten times a second cost page
+ * faults and heap trims that stalled the request threads.
+ */
+static struct arena *
+hk_memory(struct tg_ctx *x)
+{
+	if (x->hk_arena == NULL)
+		x->hk_arena = arena_new(HK_ARENA_BYTES);
+	return x->hk_arena;
+}
+
+static struct journal *
+open_journal(const struct conf *c)
+{
+	struct journal *j;
+	char *dir = NULL, err[256];
+
+	if (asprintf(&dir, "%s/journal", c->run_dir) == -1)
+		return NULL;
+	if ((j = journal_open(dir, c->journal_sync, err, sizeof(err))) == NULL)
+		log_msg(LOG_WARN,
+		    "no journal (%s): requests on leases settle in place", err);
+	free(dir);
+	return j;
+}
+
+static void
+close_journal(struct tg_ctx *x)
+{
+	if (x->journal == NULL)
+		return;
+	journal_close(x->journal, housekeeper(x), hk_memory(x));
+	arena_reset(x->hk_arena);
+	x->journal = NULL;
+}
+
+static struct lease_table *
+open_leases(const struct conf *c)
+{
+	struct lease_table *lt;
+	char *path = NULL, err[256];
+
+	if (c->lease_nano == 0 || c->run_dir == NULL ||
+	    asprintf(&path, "%s/tollgate-lease.shm", c->run_dir) == -1)
+		return NULL;
+	if ((lt = lease_open(path, err, sizeof(err))) == NULL)
+		log_msg(LOG_WARN,
+		    "no credit leases (%s): every request holds "
+		    "its own credit",
+		    err);
+	free(path);
+	return lt;
+}
+
+/*
+ * Close leases: with all, every one of this process's (at exit); else those
+ * idle or old, and any a dead process left.
+ */
+static void
+close_leases(struct tg_ctx *x, int all)
+{
+	struct db_conn *c;
+
+	if (x->leases == NULL || (c = housekeeper(x)) == NULL)
+		return;
+	lease_sweep(x->leases, c, hk_memory(x), x->conf->lease_idle, all,
+	    all ? 1024 : 16);
+	arena_reset(x->hk_arena);
+}
+
+/*
+ * Write the journal out; with all, until nothing is left (at exit).  While
+ * most slots are idle the box has cores to spare for latency, and the rows
+ * go in statements of [db] batch_rows (a database on the same box then
+ * never holds a core for long); a busy worker writes 128 rows per
+ * statement, for throughput.
+ */
+static void
+flush_journal(struct tg_ctx *x, int all, int busy)
+{
+	struct db_conn *c;
+	int n, rounds = 0;
+
+	if (x->journal == NULL || (c = housekeeper(x)) == NULL)
+		return;
+	db_batch_rows(c, busy ? DB_BATCH_MAX : x->conf->db_batch_rows);
+	do {
+		n = journal_flush(x->journal, c, hk_memory(x), x->leases);
+		arena_reset(x->hk_arena);
+	} while (all && n > 0 && ++rounds < 1000);
+}
+
+void
+ctx_tick(struct tg_ctx *x, int busy)
+{
+	flush_journal(x, 0, busy);
+	if (x->ticks++ % 10 != 0)
+		return;
+	close_leases(x, 0);
+	auth_flush(x->db);
+}
+
+int
+ctx_shm_check(const struct conf *c)
+{
+	struct lease_table *lt;
+	struct cache *cache = NULL;
+	struct rate *r;
+	struct pool *p;
+	char *path = NULL, err[256];
+
+	r = open_rate(c);
+	p = open_pool(c);
+	lt = open_leases(c);
+	if (c->cache_ttl != 0 && c->run_dir != NULL &&
+	    asprintf(&path, "%s/tollgate-cache.shm", c->run_dir) != -1 &&
+	    (cache = cache_open(path, c->cache_ttl, 64, err, sizeof(err))) ==
+		NULL)
+		log_msg(LOG_ERR, "row cache: %s", err);
+	free(path);
+	cache_close(cache);
+	lease_close_table(lt);
+	pool_close(p);
+	rate_close(r);
+	if (shm_refused() == 0)
+		return 0;
+	log_msg(LOG_ERR,
+	    "refusing to start: a shared-memory file in %s is not "
+	    "tollgate's (see above)",
+	    c->run_dir);
+	return -1;
+}
+
+int
+ctx_init(struct tg_ctx *x, const struct conf *c)
+{
+	unsigned pool;
+
+	memset(x, 0, sizeof(*x));
+	x->conf = c;
+	x->started = time(NULL);
+	/* A missing document degrades one route, not the service. */
+	load_openapi(x, c);
+	x->have_master = load_master(x, c);
+	if ((x->rate = open_rate(c)) == NULL ||
+	    (x->pool = open_pool(c)) == NULL)
+		return -1;
+	/* One more than the slots: the supervisor's housekeeping (ctx_tick). */
+	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads + 1;
+	if ((x->db = db_pool_new(c, pool)) == NULL)
+		return -1;
+	if ((x->leases = open_leases(c)) != NULL)
+		x->journal = open_journal(c);
+	/* A file swapped in since the start: stop rather than share it. */
+	if (shm_refused() != 0)
+		return -1;
+	return 0;
+}
+
+void
+ctx_fini(struct tg_ctx *x)
+{
+	if (x->db != NULL) {
+		auth_flush(x->db);
+		flush_journal(x, 1, 1);
+		close_leases(x, 1);
+		close_journal(x);
+	}
+	if (x->hk != NULL)
+		db_put(x->db, x->hk);
+	arena_free(x->hk_arena);
+	lease_close_table(x->leases);
+	db_pool_free(x->db);
+	rate_close(x->rate);
+	pool_close(x->pool);
+	free(x->openapi);
+	crypto_wipe(x->master, sizeof(x->master));
+	memset(x, 0, sizeof(*x));
+}
