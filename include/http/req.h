@@ -72,6 +72,12 @@ struct tg_req {
  */
 enum tg_err req_init(
     struct tg_req *, struct arena *, struct tg_io *, const struct tg_ctx *);
+struct op;
+/*
+ * The domain's view of this request: its arena, config, actor (r->who, set
+ * by auth), address and request id; master key when the worker has one.
+ */
+void req_op(struct tg_req *, struct op *);
 /* A FastCGI param (e.g. "CONTENT_TYPE"); NULL when absent. */
 const char *req_param(const struct tg_req *, const char *name);
 /* An HTTP request header by its HTTP name ("X-Request-Id"); NULL when absent. */

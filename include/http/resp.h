@@ -49,6 +49,12 @@ struct jx_field;
  */
 enum tg_err resp_check(struct tg_req *, struct tg_resp *, const json_t *body,
     const struct jx_field *spec);
+struct op;
+/*
+ * Render a domain service's failure (op->fail): the error, its code and
+ * param, and Retry-After when set.  Returns op->fail.err.
+ */
+enum tg_err resp_from_op(struct tg_req *, struct tg_resp *, const struct op *);
 /* HTTP status for an error code. */
 int resp_err_status(enum tg_err);
 /* OpenAI error "type" and "code" for an error code. */

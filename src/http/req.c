@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/conf.h"
 #include "http/ctx.h"
+#include "domain/op.h"
 #include "http/req.h"
 #include "core/util.h"
 
@@ -309,4 +310,18 @@ req_read_body(struct tg_req *r, size_t max)
 out:
 	buf_free(&b);
 	return rc;
+}
+
+void
+req_op(struct tg_req *r, struct op *op)
+{
+	*op = (struct op){
+	    .arena = r->arena,
+	    .conf = r->ctx != NULL ? r->ctx->conf : NULL,
+	    .who = r->who,
+	    .addr = r->remote_addr,
+	    .request_id = r->request_id,
+	    .master = r->ctx != NULL && r->ctx->have_master ? r->ctx->master
+							     : NULL,
+	};
 }

@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "http/req.h"
+#include "domain/op.h"
 #include "http/resp.h"
 #include "core/util.h"
 
@@ -121,6 +122,21 @@ resp_fail_code(struct tg_req *req, struct tg_resp *r, enum tg_err err,
 	r->errmsg = arena_vprintf(req->arena, fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+enum tg_err
+resp_from_op(struct tg_req *req, struct tg_resp *r, const struct op *op)
+{
+	const struct tg_fail *f = &op->fail;
+
+	if (f->retry_after > 0)
+		resp_header(r, "Retry-After",
+		    arena_printf(req->arena, "%lld", (long long)f->retry_after));
+	r->err = f->err;
+	r->errcode = f->code;
+	r->errparam = f->param;
+	r->errmsg = f->message;
+	return f->err;
 }
 
 enum tg_err
