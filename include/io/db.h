@@ -1,4 +1,4 @@
-/* db.h: the only door to MariaDB: connection pool, statement table, migrations */
+/* db.h: the only door to MariaDB: connection pool, prepared statements, the row cache */
 #ifndef DB_H
 #define DB_H
 
@@ -14,129 +14,36 @@ struct db_pool;
 struct db_conn;
 
 /* Prepared statements, indexed into the table in db.c. */
-enum stmt {
-	STMT_SCHEMA_VERSION,   /* SELECT MAX(version) FROM schema_migrations */
-	STMT_MIGRATION_LIST,   /* SELECT version, name FROM schema_migrations */
-	STMT_MIGRATION_RECORD, /* INSERT INTO schema_migrations */
-	STMT_LOCK_GET,	       /* SELECT GET_LOCK(?, ?) */
-	STMT_LOCK_RELEASE,     /* SELECT RELEASE_LOCK(?) */
-	STMT_CONNECTION_ID,    /* SELECT CONNECTION_ID() */
-	STMT_USER_INSERT,
-	STMT_ACCOUNT_INSERT,
-	STMT_USER_LOGIN,
-	STMT_USER_GET,
-	STMT_USER_GET_PUBLIC,
-	STMT_USER_GET_EMAIL,
-	STMT_USER_UPDATE_PROFILE,
-	STMT_USER_DELETE,
-	STMT_USER_ADMIN_UPDATE,
-	STMT_USER_LIST,
-	STMT_USER_COUNT,
-	STMT_ACCOUNT_GET,
-	STMT_ACCOUNT_ADD,
-	STMT_LEDGER_INSERT,
-	STMT_KEY_INSERT,
-	STMT_KEY_AUTH,
-	STMT_KEY_TOUCH,
-	STMT_KEY_TOUCH_N,
-	STMT_KEY_LIST,
-	STMT_KEY_GET,
-	STMT_KEY_UPDATE,
-	STMT_KEY_CLEAR_PRIMARY,
-	STMT_KEY_REVOKE,
-	STMT_KEY_REVOKE_ALL,
-	STMT_KEY_ROTATE,
-	STMT_KEY_PREV_UNTIL,
-	STMT_KEY_COUNT_ACTIVE,
-	STMT_SESSION_INSERT,
-	STMT_SESSION_EXPIRES,
-	STMT_SESSION_AUTH,
-	STMT_SESSION_REVOKE,
-	STMT_SESSION_REVOKE_ALL,
-	STMT_SESSION_REVOKE_OTHERS, /* a user's sessions but one (token hash) */
-	STMT_USER_SET_PASSWORD,
-	STMT_AUTHFAIL_GET,
-	STMT_AUTHFAIL_HIT,
-	STMT_AUTHFAIL_CLEAR,
-	STMT_INVITE_INSERT,
-	STMT_INVITE_EXPIRES,
-	STMT_INVITE_USE,
-	STMT_LIMIT_UPSERT,
-	STMT_LIMIT_GET,
-	STMT_LIMIT_LIST_KEYS,
-	STMT_AUDIT_HEAD_LOCK,
-	STMT_AUDIT_INSERT,
-	STMT_AUDIT_HEAD_SET,
-	STMT_AUDIT_SCAN,
-	STMT_AUDIT_LIST,
-	STMT_AUDIT_COUNT,
-	STMT_ADMIN_MONITOR,
-	STMT_MONITOR_OVERRUN,
-	STMT_ADMIN_BALANCES,
-	STMT_KEY_OWNER,
-	STMT_HOLD_BY_IDEM,
-	STMT_HOLD_EXPIRED,
-	STMT_LEDGER_RECONCILE,
-	STMT_PROVIDER_SEED,
-	STMT_MODEL_SEED,
-	STMT_ROUTE_SEED,
-	STMT_MODEL_LIST,
-	STMT_PROVIDER_LIST,
-	STMT_AUDIT_HEAD_GET,
-	STMT_MODEL_ENABLED,
-	STMT_ROUTE_CANDIDATES,
-	STMT_UKEY_PICK,
-	STMT_PROVIDER_ADMIN_LIST,
-	STMT_PROVIDER_ADD,
-	STMT_PROVIDER_UPDATE,
-	STMT_UKEY_INSERT,
-	STMT_UKEY_GET,
-	STMT_UKEY_LIST,
-	STMT_UKEY_DELETE,
-	STMT_UKEY_DISABLE,
-	STMT_MODEL_UPSERT,
-	STMT_ROUTE_UPSERT,
-	STMT_MODEL_UPDATE,
-	STMT_ROUTE_UPDATE,
-	STMT_CHAT_PAYER,
-	STMT_KEY_SPENT,
-	STMT_LEDGER_RESERVE, /* CALL tg_reserve */
-	STMT_LEDGER_SETTLE,  /* CALL tg_settle */
-	STMT_LEASE_CHARGE,   /* CALL tg_lease_charge */
-	STMT_LEASE_CLOSE,    /* CALL tg_lease_close */
-	STMT_LEASE_CHARGED,
-	STMT_CARVE_SETTLED,
-	STMT_JOURNAL_LEASE,
-	STMT_JOURNAL_ACCOUNT,
-	STMT_JOURNAL_KEY,
-	STMT_JOURNAL_MARK_SET,
-	STMT_JOURNAL_MARK_GET,
-	STMT_JOURNAL_MARK_DEL,
-	STMT_USAGE_SET_REPLAY,
-	STMT_USAGE_BY_IDEM,
-	STMT_USAGE_LIST,
-	STMT_USAGE_METRICS,
-	STMT_USAGE_TOP_MODEL,
-	STMT_BILL_MODELS,
-	STMT_BILL_USERS,
-	STMT_RATE_RULES,
-	STMT_UKEY_POOL,
-	STMT_UKEY_DEAD,
-	STMT_UKEY_ALL,
-	STMT_UKEY_UPDATE,
-	STMT_RATE_TAKE,
-	STMT_RATE_PRUNE,
-	STMT_MODEL_IMAGE,
-	STMT_MODEL_IMAGE_SEED,
-	STMT_MODEL_IMAGE_SET,
-	STMT_PROVIDER_LOCK,
-	STMT_UKEY_SEALED,
-	STMT_UKEY_RESEAL,
-	STMT__MAX
-};
 
-/* Multi-row INSERTs (db_exec_rows), by table. */
-enum batch { BATCH_USAGE, BATCH_LEDGER, BATCH__MAX };
+/*
+ * How a statement may be treated (the store's tables set them):
+ * DB_SF_READ: safe to retry after a lost connection.
+ * DB_SF_CACHE: a read of rows that change only through the control plane;
+ * its result is kept per process (cache.c) until the node's epoch moves.
+ * DB_SF_HOT: a write that changes no DB_SF_CACHE row (the data plane's
+ * counters, holds, ledger, usage).  Every other write moves the epoch once
+ * committed, so a write nobody classified costs speed, never a stale key.
+ */
+enum { DB_SF_READ = 1, DB_SF_CACHE = 2, DB_SF_HOT = 4 };
+
+/* A statement: its SQL and DB_SF_* flags, found by its index (the store's enum stmt). */
+struct db_stmt_def {
+	const char *sql;
+	unsigned flags;
+};
+/* A multi-row INSERT: the statement up to VALUES and the width of one row. */
+struct db_batch_def {
+	const char *prefix;
+	unsigned ncols;
+};
+#define DB_MAX_STMTS   192
+#define DB_MAX_BATCHES 4
+/*
+ * The statement and batch tables (store_init), once per process before any
+ * connection; aborts when they outgrow DB_MAX_STMTS or DB_MAX_BATCHES.
+ */
+void db_set_statements(const struct db_stmt_def *, size_t n,
+    const struct db_batch_def *, size_t nb);
 
 enum db_type { DBT_NULL = 0, DBT_I64, DBT_STR };
 
@@ -187,13 +94,13 @@ void db_put(struct db_pool *, struct db_conn *);
  * copied into a.  A lost connection is reopened once; the statement is retried
  * only if the table marks it read-only, never a write.
  */
-enum tg_err db_exec(struct db_conn *, enum stmt, const struct db_val *params,
+enum tg_err db_exec(struct db_conn *, unsigned stmt, const struct db_val *params,
     size_t n, struct db_rows *out, struct arena *a);
 /*
  * Insert nrows rows of batch b (params row-major, the batch's width each) in
  * as few statements as the per-statement row limit allows.  Never retried.
  */
-enum tg_err db_exec_rows(struct db_conn *, enum batch b,
+enum tg_err db_exec_rows(struct db_conn *, unsigned batch,
     const struct db_val *params, size_t nrows, struct arena *a);
 /* Rows per statement of db_exec_rows on this connection, 1 to DB_BATCH_MAX. */
 #define DB_BATCH_MAX 128

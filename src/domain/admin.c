@@ -12,6 +12,7 @@
 #include "domain/auth.h"
 #include "core/crypto.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/json.h"
 #include "domain/keys.h"
 #include "core/money.h"

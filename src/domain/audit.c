@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/log.h"
 #include "http/req.h"
 

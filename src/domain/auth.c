@@ -16,6 +16,7 @@
 #include "core/crypto.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/log.h"
 #include "http/req.h"
 #include "http/resp.h"

@@ -9,6 +9,7 @@
 #include "domain/audit.h"
 #include "domain/catalog.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/json.h"
 #include "core/money.h"
 #include "http/req.h"

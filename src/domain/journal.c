@@ -16,6 +16,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "domain/journal.h"
 #include "domain/lease.h"
 #include "core/log.h"

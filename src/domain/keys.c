@@ -13,6 +13,7 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/json.h"
 #include "domain/keys.h"
 #include "core/money.h"

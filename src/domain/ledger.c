@@ -8,6 +8,7 @@
 #include "domain/audit.h"
 #include "core/crypto.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "domain/ledger.h"
 #include "http/req.h"
 #include "core/util.h"

@@ -19,6 +19,7 @@
 #include "core/crypto.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/json.h"
 #include "core/money.h"
 #include "http/req.h"

@@ -5,6 +5,7 @@
 
 #include "core/arena.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/money.h"
 #include "domain/usage.h"
 #include "core/util.h"

@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "domain/auth.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "domain/keys.h"

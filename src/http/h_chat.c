@@ -16,6 +16,7 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "http/handlers.h"
 #include "io/http_client.h"
 #include "domain/journal.h"

@@ -8,6 +8,7 @@
 #include "domain/auth.h"
 #include "core/buf.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "http/req.h"

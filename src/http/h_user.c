@@ -12,6 +12,7 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "domain/keys.h"

@@ -1,4 +1,4 @@
-/* db.c: the only door to MariaDB: connection pool, statement table, migrations */
+/* db.c: the only door to MariaDB: connection pool, prepared statements, the row cache */
 #include "config.h"
 
 #include <pthread.h>
@@ -15,6 +15,7 @@
 #include "io/cache.h"
 #include "core/conf.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "core/log.h"
 
 #define DB_MAX_PARAMS 64
@@ -23,145 +24,14 @@
 #define CACHE_SLOTS   4096	  /* keys, users, routes a process keeps */
 
 /*
- * SF_READ: safe to retry after a lost connection.
- * SF_CACHE: a read of rows that change only through the control plane; its
+ * DB_SF_READ: safe to retry after a lost connection.
+ * DB_SF_CACHE: a read of rows that change only through the control plane; its
  * result is kept per process (cache.c) until the node's epoch moves.
- * SF_HOT: a write that changes no SF_CACHE row (the data plane's counters,
+ * DB_SF_HOT: a write that changes no DB_SF_CACHE row (the data plane's counters,
  * holds, ledger, usage).  Every other write moves the epoch once committed,
  * so a write nobody classified costs speed, never a stale key.
  */
-enum { SF_READ = 1, SF_CACHE = 2, SF_HOT = 4 };
 
-struct stmt_def {
-	const char *sql;
-	unsigned flags;
-};
-
-/* clang-format off */
-static const struct stmt_def stmts[STMT__MAX] = {
-	[STMT_SCHEMA_VERSION] = {
-	    "SELECT CAST(COALESCE(MAX(version), 0) AS SIGNED) FROM schema_migrations",
-	    SF_READ },
-	[STMT_MIGRATION_LIST] = {
-	    "SELECT version, name FROM schema_migrations ORDER BY version", SF_READ },
-	[STMT_MIGRATION_RECORD] = {
-	    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", 0 },
-	[STMT_LOCK_GET] = { "SELECT GET_LOCK(?, ?)", SF_HOT },
-	[STMT_LOCK_RELEASE] = { "SELECT RELEASE_LOCK(?)", SF_HOT },
-	[STMT_CONNECTION_ID] = { "SELECT CONNECTION_ID()", SF_READ },
-	[STMT_USER_INSERT] = { "INSERT INTO users (public_id, email, username, name, password_hash, role, settings) VALUES (?, ?, ?, ?, ?, ?, '{}')", 0 },
-	[STMT_ACCOUNT_INSERT] = { "INSERT INTO accounts (user_id) VALUES (?)", SF_HOT },
-	[STMT_USER_LOGIN] = { "SELECT u.id, u.public_id, u.password_hash, u.status FROM users u WHERE u.email = ?", SF_READ },
-	[STMT_USER_GET] = { "SELECT u.id, u.public_id, u.email, u.username, u.name, u.role, u.status, u.user_group, u.commission_bp, u.settings, DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ') FROM users u WHERE u.id = ?", SF_READ },
-	[STMT_USER_GET_PUBLIC] = { "SELECT u.id FROM users u WHERE u.public_id = ?", SF_READ },
-	[STMT_USER_GET_EMAIL] = { "SELECT u.id FROM users u WHERE u.email = ?", SF_READ },
-	[STMT_USER_UPDATE_PROFILE] = { "UPDATE users SET name = ?, email = ?, settings = ? WHERE id = ?", 0 },
-	[STMT_USER_DELETE] = { "UPDATE users SET status = 'deleted', deleted_at = NOW(6) WHERE id = ? AND status <> 'deleted'", 0 },
-	[STMT_USER_ADMIN_UPDATE] = { "UPDATE users SET status = ?, role = ?, user_group = ?, commission_bp = ? WHERE id = ?", 0 },
-	[STMT_USER_LIST] = { "SELECT u.id FROM users u WHERE (? = '' OR u.email LIKE CONCAT('%', ?, '%') OR u.username LIKE CONCAT('%', ?, '%')) ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
-	[STMT_USER_COUNT] = { "SELECT COUNT(*) FROM users u WHERE (? = '' OR u.email LIKE CONCAT('%', ?, '%') OR u.username LIKE CONCAT('%', ?, '%'))", SF_READ },
-	[STMT_ACCOUNT_GET] = { "SELECT balance, reserved, overdraft_limit FROM accounts WHERE user_id = ?", SF_READ },
-	[STMT_ACCOUNT_ADD] = { "UPDATE accounts SET balance = balance + ? WHERE user_id = ? AND balance + ? >= -overdraft_limit", SF_HOT },
-	[STMT_LEDGER_INSERT] = { "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_KEY_INSERT] = { "INSERT INTO api_keys (public_id, user_id, key_hash, prefix, last4, name, environment, permissions, is_primary, expires_at, max_requests, credit_limit, ip_allowlist, referrer_allowlist, allowed_models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 0 },
-	[STMT_KEY_AUTH] = { "SELECT k.id, k.public_id, k.user_id, u.public_id, u.role, u.status, k.is_active, k.permissions, CAST(COALESCE(UNIX_TIMESTAMP(k.expires_at), 0) * 1000000 AS SIGNED), k.ip_allowlist, k.referrer_allowlist, k.max_requests, k.requests_used, k.prefix, k.last4, k.key_hash, k.prev_hash, CAST(COALESCE(UNIX_TIMESTAMP(k.prev_valid_until), 0) * 1000000 AS SIGNED) FROM api_keys k JOIN users u ON u.id = k.user_id WHERE (k.key_hash = ? OR k.prev_hash = ?) AND k.revoked_at IS NULL", SF_READ | SF_CACHE },
-	[STMT_KEY_TOUCH] = { "UPDATE api_keys SET requests_used = requests_used + 1, last_used_at = NOW(6) WHERE id = ? AND (max_requests IS NULL OR requests_used < max_requests)", SF_HOT },
-	[STMT_KEY_TOUCH_N] = { "UPDATE api_keys SET requests_used = requests_used + ?, last_used_at = NOW(6) WHERE id = ?", SF_HOT },
-	[STMT_KEY_LIST] = { "SELECT k.id, k.public_id, k.name, k.prefix, k.last4, k.environment, k.permissions, k.is_active, k.is_primary, DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), k.max_requests, k.requests_used, k.credit_limit, k.spent, k.ip_allowlist, k.referrer_allowlist, k.allowed_models, DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(k.last_used_at, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys k WHERE k.user_id = ? AND k.revoked_at IS NULL ORDER BY k.id", SF_READ },
-	[STMT_KEY_GET] = { "SELECT k.id, k.public_id, k.name, k.prefix, k.last4, k.environment, k.permissions, k.is_active, k.is_primary, DATE_FORMAT(k.expires_at, '%Y-%m-%dT%H:%i:%sZ'), k.max_requests, k.requests_used, k.credit_limit, k.spent, k.ip_allowlist, k.referrer_allowlist, k.allowed_models, DATE_FORMAT(k.created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(k.last_used_at, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys k WHERE k.public_id = ? AND k.user_id = ? AND k.revoked_at IS NULL", SF_READ },
-	[STMT_KEY_UPDATE] = { "UPDATE api_keys SET name = ?, permissions = ?, expires_at = ?, max_requests = ?, credit_limit = ?, ip_allowlist = ?, referrer_allowlist = ?, allowed_models = ?, is_active = ?, is_primary = ? WHERE id = ?", 0 },
-	[STMT_KEY_CLEAR_PRIMARY] = { "UPDATE api_keys SET is_primary = 0 WHERE user_id = ? AND id <> ? AND is_primary = 1", 0 },
-	[STMT_KEY_REVOKE] = { "UPDATE api_keys SET revoked_at = NOW(6), is_active = 0, prev_hash = NULL WHERE id = ? AND revoked_at IS NULL", 0 },
-	[STMT_KEY_REVOKE_ALL] = { "UPDATE api_keys SET revoked_at = NOW(6), is_active = 0, prev_hash = NULL WHERE user_id = ? AND revoked_at IS NULL", 0 },
-	[STMT_KEY_ROTATE] = { "UPDATE api_keys SET prev_hash = IF(? > 0, key_hash, NULL), prev_valid_until = IF(? > 0, NOW(6) + INTERVAL ? SECOND, NULL), key_hash = ?, prefix = ?, last4 = ? WHERE id = ?", 0 },
-	[STMT_KEY_PREV_UNTIL] = { "SELECT DATE_FORMAT(prev_valid_until, '%Y-%m-%dT%H:%i:%sZ') FROM api_keys WHERE id = ?", SF_READ },
-	[STMT_KEY_COUNT_ACTIVE] = { "SELECT COUNT(*) FROM api_keys WHERE user_id = ? AND revoked_at IS NULL", SF_READ },
-	[STMT_SESSION_INSERT] = { "INSERT INTO sessions (token_hash, user_id, ip, expires_at) VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", SF_HOT },
-	[STMT_SESSION_EXPIRES] = { "SELECT DATE_FORMAT(expires_at, '%Y-%m-%dT%H:%i:%sZ') FROM sessions WHERE token_hash = ?", SF_READ },
-	[STMT_SESSION_AUTH] = { "SELECT s.id, u.id, u.public_id, u.role, u.status FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > NOW(6)", SF_READ },
-	[STMT_SESSION_REVOKE] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE token_hash = ? AND revoked_at IS NULL", SF_HOT },
-	[STMT_SESSION_REVOKE_ALL] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND revoked_at IS NULL", SF_HOT },
-	[STMT_SESSION_REVOKE_OTHERS] = { "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND token_hash <> ? AND revoked_at IS NULL", 0 },
-	[STMT_USER_SET_PASSWORD] = { "UPDATE users SET password_hash = ? WHERE id = ? AND status <> 'deleted'", 0 },
-	[STMT_AUTHFAIL_GET] = { "SELECT failures, GREATEST(1, TIMESTAMPDIFF(SECOND, NOW(6), window_start + INTERVAL ? SECOND)) FROM auth_failures WHERE subject = ? AND window_start > NOW(6) - INTERVAL ? SECOND", SF_READ },
-	[STMT_AUTHFAIL_HIT] = { "INSERT INTO auth_failures (subject, window_start, failures) VALUES (?, NOW(6), 1) ON DUPLICATE KEY UPDATE failures = IF(window_start > NOW(6) - INTERVAL ? SECOND, failures + 1, 1), window_start = IF(failures = 1, NOW(6), window_start)", SF_HOT },
-	[STMT_AUTHFAIL_CLEAR] = { "DELETE FROM auth_failures WHERE subject = ?", SF_HOT },
-	[STMT_INVITE_INSERT] = { "INSERT INTO invites (code_hash, created_by, expires_at) VALUES (?, ?, NOW(6) + INTERVAL ? DAY)", SF_HOT },
-	[STMT_INVITE_EXPIRES] = { "SELECT DATE_FORMAT(NOW(6) + INTERVAL ? DAY, '%Y-%m-%dT%H:%i:%sZ')", SF_READ },
-	[STMT_INVITE_USE] = { "UPDATE invites SET used_by = ?, used_at = NOW(6) WHERE code_hash = ? AND used_by IS NULL AND expires_at > NOW(6)", SF_HOT },
-	[STMT_LIMIT_UPSERT] = { "INSERT INTO rate_limit_rules (user_id, key_id, model, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE requests_per_minute = VALUES(requests_per_minute), requests_per_hour = VALUES(requests_per_hour), requests_per_day = VALUES(requests_per_day), tokens_per_minute = VALUES(tokens_per_minute), tokens_per_hour = VALUES(tokens_per_hour), tokens_per_day = VALUES(tokens_per_day), max_concurrent = VALUES(max_concurrent)", 0 },
-	[STMT_LIMIT_GET] = { "SELECT requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent FROM rate_limit_rules WHERE user_id = ? AND key_id = ? AND model = ?", SF_READ },
-	[STMT_LIMIT_LIST_KEYS] = { "SELECT k.public_id, r.requests_per_minute, r.requests_per_hour, r.requests_per_day, r.tokens_per_minute, r.tokens_per_hour, r.tokens_per_day, r.max_concurrent, r.model FROM rate_limit_rules r JOIN api_keys k ON k.id = r.key_id WHERE r.user_id = ? AND r.key_id <> 0 AND k.revoked_at IS NULL ORDER BY k.id, r.model", SF_READ },
-	[STMT_AUDIT_HEAD_LOCK] = { "SELECT last_id, last_hash, key_check FROM audit_head WHERE id = 1 FOR UPDATE", SF_HOT },
-	[STMT_AUDIT_INSERT] = { "INSERT INTO audit_log (id, at, actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash, hash_alg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_AUDIT_HEAD_SET] = { "UPDATE audit_head SET last_id = ?, last_hash = ?, key_check = COALESCE(key_check, ?) WHERE id = 1", SF_HOT },
-	[STMT_AUDIT_SCAN] = { "SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash, hash_alg FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", SF_READ },
-	[STMT_AUDIT_LIST] = { "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?", SF_READ },
-	[STMT_AUDIT_COUNT] = { "SELECT COUNT(*) FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?)", SF_READ },
-	[STMT_ADMIN_MONITOR] = { "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts), 0) AS SIGNED)", SF_READ },
-	[STMT_MONITOR_OVERRUN] = { "SELECT COUNT(*), CAST(COALESCE(SUM(overrun), 0) AS SIGNED) FROM usage_records WHERE overrun > 0 AND created_at >= NOW(6) - INTERVAL 1 DAY", SF_READ },
-	[STMT_ADMIN_BALANCES] = { "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", SF_READ },
-	[STMT_KEY_OWNER] = { "SELECT id, user_id FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", SF_READ },
-	[STMT_HOLD_BY_IDEM] = { "SELECT id, amount FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", SF_READ },
-	[STMT_HOLD_EXPIRED] = { "SELECT id, lease FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", SF_HOT },
-	[STMT_LEDGER_RECONCILE] = { "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", SF_READ },
-	[STMT_PROVIDER_SEED] = { "INSERT IGNORE INTO providers (id, kind, name, base_url) VALUES (?, ?, ?, ?)", 0 },
-	[STMT_MODEL_SEED] = { "INSERT IGNORE INTO models (id, name, vendor, context_length, input_price, output_price, cached_input_price, price_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", 0 },
-	[STMT_ROUTE_SEED] = { "INSERT IGNORE INTO model_routes (model_id, provider_id, upstream_model, input_price, output_price, cached_input_price) VALUES (?, ?, ?, ?, ?, ?)", 0 },
-	[STMT_MODEL_LIST] = { "SELECT m.id, m.name, m.vendor, m.context_length, m.input_price, m.output_price, m.cached_input_price, CAST(UNIX_TIMESTAMP(m.created_at) AS SIGNED), DATE_FORMAT(m.price_date, '%Y-%m-%d') FROM models m WHERE m.enabled = 1 AND (? = '' OR m.id = ?) ORDER BY m.id", SF_READ },
-	[STMT_PROVIDER_LIST] = { "SELECT p.id, p.name, p.kind, p.enabled, (SELECT COUNT(*) FROM model_routes r WHERE r.provider_id = p.id AND r.enabled = 1) FROM providers p ORDER BY p.id", SF_READ },
-	[STMT_AUDIT_HEAD_GET] = { "SELECT last_id, last_hash, key_check FROM audit_head WHERE id = 1", SF_READ },
-	[STMT_MODEL_ENABLED] = { "SELECT enabled FROM models WHERE id = ?", SF_READ | SF_CACHE },
-	[STMT_ROUTE_CANDIDATES] = { "SELECT r.provider_id, p.kind, p.base_url, r.upstream_model, r.input_price, r.output_price, COALESCE(r.cached_input_price, r.input_price), m.context_length FROM models m JOIN model_routes r ON r.model_id = m.id JOIN providers p ON p.id = r.provider_id WHERE m.id = ? AND m.enabled = 1 AND r.enabled = 1 AND p.enabled = 1 ORDER BY r.input_price + r.output_price, r.priority DESC, r.weight DESC, r.provider_id", SF_READ | SF_CACHE },
-	[STMT_UKEY_PICK] = { "SELECT id, public_id, secret_enc FROM upstream_keys WHERE provider_id = ? AND enabled = 1 AND secret_enc IS NOT NULL ORDER BY RAND() LIMIT 1", SF_READ },
-	[STMT_PROVIDER_ADMIN_LIST] = { "SELECT p.id, p.kind, p.name, p.base_url, p.enabled, (SELECT COUNT(*) FROM upstream_keys k WHERE k.provider_id = p.id AND k.enabled = 1), (SELECT COUNT(*) FROM model_routes r WHERE r.provider_id = p.id AND r.enabled = 1) FROM providers p WHERE (? = '' OR p.id = ?) ORDER BY p.id", SF_READ },
-	[STMT_PROVIDER_ADD] = { "INSERT INTO providers (id, kind, name, base_url, enabled) VALUES (?, ?, ?, ?, ?)", 0 },
-	[STMT_PROVIDER_UPDATE] = { "UPDATE providers SET base_url = COALESCE(?, base_url), name = COALESCE(?, name), enabled = COALESCE(?, enabled) WHERE id = ?", 0 },
-	[STMT_UKEY_INSERT] = { "INSERT INTO upstream_keys (public_id, provider_id, label, secret_enc, seal_version, last4, rpm_limit, rpd_limit, min_interval_ms) VALUES (?, ?, ?, ?, 2, ?, ?, ?, ?)", 0 },
-	[STMT_UKEY_GET] = { "SELECT public_id, provider_id, label, last4, enabled, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(last_used_at, '%Y-%m-%dT%H:%i:%sZ'), rpm_limit, rpd_limit, min_interval_ms, disabled_reason, id FROM upstream_keys WHERE public_id = ?", SF_READ },
-	[STMT_UKEY_LIST] = { "SELECT public_id, provider_id, label, last4, enabled, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(last_used_at, '%Y-%m-%dT%H:%i:%sZ'), rpm_limit, rpd_limit, min_interval_ms, disabled_reason FROM upstream_keys WHERE provider_id = ? ORDER BY id", SF_READ },
-	[STMT_UKEY_DELETE] = { "DELETE FROM upstream_keys WHERE public_id = ? AND (? = '' OR provider_id = ?)", 0 },
-	[STMT_UKEY_DISABLE] = { "UPDATE upstream_keys SET enabled = 0 WHERE public_id = ? AND (? = '' OR provider_id = ?) AND enabled = 1", 0 },
-	[STMT_MODEL_UPSERT] = { "INSERT INTO models (id, name, vendor, context_length, input_price, output_price, cached_input_price, price_date) VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_DATE) ON DUPLICATE KEY UPDATE enabled = 1", 0 },
-	[STMT_ROUTE_UPSERT] = { "INSERT INTO model_routes (model_id, provider_id, upstream_model, input_price, output_price, cached_input_price) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE upstream_model = VALUES(upstream_model), input_price = VALUES(input_price), output_price = VALUES(output_price), cached_input_price = VALUES(cached_input_price), enabled = 1", 0 },
-	[STMT_MODEL_UPDATE] = { "UPDATE models SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled), price_date = CURRENT_DATE WHERE id = ?", 0 },
-	[STMT_CHAT_PAYER] = { "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", SF_READ | SF_CACHE },
-	[STMT_KEY_SPENT] = { "SELECT spent FROM api_keys WHERE id = ?", SF_READ },
-	[STMT_LEDGER_RESERVE] = { "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_LEASE_CHARGE] = { "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_LEASE_CLOSE] = { "CALL tg_lease_close(?, ?, ?)", SF_HOT },
-	[STMT_JOURNAL_LEASE] = { "UPDATE holds SET charged = COALESCE(charged, 0) + ? WHERE id = ? AND lease = 1 AND state = 'open'", SF_HOT },
-	[STMT_JOURNAL_ACCOUNT] = { "UPDATE accounts SET reserved = reserved - ? WHERE user_id = ?", SF_HOT },
-	[STMT_JOURNAL_KEY] = { "UPDATE api_keys SET spent = spent + ? WHERE id = ?", SF_HOT },
-	[STMT_JOURNAL_MARK_SET] = { "INSERT INTO journal_marks (name, off) VALUES (?, ?) ON DUPLICATE KEY UPDATE off = VALUES(off)", SF_HOT },
-	[STMT_JOURNAL_MARK_GET] = { "SELECT off FROM journal_marks WHERE name = ?", SF_READ },
-	[STMT_JOURNAL_MARK_DEL] = { "DELETE FROM journal_marks WHERE name = ?", SF_HOT },
-	[STMT_LEASE_CHARGED] = { "SELECT CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE id = ? AND lease = 1 AND state = 'open'", SF_READ },
-	[STMT_CARVE_SETTLED] = { "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", SF_READ },
-	[STMT_LEDGER_SETTLE] = { "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", SF_HOT },
-	[STMT_USAGE_SET_REPLAY] = { "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", SF_HOT },
-	[STMT_USAGE_BY_IDEM] = { "SELECT http_status, response_type, response FROM usage_records WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", SF_READ },
-	[STMT_USAGE_LIST] = { "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) ORDER BY r.id DESC LIMIT ?", SF_READ },
-	[STMT_USAGE_METRICS] = { "SELECT COUNT(*), CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS SIGNED), CAST(COALESCE(SUM(charge), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= CURRENT_DATE), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, charge, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01')), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), charge, 0)), 0) AS SIGNED), DATE_FORMAT(MAX(created_at), '%Y-%m-%dT%H:%i:%sZ') FROM usage_records WHERE user_id = ?", SF_READ },
-	[STMT_USAGE_TOP_MODEL] = { "SELECT model_id FROM usage_records WHERE user_id = ? GROUP BY model_id ORDER BY COUNT(*) DESC, model_id LIMIT 1", SF_READ },
-	[STMT_BILL_MODELS] = { "SELECT r.model_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) GROUP BY r.model_id ORDER BY r.model_id", SF_READ },
-	[STMT_BILL_USERS] = { "SELECT u.public_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r JOIN users u ON u.id = r.user_id WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) GROUP BY r.user_id, u.public_id ORDER BY SUM(r.charge) DESC, u.public_id LIMIT 10000", SF_READ },
-	[STMT_RATE_RULES] = { "SELECT key_id, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent, model FROM rate_limit_rules WHERE user_id = ? AND ((key_id = 0 AND model = '') OR (key_id = ? AND (model = '' OR model = ?)))", SF_READ | SF_CACHE },
-	[STMT_UKEY_POOL] = { "SELECT id, public_id, secret_enc, rpm_limit, rpd_limit, min_interval_ms, seal_version FROM upstream_keys WHERE provider_id = ? AND enabled = 1 AND secret_enc IS NOT NULL ORDER BY id LIMIT 64", SF_READ | SF_CACHE },
-	[STMT_UKEY_DEAD] = { "UPDATE upstream_keys SET enabled = 0, disabled_reason = ?, disabled_at = NOW(6) WHERE id = ? AND enabled = 1", 0 },
-	[STMT_UKEY_ALL] = { "SELECT k.id, k.public_id, k.provider_id, k.label, k.last4, k.enabled, k.disabled_reason, DATE_FORMAT(k.disabled_at, '%Y-%m-%dT%H:%i:%sZ'), k.rpm_limit, k.rpd_limit, k.min_interval_ms FROM upstream_keys k WHERE (? = '' OR k.provider_id = ?) ORDER BY k.provider_id, k.id", SF_READ },
-	[STMT_UKEY_UPDATE] = { "UPDATE upstream_keys SET label = COALESCE(?, label), enabled = COALESCE(?, enabled), disabled_reason = IF(? = 1, NULL, disabled_reason), disabled_at = IF(? = 1, NULL, disabled_at), rpm_limit = IF(? = 1, ?, rpm_limit), rpd_limit = IF(? = 1, ?, rpd_limit), min_interval_ms = COALESCE(?, min_interval_ms) WHERE public_id = ? AND provider_id = ?", 0 },
-	[STMT_PROVIDER_LOCK] = { "SELECT kind, base_url FROM providers WHERE id = ? FOR UPDATE", 0 },
-	[STMT_UKEY_SEALED] = { "SELECT id, public_id, secret_enc, seal_version FROM upstream_keys WHERE provider_id = ? AND secret_enc IS NOT NULL ORDER BY id FOR UPDATE", 0 },
-	[STMT_UKEY_RESEAL] = { "UPDATE upstream_keys SET secret_enc = ?, seal_version = 2 WHERE id = ?", 0 },
-	[STMT_RATE_TAKE] = { "INSERT INTO rate_windows (subject, lim, win, used) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE used = IF(used + VALUES(used) <= ?, used + VALUES(used), used)", SF_HOT },
-	[STMT_RATE_PRUNE] = { "DELETE FROM rate_windows WHERE lim = ? AND win < ?", SF_HOT },
-	[STMT_ROUTE_UPDATE] = { "UPDATE model_routes SET input_price = COALESCE(?, input_price), output_price = COALESCE(?, output_price), cached_input_price = COALESCE(?, cached_input_price), enabled = COALESCE(?, enabled) WHERE model_id = ? AND (? = '' OR provider_id = ?)", 0 },
-	[STMT_MODEL_IMAGE] = { "SELECT image_base_tokens, image_tile_tokens FROM models WHERE id = ?", SF_READ },
-	[STMT_MODEL_IMAGE_SEED] = { "UPDATE models SET image_base_tokens = ?, image_tile_tokens = ? WHERE id = ? AND image_base_tokens IS NULL AND image_tile_tokens IS NULL", 0 },
-	[STMT_MODEL_IMAGE_SET] = { "UPDATE models SET image_base_tokens = ?, image_tile_tokens = ? WHERE id = ?", 0 },
-};
-/* clang-format on */
 
 /*
  * Multi-row INSERTs (db_exec_rows): the statement up to VALUES and the width
@@ -172,25 +42,12 @@ static const struct stmt_def stmts[STMT__MAX] = {
  * that is a millisecond some request waits for a core (BENCHMARKS.md).
  */
 #define BATCH_SIZES 8 /* 1, 2, 4 ... 128 rows (DB_BATCH_MAX) */
-static const struct batch_def {
-	const char *prefix;
-	unsigned ncols;
-} batches[BATCH__MAX] = {
-    /* IGNORE: a line written out twice must not stop the journal. */
-    [BATCH_USAGE] = {"INSERT IGNORE INTO usage_records (request_id, user_id, "
-		     "api_key_id, hold_id, endpoint, model_id, provider_id, "
-		     "upstream_key_id, upstream_model, prompt_tokens, "
-		     "completion_tokens, cached_tokens, reasoning_tokens, "
-		     "input_price, output_price, cached_price, commission_bp, "
-		     "base_cost, commission, charge, status, http_status, "
-		     "error, latency_ms, ttft_ms, stream, estimated, attempts, "
-		     "idem_key, upstream_cost, overrun, charge_basis, "
-		     "client_request_id) VALUES ",
-	33},
-    [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
-		      "kind, amount, dedupe_key) VALUES ",
-	5},
-};
+/* The tables store_init hands over (store/stmt.c). */
+static const struct db_stmt_def *stmts;
+static size_t nstmts;
+static const struct db_batch_def *batches;
+static size_t nbatches;
+
 
 /* UTC and strict modes on every session, whoever configured the server. */
 #define SESSION_INIT                                                           \
@@ -200,8 +57,8 @@ static const struct batch_def {
 
 struct db_conn {
 	MYSQL *my;
-	MYSQL_STMT *st[STMT__MAX];
-	MYSQL_STMT *bst[BATCH__MAX][BATCH_SIZES]; /* by log2 of the rows */
+	MYSQL_STMT *st[DB_MAX_STMTS];
+	MYSQL_STMT *bst[DB_MAX_BATCHES][BATCH_SIZES]; /* by log2 of the rows */
 	const struct conf *conf;
 	unsigned long flags;
 	struct db_conn *next; /* free list */
@@ -276,12 +133,12 @@ conn_close(struct db_conn *c)
 {
 	size_t i;
 
-	for (i = 0; i < STMT__MAX; i++) {
+	for (i = 0; i < DB_MAX_STMTS; i++) {
 		if (c->st[i] != NULL)
 			mysql_stmt_close(c->st[i]);
 		c->st[i] = NULL;
 	}
-	for (i = 0; i < BATCH__MAX * BATCH_SIZES; i++) {
+	for (i = 0; i < DB_MAX_BATCHES * BATCH_SIZES; i++) {
 		MYSQL_STMT **b = &c->bst[i / BATCH_SIZES][i % BATCH_SIZES];
 
 		if (*b != NULL)
@@ -497,7 +354,7 @@ db_schema_version(struct db_pool *p, int64_t *out)
 }
 
 static enum tg_err
-map_error(struct db_conn *c, unsigned e, const char *msg, enum stmt s)
+map_error(struct db_conn *c, unsigned e, const char *msg, unsigned s)
 {
 	snprintf(c->err, sizeof(c->err), "%s", msg);
 	switch (e) {
@@ -616,7 +473,7 @@ fetch_rows(
 
 /* One attempt; *gone is set when the connection itself was lost. */
 static enum tg_err
-exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
+exec_once(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
     struct db_rows *out, struct arena *a, int *gone)
 {
 	MYSQL_BIND b[DB_MAX_PARAMS];
@@ -683,7 +540,7 @@ exec_once(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 
 /* The cache key of a statement and its parameters; NULL on OOM. */
 static unsigned char *
-cache_key(enum stmt s, const struct db_val *params, size_t n, struct arena *a,
+cache_key(unsigned s, const struct db_val *params, size_t n, struct arena *a,
     size_t *len)
 {
 	unsigned char *k, *p;
@@ -755,11 +612,11 @@ rows_unpack(unsigned char *b, struct db_rows *out)
 		}
 }
 
-static enum tg_err exec_retry(struct db_conn *, enum stmt,
+static enum tg_err exec_retry(struct db_conn *, unsigned,
     const struct db_val *, size_t, struct db_rows *, struct arena *);
 
 enum tg_err
-db_exec(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
+db_exec(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
     struct db_rows *out, struct arena *a)
 {
 	struct cache *cache = c->pool != NULL ? c->pool->cache : NULL;
@@ -768,7 +625,7 @@ db_exec(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 	uint64_t epoch = 0;
 	enum tg_err rc;
 
-	if (cache != NULL && out != NULL && (stmts[s].flags & SF_CACHE) &&
+	if (cache != NULL && out != NULL && (stmts[s].flags & DB_SF_CACHE) &&
 	    !c->in_txn && (key = cache_key(s, params, n, a, &klen)) != NULL) {
 		if ((blob = cache_get(cache, key, klen, a, &blen)) != NULL) {
 			rows_unpack(blob, out);
@@ -781,7 +638,7 @@ db_exec(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 		return rc;
 	if (key != NULL && (blob = rows_pack(out, a, &blen)) != NULL)
 		cache_put(cache, key, klen, blob, blen, epoch);
-	if (!(stmts[s].flags & (SF_READ | SF_HOT))) {
+	if (!(stmts[s].flags & (DB_SF_READ | DB_SF_HOT))) {
 		if (c->in_txn)
 			c->dirty = 1;
 		else
@@ -791,7 +648,7 @@ db_exec(struct db_conn *c, enum stmt s, const struct db_val *params, size_t n,
 }
 
 static enum tg_err
-exec_retry(struct db_conn *c, enum stmt s, const struct db_val *params,
+exec_retry(struct db_conn *c, unsigned s, const struct db_val *params,
     size_t n, struct db_rows *out, struct arena *a)
 {
 	enum tg_err rc;
@@ -806,7 +663,7 @@ exec_retry(struct db_conn *c, enum stmt s, const struct db_val *params,
 	 */
 	conn_close(c);
 	/* Inside a transaction the server rolled it back: nothing to retry. */
-	if (!(stmts[s].flags & SF_READ) || c->in_txn) {
+	if (!(stmts[s].flags & DB_SF_READ) || c->in_txn) {
 		c->in_txn = 0;
 		return TG_EDB;
 	}
@@ -819,9 +676,9 @@ exec_retry(struct db_conn *c, enum stmt s, const struct db_val *params,
 
 /* A prepared INSERT of 2^lg rows of batch b, made once per connection. */
 static MYSQL_STMT *
-batch_stmt(struct db_conn *c, enum batch b, unsigned lg, struct arena *a)
+batch_stmt(struct db_conn *c, unsigned b, unsigned lg, struct arena *a)
 {
-	const struct batch_def *d = &batches[b];
+	const struct db_batch_def *d = &batches[b];
 	size_t r, i, k = (size_t)1 << lg;
 	MYSQL_STMT *st;
 	struct buf sql;
@@ -861,7 +718,7 @@ db_batch_rows(struct db_conn *c, unsigned rows)
 }
 
 enum tg_err
-db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
+db_exec_rows(struct db_conn *c, unsigned b, const struct db_val *params,
     size_t nrows, struct arena *a)
 {
 	size_t ncols = batches[b].ncols, k, n, cap = DB_BATCH_MAX;
@@ -893,7 +750,7 @@ db_exec_rows(struct db_conn *c, enum batch b, const struct db_val *params,
 		counted();
 		if (mysql_stmt_bind_param(st, bind) || mysql_stmt_execute(st)) {
 			rc = map_error(c, mysql_stmt_errno(st),
-			    mysql_stmt_error(st), STMT__MAX);
+			    mysql_stmt_error(st), DB_MAX_STMTS);
 			if (lost(mysql_stmt_errno(st))) {
 				c->in_txn = 0;
 				conn_close(c);
@@ -1046,4 +903,20 @@ const char *
 db_error(struct db_conn *c)
 {
 	return c->err;
+}
+
+void
+db_set_statements(const struct db_stmt_def *s, size_t n,
+    const struct db_batch_def *b, size_t nb)
+{
+	if (n > DB_MAX_STMTS || nb > DB_MAX_BATCHES) {
+		fprintf(stderr, "db_set_statements: %zu statements, %zu batches: "
+				"raise DB_MAX_STMTS or DB_MAX_BATCHES\n",
+		    n, nb);
+		abort();
+	}
+	stmts = s;
+	nstmts = n;
+	batches = b;
+	nbatches = nb;
 }

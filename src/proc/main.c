@@ -13,6 +13,7 @@
 #include "core/conf.h"
 #include "io/http_client.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "http/ctx.h"
 #include "proc/wctx.h"
 #include "core/log.h"
@@ -186,6 +187,7 @@ main(int argc, char *argv[])
 	int ch, test = 0, rc, nargs;
 
 	harden();
+	store_init();
 	/* "+": options stop at the command, which has options of its own. */
 	while ((ch = getopt(argc, argv, "+c:th")) != -1) {
 		switch (ch) {

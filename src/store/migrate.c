@@ -13,6 +13,7 @@
 #include "domain/catalog.h"
 #include "core/conf.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "store/migrate.h"
 
 #define MIGRATE_MAX_FILES 1000

@@ -6,6 +6,7 @@
 #include "core/arena.h"
 #include "core/conf.h"
 #include "io/db.h"
+#include "store/stmt.h"
 
 static struct conf *conf;
 
@@ -25,7 +26,7 @@ setup(void **state)
 	conf->db_password = strdup(getenv("TOLLGATE_TEST_DB_PASSWORD") != NULL
 		? getenv("TOLLGATE_TEST_DB_PASSWORD")
 		: "");
-	return db_library_init();
+	return (store_init(), db_library_init());
 }
 
 static int

@@ -6,6 +6,7 @@
 #include "domain/accounts.h"
 #include "core/arena.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "domain/keys.h"
 #include "domain/ledger.h"
 #include "core/money.h"
@@ -34,7 +35,7 @@ setup(void **state)
 	w.conf->db_password = strdup(getenv("TOLLGATE_TEST_DB_PASSWORD") != NULL
 		? getenv("TOLLGATE_TEST_DB_PASSWORD")
 		: "");
-	if (db_library_init() == -1)
+	if ((store_init(), db_library_init()) == -1)
 		return -1;
 	w.pool = db_pool_new(w.conf, 16);
 	w.ctx.conf = w.conf;

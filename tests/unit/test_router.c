@@ -5,6 +5,7 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "store/stmt.h"
 #include "http/handlers.h"
 #include "http/req.h"
 #include "http/router.h"
@@ -757,7 +758,7 @@ t_serve_health_db_down(void **state)
 	f->conf->db_host = "127.0.0.1";
 	f->conf->db_port = 1;
 	f->conf->db_connect_timeout = 1;
-	assert_int_equal(db_library_init(), 0);
+	assert_int_equal((store_init(), db_library_init()), 0);
 	f->ctx.db = db_pool_new(f->conf, 1);
 	assert_non_null(f->ctx.db);
 	mem_io_request(&f->io, "GET", "/health");

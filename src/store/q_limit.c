@@ -1,0 +1,17 @@
+/* q_limit.c: rate-limit rules and the shared-window counters: the statements (typed queries join them here) */
+#include "config.h"
+
+#include "io/db.h"
+#include "store/stmt.h"
+
+/* clang-format off */
+const struct stmt_row q_limit_stmts[] = {
+	{ STMT_LIMIT_UPSERT, "INSERT INTO rate_limit_rules (user_id, key_id, model, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE requests_per_minute = VALUES(requests_per_minute), requests_per_hour = VALUES(requests_per_hour), requests_per_day = VALUES(requests_per_day), tokens_per_minute = VALUES(tokens_per_minute), tokens_per_hour = VALUES(tokens_per_hour), tokens_per_day = VALUES(tokens_per_day), max_concurrent = VALUES(max_concurrent)", 0 },
+	{ STMT_LIMIT_GET, "SELECT requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent FROM rate_limit_rules WHERE user_id = ? AND key_id = ? AND model = ?", DB_SF_READ },
+	{ STMT_LIMIT_LIST_KEYS, "SELECT k.public_id, r.requests_per_minute, r.requests_per_hour, r.requests_per_day, r.tokens_per_minute, r.tokens_per_hour, r.tokens_per_day, r.max_concurrent, r.model FROM rate_limit_rules r JOIN api_keys k ON k.id = r.key_id WHERE r.user_id = ? AND r.key_id <> 0 AND k.revoked_at IS NULL ORDER BY k.id, r.model", DB_SF_READ },
+	{ STMT_RATE_RULES, "SELECT key_id, requests_per_minute, requests_per_hour, requests_per_day, tokens_per_minute, tokens_per_hour, tokens_per_day, max_concurrent, model FROM rate_limit_rules WHERE user_id = ? AND ((key_id = 0 AND model = '') OR (key_id = ? AND (model = '' OR model = ?)))", DB_SF_READ | DB_SF_CACHE },
+	{ STMT_RATE_TAKE, "INSERT INTO rate_windows (subject, lim, win, used) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE used = IF(used + VALUES(used) <= ?, used + VALUES(used), used)", DB_SF_HOT },
+	{ STMT_RATE_PRUNE, "DELETE FROM rate_windows WHERE lim = ? AND win < ?", DB_SF_HOT },
+	{ STMT__MAX, NULL, 0 },
+};
+/* clang-format on */

@@ -1,0 +1,62 @@
+/* stmt.c: gathers the q_*.c statement tables into the one the database layer prepares from */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "io/db.h"
+#include "store/stmt.h"
+
+static const struct stmt_row *const tables[] = {
+	q_schema_stmts,
+	q_user_stmts,
+	q_key_stmts,
+	q_payer_stmts,
+	q_ledger_stmts,
+	q_limit_stmts,
+	q_audit_stmts,
+	q_usage_stmts,
+	q_upstream_stmts,
+	q_catalog_stmts,
+};
+
+/*
+ * Multi-row INSERTs (db_exec_rows): the statement up to VALUES and the width
+ * of one row.
+ */
+static const struct db_batch_def batches[BATCH__MAX] = {
+    /* IGNORE: a line written out twice must not stop the journal. */
+    [BATCH_USAGE] = {"INSERT IGNORE INTO usage_records (request_id, user_id, "
+		     "api_key_id, hold_id, endpoint, model_id, provider_id, "
+		     "upstream_key_id, upstream_model, prompt_tokens, "
+		     "completion_tokens, cached_tokens, reasoning_tokens, "
+		     "input_price, output_price, cached_price, commission_bp, "
+		     "base_cost, commission, charge, status, http_status, "
+		     "error, latency_ms, ttft_ms, stream, estimated, attempts, "
+		     "idem_key, upstream_cost, overrun, charge_basis, "
+		     "client_request_id) VALUES ",
+	33},
+    [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
+		      "kind, amount, dedupe_key) VALUES ",
+	5},
+};
+
+static struct db_stmt_def all[STMT__MAX];
+
+void
+store_init(void)
+{
+	const struct stmt_row *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		for (r = tables[i]; r->sql != NULL; r++)
+			all[r->id] = (struct db_stmt_def){r->sql, r->flags};
+	for (i = 0; i < STMT__MAX; i++)
+		if (all[i].sql == NULL) {
+			/* A statement named in stmt.h but in no table: a build bug. */
+			fprintf(stderr, "store_init: statement %zu has no SQL\n", i);
+			abort();
+		}
+	db_set_statements(all, STMT__MAX, batches, BATCH__MAX);
+}
