@@ -5,9 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "prov/params.h"
-#include "domain/limits.h"
-
+#include "core/conf_rules.h"
 #include "core/tollgate.h"
 
 #define CONF_MAX_GROUPS	 32

@@ -5,22 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The limits a subject may have, in the order of the API's rate_limits names. */
-enum rate_limit {
-	RL_RPM = 0, /* requests per minute */
-	RL_RPH,
-	RL_RPD,
-	RL_TPM, /* tokens per minute */
-	RL_TPH,
-	RL_TPD,
-	RL_CONC, /* requests in flight at once */
-	RL__MAX
-};
-
-/* One value per limit; -1 = unlimited. */
-struct rate_set {
-	int64_t v[RL__MAX];
-};
+#include "core/conf_rules.h"
 
 #define RATE_MAX_SUBJECTS 3
 
@@ -68,26 +53,8 @@ int rate_shared(const struct rate *);
 
 /* The counter key of a subject ('u' user, 'k' API key) and its id. */
 uint64_t rate_key(char scope, int64_t id);
-/* "unlimited" everywhere. */
-void rate_set_none(struct rate_set *);
-/*
- * The built-in limits of a user without a rule or a configured default, so
- * one user cannot take every slot of a small host with long streams:
- * RATE_DEFAULT_RPM requests a minute and max(2, slots / 4) in flight.
- */
-#define RATE_DEFAULT_RPM 60
-void rate_set_default(struct rate_set *, unsigned slots);
 /* The tighter of a and b, limit by limit, into a. */
 void rate_set_min(struct rate_set *a, const struct rate_set *b);
-/* Name of a limit as the API spells it ("requests_per_minute"). */
-const char *rate_limit_name(enum rate_limit);
-/*
- * Parse "requests_per_minute=60, tokens_per_day=100000" (also rpm, rph, rpd,
- * tpm, tph, tpd, concurrent) into out, starting from unlimited; "none" is
- * unlimited.  0 or -1.
- */
-int rate_set_parse(
-    const char *s, struct rate_set *out, char *err, size_t errlen);
 
 /*
  * Admit one request of `tokens` tokens (the hold's estimate) for every

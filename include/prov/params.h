@@ -6,21 +6,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#define PARAMS_MAX_ALLOW 16
-#define PARAMS_NAME_MAX	 64
-
-/* How an operator-allowed parameter is priced ([chat] allow_params). */
-enum allow_rule {
-	ALLOW_FREE = 0, /* forwarded, costs nothing beyond tokens */
-	ALLOW_TIMES, /* a whole number that multiplies the completions held */
-	ALLOW_ADD,   /* a fixed fee in USD held and charged per request */
-};
-
-struct param_allow {
-	char name[PARAMS_NAME_MAX + 1];
-	enum allow_rule rule;
-	int64_t fee; /* nano-USD, ALLOW_ADD */
-};
+#include "core/conf_rules.h"
 
 /* What the members of one request add to its hold beyond tokens. */
 struct param_cost {

@@ -27,6 +27,9 @@
 
 #define CONF_MAX_LINE 4096
 
+/* The provider layer judges allowed parameters (conf_set_allow_parser). */
+static conf_allow_fn allow_parser;
+
 struct parse;
 typedef int (*setter_fn)(
     struct parse *, void *field, const char *value, uint64_t min, uint64_t max);
@@ -479,12 +482,20 @@ set_allow(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	char err[256];
 
 	set_str(p, f, v, min, max);
-	if (params_allow_parse(v, p->c->allow_params, &p->c->nallow_params, err,
-		sizeof(err)) == 0)
+	if (allow_parser == NULL)
+		snprintf(err, sizeof(err), "no parser for allow_params");
+	else if (allow_parser(v, p->c->allow_params, &p->c->nallow_params, err,
+		     sizeof(err)) == 0)
 		return 0;
 	p->c->nallow_params = 0;
 	perr(p, "%s", err);
 	return -1;
+}
+
+void
+conf_set_allow_parser(conf_allow_fn fn)
+{
+	allow_parser = fn;
 }
 
 #define CO(f) offsetof(struct conf, f)

@@ -22,6 +22,7 @@
 #include "io/sock.h"
 #include "domain/upstream.h"
 #include "proc/worker.h"
+#include "prov/params.h"
 
 /*
  * Before anything holds a secret: no core file and no ptrace by our own
@@ -188,6 +189,7 @@ main(int argc, char *argv[])
 
 	harden();
 	store_init();
+	conf_set_allow_parser(params_allow_parse);
 	/* "+": options stop at the command, which has options of its own. */
 	while ((ch = getopt(argc, argv, "+c:th")) != -1) {
 		switch (ch) {

@@ -4,6 +4,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "domain/limits.h"
+#include "prov/params.h"
 
 #define MAXERR 16
 
@@ -1031,5 +1032,6 @@ main(void)
 	};
 
 	test_init();
+	conf_set_allow_parser(params_allow_parse);
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }
