@@ -39,11 +39,17 @@ struct db_batch_def {
 #define DB_MAX_STMTS   192
 #define DB_MAX_BATCHES 4
 /*
- * The statement and batch tables (store_init), once per process before any
- * connection; aborts when they outgrow DB_MAX_STMTS or DB_MAX_BATCHES.
+ * Reads the schema version over a connection (0: none applied); the store
+ * owns the statement, db_get checks it on every new connection.
+ */
+typedef enum tg_err (*db_version_fn)(struct db_conn *, int64_t *out);
+/*
+ * The statement and batch tables and the version reader (store_init), once
+ * per process before any connection; aborts when they outgrow DB_MAX_STMTS or
+ * DB_MAX_BATCHES.
  */
 void db_set_statements(const struct db_stmt_def *, size_t n,
-    const struct db_batch_def *, size_t nb);
+    const struct db_batch_def *, size_t nb, db_version_fn);
 
 enum db_type { DBT_NULL = 0, DBT_I64, DBT_STR };
 
@@ -126,9 +132,6 @@ void db_admin_close(struct db_conn *);
 /* Run a script of ';'-separated statements; err receives the server message. */
 enum tg_err db_run_script(
     struct db_conn *, const char *sql, size_t len, char *err, size_t errlen);
-/* Serialize migrations across processes and hosts (GET_LOCK). */
-enum tg_err db_lock(struct db_conn *, const char *name, unsigned timeout_s);
-void db_unlock(struct db_conn *, const char *name);
 /* The last server error message of this connection (for logs). */
 const char *db_error(struct db_conn *);
 

@@ -15,7 +15,6 @@
 #include "io/cache.h"
 #include "core/conf.h"
 #include "io/db.h"
-#include "store/stmt.h"
 #include "core/log.h"
 
 #define DB_MAX_PARAMS 64
@@ -47,6 +46,8 @@ static const struct db_stmt_def *stmts;
 static size_t nstmts;
 static const struct db_batch_def *batches;
 static size_t nbatches;
+/* Reads the schema version on a fresh connection (the store's). */
+static db_version_fn read_version;
 
 
 /* UTC and strict modes on every session, whoever configured the server. */
@@ -279,23 +280,6 @@ db_put(struct db_pool *p, struct db_conn *c)
 	p->free = c;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-}
-
-static enum tg_err
-read_version(struct db_conn *c, int64_t *out)
-{
-	struct arena *a = arena_new(1024);
-	struct db_rows rows;
-	enum tg_err rc;
-
-	rc = db_exec(c, STMT_SCHEMA_VERSION, NULL, 0, &rows, a);
-	*out = 0;
-	if (rc == TG_OK && rows.nrows == 1 && rows.v[0].type == DBT_I64)
-		*out = rows.v[0].i;
-	else if (rc == TG_ENOENT)
-		rc = TG_OK; /* no schema_migrations yet: version 0 */
-	arena_free(a);
-	return rc;
 }
 
 static enum tg_err
@@ -872,33 +856,6 @@ fail:
 	return TG_EDB;
 }
 
-enum tg_err
-db_lock(struct db_conn *c, const char *name, unsigned timeout_s)
-{
-	struct db_val p[2] = {DB_STR(name), DB_I64(timeout_s)};
-	struct arena *a = arena_new(1024);
-	struct db_rows rows;
-	enum tg_err rc;
-
-	rc = db_exec(c, STMT_LOCK_GET, p, 2, &rows, a);
-	if (rc == TG_OK &&
-	    (rows.nrows != 1 || rows.v[0].type != DBT_I64 || rows.v[0].i != 1))
-		rc = TG_ETIMEOUT;
-	arena_free(a);
-	return rc;
-}
-
-void
-db_unlock(struct db_conn *c, const char *name)
-{
-	struct db_val p[1] = {DB_STR(name)};
-	struct arena *a = arena_new(1024);
-	struct db_rows rows;
-
-	(void)db_exec(c, STMT_LOCK_RELEASE, p, 1, &rows, a);
-	arena_free(a);
-}
-
 const char *
 db_error(struct db_conn *c)
 {
@@ -907,7 +864,7 @@ db_error(struct db_conn *c)
 
 void
 db_set_statements(const struct db_stmt_def *s, size_t n,
-    const struct db_batch_def *b, size_t nb)
+    const struct db_batch_def *b, size_t nb, db_version_fn version)
 {
 	if (n > DB_MAX_STMTS || nb > DB_MAX_BATCHES) {
 		fprintf(stderr, "db_set_statements: %zu statements, %zu batches: "
@@ -919,4 +876,5 @@ db_set_statements(const struct db_stmt_def *s, size_t n,
 	nstmts = n;
 	batches = b;
 	nbatches = nb;
+	read_version = version;
 }

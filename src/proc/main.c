@@ -20,6 +20,7 @@
 #include "proc/master.h"
 #include "store/migrate.h"
 #include "io/sock.h"
+#include "domain/catalog.h"
 #include "domain/upstream.h"
 #include "proc/worker.h"
 #include "prov/params.h"
@@ -155,7 +156,7 @@ serve(struct conf *c)
 static int
 cmd_migrate(const struct conf *c, int argc, char **argv)
 {
-	return migrate_run(c, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return migrate_run(c, stdout, catalog_seed) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* clang-format off */

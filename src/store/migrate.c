@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include "core/arena.h"
-#include "domain/catalog.h"
 #include "core/conf.h"
 #include "io/db.h"
-#include "store/stmt.h"
+#include "store/q_schema.h"
 #include "store/migrate.h"
 
 #define MIGRATE_MAX_FILES 1000
@@ -102,12 +101,12 @@ list_files(const char *dir, size_t *n, FILE *out)
 }
 
 static int
-applied(const struct db_rows *rows, int version)
+applied(const struct q_migrations *m, int version)
 {
 	size_t i;
 
-	for (i = 0; i < rows->nrows; i++)
-		if (rows->v[i * rows->ncols].i == version)
+	for (i = 0; i < m->n; i++)
+		if (m->version[i] == version)
 			return 1;
 	return 0;
 }
@@ -118,8 +117,6 @@ apply(struct db_conn *c, const char *dir, const char *name, FILE *out)
 	char path[4096], err[512];
 	char *sql;
 	size_t len;
-	struct db_val p[2];
-	struct arena *a;
 	int rc = -1;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -132,17 +129,13 @@ apply(struct db_conn *c, const char *dir, const char *name, FILE *out)
 		fprintf(out, "tollgate: %s failed: %s\n", name, err);
 		goto out;
 	}
-	p[0] = DB_I64(file_version(name));
-	p[1] = DB_STR(name);
-	a = arena_new(1024);
-	if (db_exec(c, STMT_MIGRATION_RECORD, p, 2, NULL, a) != TG_OK)
+	if (q_migration_record(c, file_version(name), name) != TG_OK)
 		fprintf(out, "tollgate: recording %s failed: %s\n", name,
 		    db_error(c));
 	else {
 		fprintf(out, "applied %s\n", name);
 		rc = 0;
 	}
-	arena_free(a);
 out:
 	free(sql);
 	return rc;
@@ -150,21 +143,22 @@ out:
 
 /* The shipped price list, when the schema directory has one. */
 static int
-seed_catalog(struct db_conn *c, struct arena *a, const char *dir, FILE *out)
+seed_catalog(struct db_conn *c, struct arena *a, const char *dir, FILE *out,
+    migrate_seed_fn seed)
 {
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/pricing.json", dir);
-	if (access(path, R_OK) == -1)
+	if (seed == NULL || access(path, R_OK) == -1)
 		return 0;
-	return catalog_seed(c, a, path, out);
+	return seed(c, a, path, out);
 }
 
 int
-migrate_run(const struct conf *conf, FILE *out)
+migrate_run(const struct conf *conf, FILE *out, migrate_seed_fn seed)
 {
 	struct db_conn *c = NULL;
-	struct db_rows rows;
+	struct q_migrations rows;
 	struct arena *a = arena_new(4096);
 	char err[512], **names = NULL;
 	size_t n = 0, i, done = 0;
@@ -178,7 +172,7 @@ migrate_run(const struct conf *conf, FILE *out)
 		    out, "tollgate: cannot connect to the database: %s\n", err);
 		goto out;
 	}
-	if (db_lock(c, MIGRATE_LOCK, 60) != TG_OK) {
+	if (q_lock(c, MIGRATE_LOCK, 60) != TG_OK) {
 		fprintf(out, "tollgate: another migration holds the lock\n");
 		goto out;
 	}
@@ -188,14 +182,14 @@ migrate_run(const struct conf *conf, FILE *out)
 		fprintf(out, "tollgate: creating schema_migrations: %s\n", err);
 		goto out;
 	}
-	if (db_exec(c, STMT_MIGRATION_LIST, NULL, 0, &rows, a) != TG_OK) {
+	if (q_migration_list(c, a, &rows) != TG_OK) {
 		fprintf(out, "tollgate: reading schema_migrations: %s\n",
 		    db_error(c));
 		goto out;
 	}
-	for (i = 0; i < rows.nrows; i++)
-		if (rows.v[i * rows.ncols].i > top)
-			top = rows.v[i * rows.ncols].i;
+	for (i = 0; i < rows.n; i++)
+		if (rows.version[i] > top)
+			top = rows.version[i];
 	if (top > TG_SCHEMA_VERSION) {
 		fprintf(out,
 		    "tollgate: the database is at schema version %lld, "
@@ -214,12 +208,12 @@ migrate_run(const struct conf *conf, FILE *out)
 	if (done == 0)
 		fprintf(out, "schema is up to date (version %d)\n",
 		    TG_SCHEMA_VERSION);
-	if (seed_catalog(c, a, conf->schema_dir, out) == -1)
+	if (seed_catalog(c, a, conf->schema_dir, out, seed) == -1)
 		goto out;
 	rc = 0;
 out:
 	if (locked)
-		db_unlock(c, MIGRATE_LOCK);
+		q_unlock(c, MIGRATE_LOCK);
 	db_admin_close(c);
 	for (i = 0; i < n; i++)
 		free(names[i]);

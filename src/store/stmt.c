@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "io/db.h"
+#include "store/q_schema.h"
 #include "store/stmt.h"
 
 static const struct stmt_row *const tables[] = {
@@ -58,5 +59,5 @@ store_init(void)
 			fprintf(stderr, "store_init: statement %zu has no SQL\n", i);
 			abort();
 		}
-	db_set_statements(all, STMT__MAX, batches, BATCH__MAX);
+	db_set_statements(all, STMT__MAX, batches, BATCH__MAX, q_schema_version);
 }
