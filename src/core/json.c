@@ -299,6 +299,18 @@ valid_number(const unsigned char *t, size_t len, size_t i)
 	return end;
 }
 
+/* true, false or null at t[i]: the index past it, or 0. */
+static size_t
+valid_literal(const unsigned char *t, size_t len, size_t i)
+{
+	const char *w = t[i] == 't' ? "true" : t[i] == 'f' ? "false" : "null";
+	size_t n = strlen(w);
+
+	if (len - i < n || memcmp(t + i, w, n) != 0)
+		return 0;
+	return i + n;
+}
+
 /*
  * The validating scan behind jx_valid and jx_count.  It builds nothing and
  * counts each value (scalar or container) into *elems, stopping at the
@@ -368,17 +380,10 @@ scan(const char *text, size_t len, unsigned maxdepth, size_t maxelems,
 			break;
 		case 't':
 		case 'f':
-		case 'n': {
-			const char *w = t[i] == 't' ? "true"
-			    : t[i] == 'f'	    ? "false"
-						    : "null";
-			size_t n = strlen(w);
-
-			if (len - i < n || memcmp(t + i, w, n) != 0)
+		case 'n':
+			if ((i = valid_literal(t, len, i)) == 0)
 				return JX_SCAN_BAD;
-			i += n;
 			break;
-		}
 		default:
 			if ((s = valid_number(t, len, i)) == 0 && lenient)
 				s = number_syntax(t, len, i);

@@ -374,6 +374,36 @@ write_pid(const char *path)
 	return 0;
 }
 
+/* Act on the signals that arrived since the last turn of the loop. */
+static void
+handle_signals(struct master *m)
+{
+	if (sig_chld) {
+		sig_chld = 0;
+		reap(m);
+	}
+	if (sig_term) {
+		sig_term = 0;
+		stop(m, 1);
+	}
+	if (sig_quit) {
+		sig_quit = 0;
+		stop(m, 0);
+	}
+	if (sig_hup) {
+		sig_hup = 0;
+		if (m->state == MS_NORMAL)
+			reload(m);
+	}
+	if (sig_usr1) {
+		sig_usr1 = 0;
+		if (log_reopen() == -1)
+			log_sys(LOG_ERR, "reopening logs");
+		signal_workers(m, SIGUSR1, 0);
+	}
+	sig_alrm = 0;
+}
+
 int
 master_run(struct conf *conf)
 {
@@ -414,30 +444,7 @@ master_run(struct conf *conf)
 		if (!sig_chld && !sig_hup && !sig_usr1 && !sig_quit &&
 		    !sig_term && !sig_alrm)
 			sigsuspend(&none);
-		if (sig_chld) {
-			sig_chld = 0;
-			reap(m);
-		}
-		if (sig_term) {
-			sig_term = 0;
-			stop(m, 1);
-		}
-		if (sig_quit) {
-			sig_quit = 0;
-			stop(m, 0);
-		}
-		if (sig_hup) {
-			sig_hup = 0;
-			if (m->state == MS_NORMAL)
-				reload(m);
-		}
-		if (sig_usr1) {
-			sig_usr1 = 0;
-			if (log_reopen() == -1)
-				log_sys(LOG_ERR, "reopening logs");
-			signal_workers(m, SIGUSR1, 0);
-		}
-		sig_alrm = 0;
+		handle_signals(m);
 		respawn_due(m);
 		kill_overdue(m);
 		if (m->state != MS_NORMAL && nworkers(m) == 0)
