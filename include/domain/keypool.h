@@ -1,6 +1,6 @@
 /* keypool.h: upstream key health and per-key limits, shared by a node's processes */
-#ifndef POOL_H
-#define POOL_H
+#ifndef KEYPOOL_H
+#define KEYPOOL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -45,9 +45,9 @@ struct pool_state {
  * The node's pool state at path (a file in server.run_dir), else per process;
  * fails_to_open consecutive failures open a key's circuit for open_s seconds.
  */
-struct pool *pool_open(
+struct pool *keypool_open(
     const char *path, unsigned fails_to_open, unsigned open_s);
-void pool_close(struct pool *);
+void keypool_close(struct pool *);
 
 /*
  * Pick a key of keys[0..n) to use now: healthy (not cooling down, circuit
@@ -57,18 +57,18 @@ void pool_close(struct pool *);
  * and *paced the seconds until a healthy key's spacing or minute lets it
  * go (-1: none is merely paced).
  */
-int pool_choose(struct pool *, const struct pool_key *keys, size_t n,
+int keypool_choose(struct pool *, const struct pool_key *keys, size_t n,
     double *wait_s, double *paced);
 /* Record the outcome of an attempt with key_id (error: short, no secrets). */
-void pool_report(struct pool *, int64_t key_id, enum pool_outcome,
+void keypool_report(struct pool *, int64_t key_id, enum pool_outcome,
     int64_t retry_after_s, const char *error);
-void pool_state(struct pool *, int64_t key_id, struct pool_state *);
+void keypool_state(struct pool *, int64_t key_id, struct pool_state *);
 /* Note a deployment's time to first token (ms); smoothed per node. */
-void pool_latency_note(
+void keypool_latency_note(
     struct pool *, const char *model, const char *provider, double ms);
 /* Its smoothed time to first token in ms, or -1 when never measured. */
-double pool_latency(struct pool *, const char *model, const char *provider);
+double keypool_latency(struct pool *, const char *model, const char *provider);
 /* An admin put the key back: forget its cool-down, circuit and last error. */
-void pool_heal(struct pool *, int64_t key_id);
+void keypool_heal(struct pool *, int64_t key_id);
 
 #endif

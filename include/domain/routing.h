@@ -1,6 +1,6 @@
 /* routing.h: the order a model's deployments are tried in: price, client preferences, latency */
-#ifndef ROUTE_H
-#define ROUTE_H
+#ifndef ROUTING_H
+#define ROUTING_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +31,7 @@ struct route_prefs {
  * Read provider (NULL: defaults).  Members tollgate does not use are
  * ignored, as OpenRouter adds new ones.  TG_EINVAL with *param and msg.
  */
-enum tg_err route_prefs_parse(const json_t *provider, struct route_prefs *,
+enum tg_err routing_prefs_parse(const json_t *provider, struct route_prefs *,
     const char **param, char *msg, size_t msglen);
 /*
  * Filter and order d[0..n) in place: drop what only/ignore/max_price exclude;
@@ -40,7 +40,7 @@ enum tg_err route_prefs_parse(const json_t *provider, struct route_prefs *,
  * weight) or by latency (ttft_ms per deployment, < 0 unknown: after the
  * known ones).  Returns the new count.
  */
-size_t route_apply(struct deployment *d, size_t n, const struct route_prefs *,
+size_t routing_apply(struct deployment *d, size_t n, const struct route_prefs *,
     const double *ttft_ms);
 
 #endif

@@ -65,7 +65,7 @@ struct pool {
 };
 
 struct pool *
-pool_open(const char *path, unsigned fails_to_open, unsigned open_s)
+keypool_open(const char *path, unsigned fails_to_open, unsigned open_s)
 {
 	struct pool *p;
 	char err[256];
@@ -92,7 +92,7 @@ pool_open(const char *path, unsigned fails_to_open, unsigned open_s)
 }
 
 void
-pool_close(struct pool *p)
+keypool_close(struct pool *p)
 {
 	if (p == NULL)
 		return;
@@ -182,7 +182,7 @@ blocked(
 }
 
 int
-pool_choose(struct pool *p, const struct pool_key *keys, size_t n,
+keypool_choose(struct pool *p, const struct pool_key *keys, size_t n,
     double *wait_s, double *paced)
 {
 	struct entry *e, *best = NULL;
@@ -225,7 +225,7 @@ pool_choose(struct pool *p, const struct pool_key *keys, size_t n,
 }
 
 void
-pool_report(struct pool *p, int64_t key_id, enum pool_outcome o,
+keypool_report(struct pool *p, int64_t key_id, enum pool_outcome o,
     int64_t retry_after_s, const char *error)
 {
 	struct entry *e;
@@ -286,7 +286,7 @@ out:
 }
 
 void
-pool_state(struct pool *p, int64_t key_id, struct pool_state *st)
+keypool_state(struct pool *p, int64_t key_id, struct pool_state *st)
 {
 	struct entry *e;
 	double now = util_wall();
@@ -311,7 +311,7 @@ pool_state(struct pool *p, int64_t key_id, struct pool_state *st)
 }
 
 void
-pool_heal(struct pool *p, int64_t key_id)
+keypool_heal(struct pool *p, int64_t key_id)
 {
 	struct entry *e;
 
@@ -358,7 +358,7 @@ lat_find(struct table *t, uint64_t key, int create)
 }
 
 void
-pool_latency_note(
+keypool_latency_note(
     struct pool *p, const char *model, const char *provider, double ms)
 {
 	struct lat *l;
@@ -376,7 +376,7 @@ pool_latency_note(
 }
 
 double
-pool_latency(struct pool *p, const char *model, const char *provider)
+keypool_latency(struct pool *p, const char *model, const char *provider)
 {
 	struct lat *l;
 	double ms = -1;

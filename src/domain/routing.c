@@ -62,7 +62,7 @@ static const struct { const char *name; enum route_sort sort; } sorts[] = {
 /* clang-format on */
 
 enum tg_err
-route_prefs_parse(const json_t *p, struct route_prefs *rp, const char **param,
+routing_prefs_parse(const json_t *p, struct route_prefs *rp, const char **param,
     char *msg, size_t msglen)
 {
 	json_t *v, *mp;
@@ -173,7 +173,7 @@ before(const struct ranked *a, const struct ranked *b)
 }
 
 size_t
-route_apply(struct deployment *d, size_t n, const struct route_prefs *rp,
+routing_apply(struct deployment *d, size_t n, const struct route_prefs *rp,
     const double *ttft_ms)
 {
 	struct ranked r[UPSTREAM_MAX_ROUTES], t;

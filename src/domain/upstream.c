@@ -415,7 +415,7 @@ upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
 		keys[i].rpd = v[4].type == DBT_I64 ? v[4].i : -1;
 		keys[i].min_interval_ms = v[5].i;
 	}
-	if ((pick = pool_choose(pool, keys, i, wait_s, paced)) < 0)
+	if ((pick = keypool_choose(pool, keys, i, wait_s, paced)) < 0)
 		return TG_ERATE;
 	v = &rows.v[(size_t)pick * rows.ncols];
 	/*
@@ -486,7 +486,7 @@ upstream_key_status(struct db_conn *c, struct arena *a, struct pool *pool,
 	arena_defer_json(a, *data);
 	for (i = 0; i < rows.nrows; i++) {
 		v = &rows.v[i * rows.ncols];
-		pool_state(pool, v[0].i, &st);
+		keypool_state(pool, v[0].i, &st);
 		json_array_append_new(*data,
 		    json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:{s:o, "
 			      "s:o, s:I}, s:I, s:I, s:o, s:o, s:s, s:i, s:o, "
@@ -977,7 +977,7 @@ upstream_key_update(struct db_conn *c, struct tg_req *r,
 	*out = key_json(rows.v);
 	arena_defer_json(r->arena, *out);
 	if (enabled == 1 && r->ctx != NULL && r->ctx->pool != NULL)
-		pool_heal(r->ctx->pool, rows.v[11].i);
+		keypool_heal(r->ctx->pool, rows.v[11].i);
 	after = json_deep_copy(*out);
 	arena_defer_json(r->arena, after);
 	return audit_commit(c, r->arena, r, "upstream_key.update",

@@ -502,16 +502,16 @@ order_routes(struct call *x)
 	char msg[160];
 	size_t i;
 
-	if (route_prefs_parse(json_object_get(x->r->json, "provider"), &rp,
+	if (routing_prefs_parse(json_object_get(x->r->json, "provider"), &rp,
 		&param, msg, sizeof(msg)) != TG_OK)
 		return resp_fail_code(x->r, x->resp, TG_EINVAL, "invalid_value",
 		    param, "%s", msg);
 	for (i = 0; i < x->nroutes; i++)
 		ttft[i] = x->r->ctx->pool != NULL
-		    ? pool_latency(
+		    ? keypool_latency(
 			  x->r->ctx->pool, x->model, x->routes[i].provider_id)
 		    : -1;
-	x->nroutes = route_apply(x->routes, x->nroutes, &rp, ttft);
+	x->nroutes = routing_apply(x->routes, x->nroutes, &rp, ttft);
 	if (x->nroutes == 0)
 		return resp_fail_code(x->r, x->resp, TG_EINVAL, "no_deployment",
 		    "provider",
@@ -1299,10 +1299,10 @@ report(struct call *x)
 			  m != NULL ? ": " : "",
 			  m != NULL ? (int)util_utf8_cut(m, 120) : 0,
 			  m != NULL ? m : "");
-	pool_report(x->r->ctx->pool, x->ukey_id, o,
+	keypool_report(x->r->ctx->pool, x->ukey_id, o,
 	    retry_after_s(x->hr.retry_after), err);
 	if (o == PO_OK)
-		pool_latency_note(x->r->ctx->pool, x->model, x->rt->provider_id,
+		keypool_latency_note(x->r->ctx->pool, x->model, x->rt->provider_id,
 		    x->stream && x->t_first > x->t_attempt
 			? (x->t_first - x->t_attempt) * 1000
 			: x->hr.ttfb_s * 1000);

@@ -99,7 +99,7 @@ open_pool(const struct conf *c)
 	if (c->run_dir != NULL &&
 	    asprintf(&path, "%s/tollgate-pool.shm", c->run_dir) == -1)
 		return NULL;
-	p = pool_open(path, c->failures_to_open, c->open_seconds);
+	p = keypool_open(path, c->failures_to_open, c->open_seconds);
 	free(path);
 	return p;
 }
@@ -259,7 +259,7 @@ ctx_shm_check(const struct conf *c)
 	free(path);
 	cache_close(cache);
 	lease_close_table(lt);
-	pool_close(p);
+	keypool_close(p);
 	rate_close(r);
 	if (shm_refused() == 0)
 		return 0;
@@ -311,7 +311,7 @@ ctx_fini(struct tg_ctx *x)
 	lease_close_table(x->leases);
 	db_pool_free(x->db);
 	rate_close(x->rate);
-	pool_close(x->pool);
+	keypool_close(x->pool);
 	free(x->openapi);
 	crypto_wipe(x->master, sizeof(x->master));
 	memset(x, 0, sizeof(*x));

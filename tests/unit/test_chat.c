@@ -451,8 +451,8 @@ apply(const char *prefs, struct deployment *d, size_t n, const double *ttft)
 	size_t m;
 
 	assert_int_equal(
-	    route_prefs_parse(p, &rp, &param, msg, sizeof(msg)), TG_OK);
-	m = route_apply(d, n, &rp, ttft); /* rp borrows the strings of p */
+	    routing_prefs_parse(p, &rp, &param, msg, sizeof(msg)), TG_OK);
+	m = routing_apply(d, n, &rp, ttft); /* rp borrows the strings of p */
 	json_decref(p);
 	return m;
 }
@@ -502,23 +502,23 @@ t_route(void **state)
 	/* refusals name the member */
 	bad = json_loads("{\"sort\":\"nope\"}", 0, NULL);
 	assert_int_equal(
-	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
+	    routing_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
 	assert_string_equal(param, "provider.sort");
 	json_decref(bad);
 	bad = json_loads("{\"order\":[1]}", 0, NULL);
 	assert_int_equal(
-	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
+	    routing_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
 	assert_string_equal(param, "provider.order");
 	json_decref(bad);
 	bad = json_loads("{\"max_price\":{\"prompt\":\"x\"}}", 0, NULL);
 	assert_int_equal(
-	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
+	    routing_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_EINVAL);
 	json_decref(bad);
 	/* unknown members are OpenRouter's business: ignored */
 	bad =
 	    json_loads("{\"data_collection\":\"deny\",\"zdr\":true}", 0, NULL);
 	assert_int_equal(
-	    route_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_OK);
+	    routing_prefs_parse(bad, &rp, &param, msg, sizeof(msg)), TG_OK);
 	json_decref(bad);
 }
 
