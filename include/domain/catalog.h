@@ -16,20 +16,21 @@ struct arena;
  * summary line to out.  0 or -1 (reason printed).
  */
 int catalog_seed(struct db_conn *, struct arena *, const char *path, FILE *out);
-struct tg_req;
+struct op;
 /*
  * The same from a parsed pricing document (from names it in messages and the
- * audit row).  With r (an admin's request) the import is audited.  Problems
+ * audit row).  With op (an admin's) the import is audited and base URLs are
+ * judged by its [security] allow_plain_http.  Problems
  * go to out; *added counts the new models.  0 or -1.
  */
-int catalog_seed_doc(struct db_conn *, struct tg_req *r, struct arena *,
+int catalog_seed_doc(struct db_conn *, const struct op *op, struct arena *,
     const json_t *doc, const char *from, FILE *out, size_t *added);
 /* Enabled models (all, or the one with this id) in the OpenAI list shape. */
 /*
  * Set a model's image factors (image_base_tokens, image_tile_tokens; -1 and
  * -1 clear them), audited as model.image.  TG_ENOENT without such a model.
  */
-enum tg_err catalog_image_set(struct db_conn *, struct tg_req *r,
+enum tg_err catalog_image_set(struct db_conn *, struct op *op,
     const char *model, int64_t base, int64_t tile);
 enum tg_err catalog_models(
     struct db_conn *, struct arena *, const char *id, json_t **data);

@@ -9,10 +9,11 @@
 #include "domain/keypool.h"
 #include "core/tollgate.h"
 
-struct db_conn;
-struct tg_req;
-struct conf;
 struct arena;
+struct conf;
+struct db_conn;
+struct op;
+struct q_ukey_change;
 
 #define UPSTREAM_SECRET_MAX 1024 /* bytes of one provider key */
 #define UPSTREAM_MAX_ROUTES 8	 /* deployments tried for one request */
@@ -83,66 +84,67 @@ enum tg_err upstream_key_status(struct db_conn *, struct arena *, struct pool *,
 
 /*
  * Why url may not be a provider's base URL (not http(s), credentials, query;
- * plain http:// to a public host without [security] allow_plain_http), or
- * NULL when it may.
+ * plain http:// to a public host without op's [security] allow_plain_http;
+ * op may be NULL), or NULL when it may.
  */
-const char *upstream_base_url_refusal(const struct tg_req *, const char *url);
-/* Admin operations (audited; r supplies actor and request id, or the CLI's). */
-enum tg_err upstream_provider_add(struct db_conn *, struct tg_req *,
-    const char *id, const char *kind, const char *base_url, const char *name,
-    int enabled, const char **why);
+const char *upstream_base_url_refusal(const struct op *, const char *url);
 /*
- * A new base_url while the provider has keys is TG_ECONFLICT (*why) unless
- * reseal, when the keys are sealed again for it under master (NULL: none
+ * Admin operations, audited (op supplies actor and request id, or the
+ * CLI's).  A refusal says why in op->fail (invalid_value for TG_EINVAL).
+ */
+enum tg_err upstream_provider_add(struct db_conn *, struct op *,
+    const char *id, const char *kind, const char *base_url, const char *name,
+    int enabled);
+/*
+ * A new base_url while the provider has keys is TG_ECONFLICT unless reseal,
+ * when the keys are sealed again for it under master (NULL: none
  * configured) in the same transaction, audited as provider.reseal.  Plain
  * http:// only to private hosts unless [security] allow_plain_http.
  */
-enum tg_err upstream_provider_update(struct db_conn *, struct tg_req *,
+enum tg_err upstream_provider_update(struct db_conn *, struct op *,
     const char *id, const char *base_url, const char *name, int enabled,
-    int reseal, const unsigned char *master, const char **why);
+    int reseal, const unsigned char *master);
 /*
  * Seal every key still sealed the version 1 way (provider and key id only)
  * for its provider's present endpoint; *total of them.  One audited
  * transaction per provider.  `tollgate provider reseal`.
  */
-enum tg_err upstream_reseal_v1(struct db_conn *, struct tg_req *,
-    const unsigned char master[CRYPTO_MASTER_LEN], int64_t *total,
-    const char **why);
+enum tg_err upstream_reseal_v1(struct db_conn *, struct op *,
+    const unsigned char master[CRYPTO_MASTER_LEN], int64_t *total);
 /* {data:[...]} of every provider, or the one with id (TG_ENOENT if none). */
 enum tg_err upstream_providers(
     struct db_conn *, struct arena *, const char *id, json_t **out);
 /* lim: rpm/rpd (-1 none) and min_interval_ms of the new key; NULL = none. */
-enum tg_err upstream_key_add(struct db_conn *, struct tg_req *,
+enum tg_err upstream_key_add(struct db_conn *, struct op *,
     const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
     const char *secret, const char *label, const struct pool_key *lim,
-    json_t **out, const char **why);
+    json_t **out);
 /*
- * Change a key: label (NULL keeps), enabled (-1 keeps; 1 also clears the
- * disable reason), limits where set_rpm/set_rpd say so (-1 = none),
- * min_interval_ms (< 0 keeps).  TG_ENOENT when provider_id has no such key.
+ * Change a key (struct q_ukey_change: label NULL keeps; enabled -1 keeps, 1
+ * also clears the disable reason and heals it in pool (NULL: none); limits
+ * where set_rpm/set_rpd say so (-1 = none); min_interval_ms < 0 keeps).
+ * TG_ENOENT when provider_id has no such key.
  */
-enum tg_err upstream_key_update(struct db_conn *, struct tg_req *,
-    const char *provider_id, const char *key_pub, const char *label,
-    int enabled, int set_rpm, int64_t rpm, int set_rpd, int64_t rpd,
-    int64_t min_interval_ms, json_t **out);
+enum tg_err upstream_key_update(struct db_conn *, struct op *, struct pool *,
+    const struct q_ukey_change *, json_t **out);
 enum tg_err upstream_keys(
     struct db_conn *, struct arena *, const char *provider_id, json_t **out);
 /* Remove (del) or disable a key; TG_ENOENT when provider_id has no such key. */
-enum tg_err upstream_key_remove(struct db_conn *, struct tg_req *,
+enum tg_err upstream_key_remove(struct db_conn *, struct op *,
     const char *provider_id, const char *key_pub, int del);
 /*
  * Create the model if new and add or replace its deployment on provider_id.
  * Prices in micro-USD per million tokens; cached < 0 means none.
  */
-enum tg_err upstream_model_add(struct db_conn *, struct tg_req *,
+enum tg_err upstream_model_add(struct db_conn *, struct op *,
     const char *model, const char *name, const char *provider_id,
     const char *upstream_model, int64_t input, int64_t output, int64_t cached,
-    int64_t context, const char **why);
+    int64_t context);
 /*
  * Change prices (< 0: unchanged) or enabled (< 0: unchanged) of a model and
  * of all its deployments, or only of provider_id's when not NULL.
  */
-enum tg_err upstream_model_update(struct db_conn *, struct tg_req *,
+enum tg_err upstream_model_update(struct db_conn *, struct op *,
     const char *model, const char *provider_id, int64_t input, int64_t output,
     int64_t cached, int enabled);
 /* "2.50" (USD per million tokens) -> micro-USD per million; 0 or -1. */

@@ -14,7 +14,7 @@
 #include "io/db.h"
 #include "store/stmt.h"
 #include "core/log.h"
-#include "http/req.h"
+#include "domain/op.h"
 
 #define AUDIT_COLS   14
 #define VERIFY_BATCH 500
@@ -169,7 +169,7 @@ dump(struct arena *a, json_t *j)
 }
 
 enum tg_err
-audit_append(struct db_conn *c, struct arena *a, const struct tg_req *r,
+audit_append(struct db_conn *c, struct arena *a, const struct op *op,
     const char *action, const char *target_type, const char *target_id,
     json_t *before, json_t *after)
 {
@@ -214,14 +214,14 @@ audit_append(struct db_conn *c, struct arena *a, const struct tg_req *r,
 	v[AU_ID] = DB_I64(id);
 	v[AU_AT] = DB_STR(at);
 	v[AU_ACTOR] =
-	    opt_str(r != NULL && r->who != NULL ? r->who->user_pub : NULL);
+	    opt_str(op != NULL && op->who != NULL ? op->who->user_pub : NULL);
 	v[AU_ACTOR_KEY] =
-	    opt_str(r != NULL && r->who != NULL ? r->who->key_pub : NULL);
+	    opt_str(op != NULL && op->who != NULL ? op->who->key_pub : NULL);
 	v[AU_ACTION] = DB_STR(action);
 	v[AU_TTYPE] = DB_STR(target_type);
 	v[AU_TID] = opt_str(target_id);
-	v[AU_IP] = opt_str(r != NULL ? r->remote_addr : NULL);
-	v[AU_REQID] = opt_str(r != NULL ? r->request_id : NULL);
+	v[AU_IP] = opt_str(op != NULL ? op->addr : NULL);
+	v[AU_REQID] = opt_str(op != NULL ? op->request_id : NULL);
 	v[AU_BEFORE] = opt_str(dump(a, before));
 	v[AU_AFTER] = opt_str(dump(a, after));
 	v[AU_PREV] = (struct db_val){
@@ -244,13 +244,13 @@ audit_append(struct db_conn *c, struct arena *a, const struct tg_req *r,
 }
 
 enum tg_err
-audit_commit(struct db_conn *c, struct arena *a, const struct tg_req *r,
+audit_commit(struct db_conn *c, struct arena *a, const struct op *op,
     const char *action, const char *target_type, const char *target_id,
     json_t *before, json_t *after)
 {
 	enum tg_err rc;
 
-	if ((rc = audit_append(c, a, r, action, target_type, target_id, before,
+	if ((rc = audit_append(c, a, op, action, target_type, target_id, before,
 		 after)) != TG_OK)
 		return rc;
 	return db_commit(c);

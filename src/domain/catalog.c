@@ -12,7 +12,7 @@
 #include "store/stmt.h"
 #include "core/json.h"
 #include "core/money.h"
-#include "http/req.h"
+#include "domain/op.h"
 #include "domain/upstream.h"
 
 #define CATALOG_MAX_BYTES (4u << 20)
@@ -49,7 +49,7 @@ opt_price(int64_t p)
 }
 
 static int
-seed_providers(struct db_conn *c, const struct tg_req *r, struct arena *a,
+seed_providers(struct db_conn *c, const struct op *op, struct arena *a,
     const json_t *list, FILE *out)
 {
 	struct db_val p[4];
@@ -69,9 +69,9 @@ seed_providers(struct db_conn *c, const struct tg_req *r, struct arena *a,
 			return -1;
 		}
 		/* From an admin, the same base_url rules as POST /admin/providers. */
-		if (r != NULL &&
+		if (op != NULL &&
 		    (why = upstream_base_url_refusal(
-			 r, jx_str(v, "base_url"))) != NULL) {
+			 op, jx_str(v, "base_url"))) != NULL) {
 			fprintf(out, "tollgate: provider %s: %s\n",
 			    jx_str(v, "id"), why);
 			return -1;
@@ -198,7 +198,7 @@ fail:
 }
 
 int
-catalog_seed_doc(struct db_conn *c, struct tg_req *r, struct arena *a,
+catalog_seed_doc(struct db_conn *c, const struct op *op, struct arena *a,
     const json_t *doc, const char *from, FILE *out, size_t *added)
 {
 	json_t *m, *after;
@@ -213,11 +213,11 @@ catalog_seed_doc(struct db_conn *c, struct tg_req *r, struct arena *a,
 		return -1;
 	}
 	/* From an admin, the import is audited like every other change. */
-	if ((r != NULL ? audit_begin(c) : db_begin(c)) != TG_OK) {
+	if ((op != NULL ? audit_begin(c) : db_begin(c)) != TG_OK) {
 		fprintf(out, "tollgate: the database is unavailable\n");
 		return -1;
 	}
-	if (seed_providers(c, r, a, json_object_get(doc, "providers"), out) ==
+	if (seed_providers(c, op, a, json_object_get(doc, "providers"), out) ==
 	    -1)
 		goto fail;
 	json_array_foreach(json_object_get(doc, "models"), i, m)
@@ -225,13 +225,13 @@ catalog_seed_doc(struct db_conn *c, struct tg_req *r, struct arena *a,
 		if (seed_model(c, a, m, date, out, added) == -1)
 			goto fail;
 	}
-	if (r != NULL) {
+	if (op != NULL) {
 		after = json_pack("{s:s, s:I, s:I}", "prices_as_of", date,
 		    "models",
 		    (json_int_t)json_array_size(json_object_get(doc, "models")),
 		    "added", (json_int_t)*added);
 		arena_defer_json(a, after);
-		if (audit_commit(c, a, r, "catalog.import", "catalog", from,
+		if (audit_commit(c, a, op, "catalog.import", "catalog", from,
 			NULL, after) != TG_OK)
 			goto fail;
 	} else if (db_commit(c) != TG_OK) {
@@ -349,7 +349,7 @@ catalog_providers(struct db_conn *c, struct arena *a, json_t **data)
 }
 
 enum tg_err
-catalog_image_set(struct db_conn *c, struct tg_req *r, const char *model,
+catalog_image_set(struct db_conn *c, struct op *op, const char *model,
     int64_t base, int64_t tile)
 {
 	struct db_val p[3] = {base >= 0 ? DB_I64(base) : DB_NULLV,
@@ -360,10 +360,10 @@ catalog_image_set(struct db_conn *c, struct tg_req *r, const char *model,
 
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = db_exec(c, STMT_MODEL_IMAGE, &p[2], 1, &rows, r->arena)) !=
+	if ((rc = db_exec(c, STMT_MODEL_IMAGE, &p[2], 1, &rows, op->arena)) !=
 		TG_OK ||
 	    (rows.nrows == 0 && (rc = TG_ENOENT) != TG_OK) ||
-	    (rc = db_exec(c, STMT_MODEL_IMAGE_SET, p, 3, NULL, r->arena)) !=
+	    (rc = db_exec(c, STMT_MODEL_IMAGE_SET, p, 3, NULL, op->arena)) !=
 		TG_OK) {
 		db_rollback(c);
 		return rc;
@@ -372,7 +372,7 @@ catalog_image_set(struct db_conn *c, struct tg_req *r, const char *model,
 	    ? json_pack("{s:I, s:I}", "image_base_tokens", (json_int_t)base,
 		  "image_tile_tokens", (json_int_t)tile)
 	    : json_pack("{s:n, s:n}", "image_base_tokens", "image_tile_tokens");
-	arena_defer_json(r->arena, after);
+	arena_defer_json(op->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "model.image", "model", model, NULL, after);
+	    c, op->arena, op, "model.image", "model", model, NULL, after);
 }

@@ -14,16 +14,17 @@
 #include <unistd.h>
 
 #include "core/arena.h"
-#include "domain/audit.h"
 #include "core/conf.h"
 #include "core/crypto.h"
-#include "http/ctx.h"
-#include "io/db.h"
-#include "store/stmt.h"
 #include "core/json.h"
 #include "core/money.h"
-#include "http/req.h"
+#include "io/db.h"
+#include "store/q_catalog.h"
+#include "store/q_upstream.h"
+#include "domain/audit.h"
+#include "domain/op.h"
 #include "domain/upstream.h"
+#include "domain/upstream_impl.h"
 
 /* clang-format off */
 static const char *const kind_names[PROV__MAX] = {
@@ -34,11 +35,8 @@ static const char *const kind_names[PROV__MAX] = {
 };
 /* clang-format on */
 
-#define ID_MAX		32
 #define NAME_MAX_	128
-#define URL_MAX		512
 #define MODEL_MAX	128
-#define LABEL_MAX	128
 #define MASTER_FILE_MAX 256
 
 int
@@ -144,9 +142,8 @@ valid_id(const char *s)
 	return 1;
 }
 
-/* Printable ASCII without spaces, at most max bytes. */
-static int
-valid_token(const char *s, size_t max)
+int
+upstream_valid_token(const char *s, size_t max)
 {
 	size_t i, n = s != NULL ? strlen(s) : 0;
 
@@ -158,8 +155,8 @@ valid_token(const char *s, size_t max)
 	return 1;
 }
 
-static int
-valid_text(const char *s, size_t max)
+int
+upstream_valid_text(const char *s, size_t max)
 {
 	size_t i, n = s != NULL ? strlen(s) : 0;
 
@@ -181,7 +178,7 @@ valid_base_url(const char *u)
 	const char *host;
 	size_t hl;
 
-	if (!valid_token(u, URL_MAX))
+	if (!upstream_valid_token(u, URL_MAX))
 		return 0;
 	if (strncasecmp(u, "https://", 8) == 0)
 		host = u + 8;
@@ -256,10 +253,9 @@ transport_ok(const char *u, int allow_plain)
 }
 
 static int
-allow_plain_http(const struct tg_req *r)
+allow_plain_http(const struct op *op)
 {
-	return r->ctx != NULL && r->ctx->conf != NULL &&
-	    r->ctx->conf->allow_plain_http;
+	return op != NULL && op->conf != NULL && op->conf->allow_plain_http;
 }
 
 #define PLAIN_HTTP_WHY                                                         \
@@ -267,13 +263,16 @@ allow_plain_http(const struct tg_req *r)
 	"(10/8, 172.16/12, 192.168/16, fc00::/7, localhost); use https:// "    \
 	"or set [security] allow_plain_http = on"
 
+#define BASE_URL_WHY                                                           \
+	"base_url: an http:// or https:// URL without credentials, query or "  \
+	"fragment"
+
 const char *
-upstream_base_url_refusal(const struct tg_req *r, const char *url)
+upstream_base_url_refusal(const struct op *op, const char *url)
 {
 	if (!valid_base_url(url))
-		return "base_url: an http:// or https:// URL without "
-		       "credentials, query or fragment";
-	if (!transport_ok(url, allow_plain_http(r)))
+		return BASE_URL_WHY;
+	if (!transport_ok(url, allow_plain_http(op)))
 		return PLAIN_HTTP_WHY;
 	return NULL;
 }
@@ -282,7 +281,7 @@ upstream_base_url_refusal(const struct tg_req *r, const char *url)
 static int
 valid_model(const char *s)
 {
-	return valid_token(s, MODEL_MAX);
+	return upstream_valid_token(s, MODEL_MAX);
 }
 
 int
@@ -298,221 +297,37 @@ upstream_price_parse(const json_t *v, int64_t *out)
 	return 0;
 }
 
-/* --- routes and keys ------------------------------------------------------------------- */
+/* --- routes ---------------------------------------------------------------------------- */
 
 enum tg_err
 upstream_routes(struct db_conn *c, struct arena *a, const char *model,
     struct deployment *out, size_t max, size_t *n)
 {
-	struct db_val p = DB_STR(model);
-	struct db_rows rows;
-	const struct db_val *v;
-	size_t i;
+	struct q_route *rt;
+	size_t i, nrt;
 	enum tg_err rc;
-	int k;
+	int k, enabled;
 
 	*n = 0;
-	if ((rc = db_exec(c, STMT_MODEL_ENABLED, &p, 1, &rows, a)) != TG_OK)
+	if ((rc = q_model_enabled(c, a, model, &enabled)) != TG_OK)
 		return rc;
-	if (rows.nrows != 1 || rows.v[0].i != 1)
+	if (!enabled)
 		return TG_ENOENT;
-	if ((rc = db_exec(c, STMT_ROUTE_CANDIDATES, &p, 1, &rows, a)) != TG_OK)
+	if ((rc = q_route_candidates(c, a, model, &rt, &nrt)) != TG_OK)
 		return rc;
-	for (i = 0; i < rows.nrows && *n < max; i++) {
-		v = &rows.v[i * rows.ncols];
-		if ((k = upstream_kind_parse(v[1].s)) == -1)
+	for (i = 0; i < nrt && *n < max; i++) {
+		if ((k = upstream_kind_parse(rt[i].kind)) == -1)
 			continue; /* a kind this build does not speak yet */
 		snprintf(out[*n].provider_id, sizeof(out[*n].provider_id), "%s",
-		    v[0].s);
+		    rt[i].provider_id);
 		out[*n].kind = (enum prov_kind)k;
-		out[*n].base_url = v[2].s;
-		out[*n].upstream_model = v[3].s;
-		out[*n].input_price = v[4].i;
-		out[*n].output_price = v[5].i;
-		out[*n].cached_price = v[6].i;
-		out[*n].context_length = v[7].i;
+		out[*n].base_url = rt[i].base_url;
+		out[*n].upstream_model = rt[i].upstream_model;
+		out[*n].input_price = rt[i].input_price;
+		out[*n].output_price = rt[i].output_price;
+		out[*n].cached_price = rt[i].cached_price;
+		out[*n].context_length = rt[i].context_length;
 		(*n)++;
-	}
-	return TG_OK;
-}
-
-#define SEAL_V1 1
-#define SEAL_V2 2
-#define AAD_MAX (ID_MAX * 2 + URL_MAX + 64)
-
-/*
- * A key's associated data.  v1 bound only the provider's id and the key's,
- * so an admin could repoint the provider and have tollgate send the key
- * anywhere; v2 binds the endpoint too: the kind (how the key is sent) and
- * the base URL (where).  Fields are newline-separated and none may hold one
- * (ids and kinds are checked; a URL is a token without controls), so no
- * two endpoints share associated data.  -1 when it does not fit, which a
- * URL longer than any valid one can only do after a change behind
- * tollgate's back: such a key does not open.
- */
-static int
-key_aad(char *aad, size_t len, int version, const char *provider_id,
-    const char *kind, const char *base_url, const char *pub)
-{
-	int n;
-
-	if (version == SEAL_V1)
-		n = snprintf(aad, len, "%s:%s", provider_id, pub);
-	else if (version == SEAL_V2)
-		n = snprintf(aad, len, "tollgate-ukey-v2\n%s\n%s\n%s\n%s",
-		    provider_id, kind, base_url, pub);
-	else
-		return -1;
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-/* Open a sealed key under the AAD of version for that endpoint; 0 or -1. */
-static int
-key_open(const unsigned char master[CRYPTO_MASTER_LEN], int version,
-    const char *provider_id, const char *kind, const char *base_url,
-    const char *pub, const struct db_val *enc, char *secret)
-{
-	char aad[AAD_MAX];
-	size_t n = enc->len;
-
-	if (n < CRYPTO_SEAL_OVERHEAD ||
-	    n - CRYPTO_SEAL_OVERHEAD > UPSTREAM_SECRET_MAX)
-		return -1;
-	if (key_aad(aad, sizeof(aad), version, provider_id, kind, base_url,
-		pub) == -1 ||
-	    crypto_open(master, aad, strlen(aad), (const unsigned char *)enc->s,
-		n, (unsigned char *)secret) == -1)
-		return -1;
-	secret[n - CRYPTO_SEAL_OVERHEAD] = '\0';
-	return 0;
-}
-
-#define POOL_MAX 64
-
-enum tg_err
-upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
-    const unsigned char master[CRYPTO_MASTER_LEN], const struct deployment *d,
-    int64_t *key_id, char secret[UPSTREAM_SECRET_MAX + 1], double *wait_s,
-    double *paced)
-{
-	struct db_val p = DB_STR(d->provider_id);
-	struct pool_key keys[POOL_MAX];
-	const struct db_val *v;
-	struct db_rows rows;
-	enum tg_err rc;
-	size_t i;
-	int pick;
-
-	*wait_s = *paced = -1;
-	if ((rc = db_exec(c, STMT_UKEY_POOL, &p, 1, &rows, a)) != TG_OK)
-		return rc;
-	if (rows.nrows == 0)
-		return TG_ENOENT;
-	for (i = 0; i < rows.nrows && i < POOL_MAX; i++) {
-		v = &rows.v[i * rows.ncols];
-		keys[i].id = v[0].i;
-		keys[i].rpm = v[3].type == DBT_I64 ? v[3].i : -1;
-		keys[i].rpd = v[4].type == DBT_I64 ? v[4].i : -1;
-		keys[i].min_interval_ms = v[5].i;
-	}
-	if ((pick = keypool_choose(pool, keys, i, wait_s, paced)) < 0)
-		return TG_ERATE;
-	v = &rows.v[(size_t)pick * rows.ncols];
-	/*
-	 * Opened for the endpoint it is about to be sent to: sealed for
-	 * another (a provider repointed in the database), under another
-	 * master key, or altered, it stays shut.
-	 */
-	if (key_open(master, (int)v[6].i, d->provider_id,
-		upstream_kind_name(d->kind), d->base_url, v[1].s, &v[2],
-		secret) == -1)
-		return TG_EAUTH;
-	*key_id = v[0].i;
-	return TG_OK;
-}
-
-enum tg_err
-upstream_key_dead(
-    struct db_conn *c, struct arena *a, int64_t key_id, const char *reason)
-{
-	struct db_val p[2] = {
-	    {.type = DBT_STR, .s = reason, .len = strnlen(reason, 255)},
-	    DB_I64(key_id)};
-
-	return db_exec(c, STMT_UKEY_DEAD, p, 2, NULL, a);
-}
-
-static json_t *
-opt_int(const struct db_val *v)
-{
-	return v->type == DBT_I64 ? json_integer(v->i) : json_null();
-}
-
-static json_t *
-epoch_iso(double t)
-{
-	char buf[32];
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	if (t <= 0)
-		return json_null();
-	gmtime_r(&s, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(buf);
-}
-
-/* clang-format off */
-static const char *const circuits[] = {
-	[PC_CLOSED] = "closed", [PC_OPEN] = "open", [PC_HALF_OPEN] = "half_open",
-};
-/* clang-format on */
-
-enum tg_err
-upstream_key_status(struct db_conn *c, struct arena *a, struct pool *pool,
-    const char *provider_id, json_t **data)
-{
-	struct db_val p[2] = {DB_STR(provider_id != NULL ? provider_id : ""),
-	    DB_STR(provider_id != NULL ? provider_id : "")};
-	struct pool_state st;
-	const struct db_val *v;
-	struct db_rows rows;
-	size_t i;
-	enum tg_err rc;
-
-	if ((rc = db_exec(c, STMT_UKEY_ALL, p, 2, &rows, a)) != TG_OK)
-		return rc;
-	*data = json_array();
-	arena_defer_json(a, *data);
-	for (i = 0; i < rows.nrows; i++) {
-		v = &rows.v[i * rows.ncols];
-		keypool_state(pool, v[0].i, &st);
-		json_array_append_new(*data,
-		    json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:{s:o, "
-			      "s:o, s:I}, s:I, s:I, s:o, s:o, s:s, s:i, s:o, "
-			      "s:o}",
-			"id", v[1].s, "provider_id", v[2].s, "label", v[3].s,
-			"last4", v[4].s, "enabled", (int)v[5].i,
-			"disabled_reason",
-			v[6].type == DBT_NULL ? json_null()
-					      : json_string(v[6].s),
-			"disabled_at",
-			v[7].type == DBT_NULL ? json_null()
-					      : json_string(v[7].s),
-			"limits", "requests_per_minute", opt_int(&v[8]),
-			"requests_per_day", opt_int(&v[9]), "min_interval_ms",
-			(json_int_t)v[10].i, "used_today",
-			(json_int_t)st.used_today, "used_this_minute",
-			(json_int_t)st.used_minute, "last_used_at",
-			epoch_iso(st.last_used), "cooldown_until",
-			epoch_iso(st.cooldown_until), "circuit",
-			circuits[st.circuit], "consecutive_failures",
-			st.failures, "last_error",
-			st.last_error[0] != '\0' ? json_string(st.last_error)
-						 : json_null(),
-			"circuit_open_until",
-			st.circuit != PC_CLOSED ? epoch_iso(st.open_until)
-						: json_null()));
 	}
 	return TG_OK;
 }
@@ -520,468 +335,181 @@ upstream_key_status(struct db_conn *c, struct arena *a, struct pool *pool,
 /* --- providers ------------------------------------------------------------------------- */
 
 static json_t *
-provider_json(const struct db_val *v)
+provider_json(const struct q_provider *p)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "id", v[0].s,
-	    "kind", v[1].s, "name", v[2].s, "base_url", v[3].s, "enabled",
-	    (int)v[4].i, "keys", (json_int_t)v[5].i, "models",
-	    (json_int_t)v[6].i);
+	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I}", "id", p->id,
+	    "kind", p->kind, "name", p->name, "base_url", p->base_url,
+	    "enabled", p->enabled, "keys", (json_int_t)p->keys, "models",
+	    (json_int_t)p->models);
 }
 
 enum tg_err
 upstream_providers(
     struct db_conn *c, struct arena *a, const char *id, json_t **out)
 {
-	struct db_val p[2] = {
-	    DB_STR(id != NULL ? id : ""), DB_STR(id != NULL ? id : "")};
-	struct db_rows rows;
+	struct q_provider *rows;
 	json_t *data;
-	size_t i;
+	size_t i, n;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_PROVIDER_ADMIN_LIST, p, 2, &rows, a)) !=
-	    TG_OK)
+	if ((rc = q_provider_list(c, a, id, &rows, &n)) != TG_OK)
 		return rc;
 	if (id != NULL) {
-		if (rows.nrows == 0)
+		if (n == 0)
 			return TG_ENOENT;
-		*out = provider_json(rows.v);
+		*out = provider_json(&rows[0]);
 		arena_defer_json(a, *out);
 		return TG_OK;
 	}
 	data = json_array();
-	for (i = 0; i < rows.nrows; i++)
-		json_array_append_new(
-		    data, provider_json(&rows.v[i * rows.ncols]));
+	for (i = 0; i < n; i++)
+		json_array_append_new(data, provider_json(&rows[i]));
 	*out = json_pack("{s:o}", "data", data);
 	arena_defer_json(a, *out);
 	return TG_OK;
 }
 
-enum tg_err
-upstream_provider_add(struct db_conn *c, struct tg_req *r, const char *id,
-    const char *kind, const char *base_url, const char *name, int enabled,
-    const char **why)
+/* A 400 with invalid_value and why. */
+static enum tg_err
+invalid(struct op *op, const char *why)
 {
-	struct db_val p[5];
+	return op_fail(op, TG_EINVAL, "invalid_value", NULL, "%s", why);
+}
+
+enum tg_err
+upstream_provider_add(struct db_conn *c, struct op *op, const char *id,
+    const char *kind, const char *base_url, const char *name, int enabled)
+{
 	json_t *after;
 	enum tg_err rc;
 
 	if (!valid_id(id))
-		return *why = "id: 1 to 32 of a-z, 0-9, - and _", TG_EINVAL;
+		return invalid(op, "id: 1 to 32 of a-z, 0-9, - and _");
 	if (upstream_kind_parse(kind) == -1)
-		return *why = "kind: openai, deepseek, openrouter or "
-			      "openai-compatible",
-		       TG_EINVAL;
+		return invalid(op, "kind: openai, deepseek, openrouter or "
+				   "openai-compatible");
 	if (!valid_base_url(base_url))
-		return *why = "base_url: an http:// or https:// URL without "
-			      "credentials, query or fragment",
-		       TG_EINVAL;
-	if (!transport_ok(base_url, allow_plain_http(r)))
-		return *why = PLAIN_HTTP_WHY, TG_EINVAL;
+		return invalid(op, BASE_URL_WHY);
+	if (!transport_ok(base_url, allow_plain_http(op)))
+		return invalid(op, PLAIN_HTTP_WHY);
 	if (name == NULL || *name == '\0')
 		name = id;
-	if (!valid_text(name, NAME_MAX_))
-		return *why = "name: at most 128 printable characters",
-		       TG_EINVAL;
-	p[0] = DB_STR(id);
-	p[1] = DB_STR(kind);
-	p[2] = DB_STR(name);
-	p[3] = DB_STR(base_url);
-	p[4] = DB_I64(enabled ? 1 : 0);
+	if (!upstream_valid_text(name, NAME_MAX_))
+		return invalid(op, "name: at most 128 printable characters");
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = db_exec(c, STMT_PROVIDER_ADD, p, 5, NULL, r->arena)) !=
+	if ((rc = q_provider_add(c, op->arena,
+		 &(struct q_provider){id, kind, name, base_url, enabled, 0, 0})) !=
 	    TG_OK) {
 		db_rollback(c);
 		if (rc == TG_ECONFLICT)
-			*why = "a provider with this id exists";
+			return op_fail(op, rc, NULL, NULL,
+			    "a provider with this id exists");
 		return rc;
 	}
 	after = json_pack("{s:s, s:s, s:s, s:b}", "kind", kind, "name", name,
 	    "base_url", base_url, "enabled", enabled);
-	arena_defer_json(r->arena, after);
+	arena_defer_json(op->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "provider.add", "provider", id, NULL, after);
+	    c, op->arena, op, "provider.add", "provider", id, NULL, after);
 }
 
 /*
- * Seal again each key of provider_id (rows of STMT_UKEY_SEALED) that opens
- * for the old endpoint under its recorded version, as v2 for the new one.
- * only_v1 leaves v2 rows alone.  Inside the caller's transaction.  A key
- * that does not open (another master key) stops it all: TG_ECONFLICT.
+ * A new base_url for provider id, now at endpoint e: its keys are sealed to
+ * the endpoint, so they move only on request (reseal) and with the master
+ * key.  *nkeys: keys resealed.
  */
 static enum tg_err
-reseal_rows(struct db_conn *c, struct arena *a,
-    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    const char *okind, const char *ourl, const char *nkind, const char *nurl,
-    const struct db_rows *rows, int only_v1, int64_t *n, const char **why)
+move_keys(struct db_conn *c, struct op *op, const char *id,
+    const struct q_endpoint *e, const char *base_url, int reseal,
+    const unsigned char *master, int64_t *nkeys)
 {
-	unsigned char sealed[UPSTREAM_SECRET_MAX + CRYPTO_SEAL_OVERHEAD];
-	char secret[UPSTREAM_SECRET_MAX + 1], aad[AAD_MAX];
-	const struct db_val *v;
-	struct db_val p[2];
-	size_t i, len;
-	enum tg_err rc = TG_OK;
+	struct q_ukey_sealed *keys;
+	struct seal_move m = {id, e->kind, e->base_url, e->kind, base_url};
+	const char *why = NULL;
+	size_t n;
+	enum tg_err rc;
 
-	*n = 0;
-	for (i = 0; i < rows->nrows; i++) {
-		v = &rows->v[i * rows->ncols];
-		if (only_v1 && v[3].i != SEAL_V1)
-			continue;
-		if (key_open(master, (int)v[3].i, provider_id, okind, ourl,
-			v[1].s, &v[2], secret) == -1) {
-			*why = arena_printf(a,
-			    "key %s of provider %s does not open with this "
-			    "master key for its present endpoint; delete it "
-			    "and add it again",
-			    v[1].s, provider_id);
-			rc = TG_ECONFLICT;
-			break;
-		}
-		len = strlen(secret);
-		if (key_aad(aad, sizeof(aad), SEAL_V2, provider_id, nkind, nurl,
-			v[1].s) == -1 ||
-		    crypto_seal(
-			master, aad, strlen(aad), secret, len, sealed) == -1) {
-			rc = TG_ESYSTEM;
-			break;
-		}
-		p[0] = (struct db_val){.type = DBT_STR,
-		    .s = (const char *)sealed,
-		    .len = len + CRYPTO_SEAL_OVERHEAD};
-		p[1] = DB_I64(v[0].i);
-		if ((rc = db_exec(c, STMT_UKEY_RESEAL, p, 2, NULL, a)) != TG_OK)
-			break;
-		(*n)++;
-	}
-	crypto_wipe(secret, sizeof(secret));
+	if ((rc = q_ukey_sealed(c, op->arena, id, &keys, &n)) != TG_OK)
+		return rc;
+	if (n > 0 && !reseal)
+		return op_fail(op, TG_ECONFLICT, NULL, NULL,
+		    "provider %s has %zu key(s) sealed to its base_url; send "
+		    "\"reseal\": true to re-encrypt them for the new one, or "
+		    "delete them and add them again",
+		    id, n);
+	if (n > 0 && master == NULL)
+		return op_fail(op, TG_ECONFLICT, NULL, NULL,
+		    "no master key is configured, so the provider's keys "
+		    "cannot be resealed");
+	if (n > 0 &&
+	    (rc = seal_again(c, op->arena, master, &m, keys, n, 0, nkeys,
+		 &why)) != TG_OK && why != NULL)
+		return op_fail(op, rc, NULL, NULL, "%s", why);
 	return rc;
 }
 
-enum tg_err
-upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
-    const char *base_url, const char *name, int enabled, int reseal,
-    const unsigned char *master, const char **why)
+/* What a provider update changed, for the audit row. */
+static json_t *
+update_after(const char *base_url, const char *name, int enabled, int64_t n)
 {
-	struct db_val p[4], q = DB_STR(id);
-	struct db_rows rows, prov;
-	int64_t nkeys = 0;
-	json_t *before, *after;
-	enum tg_err rc;
+	json_t *after = json_object();
 
-	if (base_url != NULL && !valid_base_url(base_url))
-		return *why = "base_url: an http:// or https:// URL without "
-			      "credentials, query or fragment",
-		       TG_EINVAL;
-	if (base_url != NULL && !transport_ok(base_url, allow_plain_http(r)))
-		return *why = PLAIN_HTTP_WHY, TG_EINVAL;
-	if (name != NULL && (*name == '\0' || !valid_text(name, NAME_MAX_)))
-		return *why = "name: 1 to 128 printable characters", TG_EINVAL;
-	p[0] = base_url != NULL ? DB_STR(base_url) : DB_NULLV;
-	p[1] = name != NULL ? DB_STR(name) : DB_NULLV;
-	p[2] = enabled >= 0 ? DB_I64(enabled) : DB_NULLV;
-	p[3] = DB_STR(id);
-	if ((rc = audit_begin(c)) != TG_OK)
-		return rc;
-	if ((rc = db_exec(c, STMT_PROVIDER_LOCK, &q, 1, &prov, r->arena)) !=
-	    TG_OK)
-		goto fail;
-	if (prov.nrows == 1 && base_url != NULL &&
-	    strcmp(base_url, prov.v[1].s) != 0) {
-		/* Keys are sealed to the endpoint: they move only on request. */
-		if ((rc = db_exec(
-			 c, STMT_UKEY_SEALED, &q, 1, &rows, r->arena)) != TG_OK)
-			goto fail;
-		if (rows.nrows > 0 && !reseal) {
-			*why = arena_printf(r->arena,
-			    "provider %s has %zu key(s) sealed to its "
-			    "base_url; send \"reseal\": true to re-encrypt "
-			    "them for the new one, or delete them and add "
-			    "them again",
-			    id, rows.nrows);
-			rc = TG_ECONFLICT;
-			goto fail;
-		}
-		if (rows.nrows > 0 && master == NULL) {
-			*why = "no master key is configured, so the provider's "
-			       "keys cannot be resealed";
-			rc = TG_ECONFLICT;
-			goto fail;
-		}
-		if (rows.nrows > 0 &&
-		    (rc = reseal_rows(c, r->arena, master, id, prov.v[0].s,
-			 prov.v[1].s, prov.v[0].s, base_url, &rows, 0, &nkeys,
-			 why)) != TG_OK)
-			goto fail;
-	}
-	if ((rc = db_exec(c, STMT_PROVIDER_UPDATE, p, 4, &rows, r->arena)) !=
-	    TG_OK)
-		goto fail;
-	if (rows.affected == 0) {
-		/* Unchanged or missing: tell them apart. */
-		db_rollback(c);
-		return upstream_providers(c, r->arena, id, &after);
-	}
-	after = json_object();
 	if (base_url != NULL)
 		json_object_set_new(after, "base_url", json_string(base_url));
 	if (name != NULL)
 		json_object_set_new(after, "name", json_string(name));
 	if (enabled >= 0)
 		json_object_set_new(after, "enabled", json_boolean(enabled));
-	if (nkeys > 0)
-		json_object_set_new(
-		    after, "resealed_keys", json_integer(nkeys));
-	arena_defer_json(r->arena, after);
-	before =
-	    json_pack("{s:s}", "base_url", prov.nrows == 1 ? prov.v[1].s : "");
-	arena_defer_json(r->arena, before);
-	return audit_commit(c, r->arena, r,
+	if (n > 0)
+		json_object_set_new(after, "resealed_keys", json_integer(n));
+	return after;
+}
+
+enum tg_err
+upstream_provider_update(struct db_conn *c, struct op *op, const char *id,
+    const char *base_url, const char *name, int enabled, int reseal,
+    const unsigned char *master)
+{
+	struct q_endpoint e = {NULL, NULL};
+	uint64_t affected;
+	int64_t nkeys = 0;
+	json_t *before, *after;
+	enum tg_err rc;
+
+	if (base_url != NULL && !valid_base_url(base_url))
+		return invalid(op, BASE_URL_WHY);
+	if (base_url != NULL && !transport_ok(base_url, allow_plain_http(op)))
+		return invalid(op, PLAIN_HTTP_WHY);
+	if (name != NULL &&
+	    (*name == '\0' || !upstream_valid_text(name, NAME_MAX_)))
+		return invalid(op, "name: 1 to 128 printable characters");
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = q_provider_lock(c, op->arena, id, &e)) != TG_OK &&
+	    rc != TG_ENOENT)
+		goto fail;
+	if (rc == TG_OK && base_url != NULL &&
+	    strcmp(base_url, e.base_url) != 0 &&
+	    (rc = move_keys(c, op, id, &e, base_url, reseal, master, &nkeys)) !=
+		TG_OK)
+		goto fail;
+	if ((rc = q_provider_update(c, op->arena, id, base_url, name, enabled,
+		 &affected)) != TG_OK)
+		goto fail;
+	if (affected == 0) {
+		/* Unchanged or missing: tell them apart. */
+		db_rollback(c);
+		return upstream_providers(c, op->arena, id, &after);
+	}
+	after = update_after(base_url, name, enabled, nkeys);
+	arena_defer_json(op->arena, after);
+	before = json_pack(
+	    "{s:s}", "base_url", e.base_url != NULL ? e.base_url : "");
+	arena_defer_json(op->arena, before);
+	return audit_commit(c, op->arena, op,
 	    nkeys > 0 ? "provider.reseal" : "provider.update", "provider", id,
 	    before, after);
-fail:
-	db_rollback(c);
-	return rc;
-}
-
-enum tg_err
-upstream_reseal_v1(struct db_conn *c, struct tg_req *r,
-    const unsigned char master[CRYPTO_MASTER_LEN], int64_t *total,
-    const char **why)
-{
-	struct db_rows provs, prov, rows;
-	struct db_val p[2] = {DB_STR(""), DB_STR("")}, q;
-	json_t *after;
-	int64_t n;
-	size_t i;
-	enum tg_err rc;
-
-	*total = 0;
-	if ((rc = db_exec(
-		 c, STMT_PROVIDER_ADMIN_LIST, p, 2, &provs, r->arena)) != TG_OK)
-		return rc;
-	for (i = 0; i < provs.nrows; i++) {
-		q = DB_STR(provs.v[i * provs.ncols].s);
-		if ((rc = audit_begin(c)) != TG_OK)
-			return rc;
-		if ((rc = db_exec(c, STMT_PROVIDER_LOCK, &q, 1, &prov,
-			 r->arena)) != TG_OK ||
-		    prov.nrows != 1 ||
-		    (rc = db_exec(c, STMT_UKEY_SEALED, &q, 1, &rows,
-			 r->arena)) != TG_OK ||
-		    (rc = reseal_rows(c, r->arena, master, q.s, prov.v[0].s,
-			 prov.v[1].s, prov.v[0].s, prov.v[1].s, &rows, 1, &n,
-			 why)) != TG_OK) {
-			db_rollback(c);
-			if (rc != TG_OK)
-				return rc;
-			continue;
-		}
-		if (n == 0) {
-			db_rollback(c);
-			continue;
-		}
-		after = json_pack("{s:s, s:I, s:i}", "base_url", prov.v[1].s,
-		    "resealed_keys", (json_int_t)n, "seal_version", SEAL_V2);
-		arena_defer_json(r->arena, after);
-		if ((rc = audit_commit(c, r->arena, r, "provider.reseal",
-			 "provider", q.s, NULL, after)) != TG_OK)
-			return rc;
-		*total += n;
-	}
-	return TG_OK;
-}
-
-/* --- keys ------------------------------------------------------------------------------ */
-
-static json_t *
-key_json(const struct db_val *v)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s?, s:o, s:o, s:I, "
-			 "s:s?}",
-	    "id", v[0].s, "provider_id", v[1].s, "label", v[2].s, "last4",
-	    v[3].s, "enabled", (int)v[4].i, "created_at", v[5].s,
-	    "last_used_at", v[6].type == DBT_NULL ? NULL : v[6].s,
-	    "requests_per_minute",
-	    v[7].type == DBT_I64 ? json_integer(v[7].i) : json_null(),
-	    "requests_per_day",
-	    v[8].type == DBT_I64 ? json_integer(v[8].i) : json_null(),
-	    "min_interval_ms", (json_int_t)v[9].i, "disabled_reason",
-	    v[10].type == DBT_NULL ? NULL : v[10].s);
-}
-
-enum tg_err
-upstream_keys(
-    struct db_conn *c, struct arena *a, const char *provider_id, json_t **out)
-{
-	struct db_val p = DB_STR(provider_id);
-	struct db_rows rows;
-	json_t *data;
-	size_t i;
-	enum tg_err rc;
-
-	if ((rc = upstream_providers(c, a, provider_id, &data)) != TG_OK)
-		return rc;
-	if ((rc = db_exec(c, STMT_UKEY_LIST, &p, 1, &rows, a)) != TG_OK)
-		return rc;
-	data = json_array();
-	for (i = 0; i < rows.nrows; i++)
-		json_array_append_new(data, key_json(&rows.v[i * rows.ncols]));
-	*out = json_pack("{s:o}", "data", data);
-	arena_defer_json(a, *out);
-	return TG_OK;
-}
-
-enum tg_err
-upstream_key_add(struct db_conn *c, struct tg_req *r,
-    const unsigned char master[CRYPTO_MASTER_LEN], const char *provider_id,
-    const char *secret, const char *label, const struct pool_key *lim,
-    json_t **out, const char **why)
-{
-	unsigned char sealed[UPSTREAM_SECRET_MAX + CRYPTO_SEAL_OVERHEAD];
-	char pub[ID_MAX + 1], aad[AAD_MAX], last4[5];
-	struct db_val p[8];
-	struct db_val q;
-	struct db_rows rows;
-	json_t *prov, *after;
-	size_t n = secret != NULL ? strlen(secret) : 0;
-	enum tg_err rc;
-
-	if (!valid_token(secret, UPSTREAM_SECRET_MAX) || n < 8)
-		return *why = "key: 8 to 1024 printable characters without "
-			      "spaces",
-		       TG_EINVAL;
-	if (label == NULL)
-		label = "";
-	if (!valid_text(label, LABEL_MAX))
-		return *why = "label: at most 128 printable characters",
-		       TG_EINVAL;
-	if ((rc = upstream_providers(c, r->arena, provider_id, &prov)) != TG_OK)
-		return rc;
-	if (crypto_public_id("uk_", pub, sizeof(pub)) == -1)
-		return TG_ESYSTEM;
-	snprintf(last4, sizeof(last4), "%s", secret + n - 4);
-	p[0] = DB_STR(pub);
-	p[1] = DB_STR(provider_id);
-	p[2] = DB_STR(label);
-	p[3] = (struct db_val){.type = DBT_STR,
-	    .s = (const char *)sealed,
-	    .len = n + CRYPTO_SEAL_OVERHEAD};
-	p[4] = DB_STR(last4);
-	p[5] = lim != NULL && lim->rpm >= 0 ? DB_I64(lim->rpm) : DB_NULLV;
-	p[6] = lim != NULL && lim->rpd >= 0 ? DB_I64(lim->rpd) : DB_NULLV;
-	p[7] = DB_I64(
-	    lim != NULL && lim->min_interval_ms > 0 ? lim->min_interval_ms : 0);
-	if ((rc = audit_begin(c)) != TG_OK)
-		return rc;
-	/* Sealed to the endpoint as it is now; the audit lock holds it so. */
-	q = DB_STR(provider_id);
-	if ((rc = db_exec(c, STMT_PROVIDER_LOCK, &q, 1, &rows, r->arena)) !=
-	    TG_OK)
-		goto fail;
-	if (rows.nrows != 1) {
-		rc = TG_ENOENT;
-		goto fail;
-	}
-	if (key_aad(aad, sizeof(aad), SEAL_V2, provider_id, rows.v[0].s,
-		rows.v[1].s, pub) == -1 ||
-	    crypto_seal(master, aad, strlen(aad), secret, n, sealed) == -1) {
-		rc = TG_ESYSTEM;
-		goto fail;
-	}
-	if ((rc = db_exec(c, STMT_UKEY_INSERT, p, 8, NULL, r->arena)) != TG_OK)
-		goto fail;
-	after = json_pack("{s:s, s:s, s:s}", "provider_id", provider_id,
-	    "label", label, "last4", last4);
-	arena_defer_json(r->arena, after);
-	if ((rc = audit_commit(c, r->arena, r, "upstream_key.add",
-		 "upstream_key", pub, NULL, after)) != TG_OK)
-		return rc;
-	q = DB_STR(pub);
-	if ((rc = db_exec(c, STMT_UKEY_GET, &q, 1, &rows, r->arena)) != TG_OK)
-		return rc;
-	if (rows.nrows != 1)
-		return TG_ESYSTEM;
-	*out = key_json(rows.v);
-	arena_defer_json(r->arena, *out);
-	return TG_OK;
-fail:
-	db_rollback(c);
-	return rc;
-}
-
-enum tg_err
-upstream_key_remove(struct db_conn *c, struct tg_req *r,
-    const char *provider_id, const char *key_pub, int del)
-{
-	struct db_val p[3] = {DB_STR(key_pub),
-	    DB_STR(provider_id != NULL ? provider_id : ""),
-	    DB_STR(provider_id != NULL ? provider_id : "")};
-	struct db_rows rows;
-	enum tg_err rc;
-
-	if ((rc = audit_begin(c)) != TG_OK)
-		return rc;
-	if ((rc = db_exec(c, del ? STMT_UKEY_DELETE : STMT_UKEY_DISABLE, p, 3,
-		 &rows, r->arena)) != TG_OK)
-		goto fail;
-	if (rows.affected == 0) {
-		rc = TG_ENOENT;
-		goto fail;
-	}
-	return audit_commit(c, r->arena, r,
-	    del ? "upstream_key.delete" : "upstream_key.disable",
-	    "upstream_key", key_pub, NULL, NULL);
-fail:
-	db_rollback(c);
-	return rc;
-}
-
-enum tg_err
-upstream_key_update(struct db_conn *c, struct tg_req *r,
-    const char *provider_id, const char *key_pub, const char *label,
-    int enabled, int set_rpm, int64_t rpm, int set_rpd, int64_t rpd,
-    int64_t min_interval_ms, json_t **out)
-{
-	struct db_val p[11], q;
-	struct db_rows rows;
-	json_t *after;
-	enum tg_err rc;
-
-	if (label != NULL && !valid_text(label, LABEL_MAX))
-		return TG_EINVAL;
-	p[0] = label != NULL ? DB_STR(label) : DB_NULLV;
-	p[1] = enabled >= 0 ? DB_I64(enabled) : DB_NULLV;
-	p[2] = DB_I64(enabled == 1);
-	p[3] = DB_I64(enabled == 1);
-	p[4] = DB_I64(set_rpm);
-	p[5] = rpm >= 0 ? DB_I64(rpm) : DB_NULLV;
-	p[6] = DB_I64(set_rpd);
-	p[7] = rpd >= 0 ? DB_I64(rpd) : DB_NULLV;
-	p[8] = min_interval_ms >= 0 ? DB_I64(min_interval_ms) : DB_NULLV;
-	p[9] = DB_STR(key_pub);
-	p[10] = DB_STR(provider_id);
-	if ((rc = audit_begin(c)) != TG_OK)
-		return rc;
-	if ((rc = db_exec(c, STMT_UKEY_UPDATE, p, 11, &rows, r->arena)) !=
-	    TG_OK)
-		goto fail;
-	q = DB_STR(key_pub);
-	if ((rc = db_exec(c, STMT_UKEY_GET, &q, 1, &rows, r->arena)) != TG_OK)
-		goto fail;
-	if (rows.nrows != 1 || strcmp(rows.v[1].s, provider_id) != 0) {
-		rc = TG_ENOENT;
-		goto fail;
-	}
-	*out = key_json(rows.v);
-	arena_defer_json(r->arena, *out);
-	if (enabled == 1 && r->ctx != NULL && r->ctx->pool != NULL)
-		keypool_heal(r->ctx->pool, rows.v[11].i);
-	after = json_deep_copy(*out);
-	arena_defer_json(r->arena, after);
-	return audit_commit(c, r->arena, r, "upstream_key.update",
-	    "upstream_key", key_pub, NULL, after);
 fail:
 	db_rollback(c);
 	return rc;
@@ -990,57 +518,40 @@ fail:
 /* --- models ---------------------------------------------------------------------------- */
 
 enum tg_err
-upstream_model_add(struct db_conn *c, struct tg_req *r, const char *model,
+upstream_model_add(struct db_conn *c, struct op *op, const char *model,
     const char *name, const char *provider_id, const char *upstream_model,
-    int64_t input, int64_t output, int64_t cached, int64_t context,
-    const char **why)
+    int64_t input, int64_t output, int64_t cached, int64_t context)
 {
-	struct db_val m[7], rt[6];
+	struct q_model_new m;
 	const char *slash;
 	char vendor[65];
 	json_t *prov, *after;
 	enum tg_err rc;
 
 	if (!valid_model(model))
-		return *why = "id: a model id such as vendor/model", TG_EINVAL;
+		return invalid(op, "id: a model id such as vendor/model");
 	if (!valid_model(upstream_model))
-		return *why = "upstream_model: the provider's model name",
-		       TG_EINVAL;
+		return invalid(op, "upstream_model: the provider's model name");
 	if (name == NULL || *name == '\0')
 		name = model;
-	if (!valid_text(name, NAME_MAX_))
-		return *why = "name: at most 128 printable characters",
-		       TG_EINVAL;
+	if (!upstream_valid_text(name, NAME_MAX_))
+		return invalid(op, "name: at most 128 printable characters");
 	if (context <= 0 || context > 100000000)
-		return *why = "context_length: 1 to 100000000", TG_EINVAL;
-	if ((rc = upstream_providers(c, r->arena, provider_id, &prov)) !=
-	    TG_OK) {
-		if (rc == TG_ENOENT)
-			*why = "provider_id: no such provider";
-		return rc == TG_ENOENT ? TG_EINVAL : rc;
-	}
+		return invalid(op, "context_length: 1 to 100000000");
+	if ((rc = upstream_providers(c, op->arena, provider_id, &prov)) !=
+	    TG_OK)
+		return rc == TG_ENOENT
+		    ? invalid(op, "provider_id: no such provider")
+		    : rc;
 	slash = strchr(model, '/');
 	snprintf(vendor, sizeof(vendor), "%.*s",
 	    slash != NULL ? (int)(slash - model) : 0, model);
-	m[0] = DB_STR(model);
-	m[1] = DB_STR(name);
-	m[2] = DB_STR(vendor);
-	m[3] = DB_I64(context);
-	m[4] = DB_I64(input);
-	m[5] = DB_I64(output);
-	m[6] = cached >= 0 ? DB_I64(cached) : DB_NULLV;
-	rt[0] = DB_STR(model);
-	rt[1] = DB_STR(provider_id);
-	rt[2] = DB_STR(upstream_model);
-	rt[3] = DB_I64(input);
-	rt[4] = DB_I64(output);
-	rt[5] = m[6];
+	m = (struct q_model_new){model, name, vendor, provider_id,
+	    upstream_model, context, input, output, cached};
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = db_exec(c, STMT_MODEL_UPSERT, m, 7, NULL, r->arena)) !=
-		TG_OK ||
-	    (rc = db_exec(c, STMT_ROUTE_UPSERT, rt, 6, NULL, r->arena)) !=
-		TG_OK) {
+	if ((rc = q_model_upsert(c, op->arena, &m)) != TG_OK ||
+	    (rc = q_route_upsert(c, op->arena, &m)) != TG_OK) {
 		db_rollback(c);
 		return rc;
 	}
@@ -1048,47 +559,38 @@ upstream_model_add(struct db_conn *c, struct tg_req *r, const char *model,
 	    provider_id, "upstream_model", upstream_model, "input_price",
 	    (json_int_t)input, "output_price", (json_int_t)output,
 	    "cached_input_price", (json_int_t)cached);
-	arena_defer_json(r->arena, after);
+	arena_defer_json(op->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "model.add", "model", model, NULL, after);
+	    c, op->arena, op, "model.add", "model", model, NULL, after);
 }
 
 enum tg_err
-upstream_model_update(struct db_conn *c, struct tg_req *r, const char *model,
+upstream_model_update(struct db_conn *c, struct op *op, const char *model,
     const char *provider_id, int64_t input, int64_t output, int64_t cached,
     int enabled)
 {
-	struct db_val p[7];
-	struct db_rows rows;
 	json_t *after;
+	int on;
 	enum tg_err rc;
 
-	p[0] = input >= 0 ? DB_I64(input) : DB_NULLV;
-	p[1] = output >= 0 ? DB_I64(output) : DB_NULLV;
-	p[2] = cached >= 0 ? DB_I64(cached) : DB_NULLV;
-	p[3] = enabled >= 0 ? DB_I64(enabled) : DB_NULLV;
-	p[4] = DB_STR(model);
-	p[5] = DB_STR(provider_id != NULL ? provider_id : "");
-	p[6] = p[5];
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = db_exec(c, STMT_MODEL_ENABLED, &p[4], 1, &rows, r->arena)) !=
-		TG_OK ||
-	    (rows.nrows == 0 && (rc = TG_ENOENT) != TG_OK))
+	if ((rc = q_model_enabled(c, op->arena, model, &on)) != TG_OK)
 		goto fail;
 	if (provider_id == NULL &&
-	    (rc = db_exec(c, STMT_MODEL_UPDATE, p, 5, NULL, r->arena)) != TG_OK)
+	    (rc = q_model_update(c, op->arena, model, input, output, cached,
+		 enabled)) != TG_OK)
 		goto fail;
-	if ((rc = db_exec(c, STMT_ROUTE_UPDATE, p, 7, &rows, r->arena)) !=
-	    TG_OK)
+	if ((rc = q_route_update(c, op->arena, model, provider_id, input,
+		 output, cached, enabled)) != TG_OK)
 		goto fail;
 	after = json_pack("{s:I, s:I, s:I, s:i, s:s?}", "input_price",
 	    (json_int_t)input, "output_price", (json_int_t)output,
 	    "cached_input_price", (json_int_t)cached, "enabled", enabled,
 	    "provider_id", provider_id);
-	arena_defer_json(r->arena, after);
+	arena_defer_json(op->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "model.update", "model", model, NULL, after);
+	    c, op->arena, op, "model.update", "model", model, NULL, after);
 fail:
 	db_rollback(c);
 	return rc;

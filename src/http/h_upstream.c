@@ -14,7 +14,9 @@
 #include "http/req.h"
 #include "http/resp.h"
 #include "http/router.h"
+#include "domain/op.h"
 #include "domain/upstream.h"
+#include "store/q_upstream.h"
 #include "core/util.h"
 
 /* clang-format off */
@@ -139,14 +141,13 @@ price(struct tg_req *r, struct tg_resp *resp, const char *k, int64_t *out)
 	return TG_OK;
 }
 
+/* A failure the service explained in op->fail, or a bare rc. */
 static enum tg_err
-invalid(struct tg_req *r, struct tg_resp *resp, enum tg_err rc, const char *why)
+failed(struct tg_req *r, struct tg_resp *resp, enum tg_err rc,
+    const struct op *op)
 {
-	if (rc == TG_EINVAL && why != NULL)
-		return resp_fail_code(
-		    r, resp, rc, "invalid_value", NULL, "%s", why);
-	if (rc == TG_ECONFLICT && why != NULL)
-		return resp_fail(r, resp, rc, NULL, "%s", why);
+	if (op->fail.err != TG_OK)
+		return resp_from_op(r, resp, op);
 	return rc;
 }
 
@@ -166,18 +167,20 @@ h_admin_providers(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_provider_add(struct tg_req *r, struct tg_resp *resp)
 {
-	const char *why = NULL, *id = jx_str(r->json, "id");
+	const char *id = jx_str(r->json, "id");
 	struct db_conn *c;
+	struct op op;
 	enum tg_err rc;
 
 	if ((rc = resp_check(r, resp, r->json, provider_add_fields)) != TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = upstream_provider_add(c, r, id, jx_str(r->json, "kind"),
+	req_op(r, &op);
+	rc = upstream_provider_add(c, &op, id, jx_str(r->json, "kind"),
 	    jx_str(r->json, "base_url"), jx_str(r->json, "name"),
-	    opt_bool(r->json, "enabled", 1), &why);
+	    opt_bool(r->json, "enabled", 1));
 	if (rc != TG_OK)
-		return invalid(r, resp, rc, why);
+		return failed(r, resp, rc, &op);
 	if ((rc = upstream_providers(c, r->arena, id, &resp->body)) != TG_OK)
 		return rc;
 	json_incref(resp->body);
@@ -188,22 +191,23 @@ h_admin_provider_add(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_provider_update(struct tg_req *r, struct tg_resp *resp)
 {
-	const char *why = NULL, *id = r->captures[0];
+	const char *id = r->captures[0];
 	struct db_conn *c;
+	struct op op;
 	enum tg_err rc;
 
 	if ((rc = resp_check(r, resp, r->json, provider_update_fields)) !=
 		TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = upstream_provider_update(c, r, id, jx_str(r->json, "base_url"),
+	req_op(r, &op);
+	rc = upstream_provider_update(c, &op, id, jx_str(r->json, "base_url"),
 	    jx_str(r->json, "name"), opt_bool(r->json, "enabled", -1),
-	    opt_bool(r->json, "reseal", 0) == 1,
-	    r->ctx->have_master ? r->ctx->master : NULL, &why);
+	    opt_bool(r->json, "reseal", 0) == 1, op.master);
 	if (rc == TG_ENOENT)
 		return resp_fail(r, resp, rc, NULL, "no provider '%s'", id);
 	if (rc != TG_OK)
-		return invalid(r, resp, rc, why);
+		return failed(r, resp, rc, &op);
 	if ((rc = upstream_providers(c, r->arena, id, &resp->body)) != TG_OK)
 		return rc;
 	json_incref(resp->body);
@@ -267,7 +271,9 @@ enum tg_err
 h_admin_ukey_update(struct tg_req *r, struct tg_resp *resp)
 {
 	struct pool_key lim;
+	struct q_ukey_change ch;
 	struct db_conn *c;
+	struct op op;
 	json_t *v;
 	int set_rpm, set_rpd, enabled = -1;
 	enum tg_err rc;
@@ -278,18 +284,24 @@ h_admin_ukey_update(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((v = json_object_get(r->json, "enabled")) != NULL)
 		enabled = json_is_true(v);
-	rc = upstream_key_update(c, r, r->captures[0], r->captures[1],
-	    jx_str(r->json, "label"), enabled, set_rpm, lim.rpm, set_rpd,
-	    lim.rpd, lim.min_interval_ms, &resp->body);
+	ch = (struct q_ukey_change){.pub = r->captures[1],
+	    .provider_id = r->captures[0],
+	    .label = jx_str(r->json, "label"),
+	    .enabled = enabled,
+	    .set_rpm = set_rpm,
+	    .set_rpd = set_rpd,
+	    .rpm = lim.rpm,
+	    .rpd = lim.rpd,
+	    .min_interval_ms = lim.min_interval_ms};
+	req_op(r, &op);
+	rc = upstream_key_update(c, &op, r->ctx->pool, &ch, &resp->body);
 	if (rc == TG_ENOENT)
 		return resp_fail(r, resp, rc, NULL,
 		    "provider '%s' has no key '%s'", r->captures[0],
 		    r->captures[1]);
-	if (rc == TG_EINVAL)
-		return resp_fail_code(r, resp, rc, "invalid_value", "label",
-		    "label: at most 128 printable characters");
-	if (rc == TG_OK)
-		json_incref(resp->body);
+	if (rc != TG_OK)
+		return failed(r, resp, rc, &op);
+	json_incref(resp->body);
 	return rc;
 }
 
@@ -364,9 +376,9 @@ h_api_status(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_ukey_add(struct tg_req *r, struct tg_resp *resp)
 {
-	const char *why = NULL;
 	struct pool_key lim;
 	struct db_conn *c;
+	struct op op;
 	enum tg_err rc;
 
 	if ((rc = resp_check(r, resp, r->json, key_add_fields)) != TG_OK)
@@ -379,14 +391,15 @@ h_admin_ukey_add(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = key_limits(r, resp, &lim, NULL, NULL)) != TG_OK)
 		return rc;
-	rc = upstream_key_add(c, r, r->ctx->master, r->captures[0],
-	    jx_str(r->json, "key"), jx_str(r->json, "label"), &lim, &resp->body,
-	    &why);
+	req_op(r, &op);
+	rc = upstream_key_add(c, &op, r->ctx->master, r->captures[0],
+	    jx_str(r->json, "key"), jx_str(r->json, "label"), &lim,
+	    &resp->body);
 	if (rc == TG_ENOENT)
 		return resp_fail(
 		    r, resp, rc, NULL, "no provider '%s'", r->captures[0]);
 	if (rc != TG_OK)
-		return invalid(r, resp, rc, why);
+		return failed(r, resp, rc, &op);
 	json_incref(resp->body);
 	resp->status = 201;
 	return TG_OK;
@@ -396,11 +409,13 @@ enum tg_err
 h_admin_ukey_delete(struct tg_req *r, struct tg_resp *resp)
 {
 	struct db_conn *c;
+	struct op op;
 	enum tg_err rc;
 
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = upstream_key_remove(c, r, r->captures[0], r->captures[1], 1);
+	req_op(r, &op);
+	rc = upstream_key_remove(c, &op, r->captures[0], r->captures[1], 1);
 	if (rc == TG_ENOENT)
 		return resp_fail(r, resp, rc, NULL,
 		    "provider '%s' has no key '%s'", r->captures[0],
@@ -415,9 +430,10 @@ h_admin_ukey_delete(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_model_add(struct tg_req *r, struct tg_resp *resp)
 {
-	const char *why = NULL, *id = jx_str(r->json, "id");
+	const char *id = jx_str(r->json, "id");
 	int64_t in, out, cached, ctxlen = DEFAULT_CONTEXT;
 	struct db_conn *c;
+	struct op op;
 	json_t *v;
 	enum tg_err rc;
 
@@ -430,11 +446,12 @@ h_admin_model_add(struct tg_req *r, struct tg_resp *resp)
 		ctxlen = json_integer_value(v);
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = upstream_model_add(c, r, id, jx_str(r->json, "name"),
+	req_op(r, &op);
+	rc = upstream_model_add(c, &op, id, jx_str(r->json, "name"),
 	    jx_str(r->json, "provider_id"), jx_str(r->json, "upstream_model"),
-	    in, out, cached, ctxlen, &why);
+	    in, out, cached, ctxlen);
 	if (rc != TG_OK)
-		return invalid(r, resp, rc, why);
+		return failed(r, resp, rc, &op);
 	if ((rc = catalog_models(c, r->arena, id, &v)) != TG_OK)
 		return rc;
 	resp->body = json_incref(json_array_get(v, 0));
@@ -448,6 +465,7 @@ h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
 	const char *id = r->captures[0];
 	int64_t in, out, cached, base, tile;
 	struct db_conn *c;
+	struct op op;
 	json_t *v;
 	int image;
 	enum tg_err rc;
@@ -462,10 +480,11 @@ h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
 	    (rc = image_factors(r, resp, &base, &tile, &image)) != TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = upstream_model_update(c, r, id, jx_str(r->json, "provider_id"), in,
-	    out, cached, opt_bool(r->json, "enabled", -1));
+	req_op(r, &op);
+	rc = upstream_model_update(c, &op, id, jx_str(r->json, "provider_id"),
+	    in, out, cached, opt_bool(r->json, "enabled", -1));
 	if (rc == TG_OK && image)
-		rc = catalog_image_set(c, r, id, base, tile);
+		rc = catalog_image_set(c, &op, id, base, tile);
 	if (rc == TG_ENOENT)
 		return resp_fail_code(
 		    r, resp, rc, "model_not_found", NULL, "no model '%s'", id);
@@ -484,6 +503,7 @@ enum tg_err
 h_admin_models_import(struct tg_req *r, struct tg_resp *resp)
 {
 	struct db_conn *c;
+	struct op op;
 	char *msg = NULL;
 	size_t len = 0, added = 0;
 	FILE *out;
@@ -495,7 +515,8 @@ h_admin_models_import(struct tg_req *r, struct tg_resp *resp)
 	/* catalog_seed_doc reports like `tollgate migrate` does: capture it. */
 	if ((out = open_memstream(&msg, &len)) == NULL)
 		return TG_ESYSTEM;
-	ok = catalog_seed_doc(c, r, r->arena, r->json,
+	req_op(r, &op);
+	ok = catalog_seed_doc(c, &op, r->arena, r->json,
 		 "POST /admin/models/import", out, &added) == 0;
 	fclose(out);
 	if (!ok) {

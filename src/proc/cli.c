@@ -19,6 +19,7 @@
 #include "core/money.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "domain/op.h"
 #include "domain/upstream.h"
 #include "core/util.h"
 
@@ -337,10 +338,11 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 {
 	char secret[UPSTREAM_SECRET_MAX + 2], err[256] = "";
 	unsigned char master[CRYPTO_MASTER_LEN];
-	const char *why = NULL, *sub = argc > 0 ? argv[0] : "";
+	const char *sub = argc > 0 ? argv[0] : "";
 	struct pool_key lim = {0, -1, -1, 0};
 	const char *label = NULL;
 	struct cli x;
+	struct op op;
 	json_t *o, *e;
 	size_t i;
 	enum tg_err rc;
@@ -370,9 +372,10 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 		cli_close(&x);
 		return EXIT_FAILURE;
 	}
+	req_op(&x.req, &op);
 	if (strcmp(sub, "add") == 0) {
-		rc = upstream_provider_add(x.c, &x.req, argv[1], argv[2],
-		    argv[3], argc == 5 ? argv[4] : NULL, 1, &why);
+		rc = upstream_provider_add(x.c, &op, argv[1], argv[2],
+		    argv[3], argc == 5 ? argv[4] : NULL, 1);
 		if (rc == TG_OK)
 			rc = upstream_providers(x.c, x.req.arena, argv[1], &o);
 	} else if (strcmp(sub, "list") == 0) {
@@ -390,10 +393,10 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 		if (strcmp(sub, "reseal") == 0) {
 			int64_t n;
 
-			rc = upstream_reseal_v1(x.c, &x.req, master, &n, &why);
+			rc = upstream_reseal_v1(x.c, &op, master, &n);
 			crypto_wipe(master, sizeof(master));
 			if (rc != TG_OK)
-				return fail(&x, rc, why);
+				return fail(&x, rc, op.fail.message);
 			printf("resealed %lld key(s)\n", (long long)n);
 			cli_close(&x);
 			return EXIT_SUCCESS;
@@ -403,20 +406,20 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 			return fail(&x, TG_EINVAL,
 			    "give the provider key on stdin, one line");
 		}
-		rc = upstream_key_add(x.c, &x.req, master, argv[1], secret,
-		    label, &lim, &o, &why);
+		rc = upstream_key_add(
+		    x.c, &op, master, argv[1], secret, label, &lim, &o);
 		crypto_wipe(secret, sizeof(secret));
 		crypto_wipe(master, sizeof(master));
 	} else if (strcmp(sub, "key-list") == 0) {
 		rc = upstream_keys(x.c, x.req.arena, argv[1], &o);
 	} else {
-		rc = upstream_key_remove(x.c, &x.req, NULL, argv[1], 0);
+		rc = upstream_key_remove(x.c, &op, NULL, argv[1], 0);
 		o = NULL;
 		if (rc == TG_OK)
 			printf("%s disabled\n", argv[1]);
 	}
 	if (rc != TG_OK)
-		return fail(&x, rc, why);
+		return fail(&x, rc, op.fail.message);
 	if (o != NULL && json_is_array(json_object_get(o, "data"))) {
 		json_array_foreach(json_object_get(o, "data"), i, e)
 		    print_json(e);
@@ -432,8 +435,8 @@ cli_model(const struct conf *conf, int argc, char **argv)
 {
 	int64_t in, out, cached = -1, ctxlen = 128000;
 	uint64_t n;
-	const char *why = NULL;
 	struct cli x;
+	struct op op;
 	json_t *data;
 	enum tg_err rc;
 
@@ -454,12 +457,13 @@ cli_model(const struct conf *conf, int argc, char **argv)
 		cli_close(&x);
 		return EXIT_FAILURE;
 	}
-	rc = upstream_model_add(x.c, &x.req, argv[1], NULL, argv[2], argv[3],
-	    in, out, cached, ctxlen, &why);
+	req_op(&x.req, &op);
+	rc = upstream_model_add(x.c, &op, argv[1], NULL, argv[2], argv[3], in,
+	    out, cached, ctxlen);
 	if (rc == TG_OK)
 		rc = catalog_models(x.c, x.req.arena, argv[1], &data);
 	if (rc != TG_OK)
-		return fail(&x, rc, why);
+		return fail(&x, rc, op.fail.message);
 	if (json_array_size(data) > 0)
 		print_json(json_array_get(data, 0));
 	cli_close(&x);

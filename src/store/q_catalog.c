@@ -1,7 +1,9 @@
-/* q_catalog.c: models and routes: the statements (typed queries join them here) */
+/* q_catalog.c: models and routes: statements and typed queries */
 #include "config.h"
 
+#include "core/arena.h"
 #include "io/db.h"
+#include "store/q_catalog.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -21,3 +23,106 @@ const struct stmt_row q_catalog_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+static struct db_val
+price_or_null(int64_t p)
+{
+	return p >= 0 ? DB_I64(p) : DB_NULLV;
+}
+
+enum tg_err
+q_model_enabled(
+    struct db_conn *c, struct arena *a, const char *id, int *enabled)
+{
+	struct db_val p = DB_STR(id);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	*enabled = 0;
+	if ((rc = db_exec(c, STMT_MODEL_ENABLED, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows == 0)
+		return TG_ENOENT;
+	*enabled = rows.nrows == 1 && rows.v[0].i == 1;
+	return TG_OK;
+}
+
+enum tg_err
+q_route_candidates(struct db_conn *c, struct arena *a, const char *model,
+    struct q_route **out, size_t *n)
+{
+	struct db_val p = DB_STR(model);
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+	size_t i;
+
+	*n = 0;
+	if ((rc = db_exec(c, STMT_ROUTE_CANDIDATES, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		(*out)[i] = (struct q_route){v[0].s, v[1].s, v[2].s, v[3].s,
+		    v[4].i, v[5].i, v[6].i, v[7].i};
+	}
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_model_upsert(struct db_conn *c, struct arena *a, const struct q_model_new *m)
+{
+	struct db_val p[7] = {DB_STR(m->id), DB_STR(m->name),
+	    DB_STR(m->vendor), DB_I64(m->context_length),
+	    DB_I64(m->input_price), DB_I64(m->output_price),
+	    price_or_null(m->cached_price)};
+
+	return db_exec(c, STMT_MODEL_UPSERT, p, 7, NULL, a);
+}
+
+enum tg_err
+q_route_upsert(struct db_conn *c, struct arena *a, const struct q_model_new *m)
+{
+	struct db_val p[6] = {DB_STR(m->id), DB_STR(m->provider_id),
+	    DB_STR(m->upstream_model), DB_I64(m->input_price),
+	    DB_I64(m->output_price), price_or_null(m->cached_price)};
+
+	return db_exec(c, STMT_ROUTE_UPSERT, p, 6, NULL, a);
+}
+
+/* The SET part of MODEL_UPDATE and ROUTE_UPDATE, then the model's id. */
+static void
+update_params(struct db_val p[5], const char *id, int64_t input,
+    int64_t output, int64_t cached, int enabled)
+{
+	p[0] = price_or_null(input);
+	p[1] = price_or_null(output);
+	p[2] = price_or_null(cached);
+	p[3] = enabled >= 0 ? DB_I64(enabled) : DB_NULLV;
+	p[4] = DB_STR(id);
+}
+
+enum tg_err
+q_model_update(struct db_conn *c, struct arena *a, const char *id,
+    int64_t input, int64_t output, int64_t cached, int enabled)
+{
+	struct db_val p[5];
+
+	update_params(p, id, input, output, cached, enabled);
+	return db_exec(c, STMT_MODEL_UPDATE, p, 5, NULL, a);
+}
+
+enum tg_err
+q_route_update(struct db_conn *c, struct arena *a, const char *id,
+    const char *provider_id, int64_t input, int64_t output, int64_t cached,
+    int enabled)
+{
+	struct db_val p[7];
+	struct db_rows rows;
+
+	update_params(p, id, input, output, cached, enabled);
+	p[5] = DB_STR(provider_id != NULL ? provider_id : "");
+	p[6] = p[5];
+	return db_exec(c, STMT_ROUTE_UPDATE, p, 7, &rows, a);
+}

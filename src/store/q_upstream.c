@@ -1,7 +1,11 @@
-/* q_upstream.c: providers and their upstream keys: the statements (typed queries join them here) */
+/* q_upstream.c: providers and their upstream keys: statements and typed queries */
 #include "config.h"
 
+#include <string.h>
+
+#include "core/arena.h"
 #include "io/db.h"
+#include "store/q_upstream.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -27,3 +31,292 @@ const struct stmt_row q_upstream_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+/* NULL for a NULL column. */
+static const char *
+opt_s(const struct db_val *v)
+{
+	return v->type == DBT_NULL ? NULL : v->s;
+}
+
+/* -1 for a NULL column. */
+static int64_t
+opt_i(const struct db_val *v)
+{
+	return v->type == DBT_I64 ? v->i : -1;
+}
+
+static struct db_val
+str_or_null(const char *s)
+{
+	return s != NULL ? DB_STR(s) : DB_NULLV;
+}
+
+/* Rows of a NULL-or-value filter ("? = '' OR col = ?"). */
+static void
+filter(struct db_val p[2], const char *v)
+{
+	p[0] = DB_STR(v != NULL ? v : "");
+	p[1] = p[0];
+}
+
+enum tg_err
+q_provider_list(struct db_conn *c, struct arena *a, const char *id,
+    struct q_provider **out, size_t *n)
+{
+	struct db_val p[2];
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+	size_t i;
+
+	*n = 0;
+	filter(p, id);
+	if ((rc = db_exec(c, STMT_PROVIDER_ADMIN_LIST, p, 2, &rows, a)) != TG_OK)
+		return rc;
+	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		(*out)[i] = (struct q_provider){v[0].s, v[1].s, v[2].s, v[3].s,
+		    (int)v[4].i, v[5].i, v[6].i};
+	}
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_provider_add(struct db_conn *c, struct arena *a, const struct q_provider *pr)
+{
+	struct db_val p[5] = {DB_STR(pr->id), DB_STR(pr->kind),
+	    DB_STR(pr->name), DB_STR(pr->base_url),
+	    DB_I64(pr->enabled ? 1 : 0)};
+
+	return db_exec(c, STMT_PROVIDER_ADD, p, 5, NULL, a);
+}
+
+enum tg_err
+q_provider_update(struct db_conn *c, struct arena *a, const char *id,
+    const char *base_url, const char *name, int enabled, uint64_t *affected)
+{
+	struct db_val p[4] = {str_or_null(base_url), str_or_null(name),
+	    enabled >= 0 ? DB_I64(enabled) : DB_NULLV, DB_STR(id)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	*affected = 0;
+	if ((rc = db_exec(c, STMT_PROVIDER_UPDATE, p, 4, &rows, a)) == TG_OK)
+		*affected = rows.affected;
+	return rc;
+}
+
+enum tg_err
+q_provider_lock(struct db_conn *c, struct arena *a, const char *id,
+    struct q_endpoint *out)
+{
+	struct db_val p = DB_STR(id);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_PROVIDER_LOCK, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	out->kind = rows.v[0].s;
+	out->base_url = rows.v[1].s;
+	return TG_OK;
+}
+
+/* Rows of STMT_UKEY_POOL (pool) or STMT_UKEY_SEALED. */
+static enum tg_err
+sealed_rows(struct db_conn *c, struct arena *a, unsigned stmt, int pool,
+    const char *provider_id, struct q_ukey_sealed **out, size_t *n)
+{
+	struct db_val p = DB_STR(provider_id);
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+	size_t i;
+
+	*n = 0;
+	if ((rc = db_exec(c, stmt, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		(*out)[i] = (struct q_ukey_sealed){.id = v[0].i,
+		    .pub = v[1].s,
+		    .enc = v[2].s,
+		    .enc_len = v[2].len,
+		    .seal_version = pool ? v[6].i : v[3].i,
+		    .rpm = pool ? opt_i(&v[3]) : -1,
+		    .rpd = pool ? opt_i(&v[4]) : -1,
+		    .min_interval_ms = pool ? v[5].i : 0};
+	}
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_ukey_pool(struct db_conn *c, struct arena *a, const char *provider_id,
+    struct q_ukey_sealed **out, size_t *n)
+{
+	return sealed_rows(c, a, STMT_UKEY_POOL, 1, provider_id, out, n);
+}
+
+enum tg_err
+q_ukey_sealed(struct db_conn *c, struct arena *a, const char *provider_id,
+    struct q_ukey_sealed **out, size_t *n)
+{
+	return sealed_rows(c, a, STMT_UKEY_SEALED, 0, provider_id, out, n);
+}
+
+enum tg_err
+q_ukey_reseal(struct db_conn *c, struct arena *a, int64_t id, const void *enc,
+    size_t enc_len)
+{
+	struct db_val p[2] = {
+	    {.type = DBT_STR, .s = enc, .len = enc_len}, DB_I64(id)};
+
+	return db_exec(c, STMT_UKEY_RESEAL, p, 2, NULL, a);
+}
+
+enum tg_err
+q_ukey_dead(struct db_conn *c, struct arena *a, int64_t id, const char *reason)
+{
+	struct db_val p[2] = {
+	    {.type = DBT_STR, .s = reason, .len = strnlen(reason, 255)},
+	    DB_I64(id)};
+
+	return db_exec(c, STMT_UKEY_DEAD, p, 2, NULL, a);
+}
+
+enum tg_err
+q_ukey_all(struct db_conn *c, struct arena *a, const char *provider_id,
+    struct q_ukey **out, size_t *n)
+{
+	struct db_val p[2];
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+	size_t i;
+
+	*n = 0;
+	filter(p, provider_id);
+	if ((rc = db_exec(c, STMT_UKEY_ALL, p, 2, &rows, a)) != TG_OK)
+		return rc;
+	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		(*out)[i] = (struct q_ukey){.id = v[0].i,
+		    .pub = v[1].s,
+		    .provider_id = v[2].s,
+		    .label = v[3].s,
+		    .last4 = v[4].s,
+		    .enabled = (int)v[5].i,
+		    .disabled_reason = opt_s(&v[6]),
+		    .disabled_at = opt_s(&v[7]),
+		    .rpm = opt_i(&v[8]),
+		    .rpd = opt_i(&v[9]),
+		    .min_interval_ms = v[10].i};
+	}
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+/* A row of STMT_UKEY_GET or STMT_UKEY_LIST (which has no id column). */
+static void
+ukey_row(const struct db_val *v, size_t ncols, struct q_ukey *k)
+{
+	*k = (struct q_ukey){.id = ncols > 11 ? v[11].i : 0,
+	    .pub = v[0].s,
+	    .provider_id = v[1].s,
+	    .label = v[2].s,
+	    .last4 = v[3].s,
+	    .enabled = (int)v[4].i,
+	    .created_at = v[5].s,
+	    .last_used_at = opt_s(&v[6]),
+	    .rpm = opt_i(&v[7]),
+	    .rpd = opt_i(&v[8]),
+	    .min_interval_ms = v[9].i,
+	    .disabled_reason = opt_s(&v[10])};
+}
+
+enum tg_err
+q_ukey_list(struct db_conn *c, struct arena *a, const char *provider_id,
+    struct q_ukey **out, size_t *n)
+{
+	struct db_val p = DB_STR(provider_id);
+	struct db_rows rows;
+	enum tg_err rc;
+	size_t i;
+
+	*n = 0;
+	if ((rc = db_exec(c, STMT_UKEY_LIST, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
+	for (i = 0; i < rows.nrows; i++)
+		ukey_row(&rows.v[i * rows.ncols], rows.ncols, &(*out)[i]);
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_ukey_get(
+    struct db_conn *c, struct arena *a, const char *pub, struct q_ukey *out)
+{
+	struct db_val p = DB_STR(pub);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_UKEY_GET, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	ukey_row(rows.v, rows.ncols, out);
+	return TG_OK;
+}
+
+enum tg_err
+q_ukey_insert(struct db_conn *c, struct arena *a, const struct q_ukey_new *k)
+{
+	struct db_val p[8] = {DB_STR(k->pub), DB_STR(k->provider_id),
+	    DB_STR(k->label),
+	    {.type = DBT_STR, .s = k->enc, .len = k->enc_len}, DB_STR(k->last4),
+	    k->rpm >= 0 ? DB_I64(k->rpm) : DB_NULLV,
+	    k->rpd >= 0 ? DB_I64(k->rpd) : DB_NULLV,
+	    DB_I64(k->min_interval_ms)};
+
+	return db_exec(c, STMT_UKEY_INSERT, p, 8, NULL, a);
+}
+
+enum tg_err
+q_ukey_update(struct db_conn *c, struct arena *a, const struct q_ukey_change *k)
+{
+	struct db_val p[11] = {str_or_null(k->label),
+	    k->enabled >= 0 ? DB_I64(k->enabled) : DB_NULLV,
+	    DB_I64(k->enabled == 1), DB_I64(k->enabled == 1),
+	    DB_I64(k->set_rpm), k->rpm >= 0 ? DB_I64(k->rpm) : DB_NULLV,
+	    DB_I64(k->set_rpd), k->rpd >= 0 ? DB_I64(k->rpd) : DB_NULLV,
+	    k->min_interval_ms >= 0 ? DB_I64(k->min_interval_ms) : DB_NULLV,
+	    DB_STR(k->pub), DB_STR(k->provider_id)};
+	struct db_rows rows;
+
+	return db_exec(c, STMT_UKEY_UPDATE, p, 11, &rows, a);
+}
+
+enum tg_err
+q_ukey_remove(struct db_conn *c, struct arena *a, const char *pub,
+    const char *provider_id, int del, uint64_t *affected)
+{
+	struct db_val p[3];
+	struct db_rows rows;
+	enum tg_err rc;
+
+	p[0] = DB_STR(pub);
+	filter(&p[1], provider_id);
+	*affected = 0;
+	if ((rc = db_exec(c, del ? STMT_UKEY_DELETE : STMT_UKEY_DISABLE, p, 3,
+		 &rows, a)) == TG_OK)
+		*affected = rows.affected;
+	return rc;
+}

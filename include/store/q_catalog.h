@@ -1,0 +1,52 @@
+/* q_catalog.h: typed queries on models, their routes and prices */
+#ifndef Q_CATALOG_H
+#define Q_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tollgate.h"
+
+struct arena;
+struct db_conn;
+
+/* A deployment of a model (ROUTE_CANDIDATES): prices in micro-USD per million. */
+struct q_route {
+	const char *provider_id, *kind, *base_url, *upstream_model;
+	int64_t input_price, output_price, cached_price, context_length;
+};
+
+/* A model and its price as the public listing shows it; -1: none. */
+struct q_model {
+	const char *id, *name, *vendor;
+	int64_t context_length;
+	int64_t input_price, output_price, cached_price;
+	int64_t created;	/* epoch seconds */
+	const char *price_date; /* YYYY-MM-DD */
+};
+
+/* A model and one route of it (MODEL_UPSERT, ROUTE_UPSERT); cached < 0: none. */
+struct q_model_new {
+	const char *id, *name, *vendor, *provider_id, *upstream_model;
+	int64_t context_length, input_price, output_price, cached_price;
+};
+
+/* *enabled: 1 or 0; TG_ENOENT when there is no such model. */
+enum tg_err q_model_enabled(
+    struct db_conn *, struct arena *, const char *id, int *enabled);
+/* The model's enabled deployments, cheapest first. */
+enum tg_err q_route_candidates(struct db_conn *, struct arena *,
+    const char *model, struct q_route **out, size_t *n);
+/* Add the model (or enable it) and add or reprice its route. */
+enum tg_err q_model_upsert(
+    struct db_conn *, struct arena *, const struct q_model_new *);
+enum tg_err q_route_upsert(
+    struct db_conn *, struct arena *, const struct q_model_new *);
+/* Prices < 0 and enabled < 0 keep; the route's of provider_id (NULL: all). */
+enum tg_err q_model_update(struct db_conn *, struct arena *, const char *id,
+    int64_t input, int64_t output, int64_t cached, int enabled);
+enum tg_err q_route_update(struct db_conn *, struct arena *, const char *id,
+    const char *provider_id, int64_t input, int64_t output, int64_t cached,
+    int enabled);
+
+#endif
