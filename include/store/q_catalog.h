@@ -49,4 +49,34 @@ enum tg_err q_route_update(struct db_conn *, struct arena *, const char *id,
     const char *provider_id, int64_t input, int64_t output, int64_t cached,
     int enabled);
 
+/* Enabled models (id "": all) with their list prices, by id. */
+enum tg_err q_model_list(struct db_conn *, struct arena *, const char *id,
+    struct q_model **out, size_t *n);
+/*
+ * A model's image factors; both -1 when it has none.  TG_ENOENT when there
+ * is no such model.
+ */
+enum tg_err q_model_image(struct db_conn *, struct arena *, const char *id,
+    int64_t *base, int64_t *tile);
+/* Set them (base < 0: clear both). */
+enum tg_err q_model_image_set(struct db_conn *, struct arena *,
+    const char *id, int64_t base, int64_t tile);
+/* Set them only where the model has none (the pricing file's seed). */
+enum tg_err q_model_image_seed(struct db_conn *, struct arena *,
+    const char *id, int64_t base, int64_t tile);
+
+/* A model of the pricing file; vendor is vendor_len bytes (of id). */
+struct q_model_seed {
+	const char *id, *name, *vendor, *date;
+	size_t vendor_len;
+	int64_t context_length, input_price, output_price, cached_price;
+};
+/* Add the model unless it exists; *added: 1 when it was new. */
+enum tg_err q_model_seed(struct db_conn *, struct arena *,
+    const struct q_model_seed *, uint64_t *added);
+/* Add the model's route on provider_id unless it exists. */
+enum tg_err q_route_seed(struct db_conn *, struct arena *,
+    const struct q_model_seed *, const char *provider_id,
+    const char *upstream_model);
+
 #endif

@@ -58,6 +58,15 @@ struct q_ukey_change {
 	int64_t rpm, rpd, min_interval_ms;
 };
 
+/*
+ * Every provider with the number of models it serves (the public list:
+ * id, name, kind, enabled, models; base_url NULL, keys 0).
+ */
+enum tg_err q_provider_served(
+    struct db_conn *, struct arena *, struct q_provider **out, size_t *n);
+/* Add a provider of the pricing file unless it exists (enabled). */
+enum tg_err q_provider_seed(
+    struct db_conn *, struct arena *, const struct q_provider *);
 /* Every provider (id NULL) or the one with id: *n rows into *out. */
 enum tg_err q_provider_list(struct db_conn *, struct arena *, const char *id,
     struct q_provider **out, size_t *n);

@@ -9,26 +9,14 @@
 #include "domain/audit.h"
 #include "domain/catalog.h"
 #include "io/db.h"
-#include "store/stmt.h"
+#include "store/q_catalog.h"
+#include "store/q_upstream.h"
 #include "core/json.h"
 #include "core/money.h"
 #include "domain/op.h"
 #include "domain/upstream.h"
 
 #define CATALOG_MAX_BYTES (4u << 20)
-
-/* Columns of STMT_MODEL_LIST. */
-enum {
-	MC_ID,
-	MC_NAME,
-	MC_VENDOR,
-	MC_CTX,
-	MC_IN,
-	MC_OUT,
-	MC_CACHED,
-	MC_CREATED,
-	MC_DATE
-};
 
 /* "2.50" USD per million tokens -> 2500000 micro-USD; -1 when not a price. */
 static int64_t
@@ -42,17 +30,10 @@ price(const json_t *v)
 	return nano / 1000;
 }
 
-static struct db_val
-opt_price(int64_t p)
-{
-	return p >= 0 ? DB_I64(p) : DB_NULLV;
-}
-
 static int
 seed_providers(struct db_conn *c, const struct op *op, struct arena *a,
     const json_t *list, FILE *out)
 {
-	struct db_val p[4];
 	const char *why;
 	json_t *v;
 	size_t i;
@@ -76,11 +57,11 @@ seed_providers(struct db_conn *c, const struct op *op, struct arena *a,
 			    jx_str(v, "id"), why);
 			return -1;
 		}
-		p[0] = DB_STR(jx_str(v, "id"));
-		p[1] = DB_STR(jx_str(v, "kind"));
-		p[2] = DB_STR(jx_str(v, "name"));
-		p[3] = DB_STR(jx_str(v, "base_url"));
-		if (db_exec(c, STMT_PROVIDER_SEED, p, 4, NULL, a) != TG_OK) {
+		if (q_provider_seed(c, a,
+			&(struct q_provider){.id = jx_str(v, "id"),
+			    .kind = jx_str(v, "kind"),
+			    .name = jx_str(v, "name"),
+			    .base_url = jx_str(v, "base_url")}) != TG_OK) {
 			fprintf(out, "tollgate: provider %s: %s\n",
 			    jx_str(v, "id"), db_error(c));
 			return -1;
@@ -111,7 +92,6 @@ seed_image(struct db_conn *c, struct arena *a, const json_t *m, const char *id,
 	const json_t *bv = json_object_get(m, "image_base_tokens");
 	const json_t *tv = json_object_get(m, "image_tile_tokens");
 	int64_t base = token_count(bv), tile = token_count(tv);
-	struct db_val p[3];
 
 	if (bv == NULL && tv == NULL)
 		return 0;
@@ -123,11 +103,7 @@ seed_image(struct db_conn *c, struct arena *a, const json_t *m, const char *id,
 		    id);
 		return -2;
 	}
-	p[0] = DB_I64(base);
-	p[1] = DB_I64(tile);
-	p[2] = DB_STR(id);
-	return db_exec(c, STMT_MODEL_IMAGE_SEED, p, 3, NULL, a) == TG_OK ? 0
-									 : -1;
+	return q_model_image_seed(c, a, id, base, tile) == TG_OK ? 0 : -1;
 }
 
 static int
@@ -136,8 +112,8 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 {
 	const char *id = jx_str(m, "id"), *slash;
 	int64_t in, outp, cached;
-	struct db_val p[8];
-	struct db_rows rows;
+	struct q_model_seed ms;
+	uint64_t n;
 	json_t *r;
 	size_t i;
 	int rc;
@@ -157,18 +133,19 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 		    id != NULL ? id : "(no id)");
 		return -1;
 	}
-	p[0] = DB_STR(id);
-	p[1] = DB_STR(jx_str(m, "name"));
-	p[2] = (struct db_val){
-	    .type = DBT_STR, .s = id, .len = (size_t)(slash - id)};
-	p[3] = DB_I64(json_integer_value(json_object_get(m, "context_length")));
-	p[4] = DB_I64(in);
-	p[5] = DB_I64(outp);
-	p[6] = opt_price(cached);
-	p[7] = DB_STR(date);
-	if (db_exec(c, STMT_MODEL_SEED, p, 8, &rows, a) != TG_OK)
+	ms = (struct q_model_seed){.id = id,
+	    .name = jx_str(m, "name"),
+	    .vendor = id,
+	    .vendor_len = (size_t)(slash - id),
+	    .date = date,
+	    .context_length =
+		json_integer_value(json_object_get(m, "context_length")),
+	    .input_price = in,
+	    .output_price = outp,
+	    .cached_price = cached};
+	if (q_model_seed(c, a, &ms, &n) != TG_OK)
 		goto fail;
-	*added += rows.affected;
+	*added += n;
 	if ((rc = seed_image(c, a, m, id, out)) == -2)
 		return -1;
 	if (rc != 0)
@@ -183,12 +160,8 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 			    id);
 			return -1;
 		}
-		p[1] = DB_STR(jx_str(r, "provider"));
-		p[2] = DB_STR(jx_str(r, "upstream_model"));
-		p[3] = DB_I64(in);
-		p[4] = DB_I64(outp);
-		p[5] = opt_price(cached);
-		if (db_exec(c, STMT_ROUTE_SEED, p, 6, NULL, a) != TG_OK)
+		if (q_route_seed(c, a, &ms, jx_str(r, "provider"),
+			jx_str(r, "upstream_model")) != TG_OK)
 			goto fail;
 	}
 	return 0;
@@ -296,31 +269,28 @@ enum tg_err
 catalog_models(
     struct db_conn *c, struct arena *a, const char *id, json_t **data)
 {
-	struct db_val p[2] = {DB_STR(id), DB_STR(id)};
-	struct db_rows rows;
-	const struct db_val *v;
+	struct q_model *ms, *v;
 	json_t *m, *pr;
-	size_t i;
+	size_t i, n;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_MODEL_LIST, p, 2, &rows, a)) != TG_OK)
+	if ((rc = q_model_list(c, a, id, &ms, &n)) != TG_OK)
 		return rc;
 	*data = json_array();
 	arena_defer_json(a, *data);
-	for (i = 0; i < rows.nrows; i++) {
-		v = &rows.v[i * rows.ncols];
+	for (i = 0; i < n; i++) {
+		v = &ms[i];
 		pr = json_pack("{s:o, s:o}", "prompt",
-		    catalog_price_per_token(v[MC_IN].i), "completion",
-		    catalog_price_per_token(v[MC_OUT].i));
-		if (v[MC_CACHED].type == DBT_I64)
+		    catalog_price_per_token(v->input_price), "completion",
+		    catalog_price_per_token(v->output_price));
+		if (v->cached_price >= 0)
 			json_object_set_new(pr, "input_cache_read",
-			    catalog_price_per_token(v[MC_CACHED].i));
+			    catalog_price_per_token(v->cached_price));
 		m = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:o, s:s}", "id",
-		    v[MC_ID].s, "object", "model", "created",
-		    (json_int_t)v[MC_CREATED].i, "owned_by", v[MC_VENDOR].s,
-		    "name", v[MC_NAME].s, "context_length",
-		    (json_int_t)v[MC_CTX].i, "pricing", pr, "pricing_date",
-		    v[MC_DATE].s);
+		    v->id, "object", "model", "created", (json_int_t)v->created,
+		    "owned_by", v->vendor, "name", v->name, "context_length",
+		    (json_int_t)v->context_length, "pricing", pr,
+		    "pricing_date", v->price_date);
 		json_array_append_new(*data, m);
 	}
 	return TG_OK;
@@ -329,22 +299,19 @@ catalog_models(
 enum tg_err
 catalog_providers(struct db_conn *c, struct arena *a, json_t **data)
 {
-	struct db_rows rows;
-	const struct db_val *v;
-	size_t i;
+	struct q_provider *ps;
+	size_t i, n;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_PROVIDER_LIST, NULL, 0, &rows, a)) != TG_OK)
+	if ((rc = q_provider_served(c, a, &ps, &n)) != TG_OK)
 		return rc;
 	*data = json_array();
 	arena_defer_json(a, *data);
-	for (i = 0; i < rows.nrows; i++) {
-		v = &rows.v[i * rows.ncols];
+	for (i = 0; i < n; i++)
 		json_array_append_new(*data,
-		    json_pack("{s:s, s:s, s:s, s:b, s:I}", "id", v[0].s, "name",
-			v[1].s, "kind", v[2].s, "enabled", (int)v[3].i,
-			"models", (json_int_t)v[4].i));
-	}
+		    json_pack("{s:s, s:s, s:s, s:b, s:I}", "id", ps[i].id,
+			"name", ps[i].name, "kind", ps[i].kind, "enabled",
+			ps[i].enabled, "models", (json_int_t)ps[i].models));
 	return TG_OK;
 }
 
@@ -352,18 +319,15 @@ enum tg_err
 catalog_image_set(struct db_conn *c, struct op *op, const char *model,
     int64_t base, int64_t tile)
 {
-	struct db_val p[3] = {base >= 0 ? DB_I64(base) : DB_NULLV,
-	    tile >= 0 ? DB_I64(tile) : DB_NULLV, DB_STR(model)};
-	struct db_rows rows;
+	int64_t obase, otile;
 	json_t *after;
 	enum tg_err rc;
 
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = db_exec(c, STMT_MODEL_IMAGE, &p[2], 1, &rows, op->arena)) !=
+	if ((rc = q_model_image(c, op->arena, model, &obase, &otile)) !=
 		TG_OK ||
-	    (rows.nrows == 0 && (rc = TG_ENOENT) != TG_OK) ||
-	    (rc = db_exec(c, STMT_MODEL_IMAGE_SET, p, 3, NULL, op->arena)) !=
+	    (rc = q_model_image_set(c, op->arena, model, base, tile)) !=
 		TG_OK) {
 		db_rollback(c);
 		return rc;

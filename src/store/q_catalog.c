@@ -126,3 +126,101 @@ q_route_update(struct db_conn *c, struct arena *a, const char *id,
 	p[6] = p[5];
 	return db_exec(c, STMT_ROUTE_UPDATE, p, 7, &rows, a);
 }
+
+enum tg_err
+q_model_list(struct db_conn *c, struct arena *a, const char *id,
+    struct q_model **out, size_t *n)
+{
+	struct db_val p[2] = {DB_STR(id), DB_STR(id)};
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+	size_t i;
+
+	*n = 0;
+	if ((rc = db_exec(c, STMT_MODEL_LIST, p, 2, &rows, a)) != TG_OK)
+		return rc;
+	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		(*out)[i] = (struct q_model){.id = v[0].s,
+		    .name = v[1].s,
+		    .vendor = v[2].s,
+		    .context_length = v[3].i,
+		    .input_price = v[4].i,
+		    .output_price = v[5].i,
+		    .cached_price = v[6].type == DBT_I64 ? v[6].i : -1,
+		    .created = v[7].i,
+		    .price_date = v[8].s};
+	}
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_model_image(struct db_conn *c, struct arena *a, const char *id,
+    int64_t *base, int64_t *tile)
+{
+	struct db_val p = DB_STR(id);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	*base = *tile = -1;
+	if ((rc = db_exec(c, STMT_MODEL_IMAGE, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	if (rows.v[0].type != DBT_NULL && rows.v[1].type != DBT_NULL) {
+		*base = rows.v[0].i;
+		*tile = rows.v[1].i;
+	}
+	return TG_OK;
+}
+
+enum tg_err
+q_model_image_set(struct db_conn *c, struct arena *a, const char *id,
+    int64_t base, int64_t tile)
+{
+	struct db_val p[3] = {base >= 0 ? DB_I64(base) : DB_NULLV,
+	    tile >= 0 ? DB_I64(tile) : DB_NULLV, DB_STR(id)};
+
+	return db_exec(c, STMT_MODEL_IMAGE_SET, p, 3, NULL, a);
+}
+
+enum tg_err
+q_model_image_seed(struct db_conn *c, struct arena *a, const char *id,
+    int64_t base, int64_t tile)
+{
+	struct db_val p[3] = {DB_I64(base), DB_I64(tile), DB_STR(id)};
+
+	return db_exec(c, STMT_MODEL_IMAGE_SEED, p, 3, NULL, a);
+}
+
+enum tg_err
+q_model_seed(struct db_conn *c, struct arena *a, const struct q_model_seed *m,
+    uint64_t *added)
+{
+	struct db_val p[8] = {DB_STR(m->id), DB_STR(m->name),
+	    {.type = DBT_STR, .s = m->vendor, .len = m->vendor_len},
+	    DB_I64(m->context_length), DB_I64(m->input_price),
+	    DB_I64(m->output_price), price_or_null(m->cached_price),
+	    DB_STR(m->date)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	*added = 0;
+	if ((rc = db_exec(c, STMT_MODEL_SEED, p, 8, &rows, a)) == TG_OK)
+		*added = rows.affected;
+	return rc;
+}
+
+enum tg_err
+q_route_seed(struct db_conn *c, struct arena *a, const struct q_model_seed *m,
+    const char *provider_id, const char *upstream_model)
+{
+	struct db_val p[6] = {DB_STR(m->id), DB_STR(provider_id),
+	    DB_STR(upstream_model), DB_I64(m->input_price),
+	    DB_I64(m->output_price), price_or_null(m->cached_price)};
+
+	return db_exec(c, STMT_ROUTE_SEED, p, 6, NULL, a);
+}

@@ -320,3 +320,38 @@ q_ukey_remove(struct db_conn *c, struct arena *a, const char *pub,
 		*affected = rows.affected;
 	return rc;
 }
+
+enum tg_err
+q_provider_served(
+    struct db_conn *c, struct arena *a, struct q_provider **out, size_t *n)
+{
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+	size_t i;
+
+	*n = 0;
+	if ((rc = db_exec(c, STMT_PROVIDER_LIST, NULL, 0, &rows, a)) != TG_OK)
+		return rc;
+	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		(*out)[i] = (struct q_provider){.id = v[0].s,
+		    .name = v[1].s,
+		    .kind = v[2].s,
+		    .enabled = (int)v[3].i,
+		    .models = v[4].i};
+	}
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_provider_seed(
+    struct db_conn *c, struct arena *a, const struct q_provider *pr)
+{
+	struct db_val p[4] = {DB_STR(pr->id), DB_STR(pr->kind),
+	    DB_STR(pr->name), DB_STR(pr->base_url)};
+
+	return db_exec(c, STMT_PROVIDER_SEED, p, 4, NULL, a);
+}
