@@ -92,9 +92,8 @@ const char *upstream_base_url_refusal(const struct op *, const char *url);
  * Admin operations, audited (op supplies actor and request id, or the
  * CLI's).  A refusal says why in op->fail (invalid_value for TG_EINVAL).
  */
-enum tg_err upstream_provider_add(struct db_conn *, struct op *,
-    const char *id, const char *kind, const char *base_url, const char *name,
-    int enabled);
+enum tg_err upstream_provider_add(struct db_conn *, struct op *, const char *id,
+    const char *kind, const char *base_url, const char *name, int enabled);
 /*
  * A new base_url while the provider has keys is TG_ECONFLICT unless reseal,
  * when the keys are sealed again for it under master (NULL: none
@@ -136,10 +135,9 @@ enum tg_err upstream_key_remove(struct db_conn *, struct op *,
  * Create the model if new and add or replace its deployment on provider_id.
  * Prices in micro-USD per million tokens; cached < 0 means none.
  */
-enum tg_err upstream_model_add(struct db_conn *, struct op *,
-    const char *model, const char *name, const char *provider_id,
-    const char *upstream_model, int64_t input, int64_t output, int64_t cached,
-    int64_t context);
+enum tg_err upstream_model_add(struct db_conn *, struct op *, const char *model,
+    const char *name, const char *provider_id, const char *upstream_model,
+    int64_t input, int64_t output, int64_t cached, int64_t context);
 /*
  * Change prices (< 0: unchanged) or enabled (< 0: unchanged) of a model and
  * of all its deployments, or only of provider_id's when not NULL.

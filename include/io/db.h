@@ -100,8 +100,9 @@ void db_put(struct db_pool *, struct db_conn *);
  * copied into a.  A lost connection is reopened once; the statement is retried
  * only if the table marks it read-only, never a write.
  */
-enum tg_err db_exec(struct db_conn *, unsigned stmt, const struct db_val *params,
-    size_t n, struct db_rows *out, struct arena *a);
+enum tg_err db_exec(struct db_conn *, unsigned stmt,
+    const struct db_val *params, size_t n, struct db_rows *out,
+    struct arena *a);
 /*
  * Insert nrows rows of batch b (params row-major, the batch's width each) in
  * as few statements as the per-statement row limit allows.  Never retried.

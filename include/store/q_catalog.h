@@ -59,11 +59,11 @@ enum tg_err q_model_list(struct db_conn *, struct arena *, const char *id,
 enum tg_err q_model_image(struct db_conn *, struct arena *, const char *id,
     int64_t *base, int64_t *tile);
 /* Set them (base < 0: clear both). */
-enum tg_err q_model_image_set(struct db_conn *, struct arena *,
-    const char *id, int64_t base, int64_t tile);
+enum tg_err q_model_image_set(struct db_conn *, struct arena *, const char *id,
+    int64_t base, int64_t tile);
 /* Set them only where the model has none (the pricing file's seed). */
-enum tg_err q_model_image_seed(struct db_conn *, struct arena *,
-    const char *id, int64_t base, int64_t tile);
+enum tg_err q_model_image_seed(struct db_conn *, struct arena *, const char *id,
+    int64_t base, int64_t tile);
 
 /* A model of the pricing file; vendor is vendor_len bytes (of id). */
 struct q_model_seed {

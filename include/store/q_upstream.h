@@ -27,7 +27,7 @@ struct q_ukey {
 	int64_t id; /* 0 from q_ukey_list, which does not read it */
 	const char *pub, *provider_id, *label, *last4;
 	int enabled;
-	const char *created_at, *last_used_at;	/* ISO 8601; q_ukey_all: none */
+	const char *created_at, *last_used_at; /* ISO 8601; q_ukey_all: none */
 	const char *disabled_reason, *disabled_at; /* disabled_at: q_ukey_all */
 	int64_t rpm, rpd, min_interval_ms;
 };
@@ -76,8 +76,8 @@ enum tg_err q_provider_add(
 enum tg_err q_provider_update(struct db_conn *, struct arena *, const char *id,
     const char *base_url, const char *name, int enabled, uint64_t *affected);
 /* Lock the provider's row (FOR UPDATE): TG_ENOENT when there is none. */
-enum tg_err q_provider_lock(struct db_conn *, struct arena *, const char *id,
-    struct q_endpoint *out);
+enum tg_err q_provider_lock(
+    struct db_conn *, struct arena *, const char *id, struct q_endpoint *out);
 
 /* The enabled keys of a provider that have a secret (at most 64, by id). */
 enum tg_err q_ukey_pool(struct db_conn *, struct arena *,

@@ -386,8 +386,9 @@ upstream_provider_add(struct db_conn *c, struct op *op, const char *id,
 	if (!valid_id(id))
 		return invalid(op, "id: 1 to 32 of a-z, 0-9, - and _");
 	if (upstream_kind_parse(kind) == -1)
-		return invalid(op, "kind: openai, deepseek, openrouter or "
-				   "openai-compatible");
+		return invalid(op,
+		    "kind: openai, deepseek, openrouter or "
+		    "openai-compatible");
 	if (!valid_base_url(base_url))
 		return invalid(op, BASE_URL_WHY);
 	if (!transport_ok(base_url, allow_plain_http(op)))
@@ -399,8 +400,8 @@ upstream_provider_add(struct db_conn *c, struct op *op, const char *id,
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
 	if ((rc = q_provider_add(c, op->arena,
-		 &(struct q_provider){id, kind, name, base_url, enabled, 0, 0})) !=
-	    TG_OK) {
+		 &(struct q_provider){
+		     id, kind, name, base_url, enabled, 0, 0})) != TG_OK) {
 		db_rollback(c);
 		if (rc == TG_ECONFLICT)
 			return op_fail(op, rc, NULL, NULL,
@@ -443,8 +444,9 @@ move_keys(struct db_conn *c, struct op *op, const char *id,
 		    "no master key is configured, so the provider's keys "
 		    "cannot be resealed");
 	if (n > 0 &&
-	    (rc = seal_again(c, op->arena, master, &m, keys, n, 0, nkeys,
-		 &why)) != TG_OK && why != NULL)
+	    (rc = seal_again(
+		 c, op->arena, master, &m, keys, n, 0, nkeys, &why)) != TG_OK &&
+	    why != NULL)
 		return op_fail(op, rc, NULL, NULL, "%s", why);
 	return rc;
 }
@@ -578,8 +580,8 @@ upstream_model_update(struct db_conn *c, struct op *op, const char *model,
 	if ((rc = q_model_enabled(c, op->arena, model, &on)) != TG_OK)
 		goto fail;
 	if (provider_id == NULL &&
-	    (rc = q_model_update(c, op->arena, model, input, output, cached,
-		 enabled)) != TG_OK)
+	    (rc = q_model_update(
+		 c, op->arena, model, input, output, cached, enabled)) != TG_OK)
 		goto fail;
 	if ((rc = q_route_update(c, op->arena, model, provider_id, input,
 		 output, cached, enabled)) != TG_OK)

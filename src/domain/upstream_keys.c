@@ -116,8 +116,7 @@ status_json(const struct q_ukey *k, const struct pool_state *st)
 	    st->last_error[0] != '\0' ? json_string(st->last_error)
 				      : json_null(),
 	    "circuit_open_until",
-	    st->circuit != PC_CLOSED ? epoch_iso(st->open_until)
-				     : json_null());
+	    st->circuit != PC_CLOSED ? epoch_iso(st->open_until) : json_null());
 }
 
 enum tg_err
@@ -255,16 +254,16 @@ upstream_key_add(struct db_conn *c, struct op *op,
 }
 
 enum tg_err
-upstream_key_remove(struct db_conn *c, struct op *op,
-    const char *provider_id, const char *key_pub, int del)
+upstream_key_remove(struct db_conn *c, struct op *op, const char *provider_id,
+    const char *key_pub, int del)
 {
 	uint64_t affected;
 	enum tg_err rc;
 
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
-	if ((rc = q_ukey_remove(c, op->arena, key_pub, provider_id, del,
-		 &affected)) != TG_OK)
+	if ((rc = q_ukey_remove(
+		 c, op->arena, key_pub, provider_id, del, &affected)) != TG_OK)
 		goto fail;
 	if (affected == 0) {
 		rc = TG_ENOENT;

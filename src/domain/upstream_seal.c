@@ -61,8 +61,8 @@ seal_open(const unsigned char master[CRYPTO_MASTER_LEN], int version,
 enum tg_err
 seal_again(struct db_conn *c, struct arena *a,
     const unsigned char master[CRYPTO_MASTER_LEN], const struct seal_move *m,
-    const struct q_ukey_sealed *keys, size_t nkeys, int only_v1,
-    int64_t *done, const char **why)
+    const struct q_ukey_sealed *keys, size_t nkeys, int only_v1, int64_t *done,
+    const char **why)
 {
 	unsigned char sealed[UPSTREAM_SECRET_MAX + CRYPTO_SEAL_OVERHEAD];
 	char secret[UPSTREAM_SECRET_MAX + 1], aad[AAD_MAX];
@@ -87,8 +87,8 @@ seal_again(struct db_conn *c, struct arena *a,
 			break;
 		}
 		len = strlen(secret);
-		if (seal_aad(aad, sizeof(aad), SEAL_V2, m->provider_id, m->nkind,
-			m->nurl, k->pub) == -1 ||
+		if (seal_aad(aad, sizeof(aad), SEAL_V2, m->provider_id,
+			m->nkind, m->nurl, k->pub) == -1 ||
 		    crypto_seal(
 			master, aad, strlen(aad), secret, len, sealed) == -1) {
 			rc = TG_ESYSTEM;
@@ -123,10 +123,11 @@ reseal_provider(struct db_conn *c, struct op *op,
 	    (rc = q_ukey_sealed(c, op->arena, id, &keys, &nkeys)) != TG_OK)
 		goto out;
 	m = (struct seal_move){id, e.kind, e.base_url, e.kind, e.base_url};
-	if ((rc = seal_again(c, op->arena, master, &m, keys, nkeys, 1, n,
-		 &why)) != TG_OK) {
+	if ((rc = seal_again(
+		 c, op->arena, master, &m, keys, nkeys, 1, n, &why)) != TG_OK) {
 		db_rollback(c);
-		return why != NULL ? op_fail(op, rc, NULL, NULL, "%s", why) : rc;
+		return why != NULL ? op_fail(op, rc, NULL, NULL, "%s", why)
+				   : rc;
 	}
 	if (*n == 0)
 		goto out;
@@ -151,7 +152,8 @@ upstream_reseal_v1(struct db_conn *c, struct op *op,
 	enum tg_err rc;
 
 	*total = 0;
-	if ((rc = q_provider_list(c, op->arena, NULL, &provs, &nprovs)) != TG_OK)
+	if ((rc = q_provider_list(c, op->arena, NULL, &provs, &nprovs)) !=
+	    TG_OK)
 		return rc;
 	for (i = 0; i < nprovs; i++) {
 		if ((rc = reseal_provider(c, op, master, provs[i].id, &n)) !=

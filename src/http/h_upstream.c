@@ -143,8 +143,8 @@ price(struct tg_req *r, struct tg_resp *resp, const char *k, int64_t *out)
 
 /* A failure the service explained in op->fail, or a bare rc. */
 static enum tg_err
-failed(struct tg_req *r, struct tg_resp *resp, enum tg_err rc,
-    const struct op *op)
+failed(
+    struct tg_req *r, struct tg_resp *resp, enum tg_err rc, const struct op *op)
 {
 	if (op->fail.err != TG_OK)
 		return resp_from_op(r, resp, op);

@@ -31,7 +31,6 @@
  * so a write nobody classified costs speed, never a stale key.
  */
 
-
 /*
  * Multi-row INSERTs (db_exec_rows): the statement up to VALUES and the width
  * of one row; prepared once per connection for each power-of-two row count
@@ -48,7 +47,6 @@ static const struct db_batch_def *batches;
 static size_t nbatches;
 /* Reads the schema version on a fresh connection (the store's). */
 static db_version_fn read_version;
-
 
 /* UTC and strict modes on every session, whoever configured the server. */
 #define SESSION_INIT                                                           \
@@ -596,8 +594,8 @@ rows_unpack(unsigned char *b, struct db_rows *out)
 		}
 }
 
-static enum tg_err exec_retry(struct db_conn *, unsigned,
-    const struct db_val *, size_t, struct db_rows *, struct arena *);
+static enum tg_err exec_retry(struct db_conn *, unsigned, const struct db_val *,
+    size_t, struct db_rows *, struct arena *);
 
 enum tg_err
 db_exec(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
@@ -632,8 +630,8 @@ db_exec(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 }
 
 static enum tg_err
-exec_retry(struct db_conn *c, unsigned s, const struct db_val *params,
-    size_t n, struct db_rows *out, struct arena *a)
+exec_retry(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
+    struct db_rows *out, struct arena *a)
 {
 	enum tg_err rc;
 	int gone;
@@ -867,8 +865,9 @@ db_set_statements(const struct db_stmt_def *s, size_t n,
     const struct db_batch_def *b, size_t nb, db_version_fn version)
 {
 	if (n > DB_MAX_STMTS || nb > DB_MAX_BATCHES) {
-		fprintf(stderr, "db_set_statements: %zu statements, %zu batches: "
-				"raise DB_MAX_STMTS or DB_MAX_BATCHES\n",
+		fprintf(stderr,
+		    "db_set_statements: %zu statements, %zu batches: "
+		    "raise DB_MAX_STMTS or DB_MAX_BATCHES\n",
 		    n, nb);
 		abort();
 	}

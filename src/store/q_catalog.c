@@ -73,10 +73,9 @@ q_route_candidates(struct db_conn *c, struct arena *a, const char *model,
 enum tg_err
 q_model_upsert(struct db_conn *c, struct arena *a, const struct q_model_new *m)
 {
-	struct db_val p[7] = {DB_STR(m->id), DB_STR(m->name),
-	    DB_STR(m->vendor), DB_I64(m->context_length),
-	    DB_I64(m->input_price), DB_I64(m->output_price),
-	    price_or_null(m->cached_price)};
+	struct db_val p[7] = {DB_STR(m->id), DB_STR(m->name), DB_STR(m->vendor),
+	    DB_I64(m->context_length), DB_I64(m->input_price),
+	    DB_I64(m->output_price), price_or_null(m->cached_price)};
 
 	return db_exec(c, STMT_MODEL_UPSERT, p, 7, NULL, a);
 }
@@ -93,8 +92,8 @@ q_route_upsert(struct db_conn *c, struct arena *a, const struct q_model_new *m)
 
 /* The SET part of MODEL_UPDATE and ROUTE_UPDATE, then the model's id. */
 static void
-update_params(struct db_val p[5], const char *id, int64_t input,
-    int64_t output, int64_t cached, int enabled)
+update_params(struct db_val p[5], const char *id, int64_t input, int64_t output,
+    int64_t cached, int enabled)
 {
 	p[0] = price_or_null(input);
 	p[1] = price_or_null(output);
@@ -158,8 +157,8 @@ q_model_list(struct db_conn *c, struct arena *a, const char *id,
 }
 
 enum tg_err
-q_model_image(struct db_conn *c, struct arena *a, const char *id,
-    int64_t *base, int64_t *tile)
+q_model_image(struct db_conn *c, struct arena *a, const char *id, int64_t *base,
+    int64_t *tile)
 {
 	struct db_val p = DB_STR(id);
 	struct db_rows rows;

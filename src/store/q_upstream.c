@@ -72,7 +72,8 @@ q_provider_list(struct db_conn *c, struct arena *a, const char *id,
 
 	*n = 0;
 	filter(p, id);
-	if ((rc = db_exec(c, STMT_PROVIDER_ADMIN_LIST, p, 2, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_PROVIDER_ADMIN_LIST, p, 2, &rows, a)) !=
+	    TG_OK)
 		return rc;
 	*out = arena_calloc(a, rows.nrows + 1, sizeof(**out));
 	for (i = 0; i < rows.nrows; i++) {
@@ -110,8 +111,8 @@ q_provider_update(struct db_conn *c, struct arena *a, const char *id,
 }
 
 enum tg_err
-q_provider_lock(struct db_conn *c, struct arena *a, const char *id,
-    struct q_endpoint *out)
+q_provider_lock(
+    struct db_conn *c, struct arena *a, const char *id, struct q_endpoint *out)
 {
 	struct db_val p = DB_STR(id);
 	struct db_rows rows;
@@ -280,9 +281,8 @@ enum tg_err
 q_ukey_insert(struct db_conn *c, struct arena *a, const struct q_ukey_new *k)
 {
 	struct db_val p[8] = {DB_STR(k->pub), DB_STR(k->provider_id),
-	    DB_STR(k->label),
-	    {.type = DBT_STR, .s = k->enc, .len = k->enc_len}, DB_STR(k->last4),
-	    k->rpm >= 0 ? DB_I64(k->rpm) : DB_NULLV,
+	    DB_STR(k->label), {.type = DBT_STR, .s = k->enc, .len = k->enc_len},
+	    DB_STR(k->last4), k->rpm >= 0 ? DB_I64(k->rpm) : DB_NULLV,
 	    k->rpd >= 0 ? DB_I64(k->rpd) : DB_NULLV,
 	    DB_I64(k->min_interval_ms)};
 
@@ -347,8 +347,7 @@ q_provider_served(
 }
 
 enum tg_err
-q_provider_seed(
-    struct db_conn *c, struct arena *a, const struct q_provider *pr)
+q_provider_seed(struct db_conn *c, struct arena *a, const struct q_provider *pr)
 {
 	struct db_val p[4] = {DB_STR(pr->id), DB_STR(pr->kind),
 	    DB_STR(pr->name), DB_STR(pr->base_url)};
