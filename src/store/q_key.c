@@ -1,7 +1,9 @@
-/* q_key.c: API keys: the statements (typed queries join them here) */
+/* q_key.c: API keys: the statements and their typed queries */
 #include "config.h"
 
 #include "io/db.h"
+#include "store/q_key.h"
+#include "store/q_row.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -23,3 +25,63 @@ const struct stmt_row q_key_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+enum tg_err
+q_key_auth(struct db_conn *c, struct arena *a, const unsigned char *hash,
+    size_t hash_len, struct key_auth_row *k)
+{
+	struct db_val p[2] = {q_bin(hash, hash_len), q_bin(hash, hash_len)};
+	const struct db_val *v;
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_KEY_AUTH, p, 2, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	v = rows.v;
+	*k = (struct key_auth_row){
+	    .id = v[0].i,
+	    .pub = q_str(&v[1]),
+	    .user_id = v[2].i,
+	    .user_pub = q_str(&v[3]),
+	    .role = q_str(&v[4]),
+	    .status = q_str(&v[5]),
+	    .active = v[6].i != 0,
+	    .perms = q_str(&v[7]),
+	    .expires_us = v[8].i,
+	    .ips = q_str(&v[9]),
+	    .refs = q_str(&v[10]),
+	    .has_max = v[11].type == DBT_I64,
+	    .max_requests = v[11].i,
+	    .requests_used = v[12].i,
+	    .prefix = q_str(&v[13]),
+	    .last4 = q_str(&v[14]),
+	    .hash = v[15].s,
+	    .hash_len = v[15].len,
+	    .prev = q_str(&v[16]),
+	    .prev_len = v[16].type == DBT_STR ? v[16].len : 0,
+	    .prev_until_us = v[17].i,
+	};
+	return TG_OK;
+}
+
+enum tg_err
+q_key_touch(struct db_conn *c, struct arena *a, int64_t key_id)
+{
+	struct db_val id = DB_I64(key_id);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_KEY_TOUCH, &id, 1, &rows, a)) != TG_OK)
+		return rc;
+	return rows.affected == 1 ? TG_OK : TG_EPERM;
+}
+
+enum tg_err
+q_key_touch_n(struct db_conn *c, struct arena *a, int64_t key_id, int64_t n)
+{
+	struct db_val p[2] = {DB_I64(n), DB_I64(key_id)};
+
+	return db_exec(c, STMT_KEY_TOUCH_N, p, 2, NULL, a);
+}

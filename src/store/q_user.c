@@ -1,7 +1,9 @@
-/* q_user.c: users, their accounts, sessions, sign-in failures and invites: the statements (typed queries join them here) */
+/* q_user.c: users, their accounts, sessions, sign-in failures and invites: the statements and their typed queries */
 #include "config.h"
 
 #include "io/db.h"
+#include "store/q_row.h"
+#include "store/q_user.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -35,3 +37,25 @@ const struct stmt_row q_user_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+enum tg_err
+q_session_auth(struct db_conn *c, struct arena *a, const unsigned char *hash,
+    size_t hash_len, struct session_row *s)
+{
+	struct db_val h = q_bin(hash, hash_len);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_SESSION_AUTH, &h, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	*s = (struct session_row){
+	    .id = rows.v[0].i,
+	    .user_id = rows.v[1].i,
+	    .user_pub = q_str(&rows.v[2]),
+	    .role = q_str(&rows.v[3]),
+	    .status = q_str(&rows.v[4]),
+	};
+	return TG_OK;
+}
