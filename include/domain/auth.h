@@ -42,8 +42,8 @@ enum tg_err auth_by_key(struct op *, struct db_conn *,
 enum tg_err auth_by_session(struct op *, struct db_conn *,
     const unsigned char hash[32], struct principal *);
 /* TG_OK when p holds perms (PERM_*); else the 403 in op->fail. */
-enum tg_err auth_check_perms(struct op *, const struct principal *p,
-    unsigned perms);
+enum tg_err auth_check_perms(
+    struct op *, const struct principal *p, unsigned perms);
 /*
  * 1 when the caller sees the whole account (a session, or a key with write
  * or keys); a read-only key sees its own key, its own usage and the balance.

@@ -14,6 +14,7 @@
 #include "core/money.h"
 #include "http/req.h"
 #include "domain/upstream.h"
+#include "domain/op.h"
 
 #define CATALOG_MAX_BYTES (4u << 20)
 
@@ -29,6 +30,18 @@ enum {
 	MC_CREATED,
 	MC_DATE
 };
+
+/* The audit actor of r (until this file's services take a struct op). */
+static const struct op *
+audit_actor(const struct tg_req *r)
+{
+	struct op *op;
+
+	if (r == NULL || (op = arena_alloc(r->arena, sizeof(*op))) == NULL)
+		return NULL;
+	req_op((struct tg_req *)r, op);
+	return op;
+}
 
 /* "2.50" USD per million tokens -> 2500000 micro-USD; -1 when not a price. */
 static int64_t
@@ -231,7 +244,7 @@ catalog_seed_doc(struct db_conn *c, struct tg_req *r, struct arena *a,
 		    (json_int_t)json_array_size(json_object_get(doc, "models")),
 		    "added", (json_int_t)*added);
 		arena_defer_json(a, after);
-		if (audit_commit(c, a, r, "catalog.import", "catalog", from,
+		if (audit_commit(c, a, audit_actor(r), "catalog.import", "catalog", from,
 			NULL, after) != TG_OK)
 			goto fail;
 	} else if (db_commit(c) != TG_OK) {
@@ -374,5 +387,5 @@ catalog_image_set(struct db_conn *c, struct tg_req *r, const char *model,
 	    : json_pack("{s:n, s:n}", "image_base_tokens", "image_tile_tokens");
 	arena_defer_json(r->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "model.image", "model", model, NULL, after);
+	    c, r->arena, audit_actor(r), "model.image", "model", model, NULL, after);
 }

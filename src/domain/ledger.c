@@ -10,7 +10,7 @@
 #include "io/db.h"
 #include "store/stmt.h"
 #include "domain/ledger.h"
-#include "http/req.h"
+#include "domain/op.h"
 #include "core/util.h"
 
 #define HOLD_TTL_MAX (24 * 3600)
@@ -295,13 +295,11 @@ enum tg_err
 ledger_audit_overrun(struct db_conn *c, struct arena *a, const char *user_pub,
     const char *request_id, int64_t hold, int64_t charged, int64_t overrun)
 {
-	struct tg_req sys;
+	/* No principal: the gateway itself is the actor. */
+	struct op sys = {.arena = a, .request_id = request_id};
 	json_t *after;
 	enum tg_err rc;
 
-	/* No principal: the gateway itself is the actor. */
-	memset(&sys, 0, sizeof(sys));
-	snprintf(sys.request_id, sizeof(sys.request_id), "%s", request_id);
 	after = json_pack("{s:s, s:I, s:I, s:I}", "actor", "system", "hold",
 	    (json_int_t)hold, "charged", (json_int_t)charged, "overrun",
 	    (json_int_t)overrun);

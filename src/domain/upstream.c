@@ -24,6 +24,7 @@
 #include "core/money.h"
 #include "http/req.h"
 #include "domain/upstream.h"
+#include "domain/op.h"
 
 /* clang-format off */
 static const char *const kind_names[PROV__MAX] = {
@@ -40,6 +41,18 @@ static const char *const kind_names[PROV__MAX] = {
 #define MODEL_MAX	128
 #define LABEL_MAX	128
 #define MASTER_FILE_MAX 256
+
+/* The audit actor of r (until this file's services take a struct op). */
+static const struct op *
+audit_actor(const struct tg_req *r)
+{
+	struct op *op;
+
+	if (r == NULL || (op = arena_alloc(r->arena, sizeof(*op))) == NULL)
+		return NULL;
+	req_op((struct tg_req *)r, op);
+	return op;
+}
 
 int
 upstream_kind_parse(const char *s)
@@ -602,7 +615,7 @@ upstream_provider_add(struct db_conn *c, struct tg_req *r, const char *id,
 	    "base_url", base_url, "enabled", enabled);
 	arena_defer_json(r->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "provider.add", "provider", id, NULL, after);
+	    c, r->arena, audit_actor(r), "provider.add", "provider", id, NULL, after);
 }
 
 /*
@@ -737,7 +750,7 @@ upstream_provider_update(struct db_conn *c, struct tg_req *r, const char *id,
 	before =
 	    json_pack("{s:s}", "base_url", prov.nrows == 1 ? prov.v[1].s : "");
 	arena_defer_json(r->arena, before);
-	return audit_commit(c, r->arena, r,
+	return audit_commit(c, r->arena, audit_actor(r),
 	    nkeys > 0 ? "provider.reseal" : "provider.update", "provider", id,
 	    before, after);
 fail:
@@ -785,7 +798,7 @@ upstream_reseal_v1(struct db_conn *c, struct tg_req *r,
 		after = json_pack("{s:s, s:I, s:i}", "base_url", prov.v[1].s,
 		    "resealed_keys", (json_int_t)n, "seal_version", SEAL_V2);
 		arena_defer_json(r->arena, after);
-		if ((rc = audit_commit(c, r->arena, r, "provider.reseal",
+		if ((rc = audit_commit(c, r->arena, audit_actor(r), "provider.reseal",
 			 "provider", q.s, NULL, after)) != TG_OK)
 			return rc;
 		*total += n;
@@ -895,7 +908,7 @@ upstream_key_add(struct db_conn *c, struct tg_req *r,
 	after = json_pack("{s:s, s:s, s:s}", "provider_id", provider_id,
 	    "label", label, "last4", last4);
 	arena_defer_json(r->arena, after);
-	if ((rc = audit_commit(c, r->arena, r, "upstream_key.add",
+	if ((rc = audit_commit(c, r->arena, audit_actor(r), "upstream_key.add",
 		 "upstream_key", pub, NULL, after)) != TG_OK)
 		return rc;
 	q = DB_STR(pub);
@@ -930,7 +943,7 @@ upstream_key_remove(struct db_conn *c, struct tg_req *r,
 		rc = TG_ENOENT;
 		goto fail;
 	}
-	return audit_commit(c, r->arena, r,
+	return audit_commit(c, r->arena, audit_actor(r),
 	    del ? "upstream_key.delete" : "upstream_key.disable",
 	    "upstream_key", key_pub, NULL, NULL);
 fail:
@@ -980,7 +993,7 @@ upstream_key_update(struct db_conn *c, struct tg_req *r,
 		pool_heal(r->ctx->pool, rows.v[11].i);
 	after = json_deep_copy(*out);
 	arena_defer_json(r->arena, after);
-	return audit_commit(c, r->arena, r, "upstream_key.update",
+	return audit_commit(c, r->arena, audit_actor(r), "upstream_key.update",
 	    "upstream_key", key_pub, NULL, after);
 fail:
 	db_rollback(c);
@@ -1050,7 +1063,7 @@ upstream_model_add(struct db_conn *c, struct tg_req *r, const char *model,
 	    "cached_input_price", (json_int_t)cached);
 	arena_defer_json(r->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "model.add", "model", model, NULL, after);
+	    c, r->arena, audit_actor(r), "model.add", "model", model, NULL, after);
 }
 
 enum tg_err
@@ -1088,7 +1101,7 @@ upstream_model_update(struct db_conn *c, struct tg_req *r, const char *model,
 	    "provider_id", provider_id);
 	arena_defer_json(r->arena, after);
 	return audit_commit(
-	    c, r->arena, r, "model.update", "model", model, NULL, after);
+	    c, r->arena, audit_actor(r), "model.update", "model", model, NULL, after);
 fail:
 	db_rollback(c);
 	return rc;

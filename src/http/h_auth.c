@@ -11,6 +11,7 @@
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "http/ctx.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "http/router.h"
@@ -35,6 +36,7 @@ static const struct jx_field login_fields[] = {
 enum tg_err
 h_auth_register(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	char secret[KEY_MAX_LEN];
 	struct new_user u;
 	struct db_conn *c;
@@ -44,8 +46,9 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 	int64_t retry = 0;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, register_fields)) != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	if (mode == REG_CLOSED)
 		return resp_fail_code(r, resp, TG_EPERM, "registration_closed",
 		    NULL,
@@ -62,11 +65,11 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 		    "invite_code", "registration needs an invite_code");
 	if (mode != REG_INVITE)
 		u.invite_code = NULL;
-	if ((rc = account_check_new(r, resp, &u)) != TG_OK)
-		return rc;
+	if ((rc = account_check_new(&op, &u)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return rc;
-	if ((rc = account_register_allowed(c, r, &retry)) == TG_ERATE) {
+		return resp_op(r, resp, &op, rc);
+	if ((rc = account_register_allowed(c, &op, &retry)) == TG_ERATE) {
 		resp_header(resp, "Retry-After",
 		    arena_printf(r->arena, "%lld", (long long)retry));
 		return resp_fail_code(r, resp, rc, "too_many_registrations",
@@ -76,10 +79,10 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 		    (long long)retry);
 	}
 	if (rc != TG_OK)
-		return rc;
-	rc = account_create(c, r, &u, secret, &user, &key, &which);
+		return resp_op(r, resp, &op, rc);
+	rc = account_create(c, &op, &u, secret, &user, &key, &which);
 	if (rc == TG_OK)
-		account_register_count(c, r);
+		account_register_count(c, &op);
 	if (rc == TG_ECONFLICT)
 		return resp_fail_code(r, resp, rc,
 		    strcmp(which, "username") == 0 ? "username_taken"
@@ -91,7 +94,7 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 		    "the invite code is unknown, used or "
 		    "expired");
 	if (rc != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->status = 201;
 	resp_header(resp, "Cache-Control", "no-store");
 	resp->body = json_pack(
@@ -103,17 +106,19 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_auth_login(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	char token[KEY_MAX_LEN];
 	struct db_conn *c;
 	json_t *user, *expires;
 	int64_t retry = 0;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, login_fields)) != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return rc;
-	rc = account_login(c, r, jx_str(r->json, "email"),
+		return resp_op(r, resp, &op, rc);
+	rc = account_login(c, &op, jx_str(r->json, "email"),
 	    jx_str(r->json, "password"), token, &user, &expires, &retry);
 	if (rc == TG_ERATE) {
 		resp_header(resp, "Retry-After",
@@ -129,7 +134,7 @@ h_auth_login(struct tg_req *r, struct tg_resp *resp)
 		return resp_fail_code(r, resp, rc, "account_suspended", NULL,
 		    "this account is suspended");
 	if (rc != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp_header(resp, "Cache-Control", "no-store");
 	resp->body = json_pack("{s:s, s:O, s:O}", "token", token, "expires_at",
 	    expires, "user", user);
@@ -140,18 +145,20 @@ h_auth_login(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_auth_logout(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	const char *cred = auth_credential(r);
 	struct db_conn *c;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if (!r->who->session)
 		return resp_fail_code(r, resp, TG_EINVAL, "not_a_session", NULL,
 		    "logout ends a dashboard session: send the session token "
 		    "from /auth/login, or delete an API key instead");
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return rc;
-	if ((rc = account_logout(c, r, cred)) != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
+	if ((rc = account_logout(c, &op, cred)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->status = 204;
 	return TG_OK;
 }

@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "io/db.h"
 #include "store/stmt.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "http/req.h"

@@ -138,3 +138,12 @@ auth_need_account(struct tg_req *r, struct tg_resp *resp)
 	    "/user/usage) and the balance: this needs a dashboard session or "
 	    "a key with 'write' or 'keys'");
 }
+
+enum tg_err
+resp_op(
+    struct tg_req *r, struct tg_resp *resp, const struct op *op, enum tg_err rc)
+{
+	if (rc != TG_OK && op->fail.err != TG_OK)
+		return resp_from_op(r, resp, op);
+	return rc;
+}
