@@ -53,24 +53,24 @@ enum tg_err account_add_credits(struct db_conn *, struct op *, int64_t user_id,
     int64_t amount, const char *note, int64_t *balance, int64_t *entry_id);
 
 /*
- * Check email and password: TG_EAUTH for a wrong pair, TG_ERATE (with
- * *retry_after) when the email or IP is over the failure limit.  On success
- * a new session token in token and its expiry in *expires.
+ * Check email and password: TG_EAUTH for a wrong pair, TG_EPERM for a
+ * suspended account, TG_ERATE (with op->fail.retry_after) when the email or
+ * IP is over the failure limit; each recorded in op.  On success a new
+ * session token in token and its expiry in *expires.
  */
 enum tg_err account_login(struct db_conn *, struct op *, const char *email,
     const char *password, char token[KEY_MAX_LEN], json_t **user,
-    json_t **expires, int64_t *retry_after);
+    json_t **expires);
 enum tg_err account_logout(struct db_conn *, struct op *, const char *token);
 /* name/email/settings change; email needs the current password. */
 enum tg_err account_update_profile(struct db_conn *, struct op *,
     int64_t user_id, const json_t *body, json_t **out);
 /*
  * Registrations from the client's address (IPv6: its /64) in the last hour
- * against [auth] register_per_hour: TG_ERATE with *retry when over; count one
- * with account_register_count once made.
+ * against [auth] register_per_hour: TG_ERATE recorded in op (with
+ * retry_after) when over; count one with account_register_count once made.
  */
-enum tg_err account_register_allowed(
-    struct db_conn *, struct op *, int64_t *retry);
+enum tg_err account_register_allowed(struct db_conn *, struct op *);
 void account_register_count(struct db_conn *, struct op *);
 /*
  * Set the password of user_id to pw (registration's rules: else TG_EINVAL,

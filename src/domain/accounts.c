@@ -429,19 +429,32 @@ attempt_close(
 	(void)q_authfail_hit(c, op->arena, at->addr, op->conf->login_window);
 }
 
+/* A 429 that says when to come back (Retry-After). */
+static enum tg_err
+throttled(struct op *op, int64_t retry, const char *code, const char *what)
+{
+	op_fail(op, TG_ERATE, code, NULL, "%s; try again in %lld seconds",
+	    what, (long long)retry);
+	op->fail.retry_after = retry;
+	return TG_ERATE;
+}
+
 enum tg_err
-account_register_allowed(struct db_conn *c, struct op *op, int64_t *retry)
+account_register_allowed(struct db_conn *c, struct op *op)
 {
 	unsigned max = op->conf->register_per_hour;
-	int64_t n;
+	int64_t n, retry;
 	enum tg_err rc;
 
 	if (max == 0)
 		return TG_OK;
 	if ((rc = q_authfail_get(c, op->arena, addr_subject(op, "reg"),
-		 REGISTER_WINDOW, &n, retry)) != TG_OK)
+		 REGISTER_WINDOW, &n, &retry)) != TG_OK)
 		return rc;
-	return n >= max ? TG_ERATE : TG_OK;
+	if (n >= max)
+		return throttled(op, retry, "too_many_registrations",
+		    "too many accounts were registered from this address");
+	return TG_OK;
 }
 
 void
@@ -455,7 +468,7 @@ account_register_count(struct db_conn *c, struct op *op)
 enum tg_err
 account_login(struct db_conn *c, struct op *op, const char *email,
     const char *password, char token[KEY_MAX_LEN], json_t **user,
-    json_t **expires, int64_t *retry_after)
+    json_t **expires)
 {
 	/* Verified against when the email is unknown, so both paths cost alike. */
 	static const char dummy[] =
@@ -465,12 +478,16 @@ account_login(struct db_conn *c, struct op *op, const char *email,
 	struct attempt at;
 	struct login_row l;
 	const char *until;
+	int64_t retry;
 	int found, ok;
 	enum tg_err rc;
 
 	/* Emails are stored lower-cased; match them the same way. */
 	email = lower(op, email);
-	if ((rc = attempt_open(c, op, email, &at, retry_after)) != TG_OK)
+	if ((rc = attempt_open(c, op, email, &at, &retry)) == TG_ERATE)
+		return throttled(op, retry, "too_many_attempts",
+		    "too many failed logins");
+	if (rc != TG_OK)
 		return rc;
 	if ((rc = q_user_login(c, op->arena, email, &l)) != TG_OK &&
 	    rc != TG_ENOENT)
@@ -479,10 +496,12 @@ account_login(struct db_conn *c, struct op *op, const char *email,
 	ok = crypto_password_verify(found ? l.password_hash : dummy, password);
 	if (!found || !ok || strcmp(l.status, "deleted") == 0) {
 		attempt_close(c, op, &at, 0);
-		return TG_EAUTH;
+		return op_fail(op, TG_EAUTH, "invalid_credentials", NULL,
+		    "the email or the password is not correct");
 	}
 	if (strcmp(l.status, "active") != 0)
-		return TG_EPERM;
+		return op_fail(op, TG_EPERM, "account_suspended", NULL,
+		    "this account is suspended");
 	attempt_close(c, op, &at, 1);
 	if (crypto_token_new(token) == -1)
 		return TG_ESYSTEM;
@@ -508,11 +527,8 @@ account_logout(struct db_conn *c, struct op *op, const char *token)
 static enum tg_err
 too_many(struct op *op, int64_t retry)
 {
-	op_fail(op, TG_ERATE, "too_many_attempts", NULL,
-	    "too many wrong passwords; try again in %lld seconds",
-	    (long long)retry);
-	op->fail.retry_after = retry;
-	return TG_ERATE;
+	return throttled(
+	    op, retry, "too_many_attempts", "too many wrong passwords");
 }
 
 /*

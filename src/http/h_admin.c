@@ -10,7 +10,6 @@
 #include "core/arena.h"
 #include "domain/auth.h"
 #include "io/db.h"
-#include "store/stmt.h"
 #include "domain/limits.h"
 #include "domain/op.h"
 #include "http/handlers.h"
@@ -101,7 +100,7 @@ target_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 			: email != NULL ? "email"
 					: "api_key",
 		    "no such user or key");
-	return resp_op(r, resp, &op, rc);
+	return rc;
 }
 
 enum tg_err
@@ -116,7 +115,7 @@ h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 
 	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, credit_fields)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if (money_from_json(json_object_get(r->json, "amount_usd"), &amount) ==
 		-1 ||
 	    amount == 0)
@@ -132,11 +131,11 @@ h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
 		    "note", "note may be at most %d bytes", NOTE_MAX);
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((rc = target_user(r, resp, c, jx_str(r->json, "user_id"),
 		 jx_str(r->json, "email"), jx_str(r->json, "api_key"), &uid,
 		 &kid)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	rc = account_add_credits(c, &op, uid, amount, note, &bal, &entry);
 	if (rc == TG_ECONFLICT)
 		return resp_fail_code(r, resp, rc, "insufficient_balance",
@@ -290,7 +289,7 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 
 	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, limit_fields)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	lim = json_object_get(r->json, "rate_limits");
 	names = limits_names(&n);
 	json_object_foreach(lim, k, v)
@@ -309,9 +308,9 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = target_user(r, resp, c, jx_str(r->json, "user_id"), NULL,
 		 jx_str(r->json, "api_key"), &uid, &kid)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if (kid != 0 && (rc = key_within_user(r, resp, c, uid, lim)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	k = jx_str(r->json, "user_id") != NULL ? jx_str(r->json, "user_id")
 					       : jx_str(r->json, "api_key");
 	if (strncmp(k, "gw_", 3) == 0)
@@ -367,7 +366,7 @@ h_admin_monitor(struct tg_req *r, struct tg_resp *resp)
 {
 	struct op op;
 	struct db_conn *c;
-	struct db_rows over;
+	int64_t count, total;
 	json_t *out;
 	char ts[21];
 	enum tg_err rc;
@@ -375,16 +374,15 @@ h_admin_monitor(struct tg_req *r, struct tg_resp *resp)
 	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = admin_monitor(c, &op, &out)) != TG_OK ||
-	    (rc = db_exec(c, STMT_MONITOR_OVERRUN, NULL, 0, &over, r->arena)) !=
-		TG_OK)
+	    (rc = admin_overrun(c, &op, &count, &total)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	util_iso8601(ts);
 	resp->body = json_deep_copy(out);
 	json_object_set_new(resp->body, "timestamp", json_string(ts));
 	/* Charges past their hold (the provider used more than priced). */
 	json_object_set_new(resp->body, "overrun_24h",
-	    json_pack("{s:I, s:o}", "count", (json_int_t)over.v[0].i, "total",
-		money_json(over.v[1].i)));
+	    json_pack("{s:I, s:o}", "count", (json_int_t)count, "total",
+		money_json(total)));
 	return TG_OK;
 }
 
@@ -399,7 +397,7 @@ h_admin_invites(struct tg_req *r, struct tg_resp *resp)
 
 	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, invite_fields)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((v = json_object_get(r->json, "count")) != NULL)
 		n = json_integer_value(v);
 	if ((v = json_object_get(r->json, "expires_in_days")) != NULL)

@@ -43,12 +43,11 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 	json_t *user, *key;
 	const char *which = "email";
 	int mode = r->ctx->conf->registration;
-	int64_t retry = 0;
 	enum tg_err rc;
 
 	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, register_fields)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if (mode == REG_CLOSED)
 		return resp_fail_code(r, resp, TG_EPERM, "registration_closed",
 		    NULL,
@@ -68,17 +67,8 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = account_check_new(&op, &u)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
-	if ((rc = account_register_allowed(c, &op, &retry)) == TG_ERATE) {
-		resp_header(resp, "Retry-After",
-		    arena_printf(r->arena, "%lld", (long long)retry));
-		return resp_fail_code(r, resp, rc, "too_many_registrations",
-		    NULL,
-		    "too many accounts were registered from this address; try "
-		    "again in %lld seconds",
-		    (long long)retry);
-	}
-	if (rc != TG_OK)
+		return rc;
+	if ((rc = account_register_allowed(c, &op)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	rc = account_create(c, &op, &u, secret, &user, &key, &which);
 	if (rc == TG_OK)
@@ -94,7 +84,7 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 		    "the invite code is unknown, used or "
 		    "expired");
 	if (rc != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	resp->status = 201;
 	resp_header(resp, "Cache-Control", "no-store");
 	resp->body = json_pack(
@@ -110,30 +100,15 @@ h_auth_login(struct tg_req *r, struct tg_resp *resp)
 	char token[KEY_MAX_LEN];
 	struct db_conn *c;
 	json_t *user, *expires;
-	int64_t retry = 0;
 	enum tg_err rc;
 
 	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, login_fields)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
-	rc = account_login(c, &op, jx_str(r->json, "email"),
-	    jx_str(r->json, "password"), token, &user, &expires, &retry);
-	if (rc == TG_ERATE) {
-		resp_header(resp, "Retry-After",
-		    arena_printf(r->arena, "%lld", (long long)retry));
-		return resp_fail_code(r, resp, rc, "too_many_attempts", NULL,
-		    "too many failed logins; try again in %lld seconds",
-		    (long long)retry);
-	}
-	if (rc == TG_EAUTH)
-		return resp_fail_code(r, resp, rc, "invalid_credentials", NULL,
-		    "the email or the password is not correct");
-	if (rc == TG_EPERM)
-		return resp_fail_code(r, resp, rc, "account_suspended", NULL,
-		    "this account is suspended");
-	if (rc != TG_OK)
+		return rc;
+	if ((rc = account_login(c, &op, jx_str(r->json, "email"),
+		 jx_str(r->json, "password"), token, &user, &expires)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	resp_header(resp, "Cache-Control", "no-store");
 	resp->body = json_pack("{s:s, s:O, s:O}", "token", token, "expires_at",
@@ -156,7 +131,7 @@ h_auth_logout(struct tg_req *r, struct tg_resp *resp)
 		    "logout ends a dashboard session: send the session token "
 		    "from /auth/login, or delete an API key instead");
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((rc = account_logout(c, &op, cred)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	resp->status = 204;

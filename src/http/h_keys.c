@@ -49,7 +49,7 @@ h_keys_create(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = key_spec_from_json(&op, r->json, 1, &s)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	/* Counted under the audit lock, so parallel creates cannot overshoot. */
@@ -111,7 +111,7 @@ h_keys_update(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = key_spec_from_json(&op, r->json, 0, &s)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	rc = key_update(c, &op, r->who->user_id, r->captures[0], &s, &key);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
@@ -130,7 +130,7 @@ h_keys_delete(struct tg_req *r, struct tg_resp *resp)
 
 	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	rc = key_revoke(c, &op, r->who->user_id, r->captures[0]);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
@@ -153,7 +153,7 @@ h_keys_rotate(struct tg_req *r, struct tg_resp *resp)
 	req_op(r, &op);
 	if (r->json != NULL) {
 		if ((rc = resp_check(r, resp, r->json, rotate_fields)) != TG_OK)
-			return resp_op(r, resp, &op, rc);
+			return rc;
 		if ((g = json_object_get(r->json, "grace_seconds")) != NULL)
 			grace = json_integer_value(g);
 		if (grace < 0 || grace > ROTATE_MAX_GRACE)
@@ -162,7 +162,7 @@ h_keys_rotate(struct tg_req *r, struct tg_resp *resp)
 			    "grace_seconds is from 0 to %d", ROTATE_MAX_GRACE);
 	}
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	rc = key_rotate(c, &op, r->who->user_id, r->captures[0], grace, secret,
 	    &key, &until);
 	if (rc == TG_ENOENT)

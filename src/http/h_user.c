@@ -12,7 +12,6 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
-#include "store/stmt.h"
 #include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
@@ -88,9 +87,9 @@ h_user_delete(struct tg_req *r, struct tg_resp *resp)
 
 	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, delete_fields)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	rc = account_delete(c, &op, r->who->user_id,
 	    json_string_value(json_object_get(r->json, "password")));
 	if (rc == TG_EAUTH)
@@ -111,9 +110,9 @@ h_user_password(struct tg_req *r, struct tg_resp *resp)
 
 	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, password_fields)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	/* A session that changes it stays; every other one ends. */
 	if ((rc = account_change_password(c, &op, r->who->user_id,
 		 jx_str(r->json, "current_password"),
@@ -244,18 +243,18 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	req_op(r, &op);
 	/* The user's metrics and every key's limits: the whole account. */
 	if ((rc = auth_need_account(r, resp)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = account_balance(c, &op, r->who->user_id, &bal, NULL, NULL)) !=
 		TG_OK ||
 	    (rc = limits_get(c, &op, r->who->user_id, 0, NULL, &lim)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	if (*masked == '\0' && (rc = primary_masked(c, r, &masked)) != TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	util_iso8601(ts);
 	if ((rc = usage_metrics(c, r->arena, r->who->user_id, &metrics)) !=
 	    TG_OK)
-		return resp_op(r, resp, &op, rc);
+		return rc;
 	resp->body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:O}", "status",
 	    "ok", "timestamp", ts, "user_id", r->who->user_pub, "api_key",
 	    masked, "current_credits", money_json(bal), "usage_metrics",
