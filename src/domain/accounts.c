@@ -433,8 +433,8 @@ attempt_close(
 static enum tg_err
 throttled(struct op *op, int64_t retry, const char *code, const char *what)
 {
-	op_fail(op, TG_ERATE, code, NULL, "%s; try again in %lld seconds",
-	    what, (long long)retry);
+	op_fail(op, TG_ERATE, code, NULL, "%s; try again in %lld seconds", what,
+	    (long long)retry);
 	op->fail.retry_after = retry;
 	return TG_ERATE;
 }
@@ -485,8 +485,8 @@ account_login(struct db_conn *c, struct op *op, const char *email,
 	/* Emails are stored lower-cased; match them the same way. */
 	email = lower(op, email);
 	if ((rc = attempt_open(c, op, email, &at, &retry)) == TG_ERATE)
-		return throttled(op, retry, "too_many_attempts",
-		    "too many failed logins");
+		return throttled(
+		    op, retry, "too_many_attempts", "too many failed logins");
 	if (rc != TG_OK)
 		return rc;
 	if ((rc = q_user_login(c, op->arena, email, &l)) != TG_OK &&
