@@ -118,7 +118,6 @@ void rate_settle(struct rate *, struct rate_ticket *, int64_t real_tokens);
 void rate_usage(struct rate *, uint64_t key, const struct rate_set *lim,
     struct rate_set *used);
 
-
 /* Limit rules (rate_limit_rules); the rest of limits.c is above. */
 #include <jansson.h>
 
@@ -134,8 +133,8 @@ enum tg_err limits_get(struct db_conn *, struct op *, int64_t user_id,
     int64_t key_id, const char *model, json_t **out);
 /* Store the limits from a rate_limits object (audited). */
 enum tg_err limits_set(struct db_conn *, struct op *, int64_t user_id,
-    int64_t key_id, const char *model, const char *target,
-    const json_t *limits, json_t **out);
+    int64_t key_id, const char *model, const char *target, const json_t *limits,
+    json_t **out);
 /*
  * The rate limits in force: the user's rule, else its group's defaults from
  * the config; the key's own rule (none: unlimited); and the key's rule for

@@ -47,8 +47,8 @@ struct jx_field;
  * Check a request body against a field table (jx_check); a failure becomes
  * TG_EINVAL with the field's code and param.  Returns TG_OK or TG_EINVAL.
  */
-enum tg_err op_check(struct op *, const json_t *body,
-    const struct jx_field *spec);
+enum tg_err op_check(
+    struct op *, const json_t *body, const struct jx_field *spec);
 /* Forget an earlier failure (a service that recovered from one). */
 void op_clear(struct op *);
 

@@ -244,8 +244,8 @@ catalog_seed_doc(struct db_conn *c, struct tg_req *r, struct arena *a,
 		    (json_int_t)json_array_size(json_object_get(doc, "models")),
 		    "added", (json_int_t)*added);
 		arena_defer_json(a, after);
-		if (audit_commit(c, a, audit_actor(r), "catalog.import", "catalog", from,
-			NULL, after) != TG_OK)
+		if (audit_commit(c, a, audit_actor(r), "catalog.import",
+			"catalog", from, NULL, after) != TG_OK)
 			goto fail;
 	} else if (db_commit(c) != TG_OK) {
 		goto fail;
@@ -386,6 +386,6 @@ catalog_image_set(struct db_conn *c, struct tg_req *r, const char *model,
 		  "image_tile_tokens", (json_int_t)tile)
 	    : json_pack("{s:n, s:n}", "image_base_tokens", "image_tile_tokens");
 	arena_defer_json(r->arena, after);
-	return audit_commit(
-	    c, r->arena, audit_actor(r), "model.image", "model", model, NULL, after);
+	return audit_commit(c, r->arena, audit_actor(r), "model.image", "model",
+	    model, NULL, after);
 }

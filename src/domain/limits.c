@@ -688,8 +688,7 @@ limits_get(struct db_conn *c, struct op *op, int64_t user_id, int64_t key_id,
 }
 
 enum tg_err
-limits_of_keys(
-    struct db_conn *c, struct op *op, int64_t user_id, json_t **out)
+limits_of_keys(struct db_conn *c, struct op *op, int64_t user_id, json_t **out)
 {
 	struct limit_rule *r;
 	size_t i, n;

@@ -614,8 +614,8 @@ upstream_provider_add(struct db_conn *c, struct tg_req *r, const char *id,
 	after = json_pack("{s:s, s:s, s:s, s:b}", "kind", kind, "name", name,
 	    "base_url", base_url, "enabled", enabled);
 	arena_defer_json(r->arena, after);
-	return audit_commit(
-	    c, r->arena, audit_actor(r), "provider.add", "provider", id, NULL, after);
+	return audit_commit(c, r->arena, audit_actor(r), "provider.add",
+	    "provider", id, NULL, after);
 }
 
 /*
@@ -798,8 +798,9 @@ upstream_reseal_v1(struct db_conn *c, struct tg_req *r,
 		after = json_pack("{s:s, s:I, s:i}", "base_url", prov.v[1].s,
 		    "resealed_keys", (json_int_t)n, "seal_version", SEAL_V2);
 		arena_defer_json(r->arena, after);
-		if ((rc = audit_commit(c, r->arena, audit_actor(r), "provider.reseal",
-			 "provider", q.s, NULL, after)) != TG_OK)
+		if ((rc = audit_commit(c, r->arena, audit_actor(r),
+			 "provider.reseal", "provider", q.s, NULL, after)) !=
+		    TG_OK)
 			return rc;
 		*total += n;
 	}
@@ -1062,8 +1063,8 @@ upstream_model_add(struct db_conn *c, struct tg_req *r, const char *model,
 	    (json_int_t)input, "output_price", (json_int_t)output,
 	    "cached_input_price", (json_int_t)cached);
 	arena_defer_json(r->arena, after);
-	return audit_commit(
-	    c, r->arena, audit_actor(r), "model.add", "model", model, NULL, after);
+	return audit_commit(c, r->arena, audit_actor(r), "model.add", "model",
+	    model, NULL, after);
 }
 
 enum tg_err
@@ -1100,8 +1101,8 @@ upstream_model_update(struct db_conn *c, struct tg_req *r, const char *model,
 	    "cached_input_price", (json_int_t)cached, "enabled", enabled,
 	    "provider_id", provider_id);
 	arena_defer_json(r->arena, after);
-	return audit_commit(
-	    c, r->arena, audit_actor(r), "model.update", "model", model, NULL, after);
+	return audit_commit(c, r->arena, audit_actor(r), "model.update",
+	    "model", model, NULL, after);
 fail:
 	db_rollback(c);
 	return rc;

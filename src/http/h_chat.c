@@ -2061,8 +2061,8 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
 		return rc;
 	req_op(r, &op);
-	if ((rc = account_balance(x.c, &op, r->who->user_id, &bal, &res, &od)) !=
-	    TG_OK)
+	if ((rc = account_balance(
+		 x.c, &op, r->who->user_id, &bal, &res, &od)) != TG_OK)
 		return rc;
 	avail = bal + od;
 	if ((left = key_left(&x)) >= 0 && left < avail)

@@ -36,7 +36,8 @@ q_ledger_credit(struct db_conn *c, struct arena *a, int64_t user,
     int64_t actor, int64_t *entry)
 {
 	struct db_val p[6] = {DB_I64(user), DB_STR(kind), DB_I64(amount),
-	    DB_STR(dedupe), q_opt_str(note), actor != 0 ? DB_I64(actor) : DB_NULLV};
+	    DB_STR(dedupe), q_opt_str(note),
+	    actor != 0 ? DB_I64(actor) : DB_NULLV};
 	struct db_rows rows;
 	enum tg_err rc;
 
@@ -64,8 +65,8 @@ q_admin_balances(struct db_conn *c, struct arena *a, int64_t limit,
 		return TG_ESYSTEM;
 	for (i = 0; i < rows.nrows; i++) {
 		v = &rows.v[i * rows.ncols];
-		b[i] = (struct balance_row){q_str(&v[0]), q_str(&v[1]), v[2].i,
-		    v[3].i};
+		b[i] = (struct balance_row){
+		    q_str(&v[0]), q_str(&v[1]), v[2].i, v[3].i};
 	}
 	*out = b;
 	*n = rows.nrows;

@@ -80,7 +80,8 @@ q_rule_list_keys(struct db_conn *c, struct arena *a, int64_t user,
 		v = &rows.v[i * rows.ncols];
 		r[i].key_pub = q_str(&v[0]);
 		rule_limits(&v[1], r[i].lim);
-		r[i].model = v[1 + Q_LIMITS].type == DBT_STR ? v[1 + Q_LIMITS].s : "";
+		r[i].model =
+		    v[1 + Q_LIMITS].type == DBT_STR ? v[1 + Q_LIMITS].s : "";
 	}
 	*out = r;
 	*n = rows.nrows;
@@ -106,7 +107,8 @@ q_rule_in_force(struct db_conn *c, struct arena *a, int64_t user, int64_t key,
 		v = &rows.v[i * rows.ncols];
 		r[i].key_id = v[0].i;
 		rule_limits(&v[1], r[i].lim);
-		r[i].model = v[1 + Q_LIMITS].type == DBT_STR ? v[1 + Q_LIMITS].s : "";
+		r[i].model =
+		    v[1 + Q_LIMITS].type == DBT_STR ? v[1 + Q_LIMITS].s : "";
 	}
 	*out = r;
 	*n = rows.nrows;

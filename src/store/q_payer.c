@@ -15,8 +15,8 @@ const struct stmt_row q_payer_stmts[] = {
 /* clang-format on */
 
 enum tg_err
-q_payer_group(struct db_conn *c, struct arena *a, int64_t user,
-    const char **group)
+q_payer_group(
+    struct db_conn *c, struct arena *a, int64_t user, const char **group)
 {
 	struct db_val p[2] = {DB_I64(0), DB_I64(user)};
 	struct db_rows rows;

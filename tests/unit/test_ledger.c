@@ -45,7 +45,8 @@ setup(void **state)
 	w.req.arena = arena_new(64 * 1024);
 	w.req.ctx = &w.ctx;
 	snprintf(w.req.request_id, sizeof(w.req.request_id), "test-ledger");
-	w.op = (struct op){.arena = w.req.arena, .conf = w.conf,
+	w.op = (struct op){.arena = w.req.arena,
+	    .conf = w.conf,
 	    .request_id = w.req.request_id};
 	return db_get(w.pool, &w.c) == TG_OK ? 0 : -1;
 }
@@ -78,8 +79,7 @@ new_user(int64_t credits, int64_t *key_id)
 	u.password = "a long enough password";
 	u.credits = credits;
 	assert_int_equal(
-	    account_create(w.c, &w.op, &u, secret, &user, &key, &which),
-	    TG_OK);
+	    account_create(w.c, &w.op, &u, secret, &user, &key, &which), TG_OK);
 	assert_int_equal(account_find(w.c, &w.op,
 			     json_string_value(json_object_get(user, "id")),
 			     NULL, NULL, &uid),
