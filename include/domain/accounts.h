@@ -1,4 +1,4 @@
-/* accounts.h: users and their accounts: registration, login, profile, credits, limits */
+/* accounts.h: users and their accounts: registration, login, profile, credits */
 #ifndef ACCOUNTS_H
 #define ACCOUNTS_H
 
@@ -9,8 +9,7 @@
 #include "core/tollgate.h"
 
 struct db_conn;
-struct tg_req;
-struct tg_resp;
+struct op;
 
 struct new_user {
 	const char *email;    /* lower-cased, validated */
@@ -24,98 +23,71 @@ struct new_user {
 
 /*
  * Validate registration input (email shape, username pattern, password
- * policy); on failure records the 400 in resp.
+ * policy); on failure records the 400 in op.
  */
-enum tg_err account_check_new(
-    struct tg_req *, struct tg_resp *, struct new_user *);
+enum tg_err account_check_new(struct op *, struct new_user *);
 /*
  * Create user, account and primary key in one audited transaction.
  * TG_ECONFLICT with *which = "email"/"username"; TG_EPERM for a bad invite.
  */
-enum tg_err account_create(struct db_conn *, struct tg_req *,
+enum tg_err account_create(struct db_conn *, struct op *,
     const struct new_user *, char secret[KEY_MAX_LEN], json_t **user,
     json_t **key, const char **which);
 /* USER object (with settings when full) of an internal id. */
 enum tg_err account_user(
-    struct db_conn *, struct tg_req *, int64_t user_id, int full, json_t **out);
+    struct db_conn *, struct op *, int64_t user_id, int full, json_t **out);
 /* Internal id from a public id, an email or an API key; TG_ENOENT. */
-enum tg_err account_find(struct db_conn *, struct tg_req *, const char *pub,
+enum tg_err account_find(struct db_conn *, struct op *, const char *pub,
     const char *email, const char *api_key, int64_t *user_id);
 /* Balance, reserved, overdraft in nano-USD. */
-enum tg_err account_balance(struct db_conn *, struct tg_req *, int64_t user_id,
+enum tg_err account_balance(struct db_conn *, struct op *, int64_t user_id,
     int64_t *balance, int64_t *reserved, int64_t *overdraft);
+/* The user's group as the data plane sees it (NULL: none). */
+enum tg_err account_group(
+    struct db_conn *, struct op *, int64_t user_id, const char **group);
 /*
  * Add (or with a negative amount, remove) credits: a ledger entry and an
  * audit row in one transaction.  TG_ECONFLICT when it would pass the overdraft.
  */
-enum tg_err account_add_credits(struct db_conn *, struct tg_req *,
-    int64_t user_id, int64_t amount, const char *note, int64_t *balance,
-    int64_t *entry_id);
+enum tg_err account_add_credits(struct db_conn *, struct op *, int64_t user_id,
+    int64_t amount, const char *note, int64_t *balance, int64_t *entry_id);
 
 /*
- * Check email and password: TG_EAUTH for a wrong pair, TG_ERATE (with
- * *retry_after) when the email or IP is over the failure limit.  On success
- * a new session token in token and its expiry in *expires.
+ * Check email and password: TG_EAUTH for a wrong pair, TG_EPERM for a
+ * suspended account, TG_ERATE (with op->fail.retry_after) when the email or
+ * IP is over the failure limit; each recorded in op.  On success a new
+ * session token in token and its expiry in *expires.
  */
-enum tg_err account_login(struct db_conn *, struct tg_req *, const char *email,
+enum tg_err account_login(struct db_conn *, struct op *, const char *email,
     const char *password, char token[KEY_MAX_LEN], json_t **user,
-    json_t **expires, int64_t *retry_after);
-enum tg_err account_logout(
-    struct db_conn *, struct tg_req *, const char *token);
+    json_t **expires);
+enum tg_err account_logout(struct db_conn *, struct op *, const char *token);
 /* name/email/settings change; email needs the current password. */
-enum tg_err account_update_profile(struct db_conn *, struct tg_req *,
-    struct tg_resp *, int64_t user_id, const json_t *body, json_t **out);
+enum tg_err account_update_profile(struct db_conn *, struct op *,
+    int64_t user_id, const json_t *body, json_t **out);
 /*
  * Registrations from the client's address (IPv6: its /64) in the last hour
- * against [auth] register_per_hour: TG_ERATE with *retry when over; count one
- * with account_register_count once made.
+ * against [auth] register_per_hour: TG_ERATE recorded in op (with
+ * retry_after) when over; count one with account_register_count once made.
  */
-enum tg_err account_register_allowed(
-    struct db_conn *, struct tg_req *, int64_t *retry);
-void account_register_count(struct db_conn *, struct tg_req *);
+enum tg_err account_register_allowed(struct db_conn *, struct op *);
+void account_register_count(struct db_conn *, struct op *);
 /*
  * Set the password of user_id to pw (registration's rules: else TG_EINVAL,
- * recorded in resp with param new_password), end every session of the user
+ * recorded in op with param new_password), end every session of the user
  * but the one of keep_token (NULL: all), audit as action.  Keys stay.
  */
-enum tg_err account_set_password(struct db_conn *, struct tg_req *,
-    struct tg_resp *, int64_t user_id, const char *pw, const char *keep_token,
-    const char *action);
+enum tg_err account_set_password(struct db_conn *, struct op *, int64_t user_id,
+    const char *pw, const char *keep_token, const char *action);
 /* account_set_password once current is the user's password (else 401). */
-enum tg_err account_change_password(struct db_conn *, struct tg_req *,
-    struct tg_resp *, int64_t user_id, const char *current, const char *pw,
+enum tg_err account_change_password(struct db_conn *, struct op *,
+    int64_t user_id, const char *current, const char *pw,
     const char *keep_token);
 /*
  * Mark deleted after checking the password (TG_EAUTH when wrong; a throttled
- * check is TG_ERATE recorded in resp); revoke keys and sessions.
+ * check is TG_ERATE recorded in op); revoke keys and sessions.
  */
-enum tg_err account_delete(struct db_conn *, struct tg_req *, struct tg_resp *,
-    int64_t user_id, const char *password);
-
-/*
- * The limits of (user_id, key_id, model) as a rate_limits object (nulls);
- * model "" or NULL: the rule for every model.
- */
-enum tg_err limits_get(struct db_conn *, struct tg_req *, int64_t user_id,
-    int64_t key_id, const char *model, json_t **out);
-/* Store the limits from a rate_limits object (audited). */
-enum tg_err limits_set(struct db_conn *, struct tg_req *, int64_t user_id,
-    int64_t key_id, const char *model, const char *target, const json_t *limits,
-    json_t **out);
-struct rate_set;
-/*
- * The rate limits in force: the user's rule, else its group's defaults from
- * the config; the key's own rule (none: unlimited); and the key's rule for
- * model ("" or NULL: none; *has_model says whether there is one).
- */
-enum tg_err limits_in_force(struct db_conn *, struct tg_req *, int64_t user_id,
-    int64_t key_id, const char *model, const char *group, struct rate_set *user,
-    struct rate_set *key, struct rate_set *key_model, int *has_model);
-/* Key-level limits of a user: [{key_id, model, rate_limits}]. */
-enum tg_err limits_of_keys(
-    struct db_conn *, struct tg_req *, int64_t user_id, json_t **out);
-
-/* The names of the six limits, in storage order. */
-const char *const *accounts_limit_names(size_t *n);
+enum tg_err account_delete(
+    struct db_conn *, struct op *, int64_t user_id, const char *password);
 
 #endif

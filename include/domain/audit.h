@@ -32,13 +32,13 @@ enum tg_err audit_begin(struct db_conn *);
  * they must hold no secrets.  Actor, IP and request id come from op (may be
  * NULL for the command line and the system).
  */
-enum tg_err audit_append(struct db_conn *, struct arena *,
-    const struct op *op, const char *action, const char *target_type,
-    const char *target_id, json_t *before, json_t *after);
+enum tg_err audit_append(struct db_conn *, struct arena *, const struct op *op,
+    const char *action, const char *target_type, const char *target_id,
+    json_t *before, json_t *after);
 /* audit_append, then commit: the last step of an audited transaction. */
-enum tg_err audit_commit(struct db_conn *, struct arena *,
-    const struct op *op, const char *action, const char *target_type,
-    const char *target_id, json_t *before, json_t *after);
+enum tg_err audit_commit(struct db_conn *, struct arena *, const struct op *op,
+    const char *action, const char *target_type, const char *target_id,
+    json_t *before, json_t *after);
 /*
  * Walk the chain; prints the result to out.  0 intact, 1 broken (or a keyed
  * chain without its key, or under another), -1 error.

@@ -6,9 +6,9 @@
 
 #include "core/tollgate.h"
 
-struct tg_req;
+struct db_conn;
 struct db_pool;
-struct tg_resp;
+struct op;
 
 /* Bits in the order of the api_keys.permissions SET ('read','write','admin','keys'). */
 enum perm {
@@ -30,21 +30,27 @@ struct principal {
 };
 
 /*
- * Authenticate r for a route needing perms (PERM_*).  On success sets r->who.
- * Otherwise records the 401/403 in resp (resp_fail) and returns its code.
+ * The principal of an API key by the SHA-256 of its secret, checked against
+ * the key's restrictions (status, expiry, op->addr, origin: the Origin or
+ * Referer of the request, NULL: none) and perms (PERM_*); counts the request.
+ * Failures (401/403 reasons) are recorded in op->fail.
  */
-enum tg_err auth_check(struct tg_req *, struct tg_resp *, unsigned perms);
+enum tg_err auth_by_key(struct op *, struct db_conn *,
+    const unsigned char hash[32], const char *origin, unsigned perms,
+    struct principal *);
+/* The principal of a dashboard session by the SHA-256 of its token. */
+enum tg_err auth_by_session(struct op *, struct db_conn *,
+    const unsigned char hash[32], struct principal *);
+/* TG_OK when p holds perms (PERM_*); else the 403 in op->fail. */
+enum tg_err auth_check_perms(
+    struct op *, const struct principal *p, unsigned perms);
 /*
  * 1 when the caller sees the whole account (a session, or a key with write
  * or keys); a read-only key sees its own key, its own usage and the balance.
  */
 int auth_whole_account(const struct principal *);
-/* TG_OK for auth_whole_account callers; else a 403 naming what it may read. */
-enum tg_err auth_need_account(struct tg_req *, struct tg_resp *);
 /* Write the request counts still pending (at worker exit). */
 void auth_flush(struct db_pool *);
-/* The raw credential the client sent, or NULL (for logout). */
-const char *auth_credential(struct tg_req *);
 /* Mask a key for display: "gw_live_Ab3x...wxyz" from prefix and last4. */
 void auth_mask(const char *prefix, const char *last4, char *out, size_t outlen);
 /* 1 if addr (text) is inside one entry of a JSON array of addresses/CIDRs. */

@@ -9,8 +9,7 @@
 #include "core/tollgate.h"
 
 struct db_conn;
-struct tg_req;
-struct tg_resp;
+struct op;
 
 /* What a caller may set on a key; fields not set keep their value. */
 struct key_spec {
@@ -31,54 +30,51 @@ struct key_spec {
 void key_spec_init(struct key_spec *);
 /*
  * Validate a create/update body into spec (arena strings).  Returns TG_OK, or
- * TG_EINVAL/TG_EPERM having recorded the error in resp.
+ * TG_EINVAL/TG_EPERM having recorded the error in op.
  */
-struct tg_resp;
-enum tg_err key_spec_from_json(struct tg_req *, struct tg_resp *,
-    const json_t *body, int creating, struct key_spec *);
+enum tg_err key_spec_from_json(
+    struct op *, const json_t *body, int creating, struct key_spec *);
 
 /*
  * Create a key for user_id inside the caller's transaction (audit locked).
  * secret receives the full key (shown once); *out the KEY object.
  */
-enum tg_err key_create(struct db_conn *, struct tg_req *, int64_t user_id,
+enum tg_err key_create(struct db_conn *, struct op *, int64_t user_id,
     const struct key_spec *, char secret[KEY_MAX_LEN], json_t **out);
 /* All live keys of user_id as KEY objects ("data" array). */
 enum tg_err key_list(
-    struct db_conn *, struct tg_req *, int64_t user_id, json_t **out);
+    struct db_conn *, struct op *, int64_t user_id, json_t **out);
 /* Keep only the entries of list whose string member field is id. */
 void key_list_keep(json_t *list, const char *field, const char *id);
 /* One key of user_id by public id: TG_ENOENT when not theirs. */
-enum tg_err key_get(struct db_conn *, struct tg_req *, int64_t user_id,
+enum tg_err key_get(struct db_conn *, struct op *, int64_t user_id,
     const char *key_pub, int64_t *key_id, json_t **out);
 /*
- * Before creating s for the calling r->who: unset restrictions inherit the
- * caller's; TG_EPERM (recorded in resp) when s is wider than the caller.
+ * Before creating s for the calling op->who: unset restrictions inherit the
+ * caller's; TG_EPERM (recorded in op) when s is wider than the caller.
  */
-enum tg_err key_scope_create(
-    struct db_conn *, struct tg_req *, struct tg_resp *, struct key_spec *);
+enum tg_err key_scope_create(struct db_conn *, struct op *, struct key_spec *);
 /*
  * Apply spec to the key (transaction and audit inside).  These three refuse
- * (TG_EPERM, recorded in resp) a key or a change wider than r->who.
+ * (TG_EPERM, recorded in op) a key or a change wider than op->who.
  */
-enum tg_err key_update(struct db_conn *, struct tg_req *, struct tg_resp *,
-    int64_t user_id, const char *key_pub, const struct key_spec *,
-    json_t **out);
-enum tg_err key_revoke(struct db_conn *, struct tg_req *, struct tg_resp *,
-    int64_t user_id, const char *key_pub);
+enum tg_err key_update(struct db_conn *, struct op *, int64_t user_id,
+    const char *key_pub, const struct key_spec *, json_t **out);
+enum tg_err key_revoke(
+    struct db_conn *, struct op *, int64_t user_id, const char *key_pub);
 /* New secret; the old one stays valid grace seconds. */
-enum tg_err key_rotate(struct db_conn *, struct tg_req *, struct tg_resp *,
-    int64_t user_id, const char *key_pub, int64_t grace,
-    char secret[KEY_MAX_LEN], json_t **out, json_t **prev_until);
+enum tg_err key_rotate(struct db_conn *, struct op *, int64_t user_id,
+    const char *key_pub, int64_t grace, char secret[KEY_MAX_LEN], json_t **out,
+    json_t **prev_until);
 /*
  * Key id and owner from a full key or a public key id (any user's: for
  * admins).  TG_ENOENT when unknown.
  */
-enum tg_err key_owner(struct db_conn *, struct tg_req *, const char *key,
+enum tg_err key_owner(struct db_conn *, struct op *, const char *key,
     int64_t *key_id, int64_t *user_id);
 /* Live keys of user_id. */
 enum tg_err key_count(
-    struct db_conn *, struct tg_req *, int64_t user_id, int64_t *n);
+    struct db_conn *, struct op *, int64_t user_id, int64_t *n);
 /* Parse a stored JSON array column (never NULL: [] on garbage). */
 json_t *key_list_column(const char *);
 

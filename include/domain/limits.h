@@ -85,4 +85,35 @@ void rate_settle(struct rate *, struct rate_ticket *, int64_t real_tokens);
 void rate_usage(struct rate *, uint64_t key, const struct rate_set *lim,
     struct rate_set *used);
 
+/* Limit rules (rate_limit_rules); the rest of limits.c is above. */
+#include <jansson.h>
+
+#include "core/tollgate.h"
+
+struct db_conn;
+struct op;
+/*
+ * The limits of (user_id, key_id, model) as a rate_limits object (nulls);
+ * model "" or NULL: the rule for every model.
+ */
+enum tg_err limits_get(struct db_conn *, struct op *, int64_t user_id,
+    int64_t key_id, const char *model, json_t **out);
+/* Store the limits from a rate_limits object (audited). */
+enum tg_err limits_set(struct db_conn *, struct op *, int64_t user_id,
+    int64_t key_id, const char *model, const char *target, const json_t *limits,
+    json_t **out);
+/*
+ * The rate limits in force: the user's rule, else its group's defaults from
+ * the config; the key's own rule (none: unlimited); and the key's rule for
+ * model ("" or NULL: none; *has_model says whether there is one).
+ */
+enum tg_err limits_in_force(struct db_conn *, struct op *, int64_t user_id,
+    int64_t key_id, const char *model, const char *group, struct rate_set *user,
+    struct rate_set *key, struct rate_set *key_model, int *has_model);
+/* Key-level limits of a user: [{key_id, model, rate_limits}]. */
+enum tg_err limits_of_keys(
+    struct db_conn *, struct op *, int64_t user_id, json_t **out);
+/* The names of the limits of a rule, in storage order. */
+const char *const *limits_names(size_t *n);
+
 #endif

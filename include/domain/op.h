@@ -3,6 +3,7 @@
 #define OP_H
 
 #include <stdint.h>
+#include <jansson.h>
 
 #include "core/tollgate.h"
 
@@ -41,6 +42,13 @@ struct op {
 /* Record why the operation failed; returns err (printf-style message). */
 enum tg_err op_fail(struct op *, enum tg_err err, const char *code,
     const char *param, const char *fmt, ...) TG_PRINTF(5, 6);
+struct jx_field;
+/*
+ * Check a request body against a field table (jx_check); a failure becomes
+ * TG_EINVAL with the field's code and param.  Returns TG_OK or TG_EINVAL.
+ */
+enum tg_err op_check(
+    struct op *, const json_t *body, const struct jx_field *spec);
 /* Forget an earlier failure (a service that recovered from one). */
 void op_clear(struct op *);
 

@@ -11,7 +11,6 @@
 
 struct db_conn;
 struct arena;
-struct tg_req;
 
 enum usage_status { US_OK = 0, US_ERROR, US_CLIENT_GONE };
 /* usage_records.charge_basis: how the charge was computed. */

@@ -2,6 +2,7 @@
 #ifndef HANDLERS_H
 #define HANDLERS_H
 
+#include "http/pipeline.h"
 #include "http/req.h"
 #include "http/resp.h"
 

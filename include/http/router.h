@@ -3,6 +3,7 @@
 #define ROUTER_H
 
 #include "core/tollgate.h"
+#include "http/pipeline.h"
 #include "http/req.h"
 #include "http/resp.h"
 
@@ -36,12 +37,6 @@ const struct route *router_match(struct tg_req *, enum tg_method,
     size_t allowlen);
 /* The route table (for the OpenAPI consistency test); count in *n. */
 const struct route *router_routes(size_t *n);
-struct db_conn;
-/*
- * The request's database connection, borrowed from the pool on first use and
- * returned when the request ends.  TG_EDB/TG_ESCHEMA when unavailable.
- */
-enum tg_err router_db(struct tg_req *, struct db_conn **);
 /* Serve one request from io end to end, including the access-log line. */
 struct http_client;
 

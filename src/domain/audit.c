@@ -7,38 +7,19 @@
 #include <time.h>
 
 #include "core/arena.h"
-#include "domain/audit.h"
-#include "domain/auth.h"
 #include "core/buf.h"
 #include "core/crypto.h"
-#include "io/db.h"
-#include "store/stmt.h"
 #include "core/log.h"
+#include "io/db.h"
+#include "store/q_audit.h"
+#include "domain/audit.h"
+#include "domain/auth.h"
 #include "domain/op.h"
 
-#define AUDIT_COLS   14
 #define VERIFY_BATCH 500
 
 /* hash_alg of a row: how row_hash was made from prev_hash and the fields. */
 enum { ALG_SHA256 = 1, ALG_HMAC = 2 };
-
-/* Columns of STMT_AUDIT_SCAN, which are also the hashed fields in order. */
-enum {
-	AU_ID,
-	AU_AT,
-	AU_ACTOR,
-	AU_ACTOR_KEY,
-	AU_ACTION,
-	AU_TTYPE,
-	AU_TID,
-	AU_IP,
-	AU_REQID,
-	AU_BEFORE,
-	AU_AFTER,
-	AU_PREV,
-	AU_HASH,
-	AU_ALG
-};
 
 /*
  * The chain's key: HMAC-SHA-256(master key, a fixed label), so it is
@@ -76,12 +57,10 @@ enum tg_err
 audit_lock(struct db_conn *c)
 {
 	struct arena *a = arena_new(1024);
-	struct db_rows rows;
+	struct audit_head h;
 	enum tg_err rc;
 
-	rc = db_exec(c, STMT_AUDIT_HEAD_LOCK, NULL, 0, &rows, a);
-	if (rc == TG_OK && rows.nrows != 1)
-		rc = TG_ESYSTEM;
+	rc = q_audit_head(c, a, 1, &h);
 	arena_free(a);
 	return rc;
 }
@@ -101,26 +80,25 @@ audit_begin(struct db_conn *c)
  * no choice of field contents can make two rows hash alike.
  */
 static void
-field(struct buf *b, const struct db_val *v)
+field(struct buf *b, const struct q_text *t)
 {
-	if (v->type == DBT_NULL) {
+	if (t->s == NULL) {
 		buf_puts(b, "-;");
 		return;
 	}
-	if (v->type == DBT_I64) {
-		buf_printf(b, "i%lld;", (long long)v->i);
-		return;
-	}
-	buf_printf(b, "%zu:", v->len);
-	buf_append(b, v->s, v->len);
+	buf_printf(b, "%zu:", t->len);
+	buf_append(b, t->s, t->len);
 	buf_puts(b, ";");
 }
 
 /* row_hash under alg: SHA-256 (rows from before the key) or the HMAC. */
 static int
 row_hash(int alg, const unsigned char prev[CRYPTO_SHA256_LEN],
-    const struct db_val *v, size_t n, unsigned char out[CRYPTO_SHA256_LEN])
+    const struct audit_row *r, unsigned char out[CRYPTO_SHA256_LEN])
 {
+	const struct q_text *f[] = {&r->at, &r->actor, &r->actor_key,
+	    &r->action, &r->target_type, &r->target_id, &r->ip, &r->request_id,
+	    &r->before, &r->after};
 	struct buf b;
 	size_t i;
 	int rc = 0;
@@ -129,8 +107,9 @@ row_hash(int alg, const unsigned char prev[CRYPTO_SHA256_LEN],
 		return -1;
 	buf_init(&b, 64u << 20);
 	buf_append(&b, prev, CRYPTO_SHA256_LEN);
-	for (i = 0; i < n; i++)
-		field(&b, &v[i]);
+	buf_printf(&b, "i%lld;", (long long)r->id);
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		field(&b, f[i]);
 	if (b.data == NULL)
 		return -1;
 	if (alg == ALG_SHA256)
@@ -144,16 +123,24 @@ row_hash(int alg, const unsigned char prev[CRYPTO_SHA256_LEN],
 
 /* Whether the head's key check (NULL: no keyed row yet) is this key's. */
 static int
-check_matches(const struct db_val *kc)
+check_matches(const struct q_text *kc)
 {
-	return kc->type != DBT_NULL && kc->len == CRYPTO_SHA256_LEN &&
+	return kc->s != NULL && kc->len == CRYPTO_SHA256_LEN &&
 	    crypto_equal(kc->s, chain_check, CRYPTO_SHA256_LEN);
 }
 
-static struct db_val
-opt_str(const char *s)
+/* An optional text field: NULL and "" are stored as SQL NULL. */
+static struct q_text
+opt_text(const char *s)
 {
-	return s != NULL && *s != '\0' ? DB_STR(s) : DB_NULLV;
+	return s != NULL && *s != '\0' ? (struct q_text){s, strlen(s)}
+				       : (struct q_text){NULL, 0};
+}
+
+static struct q_text
+text(const char *s)
+{
+	return (struct q_text){s, strlen(s)};
 }
 
 static char *
@@ -168,79 +155,89 @@ dump(struct arena *a, json_t *j)
 	return s;
 }
 
-enum tg_err
-audit_append(struct db_conn *c, struct arena *a, const struct op *op,
-    const char *action, const char *target_type, const char *target_id,
-    json_t *before, json_t *after)
+/*
+ * Once a row is keyed every later one is: an unkeyed row could be anyone's
+ * with database access.  A process without the master key, or with another
+ * one, may not add to a keyed chain.
+ */
+static enum tg_err
+may_append(const struct audit_head *h)
 {
-	unsigned char hash[CRYPTO_SHA256_LEN];
-	struct db_val v[AUDIT_COLS];
-	struct db_rows head;
-	struct timespec ts;
-	struct tm tm;
-	char at[32];
-	int64_t id;
-	enum tg_err rc;
-
-	if ((rc = db_exec(c, STMT_AUDIT_HEAD_LOCK, NULL, 0, &head, a)) != TG_OK)
-		return rc;
-	if (head.nrows != 1 || head.v[1].len != CRYPTO_SHA256_LEN)
-		return TG_ESYSTEM;
-	/*
-	 * Once a row is keyed every later one is: an unkeyed row could be
-	 * anyone's with database access.  A process without the master key,
-	 * or with another one, may not add to a keyed chain.
-	 */
-	if (head.v[2].type != DBT_NULL && !have_key) {
+	if (h->key_check.s != NULL && !have_key) {
 		log_msg(LOG_ERR,
 		    "audit: the chain is keyed and this process has no master "
 		    "key ([security] master_key_file or TOLLGATE_MASTER_KEY); "
 		    "audited changes are refused");
 		return TG_EUNAVAIL;
 	}
-	if (have_key && head.v[2].type != DBT_NULL &&
-	    !check_matches(&head.v[2])) {
+	if (have_key && h->key_check.s != NULL &&
+	    !check_matches(&h->key_check)) {
 		log_msg(LOG_ERR,
 		    "audit: the master key is not the one the audit chain was "
 		    "written with; audited changes are refused");
 		return TG_EUNAVAIL;
 	}
-	id = head.v[0].i + 1;
+	return TG_OK;
+}
+
+/* Now, UTC, as "YYYY-MM-DD HH:MM:SS.ffffff". */
+static void
+now_text(char at[32])
+{
+	struct timespec ts;
+	struct tm tm;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(at + strlen(at), sizeof(at) - strlen(at), ".%06ld",
-	    ts.tv_nsec / 1000);
-	v[AU_ID] = DB_I64(id);
-	v[AU_AT] = DB_STR(at);
-	v[AU_ACTOR] =
-	    opt_str(op != NULL && op->who != NULL ? op->who->user_pub : NULL);
-	v[AU_ACTOR_KEY] =
-	    opt_str(op != NULL && op->who != NULL ? op->who->key_pub : NULL);
-	v[AU_ACTION] = DB_STR(action);
-	v[AU_TTYPE] = DB_STR(target_type);
-	v[AU_TID] = opt_str(target_id);
-	v[AU_IP] = opt_str(op != NULL ? op->addr : NULL);
-	v[AU_REQID] = opt_str(op != NULL ? op->request_id : NULL);
-	v[AU_BEFORE] = opt_str(dump(a, before));
-	v[AU_AFTER] = opt_str(dump(a, after));
-	v[AU_PREV] = (struct db_val){
-	    .type = DBT_STR, .s = head.v[1].s, .len = CRYPTO_SHA256_LEN};
-	if (row_hash(have_key ? ALG_HMAC : ALG_SHA256,
-		(const unsigned char *)head.v[1].s, v, AU_PREV, hash) == -1)
-		return TG_ESYSTEM;
-	v[AU_HASH] = (struct db_val){
-	    .type = DBT_STR, .s = (const char *)hash, .len = CRYPTO_SHA256_LEN};
-	v[AU_ALG] = DB_I64(have_key ? ALG_HMAC : ALG_SHA256);
-	if ((rc = db_exec(c, STMT_AUDIT_INSERT, v, AUDIT_COLS, NULL, a)) !=
-	    TG_OK)
+	strftime(at, 32, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(at + strlen(at), 32 - strlen(at), ".%06ld", ts.tv_nsec / 1000);
+}
+
+enum tg_err
+audit_append(struct db_conn *c, struct arena *a, const struct op *op,
+    const char *action, const char *target_type, const char *target_id,
+    json_t *before, json_t *after)
+{
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	const struct principal *who = op != NULL ? op->who : NULL;
+	struct audit_head head;
+	struct audit_row row;
+	struct q_text check = {NULL, 0};
+	char at[32];
+	enum tg_err rc;
+
+	if ((rc = q_audit_head(c, a, 1, &head)) != TG_OK)
 		return rc;
-	v[1] = v[AU_HASH];
-	v[2] = have_key ? (struct db_val){.type = DBT_STR,
-			      .s = (const char *)chain_check,
-			      .len = CRYPTO_SHA256_LEN}
-			: DB_NULLV;
-	return db_exec(c, STMT_AUDIT_HEAD_SET, v, 3, NULL, a);
+	if (head.last_hash.len != CRYPTO_SHA256_LEN)
+		return TG_ESYSTEM;
+	if ((rc = may_append(&head)) != TG_OK)
+		return rc;
+	now_text(at);
+	row = (struct audit_row){
+	    .id = head.last_id + 1,
+	    .at = text(at),
+	    .actor = opt_text(who != NULL ? who->user_pub : NULL),
+	    .actor_key = opt_text(who != NULL ? who->key_pub : NULL),
+	    .action = text(action),
+	    .target_type = text(target_type),
+	    .target_id = opt_text(target_id),
+	    .ip = opt_text(op != NULL ? op->addr : NULL),
+	    .request_id = opt_text(op != NULL ? op->request_id : NULL),
+	    .before = opt_text(dump(a, before)),
+	    .after = opt_text(dump(a, after)),
+	    .prev = head.last_hash,
+	    .hash = {(const char *)hash, CRYPTO_SHA256_LEN},
+	    .alg = have_key ? ALG_HMAC : ALG_SHA256,
+	};
+	if (row_hash(row.alg, (const unsigned char *)head.last_hash.s, &row,
+		hash) == -1)
+		return TG_ESYSTEM;
+	if ((rc = q_audit_insert(c, a, &row)) != TG_OK)
+		return rc;
+	if (have_key)
+		check = (struct q_text){
+		    (const char *)chain_check, CRYPTO_SHA256_LEN};
+	return q_audit_head_set(c, a, row.id, &row.hash, &check);
 }
 
 enum tg_err
@@ -260,14 +257,13 @@ audit_commit(struct db_conn *c, struct arena *a, const struct op *op,
 static int
 verify_key(struct db_conn *c, struct arena *a, FILE *out)
 {
-	struct db_rows rows;
+	struct audit_head h;
 
-	if (db_exec(c, STMT_AUDIT_HEAD_GET, NULL, 0, &rows, a) != TG_OK ||
-	    rows.nrows != 1) {
+	if (q_audit_head(c, a, 0, &h) != TG_OK) {
 		fprintf(out, "tollgate: reading audit_head: %s\n", db_error(c));
 		return -1;
 	}
-	if (rows.v[2].type == DBT_NULL)
+	if (h.key_check.s == NULL)
 		return 0;
 	if (!have_key) {
 		fprintf(out,
@@ -276,7 +272,7 @@ verify_key(struct db_conn *c, struct arena *a, FILE *out)
 		    "TOLLGATE_MASTER_KEY)\n");
 		return 1;
 	}
-	if (!check_matches(&rows.v[2])) {
+	if (!check_matches(&h.key_check)) {
 		fprintf(out,
 		    "audit chain not verified: the master key is not the one "
 		    "the chain was written with\n");
@@ -285,99 +281,110 @@ verify_key(struct db_conn *c, struct arena *a, FILE *out)
 	return 0;
 }
 
+/* Where verify_chain is: the hash so far, rows seen and keyed rows. */
+struct walk {
+	unsigned char prev[CRYPTO_SHA256_LEN];
+	int64_t last, n, keyed;
+};
+
+/* 0 when row v continues the chain w (which it then extends), else 1. */
+static int
+verify_row(const struct audit_row *v, struct walk *w, FILE *out)
+{
+	unsigned char h[CRYPTO_SHA256_LEN];
+
+	if (v->id != w->last + 1) {
+		fprintf(out,
+		    "audit chain broken at row %lld: row %lld is missing\n",
+		    (long long)v->id, (long long)w->last + 1);
+		return 1;
+	}
+	if (v->alg == ALG_HMAC && !have_key) {
+		fprintf(out,
+		    "audit verify needs the master key: row %lld is keyed "
+		    "with it\n",
+		    (long long)v->id);
+		return 1;
+	}
+	/* Keyed rows only ever follow unkeyed ones. */
+	if (v->alg != ALG_HMAC && w->keyed > 0) {
+		fprintf(out,
+		    "audit chain broken at row %lld: an unkeyed row after "
+		    "keyed rows\n",
+		    (long long)v->id);
+		return 1;
+	}
+	if (v->prev.len != CRYPTO_SHA256_LEN ||
+	    memcmp(v->prev.s, w->prev, CRYPTO_SHA256_LEN) != 0 ||
+	    row_hash(v->alg, w->prev, v, h) == -1 ||
+	    v->hash.len != CRYPTO_SHA256_LEN ||
+	    memcmp(v->hash.s, h, CRYPTO_SHA256_LEN) != 0) {
+		fprintf(out,
+		    "audit chain broken at row %lld: its hash does not match "
+		    "its contents or its predecessor\n",
+		    (long long)v->id);
+		return 1;
+	}
+	memcpy(w->prev, h, sizeof(w->prev));
+	w->last = v->id;
+	w->keyed += v->alg == ALG_HMAC;
+	w->n++;
+	return 0;
+}
+
+/* Walk every row in batches: 0 intact so far, 1 broken, -1 error. */
+static int
+verify_chain(struct db_conn *c, struct arena *a, struct walk *w, FILE *out)
+{
+	struct audit_row *rows;
+	size_t i, n;
+
+	for (;;) {
+		if (q_audit_scan(c, a, w->last, VERIFY_BATCH, &rows, &n) !=
+		    TG_OK) {
+			fprintf(out, "tollgate: reading audit_log: %s\n",
+			    db_error(c));
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			if (verify_row(&rows[i], w, out) != 0)
+				return 1;
+		arena_reset(a);
+		if (n < VERIFY_BATCH)
+			return 0;
+	}
+}
+
 int
 audit_verify(struct db_conn *c, FILE *out)
 {
-	unsigned char prev[CRYPTO_SHA256_LEN] = {0}, h[CRYPTO_SHA256_LEN];
 	struct arena *a = arena_new(64 * 1024);
-	struct db_val p[2];
-	struct db_rows rows;
-	int64_t last = 0, n = 0, keyed = 0;
-	size_t i;
-	const struct db_val *v;
-	int rc = -1, alg;
+	struct walk w = {{0}, 0, 0, 0};
+	struct audit_head h;
+	int rc;
 
-	if ((rc = verify_key(c, a, out)) != 0)
+	if ((rc = verify_key(c, a, out)) != 0 ||
+	    (rc = verify_chain(c, a, &w, out)) != 0)
 		goto out;
 	rc = -1;
-	for (;;) {
-		p[0] = DB_I64(last);
-		p[1] = DB_I64(VERIFY_BATCH);
-		if (db_exec(c, STMT_AUDIT_SCAN, p, 2, &rows, a) != TG_OK) {
-			fprintf(out, "tollgate: reading audit_log: %s\n",
-			    db_error(c));
-			goto out;
-		}
-		for (i = 0; i < rows.nrows; i++) {
-			v = &rows.v[i * rows.ncols];
-			if (v[AU_ID].i != last + 1) {
-				fprintf(out,
-				    "audit chain broken at row %lld: "
-				    "row %lld is missing\n",
-				    (long long)v[AU_ID].i, (long long)last + 1);
-				rc = 1;
-				goto out;
-			}
-			alg = (int)v[AU_ALG].i;
-			if (alg == ALG_HMAC && !have_key) {
-				fprintf(out,
-				    "audit verify needs the master key: row "
-				    "%lld is keyed with it\n",
-				    (long long)v[AU_ID].i);
-				rc = 1;
-				goto out;
-			}
-			/* Keyed rows only ever follow unkeyed ones. */
-			if (alg != ALG_HMAC && keyed > 0) {
-				fprintf(out,
-				    "audit chain broken at row %lld: an "
-				    "unkeyed row after keyed rows\n",
-				    (long long)v[AU_ID].i);
-				rc = 1;
-				goto out;
-			}
-			if (v[AU_PREV].len != CRYPTO_SHA256_LEN ||
-			    memcmp(v[AU_PREV].s, prev, CRYPTO_SHA256_LEN) !=
-				0 ||
-			    row_hash(alg, prev, v, AU_PREV, h) == -1 ||
-			    v[AU_HASH].len != CRYPTO_SHA256_LEN ||
-			    memcmp(v[AU_HASH].s, h, CRYPTO_SHA256_LEN) != 0) {
-				fprintf(out,
-				    "audit chain broken at row %lld: "
-				    "its hash does not match its contents or "
-				    "its predecessor\n",
-				    (long long)v[AU_ID].i);
-				rc = 1;
-				goto out;
-			}
-			memcpy(prev, h, sizeof(prev));
-			last = v[AU_ID].i;
-			keyed += alg == ALG_HMAC;
-			n++;
-		}
-		arena_reset(a);
-		if (rows.nrows < VERIFY_BATCH)
-			break;
-	}
 	/* The head names the newest row: dropping the newest rows shows here. */
-	if (db_exec(c, STMT_AUDIT_HEAD_GET, NULL, 0, &rows, a) != TG_OK ||
-	    rows.nrows != 1) {
+	if (q_audit_head(c, a, 0, &h) != TG_OK) {
 		fprintf(out, "tollgate: reading audit_head: %s\n", db_error(c));
 		goto out;
 	}
-	if (rows.v[0].i != last || rows.v[1].len != CRYPTO_SHA256_LEN ||
-	    memcmp(rows.v[1].s, prev, CRYPTO_SHA256_LEN) != 0) {
+	if (h.last_id != w.last || h.last_hash.len != CRYPTO_SHA256_LEN ||
+	    memcmp(h.last_hash.s, w.prev, CRYPTO_SHA256_LEN) != 0) {
 		fprintf(out,
 		    "audit chain broken at row %lld: the newest row "
 		    "should be %lld; rows are missing at the end\n",
-		    (long long)last + 1, (long long)rows.v[0].i);
+		    (long long)w.last + 1, (long long)h.last_id);
 		rc = 1;
 		goto out;
 	}
 	fprintf(out,
 	    "audit chain ok: %lld rows (%lld keyed with the master key, "
 	    "%lld unkeyed from before it)\n",
-	    (long long)n, (long long)keyed, (long long)(n - keyed));
+	    (long long)w.n, (long long)w.keyed, (long long)(w.n - w.keyed));
 	rc = 0;
 out:
 	arena_free(a);

@@ -11,68 +11,18 @@
 #include <jansson.h>
 
 #include "core/arena.h"
-#include "domain/auth.h"
-#include "core/conf.h"
 #include "core/crypto.h"
-#include "http/ctx.h"
-#include "io/db.h"
-#include "store/stmt.h"
 #include "core/log.h"
-#include "http/req.h"
-#include "http/resp.h"
-#include "http/router.h"
 #include "core/util.h"
+#include "io/db.h"
+#include "store/q_key.h"
+#include "store/q_user.h"
+#include "domain/auth.h"
+#include "domain/op.h"
 
-/* Columns of STMT_KEY_AUTH. */
-enum {
-	KA_ID,
-	KA_PUB,
-	KA_USER,
-	KA_USER_PUB,
-	KA_ROLE,
-	KA_STATUS,
-	KA_ACTIVE,
-	KA_PERMS,
-	KA_EXPIRES, /* microseconds since the epoch; 0: never */
-	KA_IPS,
-	KA_REFS,
-	KA_MAXREQ,
-	KA_USED,
-	KA_PREFIX,
-	KA_LAST4,
-	KA_HASH,
-	KA_PREV,
-	KA_PREV_UNTIL
-};
-/* Columns of STMT_SESSION_AUTH. */
-enum { SA_ID, SA_USER, SA_USER_PUB, SA_ROLE, SA_STATUS };
-
-#define MISSING_MSG                                                            \
-	"no API key: send it as 'Authorization: Bearer <key>' or "             \
-	"'X-API-Key: <key>'"
 #define INVALID_MSG                                                            \
 	"the API key is not valid: check that it was copied whole, or create " \
 	"a new one"
-
-const char *
-auth_credential(struct tg_req *r)
-{
-	const char *h;
-
-	if ((h = req_header(r, "Authorization")) != NULL) {
-		if (strncasecmp(h, "Bearer ", 7) != 0)
-			return "";
-		for (h += 7; *h == ' '; h++)
-			;
-		return h;
-	}
-	if ((h = req_header(r, "X-API-Key")) != NULL)
-		return h;
-	/* The older "user" + "api-key" header pair: the user header is ignored. */
-	if ((h = req_header(r, "api-key")) != NULL)
-		return h;
-	return NULL;
-}
 
 void
 auth_mask(const char *prefix, const char *last4, char *out, size_t outlen)
@@ -293,30 +243,19 @@ auth_perms_parse(const char *set)
 	return p;
 }
 
-static const char *
-str(const struct db_rows *rows, size_t col)
-{
-	return rows->v[col].type == DBT_STR ? rows->v[col].s : NULL;
-}
-
-/* The route's permission against the credential's (issue order: before the cap). */
-static enum tg_err
-check_perms(struct tg_req *r, struct tg_resp *resp, const struct principal *p,
-    unsigned perms)
+enum tg_err
+auth_check_perms(struct op *op, const struct principal *p, unsigned perms)
 {
 	if ((perms & PERM_ADMIN) && !(p->perms & PERM_ADMIN && p->admin_role))
-		return resp_fail_code(r, resp, TG_EPERM,
-		    "insufficient_permissions", NULL,
+		return op_fail(op, TG_EPERM, "insufficient_permissions", NULL,
 		    "this route needs an admin key of an admin user");
 	if ((perms & PERM_KEYS) && !(p->perms & PERM_KEYS))
-		return resp_fail_code(r, resp, TG_EPERM,
-		    "insufficient_permissions", NULL,
+		return op_fail(op, TG_EPERM, "insufficient_permissions", NULL,
 		    "managing API keys needs a dashboard session or a key "
 		    "with the 'keys' permission; this key lacks it");
 	if ((perms & p->perms & (PERM_READ | PERM_WRITE)) !=
 	    (perms & (PERM_READ | PERM_WRITE)))
-		return resp_fail_code(r, resp, TG_EPERM,
-		    "insufficient_permissions", NULL,
+		return op_fail(op, TG_EPERM, "insufficient_permissions", NULL,
 		    "this API key lacks the '%s' permission needed here",
 		    perms & PERM_WRITE ? "write" : "read");
 	return TG_OK;
@@ -329,40 +268,24 @@ auth_whole_account(const struct principal *p)
 }
 
 enum tg_err
-auth_need_account(struct tg_req *r, struct tg_resp *resp)
-{
-	if (auth_whole_account(r->who))
-		return TG_OK;
-	return resp_fail_code(r, resp, TG_EPERM, "insufficient_permissions",
-	    NULL,
-	    "a read-only key reads its own key, its own usage (GET "
-	    "/user/usage) and the balance: this needs a dashboard session or "
-	    "a key with 'write' or 'keys'");
-}
-
-static enum tg_err
-by_session(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
+auth_by_session(struct op *op, struct db_conn *c,
     const unsigned char hash[CRYPTO_SHA256_LEN], struct principal *p)
 {
-	struct db_val h = {
-	    .type = DBT_STR, .s = (const char *)hash, .len = CRYPTO_SHA256_LEN};
-	struct db_rows rows;
+	struct session_row s;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_SESSION_AUTH, &h, 1, &rows, r->arena)) !=
-	    TG_OK)
-		return resp_fail(r, resp, rc, NULL, NULL);
-	if (rows.nrows != 1)
-		return resp_fail_code(r, resp, TG_EAUTH, "invalid_session",
-		    NULL,
+	rc = q_session_auth(c, op->arena, hash, CRYPTO_SHA256_LEN, &s);
+	if (rc == TG_ENOENT)
+		return op_fail(op, TG_EAUTH, "invalid_session", NULL,
 		    "the session has expired or was logged out: log in again");
-	if (strcmp(str(&rows, SA_STATUS), "active") != 0)
-		return resp_fail_code(r, resp, TG_EPERM, "account_suspended",
-		    NULL, "this account is %s", str(&rows, SA_STATUS));
-	p->user_id = rows.v[SA_USER].i;
-	snprintf(
-	    p->user_pub, sizeof(p->user_pub), "%s", str(&rows, SA_USER_PUB));
-	p->admin_role = strcmp(str(&rows, SA_ROLE), "admin") == 0;
+	if (rc != TG_OK)
+		return op_fail(op, rc, NULL, NULL, NULL);
+	if (strcmp(s.status, "active") != 0)
+		return op_fail(op, TG_EPERM, "account_suspended", NULL,
+		    "this account is %s", s.status);
+	p->user_id = s.user_id;
+	snprintf(p->user_pub, sizeof(p->user_pub), "%s", s.user_pub);
+	p->admin_role = strcmp(s.role, "admin") == 0;
 	p->perms = PERM_READ | PERM_WRITE | PERM_KEYS |
 	    (p->admin_role ? PERM_ADMIN : 0);
 	p->session = 1;
@@ -390,13 +313,10 @@ static struct {
 static void
 touch_write(struct db_conn *c, struct arena *a, const struct touch *t, size_t n)
 {
-	struct db_val p[2];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		p[0] = DB_I64(t[i].count);
-		p[1] = DB_I64(t[i].key);
-		if (db_exec(c, STMT_KEY_TOUCH_N, p, 2, NULL, a) != TG_OK)
+		if (q_key_touch_n(c, a, t[i].key, t[i].count) != TG_OK)
 			log_msg(LOG_WARN,
 			    "could not record %lld request(s) of a key",
 			    (long long)t[i].count);
@@ -464,140 +384,102 @@ auth_flush(struct db_pool *pool)
 	db_put(pool, c);
 }
 
-static enum tg_err
-by_key(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
-    const unsigned char hash[CRYPTO_SHA256_LEN], struct principal *p,
-    unsigned perms)
+/*
+ * Found by index; confirm in constant time (defence in depth).  The row may
+ * be a cached copy, so times are compared here, not in SQL: a rotated-out
+ * secret stops at its grace end, not at the copy's.
+ */
+static int
+secret_matches(const struct key_auth_row *k,
+    const unsigned char hash[CRYPTO_SHA256_LEN], int64_t now_us)
 {
-	struct db_val h = {
-	    .type = DBT_STR, .s = (const char *)hash, .len = CRYPTO_SHA256_LEN};
-	struct db_val params[2] = {h, h};
-	struct db_val id;
-	struct db_rows rows, touched;
-	const struct db_val *kh, *ph;
-	const char *origin;
-	int64_t now_us;
-	enum tg_err rc;
+	return (k->hash_len == CRYPTO_SHA256_LEN &&
+		   crypto_equal(k->hash, hash, CRYPTO_SHA256_LEN)) ||
+	    (k->prev != NULL && k->prev_len == CRYPTO_SHA256_LEN &&
+		crypto_equal(k->prev, hash, CRYPTO_SHA256_LEN) &&
+		k->prev_until_us > now_us);
+}
 
-	if ((rc = db_exec(c, STMT_KEY_AUTH, params, 2, &rows, r->arena)) !=
-	    TG_OK)
-		return resp_fail(r, resp, rc, NULL, NULL);
-	if (rows.nrows != 1)
-		return resp_fail_code(
-		    r, resp, TG_EAUTH, "invalid_api_key", NULL, INVALID_MSG);
-	/*
-	 * Found by index; confirm in constant time (defence in depth).  The
-	 * row may be a cached copy, so times are compared here, not in SQL: a
-	 * rotated-out secret stops at its grace end, not at the copy's.
-	 */
-	kh = &rows.v[KA_HASH];
-	ph = &rows.v[KA_PREV];
-	now_us = (int64_t)(util_wall() * 1e6);
-	if (!(kh->len == CRYPTO_SHA256_LEN &&
-		crypto_equal(kh->s, hash, CRYPTO_SHA256_LEN)) &&
-	    !(ph->type == DBT_STR && ph->len == CRYPTO_SHA256_LEN &&
-		crypto_equal(ph->s, hash, CRYPTO_SHA256_LEN) &&
-		rows.v[KA_PREV_UNTIL].i > now_us))
-		return resp_fail_code(
-		    r, resp, TG_EAUTH, "invalid_api_key", NULL, INVALID_MSG);
-	p->user_id = rows.v[KA_USER].i;
-	p->key_id = rows.v[KA_ID].i;
-	snprintf(
-	    p->user_pub, sizeof(p->user_pub), "%s", str(&rows, KA_USER_PUB));
-	snprintf(p->key_pub, sizeof(p->key_pub), "%s", str(&rows, KA_PUB));
-	auth_mask(str(&rows, KA_PREFIX), str(&rows, KA_LAST4), p->masked,
-	    sizeof(p->masked));
-	p->admin_role = strcmp(str(&rows, KA_ROLE), "admin") == 0;
-	p->perms = auth_perms_parse(str(&rows, KA_PERMS));
-	if (strcmp(str(&rows, KA_STATUS), "active") != 0)
-		return resp_fail_code(r, resp, TG_EPERM, "account_suspended",
-		    NULL, "the account of this key is %s",
-		    str(&rows, KA_STATUS));
-	if (rows.v[KA_ACTIVE].i == 0)
-		return resp_fail_code(r, resp, TG_EPERM, "key_disabled", NULL,
+/* The key's own restrictions: status, expiry, addresses and sites. */
+static enum tg_err
+key_usable(struct op *op, const struct key_auth_row *k, const char *key_pub,
+    const char *origin, int64_t now_us)
+{
+	if (strcmp(k->status, "active") != 0)
+		return op_fail(op, TG_EPERM, "account_suspended", NULL,
+		    "the account of this key is %s", k->status);
+	if (!k->active)
+		return op_fail(op, TG_EPERM, "key_disabled", NULL,
 		    "this API key is disabled: enable it with PUT "
 		    "/user/api-keys/%s or use another key",
-		    p->key_pub);
-	if (rows.v[KA_EXPIRES].i != 0 && rows.v[KA_EXPIRES].i <= now_us)
-		return resp_fail_code(r, resp, TG_EPERM, "key_expired", NULL,
+		    key_pub);
+	if (k->expires_us != 0 && k->expires_us <= now_us)
+		return op_fail(op, TG_EPERM, "key_expired", NULL,
 		    "this API key has expired: create or rotate a key");
-	if (!auth_ip_allowed(str(&rows, KA_IPS), r->remote_addr))
-		return resp_fail_code(r, resp, TG_EPERM, "ip_not_allowed", NULL,
+	if (!auth_ip_allowed(k->ips, op->addr))
+		return op_fail(op, TG_EPERM, "ip_not_allowed", NULL,
 		    "this API key may not be used from %s: add the address to "
 		    "its ip_allowlist",
-		    r->remote_addr != NULL ? r->remote_addr : "this address");
-	origin = req_header(r, "Origin");
-	if (origin == NULL || *origin == '\0' || strcmp(origin, "null") == 0)
-		origin = req_header(r, "Referer");
-	if (!auth_referrer_allowed(str(&rows, KA_REFS), origin))
-		return resp_fail_code(r, resp, TG_EPERM, "referrer_not_allowed",
-		    NULL,
+		    op->addr != NULL ? op->addr : "this address");
+	if (!auth_referrer_allowed(k->refs, origin))
+		return op_fail(op, TG_EPERM, "referrer_not_allowed", NULL,
 		    "this API key may not be used from this site: add its "
 		    "host to the key's referrer_allowlist");
-	if ((rc = check_perms(r, resp, p, perms)) != TG_OK)
-		return rc;
-	if (rows.v[KA_MAXREQ].type == DBT_I64 &&
-	    rows.v[KA_USED].i >= rows.v[KA_MAXREQ].i)
-		return resp_fail_code(r, resp, TG_EPERM, "request_cap_reached",
-		    NULL,
+	return TG_OK;
+}
+
+/* Count the request against the key's cap, or later when it has none. */
+static enum tg_err
+key_count(struct op *op, struct db_conn *c, const struct key_auth_row *k)
+{
+	enum tg_err rc;
+
+	if (k->has_max && k->requests_used >= k->max_requests)
+		return op_fail(op, TG_EPERM, "request_cap_reached", NULL,
 		    "this API key has used all of its %lld requests: raise "
 		    "max_requests or use another key",
-		    (long long)rows.v[KA_MAXREQ].i);
-	if (rows.v[KA_MAXREQ].type != DBT_I64) {
+		    (long long)k->max_requests);
+	if (!k->has_max) {
 		/* No cap to enforce: the count can wait for the next batch. */
-		touch_later(c, r->arena, p->key_id);
+		touch_later(c, op->arena, k->id);
 		return TG_OK;
 	}
-	id = DB_I64(p->key_id);
-	if ((rc = db_exec(c, STMT_KEY_TOUCH, &id, 1, &touched, r->arena)) !=
-	    TG_OK)
-		return resp_fail(r, resp, rc, NULL, NULL);
-	if (touched.affected != 1)
-		return resp_fail_code(r, resp, TG_EPERM, "request_cap_reached",
-		    NULL, "this API key has used all of its requests");
+	if ((rc = q_key_touch(c, op->arena, k->id)) == TG_EPERM)
+		return op_fail(op, TG_EPERM, "request_cap_reached", NULL,
+		    "this API key has used all of its requests");
+	if (rc != TG_OK)
+		return op_fail(op, rc, NULL, NULL, NULL);
 	return TG_OK;
 }
 
 enum tg_err
-auth_check(struct tg_req *r, struct tg_resp *resp, unsigned perms)
+auth_by_key(struct op *op, struct db_conn *c,
+    const unsigned char hash[CRYPTO_SHA256_LEN], const char *origin,
+    unsigned perms, struct principal *p)
 {
-	unsigned char hash[CRYPTO_SHA256_LEN];
-	struct principal *p;
-	struct db_conn *c;
-	const char *cred;
+	struct key_auth_row k;
+	int64_t now_us;
 	enum tg_err rc;
 
-	cred = auth_credential(r);
-	if (cred == NULL && req_query(r, "api_key") != NULL) {
-		if (!r->ctx->conf->auth_allow_query_key)
-			return resp_fail_code(r, resp, TG_EAUTH,
-			    "missing_api_key", "api_key",
-			    "API keys in the URL are disabled here: "
-			    "send the key in a header, 'Authorization: Bearer "
-			    "<key>'");
-		cred = req_query(r, "api_key");
-	}
-	if (cred == NULL)
-		return resp_fail_code(
-		    r, resp, TG_EAUTH, "missing_api_key", NULL, MISSING_MSG);
-	/* The format and checksum are checked before any database work. */
-	if (strncmp(cred, "gws_", 4) != 0 && crypto_key_check(cred) < 0)
-		return resp_fail_code(
-		    r, resp, TG_EAUTH, "invalid_api_key", NULL, INVALID_MSG);
-	if (strncmp(cred, "gws_", 4) == 0 &&
-	    strlen(cred) != 4 + TOKEN_RANDOM_LEN)
-		return resp_fail_code(r, resp, TG_EAUTH, "invalid_session",
-		    NULL, "the session token is not valid: log in again");
-	if ((rc = router_db(r, &c)) != TG_OK)
-		return resp_fail(r, resp, rc, NULL, NULL);
-	crypto_secret_hash(cred, hash);
-	p = arena_calloc(r->arena, 1, sizeof(*p));
-	if (strncmp(cred, "gws_", 4) == 0)
-		rc = by_session(r, resp, c, hash, p);
-	else
-		rc = by_key(r, resp, c, hash, p, perms);
+	rc = q_key_auth(c, op->arena, hash, CRYPTO_SHA256_LEN, &k);
+	if (rc == TG_ENOENT)
+		return op_fail(
+		    op, TG_EAUTH, "invalid_api_key", NULL, INVALID_MSG);
 	if (rc != TG_OK)
+		return op_fail(op, rc, NULL, NULL, NULL);
+	now_us = (int64_t)(util_wall() * 1e6);
+	if (!secret_matches(&k, hash, now_us))
+		return op_fail(
+		    op, TG_EAUTH, "invalid_api_key", NULL, INVALID_MSG);
+	p->user_id = k.user_id;
+	p->key_id = k.id;
+	snprintf(p->user_pub, sizeof(p->user_pub), "%s", k.user_pub);
+	snprintf(p->key_pub, sizeof(p->key_pub), "%s", k.pub);
+	auth_mask(k.prefix, k.last4, p->masked, sizeof(p->masked));
+	p->admin_role = strcmp(k.role, "admin") == 0;
+	p->perms = auth_perms_parse(k.perms);
+	if ((rc = key_usable(op, &k, p->key_pub, origin, now_us)) != TG_OK ||
+	    (rc = auth_check_perms(op, p, perms)) != TG_OK)
 		return rc;
-	r->who = p;
-	return check_perms(r, resp, p, perms);
+	return key_count(op, c, &k);
 }

@@ -8,57 +8,18 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/json.h"
+#include "core/money.h"
+#include "io/db.h"
+#include "store/q_key.h"
 #include "domain/audit.h"
 #include "domain/auth.h"
-#include "core/conf.h"
-#include "http/ctx.h"
-#include "io/db.h"
-#include "store/stmt.h"
-#include "core/json.h"
 #include "domain/keys.h"
-#include "core/money.h"
-#include "http/req.h"
-#include "http/resp.h"
 #include "domain/op.h"
-
-/* The audit actor of r (until this file's services take a struct op). */
-static const struct op *
-audit_actor(const struct tg_req *r)
-{
-	struct op *op;
-
-	if (r == NULL || (op = arena_alloc(r->arena, sizeof(*op))) == NULL)
-		return NULL;
-	req_op((struct tg_req *)r, op);
-	return op;
-}
 
 #define KEY_MAX_LIST	 64 /* entries in an allowlist */
 #define KEY_MAX_NAME	 128
 #define KEY_MAX_ITEM_LEN 253
-
-/* Columns of STMT_KEY_LIST and STMT_KEY_GET. */
-enum {
-	KC_ID,
-	KC_PUB,
-	KC_NAME,
-	KC_PREFIX,
-	KC_LAST4,
-	KC_ENV,
-	KC_PERMS,
-	KC_ACTIVE,
-	KC_PRIMARY,
-	KC_EXPIRES,
-	KC_MAXREQ,
-	KC_USED,
-	KC_CLIMIT,
-	KC_SPENT,
-	KC_IPS,
-	KC_REFS,
-	KC_MODELS,
-	KC_CREATED,
-	KC_LASTUSED
-};
 
 /* clang-format off */
 static const struct jx_field key_fields[] = {
@@ -100,57 +61,43 @@ key_list_column(const char *s)
 	return j;
 }
 
-static const char *
-col(const struct db_val *v)
+static json_t *
+opt(const char *s)
 {
-	return v->type == DBT_STR ? v->s : NULL;
+	return s != NULL ? json_string(s) : json_null();
 }
 
+/* The KEY object of a stored key. */
 static json_t *
-opt_json_str(const struct db_val *v)
-{
-	return v->type == DBT_STR ? json_string(v->s) : json_null();
-}
-
-/* The KEY object of one STMT_KEY_LIST/GET row. */
-static json_t *
-key_json(const struct db_val *v)
+key_json(const struct key_row *v)
 {
 	char masked[64];
 	json_t *perms = json_array(), *k;
 	char *set, *tok, *save = NULL;
 
-	auth_mask(
-	    col(&v[KC_PREFIX]), col(&v[KC_LAST4]), masked, sizeof(masked));
-	if ((set = strdup(
-		 col(&v[KC_PERMS]) != NULL ? col(&v[KC_PERMS]) : "")) != NULL) {
+	auth_mask(v->prefix, v->last4, masked, sizeof(masked));
+	if ((set = strdup(v->perms != NULL ? v->perms : "")) != NULL) {
 		for (tok = strtok_r(set, ",", &save); tok != NULL;
 		     tok = strtok_r(NULL, ",", &save))
 			json_array_append_new(perms, json_string(tok));
 		free(set);
 	}
 	k = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:b}", "id",
-	    col(&v[KC_PUB]), "name", col(&v[KC_NAME]), "api_key", masked,
-	    "prefix", col(&v[KC_PREFIX]), "last4", col(&v[KC_LAST4]),
-	    "environment", col(&v[KC_ENV]), "permissions", perms, "is_active",
-	    (int)v[KC_ACTIVE].i, "is_primary", (int)v[KC_PRIMARY].i);
-	json_object_set_new(k, "expires_at", opt_json_str(&v[KC_EXPIRES]));
+	    v->pub, "name", v->name, "api_key", masked, "prefix", v->prefix,
+	    "last4", v->last4, "environment", v->env, "permissions", perms,
+	    "is_active", v->active, "is_primary", v->primary);
+	json_object_set_new(k, "expires_at", opt(v->expires));
 	json_object_set_new(k, "max_requests",
-	    v[KC_MAXREQ].type == DBT_I64 ? json_integer(v[KC_MAXREQ].i)
-					 : json_null());
-	json_object_set_new(k, "requests_used", json_integer(v[KC_USED].i));
+	    v->max_requests >= 0 ? json_integer(v->max_requests) : json_null());
+	json_object_set_new(k, "requests_used", json_integer(v->requests_used));
 	json_object_set_new(k, "credit_limit",
-	    v[KC_CLIMIT].type == DBT_I64 ? money_json(v[KC_CLIMIT].i)
-					 : json_null());
-	json_object_set_new(k, "spent", money_json(v[KC_SPENT].i));
-	json_object_set_new(
-	    k, "ip_allowlist", key_list_column(col(&v[KC_IPS])));
-	json_object_set_new(
-	    k, "referrer_allowlist", key_list_column(col(&v[KC_REFS])));
-	json_object_set_new(
-	    k, "allowed_models", key_list_column(col(&v[KC_MODELS])));
-	json_object_set_new(k, "created_at", opt_json_str(&v[KC_CREATED]));
-	json_object_set_new(k, "last_used_at", opt_json_str(&v[KC_LASTUSED]));
+	    v->credit_limit >= 0 ? money_json(v->credit_limit) : json_null());
+	json_object_set_new(k, "spent", money_json(v->spent));
+	json_object_set_new(k, "ip_allowlist", key_list_column(v->ips));
+	json_object_set_new(k, "referrer_allowlist", key_list_column(v->refs));
+	json_object_set_new(k, "allowed_models", key_list_column(v->models));
+	json_object_set_new(k, "created_at", opt(v->created));
+	json_object_set_new(k, "last_used_at", opt(v->last_used));
 	return k;
 }
 
@@ -182,32 +129,29 @@ valid_model(const char *s)
 
 /* A JSON array of strings each accepted by ok, serialized into the arena. */
 static enum tg_err
-string_list(struct tg_req *r, struct tg_resp *resp, const json_t *arr,
-    const char *param, int (*ok)(const char *), const char **out)
+string_list(struct op *op, const json_t *arr, const char *param,
+    int (*ok)(const char *), const char **out)
 {
 	json_t *v;
 	size_t i;
 	char *s;
 
 	if (json_array_size(arr) > KEY_MAX_LIST)
-		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
-		    param, "'%s' may hold at most %d entries", param,
-		    KEY_MAX_LIST);
+		return op_fail(op, TG_EINVAL, "invalid_value", param,
+		    "'%s' may hold at most %d entries", param, KEY_MAX_LIST);
 	json_array_foreach(arr, i, v)
 	{
 		if (!json_is_string(v))
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_type", param,
+			return op_fail(op, TG_EINVAL, "invalid_type", param,
 			    "entries of '%s' are strings", param);
 		if (!ok(json_string_value(v)))
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_value", param,
+			return op_fail(op, TG_EINVAL, "invalid_value", param,
 			    "entry %zu of '%s' is not valid", i, param);
 	}
 	/* Never store "no restriction" by accident: no string, no key. */
 	if ((s = json_dumps(arr, JSON_COMPACT)) == NULL)
 		return TG_ESYSTEM;
-	*out = arena_strdup(r->arena, s);
+	*out = arena_strdup(op->arena, s);
 	free(s);
 	return TG_OK;
 }
@@ -250,8 +194,7 @@ perms_set(struct arena *a, unsigned mask)
 }
 
 static enum tg_err
-perms_from(
-    struct tg_req *r, struct tg_resp *resp, const json_t *arr, const char **out)
+perms_from(struct op *op, const json_t *arr, const char **out)
 {
 	unsigned mask = 0;
 	json_t *v;
@@ -264,71 +207,68 @@ perms_from(
 			    strcmp(json_string_value(v), perm_names[k]) == 0)
 				break;
 		if (k == NPERMS)
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_value", "permissions",
+			return op_fail(op, TG_EINVAL, "invalid_value",
+			    "permissions",
 			    "permissions are \"read\", \"write\", \"admin\" "
 			    "and \"keys\"");
 		mask |= 1u << k;
 	}
 	if (mask == 0)
-		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
-		    "permissions", "a key needs at least one permission");
+		return op_fail(op, TG_EINVAL, "invalid_value", "permissions",
+		    "a key needs at least one permission");
 	/* Whether the caller may give them is key_scope's question. */
-	*out = perms_set(r->arena, mask);
+	*out = perms_set(op->arena, mask);
 	return TG_OK;
 }
 
 enum tg_err
-key_spec_from_json(struct tg_req *r, struct tg_resp *resp, const json_t *b,
-    int creating, struct key_spec *s)
+key_spec_from_json(
+    struct op *op, const json_t *b, int creating, struct key_spec *s)
 {
 	char t[20];
 	json_t *v;
 	enum tg_err rc;
 
 	key_spec_init(s);
-	if ((rc = resp_check(r, resp, b, key_fields)) != TG_OK)
+	if ((rc = op_check(op, b, key_fields)) != TG_OK)
 		return rc;
 	if (creating &&
 	    (json_object_get(b, "is_active") != NULL ||
 		json_object_get(b, "is_primary") != NULL))
-		return resp_fail_code(r, resp, TG_EINVAL, "unknown_field",
-		    "is_active", "is_active and is_primary are set with PUT");
+		return op_fail(op, TG_EINVAL, "unknown_field", "is_active",
+		    "is_active and is_primary are set with PUT");
 	if ((v = json_object_get(b, "name")) != NULL) {
 		if (strlen(json_string_value(v)) > KEY_MAX_NAME)
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_value", "name",
+			return op_fail(op, TG_EINVAL, "invalid_value", "name",
 			    "name may be at most %d bytes", KEY_MAX_NAME);
 		s->name = json_string_value(v);
 	}
 	if ((v = json_object_get(b, "environment")) != NULL &&
 	    (s->env = crypto_key_env_parse(json_string_value(v))) < 0)
-		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
-		    "environment",
+		return op_fail(op, TG_EINVAL, "invalid_value", "environment",
 		    "environment is one of live, test, staging, dev");
 	if (!creating && s->env >= 0)
-		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
-		    "environment",
+		return op_fail(op, TG_EINVAL, "invalid_value", "environment",
 		    "the environment is part of the key: create "
 		    "a new key instead");
 	if ((v = json_object_get(b, "permissions")) != NULL &&
-	    (rc = perms_from(r, resp, v, &s->perms)) != TG_OK)
+	    (rc = perms_from(op, v, &s->perms)) != TG_OK)
 		return rc;
 	if ((v = json_object_get(b, "expires_at")) != NULL) {
 		if (json_is_null(v))
 			s->expires_at = "";
 		else if (parse_time(json_string_value(v), t) == -1)
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_value", "expires_at",
+			return op_fail(op, TG_EINVAL, "invalid_value",
+			    "expires_at",
 			    "expires_at is a UTC time like "
 			    "2027-01-31T23:59:59Z");
 		else
-			s->expires_at = arena_strdup(r->arena, t);
+			s->expires_at = arena_strdup(op->arena, t);
 	}
 	if ((v = json_object_get(b, "max_requests")) != NULL) {
 		if (!json_is_null(v) && json_integer_value(v) < 1)
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_value", "max_requests",
+			return op_fail(op, TG_EINVAL, "invalid_value",
+			    "max_requests",
 			    "max_requests is a positive integer or null");
 		s->max_requests = json_is_null(v) ? -1 : json_integer_value(v);
 	}
@@ -337,21 +277,21 @@ key_spec_from_json(struct tg_req *r, struct tg_resp *resp, const json_t *b,
 			s->credit_limit = -1;
 		else if (money_from_json(v, &s->credit_limit) == -1 ||
 		    s->credit_limit < 0)
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_value", "credit_limit",
+			return op_fail(op, TG_EINVAL, "invalid_value",
+			    "credit_limit",
 			    "credit_limit is a USD amount such as \"25.00\"");
 	}
 	if ((v = json_object_get(b, "ip_allowlist")) != NULL &&
-	    (rc = string_list(r, resp, v, "ip_allowlist", auth_cidr_valid,
-		 &s->ips)) != TG_OK)
+	    (rc = string_list(
+		 op, v, "ip_allowlist", auth_cidr_valid, &s->ips)) != TG_OK)
 		return rc;
 	if ((v = json_object_get(b, "referrer_allowlist")) != NULL &&
-	    (rc = string_list(r, resp, v, "referrer_allowlist",
-		 valid_host_pattern, &s->refs)) != TG_OK)
+	    (rc = string_list(op, v, "referrer_allowlist", valid_host_pattern,
+		 &s->refs)) != TG_OK)
 		return rc;
 	if ((v = json_object_get(b, "allowed_models")) != NULL &&
-	    (rc = string_list(r, resp, v, "allowed_models", valid_model,
-		 &s->models)) != TG_OK)
+	    (rc = string_list(
+		 op, v, "allowed_models", valid_model, &s->models)) != TG_OK)
 		return rc;
 	if ((v = json_object_get(b, "is_active")) != NULL)
 		s->active = json_is_true(v);
@@ -360,38 +300,21 @@ key_spec_from_json(struct tg_req *r, struct tg_resp *resp, const json_t *b,
 	return TG_OK;
 }
 
-static struct db_val
-nullable_i64(int64_t v)
-{
-	return v < 0 ? DB_NULLV : DB_I64(v);
-}
-
-static struct db_val
-nullable_str(const char *s)
-{
-	return s == NULL || *s == '\0' ? DB_NULLV : DB_STR(s);
-}
-
 static enum tg_err
-fetch(struct db_conn *c, struct tg_req *r, int64_t user_id, const char *key_pub,
-    struct db_rows *rows)
+fetch(struct db_conn *c, struct op *op, int64_t user_id, const char *key_pub,
+    struct key_row *row)
 {
-	struct db_val p[2] = {DB_STR(key_pub), DB_I64(user_id)};
-	enum tg_err rc;
-
-	if ((rc = db_exec(c, STMT_KEY_GET, p, 2, rows, r->arena)) != TG_OK)
-		return rc;
-	return rows->nrows == 1 ? TG_OK : TG_ENOENT;
+	return q_key_get(c, op->arena, user_id, key_pub, row);
 }
 
 enum tg_err
-key_create(struct db_conn *c, struct tg_req *r, int64_t user_id,
+key_create(struct db_conn *c, struct op *op, int64_t user_id,
     const struct key_spec *s, char secret[KEY_MAX_LEN], json_t **out)
 {
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char pub[32], prefix[24], last4[5];
-	struct db_val p[15];
-	struct db_rows rows;
+	struct key_write w;
+	struct key_row row;
 	enum key_env env = s->env >= 0 ? (enum key_env)s->env : KEY_LIVE;
 	size_t n, plen;
 	enum tg_err rc;
@@ -404,45 +327,46 @@ key_create(struct db_conn *c, struct tg_req *r, int64_t user_id,
 	plen = 4 + strlen(crypto_key_env_name(env)) + KEY_PREFIX_SHOWN;
 	snprintf(prefix, sizeof(prefix), "%.*s", (int)plen, secret);
 	memcpy(last4, secret + n - 4, 5);
-	p[0] = DB_STR(pub);
-	p[1] = DB_I64(user_id);
-	p[2] = (struct db_val){
-	    .type = DBT_STR, .s = (const char *)hash, .len = sizeof(hash)};
-	p[3] = DB_STR(prefix);
-	p[4] = DB_STR(last4);
-	p[5] = DB_STR(s->name != NULL ? s->name : "");
-	p[6] = DB_STR(crypto_key_env_name(env));
-	p[7] = DB_STR(s->perms != NULL ? s->perms : "read,write");
-	p[8] = DB_I64(s->primary == 1);
-	p[9] = nullable_str(s->expires_at);
-	p[10] = s->max_requests >= 0 ? DB_I64(s->max_requests) : DB_NULLV;
-	p[11] = s->credit_limit >= 0 ? DB_I64(s->credit_limit) : DB_NULLV;
-	p[12] = DB_STR(s->ips != NULL ? s->ips : "[]");
-	p[13] = DB_STR(s->refs != NULL ? s->refs : "[]");
-	p[14] = DB_STR(s->models != NULL ? s->models : "[]");
-	if ((rc = db_exec(c, STMT_KEY_INSERT, p, 15, NULL, r->arena)) != TG_OK)
+	w = (struct key_write){
+	    .pub = pub,
+	    .user_id = user_id,
+	    .hash = hash,
+	    .prefix = prefix,
+	    .last4 = last4,
+	    .env = crypto_key_env_name(env),
+	    .name = s->name != NULL ? s->name : "",
+	    .perms = s->perms != NULL ? s->perms : "read,write",
+	    .primary = s->primary == 1,
+	    .expires = s->expires_at,
+	    .max_requests = s->max_requests >= 0 ? s->max_requests : -1,
+	    .credit_limit = s->credit_limit >= 0 ? s->credit_limit : -1,
+	    .ips = s->ips != NULL ? s->ips : "[]",
+	    .refs = s->refs != NULL ? s->refs : "[]",
+	    .models = s->models != NULL ? s->models : "[]",
+	};
+	if ((rc = q_key_insert(c, op->arena, &w)) != TG_OK)
 		return rc;
-	if ((rc = fetch(c, r, user_id, pub, &rows)) != TG_OK)
+	if ((rc = fetch(c, op, user_id, pub, &row)) != TG_OK)
 		return rc;
-	*out = key_json(rows.v);
-	arena_defer_json(r->arena, *out);
-	return audit_append(c, r->arena, audit_actor(r), "key.create", "api_key", pub, NULL, *out);
+	*out = key_json(&row);
+	arena_defer_json(op->arena, *out);
+	return audit_append(
+	    c, op->arena, op, "key.create", "api_key", pub, NULL, *out);
 }
 
 enum tg_err
-key_list(struct db_conn *c, struct tg_req *r, int64_t user_id, json_t **out)
+key_list(struct db_conn *c, struct op *op, int64_t user_id, json_t **out)
 {
-	struct db_val p = DB_I64(user_id);
-	struct db_rows rows;
-	size_t i;
+	struct key_row *rows;
+	size_t i, n;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_KEY_LIST, &p, 1, &rows, r->arena)) != TG_OK)
+	if ((rc = q_key_list(c, op->arena, user_id, &rows, &n)) != TG_OK)
 		return rc;
 	*out = json_array();
-	for (i = 0; i < rows.nrows; i++)
-		json_array_append_new(*out, key_json(&rows.v[i * rows.ncols]));
-	arena_defer_json(r->arena, *out);
+	for (i = 0; i < n; i++)
+		json_array_append_new(*out, key_json(&rows[i]));
+	arena_defer_json(op->arena, *out);
 	return TG_OK;
 }
 
@@ -463,19 +387,19 @@ key_list_keep(json_t *list, const char *field, const char *id)
 }
 
 enum tg_err
-key_get(struct db_conn *c, struct tg_req *r, int64_t user_id,
-    const char *key_pub, int64_t *key_id, json_t **out)
+key_get(struct db_conn *c, struct op *op, int64_t user_id, const char *key_pub,
+    int64_t *key_id, json_t **out)
 {
-	struct db_rows rows;
+	struct key_row row;
 	enum tg_err rc;
 
-	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
+	if ((rc = fetch(c, op, user_id, key_pub, &row)) != TG_OK)
 		return rc;
 	if (key_id != NULL)
-		*key_id = rows.v[KC_ID].i;
+		*key_id = row.id;
 	if (out != NULL) {
-		*out = key_json(rows.v);
-		arena_defer_json(r->arena, *out);
+		*out = key_json(&row);
+		arena_defer_json(op->arena, *out);
 	}
 	return TG_OK;
 }
@@ -513,40 +437,35 @@ enum {
 };
 
 static enum tg_err
-scope_load(struct db_conn *c, struct tg_req *r, struct scope *sc)
+scope_load(struct db_conn *c, struct op *op, struct scope *sc)
 {
-	struct db_rows rows;
-	const struct db_val *v;
+	struct key_row v;
 	enum tg_err rc;
 
 	memset(sc, 0, sizeof(*sc));
-	sc->session = r->who->session;
-	sc->perms = r->who->perms;
+	sc->session = op->who->session;
+	sc->perms = op->who->perms;
 	sc->ips = sc->refs = sc->models = "[]";
 	sc->limit = sc->left = -1;
 	if (!sc->session) {
 		/* The row now, not the cached one auth used: spent moves. */
-		rc = fetch(c, r, r->who->user_id, r->who->key_pub, &rows);
+		rc = fetch(c, op, op->who->user_id, op->who->key_pub, &v);
 		if (rc != TG_OK)
 			return rc == TG_ENOENT ? TG_EAUTH : rc;
-		v = rows.v;
-		sc->perms = auth_perms_parse(col(&v[KC_PERMS]));
-		sc->ips = col(&v[KC_IPS]) != NULL ? col(&v[KC_IPS]) : "[]";
-		sc->refs = col(&v[KC_REFS]) != NULL ? col(&v[KC_REFS]) : "[]";
-		sc->models =
-		    col(&v[KC_MODELS]) != NULL ? col(&v[KC_MODELS]) : "[]";
-		if (v[KC_CLIMIT].type == DBT_I64) {
-			sc->limit = v[KC_CLIMIT].i;
-			sc->left = sc->limit > v[KC_SPENT].i
-			    ? sc->limit - v[KC_SPENT].i
-			    : 0;
+		sc->perms = auth_perms_parse(v.perms);
+		sc->ips = v.ips != NULL ? v.ips : "[]";
+		sc->refs = v.refs != NULL ? v.refs : "[]";
+		sc->models = v.models != NULL ? v.models : "[]";
+		if (v.credit_limit >= 0) {
+			sc->limit = v.credit_limit;
+			sc->left =
+			    sc->limit > v.spent ? sc->limit - v.spent : 0;
 		}
-		if (v[KC_EXPIRES].type == DBT_STR &&
-		    parse_time(v[KC_EXPIRES].s, sc->exp) == -1)
+		if (v.expires != NULL && parse_time(v.expires, sc->exp) == -1)
 			return TG_ESYSTEM;
 	}
 	/* 'admin' only from a credential of an admin user that holds it. */
-	if (!r->who->admin_role)
+	if (!op->who->admin_role)
 		sc->perms &= ~(unsigned)PERM_ADMIN;
 	return TG_OK;
 }
@@ -638,24 +557,21 @@ kval_of_spec(const struct key_spec *s, struct kval *k, unsigned *fields)
 }
 
 static enum tg_err
-refuse_give(struct tg_req *r, struct tg_resp *resp, const char *field)
+refuse_give(struct op *op, const char *field)
 {
 	if (strcmp(field, "permissions") == 0)
-		return resp_fail_code(r, resp, TG_EPERM,
-		    "insufficient_permissions", field,
+		return op_fail(op, TG_EPERM, "insufficient_permissions", field,
 		    "a key's permissions may only be ones the caller holds; "
 		    "'admin' comes only from an admin user's session or "
 		    "admin key");
-	return resp_fail_code(r, resp, TG_EPERM, "insufficient_permissions",
-	    field,
+	return op_fail(op, TG_EPERM, "insufficient_permissions", field,
 	    "the calling key may not give a key a wider %s than its own: "
 	    "send the same or a narrower one (or use a dashboard session)",
 	    field);
 }
 
 enum tg_err
-key_scope_create(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
-    struct key_spec *s)
+key_scope_create(struct db_conn *c, struct op *op, struct key_spec *s)
 {
 	struct scope sc;
 	struct kval k;
@@ -663,12 +579,12 @@ key_scope_create(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
 	unsigned fields, def;
 	enum tg_err rc;
 
-	if ((rc = scope_load(c, r, &sc)) != TG_OK)
+	if ((rc = scope_load(c, op, &sc)) != TG_OK)
 		return rc;
 	/* Unset restrictions inherit the caller's: none would be wider. */
 	if (s->perms == NULL &&
 	    (def = sc.perms & (PERM_READ | PERM_WRITE)) != 0)
-		s->perms = perms_set(r->arena, def);
+		s->perms = perms_set(op->arena, def);
 	if (s->ips == NULL)
 		s->ips = sc.ips;
 	if (s->refs == NULL)
@@ -678,10 +594,10 @@ key_scope_create(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
 	if (s->credit_limit == -2 && sc.left >= 0)
 		s->credit_limit = sc.left;
 	if (s->expires_at == NULL && sc.exp[0] != '\0')
-		s->expires_at = arena_strdup(r->arena, sc.exp);
+		s->expires_at = arena_strdup(op->arena, sc.exp);
 	kval_of_spec(s, &k, &fields);
 	if ((f = wider(&sc, &k, F_ALL, sc.left)) != NULL)
-		return refuse_give(r, resp, f);
+		return refuse_give(op, f);
 	return TG_OK;
 }
 
@@ -690,8 +606,8 @@ key_scope_create(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
  * may not be wider than the caller, nor the change give more than it may.
  */
 static enum tg_err
-scope_change(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
-    const struct db_val *v, const struct key_spec *s)
+scope_change(struct db_conn *c, struct op *op, const struct key_row *v,
+    const struct key_spec *s)
 {
 	struct scope sc;
 	struct kval t, k;
@@ -700,73 +616,68 @@ scope_change(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
 	unsigned fields;
 	enum tg_err rc;
 
-	if (r->who == NULL) /* not a request: the operator's own code */
+	if (op->who == NULL) /* not a request: the operator's own code */
 		return TG_OK;
-	if ((rc = scope_load(c, r, &sc)) != TG_OK)
+	if ((rc = scope_load(c, op, &sc)) != TG_OK)
 		return rc;
 	if (!sc.session) {
-		if (v[KC_EXPIRES].type == DBT_STR &&
-		    parse_time(v[KC_EXPIRES].s, exp) == -1)
+		if (v->expires != NULL && parse_time(v->expires, exp) == -1)
 			return TG_ESYSTEM;
-		t.perms = auth_perms_parse(col(&v[KC_PERMS]));
-		t.ips = col(&v[KC_IPS]) != NULL ? col(&v[KC_IPS]) : "[]";
-		t.refs = col(&v[KC_REFS]) != NULL ? col(&v[KC_REFS]) : "[]";
-		t.models =
-		    col(&v[KC_MODELS]) != NULL ? col(&v[KC_MODELS]) : "[]";
-		t.limit = v[KC_CLIMIT].type == DBT_I64 ? v[KC_CLIMIT].i : -1;
+		t.perms = auth_perms_parse(v->perms);
+		t.ips = v->ips != NULL ? v->ips : "[]";
+		t.refs = v->refs != NULL ? v->refs : "[]";
+		t.models = v->models != NULL ? v->models : "[]";
+		t.limit = v->credit_limit;
 		t.exp = exp;
 		if ((f = wider(&sc, &t, F_ALL, sc.limit)) != NULL)
-			return resp_fail_code(r, resp, TG_EPERM,
-			    "insufficient_permissions", NULL,
+			return op_fail(op, TG_EPERM, "insufficient_permissions",
+			    NULL,
 			    "key %s has a wider %s than the calling key: "
 			    "only a dashboard session or a wider key may "
 			    "change, rotate or delete it",
-			    col(&v[KC_PUB]), f);
+			    v->pub, f);
 	}
 	if (s == NULL)
 		return TG_OK;
 	kval_of_spec(s, &k, &fields);
 	if ((f = wider(&sc, &k, fields, sc.left)) != NULL)
-		return refuse_give(r, resp, f);
+		return refuse_give(op, f);
 	return TG_OK;
 }
 
 /* Merge spec over the stored row and write it; in the caller's transaction. */
 static enum tg_err
-apply(struct db_conn *c, struct tg_req *r, int64_t user_id,
-    const struct db_val *v, const struct key_spec *s)
+apply(struct db_conn *c, struct op *op, int64_t user_id,
+    const struct key_row *v, const struct key_spec *s)
 {
-	struct db_val p[11], clr[2];
+	struct key_write w;
 	char t[20];
 	const char *exp = NULL;
 	enum tg_err rc;
 
 	if (s->expires_at != NULL)
 		exp = *s->expires_at != '\0' ? s->expires_at : NULL;
-	else if (v[KC_EXPIRES].type == DBT_STR &&
-	    parse_time(v[KC_EXPIRES].s, t) == 0)
-		exp = arena_strdup(r->arena, t);
-	p[0] = DB_STR(s->name != NULL ? s->name : col(&v[KC_NAME]));
-	p[1] = DB_STR(s->perms != NULL ? s->perms : col(&v[KC_PERMS]));
-	p[2] = nullable_str(exp);
-	p[3] = s->max_requests != -2 ? nullable_i64(s->max_requests)
-				     : v[KC_MAXREQ];
-	p[4] = s->credit_limit != -2 ? nullable_i64(s->credit_limit)
-				     : v[KC_CLIMIT];
-	p[5] = DB_STR(s->ips != NULL ? s->ips : col(&v[KC_IPS]));
-	p[6] = DB_STR(s->refs != NULL ? s->refs : col(&v[KC_REFS]));
-	p[7] = DB_STR(s->models != NULL ? s->models : col(&v[KC_MODELS]));
-	p[8] = DB_I64(s->active >= 0 ? s->active : v[KC_ACTIVE].i);
-	p[9] = DB_I64(s->primary >= 0 ? s->primary : v[KC_PRIMARY].i);
-	p[10] = DB_I64(v[KC_ID].i);
-	if ((rc = db_exec(c, STMT_KEY_UPDATE, p, 11, NULL, r->arena)) != TG_OK)
+	else if (v->expires != NULL && parse_time(v->expires, t) == 0)
+		exp = arena_strdup(op->arena, t);
+	w = (struct key_write){
+	    .id = v->id,
+	    .name = s->name != NULL ? s->name : v->name,
+	    .perms = s->perms != NULL ? s->perms : v->perms,
+	    .expires = exp,
+	    .max_requests =
+		s->max_requests != -2 ? s->max_requests : v->max_requests,
+	    .credit_limit =
+		s->credit_limit != -2 ? s->credit_limit : v->credit_limit,
+	    .ips = s->ips != NULL ? s->ips : v->ips,
+	    .refs = s->refs != NULL ? s->refs : v->refs,
+	    .models = s->models != NULL ? s->models : v->models,
+	    .active = s->active >= 0 ? s->active : v->active,
+	    .primary = s->primary >= 0 ? s->primary : v->primary,
+	};
+	if ((rc = q_key_update(c, op->arena, &w)) != TG_OK)
 		return rc;
-	if (s->primary == 1) {
-		/* One primary key per user. */
-		clr[0] = DB_I64(user_id);
-		clr[1] = DB_I64(v[KC_ID].i);
-		rc = db_exec(c, STMT_KEY_CLEAR_PRIMARY, clr, 2, NULL, r->arena);
-	}
+	if (s->primary == 1) /* One primary key per user. */
+		rc = q_key_clear_primary(c, op->arena, user_id, v->id);
 	return rc;
 }
 
@@ -775,41 +686,60 @@ apply(struct db_conn *c, struct tg_req *r, int64_t user_id,
  * once the caller may make the change s (NULL: rotate or delete).
  */
 static enum tg_err
-begin_on(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
-    int64_t user_id, const char *key_pub, const struct key_spec *s,
-    struct db_rows *rows, json_t **before)
+begin_on(struct db_conn *c, struct op *op, int64_t user_id, const char *key_pub,
+    const struct key_spec *s, struct key_row *row, json_t **before)
 {
 	enum tg_err rc;
 
 	if ((rc = audit_begin(c)) != TG_OK ||
-	    (rc = fetch(c, r, user_id, key_pub, rows)) != TG_OK ||
-	    (rc = scope_change(c, r, resp, rows->v, s)) != TG_OK)
+	    (rc = fetch(c, op, user_id, key_pub, row)) != TG_OK ||
+	    (rc = scope_change(c, op, row, s)) != TG_OK)
 		return rc;
-	*before = key_json(rows->v);
-	arena_defer_json(r->arena, *before);
+	*before = key_json(row);
+	arena_defer_json(op->arena, *before);
 	return TG_OK;
 }
 
 enum tg_err
-key_update(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
-    int64_t user_id, const char *key_pub, const struct key_spec *s,
-    json_t **out)
+key_update(struct db_conn *c, struct op *op, int64_t user_id,
+    const char *key_pub, const struct key_spec *s, json_t **out)
 {
-	struct db_rows rows;
+	struct key_row row;
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = begin_on(c, r, resp, user_id, key_pub, s, &rows, &before)) !=
+	if ((rc = begin_on(c, op, user_id, key_pub, s, &row, &before)) != TG_OK)
+		goto fail;
+	if ((rc = apply(c, op, user_id, &row, s)) != TG_OK)
+		goto fail;
+	if ((rc = fetch(c, op, user_id, key_pub, &row)) != TG_OK)
+		goto fail;
+	*out = key_json(&row);
+	arena_defer_json(op->arena, *out);
+	if ((rc = audit_commit(c, op->arena, op, "key.update", "api_key",
+		 key_pub, before, *out)) != TG_OK)
+		goto fail;
+	return TG_OK;
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+enum tg_err
+key_revoke(
+    struct db_conn *c, struct op *op, int64_t user_id, const char *key_pub)
+{
+	struct key_row row;
+	json_t *before;
+	enum tg_err rc;
+
+	if ((rc = begin_on(c, op, user_id, key_pub, NULL, &row, &before)) !=
 	    TG_OK)
 		goto fail;
-	if ((rc = apply(c, r, user_id, rows.v, s)) != TG_OK)
+	if ((rc = q_key_revoke(c, op->arena, row.id)) != TG_OK)
 		goto fail;
-	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
-		goto fail;
-	*out = key_json(rows.v);
-	arena_defer_json(r->arena, *out);
-	if ((rc = audit_commit(c, r->arena, audit_actor(r), "key.update", "api_key", key_pub,
-		 before, *out)) != TG_OK)
+	if ((rc = audit_commit(c, op->arena, op, "key.revoke", "api_key",
+		 key_pub, before, NULL)) != TG_OK)
 		goto fail;
 	return TG_OK;
 fail:
@@ -818,46 +748,22 @@ fail:
 }
 
 enum tg_err
-key_revoke(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
-    int64_t user_id, const char *key_pub)
-{
-	struct db_rows rows;
-	struct db_val id;
-	json_t *before;
-	enum tg_err rc;
-
-	if ((rc = begin_on(
-		 c, r, resp, user_id, key_pub, NULL, &rows, &before)) != TG_OK)
-		goto fail;
-	id = DB_I64(rows.v[KC_ID].i);
-	if ((rc = db_exec(c, STMT_KEY_REVOKE, &id, 1, NULL, r->arena)) != TG_OK)
-		goto fail;
-	if ((rc = audit_commit(c, r->arena, audit_actor(r), "key.revoke", "api_key", key_pub,
-		 before, NULL)) != TG_OK)
-		goto fail;
-	return TG_OK;
-fail:
-	db_rollback(c);
-	return rc;
-}
-
-enum tg_err
-key_rotate(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
-    int64_t user_id, const char *key_pub, int64_t grace,
-    char secret[KEY_MAX_LEN], json_t **out, json_t **prev_until)
+key_rotate(struct db_conn *c, struct op *op, int64_t user_id,
+    const char *key_pub, int64_t grace, char secret[KEY_MAX_LEN], json_t **out,
+    json_t **prev_until)
 {
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char prefix[24], last4[5], env[16];
-	struct db_rows rows, until;
-	struct db_val p[7], id;
+	struct key_row row;
+	const char *until;
 	size_t n, plen;
 	json_t *before;
 	enum tg_err rc;
 
-	if ((rc = begin_on(
-		 c, r, resp, user_id, key_pub, NULL, &rows, &before)) != TG_OK)
+	if ((rc = begin_on(c, op, user_id, key_pub, NULL, &row, &before)) !=
+	    TG_OK)
 		goto fail;
-	snprintf(env, sizeof(env), "%s", col(&rows.v[KC_ENV]));
+	snprintf(env, sizeof(env), "%s", row.env);
 	if (crypto_key_new((enum key_env)crypto_key_env_parse(env), secret) ==
 	    -1) {
 		rc = TG_ESYSTEM;
@@ -868,29 +774,17 @@ key_rotate(struct db_conn *c, struct tg_req *r, struct tg_resp *resp,
 	plen = 4 + strlen(env) + KEY_PREFIX_SHOWN;
 	snprintf(prefix, sizeof(prefix), "%.*s", (int)plen, secret);
 	memcpy(last4, secret + n - 4, 5);
-	p[0] = DB_I64(grace);
-	p[1] = DB_I64(grace);
-	p[2] = DB_I64(grace);
-	p[3] = (struct db_val){
-	    .type = DBT_STR, .s = (const char *)hash, .len = sizeof(hash)};
-	p[4] = DB_STR(prefix);
-	p[5] = DB_STR(last4);
-	p[6] = DB_I64(rows.v[KC_ID].i);
-	if ((rc = db_exec(c, STMT_KEY_ROTATE, p, 7, NULL, r->arena)) != TG_OK)
+	if ((rc = q_key_rotate(c, op->arena, row.id, grace, hash, sizeof(hash),
+		 prefix, last4, &until)) != TG_OK)
 		goto fail;
-	id = DB_I64(rows.v[KC_ID].i);
-	if ((rc = db_exec(c, STMT_KEY_PREV_UNTIL, &id, 1, &until, r->arena)) !=
-	    TG_OK)
+	*prev_until = opt(until);
+	arena_defer_json(op->arena, *prev_until);
+	if ((rc = fetch(c, op, user_id, key_pub, &row)) != TG_OK)
 		goto fail;
-	*prev_until =
-	    until.nrows == 1 ? opt_json_str(&until.v[0]) : json_null();
-	arena_defer_json(r->arena, *prev_until);
-	if ((rc = fetch(c, r, user_id, key_pub, &rows)) != TG_OK)
-		goto fail;
-	*out = key_json(rows.v);
-	arena_defer_json(r->arena, *out);
-	if ((rc = audit_commit(c, r->arena, audit_actor(r), "key.rotate", "api_key", key_pub,
-		 before, *out)) != TG_OK)
+	*out = key_json(&row);
+	arena_defer_json(op->arena, *out);
+	if ((rc = audit_commit(c, op->arena, op, "key.rotate", "api_key",
+		 key_pub, before, *out)) != TG_OK)
 		goto fail;
 	return TG_OK;
 fail:
@@ -900,50 +794,27 @@ fail:
 }
 
 enum tg_err
-key_count(struct db_conn *c, struct tg_req *r, int64_t user_id, int64_t *n)
+key_count(struct db_conn *c, struct op *op, int64_t user_id, int64_t *n)
 {
-	struct db_val p = DB_I64(user_id);
-	struct db_rows rows;
-	enum tg_err rc;
-
-	if ((rc = db_exec(c, STMT_KEY_COUNT_ACTIVE, &p, 1, &rows, r->arena)) !=
-	    TG_OK)
-		return rc;
-	*n = rows.nrows == 1 ? rows.v[0].i : 0;
-	return TG_OK;
+	return q_key_count_active(c, op->arena, user_id, n);
 }
 
 enum tg_err
-key_owner(struct db_conn *c, struct tg_req *r, const char *key, int64_t *key_id,
+key_owner(struct db_conn *c, struct op *op, const char *key, int64_t *key_id,
     int64_t *user_id)
 {
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	struct db_val p[2];
-	struct db_rows rows;
+	struct key_auth_row k;
 	enum tg_err rc;
 
-	if (strncmp(key, "key_", 4) == 0) {
-		p[0] = DB_STR(key);
-		rc = db_exec(c, STMT_KEY_OWNER, p, 1, &rows, r->arena);
-		if (rc == TG_OK && rows.nrows == 1) {
-			*key_id = rows.v[0].i;
-			*user_id = rows.v[1].i;
-		}
-	} else {
-		if (crypto_key_check(key) < 0)
-			return TG_ENOENT;
-		crypto_secret_hash(key, hash);
-		p[0] = (struct db_val){.type = DBT_STR,
-		    .s = (const char *)hash,
-		    .len = sizeof(hash)};
-		p[1] = p[0];
-		rc = db_exec(c, STMT_KEY_AUTH, p, 2, &rows, r->arena);
-		if (rc == TG_OK && rows.nrows == 1) {
-			*key_id = rows.v[0].i;
-			*user_id = rows.v[2].i;
-		}
-	}
-	if (rc != TG_OK)
+	if (strncmp(key, "key_", 4) == 0)
+		return q_key_owner(c, op->arena, key, key_id, user_id);
+	if (crypto_key_check(key) < 0)
+		return TG_ENOENT;
+	crypto_secret_hash(key, hash);
+	if ((rc = q_key_auth(c, op->arena, hash, sizeof(hash), &k)) != TG_OK)
 		return rc;
-	return rows.nrows == 1 ? TG_OK : TG_ENOENT;
+	*key_id = k.id;
+	*user_id = k.user_id;
+	return TG_OK;
 }

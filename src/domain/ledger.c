@@ -10,7 +10,7 @@
 #include "io/db.h"
 #include "store/stmt.h"
 #include "domain/ledger.h"
-#include "http/req.h"
+#include "domain/op.h"
 #include "core/util.h"
 #include "domain/op.h"
 

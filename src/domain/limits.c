@@ -10,10 +10,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "core/arena.h"
+#include "core/conf.h"
 #include "core/log.h"
 #include "domain/limits.h"
 #include "io/shm.h"
 #include "core/util.h"
+#include "io/db.h"
+#include "store/q_rule.h"
+#include "domain/audit.h"
+#include "domain/op.h"
 
 /*
  * Each subject has one token bucket per limit, kept as "used": what it spent
@@ -557,4 +565,146 @@ rate_usage(struct rate *r, uint64_t key, const struct rate_set *lim,
 			used->v[i] = 0;
 	}
 	shm_unlock(r->shm);
+}
+
+/*
+ * Limit rules (rate_limit_rules): what an operator sets per user, per key and
+ * per key and model, and the rules in force for a request.
+ */
+
+static const char *const rule_names[] = {
+    "requests_per_minute",
+    "requests_per_hour",
+    "requests_per_day",
+    "tokens_per_minute",
+    "tokens_per_hour",
+    "tokens_per_day",
+    "max_concurrent",
+};
+#define NRULES (sizeof(rule_names) / sizeof(rule_names[0]))
+_Static_assert(NRULES == Q_LIMITS && NRULES == RL__MAX,
+    "the limits of a rule, the store and the counters agree");
+
+/* A rate_limits object; lim NULL: no rule (every limit null). */
+static json_t *
+rule_json(const int64_t *lim)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < NRULES; i++)
+		json_object_set_new(o, rule_names[i],
+		    lim != NULL && lim[i] >= 0 ? json_integer(lim[i])
+					       : json_null());
+	return o;
+}
+
+enum tg_err
+limits_get(struct db_conn *c, struct op *op, int64_t user_id, int64_t key_id,
+    const char *model, json_t **out)
+{
+	struct limit_rule r;
+	enum tg_err rc;
+
+	rc = q_rule_get(
+	    c, op->arena, user_id, key_id, model != NULL ? model : "", &r);
+	if (rc != TG_OK && rc != TG_ENOENT)
+		return rc;
+	*out = rule_json(rc == TG_OK ? r.lim : NULL);
+	arena_defer_json(op->arena, *out);
+	return TG_OK;
+}
+
+enum tg_err
+limits_of_keys(struct db_conn *c, struct op *op, int64_t user_id, json_t **out)
+{
+	struct limit_rule *r;
+	size_t i, n;
+	enum tg_err rc;
+
+	if ((rc = q_rule_list_keys(c, op->arena, user_id, &r, &n)) != TG_OK)
+		return rc;
+	*out = json_array();
+	arena_defer_json(op->arena, *out);
+	for (i = 0; i < n; i++)
+		json_array_append_new(*out,
+		    json_pack("{s:s, s:s?, s:o}", "key_id", r[i].key_pub,
+			"model", *r[i].model != '\0' ? r[i].model : NULL,
+			"rate_limits", rule_json(r[i].lim)));
+	return TG_OK;
+}
+
+enum tg_err
+limits_set(struct db_conn *c, struct op *op, int64_t user_id, int64_t key_id,
+    const char *model, const char *target, const json_t *limits, json_t **out)
+{
+	int64_t lim[NRULES];
+	json_t *before, *v;
+	size_t i;
+	enum tg_err rc;
+
+	if (model == NULL)
+		model = "";
+	for (i = 0; i < NRULES; i++) {
+		v = json_object_get(limits, rule_names[i]);
+		lim[i] = json_is_integer(v) ? json_integer_value(v) : -1;
+	}
+	if ((rc = audit_begin(c)) != TG_OK)
+		goto fail;
+	if ((rc = limits_get(c, op, user_id, key_id, model, &before)) != TG_OK)
+		goto fail;
+	if ((rc = q_rule_set(c, op->arena, user_id, key_id, model, lim)) !=
+	    TG_OK)
+		goto fail;
+	if ((rc = limits_get(c, op, user_id, key_id, model, out)) != TG_OK)
+		goto fail;
+	if (*model != '\0')
+		target = arena_printf(op->arena, "%s %s", target, model);
+	if ((rc = audit_commit(c, op->arena, op, "limits.set",
+		 key_id != 0 ? "api_key" : "user", target, before, *out)) !=
+	    TG_OK)
+		goto fail;
+	return TG_OK;
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+const char *const *
+limits_names(size_t *n)
+{
+	*n = NRULES;
+	return rule_names;
+}
+
+enum tg_err
+limits_in_force(struct db_conn *c, struct op *op, int64_t user_id,
+    int64_t key_id, const char *model, const char *group, struct rate_set *user,
+    struct rate_set *key, struct rate_set *key_model, int *has_model)
+{
+	struct rate_set *dst;
+	struct limit_rule *r;
+	size_t i, j, n;
+	enum tg_err rc;
+
+	*user = *conf_group_limits(op->conf, group);
+	rate_set_none(key);
+	rate_set_none(key_model);
+	*has_model = 0;
+	if ((rc = q_rule_in_force(c, op->arena, user_id, key_id,
+		 model != NULL ? model : "", &r, &n)) != TG_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (r[i].key_id == 0) {
+			dst = user;
+		} else if (*r[i].model == '\0') {
+			dst = key;
+		} else {
+			dst = key_model;
+			*has_model = 1;
+		}
+		for (j = 0; j < RL__MAX; j++)
+			dst->v[j] = r[i].lim[j];
+	}
+	return TG_OK;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "core/arena.h"
+#include "core/json.h"
 #include "domain/op.h"
 
 enum tg_err
@@ -22,6 +23,17 @@ op_fail(struct op *op, enum tg_err err, const char *code, const char *param,
 		va_end(ap);
 	}
 	return err;
+}
+
+enum tg_err
+op_check(struct op *op, const json_t *body, const struct jx_field *spec)
+{
+	const char *code, *param;
+	char msg[256];
+
+	if (jx_check(body, spec, &code, &param, msg, sizeof(msg)) != TG_OK)
+		return op_fail(op, TG_EINVAL, code, param, "%s", msg);
+	return TG_OK;
 }
 
 void

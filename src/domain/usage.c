@@ -5,7 +5,7 @@
 
 #include "core/arena.h"
 #include "io/db.h"
-#include "store/stmt.h"
+#include "store/q_usage.h"
 #include "core/money.h"
 #include "domain/usage.h"
 #include "core/util.h"
@@ -80,97 +80,85 @@ enum tg_err
 usage_by_idem(struct db_conn *c, struct arena *a, int64_t user_id,
     int64_t key_id, const char *idem, struct usage_replay *out)
 {
-	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
-	struct db_rows rows;
+	struct replay_row r;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_USAGE_BY_IDEM, p, 3, &rows, a)) != TG_OK)
+	if ((rc = q_usage_by_idem(c, a, user_id, key_id, idem, &r)) != TG_OK)
 		return rc;
-	if (rows.nrows == 0)
-		return TG_ENOENT;
-	if (rows.v[2].type == DBT_NULL)
+	if (r.body == NULL)
 		return TG_ECONFLICT; /* finished without an answer to replay */
-	out->http_status = (int)rows.v[0].i;
-	out->type =
-	    rows.v[1].type == DBT_NULL ? "application/json" : rows.v[1].s;
-	out->body = rows.v[2].s;
-	out->len = rows.v[2].len;
+	out->http_status = (int)r.http_status;
+	out->type = r.type == NULL ? "application/json" : r.type;
+	out->body = r.body;
+	out->len = r.len;
 	return TG_OK;
 }
 
 /* The filter's dates as params: "" means unbounded. */
 static void
-date_params(const struct usage_filter *f, struct db_val *p)
+query_of(const struct usage_filter *f, struct usage_query *q)
 {
-	p[0] = DB_STR(f->from != NULL ? f->from : "");
-	p[1] = p[0];
-	p[2] = DB_STR(f->to != NULL ? f->to : "");
-	p[3] = p[2];
+	*q = (struct usage_query){
+	    .user_id = f->user_id,
+	    .before_id = f->before_id,
+	    .from = f->from != NULL ? f->from : "",
+	    .to = f->to != NULL ? f->to : "",
+	    .key_id = f->key_id,
+	    .model = f->model != NULL ? f->model : "",
+	    .limit = f->limit,
+	};
 }
 
 static json_t *
-opt_json_str(const struct db_val *v)
+opt(const char *s)
 {
-	return v->type == DBT_NULL ? json_null() : json_string(v->s);
+	return s == NULL ? json_null() : json_string(s);
+}
+
+static json_t *
+record_json(const struct usage_row *v)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, "
+			 "s:I, s:o, s:o, s:o, s:s, s:I, s:o, s:I, s:o, s:b, "
+			 "s:b}",
+	    "request_id", v->request_id, "created_at", v->created_at,
+	    "endpoint", v->endpoint, "model", v->model, "provider",
+	    opt(v->provider), "key_id", opt(v->key_pub), "prompt_tokens",
+	    (json_int_t)v->prompt, "completion_tokens",
+	    (json_int_t)v->completion, "cached_tokens", (json_int_t)v->cached,
+	    "reasoning_tokens", (json_int_t)v->reasoning, "total_tokens",
+	    (json_int_t)(v->prompt + v->completion), "base_cost",
+	    money_json(v->base_cost), "commission", money_json(v->commission),
+	    "cost", money_json(v->charge), "status", v->status, "http_status",
+	    (json_int_t)v->http_status, "error", opt(v->error), "latency_ms",
+	    (json_int_t)v->latency_ms, "ttft_ms",
+	    v->ttft_ms < 0 ? json_null() : json_integer(v->ttft_ms), "stream",
+	    v->stream, "estimated", v->estimated);
 }
 
 enum tg_err
 usage_list(struct db_conn *c, struct arena *a, const struct usage_filter *f,
     json_t **data, int64_t *next)
 {
-	struct db_val p[11];
-	struct db_rows rows;
-	const struct db_val *v;
-	json_t *rec;
-	size_t i;
+	struct usage_query q;
+	struct usage_row *rows;
+	size_t i, n;
 	enum tg_err rc;
 
-	p[0] = DB_I64(f->user_id);
-	p[1] = DB_I64(f->before_id);
-	p[2] = p[1];
-	date_params(f, &p[3]);
-	p[7] = DB_I64(f->key_id);
-	p[8] = p[7];
-	p[9] = DB_STR(f->model != NULL ? f->model : "");
-	p[10] = p[9];
+	query_of(f, &q);
 	/* One more than asked: whether a next page exists. */
-	{
-		struct db_val q[12];
-
-		memcpy(q, p, sizeof(p));
-		q[11] = DB_I64(f->limit + 1);
-		if ((rc = db_exec(c, STMT_USAGE_LIST, q, 12, &rows, a)) !=
-		    TG_OK)
-			return rc;
-	}
+	q.limit = f->limit + 1;
+	if ((rc = q_usage_list(c, a, &q, &rows, &n)) != TG_OK)
+		return rc;
 	*data = json_array();
 	arena_defer_json(a, *data);
 	*next = 0;
-	for (i = 0; i < rows.nrows; i++) {
-		v = &rows.v[i * rows.ncols];
+	for (i = 0; i < n; i++) {
 		if ((int64_t)i == f->limit) {
-			*next = rows.v[(i - 1) * rows.ncols].i;
+			*next = rows[i - 1].id;
 			break;
 		}
-		rec = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, "
-				"s:I, s:I, s:o, s:o, s:o, s:s, s:I, s:o, s:I, "
-				"s:o, s:b, s:b}",
-		    "request_id", v[1].s, "created_at", v[2].s, "endpoint",
-		    v[3].s, "model", v[4].s, "provider", opt_json_str(&v[5]),
-		    "key_id", opt_json_str(&v[6]), "prompt_tokens",
-		    (json_int_t)v[7].i, "completion_tokens", (json_int_t)v[8].i,
-		    "cached_tokens", (json_int_t)v[9].i, "reasoning_tokens",
-		    (json_int_t)v[10].i, "total_tokens",
-		    (json_int_t)(v[7].i + v[8].i), "base_cost",
-		    money_json(v[11].i), "commission", money_json(v[12].i),
-		    "cost", money_json(v[13].i), "status", v[14].s,
-		    "http_status", (json_int_t)v[15].i, "error",
-		    opt_json_str(&v[16]), "latency_ms", (json_int_t)v[17].i,
-		    "ttft_ms",
-		    v[18].type == DBT_NULL ? json_null()
-					   : json_integer(v[18].i),
-		    "stream", (int)v[19].i, "estimated", (int)v[20].i);
-		json_array_append_new(*data, rec);
+		json_array_append_new(*data, record_json(&rows[i]));
 	}
 	return TG_OK;
 }
@@ -178,27 +166,23 @@ usage_list(struct db_conn *c, struct arena *a, const struct usage_filter *f,
 enum tg_err
 usage_metrics(struct db_conn *c, struct arena *a, int64_t user_id, json_t **out)
 {
-	struct db_val p = DB_I64(user_id);
-	struct db_rows rows, top;
-	const struct db_val *v;
+	struct usage_totals t;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_USAGE_METRICS, &p, 1, &rows, a)) != TG_OK ||
-	    (rc = db_exec(c, STMT_USAGE_TOP_MODEL, &p, 1, &top, a)) != TG_OK)
+	if ((rc = q_usage_totals(c, a, user_id, &t)) != TG_OK)
 		return rc;
-	v = rows.v;
 	*out = json_pack("{s:I, s:I, s:o, s:I, s:I, s:o, s:I, s:I, s:o, s:I, "
 			 "s:o, s:o}",
-	    "total_requests", (json_int_t)v[0].i, "total_tokens",
-	    (json_int_t)v[1].i, "total_cost", money_json(v[2].i),
-	    "requests_today", (json_int_t)v[3].i, "tokens_today",
-	    (json_int_t)v[4].i, "cost_today", money_json(v[5].i),
-	    "requests_this_month", (json_int_t)v[6].i, "tokens_this_month",
-	    (json_int_t)v[7].i, "cost_this_month", money_json(v[8].i),
-	    "average_tokens_per_request",
-	    (json_int_t)(v[0].i > 0 ? v[1].i / v[0].i : 0), "most_used_model",
-	    top.nrows > 0 ? json_string(top.v[0].s) : json_null(),
-	    "last_request_time", opt_json_str(&v[9]));
+	    "total_requests", (json_int_t)t.requests, "total_tokens",
+	    (json_int_t)t.tokens, "total_cost", money_json(t.cost),
+	    "requests_today", (json_int_t)t.requests_today, "tokens_today",
+	    (json_int_t)t.tokens_today, "cost_today", money_json(t.cost_today),
+	    "requests_this_month", (json_int_t)t.requests_month,
+	    "tokens_this_month", (json_int_t)t.tokens_month, "cost_this_month",
+	    money_json(t.cost_month), "average_tokens_per_request",
+	    (json_int_t)(t.requests > 0 ? t.tokens / t.requests : 0),
+	    "most_used_model", opt(t.top_model), "last_request_time",
+	    opt(t.last));
 	arena_defer_json(a, *out);
 	return TG_OK;
 }
@@ -207,34 +191,31 @@ enum tg_err
 usage_bill(struct db_conn *c, struct arena *a, const struct usage_filter *f,
     json_t **out)
 {
-	struct db_val p[6];
-	struct db_rows rows;
-	const struct db_val *v;
+	struct usage_query q;
+	struct bill_row *b;
 	json_t *lines;
 	int64_t base = 0, comm = 0, charge = 0;
-	size_t i;
+	size_t i, n;
 	enum tg_err rc;
 	int per_user = f->user_id == 0;
 
-	p[0] = DB_I64(f->user_id);
-	p[1] = p[0];
-	date_params(f, &p[2]);
-	if ((rc = db_exec(c, per_user ? STMT_BILL_USERS : STMT_BILL_MODELS, p,
-		 6, &rows, a)) != TG_OK)
+	query_of(f, &q);
+	if ((rc = q_usage_bill(c, a, per_user, &q, &b, &n)) != TG_OK)
 		return rc;
 	lines = json_array();
-	for (i = 0; i < rows.nrows; i++) {
-		v = &rows.v[i * rows.ncols];
+	for (i = 0; i < n; i++) {
 		json_array_append_new(lines,
 		    json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
-			per_user ? "user_id" : "model", v[0].s, "requests",
-			(json_int_t)v[1].i, "prompt_tokens", (json_int_t)v[2].i,
-			"completion_tokens", (json_int_t)v[3].i, "base_cost",
-			money_json(v[4].i), "commission", money_json(v[5].i),
-			"charge", money_json(v[6].i)));
-		base += v[4].i;
-		comm += v[5].i;
-		charge += v[6].i;
+			per_user ? "user_id" : "model", b[i].name, "requests",
+			(json_int_t)b[i].requests, "prompt_tokens",
+			(json_int_t)b[i].prompt, "completion_tokens",
+			(json_int_t)b[i].completion, "base_cost",
+			money_json(b[i].base_cost), "commission",
+			money_json(b[i].commission), "charge",
+			money_json(b[i].charge)));
+		base += b[i].base_cost;
+		comm += b[i].commission;
+		charge += b[i].charge;
 	}
 	*out = json_pack("{s:o, s:{s:o, s:o, s:o}}", "data", lines, "total",
 	    "base_cost", money_json(base), "commission", money_json(comm),

@@ -10,7 +10,8 @@
 #include "core/arena.h"
 #include "domain/auth.h"
 #include "io/db.h"
-#include "store/stmt.h"
+#include "domain/limits.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "domain/keys.h"
@@ -79,8 +80,10 @@ target_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
     const char *id, const char *email, const char *key, int64_t *uid,
     int64_t *key_id)
 {
+	struct op op;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((id != NULL) + (email != NULL) + (key != NULL) != 1)
 		return resp_fail_code(r, resp, TG_EINVAL, "missing_field",
 		    "user_id",
@@ -88,9 +91,9 @@ target_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 		    "email or api_key");
 	*key_id = 0;
 	if (key != NULL)
-		rc = key_owner(c, r, key, key_id, uid);
+		rc = key_owner(c, &op, key, key_id, uid);
 	else
-		rc = account_find(c, r, id, email, NULL, uid);
+		rc = account_find(c, &op, id, email, NULL, uid);
 	if (rc == TG_ENOENT)
 		return resp_fail_code(r, resp, rc, "not_found",
 		    id != NULL		? "user_id"
@@ -103,12 +106,14 @@ target_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 enum tg_err
 h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	const char *note;
 	struct db_conn *c;
 	int64_t uid, kid, amount, bal, entry;
 	json_t *u;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, credit_fields)) != TG_OK)
 		return rc;
 	if (money_from_json(json_object_get(r->json, "amount_usd"), &amount) ==
@@ -131,14 +136,14 @@ h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 		 jx_str(r->json, "email"), jx_str(r->json, "api_key"), &uid,
 		 &kid)) != TG_OK)
 		return rc;
-	rc = account_add_credits(c, r, uid, amount, note, &bal, &entry);
+	rc = account_add_credits(c, &op, uid, amount, note, &bal, &entry);
 	if (rc == TG_ECONFLICT)
 		return resp_fail_code(r, resp, rc, "insufficient_balance",
 		    "amount_usd",
 		    "the adjustment would take the balance below "
 		    "its overdraft limit");
-	if (rc != TG_OK || (rc = account_user(c, r, uid, 0, &u)) != TG_OK)
-		return rc;
+	if (rc != TG_OK || (rc = account_user(c, &op, uid, 0, &u)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:O, s:o, s:o, s:I}", "user_id",
 	    json_object_get(u, "id"), "amount", money_json(amount), "balance",
 	    money_json(bal), "entry_id", (json_int_t)entry);
@@ -148,15 +153,18 @@ h_admin_add_credits(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_balance(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	int64_t limit, offset, total;
 	json_t *data;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = page(r, resp, &limit, &offset)) != TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK ||
-	    (rc = admin_balances(c, r, limit, offset, &data, &total)) != TG_OK)
-		return rc;
+	    (rc = admin_balances(c, &op, limit, offset, &data, &total)) !=
+		TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:O, s:I, s:I, s:I}", "data", data, "total",
 	    (json_int_t)total, "limit", (json_int_t)limit, "offset",
 	    (json_int_t)offset);
@@ -166,17 +174,19 @@ h_admin_balance(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_users(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	const char *q = req_query(r, "q");
 	int64_t limit, offset, total;
 	json_t *data;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = page(r, resp, &limit, &offset)) != TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK ||
-	    (rc = admin_users(c, r, q != NULL ? q : "", limit, offset, &data,
+	    (rc = admin_users(c, &op, q != NULL ? q : "", limit, offset, &data,
 		 &total)) != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:O, s:I, s:I, s:I}", "data", data, "total",
 	    (json_int_t)total, "limit", (json_int_t)limit, "offset",
 	    (json_int_t)offset);
@@ -187,11 +197,13 @@ static enum tg_err
 user_by_capture(
     struct tg_req *r, struct tg_resp *resp, struct db_conn **c, int64_t *uid)
 {
+	struct op op;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, c)) != TG_OK)
 		return rc;
-	rc = account_find(*c, r, r->captures[0], NULL, NULL, uid);
+	rc = account_find(*c, &op, r->captures[0], NULL, NULL, uid);
 	if (rc == TG_ENOENT)
 		return resp_fail_code(
 		    r, resp, rc, "not_found", "id", "no user with this id");
@@ -201,16 +213,18 @@ user_by_capture(
 enum tg_err
 h_admin_user_get(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	int64_t uid, bal, res;
 	json_t *u, *keys;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = user_by_capture(r, resp, &c, &uid)) != TG_OK ||
-	    (rc = account_user(c, r, uid, 1, &u)) != TG_OK ||
-	    (rc = account_balance(c, r, uid, &bal, &res, NULL)) != TG_OK ||
-	    (rc = key_list(c, r, uid, &keys)) != TG_OK)
-		return rc;
+	    (rc = account_user(c, &op, uid, 1, &u)) != TG_OK ||
+	    (rc = account_balance(c, &op, uid, &bal, &res, NULL)) != TG_OK ||
+	    (rc = key_list(c, &op, uid, &keys)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_deep_copy(u);
 	json_object_set_new(resp->body, "balance", money_json(bal));
 	json_object_set_new(resp->body, "reserved", money_json(res));
@@ -221,14 +235,16 @@ h_admin_user_get(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_user_update(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	int64_t uid;
 	json_t *u;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = user_by_capture(r, resp, &c, &uid)) != TG_OK ||
-	    (rc = admin_user_update(c, r, resp, uid, r->json, &u)) != TG_OK)
-		return rc;
+	    (rc = admin_user_update(c, &op, uid, r->json, &u)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_incref(u);
 	return TG_OK;
 }
@@ -238,12 +254,14 @@ static enum tg_err
 key_within_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
     int64_t uid, const json_t *lim)
 {
+	struct op op;
 	json_t *ul, *v, *u;
 	const char *k;
 	enum tg_err rc;
 
-	if ((rc = limits_get(c, r, uid, 0, NULL, &ul)) != TG_OK)
-		return rc;
+	req_op(r, &op);
+	if ((rc = limits_get(c, &op, uid, 0, NULL, &ul)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	json_object_foreach((json_t *)lim, k, v)
 	{
 		u = json_object_get(ul, k);
@@ -260,6 +278,7 @@ key_within_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 enum tg_err
 h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	const char *const *names;
 	const char *k, *model;
 	struct db_conn *c;
@@ -268,10 +287,11 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 	size_t n, i;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, limit_fields)) != TG_OK)
 		return rc;
 	lim = json_object_get(r->json, "rate_limits");
-	names = accounts_limit_names(&n);
+	names = limits_names(&n);
 	json_object_foreach(lim, k, v)
 	{
 		for (i = 0; i < n && strcmp(names[i], k) != 0; i++)
@@ -302,8 +322,8 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 		    "model",
 		    "model limits apply to one API key: give api_key and a "
 		    "model id");
-	if ((rc = limits_set(c, r, uid, kid, model, k, lim, &out)) != TG_OK)
-		return rc;
+	if ((rc = limits_set(c, &op, uid, kid, model, k, lim, &out)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:O}", "rate_limits", out);
 	return TG_OK;
 }
@@ -311,12 +331,14 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_limit_get(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	const char *kq;
 	struct db_conn *c;
 	json_t *out, *u;
 	int64_t uid, kid;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	/* A key in the URL lands in access logs and browser history. */
 	if (req_query(r, "api_key") != NULL)
 		return resp_fail_code(r, resp, TG_EINVAL, "invalid_parameter",
@@ -330,10 +352,10 @@ h_admin_limit_get(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = target_user(r, resp, c, req_query(r, "user_id"), NULL, kq,
 		 &uid, &kid)) != TG_OK ||
-	    (rc = limits_get(c, r, uid, kid, req_query(r, "model"), &out)) !=
+	    (rc = limits_get(c, &op, uid, kid, req_query(r, "model"), &out)) !=
 		TG_OK ||
-	    (rc = account_user(c, r, uid, 0, &u)) != TG_OK)
-		return rc;
+	    (rc = account_user(c, &op, uid, 0, &u)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:O, s:O}", "user_id",
 	    json_object_get(u, "id"), "rate_limits", out);
 	return TG_OK;
@@ -342,35 +364,38 @@ h_admin_limit_get(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_admin_monitor(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
-	struct db_rows over;
+	int64_t count, total;
 	json_t *out;
 	char ts[21];
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = admin_monitor(c, r, &out)) != TG_OK ||
-	    (rc = db_exec(c, STMT_MONITOR_OVERRUN, NULL, 0, &over, r->arena)) !=
-		TG_OK)
-		return rc;
+	    (rc = admin_monitor(c, &op, &out)) != TG_OK ||
+	    (rc = admin_overrun(c, &op, &count, &total)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	util_iso8601(ts);
 	resp->body = json_deep_copy(out);
 	json_object_set_new(resp->body, "timestamp", json_string(ts));
 	/* Charges past their hold (the provider used more than priced). */
 	json_object_set_new(resp->body, "overrun_24h",
-	    json_pack("{s:I, s:o}", "count", (json_int_t)over.v[0].i, "total",
-		money_json(over.v[1].i)));
+	    json_pack("{s:I, s:o}", "count", (json_int_t)count, "total",
+		money_json(total)));
 	return TG_OK;
 }
 
 enum tg_err
 h_admin_invites(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	json_t *codes, *exp, *v;
 	int64_t n = 1, days = 7;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, invite_fields)) != TG_OK)
 		return rc;
 	if ((v = json_object_get(r->json, "count")) != NULL)
@@ -382,8 +407,8 @@ h_admin_invites(struct tg_req *r, struct tg_resp *resp)
 		    n < 1 || n > 100 ? "count" : "expires_in_days",
 		    "count is 1 to 100 and expires_in_days 1 to 365");
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = admin_invites(c, r, n, days, &codes, &exp)) != TG_OK)
-		return rc;
+	    (rc = admin_invites(c, &op, n, days, &codes, &exp)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->status = 201;
 	resp_header(resp, "Cache-Control", "no-store");
 	resp->body = json_pack("{s:O, s:O}", "codes", codes, "expires_at", exp);
@@ -401,17 +426,19 @@ q_or_empty(struct tg_req *r, const char *name)
 enum tg_err
 h_admin_audit(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	int64_t limit, offset, total;
 	json_t *data;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = page(r, resp, &limit, &offset)) != TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK ||
-	    (rc = admin_audit(c, r, q_or_empty(r, "action"),
+	    (rc = admin_audit(c, &op, q_or_empty(r, "action"),
 		 q_or_empty(r, "actor"), q_or_empty(r, "target"), limit, offset,
 		 &data, &total)) != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:O, s:I, s:I, s:I}", "data", data, "total",
 	    (json_int_t)total, "limit", (json_int_t)limit, "offset",
 	    (json_int_t)offset);

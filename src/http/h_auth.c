@@ -11,6 +11,7 @@
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "http/ctx.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "http/router.h"
@@ -35,15 +36,16 @@ static const struct jx_field login_fields[] = {
 enum tg_err
 h_auth_register(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	char secret[KEY_MAX_LEN];
 	struct new_user u;
 	struct db_conn *c;
 	json_t *user, *key;
 	const char *which = "email";
 	int mode = r->ctx->conf->registration;
-	int64_t retry = 0;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, register_fields)) != TG_OK)
 		return rc;
 	if (mode == REG_CLOSED)
@@ -62,24 +64,15 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 		    "invite_code", "registration needs an invite_code");
 	if (mode != REG_INVITE)
 		u.invite_code = NULL;
-	if ((rc = account_check_new(r, resp, &u)) != TG_OK)
-		return rc;
+	if ((rc = account_check_new(&op, &u)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	if ((rc = account_register_allowed(c, r, &retry)) == TG_ERATE) {
-		resp_header(resp, "Retry-After",
-		    arena_printf(r->arena, "%lld", (long long)retry));
-		return resp_fail_code(r, resp, rc, "too_many_registrations",
-		    NULL,
-		    "too many accounts were registered from this address; try "
-		    "again in %lld seconds",
-		    (long long)retry);
-	}
-	if (rc != TG_OK)
-		return rc;
-	rc = account_create(c, r, &u, secret, &user, &key, &which);
+	if ((rc = account_register_allowed(c, &op)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
+	rc = account_create(c, &op, &u, secret, &user, &key, &which);
 	if (rc == TG_OK)
-		account_register_count(c, r);
+		account_register_count(c, &op);
 	if (rc == TG_ECONFLICT)
 		return resp_fail_code(r, resp, rc,
 		    strcmp(which, "username") == 0 ? "username_taken"
@@ -103,33 +96,20 @@ h_auth_register(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_auth_login(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	char token[KEY_MAX_LEN];
 	struct db_conn *c;
 	json_t *user, *expires;
-	int64_t retry = 0;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, login_fields)) != TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = account_login(c, r, jx_str(r->json, "email"),
-	    jx_str(r->json, "password"), token, &user, &expires, &retry);
-	if (rc == TG_ERATE) {
-		resp_header(resp, "Retry-After",
-		    arena_printf(r->arena, "%lld", (long long)retry));
-		return resp_fail_code(r, resp, rc, "too_many_attempts", NULL,
-		    "too many failed logins; try again in %lld seconds",
-		    (long long)retry);
-	}
-	if (rc == TG_EAUTH)
-		return resp_fail_code(r, resp, rc, "invalid_credentials", NULL,
-		    "the email or the password is not correct");
-	if (rc == TG_EPERM)
-		return resp_fail_code(r, resp, rc, "account_suspended", NULL,
-		    "this account is suspended");
-	if (rc != TG_OK)
-		return rc;
+	if ((rc = account_login(c, &op, jx_str(r->json, "email"),
+		 jx_str(r->json, "password"), token, &user, &expires)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp_header(resp, "Cache-Control", "no-store");
 	resp->body = json_pack("{s:s, s:O, s:O}", "token", token, "expires_at",
 	    expires, "user", user);
@@ -140,18 +120,20 @@ h_auth_login(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_auth_logout(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	const char *cred = auth_credential(r);
 	struct db_conn *c;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if (!r->who->session)
 		return resp_fail_code(r, resp, TG_EINVAL, "not_a_session", NULL,
 		    "logout ends a dashboard session: send the session token "
 		    "from /auth/login, or delete an API key instead");
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	if ((rc = account_logout(c, r, cred)) != TG_OK)
-		return rc;
+	if ((rc = account_logout(c, &op, cred)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->status = 204;
 	return TG_OK;
 }

@@ -17,6 +17,7 @@
 #include "http/ctx.h"
 #include "io/db.h"
 #include "store/stmt.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "io/http_client.h"
 #include "domain/journal.h"
@@ -668,13 +669,15 @@ admit(struct call *x)
 	struct tg_req *r = x->r;
 	struct rate_subject s[3];
 	struct rate_verdict vd;
+	struct op op;
 	size_t n;
 	int has_model;
 	enum tg_err rc;
 
 	if (r->ctx->rate == NULL)
 		return TG_OK;
-	if ((rc = limits_in_force(x->c, r, r->who->user_id, r->who->key_id,
+	req_op(r, &op);
+	if ((rc = limits_in_force(x->c, &op, r->who->user_id, r->who->key_id,
 		 x->model, x->group, &s[0].lim, &s[1].lim, &s[2].lim,
 		 &has_model)) != TG_OK)
 		return rc;
@@ -1808,8 +1811,10 @@ refuse_credit(struct call *x, enum ledger_short why)
 		if (avail < 0)
 			avail = 0;
 	} else {
-		account_balance(
-		    x->c, x->r, x->r->who->user_id, &bal, &res, &od);
+		struct op op;
+
+		req_op(x->r, &op);
+		account_balance(x->c, &op, x->r->who->user_id, &bal, &res, &od);
 		avail = bal + od;
 	}
 	if (!eps[x->ep].outputs)
@@ -2041,6 +2046,7 @@ enum tg_err
 h_quote(struct tg_req *r, struct tg_resp *resp)
 {
 	struct call x;
+	struct op op;
 	int64_t bal, res, od, avail, left;
 	enum tg_err rc;
 	enum endpoint ep = EP_CHAT;
@@ -2054,8 +2060,9 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	}
 	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
 		return rc;
-	if ((rc = account_balance(x.c, r, r->who->user_id, &bal, &res, &od)) !=
-	    TG_OK)
+	req_op(r, &op);
+	if ((rc = account_balance(
+		 x.c, &op, r->who->user_id, &bal, &res, &od)) != TG_OK)
 		return rc;
 	avail = bal + od;
 	if ((left = key_left(&x)) >= 0 && left < avail)

@@ -10,6 +10,7 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "domain/keys.h"
@@ -36,6 +37,7 @@ not_found(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_keys_create(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	char secret[KEY_MAX_LEN];
 	struct key_spec s;
 	struct db_conn *c;
@@ -43,14 +45,15 @@ h_keys_create(struct tg_req *r, struct tg_resp *resp)
 	int64_t n;
 	enum tg_err rc;
 
-	if ((rc = key_spec_from_json(r, resp, r->json, 1, &s)) != TG_OK)
-		return rc;
+	req_op(r, &op);
+	if ((rc = key_spec_from_json(&op, r->json, 1, &s)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
 	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	/* Counted under the audit lock, so parallel creates cannot overshoot. */
-	if ((rc = key_count(c, r, r->who->user_id, &n)) != TG_OK)
+	if ((rc = key_count(c, &op, r->who->user_id, &n)) != TG_OK)
 		goto fail;
 	if (n >= (int64_t)r->ctx->conf->max_keys_per_user) {
 		rc = resp_fail_code(r, resp, TG_ECONFLICT, "too_many_keys",
@@ -60,8 +63,9 @@ h_keys_create(struct tg_req *r, struct tg_resp *resp)
 		    (long long)n);
 		goto fail;
 	}
-	if ((rc = key_scope_create(c, r, resp, &s)) != TG_OK ||
-	    (rc = key_create(c, r, r->who->user_id, &s, secret, &key)) != TG_OK)
+	if ((rc = key_scope_create(c, &op, &s)) != TG_OK ||
+	    (rc = key_create(c, &op, r->who->user_id, &s, secret, &key)) !=
+		TG_OK)
 		goto fail;
 	if ((rc = db_commit(c)) != TG_OK)
 		goto fail;
@@ -72,19 +76,21 @@ h_keys_create(struct tg_req *r, struct tg_resp *resp)
 	return TG_OK;
 fail:
 	db_rollback(c);
-	return rc;
+	return resp_op(r, resp, &op, rc);
 }
 
 enum tg_err
 h_keys_list(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	json_t *list;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
-		return rc;
+	    (rc = key_list(c, &op, r->who->user_id, &list)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	/* A read-only key sees itself, not the account's other keys. */
 	if (!auth_whole_account(r->who))
 		key_list_keep(list, "id", r->who->key_pub);
@@ -95,20 +101,22 @@ h_keys_list(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_keys_update(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct key_spec s;
 	struct db_conn *c;
 	json_t *key;
 	enum tg_err rc;
 
-	if ((rc = key_spec_from_json(r, resp, r->json, 0, &s)) != TG_OK)
-		return rc;
+	req_op(r, &op);
+	if ((rc = key_spec_from_json(&op, r->json, 0, &s)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = key_update(c, r, resp, r->who->user_id, r->captures[0], &s, &key);
+	rc = key_update(c, &op, r->who->user_id, r->captures[0], &s, &key);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
 	if (rc != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_incref(key);
 	return TG_OK;
 }
@@ -116,16 +124,18 @@ h_keys_update(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_keys_delete(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = key_revoke(c, r, resp, r->who->user_id, r->captures[0]);
+	rc = key_revoke(c, &op, r->who->user_id, r->captures[0]);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
 	if (rc != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->status = 204;
 	return TG_OK;
 }
@@ -133,12 +143,14 @@ h_keys_delete(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_keys_rotate(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	char secret[KEY_MAX_LEN];
 	struct db_conn *c;
 	json_t *key, *until, *g;
 	int64_t grace = 0;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if (r->json != NULL) {
 		if ((rc = resp_check(r, resp, r->json, rotate_fields)) != TG_OK)
 			return rc;
@@ -151,12 +163,12 @@ h_keys_rotate(struct tg_req *r, struct tg_resp *resp)
 	}
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = key_rotate(c, r, resp, r->who->user_id, r->captures[0], grace,
-	    secret, &key, &until);
+	rc = key_rotate(c, &op, r->who->user_id, r->captures[0], grace, secret,
+	    &key, &until);
 	if (rc == TG_ENOENT)
 		return not_found(r, resp);
 	if (rc != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp_header(resp, "Cache-Control", "no-store");
 	resp->body = json_pack("{s:s, s:O, s:O}", "api_key", secret, "key", key,
 	    "previous_key_valid_until", until);
@@ -167,15 +179,17 @@ h_keys_rotate(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_keys_usage(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	json_t *list, *out, *k, *mr;
 	size_t i;
 	int64_t used, max;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
-		return rc;
+	    (rc = key_list(c, &op, r->who->user_id, &list)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if (!auth_whole_account(r->who))
 		key_list_keep(list, "id", r->who->key_pub);
 	out = json_array();

@@ -8,7 +8,8 @@
 #include "domain/auth.h"
 #include "core/buf.h"
 #include "io/db.h"
-#include "store/stmt.h"
+#include "domain/keys.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "http/req.h"
@@ -67,8 +68,7 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 {
 	const char *v;
 	uint64_t n;
-	struct db_val p[2];
-	struct db_rows rows;
+	struct op op;
 	enum tg_err rc;
 
 	memset(f, 0, sizeof(*f));
@@ -102,16 +102,14 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 			    "out key_id or use a dashboard session");
 		f->key_id = r->who->key_id;
 	} else if ((v = req_query(r, "key_id")) != NULL && *v != '\0') {
-		p[0] = DB_STR(v);
-		p[1] = DB_I64(r->who->user_id);
-		if ((rc = db_exec(c, STMT_KEY_GET, p, 2, &rows, r->arena)) !=
-		    TG_OK)
-			return rc;
-		if (rows.nrows == 0)
+		req_op(r, &op);
+		rc = key_get(c, &op, r->who->user_id, v, &f->key_id, NULL);
+		if (rc == TG_ENOENT)
 			return resp_fail_code(r, resp, TG_EINVAL,
 			    "invalid_value", "key_id",
 			    "key_id is not one of your keys");
-		f->key_id = rows.v[0].i;
+		if (rc != TG_OK)
+			return rc;
 	}
 	return TG_OK;
 }

@@ -12,7 +12,7 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
-#include "store/stmt.h"
+#include "domain/op.h"
 #include "http/handlers.h"
 #include "core/json.h"
 #include "domain/keys.h"
@@ -38,13 +38,15 @@ static const struct jx_field password_fields[] = {
 enum tg_err
 h_user_profile(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	json_t *u;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = account_user(c, r, r->who->user_id, 1, &u)) != TG_OK)
-		return rc;
+	    (rc = account_user(c, &op, r->who->user_id, 1, &u)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if (!auth_whole_account(r->who)) {
 		/* Who it belongs to, not the email, names or settings. */
 		resp->body = json_pack("{s:O, s:O, s:O, s:O}", "id",
@@ -61,15 +63,17 @@ h_user_profile(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_user_profile_update(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	json_t *u;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
 	if ((rc = account_update_profile(
-		 c, r, resp, r->who->user_id, r->json, &u)) != TG_OK)
-		return rc;
+		 c, &op, r->who->user_id, r->json, &u)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_incref(u);
 	return TG_OK;
 }
@@ -77,20 +81,22 @@ h_user_profile_update(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_user_delete(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, delete_fields)) != TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = account_delete(c, r, resp, r->who->user_id,
+	rc = account_delete(c, &op, r->who->user_id,
 	    json_string_value(json_object_get(r->json, "password")));
 	if (rc == TG_EAUTH)
 		return resp_fail_code(r, resp, rc, "invalid_credentials",
 		    "password", "the password is not correct");
 	if (rc != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->status = 204;
 	return TG_OK;
 }
@@ -98,19 +104,21 @@ h_user_delete(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_user_password(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = resp_check(r, resp, r->json, password_fields)) != TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
 	/* A session that changes it stays; every other one ends. */
-	if ((rc = account_change_password(c, r, resp, r->who->user_id,
+	if ((rc = account_change_password(c, &op, r->who->user_id,
 		 jx_str(r->json, "current_password"),
 		 jx_str(r->json, "new_password"),
 		 r->who->session ? auth_credential(r) : NULL)) != TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->status = 204;
 	return TG_OK;
 }
@@ -118,14 +126,16 @@ h_user_password(struct tg_req *r, struct tg_resp *resp)
 enum tg_err
 h_user_balance(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	int64_t bal, res;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = account_balance(c, r, r->who->user_id, &bal, &res, NULL)) !=
+	    (rc = account_balance(c, &op, r->who->user_id, &bal, &res, NULL)) !=
 		TG_OK)
-		return rc;
+		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:s, s:o, s:o, s:o, s:s}", "user_id",
 	    r->who->user_pub, "balance", money_json(bal), "reserved",
 	    money_json(res), "available", money_json(bal), "currency", "USD");
@@ -151,17 +161,16 @@ set_json(const struct rate_set *s)
 static enum tg_err
 limits_now(struct db_conn *c, struct tg_req *r, json_t *out)
 {
-	struct db_val p[2] = {DB_I64(0), DB_I64(r->who->user_id)};
+	struct op op;
 	struct rate_set ul, kl, ml, used;
-	struct db_rows pay;
+	const char *group;
 	int has_model;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_CHAT_PAYER, p, 2, &pay, r->arena)) != TG_OK ||
-	    (rc = limits_in_force(c, r, r->who->user_id, r->who->key_id, NULL,
-		 pay.nrows == 1 && pay.v[1].type != DBT_NULL ? pay.v[1].s
-							     : NULL,
-		 &ul, &kl, &ml, &has_model)) != TG_OK)
+	req_op(r, &op);
+	if ((rc = account_group(c, &op, r->who->user_id, &group)) != TG_OK ||
+	    (rc = limits_in_force(c, &op, r->who->user_id, r->who->key_id, NULL,
+		 group, &ul, &kl, &ml, &has_model)) != TG_OK)
 		return rc;
 	json_object_set_new(out, "effective", set_json(&ul));
 	if (r->ctx->rate == NULL)
@@ -182,14 +191,17 @@ limits_now(struct db_conn *c, struct tg_req *r, json_t *out)
 enum tg_err
 h_user_limit(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	json_t *lim, *keys;
 	enum tg_err rc;
 
+	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = limits_get(c, r, r->who->user_id, 0, NULL, &lim)) != TG_OK ||
-	    (rc = limits_of_keys(c, r, r->who->user_id, &keys)) != TG_OK)
-		return rc;
+	    (rc = limits_get(c, &op, r->who->user_id, 0, NULL, &lim)) !=
+		TG_OK ||
+	    (rc = limits_of_keys(c, &op, r->who->user_id, &keys)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if (!auth_whole_account(r->who))
 		key_list_keep(keys, "key_id", r->who->key_pub);
 	resp->body = json_pack("{s:s, s:O, s:O}", "user_id", r->who->user_pub,
@@ -201,11 +213,13 @@ h_user_limit(struct tg_req *r, struct tg_resp *resp)
 static enum tg_err
 primary_masked(struct db_conn *c, struct tg_req *r, const char **out)
 {
+	struct op op;
 	json_t *list, *k;
 	size_t i;
 	enum tg_err rc;
 
-	if ((rc = key_list(c, r, r->who->user_id, &list)) != TG_OK)
+	req_op(r, &op);
+	if ((rc = key_list(c, &op, r->who->user_id, &list)) != TG_OK)
 		return rc;
 	json_array_foreach(list, i, k)
 	{
@@ -218,6 +232,7 @@ primary_masked(struct db_conn *c, struct tg_req *r, const char **out)
 enum tg_err
 h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 {
+	struct op op;
 	struct db_conn *c;
 	json_t *lim, *metrics;
 	const char *masked = r->who->masked;
@@ -225,14 +240,15 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	char ts[21];
 	enum tg_err rc;
 
+	req_op(r, &op);
 	/* The user's metrics and every key's limits: the whole account. */
 	if ((rc = auth_need_account(r, resp)) != TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = account_balance(c, r, r->who->user_id, &bal, NULL, NULL)) !=
+	    (rc = account_balance(c, &op, r->who->user_id, &bal, NULL, NULL)) !=
 		TG_OK ||
-	    (rc = limits_get(c, r, r->who->user_id, 0, NULL, &lim)) != TG_OK)
-		return rc;
+	    (rc = limits_get(c, &op, r->who->user_id, 0, NULL, &lim)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
 	if (*masked == '\0' && (rc = primary_masked(c, r, &masked)) != TG_OK)
 		return rc;
 	util_iso8601(ts);

@@ -7,6 +7,7 @@
 
 #include "core/arena.h"
 #include "domain/auth.h"
+#include "http/pipeline.h"
 #include "io/db.h"
 #include "core/conf.h"
 #include "http/ctx.h"
@@ -283,21 +284,6 @@ route_perms(const struct route *rt, enum tg_method m)
 	if (rt->flags & RF_KEYS)
 		return PERM_KEYS;
 	return m == TG_M_GET || m == TG_M_HEAD ? PERM_READ : PERM_WRITE;
-}
-
-enum tg_err
-router_db(struct tg_req *r, struct db_conn **out)
-{
-	enum tg_err rc;
-
-	if (r->db == NULL) {
-		if (r->ctx->db == NULL)
-			return TG_EDB;
-		if ((rc = db_get(r->ctx->db, &r->db)) != TG_OK)
-			return rc;
-	}
-	*out = r->db;
-	return TG_OK;
 }
 
 static enum tg_err

@@ -16,17 +16,21 @@
 #include "http/ctx.h"
 #include "io/db.h"
 #include "domain/ledger.h"
-#include "core/money.h"
-#include "http/req.h"
-#include "http/resp.h"
 #include "domain/op.h"
+#include "core/money.h"
 #include "domain/upstream.h"
+#include "http/resp.h"
 #include "core/util.h"
 
-/* A request-shaped context for the domain functions, with no HTTP behind it. */
+/*
+ * One command's operation for the domain services (op: no actor, address
+ * "local"), its database connection, and the request-shaped context the
+ * provider and catalog services still take.
+ */
 struct cli {
 	struct tg_ctx ctx;
-	struct tg_req req;
+	struct arena *arena;
+	struct op op;
 	struct db_conn *c;
 };
 
@@ -42,15 +46,19 @@ cli_open(struct cli *x, const struct conf *conf)
 	x->ctx.conf = conf;
 	if ((x->ctx.db = db_pool_new(conf, 1)) == NULL)
 		return -1;
-	x->req.arena = arena_new(64 * 1024);
-	x->req.ctx = &x->ctx;
+	x->arena = arena_new(64 * 1024);
 	/* The audit chain is keyed from the master key, when there is one. */
 	if (upstream_master_load(conf, x->ctx.master, err, sizeof(err)) == 0) {
 		audit_set_key(x->ctx.master);
 		x->ctx.have_master = 1;
 	}
-	snprintf(x->req.request_id, sizeof(x->req.request_id), "cli");
-	x->req.remote_addr = "local";
+	x->op = (struct op){
+	    .arena = x->arena,
+	    .conf = conf,
+	    .addr = "local",
+	    .request_id = "cli",
+	    .master = x->ctx.have_master ? x->ctx.master : NULL,
+	};
 	if ((rc = db_get(x->ctx.db, &x->c)) != TG_OK) {
 		fprintf(stderr, "tollgate: the database is %s\n",
 		    rc == TG_ESCHEMA ? "not migrated: run tollgate migrate"
@@ -65,7 +73,7 @@ cli_close(struct cli *x)
 {
 	if (x->c != NULL)
 		db_put(x->ctx.db, x->c);
-	arena_free(x->req.arena);
+	arena_free(x->arena);
 	db_pool_free(x->ctx.db);
 	crypto_wipe(x->ctx.master, sizeof(x->ctx.master));
 	db_library_end();
@@ -91,8 +99,12 @@ read_secret(char *buf, size_t len)
 	"tollgate: passwords are not taken on the command line (ps shows "     \
 	"them): use --password-stdin and send the password on stdin\n"
 
+/*
+ * create-user's options into u (the password from stdin into pw); 0, or the
+ * exit status of a usage error.
+ */
 static int
-create_user(const struct conf *conf, int argc, char **argv)
+create_args(int argc, char **argv, struct new_user *u, char *pw, size_t pwlen)
 {
 	static const struct option opts[] = {
 	    {"email", required_argument, NULL, 'e'},
@@ -103,43 +115,35 @@ create_user(const struct conf *conf, int argc, char **argv)
 	    {"credits", required_argument, NULL, 'c'},
 	    {NULL, 0, NULL, 0},
 	};
-	char secret[KEY_MAX_LEN], pw[256];
-	struct new_user u;
-	struct tg_resp resp;
-	struct cli x;
-	json_t *user, *key;
-	const char *which = "email";
-	int ch, rc = EXIT_FAILURE, generated = 0;
-	enum tg_err e;
+	int ch;
 
-	memset(&u, 0, sizeof(u));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
-			u.email = optarg;
+			u->email = optarg;
 			break;
 		case 'p':
 			fputs(NO_ARGV_PASSWORD, stderr);
 			return 2;
 		case 's':
-			if (read_secret(pw, sizeof(pw)) == -1) {
+			if (read_secret(pw, pwlen) == -1) {
 				fputs("tollgate: --password-stdin: no password "
 				      "on stdin\n",
 				    stderr);
 				return 2;
 			}
-			u.password = pw;
+			u->password = pw;
 			break;
 		case 'u':
-			u.username = optarg;
+			u->username = optarg;
 			break;
 		case 'a':
-			u.admin = 1;
+			u->admin = 1;
 			break;
 		case 'c':
-			if (money_parse(optarg, &u.credits) == -1 ||
-			    u.credits < 0) {
+			if (money_parse(optarg, &u->credits) == -1 ||
+			    u->credits < 0) {
 				fprintf(stderr,
 				    "tollgate: --credits takes a "
 				    "USD amount such as 25.00\n");
@@ -150,6 +154,24 @@ create_user(const struct conf *conf, int argc, char **argv)
 			return 2;
 		}
 	}
+	return 0;
+}
+
+static int
+create_user(const struct conf *conf, int argc, char **argv)
+{
+	char secret[KEY_MAX_LEN], pw[256];
+	struct new_user u;
+	struct cli x;
+	json_t *user, *key;
+	const char *which = "email";
+	int rc = EXIT_FAILURE, generated = 0;
+	enum tg_err e;
+
+	memset(&u, 0, sizeof(u));
+	if ((rc = create_args(argc, argv, &u, pw, sizeof(pw))) != 0)
+		return rc;
+	rc = EXIT_FAILURE;
 	if (u.email == NULL) {
 		fputs(CREATE_USAGE, stderr);
 		crypto_wipe(pw, sizeof(pw));
@@ -163,12 +185,11 @@ create_user(const struct conf *conf, int argc, char **argv)
 	}
 	if (cli_open(&x, conf) == -1)
 		goto out;
-	resp_init(&resp);
-	if (account_check_new(&x.req, &resp, &u) != TG_OK) {
-		fprintf(stderr, "tollgate: %s\n", resp.errmsg);
+	if (account_check_new(&x.op, &u) != TG_OK) {
+		fprintf(stderr, "tollgate: %s\n", x.op.fail.message);
 		goto out;
 	}
-	e = account_create(x.c, &x.req, &u, secret, &user, &key, &which);
+	e = account_create(x.c, &x.op, &u, secret, &user, &key, &which);
 	if (e == TG_ECONFLICT) {
 		fprintf(stderr, "tollgate: an account with this %s exists\n",
 		    which);
@@ -196,7 +217,6 @@ static int
 reset_password(const struct conf *conf, int argc, char **argv)
 {
 	char pw[256];
-	struct tg_resp resp;
 	struct cli x;
 	int64_t uid;
 	int rc = EXIT_FAILURE;
@@ -214,16 +234,16 @@ reset_password(const struct conf *conf, int argc, char **argv)
 	}
 	if (cli_open(&x, conf) == -1)
 		goto out;
-	resp_init(&resp);
-	e = account_find(x.c, &x.req, NULL, argv[1], NULL, &uid);
+	e = account_find(x.c, &x.op, NULL, argv[1], NULL, &uid);
 	if (e == TG_OK)
 		e = account_set_password(
-		    x.c, &x.req, &resp, uid, pw, NULL, "user.password_reset");
+		    x.c, &x.op, uid, pw, NULL, "user.password_reset");
 	if (e == TG_ENOENT)
 		fprintf(stderr, "tollgate: no user with this email\n");
 	else if (e != TG_OK)
 		fprintf(stderr, "tollgate: %s\n",
-		    resp.errmsg != NULL ? resp.errmsg : resp_err_code(e));
+		    x.op.fail.message != NULL ? x.op.fail.message
+					      : resp_err_code(e));
 	else {
 		fprintf(stderr,
 		    "password of %s reset; every session of the user "
@@ -231,7 +251,6 @@ reset_password(const struct conf *conf, int argc, char **argv)
 		    argv[1]);
 		rc = EXIT_SUCCESS;
 	}
-	resp_clear(&resp);
 out:
 	crypto_wipe(pw, sizeof(pw));
 	cli_close(&x);
@@ -333,93 +352,118 @@ key_limits(int argc, char **argv, const char **label, struct pool_key *lim)
 	return 0;
 }
 
-int
-cli_provider(const struct conf *conf, int argc, char **argv)
+/* Whether argv is one of the provider commands; else the usage (2). */
+static int
+provider_usage(int argc, const char *sub)
+{
+	if ((strcmp(sub, "add") == 0 && (argc == 4 || argc == 5)) ||
+	    (strcmp(sub, "list") == 0 && argc == 1) ||
+	    (strcmp(sub, "key-add") == 0 && argc >= 2) ||
+	    (strcmp(sub, "key-list") == 0 && argc == 2) ||
+	    (strcmp(sub, "key-disable") == 0 && argc == 2) ||
+	    (strcmp(sub, "reseal") == 0 && argc == 1))
+		return 0;
+	fprintf(stderr,
+	    "usage: tollgate provider add ID KIND BASE_URL [NAME]\n"
+	    "       tollgate provider list\n"
+	    "       tollgate provider key-add PROVIDER_ID [LABEL] "
+	    "[--rpm N] "
+	    "[--rpd N] [--min-interval-ms N]  (the key on stdin)\n"
+	    "       tollgate provider key-list PROVIDER_ID\n"
+	    "       tollgate provider key-disable KEY_ID\n"
+	    "       tollgate provider reseal  (seal version 1 keys "
+	    "to their provider's endpoint)\n");
+	return 2;
+}
+
+/*
+ * key-add and reseal, which need the master key: the exit status when done
+ * (reseal, or a failure), or -1 with *rc and *o for key-add's result.
+ */
+static int
+provider_sealed(struct cli *x, const struct conf *conf, char **argv,
+    const char *label, const struct pool_key *lim, enum tg_err *rc, json_t **o,
+    const char **why)
 {
 	char secret[UPSTREAM_SECRET_MAX + 2], err[256] = "";
 	unsigned char master[CRYPTO_MASTER_LEN];
-	const char *sub = argc > 0 ? argv[0] : "";
+	int64_t n;
+
+	if (upstream_master_load(conf, master, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tollgate: %s\n",
+		    err[0] != '\0' ? err
+				   : "no master key: set [security] "
+				     "master_key_file or "
+				     "TOLLGATE_MASTER_KEY");
+		cli_close(x);
+		return EXIT_FAILURE;
+	}
+	if (strcmp(argv[0], "reseal") == 0) {
+		*rc = upstream_reseal_v1(x->c, &x->op, master, &n);
+		crypto_wipe(master, sizeof(master));
+		if (*rc != TG_OK)
+			return fail(x, *rc, x->op.fail.message);
+		printf("resealed %lld key(s)\n", (long long)n);
+		cli_close(x);
+		return EXIT_SUCCESS;
+	}
+	if (read_secret(secret, sizeof(secret)) == -1) {
+		crypto_wipe(master, sizeof(master));
+		return fail(
+		    x, TG_EINVAL, "give the provider key on stdin, one line");
+	}
+	*rc = upstream_key_add(
+	    x->c, &x->op, master, argv[1], secret, label, lim, o);
+	*why = x->op.fail.message;
+	crypto_wipe(secret, sizeof(secret));
+	crypto_wipe(master, sizeof(master));
+	return -1;
+}
+
+int
+cli_provider(const struct conf *conf, int argc, char **argv)
+{
+	const char *why = NULL, *sub = argc > 0 ? argv[0] : "";
 	struct pool_key lim = {0, -1, -1, 0};
 	const char *label = NULL;
 	struct cli x;
-	struct op op;
 	json_t *o, *e;
 	size_t i;
 	enum tg_err rc;
+	int done;
 
 	if (strcmp(sub, "key-add") == 0 &&
 	    key_limits(argc, argv, &label, &lim) == -1)
 		argc = 0; /* usage */
-	if (!((strcmp(sub, "add") == 0 && (argc == 4 || argc == 5)) ||
-		(strcmp(sub, "list") == 0 && argc == 1) ||
-		(strcmp(sub, "key-add") == 0 && argc >= 2) ||
-		(strcmp(sub, "key-list") == 0 && argc == 2) ||
-		(strcmp(sub, "key-disable") == 0 && argc == 2) ||
-		(strcmp(sub, "reseal") == 0 && argc == 1))) {
-		fprintf(stderr,
-		    "usage: tollgate provider add ID KIND BASE_URL [NAME]\n"
-		    "       tollgate provider list\n"
-		    "       tollgate provider key-add PROVIDER_ID [LABEL] "
-		    "[--rpm N] "
-		    "[--rpd N] [--min-interval-ms N]  (the key on stdin)\n"
-		    "       tollgate provider key-list PROVIDER_ID\n"
-		    "       tollgate provider key-disable KEY_ID\n"
-		    "       tollgate provider reseal  (seal version 1 keys "
-		    "to their provider's endpoint)\n");
+	if (provider_usage(argc, sub) != 0)
 		return 2;
-	}
 	if (cli_open(&x, conf) == -1) {
 		cli_close(&x);
 		return EXIT_FAILURE;
 	}
-	req_op(&x.req, &op);
 	if (strcmp(sub, "add") == 0) {
-		rc = upstream_provider_add(x.c, &op, argv[1], argv[2],
+		rc = upstream_provider_add(x.c, &x.op, argv[1], argv[2],
 		    argv[3], argc == 5 ? argv[4] : NULL, 1);
+		why = x.op.fail.message;
 		if (rc == TG_OK)
-			rc = upstream_providers(x.c, x.req.arena, argv[1], &o);
+			rc = upstream_providers(x.c, x.arena, argv[1], &o);
 	} else if (strcmp(sub, "list") == 0) {
-		rc = upstream_providers(x.c, x.req.arena, NULL, &o);
+		rc = upstream_providers(x.c, x.arena, NULL, &o);
 	} else if (strcmp(sub, "key-add") == 0 || strcmp(sub, "reseal") == 0) {
-		if (upstream_master_load(conf, master, err, sizeof(err)) != 0) {
-			fprintf(stderr, "tollgate: %s\n",
-			    err[0] != '\0' ? err
-					   : "no master key: set [security] "
-					     "master_key_file or "
-					     "TOLLGATE_MASTER_KEY");
-			cli_close(&x);
-			return EXIT_FAILURE;
-		}
-		if (strcmp(sub, "reseal") == 0) {
-			int64_t n;
-
-			rc = upstream_reseal_v1(x.c, &op, master, &n);
-			crypto_wipe(master, sizeof(master));
-			if (rc != TG_OK)
-				return fail(&x, rc, op.fail.message);
-			printf("resealed %lld key(s)\n", (long long)n);
-			cli_close(&x);
-			return EXIT_SUCCESS;
-		}
-		if (read_secret(secret, sizeof(secret)) == -1) {
-			crypto_wipe(master, sizeof(master));
-			return fail(&x, TG_EINVAL,
-			    "give the provider key on stdin, one line");
-		}
-		rc = upstream_key_add(
-		    x.c, &op, master, argv[1], secret, label, &lim, &o);
-		crypto_wipe(secret, sizeof(secret));
-		crypto_wipe(master, sizeof(master));
+		if ((done = provider_sealed(
+			 &x, conf, argv, label, &lim, &rc, &o, &why)) != -1)
+			return done;
 	} else if (strcmp(sub, "key-list") == 0) {
-		rc = upstream_keys(x.c, x.req.arena, argv[1], &o);
+		rc = upstream_keys(x.c, x.arena, argv[1], &o);
 	} else {
-		rc = upstream_key_remove(x.c, &op, NULL, argv[1], 0);
+		rc = upstream_key_remove(x.c, &x.op, NULL, argv[1], 0);
+		why = x.op.fail.message;
 		o = NULL;
 		if (rc == TG_OK)
 			printf("%s disabled\n", argv[1]);
 	}
 	if (rc != TG_OK)
-		return fail(&x, rc, op.fail.message);
+		return fail(&x, rc, why);
 	if (o != NULL && json_is_array(json_object_get(o, "data"))) {
 		json_array_foreach(json_object_get(o, "data"), i, e)
 		    print_json(e);
@@ -435,8 +479,8 @@ cli_model(const struct conf *conf, int argc, char **argv)
 {
 	int64_t in, out, cached = -1, ctxlen = 128000;
 	uint64_t n;
+	const char *why = NULL;
 	struct cli x;
-	struct op op;
 	json_t *data;
 	enum tg_err rc;
 
@@ -457,13 +501,13 @@ cli_model(const struct conf *conf, int argc, char **argv)
 		cli_close(&x);
 		return EXIT_FAILURE;
 	}
-	req_op(&x.req, &op);
-	rc = upstream_model_add(x.c, &op, argv[1], NULL, argv[2], argv[3], in,
-	    out, cached, ctxlen);
+	rc = upstream_model_add(x.c, &x.op, argv[1], NULL, argv[2], argv[3],
+	    in, out, cached, ctxlen);
+	why = x.op.fail.message;
 	if (rc == TG_OK)
-		rc = catalog_models(x.c, x.req.arena, argv[1], &data);
+		rc = catalog_models(x.c, x.arena, argv[1], &data);
 	if (rc != TG_OK)
-		return fail(&x, rc, op.fail.message);
+		return fail(&x, rc, why);
 	if (json_array_size(data) > 0)
 		print_json(json_array_get(data, 0));
 	cli_close(&x);
@@ -486,9 +530,9 @@ cli_sweep(const struct conf *conf, int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	do {
-		rc = ledger_sweep(x.c, x.req.arena, 500, &n);
+		rc = ledger_sweep(x.c, x.arena, 500, &n);
 		total += n;
-		arena_reset(x.req.arena);
+		arena_reset(x.arena);
 	} while (rc == TG_OK && n > 0);
 	if (rc != TG_OK)
 		return fail(&x, rc, NULL);

@@ -1,7 +1,10 @@
 /* q_ledger.c: holds, settlements, leases and the journal's write-out: the statements (typed queries join them here) */
 #include "config.h"
 
+#include "core/arena.h"
 #include "io/db.h"
+#include "store/q_row.h"
+#include "store/q_user.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -26,3 +29,46 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+enum tg_err
+q_ledger_credit(struct db_conn *c, struct arena *a, int64_t user,
+    const char *kind, int64_t amount, const char *dedupe, const char *note,
+    int64_t actor, int64_t *entry)
+{
+	struct db_val p[6] = {DB_I64(user), DB_STR(kind), DB_I64(amount),
+	    DB_STR(dedupe), q_opt_str(note),
+	    actor != 0 ? DB_I64(actor) : DB_NULLV};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_LEDGER_INSERT, p, 6, &rows, a)) != TG_OK)
+		return rc;
+	if (entry != NULL)
+		*entry = (int64_t)rows.insert_id;
+	return TG_OK;
+}
+
+enum tg_err
+q_admin_balances(struct db_conn *c, struct arena *a, int64_t limit,
+    int64_t offset, struct balance_row **out, size_t *n)
+{
+	struct db_val p[2] = {DB_I64(limit), DB_I64(offset)};
+	const struct db_val *v;
+	struct db_rows rows;
+	struct balance_row *b;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_ADMIN_BALANCES, p, 2, &rows, a)) != TG_OK)
+		return rc;
+	if ((b = arena_calloc(a, rows.nrows + 1, sizeof(*b))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		b[i] = (struct balance_row){
+		    q_str(&v[0]), q_str(&v[1]), v[2].i, v[3].i};
+	}
+	*out = b;
+	*n = rows.nrows;
+	return TG_OK;
+}

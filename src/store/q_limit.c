@@ -1,7 +1,10 @@
 /* q_limit.c: rate-limit rules and the shared-window counters: the statements (typed queries join them here) */
 #include "config.h"
 
+#include "core/arena.h"
 #include "io/db.h"
+#include "store/q_row.h"
+#include "store/q_rule.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -15,3 +18,99 @@ const struct stmt_row q_limit_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+/* The Q_LIMITS values from v (NULL: none). */
+static void
+rule_limits(const struct db_val *v, int64_t lim[Q_LIMITS])
+{
+	size_t i;
+
+	for (i = 0; i < Q_LIMITS; i++)
+		lim[i] = q_i64(&v[i], -1);
+}
+
+enum tg_err
+q_rule_get(struct db_conn *c, struct arena *a, int64_t user, int64_t key,
+    const char *model, struct limit_rule *r)
+{
+	struct db_val p[3] = {DB_I64(user), DB_I64(key), DB_STR(model)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_LIMIT_GET, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	*r = (struct limit_rule){.key_id = key, .model = model};
+	rule_limits(rows.v, r->lim);
+	return TG_OK;
+}
+
+enum tg_err
+q_rule_set(struct db_conn *c, struct arena *a, int64_t user, int64_t key,
+    const char *model, const int64_t lim[Q_LIMITS])
+{
+	struct db_val p[3 + Q_LIMITS];
+	size_t i;
+
+	p[0] = DB_I64(user);
+	p[1] = DB_I64(key);
+	p[2] = DB_STR(model);
+	for (i = 0; i < Q_LIMITS; i++)
+		p[3 + i] = lim[i] >= 0 ? DB_I64(lim[i]) : DB_NULLV;
+	return db_exec(c, STMT_LIMIT_UPSERT, p, 3 + Q_LIMITS, NULL, a);
+}
+
+enum tg_err
+q_rule_list_keys(struct db_conn *c, struct arena *a, int64_t user,
+    struct limit_rule **out, size_t *n)
+{
+	struct db_val p = DB_I64(user);
+	const struct db_val *v;
+	struct db_rows rows;
+	struct limit_rule *r;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_LIMIT_LIST_KEYS, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if ((r = arena_calloc(a, rows.nrows + 1, sizeof(*r))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		r[i].key_pub = q_str(&v[0]);
+		rule_limits(&v[1], r[i].lim);
+		r[i].model =
+		    v[1 + Q_LIMITS].type == DBT_STR ? v[1 + Q_LIMITS].s : "";
+	}
+	*out = r;
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_rule_in_force(struct db_conn *c, struct arena *a, int64_t user, int64_t key,
+    const char *model, struct limit_rule **out, size_t *n)
+{
+	struct db_val p[3] = {DB_I64(user), DB_I64(key), DB_STR(model)};
+	const struct db_val *v;
+	struct db_rows rows;
+	struct limit_rule *r;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_RATE_RULES, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	if ((r = arena_calloc(a, rows.nrows + 1, sizeof(*r))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		r[i].key_id = v[0].i;
+		rule_limits(&v[1], r[i].lim);
+		r[i].model =
+		    v[1 + Q_LIMITS].type == DBT_STR ? v[1 + Q_LIMITS].s : "";
+	}
+	*out = r;
+	*n = rows.nrows;
+	return TG_OK;
+}

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "io/db.h"
+#include "store/q_row.h"
+#include "store/q_user.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -11,3 +13,17 @@ const struct stmt_row q_payer_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+enum tg_err
+q_payer_group(
+    struct db_conn *c, struct arena *a, int64_t user, const char **group)
+{
+	struct db_val p[2] = {DB_I64(0), DB_I64(user)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_CHAT_PAYER, p, 2, &rows, a)) != TG_OK)
+		return rc;
+	*group = rows.nrows == 1 ? q_str(&rows.v[1]) : NULL;
+	return TG_OK;
+}

@@ -1,7 +1,10 @@
-/* q_usage.c: usage records, bills and the monitor: the statements (typed queries join them here) */
+/* q_usage.c: usage records, bills and the monitor: the statements and their typed queries */
 #include "config.h"
 
+#include "core/arena.h"
 #include "io/db.h"
+#include "store/q_row.h"
+#include "store/q_usage.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -18,3 +21,159 @@ const struct stmt_row q_usage_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+enum tg_err
+q_usage_by_idem(struct db_conn *c, struct arena *a, int64_t user, int64_t key,
+    const char *idem, struct replay_row *r)
+{
+	struct db_val p[3] = {DB_I64(user), DB_I64(key), DB_STR(idem)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_USAGE_BY_IDEM, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows == 0)
+		return TG_ENOENT;
+	r->http_status = rows.v[0].i;
+	r->type = q_str(&rows.v[1]);
+	r->body = q_str(&rows.v[2]);
+	r->len = r->body != NULL ? rows.v[2].len : 0;
+	return TG_OK;
+}
+
+static void
+usage_row(const struct db_val *v, struct usage_row *u)
+{
+	*u = (struct usage_row){
+	    .id = v[0].i,
+	    .request_id = q_str(&v[1]),
+	    .created_at = q_str(&v[2]),
+	    .endpoint = q_str(&v[3]),
+	    .model = q_str(&v[4]),
+	    .provider = q_str(&v[5]),
+	    .key_pub = q_str(&v[6]),
+	    .prompt = v[7].i,
+	    .completion = v[8].i,
+	    .cached = v[9].i,
+	    .reasoning = v[10].i,
+	    .base_cost = v[11].i,
+	    .commission = v[12].i,
+	    .charge = v[13].i,
+	    .status = q_str(&v[14]),
+	    .http_status = v[15].i,
+	    .error = q_str(&v[16]),
+	    .latency_ms = v[17].i,
+	    .ttft_ms = q_i64(&v[18], -1),
+	    .stream = (int)v[19].i,
+	    .estimated = (int)v[20].i,
+	};
+}
+
+enum tg_err
+q_usage_list(struct db_conn *c, struct arena *a, const struct usage_query *q,
+    struct usage_row **out, size_t *n)
+{
+	struct db_val p[12] = {DB_I64(q->user_id), DB_I64(q->before_id),
+	    DB_I64(q->before_id), DB_STR(q->from), DB_STR(q->from),
+	    DB_STR(q->to), DB_STR(q->to), DB_I64(q->key_id), DB_I64(q->key_id),
+	    DB_STR(q->model), DB_STR(q->model), DB_I64(q->limit)};
+	struct db_rows rows;
+	struct usage_row *u;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_USAGE_LIST, p, 12, &rows, a)) != TG_OK)
+		return rc;
+	if ((u = arena_calloc(a, rows.nrows + 1, sizeof(*u))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < rows.nrows; i++)
+		usage_row(&rows.v[i * rows.ncols], &u[i]);
+	*out = u;
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_usage_totals(
+    struct db_conn *c, struct arena *a, int64_t user, struct usage_totals *t)
+{
+	struct db_val p = DB_I64(user);
+	struct db_rows rows, top;
+	const struct db_val *v;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_USAGE_METRICS, &p, 1, &rows, a)) != TG_OK ||
+	    (rc = db_exec(c, STMT_USAGE_TOP_MODEL, &p, 1, &top, a)) != TG_OK)
+		return rc;
+	v = rows.v;
+	*t = (struct usage_totals){
+	    .requests = v[0].i,
+	    .tokens = v[1].i,
+	    .cost = v[2].i,
+	    .requests_today = v[3].i,
+	    .tokens_today = v[4].i,
+	    .cost_today = v[5].i,
+	    .requests_month = v[6].i,
+	    .tokens_month = v[7].i,
+	    .cost_month = v[8].i,
+	    .last = q_str(&v[9]),
+	    .top_model = top.nrows > 0 ? top.v[0].s : NULL,
+	};
+	return TG_OK;
+}
+
+enum tg_err
+q_usage_bill(struct db_conn *c, struct arena *a, int per_user,
+    const struct usage_query *q, struct bill_row **out, size_t *n)
+{
+	struct db_val p[6] = {DB_I64(q->user_id), DB_I64(q->user_id),
+	    DB_STR(q->from), DB_STR(q->from), DB_STR(q->to), DB_STR(q->to)};
+	const struct db_val *v;
+	struct db_rows rows;
+	struct bill_row *b;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, per_user ? STMT_BILL_USERS : STMT_BILL_MODELS, p,
+		 6, &rows, a)) != TG_OK)
+		return rc;
+	if ((b = arena_calloc(a, rows.nrows + 1, sizeof(*b))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		b[i] = (struct bill_row){q_str(&v[0]), v[1].i, v[2].i, v[3].i,
+		    v[4].i, v[5].i, v[6].i};
+	}
+	*out = b;
+	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_admin_monitor(struct db_conn *c, struct arena *a, struct monitor_row *m)
+{
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_ADMIN_MONITOR, NULL, 0, &rows, a)) != TG_OK)
+		return rc;
+	v = rows.v;
+	*m = (struct monitor_row){
+	    v[0].i, v[1].i, v[2].i, v[3].i, v[4].i, v[5].i};
+	return TG_OK;
+}
+
+enum tg_err
+q_monitor_overrun(
+    struct db_conn *c, struct arena *a, int64_t *count, int64_t *sum)
+{
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_MONITOR_OVERRUN, NULL, 0, &rows, a)) != TG_OK)
+		return rc;
+	*count = rows.v[0].i;
+	*sum = rows.v[1].i;
+	return TG_OK;
+}

@@ -1,7 +1,10 @@
-/* test_auth.c: unit tests for key masking and the IP/CIDR and referrer allowlists */
+/* test_auth.c: unit tests for key masking, the IP/CIDR and referrer allowlists, and a key's checks */
 #include "test_common.h"
 
+#include "core/crypto.h"
 #include "domain/auth.h"
+#include "domain/op.h"
+#include "store/q_key.h"
 
 static void
 t_mask(void **state)
@@ -348,6 +351,256 @@ t_referrer_long_host(void **state)
 	assert_int_equal(auth_referrer_allowed("[\"*.com\"]", url), 0);
 }
 
+/*
+ * auth_by_key against a stored key row: q_key_auth and the request counts
+ * are wrapped (-Wl,--wrap), so no database is needed.
+ */
+static struct key_auth_row row;
+static enum tg_err row_rc;
+static enum tg_err touch_rc;
+static int touched, touched_n;
+static const unsigned char secret_hash[CRYPTO_SHA256_LEN] = {1, 2, 3};
+
+enum tg_err __wrap_q_key_auth(struct db_conn *, struct arena *,
+    const unsigned char *, size_t, struct key_auth_row *);
+enum tg_err __wrap_q_key_touch(struct db_conn *, struct arena *, int64_t);
+enum tg_err __wrap_q_key_touch_n(
+    struct db_conn *, struct arena *, int64_t, int64_t);
+
+enum tg_err
+__wrap_q_key_auth(struct db_conn *c, struct arena *a, const unsigned char *hash,
+    size_t hash_len, struct key_auth_row *k)
+{
+	(void)c;
+	(void)a;
+	(void)hash;
+	(void)hash_len;
+	if (row_rc == TG_OK)
+		*k = row;
+	return row_rc;
+}
+
+enum tg_err
+__wrap_q_key_touch(struct db_conn *c, struct arena *a, int64_t key_id)
+{
+	(void)c;
+	(void)a;
+	(void)key_id;
+	touched++;
+	return touch_rc;
+}
+
+enum tg_err
+__wrap_q_key_touch_n(
+    struct db_conn *c, struct arena *a, int64_t key_id, int64_t n)
+{
+	(void)c;
+	(void)a;
+	(void)key_id;
+	touched_n += (int)n;
+	return TG_OK;
+}
+
+/* A live, active, uncapped key whose secret hashes to secret_hash. */
+static int
+key_setup(void **state)
+{
+	(void)state;
+	row = (struct key_auth_row){
+	    .id = 7,
+	    .pub = "key_abc",
+	    .user_id = 3,
+	    .user_pub = "usr_def",
+	    .role = "user",
+	    .status = "active",
+	    .active = 1,
+	    .perms = "read,write",
+	    .prefix = "gw_live_Ab3x",
+	    .last4 = "wxyz",
+	    .hash = (const char *)secret_hash,
+	    .hash_len = CRYPTO_SHA256_LEN,
+	};
+	row_rc = touch_rc = TG_OK;
+	touched = touched_n = 0;
+	return 0;
+}
+
+static enum tg_err
+by_key(struct op *op, struct arena *a, const char *addr, const char *origin,
+    unsigned perms, struct principal *p)
+{
+	*op = (struct op){.arena = a, .addr = addr};
+	memset(p, 0, sizeof(*p));
+	return auth_by_key(op, NULL, secret_hash, origin, perms, p);
+}
+
+static void
+t_key_ok(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct principal p;
+	struct op op;
+
+	(void)state;
+	assert_int_equal(
+	    by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p), TG_OK);
+	assert_int_equal(op.fail.err, TG_OK);
+	assert_int_equal(p.user_id, 3);
+	assert_int_equal(p.key_id, 7);
+	assert_str(p.user_pub, "usr_def");
+	assert_str(p.key_pub, "key_abc");
+	assert_str(p.masked, "gw_live_Ab3x...wxyz");
+	assert_int_equal(p.perms, PERM_READ | PERM_WRITE);
+	assert_false(p.session);
+	/* No cap: counted later in a batch, never one UPDATE per request. */
+	assert_int_equal(touched, 0);
+	arena_free(a);
+}
+
+/* Each refusal: its status, code and message, as the 401/403 shows them. */
+static void
+expect_fail(struct op *op, enum tg_err rc, enum tg_err err, const char *code,
+    const char *msg)
+{
+	assert_int_equal(rc, err);
+	assert_int_equal(op->fail.err, err);
+	assert_str(op->fail.code, code);
+	assert_null(op->fail.param);
+	assert_str(op->fail.message, msg);
+	assert_int_equal(op->fail.retry_after, 0);
+}
+
+static void
+t_key_unknown(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct principal p;
+	struct op op;
+	enum tg_err rc;
+
+	(void)state;
+	row_rc = TG_ENOENT;
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	expect_fail(&op, rc, TG_EAUTH, "invalid_api_key",
+	    "the API key is not valid: check that it was copied whole, or "
+	    "create a new one");
+	/* A row found by index whose hash differs is no match either. */
+	row_rc = TG_OK;
+	row.hash_len = 3;
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	assert_int_equal(rc, TG_EAUTH);
+	/* The previous secret past its grace end is refused. */
+	row.hash = "xxx";
+	row.prev = (const char *)secret_hash;
+	row.prev_len = CRYPTO_SHA256_LEN;
+	row.prev_until_us = 1;
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	assert_int_equal(rc, TG_EAUTH);
+	/* ... and accepted inside it. */
+	row.prev_until_us = INT64_MAX;
+	assert_int_equal(
+	    by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p), TG_OK);
+	arena_free(a);
+}
+
+static void
+t_key_refusals(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct principal p;
+	struct op op;
+	enum tg_err rc;
+
+	(void)state;
+	row.status = "suspended";
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	expect_fail(&op, rc, TG_EPERM, "account_suspended",
+	    "the account of this key is suspended");
+	key_setup(NULL);
+	row.active = 0;
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	expect_fail(&op, rc, TG_EPERM, "key_disabled",
+	    "this API key is disabled: enable it with PUT "
+	    "/user/api-keys/key_abc or use another key");
+	key_setup(NULL);
+	row.expires_us = 1;
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	expect_fail(&op, rc, TG_EPERM, "key_expired",
+	    "this API key has expired: create or rotate a key");
+	key_setup(NULL);
+	row.ips = "[\"192.168.0.0/16\"]";
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	expect_fail(&op, rc, TG_EPERM, "ip_not_allowed",
+	    "this API key may not be used from 10.1.2.3: add the address to "
+	    "its ip_allowlist");
+	key_setup(NULL);
+	row.refs = "[\"a.example\"]";
+	rc = by_key(&op, a, "10.1.2.3", "https://b.example/", PERM_READ, &p);
+	expect_fail(&op, rc, TG_EPERM, "referrer_not_allowed",
+	    "this API key may not be used from this site: add its host to "
+	    "the key's referrer_allowlist");
+	assert_int_equal(
+	    by_key(&op, a, "10.1.2.3", "https://a.example/x", PERM_READ, &p),
+	    TG_OK);
+	arena_free(a);
+}
+
+static void
+t_key_perms(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct principal p;
+	struct op op;
+	enum tg_err rc;
+
+	(void)state;
+	row.perms = "read";
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_WRITE, &p);
+	expect_fail(&op, rc, TG_EPERM, "insufficient_permissions",
+	    "this API key lacks the 'write' permission needed here");
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_KEYS, &p);
+	expect_fail(&op, rc, TG_EPERM, "insufficient_permissions",
+	    "managing API keys needs a dashboard session or a key with the "
+	    "'keys' permission; this key lacks it");
+	/* 'admin' needs the admin role as well as the permission. */
+	row.perms = "read,write,admin";
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_ADMIN, &p);
+	expect_fail(&op, rc, TG_EPERM, "insufficient_permissions",
+	    "this route needs an admin key of an admin user");
+	row.role = "admin";
+	assert_int_equal(
+	    by_key(&op, a, "10.1.2.3", NULL, PERM_ADMIN, &p), TG_OK);
+	arena_free(a);
+}
+
+static void
+t_key_cap(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct principal p;
+	struct op op;
+	enum tg_err rc;
+
+	(void)state;
+	row.has_max = 1;
+	row.max_requests = 5;
+	row.requests_used = 4;
+	assert_int_equal(
+	    by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p), TG_OK);
+	assert_int_equal(touched, 1);
+	/* Another worker took the last request first. */
+	touch_rc = TG_EPERM;
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	expect_fail(&op, rc, TG_EPERM, "request_cap_reached",
+	    "this API key has used all of its requests");
+	row.requests_used = 5;
+	rc = by_key(&op, a, "10.1.2.3", NULL, PERM_READ, &p);
+	expect_fail(&op, rc, TG_EPERM, "request_cap_reached",
+	    "this API key has used all of its 5 requests: raise max_requests "
+	    "or use another key");
+	arena_free(a);
+}
+
 int
 main(void)
 {
@@ -371,6 +624,11 @@ main(void)
 	    cmocka_unit_test(t_referrer_userinfo),
 	    cmocka_unit_test(t_referrer_no_url),
 	    cmocka_unit_test(t_referrer_long_host),
+	    cmocka_unit_test_setup(t_key_ok, key_setup),
+	    cmocka_unit_test_setup(t_key_unknown, key_setup),
+	    cmocka_unit_test_setup(t_key_refusals, key_setup),
+	    cmocka_unit_test_setup(t_key_perms, key_setup),
+	    cmocka_unit_test_setup(t_key_cap, key_setup),
 	};
 
 	test_init();

@@ -9,6 +9,7 @@
 #include "store/stmt.h"
 #include "domain/keys.h"
 #include "domain/ledger.h"
+#include "domain/op.h"
 #include "core/money.h"
 
 #define USD(x) ((int64_t)(x)*NANO_PER_USD)
@@ -17,6 +18,7 @@ struct world {
 	struct conf *conf;
 	struct tg_ctx ctx;
 	struct tg_req req;
+	struct op op; /* the domain services' view of req */
 	struct db_pool *pool;
 	struct db_conn *c;
 };
@@ -43,6 +45,9 @@ setup(void **state)
 	w.req.arena = arena_new(64 * 1024);
 	w.req.ctx = &w.ctx;
 	snprintf(w.req.request_id, sizeof(w.req.request_id), "test-ledger");
+	w.op = (struct op){.arena = w.req.arena,
+	    .conf = w.conf,
+	    .request_id = w.req.request_id};
 	return db_get(w.pool, &w.c) == TG_OK ? 0 : -1;
 }
 
@@ -74,15 +79,14 @@ new_user(int64_t credits, int64_t *key_id)
 	u.password = "a long enough password";
 	u.credits = credits;
 	assert_int_equal(
-	    account_create(w.c, &w.req, &u, secret, &user, &key, &which),
-	    TG_OK);
-	assert_int_equal(account_find(w.c, &w.req,
+	    account_create(w.c, &w.op, &u, secret, &user, &key, &which), TG_OK);
+	assert_int_equal(account_find(w.c, &w.op,
 			     json_string_value(json_object_get(user, "id")),
 			     NULL, NULL, &uid),
 	    TG_OK);
 	if (key_id != NULL)
 		assert_int_equal(
-		    key_owner(w.c, &w.req, secret, key_id, &uid), TG_OK);
+		    key_owner(w.c, &w.op, secret, key_id, &uid), TG_OK);
 	return uid;
 }
 
@@ -182,10 +186,10 @@ t_key_credit_limit(void **state)
 	/* Cap this key at 2 USD of spending. */
 	key_spec_init(&ks);
 	ks.credit_limit = USD(2);
-	assert_int_equal(key_list(w.c, &w.req, uid, &list), TG_OK);
+	assert_int_equal(key_list(w.c, &w.op, uid, &list), TG_OK);
 	pub = json_string_value(json_object_get(json_array_get(list, 0), "id"));
 	assert_non_null(pub);
-	assert_int_equal(key_update(w.c, &w.req, NULL, uid, pub, &ks, &k), TG_OK);
+	assert_int_equal(key_update(w.c, &w.op, uid, pub, &ks, &k), TG_OK);
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(3),
 			     NULL, 60, h1, &rep, &why),
 	    TG_ECREDIT);

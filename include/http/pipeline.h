@@ -1,0 +1,33 @@
+/* pipeline.h: what runs before a handler: the request's database connection, credentials and the 401/403 */
+#ifndef PIPELINE_H
+#define PIPELINE_H
+
+#include "core/tollgate.h"
+
+struct tg_req;
+struct tg_resp;
+struct db_conn;
+
+/*
+ * The request's database connection, borrowed from the pool on first use and
+ * returned when the request ends.  TG_EDB/TG_ESCHEMA when unavailable.
+ */
+enum tg_err router_db(struct tg_req *, struct db_conn **);
+/*
+ * Authenticate r for a route needing perms (PERM_*).  On success sets r->who.
+ * Otherwise records the 401/403 in resp and returns its code.
+ */
+enum tg_err auth_check(struct tg_req *, struct tg_resp *, unsigned perms);
+/* TG_OK for auth_whole_account callers; else a 403 naming what it may read. */
+enum tg_err auth_need_account(struct tg_req *, struct tg_resp *);
+struct op;
+/*
+ * The result rc of a domain service run with op: when the service recorded
+ * why it failed (op->fail), that is rendered (resp_from_op); else rc as it is.
+ */
+enum tg_err resp_op(
+    struct tg_req *, struct tg_resp *, const struct op *, enum tg_err rc);
+/* The raw credential the client sent, or NULL (for logout). */
+const char *auth_credential(struct tg_req *);
+
+#endif

@@ -1,0 +1,149 @@
+/* pipeline.c: what runs before a handler: the request's database connection, credentials and the 401/403 */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/conf.h"
+#include "core/crypto.h"
+#include "io/db.h"
+#include "domain/auth.h"
+#include "domain/op.h"
+#include "http/ctx.h"
+#include "http/pipeline.h"
+#include "http/req.h"
+#include "http/resp.h"
+
+#define MISSING_MSG                                                            \
+	"no API key: send it as 'Authorization: Bearer <key>' or "             \
+	"'X-API-Key: <key>'"
+#define INVALID_MSG                                                            \
+	"the API key is not valid: check that it was copied whole, or create " \
+	"a new one"
+
+enum tg_err
+router_db(struct tg_req *r, struct db_conn **out)
+{
+	enum tg_err rc;
+
+	if (r->db == NULL) {
+		if (r->ctx->db == NULL)
+			return TG_EDB;
+		if ((rc = db_get(r->ctx->db, &r->db)) != TG_OK)
+			return rc;
+	}
+	*out = r->db;
+	return TG_OK;
+}
+
+const char *
+auth_credential(struct tg_req *r)
+{
+	const char *h;
+
+	if ((h = req_header(r, "Authorization")) != NULL) {
+		if (strncasecmp(h, "Bearer ", 7) != 0)
+			return "";
+		for (h += 7; *h == ' '; h++)
+			;
+		return h;
+	}
+	if ((h = req_header(r, "X-API-Key")) != NULL)
+		return h;
+	/* The older "user" + "api-key" header pair: the user header is ignored. */
+	if ((h = req_header(r, "api-key")) != NULL)
+		return h;
+	return NULL;
+}
+
+/* The credential of r, its format checked before any database work. */
+static enum tg_err
+credential(struct tg_req *r, struct tg_resp *resp, const char **out)
+{
+	const char *cred;
+
+	cred = auth_credential(r);
+	if (cred == NULL && req_query(r, "api_key") != NULL) {
+		if (!r->ctx->conf->auth_allow_query_key)
+			return resp_fail_code(r, resp, TG_EAUTH,
+			    "missing_api_key", "api_key",
+			    "API keys in the URL are disabled here: "
+			    "send the key in a header, 'Authorization: Bearer "
+			    "<key>'");
+		cred = req_query(r, "api_key");
+	}
+	if (cred == NULL)
+		return resp_fail_code(
+		    r, resp, TG_EAUTH, "missing_api_key", NULL, MISSING_MSG);
+	if (strncmp(cred, "gws_", 4) != 0 && crypto_key_check(cred) < 0)
+		return resp_fail_code(
+		    r, resp, TG_EAUTH, "invalid_api_key", NULL, INVALID_MSG);
+	if (strncmp(cred, "gws_", 4) == 0 &&
+	    strlen(cred) != 4 + TOKEN_RANDOM_LEN)
+		return resp_fail_code(r, resp, TG_EAUTH, "invalid_session",
+		    NULL, "the session token is not valid: log in again");
+	*out = cred;
+	return TG_OK;
+}
+
+/* The site a browser says the request comes from, for referrer allowlists. */
+static const char *
+origin(struct tg_req *r)
+{
+	const char *o = req_header(r, "Origin");
+
+	if (o == NULL || *o == '\0' || strcmp(o, "null") == 0)
+		o = req_header(r, "Referer");
+	return o;
+}
+
+enum tg_err
+auth_check(struct tg_req *r, struct tg_resp *resp, unsigned perms)
+{
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	struct principal *p;
+	struct db_conn *c;
+	const char *cred = NULL;
+	struct op op;
+	enum tg_err rc;
+
+	if ((rc = credential(r, resp, &cred)) != TG_OK)
+		return rc;
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return resp_fail(r, resp, rc, NULL, NULL);
+	crypto_secret_hash(cred, hash);
+	p = arena_calloc(r->arena, 1, sizeof(*p));
+	req_op(r, &op);
+	if (strncmp(cred, "gws_", 4) == 0)
+		rc = auth_by_session(&op, c, hash, p);
+	else
+		rc = auth_by_key(&op, c, hash, origin(r), perms, p);
+	if (rc == TG_OK)
+		rc = auth_check_perms(&op, p, perms);
+	if (rc != TG_OK)
+		return resp_from_op(r, resp, &op);
+	r->who = p;
+	return TG_OK;
+}
+
+enum tg_err
+auth_need_account(struct tg_req *r, struct tg_resp *resp)
+{
+	if (auth_whole_account(r->who))
+		return TG_OK;
+	return resp_fail_code(r, resp, TG_EPERM, "insufficient_permissions",
+	    NULL,
+	    "a read-only key reads its own key, its own usage (GET "
+	    "/user/usage) and the balance: this needs a dashboard session or "
+	    "a key with 'write' or 'keys'");
+}
+
+enum tg_err
+resp_op(
+    struct tg_req *r, struct tg_resp *resp, const struct op *op, enum tg_err rc)
+{
+	if (rc != TG_OK && op->fail.err != TG_OK)
+		return resp_from_op(r, resp, op);
+	return rc;
+}
