@@ -4,13 +4,9 @@
 # lock the email out from another; password checks (DELETE /user/account, PUT /user/password)
 # throttled the same way. Other addresses come from one-shot CGI requests with REMOTE_ADDR.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 # A scratch database: the counters of 127.0.0.1 would lock out the parallel tests.
 cp_scratch_db thr
 stack_up "db.name=$SCRATCH" auth.login_max_failures=3 auth.login_max_failures_per_address=10 \

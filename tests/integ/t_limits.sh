@@ -3,9 +3,7 @@
 # requests, tokens and in-flight caps for keys and users, config group defaults, 429 with
 # Retry-After and the x-ratelimit-* headers, and no charge for a refused request.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 # 4 processes x 4 slots: a per-process counter would admit up to 4 x the limit.

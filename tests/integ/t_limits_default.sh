@@ -4,9 +4,7 @@
 # (here 2 workers x 4 threads = 8 slots -> 2). A third concurrent stream of one user is a 429
 # with Retry-After in the OpenAI shape while another user is served.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 # "limits.defaults=" (empty) drops the suite's "none": the built-in defaults apply.

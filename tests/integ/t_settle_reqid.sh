@@ -5,19 +5,13 @@
 # requests, both answered, recorded and charged, with exact holds and with leases.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 chat_stack reqid server.workers=1 server.threads=4
 cp_admin reqid 1
 AK=$ADMIN_KEY
 export LC_ALL=C
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-q() { sql "$SCRATCH" -e "$1" || true; }
-charge_cheap() { local base=$(($1 * 1000 + $2 * 2000)); echo $((base + (base * 500 + 9999) / 10000)); }
-ONE=1000000000
 BODY='{"model":"test/cheap","max_tokens":16,"messages":[{"role":"user","content":"hi [mock:words=4]"}]}'
 C=$(charge_cheap 5 4)
 
