@@ -14,13 +14,9 @@ AK=$ADMIN_KEY
 export LC_ALL=C
 
 bal_of() { q "SELECT balance FROM accounts WHERE user_id = $1"; }
-# session_user TAG: registers, funds with $1 and logs in; sets TOK, UID_, UPUB
+# session_user TAG: new_user funded with a dollar, logged in; sets TOK, UID_, UPUB
 session_user() {
-	cp_register "$1" || bail "$1: register ($code)"
-	UPUB=$REG_ID
-	UID_=$(q "SELECT id FROM users WHERE public_id = '$UPUB'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"$(usd_of $ONE)\"}"
-	[ "$code" = 200 ] || bail "$1: fund ($code)"
+	new_user "$1" "$ONE"
 	cp_login "$REG_EMAIL"
 	[ -n "$TOKEN" ] || bail "$1: login ($code)"
 	TOK=$TOKEN

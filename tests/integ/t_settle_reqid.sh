@@ -18,9 +18,8 @@ C=$(charge_cheap 5 4)
 # two_chats TAG: a new user sends BODY twice with one X-Request-Id
 two_chats() {
 	local tag=$1 cid="trace-$1-$CP_U" uid r1 r2 recorded
-	cp_register "$tag" || bail "$tag: register ($code)"
-	uid=$(q "SELECT id FROM users WHERE public_id = '$REG_ID'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$REG_ID\",\"amount_usd\":\"$(usd_of $ONE)\"}"
+	new_user "$tag" "$ONE"
+	uid=$UID_
 	chat "$REG_KEY" "$BODY" -H "X-Request-Id: $cid"
 	expect_status "$tag: first chat with X-Request-Id $cid" 200
 	r1=$(hdr x-request-id)
