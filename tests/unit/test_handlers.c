@@ -136,22 +136,34 @@ expect_error(struct fix *f, int status, const char *type, const char *code,
 
 /* --- h_meta ---------------------------------------------------------------------------- */
 
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
+/* GET /health: status, no-store, and the body with state, reachable, schema_version. */
+static void
+expect_health(struct fix *f, int status, const char *st, const char *reachable,
+    const char *schema_version)
+{
+	char want[512];
+
+	serve(f, "GET", "/health");
+	expect_status(f, status);
+	expect_header(f, "Cache-Control", "no-store");
+	expect_header(f, "Content-Type", "application/json");
+	snprintf(want, sizeof(want),
+	    "{\"status\": \"%s\", \"version\": \"%s\", \"database\": "
+	    "{\"reachable\": %s, \"expected_schema_version\": %d, "
+	    "\"schema_version\": %s}}",
+	    st, PACKAGE_VERSION, reachable, TG_SCHEMA_VERSION, schema_version);
+	expect_json(f, want);
+}
+
 static void
 t_health_no_database(void **state)
 {
 	struct fix *f = *state;
-	char want[512];
 
-	serve(f, "GET", "/health");
-	expect_status(f, 503);
-	expect_header(f, "Cache-Control", "no-store");
-	expect_header(f, "Content-Type", "application/json");
-	snprintf(want, sizeof(want),
-	    "{\"status\": \"unavailable\", \"version\": \"%s\", \"database\": "
-	    "{\"reachable\": false, \"expected_schema_version\": %d, "
-	    "\"schema_version\": null}}",
-	    PACKAGE_VERSION, TG_SCHEMA_VERSION);
-	expect_json(f, want);
+	expect_health(f, 503, "unavailable", "false", "null");
 	assert_int_equal(wrap_calls, 0);
 }
 
@@ -159,18 +171,9 @@ static void
 t_health_ok(void **state)
 {
 	struct fix *f = *state;
-	char want[512];
 
 	f->ctx.db = fake_pool;
-	serve(f, "GET", "/health");
-	expect_status(f, 200);
-	expect_header(f, "Cache-Control", "no-store");
-	snprintf(want, sizeof(want),
-	    "{\"status\": \"ok\", \"version\": \"%s\", \"database\": "
-	    "{\"reachable\": true, \"expected_schema_version\": %d, "
-	    "\"schema_version\": %d}}",
-	    PACKAGE_VERSION, TG_SCHEMA_VERSION, TG_SCHEMA_VERSION);
-	expect_json(f, want);
+	expect_health(f, 200, "ok", "true", STR(TG_SCHEMA_VERSION));
 	assert_int_equal(wrap_calls, 1);
 	f->ctx.db = NULL;
 }
@@ -179,39 +182,23 @@ static void
 t_health_schema_mismatch(void **state)
 {
 	struct fix *f = *state;
-	char want[512];
 
 	f->ctx.db = fake_pool;
 	wrap_rc = TG_ESCHEMA;
-	wrap_ver = TG_SCHEMA_VERSION - 1;
-	serve(f, "GET", "/health");
-	expect_status(f, 503);
-	snprintf(want, sizeof(want),
-	    "{\"status\": \"schema_mismatch\", \"version\": \"%s\", "
-	    "\"database\": {\"reachable\": true, \"expected_schema_version\": "
-	    "%d, \"schema_version\": %d}}",
-	    PACKAGE_VERSION, TG_SCHEMA_VERSION, TG_SCHEMA_VERSION - 1);
-	expect_json(f, want);
+	wrap_ver = 7;
+	expect_health(f, 503, "schema_mismatch", "true", "7");
 	f->ctx.db = NULL;
 }
 
-/* The database answers but fails (not a schema problem): reachable, 503 unavailable. */
+/* The pool has no connection to give (TG_EDB): unreachable, 503 unavailable. */
 static void
 t_health_db_error(void **state)
 {
 	struct fix *f = *state;
-	char want[512];
 
 	f->ctx.db = fake_pool;
 	wrap_rc = TG_EDB;
-	serve(f, "GET", "/health");
-	expect_status(f, 503);
-	snprintf(want, sizeof(want),
-	    "{\"status\": \"unavailable\", \"version\": \"%s\", \"database\": "
-	    "{\"reachable\": false, \"expected_schema_version\": %d, "
-	    "\"schema_version\": null}}",
-	    PACKAGE_VERSION, TG_SCHEMA_VERSION);
-	expect_json(f, want);
+	expect_health(f, 503, "unavailable", "false", "null");
 	f->ctx.db = NULL;
 }
 
@@ -329,6 +316,19 @@ t_405_allow(void **state)
 	    "DELETE is not allowed on /health; allowed: GET, HEAD, OPTIONS");
 }
 
+/* POST uri declaring a body of cap + 1 bytes: 413 with message. */
+static void
+expect_too_big(
+    struct fix *f, const char *uri, unsigned long long cap, const char *message)
+{
+	char len[32];
+
+	snprintf(len, sizeof(len), "%llu", cap + 1);
+	serve_body(f, "POST", uri, "application/json", "{}", len);
+	expect_error(
+	    f, 413, "invalid_request_error", "body_too_large", message);
+}
+
 /*
  * Refused on Content-Length alone, before the credential: no key needed to get
  * a 413. Over http.max_body the request itself is refused (req_init) and says
@@ -338,17 +338,13 @@ static void
 t_413_data_plane(void **state)
 {
 	struct fix *f = *state;
-	char len[32], msg[128];
+	unsigned long long cap = f->conf->max_body;
+	char msg[128];
 
-	snprintf(len, sizeof(len), "%llu",
-	    (unsigned long long)f->conf->max_body + 1);
 	snprintf(msg, sizeof(msg),
 	    "the request body of %llu bytes exceeds the limit of %llu bytes",
-	    (unsigned long long)f->conf->max_body + 1,
-	    (unsigned long long)f->conf->max_body);
-	serve_body(
-	    f, "POST", "/v1/chat/completions", "application/json", "{}", len);
-	expect_error(f, 413, "invalid_request_error", "body_too_large", msg);
+	    cap + 1, cap);
+	expect_too_big(f, "/v1/chat/completions", cap, msg);
 }
 
 /* The control plane's cap is the smaller http.max_control_body (the router's check). */
@@ -356,15 +352,12 @@ static void
 t_413_control_plane(void **state)
 {
 	struct fix *f = *state;
-	char len[32], msg[128];
+	unsigned long long cap = f->conf->max_control_body;
+	char msg[128];
 
-	snprintf(len, sizeof(len), "%llu",
-	    (unsigned long long)f->conf->max_control_body + 1);
 	snprintf(msg, sizeof(msg),
-	    "the request body exceeds the limit of %llu bytes",
-	    (unsigned long long)f->conf->max_control_body);
-	serve_body(f, "POST", "/auth/login", "application/json", "{}", len);
-	expect_error(f, 413, "invalid_request_error", "body_too_large", msg);
+	    "the request body exceeds the limit of %llu bytes", cap);
+	expect_too_big(f, "/auth/login", cap, msg);
 }
 
 static void
