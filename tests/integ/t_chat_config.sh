@@ -33,9 +33,7 @@ RIGHT_MASTER=$TOLLGATE_MASTER_KEY
 WRONG_MASTER=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100
 
 # --- stack ----------------------------------------------------------------------------------
-cp_scratch_db cfg
-mock_up
-chat_catalog
+chat_backend cfg
 CONF=$T/tg.conf
 LOG=$T/log/tollgate.log
 SOCK=$T/run/tollgate.sock

@@ -15,9 +15,7 @@
 test_begin --mock nginx curl jq mariadb
 
 # --- stack: the chat stack plus a second master whose database socket does not exist -------
-cp_scratch_db fail
-mock_up
-chat_catalog
+chat_backend fail
 CONF=$T/tg.conf
 LOG=$T/log/tollgate.log
 SOCK=$T/run/tollgate.sock

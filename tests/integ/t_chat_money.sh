@@ -69,7 +69,7 @@ phase() {
 	local tag=$1 kind=$2 body=$3
 	local ukey upub uid bytes H c F r exact i p n200 n402 nother sum_resp cost rid
 	local bal res end_bal end_res cost_bad shape_bad
-	local -a pids=() curl_extra=()
+	local -a curl_extra=()
 	note "=== phase $tag ($kind): $N parallel requests"
 
 	cp_register "$tag" || bail "$tag: register the user ($code)"
@@ -124,15 +124,7 @@ phase() {
 	: >"$T/$tag.poll"
 	poller "$uid" "$T/$tag.poll"
 	[ "$kind" = stream ] && curl_extra=(-N)
-	for i in $(seq "$N"); do
-		curl -s -m 90 "${curl_extra[@]}" -o "$T/$tag.$i.body" -D "$T/$tag.$i.hdr" \
-			-w '%{http_code}\n' -X POST -H 'Expect:' -H "Authorization: Bearer $ukey" \
-			-H 'Content-Type: application/json' --data-binary "$body" \
-			"$URL/v1/chat/completions" >"$T/$tag.$i.code" 2>"$T/$tag.$i.err" &
-		pids+=($!)
-		owned_pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p" || true; done
+	chat_burst "$tag" "$N" "$ukey" "$body" "${curl_extra[@]}"
 	# A stream may end at the client a moment before its hold is settled; give it time.
 	wait_for "$tag: every hold settled" 15 no_open "$uid" || true
 	# Let the poller see the settled state too.

@@ -24,9 +24,7 @@ command -v lighttpd >/dev/null 2>&1 && have_lighttpd=1
 	skip "none of nginx, apache2 (mod_proxy_fcgi, mod_fcgid), lighttpd installed"
 
 make_tmp
-cp_scratch_db servers
-mock_up
-chat_catalog
+chat_backend servers
 
 # --- configs ------------------------------------------------------------------------------
 # www-data (spawned mode) must reach the binary, www/, configs, the DB socket and the master

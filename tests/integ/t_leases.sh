@@ -69,21 +69,13 @@ invariants "$UID_" "after the return"
 # codes in $T/TAG.*.code, headers in $T/TAG.*.hdr, samples in $T/TAG.poll; then waits for
 # every lease to come back.
 burst() {
-	local tag=$1 n=$2 body=$3 i p
-	local -a pids=()
+	local tag=$1 n=$2 body=$3 i
 	: >"$T/$tag.poll"
 	rm -f "$T/poll.stop"
 	(while [ ! -e "$T/poll.stop" ]; do money "$UID_" >>"$T/$tag.poll"; sleep 0.02; done) &
 	poll_pid=$!
 	owned_pids+=("$poll_pid")
-	for i in $(seq "$n"); do
-		curl -s -m 60 -o "$T/$tag.$i.body" -D "$T/$tag.$i.hdr" -w '%{http_code}\n' -H 'Expect:' \
-			-H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' \
-			--data-binary "$body" "$URL/v1/chat/completions" >"$T/$tag.$i.code" 2>/dev/null &
-		pids+=($!)
-		owned_pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p" || true; done
+	chat_burst "$tag" "$n" "$UKEY" "$body"
 	wait_for "$tag: every lease returned" 15 no_open "$UID_" || true
 	sleep 0.2
 	touch "$T/poll.stop"

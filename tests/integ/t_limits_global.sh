@@ -6,9 +6,7 @@
 . "$(dirname "$0")/lib/init.sh" cp chat
 
 test_begin --mock curl jq nginx mariadb
-cp_scratch_db glob
-mock_up
-chat_catalog
+chat_backend glob
 mkdir -p "$T/runa" "$T/runb"
 chmod 0755 "$T/runa" "$T/runb"
 common=("db.name=$SCRATCH" limits.scope=global limits.global_share=10 chat.default_max_tokens=16

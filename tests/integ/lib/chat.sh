@@ -59,10 +59,16 @@ chat_stack() {
 	need_bin
 	need_mock
 	need_cmd curl jq nginx mariadb
-	cp_scratch_db "$suffix"
+	chat_backend "$suffix"
+	stack_up "db.name=$SCRATCH" "$@"
+}
+
+# chat_backend SUFFIX: what chat_stack puts behind tollgate: a scratch database (cp_scratch_db
+# SUFFIX), a mock provider (mock_up) and the catalogue on it (chat_catalog).
+chat_backend() {
+	cp_scratch_db "$1"
 	mock_up
 	chat_catalog
-	stack_up "db.name=$SCRATCH" "$@"
 }
 
 # chat CRED BODY [curl args...]: POST /v1/chat/completions.
@@ -71,6 +77,24 @@ chat() {
 	shift 2
 	http POST "$URL/v1/chat/completions" -H "Authorization: Bearer $cred" \
 		-H 'Content-Type: application/json' --data-binary "$body" "$@"
+}
+
+# chat_burst TAG N CRED BODY [curl args...]: N chats at once (one curl each, in the
+# background); the i-th's status, headers, body and curl errors in $T/TAG.i.code, .hdr,
+# .body, .err. Returns when all have ended.
+chat_burst() {
+	local tag=$1 n=$2 cred=$3 body=$4 i p
+	local -a pids=()
+	shift 4
+	for i in $(seq "$n"); do
+		curl -s -m 90 "$@" -o "$T/$tag.$i.body" -D "$T/$tag.$i.hdr" \
+			-w '%{http_code}\n' -X POST -H 'Expect:' -H "Authorization: Bearer $cred" \
+			-H 'Content-Type: application/json' --data-binary "$body" \
+			"$URL/v1/chat/completions" >"$T/$tag.$i.code" 2>"$T/$tag.$i.err" &
+		pids+=($!)
+		owned_pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || true; done
 }
 
 # chat_sse CRED BODY [curl args...]: a streamed chat into $T/sse (raw) and $T/events (the data
