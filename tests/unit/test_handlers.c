@@ -15,6 +15,13 @@ static int64_t wrap_ver = TG_SCHEMA_VERSION;
 static unsigned wrap_calls;
 
 enum tg_err __wrap_db_schema_version(struct db_pool *, int64_t *);
+/*
+ * Named so that the link fails, instead of the real call running on the fake
+ * pool, if db_schema_version is renamed: then rename the wrap in Makefile.am.
+ */
+enum tg_err __real_db_schema_version(struct db_pool *, int64_t *);
+enum tg_err (*const real_db_schema_version)(
+    struct db_pool *, int64_t *) = __real_db_schema_version;
 
 enum tg_err
 __wrap_db_schema_version(struct db_pool *p, int64_t *out)
