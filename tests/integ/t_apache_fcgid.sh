@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_apache_fcgid.sh: smoke test of tollgate spawned by Apache mod_fcgid (as www-data).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
 need_db
 need_bin
@@ -15,15 +15,7 @@ cp "$stage_bin" "$T/bin/tollgate-prefix"
 # mod_fcgid binds its per-process sockets here as the server user.
 mkdir -p "$T/fcgid"
 chown "$(www_user)" "$T/fcgid"
-CONF=$T/root.conf
-CONF_PREFIX=$T/prefix.conf
-# Spawned mode ignores server.listen; the password is inline because www-data cannot read a
-# root-only password file.
-tg_conf "$CONF" "http.www_dir=$T/www" "server.run_dir=$T/wrun" "log.file=$T/wlog/root.log" \
-	"server.pid_file="
-tg_conf "$CONF_PREFIX" "http.www_dir=$T/www" "server.run_dir=$T/wrun" \
-	"log.file=$T/wlog/prefix.log" "server.pid_file=" "server.mount_prefix=/tollgate"
-chmod 0644 "$CONF" "$CONF_PREFIX"
+spawn_confs
 
 start_web start_apache "$integ_dir/apache-fcgid.conf.in" || bail "apache2 (mod_fcgid) starts"
 wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_apache_proxy_fcgi.sh: smoke test of standalone tollgate behind Apache mod_proxy_fcgi.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
 need_db
 need_bin

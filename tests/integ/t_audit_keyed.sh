@@ -3,8 +3,7 @@
 # (doc/internals.md "Keyed audit chain"): `tollgate audit verify` needs that key, says so
 # clearly under a wrong or missing one, and catches a change to any hashed column.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
 need_db
 need_bin

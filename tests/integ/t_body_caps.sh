@@ -3,8 +3,7 @@
 # at http.max_control_body before they are read, and every body's elements are counted
 # (http.max_json_elements) before jansson builds anything.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
 need_db
 need_bin

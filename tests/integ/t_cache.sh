@@ -4,9 +4,7 @@
 # a change made behind tollgate's back (another node, SQL by hand) within cache.ttl; request
 # counts written in batches lose nothing.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 TTL=5
 make_tmp

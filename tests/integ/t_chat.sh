@@ -5,7 +5,7 @@
 #
 # Upstream is the mock provider (tests/mock-provider/README.md), whose token counts are exact:
 # system "be terse" + user "hello there" is 12 prompt tokens and the default reply 12 words.
-# Catalogue (chat_lib.sh): test/cheap $1 in / $2 out / $0.50 cached per million tokens, i.e.
+# Catalogue (lib/chat.sh): test/cheap $1 in / $2 out / $0.50 cached per million tokens, i.e.
 # 1000 / 2000 / 500 nano-USD per token; test/dear $10 / $30 (10000 / 30000). Commission 5%.
 #
 # Each concern runs on a user of its own, so that one section's records and balance cannot
@@ -18,9 +18,7 @@
 #   G  keep-alive comments; a client that goes away mid-stream
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 DEFMAX=256
@@ -31,16 +29,6 @@ export LC_ALL=C  # ${#body} counts bytes
 
 # --- helpers ------------------------------------------------------------------------------
 
-# nano USD: the amount in nano-USD, or "?USD" when it is not a decimal (so a comparison with
-# a number fails instead of aborting the script).
-nano() {
-	if [[ ${1:-} =~ ^-?[0-9]+([.][0-9]+)?$ ]]; then usd_nano "$1"; else echo "?${1:-}"; fi
-}
-# minus A B: A - B when both are integers, else "?".
-minus() {
-	if [[ $1 =~ ^-?[0-9]+$ && $2 =~ ^-?[0-9]+$ ]]; then echo $(($1 - $2)); else echo "?"; fi
-}
-eq() { [ "$1" = "$2" ]; }
 # between LO X HI: X is an integer with LO < X <= HI.
 between() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -gt "$1" ] && [ "$2" -le "$3" ]; }
 
@@ -48,26 +36,15 @@ between() { [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -gt "$1" ] && [ "$2" -le "$3" ]; }
 declare -A PRICE=([test/cheap]="1000 2000 500" [test/dear]="10000 30000 10000")
 # charge_of MODEL PROMPT COMPLETION [CACHED] [BP]: the contract's charge in nano-USD.
 charge_of() {
-	local in out cin base bp=${5:-500} cached=${4:-0}
+	local in out cin cached=${4:-0}
 	read -r in out cin <<<"${PRICE[$1]}"
-	base=$((($2 - cached) * in + cached * cin + $3 * out))
-	echo $((base + (base * bp + 9999) / 10000))
+	with_commission $((($2 - cached) * in + cached * cin + $3 * out)) "${5:-500}"
 }
 # hold_of MODEL BYTES MAX_OUT [N] [BP]: the contract's hold in nano-USD.
 hold_of() {
-	local in out cin base n=${4:-1} bp=${5:-500}
+	local in out cin
 	read -r in out cin <<<"${PRICE[$1]}"
-	base=$(($2 * in + n * $3 * out))
-	echo $((base + (base * bp + 9999) / 10000))
-}
-
-# acct CRED: GET /user/balance; sets BAL, RES, AVAIL in nano-USD.
-acct() {
-	local j
-	j=$(curl -s -m 10 -H "Authorization: Bearer $1" "$URL/user/balance" || true)
-	BAL=$(nano "$(jq -r .balance <<<"$j" 2>/dev/null || true)")
-	RES=$(nano "$(jq -r .reserved <<<"$j" 2>/dev/null || true)")
-	AVAIL=$(nano "$(jq -r .available <<<"$j" 2>/dev/null || true)")
+	hold_at "$in" "$out" "$2" "$3" "${4:-1}" "${5:-500}"
 }
 
 # reply_text N: the mock's reply of N words.
@@ -78,26 +55,11 @@ reply_text() {
 	echo "$s"
 }
 
-# mock_n: the number of requests the mock has received (refreshes $T/mockreq.json).
-mock_n() { mock_requests || true; }
 # mlast EXPR: EXPR holds for the mock's last logged request.
 mlast() { jq -e ".[-1] | $1" "$T/mockreq.json" >/dev/null 2>&1; }
 # mock_sent_max N: the upstream got max_tokens (or max_completion_tokens) N.
 mock_sent_max() { mlast "(.body.max_tokens // .body.max_completion_tokens) == $1"; }
 
-# is_err_any STATUS CODE...: like is_err with any of the codes.
-is_err_any() {
-	local st=$1 c
-	shift
-	[ "$code" = "$st" ] && error_shape || return 1
-	for c in "$@"; do
-		json_is ".error.code == \"$c\"" && return 0
-	done
-	return 1
-}
-
-# jn EXPR: nano-USD of the decimal string EXPR in the last body.
-jn() { nano "$(jv "$1")"; }
 # jnum_nano EXPR: nano-USD of the JSON number (USD) EXPR in the last body.
 jnum_nano() { jq -r "$1 | if type == \"number\" then (. * 1e9 | round) else \"?\" end" "$T/body" 2>/dev/null || echo "?"; }
 
@@ -108,27 +70,11 @@ sse_text() { jq -rj '[.[] | .choices[0]?.delta?.content // empty] | join("")' "$
 done_last() { [ "$(tail -n 1 "$T/events")" = "[DONE]" ] && [ "$(grep -c '^\[DONE\]$' "$T/events")" = 1 ]; }
 is_sse() { hdr content-type | grep -qi '^text/event-stream'; }
 
-# fund CRED_ID USD: the admin adds credits.
-fund() {
-	req POST /admin/add_credits "$AK_ADMIN" "{\"user_id\":\"$1\",\"amount_usd\":\"$2\"}"
-	[ "$code" = 200 ] || bail "admin add_credits $2 to $1 ($code: $(head -c 200 "$T/body"))"
-}
-# user TAG USD: registers a user (funded when USD is not 0); sets U_KEY, U_ID.
-user() {
-	cp_register "$1" || bail "register user $1 ($code: $(head -c 200 "$T/body"))"
-	U_KEY=$REG_KEY U_ID=$REG_ID
-	[ "$2" = 0 ] || fund "$U_ID" "$2"
-}
-
 # Usage records: the contract names the figures, not the members; these accept the
 # obvious spellings.
 UDEF='def pt: (.prompt_tokens // .tokens.prompt_tokens // .tokens.prompt // 0);
 def ct: (.completion_tokens // .tokens.completion_tokens // .tokens.completion // 0);
 def chg: (.charge // .cost); def mdl: (.model // .model_id); def prv: (.provider // .provider_id);'
-
-MSGS='"messages":[{"role":"system","content":"be terse"},{"role":"user","content":"hello there"}]'
-# msgs TEXT: the system message and a user message TEXT (12 prompt tokens for 2 words).
-msgs() { echo "\"messages\":[{\"role\":\"system\",\"content\":\"be terse\"},{\"role\":\"user\",\"content\":\"$1\"}]"; }
 
 cp_admin adm 100
 AK_ADMIN=$ADMIN_KEY
@@ -144,7 +90,7 @@ declare -a EXP=()
 rec() { EXP+=("$1|$2|$3|$(charge_of "$@")"); }
 
 # --- quote: prices, hold, nothing held, nothing upstream ----------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
 QB="{\"model\":\"test/cheap\",$MSGS}"
@@ -173,12 +119,12 @@ want=$(hold_of test/dear ${#QB3} 10 3)
 check "quote: n=3 holds three completions on test/dear = $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
 req POST /v1/quote "$AK" "{\"model\":\"nobody/nothing\",$MSGS}"
 expect_err "quote of an unknown model" 404 model_not_found
-acct "$AK"
+read_balance "$AK"
 check "quote held nothing: balance and reserved unchanged ($BAL, $RES)" eq "$BAL/$RES" "$b0/0"
 check "quote called nothing upstream" eq "$(mock_n)" "$m0"
 
 # --- R1: non-stream chat, exact usage, cost, headers ---------------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
 chat "$AK" "{\"model\":\"test/cheap\",$MSGS}"
@@ -206,7 +152,7 @@ check "chat: x-tollgate-cost = $c1 nano ($(hdr x-tollgate-cost))" eq "$(nano "$(
 check "chat: x-tollgate-provider: mock" eq "$(hdr x-tollgate-provider)" mock
 xbal=$(nano "$(hdr x-tollgate-balance)")
 check "chat: gateway_usage.balance_after = x-tollgate-balance" eq "$(jn .gateway_usage.balance_after)" "$xbal"
-acct "$AK"
+read_balance "$AK"
 check "chat: balance went down by exactly $c1 nano (by $(minus "$b0" "$BAL"))" eq "$(minus "$b0" "$BAL")" "$c1"
 check "chat: x-tollgate-balance = GET /user/balance afterwards ($xbal vs $BAL)" eq "$xbal" "$BAL"
 check "chat: hold released (reserved 0)" eq "$RES" 0
@@ -245,7 +191,7 @@ check "pass-through: response_format reaches the upstream (its body is >= ${#RF}
 	test "$((bytes_rf - bytes_norf))" -ge "${#RF}"
 
 # --- R4: a tool call comes back --------------------------------------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 chat "$AK" "{\"model\":\"test/cheap\",$TOOLS,$(msgs 'please call a tool')}"
 rec test/cheap 14 4
@@ -254,12 +200,12 @@ check "tool call relayed: get_weather with Paris, finish_reason tool_calls" json
 	'.choices[0].finish_reason == "tool_calls" and .choices[0].message.tool_calls[0].function.name == "get_weather"
 	 and (.choices[0].message.tool_calls[0].function.arguments | fromjson | .location == "Paris")'
 check "tool call: usage 14 + 4" json_is '.usage.prompt_tokens == 14 and .usage.completion_tokens == 4'
-acct "$AK"
+read_balance "$AK"
 c=$(charge_of test/cheap 14 4)
 check "tool call: charged $c nano" eq "$(minus "$b0" "$BAL")" "$c"
 
 # --- R5: stream without include_usage -----------------------------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
 SB="{\"model\":\"test/cheap\",\"stream\":true,$(msgs 'hello there [mock:words=6]')}"
@@ -281,13 +227,13 @@ check "stream: one upstream request" eq "$(mock_n)" $((m0 + 1))
 check "upstream: stream true with stream_options.include_usage true (tollgate always asks)" mlast \
 	'.body.stream == true and .body.stream_options.include_usage == true and .body.model == "mock-cheap"'
 check "upstream: default max_tokens on a stream too" mock_sent_max $DEFMAX
-acct "$AK"
+read_balance "$AK"
 c=$(charge_of test/cheap 12 6)
 check "stream: charged exactly $c nano from the upstream's usage (by $(minus "$b0" "$BAL"))" eq "$(minus "$b0" "$BAL")" "$c"
 check "stream: hold released" eq "$RES" 0
 
 # --- R6: stream with include_usage --------------------------------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 chat_sse "$AK" "{\"model\":\"test/cheap\",\"stream\":true,\"stream_options\":{\"include_usage\":true},$(msgs 'hello there [mock:words=7]')}"
 evs
@@ -306,14 +252,14 @@ check "stream+usage: gateway_usage.cost = $c nano" eq "$(jn .gateway_usage.cost)
 check "stream+usage: gateway_usage provider/model/request_id" json_is \
 	".gateway_usage.provider == \"mock\" and .gateway_usage.model == \"test/cheap\" and .gateway_usage.request_id == \"$srid\""
 sbal=$(jn .gateway_usage.balance_after)
-acct "$AK"
+read_balance "$AK"
 check "stream+usage: charged exactly $c nano" eq "$(minus "$b0" "$BAL")" "$c"
 check "stream+usage: gateway_usage.balance_after = balance afterwards" eq "$sbal" "$BAL"
 
 # --- R7: Idempotency-Key: one charge, the same answer replayed --------------------------------
 IK="idem-$CP_U-1"
 IB="{\"model\":\"test/cheap\",$(msgs 'hello there [mock:words=8]')}"
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
 chat "$AK" "$IB" -H "Idempotency-Key: $IK"
@@ -330,7 +276,7 @@ check "Idempotency-Key: the same body id ($id1)" json_is ".id == \"$id1\""
 check "Idempotency-Key: the same content and usage" json_is \
 	"(.choices[0].message.content == \"$(reply_text 8)\") and .usage.completion_tokens == 8 and .usage.prompt_tokens == 12"
 check "Idempotency-Key: one upstream request for two" eq "$(mock_n)" $((m0 + 1))
-acct "$AK"
+read_balance "$AK"
 check "Idempotency-Key: charged once ($c nano; by $(minus "$b0" "$BAL"))" eq "$(minus "$b0" "$BAL")" "$c"
 # The same Idempotency-Key from another API key is another request.
 b0=$BAL
@@ -339,14 +285,14 @@ rec test/cheap 12 8
 expect_status "Idempotency-Key reused by another API key of the user" 200
 check "  is not a replay (no x-idempotent-replay)" test "$(hdr x-idempotent-replay)" != true
 check "  is a new answer (id $(jv .id) != $id1)" test "$(jv .id)" != "$id1"
-acct "$AK"
+read_balance "$AK"
 check "  is charged ($c nano; by $(minus "$b0" "$BAL"))" eq "$(minus "$b0" "$BAL")" "$c"
 check "  reached the upstream" eq "$(mock_n)" $((m0 + 2))
 
 # --- R8: while the first request runs: the hold is placed, the same key gets 409 -----------
 IK2="idem-$CP_U-2"
 LB="{\"model\":\"test/cheap\",$(msgs 'hello there [mock:latency=3000,words=9]')}"
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
 curl -s -m 30 -o "$T/slow.body" -w '%{http_code}' -H 'Expect:' "$URL/v1/chat/completions" \
@@ -355,7 +301,7 @@ curl -s -m 30 -o "$T/slow.body" -w '%{http_code}' -H 'Expect:' "$URL/v1/chat/com
 slow=$!
 owned_pids+=("$slow")
 sleep 1
-acct "$AK"
+read_balance "$AK"
 want=$(hold_of test/cheap ${#LB} $DEFMAX)
 check "in flight: reserved = the hold, ceil(${#LB} x 1000 + $DEFMAX x 2000) + 5% = $want nano (got $RES)" eq "$RES" "$want"
 check "in flight: available is what the hold leaves (${b0} - $RES; got $AVAIL)" eq "$AVAIL" "$(minus "$b0" "$RES")"
@@ -369,13 +315,13 @@ expect_status "after it: the same Idempotency-Key" 200
 check "after it: x-idempotent-replay: true" eq "$(hdr x-idempotent-replay)" true
 check "after it: the first answer's id" eq "$(jv .id)" "$(jq -r .id "$T/slow.body" 2>/dev/null || true)"
 check "in flight: one upstream request for three" eq "$(mock_n)" $((m0 + 1))
-acct "$AK"
+read_balance "$AK"
 c=$(charge_of test/cheap 12 9)
 check "in flight: charged once ($c nano)" eq "$(minus "$b0" "$BAL")" "$c"
 check "in flight: nothing stays reserved" eq "$RES" 0
 
 # --- R9: the dear model ---------------------------------------------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 chat "$AK" "{\"model\":\"test/dear\",$(msgs 'hello there [mock:words=2]')}"
 rec test/dear 12 2
@@ -384,11 +330,11 @@ expect_status "chat test/dear" 200
 mock_n >/dev/null
 check "test/dear: upstream model mock-dear" mlast '.body.model == "mock-dear"'
 check "test/dear: x-tollgate-cost (12x10000 + 2x30000) x 1.05 = $c nano" eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
-acct "$AK"
+read_balance "$AK"
 check "test/dear: charged $c nano" eq "$(minus "$b0" "$BAL")" "$c"
 
 # --- R10: legacy completions ----------------------------------------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
 http POST "$URL/v1/completions" -H "Authorization: Bearer $AK" -H 'Content-Type: application/json' \
@@ -404,11 +350,11 @@ check "completions: x-tollgate-cost = $c nano" eq "$(nano "$(hdr x-tollgate-cost
 check "completions: x-tollgate-provider mock" eq "$(hdr x-tollgate-provider)" mock
 check "completions: one upstream request" eq "$(mock_n)" $((m0 + 1))
 check "completions: upstream POST /v1/completions with mock-cheap" mlast '.path == "/v1/completions" and .body.model == "mock-cheap"'
-acct "$AK"
+read_balance "$AK"
 check "completions: charged $c nano" eq "$(minus "$b0" "$BAL")" "$c"
 
 # --- R11: embeddings ------------------------------------------------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
 http POST "$URL/v1/embeddings" -H "Authorization: Bearer $AK" -H 'Content-Type: application/json' \
@@ -423,11 +369,11 @@ check "embeddings: usage.cost = $c nano" eq "$(jnum_nano .usage.cost)" "$c"
 check "embeddings: x-tollgate-cost = $c nano" eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
 check "embeddings: one upstream request" eq "$(mock_n)" $((m0 + 1))
 check "embeddings: upstream POST /v1/embeddings with mock-cheap" mlast '.path == "/v1/embeddings" and .body.model == "mock-cheap"'
-acct "$AK"
+read_balance "$AK"
 check "embeddings: charged $c nano" eq "$(minus "$b0" "$BAL")" "$c"
 
 # --- R12: cached prompt tokens are billed at the cached price -------------------------------
-acct "$AK"
+read_balance "$AK"
 b0=$BAL
 chat "$AK" "{\"model\":\"test/cheap\",$(msgs 'hello there [mock:cached=5,words=10]')}"
 rec test/cheap 12 10 5
@@ -436,7 +382,7 @@ expect_status "chat with 5 cached prompt tokens" 200
 check "cached: usage says 5 cached" json_is '.usage.prompt_tokens_details.cached_tokens == 5'
 check "cached: (7x1000 + 5x500 + 10x2000) x 1.05 = $c nano (header $(hdr x-tollgate-cost))" \
 	eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
-acct "$AK"
+read_balance "$AK"
 check "cached: charged $c nano" eq "$(minus "$b0" "$BAL")" "$c"
 
 # --- A's usage records ----------------------------------------------------------------------
@@ -516,7 +462,7 @@ check "monitor: total_tokens $tot_tok" json_is ".usage_metrics.total_tokens == $
 check "monitor: total_cost $tot_chg nano (got $(jv .usage_metrics.total_cost))" eq "$(jn .usage_metrics.total_cost)" "$tot_chg"
 check "monitor: most_used_model test/cheap, last_request_time set" json_is \
 	'.usage_metrics.most_used_model == "test/cheap" and (.usage_metrics.last_request_time | type == "string")'
-acct "$AK"
+read_balance "$AK"
 check "monitor: current_credits is the balance" eq "$(jn .current_credits)" "$BAL"
 check "A: balance = 1.00 - every charge ($tot_chg nano)" eq "$BAL" $((1000000000 - tot_chg))
 
@@ -547,7 +493,7 @@ user v 1.00
 VK=$U_KEY V_ID=$U_ID
 cp_new_key "$VK" '{"name":"dear-only","allowed_models":["test/dear"]}' || bail "V creates a restricted key ($code)"
 VK_DEAR=$NEW_KEY
-acct "$VK"
+read_balance "$VK"
 vb0=$BAL
 vm0=$(mock_n)
 http POST "$URL/v1/chat/completions" -H 'Content-Type: application/json' --data-binary "{\"model\":\"test/cheap\",$MSGS}"
@@ -582,7 +528,7 @@ http POST "$URL/v1/embeddings" -H "Authorization: Bearer $VK" -H 'Content-Type: 
 expect_err "embeddings: unknown model" 404 model_not_found
 chat "$VK_DEAR" "{\"model\":\"test/cheap\",$MSGS}"
 expect_err "a key whose allowed_models lacks test/cheap" 404 model_not_found
-acct "$VK"
+read_balance "$VK"
 check "refusals: balance unchanged, nothing reserved" eq "$BAL/$RES" "$vb0/0"
 check "refusals: the upstream got nothing" eq "$(mock_n)" "$vm0"
 req GET /user/usage "$VK"
@@ -590,7 +536,7 @@ check "refusals: no usage record (no hold was placed)" json_is '(.data | length)
 check "V: the ledger reconciles" ledger_check "$V_ID"
 chat "$VK_DEAR" "{\"model\":\"test/dear\",$(msgs 'hello there [mock:words=1]')}"
 expect_status "the restricted key on its allowed model test/dear" 200
-acct "$VK"
+read_balance "$VK"
 c=$(charge_of test/dear 12 1)
 check "  charged $c nano" eq "$(minus "$vb0" "$BAL")" "$c"
 
@@ -629,7 +575,7 @@ req POST /v1/quote "$ZK" "$ZB"
 expect_status "quote for the poor user" 200
 check "  fits false, available 0" sh -c "jq -e '.fits == false' '$T/body' >/dev/null && [ '$(jn .available)' = 0 ]"
 check "  hold $zhold nano (got $(jv .hold))" eq "$(jn .hold)" "$zhold"
-acct "$ZK"
+read_balance "$ZK"
 check "402s: balance still 0, nothing reserved" eq "$BAL/$RES" 0/0
 check "402s: the upstream got nothing" eq "$(mock_n)" "$zm0"
 req GET /user/usage "$ZK"
@@ -649,20 +595,20 @@ zmsg=$(jv .error.message)
 note "402 message: $zmsg"
 check "402: the message names the amount needed ($shold nano)" msg_has "$shold"
 check "402: the message names the amount available (1000000 nano)" msg_has 1000000
-acct "$SK"
+read_balance "$SK"
 check "that 402 changed nothing (balance, reserved)" eq "$BAL/$RES" 1000000/0
 check "that 402 sent nothing upstream" eq "$(mock_n)" "$sm0"
 chat "$SK" "{\"model\":\"test/cheap\",\"max_tokens\":100,$MSGS}"
 expect_status "max_tokens 100 fits the same balance" 200
 mock_n >/dev/null
 check "  the upstream got max_tokens 100" mock_sent_max 100
-acct "$SK"
+read_balance "$SK"
 c=$(charge_of test/cheap 12 12)
 check "  charged for what was used ($c nano), not the hold" eq "$(minus 1000000 "$BAL")" "$c"
 # A key with a credit limit of $0.0002: the limit, not the balance, refuses.
 cp_new_key "$SK" '{"name":"limited","credit_limit":"0.0002"}' || bail "S creates a key with a credit limit ($code)"
 SKL=$NEW_KEY SKL_ID=$NEW_KEY_ID
-acct "$SK"
+read_balance "$SK"
 sb1=$BAL
 sm1=$(mock_n)
 chat "$SKL" "{\"model\":\"test/cheap\",\"max_tokens\":100,$MSGS}"
@@ -673,7 +619,7 @@ expect_status "credit limit 0.0002 >= the hold of max_tokens 10" 200
 check "  the reply is cut at 10 words (finish_reason length)" json_is \
 	'.usage.completion_tokens == 10 and .choices[0].finish_reason == "length"'
 c=$(charge_of test/cheap 12 10)
-acct "$SK"
+read_balance "$SK"
 check "  charged $c nano" eq "$(minus "$sb1" "$BAL")" "$c"
 req GET /user/api-keys "$SK"
 check "  the key's spent is $c nano" eq "$(nano "$(jq -r --arg id "$SKL_ID" '.data[] | select(.id == $id) | .spent' "$T/body" 2>/dev/null)")" "$c"
@@ -689,14 +635,14 @@ req PUT "/admin/users/$C_ID" "$AK_ADMIN" '{"commission_percent":12.5}'
 expect_status "admin sets C's commission to 12.5%" 200
 req POST /v1/quote "$CK" "{\"model\":\"test/cheap\",$MSGS}"
 check "quote shows commission_percent 12.5" json_is '(.commission_percent|tostring|tonumber) == 12.5'
-acct "$CK"
+read_balance "$CK"
 cb0=$BAL
 chat "$CK" "{\"model\":\"test/cheap\",$(msgs 'hello there [mock:cached=5]')}"
 c=$(charge_of test/cheap 12 12 5 1250)
 expect_status "chat at 12.5%" 200
 check "12.5%: base 33500 + ceil(4187.5) = $c nano (header $(hdr x-tollgate-cost))" eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
 check "12.5%: gateway_usage.cost $c nano" eq "$(jn .gateway_usage.cost)" "$c"
-acct "$CK"
+read_balance "$CK"
 check "12.5%: charged $c nano" eq "$(minus "$cb0" "$BAL")" "$c"
 check "C: the ledger reconciles" ledger_check "$C_ID"
 
@@ -705,7 +651,7 @@ check "C: the ledger reconciles" ledger_check "$C_ID"
 # =========================================================================================
 user e 1.00
 EK=$U_KEY E_ID=$U_ID
-acct "$EK"
+read_balance "$EK"
 eb0=$BAL
 # upstream_fail DIRECTIVES STATUS CODE...: the upstream fails before the first byte.
 upstream_fail() {
@@ -716,7 +662,7 @@ upstream_fail() {
 	check "upstream $d -> $st ${*}" is_err_any "$st" "$@"
 	check "  answered in JSON, not the upstream's page" content_type_json
 	check "  the upstream was called" test "$(mock_n)" -gt "$m"
-	acct "$EK"
+	read_balance "$EK"
 	check "  nothing charged, nothing reserved" eq "$BAL/$RES" "$eb0/0"
 }
 upstream_fail status=429,retry_after=1 429 upstream_error rate_limit_exceeded
@@ -742,7 +688,7 @@ check "mid-stream failure: an error event {error:{message,...}}" ev_is \
 	'any(.[]; (.error | type == "object") and (.error.message | type == "string"))'
 check "mid-stream failure: the error event is the last event, then [DONE]" sh -c \
 	"jq -e '.[-1].error | type == \"object\"' '$T/ev.json' >/dev/null && [ \"\$(tail -n 1 '$T/events')\" = '[DONE]' ]"
-acct "$EK"
+read_balance "$EK"
 ech=$(minus "$eb0" "$BAL")
 ehold=$(hold_of test/cheap ${#EB} $DEFMAX)
 check "mid-stream failure: what was delivered is charged (0 < $ech nano <= hold $ehold)" between 0 "$ech" "$ehold"
@@ -764,17 +710,17 @@ nka=$(tr -d '\r' <"$T/sse" | grep -c '^: *keep-alive' || true)
 check "slow upstream: ': keep-alive' comments ([chat] keepalive = 1 s, 2.5 s wait; got $nka)" test "${nka:-0}" -ge 1
 check "slow upstream: the content afterwards is intact" eq "$(sse_text)" "$(reply_text 3)"
 check "slow upstream: [DONE] last" done_last
-acct "$GK"
+read_balance "$GK"
 gb0=$BAL
 # The client hangs up after ~1.5 s of a 10 s stream.
 CURL_TIMEOUT=1.5 chat_sse "$GK" "{\"model\":\"test/cheap\",\"stream\":true,$(msgs 'hello there [mock:pace=250,words=40]')}"
 check "client gone: curl timed out mid-stream (rc 28; got $sse_rc)" eq "$sse_rc" 28
 g_settled() {
-	acct "$GK"
+	read_balance "$GK"
 	[ "$RES" = 0 ] && [ "$BAL" != "$gb0" ]
 }
 wait_for "the abandoned stream to settle" 30 g_settled || true
-acct "$GK"
+read_balance "$GK"
 gch=$(minus "$gb0" "$BAL")
 gfull=$(charge_of test/cheap 12 40)
 check "client gone: the hold is settled (reserved 0)" eq "$RES" 0

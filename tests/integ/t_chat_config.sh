@@ -14,7 +14,7 @@
 #   7  `tollgate sweep` on a clean database.
 #
 # One scratch database serves three tollgate masters behind one nginx:
-#   /          the main instance (TOLLGATE_MASTER_KEY from chat_lib.sh); cp_restart changes
+#   /          the main instance (TOLLGATE_MASTER_KEY from lib/chat.sh); cp_restart changes
 #              its configuration for section 5;
 #   /tollgate/ an instance started without any master key (nginx's "prefix" slot);
 #   /nodb/     an instance started with a wrong master key (nginx's third slot; its database
@@ -23,15 +23,9 @@
 # reply 12 words, so a chat costs 12 x input + 12 x output per token, plus commission.
 # shellcheck disable=SC2317,SC2119 # helpers run through check/wait_for; mock_up takes no args
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
-need_db
-need_bin
-need_mock
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin --mock nginx curl jq mariadb
 export LC_ALL=C
 
 DEFMAX=256
@@ -39,9 +33,7 @@ RIGHT_MASTER=$TOLLGATE_MASTER_KEY
 WRONG_MASTER=ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100
 
 # --- stack ----------------------------------------------------------------------------------
-cp_scratch_db cfg
-mock_up
-chat_catalog
+chat_backend cfg
 CONF=$T/tg.conf
 LOG=$T/log/tollgate.log
 SOCK=$T/run/tollgate.sock
@@ -75,64 +67,25 @@ WKURL=$URL/nodb
 
 # --- helpers --------------------------------------------------------------------------------
 
+# q: chat.sh's, with the client's complaints kept out of the test's output.
 q() { sql "$SCRATCH" -e "$1" 2>>"$T/log/sql.err" || true; }
-eq() { [ "$1" = "$2" ]; }
-nano() {
-	if [[ ${1:-} =~ ^-?[0-9]+([.][0-9]+)?$ ]]; then usd_nano "$1"; else echo "?${1:-}"; fi
-}
-minus() {
-	if [[ $1 =~ ^-?[0-9]+$ && $2 =~ ^-?[0-9]+$ ]]; then echo $(($1 - $2)); else echo "?"; fi
-}
-jn() { nano "$(jv "$1")"; }
 # body_lacks STRING: the last response body does not contain STRING.
 body_lacks() { ! grep -qF -- "$1" "$T/body"; }
-# charge_of IN OUT PROMPT COMPLETION [BP]: nano-USD charge at IN/OUT nano per token.
-charge_of() {
-	local base=$(($3 * $1 + $4 * $2)) bp=${5:-500}
-	echo $((base + (base * bp + 9999) / 10000))
-}
-acct() {
-	local j
-	j=$(curl -s -m 10 -H "Authorization: Bearer $1" "$URL/user/balance" || true)
-	BAL=$(nano "$(jq -r .balance <<<"$j" 2>/dev/null || true)")
-	RES=$(nano "$(jq -r .reserved <<<"$j" 2>/dev/null || true)")
-}
-fund() {
-	req POST /admin/add_credits "$AK_ADMIN" "{\"user_id\":\"$1\",\"amount_usd\":\"$2\"}"
-	[ "$code" = 200 ] || bail "admin add_credits $2 to $1 ($code: $(head -c 200 "$T/body"))"
-}
-# user TAG USD: registers and funds a user; sets U_KEY, U_ID (public id), U_DBID (users.id).
-user() {
-	cp_register "$1" || bail "register user $1 ($code: $(head -c 200 "$T/body"))"
-	U_KEY=$REG_KEY U_ID=$REG_ID
+# user_db TAG USD: user, and U_DBID (users.id).
+user_db() {
+	user "$1" "$2"
 	U_DBID=$(q "SELECT id FROM users WHERE public_id = '$U_ID'")
-	fund "$U_ID" "$2"
 }
-MSGS='"messages":[{"role":"system","content":"be terse"},{"role":"user","content":"hello there"}]'
-msgs() { echo "\"messages\":[{\"role\":\"system\",\"content\":\"be terse\"},{\"role\":\"user\",\"content\":\"$1\"}]"; }
 # chat_at BASE CRED BODY: POST BASE/v1/chat/completions.
 chat_at() {
 	http POST "$1/v1/chat/completions" -H "Authorization: Bearer $2" \
 		-H 'Content-Type: application/json' --data-binary "$3"
 }
-mock_n() { mock_requests || true; }
-mock_clear() { curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/requests" >/dev/null || true; }
 # mreq I EXPR: EXPR holds for the mock's I-th logged request (after mock_n).
 mreq() { jq -e ".[$1] | $2" "$T/mockreq.json" >/dev/null 2>&1; }
 # last_usage DBID COLUMNS: those columns of the user's newest usage record, space-separated.
 last_usage() {
 	q "SELECT $2 FROM usage_records WHERE user_id = $1 ORDER BY id DESC LIMIT 1" | tr '\t' ' '
-}
-n_usage() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1"; }
-# is_err_any STATUS CODE...
-is_err_any() {
-	local st=$1 c
-	shift
-	[ "$code" = "$st" ] && error_shape || return 1
-	for c in "$@"; do
-		json_is ".error.code == \"$c\"" && return 0
-	done
-	return 1
 }
 
 cp_admin cfgadm 100
@@ -156,7 +109,7 @@ check "tollgate sweep prints 'settled 0 expired hold(s)' (got '$sweep_out')" \
 # 1: providers, upstream keys, CLI, audit.
 # =========================================================================================
 note "=== 1: admin provider API"
-user plain 1.00
+user_db plain 1.00
 PK=$U_KEY
 pa() { req POST /admin/providers "$AK_ADMIN" "$1"; }
 n_prov() { q "SELECT COUNT(*) FROM providers WHERE id = '$1'"; }
@@ -404,15 +357,15 @@ check "DB: the deployment on mock with upstream model mock-price at 1000000 / 20
 	eq "$(q "SELECT provider_id, upstream_model, input_price, output_price FROM model_routes WHERE model_id = 'cfg/price'" | tr '\t' ' ')" \
 	"mock mock-price 1000000 2000000"
 
-user m 1.00
+user_db m 1.00
 MK=$U_KEY M_ID=$U_ID M_DB=$U_DBID
-acct "$MK"
+read_balance "$MK"
 b0=$BAL
 chat "$MK" "{\"model\":\"cfg/price\",$MSGS}"
-c=$(charge_of 1000 2000 12 12)
+c=$(charge_at 1000 2000 12 12)
 expect_status "chat cfg/price at 1.00 / 2.00" 200
 check "  charged $c nano (x-tollgate-cost $(hdr x-tollgate-cost))" eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
-acct "$MK"
+read_balance "$MK"
 check "  balance down by exactly $c" eq "$(minus "$b0" "$BAL")" "$c"
 mock_n >/dev/null
 check "  the upstream got model mock-price" mreq -1 '.body.model == "mock-price"'
@@ -431,13 +384,13 @@ check "PUT answer: pricing 0.000005 / 0.0000075" json_is \
 req POST /v1/quote "$MK" "{\"model\":\"cfg/price\",$MSGS}"
 check "quote after PUT: prices 5.00 / 7.50" json_is \
 	'(.prices.input|tostring|tonumber) == 5 and (.prices.output|tostring|tonumber) == 7.5'
-acct "$MK"
+read_balance "$MK"
 b0=$BAL
 chat "$MK" "{\"model\":\"cfg/price\",$MSGS}"
-c=$(charge_of 5000 7500 12 12)
+c=$(charge_at 5000 7500 12 12)
 expect_status "chat cfg/price after the PUT" 200
 check "  charged at the new prices: $c nano (header $(hdr x-tollgate-cost))" eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
-acct "$MK"
+read_balance "$MK"
 check "  balance down by exactly $c" eq "$(minus "$b0" "$BAL")" "$c"
 check "  usage record: prices 5000000 / 7500000, charge $c" \
 	eq "$(last_usage "$M_DB" 'input_price, output_price, charge')" "5000000 7500000 $c"
@@ -466,13 +419,13 @@ pm '{"id":"cfg/fo","provider_id":"p-good","upstream_model":"fo-good","input_pric
 expect_status "cfg/fo on p-good at 4.00 / 6.00" 201
 check "cfg/fo has two deployments" eq "$(q "SELECT COUNT(*) FROM model_routes WHERE model_id = 'cfg/fo'")" 2
 
-user f 1.00
+user_db f 1.00
 FK=$U_KEY F_ID=$U_ID F_DB=$U_DBID
-acct "$FK"
+read_balance "$FK"
 b0=$BAL
 mock_clear
 chat "$FK" "{\"model\":\"cfg/fo\",$MSGS}"
-c=$(charge_of 4000 6000 12 12)
+c=$(charge_at 4000 6000 12 12)
 expect_status "chat cfg/fo: the cheaper deployment is refused, the dearer one serves" 200
 check "  x-tollgate-provider: p-good ($(hdr x-tollgate-provider))" eq "$(hdr x-tollgate-provider)" p-good
 check "  gateway_usage.provider p-good" json_is '.gateway_usage.provider == "p-good"'
@@ -483,7 +436,7 @@ check "  first: p-bad's model fo-bad with the refused key -> 401" mreq 0 \
 check "  second: p-good's model fo-good with the right key -> 200" mreq 1 \
 	'.body.model == "fo-good" and .status == 200 and .headers.authorization == "Bearer sk-mo****6789"'
 check "  charged at p-good's prices: $c nano (header $(hdr x-tollgate-cost))" eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
-acct "$FK"
+read_balance "$FK"
 check "  balance down by exactly $c, nothing reserved" eq "$(minus "$b0" "$BAL")/$RES" "$c/0"
 read -r u_att u_prov u_um u_in u_out u_base u_comm u_chg u_uk u_st <<<"$(last_usage "$F_DB" \
 	'attempts, provider_id, upstream_model, input_price, output_price, base_cost, commission, charge, upstream_key_id, status')"
@@ -504,10 +457,10 @@ check "  an admin can put it back (PUT enabled:true clears the reason)" json_is 
 
 # The same failover for a stream: nothing reached the client before p-good answered.
 mock_clear
-acct "$FK"
+read_balance "$FK"
 b0=$BAL
 chat_sse "$FK" "{\"model\":\"cfg/fo\",\"stream\":true,\"stream_options\":{\"include_usage\":true},$(msgs 'hello there [mock:words=5]')}"
-c=$(charge_of 4000 6000 12 5)
+c=$(charge_at 4000 6000 12 5)
 sse_content() { grep -v '^\[DONE\]$' "$T/events" | jq -rj '.choices[0]?.delta?.content // empty' 2>/dev/null || true; }
 check "stream cfg/fo: 200, curl ok (rc $sse_rc)" eq "$code/$sse_rc" 200/0
 check "  x-tollgate-provider: p-good ($(hdr x-tollgate-provider))" eq "$(hdr x-tollgate-provider)" p-good
@@ -517,7 +470,7 @@ check "  the 5-word reply arrives ('$(sse_content)')" eq "$(sse_content)" "mock 
 note "stream events with an error member: $(grep '"error"' "$T/events" | head -c 300)"
 check "  no error event" sh -c "! grep -q '\"error\"' '$T/events'"
 check "  [DONE] is the last event" eq "$(tail -n 1 "$T/events")" "[DONE]"
-acct "$FK"
+read_balance "$FK"
 check "  charged at p-good's prices: $c nano (by $(minus "$b0" "$BAL")), nothing reserved" \
 	eq "$(minus "$b0" "$BAL")/$RES" "$c/0"
 note "stream usage record: $(last_usage "$F_DB" 'attempts, provider_id, status, http_status, charge, error')"
@@ -527,39 +480,39 @@ check "  usage record: attempts 2, p-good, status ok, charge $c" \
 req PUT /admin/providers/p-bad "$AK_ADMIN" '{"enabled":false}'
 expect_status "PUT /admin/providers/p-bad enabled:false" 200
 mock_clear
-acct "$FK"
+read_balance "$FK"
 b0=$BAL
 chat "$FK" "{\"model\":\"cfg/fo\",$MSGS}"
-c=$(charge_of 4000 6000 12 12)
+c=$(charge_at 4000 6000 12 12)
 expect_status "chat cfg/fo with p-bad disabled" 200
 check "  one upstream request, to fo-good" sh -c "[ \"\$(curl -s -m 5 http://127.0.0.1:$MOCK_PORT/_mock/requests | jq -c '[.[].body.model]')\" = '[\"fo-good\"]' ]"
 check "  usage record: attempts 1, provider p-good" eq "$(last_usage "$F_DB" 'attempts, provider_id')" "1 p-good"
-acct "$FK"
+read_balance "$FK"
 check "  charged $c" eq "$(minus "$b0" "$BAL")" "$c"
 
 pm '{"id":"cfg/nokey","provider_id":"p-nokey","upstream_model":"nk","input_price":"1.00","output_price":"2.00"}'
 expect_status "cfg/nokey on p-nokey (which has no key)" 201
 mock_clear
-acct "$FK"
+read_balance "$FK"
 b0=$BAL
 chat "$FK" "{\"model\":\"cfg/nokey\",$MSGS}"
 expect_err "chat cfg/nokey" 503 provider_unavailable
 check "  nothing sent upstream" eq "$(mock_n)" 0
-acct "$FK"
+read_balance "$FK"
 check "  balance unchanged, nothing reserved" eq "$BAL/$RES" "$b0/0"
 
 pm '{"id":"cfg/skip","provider_id":"p-nokey","upstream_model":"sk-nokey","input_price":"1.00","output_price":"2.00"}'
 pm '{"id":"cfg/skip","provider_id":"mock","upstream_model":"sk-mock","input_price":"10.00","output_price":"30.00"}'
 expect_status "cfg/skip: cheap on p-nokey, dear on mock" 201
 mock_clear
-acct "$FK"
+read_balance "$FK"
 b0=$BAL
 chat "$FK" "{\"model\":\"cfg/skip\",$MSGS}"
-c=$(charge_of 10000 30000 12 12)
+c=$(charge_at 10000 30000 12 12)
 expect_status "chat cfg/skip: the keyless deployment is skipped" 200
 check "  x-tollgate-provider: mock" eq "$(hdr x-tollgate-provider)" mock
 check "  one upstream request, model sk-mock" sh -c "[ \"\$(curl -s -m 5 http://127.0.0.1:$MOCK_PORT/_mock/requests | jq -c '[.[].body.model]')\" = '[\"sk-mock\"]' ]"
-acct "$FK"
+read_balance "$FK"
 check "  charged at mock's deployment prices: $c" eq "$(minus "$b0" "$BAL")" "$c"
 check "  usage record: provider mock, prices 10000000 / 30000000, charge $c" \
 	eq "$(last_usage "$F_DB" 'provider_id, input_price, output_price, charge')" "mock 10000000 30000000 $c"
@@ -582,9 +535,9 @@ pm '{"id":"cfg/or","provider_id":"orx","upstream_model":"vendor/or-model","input
 expect_status "cfg/or on orx at 10.00 / 30.00" 201
 pm '{"id":"cfg/ds","provider_id":"dsx","upstream_model":"deepseek-chat","input_price":"1.00","output_price":"2.00"}'
 expect_status "cfg/ds on dsx at 1.00 / 2.00" 201
-user kinds 1.00
+user_db kinds 1.00
 K_KEY=$U_KEY K_ID=$U_ID K_DB=$U_DBID
-acct "$K_KEY"
+read_balance "$K_KEY"
 k0=$BAL
 m=$(mock_n)
 http POST "$URL/v1/chat/completions" -H "Authorization: Bearer $K_KEY" -H 'Content-Type: application/json' \
@@ -592,7 +545,7 @@ http POST "$URL/v1/chat/completions" -H "Authorization: Bearer $K_KEY" -H 'Conte
 	--data-binary "{\"model\":\"cfg/or\",$(msgs 'hello there [mock:flavor=openrouter]')}"
 expect_status "OpenRouter chat" 200
 # The mock's OpenRouter flavour charges 1000 x prompt + 2000 x completion nano-USD: 12 + 12.
-orc=$(charge_of 1000 2000 12 12)
+orc=$(charge_at 1000 2000 12 12)
 check "OpenRouter: charged its reported usage.cost + 5% ($orc nano), not the catalogue price" \
 	eq "$(nano "$(hdr x-tollgate-cost)")" "$orc"
 check "  usage.cost says the same" eq "$(jq '.usage.cost * 1e9 | round' "$T/body" 2>/dev/null)" "$orc"
@@ -600,7 +553,7 @@ check "  OpenRouter's own usage.cost is replaced, not repeated (one cost key in 
 	eq "$(grep -o '"cost":' "$T/body" | wc -l)" 2
 check "  the record keeps OpenRouter's figure (24000+12000... upstream_cost 36000)" \
 	eq "$(last_usage "$K_DB" 'upstream_cost, base_cost, charge')" "36000 36000 $orc"
-acct "$K_KEY"
+read_balance "$K_KEY"
 check "  the balance dropped by exactly that" eq "$(minus "$k0" "$BAL")" "$orc"
 mock_n >/dev/null
 check "OpenRouter got the client's HTTP-Referer and X-Title" \
@@ -640,7 +593,7 @@ pm '{"id":"cfg/dis","provider_id":"mock","upstream_model":"dis","input_price":"1
 expect_status "cfg/dis added" 201
 pm '{"id":"cfg/dep","provider_id":"mock","upstream_model":"dep","input_price":"1.00","output_price":"2.00"}'
 expect_status "cfg/dep added" 201
-user d 1.00
+user_db d 1.00
 DK=$U_KEY D_ID=$U_ID
 chat "$DK" "{\"model\":\"cfg/dis\",$MSGS}"
 expect_status "chat cfg/dis while enabled" 200
@@ -653,7 +606,7 @@ req PUT /admin/models/cfg/dep "$AK_ADMIN" '{"provider_id":"mock","enabled":false
 expect_status "PUT /admin/models/cfg/dep provider_id mock enabled:false" 200
 check "DB: cfg/dep stays enabled, its deployment is disabled" \
 	eq "$(q "SELECT m.enabled, r.enabled FROM models m JOIN model_routes r ON r.model_id = m.id WHERE m.id = 'cfg/dep'" | tr '\t' ' ')" "1 0"
-acct "$DK"
+read_balance "$DK"
 b0=$BAL
 m0=$(mock_n)
 chat "$DK" "{\"model\":\"cfg/dis\",$MSGS}"
@@ -665,7 +618,7 @@ check "GET /v1/models no longer lists cfg/dis" json_is '(.data | length) > 0 and
 chat "$DK" "{\"model\":\"cfg/dep\",$MSGS}"
 expect_err "chat cfg/dep (its only deployment disabled)" 400 model_not_priced
 check "neither sent anything upstream" eq "$(mock_n)" "$m0"
-acct "$DK"
+read_balance "$DK"
 check "neither held or charged anything" eq "$BAL/$RES" "$b0/0"
 req PUT /admin/models/cfg/dis "$AK_ADMIN" '{"enabled":true}'
 expect_status "PUT /admin/models/cfg/dis enabled:true" 200
@@ -678,20 +631,20 @@ check "D: the ledger reconciles" ledger_check "$D_ID"
 # =========================================================================================
 note "=== 5a: [billing] flat_price = 3.00"
 cp_restart "${BASE[@]}" "billing.flat_price=3.00"
-user fl 1.00
+user_db fl 1.00
 LK=$U_KEY L_ID=$U_ID L_DB=$U_DBID
-c=$(charge_of 3000 3000 12 12)
+c=$(charge_at 3000 3000 12 12)
 req POST /v1/quote "$LK" "{\"model\":\"test/dear\",$MSGS}"
 check "quote under flat_price: test/dear input, output and cached at 3.00" json_is \
 	'(.prices.input|tostring|tonumber) == 3 and (.prices.output|tostring|tonumber) == 3 and (.prices.cached_input|tostring|tonumber) == 3'
 for mdl in test/cheap test/dear cfg/price; do
-	acct "$LK"
+	read_balance "$LK"
 	b0=$BAL
 	chat "$LK" "{\"model\":\"$mdl\",$MSGS}"
 	expect_status "flat: chat $mdl" 200
 	check "  charged (12+12) x 3000 + 5% = $c nano (header $(hdr x-tollgate-cost))" \
 		eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
-	acct "$LK"
+	read_balance "$LK"
 	check "  balance down by exactly $c" eq "$(minus "$b0" "$BAL")" "$c"
 	check "  usage record: prices 3000000 / 3000000, base 72000, commission 3600" \
 		eq "$(last_usage "$L_DB" 'model_id, input_price, output_price, base_cost, commission, charge')" \
@@ -701,39 +654,39 @@ check "FL: the ledger reconciles" ledger_check "$L_ID"
 
 note "=== 5b: [billing] group_commission = vip:2, [chat] first_byte_timeout = 1"
 cp_restart "${BASE[@]}" "billing.group_commission=vip:2" "chat.first_byte_timeout=1"
-user vip 1.00
+user_db vip 1.00
 VK=$U_KEY V_ID=$U_ID V_DB=$U_DBID
 req PUT "/admin/users/$V_ID" "$AK_ADMIN" '{"group":"vip"}'
 expect_status "PUT /admin/users/{id} group vip" 200
 check "  the user's group is vip" json_is '.group == "vip" or .user.group == "vip"'
 req POST /v1/quote "$VK" "{\"model\":\"test/cheap\",$MSGS}"
 check "quote: commission_percent 2 for the vip" json_is '(.commission_percent|tostring|tonumber) == 2'
-acct "$VK"
+read_balance "$VK"
 b0=$BAL
 chat "$VK" "{\"model\":\"test/cheap\",$MSGS}"
-c=$(charge_of 1000 2000 12 12 200)
+c=$(charge_at 1000 2000 12 12 200)
 expect_status "vip: chat test/cheap" 200
 check "vip: base 36000 + 2% = $c nano (header $(hdr x-tollgate-cost))" eq "$(nano "$(hdr x-tollgate-cost)")" "$c"
-acct "$VK"
+read_balance "$VK"
 check "vip: balance down by exactly $c" eq "$(minus "$b0" "$BAL")" "$c"
 check "vip: usage record commission_bp 200, commission 720, charge $c" \
 	eq "$(last_usage "$V_DB" 'commission_bp, commission, charge')" "200 720 $c"
-user other 1.00
+user_db other 1.00
 OK_=$U_KEY O_ID=$U_ID
 req PUT "/admin/users/$O_ID" "$AK_ADMIN" '{"group":"bronze"}'
 expect_status "PUT /admin/users/{id} group bronze (not configured)" 200
-acct "$OK_"
+read_balance "$OK_"
 b0=$BAL
 chat "$OK_" "{\"model\":\"test/cheap\",$MSGS}"
-c=$(charge_of 1000 2000 12 12 500)
+c=$(charge_at 1000 2000 12 12 500)
 expect_status "bronze: chat test/cheap" 200
-acct "$OK_"
+read_balance "$OK_"
 check "bronze (no group_commission entry) pays the default 5%: $c" eq "$(minus "$b0" "$BAL")" "$c"
 check "VIP: the ledger reconciles" ledger_check "$V_ID"
 
-user slow 1.00
+user_db slow 1.00
 SK=$U_KEY S_ID=$U_ID S_DB=$U_DBID
-acct "$SK"
+read_balance "$SK"
 b0=$BAL
 m0=$(mock_n)
 t0=$(date +%s%N)
@@ -742,7 +695,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 expect_err "first_byte_timeout 1 s, upstream latency 2.5 s" 504 upstream_timeout
 check "  answered before the upstream would have ($ms ms < 2400)" test "$ms" -lt 2400
 check "  the upstream was called" test "$(mock_n)" -gt "$m0"
-acct "$SK"
+read_balance "$SK"
 # The request went out before the timeout: the provider may bill it, so it is charged by
 # [chat] charge_timeout, the hold by default (issue 13; it was charged 0).
 hold=$(q "SELECT amount FROM holds WHERE account_id = $S_DB ORDER BY created_at DESC LIMIT 1")
@@ -760,9 +713,9 @@ note "=== 6: no master key / a wrong one"
 http GET "$NMURL/health"
 expect_status "no-master instance: /health" 200
 check "no-master instance: the log says there is no master key" log_has 'no master key' "$T/log/nm.log"
-user nm 1.00
+user_db nm 1.00
 NK=$U_KEY N_ID=$U_ID N_DB=$U_DBID
-acct "$NK"
+read_balance "$NK"
 b0=$BAL
 m0=$(mock_n)
 chat_at "$NMURL" "$NK" "{\"model\":\"test/cheap\",$MSGS}"
@@ -770,7 +723,7 @@ expect_err "no master key: chat" 503 provider_unavailable
 chat_at "$NMURL" "$NK" "{\"model\":\"test/cheap\",\"stream\":true,$MSGS}"
 expect_err "no master key: streamed chat" 503 provider_unavailable
 check "no master key: the mock got nothing" eq "$(mock_n)" "$m0"
-acct "$NK"
+read_balance "$NK"
 check "no master key: balance unchanged, nothing reserved" eq "$BAL/$RES" "$b0/0"
 check "no master key: no usage record" eq "$(n_usage "$N_DB")" 0
 http POST "$NMURL/v1/quote" -H "Authorization: Bearer $NK" -H 'Content-Type: application/json' \
@@ -782,13 +735,13 @@ http POST "$NMURL/admin/providers/p-api/keys" -H "Authorization: Bearer $AK_ADMI
 expect_status "no master key: POST /admin/providers/p-api/keys" 503
 check "  stored nothing" eq "$(q "SELECT COUNT(*) FROM upstream_keys WHERE provider_id = 'p-api'")" 1
 
-acct "$NK"
+read_balance "$NK"
 b0=$BAL
 m0=$(mock_n)
 chat_at "$WKURL" "$NK" "{\"model\":\"test/cheap\",$MSGS}"
 expect_err "wrong master key: chat" 503 provider_unavailable
 check "wrong master key: the mock got nothing" eq "$(mock_n)" "$m0"
-acct "$NK"
+read_balance "$NK"
 check "wrong master key: balance unchanged, nothing reserved" eq "$BAL/$RES" "$b0/0"
 check "N: the ledger reconciles" ledger_check "$N_ID"
 wk_named() { grep -Eqi 'master key' "$T/log/wk.log"; }

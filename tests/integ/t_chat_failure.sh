@@ -10,20 +10,12 @@
 #     [DONE], and only what was delivered is charged.
 # shellcheck disable=SC2317,SC2119 # helpers run through check/wait_for; mock_up takes no args
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
-need_db
-need_bin
-need_mock
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin --mock nginx curl jq mariadb
 
 # --- stack: the chat stack plus a second master whose database socket does not exist -------
-cp_scratch_db fail
-mock_up
-chat_catalog
+chat_backend fail
 CONF=$T/tg.conf
 LOG=$T/log/tollgate.log
 SOCK=$T/run/tollgate.sock
@@ -50,36 +42,13 @@ wait_for "$URL/health" 15 health_ok || bail "$URL/health answers 200"
 
 # --- helpers ------------------------------------------------------------------------------
 
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-# charge_cheap PROMPT COMPLETION: test/cheap ($1/$2 per million) plus 5 %, rounded up.
-charge_cheap() {
-	local base=$(($1 * 1000 + $2 * 2000))
-	echo $((base + (base * 500 + 9999) / 10000))
-}
-q() { sql "$SCRATCH" -e "$1" || true; }
-# to_n USD: a decimal-string USD amount in nano-USD ("bad" when it is not one).
-to_n() {
-	if [[ ${1:-} =~ ^[0-9]+([.][0-9]{1,9})?$ ]]; then usd_nano "$1"; else echo bad; fi
-}
-
-acct() { q "SELECT balance, reserved FROM accounts WHERE user_id = $1" | tr '\t' ' '; }
-open_holds() { q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND state = 'open'"; }
-n_usage() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1"; }
-mock_clear() { curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/requests" >/dev/null; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # n_data FILE: the number of "data:" lines in a raw SSE capture.
 n_data() { grep -c '^data: ' "$1" 2>/dev/null || true; }
 
-# new_user TAG NANO: registers a user and funds it with NANO nano-USD; sets UKEY, UPUB, UID_
-# (users.id; UID is bash's own), F.
-new_user() {
-	cp_register "$1" || bail "$1: register ($code)"
-	UKEY=$REG_KEY UPUB=$REG_ID
-	UID_=$(q "SELECT id FROM users WHERE public_id = '$UPUB'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"$(usd_of "$2")\",\"note\":\"t_chat_failure\"}"
-	[ "$code" = 200 ] || bail "$1: fund the user ($code: $(head -c 200 "$T/body"))"
-	F=$2
-	check "$1: funded with $F nano" test "$(acct "$UID_")" = "$F 0"
+# funded_user TAG NANO: new_user (noted t_chat_failure), and its account holds exactly NANO.
+funded_user() {
+	new_user "$1" "$2" t_chat_failure
+	check "$1: funded with $F nano" test "$(acct_row "$UID_")" = "$F 0"
 }
 
 # usage_row UID: "status stream estimated http_status prompt completion base commission
@@ -103,7 +72,7 @@ ONE_USD=1000000000
 
 # --- (a) the client goes away mid-stream --------------------------------------------------
 note "=== (a) client disconnect mid-stream"
-new_user gone "$ONE_USD"
+funded_user gone "$ONE_USD"
 mock_clear
 # 200 words at one per 100 ms: the full stream would take 20 s; the client leaves after 1 s.
 # "tell me a story" is 4 words: prompt_tokens 8.
@@ -146,7 +115,7 @@ check "(a) charge > 0 ($chg)" test "${chg:-0}" -gt 0
 check "(a) charge < the full 200-word reply's charge ($chg < $full)" test "${chg:-0}" -lt "$full"
 check "(a) charge = price of the recorded tokens + 5 % ($chg = $(charge_cheap "${pt:-0}" "${ct:-0}"))" \
 	test "$chg" = "$(charge_cheap "${pt:-0}" "${ct:-0}")" -a "$((base + comm))" = "$chg"
-read -r bal res <<<"$(acct "$UID_")"
+read -r bal res <<<"$(acct_row "$UID_")"
 check "(a) balance went down by exactly the charge ($F - $bal = $chg), nothing reserved" \
 	test $((F - bal)) = "$chg" -a "$res" = 0
 check "(a) the mock got the request once" test "$(mock_requests)" = 1
@@ -154,7 +123,7 @@ check "(a) ledger reconciles" ledger_check "$UPUB"
 
 # --- (b) kill -9 of the workers while a stream is in flight ------------------------------
 note "=== (b) worker killed mid-stream; the sweeper settles the hold"
-new_user crash "$ONE_USD"
+funded_user crash "$ONE_USD"
 BODY='{"model":"test/cheap","max_tokens":150,"stream":true,"messages":[{"role":"user","content":"go on [mock:words=100,pace=100]"}]}'
 curl -sN -m 30 -o "$T/crash.sse" -H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' \
 	--data-binary "$BODY" "$URL/v1/chat/completions" 2>/dev/null &
@@ -174,7 +143,7 @@ hold=$(q "SELECT state, amount, COALESCE(charged, -1), expires_at > NOW(6)
 read -r hstate hamount hcharged hlive <<<"$hold"
 note "(b) hold after the kill: state $hstate amount $hamount charged $hcharged live $hlive"
 check "(b) the dead worker's hold is still open" test "$hstate" = open
-read -r bal res <<<"$(acct "$UID_")"
+read -r bal res <<<"$(acct_row "$UID_")"
 check "(b) its amount is still reserved ($res = $hamount; balance $bal = $F - $hamount)" \
 	test "$res" = "$hamount" -a "$bal" = $((F - hamount))
 if [ "$hlive" = 1 ]; then
@@ -201,14 +170,14 @@ note "(b) hold after the sweep: $hold"
 check "(b) swept hold is expired_settled ($hstate)" test "$hstate" = expired_settled
 check "(b) charged in full: the worst case it held ($hcharged = $hamount)" \
 	test "$hcharged" = "$hamount" -a "$hsettled" = 1
-read -r bal res <<<"$(acct "$UID_")"
+read -r bal res <<<"$(acct_row "$UID_")"
 check "(b) balance $F - $hamount = $bal, nothing reserved ($res)" \
 	test "$bal" = $((F - hamount)) -a "$res" = 0
 check "(b) ledger reconciles" ledger_check "$UPUB"
 src=0
 tg_cli sweep >"$T/log/sweep3.out" 2>&1 || src=$?
 check "(b) a second sweep changes nothing" \
-	test "$src" = 0 -a "$(acct "$UID_")" = "$bal 0" -a \
+	test "$src" = 0 -a "$(acct_row "$UID_")" = "$bal 0" -a \
 	"$(q "SELECT COUNT(*) FROM ledger_entries WHERE account_id = $UID_ AND kind = 'charge'")" = 1
 check "(b) the master replaced the workers" \
 	wait_for "2 workers" 10 sh -c "[ \$(pgrep -P $tg_pid | wc -l) -eq 2 ]"
@@ -220,7 +189,7 @@ check "(b) ...and is charged normally: prompt 6, reply 12 words" \
 
 # --- (c) database down --------------------------------------------------------------------
 note "=== (c) database unreachable"
-new_user nodb "$ONE_USD"
+funded_user nodb "$ONE_USD"
 mock_clear
 http POST "$URL/nodb/v1/chat/completions" -H "Authorization: Bearer $UKEY" \
 	-H 'Content-Type: application/json' \
@@ -233,20 +202,20 @@ http POST "$URL/nodb/v1/chat/completions" -H "Authorization: Bearer $UKEY" \
 expect_err "(c) streamed chat with the database down" 503 database_unavailable
 check "(c) the streamed 503 is JSON, not an event stream" content_type_json
 check "(c) nothing was sent upstream" test "$(mock_requests)" = 0
-check "(c) the user's money is untouched" test "$(acct "$UID_")" = "$F 0"
+check "(c) the user's money is untouched" test "$(acct_row "$UID_")" = "$F 0"
 
 # --- (d) upstream failures ----------------------------------------------------------------
 note "=== (d) upstream reset before the first byte"
-new_user rst "$ONE_USD"
+funded_user rst "$ONE_USD"
 mock_clear
 chat "$UKEY" '{"model":"test/cheap","max_tokens":20,"messages":[{"role":"user","content":"hi [mock:reset]"}]}'
 expect_err "(d) upstream reset before any byte" 502 upstream_error
-check "(d) ...nothing charged, hold released" test "$(acct "$UID_")" = "$F 0"
+check "(d) ...nothing charged, hold released" test "$(acct_row "$UID_")" = "$F 0"
 chat "$UKEY" '{"model":"test/cheap","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"hi [mock:reset]"}]}'
 expect_err "(d) streamed: upstream reset before any byte" 502 upstream_error
 two_records() { [ "$(n_usage "$UID_")" -ge 2 ] && [ "$(open_holds "$UID_")" = 0 ]; }
 wait_for "(d) two usage records" 10 two_records || true
-check "(d) ...nothing charged, hold released" test "$(acct "$UID_")" = "$F 0"
+check "(d) ...nothing charged, hold released" test "$(acct_row "$UID_")" = "$F 0"
 check "(d) the upstream was called" test "$(mock_requests)" -ge 2
 check "(d) no open hold" test "$(open_holds "$UID_")" = 0
 check "(d) two usage records, status error, http 502, charge 0" \
@@ -260,7 +229,7 @@ check "(d) ledger reconciles" ledger_check "$UPUB"
 note "=== (d) a 200 whose body is not JSON"
 # The answer is checked without building a tree (jx_valid) and spliced; what it refuses goes
 # to the full parse, which must refuse the same: each of these is a 502, nothing charged.
-new_user bad "$ONE_USD"
+funded_user bad "$ONE_USD"
 for how in 1 2 3 4; do
 	chat "$UKEY" "{\"model\":\"test/cheap\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"hi [mock:corrupt=$how]\"}]}"
 	expect_err "(d) corrupt answer $how: 502" 502 upstream_error
@@ -268,7 +237,7 @@ for how in 1 2 3 4; do
 done
 bad_records() { [ "$(n_usage "$UID_")" -ge 4 ] && [ "$(open_holds "$UID_")" = 0 ]; }
 wait_for "(d) four usage records" 10 bad_records || true
-check "(d) corrupt answers: nothing charged, no hold left" test "$(acct "$UID_")" = "$F 0"
+check "(d) corrupt answers: nothing charged, no hold left" test "$(acct_row "$UID_")" = "$F 0"
 check "(d) corrupt answers: four records, error, http 502, charge 0" \
 	test "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND status = 'error'
 		AND http_status = 502 AND charge = 0")" = 4
@@ -285,7 +254,7 @@ check "(d) ...gets usage {cost} and gateway_usage, as valid JSON" json_is \
 after_first_byte() {
 	local tag=$1 dir=$2 n full
 	note "=== (d) upstream $dir after the first byte"
-	new_user "$tag" "$ONE_USD"
+	funded_user "$tag" "$ONE_USD"
 	mock_clear
 	# "tell me" is 2 words: prompt_tokens 6.
 	chat_sse "$UKEY" "{\"model\":\"test/cheap\",\"max_tokens\":50,\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"tell me [mock:words=20,$dir]\"}]}"
@@ -316,7 +285,7 @@ after_first_byte() {
 		test "${chg:-0}" -gt 0 -a "${chg:-0}" -lt "$full"
 	check "$tag: charge = price of the recorded tokens + 5 %" \
 		test "$chg" = "$(charge_cheap "${pt:-0}" "${ct:-0}")" -a "$((base + comm))" = "$chg"
-	read -r bal res <<<"$(acct "$UID_")"
+	read -r bal res <<<"$(acct_row "$UID_")"
 	check "$tag: balance down by exactly the charge ($((F - bal)) = $chg), nothing reserved" \
 		test $((F - bal)) = "$chg" -a "$res" = 0
 	check "$tag: the mock got the request once" test "$(mock_requests)" = 1

@@ -7,26 +7,17 @@
 # holds; refused requests never reach the upstream; the ledger reconciles.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
-need_db
-need_bin
-need_mock
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin --mock nginx curl jq mariadb
 # 4 x 8 = 32 slots, so the requests really run at the same time.
 chat_stack money server.workers=4 server.threads=8
 
 N=100 # requests per phase
 LATENCY=500 # ms the mock waits before answering: the admitted requests overlap
-WORDS=1000 # reply length = max_tokens: the charge is close to the hold (see fund below)
+WORDS=1000 # reply length = max_tokens: the charge is close to the hold (see fund_nano below)
 
 # --- helpers ------------------------------------------------------------------------------
-
-# usd_of NANO: nano-USD as a USD decimal string with 9 decimals.
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
 
 # to_nano VALUE: a USD amount, decimal string or JSON number (maybe 1.5e-05), in nano-USD;
 # prints "bad" when VALUE is neither.
@@ -41,13 +32,6 @@ to_nano() {
 	fi
 }
 
-# charge_cheap PROMPT COMPLETION: the contract's charge for test/cheap ($1 in, $2 out per
-# million: 1000 and 2000 nano-USD a token) with the default 5 % commission, rounded up.
-charge_cheap() {
-	local base=$(($1 * 1000 + $2 * 2000))
-	echo $((base + (base * 500 + 9999) / 10000))
-}
-
 # hdr_of FILE NAME: a header's value from a curl -D file (last response block).
 hdr_of() {
 	tr -d '\r' <"$1" | awk '/^HTTP\//{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' |
@@ -56,14 +40,8 @@ hdr_of() {
 
 is_pos_int() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 
-q() { sql "$SCRATCH" -e "$1" || true; }
-uid_of() { q "SELECT id FROM users WHERE public_id = '$1'"; }
-no_open() { [ "$(q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND state = 'open'")" = 0 ]; }
-# acct UID: "balance reserved" in nano-USD, straight from the accounts row.
-acct() { q "SELECT balance, reserved FROM accounts WHERE user_id = $1" | tr '\t' ' '; }
-
-# fund USER_PUBLIC_ID NANO: admin add_credits of exactly NANO nano-USD.
-fund() {
+# fund_nano USER_PUBLIC_ID NANO: admin add_credits of exactly NANO nano-USD.
+fund_nano() {
 	req POST /admin/add_credits "$AK" "{\"user_id\":\"$1\",\"amount_usd\":\"$(usd_of "$2")\",\"note\":\"t_chat_money\"}"
 	[ "$code" = 200 ]
 }
@@ -91,7 +69,7 @@ phase() {
 	local tag=$1 kind=$2 body=$3
 	local ukey upub uid bytes H c F r exact i p n200 n402 nother sum_resp cost rid
 	local bal res end_bal end_res cost_bad shape_bad
-	local -a pids=() curl_extra=()
+	local -a curl_extra=()
 	note "=== phase $tag ($kind): $N parallel requests"
 
 	cp_register "$tag" || bail "$tag: register the user ($code)"
@@ -132,12 +110,12 @@ phase() {
 		exact=0
 	fi
 	F=$((10 * H + r))
-	fund "$upub" "$F" || bail "$tag: fund the user ($code: $(head -c 300 "$T/body"))"
-	read -r bal res <<<"$(acct "$uid")"
+	fund_nano "$upub" "$F" || bail "$tag: fund the user ($code: $(head -c 300 "$T/body"))"
+	read -r bal res <<<"$(acct_row "$uid")"
 	check "$tag: funded: balance $F nano, reserved 0 (got $bal $res)" test "$bal" = "$F" -a "$res" = 0
 	req POST /v1/quote "$ukey" "$body"
 	check "$tag: quote after funding: fits true" json_is '.fits == true'
-	check "$tag: the quote held nothing" test "$(acct "$uid")" = "$F 0"
+	check "$tag: the quote held nothing" test "$(acct_row "$uid")" = "$F 0"
 
 	curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/requests" >/dev/null
 	check "$tag: mock log cleared" test "$(mock_requests)" = 0
@@ -146,15 +124,7 @@ phase() {
 	: >"$T/$tag.poll"
 	poller "$uid" "$T/$tag.poll"
 	[ "$kind" = stream ] && curl_extra=(-N)
-	for i in $(seq "$N"); do
-		curl -s -m 90 "${curl_extra[@]}" -o "$T/$tag.$i.body" -D "$T/$tag.$i.hdr" \
-			-w '%{http_code}\n' -X POST -H 'Expect:' -H "Authorization: Bearer $ukey" \
-			-H 'Content-Type: application/json' --data-binary "$body" \
-			"$URL/v1/chat/completions" >"$T/$tag.$i.code" 2>"$T/$tag.$i.err" &
-		pids+=($!)
-		owned_pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p" || true; done
+	chat_burst "$tag" "$N" "$ukey" "$body" "${curl_extra[@]}"
 	# A stream may end at the client a moment before its hold is settled; give it time.
 	wait_for "$tag: every hold settled" 15 no_open "$uid" || true
 	# Let the poller see the settled state too.
@@ -242,7 +212,7 @@ phase() {
 		test "$(sort -u "$T/$tag.rids" | grep -c .)" -eq "$n200"
 
 	# --- the money ---
-	read -r end_bal end_res <<<"$(acct "$uid")"
+	read -r end_bal end_res <<<"$(acct_row "$uid")"
 	note "$tag: balance $F -> $end_bal, reserved $end_res, announced costs $sum_resp"
 	check "$tag: balance never negative (end $end_bal)" test "$end_bal" -ge 0
 	check "$tag: nothing reserved at the end ($end_res)" test "$end_res" = 0

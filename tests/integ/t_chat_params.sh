@@ -13,58 +13,22 @@
 #      without factors, and audio or file parts, get 400 unsupported_content naming the part.
 #
 # Upstream is the mock provider, whose request log shows every top-level member it received.
-# Catalogue: test/cheap on "mock" (openai-compatible) $1 in / $2 out per million (chat_lib.sh);
+# Catalogue: test/cheap on "mock" (openai-compatible) $1 in / $2 out per million (lib/chat.sh);
 # p/oai on an openai-kind provider and p/or on an openrouter-kind one, both on the mock, at the
 # same prices.  Commission 5%.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 DEFMAX=256
 chat_stack params "chat.default_max_tokens=$DEFMAX"
 export LC_ALL=C # ${#body} counts bytes
 
-eq() { [ "$1" = "$2" ]; }
-nano() {
-	if [[ ${1:-} =~ ^-?[0-9]+([.][0-9]+)?$ ]]; then usd_nano "$1"; else echo "?${1:-}"; fi
-}
-minus() {
-	if [[ $1 =~ ^-?[0-9]+$ && $2 =~ ^-?[0-9]+$ ]]; then echo $(($1 - $2)); else echo "?"; fi
-}
-jn() { nano "$(jv "$1")"; }
-# hold_of BYTES MAX_OUT [N]: the hold at $1 / $2 per million plus 5%, in nano-USD.
-hold_of() {
-	local base=$(($1 * 1000 + ${3:-1} * $2 * 2000))
-	echo $((base + (base * 500 + 9999) / 10000))
-}
-acct() {
-	local j
-	j=$(curl -s -m 10 -H "Authorization: Bearer $1" "$URL/user/balance" || true)
-	BAL=$(nano "$(jq -r .balance <<<"$j" 2>/dev/null || true)")
-	RES=$(nano "$(jq -r .reserved <<<"$j" 2>/dev/null || true)")
-}
-fund() {
-	req POST /admin/add_credits "$AK_ADMIN" "{\"user_id\":\"$1\",\"amount_usd\":\"$2\"}"
-	[ "$code" = 200 ] || bail "admin add_credits $2 to $1 ($code: $(head -c 200 "$T/body"))"
-}
-# user TAG USD: registers and funds a user; sets U_KEY, U_ID.
-user() {
-	cp_register "$1" || bail "register user $1 ($code: $(head -c 200 "$T/body"))"
-	U_KEY=$REG_KEY U_ID=$REG_ID
-	[ "$2" = 0 ] || fund "$U_ID" "$2"
-}
-n_usage() {
-	sql "$SCRATCH" -e "SELECT COUNT(*) FROM usage_records r JOIN users u ON u.id = r.user_id
-		WHERE u.public_id = '$1'" 2>/dev/null || echo "?"
-}
 post() {
 	http POST "$URL$1" -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
 		--data-binary "$3"
 }
-mock_clear() { curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/requests" >/dev/null || true; }
 # mlast EXPR: EXPR holds for the mock's last logged request.
 mlast() {
 	mock_requests >/dev/null
@@ -77,18 +41,6 @@ caps_sent() {
 		| map("\(.key)=\(.value)") | sort | join(" ")' "$T/mockreq.json" 2>/dev/null || echo "?"
 }
 is_err_p() { is_err "$1" "$2" && json_is ".error.param == \"$3\""; }
-# is_err_any STATUS CODE...: like is_err with any of the codes.
-is_err_any() {
-	local st=$1 c
-	shift
-	[ "$code" = "$st" ] && error_shape || return 1
-	for c in "$@"; do
-		json_is ".error.code == \"$c\"" && return 0
-	done
-	return 1
-}
-
-MSGS='"messages":[{"role":"system","content":"be terse"},{"role":"user","content":"hello there"}]'
 
 cp_admin adm 100
 AK_ADMIN=$ADMIN_KEY
@@ -115,11 +67,11 @@ QB="{\"model\":\"test/cheap\",\"max_completion_tokens\":1,\"max_tokens\":32000,$
 req POST /v1/quote "$OK1" "$QB"
 expect_status "quote with max_completion_tokens 1 and max_tokens 32000" 200
 check "  quote.max_tokens is the largest cap, 32000 (got $(jv .max_tokens))" json_is '.max_tokens == 32000'
-want=$(hold_of ${#QB} 32000)
+want=$(hold_cheap ${#QB} 32000)
 check "  hold = ${#QB} x 1000 + 32000 x 2000, + 5% = $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
 QB="{\"model\":\"test/cheap\",\"max_tokens\":10,\"max_output_tokens\":5000,$MSGS}"
 req POST /v1/quote "$OK1" "$QB"
-want=$(hold_of ${#QB} 5000)
+want=$(hold_cheap ${#QB} 5000)
 check "quote: max_output_tokens 5000 over max_tokens 10: hold $want nano (got $(jv .hold))" \
 	eq "$(jv .max_tokens)/$(jn .hold)" "5000/$want"
 for f in max_tokens max_completion_tokens max_output_tokens; do
@@ -130,15 +82,15 @@ done
 # A balance that covers one token's hold but not 32000's: refused, nothing charged.
 user low 0.01
 LK=$U_KEY LID=$U_ID
-acct "$LK"
+read_balance "$LK"
 l0=$BAL
 mock_clear
 post /v1/chat/completions "$LK" "{\"model\":\"test/cheap\",\"max_completion_tokens\":1,\"max_tokens\":32000,$MSGS}"
 expect_err "chat with max_completion_tokens 1, max_tokens 32000 on \$0.01 (hold \$0.064)" 402 insufficient_quota
 check "  nothing went upstream" eq "$(mock_requests)" 0
-acct "$LK"
+read_balance "$LK"
 check "  balance unchanged, nothing reserved" eq "$BAL/$RES" "$l0/0"
-check "  no usage record" eq "$(n_usage "$LID")" 0
+check "  no usage record" eq "$(n_usage_pub "$LID")" 0
 
 # What the provider gets: exactly one cap, the held value, under the kind's name.
 mock_clear
@@ -167,7 +119,7 @@ check "  upstream got only max_tokens=33 (got '$(caps_sent)')" eq "$(caps_sent)"
 note "=== 2: forwarded, priced, refused"
 user refuse 1.00
 RK=$U_KEY RID=$U_ID
-acct "$RK"
+read_balance "$RK"
 r0=$BAL
 mock_clear
 # refused PARAM VALUE [PATH MODEL_AND_INPUT]: 400 unsupported_parameter naming PARAM.
@@ -197,9 +149,9 @@ refused max_tokens 5 /v1/embeddings '"model":"test/cheap","input":"hello"'
 req POST /v1/quote "$RK" "{\"model\":\"test/cheap\",$MSGS,\"plugins\":[{\"id\":\"web\"}]}"
 check "quote with plugins -> 400 unsupported_parameter too" is_err_p 400 unsupported_parameter plugins
 check "refusals: nothing went upstream" eq "$(mock_requests)" 0
-acct "$RK"
+read_balance "$RK"
 check "refusals: balance unchanged, nothing reserved" eq "$BAL/$RES" "$r0/0"
-check "refusals: no usage record" eq "$(n_usage "$RID")" 0
+check "refusals: no usage record" eq "$(n_usage_pub "$RID")" 0
 
 # Forwarded as is: the common sampling and control parameters reach the provider unchanged.
 FWD='{"temperature":0.5,"top_p":0.9,"top_k":40,"min_p":0.1,"top_a":0.2,"repetition_penalty":1.1,
@@ -228,13 +180,13 @@ check "  they reached the provider unchanged" mlast \
 # Priced: best_of multiplies the hold (completions), reasoning.max_tokens counts as a cap.
 QB='{"model":"test/cheap","prompt":"hello there","max_tokens":10,"best_of":3,"n":2}'
 req POST /v1/quote "$RK" "$QB"
-want=$(hold_of ${#QB} 10 3)
+want=$(hold_cheap ${#QB} 10 3)
 check "quote: completions with n 2, best_of 3 hold 3 completions: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
 req POST /v1/quote "$RK" '{"model":"test/cheap","prompt":"hi","best_of":17}'
 check "quote: best_of 17 -> 400 invalid_value" is_err_p 400 invalid_value best_of
 QB="{\"model\":\"test/cheap\",\"max_tokens\":10,\"reasoning\":{\"max_tokens\":2000},$MSGS}"
 req POST /v1/quote "$RK" "$QB"
-want=$(hold_of ${#QB} 2000)
+want=$(hold_cheap ${#QB} 2000)
 check "quote: reasoning.max_tokens 2000 over max_tokens 10 holds 2000: $want nano (got $(jv .hold))" \
 	eq "$(jv .max_tokens)/$(jn .hold)" "2000/$want"
 req POST /v1/quote "$RK" "{\"model\":\"test/cheap\",\"reasoning\":\"high\",$MSGS}"
@@ -253,7 +205,7 @@ cp_restart "db.name=$SCRATCH" "chat.default_max_tokens=$DEFMAX" \
 	"chat.allow_params=plugins:add_usd=0.02, my_mult:times, route:free" "limits.defaults=tpm=25000"
 user allow 1.00
 WK=$U_KEY WID=$U_ID
-acct "$WK"
+read_balance "$WK"
 w0=$BAL
 QB="{\"model\":\"test/cheap\",\"max_tokens\":10,\"plugins\":[{\"id\":\"web\"}],$MSGS}"
 req POST /v1/quote "$WK" "$QB"
@@ -266,11 +218,11 @@ expect_status "chat with an allowed plugins" 200
 check "  plugins reached the provider unchanged" mlast '.body.plugins == [{"id":"web"}]'
 base=$((12 * 1000 + 12 * 2000 + 20000000))
 want=$((base + (base * 500 + 9999) / 10000))
-acct "$WK"
+read_balance "$WK"
 check "  charged tokens + \$0.02 + 5%: $want nano (charged $(minus "$w0" "$BAL"))" eq "$(minus "$w0" "$BAL")" "$want"
 QB="{\"model\":\"test/cheap\",\"max_tokens\":10,\"my_mult\":3,$MSGS}"
 req POST /v1/quote "$WK" "$QB"
-want=$(hold_of ${#QB} 10 3)
+want=$(hold_cheap ${#QB} 10 3)
 check "allow_params my_mult:times: my_mult 3 holds 3 completions: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
 req POST /v1/quote "$WK" "{\"model\":\"test/cheap\",\"my_mult\":0,$MSGS}"
 check "  my_mult 0 -> 400 invalid_value" is_err_p 400 invalid_value my_mult
@@ -319,23 +271,23 @@ parts() {
 }
 QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts)}"
 req POST /v1/quote "$IK" "$QB"
-want=$(hold_of ${#QB} 10)
+want=$(hold_cheap ${#QB} 10)
 check "quote: text parts only: the hold of the bytes ($want nano, got $(jv .hold))" eq "$(jn .hold)" "$want"
 QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img low)")}"
 req POST /v1/quote "$IK" "$QB"
-want=$(hold_of $((${#QB} + 85)) 10)
+want=$(hold_cheap $((${#QB} + 85)) 10)
 check "quote: an image with detail low adds the base, 85 tokens: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
 check "  quote.image_tokens = 85" json_is '.image_tokens == 85'
 for d in high auto ""; do
 	QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img "$d")")}"
 	req POST /v1/quote "$IK" "$QB"
-	want=$(hold_of $((${#QB} + 85 + 8 * 170)) 10)
+	want=$(hold_cheap $((${#QB} + 85 + 8 * 170)) 10)
 	check "quote: an image with detail '${d:-(none)}' holds base + 8 tiles, 1445 tokens: $want nano (got $(jv .hold))" \
 		eq "$(jv .image_tokens)/$(jn .hold)" "1445/$want"
 done
 QB="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img low)" '{"type":"input_image","image_url":"https://example.com/x.png"}')}"
 req POST /v1/quote "$IK" "$QB"
-want=$(hold_of $((${#QB} + 85 + 1445)) 10)
+want=$(hold_cheap $((${#QB} + 85 + 1445)) 10)
 check "quote: a low image and an input_image part: 85 + 1445 tokens: $want nano (got $(jv .hold))" eq "$(jn .hold)" "$want"
 
 # The catalogue import carries the factors: both or neither; never over an operator's.
@@ -351,7 +303,7 @@ req POST /admin/models/import "$AK_ADMIN" "$(imp img/imp '"image_base_tokens":10
 expect_status "import img/imp with image factors 100 / 200" 200
 QB="{\"model\":\"img/imp\",\"max_tokens\":10,$(parts "$(img high)")}"
 req POST /v1/quote "$IK" "$QB"
-want=$(hold_of $((${#QB} + 100 + 8 * 200)) 10)
+want=$(hold_cheap $((${#QB} + 100 + 8 * 200)) 10)
 check "quote on the imported model: 100 + 8 x 200 = 1700 image tokens, $want nano (got $(jv .hold))" \
 	eq "$(jv .image_tokens)/$(jn .hold)" "1700/$want"
 req POST /admin/models/import "$AK_ADMIN" "$(imp img/imp '"image_base_tokens":1,"image_tile_tokens":1,')"
@@ -360,14 +312,14 @@ check "  a second import does not overwrite them (still 1700)" json_is '.image_t
 check "  the refused imports added nothing" \
 	eq "$(sql "$SCRATCH" -e "SELECT COUNT(*) FROM models WHERE id IN ('img/half', 'img/neg')")" 0
 
-acct "$IK"
+read_balance "$IK"
 i0=$BAL
 mock_clear
 BODY="{\"model\":\"test/cheap\",\"max_tokens\":10,$(parts "$(img high)")}"
 post /v1/chat/completions "$IK" "$BODY"
 expect_status "chat with an image on a model with image factors" 200
 check "  the image part reached the provider" mlast '.body.n_messages == 2'
-acct "$IK"
+read_balance "$IK"
 i1=$BAL
 check "  charged what the provider reported (balance moved)" test "$i1" != "$i0"
 
@@ -384,9 +336,9 @@ done
 req POST /v1/quote "$IK" "{\"model\":\"test/dear\",$(parts "$(img low)")}"
 check "quote of an image on test/dear: 400 unsupported_content" is_err_p 400 unsupported_content "messages[1].content[1]"
 check "refused content: nothing went upstream" eq "$(mock_requests)" 0
-acct "$IK"
+read_balance "$IK"
 check "refused content: balance unchanged, nothing reserved" eq "$BAL/$RES" "$i1/0"
-check "refused content: one usage record (the image chat's) only" eq "$(n_usage "$IID")" 1
+check "refused content: one usage record (the image chat's) only" eq "$(n_usage_pub "$IID")" 1
 
 # An operator sets or changes a model's factors with PUT /admin/models/{id}: both or neither.
 QB="{\"model\":\"test/dear\",\"max_tokens\":10,$(parts "$(img low)")}"

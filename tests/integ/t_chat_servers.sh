@@ -6,9 +6,7 @@
 # A server whose package is missing is skipped; with none at all the test is skipped.
 # shellcheck disable=SC2317,SC2119,SC2034 # helpers via check/wait_for; render reads variables
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 need_db
 need_bin
@@ -26,9 +24,7 @@ command -v lighttpd >/dev/null 2>&1 && have_lighttpd=1
 	skip "none of nginx, apache2 (mod_proxy_fcgi, mod_fcgid), lighttpd installed"
 
 make_tmp
-cp_scratch_db servers
-mock_up
-chat_catalog
+chat_backend servers
 
 # --- configs ------------------------------------------------------------------------------
 # www-data (spawned mode) must reach the binary, www/, configs, the DB socket and the master
@@ -74,18 +70,8 @@ UID_=$(sql "$SCRATCH" -e "SELECT id FROM users WHERE email = '$U_EMAIL'")
 
 # --- helpers ------------------------------------------------------------------------------
 
-charge_cheap() {
-	local base=$(($1 * 1000 + $2 * 2000))
-	echo $((base + (base * 500 + 9999) / 10000))
-}
-to_n() {
-	if [[ ${1:-} =~ ^[0-9]+([.][0-9]{1,9})?$ ]]; then usd_nano "$1"; else echo bad; fi
-}
 num() { if [[ ${1:-} =~ ^[0-9]+$ ]]; then echo "$1"; else echo 0; fi; }
 balance() { sql "$SCRATCH" -e "SELECT balance FROM accounts WHERE user_id = $UID_" || true; }
-no_open() {
-	[ "$(sql "$SCRATCH" -e "SELECT COUNT(*) FROM holds WHERE account_id = $UID_ AND state = 'open'")" = 0 ]
-}
 # now_us: wall clock in microseconds, without a fork.
 now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
 
@@ -175,7 +161,7 @@ exercise() {
 	check "$l: the first event arrives >= 1 s before the last ($gap ms)" test "$gap" -ge 1000
 	check "$l: events trickle in: >= 5 arrived >= 1 s before the last ($early)" test "$early" -ge 5
 
-	wait_for "$l: holds settled" 10 no_open || true
+	wait_for "$l: holds settled" 10 no_open "$UID_" || true
 	b1=$(balance)
 	check "$l: the balance went down by exactly both charges ($((b0 - b1)) = $c1 + $c2)" \
 		test $((b0 - b1)) = $(($(num "$c1") + $(num "$c2")))

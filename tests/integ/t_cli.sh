@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_cli.sh: command line contract: CGI mode, -t, version, TOLLGATE_CONF.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd jq
-make_tmp
+test_begin jq
 
 tg_conf "$T/good.conf"
 # Line numbers matter below: the bad value is on a known line.

@@ -2,13 +2,9 @@
 # t_cp_accounts.sh: accounts over HTTP (doc/api-control-plane.md): register, login/logout,
 # profile, balance, limit, monitor, delete; fields that must not be settable.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 # A scratch database: this script makes failed logins, and the per-IP failure counter (every
 # test connects from 127.0.0.1) would otherwise lock out the logins of the parallel tests.
 cp_scratch_db accou

@@ -2,13 +2,9 @@
 # t_cp_admin.sh: admin endpoints: who may call them, add_credits (amounts, notes, overdraft,
 # 50 concurrent calls that must sum exactly), balances, users, limits, monitor, audit listing.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 # A scratch database: this script makes failed logins, and the per-IP failure counter (every
 # test connects from 127.0.0.1) would otherwise lock out the logins of the parallel tests.
 cp_scratch_db admin

@@ -4,13 +4,9 @@
 # and request id and without secrets; refused requests write none; `tollgate audit verify`
 # passes, then fails after a row is altered directly in the database, and passes once restored.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 cp_scratch_db audit
 stack_up "db.name=$SCRATCH"
 

@@ -2,13 +2,9 @@
 # t_cp_auth.sh: credential forms and their precedence, malformed credentials, the query-key
 # switch (auth.allow_query_key), registration modes (auth.registration open|closed|invite).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 stack_up
 
 cp_register au || bail "register ($code: $(head -c 200 "$T/body"))"

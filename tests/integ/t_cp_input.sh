@@ -3,13 +3,9 @@
 # LIKE wildcards, backslashes, emoji/4-byte UTF-8 in every string field: stored and returned
 # verbatim, or refused with a 400, never interpreted. Oversized and malformed bodies.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 # A scratch database: this script makes failed logins, and the per-IP failure counter (every
 # test connects from 127.0.0.1) would otherwise lock out the logins of the parallel tests.
 cp_scratch_db input

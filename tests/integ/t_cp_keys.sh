@@ -3,13 +3,9 @@
 # rotate, usage arithmetic, ownership (404 like a missing id), read-only keys, expiry,
 # disabled keys, IP and referrer allowlists, request caps, the 50-key limit.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 stack_up
 
 cp_register ka || bail "register user A ($code: $(head -c 200 "$T/body"))"

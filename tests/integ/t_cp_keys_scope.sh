@@ -4,13 +4,9 @@
 # than itself (permissions, allowlists, models, credit limit, expiry), never touches a wider
 # key, and 'admin' comes only from a credential that holds it.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 stack_up
 
 cp_register sa || bail "register user S ($code: $(head -c 200 "$T/body"))"

@@ -5,13 +5,9 @@
 # database, because the per-IP counter (every test connects from 127.0.0.1) would otherwise
 # lock out the parallel tests' logins.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 cp_scratch_db login
 stack_up "db.name=$SCRATCH" auth.login_max_failures_per_address=15
 

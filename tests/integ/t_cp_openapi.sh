@@ -2,13 +2,9 @@
 # t_cp_openapi.sh: GET /openapi.json documents every control-plane endpoint of the contract
 # with its methods, and every one of them is routed (no credential -> 401, not 404/405).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 stack_up
 
 # METHOD PATH AUTH: AUTH is "key" when a credential is required.

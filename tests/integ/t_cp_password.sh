@@ -3,13 +3,9 @@
 # ended, audit row) and `tollgate admin reset-password EMAIL` (new password from stdin); no CLI
 # command takes a password on argv.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 # A scratch database: wrong passwords here count as failures of 127.0.0.1.
 cp_scratch_db pw
 stack_up "db.name=$SCRATCH"

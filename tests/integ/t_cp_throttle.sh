@@ -4,13 +4,9 @@
 # lock the email out from another; password checks (DELETE /user/account, PUT /user/password)
 # throttled the same way. Other addresses come from one-shot CGI requests with REMOTE_ADDR.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 # A scratch database: the counters of 127.0.0.1 would lock out the parallel tests.
 cp_scratch_db thr
 stack_up "db.name=$SCRATCH" auth.login_max_failures=3 auth.login_max_failures_per_address=10 \
@@ -27,8 +23,8 @@ cgi() {
 	[ -n "$code" ] || code=200
 	printf '%s\n' "$out" | sed '1,/^\r\?$/d' >"$T/body"
 }
-# user TAG: a user made with the CLI (no registration counted); sets U_EMAIL, U_KEY.
-user() {
+# cli_user TAG: a user made with the CLI (no registration counted); sets U_EMAIL, U_KEY.
+cli_user() {
 	U_EMAIL="$1-$CP_U@example.com"
 	U_KEY=$(printf '%s\n' "$CP_PW" | "$TOLLGATE_BIN" -c "$CONF" admin create-user --email "$U_EMAIL" \
 		--password-stdin 2>>"$T/log/cli.err") || true
@@ -38,7 +34,7 @@ login_json() { echo "{\"email\":\"$1\",\"password\":\"${2:-$CP_PW}\"}"; }
 reg_json() { echo "{\"email\":\"$1-$CP_U@example.com\",\"password\":\"$CP_PW\"}"; }
 
 # --- password checks: 3 wrong ones from an address, then 429 even with the right one ------
-user x
+cli_user x
 X_KEY=$U_KEY
 for i in 1 2 3; do
 	req DELETE /user/account "$X_KEY" '{"password":"Wrong-password-'$i'"}'
@@ -54,9 +50,9 @@ cgi PUT /user/password 10.20.30.40 "{\"current_password\":\"$CP_PW\",\"new_passw
 check "the same user from another address may change the password ($code)" status_is 204
 
 # --- logins: (email, address) and address; never the email alone ---------------------------
-user v
+cli_user v
 V_EMAIL=$U_EMAIL
-user w
+cli_user w
 W_EMAIL=$U_EMAIL
 for i in 1 2 3; do
 	req POST /auth/login "" "$(login_json "$V_EMAIL" "Wrong-password-$i")"

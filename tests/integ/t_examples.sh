@@ -8,7 +8,7 @@
 # "serve tollgate under a prefix" alternative is uncommented mechanically in place of the
 # block it replaces and checked too, and so are the tollgate.conf lines the examples show.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
 need_db
 need_bin

@@ -8,9 +8,7 @@
 # dead process's journal is written out by the next); a graceful stop returns every lease.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 LEASE=50000000 # nano-USD: $0.05
@@ -21,9 +19,6 @@ cp_admin leases 1
 AK=$ADMIN_KEY
 export LC_ALL=C
 
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-q() { sql "$SCRATCH" -e "$1" || true; }
-acct() { q "SELECT balance, reserved FROM accounts WHERE user_id = $1" | tr '\t' ' '; }
 # the money of a user in one read view: balance reserved ledger_sum open_leases
 #   open_reserve (what open holds and leases still reserve)
 money() {
@@ -35,17 +30,7 @@ money() {
 		FROM accounts a WHERE a.user_id = $1" | tr '\t' ' '
 }
 open_leases() { q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND lease = 1 AND state = 'open'"; }
-no_open() { [ "$(q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND state = 'open'")" = 0 ]; }
 usage_sum() { q "SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM usage_records WHERE user_id = $1" | tr '\t' ' '; }
-# new_user TAG NANO: sets UKEY UPUB UID_ F
-new_user() {
-	cp_register "$1" || bail "$1: register ($code)"
-	UKEY=$REG_KEY UPUB=$REG_ID
-	UID_=$(q "SELECT id FROM users WHERE public_id = '$UPUB'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"$(usd_of "$2")\"}"
-	[ "$code" = 200 ] || bail "$1: fund ($code)"
-	F=$2
-}
 # invariants UID TAG: I1 and I3 at this moment, and reserved = what open holds reserve.
 invariants() {
 	local bal res sum nl ores
@@ -73,32 +58,24 @@ check "the usage record points at the lease" \
 	test "$(q "SELECT COUNT(*) FROM usage_records u JOIN holds h ON h.id = u.hold_id WHERE u.user_id = $UID_ AND h.lease = 1")" = 1
 check "x-tollgate-cost is the recorded charge ($cost)" test "$(usd_nano "$cost")" = "$usum"
 check "balance and reserved: the lease left the balance, the charge left the reservation" \
-	test "$(acct "$UID_")" = "$((F - LEASE)) $((LEASE - usum))"
+	test "$(acct_row "$UID_")" = "$((F - LEASE)) $((LEASE - usum))"
 invariants "$UID_" "after one request"
 wait_for "the idle lease is returned (lease_idle 3 s)" 10 no_open "$UID_" || true
 check "idle: the lease was returned, nothing reserved, the balance down by the charge only" \
-	test "$(acct "$UID_")" = "$((F - usum)) 0"
+	test "$(acct_row "$UID_")" = "$((F - usum)) 0"
 invariants "$UID_" "after the return"
 
 # burst TAG N BODY: N concurrent chats for the current user while a poller samples money();
 # codes in $T/TAG.*.code, headers in $T/TAG.*.hdr, samples in $T/TAG.poll; then waits for
 # every lease to come back.
 burst() {
-	local tag=$1 n=$2 body=$3 i p
-	local -a pids=()
+	local tag=$1 n=$2 body=$3 i
 	: >"$T/$tag.poll"
 	rm -f "$T/poll.stop"
 	(while [ ! -e "$T/poll.stop" ]; do money "$UID_" >>"$T/$tag.poll"; sleep 0.02; done) &
 	poll_pid=$!
 	owned_pids+=("$poll_pid")
-	for i in $(seq "$n"); do
-		curl -s -m 60 -o "$T/$tag.$i.body" -D "$T/$tag.$i.hdr" -w '%{http_code}\n' -H 'Expect:' \
-			-H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' \
-			--data-binary "$body" "$URL/v1/chat/completions" >"$T/$tag.$i.code" 2>/dev/null &
-		pids+=($!)
-		owned_pids+=($!)
-	done
-	for p in "${pids[@]}"; do wait "$p" || true; done
+	chat_burst "$tag" "$n" "$UKEY" "$body"
 	wait_for "$tag: every lease returned" 15 no_open "$UID_" || true
 	sleep 0.2
 	touch "$T/poll.stop"
@@ -132,7 +109,7 @@ check "60 usage records ($n)" test "$n" = 60
 check "the charges recorded = the costs announced ($usum = $announced)" test "$usum" = "$announced"
 check "few leases served them (1..8 open at once: $nl_max)" test "$nl_max" -ge 1 -a "$nl_max" -le 8
 check "all returned: balance = funds - charges, nothing reserved" \
-	test "$(acct "$UID_")" = "$((F - usum)) 0"
+	test "$(acct_row "$UID_")" = "$((F - usum)) 0"
 sampled m
 check "ledger reconciles" ledger_check "$UPUB"
 
@@ -152,7 +129,7 @@ check "scarce: credit leased by one process serves the others too ($n200 >= 40)"
 check "scarce: one usage record per 200 ($n = $n200)" test "$n" = "$n200"
 check "scarce: recorded = announced ($usum = $announced)" test "$usum" = "$announced"
 check "scarce: balance = funds - charges >= 0, nothing reserved" \
-	test "$(acct "$UID_")" = "$((F - usum)) 0" -a "$usum" -le "$F"
+	test "$(acct_row "$UID_")" = "$((F - usum)) 0" -a "$usum" -le "$F"
 sampled s
 check "scarce: ledger reconciles" ledger_check "$UPUB"
 
@@ -185,7 +162,7 @@ note "lease after the kill: $lstate amount $lamount charged $lcharged (the strea
 check "closed ($lstate), the unfinished stream charged its full hold ($lcharged = $H)" \
 	test "$lstate" = settled -a "$lcharged" = "$H"
 check "the rest came back: balance = funds - hold, nothing reserved" \
-	test "$(acct "$UID_")" = "$((F - H)) 0"
+	test "$(acct_row "$UID_")" = "$((F - H)) 0"
 invariants "$UID_" "after the kill"
 check "ledger reconciles after the kill" ledger_check "$UPUB"
 
@@ -210,7 +187,7 @@ read -r n usum <<<"$(usage_sum "$UID_")"
 check "30 usage records after the kill ($n), none twice" test "$n" = 30 -a \
 	"$(q "SELECT COUNT(DISTINCT request_id) FROM usage_records WHERE user_id = $UID_")" = 30
 check "recorded = announced ($usum = $announced)" test "$usum" = "$announced"
-check "balance = funds - charges, nothing reserved" test "$(acct "$UID_")" = "$((F - usum)) 0"
+check "balance = funds - charges, nothing reserved" test "$(acct_row "$UID_")" = "$((F - usum)) 0"
 invariants "$UID_" "after a kill with a journal"
 check "ledger reconciles" ledger_check "$UPUB"
 check "no journal file is left behind once written out" \
@@ -248,7 +225,7 @@ wait_for "master exits on QUIT" 15 gone "$tg_pid" || bail "QUIT"
 read -r n usum <<<"$(usage_sum "$UID_")"
 check "101 usage records ($n)" test "$n" = 101
 check "after a graceful stop no lease is open, the balance is down by the 101 charges only" \
-	test "$(open_leases "$UID_")" = 0 -a "$(acct "$UID_")" = "$((F - usum)) 0"
+	test "$(open_leases "$UID_")" = 0 -a "$(acct_row "$UID_")" = "$((F - usum)) 0"
 invariants "$UID_" "after the stop"
 
 # --- journal_sync = on: each line reaches the disk before its answer ---------------------------
@@ -284,6 +261,6 @@ kill -QUIT "$tg_pid"
 wait_for "master exits on QUIT" 15 gone "$tg_pid" || bail "QUIT"
 read -r n usum <<<"$(usage_sum "$UID_")"
 check "with journal_sync, after the stop: 21 records, the balance down by their charges only" \
-	test "$n" = 21 -a "$(acct "$UID_")" = "$((F - usum)) 0"
+	test "$n" = 21 -a "$(acct_row "$UID_")" = "$((F - usum)) 0"
 check "ledger reconciles with journal_sync" ledger_check "$UPUB"
 finish

@@ -3,25 +3,16 @@
 # requests, tokens and in-flight caps for keys and users, config group defaults, 429 with
 # Retry-After and the x-ratelimit-* headers, and no charge for a refused request.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 # 4 processes x 4 slots: a per-process counter would admit up to 4 x the limit.
 chat_stack limits server.workers=4 server.threads=4 chat.default_max_tokens=16 \
 	"limits.group_defaults=slow: requests_per_minute=2"
 cp_admin lim 1
-AK=$ADMIN_KEY
+AK=$ADMIN_KEY AK_ADMIN=$ADMIN_KEY
 export LC_ALL=C
 
-# user TAG: a funded user; sets U_KEY, U_ID.
-user() {
-	cp_register "$1" || bail "register $1 ($code)"
-	U_KEY=$REG_KEY U_ID=$REG_ID
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$U_ID\",\"amount_usd\":\"5.00\"}"
-	[ "$code" = 200 ] || bail "fund $1 ($code)"
-}
 # limit TARGET_JSON LIMITS_JSON: POST /admin/limit; sets $code.
 limit() {
 	req POST /admin/limit "$AK" "{$1,\"rate_limits\":$2}"
@@ -48,10 +39,9 @@ burst() {
 	done
 }
 count() { cat "$T/$1".*.code 2>/dev/null | grep -c "^$2\$" || true; }
-n_usage() { sql "$SCRATCH" -e "SELECT COUNT(*) FROM usage_records r JOIN users u ON u.id = r.user_id WHERE u.public_id = '$1'"; }
 
 # --- 30 per minute for a key: exactly 30 of 100 concurrent, whatever process serves them ----
-user burst
+user burst 5.00
 B_KEY=$U_KEY B_ID=$U_ID
 limit "\"api_key\":\"$B_KEY\"" '{"requests_per_minute":30}'
 expect_status "key limited to 30 requests per minute" 200
@@ -61,7 +51,7 @@ ok200=$(count b 200) ok429=$(count b 429)
 check "100 concurrent: exactly 30 admitted ($ok200)" test "$ok200" -eq 30
 check "  the other 70 got 429 ($ok429)" test "$ok429" -eq 70
 check "  exactly 30 reached the upstream" test "$(( $(mock_requests) - m0 ))" -eq 30
-check "  exactly 30 usage records: refusals cost nothing" test "$(n_usage "$B_ID")" -eq 30
+check "  exactly 30 usage records: refusals cost nothing" test "$(n_usage_pub "$B_ID")" -eq 30
 first429=$(grep -l '^429$' "$T"/b.*.code | head -n 1)
 first429=${first429%.code}
 cp "$first429.body" "$T/body"
@@ -89,7 +79,7 @@ chat "$B_KEY" "$(body '')"
 check "after Retry-After the key is admitted again" status_is 200
 
 # --- tokens: the hold's estimate is checked first, the real count kept afterwards -------------
-user tok
+user tok 5.00
 K_KEY=$U_KEY K_ID=$U_ID
 tb=$(body ' [mock:latency=1500]')
 need=$(( ${#tb} + 16 ))
@@ -108,7 +98,7 @@ chat "$K_KEY" "$(body '')"
 check "  so the next request fits again" status_is 200
 
 # --- in flight at once ------------------------------------------------------------------------
-user conc
+user conc 5.00
 C_KEY=$U_KEY C_ID=$U_ID
 limit "\"api_key\":\"$C_KEY\"" '{"max_concurrent":2}'
 burst 6 "$C_KEY" "$(body ' [mock:latency=1500]')" c
@@ -136,7 +126,7 @@ chat "$C_KEY" "$(body '')"
 check "after kill -9 of its worker, the dead request's slot is given back" status_is 200
 
 # --- a user's limit binds all its keys; a key's may not exceed it -----------------------------
-user two
+user two 5.00
 T_KEY=$U_KEY T_ID=$U_ID
 cp_new_key "$T_KEY" '{"name":"second"}' || bail "second key"
 T_KEY2=$NEW_KEY
@@ -154,7 +144,7 @@ check "two keys of one user share its 5 per minute ($n200 of 8)" test "$n200" -e
 check "  the refusal names the user" json_is '.error.message | test("user")'
 
 # --- a key's limits for one model -------------------------------------------------------------
-user mdl
+user mdl 5.00
 M_KEY=$U_KEY M_ID=$U_ID
 limit "\"api_key\":\"$M_KEY\",\"model\":\"test/cheap\"" '{"requests_per_minute":2}'
 expect_status "key limited to 2 per minute on test/cheap only" 200
@@ -174,7 +164,7 @@ check "GET /user/limit lists the per-model rule" json_is \
 	'.keys | any(.model == "test/cheap" and .rate_limits.requests_per_minute == 2)'
 
 # --- config defaults for a user group -----------------------------------------------------------
-user grp
+user grp 5.00
 G_KEY=$U_KEY G_ID=$U_ID
 req PUT "/admin/users/$G_ID" "$AK" '{"group":"slow"}'
 expect_status "user moved to group slow" 200

@@ -4,25 +4,17 @@
 # (here 2 workers x 4 threads = 8 slots -> 2). A third concurrent stream of one user is a 429
 # with Retry-After in the OpenAI shape while another user is served.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 # "limits.defaults=" (empty) drops the suite's "none": the built-in defaults apply.
 chat_stack limdef server.workers=2 server.threads=4 "limits.defaults="
 cp_admin ld 1
-AK=$ADMIN_KEY
+AK=$ADMIN_KEY AK_ADMIN=$ADMIN_KEY
 
-user() {
-	cp_register "$1" || bail "register $1 ($code)"
-	U_KEY=$REG_KEY
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$REG_ID\",\"amount_usd\":\"5.00\"}"
-	[ "$code" = 200 ] || bail "fund $1 ($code)"
-}
-user la
+user la 5.00
 A_KEY=$U_KEY
-user lb
+user lb 5.00
 B_KEY=$U_KEY
 
 req GET /user/limit "$A_KEY"

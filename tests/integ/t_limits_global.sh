@@ -3,18 +3,10 @@
 # shared memory) on one database admit a key's 30 per minute once between them, not 30 each,
 # and most requests cost no extra database round trip.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
-need_db
-need_bin
-need_mock
-need_cmd curl jq nginx mariadb
-make_tmp
-cp_scratch_db glob
-mock_up
-chat_catalog
+test_begin --mock curl jq nginx mariadb
+chat_backend glob
 mkdir -p "$T/runa" "$T/runb"
 chmod 0755 "$T/runa" "$T/runb"
 common=("db.name=$SCRATCH" limits.scope=global limits.global_share=10 chat.default_max_tokens=16

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_migrate.sh: migrations apply forward-only and once; serve refuses an unexpected schema.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd mariadb
-make_tmp
+test_begin mariadb
 
 # A scratch database (the test user may create ${NAME}_*), dropped at exit.
 SCRATCH=${TOLLGATE_TEST_DB_NAME}_migrate_$$

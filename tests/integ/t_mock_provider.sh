@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_mock_provider.sh: the mock upstream against its own contract (tests/mock-provider/README.md).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
 : "${TOLLGATE_BUILDDIR:=$TOLLGATE_SRCDIR}"
 MOCK=$TOLLGATE_BUILDDIR/tests/mock-provider/mock-provider

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_models.sh: the model catalogue: seeded by migrate, listed in the OpenAI shape, priced exactly.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 stack_up
 KEY=$("$TOLLGATE_BIN" -c "$CONF" admin create-user --email "models-$$-$RANDOM@example.com" \
 	2>/dev/null) || bail "admin create-user"

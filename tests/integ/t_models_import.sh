@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # t_models_import.sh: POST /admin/models/import adds what a pricing file has and the catalogue lacks.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp
 
-need_db
-need_bin
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin nginx curl jq mariadb
 cp_scratch_db imp
 stack_up "db.name=$SCRATCH"
 cp_admin imp 1

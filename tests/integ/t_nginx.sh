@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_nginx.sh: smoke test of standalone tollgate behind nginx (root mount, /tollgate/ mount, DB down).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 
 SOCK=$T/run/root.sock
 SOCK_PREFIX=$T/run/prefix.sock

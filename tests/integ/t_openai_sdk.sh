@@ -3,15 +3,9 @@
 # catalogue and its errors (models.mjs), then metered chat, streams, embeddings, completions
 # and the error classes against the mock upstream (chat.mjs).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
-need_db
-need_bin
-need_mock
-need_cmd nginx curl jq mariadb node npm
-make_tmp
+test_begin --mock nginx curl jq mariadb node npm
 
 # The SDK is installed once per build tree (npm's registry is reachable in CI).
 client_src=$TOLLGATE_SRCDIR/tests/client
@@ -29,7 +23,7 @@ fi
 cp "$client_src"/*.mjs "$cache/"
 
 # A scratch database with the seeded catalogue plus the mock provider's test/cheap and
-# test/dear (chat_lib.sh), tollgate behind nginx.
+# test/dear (lib/chat.sh), tollgate behind nginx.
 chat_stack sdk
 # A funded user for everything, and one with balance 0 for the 402.
 KEY=$("$TOLLGATE_BIN" -c "$CONF" admin create-user --email "sdk-$$-$RANDOM@example.com" \

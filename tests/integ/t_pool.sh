@@ -3,9 +3,7 @@
 # one, the rate-limited key comes back after its cool-down, the revoked key stays out; per-key
 # spacing and per-minute counts measured at the mock; the circuit breaker; /api/status.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 chat_stack pool server.workers=2 server.threads=4 chat.default_max_tokens=16 \

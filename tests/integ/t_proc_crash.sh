@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_crash.sh: a worker killed with SIGKILL mid-request is logged, replaced, and service goes on.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 # nginx retries an idempotent GET on a fresh connection when a kept-alive upstream connection
 # dies before the response header, so the client would get the sleep from another worker.
 # The LLM routes are POSTs, which nginx never retries; show the crash as the client sees it.

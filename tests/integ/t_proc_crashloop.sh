@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_crashloop.sh: workers that keep crashing are respawned with back-off, not in a spin.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 NEXT_UPSTREAM=off
 stack_up server.workers=1 server.threads=1 server.respawn_threshold=3 \
 	server.respawn_interval=60

@@ -6,12 +6,9 @@
 # (the door holds 256), every slot asleep so nobody polls the door, the 248 closed, then the
 # sleeps' connections parked into the full door; the live connections must still be answered.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx
-make_tmp
+test_begin nginx
 KEEP=$TOLLGATE_BUILDDIR/tests/integ/fcgi_keep
 [ -x "$KEEP" ] || skip "$KEEP not built"
 # One process, so every connection meets the same door; 4 slots to put to sleep.

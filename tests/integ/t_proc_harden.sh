@@ -3,9 +3,7 @@
 # not dumpable) and TOLLGATE_MASTER_KEY gone from the environment once read, in the master,
 # its workers, and a CGI process.  Keys still open (a chat works).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 chat_stack harden server.workers=2

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_keepalive.sh: kept-alive web server connections never starve new ones of slots.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl
-make_tmp
+test_begin nginx curl
 # 4 slots behind an nginx that keeps up to 8 idle FastCGI connections: more
 # kept connections than slots, the case where a naive keep-alive deadlocks.
 stack_up server.workers=2 server.threads=2

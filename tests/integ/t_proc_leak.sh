@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_proc_leak.sh: a long-running worker's memory stays flat over thousands of mixed requests.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
 need_db
 need_bin

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_logs.sh: SIGUSR1 reopens the logs in the master and every worker (logrotate's way).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 stack_up server.workers=2 server.threads=1 "log.access_file=$T/log/access.log"
 ACCESS=$T/log/access.log
 

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_quit.sh: SIGQUIT lets an in-flight request finish, then the master exits.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 stack_up server.workers=2
 
 bg_get sleep "/_debug/sleep?ms=2000"

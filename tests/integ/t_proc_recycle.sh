@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_recycle.sh: server.max_requests recycles workers (exit code 0, new pids, no errors).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 stack_up server.workers=2 server.threads=1 server.max_requests=5
 
 fails=0

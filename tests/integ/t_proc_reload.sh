@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_reload.sh: SIGHUP with a broken config keeps serving; with a valid one applies it.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 # A killed worker must show as an error, not as nginx retrying the GET elsewhere.
 NEXT_UPSTREAM=off
 stack_up server.workers=2

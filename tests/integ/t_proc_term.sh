@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_proc_term.sh: SIGTERM stops the master and all workers fast, even with a request in flight.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd nginx curl jq
-make_tmp
+test_begin nginx curl jq
 # stop_timeout = 3: an in-flight request may delay the stop by at most that.
 stack_up server.workers=2 server.stop_timeout=3
 

@@ -5,9 +5,7 @@
 # request says "reseal": true; a base_url changed behind tollgate's back (SQL) leaves the keys
 # closed: 503, nothing charged, no secret in the log.  Plain http:// only to private hosts.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 # No row cache: the SQL edits below must be seen by the next request.

@@ -5,23 +5,15 @@
 # charged, no other key of the pool tried, every key still enabled and serving.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
-need_db
-need_bin
-need_mock
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin --mock nginx curl jq mariadb
 export LC_ALL=C
 cp_scratch_db p403
 start_bg mock "$MOCK_BIN" -p 0 -k "$MOCK_KEY" -x sk-mock-second0002= \
 	-x sk-mock-revoked0003=status=403_revoked -l "$T/mock.jsonl"
-port_of() { sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T/log/mock.out"; }
-has_port() { [ -n "$(port_of)" ]; }
-wait_for "the mock prints its port" 10 has_port || bail "mock starts"
-MOCK_PORT=$(port_of)
+wait_for "the mock prints its port" 10 mock_has_port mock || bail "mock starts"
+MOCK_PORT=$(mock_port mock)
 MOCK_URL=http://127.0.0.1:$MOCK_PORT/v1
 tg_cli provider add orp openrouter "$MOCK_URL" "OpenRouter-like" >/dev/null || bail "provider orp"
 echo "$MOCK_KEY" | tg_cli provider key-add orp one >/dev/null || bail "key one"
@@ -35,16 +27,12 @@ stack_up "db.name=$SCRATCH" server.workers=1 server.threads=4
 cp_admin p403 1
 AK=$ADMIN_KEY
 
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-q() { sql "$SCRATCH" -e "$1" || true; }
-n_mock() { jq -s length "$T/mock.jsonl" 2>/dev/null || echo 0; }
 enabled_keys() { q "SELECT COUNT(*) FROM upstream_keys WHERE provider_id = 'orp' AND enabled = 1"; }
 cp_register u403 || bail "register ($code)"
 UKEY=$REG_KEY UPUB=$REG_ID
 UID_=$(q "SELECT id FROM users WHERE public_id = '$UPUB'")
 F=1000000000
 req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"$(usd_of $F)\"}"
-bal() { q "SELECT balance, reserved FROM accounts WHERE user_id = $UID_" | tr '\t' ' '; }
 
 for what in 403_moderation 403; do
 	n0=$(n_mock)
@@ -55,7 +43,7 @@ for what in 403_moderation 403; do
 	check "$what: one upstream request, no other key of the pool tried ($(( $(n_mock) - n0 )))" \
 		test $(($(n_mock) - n0)) = 1
 	check "$what: both upstream keys still enabled" test "$(enabled_keys)" = 2
-	check "$what: nothing charged, nothing reserved" test "$(bal)" = "$F 0"
+	check "$what: nothing charged, nothing reserved" test "$(acct_row "$UID_")" = "$F 0"
 done
 check "the usage records say charge 0, http 403" \
 	test "$(q "SELECT COUNT(*), SUM(charge), MIN(http_status), MAX(http_status) FROM usage_records WHERE user_id = $UID_" | tr '\t' ' ')" = "2 0 403 403"

@@ -8,15 +8,9 @@
 # and is charged by charge_timeout (default: the hold).  Every record says charge_basis.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
-need_db
-need_bin
-need_mock
-need_cmd nginx curl jq mariadb
-make_tmp
+test_begin --mock nginx curl jq mariadb
 export LC_ALL=C
 cp_scratch_db endings
 # mock: the main provider, whose key sk-mock-slowslow1 always waits 7 s before its headers;
@@ -24,10 +18,9 @@ cp_scratch_db endings
 SLOW=sk-mock-slowslow1
 start_bg mock "$MOCK_BIN" -p 0 -k "$MOCK_KEY" -x "$SLOW=latency=7000" -l "$T/mock.jsonl"
 start_bg mock2 "$MOCK_BIN" -p 0 -k sk-mock-backup02 -l "$T/mock2.jsonl"
-port_of() { sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T/log/$1.out"; }
-has_ports() { [ -n "$(port_of mock)" ] && [ -n "$(port_of mock2)" ]; }
+has_ports() { mock_has_port mock && mock_has_port mock2; }
 wait_for "the mocks print their ports" 10 has_ports || bail "mocks start"
-MOCK_PORT=$(port_of mock) MOCK2_PORT=$(port_of mock2)
+MOCK_PORT=$(mock_port mock) MOCK2_PORT=$(mock_port mock2)
 MOCK_URL=http://127.0.0.1:$MOCK_PORT/v1
 chat_catalog
 tg_cli provider add slow openai-compatible "$MOCK_URL" "Slow" >/dev/null || bail "provider slow"
@@ -45,32 +38,13 @@ stack_up "${CFG[@]}"
 cp_admin endings 1
 AK=$ADMIN_KEY
 
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-charge_of() { # PROMPT COMPLETION IN_NANO OUT_NANO: base plus 5 %, rounded up
-	local base=$(($1 * $3 + $2 * $4))
-	echo $((base + (base * 500 + 9999) / 10000))
-}
-q() { sql "$SCRATCH" -e "$1" || true; }
-acct() { q "SELECT balance, reserved FROM accounts WHERE user_id = $1" | tr '\t' ' '; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-n_mock() { jq -s length "$T/$1.jsonl" 2>/dev/null || echo 0; }
-new_user() {
-	cp_register "$1" || bail "$1: register ($code)"
-	UKEY=$REG_KEY UPUB=$REG_ID
-	UID_=$(q "SELECT id FROM users WHERE public_id = '$UPUB'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"$(usd_of "$2")\"}"
-	[ "$code" = 200 ] || bail "$1: fund ($code)"
-	F=$2
-}
-settled() { [ "$(q "SELECT COUNT(*) FROM holds WHERE account_id = $UID_ AND state = 'open'")" = 0 ] &&
-	[ "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_")" -ge 1 ]; }
+settled() { no_open "$UID_" && [ "$(n_usage "$UID_")" -ge 1 ]; }
 # rec: "status charge_basis estimated prompt completion charge" of the user's newest record
 rec() {
 	q "SELECT status, charge_basis, estimated, prompt_tokens, completion_tokens, charge
 		FROM usage_records WHERE user_id = $UID_ ORDER BY id DESC LIMIT 1" | tr '\t' ' '
 }
-hold_of() { q "SELECT amount FROM holds WHERE account_id = $UID_ ORDER BY created_at DESC LIMIT 1"; }
-ONE=1000000000
+last_hold() { q "SELECT amount FROM holds WHERE account_id = $UID_ ORDER BY created_at DESC LIMIT 1"; }
 
 # --- the client leaves; the upstream's usage arrives later: measured -------------------------
 new_user gone "$ONE"
@@ -81,10 +55,10 @@ curl -sN -m 1 -o "$T/gone.sse" -H "Authorization: Bearer $UKEY" -H 'Content-Type
 	--data-binary "$BODY" "$URL/v1/chat/completions" 2>/dev/null || rc=$?
 check "gone: the client gave up after 1 s (curl exit 28, got $rc)" test "$rc" = 28
 wait_for "gone: settled" 15 settled || true
-C=$(charge_of 8 25 1000 2000)
+C=$(charge_at 1000 2000 8 25)
 check "gone: client_gone, measured from the upstream's usage: 8 + 25 tokens, charge $C ($(rec))" \
 	test "$(rec)" = "client_gone measured 0 8 25 $C"
-check "gone: balance down by exactly the charge" test "$(acct "$UID_")" = "$((F - C)) 0"
+check "gone: balance down by exactly the charge" test "$(acct_row "$UID_")" = "$((F - C)) 0"
 check "gone: ledger reconciles" ledger_check "$UPUB"
 
 # --- the client leaves while the provider waits, then the provider fails: nothing billed ----
@@ -95,7 +69,7 @@ curl -sN -m 1 -o /dev/null -H "Authorization: Bearer $UKEY" -H 'Content-Type: ap
 wait_for "gonefail: settled" 15 settled || true
 check "gonefail: client_gone, the provider's 500 billed nothing: charge 0 ($(rec))" \
 	sh -c "[ \"\$(echo '$(rec)' | cut -d' ' -f1,2,6)\" = 'client_gone measured 0' ]"
-check "gonefail: balance untouched" test "$(acct "$UID_")" = "$F 0"
+check "gonefail: balance untouched" test "$(acct_row "$UID_")" = "$F 0"
 
 # --- a stream cut without usage: the hold ----------------------------------------------------
 new_user cut "$ONE"
@@ -103,10 +77,10 @@ BODY='{"model":"test/cheap","max_tokens":50,"stream":true,"stream_options":{"inc
 chat_sse "$UKEY" "$BODY"
 check "cut: 200, an error event then [DONE]" sh -c "[ '$code' = 200 ] && tail -n 1 '$T/events' | grep -qx '\[DONE\]' && tail -n 2 '$T/events' | head -n 1 | jq -e .error >/dev/null"
 wait_for "cut: settled" 15 settled || true
-H=$(hold_of)
+H=$(last_hold)
 check "cut: error, charged the hold $H by charge_cut ($(rec))" \
 	sh -c "[ \"\$(echo '$(rec)' | cut -d' ' -f1-3,6)\" = 'error hold 0 $H' ]"
-check "cut: balance down by exactly the hold" test "$(acct "$UID_")" = "$((F - H)) 0"
+check "cut: balance down by exactly the hold" test "$(acct_row "$UID_")" = "$((F - H)) 0"
 check "cut: ledger reconciles" ledger_check "$UPUB"
 
 # --- max_stream_seconds (6 s): a 15 s stream is ended ---------------------------------------
@@ -119,7 +93,7 @@ check "cap: the stream ended after $t ms (6000 <= t < 11000; the full stream is 
 	test "$t" -ge 6000 -a "$t" -lt 11000
 check "cap: an error event saying why, then [DONE]" sh -c "tail -n 1 '$T/events' | grep -qx '\[DONE\]' && tail -n 2 '$T/events' | head -n 1 | jq -e '.error.message | test(\"max_stream_seconds\")' >/dev/null"
 wait_for "cap: settled" 15 settled || true
-H=$(hold_of)
+H=$(last_hold)
 check "cap: error, charged the hold $H ($(rec))" \
 	sh -c "[ \"\$(echo '$(rec)' | cut -d' ' -f1-3,6)\" = 'error hold 0 $H' ]"
 check "cap: ledger reconciles" ledger_check "$UPUB"
@@ -132,7 +106,7 @@ expect_err "timeout: the first deployment timed out after the request went out: 
 check "timeout: the slow deployment got the request" test "$(n_mock mock)" -ge 1
 check "timeout: the second deployment got no request ($(n_mock mock2))" test "$(n_mock mock2)" = 0
 wait_for "timeout: settled" 15 settled || true
-H=$(hold_of)
+H=$(last_hold)
 check "timeout: charged the hold $H by charge_timeout ($(rec))" \
 	sh -c "[ \"\$(echo '$(rec)' | cut -d' ' -f1-3,6)\" = 'error hold 0 $H' ]"
 check "timeout: ledger reconciles" ledger_check "$UPUB"
@@ -144,7 +118,7 @@ expect_status "retry_after_timeout on: the second deployment answers" 200
 check "retry: served by backup" test "$(hdr x-tollgate-provider)" = backup
 check "retry: the second deployment got the request ($(n_mock mock2))" test "$(n_mock mock2)" = 1
 wait_for "retry: settled" 15 settled || true
-C=$(charge_of 5 12 3000 4000)
+C=$(charge_at 3000 4000 5 12)
 check "retry: measured at the backup's prices: 5 + 12 tokens, $C ($(rec))" \
 	test "$(rec)" = "ok measured 0 5 12 $C"
 

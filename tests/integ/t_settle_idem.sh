@@ -5,9 +5,7 @@
 # the later request with its key gets 409 idempotency_not_replayable.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 chat_stack idem server.workers=1 server.threads=4
@@ -15,19 +13,10 @@ cp_admin idem 1
 AK=$ADMIN_KEY
 export LC_ALL=C
 
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-q() { sql "$SCRATCH" -e "$1" || true; }
-charge_cheap() { local base=$(($1 * 1000 + $2 * 2000)); echo $((base + (base * 500 + 9999) / 10000)); }
 bal_of() { q "SELECT balance FROM accounts WHERE user_id = $1"; }
-n_usage() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1"; }
-ONE=1000000000
-# session_user TAG: registers, funds with $1 and logs in; sets TOK, UID_, UPUB
+# session_user TAG: new_user funded with a dollar, logged in; sets TOK, UID_, UPUB
 session_user() {
-	cp_register "$1" || bail "$1: register ($code)"
-	UPUB=$REG_ID
-	UID_=$(q "SELECT id FROM users WHERE public_id = '$UPUB'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"$(usd_of $ONE)\"}"
-	[ "$code" = 200 ] || bail "$1: fund ($code)"
+	new_user "$1" "$ONE"
 	cp_login "$REG_EMAIL"
 	[ -n "$TOKEN" ] || bail "$1: login ($code)"
 	TOK=$TOKEN

@@ -6,9 +6,7 @@
 # refused 402 until a top-up.  Exact holds (leases off), then leases and the journal.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 # A 600 KB answer: the upstream body cap is 4 x http.max_body.
@@ -17,18 +15,6 @@ cp_admin overrun 1
 AK=$ADMIN_KEY
 export LC_ALL=C
 
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-q() { sql "$SCRATCH" -e "$1" || true; }
-acct() { q "SELECT balance, reserved FROM accounts WHERE user_id = $1" | tr '\t' ' '; }
-no_open() { [ "$(q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND state = 'open'")" = 0 ]; }
-# new_user TAG NANO: sets UKEY UPUB UID_
-new_user() {
-	cp_register "$1" || bail "$1: register ($code)"
-	UKEY=$REG_KEY UPUB=$REG_ID
-	UID_=$(q "SELECT id FROM users WHERE public_id = '$UPUB'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"$(usd_of "$2")\"}"
-	[ "$code" = 200 ] || bail "$1: fund ($code)"
-}
 # The mock's reasoning tokens are not limited by max_tokens: 1 reply word + 60000 reasoning
 # tokens against a hold priced for max_tokens 1.  prompt = 4 + 1 word ("hi").
 BODY='{"model":"test/cheap","max_tokens":1,"messages":[{"role":"user","content":"hi [mock:words=1,reasoning=60000]"}]}'
@@ -55,11 +41,11 @@ overrun_case() {
 		test "$(q "SELECT COUNT(*) FROM audit_log WHERE action = 'ledger.overrun' AND target_id = '$UPUB' AND actor_user_id IS NULL")" = 1
 	wait_for "$tag: no hold or lease left open" 15 no_open "$UID_" || true
 	check "$tag: balance is the funds less the real charge ($((F - C))), nothing reserved" \
-		test "$(acct "$UID_")" = "$((F - C)) 0"
+		test "$(acct_row "$UID_")" = "$((F - C)) 0"
 	check "$tag: the ledger reconciles" ledger_check "$UPUB"
 	chat "$UKEY" "$BODY"
 	expect_status "$tag: the next request is refused while the balance is negative" 402
-	check "$tag: the refusal changed nothing" test "$(acct "$UID_")" = "$((F - C)) 0"
+	check "$tag: the refusal changed nothing" test "$(acct_row "$UID_")" = "$((F - C)) 0"
 }
 
 # --- exact holds ---------------------------------------------------------------------------

@@ -5,28 +5,21 @@
 # requests, both answered, recorded and charged, with exact holds and with leases.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/cp_lib.sh"
-. "$(dirname "$0")/chat_lib.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat
 
 make_tmp
 chat_stack reqid server.workers=1 server.threads=4
 cp_admin reqid 1
 AK=$ADMIN_KEY
 export LC_ALL=C
-usd_of() { printf '%d.%09d' $(($1 / 1000000000)) $(($1 % 1000000000)); }
-q() { sql "$SCRATCH" -e "$1" || true; }
-charge_cheap() { local base=$(($1 * 1000 + $2 * 2000)); echo $((base + (base * 500 + 9999) / 10000)); }
-ONE=1000000000
 BODY='{"model":"test/cheap","max_tokens":16,"messages":[{"role":"user","content":"hi [mock:words=4]"}]}'
 C=$(charge_cheap 5 4)
 
 # two_chats TAG: a new user sends BODY twice with one X-Request-Id
 two_chats() {
 	local tag=$1 cid="trace-$1-$CP_U" uid r1 r2 recorded
-	cp_register "$tag" || bail "$tag: register ($code)"
-	uid=$(q "SELECT id FROM users WHERE public_id = '$REG_ID'")
-	req POST /admin/add_credits "$AK" "{\"user_id\":\"$REG_ID\",\"amount_usd\":\"$(usd_of $ONE)\"}"
+	new_user "$tag" "$ONE"
+	uid=$UID_
 	chat "$REG_KEY" "$BODY" -H "X-Request-Id: $cid"
 	expect_status "$tag: first chat with X-Request-Id $cid" 200
 	r1=$(hdr x-request-id)

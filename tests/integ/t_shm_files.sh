@@ -4,12 +4,9 @@
 # fail with a clear log line and is left untouched, and the socket has listen_mode from the
 # moment it exists (umask at bind, not chmod after).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd stat timeout
-make_tmp
+test_begin stat timeout
 mkdir -p "$T/run"
 CONF=$T/tg.conf
 LOG=$T/log/tollgate.log

@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # t_spawn_fcgi.sh: spawned mode under spawn-fcgi (fd 0 is the listening socket), nginx in front.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib/init.sh"
 
-need_db
-need_bin
-need_cmd spawn-fcgi nginx curl jq
-make_tmp
+test_begin spawn-fcgi nginx curl jq
 
 CONF=$T/tg.conf
 SOCK=$T/run/spawn.sock

@@ -1,4 +1,5 @@
-# cp_lib.sh: helpers for the control-plane integration tests (t_cp_*.sh), sourced after lib.sh.
+# cp.sh: helpers for the control-plane integration tests (lib/init.sh cp): the database
+# client, requests, error checks, accounts and keys.
 #
 # The contract these tests check is doc/api-control-plane.md. All t_* scripts share one test
 # database and may run in parallel, so every email/username made here carries $CP_U (pid plus
@@ -68,6 +69,17 @@ jv() { jq -r "$1" "$T/body" 2>/dev/null || true; }
 # is_err STATUS CODE: the last response is STATUS with the OpenAI error shape and error.code CODE.
 is_err() {
 	[ "$code" = "$1" ] && error_shape && json_is ".error.code == \"$2\""
+}
+
+# is_err_any STATUS CODE...: like is_err, with error.code any of the CODEs.
+is_err_any() {
+	local st=$1 c
+	shift
+	[ "$code" = "$st" ] && error_shape || return 1
+	for c in "$@"; do
+		json_is ".error.code == \"$c\"" && return 0
+	done
+	return 1
 }
 
 # expect_err DESC STATUS CODE: check wrapper for is_err.
@@ -151,17 +163,3 @@ status_of() {
 
 # iso_in SECONDS: an ISO 8601 UTC time SECONDS from now.
 iso_in() { date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ; }
-
-# usd_re: a USD decimal string with 2 to 9 decimals.
-usd_re='^-?[0-9]+[.][0-9]{2,9}$'  # no backslash: it goes inside jq strings
-# usd_eq A B: two decimal strings are the same amount (compared as nano integers, exactly).
-usd_nano() {
-	local v=$1 sign="" int frac
-	case $v in -*) sign=-; v=${v#-} ;; esac
-	int=${v%%.*}
-	frac=${v#*.}
-	[ "$frac" != "$v" ] || frac=""
-	frac=$(printf '%-9s' "$frac" | tr ' ' 0)
-	echo "$sign$((10#$int * 1000000000 + 10#$frac))"
-}
-usd_eq() { [ "$(usd_nano "$1")" = "$(usd_nano "$2")" ]; }

@@ -1,8 +1,8 @@
-# lib.sh: shared helpers for the shell integration tests (sourced by tests/integ/t_*.sh).
+# base.sh: the harness of the shell integration tests (sourced through lib/init.sh).
 #
 # A test script does:
-#     . "$(dirname "$0")/lib.sh"
-#     need_db; need_cmd nginx
+#     . "$(dirname "$0")/lib/init.sh" [cp] [chat]
+#     test_begin nginx curl jq      (need_db, need_bin, need_cmd ..., make_tmp)
 #     ... start things with start_bg / start_daemon, check with http + check ...
 #     finish
 #
@@ -16,7 +16,7 @@
 
 set -eu
 
-integ_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+integ_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${TOLLGATE_SRCDIR:=$(cd "$integ_dir/../.." && pwd)}"
 : "${TOLLGATE_BIN:=$TOLLGATE_SRCDIR/src/tollgate}"
 test_name=$(basename "$0" .sh)
@@ -99,6 +99,19 @@ need_cmd() {
 
 need_bin() {
 	[ -x "$TOLLGATE_BIN" ] || skip "tollgate binary $TOLLGATE_BIN not built"
+}
+
+# test_begin [--mock] CMD...: the usual start of a test: a database, the binary, (the mock
+# provider,) the commands CMD, then the temp dir $T with its cleanup trap.
+test_begin() {
+	need_db
+	need_bin
+	if [ "${1:-}" = --mock ]; then
+		shift
+		need_mock
+	fi
+	[ $# -eq 0 ] || need_cmd "$@"
+	make_tmp
 }
 
 # --- temp dir and cleanup -----------------------------------------------------------------
@@ -601,6 +614,20 @@ wait_http() {
 	wait_for "$1" 15 sh -c "curl -s -o /dev/null -m 2 -w '%{http_code}' '$1' | grep -qv '^000$'"
 }
 
+# spawn_confs: $CONF (served at /) and $CONF_PREFIX (at /tollgate) for a tollgate the web
+# server spawns as its user (after stage_for_www): logs in $T/wlog, no pid file, readable by
+# that user. Spawned mode ignores server.listen; the password is inline because www-data
+# cannot read a root-only password file.
+spawn_confs() {
+	CONF=$T/root.conf
+	CONF_PREFIX=$T/prefix.conf
+	tg_conf "$CONF" "http.www_dir=$T/www" "server.run_dir=$T/wrun" "log.file=$T/wlog/root.log" \
+		"server.pid_file="
+	tg_conf "$CONF_PREFIX" "http.www_dir=$T/www" "server.run_dir=$T/wrun" \
+		"log.file=$T/wlog/prefix.log" "server.pid_file=" "server.mount_prefix=/tollgate"
+	chmod 0644 "$CONF" "$CONF_PREFIX"
+}
+
 # --- standalone tollgate behind nginx (process tests) -------------------------------------
 
 # stack_up [section.key=value ...]: one standalone master with config $T/tg.conf (overrides
@@ -641,3 +668,6 @@ bg_get() {
 	bg_curl=$!
 	owned_pids+=("$bg_curl")
 }
+
+# now_ms: wall clock in milliseconds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
