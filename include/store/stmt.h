@@ -140,10 +140,4 @@ extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
     q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
 
-/*
- * Hand the statement and batch tables to the database layer: once per
- * process, before the first connection (main and the unit tests).
- */
-void store_init(void);
-
 #endif

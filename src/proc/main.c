@@ -14,6 +14,7 @@
 #include "io/http_client.h"
 #include "io/db.h"
 #include "store/stmt.h"
+#include "store/store.h"
 #include "http/ctx.h"
 #include "proc/wctx.h"
 #include "core/log.h"

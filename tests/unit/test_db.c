@@ -7,6 +7,7 @@
 #include "core/conf.h"
 #include "io/db.h"
 #include "store/stmt.h"
+#include "store/store.h"
 
 static struct conf *conf;
 

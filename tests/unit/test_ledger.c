@@ -7,6 +7,7 @@
 #include "core/arena.h"
 #include "io/db.h"
 #include "store/stmt.h"
+#include "store/store.h"
 #include "domain/keys.h"
 #include "domain/ledger.h"
 #include "domain/op.h"

@@ -6,6 +6,7 @@
 #include "http/ctx.h"
 #include "io/db.h"
 #include "store/stmt.h"
+#include "store/store.h"
 #include "http/handlers.h"
 #include "http/req.h"
 #include "http/router.h"

@@ -1,4 +1,4 @@
-/* stmt.c: gathers the q_*.c statement tables into the one the database layer prepares from */
+/* store.c: the store's start: gathers the q_*.c statement tables for the database layer */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include "io/db.h"
 #include "store/q_schema.h"
 #include "store/stmt.h"
+#include "store/store.h"
 
 static const struct stmt_row *const tables[] = {
 	q_schema_stmts,
