@@ -781,28 +781,6 @@ out:
 }
 
 /*
- * The usage of an answer that can take the splice below, read from its text
- * (x->u), and where it sits (*w): 0, or -1 for a usage object without
- * counts.  The whole answer is checked by jx_valid, which builds nothing:
- * loading a provider's answer into a tree only to read its usage was the
- * largest single cost of a request.  -2 when the answer needs the general
- * path: not valid by jx_valid's rules, no usage object or more than one, a
- * usage.cost or gateway_usage already there, a key written with escapes.
- */
-static int
-quick_usage(struct call *x, struct jx_where *w)
-{
-	const char *t = x->hr.body;
-	size_t len = x->hr.body_len;
-	struct jx_where g;
-
-	if (!jx_valid(t, len) || jx_locate(t, len, "gateway_usage", &g) != 0 ||
-	    jx_locate(t, len, "usage", w) != 1)
-		return -2;
-	return chat_usage_scan(t + w->vs, w->ve - w->vs, &x->u);
-}
-
-/*
  * The provider's answer with usage.cost and gateway_usage spliced into its
  * own bytes, instead of re-serializing the whole document; NULL when out of
  * memory.
@@ -916,32 +894,11 @@ send_error_event(struct call *x, enum tg_err e, const char *msg)
 
 /* --- relaying a stream ---------------------------------------------------------------- */
 
-static size_t
-delta_bytes(const json_t *chunk)
+/* The provider of the deployment tried last: how to read its answers. */
+static const struct prov_ops *
+ops_of(const struct call *x)
 {
-	json_t *choices = json_object_get(chunk, "choices"), *c, *d, *tc, *t;
-	size_t i, j, n = 0;
-
-	json_array_foreach(choices, i, c)
-	{
-		if (json_is_string(t = json_object_get(c, "text")))
-			n += json_string_length(t);
-		d = json_object_get(c, "delta");
-		if (json_is_string(t = json_object_get(d, "content")))
-			n += json_string_length(t);
-		if (json_is_string(t = json_object_get(d, "reasoning_content")))
-			n += json_string_length(t);
-		if (json_is_string(t = json_object_get(d, "reasoning")))
-			n += json_string_length(t);
-		json_array_foreach(json_object_get(d, "tool_calls"), j,
-		    tc) if (json_is_string(t =
-					       json_object_get(
-						   json_object_get(
-						       tc, "function"),
-						   "arguments"))) n +=
-		    json_string_length(t);
-	}
-	return n;
+	return prov_ops_of(x->rt != NULL ? x->rt->kind : PROV_OPENAI);
 }
 
 /*
@@ -961,7 +918,9 @@ static int
 on_event(void *arg, const struct sse_event *ev)
 {
 	struct call *x = arg;
-	json_t *o, *u, *choices;
+	const struct prov_ops *ops = ops_of(x);
+	struct prov_event pe;
+	json_t *o;
 	char *s;
 	int rc = 0;
 
@@ -977,33 +936,30 @@ on_event(void *arg, const struct sse_event *ev)
 		/* Not ours to judge: relay as it came. */
 		return draining(x, send_event(x, ev->data, ev->data_len));
 	}
-	if (json_object_get(o, "error") != NULL)
+	ops->event(o, &x->u, &pe);
+	if (pe.error)
 		x->up_error_event = 1;
-	u = json_object_get(o, "usage");
-	if (json_is_object(u))
-		chat_usage_parse(u, &x->u);
 	if (x->client_gone)
 		goto out; /* draining: only the usage matters now */
-	choices = json_object_get(o, "choices");
-	if (x->t_first == 0 && json_array_size(choices) > 0)
+	if (x->t_first == 0 && pe.nchoices > 0)
 		x->t_first = util_now();
-	if (json_is_object(u) && json_is_array(choices)) {
+	if (pe.usage && pe.choices_array) {
 		/*
 		 * The usage chunk (OpenAI's has no choices; DeepSeek's is the
 		 * finish chunk): after settling, with the cost, if wanted.
 		 */
 		if (x->want_usage) {
-			x->delivered_bytes += delta_bytes(o);
+			x->delivered_bytes += pe.delta_bytes;
 			json_decref(x->usage_chunk);
 			x->usage_chunk = json_incref(o);
 			goto out;
 		}
-		if (json_array_size(choices) == 0)
+		if (pe.nchoices == 0)
 			goto out;
 	}
-	x->delivered_bytes += delta_bytes(o);
-	if (!x->want_usage && json_object_get(o, "usage") != NULL) {
-		json_object_del(o, "usage");
+	x->delivered_bytes += pe.delta_bytes;
+	if (!x->want_usage && pe.strip) {
+		ops->strip_usage(o);
 		if ((s = jx_dump(o)) == NULL) {
 			rc = -1;
 			goto out;
@@ -1081,24 +1037,8 @@ on_tick(void *arg)
 static const char *
 upstream_message(struct call *x)
 {
-	json_t *o;
-	const char *m = NULL;
-	char *out;
-	size_t i;
-
-	if (x->errbody.len == 0)
-		return NULL;
-	o = json_loadb(x->errbody.data, x->errbody.len, 0, NULL);
-	m = jx_str(json_object_get(o, "error"), "message");
-	/* Cut at a character boundary: the text is stored and shown. */
-	out = m != NULL
-	    ? arena_printf(x->r->arena, "%.*s", (int)util_utf8_cut(m, 300), m)
-	    : NULL;
-	json_decref(o);
-	for (i = 0; out != NULL && out[i] != '\0'; i++)
-		if ((unsigned char)out[i] < 0x20)
-			out[i] = ' ';
-	return out;
+	return ops_of(x)->error_message(
+	    x->r->arena, x->errbody.data, x->errbody.len);
 }
 
 /*
@@ -1860,9 +1800,11 @@ finish_nonstream(struct call *x)
 	char *s = NULL;
 	size_t n;
 	enum tg_err rc;
-	int counted;
+	const struct prov_ops *ops = ops_of(x);
+	enum prov_usage counted;
 
-	if ((counted = quick_usage(x, &w)) == -2) {
+	counted = ops->answer_scan(x->hr.body, x->hr.body_len, &w, &x->u);
+	if (counted == PU_LOAD_TREE) {
 		o = json_loadb(x->hr.body, x->hr.body_len, 0, NULL);
 		if (!json_is_object(o)) {
 			json_decref(o);
@@ -1873,9 +1815,9 @@ finish_nonstream(struct call *x)
 			    x->r, x->resp, x->fail, NULL, "%s", x->fail_msg);
 		}
 		arena_defer_json(x->r->arena, o);
-		counted = chat_usage_parse(json_object_get(o, "usage"), &x->u);
+		counted = ops->answer_usage(o, &x->u);
 	}
-	if (counted == -1) {
+	if (counted == PU_NO_COUNTS) {
 		x->delivered = 1;
 		x->delivered_bytes = x->hr.body_len;
 	}
