@@ -315,6 +315,45 @@ bin(const unsigned char *p)
 	    .type = DBT_STR, .s = (const char *)p, .len = HOLD_ID_LEN};
 }
 
+/*
+ * The rows of lines[0..n): a ledger entry for each line whose lease was open,
+ * a usage record for each (rows: room for either, n x LEDGER_USAGE_COLS).
+ */
+static enum tg_err
+write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
+    struct db_val *rows)
+{
+	struct db_val *u;
+	size_t i, nr = 0;
+	enum tg_err rc;
+
+	for (i = 0; i < n; i++) {
+		char hex[2 * HOLD_ID_LEN + 1];
+
+		if (!lines[i].open)
+			continue;
+		crypto_hex(lines[i].carve, HOLD_ID_LEN, hex);
+		u = &rows[nr++ * 5];
+		u[0] = DB_I64(lines[i].user);
+		u[1] = bin(lines[i].lease);
+		u[2] = DB_STR("charge");
+		u[3] = DB_I64(-lines[i].charge);
+		u[4] = DB_STR(arena_printf(a, "carve:%s", hex));
+	}
+	if (nr > 0 &&
+	    (rc = db_exec_rows(c, BATCH_LEDGER, rows, nr, a)) != TG_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		u = &rows[i * LEDGER_USAGE_COLS];
+		memcpy(u, lines[i].usage, sizeof(lines[i].usage));
+		u[3] = bin(lines[i].lease);
+		u[19] = DB_I64(lines[i].charge);
+	}
+	if ((rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
+		return rc;
+	return TG_OK;
+}
+
 /* One transaction for lines[0..n): the money, the rows, the new offset. */
 static enum tg_err
 write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
@@ -322,9 +361,9 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
     struct db_val *rows)
 {
 	struct sum *accts, *keys;
-	struct db_val p[2], *u;
+	struct db_val p[2];
 	struct db_rows res;
-	size_t i, k, nl = 0, na = 0, nk = 0, nr = 0;
+	size_t i, k, nl = 0, na = 0, nk = 0;
 	enum tg_err rc;
 
 	accts = arena_calloc(a, n, sizeof(*accts));
@@ -371,29 +410,7 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 		if ((rc = db_exec(c, STMT_JOURNAL_KEY, p, 2, NULL, a)) != TG_OK)
 			goto fail;
 	}
-	for (i = 0; i < n; i++) {
-		char hex[2 * HOLD_ID_LEN + 1];
-
-		if (!lines[i].open)
-			continue;
-		crypto_hex(lines[i].carve, HOLD_ID_LEN, hex);
-		u = &rows[nr++ * 5];
-		u[0] = DB_I64(lines[i].user);
-		u[1] = bin(lines[i].lease);
-		u[2] = DB_STR("charge");
-		u[3] = DB_I64(-lines[i].charge);
-		u[4] = DB_STR(arena_printf(a, "carve:%s", hex));
-	}
-	if (nr > 0 &&
-	    (rc = db_exec_rows(c, BATCH_LEDGER, rows, nr, a)) != TG_OK)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		u = &rows[i * LEDGER_USAGE_COLS];
-		memcpy(u, lines[i].usage, sizeof(lines[i].usage));
-		u[3] = bin(lines[i].lease);
-		u[19] = DB_I64(lines[i].charge);
-	}
-	if ((rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
+	if ((rc = write_rows(c, a, lines, n, rows)) != TG_OK)
 		goto fail;
 	p[0] = DB_STR(mark);
 	p[1] = DB_I64(new_off);

@@ -17,6 +17,7 @@
 #include "http/router.h"
 #include "io/db.h"
 #include "prov/params.h"
+#include "store/q_payer.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -219,6 +220,55 @@ price_images(struct call *x)
 	return TG_OK;
 }
 
+/* stream, stream_options, and how many completions: n, best_of. */
+static enum tg_err
+parse_counts(struct call *x)
+{
+	struct tg_req *r = x->r;
+	json_t *b = r->json, *v;
+
+	v = json_object_get(b, "stream");
+	if (v != NULL && !json_is_boolean(v))
+		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_type",
+		    "stream", "stream must be true or false");
+	x->stream = json_is_true(v) && x->ep != EP_EMBEDDINGS;
+	v = json_object_get(b, "stream_options");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_object(v))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_type", "stream_options",
+			    "stream_options must be an object");
+		if (!x->stream)
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", "stream_options",
+			    "stream_options is only allowed with stream: true");
+		x->want_usage =
+		    json_is_true(json_object_get(v, "include_usage"));
+	}
+	v = json_object_get(b, "n");
+	x->n = 1;
+	if (v != NULL && !json_is_null(v)) {
+		if (!is_pos_int(v, CHAT_MAX_N))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", "n",
+			    "n must be a whole number from 1 to %d",
+			    CHAT_MAX_N);
+		x->n = json_integer_value(v);
+	}
+	/* best_of: the provider generates (and bills) that many. */
+	v = json_object_get(b, "best_of");
+	if (v != NULL && !json_is_null(v)) {
+		if (!is_pos_int(v, CHAT_MAX_N))
+			return resp_fail_code(r, x->resp, TG_EINVAL,
+			    "invalid_value", "best_of",
+			    "best_of must be a whole number from 1 to %d",
+			    CHAT_MAX_N);
+		if (json_integer_value(v) > x->n)
+			x->n = json_integer_value(v);
+	}
+	return TG_OK;
+}
+
 enum tg_err
 chat_parse(struct call *x)
 {
@@ -274,45 +324,8 @@ chat_parse(struct call *x)
 	}
 	x->prompt_estimate = chat_estimate_tokens(text_bytes(v)) +
 	    (json_is_array(v) ? 4 * (int64_t)json_array_size(v) : 0);
-	v = json_object_get(b, "stream");
-	if (v != NULL && !json_is_boolean(v))
-		return resp_fail_code(r, x->resp, TG_EINVAL, "invalid_type",
-		    "stream", "stream must be true or false");
-	x->stream = json_is_true(v) && x->ep != EP_EMBEDDINGS;
-	v = json_object_get(b, "stream_options");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_object(v))
-			return resp_fail_code(r, x->resp, TG_EINVAL,
-			    "invalid_type", "stream_options",
-			    "stream_options must be an object");
-		if (!x->stream)
-			return resp_fail_code(r, x->resp, TG_EINVAL,
-			    "invalid_value", "stream_options",
-			    "stream_options is only allowed with stream: true");
-		x->want_usage =
-		    json_is_true(json_object_get(v, "include_usage"));
-	}
-	v = json_object_get(b, "n");
-	x->n = 1;
-	if (v != NULL && !json_is_null(v)) {
-		if (!is_pos_int(v, CHAT_MAX_N))
-			return resp_fail_code(r, x->resp, TG_EINVAL,
-			    "invalid_value", "n",
-			    "n must be a whole number from 1 to %d",
-			    CHAT_MAX_N);
-		x->n = json_integer_value(v);
-	}
-	/* best_of: the provider generates (and bills) that many. */
-	v = json_object_get(b, "best_of");
-	if (v != NULL && !json_is_null(v)) {
-		if (!is_pos_int(v, CHAT_MAX_N))
-			return resp_fail_code(r, x->resp, TG_EINVAL,
-			    "invalid_value", "best_of",
-			    "best_of must be a whole number from 1 to %d",
-			    CHAT_MAX_N);
-		if (json_integer_value(v) > x->n)
-			x->n = json_integer_value(v);
-	}
+	if ((rc = parse_counts(x)) != TG_OK)
+		return rc;
 	x->n *= pc.times;
 	x->fee = pc.fee;
 	if ((rc = read_caps(x)) != TG_OK)
@@ -347,24 +360,21 @@ model_allowed(const char *allowed, const char *model)
 enum tg_err
 chat_payer(struct call *x)
 {
-	struct db_val p[2] = {
-	    DB_I64(x->r->who->key_id), DB_I64(x->r->who->user_id)};
-	struct db_rows rows;
-	const struct db_val *v;
+	struct payer_row pr;
 	enum tg_err rc;
 
-	if ((rc = db_exec(x->c, STMT_CHAT_PAYER, p, 2, &rows, x->r->arena)) !=
-	    TG_OK)
-		return rc;
-	if (rows.nrows != 1)
+	rc = q_payer_get(
+	    x->c, x->r->arena, x->r->who->key_id, x->r->who->user_id, &pr);
+	if (rc == TG_ENOENT)
 		return TG_EAUTH;
-	v = rows.v;
-	x->bp = v[0].type == DBT_NULL
-	    ? conf_group_commission(x->r->ctx->conf, v[1].s)
-	    : (unsigned)v[0].i;
-	x->allowed = v[2].type == DBT_NULL ? NULL : v[2].s;
-	x->group = v[1].type == DBT_NULL ? NULL : v[1].s;
-	x->credit_limit = v[3].type == DBT_NULL ? -1 : v[3].i;
+	if (rc != TG_OK)
+		return rc;
+	x->bp = pr.commission_bp < 0
+	    ? conf_group_commission(x->r->ctx->conf, pr.group)
+	    : (unsigned)pr.commission_bp;
+	x->allowed = pr.allowed;
+	x->group = pr.group;
+	x->credit_limit = pr.credit_limit;
 	return TG_OK;
 }
 
@@ -375,16 +385,13 @@ chat_payer(struct call *x)
 int64_t
 chat_key_left(struct call *x)
 {
-	struct db_val p = DB_I64(x->r->who->key_id);
-	struct db_rows rows;
+	int64_t spent;
 
 	if (x->credit_limit < 0)
 		return -1;
-	if (db_exec(x->c, STMT_KEY_SPENT, &p, 1, &rows, x->r->arena) != TG_OK ||
-	    rows.nrows != 1)
+	if (q_key_spent(x->c, x->r->arena, x->r->who->key_id, &spent) != TG_OK)
 		return 0;
-	return x->credit_limit > rows.v[0].i ? x->credit_limit - rows.v[0].i
-					     : 0;
+	return x->credit_limit > spent ? x->credit_limit - spent : 0;
 }
 
 /*

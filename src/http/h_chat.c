@@ -20,6 +20,7 @@
 #include "domain/limits.h"
 #include "domain/op.h"
 #include "domain/usage.h"
+#include "http/answer.h"
 #include "http/chat.h"
 #include "http/ctx.h"
 #include "http/handlers.h"
@@ -29,34 +30,9 @@
 #include "io/db.h"
 #include "store/stmt.h"
 
-#define SWEEP_BATCH    100
-#define COST_MARK      "\x01tollgate-cost\x01"
-#define COST_MARK_JSON "\"\\u0001tollgate-cost\\u0001\""
-/* The gateway_usage member: ids and names are capped far below this. */
-#define GATEWAY_USAGE_MAX 4096
+#define SWEEP_BATCH 100
 
 /* --- rate limits ---------------------------------------------------------------------- */
-
-/*
- * Global limits: take amount of a window's allowance in the database if the
- * total stays within cap (one statement; MariaDB reports 1 row for an insert,
- * 2 for a change and 0 when the guard left the row as it was).
- */
-static int64_t
-take_share(void *arg, uint64_t subject, int lim, int64_t win, int64_t amount,
-    int64_t cap)
-{
-	struct call *x = arg;
-	struct db_val p[5] = {DB_I64((int64_t)subject), DB_I64(lim),
-	    DB_I64(win), DB_I64(amount), DB_I64(cap)};
-	struct db_rows rows;
-
-	if (amount > cap)
-		return 0;
-	if (db_exec(x->c, STMT_RATE_TAKE, p, 5, &rows, x->r->arena) != TG_OK)
-		return 0; /* the database decides nothing: refuse */
-	return rows.affected > 0 ? amount : 0;
-}
 
 static void
 rate_headers(struct call *x, const struct rate_verdict *v)
@@ -119,8 +95,9 @@ admit(struct call *x)
 		}
 	}
 	if (r->ctx->conf->limits_global) {
+		struct rate_db rdb = {x->c, r->arena};
 		struct rate_take take = {
-		    take_share, x, r->ctx->conf->global_share};
+		    rate_take_db, &rdb, r->ctx->conf->global_share};
 
 		rate_admit_global(r->ctx->rate, s, n,
 		    x->prompt_bound + x->n * x->max_out, &take, &x->ticket,
@@ -142,114 +119,24 @@ admit(struct call *x)
 
 /* --- replies -------------------------------------------------------------------------- */
 
-static char *
-usd(struct arena *a, int64_t nano)
+/* What the answer says about the metering. */
+static void
+answer_meta(const struct call *x, struct answer_meta *m)
 {
-	char s[40];
-
-	money_format(nano, s, sizeof(s));
-	return arena_strdup(a, s);
-}
-
-/* The gateway_usage member (no comma): what tollgate adds beside usage. */
-static enum tg_err
-put_gateway_usage(struct call *x, struct buf *b, const char *cost)
-{
-	if (buf_printf(b,
-		"\"gateway_usage\":{\"cost\":\"%s\",\"balance_after\":\"%s\","
-		"\"request_id\":",
-		cost, usd(x->r->arena, x->balance_after)) != TG_OK ||
-	    jx_quote(b, x->r->request_id) != TG_OK ||
-	    buf_puts(b, ",\"provider\":") != TG_OK ||
-	    (x->rl.rt != NULL ? jx_quote(b, x->rl.rt->provider_id)
-			      : buf_puts(b, "null")) != TG_OK ||
-	    buf_puts(b, ",\"model\":") != TG_OK ||
-	    jx_quote(b, x->model) != TG_OK || buf_puts(b, "}") != TG_OK)
-		return TG_ESYSTEM;
-	return TG_OK;
-}
-
-/*
- * Serialize o (an object) with usage.cost as an exact JSON number, and
- * gateway_usage: jansson prints reals in binary-float form, so a marker
- * string is replaced by the decimal; gateway_usage is text, as in the
- * splice below.
- */
-static char *
-dump_with_cost(struct call *x, json_t *o)
-{
-	json_t *u = json_object_get(o, "usage");
-	const char *cost = usd(x->r->arena, x->charged), *m, *rest;
-	char *s, *out = NULL;
-	struct buf g;
-
-	if (json_is_object(u))
-		json_object_set_new(u, "cost", json_string(COST_MARK));
-	json_object_del(o, "gateway_usage");
-	buf_init(&g, GATEWAY_USAGE_MAX);
-	if (buf_puts(&g, json_object_size(o) ? "," : "") != TG_OK ||
-	    put_gateway_usage(x, &g, cost) != TG_OK || (s = jx_dump(o)) == NULL)
-		goto out;
-	if ((m = strstr(s, COST_MARK_JSON)) != NULL) {
-		rest = m + strlen(COST_MARK_JSON);
-	} else {
-		/* A compact dump of an object ends with its closing brace. */
-		m = rest = s + strlen(s) - 1;
-		cost = "";
-	}
-	out = arena_printf(x->r->arena, "%.*s%s%.*s%s}", (int)(m - s), s, cost,
-	    (int)(strlen(rest) - 1), rest, g.data);
-	free(s);
-out:
-	buf_free(&g);
-	return out;
-}
-
-/*
- * The provider's answer with usage.cost and gateway_usage spliced into its
- * own bytes, instead of re-serializing the whole document; NULL when out of
- * memory.
- */
-static char *
-splice_usage(struct call *x, const struct jx_where *w, size_t *outlen)
-{
-	const char *t = x->rl.hr.body, *cost;
-	size_t len = x->rl.hr.body_len, uc, n;
-	struct jx_where m;
-	struct buf g;
-	char *out = NULL, *p;
-
-	uc = w->ve - 1; /* the usage object's closing brace */
-	cost = usd(x->r->arena, x->charged);
-	buf_init(&g, GATEWAY_USAGE_MAX);
-	/* A comma before our cost unless the usage object has no members. */
-	jx_locate(t + w->vs, w->ve - w->vs, "cost", &m);
-	if (buf_printf(&g, "%s\"cost\":%s", m.members ? "," : "", cost) !=
-	    TG_OK)
-		goto out;
-	n = g.len; /* the usage member's part; gateway_usage follows */
-	if (buf_puts(&g, ",") != TG_OK ||
-	    put_gateway_usage(x, &g, cost) != TG_OK)
-		goto out;
-	*outlen = len + g.len;
-	p = out = arena_alloc(x->r->arena, *outlen + 1);
-	memcpy(p, t, uc);
-	memcpy(p += uc, g.data, n);
-	memcpy(p += n, t + uc, w->close - uc);
-	memcpy(p += w->close - uc, g.data + n, g.len - n);
-	memcpy(p += g.len - n, t + w->close, len - w->close);
-	out[*outlen] = '\0';
-out:
-	buf_free(&g);
-	return out;
+	m->request_id = x->r->request_id;
+	m->provider = x->rl.rt != NULL ? x->rl.rt->provider_id : NULL;
+	m->model = x->model;
+	m->charged = x->charged;
+	m->balance_after = x->balance_after;
 }
 
 static void
 meter_headers(struct call *x)
 {
-	resp_header(x->resp, "x-tollgate-cost", usd(x->r->arena, x->charged));
 	resp_header(
-	    x->resp, "x-tollgate-balance", usd(x->r->arena, x->balance_after));
+	    x->resp, "x-tollgate-cost", answer_usd(x->r->arena, x->charged));
+	resp_header(x->resp, "x-tollgate-balance",
+	    answer_usd(x->r->arena, x->balance_after));
 }
 
 /* --- settling ------------------------------------------------------------------------- */
@@ -292,6 +179,44 @@ settle_db(void *arg, struct db_conn **out)
 	return rc;
 }
 
+/*
+ * What the request costs at the prices of the deployment that answered (*p):
+ * measured, estimated or the hold in full (ending_policy).
+ */
+static void
+cost_of(
+    struct call *x, enum usage_status st, struct prices *p, struct cost *cost)
+{
+	int policy;
+
+	if (x->rl.rt != NULL)
+		chat_prices_of(x->rl.rt, p);
+	else
+		*p = x->p;
+	x->basis = UB_MEASURED;
+	if (!x->u.present && (policy = ending_policy(x, st)) != -1) {
+		/* The prompt and the text sent, as the record's counts. */
+		x->u.prompt = x->prompt_estimate;
+		x->u.completion = chat_estimate_tokens(x->rl.delivered_bytes);
+		x->basis = policy == CHARGE_HOLD ? UB_HOLD : UB_ESTIMATED;
+		x->estimated = x->basis == UB_ESTIMATED;
+	}
+	chat_cost(p, &x->u, x->bp, cost);
+	if (x->basis == UB_HOLD) {
+		/* The hold in full, its commission as the hold priced it. */
+		cost->charge = x->hold;
+		cost->base = x->hold * 10000 / (10000 + (int64_t)x->bp);
+		cost->commission = x->hold - cost->base;
+	} else if (x->basis == UB_MEASURED && x->rl.rt != NULL &&
+	    x->rl.rt->kind == PROV_OPENROUTER && x->u.upstream_cost >= 0) {
+		/* OpenRouter says what it charged: that is the base price. */
+		chat_cost_of_base(x->u.upstream_cost, x->bp, cost);
+	} else if (x->fee > 0 && cost->base > 0) {
+		/* An allowed parameter's fee, once something was billed. */
+		chat_cost_of_base(cost->base + x->fee, x->bp, cost);
+	}
+}
+
 static enum tg_err
 settle(struct call *x, enum usage_status st, int http_status, const char *err)
 {
@@ -301,36 +226,10 @@ settle(struct call *x, enum usage_status st, int http_status, const char *err)
 	struct credit_db db = {settle_db, x};
 	struct credit_env env = {x->r->ctx->leases, x->r->ctx->journal};
 	int64_t charge;
-	int policy;
 	enum tg_err rc;
 
 	memset(&rec, 0, sizeof(rec));
-	if (x->rl.rt != NULL)
-		chat_prices_of(x->rl.rt, &p);
-	else
-		p = x->p;
-	x->basis = UB_MEASURED;
-	if (!x->u.present && (policy = ending_policy(x, st)) != -1) {
-		/* The prompt and the text sent, as the record's counts. */
-		x->u.prompt = x->prompt_estimate;
-		x->u.completion = chat_estimate_tokens(x->rl.delivered_bytes);
-		x->basis = policy == CHARGE_HOLD ? UB_HOLD : UB_ESTIMATED;
-		x->estimated = x->basis == UB_ESTIMATED;
-	}
-	chat_cost(&p, &x->u, x->bp, &rec.cost);
-	if (x->basis == UB_HOLD) {
-		/* The hold in full, its commission as the hold priced it. */
-		rec.cost.charge = x->hold;
-		rec.cost.base = x->hold * 10000 / (10000 + (int64_t)x->bp);
-		rec.cost.commission = x->hold - rec.cost.base;
-	} else if (x->basis == UB_MEASURED && x->rl.rt != NULL &&
-	    x->rl.rt->kind == PROV_OPENROUTER && x->u.upstream_cost >= 0) {
-		/* OpenRouter says what it charged: that is the base price. */
-		chat_cost_of_base(x->u.upstream_cost, x->bp, &rec.cost);
-	} else if (x->fee > 0 && rec.cost.base > 0) {
-		/* An allowed parameter's fee, once something was billed. */
-		chat_cost_of_base(rec.cost.base + x->fee, x->bp, &rec.cost);
-	}
+	cost_of(x, st, &p, &rec.cost);
 	rec.request_id = x->r->request_id;
 	rec.client_request_id = x->r->client_request_id;
 	rec.user_id = x->r->who->user_id;
@@ -437,21 +336,6 @@ keep_error(struct call *x, enum tg_err rc)
 	free(s);
 }
 
-/* Global limits: windows before the previous one are history. */
-static void
-prune_windows(struct call *x, int64_t now)
-{
-	static const int64_t periods[] = {60, 3600, 86400, 60, 3600, 86400};
-	struct db_val p[2];
-	size_t i;
-
-	for (i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
-		p[0] = DB_I64((int64_t)i);
-		p[1] = DB_I64(now / periods[i] - 1);
-		db_exec(x->c, STMT_RATE_PRUNE, p, 2, NULL, x->r->arena);
-	}
-}
-
 static void
 maybe_sweep(struct call *x)
 {
@@ -468,7 +352,7 @@ maybe_sweep(struct call *x)
 	if (ledger_sweep(x->c, x->r->arena, SWEEP_BATCH, &n) == TG_OK && n > 0)
 		log_msg(LOG_INFO, "swept %u expired hold(s)", n);
 	if (x->r->ctx->conf->limits_global)
-		prune_windows(x, now);
+		rate_prune(x->c, x->r->arena, now);
 }
 
 /* --- the handlers --------------------------------------------------------------------- */
@@ -504,20 +388,20 @@ refuse_credit(struct call *x, enum ledger_short why)
 		    "insufficient_quota", NULL,
 		    "this request needs a hold of $%s but %s $%s is "
 		    "available; add credits",
-		    usd(a, x->hold),
+		    answer_usd(a, x->hold),
 		    why == SHORT_KEY_LIMIT
 			? "under this key's credit limit only"
 			: "only",
-		    usd(a, avail));
+		    answer_usd(a, avail));
 	return resp_fail_code(x->r, x->resp, TG_ECREDIT, "insufficient_quota",
 	    NULL,
 	    "this request needs a hold of $%s for its worst case (max_tokens "
 	    "%lld) but %s $%s is available; add credits, or send a lower "
 	    "max_tokens, which may fit",
-	    usd(a, x->hold), (long long)x->max_out,
+	    answer_usd(a, x->hold), (long long)x->max_out,
 	    why == SHORT_KEY_LIMIT ? "under this key's credit limit only"
 				   : "only",
-	    usd(a, avail));
+	    answer_usd(a, avail));
 }
 
 static enum tg_err
@@ -544,6 +428,7 @@ static enum tg_err
 finish_nonstream(struct call *x)
 {
 	json_t *o = NULL;
+	struct answer_meta m;
 	struct jx_where w;
 	char *s = NULL;
 	size_t n;
@@ -571,7 +456,10 @@ finish_nonstream(struct call *x)
 	}
 	if ((rc = settle(x, US_OK, 200, NULL)) != TG_OK)
 		return rc;
-	s = o == NULL ? splice_usage(x, &w, &n) : dump_with_cost(x, o);
+	answer_meta(x, &m);
+	s = o == NULL ? answer_splice(x->r->arena, &m, x->rl.hr.body,
+			    x->rl.hr.body_len, &w, &n)
+		      : answer_with_cost(x->r->arena, &m, o);
 	if (s == NULL)
 		return TG_ESYSTEM;
 	if (o != NULL)
@@ -588,6 +476,7 @@ static enum tg_err
 finish_stream(struct call *x)
 {
 	enum usage_status st = US_OK;
+	struct answer_meta m;
 	int code = 200;
 	char *s;
 
@@ -605,7 +494,9 @@ finish_stream(struct call *x)
 		relay_send_error(x, x->rl.fail, x->rl.fail_msg);
 	} else {
 		if (x->rl.usage_chunk != NULL) {
-			if ((s = dump_with_cost(x, x->rl.usage_chunk)) != NULL)
+			answer_meta(x, &m);
+			if ((s = answer_with_cost(
+				 x->r->arena, &m, x->rl.usage_chunk)) != NULL)
 				relay_send_event(x, s, strlen(s));
 		}
 		relay_send_event(x, "[DONE]", 6);
@@ -615,14 +506,108 @@ finish_stream(struct call *x)
 	return TG_OK;
 }
 
+/*
+ * An Idempotency-Key: checked, and the answer of a finished request with it
+ * replayed (*answered).
+ */
+static enum tg_err
+check_idem(struct call *x, int *answered)
+{
+	struct tg_req *r = x->r;
+	struct usage_replay rp;
+	const char *idem;
+	enum tg_err rc;
+
+	if ((idem = req_header(r, "Idempotency-Key")) == NULL)
+		return TG_OK;
+	if (strlen(idem) == 0 || strlen(idem) > IDEM_MAX ||
+	    strspn(idem,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01"
+		"23456789-_.:") != strlen(idem))
+		return resp_fail_code(r, x->resp, TG_EINVAL,
+		    "invalid_idempotency_key", NULL,
+		    "Idempotency-Key must be 1 to %d of A-Z a-z 0-9 - "
+		    "_ . :",
+		    IDEM_MAX);
+	x->idem = idem;
+	if ((rc = usage_by_idem(x->c, r->arena, r->who->user_id, r->who->key_id,
+		 idem, &rp)) == TG_OK) {
+		*answered = 1;
+		return replay(x, &rp);
+	}
+	if (rc == TG_ECONFLICT)
+		return resp_fail_code(r, x->resp, rc, "idempotency_key_used",
+		    NULL,
+		    "this Idempotency-Key was used by a request whose "
+		    "answer was not kept; use a new key");
+	return TG_OK;
+}
+
+/*
+ * Reserve the worst case.  A request whose Idempotency-Key already holds
+ * replays that request's answer, or is told it still runs (*answered).
+ */
+static enum tg_err
+reserve(struct call *x, int *answered)
+{
+	struct tg_req *r = x->r;
+	struct credit_env env = {r->ctx->leases, r->ctx->journal};
+	struct credit_ask ask = {x->hold, x->idem, x->credit_limit >= 0};
+	struct usage_replay rp;
+	enum tg_err rc;
+
+	rc = credit_reserve(&x->op, x->c, &env, &ask, &x->cr);
+	if (rc != TG_OK || x->cr.replayed)
+		rate_settle(r->ctx->rate, &x->ticket, 0); /* nothing was used */
+	if (rc == TG_ECREDIT)
+		return refuse_credit(x, x->cr.short_of);
+	if (rc != TG_OK || !x->cr.replayed)
+		return rc;
+	*answered = 1;
+	if (usage_by_idem(x->c, r->arena, r->who->user_id, r->who->key_id,
+		x->idem, &rp) == TG_OK)
+		return replay(x, &rp);
+	return resp_fail_code(r, x->resp, TG_ECONFLICT,
+	    "idempotency_in_progress", NULL,
+	    "a request with this Idempotency-Key is still running");
+}
+
+/* No answer came: settle what the attempts cost, and say why. */
+static enum tg_err
+finish_failed(struct call *x)
+{
+	struct tg_req *r = x->r;
+	const char *msg;
+	enum tg_err rc;
+
+	if (x->rl.fail == TG_OK)
+		x->rl.fail = TG_EUPSTREAM;
+	settle(x, US_ERROR, resp_err_status(x->rl.fail), x->rl.fail_msg);
+	if (x->rl.up_status == 429 && x->rl.hr.retry_after[0] != '\0')
+		resp_header(x->resp, "Retry-After",
+		    arena_strdup(r->arena, x->rl.hr.retry_after));
+	else if (x->rl.fail == TG_ERATE && x->rl.retry_after > 0)
+		resp_header(x->resp, "Retry-After",
+		    arena_printf(
+			r->arena, "%lld", (long long)x->rl.retry_after));
+	msg = x->rl.fail_msg != NULL ? x->rl.fail_msg : "upstream failure";
+	rc = x->rl.fail_code != NULL
+	    ? resp_fail_code(
+		  r, x->resp, x->rl.fail, x->rl.fail_code, NULL, "%s", msg)
+	    : resp_fail(r, x->resp, x->rl.fail, NULL, "%s", msg);
+	keep_error(x, rc);
+	return rc;
+}
+
+/*
+ * A metered request: parse and prepare, admit (limits), reserve credit, relay
+ * to the provider, then shape the answer, settle and respond.
+ */
 static enum tg_err
 metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 {
 	struct call x;
-	struct usage_replay rp;
-	struct credit_env env = {r->ctx->leases, r->ctx->journal};
-	struct credit_ask ask;
-	const char *idem;
+	int answered = 0;
 	enum tg_err rc;
 
 	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
@@ -631,74 +616,21 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 		return resp_fail(r, resp, TG_EUNAVAIL, NULL,
 		    "the gateway has no master key configured, so it cannot "
 		    "use provider keys; see [security] master_key_file");
-	if ((idem = req_header(r, "Idempotency-Key")) != NULL) {
-		if (strlen(idem) == 0 || strlen(idem) > IDEM_MAX ||
-		    strspn(idem,
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01"
-			"23456789-_.:") != strlen(idem))
-			return resp_fail_code(r, resp, TG_EINVAL,
-			    "invalid_idempotency_key", NULL,
-			    "Idempotency-Key must be 1 to %d of A-Z a-z 0-9 - "
-			    "_ . :",
-			    IDEM_MAX);
-		x.idem = idem;
-		if ((rc = usage_by_idem(x.c, r->arena, r->who->user_id,
-			 r->who->key_id, idem, &rp)) == TG_OK)
-			return replay(&x, &rp);
-		if (rc == TG_ECONFLICT)
-			return resp_fail_code(r, resp, rc,
-			    "idempotency_key_used", NULL,
-			    "this Idempotency-Key was used by a request whose "
-			    "answer was not kept; use a new key");
-	}
+	if ((rc = check_idem(&x, &answered)) != TG_OK || answered)
+		return rc;
 	if ((rc = admit(&x)) != TG_OK)
 		return rc;
-	ask.amount = x.hold;
-	ask.idem = x.idem;
-	ask.key_limited = x.credit_limit >= 0;
-	rc = credit_reserve(&x.op, x.c, &env, &ask, &x.cr);
-	if (rc != TG_OK || x.cr.replayed)
-		rate_settle(r->ctx->rate, &x.ticket, 0); /* nothing was used */
-	if (rc == TG_ECREDIT)
-		return refuse_credit(&x, x.cr.short_of);
-	if (rc != TG_OK)
+	if ((rc = reserve(&x, &answered)) != TG_OK || answered)
 		return rc;
-	if (x.cr.replayed) {
-		if (usage_by_idem(x.c, r->arena, r->who->user_id,
-			r->who->key_id, idem, &rp) == TG_OK)
-			return replay(&x, &rp);
-		return resp_fail_code(r, resp, TG_ECONFLICT,
-		    "idempotency_in_progress", NULL,
-		    "a request with this Idempotency-Key is still running");
-	}
 	buf_init(&x.rl.errbody, ERRBODY_MAX);
 	buf_init(&x.rl.replay, REPLAY_MAX);
 	relay_run(&x);
-	if (x.stream && (x.rl.started || x.rl.delivered || x.rl.client_gone)) {
+	if (x.stream && (x.rl.started || x.rl.delivered || x.rl.client_gone))
 		rc = finish_stream(&x);
-	} else if (x.rl.fail == TG_OK && !x.stream) {
+	else if (x.rl.fail == TG_OK && !x.stream)
 		rc = finish_nonstream(&x);
-	} else {
-		if (x.rl.fail == TG_OK)
-			x.rl.fail = TG_EUPSTREAM;
-		settle(&x, US_ERROR, resp_err_status(x.rl.fail), x.rl.fail_msg);
-		if (x.rl.up_status == 429 && x.rl.hr.retry_after[0] != '\0')
-			resp_header(resp, "Retry-After",
-			    arena_strdup(r->arena, x.rl.hr.retry_after));
-		else if (x.rl.fail == TG_ERATE && x.rl.retry_after > 0)
-			resp_header(resp, "Retry-After",
-			    arena_printf(
-				r->arena, "%lld", (long long)x.rl.retry_after));
-		rc = x.rl.fail_code != NULL
-		    ? resp_fail_code(r, resp, x.rl.fail, x.rl.fail_code, NULL,
-			  "%s",
-			  x.rl.fail_msg != NULL ? x.rl.fail_msg
-						: "upstream failure")
-		    : resp_fail(r, resp, x.rl.fail, NULL, "%s",
-			  x.rl.fail_msg != NULL ? x.rl.fail_msg
-						: "upstream failure");
-		keep_error(&x, rc);
-	}
+	else
+		rc = finish_failed(&x);
 	json_decref(x.rl.usage_chunk);
 	http_result_clear(&x.rl.hr);
 	buf_free(&x.rl.errbody);
@@ -760,7 +692,7 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	    arena_printf(r->arena, "%u.%02u", x.bp / 100, x.bp % 100),
 	    "max_tokens", (json_int_t)x.max_out, "prompt_bound",
 	    (json_int_t)x.prompt_bound, "image_tokens",
-	    (json_int_t)x.image_tokens, "hold", usd(r->arena, x.hold),
-	    "available", usd(r->arena, avail), "fits", avail >= x.hold);
+	    (json_int_t)x.image_tokens, "hold", answer_usd(r->arena, x.hold),
+	    "available", answer_usd(r->arena, avail), "fits", avail >= x.hold);
 	return TG_OK;
 }
