@@ -30,8 +30,6 @@
 #include "io/db.h"
 #include "store/stmt.h"
 
-#define SWEEP_BATCH 100
-
 /* --- rate limits ---------------------------------------------------------------------- */
 
 static void
@@ -336,25 +334,6 @@ keep_error(struct call *x, enum tg_err rc)
 	free(s);
 }
 
-static void
-maybe_sweep(struct call *x)
-{
-	static int64_t last; /* per process; a race only sweeps twice */
-	unsigned every = x->r->ctx->conf->sweep_interval, n = 0;
-	int64_t now = (int64_t)util_now();
-
-	if (every == 0 ||
-	    now - __atomic_load_n(&last, __ATOMIC_RELAXED) < every)
-		return;
-	__atomic_store_n(&last, now, __ATOMIC_RELAXED);
-	if (chat_db(x) != TG_OK)
-		return;
-	if (ledger_sweep(x->c, x->r->arena, SWEEP_BATCH, &n) == TG_OK && n > 0)
-		log_msg(LOG_INFO, "swept %u expired hold(s)", n);
-	if (x->r->ctx->conf->limits_global)
-		rate_prune(x->c, x->r->arena, now);
-}
-
 /* --- the handlers --------------------------------------------------------------------- */
 
 static enum tg_err
@@ -635,7 +614,6 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 	http_result_clear(&x.rl.hr);
 	buf_free(&x.rl.errbody);
 	buf_free(&x.rl.replay);
-	maybe_sweep(&x);
 	return rc;
 }
 
