@@ -16,6 +16,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "io/db.h"
+#include "store/q_ledger.h"
 #include "store/stmt.h"
 #include "domain/journal.h"
 #include "domain/lease.h"
@@ -499,9 +500,8 @@ adopt(struct journal *j, const char *file, struct db_conn *c, struct arena *a,
     struct lease_table *lt)
 {
 	char path[PATH_MAX_LEN], *mark;
-	struct db_val p;
-	struct db_rows rows;
 	int64_t off = 0;
+	enum tg_err rc;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", j->dir, file);
@@ -512,18 +512,16 @@ adopt(struct journal *j, const char *file, struct db_conn *c, struct arena *a,
 		return;
 	}
 	mark = arena_printf(a, "%s/%s", j->host, file);
-	p = DB_STR(mark);
-	if (db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a) != TG_OK) {
+	if ((rc = q_journal_mark(c, a, mark, &off)) != TG_OK &&
+	    rc != TG_ENOENT) {
 		close(fd);
 		return;
 	}
-	if (rows.nrows == 1)
-		off = rows.v[0].i;
 	if (flush_fd(fd, mark, &off, c, a, lt) >= 0) {
 		log_msg(
 		    LOG_INFO, "journal %s of a dead process written out", file);
 		unlink(path);
-		db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+		q_journal_mark_del(c, a, mark);
 	}
 	close(fd);
 }
@@ -587,9 +585,9 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
     struct lease_table *lt)
 {
 	char path[PATH_MAX_LEN], *mark;
-	struct db_val p;
-	struct db_rows rows;
 	struct stat st;
+	int64_t off;
+	enum tg_err rc;
 	int fd, n = 0;
 
 	if (j == NULL)
@@ -604,11 +602,11 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
 		 * COMMIT): the mark says how far the database has it.  The
 		 * leases' pending counts are put right by their checks.
 		 */
-		p = DB_STR(mark);
-		if (db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a) != TG_OK)
+		rc = q_journal_mark(c, a, mark, &off);
+		if (rc != TG_OK && rc != TG_ENOENT)
 			return -1;
-		if (rows.nrows == 1 && rows.v[0].i > j->off)
-			j->off = rows.v[0].i;
+		if (rc == TG_OK && off > j->off)
+			j->off = off;
 		j->resync = 0;
 	}
 	snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
@@ -632,15 +630,14 @@ journal_close(struct journal *j, struct db_conn *c, struct arena *a)
 {
 	char path[PATH_MAX_LEN];
 	struct stat st;
-	struct db_val p;
 
 	if (j == NULL)
 		return;
 	if (c != NULL && fstat(j->fd, &st) == 0 && st.st_size == j->off) {
 		snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
 		unlink(path);
-		p = DB_STR(arena_printf(a, "%s/%s", j->host, j->name));
-		db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+		q_journal_mark_del(
+		    c, a, arena_printf(a, "%s/%s", j->host, j->name));
 	}
 	close(j->fd); /* what is left is adopted by the next process */
 	pthread_rwlock_destroy(&j->rot);

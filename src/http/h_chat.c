@@ -337,7 +337,7 @@ keep_error(struct call *x, enum tg_err rc)
 /* --- the handlers --------------------------------------------------------------------- */
 
 static enum tg_err
-replay(struct call *x, const struct usage_replay *rp)
+send_replay(struct call *x, const struct usage_replay *rp)
 {
 	resp_header(x->resp, "x-idempotent-replay", "true");
 	x->resp->status = rp->http_status;
@@ -512,7 +512,7 @@ check_idem(struct call *x, int *answered)
 	if ((rc = usage_by_idem(x->c, r->arena, r->who->user_id, r->who->key_id,
 		 idem, &rp)) == TG_OK) {
 		*answered = 1;
-		return replay(x, &rp);
+		return send_replay(x, &rp);
 	}
 	if (rc == TG_ECONFLICT)
 		return resp_fail_code(r, x->resp, rc, "idempotency_key_used",
@@ -545,7 +545,7 @@ reserve(struct call *x, int *answered)
 	*answered = 1;
 	if (usage_by_idem(x->c, r->arena, r->who->user_id, r->who->key_id,
 		x->idem, &rp) == TG_OK)
-		return replay(x, &rp);
+		return send_replay(x, &rp);
 	return resp_fail_code(r, x->resp, TG_ECONFLICT,
 	    "idempotency_in_progress", NULL,
 	    "a request with this Idempotency-Key is still running");
