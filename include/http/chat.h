@@ -122,6 +122,18 @@ void chat_prices_of(const struct deployment *, struct prices *);
 enum tg_err chat_db(struct call *);
 void chat_db_release(struct call *);
 
+/* meter.c: limits admission, settling and the answers kept for replays */
+/* Count the request against its user's and key's limits (429 when over). */
+enum tg_err meter_admit(struct call *);
+/* Price what the request used and settle its credit, with its usage record. */
+enum tg_err meter_settle(
+    struct call *, enum usage_status, int http_status, const char *err);
+/* Keep the answer on the usage record for an Idempotency-Key's replays. */
+void meter_keep_replay(
+    struct call *, int status, const char *type, const char *body, size_t len);
+/* The same for a failed request: its error is replayed too. */
+void meter_keep_error(struct call *, enum tg_err);
+
 /* relay.c: the attempts over x->routes, until one answers or none is left */
 void relay_run(struct call *);
 /* The provider of the deployment tried last: how to read its answers. */
