@@ -79,6 +79,17 @@ struct rate_take {
 void rate_admit_global(struct rate *, const struct rate_subject *, size_t n,
     int64_t tokens, const struct rate_take *, struct rate_ticket *,
     struct rate_verdict *);
+/* The shares of global limits from the database (rate_take's fn and arg). */
+struct db_conn;
+struct arena;
+struct rate_db {
+	struct db_conn *c;
+	struct arena *a;
+};
+int64_t rate_take_db(void *arg, uint64_t subject, int lim, int64_t win,
+    int64_t amount, int64_t cap);
+/* Delete the global windows before the previous one, at unix time now. */
+void rate_prune(struct db_conn *, struct arena *, int64_t now);
 /* The request ended: give back its in-flight slot and the unused tokens. */
 void rate_settle(struct rate *, struct rate_ticket *, int64_t real_tokens);
 /* What subject key has used now (requests and tokens still counted, in flight). */

@@ -52,17 +52,6 @@ void chat_cost(
     const struct prices *, const struct usage *, unsigned bp, struct cost *out);
 /* A cost from a base price the provider reported (OpenRouter's usage.cost). */
 void chat_cost_of_base(int64_t base, unsigned bp, struct cost *out);
-/*
- * Read an OpenAI-shaped usage object (also DeepSeek's prompt_cache_hit_tokens
- * and OpenRouter's cost).  0, or -1 when it is not an object with counts.
- */
-int chat_usage_parse(const json_t *usage, struct usage *out);
-/*
- * The same from the usage object's text, which jx_valid has passed, without
- * building a tree: 0, -1 as chat_usage_parse, or -2 when the text must be
- * loaded instead (not an object, a key written with escapes, a cost).
- */
-int chat_usage_scan(const char *text, size_t len, struct usage *out);
 /* Tokens in n bytes of text, estimated (about 4 bytes a token, rounded up). */
 int64_t chat_estimate_tokens(size_t bytes);
 

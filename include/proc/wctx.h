@@ -15,8 +15,9 @@ int ctx_init(struct tg_ctx *, const struct conf *);
 int ctx_shm_check(const struct conf *);
 void ctx_fini(struct tg_ctx *);
 /*
- * Housekeeping, every 100 ms from the supervisor: the journal to the
- * database; about once a second idle leases back and request counts out.
+ * Housekeeping, every 100 ms from the supervisor (proc/housekeep.c): the
+ * journal to the database; about once a second idle leases back, request
+ * counts out and, on [chat] sweep_interval, expired holds settled.
  */
 /* busy: more than half of the worker's slots are serving requests. */
 void ctx_tick(struct tg_ctx *, int busy);

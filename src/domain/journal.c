@@ -16,6 +16,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "io/db.h"
+#include "store/q_ledger.h"
 #include "store/stmt.h"
 #include "domain/journal.h"
 #include "domain/lease.h"
@@ -315,6 +316,45 @@ bin(const unsigned char *p)
 	    .type = DBT_STR, .s = (const char *)p, .len = HOLD_ID_LEN};
 }
 
+/*
+ * The rows of lines[0..n): a ledger entry for each line whose lease was open,
+ * a usage record for each (rows: room for either, n x LEDGER_USAGE_COLS).
+ */
+static enum tg_err
+write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
+    struct db_val *rows)
+{
+	struct db_val *u;
+	size_t i, nr = 0;
+	enum tg_err rc;
+
+	for (i = 0; i < n; i++) {
+		char hex[2 * HOLD_ID_LEN + 1];
+
+		if (!lines[i].open)
+			continue;
+		crypto_hex(lines[i].carve, HOLD_ID_LEN, hex);
+		u = &rows[nr++ * 5];
+		u[0] = DB_I64(lines[i].user);
+		u[1] = bin(lines[i].lease);
+		u[2] = DB_STR("charge");
+		u[3] = DB_I64(-lines[i].charge);
+		u[4] = DB_STR(arena_printf(a, "carve:%s", hex));
+	}
+	if (nr > 0 &&
+	    (rc = db_exec_rows(c, BATCH_LEDGER, rows, nr, a)) != TG_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		u = &rows[i * LEDGER_USAGE_COLS];
+		memcpy(u, lines[i].usage, sizeof(lines[i].usage));
+		u[3] = bin(lines[i].lease);
+		u[19] = DB_I64(lines[i].charge);
+	}
+	if ((rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
+		return rc;
+	return TG_OK;
+}
+
 /* One transaction for lines[0..n): the money, the rows, the new offset. */
 static enum tg_err
 write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
@@ -322,9 +362,9 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
     struct db_val *rows)
 {
 	struct sum *accts, *keys;
-	struct db_val p[2], *u;
+	struct db_val p[2];
 	struct db_rows res;
-	size_t i, k, nl = 0, na = 0, nk = 0, nr = 0;
+	size_t i, k, nl = 0, na = 0, nk = 0;
 	enum tg_err rc;
 
 	accts = arena_calloc(a, n, sizeof(*accts));
@@ -371,29 +411,7 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 		if ((rc = db_exec(c, STMT_JOURNAL_KEY, p, 2, NULL, a)) != TG_OK)
 			goto fail;
 	}
-	for (i = 0; i < n; i++) {
-		char hex[2 * HOLD_ID_LEN + 1];
-
-		if (!lines[i].open)
-			continue;
-		crypto_hex(lines[i].carve, HOLD_ID_LEN, hex);
-		u = &rows[nr++ * 5];
-		u[0] = DB_I64(lines[i].user);
-		u[1] = bin(lines[i].lease);
-		u[2] = DB_STR("charge");
-		u[3] = DB_I64(-lines[i].charge);
-		u[4] = DB_STR(arena_printf(a, "carve:%s", hex));
-	}
-	if (nr > 0 &&
-	    (rc = db_exec_rows(c, BATCH_LEDGER, rows, nr, a)) != TG_OK)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		u = &rows[i * LEDGER_USAGE_COLS];
-		memcpy(u, lines[i].usage, sizeof(lines[i].usage));
-		u[3] = bin(lines[i].lease);
-		u[19] = DB_I64(lines[i].charge);
-	}
-	if ((rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
+	if ((rc = write_rows(c, a, lines, n, rows)) != TG_OK)
 		goto fail;
 	p[0] = DB_STR(mark);
 	p[1] = DB_I64(new_off);
@@ -482,9 +500,8 @@ adopt(struct journal *j, const char *file, struct db_conn *c, struct arena *a,
     struct lease_table *lt)
 {
 	char path[PATH_MAX_LEN], *mark;
-	struct db_val p;
-	struct db_rows rows;
 	int64_t off = 0;
+	enum tg_err rc;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", j->dir, file);
@@ -495,18 +512,16 @@ adopt(struct journal *j, const char *file, struct db_conn *c, struct arena *a,
 		return;
 	}
 	mark = arena_printf(a, "%s/%s", j->host, file);
-	p = DB_STR(mark);
-	if (db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a) != TG_OK) {
+	if ((rc = q_journal_mark(c, a, mark, &off)) != TG_OK &&
+	    rc != TG_ENOENT) {
 		close(fd);
 		return;
 	}
-	if (rows.nrows == 1)
-		off = rows.v[0].i;
 	if (flush_fd(fd, mark, &off, c, a, lt) >= 0) {
 		log_msg(
 		    LOG_INFO, "journal %s of a dead process written out", file);
 		unlink(path);
-		db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+		q_journal_mark_del(c, a, mark);
 	}
 	close(fd);
 }
@@ -570,9 +585,9 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
     struct lease_table *lt)
 {
 	char path[PATH_MAX_LEN], *mark;
-	struct db_val p;
-	struct db_rows rows;
 	struct stat st;
+	int64_t off;
+	enum tg_err rc;
 	int fd, n = 0;
 
 	if (j == NULL)
@@ -587,11 +602,11 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
 		 * COMMIT): the mark says how far the database has it.  The
 		 * leases' pending counts are put right by their checks.
 		 */
-		p = DB_STR(mark);
-		if (db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a) != TG_OK)
+		rc = q_journal_mark(c, a, mark, &off);
+		if (rc != TG_OK && rc != TG_ENOENT)
 			return -1;
-		if (rows.nrows == 1 && rows.v[0].i > j->off)
-			j->off = rows.v[0].i;
+		if (rc == TG_OK && off > j->off)
+			j->off = off;
 		j->resync = 0;
 	}
 	snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
@@ -615,15 +630,14 @@ journal_close(struct journal *j, struct db_conn *c, struct arena *a)
 {
 	char path[PATH_MAX_LEN];
 	struct stat st;
-	struct db_val p;
 
 	if (j == NULL)
 		return;
 	if (c != NULL && fstat(j->fd, &st) == 0 && st.st_size == j->off) {
 		snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
 		unlink(path);
-		p = DB_STR(arena_printf(a, "%s/%s", j->host, j->name));
-		db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+		q_journal_mark_del(
+		    c, a, arena_printf(a, "%s/%s", j->host, j->name));
 	}
 	close(j->fd); /* what is left is adopted by the next process */
 	pthread_rwlock_destroy(&j->rot);

@@ -8,7 +8,7 @@
 #include "domain/audit.h"
 #include "core/crypto.h"
 #include "io/db.h"
-#include "store/stmt.h"
+#include "store/q_ledger.h"
 #include "domain/ledger.h"
 #include "domain/op.h"
 #include "core/util.h"
@@ -24,19 +24,12 @@ bin(const unsigned char *p, size_t n)
 
 /* The hold already made under this idempotency key (the user's, the key's). */
 static enum tg_err
-replay(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
+idem_hold(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
     const char *idem, unsigned char hold_id[HOLD_ID_LEN])
 {
-	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
-	struct db_rows rows;
-	enum tg_err rc;
+	enum tg_err rc = q_hold_by_idem(c, a, user_id, key_id, idem, hold_id);
 
-	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 3, &rows, a)) != TG_OK)
-		return rc;
-	if (rows.nrows != 1 || rows.v[0].len != HOLD_ID_LEN)
-		return TG_ESYSTEM;
-	memcpy(hold_id, rows.v[0].s, HOLD_ID_LEN);
-	return TG_OK;
+	return rc == TG_ENOENT ? TG_ESYSTEM : rc;
 }
 
 /*
@@ -52,7 +45,7 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 	static const enum ledger_short shorts[] = {
 	    SHORT_NONE, SHORT_BALANCE, SHORT_KEY_LIMIT};
 	struct db_val p[7];
-	struct db_rows rows;
+	struct q_reserved r;
 	enum tg_err rc;
 
 	*replayed = 0;
@@ -68,20 +61,19 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 	p[4] = DB_I64(amount);
 	p[5] = DB_I64(ttl_s);
 	p[6] = DB_I64(lease);
-	rc = db_exec(c, STMT_LEDGER_RESERVE, p, 7, &rows, a);
+	rc = q_ledger_reserve(c, a, p, &r);
 	if (rc == TG_ECONFLICT && idem != NULL) {
 		*replayed = 1;
-		return replay(c, a, user_id, key_id, idem, hold_id);
+		return idem_hold(c, a, user_id, key_id, idem, hold_id);
 	}
 	if (rc != TG_OK)
 		return rc;
-	if (rows.nrows != 1 || rows.v[0].type != DBT_I64 || rows.v[0].i < 0 ||
-	    rows.v[0].i > 2)
+	if (r.status < 0 || r.status > 2)
 		return TG_ESYSTEM;
-	if ((*why = shorts[rows.v[0].i]) != SHORT_NONE)
+	if ((*why = shorts[r.status]) != SHORT_NONE)
 		return TG_ECREDIT;
-	if (balance != NULL && rows.ncols >= 2)
-		*balance = rows.v[1].i;
+	if (balance != NULL && r.has_balance)
+		*balance = r.balance;
 	return TG_OK;
 }
 
@@ -106,16 +98,15 @@ ledger_lease_take(struct db_conn *c, struct arena *a, int64_t user_id,
 	    &replayed, &why, balance);
 }
 
-/* The outcome row of a procedure: 0 done, 1 none, 2 already closed. */
+/* A procedure's outcome as an error: done, no such hold, already closed. */
 static enum tg_err
-outcome(const struct db_rows *rows, size_t ncols)
+outcome(enum q_outcome o)
 {
-	static const enum tg_err outcomes[] = {TG_OK, TG_ENOENT, TG_ECONFLICT};
+	static const enum tg_err outcomes[] = {[QO_DONE] = TG_OK,
+	    [QO_NONE] = TG_ENOENT,
+	    [QO_CLOSED] = TG_ECONFLICT};
 
-	if (rows->nrows != 1 || rows->ncols != ncols ||
-	    rows->v[0].type != DBT_I64 || rows->v[0].i < 0 || rows->v[0].i > 2)
-		return TG_ESYSTEM;
-	return outcomes[rows->v[0].i];
+	return outcomes[o];
 }
 
 enum tg_err
@@ -126,7 +117,7 @@ ledger_lease_charge(struct db_conn *c, struct arena *a,
     int64_t *balance, int64_t *overrun)
 {
 	struct db_val p[4 + LEDGER_USAGE_COLS];
-	struct db_rows rows;
+	struct q_settled r;
 	size_t i;
 	enum tg_err rc;
 
@@ -136,15 +127,15 @@ ledger_lease_charge(struct db_conn *c, struct arena *a,
 	p[3] = DB_I64(hold);
 	for (i = 0; i < LEDGER_USAGE_COLS; i++)
 		p[4 + i] = usage[i];
-	if ((rc = db_exec(c, STMT_LEASE_CHARGE, p, 4 + LEDGER_USAGE_COLS, &rows,
-		 a)) != TG_OK ||
-	    (rc = outcome(&rows, 4)) != TG_OK)
+	if ((rc = q_lease_charge(c, a, p, 4 + LEDGER_USAGE_COLS, &r)) !=
+		TG_OK ||
+	    (rc = outcome(r.outcome)) != TG_OK)
 		return rc;
-	*charged = rows.v[1].i;
+	*charged = r.charged;
 	if (balance != NULL)
-		*balance = rows.v[2].i;
+		*balance = r.balance;
 	if (overrun != NULL)
-		*overrun = rows.v[3].i;
+		*overrun = r.overrun;
 	return TG_OK;
 }
 
@@ -154,25 +145,23 @@ ledger_lease_close(struct db_conn *c, struct arena *a,
 {
 	struct db_val p[3] = {bin(lease_id, HOLD_ID_LEN), DB_I64(dead),
 	    DB_STR(expired ? "expired_settled" : "settled")};
-	struct db_rows rows;
+	enum q_outcome o;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_LEASE_CLOSE, p, 3, &rows, a)) != TG_OK)
+	if ((rc = q_lease_close(c, a, p, &o)) != TG_OK)
 		return rc;
-	return outcome(&rows, 1);
+	return outcome(o);
 }
 
 int64_t
 ledger_lease_charged(
     struct db_conn *c, struct arena *a, const unsigned char id[HOLD_ID_LEN])
 {
-	struct db_val p = bin(id, HOLD_ID_LEN);
-	struct db_rows rows;
+	int64_t charged;
 
-	if (db_exec(c, STMT_LEASE_CHARGED, &p, 1, &rows, a) != TG_OK ||
-	    rows.nrows != 1 || rows.v[0].type != DBT_I64)
+	if (q_lease_charged(c, a, id, &charged) != TG_OK)
 		return -1;
-	return rows.v[0].i;
+	return charged;
 }
 
 int
@@ -180,15 +169,12 @@ ledger_carve_settled(struct db_conn *c, struct arena *a,
     const unsigned char carve_id[HOLD_ID_LEN])
 {
 	char hex[2 * HOLD_ID_LEN + 1];
-	struct db_val p;
-	struct db_rows rows;
+	int64_t n;
 
 	crypto_hex(carve_id, HOLD_ID_LEN, hex);
-	p = DB_STR(arena_printf(a, "carve:%s", hex));
-	if (db_exec(c, STMT_CARVE_SETTLED, &p, 1, &rows, a) != TG_OK ||
-	    rows.nrows != 1)
+	if (q_dedupe_count(c, a, arena_printf(a, "carve:%s", hex), &n) != TG_OK)
 		return -1;
-	return rows.v[0].i > 0;
+	return n > 0;
 }
 
 static enum tg_err
@@ -198,7 +184,7 @@ close_hold(struct db_conn *c, struct arena *a,
     int64_t *overrun)
 {
 	struct db_val p[3 + LEDGER_USAGE_COLS];
-	struct db_rows rows;
+	struct q_settled r;
 	size_t i;
 	enum tg_err rc;
 
@@ -207,16 +193,16 @@ close_hold(struct db_conn *c, struct arena *a,
 	p[2] = DB_STR(state);
 	for (i = 0; i < LEDGER_USAGE_COLS; i++)
 		p[3 + i] = usage != NULL ? usage[i] : DB_NULLV;
-	if ((rc = db_exec(c, STMT_LEDGER_SETTLE, p, 3 + LEDGER_USAGE_COLS,
-		 &rows, a)) != TG_OK ||
-	    (rc = outcome(&rows, 4)) != TG_OK)
+	if ((rc = q_ledger_settle(c, a, p, 3 + LEDGER_USAGE_COLS, &r)) !=
+		TG_OK ||
+	    (rc = outcome(r.outcome)) != TG_OK)
 		return rc;
 	if (charged != NULL)
-		*charged = rows.v[1].i;
+		*charged = r.charged;
 	if (balance != NULL)
-		*balance = rows.v[2].i;
+		*balance = r.balance;
 	if (overrun != NULL)
-		*overrun = rows.v[3].i;
+		*overrun = r.overrun;
 	return TG_OK;
 }
 
@@ -242,28 +228,23 @@ enum tg_err
 ledger_sweep(
     struct db_conn *c, struct arena *a, unsigned limit, unsigned *settled)
 {
-	struct db_val p = DB_I64(limit);
-	struct db_rows rows;
-	size_t i;
+	struct q_expired *h = NULL;
+	size_t i, n;
 	enum tg_err rc;
 
 	*settled = 0;
 	/* SKIP LOCKED: holds a live request is settling are not ours. */
-	if ((rc = db_exec(c, STMT_HOLD_EXPIRED, &p, 1, &rows, a)) != TG_OK)
+	if ((rc = q_holds_expired(c, a, limit, &h, &n)) != TG_OK)
 		return rc;
-	for (i = 0; i < rows.nrows; i++) {
-		if (rows.ncols != 2 || rows.v[i * 2].len != HOLD_ID_LEN)
-			return TG_ESYSTEM;
+	for (i = 0; i < n; i++) {
 		/*
 		 * Nothing says what was used: the worst case the hold priced.
 		 * Another sweeper may have closed it since: that is no error.
 		 */
-		rc = rows.v[i * 2 + 1].i
-		    ? ledger_lease_close(c, a,
-			  (const unsigned char *)rows.v[i * 2].s, INT64_MAX, 1)
-		    : close_hold(c, a, (const unsigned char *)rows.v[i * 2].s,
-			  LEDGER_CHARGE_HOLD, "expired_settled", NULL, NULL,
-			  NULL, NULL);
+		rc = h[i].lease
+		    ? ledger_lease_close(c, a, h[i].id, INT64_MAX, 1)
+		    : close_hold(c, a, h[i].id, LEDGER_CHARGE_HOLD,
+			  "expired_settled", NULL, NULL, NULL, NULL);
 		if (rc == TG_OK)
 			(*settled)++;
 		else if (rc != TG_ECONFLICT)
@@ -276,19 +257,15 @@ enum tg_err
 ledger_reconcile(struct db_conn *c, struct arena *a, int64_t user_id,
     int64_t *sum, int64_t *balance, int64_t *reserved, int64_t *open)
 {
-	struct db_val p[3] = {
-	    DB_I64(user_id), DB_I64(user_id), DB_I64(user_id)};
-	struct db_rows rows;
+	struct q_reconcile r;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_LEDGER_RECONCILE, p, 3, &rows, a)) != TG_OK)
+	if ((rc = q_ledger_reconcile(c, a, user_id, &r)) != TG_OK)
 		return rc;
-	if (rows.nrows != 1)
-		return TG_ENOENT;
-	*sum = rows.v[0].i;
-	*balance = rows.v[2].i;
-	*reserved = rows.v[3].i;
-	*open = rows.v[4].i;
+	*sum = r.sum;
+	*balance = r.balance;
+	*reserved = r.reserved;
+	*open = r.open_holds;
 	return TG_OK;
 }
 

@@ -16,6 +16,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "domain/limits.h"
+#include "store/q_limit.h"
 #include "io/shm.h"
 #include "core/util.h"
 #include "io/db.h"
@@ -388,25 +389,19 @@ chunk_of(int64_t lim, unsigned pct)
 	return c < 1 ? 1 : c;
 }
 
-void
-rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
-    int64_t tokens, const struct rate_take *take, struct rate_ticket *tk,
-    struct rate_verdict *v)
+/* What this node lacks of each global limit (want), found under the lock. */
+static void
+global_wants(struct rate *r, const struct rate_subject *s, size_t n,
+    int64_t tokens, unsigned chunk_pct, const int64_t w[NBUCKETS],
+    int64_t want[][NBUCKETS])
 {
-	struct table *t = r->t;
 	struct entry *e;
-	int64_t want[RATE_MAX_SUBJECTS][NBUCKETS], w[NBUCKETS], got, need;
-	double now = util_wall();
+	int64_t need;
 	size_t j, i;
 
-	begin(tk, v, &n, &tokens);
-	memset(want, 0, sizeof(want));
-	for (i = 0; i < NBUCKETS; i++)
-		w[i] = (int64_t)(now / defs[i].period);
-	/* What this node lacks: found under the lock, fetched without it. */
 	shm_lock(r->shm);
 	for (j = 0; j < n; j++) {
-		if ((e = find(t, s[j].key, 1)) == NULL)
+		if ((e = find(r->t, s[j].key, 1)) == NULL)
 			continue;
 		for (i = 0; i < NBUCKETS; i++) {
 			if (s[j].lim.v[i] < 0)
@@ -415,12 +410,23 @@ rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
 			need = i >= RL_TPM ? tokens : 1;
 			if (e->consumed[i] + (double)need <= e->granted[i])
 				continue;
-			want[j][i] = chunk_of(s[j].lim.v[i], take->chunk_pct);
+			want[j][i] = chunk_of(s[j].lim.v[i], chunk_pct);
 			if (want[j][i] < need)
 				want[j][i] = need;
 		}
 	}
 	shm_unlock(r->shm);
+}
+
+/* Fetch the shares from the database, without the lock: want becomes got. */
+static void
+global_fetch(const struct rate_subject *s, size_t n, int64_t tokens,
+    const struct rate_take *take, const int64_t w[NBUCKETS],
+    int64_t want[][NBUCKETS])
+{
+	int64_t got, need;
+	size_t j, i;
+
 	for (j = 0; j < n; j++)
 		for (i = 0; i < NBUCKETS; i++) {
 			if (want[j][i] == 0)
@@ -434,16 +440,18 @@ rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
 				    w[i], need, s[j].lim.v[i]);
 			want[j][i] = got > 0 ? got : 0;
 		}
-	shm_lock(r->shm);
-	for (j = 0; j < n; j++) {
-		if ((e = find(t, s[j].key, 1)) == NULL)
-			continue;
-		for (i = 0; i < NBUCKETS; i++)
-			if (want[j][i] > 0) {
-				roll_global(e, i, w[i]);
-				e->granted[i] += (double)want[j][i];
-			}
-	}
+}
+
+/* The first limit the request does not fit, into v (under the lock). */
+static void
+global_judge(struct table *t, const struct rate_subject *s, size_t n,
+    int64_t tokens, const int64_t w[NBUCKETS], double now,
+    struct rate_verdict *v)
+{
+	struct entry *e;
+	int64_t need;
+	size_t j, i;
+
 	v->ok = 1;
 	for (j = 0; j < n && v->ok; j++) {
 		if ((e = find(t, s[j].key, 1)) == NULL)
@@ -477,27 +485,92 @@ rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
 			break;
 		}
 	}
-	if (v->ok) {
-		for (j = 0; j < n; j++) {
-			if ((e = find(t, s[j].key, 1)) == NULL)
-				continue;
-			for (i = 0; i < NBUCKETS; i++)
-				if (s[j].lim.v[i] >= 0)
-					e->consumed[i] +=
-					    i >= RL_TPM ? (double)tokens : 1;
-			e->inflight++;
-			tk->keys[j] = s[j].key;
-			tk->lim[j] = s[j].lim;
-		}
-		tk->flight = take_flight(t, s, n);
-		tk->taken = 1;
-		tk->global = 1;
-		tk->n = n;
-		tk->tokens = tokens;
+}
+
+/* Count an admitted request and fill its ticket (under the lock). */
+static void
+global_count(struct table *t, const struct rate_subject *s, size_t n,
+    int64_t tokens, const int64_t w[NBUCKETS], struct rate_ticket *tk)
+{
+	struct entry *e;
+	size_t j, i;
+
+	for (j = 0; j < n; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
 		for (i = 0; i < NBUCKETS; i++)
-			tk->win[i] = w[i];
+			if (s[j].lim.v[i] >= 0)
+				e->consumed[i] +=
+				    i >= RL_TPM ? (double)tokens : 1;
+		e->inflight++;
+		tk->keys[j] = s[j].key;
+		tk->lim[j] = s[j].lim;
 	}
+	tk->flight = take_flight(t, s, n);
+	tk->taken = 1;
+	tk->global = 1;
+	tk->n = n;
+	tk->tokens = tokens;
+	for (i = 0; i < NBUCKETS; i++)
+		tk->win[i] = w[i];
+}
+
+void
+rate_admit_global(struct rate *r, const struct rate_subject *s, size_t n,
+    int64_t tokens, const struct rate_take *take, struct rate_ticket *tk,
+    struct rate_verdict *v)
+{
+	struct table *t = r->t;
+	struct entry *e;
+	int64_t want[RATE_MAX_SUBJECTS][NBUCKETS], w[NBUCKETS];
+	double now = util_wall();
+	size_t j, i;
+
+	begin(tk, v, &n, &tokens);
+	memset(want, 0, sizeof(want));
+	for (i = 0; i < NBUCKETS; i++)
+		w[i] = (int64_t)(now / defs[i].period);
+	global_wants(r, s, n, tokens, take->chunk_pct, w, want);
+	global_fetch(s, n, tokens, take, w, want);
+	shm_lock(r->shm);
+	for (j = 0; j < n; j++) {
+		if ((e = find(t, s[j].key, 1)) == NULL)
+			continue;
+		for (i = 0; i < NBUCKETS; i++)
+			if (want[j][i] > 0) {
+				roll_global(e, i, w[i]);
+				e->granted[i] += (double)want[j][i];
+			}
+	}
+	global_judge(t, s, n, tokens, w, now, v);
+	if (v->ok)
+		global_count(t, s, n, tokens, w, tk);
 	shm_unlock(r->shm);
+}
+
+int64_t
+rate_take_db(void *arg, uint64_t subject, int lim, int64_t win, int64_t amount,
+    int64_t cap)
+{
+	struct rate_db *d = arg;
+	int taken;
+
+	if (amount > cap)
+		return 0;
+	if (q_rate_take(d->c, d->a, subject, lim, win, amount, cap, &taken) !=
+	    TG_OK)
+		return 0; /* the database decides nothing: refuse */
+	return taken ? amount : 0;
+}
+
+void
+rate_prune(struct db_conn *c, struct arena *a, int64_t now)
+{
+	size_t i;
+
+	/* Windows before the previous one are history. */
+	for (i = 0; i < NBUCKETS; i++)
+		q_rate_prune(c, a, (int)i, now / (int64_t)defs[i].period - 1);
 }
 
 void

@@ -14,6 +14,7 @@
 #include "domain/audit.h"
 #include "io/cache.h"
 #include "http/ctx.h"
+#include "proc/housekeep.h"
 #include "proc/wctx.h"
 #include "io/db.h"
 #include "core/json.h"
@@ -24,15 +25,6 @@
 #include "domain/keypool.h"
 #include "domain/limits.h"
 #include "domain/upstream.h"
-
-/*
- * The supervisor's kept memory.  A tick of the write-out takes about 2 MiB:
- * 1.3 MiB for the read buffer (256 KiB), 512 parsed lines and their rows,
- * then, released after each batch, 0.7 MiB for the statements' bindings
- * (3 840 parameters of 120 bytes for 128 usage rows).  Overflowing it
- * meant a fresh mapping, page faults and an unmap on every tick.
- */
-#define HK_ARENA_BYTES (3u << 20)
 
 /*
  * The OpenAPI document ships as www/openapi.json; the version is filled in
@@ -122,32 +114,6 @@ load_master(struct tg_ctx *x, const struct conf *c)
 	return rc == 0;
 }
 
-/*
- * The supervisor's own connection, kept for the life of the process: the
- * journal's large multi-row statements are prepared on it alone, not on
- * every connection of the pool.
- */
-static struct db_conn *
-housekeeper(struct tg_ctx *x)
-{
-	if (x->hk == NULL && db_get(x->db, &x->hk) != TG_OK)
-		x->hk = NULL;
-	return x->hk;
-}
-
-/*
- * The supervisor's memory, kept for the life of the process and reset after
- * each use: a megabyte taken and given back ten times a second cost page
- * faults and heap trims that stalled the request threads.
- */
-static struct arena *
-hk_memory(struct tg_ctx *x)
-{
-	if (x->hk_arena == NULL)
-		x->hk_arena = arena_new(HK_ARENA_BYTES);
-	return x->hk_arena;
-}
-
 static struct journal *
 open_journal(const struct conf *c)
 {
@@ -168,7 +134,7 @@ close_journal(struct tg_ctx *x)
 {
 	if (x->journal == NULL)
 		return;
-	journal_close(x->journal, housekeeper(x), hk_memory(x));
+	journal_close(x->journal, housekeep_db(x), housekeep_arena(x));
 	arena_reset(x->hk_arena);
 	x->journal = NULL;
 }
@@ -191,52 +157,10 @@ open_leases(const struct conf *c)
 	return lt;
 }
 
-/*
- * Close leases: with all, every one of this process's (at exit); else those
- * idle or old, and any a dead process left.
- */
-static void
-close_leases(struct tg_ctx *x, int all)
-{
-	struct db_conn *c;
-
-	if (x->leases == NULL || (c = housekeeper(x)) == NULL)
-		return;
-	lease_sweep(x->leases, c, hk_memory(x), x->conf->lease_idle, all,
-	    all ? 1024 : 16);
-	arena_reset(x->hk_arena);
-}
-
-/*
- * Write the journal out; with all, until nothing is left (at exit).  While
- * most slots are idle the box has cores to spare for latency, and the rows
- * go in statements of [db] batch_rows (a database on the same box then
- * never holds a core for long); a busy worker writes 128 rows per
- * statement, for throughput.
- */
-static void
-flush_journal(struct tg_ctx *x, int all, int busy)
-{
-	struct db_conn *c;
-	int n, rounds = 0;
-
-	if (x->journal == NULL || (c = housekeeper(x)) == NULL)
-		return;
-	db_batch_rows(c, busy ? DB_BATCH_MAX : x->conf->db_batch_rows);
-	do {
-		n = journal_flush(x->journal, c, hk_memory(x), x->leases);
-		arena_reset(x->hk_arena);
-	} while (all && n > 0 && ++rounds < 1000);
-}
-
 void
 ctx_tick(struct tg_ctx *x, int busy)
 {
-	flush_journal(x, 0, busy);
-	if (x->ticks++ % 10 != 0)
-		return;
-	close_leases(x, 0);
-	auth_flush(x->db);
+	housekeep_tick(x, busy);
 }
 
 int
@@ -301,8 +225,8 @@ ctx_fini(struct tg_ctx *x)
 {
 	if (x->db != NULL) {
 		auth_flush(x->db);
-		flush_journal(x, 1, 1);
-		close_leases(x, 1);
+		housekeep_flush_journal(x, 1, 1);
+		housekeep_close_leases(x, 1);
 		close_journal(x);
 	}
 	if (x->hk != NULL)

@@ -5,6 +5,8 @@
 
 #include "core/arena.h"
 #include "core/json.h"
+#include "core/money.h"
+#include "core/util.h"
 #include "prov/prov.h"
 
 /* clang-format off */
@@ -57,8 +59,8 @@ header_safe(const char *v)
 	return 1;
 }
 
-int
-prov_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
+static int
+openai_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
     const json_t *body, int stream, int64_t max_out, const char *secret,
     const char *referer, const char *title, struct prov_call *out)
 {
@@ -128,3 +130,263 @@ out:
 	json_decref(b);
 	return rc;
 }
+
+/* --- reading answers ------------------------------------------------------------------- */
+
+/*
+ * The members the usage rules read, from a tree (chat_usage_parse) or from
+ * text that jx_valid passed (chat_usage_scan), so that one set of rules
+ * serves both.  Text whose keys are written with escapes cannot be judged
+ * byte by byte: *unjudged is set, and the caller loads a tree instead.
+ */
+struct usrc {
+	int text;	 /* which of the two below */
+	const json_t *o; /* the tree; NULL: absent or not an object */
+	const char *t;	 /* the text; NULL: absent or not an object */
+	size_t len;
+	int *unjudged;
+};
+
+/* Where member k's value sits in text mode: 1, 0 when absent. */
+static int
+locate(const struct usrc *s, const char *k, struct jx_where *w)
+{
+	int n;
+
+	if (s->t == NULL)
+		return 0;
+	if ((n = jx_locate(s->t, s->len, k, w)) < 0)
+		*s->unjudged = 1;
+	return n > 0;
+}
+
+static int
+has(const struct usrc *s, const char *k)
+{
+	struct jx_where w;
+
+	return s->text ? locate(s, k, &w) : json_object_get(s->o, k) != NULL;
+}
+
+/* A non-negative integer member, or 0. */
+static int64_t
+count(const struct usrc *s, const char *k)
+{
+	struct jx_where w;
+	const char *p, *e;
+	int64_t n = 0;
+	json_t *v;
+
+	if (!s->text) {
+		v = json_object_get(s->o, k);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return 0;
+		return json_integer_value(v);
+	}
+	if (!locate(s, k, &w))
+		return 0;
+	/*
+	 * An integer is digits alone: a '-' makes it negative, a '.', 'e' or
+	 * 'E' a real (both count 0), and jx_valid refused one out of range.
+	 */
+	for (p = e = s->t + w.vs; e < s->t + w.ve && *e >= '0' && *e <= '9';
+	     e++)
+		n = n > (INT64_MAX - (*e - '0')) / 10 ? INT64_MAX
+						      : n * 10 + (*e - '0');
+	return e == p || e != s->t + w.ve ? 0 : n;
+}
+
+/* The object member k, as a source of its own (absent when not an object). */
+static struct usrc
+sub(const struct usrc *s, const char *k)
+{
+	struct usrc r = {.text = s->text, .unjudged = s->unjudged};
+	struct jx_where w;
+
+	if (!s->text) {
+		r.o = json_object_get(s->o, k);
+		if (!json_is_object(r.o))
+			r.o = NULL;
+	} else if (locate(s, k, &w) && s->t[w.vs] == '{') {
+		r.t = s->t + w.vs;
+		r.len = w.ve - w.vs;
+	}
+	return r;
+}
+
+static enum prov_usage
+usage_read(const struct usrc *s, struct usage *out)
+{
+	struct usrc d;
+	json_t *v;
+	int64_t nano;
+
+	/*
+	 * OpenRouter's cost is money: read from a tree, never from text, and
+	 * a cost already there must not get a second one spliced beside it.
+	 */
+	if (s->text && has(s, "cost"))
+		*s->unjudged = 1;
+	if (!has(s, "prompt_tokens") && !has(s, "completion_tokens") &&
+	    !has(s, "total_tokens"))
+		return PU_NO_COUNTS;
+	out->present = 1;
+	out->prompt = count(s, "prompt_tokens");
+	out->completion = count(s, "completion_tokens");
+	/* Embeddings report only prompt and total. */
+	if (!has(s, "completion_tokens") &&
+	    count(s, "total_tokens") > out->prompt)
+		out->completion = count(s, "total_tokens") - out->prompt;
+	d = sub(s, "prompt_tokens_details");
+	out->cached = count(&d, "cached_tokens");
+	if (out->cached == 0)
+		out->cached =
+		    count(s, "prompt_cache_hit_tokens"); /* DeepSeek */
+	d = sub(s, "completion_tokens_details");
+	out->reasoning = count(&d, "reasoning_tokens");
+	if (!s->text && (v = json_object_get(s->o, "cost")) != NULL &&
+	    json_is_number(v) && money_from_json(v, &nano) == 0 && nano >= 0)
+		out->upstream_cost = nano;
+	return PU_COUNTS;
+}
+
+enum prov_usage
+chat_usage_parse(const json_t *usage, struct usage *out)
+{
+	int unjudged = 0;
+	struct usrc s = {.o = usage, .unjudged = &unjudged};
+
+	memset(out, 0, sizeof(*out));
+	out->upstream_cost = -1;
+	if (!json_is_object(usage))
+		return PU_NO_COUNTS;
+	return usage_read(&s, out);
+}
+
+enum prov_usage
+chat_usage_scan(const char *text, size_t len, struct usage *out)
+{
+	int unjudged = 0;
+	enum prov_usage rc;
+	struct usrc s = {
+	    .text = 1, .t = text, .len = len, .unjudged = &unjudged};
+
+	memset(out, 0, sizeof(*out));
+	out->upstream_cost = -1;
+	if (len == 0 || text[0] != '{')
+		return PU_LOAD_TREE;
+	rc = usage_read(&s, out);
+	return unjudged ? PU_LOAD_TREE : rc;
+}
+
+/*
+ * The usage of an answer that can take a splice, read from its text, and
+ * where it sits (*w).  The whole answer is checked by jx_valid, which builds
+ * nothing: loading a provider's answer into a tree only to read its usage was
+ * the largest single cost of a request.  PU_LOAD_TREE when the answer needs
+ * the general path: not valid by jx_valid's rules, no usage object or more
+ * than one, a usage.cost or gateway_usage already there, a key written with
+ * escapes.
+ */
+static enum prov_usage
+openai_answer_scan(
+    const char *t, size_t len, struct jx_where *w, struct usage *u)
+{
+	struct jx_where g;
+
+	if (!jx_valid(t, len) || jx_locate(t, len, "gateway_usage", &g) != 0 ||
+	    jx_locate(t, len, "usage", w) != 1)
+		return PU_LOAD_TREE;
+	return chat_usage_scan(t + w->vs, w->ve - w->vs, u);
+}
+
+static enum prov_usage
+openai_answer_usage(const json_t *answer, struct usage *u)
+{
+	return chat_usage_parse(json_object_get(answer, "usage"), u);
+}
+
+/* Text bytes of a chunk's choices: content, reasoning and tool arguments. */
+static size_t
+delta_bytes(const json_t *chunk)
+{
+	json_t *choices = json_object_get(chunk, "choices"), *c, *d, *tc, *t;
+	size_t i, j, n = 0;
+
+	json_array_foreach(choices, i, c)
+	{
+		if (json_is_string(t = json_object_get(c, "text")))
+			n += json_string_length(t);
+		d = json_object_get(c, "delta");
+		if (json_is_string(t = json_object_get(d, "content")))
+			n += json_string_length(t);
+		if (json_is_string(t = json_object_get(d, "reasoning_content")))
+			n += json_string_length(t);
+		if (json_is_string(t = json_object_get(d, "reasoning")))
+			n += json_string_length(t);
+		json_array_foreach(json_object_get(d, "tool_calls"), j,
+		    tc) if (json_is_string(t =
+					       json_object_get(
+						   json_object_get(
+						       tc, "function"),
+						   "arguments"))) n +=
+		    json_string_length(t);
+	}
+	return n;
+}
+
+static void
+openai_event(const json_t *o, struct usage *u, struct prov_event *ev)
+{
+	const json_t *uo = json_object_get(o, "usage"), *choices;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->error = json_object_get(o, "error") != NULL;
+	ev->strip = uo != NULL;
+	if (json_is_object(uo)) {
+		ev->usage = 1;
+		chat_usage_parse(uo, u);
+	}
+	choices = json_object_get(o, "choices");
+	ev->choices_array = json_is_array(choices);
+	ev->nchoices = json_array_size(choices);
+	ev->delta_bytes = delta_bytes(o);
+}
+
+static void
+openai_strip_usage(json_t *chunk)
+{
+	json_object_del(chunk, "usage");
+}
+
+/* error.message of an error body, cut short, control characters blanked. */
+static const char *
+openai_error_message(struct arena *a, const char *body, size_t len)
+{
+	json_t *o;
+	const char *m;
+	char *out;
+	size_t i;
+
+	if (len == 0)
+		return NULL;
+	o = json_loadb(body, len, 0, NULL);
+	m = jx_str(json_object_get(o, "error"), "message");
+	/* Cut at a character boundary: the text is stored and shown. */
+	out = m != NULL ? arena_printf(a, "%.*s", (int)util_utf8_cut(m, 300), m)
+			: NULL;
+	json_decref(o);
+	for (i = 0; out != NULL && out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+	return out;
+}
+
+const struct prov_ops prov_openai_ops = {
+    .build = openai_build,
+    .answer_scan = openai_answer_scan,
+    .answer_usage = openai_answer_usage,
+    .event = openai_event,
+    .strip_usage = openai_strip_usage,
+    .error_message = openai_error_message,
+};

@@ -1,11 +1,14 @@
-/* q_ledger.c: holds, settlements, leases and the journal's write-out: the statements (typed queries join them here) */
+/* q_ledger.c: holds, settlements, leases and the journal's write-out: statements and typed queries */
 #include "config.h"
+
+#include <string.h>
 
 #include "core/arena.h"
 #include "io/db.h"
+#include "store/q_ledger.h"
+#include "store/stmt.h"
 #include "store/q_row.h"
 #include "store/q_user.h"
-#include "store/stmt.h"
 
 /* clang-format off */
 const struct stmt_row q_ledger_stmts[] = {
@@ -29,6 +32,200 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+static struct db_val
+bin(const unsigned char *p)
+{
+	return (struct db_val){
+	    .type = DBT_STR, .s = (const char *)p, .len = Q_HOLD_ID_LEN};
+}
+
+enum tg_err
+q_ledger_reserve(struct db_conn *c, struct arena *a, const struct db_val p[7],
+    struct q_reserved *out)
+{
+	struct db_rows rows;
+	enum tg_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = db_exec(c, STMT_LEDGER_RESERVE, p, 7, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.v[0].type != DBT_I64)
+		return TG_ESYSTEM;
+	out->status = rows.v[0].i;
+	if ((out->has_balance = rows.ncols >= 2))
+		out->balance = rows.v[1].i;
+	return TG_OK;
+}
+
+enum tg_err
+q_hold_by_idem(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, const char *idem, unsigned char id[Q_HOLD_ID_LEN])
+{
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.v[0].len != Q_HOLD_ID_LEN)
+		return TG_ENOENT;
+	memcpy(id, rows.v[0].s, Q_HOLD_ID_LEN);
+	return TG_OK;
+}
+
+/* A procedure's outcome row: outcome, then charged, balance, overrun. */
+static enum tg_err
+settled(struct db_conn *c, struct arena *a, enum stmt st,
+    const struct db_val *p, size_t n, size_t ncols, struct q_settled *out)
+{
+	struct db_rows rows;
+	enum tg_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = db_exec(c, st, p, n, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.ncols != ncols ||
+	    rows.v[0].type != DBT_I64 || rows.v[0].i < QO_DONE ||
+	    rows.v[0].i > QO_CLOSED)
+		return TG_ESYSTEM;
+	out->outcome = (enum q_outcome)rows.v[0].i;
+	if (ncols >= 4) {
+		out->charged = rows.v[1].i;
+		out->balance = rows.v[2].i;
+		out->overrun = rows.v[3].i;
+	}
+	return TG_OK;
+}
+
+enum tg_err
+q_ledger_settle(struct db_conn *c, struct arena *a, const struct db_val *p,
+    size_t n, struct q_settled *out)
+{
+	return settled(c, a, STMT_LEDGER_SETTLE, p, n, 4, out);
+}
+
+enum tg_err
+q_lease_charge(struct db_conn *c, struct arena *a, const struct db_val *p,
+    size_t n, struct q_settled *out)
+{
+	return settled(c, a, STMT_LEASE_CHARGE, p, n, 4, out);
+}
+
+enum tg_err
+q_lease_close(struct db_conn *c, struct arena *a, const struct db_val p[3],
+    enum q_outcome *out)
+{
+	struct q_settled s;
+	enum tg_err rc;
+
+	if ((rc = settled(c, a, STMT_LEASE_CLOSE, p, 3, 1, &s)) == TG_OK)
+		*out = s.outcome;
+	return rc;
+}
+
+enum tg_err
+q_lease_charged(struct db_conn *c, struct arena *a,
+    const unsigned char id[Q_HOLD_ID_LEN], int64_t *charged)
+{
+	struct db_val p = bin(id);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_LEASE_CHARGED, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.v[0].type != DBT_I64)
+		return TG_ENOENT;
+	*charged = rows.v[0].i;
+	return TG_OK;
+}
+
+enum tg_err
+q_dedupe_count(
+    struct db_conn *c, struct arena *a, const char *dedupe, int64_t *n)
+{
+	struct db_val p = DB_STR(dedupe);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_CARVE_SETTLED, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ESYSTEM;
+	*n = rows.v[0].i;
+	return TG_OK;
+}
+
+enum tg_err
+q_holds_expired(struct db_conn *c, struct arena *a, unsigned limit,
+    struct q_expired **out, size_t *n)
+{
+	struct db_val p = DB_I64(limit);
+	struct db_rows rows;
+	size_t i;
+	enum tg_err rc;
+
+	*n = 0;
+	if ((rc = db_exec(c, STMT_HOLD_EXPIRED, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows == 0)
+		return TG_OK;
+	if (rows.ncols != 2 ||
+	    (*out = arena_calloc(a, rows.nrows, sizeof(**out))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < rows.nrows; i++) {
+		if (rows.v[i * 2].len != Q_HOLD_ID_LEN)
+			return TG_ESYSTEM;
+		(*out)[i].id = (const unsigned char *)rows.v[i * 2].s;
+		(*out)[i].lease = rows.v[i * 2 + 1].i != 0;
+		(*n)++;
+	}
+	return TG_OK;
+}
+
+enum tg_err
+q_ledger_reconcile(struct db_conn *c, struct arena *a, int64_t user_id,
+    struct q_reconcile *out)
+{
+	struct db_val p[3] = {
+	    DB_I64(user_id), DB_I64(user_id), DB_I64(user_id)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_LEDGER_RECONCILE, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	out->sum = rows.v[0].i;
+	out->balance = rows.v[2].i;
+	out->reserved = rows.v[3].i;
+	out->open_holds = rows.v[4].i;
+	return TG_OK;
+}
+
+enum tg_err
+q_journal_mark(
+    struct db_conn *c, struct arena *a, const char *mark, int64_t *off)
+{
+	struct db_val p = DB_STR(mark);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_JOURNAL_MARK_GET, &p, 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_ENOENT;
+	*off = rows.v[0].i;
+	return TG_OK;
+}
+
+enum tg_err
+q_journal_mark_del(struct db_conn *c, struct arena *a, const char *mark)
+{
+	struct db_val p = DB_STR(mark);
+
+	return db_exec(c, STMT_JOURNAL_MARK_DEL, &p, 1, NULL, a);
+}
 
 enum tg_err
 q_ledger_credit(struct db_conn *c, struct arena *a, int64_t user,

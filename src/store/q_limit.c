@@ -1,11 +1,12 @@
-/* q_limit.c: rate-limit rules and the shared-window counters: the statements (typed queries join them here) */
+/* q_limit.c: rate-limit rules and the shared-window counters: statements and typed queries */
 #include "config.h"
 
-#include "core/arena.h"
 #include "io/db.h"
+#include "store/q_limit.h"
+#include "store/stmt.h"
+#include "core/arena.h"
 #include "store/q_row.h"
 #include "store/q_rule.h"
-#include "store/stmt.h"
 
 /* clang-format off */
 const struct stmt_row q_limit_stmts[] = {
@@ -18,6 +19,34 @@ const struct stmt_row q_limit_stmts[] = {
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
+
+enum tg_err
+q_rate_take(struct db_conn *c, struct arena *a, uint64_t subject, int lim,
+    int64_t win, int64_t amount, int64_t cap, int *taken)
+{
+	struct db_val p[5] = {DB_I64((int64_t)subject), DB_I64(lim),
+	    DB_I64(win), DB_I64(amount), DB_I64(cap)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	*taken = 0;
+	if ((rc = db_exec(c, STMT_RATE_TAKE, p, 5, &rows, a)) != TG_OK)
+		return rc;
+	/*
+	 * MariaDB reports 1 row for an insert, 2 for a change and 0 when the
+	 * guard left the row as it was.
+	 */
+	*taken = rows.affected > 0;
+	return TG_OK;
+}
+
+enum tg_err
+q_rate_prune(struct db_conn *c, struct arena *a, int lim, int64_t before)
+{
+	struct db_val p[2] = {DB_I64(lim), DB_I64(before)};
+
+	return db_exec(c, STMT_RATE_PRUNE, p, 2, NULL, a);
+}
 
 /* The Q_LIMITS values from v (NULL: none). */
 static void

@@ -1,0 +1,72 @@
+/* credit.h: one request's credit: reserve before the provider works, settle exactly once after */
+#ifndef CREDIT_H
+#define CREDIT_H
+
+#include <stdint.h>
+
+#include "domain/lease.h"
+#include "domain/ledger.h"
+#include "core/tollgate.h"
+
+struct op;
+struct db_conn;
+struct db_val;
+struct journal;
+
+/*
+ * Where this node keeps credit (DESIGN section 6): a hold may be carved from
+ * a lease of this process and its settlement written to the journal, or be
+ * an exact hold in the database settled in place.  Callers see neither.
+ */
+struct credit_env {
+	struct lease_table *leases; /* NULL: every hold is exact */
+	struct journal *journal;    /* NULL: every settlement in place */
+};
+
+/*
+ * The database when credit needs it: a settlement through the journal does
+ * not, and a request does not hold a connection it does not need.
+ */
+struct credit_db {
+	enum tg_err (*get)(void *arg, struct db_conn **out);
+	void *arg;
+};
+
+/* One request's credit, from credit_reserve to credit_settle. */
+struct credit {
+	int64_t hold;			    /* nano-USD reserved */
+	unsigned char hold_id[HOLD_ID_LEN]; /* for the usage record */
+	int held;			    /* reserved, not settled yet */
+	int replayed; /* the Idempotency-Key's first hold exists */
+	enum ledger_short short_of; /* why TG_ECREDIT */
+	int64_t charged;	    /* after credit_settle */
+	int64_t balance_after;	    /* the account's, as the client sees it */
+	/* private to credit.c */
+	int leased;
+	struct carve carve;
+};
+
+/* What a reservation needs to know about the request. */
+struct credit_ask {
+	int64_t amount;	  /* the hold: the worst case */
+	const char *idem; /* Idempotency-Key, NULL: none */
+	int key_limited;  /* the key has a credit limit */
+};
+
+/*
+ * Reserve ask->amount for op->who.  TG_ECREDIT with cr->short_of when it does
+ * not fit; TG_OK with cr->replayed when the Idempotency-Key already holds
+ * (nothing is reserved then).
+ */
+enum tg_err credit_reserve(struct op *, struct db_conn *,
+    const struct credit_env *, const struct credit_ask *, struct credit *);
+/*
+ * Settle cr once: charge (never capped at the hold; an overrun is logged and
+ * audited) with the usage record's columns.  Sets cr->charged and
+ * cr->balance_after.  On failure the hold is left to the sweeper.
+ */
+enum tg_err credit_settle(struct op *, const struct credit_db *,
+    const struct credit_env *, struct credit *, int64_t charge,
+    const struct db_val usage[LEDGER_USAGE_COLS]);
+
+#endif

@@ -1,0 +1,146 @@
+/* chat.h: one metered request, shared by h_chat.c, chat_req.c and relay.c */
+#ifndef HTTP_CHAT_H
+#define HTTP_CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "domain/credit.h"
+#include "domain/limits.h"
+#include "domain/op.h"
+#include "domain/pricing.h"
+#include "domain/upstream.h"
+#include "domain/usage.h"
+#include "io/http_client.h"
+#include "prov/prov.h"
+#include "prov/sse.h"
+
+struct tg_req;
+struct tg_resp;
+struct db_conn;
+
+#define IDEM_MAX    64
+#define REPLAY_MAX  (1 << 20)  /* bytes of an answer kept for replays */
+#define ERRBODY_MAX (64 << 10) /* bytes of an upstream error body read */
+#define EVENT_MAX   (4 << 20)  /* one upstream SSE event */
+
+/* What each metered endpoint reads and produces. */
+struct ep_def {
+	const char *name;  /* usage_records.endpoint */
+	const char *input; /* the member holding the prompt */
+	int input_types;   /* JX_* the input may be */
+	int outputs;	   /* produces completion tokens */
+};
+extern const struct ep_def chat_eps[EP__MAX];
+
+/*
+ * The relay's state (relay.c): the deployment and key being tried, the
+ * upstream's answer, and what reached the client.
+ */
+struct relay {
+	const struct deployment *rt; /* the deployment tried last */
+	int64_t ukey_id;
+	int attempts;
+	int64_t retry_after; /* s, when every key of a pool must wait */
+	double t_attempt;    /* when the current attempt's request went out */
+	struct http_result hr;
+	long up_status;
+	int relaying; /* upstream answered 200 with an event stream */
+	struct buf errbody;
+	struct sse_parser sse;
+	int saw_done;
+	int up_error_event;
+	/* what reached the client */
+	int started; /* SSE headers sent */
+	int delivered;
+	size_t delivered_bytes;
+	int client_gone;
+	int replay_over;     /* the answer outgrew REPLAY_MAX: not replayable */
+	double t_gone;	     /* when it was found gone: the drain's start */
+	int capped;	     /* the stream reached [chat] max_stream_seconds */
+	json_t *usage_chunk; /* held back until the cost is known */
+	double t_first, t_out;
+	struct buf replay;
+	/* how it failed */
+	enum tg_err fail;
+	const char *fail_code;
+	const char *fail_msg;
+};
+
+/* One metered request: owned by the handler, lives in the request arena. */
+struct call {
+	struct tg_req *r;
+	struct tg_resp *resp;
+	struct db_conn *c;
+	enum endpoint ep;
+	const char *model;
+	int stream;
+	int want_usage;		 /* the client asked for the usage chunk */
+	int64_t max_out;	 /* completion tokens per choice */
+	int64_t default_out;	 /* the cap sent upstream: max_out (0: none) */
+	int64_t n;		 /* completions held: n, best_of, times */
+	int64_t fee;		 /* nano-USD of allowed parameters' fees */
+	int64_t prompt_bound;	 /* body bytes + image tokens */
+	int64_t images_low;	 /* image parts with detail low */
+	int64_t images_full;	 /* other image parts: the most tiles */
+	int64_t image_tokens;	 /* what they are held as */
+	char image_part[64];	 /* "messages[i].content[j]" of the first */
+	int64_t prompt_estimate; /* for answers without usage */
+	struct deployment routes[UPSTREAM_MAX_ROUTES];
+	size_t nroutes;
+	struct prices p;
+	unsigned bp;
+	const char *allowed; /* the key's allowed_models (JSON) */
+	const char *group;   /* the user's group (limits, commission) */
+	struct rate_ticket ticket;
+	int64_t credit_limit; /* the key's; < 0 none */
+	int64_t hold;	      /* the worst case, reserved as credit */
+	struct op op;	      /* the request as the domain sees it */
+	struct credit cr;     /* the reservation */
+	const char *idem;
+	struct usage u; /* as the provider reported it */
+	double t0;
+	int64_t charged;
+	int64_t balance_after;
+	int estimated;
+	enum usage_basis basis;
+	struct relay rl; /* the provider's side */
+};
+
+/* chat_req.c: the request, read and checked; who pays and where it goes */
+enum tg_err chat_parse(struct call *);
+enum tg_err chat_payer(struct call *);
+enum tg_err chat_routes(struct call *);
+int64_t chat_key_left(struct call *);
+void chat_prices_of(const struct deployment *, struct prices *);
+/*
+ * The database connection, borrowed for a step (key, hold, settle) and given
+ * back while the provider works.
+ */
+enum tg_err chat_db(struct call *);
+void chat_db_release(struct call *);
+
+/* meter.c: limits admission, settling and the answers kept for replays */
+/* Count the request against its user's and key's limits (429 when over). */
+enum tg_err meter_admit(struct call *);
+/* Price what the request used and settle its credit, with its usage record. */
+enum tg_err meter_settle(
+    struct call *, enum usage_status, int http_status, const char *err);
+/* Keep the answer on the usage record for an Idempotency-Key's replays. */
+void meter_keep_replay(
+    struct call *, int status, const char *type, const char *body, size_t len);
+/* The same for a failed request: its error is replayed too. */
+void meter_keep_error(struct call *, enum tg_err);
+
+/* relay.c: the attempts over x->routes, until one answers or none is left */
+void relay_run(struct call *);
+/* The provider of the deployment tried last: how to read its answers. */
+const struct prov_ops *relay_ops(const struct call *);
+/* One SSE event to the client (-1: the client is gone). */
+int relay_send_event(struct call *, const char *data, size_t n);
+/* The OpenAI error shape as one SSE event, then the end marker. */
+void relay_send_error(struct call *, enum tg_err, const char *msg);
+
+#endif

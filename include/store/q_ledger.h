@@ -1,0 +1,76 @@
+/* q_ledger.h: holds, settlements, leases and journal marks: typed queries */
+#ifndef Q_LEDGER_H
+#define Q_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/tollgate.h"
+
+struct db_conn;
+struct arena;
+struct db_val;
+
+#define Q_HOLD_ID_LEN 16 /* HOLD_ID_LEN */
+
+/* The ledger procedures' first column: 0 done, 1 none, 2 already closed. */
+enum q_outcome { QO_DONE = 0, QO_NONE = 1, QO_CLOSED = 2 };
+
+/* What tg_reserve answers: 0 reserved, 1 short of balance, 2 of key limit. */
+struct q_reserved {
+	int64_t status;
+	int64_t balance;
+	int has_balance;
+};
+/* tg_reserve with its seven parameters; TG_ECONFLICT: the idem key's. */
+enum tg_err q_ledger_reserve(struct db_conn *, struct arena *,
+    const struct db_val p[7], struct q_reserved *out);
+/* The hold made under (user, key, idem); TG_ENOENT when none. */
+enum tg_err q_hold_by_idem(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, const char *idem, unsigned char id[Q_HOLD_ID_LEN]);
+
+/* What tg_settle and tg_lease_charge answer. */
+struct q_settled {
+	enum q_outcome outcome;
+	int64_t charged;
+	int64_t balance;
+	int64_t overrun;
+};
+/* tg_settle (n = 3 + usage columns) or tg_lease_charge (4 + usage). */
+enum tg_err q_ledger_settle(struct db_conn *, struct arena *,
+    const struct db_val *p, size_t n, struct q_settled *out);
+enum tg_err q_lease_charge(struct db_conn *, struct arena *,
+    const struct db_val *p, size_t n, struct q_settled *out);
+/* tg_lease_close(id, dead, state). */
+enum tg_err q_lease_close(struct db_conn *, struct arena *,
+    const struct db_val p[3], enum q_outcome *out);
+/* An open lease's charged so far; TG_ENOENT when not open. */
+enum tg_err q_lease_charged(struct db_conn *, struct arena *,
+    const unsigned char id[Q_HOLD_ID_LEN], int64_t *charged);
+/* Ledger entries with this dedupe key. */
+enum tg_err q_dedupe_count(
+    struct db_conn *, struct arena *, const char *dedupe, int64_t *n);
+
+/* An expired open hold. */
+struct q_expired {
+	const unsigned char *id; /* Q_HOLD_ID_LEN bytes */
+	int lease;
+};
+/* Up to limit expired holds, locked (SKIP LOCKED), into *out (arena). */
+enum tg_err q_holds_expired(struct db_conn *, struct arena *, unsigned limit,
+    struct q_expired **out, size_t *n);
+
+struct q_reconcile {
+	int64_t sum, balance, reserved, open_holds;
+};
+enum tg_err q_ledger_reconcile(
+    struct db_conn *, struct arena *, int64_t user_id, struct q_reconcile *);
+
+/* A journal's offset in the database; TG_ENOENT when it has none. */
+enum tg_err q_journal_mark(
+    struct db_conn *, struct arena *, const char *mark, int64_t *off);
+/* Forget a journal's mark (its file is gone). */
+enum tg_err q_journal_mark_del(
+    struct db_conn *, struct arena *, const char *mark);
+
+#endif

@@ -1,0 +1,164 @@
+/* credit.c: the credit facade: exact holds, lease carves and the journal behind reserve and settle */
+#include "config.h"
+
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "domain/auth.h"
+#include "domain/credit.h"
+#include "domain/journal.h"
+#include "domain/lease.h"
+#include "domain/ledger.h"
+#include "domain/op.h"
+
+/*
+ * The hold from a lease of this process (lease.h): carved without SQL, or
+ * from a lease taken now in one call.  TG_ENOENT when this request takes its
+ * own exact hold: no leases, an Idempotency-Key, a key with a credit limit,
+ * a hold over a quarter of a lease, or a user who cannot spare a lease.
+ */
+static enum tg_err
+lease_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
+    const struct credit_ask *ask, struct credit *cr)
+{
+	const struct conf *f = op->conf;
+	struct lease_table *lt = env->leases;
+	uint64_t user = (uint64_t)op->who->user_id;
+	unsigned char id[HOLD_ID_LEN];
+	unsigned ttl = f->hold_ttl * 2 > 86400 ? 86400 : f->hold_ttl * 2;
+	int64_t balance = 0;
+	enum tg_err rc;
+
+	if (lt == NULL || ask->idem != NULL || ask->key_limited ||
+	    ask->amount <= 0 || ask->amount > f->lease_nano / 4)
+		return TG_ENOENT;
+	if (!lease_carve(
+		lt, user, ask->amount, op->request_id, 0, &cr->carve)) {
+		rc = ledger_lease_take(c, op->arena, op->who->user_id,
+		    f->lease_nano, ttl, id, &balance);
+		if (rc == TG_ECREDIT)
+			return TG_ENOENT; /* near the limit: exact holds */
+		if (rc != TG_OK)
+			return rc;
+		/*
+		 * Carving stops at half the lease's time: a request started
+		 * before then (at most hold_ttl long) ends before it expires.
+		 */
+		if (lease_add(lt, user, id, f->lease_nano, balance,
+			util_wall() + ttl / 2.0, ask->amount, op->request_id,
+			&cr->carve) == -1) {
+			ledger_lease_close(c, op->arena, id, 0, 0);
+			return TG_ENOENT;
+		}
+	}
+	cr->leased = 1;
+	memcpy(cr->hold_id, cr->carve.lease_id, HOLD_ID_LEN);
+	return TG_OK;
+}
+
+enum tg_err
+credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
+    const struct credit_ask *ask, struct credit *cr)
+{
+	enum tg_err rc;
+
+	memset(cr, 0, sizeof(*cr));
+	cr->hold = ask->amount;
+	if ((rc = lease_hold(op, c, env, ask, cr)) == TG_ENOENT)
+		rc = ledger_reserve(c, op->arena, op->who->user_id,
+		    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
+		    cr->hold_id, &cr->replayed, &cr->short_of);
+	if (rc == TG_OK && !cr->replayed)
+		cr->held = 1;
+	return rc;
+}
+
+/*
+ * Settle a carve through the journal: one line in a local file before the
+ * answer goes out; the supervisor writes it to the database within 100 ms.
+ */
+static enum tg_err
+journal_settle(struct op *op, const struct credit_env *env, struct credit *cr,
+    int64_t charge, const struct db_val *cols)
+{
+	struct lease_table *lt = env->leases;
+	struct journal_rec jr;
+	int64_t balance = 0;
+
+	memcpy(jr.lease_id, cr->carve.lease_id, HOLD_ID_LEN);
+	memcpy(jr.carve_id, cr->carve.id, HOLD_ID_LEN);
+	jr.user_id = op->who->user_id;
+	jr.key_id = op->who->key_id;
+	jr.charge = charge;
+	jr.usage = cols;
+	lease_journaled(lt, &cr->carve, 1);
+	if (journal_append(env->journal, &jr) == -1) {
+		lease_journaled(lt, &cr->carve, -1);
+		return TG_ESYSTEM; /* settle in place instead */
+	}
+	cr->charged = charge;
+	lease_return(lt, &cr->carve, charge);
+	/* The balance as of the newest lease, with what the leases hold. */
+	cr->balance_after =
+	    lease_available(lt, (uint64_t)op->who->user_id, &balance);
+	cr->balance_after += balance;
+	cr->held = 0;
+	return TG_OK;
+}
+
+/* The carve's rest goes back to its lease, whatever the settlement did. */
+static void
+lease_back(struct op *op, const struct credit_env *env, struct credit *cr,
+    enum tg_err rc, int64_t overrun)
+{
+	lease_return(env->leases, &cr->carve, rc == TG_OK ? cr->charged : -1);
+	/*
+	 * The balance went below what the lease was taken against: no more
+	 * carves from it; the next request reserves exactly.
+	 */
+	if (rc == TG_OK && overrun > 0)
+		lease_drain(env->leases, &cr->carve);
+	if (rc == TG_OK)
+		cr->balance_after += lease_available(
+		    env->leases, (uint64_t)op->who->user_id, NULL);
+}
+
+enum tg_err
+credit_settle(struct op *op, const struct credit_db *db,
+    const struct credit_env *env, struct credit *cr, int64_t charge,
+    const struct db_val cols[LEDGER_USAGE_COLS])
+{
+	struct db_conn *c = NULL;
+	int64_t overrun = 0, past = charge > cr->hold ? charge - cr->hold : 0;
+	enum tg_err rc;
+
+	/* An overrun moves the balance itself: settled in place, not journaled. */
+	if (cr->leased && env->journal != NULL && past == 0 &&
+	    journal_settle(op, env, cr, charge, cols) == TG_OK)
+		return TG_OK;
+	if ((rc = db->get(db->arg, &c)) == TG_OK && cr->leased)
+		rc = ledger_lease_charge(c, op->arena, cr->carve.lease_id,
+		    cr->carve.id, charge, cr->hold, cols, &cr->charged,
+		    &cr->balance_after, &overrun);
+	else if (rc == TG_OK)
+		rc = ledger_settle_usage(c, op->arena, cr->hold_id, charge,
+		    cols, &cr->charged, &cr->balance_after, &overrun);
+	if (cr->leased)
+		lease_back(op, env, cr, rc, overrun);
+	if (rc == TG_OK && overrun > 0) {
+		log_msg(LOG_WARN,
+		    "req=%s charged %lld nano-USD past its hold of %lld",
+		    op->request_id, (long long)overrun, (long long)cr->hold);
+		if (ledger_audit_overrun(c, op->arena, op->who->user_pub,
+			op->request_id, cr->hold, cr->charged,
+			overrun) != TG_OK)
+			log_msg(LOG_ERR,
+			    "req=%s the overrun's audit row failed",
+			    op->request_id);
+	}
+	if (rc == TG_OK)
+		cr->held = 0;
+	return rc;
+}
