@@ -15,7 +15,7 @@ struct prices {
 };
 
 /* Token counts of one answer, as the upstream reported or as estimated. */
-struct usage {
+struct token_counts {
 	int64_t prompt;
 	int64_t completion;
 	int64_t cached;	   /* part of prompt */
@@ -49,7 +49,7 @@ int64_t chat_hold(const struct prices *, int64_t prompt_bound, int64_t max_out,
  * rounded up.
  */
 void chat_cost(
-    const struct prices *, const struct usage *, unsigned bp, struct cost *out);
+    const struct prices *, const struct token_counts *, unsigned bp, struct cost *out);
 /* A cost from a base price the provider reported (OpenRouter's usage.cost). */
 void chat_cost_of_base(int64_t base, unsigned bp, struct cost *out);
 /* Tokens in n bytes of text, estimated (about 4 bytes a token, rounded up). */

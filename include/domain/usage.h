@@ -28,7 +28,7 @@ struct usage_rec {
 	const char *provider; /* NULL when none was reached */
 	int64_t upstream_key_id;
 	const char *upstream_model;
-	struct usage u;
+	struct token_counts u;
 	struct prices p;
 	unsigned commission_bp;
 	struct cost cost; /* charge is replaced by what settling charged */

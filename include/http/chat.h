@@ -100,7 +100,7 @@ struct call {
 	struct op op;	      /* the request as the domain sees it */
 	struct credit cr;     /* the reservation */
 	const char *idem;
-	struct usage u; /* as the provider reported it */
+	struct token_counts u; /* as the provider reported it */
 	double t0;
 	int64_t charged;
 	int64_t balance_after;

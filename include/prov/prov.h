@@ -66,11 +66,11 @@ struct prov_ops {
 	 * the answer needs the tree (answer_usage).
 	 */
 	enum prov_usage (*answer_scan)(
-	    const char *text, size_t len, struct jx_where *w, struct usage *u);
+	    const char *text, size_t len, struct jx_where *w, struct token_counts *u);
 	/* A whole answer's usage from its tree. */
-	enum prov_usage (*answer_usage)(const json_t *answer, struct usage *u);
+	enum prov_usage (*answer_usage)(const json_t *answer, struct token_counts *u);
 	/* One stream event: its usage into *u (when it has one), the rest *ev. */
-	void (*event)(const json_t *chunk, struct usage *u, struct prov_event *ev);
+	void (*event)(const json_t *chunk, struct token_counts *u, struct prov_event *ev);
 	/* Drop the usage from an event the client did not ask it in. */
 	void (*strip_usage)(json_t *chunk);
 	/* An error body's message, short and single-line; NULL when none. */
@@ -102,12 +102,12 @@ const char *prov_endpoint_path(enum endpoint);
  * Read an OpenAI-shaped usage object (also DeepSeek's prompt_cache_hit_tokens
  * and OpenRouter's cost): PU_COUNTS or PU_NO_COUNTS.
  */
-enum prov_usage chat_usage_parse(const json_t *usage, struct usage *out);
+enum prov_usage chat_usage_parse(const json_t *usage, struct token_counts *out);
 /*
  * The same from the usage object's text, which jx_valid has passed, without
  * building a tree: as chat_usage_parse, or PU_LOAD_TREE when the text must be
  * loaded instead (not an object, a key written with escapes, a cost).
  */
-enum prov_usage chat_usage_scan(const char *text, size_t len, struct usage *out);
+enum prov_usage chat_usage_scan(const char *text, size_t len, struct token_counts *out);
 
 #endif

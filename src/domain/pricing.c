@@ -59,7 +59,7 @@ chat_hold(const struct prices *p, int64_t prompt_bound, int64_t max_out,
 }
 
 void
-chat_cost(const struct prices *p, const struct usage *u, unsigned bp,
+chat_cost(const struct prices *p, const struct token_counts *u, unsigned bp,
     struct cost *out)
 {
 	int64_t cached = u->cached, prompt = u->prompt;

@@ -18,6 +18,7 @@
 #include "io/db.h"
 #include "prov/params.h"
 #include "store/q_payer.h"
+#include "store/q_catalog.h"
 #include "store/stmt.h"
 
 /* clang-format off */
@@ -196,24 +197,19 @@ scan_parts(struct call *x, const json_t *msgs)
 static enum tg_err
 price_images(struct call *x)
 {
-	struct db_val p = DB_STR(x->model);
-	struct db_rows rows;
 	enum tg_err rc;
 	int64_t base, tile;
 
-	if ((rc = db_exec(x->c, STMT_MODEL_IMAGE, &p, 1, &rows, x->r->arena)) !=
-	    TG_OK)
+	rc = q_model_image(x->c, x->r->arena, x->model, &base, &tile);
+	if (rc != TG_OK && rc != TG_ENOENT)
 		return rc;
-	if (rows.nrows != 1 || rows.v[0].type == DBT_NULL ||
-	    rows.v[1].type == DBT_NULL)
+	if (rc == TG_ENOENT || base < 0 || tile < 0)
 		return resp_fail_code(x->r, x->resp, TG_EINVAL,
 		    "unsupported_content",
 		    arena_strdup(x->r->arena, x->image_part),
 		    "%s: the model '%s' has no price for images in the "
 		    "catalogue, so it does not take image parts",
 		    x->image_part, x->model);
-	base = rows.v[0].i;
-	tile = rows.v[1].i;
 	x->image_tokens = x->images_low * base +
 	    x->images_full * (base + IMAGE_MAX_TILES * tile);
 	x->prompt_bound += x->image_tokens;

@@ -179,6 +179,27 @@ static const struct command {
 };
 /* clang-format on */
 
+/* The command named cmd, given nargs arguments; NULL (usage printed) if none. */
+static const struct command *
+find_command(const char *cmd, int nargs)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, cmd) == 0)
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "tollgate: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return NULL;
+	}
+	if (nargs > 0 && !commands[i].takes_args) {
+		usage(stderr);
+		return NULL;
+	}
+	return &commands[i];
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -186,7 +207,6 @@ main(int argc, char *argv[])
 	const struct command *cm;
 	struct conf *c;
 	char **args;
-	size_t cmdi;
 	int ch, test = 0, rc, nargs;
 
 	harden();
@@ -213,19 +233,8 @@ main(int argc, char *argv[])
 		cmd = argv[optind++];
 	args = argv + optind;
 	nargs = argc - optind;
-	for (cmdi = 0; cmdi < sizeof(commands) / sizeof(commands[0]); cmdi++)
-		if (strcmp(commands[cmdi].name, cmd) == 0)
-			break;
-	if (cmdi == sizeof(commands) / sizeof(commands[0])) {
-		fprintf(stderr, "tollgate: unknown command '%s'\n", cmd);
-		usage(stderr);
+	if ((cm = find_command(cmd, nargs)) == NULL)
 		return 2;
-	}
-	cm = &commands[cmdi];
-	if (nargs > 0 && !cm->takes_args) {
-		usage(stderr);
-		return 2;
-	}
 	if (strcmp(cmd, "version") == 0) {
 		printf("tollgate %s\n", PACKAGE_VERSION);
 		return EXIT_SUCCESS;

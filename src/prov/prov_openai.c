@@ -215,7 +215,7 @@ sub(const struct usrc *s, const char *k)
 }
 
 static enum prov_usage
-usage_read(const struct usrc *s, struct usage *out)
+usage_read(const struct usrc *s, struct token_counts *out)
 {
 	struct usrc d;
 	json_t *v;
@@ -251,7 +251,7 @@ usage_read(const struct usrc *s, struct usage *out)
 }
 
 enum prov_usage
-chat_usage_parse(const json_t *usage, struct usage *out)
+chat_usage_parse(const json_t *usage, struct token_counts *out)
 {
 	int unjudged = 0;
 	struct usrc s = {.o = usage, .unjudged = &unjudged};
@@ -264,7 +264,7 @@ chat_usage_parse(const json_t *usage, struct usage *out)
 }
 
 enum prov_usage
-chat_usage_scan(const char *text, size_t len, struct usage *out)
+chat_usage_scan(const char *text, size_t len, struct token_counts *out)
 {
 	int unjudged = 0;
 	enum prov_usage rc;
@@ -290,7 +290,7 @@ chat_usage_scan(const char *text, size_t len, struct usage *out)
  */
 static enum prov_usage
 openai_answer_scan(
-    const char *t, size_t len, struct jx_where *w, struct usage *u)
+    const char *t, size_t len, struct jx_where *w, struct token_counts *u)
 {
 	struct jx_where g;
 
@@ -301,7 +301,7 @@ openai_answer_scan(
 }
 
 static enum prov_usage
-openai_answer_usage(const json_t *answer, struct usage *u)
+openai_answer_usage(const json_t *answer, struct token_counts *u)
 {
 	return chat_usage_parse(json_object_get(answer, "usage"), u);
 }
@@ -336,7 +336,7 @@ delta_bytes(const json_t *chunk)
 }
 
 static void
-openai_event(const json_t *o, struct usage *u, struct prov_event *ev)
+openai_event(const json_t *o, struct token_counts *u, struct prov_event *ev)
 {
 	const json_t *uo = json_object_get(o, "usage"), *choices;
 
