@@ -1,4 +1,5 @@
 /* arena.h: per-request bump allocator with deferred cleanups */
+/* SPDX-License-Identifier: MIT */
 #ifndef ARENA_H
 #define ARENA_H
 

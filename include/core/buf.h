@@ -1,4 +1,5 @@
 /* buf.h: growable byte buffer with a hard cap (curl dynbuf style) */
+/* SPDX-License-Identifier: MIT */
 #ifndef BUF_H
 #define BUF_H
 

@@ -1,4 +1,5 @@
 /* conf.h: the INI configuration, parsed through a key table */
+/* SPDX-License-Identifier: MIT */
 #ifndef CONF_H
 #define CONF_H
 

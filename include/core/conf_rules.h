@@ -1,4 +1,5 @@
 /* conf_rules.h: the rules a configuration carries: rate limit sets and the parameters an operator allows */
+/* SPDX-License-Identifier: MIT */
 #ifndef CONF_RULES_H
 #define CONF_RULES_H
 

@@ -1,4 +1,5 @@
 /* crypto.h: keys, tokens, hashes and password hashing (OpenSSL and libargon2 adapter) */
+/* SPDX-License-Identifier: MIT */
 #ifndef CRYPTO_H
 #define CRYPTO_H
 

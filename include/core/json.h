@@ -1,4 +1,5 @@
 /* json.h: jansson helpers: strict body parsing with depth cap */
+/* SPDX-License-Identifier: MIT */
 #ifndef JSON_H
 #define JSON_H
 

@@ -1,4 +1,5 @@
 /* log.h: error log and access log, one write(2) per line, reopened on SIGUSR1 */
+/* SPDX-License-Identifier: MIT */
 #ifndef LOG_H
 #define LOG_H
 

@@ -1,4 +1,5 @@
 /* money.h: exact USD amounts as integer nano-USD, parsed and printed as decimals */
+/* SPDX-License-Identifier: MIT */
 #ifndef MONEY_H
 #define MONEY_H
 

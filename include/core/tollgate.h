@@ -1,4 +1,5 @@
 /* tollgate.h: project-wide error codes, limits and attributes */
+/* SPDX-License-Identifier: MIT */
 #ifndef TOLLGATE_H
 #define TOLLGATE_H
 

@@ -1,4 +1,5 @@
 /* util.h: small helpers: randomness, ids, time, number and size parsing */
+/* SPDX-License-Identifier: MIT */
 #ifndef UTIL_H
 #define UTIL_H
 

@@ -1,4 +1,5 @@
 /* accounts.h: users and their accounts: registration, login, profile, credits */
+/* SPDX-License-Identifier: MIT */
 #ifndef ACCOUNTS_H
 #define ACCOUNTS_H
 

@@ -1,4 +1,5 @@
 /* admin.h: operator views and changes across users */
+/* SPDX-License-Identifier: MIT */
 #ifndef ADMIN_H
 #define ADMIN_H
 

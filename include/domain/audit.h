@@ -1,4 +1,5 @@
 /* audit.h: the keyed hash chain of the audit log, written in the caller's transaction */
+/* SPDX-License-Identifier: MIT */
 #ifndef AUDIT_H
 #define AUDIT_H
 

@@ -1,4 +1,5 @@
 /* auth.h: who is calling: API keys and dashboard sessions, with the key's restrictions */
+/* SPDX-License-Identifier: MIT */
 #ifndef AUTH_H
 #define AUTH_H
 

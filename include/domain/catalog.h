@@ -1,4 +1,5 @@
 /* catalog.h: providers, models and their prices (micro-USD per million tokens) */
+/* SPDX-License-Identifier: MIT */
 #ifndef CATALOG_H
 #define CATALOG_H
 

@@ -1,4 +1,5 @@
 /* credit.h: one request's credit: reserve before the provider works, settle exactly once after */
+/* SPDX-License-Identifier: MIT */
 #ifndef CREDIT_H
 #define CREDIT_H
 

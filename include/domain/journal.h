@@ -1,4 +1,5 @@
 /* journal.h: settled requests on leases, written to a local file first and to the database in batches */
+/* SPDX-License-Identifier: MIT */
 #ifndef JOURNAL_H
 #define JOURNAL_H
 

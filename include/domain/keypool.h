@@ -1,4 +1,5 @@
 /* keypool.h: upstream key health and per-key limits, shared by a node's processes */
+/* SPDX-License-Identifier: MIT */
 #ifndef KEYPOOL_H
 #define KEYPOOL_H
 

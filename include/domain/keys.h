@@ -1,4 +1,5 @@
 /* keys.h: API keys of a user: create, list, update, revoke, rotate */
+/* SPDX-License-Identifier: MIT */
 #ifndef KEYS_H
 #define KEYS_H
 

@@ -1,4 +1,5 @@
 /* lease.h: credit leases: a slice of an account's balance held by one process, carved per request */
+/* SPDX-License-Identifier: MIT */
 #ifndef LEASE_H
 #define LEASE_H
 

@@ -1,4 +1,5 @@
 /* ledger.h: exact credits: reserve a hold before spending, settle it exactly once */
+/* SPDX-License-Identifier: MIT */
 #ifndef LEDGER_H
 #define LEDGER_H
 

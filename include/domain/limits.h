@@ -1,4 +1,5 @@
 /* limits.h: rate limits shared by every process on a node: token buckets and in-flight caps */
+/* SPDX-License-Identifier: MIT */
 #ifndef RATE_H
 #define RATE_H
 

@@ -1,4 +1,5 @@
 /* op.h: one domain operation: who acts, from where, and why it failed */
+/* SPDX-License-Identifier: MIT */
 #ifndef OP_H
 #define OP_H
 
@@ -18,11 +19,11 @@ struct principal;
  * Every string lives in the operation's arena or is static.
  */
 struct tg_fail {
-	enum tg_err err;      /* TG_OK: nothing failed */
-	const char *code;     /* OpenAI error.code; NULL: the table's */
-	const char *param;    /* the offending member; NULL: none */
-	const char *message;  /* for the client: never a secret */
-	int64_t retry_after;  /* seconds for Retry-After; 0: none */
+	enum tg_err err;     /* TG_OK: nothing failed */
+	const char *code;    /* OpenAI error.code; NULL: the table's */
+	const char *param;   /* the offending member; NULL: none */
+	const char *message; /* for the client: never a secret */
+	int64_t retry_after; /* seconds for Retry-After; 0: none */
 };
 
 /*
@@ -30,13 +31,13 @@ struct tg_fail {
  * the CLI one per command.  Services never see a request or a response.
  */
 struct op {
-	struct arena *arena;	      /* the operation's memory */
+	struct arena *arena; /* the operation's memory */
 	const struct conf *conf;
 	const struct principal *who; /* the actor; NULL: anonymous or CLI */
-	const char *addr;	      /* client address; "cli" from the CLI */
-	const char *request_id;	      /* for the audit log and usage rows */
-	const unsigned char *master;  /* opens upstream keys; NULL: none */
-	struct tg_fail fail;	      /* set by op_fail */
+	const char *addr;	     /* client address; "cli" from the CLI */
+	const char *request_id;	     /* for the audit log and usage rows */
+	const unsigned char *master; /* opens upstream keys; NULL: none */
+	struct tg_fail fail;	     /* set by op_fail */
 };
 
 /* Record why the operation failed; returns err (printf-style message). */

@@ -1,4 +1,5 @@
 /* pricing.h: the arithmetic of metered requests: holds, costs, commission, usage */
+/* SPDX-License-Identifier: MIT */
 #ifndef CHAT_H
 #define CHAT_H
 
@@ -48,8 +49,8 @@ int64_t chat_hold(const struct prices *, int64_t prompt_bound, int64_t max_out,
  * completion at output, each rounded up to a whole nano-USD, then commission
  * rounded up.
  */
-void chat_cost(
-    const struct prices *, const struct token_counts *, unsigned bp, struct cost *out);
+void chat_cost(const struct prices *, const struct token_counts *, unsigned bp,
+    struct cost *out);
 /* A cost from a base price the provider reported (OpenRouter's usage.cost). */
 void chat_cost_of_base(int64_t base, unsigned bp, struct cost *out);
 /* Tokens in n bytes of text, estimated (about 4 bytes a token, rounded up). */

@@ -1,4 +1,5 @@
 /* routing.h: the order a model's deployments are tried in: price, client preferences, latency */
+/* SPDX-License-Identifier: MIT */
 #ifndef ROUTING_H
 #define ROUTING_H
 

@@ -1,4 +1,5 @@
 /* upstream.h: providers, their encrypted key pools, deployments and prices */
+/* SPDX-License-Identifier: MIT */
 #ifndef UPSTREAM_H
 #define UPSTREAM_H
 

@@ -1,4 +1,5 @@
 /* upstream_impl.h: what upstream.c, upstream_keys.c and upstream_seal.c share: field checks and key sealing */
+/* SPDX-License-Identifier: MIT */
 #ifndef UPSTREAM_IMPL_H
 #define UPSTREAM_IMPL_H
 

@@ -1,4 +1,5 @@
 /* usage.h: usage records: one per metered request; listings, totals and bills */
+/* SPDX-License-Identifier: MIT */
 #ifndef USAGE_H
 #define USAGE_H
 

@@ -1,4 +1,5 @@
 /* answer.h: shaping the answer: the cost and gateway_usage a metered answer carries */
+/* SPDX-License-Identifier: MIT */
 #ifndef ANSWER_H
 #define ANSWER_H
 

@@ -1,4 +1,5 @@
 /* chat.h: one metered request, shared by h_chat.c, chat_req.c and relay.c */
+/* SPDX-License-Identifier: MIT */
 #ifndef HTTP_CHAT_H
 #define HTTP_CHAT_H
 

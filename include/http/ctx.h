@@ -1,4 +1,5 @@
 /* ctx.h: what one worker process shares between its slots (built by proc/wctx.c) */
+/* SPDX-License-Identifier: MIT */
 #ifndef CTX_H
 #define CTX_H
 

@@ -1,4 +1,5 @@
 /* handlers.h: request handlers, one resource per file (h_*.c) */
+/* SPDX-License-Identifier: MIT */
 #ifndef HANDLERS_H
 #define HANDLERS_H
 

@@ -1,4 +1,5 @@
 /* pipeline.h: what runs before a handler: the request's database connection, credentials and the 401/403 */
+/* SPDX-License-Identifier: MIT */
 #ifndef PIPELINE_H
 #define PIPELINE_H
 

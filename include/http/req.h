@@ -1,4 +1,5 @@
 /* req.h: one HTTP request as seen through FastCGI/CGI params */
+/* SPDX-License-Identifier: MIT */
 #ifndef REQ_H
 #define REQ_H
 

@@ -1,4 +1,5 @@
 /* resp.h: response building, the error table and the one writer of headers */
+/* SPDX-License-Identifier: MIT */
 #ifndef RESP_H
 #define RESP_H
 

@@ -1,4 +1,5 @@
 /* router.h: the route table and the one place every request is dispatched */
+/* SPDX-License-Identifier: MIT */
 #ifndef ROUTER_H
 #define ROUTER_H
 

@@ -1,4 +1,5 @@
 /* cache.h: per-process copies of hot rows, dropped at once when this node changes them */
+/* SPDX-License-Identifier: MIT */
 #ifndef CACHE_H
 #define CACHE_H
 

@@ -1,4 +1,5 @@
 /* db.h: the only door to MariaDB: connection pool, prepared statements, the row cache */
+/* SPDX-License-Identifier: MIT */
 #ifndef DB_H
 #define DB_H
 

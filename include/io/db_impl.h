@@ -1,4 +1,5 @@
 /* db_impl.h: what db.c (pool, connections) and db_exec.c (statements, row cache) share */
+/* SPDX-License-Identifier: MIT */
 #ifndef DB_IMPL_H
 #define DB_IMPL_H
 

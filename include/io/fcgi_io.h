@@ -1,4 +1,5 @@
 /* fcgi_io.h: the only door to libfcgi, plus plain CGI on stdin/stdout */
+/* SPDX-License-Identifier: MIT */
 #ifndef FCGI_IO_H
 #define FCGI_IO_H
 

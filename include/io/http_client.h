@@ -1,4 +1,5 @@
 /* http_client.h: outbound HTTP(S) to providers (the libcurl adapter) */
+/* SPDX-License-Identifier: MIT */
 #ifndef HTTP_CLIENT_H
 #define HTTP_CLIENT_H
 

@@ -1,4 +1,5 @@
 /* io.h: the request I/O seam: FastCGI, CGI and test sinks all look like this */
+/* SPDX-License-Identifier: MIT */
 #ifndef IO_H
 #define IO_H
 

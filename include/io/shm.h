@@ -1,4 +1,5 @@
 /* shm.h: a file-backed shared memory region with one robust process-shared lock */
+/* SPDX-License-Identifier: MIT */
 #ifndef SHM_H
 #define SHM_H
 

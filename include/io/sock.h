@@ -1,4 +1,5 @@
 /* sock.h: listening sockets (unix, IPv4, IPv6) and spawned-mode detection */
+/* SPDX-License-Identifier: MIT */
 #ifndef SOCK_H
 #define SOCK_H
 

@@ -1,4 +1,5 @@
 /* cli.h: operator commands: admin, audit, provider, model, sweep, genkey */
+/* SPDX-License-Identifier: MIT */
 #ifndef CLI_H
 #define CLI_H
 

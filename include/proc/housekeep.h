@@ -1,4 +1,5 @@
 /* housekeep.h: the worker supervisor's periodic jobs and its own connection */
+/* SPDX-License-Identifier: MIT */
 #ifndef HOUSEKEEP_H
 #define HOUSEKEEP_H
 

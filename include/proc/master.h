@@ -1,4 +1,5 @@
 /* master.h: the standalone pool supervisor (php-fpm style static pool) */
+/* SPDX-License-Identifier: MIT */
 #ifndef MASTER_H
 #define MASTER_H
 

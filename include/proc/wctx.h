@@ -1,4 +1,5 @@
 /* wctx.h: build, tick and tear down the worker context */
+/* SPDX-License-Identifier: MIT */
 #ifndef WCTX_H
 #define WCTX_H
 

@@ -1,4 +1,5 @@
 /* worker.h: a worker process: slots accepting and serving requests */
+/* SPDX-License-Identifier: MIT */
 #ifndef WORKER_H
 #define WORKER_H
 

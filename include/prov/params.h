@@ -1,4 +1,5 @@
 /* params.h: which request members each endpoint forwards, prices or refuses */
+/* SPDX-License-Identifier: MIT */
 #ifndef PARAMS_H
 #define PARAMS_H
 

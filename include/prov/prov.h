@@ -1,4 +1,5 @@
 /* prov.h: the provider interface: build an upstream request, read its answers, events and errors */
+/* SPDX-License-Identifier: MIT */
 #ifndef PROV_H
 #define PROV_H
 
@@ -35,16 +36,16 @@ struct prov_call {
 
 /* What reading a usage object found. */
 enum prov_usage {
-	PU_COUNTS = 0,	    /* a usage object with counts: read */
-	PU_NO_COUNTS = -1,  /* none, or one without counts */
-	PU_LOAD_TREE = -2,  /* the text cannot be judged: load a tree instead */
+	PU_COUNTS = 0,	   /* a usage object with counts: read */
+	PU_NO_COUNTS = -1, /* none, or one without counts */
+	PU_LOAD_TREE = -2, /* the text cannot be judged: load a tree instead */
 };
 
 /* What one stream event (a parsed JSON object) carries. */
 struct prov_event {
-	int error;	    /* an error object: the stream failed upstream */
-	int usage;	    /* a usage object, read into the caller's usage */
-	int strip;	    /* usage of any kind: strip_usage before relaying it */
+	int error; /* an error object: the stream failed upstream */
+	int usage; /* a usage object, read into the caller's usage */
+	int strip; /* usage of any kind: strip_usage before relaying it */
 	int choices_array;  /* choices is an array (maybe empty) */
 	size_t nchoices;    /* its size */
 	size_t delta_bytes; /* text bytes the event adds to the answer */
@@ -57,20 +58,21 @@ struct prov_event {
 struct prov_ops {
 	/* The upstream request: see prov_build. */
 	int (*build)(struct arena *, enum endpoint, const struct deployment *rt,
-	    const json_t *body, int stream, int64_t max_out,
-	    const char *secret, const char *referer, const char *title,
-	    struct prov_call *out);
+	    const json_t *body, int stream, int64_t max_out, const char *secret,
+	    const char *referer, const char *title, struct prov_call *out);
 	/*
 	 * A whole answer's usage from its text, without building a tree, and
 	 * where the usage object sits (*w) for a splice; PU_LOAD_TREE when
 	 * the answer needs the tree (answer_usage).
 	 */
-	enum prov_usage (*answer_scan)(
-	    const char *text, size_t len, struct jx_where *w, struct token_counts *u);
+	enum prov_usage (*answer_scan)(const char *text, size_t len,
+	    struct jx_where *w, struct token_counts *u);
 	/* A whole answer's usage from its tree. */
-	enum prov_usage (*answer_usage)(const json_t *answer, struct token_counts *u);
+	enum prov_usage (*answer_usage)(
+	    const json_t *answer, struct token_counts *u);
 	/* One stream event: its usage into *u (when it has one), the rest *ev. */
-	void (*event)(const json_t *chunk, struct token_counts *u, struct prov_event *ev);
+	void (*event)(
+	    const json_t *chunk, struct token_counts *u, struct prov_event *ev);
 	/* Drop the usage from an event the client did not ask it in. */
 	void (*strip_usage)(json_t *chunk);
 	/* An error body's message, short and single-line; NULL when none. */
@@ -108,6 +110,7 @@ enum prov_usage chat_usage_parse(const json_t *usage, struct token_counts *out);
  * building a tree: as chat_usage_parse, or PU_LOAD_TREE when the text must be
  * loaded instead (not an object, a key written with escapes, a cost).
  */
-enum prov_usage chat_usage_scan(const char *text, size_t len, struct token_counts *out);
+enum prov_usage chat_usage_scan(
+    const char *text, size_t len, struct token_counts *out);
 
 #endif

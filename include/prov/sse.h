@@ -1,4 +1,5 @@
 /* sse.h: incremental text/event-stream parser for relaying provider streams */
+/* SPDX-License-Identifier: MIT */
 #ifndef SSE_H
 #define SSE_H
 

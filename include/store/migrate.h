@@ -1,4 +1,5 @@
 /* migrate.h: forward-only schema migrations from schema/NNNN_name.sql */
+/* SPDX-License-Identifier: MIT */
 #ifndef MIGRATE_H
 #define MIGRATE_H
 

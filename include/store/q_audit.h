@@ -1,4 +1,5 @@
 /* q_audit.h: typed queries on the audit log and its chain head */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_AUDIT_H
 #define Q_AUDIT_H
 

@@ -1,4 +1,5 @@
 /* q_catalog.h: typed queries on models, their routes and prices */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_CATALOG_H
 #define Q_CATALOG_H
 

@@ -1,4 +1,5 @@
 /* q_key.h: typed queries on api_keys */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_KEY_H
 #define Q_KEY_H
 

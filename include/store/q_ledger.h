@@ -1,4 +1,5 @@
 /* q_ledger.h: holds, settlements, leases and journal marks: typed queries */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_LEDGER_H
 #define Q_LEDGER_H
 

@@ -1,4 +1,5 @@
 /* q_limit.h: the shared rate-limit windows: typed queries */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_LIMIT_H
 #define Q_LIMIT_H
 

@@ -1,4 +1,5 @@
 /* q_payer.h: who pays for a metered request: typed reads of the user and key */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_PAYER_H
 #define Q_PAYER_H
 

@@ -1,4 +1,5 @@
 /* q_row.h: reading one result column by its type, for the typed queries of store/q_*.c only */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_ROW_H
 #define Q_ROW_H
 

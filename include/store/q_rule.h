@@ -1,4 +1,5 @@
 /* q_rule.h: typed queries on rate_limit_rules (defined at the end of store/q_limit.c) */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_RULE_H
 #define Q_RULE_H
 

@@ -1,4 +1,5 @@
 /* q_schema.h: typed queries on the schema version, the migrations and named locks */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_SCHEMA_H
 #define Q_SCHEMA_H
 

@@ -1,4 +1,5 @@
 /* q_upstream.h: typed queries on providers and their upstream keys */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_UPSTREAM_H
 #define Q_UPSTREAM_H
 

@@ -1,4 +1,5 @@
 /* q_usage.h: typed queries on usage records, bills and the monitor */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_USAGE_H
 #define Q_USAGE_H
 

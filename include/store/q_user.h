@@ -1,4 +1,5 @@
 /* q_user.h: typed queries on users, accounts, sessions, sign-in failures and invites */
+/* SPDX-License-Identifier: MIT */
 #ifndef Q_USER_H
 #define Q_USER_H
 

@@ -1,4 +1,5 @@
 /* stmt.h: every statement the store runs, by name; the SQL sits in the q_*.c that uses it */
+/* SPDX-License-Identifier: MIT */
 #ifndef STMT_H
 #define STMT_H
 

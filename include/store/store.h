@@ -1,4 +1,5 @@
 /* store.h: starting the store layer */
+/* SPDX-License-Identifier: MIT */
 #ifndef STORE_H
 #define STORE_H
 

@@ -1,4 +1,5 @@
 /* arena.c: per-request bump allocator with deferred cleanups */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdarg.h>

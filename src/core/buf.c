@@ -1,4 +1,5 @@
 /* buf.c: growable byte buffer with a hard cap */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdarg.h>

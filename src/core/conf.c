@@ -1,4 +1,5 @@
 /* conf.c: the INI configuration, parsed through a key table (inih adapter) */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,4 +1,5 @@
 /* conf_rules.c: the configuration's rate limit sets: names, defaults and the "name=number, ..." syntax */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>

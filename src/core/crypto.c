@@ -1,4 +1,5 @@
 /* crypto.c: keys, tokens, hashes and password hashing (OpenSSL and libargon2 adapter) */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>

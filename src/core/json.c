@@ -1,4 +1,5 @@
 /* json.c: jansson helpers: strict body parsing with a depth cap */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>
@@ -579,8 +580,7 @@ jx_check(const json_t *obj, const struct jx_field *spec, const char **code,
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)obj, key, v)
-	{
+	json_object_foreach((json_t *)obj, key, v) {
 		for (f = spec; f->name != NULL && strcmp(f->name, key) != 0;
 		     f++)
 			;

@@ -1,4 +1,5 @@
 /* log.c: error log and access log, one write(2) per line, reopened on SIGUSR1 */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

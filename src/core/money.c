@@ -1,4 +1,5 @@
 /* money.c: exact USD amounts as integer nano-USD, parsed and printed as decimals */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>

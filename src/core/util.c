@@ -1,4 +1,5 @@
 /* util.c: small helpers: randomness, ids, time, number and size parsing */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,4 +1,5 @@
 /* accounts.c: users and their accounts: registration, login, profile, credits */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <arpa/inet.h>

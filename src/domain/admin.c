@@ -1,4 +1,5 @@
 /* admin.c: operator views and changes across users */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>
@@ -171,8 +172,7 @@ brief_keys(struct db_conn *c, struct op *op, const char *user_pub, json_t **out)
 	    (rc = key_list(c, op, uid, &keys)) != TG_OK)
 		return rc;
 	*out = json_array();
-	json_array_foreach(keys, k, key)
-	{
+	json_array_foreach(keys, k, key) {
 		json_array_append_new(*out,
 		    json_pack("{s:O, s:O, s:O, s:O}", "key_id",
 			json_object_get(key, "id"), "api_key",

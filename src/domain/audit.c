@@ -1,4 +1,5 @@
 /* audit.c: the keyed hash chain of the audit log, written in the caller's transaction */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* auth.c: who is calling: API keys and dashboard sessions, with the key's restrictions */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -141,8 +142,7 @@ auth_ip_allowed(const char *allowlist, const char *addr)
 	if (list == NULL)
 		return 1;
 	if (addr != NULL && parse_net(addr, a, &abits) == 0)
-		json_array_foreach(list, i, v)
-		{
+		json_array_foreach(list, i, v) {
 			if (json_is_string(v) &&
 			    parse_net(json_string_value(v), net, &bits) == 0 &&
 			    in_net(net, bits, a))
@@ -215,8 +215,7 @@ auth_referrer_allowed(const char *allowlist, const char *url)
 	if (list == NULL)
 		return 1;
 	if (url != NULL && url_host(url, host, sizeof(host)) == 0)
-		json_array_foreach(list, i, v)
-		{
+		json_array_foreach(list, i, v) {
 			if (json_is_string(v) &&
 			    host_matches(json_string_value(v), host))
 				ok = 1;

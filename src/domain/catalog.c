@@ -1,4 +1,5 @@
 /* catalog.c: providers, models and their prices (micro-USD per million tokens) */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <inttypes.h>
@@ -38,8 +39,7 @@ seed_providers(struct db_conn *c, const struct op *op, struct arena *a,
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(list, i, v)
-	{
+	json_array_foreach(list, i, v) {
 		if (jx_str(v, "id") == NULL || jx_str(v, "kind") == NULL ||
 		    jx_str(v, "name") == NULL ||
 		    jx_str(v, "base_url") == NULL) {
@@ -150,8 +150,7 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 		return -1;
 	if (rc != 0)
 		goto fail;
-	json_array_foreach(json_object_get(m, "routes"), i, r)
-	{
+	json_array_foreach(json_object_get(m, "routes"), i, r) {
 		if (jx_str(r, "provider") == NULL ||
 		    jx_str(r, "upstream_model") == NULL) {
 			fprintf(out,
@@ -193,8 +192,7 @@ catalog_seed_doc(struct db_conn *c, const struct op *op, struct arena *a,
 	if (seed_providers(c, op, a, json_object_get(doc, "providers"), out) ==
 	    -1)
 		goto fail;
-	json_array_foreach(json_object_get(doc, "models"), i, m)
-	{
+	json_array_foreach(json_object_get(doc, "models"), i, m) {
 		if (seed_model(c, a, m, date, out, added) == -1)
 			goto fail;
 	}

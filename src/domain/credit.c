@@ -1,4 +1,5 @@
 /* credit.c: the credit facade: exact holds, lease carves and the journal behind reserve and settle */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* journal.c: settled requests on leases, written to a local file first and to the database in batches */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <dirent.h>

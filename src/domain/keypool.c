@@ -1,4 +1,5 @@
 /* keypool.c: upstream key health and per-key limits, shared by a node's processes */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* keys.c: API keys of a user: create, list, update, revoke, rotate */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>
@@ -139,8 +140,7 @@ string_list(struct op *op, const json_t *arr, const char *param,
 	if (json_array_size(arr) > KEY_MAX_LIST)
 		return op_fail(op, TG_EINVAL, "invalid_value", param,
 		    "'%s' may hold at most %d entries", param, KEY_MAX_LIST);
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach(arr, i, v) {
 		if (!json_is_string(v))
 			return op_fail(op, TG_EINVAL, "invalid_type", param,
 			    "entries of '%s' are strings", param);
@@ -200,8 +200,7 @@ perms_from(struct op *op, const json_t *arr, const char **out)
 	json_t *v;
 	size_t i, k;
 
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach(arr, i, v) {
 		for (k = 0; k < NPERMS; k++)
 			if (json_is_string(v) &&
 			    strcmp(json_string_value(v), perm_names[k]) == 0)
@@ -488,11 +487,9 @@ list_within(const char *inner, const char *outer,
 	ok = json_is_array(in) && json_is_array(out);
 	if (ok && json_array_size(out) > 0) {
 		ok = json_array_size(in) > 0;
-		json_array_foreach(in, i, a)
-		{
+		json_array_foreach(in, i, a) {
 			hit = 0;
-			json_array_foreach(out, j, b)
-			{
+			json_array_foreach(out, j, b) {
 				if (json_is_string(a) && json_is_string(b) &&
 				    within(json_string_value(a),
 					json_string_value(b)))

@@ -1,4 +1,5 @@
 /* lease.c: credit leases: a slice of an account's balance held by one process, carved per request */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

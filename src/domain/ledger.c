@@ -1,4 +1,5 @@
 /* ledger.c: exact credits: reserve a hold before spending, settle it exactly once */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

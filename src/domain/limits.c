@@ -1,4 +1,5 @@
 /* limits.c: rate limits shared by every process on a node: token buckets and in-flight caps */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>

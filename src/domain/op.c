@@ -1,4 +1,5 @@
 /* op.c: recording why a domain operation failed, in the operation's arena */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdarg.h>

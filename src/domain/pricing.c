@@ -1,4 +1,5 @@
 /* pricing.c: the arithmetic of metered requests: holds, costs, commission */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* routing.c: the order a model's deployments are tried in: price, client preferences, latency */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>
@@ -19,8 +20,7 @@ names(const json_t *a, const char *param, const char **out, size_t *n,
 		return TG_OK;
 	if (!json_is_array(a) || json_array_size(a) > ROUTE_MAX_NAMES)
 		goto bad;
-	json_array_foreach(a, i, e)
-	{
+	json_array_foreach(a, i, e) {
 		if (!json_is_string(e) || json_string_length(e) == 0 ||
 		    json_string_length(e) > 64)
 			goto bad;

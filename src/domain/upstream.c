@@ -1,4 +1,5 @@
 /* upstream.c: providers, their encrypted key pools, deployments and prices */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,5 @@
 /* upstream_keys.c: a provider's upstream keys: picking one for a request, their health, and the admin's changes */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* upstream_seal.c: provider keys sealed to their endpoint: associated data, opening, sealing again for a new one */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* usage.c: usage records: one per metered request; listings, totals and bills */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* answer.c: the answer as the client gets it: usage.cost and gateway_usage, exact decimals */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* chat_req.c: a metered request read and checked; who pays, at what price, through which deployments */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>
@@ -49,14 +50,14 @@ text_bytes(const json_t *v)
 	if (json_is_string(v))
 		return json_string_length(v);
 	if (json_is_array(v)) {
-		json_array_foreach(v, i, e) n +=
-		    text_bytes(e) + (json_is_object(e) ? 16 : 0);
+		json_array_foreach(v, i, e)
+			n += text_bytes(e) + (json_is_object(e) ? 16 : 0);
 		return n;
 	}
 	if (json_is_object(v)) {
-		json_object_foreach((json_t *)v, k,
-		    e) if (strcmp(k, "role") != 0 && strcmp(k, "type") != 0)
-		    n += text_bytes(e);
+		json_object_foreach((json_t *)v, k, e)
+			if (strcmp(k, "role") != 0 && strcmp(k, "type") != 0)
+				n += text_bytes(e);
 	}
 	return n;
 }
@@ -148,10 +149,8 @@ scan_parts(struct call *x, const json_t *msgs)
 	const char *type;
 	size_t i, j, k;
 
-	json_array_foreach(msgs, i, m)
-	{
-		json_array_foreach(json_object_get(m, "content"), j, part)
-		{
+	json_array_foreach(msgs, i, m) {
+		json_array_foreach(json_object_get(m, "content"), j, part) {
 			type = json_string_value(json_object_get(part, "type"));
 			for (k = 0, pd = NULL; type != NULL &&
 			     k < sizeof(part_defs) / sizeof(part_defs[0]);
@@ -308,13 +307,14 @@ chat_parse(struct call *x)
 		size_t i;
 		json_t *m;
 
-		json_array_foreach(v, i, m) if (!json_is_object(m) ||
-		    !json_is_string(
-			json_object_get(m, "role"))) return resp_fail_code(r,
-		    x->resp, TG_EINVAL, "invalid_value", "messages",
-		    "messages[%zu] must be an object with a "
-		    "string role",
-		    i);
+		json_array_foreach(v, i, m)
+			if (!json_is_object(m) ||
+			    !json_is_string(json_object_get(m, "role")))
+				return resp_fail_code(r, x->resp, TG_EINVAL,
+				    "invalid_value", "messages",
+				    "messages[%zu] must be an object with a "
+				    "string role",
+				    i);
 		if ((rc = scan_parts(x, v)) != TG_OK)
 			return rc;
 	}
@@ -347,8 +347,10 @@ model_allowed(const char *allowed, const char *model)
 		json_decref(a);
 		return ok;
 	}
-	json_array_foreach(a, i, e) if (json_is_string(e) &&
-	    strcmp(json_string_value(e), model) == 0) ok = 1;
+	json_array_foreach(a, i, e)
+		if (json_is_string(e) &&
+		    strcmp(json_string_value(e), model) == 0)
+			ok = 1;
 	json_decref(a);
 	return ok;
 }

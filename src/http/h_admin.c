@@ -1,4 +1,5 @@
 /* h_admin.c: operator endpoints: credits, users, limits, invites, audit */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>
@@ -262,8 +263,7 @@ key_within_user(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	req_op(r, &op);
 	if ((rc = limits_get(c, &op, uid, 0, NULL, &ul)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
-	json_object_foreach((json_t *)lim, k, v)
-	{
+	json_object_foreach((json_t *)lim, k, v) {
 		u = json_object_get(ul, k);
 		if (json_is_integer(v) && json_is_integer(u) &&
 		    json_integer_value(v) > json_integer_value(u))
@@ -292,8 +292,7 @@ h_admin_limit_set(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	lim = json_object_get(r->json, "rate_limits");
 	names = limits_names(&n);
-	json_object_foreach(lim, k, v)
-	{
+	json_object_foreach(lim, k, v) {
 		for (i = 0; i < n && strcmp(names[i], k) != 0; i++)
 			;
 		if (i == n)

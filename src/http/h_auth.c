@@ -1,4 +1,5 @@
 /* h_auth.c: registration, login and logout */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

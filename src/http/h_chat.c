@@ -1,4 +1,5 @@
 /* h_chat.c: the metered endpoints: chat, completions, embeddings and the quote */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>
@@ -370,8 +371,8 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	}
 	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
 		return rc;
-	if ((rc = account_balance(x.c, &x.op, r->who->user_id, &bal, &res, &od)) !=
-	    TG_OK)
+	if ((rc = account_balance(
+		 x.c, &x.op, r->who->user_id, &bal, &res, &od)) != TG_OK)
 		return rc;
 	avail = bal + od;
 	if ((left = chat_key_left(&x)) >= 0 && left < avail)

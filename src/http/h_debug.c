@@ -1,4 +1,5 @@
 /* h_debug.c: test-only routes (debug.routes = on): slow requests, pids, echo, crash */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* h_keys.c: the caller's API keys */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>
@@ -193,8 +194,7 @@ h_keys_usage(struct tg_req *r, struct tg_resp *resp)
 	if (!auth_whole_account(r->who))
 		key_list_keep(list, "id", r->who->key_pub);
 	out = json_array();
-	json_array_foreach(list, i, k)
-	{
+	json_array_foreach(list, i, k) {
 		used = json_integer_value(json_object_get(k, "requests_used"));
 		mr = json_object_get(k, "max_requests");
 		max = json_is_integer(mr) ? json_integer_value(mr) : -1;

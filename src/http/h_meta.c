@@ -1,4 +1,5 @@
 /* h_meta.c: service metadata: health, index, OpenAPI document */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

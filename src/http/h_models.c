@@ -1,4 +1,5 @@
 /* h_models.c: the model catalogue, in the OpenAI list shape with OpenRouter-style pricing */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* h_upstream.c: admin endpoints for providers, their keys, models and prices */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>
@@ -340,8 +341,7 @@ h_api_status(struct tg_req *r, struct tg_resp *resp)
 		 c, r->arena, r->ctx->pool, NULL, &data)) != TG_OK)
 		return rc;
 	keys = json_array();
-	json_array_foreach(data, i, k)
-	{
+	json_array_foreach(data, i, k) {
 		int ok = json_is_true(json_object_get(k, "enabled")) &&
 		    json_is_null(json_object_get(k, "cooldown_until")) &&
 		    strcmp(jx_str(k, "circuit"), "open") != 0;

@@ -1,4 +1,5 @@
 /* h_usage.c: usage records and bills, as JSON pages or CSV */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>
@@ -172,8 +173,7 @@ as_csv(struct tg_req *r, struct tg_resp *resp, json_t *data)
 	for (j = 0; csv_cols[j] != NULL; j++)
 		buf_printf(&b, "%s%s", j > 0 ? "," : "", csv_cols[j]);
 	buf_puts(&b, "\r\n");
-	json_array_foreach(data, i, rec)
-	{
+	json_array_foreach(data, i, rec) {
 		for (j = 0; csv_cols[j] != NULL; j++) {
 			if (j > 0)
 				buf_puts(&b, ",");

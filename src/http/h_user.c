@@ -1,4 +1,5 @@
 /* h_user.c: the caller's own profile, account, balance, limits and monitor */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>
@@ -221,8 +222,7 @@ primary_masked(struct db_conn *c, struct tg_req *r, const char **out)
 	req_op(r, &op);
 	if ((rc = key_list(c, &op, r->who->user_id, &list)) != TG_OK)
 		return rc;
-	json_array_foreach(list, i, k)
-	{
+	json_array_foreach(list, i, k) {
 		if (json_is_true(json_object_get(k, "is_primary")))
 			*out = json_string_value(json_object_get(k, "api_key"));
 	}

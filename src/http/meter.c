@@ -1,4 +1,5 @@
 /* meter.c: the meter of a metered request: limits admission, the charge, its settlement, the answer kept for replays */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdlib.h>

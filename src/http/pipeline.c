@@ -1,4 +1,5 @@
 /* pipeline.c: what runs before a handler: the request's database connection, credentials and the 401/403 */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* relay.c: the upstream call: keys and deployments tried in turn, a stream relayed to the client */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

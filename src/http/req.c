@@ -1,4 +1,5 @@
 /* req.c: one HTTP request as seen through FastCGI/CGI params */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>
@@ -321,7 +322,7 @@ req_op(struct tg_req *r, struct op *op)
 	    .who = r->who,
 	    .addr = r->remote_addr,
 	    .request_id = r->request_id,
-	    .master = r->ctx != NULL && r->ctx->have_master ? r->ctx->master
-							     : NULL,
+	    .master =
+		r->ctx != NULL && r->ctx->have_master ? r->ctx->master : NULL,
 	};
 }

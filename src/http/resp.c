@@ -1,4 +1,5 @@
 /* resp.c: response building, the error table and the one writer of headers */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdarg.h>
@@ -131,7 +132,8 @@ resp_from_op(struct tg_req *req, struct tg_resp *r, const struct op *op)
 
 	if (f->retry_after > 0)
 		resp_header(r, "Retry-After",
-		    arena_printf(req->arena, "%lld", (long long)f->retry_after));
+		    arena_printf(
+			req->arena, "%lld", (long long)f->retry_after));
 	r->err = f->err;
 	r->errcode = f->code;
 	r->errparam = f->param;

@@ -1,4 +1,5 @@
 /* router.c: the route table and the one place every request is dispatched */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* cache.c: per-process copies of hot rows, dropped at once when this node changes them */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <pthread.h>

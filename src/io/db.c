@@ -1,4 +1,5 @@
 /* db.c: the only door to MariaDB: the connection pool, connections, transactions, the admin connection */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <pthread.h>

@@ -1,4 +1,5 @@
 /* db_exec.c: executing statements: parameters, rows, the row cache in front of reads, multi-row INSERTs */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* fcgi_io.c: the only door to libfcgi, plus plain CGI on stdin/stdout */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

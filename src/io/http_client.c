@@ -1,4 +1,5 @@
 /* http_client.c: outbound HTTP(S) to providers; the only file using libcurl */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <assert.h>

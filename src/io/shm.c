@@ -1,4 +1,5 @@
 /* shm.c: a file-backed shared memory region with one robust process-shared lock */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

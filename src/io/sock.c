@@ -1,4 +1,5 @@
 /* sock.c: listening sockets (unix, IPv4, IPv6) and spawned-mode detection */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* cli.c: operator commands: admin, audit, provider, model, sweep, genkey */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <getopt.h>
@@ -466,7 +467,7 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 		return fail(&x, rc, why);
 	if (o != NULL && json_is_array(json_object_get(o, "data"))) {
 		json_array_foreach(json_object_get(o, "data"), i, e)
-		    print_json(e);
+			print_json(e);
 	} else if (o != NULL) {
 		print_json(o);
 	}
@@ -501,8 +502,8 @@ cli_model(const struct conf *conf, int argc, char **argv)
 		cli_close(&x);
 		return EXIT_FAILURE;
 	}
-	rc = upstream_model_add(x.c, &x.op, argv[1], NULL, argv[2], argv[3],
-	    in, out, cached, ctxlen);
+	rc = upstream_model_add(x.c, &x.op, argv[1], NULL, argv[2], argv[3], in,
+	    out, cached, ctxlen);
 	why = x.op.fail.message;
 	if (rc == TG_OK)
 		rc = catalog_models(x.c, x.arena, argv[1], &data);

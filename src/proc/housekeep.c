@@ -1,4 +1,5 @@
 /* housekeep.c: the worker supervisor's periodic jobs: a table of {every_ms, fn} */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdint.h>

@@ -1,4 +1,5 @@
 /* main.c: command line, config test, and the choice of process mode */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>
@@ -157,7 +158,8 @@ serve(struct conf *c)
 static int
 cmd_migrate(const struct conf *c, int argc, char **argv)
 {
-	return migrate_run(c, stdout, catalog_seed) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return migrate_run(c, stdout, catalog_seed) == 0 ? EXIT_SUCCESS
+							 : EXIT_FAILURE;
 }
 
 /* clang-format off */

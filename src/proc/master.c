@@ -1,4 +1,5 @@
 /* master.c: the standalone pool supervisor (php-fpm style static pool) */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

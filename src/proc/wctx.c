@@ -1,4 +1,5 @@
 /* wctx.c: what one worker process shares between its slots */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* worker.c: a worker process: slots accepting and serving requests */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* params.c: which request members each endpoint forwards, prices or refuses */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>
@@ -48,8 +49,10 @@ modalities_ok(const json_t *v)
 		return 1;
 	if (!json_is_array(v))
 		return 0;
-	json_array_foreach(v, i, e) if (!json_is_string(e) ||
-	    strcmp(json_string_value(e), "text") != 0) return 0;
+	json_array_foreach(v, i, e)
+		if (!json_is_string(e) ||
+		    strcmp(json_string_value(e), "text") != 0)
+			return 0;
 	return 1;
 }
 
@@ -313,8 +316,7 @@ params_check(const json_t *body, int ep, const struct param_allow *allow,
 
 	cost->times = 1;
 	cost->fee = 0;
-	json_object_foreach((json_t *)body, key, v)
-	{
+	json_object_foreach((json_t *)body, key, v) {
 		*param = key;
 		*code = "unsupported_parameter";
 		/* The operator's word comes first: it may allow a refusal. */

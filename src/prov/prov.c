@@ -1,4 +1,5 @@
 /* prov.c: which wire format each deployment kind speaks */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "prov/prov.h"

@@ -1,4 +1,5 @@
 /* prov_openai.c: the OpenAI wire format and its DeepSeek, OpenRouter and compatible kin */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>
@@ -313,8 +314,7 @@ delta_bytes(const json_t *chunk)
 	json_t *choices = json_object_get(chunk, "choices"), *c, *d, *tc, *t;
 	size_t i, j, n = 0;
 
-	json_array_foreach(choices, i, c)
-	{
+	json_array_foreach(choices, i, c) {
 		if (json_is_string(t = json_object_get(c, "text")))
 			n += json_string_length(t);
 		d = json_object_get(c, "delta");
@@ -324,13 +324,11 @@ delta_bytes(const json_t *chunk)
 			n += json_string_length(t);
 		if (json_is_string(t = json_object_get(d, "reasoning")))
 			n += json_string_length(t);
-		json_array_foreach(json_object_get(d, "tool_calls"), j,
-		    tc) if (json_is_string(t =
-					       json_object_get(
-						   json_object_get(
-						       tc, "function"),
-						   "arguments"))) n +=
-		    json_string_length(t);
+		json_array_foreach(json_object_get(d, "tool_calls"), j, tc)
+			if (json_is_string(t = json_object_get(
+					       json_object_get(tc, "function"),
+					       "arguments")))
+				n += json_string_length(t);
 	}
 	return n;
 }

@@ -1,4 +1,5 @@
 /* sse.c: incremental text/event-stream parser (WHATWG event-stream rules) */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* migrate.c: forward-only schema migrations from schema/NNNN_name.sql */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <ctype.h>

@@ -1,4 +1,5 @@
 /* q_audit.c: the audit log and its chain head: the statements and their typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "core/arena.h"

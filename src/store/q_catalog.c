@@ -1,4 +1,5 @@
 /* q_catalog.c: models and routes: statements and typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "core/arena.h"

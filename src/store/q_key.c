@@ -1,4 +1,5 @@
 /* q_key.c: API keys: the statements and their typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "core/arena.h"

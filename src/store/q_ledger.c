@@ -1,4 +1,5 @@
 /* q_ledger.c: holds, settlements, leases and the journal's write-out: statements and typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

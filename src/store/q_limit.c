@@ -1,4 +1,5 @@
 /* q_limit.c: rate-limit rules and the shared-window counters: statements and typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "io/db.h"

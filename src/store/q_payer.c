@@ -1,4 +1,5 @@
 /* q_payer.c: who pays for a metered request: the user, account and key in one read: statements and typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "io/db.h"

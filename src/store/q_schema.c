@@ -1,4 +1,5 @@
 /* q_schema.c: the schema version, migrations and named locks: statements and typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "core/arena.h"

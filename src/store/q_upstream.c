@@ -1,4 +1,5 @@
 /* q_upstream.c: providers and their upstream keys: statements and typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

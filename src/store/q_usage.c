@@ -1,4 +1,5 @@
 /* q_usage.c: usage records, bills and the monitor: the statements and their typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include "core/arena.h"

@@ -1,4 +1,5 @@
 /* q_user.c: users, their accounts, sessions, sign-in failures and invites: the statements and their typed queries */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* store.c: the store's start: gathers the q_*.c statement tables for the database layer */
+/* SPDX-License-Identifier: MIT */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,16 +11,16 @@
 #include "store/store.h"
 
 static const struct stmt_row *const tables[] = {
-	q_schema_stmts,
-	q_user_stmts,
-	q_key_stmts,
-	q_payer_stmts,
-	q_ledger_stmts,
-	q_limit_stmts,
-	q_audit_stmts,
-	q_usage_stmts,
-	q_upstream_stmts,
-	q_catalog_stmts,
+    q_schema_stmts,
+    q_user_stmts,
+    q_key_stmts,
+    q_payer_stmts,
+    q_ledger_stmts,
+    q_limit_stmts,
+    q_audit_stmts,
+    q_usage_stmts,
+    q_upstream_stmts,
+    q_catalog_stmts,
 };
 
 /*
@@ -57,8 +58,10 @@ store_init(void)
 	for (i = 0; i < STMT__MAX; i++)
 		if (all[i].sql == NULL) {
 			/* A statement named in stmt.h but in no table: a build bug. */
-			fprintf(stderr, "store_init: statement %zu has no SQL\n", i);
+			fprintf(stderr,
+			    "store_init: statement %zu has no SQL\n", i);
 			abort();
 		}
-	db_set_statements(all, STMT__MAX, batches, BATCH__MAX, q_schema_version);
+	db_set_statements(
+	    all, STMT__MAX, batches, BATCH__MAX, q_schema_version);
 }
