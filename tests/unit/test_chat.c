@@ -13,7 +13,7 @@ t_cost_exact(void **state)
 {
 	/* $1 in, $2 out per million (micro-USD per million). */
 	struct prices p = {1000000, 2000000, 500000};
-	struct usage u = {.prompt = 12, .completion = 12};
+	struct token_counts u = {.prompt = 12, .completion = 12};
 	struct cost c;
 
 	(void)state;
@@ -43,7 +43,7 @@ static void
 t_cost_cached(void **state)
 {
 	struct prices p = {2500000, 10000000, 1250000}; /* gpt-4o-like */
-	struct usage u = {.prompt = 1000, .completion = 100, .cached = 400};
+	struct token_counts u = {.prompt = 1000, .completion = 100, .cached = 400};
 	struct cost c;
 
 	(void)state;
@@ -67,7 +67,7 @@ t_hold(void **state)
 	    (200 * 1000 + 200 * 2000) * 105 / 100);
 	/* The hold covers any answer within the bounds. */
 	{
-		struct usage u = {.prompt = 200, .completion = 200};
+		struct token_counts u = {.prompt = 200, .completion = 200};
 		struct cost c;
 
 		chat_cost(&p, &u, 500, &c);
@@ -83,7 +83,7 @@ t_hold(void **state)
 static void
 t_usage_parse(void **state)
 {
-	struct usage u;
+	struct token_counts u;
 	json_t *o;
 
 	(void)state;
@@ -548,7 +548,7 @@ static const char *const usage_corpus[] = {
 static int
 agree(const char *t, size_t len, int *judged)
 {
-	struct usage a, b;
+	struct token_counts a, b;
 	json_t *o;
 	int ra, rb;
 
@@ -565,7 +565,7 @@ agree(const char *t, size_t len, int *judged)
 }
 
 static int
-scan_str(const char *t, struct usage *u)
+scan_str(const char *t, struct token_counts *u)
 {
 	return chat_usage_scan(t, strlen(t), u);
 }
@@ -576,7 +576,7 @@ t_usage_scan_agrees(void **state)
 	char m[512];
 	size_t i, k, len;
 	int judged = 0, base = 0, c;
-	struct usage u;
+	struct token_counts u;
 
 	(void)state;
 	for (i = 0; i < sizeof(usage_corpus) / sizeof(*usage_corpus); i++) {
