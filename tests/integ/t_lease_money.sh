@@ -143,7 +143,9 @@ check "...all on a lease" test "$(leased_records "$UID_")" = 12
 dead=$(children "$tg_pid" | tr '\n' ' ')
 : >"$T/dead.files"
 for v in $dead; do
-	ls "$T/run/journal" 2>/dev/null | grep "^$v-.*\\.j$" >>"$T/dead.files" || true
+	for jf in "$T/run/journal/$v"-*.j; do
+		[ ! -e "$jf" ] || basename "$jf" >>"$T/dead.files"
+	done
 done
 note "killing workers $dead; their journals: $(tr '\n' ' ' <"$T/dead.files")"
 check "the workers have journal files" test -s "$T/dead.files"
