@@ -50,7 +50,7 @@ for w in 3 17 40 64; do
 	chat "$UKEY" "$body"
 	expect_status "a leased chat of $w words" 200
 	p=$(jv .usage.prompt_tokens) c=$(jv .usage.completion_tokens)
-	echo "$(hdr x-request-id) $p $c $(usd_nano "$(hdr x-tollgate-cost)")" >>"$T/priced"
+	echo "$(hdr x-request-id) ${p:-0} ${c:-0} $(nano "$(hdr x-tollgate-cost)")" >>"$T/priced"
 done
 wait_for "the journal reaches the database" 10 recorded "$UID_" 4 || true
 check "the four chats ran on a lease" test "$(leased_records "$UID_")" = 4
