@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_cp_admin.sh: admin endpoints: who may call them, add_credits (amounts, notes, overdraft,
-# 50 concurrent calls that must sum exactly), balances, users, limits, monitor, audit listing.
+# 50 concurrent calls that must sum exactly), balances, users, limits, monitor, audit listing;
+# a demoted admin's key, still holding the admin permission, is refused on every admin route.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp
 

@@ -2,7 +2,8 @@
 # t_cp_audit.sh: the audit log on a scratch database of its own (the shared test database's
 # chain is appended to by every parallel test): mutations write rows with actor, target, IP
 # and request id and without secrets; refused requests write none; `tollgate audit verify`
-# passes, then fails after a row is altered directly in the database, and passes once restored.
+# passes, then fails after a row is altered directly in the database (each hashed column in
+# turn), and passes once restored.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp
 
