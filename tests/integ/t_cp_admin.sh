@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # t_cp_admin.sh: admin endpoints: who may call them, add_credits (amounts, notes, overdraft,
-# 50 concurrent calls that must sum exactly), balances, users, limits, monitor, audit listing.
+# 50 concurrent calls that must sum exactly), balances, users, limits, monitor, audit listing;
+# a demoted admin's key, still holding the admin permission, is refused on every admin route.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp
 
@@ -205,6 +206,19 @@ UADM=$NEW_KEY
 req PUT /admin/users/"$U_ID" "$AK" '{"role":"user"}'
 req GET /admin/monitor "$UADM"
 expect_err "demoted user's admin key" 403 insufficient_permissions
+# The demoted user's key still lists 'admin' in its permissions: the admin role is what is
+# missing, and every admin route must see that, and what the key asked must change nothing.
+req GET /user/balance "$U_KEY"
+bal_before=$(jv .balance)
+for r in "${routes[@]}"; do
+	read -r m p b <<<"$r"
+	req "$m" "$p" "$UADM" "${b:-}"
+	expect_err "demoted user's admin key: $m ${p%%\?*}" 403 insufficient_permissions
+done
+req GET /user/profile "$UADM"
+check "the demoted user's key did not promote its user again" json_is '.role == "user"'
+req GET /user/balance "$U_KEY"
+check "the demoted user's key added no credits ($bal_before)" json_is ".balance == \"$bal_before\""
 
 # --- limits -------------------------------------------------------------------------------
 req POST /admin/limit "$AK" "{\"user_id\":\"$U_ID\",\"rate_limits\":{\"requests_per_minute\":60,\"tokens_per_day\":100000}}"

@@ -2,7 +2,8 @@
 # t_cp_audit.sh: the audit log on a scratch database of its own (the shared test database's
 # chain is appended to by every parallel test): mutations write rows with actor, target, IP
 # and request id and without secrets; refused requests write none; `tollgate audit verify`
-# passes, then fails after a row is altered directly in the database, and passes once restored.
+# passes, then fails after a row is altered directly in the database (each hashed column in
+# turn), and passes once restored.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp
 
@@ -97,6 +98,34 @@ verify
 check "tampered actor: verify exits 1 at row $mid ($vout)" \
 	sh -c "[ $vrc -eq 1 ] && echo \"\$1\" | grep -q '^audit chain broken at row $mid: '" _ "$vout"
 sqlx "UPDATE audit_log SET actor_user_id = UNHEX('$orig_actor') WHERE id = $mid"
+
+# Every column the row hash covers, one at a time: a chain that left one out could be
+# rewritten there unseen (a mutant that dropped before_json from the hash passed the checks
+# above). Each is changed to another value (a NULL one to a value), verify must exit 1 at
+# that row, then the original is put back and verify passes again.
+for col_new in "at:at + INTERVAL 1 SECOND" "actor_user_id:'usr_XXXXXXXXXXXXXXXXXXXX'" \
+	"actor_key_id:'key_XXXXXXXXXXXXXXXXXXXX'" "action:'credits.remove'" \
+	"target_type:'api_key'" "target_id:'usr_YYYYYYYYYYYYYYYYYYYY'" "ip:'10.9.8.7'" \
+	"request_id:'forged-request-id'" "before_json:'{\"balance\":\"1000000.00\"}'" \
+	"after_json:'{\"balance\":\"1000000.00\"}'"; do
+	col=${col_new%%:*} new=${col_new#*:}
+	saved=$(sql "$SCRATCH" -e "SELECT IFNULL(HEX($col), 'NULL') FROM audit_log WHERE id = $mid")
+	sqlx "UPDATE audit_log SET $col = $new WHERE id = $mid"
+	check "tampered $col: the row really changed" test \
+		"$(sql "$SCRATCH" -e "SELECT HEX($col) FROM audit_log WHERE id = $mid")" != "$saved"
+	verify
+	check "tampered $col: verify exits 1 at row $mid ($vrc: $vout)" \
+		sh -c "[ $vrc -eq 1 ] && echo \"\$1\" | grep -q '^audit chain broken at row $mid: '" _ "$vout"
+	if [ "$col" = at ]; then
+		sqlx "UPDATE audit_log SET at = at - INTERVAL 1 SECOND WHERE id = $mid"
+	elif [ "$saved" = NULL ]; then
+		sqlx "UPDATE audit_log SET $col = NULL WHERE id = $mid"
+	else
+		sqlx "UPDATE audit_log SET $col = UNHEX('$saved') WHERE id = $mid"
+	fi
+	verify
+	check "restored $col: verify exits 0 ($vrc: $vout)" test "$vrc" -eq 0
+done
 
 sqlx "CREATE TABLE audit_saved AS SELECT * FROM audit_log WHERE id = $((mid + 1))"
 sqlx "DELETE FROM audit_log WHERE id = $((mid + 1))"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # t_cp_keys.sh: API keys over HTTP (doc/api-control-plane.md): create/list/update/delete/
 # rotate, usage arithmetic, ownership (404 like a missing id), read-only keys, expiry,
-# disabled keys, IP and referrer allowlists, request caps, the 50-key limit.
+# disabled keys, IP and referrer allowlists, request caps, the 50-key limit; a key in use
+# is refused by every worker at once after DELETE (the workers' row copies are dropped).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp
 
 test_begin nginx curl jq
-stack_up
+# Copies of key rows live long here: a change that failed to drop them would show for
+# minutes, not for the default 5 s that a slow machine may spend between two requests.
+stack_up cache.ttl=300
 
 cp_register ka || bail "register user A ($code: $(head -c 200 "$T/body"))"
 A_KEY=$REG_KEY A_ID=$REG_ID A_KID=$REG_KEY_ID
@@ -165,6 +168,31 @@ req GET /user/api-keys "$A_KEY"
 check "deleted key is not listed as active" json_is \
 	"[.data[] | select(.id == \"$KX_ID\" and .is_active)] | length == 0"
 
+# A key in use, then deleted: every worker has served it and keeps a copy of its row; the
+# DELETE must drop the copies on the node, so the next request with it is 401 everywhere.
+cp_new_key "$A_KEY" '{"name":"used-then-deleted"}' || not_ok "create a key to use and delete ($code)"
+KU=$NEW_KEY KU_ID=$NEW_KEY_ID
+# parallel_codes CRED N FILE: N GET /user/balance with CRED over 4 connections at once (so
+# both workers serve some), their status codes in FILE.
+parallel_codes() {
+	curl -s --no-progress-meter --parallel --parallel-max 4 -m 30 -o /dev/null -w '%{http_code}\n' \
+		-H "Authorization: Bearer $1" "$URL/user/balance?n=[1-$2]" >"$3" || true
+}
+parallel_codes "$KU" 24 "$T/ku.before"
+check "the key serves 24 requests over 4 connections before the DELETE" \
+	test "$(grep -c '^200$' "$T/ku.before")" = 24
+req DELETE /user/api-keys/"$KU_ID" "$A_KEY"
+expect_status "delete the key in use" 204
+req GET /user/balance "$KU"
+expect_err "the deleted key, at once" 401 invalid_api_key
+parallel_codes "$KU" 24 "$T/ku.after"
+check "the deleted key is refused by every worker: 24 of 24 requests 401 ($(sort "$T/ku.after" | uniq -c | tr -s ' \n' ' '))" \
+	test "$(grep -c '^401$' "$T/ku.after")" = 24
+req GET /user/api-keys "$A_KEY"
+check "the deleted key is not listed as active" json_is \
+	"[.data[] | select(.id == \"$KU_ID\" and .is_active)] | length == 0"
+check "the owner's own key still works after the DELETE" test "$(status_of "$A_KEY")" = 200
+
 # --- rotate -------------------------------------------------------------------------------
 cp_new_key "$A_KEY" '{"name":"rot"}' || not_ok "create key to rotate ($code)"
 KR=$NEW_KEY KR_ID=$NEW_KEY_ID
@@ -249,14 +277,35 @@ req GET /user/profile "$A_KEY"
 check "read-only key changed nothing in the profile" json_is '.name != "ro was here" and .status == "active"'
 
 # --- expired ------------------------------------------------------------------------------
-cp_new_key "$A_KEY" "{\"name\":\"short\",\"expires_at\":\"$(iso_in 3)\"}" || not_ok "create expiring key ($code)"
+# 10 s ahead, each key its own: the checks before it need that long on a busy machine; then
+# the test waits both out.
+EXP=$(iso_in 10)
+cp_new_key "$A_KEY" "{\"name\":\"short\",\"expires_at\":\"$EXP\"}" || not_ok "create expiring key ($code)"
 KE=$NEW_KEY
 check "expires_at echoed as a time" json_is '.key.expires_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T")'
 req GET /user/balance "$KE"
 expect_status "expiring key before expiry" 200
-sleep 4
+# A key that had no expiry, given one by PUT: it is used before (so its row is cached).
+cp_new_key "$A_KEY" '{"name":"later-short"}' || not_ok "create a key to expire by PUT ($code)"
+KE2=$NEW_KEY KE2_ID=$NEW_KEY_ID
+req GET /user/balance "$KE2"
+expect_status "key without expiry" 200
+EXP2=$(iso_in 10)
+req PUT /user/api-keys/"$KE2_ID" "$A_KEY" "{\"expires_at\":\"$EXP2\"}"
+expect_status "PUT expires_at 10 s ahead" 200
+req GET /user/balance "$KE2"
+expect_status "key given an expiry, before it" 200
+exp_s=$(date -u -d "$EXP2" +%s)
+while [ "$(date +%s)" -le "$exp_s" ]; do sleep 0.5; done
 req GET /user/balance "$KE"
 expect_err "expiring key after expiry" 403 key_expired
+req GET /user/profile "$KE"
+expect_err "expired key on another control-plane route" 403 key_expired
+req GET /v1/models "$KE"
+expect_err "expired key on the data plane" 403 key_expired
+req GET /user/balance "$KE2"
+expect_err "key expired by PUT, after expiry" 403 key_expired
+check "the owner's key is not affected by its other keys' expiry" test "$(status_of "$A_KEY")" = 200
 
 # --- disabled -----------------------------------------------------------------------------
 cp_new_key "$A_KEY" '{"name":"off"}' || not_ok "create key to disable ($code)"
