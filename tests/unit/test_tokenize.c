@@ -3,6 +3,8 @@
 #include "test_common.h"
 
 #include "core/tokenize.h"
+#include "http/chat.h"
+#include "http/estimate.h"
 
 /*
  * The counts below were computed once by the npm package tiktoken 1.0.22
@@ -1761,6 +1763,67 @@ t_long_piece(void **state)
 		    125 + 1000 / TOK_PIECE_MAX + 1);
 }
 
+/* --- estimate.c: the request's prompt and the answer's text ------------------------------ */
+
+/* estimate_prompt of body for model, and estimate_answer of answer. */
+static void
+estimates(const char *model, enum endpoint ep, const char *body,
+    const char *answer, int64_t *prompt, int64_t *completion)
+{
+	struct tg_req r;
+	struct call x;
+	json_t *a = answer ? json_loads(answer, 0, NULL) : NULL;
+
+	memset(&r, 0, sizeof(r));
+	memset(&x, 0, sizeof(x));
+	r.arena = arena_new(4096);
+	r.json = json_loads(body, 0, NULL);
+	assert_non_null(r.json);
+	x.r = &r;
+	x.model = model;
+	x.ep = ep;
+	x.prompt_estimate = -7; /* the bytes' estimate: never this here */
+	*prompt = estimate_prompt(&x);
+	*completion = -1;
+	if (a != NULL) {
+		estimate_answer(&x, a);
+		*completion = estimate_completion(&x);
+	}
+	json_decref(a);
+	json_decref(r.json);
+	arena_free(r.arena);
+}
+
+static void
+t_estimates(void **state)
+{
+	int64_t p, c;
+
+	NEED_RANKS();
+	/* 3 + "system" 1 + "be terse" 2, 3 + 1 + "hello world" 2, 3 for the reply */
+	estimates("gpt-4o", EP_CHAT,
+	    "{\"messages\":[{\"role\":\"system\",\"content\":\"be terse\"},"
+	    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
+	    "\"hello world\"}]}]}",
+	    "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":"
+	    "\"mock reply word1 word2 word3 word4 word5 word6 word7 word8 "
+	    "word9 "
+	    "word10\"}}],\"usage\":null}",
+	    &p, &c);
+	assert_int_equal(p, 15);
+	assert_int_equal(c, 22); /* the text's tokens, not the JSON's */
+	/* A name costs 1 more than its tokens. */
+	estimates("gpt-4o", EP_CHAT,
+	    "{\"messages\":[{\"role\":\"user\",\"name\":\"bob\",\"content\":"
+	    "\"hi\"}]}",
+	    NULL, &p, &c);
+	assert_int_equal(p, 3 + 1 + 1 + 1 + 1 + 3);
+	/* Completions: a string, strings, token arrays. */
+	estimates("gpt-3.5-turbo-instruct", EP_COMPLETIONS,
+	    "{\"prompt\":[\"hello world\",[1,2,3]]}", NULL, &p, &c);
+	assert_int_equal(p, 2 + 3);
+}
+
 int
 main(void)
 {
@@ -1775,6 +1838,7 @@ main(void)
 	    cmocka_unit_test(t_vectors),
 	    cmocka_unit_test(t_long_text),
 	    cmocka_unit_test(t_long_piece),
+	    cmocka_unit_test(t_estimates),
 	};
 	int rc;
 
