@@ -106,6 +106,8 @@ struct conf {
 	int64_t lease_nano;  /* credit lease size per process and user; 0 off */
 	unsigned lease_idle; /* seconds before an unused lease is returned */
 	int journal_sync;    /* fdatasync each journal line before answering */
+	char *
+	    tokenizer_dir; /* BPE ranks for estimates (tokenize.h); NULL none */
 
 	/* [limits] */
 	char *limits_defaults_raw;

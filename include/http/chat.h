@@ -57,6 +57,7 @@ struct relay {
 	int started; /* SSE headers sent */
 	int delivered;
 	size_t delivered_bytes;
+	struct buf *said; /* the text relayed, for estimates (estimate.c) */
 	int client_gone;
 	int replay_over;     /* the answer outgrew REPLAY_MAX: not replayable */
 	double t_gone;	     /* when it was found gone: the drain's start */

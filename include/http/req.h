@@ -88,6 +88,8 @@ const char *req_query(const struct tg_req *, const char *name);
 /* Read the whole body up to max: TG_OK, TG_ETOOBIG, or TG_EINVAL on a short read. */
 enum tg_err req_read_body(struct tg_req *, size_t max);
 /* Method from its name. */
+/* 1 when the client is known to have left (its web server closed on us). */
+int req_client_gone(const struct tg_req *);
 enum tg_method req_method_parse(const char *);
 const char *req_method_name(enum tg_method);
 

@@ -15,6 +15,8 @@ struct tg_io {
 	int (*write)(void *ctx, const void *buf, size_t n);
 	/* Push buffered output to the client: 0 or -1. */
 	int (*flush)(void *ctx);
+	/* 1 when the client is known gone (nothing read or written); may be NULL. */
+	int (*gone)(void *ctx);
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "core/buf.h"
 #include "domain/pricing.h"
 #include "domain/upstream.h"
 
@@ -78,6 +79,13 @@ struct prov_ops {
 	/* An error body's message, short and single-line; NULL when none. */
 	const char *(*error_message)(
 	    struct arena *, const char *body, size_t len);
+	/*
+	 * The answer's text in a stream event or a whole answer (what the
+	 * client reads: content, reasoning, tool arguments), appended to
+	 * sink within its cap when sink is not NULL; its bytes.  For the
+	 * estimates of answers without usage; NULL: bytes only.
+	 */
+	size_t (*text)(const json_t *chunk_or_answer, struct buf *sink);
 };
 
 /* OpenAI's format, which its compatible kin speak too (prov_openai.c). */

@@ -568,6 +568,7 @@ static const struct conf_key keys[] = {
 	{ "billing", "lease",		 set_usd,     CO(lease_nano),	      0, 1000 },
 	{ "billing", "lease_idle",	 set_uint,    CO(lease_idle),	      1, 3600 },
 	{ "billing", "journal_sync",	 set_bool,    CO(journal_sync),	      0, 0 },
+	{ "billing", "tokenizer_dir",	 set_str,     CO(tokenizer_dir),      0, 0 },
 	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
 	{ "limits", "scope",		 set_scope,   CO(limits_global),      0, 0 },
@@ -620,6 +621,7 @@ conf_defaults(void)
 	c->db_read_timeout = 30;
 	c->db_write_timeout = 30;
 	c->schema_dir = strdup(TG_PKGDATADIR "/schema");
+	c->tokenizer_dir = strdup(TG_PKGDATADIR "/tokenizers");
 	c->registration = REG_OPEN;
 	c->session_ttl = 43200;
 	c->login_max_failures = 10;

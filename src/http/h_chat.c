@@ -23,6 +23,7 @@
 #include "domain/usage.h"
 #include "http/answer.h"
 #include "http/chat.h"
+#include "http/estimate.h"
 #include "http/ctx.h"
 #include "http/handlers.h"
 #include "http/req.h"
@@ -133,6 +134,8 @@ finish_nonstream(struct call *x)
 	enum tg_err rc;
 	const struct prov_ops *ops = relay_ops(x);
 	enum prov_usage counted;
+	enum usage_status st = US_OK;
+	int code = 200;
 
 	counted = ops->answer_scan(x->rl.hr.body, x->rl.hr.body_len, &w, &x->u);
 	if (counted == PU_LOAD_TREE) {
@@ -150,9 +153,18 @@ finish_nonstream(struct call *x)
 	}
 	if (counted == PU_NO_COUNTS) {
 		x->rl.delivered = 1;
-		x->rl.delivered_bytes = x->rl.hr.body_len;
+		estimate_answer(x, o); /* the text's bytes, not the JSON's */
 	}
-	if ((rc = meter_settle(x, US_OK, 200, NULL)) != TG_OK)
+	if (req_client_gone(x->r)) {
+		/*
+		 * Its web server closed on us: recorded so.  The answer is
+		 * still kept for an Idempotency-Key's retry.
+		 */
+		x->rl.client_gone = 1;
+		st = US_CLIENT_GONE;
+		code = 499;
+	}
+	if ((rc = meter_settle(x, st, code, NULL)) != TG_OK)
 		return rc;
 	answer_meta(x, &m);
 	s = o == NULL ? answer_splice(x->r->arena, &m, x->rl.hr.body,

@@ -17,6 +17,7 @@
 #include "domain/usage.h"
 #include "http/chat.h"
 #include "http/ctx.h"
+#include "http/estimate.h"
 #include "http/req.h"
 #include "http/resp.h"
 #include "io/db.h"
@@ -164,8 +165,8 @@ cost_of(
 	x->basis = UB_MEASURED;
 	if (!x->u.present && (policy = ending_policy(x, st)) != -1) {
 		/* The prompt and the text sent, as the record's counts. */
-		x->u.prompt = x->prompt_estimate;
-		x->u.completion = chat_estimate_tokens(x->rl.delivered_bytes);
+		x->u.prompt = estimate_prompt(x);
+		x->u.completion = estimate_completion(x);
 		x->basis = policy == CHARGE_HOLD ? UB_HOLD : UB_ESTIMATED;
 		x->estimated = x->basis == UB_ESTIMATED;
 	}

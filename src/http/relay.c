@@ -16,6 +16,7 @@
 #include "domain/keypool.h"
 #include "http/chat.h"
 #include "http/ctx.h"
+#include "http/estimate.h"
 #include "http/req.h"
 #include "http/resp.h"
 
@@ -143,7 +144,7 @@ on_event(void *arg, const struct sse_event *ev)
 		 * finish chunk): after settling, with the cost, if wanted.
 		 */
 		if (x->want_usage) {
-			x->rl.delivered_bytes += pe.delta_bytes;
+			estimate_keep(x, o, pe.delta_bytes);
 			json_decref(x->rl.usage_chunk);
 			x->rl.usage_chunk = json_incref(o);
 			goto out;
@@ -151,7 +152,7 @@ on_event(void *arg, const struct sse_event *ev)
 		if (pe.nchoices == 0)
 			goto out;
 	}
-	x->rl.delivered_bytes += pe.delta_bytes;
+	estimate_keep(x, o, pe.delta_bytes);
 	if (!x->want_usage && pe.strip) {
 		ops->strip_usage(o);
 		if ((s = jx_dump(o)) == NULL) {

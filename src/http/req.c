@@ -326,3 +326,9 @@ req_op(struct tg_req *r, struct op *op)
 		r->ctx != NULL && r->ctx->have_master ? r->ctx->master : NULL,
 	};
 }
+
+int
+req_client_gone(const struct tg_req *r)
+{
+	return r->io != NULL && r->io->gone != NULL && r->io->gone(r->io->ctx);
+}

@@ -283,6 +283,25 @@ f_flush(void *ctx)
 	return FCGX_FFlush(s->req.out) == 0 ? 0 : -1;
 }
 
+/*
+ * The web server closed the connection, as nginx, Apache and lighttpd do
+ * when their client leaves mid-request: seen by poll, nothing consumed.
+ */
+static int
+f_gone(void *ctx)
+{
+	struct fcgi_slot *s = ctx;
+	struct pollfd p = {.fd = s->req.ipcFd, .events = POLLIN | POLLRDHUP};
+	char c;
+
+	if (p.fd < 0 || poll(&p, 1, 0) != 1)
+		return 0;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return 1;
+	return (p.revents & POLLIN) &&
+	    recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 int
 fcgi_accept(struct fcgi_slot *s, struct tg_io *io)
 {
@@ -324,6 +343,7 @@ fcgi_accept(struct fcgi_slot *s, struct tg_io *io)
 	io->read = f_read;
 	io->write = f_write;
 	io->flush = f_flush;
+	io->gone = f_gone;
 	return 0;
 }
 
@@ -410,4 +430,5 @@ cgi_io(struct tg_io *io, char **envp)
 	io->read = c_read;
 	io->write = c_write;
 	io->flush = c_flush;
+	io->gone = NULL;
 }

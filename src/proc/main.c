@@ -19,6 +19,7 @@
 #include "http/ctx.h"
 #include "proc/wctx.h"
 #include "core/log.h"
+#include "core/tokenize.h"
 #include "proc/master.h"
 #include "store/migrate.h"
 #include "io/sock.h"
@@ -120,6 +121,41 @@ check_schema(const struct conf *c)
 	return 0;
 }
 
+/*
+ * The BPE ranks for estimates, loaded once before the workers fork (they
+ * share the pages).  Without them an estimate is about 4 bytes a token, and
+ * the log says so.  A reload (SIGHUP) keeps what was loaded at start.
+ */
+static void
+load_tokenizers(const struct conf *c)
+{
+	char err[512];
+	int n, e;
+
+	if (c->tokenizer_dir == NULL) {
+		log_msg(LOG_INFO,
+		    "tokenizers: none configured; estimates by "
+		    "bytes (about 4 a token)");
+		return;
+	}
+	n = tok_init(c->tokenizer_dir, err, sizeof(err));
+	if (n == TOK__MAX) {
+		log_msg(LOG_INFO, "tokenizers: %s, %s from %s",
+		    tok_enc_name(TOK_O200K), tok_enc_name(TOK_CL100K),
+		    c->tokenizer_dir);
+		return;
+	}
+	for (e = 0; e < TOK__MAX; e++)
+		if (tok_get((enum tok_enc)e) != NULL)
+			log_msg(LOG_INFO, "tokenizers: %s from %s",
+			    tok_enc_name((enum tok_enc)e), c->tokenizer_dir);
+	log_msg(LOG_WARN,
+	    "tokenizers: %s; models without their encoding are estimated by "
+	    "bytes (about 4 a token); run `make tokenizers` or set [billing] "
+	    "tokenizer_dir",
+	    err);
+}
+
 static int
 serve(struct conf *c)
 {
@@ -145,6 +181,7 @@ serve(struct conf *c)
 		conf_free(c);
 		return EXIT_FAILURE;
 	}
+	load_tokenizers(c);
 	if (spawned) {
 		log_msg(
 		    LOG_INFO, "tollgate %s spawned on fd 0", PACKAGE_VERSION);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/json.h"
 #include "core/money.h"
 #include "core/util.h"
@@ -307,28 +308,53 @@ openai_answer_usage(const json_t *answer, struct token_counts *u)
 	return chat_usage_parse(json_object_get(answer, "usage"), u);
 }
 
-/* Text bytes of a chunk's choices: content, reasoning and tool arguments. */
-static size_t
-delta_bytes(const json_t *chunk)
+/* Append what fits of s to sink (its cap kept, whole characters only). */
+static void
+sink_add(struct buf *sink, const json_t *s)
 {
-	json_t *choices = json_object_get(chunk, "choices"), *c, *d, *tc, *t;
-	size_t i, j, n = 0;
+	size_t n = json_string_length(s), room;
+
+	if (sink == NULL || sink->cap <= sink->len + 1)
+		return;
+	room = sink->cap - sink->len - 1;
+	if (n > room)
+		n = util_utf8_cut(json_string_value(s), room);
+	if (n > 0)
+		buf_append(sink, json_string_value(s), n);
+}
+
+/*
+ * Text bytes of a chunk's or an answer's choices (in "delta" or
+ * "message"): content, reasoning and tool arguments; the text into sink
+ * when not NULL.  Estimates count it when the usage is missing.
+ */
+static size_t
+openai_text(const json_t *o, struct buf *sink)
+{
+	static const char *const parts[] = {
+	    "content", "reasoning_content", "reasoning"};
+	json_t *choices = json_object_get(o, "choices"), *c, *d, *tc, *t;
+	size_t i, j, k, n = 0;
 
 	json_array_foreach(choices, i, c) {
-		if (json_is_string(t = json_object_get(c, "text")))
+		if (json_is_string(t = json_object_get(c, "text"))) {
 			n += json_string_length(t);
-		d = json_object_get(c, "delta");
-		if (json_is_string(t = json_object_get(d, "content")))
-			n += json_string_length(t);
-		if (json_is_string(t = json_object_get(d, "reasoning_content")))
-			n += json_string_length(t);
-		if (json_is_string(t = json_object_get(d, "reasoning")))
-			n += json_string_length(t);
+			sink_add(sink, t);
+		}
+		if ((d = json_object_get(c, "delta")) == NULL)
+			d = json_object_get(c, "message");
+		for (k = 0; k < sizeof(parts) / sizeof(parts[0]); k++)
+			if (json_is_string(t = json_object_get(d, parts[k]))) {
+				n += json_string_length(t);
+				sink_add(sink, t);
+			}
 		json_array_foreach(json_object_get(d, "tool_calls"), j, tc)
 			if (json_is_string(t = json_object_get(
 					       json_object_get(tc, "function"),
-					       "arguments")))
+					       "arguments"))) {
 				n += json_string_length(t);
+				sink_add(sink, t);
+			}
 	}
 	return n;
 }
@@ -348,7 +374,7 @@ openai_event(const json_t *o, struct token_counts *u, struct prov_event *ev)
 	choices = json_object_get(o, "choices");
 	ev->choices_array = json_is_array(choices);
 	ev->nchoices = json_array_size(choices);
-	ev->delta_bytes = delta_bytes(o);
+	ev->delta_bytes = openai_text(o, NULL);
 }
 
 static void
@@ -387,4 +413,5 @@ const struct prov_ops prov_openai_ops = {
     .event = openai_event,
     .strip_usage = openai_strip_usage,
     .error_message = openai_error_message,
+    .text = openai_text,
 };
