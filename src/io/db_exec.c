@@ -324,16 +324,16 @@ db_exec(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 /*
  * Whether a statement whose connection was lost may be sent again on a new
  * one: never inside a transaction (the server rolled it back with the
- * session); always when it never reached the server; else only when running
- * it twice is harmless (DB_SF_READ, DB_SF_RETRY).
+ * session), else only when running it twice is harmless (DB_SF_READ,
+ * DB_SF_RETRY).  A write lost while preparing never ran, but is not resent
+ * either: one rule for writes, whatever the library says of the send.
  */
 static int
 resendable(const struct db_conn *c, unsigned s, enum gone g)
 {
 	if (c->in_txn || g == GONE_DOWN)
 		return 0;
-	return g == GONE_UNSENT ||
-	    (db_stmts[s].flags & (DB_SF_READ | DB_SF_RETRY)) != 0;
+	return (db_stmts[s].flags & (DB_SF_READ | DB_SF_RETRY)) != 0;
 }
 
 static enum tg_err
