@@ -19,13 +19,18 @@ struct db_conn;
 /*
  * How a statement may be treated (the store's tables set them):
  * DB_SF_READ: safe to retry after a lost connection.
+ * DB_SF_RETRY: a write that is safe to send twice: a second run changes
+ * nothing the first did not (a CALL that closes a hold only while it is
+ * open, an INSERT keyed by an id the caller drew).  Retried like a read
+ * after a lost connection; the caller may ask db_retried whether the first
+ * run may have committed, to read what it did.
  * DB_SF_CACHE: a read of rows that change only through the control plane;
  * its result is kept per process (cache.c) until the node's epoch moves.
  * DB_SF_HOT: a write that changes no DB_SF_CACHE row (the data plane's
  * counters, holds, ledger, usage).  Every other write moves the epoch once
  * committed, so a write nobody classified costs speed, never a stale key.
  */
-enum { DB_SF_READ = 1, DB_SF_CACHE = 2, DB_SF_HOT = 4 };
+enum { DB_SF_READ = 1, DB_SF_CACHE = 2, DB_SF_HOT = 4, DB_SF_RETRY = 8 };
 
 /* A statement: its SQL and DB_SF_* flags, found by its index (the store's enum stmt). */
 struct db_stmt_def {
@@ -89,7 +94,9 @@ struct db_pool *db_pool_new(const struct conf *, unsigned size);
 void db_pool_free(struct db_pool *);
 /*
  * Borrow a connection, connecting (and checking the schema version) if
- * needed; waits while all are borrowed.  TG_EDB when the server cannot be
+ * needed; waits while all are borrowed.  One idle for a while, or whose pool
+ * has seen a connection lost since it was last used, is pinged first and
+ * reopened if the server no longer knows it.  TG_EDB when the server cannot be
  * reached, TG_ESCHEMA when its schema is not TG_SCHEMA_VERSION.
  */
 enum tg_err db_get(struct db_pool *, struct db_conn **);
@@ -98,12 +105,19 @@ void db_put(struct db_pool *, struct db_conn *);
 
 /*
  * Execute a table statement with n parameters.  Rows (if out != NULL) are
- * copied into a.  A lost connection is reopened once; the statement is retried
- * only if the table marks it read-only, never a write.
+ * copied into a.  A lost connection is reopened once; the statement is sent
+ * again only if it never reached the server or the table marks it
+ * DB_SF_READ or DB_SF_RETRY, and never inside a transaction.
  */
 enum tg_err db_exec(struct db_conn *, unsigned stmt,
     const struct db_val *params, size_t n, struct db_rows *out,
     struct arena *a);
+/*
+ * Whether the last db_exec on this connection was sent twice after the first
+ * send was lost: the first may have run (a DB_SF_RETRY write then finds its
+ * own work done, e.g. "already closed").
+ */
+int db_retried(const struct db_conn *);
 /*
  * Insert nrows rows of batch b (params row-major, the batch's width each) in
  * as few statements as the per-statement row limit allows.  Never retried.

@@ -41,6 +41,9 @@ struct db_conn {
 	int in_txn;	      /* a transaction is open */
 	int dirty;	      /* the open transaction changed cached rows */
 	struct db_pool *pool; /* NULL for the admin connection */
+	double used_at;	      /* util_now() when last given back */
+	unsigned gen;	      /* the pool's lost_gen when last known good */
+	int retried;	      /* the last db_exec was sent twice (db_retried) */
 	char err[256];
 };
 
@@ -53,6 +56,12 @@ struct db_pool {
 	struct db_conn *free;
 	struct db_conn **all;
 	struct cache *cache; /* NULL: every read goes to the server */
+	/*
+	 * Moves each time one of the pool's connections is found lost: the
+	 * server restarted or dropped us, so every other idle connection is
+	 * checked (db_get) before its next statement.
+	 */
+	unsigned lost_gen;
 };
 
 /* The tables store_init hands over (db_set_statements). */
@@ -69,6 +78,8 @@ enum tg_err db_conn_open(struct db_conn *);
 void db_conn_close(struct db_conn *);
 /* Whether a client error means the connection is gone. */
 int db_lost(unsigned err);
+/* A connection found lost: closed, and its pool told to check the others. */
+void db_conn_lost(struct db_conn *);
 /* Note the server's error on c and map it: duplicate, missing table, else TG_EDB. */
 enum tg_err db_map_error(
     struct db_conn *, unsigned err, const char *msg, unsigned stmt);

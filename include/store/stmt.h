@@ -124,6 +124,9 @@ enum stmt {
 	STMT_PROVIDER_LOCK,
 	STMT_UKEY_SEALED,
 	STMT_UKEY_RESEAL,
+	STMT_HOLD_MINE,	    /* a resent tg_reserve: is the hold there? */
+	STMT_HOLD_CLOSED,   /* a resent tg_settle: how was the hold closed? */
+	STMT_CARVE_CHARGED, /* a resent tg_lease_charge: what was charged? */
 	STMT__MAX
 };
 
@@ -134,7 +137,8 @@ enum batch { BATCH_USAGE, BATCH_LEDGER, BATCH__MAX };
 struct stmt_row {
 	enum stmt id;
 	const char *sql;
-	unsigned flags; /* DB_SF_* */
+	unsigned
+	    flags; /* DB_SF_*; DB_SF_RETRY only for what runs twice harmlessly */
 };
 
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],

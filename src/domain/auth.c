@@ -295,7 +295,9 @@ auth_by_session(struct op *op, struct db_conn *c,
  * requests_used and last_used_at of keys without a request cap, counted here
  * and written once a second (or when the table fills) in one statement per
  * key, instead of one UPDATE per request.  A worker killed with -9 loses at
- * most a second of these counts; nothing here is money or a limit.
+ * most a second of these counts; nothing here is money or a limit.  A write
+ * that fails (the database is down or restarting) puts its counts back for
+ * the next one: an outage delays them, it does not drop them.
  */
 #define TOUCH_SLOTS    256
 #define TOUCH_INTERVAL 1.0
@@ -309,16 +311,50 @@ static struct {
 	} t[TOUCH_SLOTS];
 } touches = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+/*
+ * Put counts the database did not take back into the table.  Only when the
+ * table is full of other keys are they dropped (logged).  A write lost after
+ * the server committed it is counted twice: a count, not money.
+ */
+static void
+touch_keep(const struct touch *t, size_t n)
+{
+	int64_t lost = 0;
+	size_t i, j;
+
+	pthread_mutex_lock(&touches.mu);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < touches.n && touches.t[j].key != t[i].key; j++)
+			;
+		if (j == TOUCH_SLOTS) {
+			lost += t[i].count;
+			continue;
+		}
+		if (j == touches.n)
+			touches.t[touches.n++] = (struct touch){t[i].key, 0};
+		touches.t[j].count += t[i].count;
+	}
+	pthread_mutex_unlock(&touches.mu);
+	if (lost > 0)
+		log_msg(LOG_WARN, "could not record %lld request(s) of keys",
+		    (long long)lost);
+}
+
+/* Write the counts; those not written go back (touch_keep). */
 static void
 touch_write(struct db_conn *c, struct arena *a, const struct touch *t, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		if (q_key_touch_n(c, a, t[i].key, t[i].count) != TG_OK)
-			log_msg(LOG_WARN,
-			    "could not record %lld request(s) of a key",
-			    (long long)t[i].count);
+			break; /* the rest would fail alike: all wait */
+	if (i < n) {
+		log_msg(LOG_WARN,
+		    "request counts of %zu key(s) not written; kept for the "
+		    "next try",
+		    n - i);
+		touch_keep(t + i, n - i);
 	}
 }
 
@@ -374,12 +410,16 @@ auth_flush(struct db_pool *pool)
 	struct arena *a;
 	size_t n;
 
-	if ((n = touch_take(t, 1)) == 0 || db_get(pool, &c) != TG_OK)
+	if ((n = touch_take(t, 1)) == 0)
 		return;
-	if ((a = arena_new(4096)) != NULL) {
-		touch_write(c, a, t, n);
-		arena_free(a);
+	if (db_get(pool, &c) != TG_OK) {
+		touch_keep(t, n); /* the database is away: next time */
+		return;
 	}
+	if ((a = arena_new(4096)) != NULL)
+		touch_write(c, a, t, n);
+	else
+		touch_keep(t, n);
 	db_put(pool, c);
 }
 

@@ -18,8 +18,18 @@
 #include "io/db.h"
 #include "io/db_impl.h"
 #include "core/log.h"
+#include "core/util.h"
 
 #define CACHE_SLOTS 4096 /* keys, users, routes a process keeps */
+/*
+ * A connection unused this long (seconds) is pinged before it is lent: the
+ * server may have restarted or timed it out (wait_timeout) meanwhile, and a
+ * write must not be the statement that finds out.  A busy pool never idles
+ * this long, so the ping costs only the quiet.
+ */
+#define IDLE_PING 2.0
+/* ER_CLIENT_INTERACTION_TIMEOUT (MariaDB 10.6+, not in every client's headers). */
+#define ER_IDLE_TIMEOUT 4031
 
 /*
  * DB_SF_READ: safe to retry after a lost connection.
@@ -150,7 +160,48 @@ db_lost(unsigned e)
 {
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST ||
 	    e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR ||
-	    e == ER_CONNECTION_KILLED;
+	    e == ER_CONNECTION_KILLED || e == ER_SERVER_SHUTDOWN ||
+	    e == ER_IDLE_TIMEOUT;
+}
+
+void
+db_conn_lost(struct db_conn *c)
+{
+	if (c->pool != NULL)
+		__atomic_add_fetch(&c->pool->lost_gen, 1, __ATOMIC_RELAXED);
+	db_conn_close(c);
+}
+
+int
+db_retried(const struct db_conn *c)
+{
+	return c->retried;
+}
+
+/*
+ * Whether the server still knows c: asked (one round trip) only when c idled
+ * or its pool has lost a connection since c was last good.  The library does
+ * not reconnect (MYSQL_OPT_RECONNECT off): a failed ping closes c, whose
+ * prepared statements died with the server's session, and db_get opens a new
+ * one that prepares them again as they are used.
+ */
+static void
+check_stale(struct db_conn *c, double now)
+{
+	unsigned gen = __atomic_load_n(&c->pool->lost_gen, __ATOMIC_RELAXED);
+
+	if (c->my == NULL)
+		return;
+	if (c->gen == gen && now - c->used_at < IDLE_PING)
+		return;
+	if (mysql_ping(c->my) != 0) {
+		log_msg(LOG_WARN,
+		    "database connection found stale (%u: %s); reconnecting",
+		    mysql_errno(c->my), mysql_error(c->my));
+		db_conn_lost(c);
+		return;
+	}
+	c->gen = gen;
 }
 
 static void
@@ -237,6 +288,7 @@ db_put(struct db_pool *p, struct db_conn *c)
 	/* A handler that failed mid-transaction must not leak it to the next. */
 	if (c->in_txn)
 		db_rollback(c);
+	c->used_at = util_now();
 	pthread_mutex_lock(&p->mu);
 	c->next = p->free;
 	p->free = c;
@@ -254,8 +306,13 @@ get(struct db_pool *p, struct db_conn **out, int check)
 	*out = NULL;
 	if ((c = take(p)) == NULL)
 		return TG_ESYSTEM;
-	if (c->my == NULL && (rc = db_conn_open(c)) != TG_OK)
-		goto fail;
+	check_stale(c, util_now());
+	if (c->my == NULL) {
+		/* Good from here: a loss seen before this opened is not its. */
+		c->gen = __atomic_load_n(&p->lost_gen, __ATOMIC_RELAXED);
+		if ((rc = db_conn_open(c)) != TG_OK)
+			goto fail;
+	}
 	if (check && !c->checked) {
 		if ((rc = read_version(c, &ver)) != TG_OK)
 			goto fail;
@@ -307,7 +364,7 @@ simple(struct db_conn *c, const char *sql)
 	db_counted();
 	if (mysql_real_query(c->my, sql, strlen(sql)) != 0) {
 		if (db_lost(mysql_errno(c->my)))
-			db_conn_close(c);
+			db_conn_lost(c);
 		return TG_EDB;
 	}
 	return TG_OK;
@@ -317,11 +374,19 @@ enum tg_err
 db_begin(struct db_conn *c)
 {
 	enum tg_err rc;
+	int tries;
 
-	if (c->my == NULL && (rc = db_conn_open(c)) != TG_OK)
-		return rc;
-	if ((rc = simple(c, "START TRANSACTION")) == TG_OK)
-		c->in_txn = 1;
+	/* Nothing is open yet: a lost connection costs one reconnect, no more. */
+	for (tries = 0; tries < 2; tries++) {
+		if (c->my == NULL && (rc = db_conn_open(c)) != TG_OK)
+			return rc;
+		if ((rc = simple(c, "START TRANSACTION")) == TG_OK) {
+			c->in_txn = 1;
+			return TG_OK;
+		}
+		if (c->my != NULL)
+			break; /* an error of the server's, not a lost line */
+	}
 	return rc;
 }
 

@@ -135,10 +135,17 @@ fetch_rows(
 	return TG_OK;
 }
 
-/* One attempt; *gone is set when the connection itself was lost. */
+/*
+ * How an attempt lost its connection: not at all; before the statement ran
+ * (reconnecting, preparing: it never reached the server); or sending or
+ * running it (it may have run, even committed).
+ */
+enum gone { GONE_NO, GONE_DOWN, GONE_UNSENT, GONE_SENT };
+
+/* One attempt; *gone says whether and when the connection was lost. */
 static enum tg_err
 exec_once(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
-    struct db_rows *out, struct arena *a, int *gone)
+    struct db_rows *out, struct arena *a, enum gone *gone)
 {
 	MYSQL_BIND b[DB_MAX_PARAMS];
 	unsigned long lens[DB_MAX_PARAMS];
@@ -147,9 +154,9 @@ exec_once(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 	enum tg_err rc;
 	int nr;
 
-	*gone = 0;
+	*gone = GONE_NO;
 	if (c->my == NULL && (rc = db_conn_open(c)) != TG_OK) {
-		*gone = 1;
+		*gone = GONE_DOWN;
 		return rc;
 	}
 	db_counted();
@@ -158,7 +165,8 @@ exec_once(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 			return TG_ESYSTEM;
 		if (mysql_stmt_prepare(
 			st, db_stmts[s].sql, strlen(db_stmts[s].sql))) {
-			*gone = db_lost(mysql_stmt_errno(st));
+			if (db_lost(mysql_stmt_errno(st)))
+				*gone = GONE_UNSENT;
 			rc = db_map_error(
 			    c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
 			mysql_stmt_close(st);
@@ -170,7 +178,8 @@ exec_once(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 		return TG_ESYSTEM;
 	bind_params(b, params, n, lens);
 	if ((n > 0 && mysql_stmt_bind_param(st, b)) || mysql_stmt_execute(st)) {
-		*gone = db_lost(mysql_stmt_errno(st));
+		if (db_lost(mysql_stmt_errno(st)))
+			*gone = GONE_SENT;
 		return db_map_error(
 		    c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
 	}
@@ -195,7 +204,8 @@ exec_once(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 			mysql_stmt_free_result(st);
 		}
 	if (nr > 0) {
-		*gone = db_lost(mysql_stmt_errno(st));
+		if (db_lost(mysql_stmt_errno(st)))
+			*gone = GONE_SENT;
 		return db_map_error(
 		    c, mysql_stmt_errno(st), mysql_stmt_error(st), s);
 	}
@@ -311,30 +321,49 @@ db_exec(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 	return TG_OK;
 }
 
+/*
+ * Whether a statement whose connection was lost may be sent again on a new
+ * one: never inside a transaction (the server rolled it back with the
+ * session), else only when running it twice is harmless (DB_SF_READ,
+ * DB_SF_RETRY).  A write lost while preparing never ran, but is not resent
+ * either: one rule for writes, whatever the library says of the send.
+ */
+static int
+resendable(const struct db_conn *c, unsigned s, enum gone g)
+{
+	if (c->in_txn || g == GONE_DOWN)
+		return 0;
+	return (db_stmts[s].flags & (DB_SF_READ | DB_SF_RETRY)) != 0;
+}
+
 static enum tg_err
 exec_retry(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
     struct db_rows *out, struct arena *a)
 {
 	enum tg_err rc;
-	int gone;
+	enum gone g;
 
-	rc = exec_once(c, s, params, n, out, a, &gone);
-	if (!gone)
+	c->retried = 0;
+	rc = exec_once(c, s, params, n, out, a, &g);
+	if (g == GONE_NO)
 		return rc;
 	/*
-	 * The server went away.  A read is retried once on a new connection; a
-	 * write may or may not have happened, so it is reported, never replayed.
+	 * The server went away (restarted, killed us, timed us out).  A write
+	 * may or may not have happened: it is sent again only when the table
+	 * says a second run is harmless, else reported, never replayed.
 	 */
-	db_conn_close(c);
-	/* Inside a transaction the server rolled it back: nothing to retry. */
-	if (!(db_stmts[s].flags & DB_SF_READ) || c->in_txn) {
+	db_conn_lost(c);
+	if (!resendable(c, s, g)) {
 		c->in_txn = 0;
 		return TG_EDB;
 	}
-	log_msg(LOG_WARN, "database connection lost; reconnecting");
-	rc = exec_once(c, s, params, n, out, a, &gone);
-	if (gone)
-		db_conn_close(c);
+	log_msg(LOG_WARN,
+	    "database connection lost; statement %u sent again on a new one",
+	    s);
+	c->retried = g == GONE_SENT;
+	rc = exec_once(c, s, params, n, out, a, &g);
+	if (g != GONE_NO)
+		db_conn_lost(c);
 	return rc;
 }
 
@@ -417,7 +446,7 @@ db_exec_rows(struct db_conn *c, unsigned b, const struct db_val *params,
 			    mysql_stmt_error(st), DB_MAX_STMTS);
 			if (db_lost(mysql_stmt_errno(st))) {
 				c->in_txn = 0;
-				db_conn_close(c);
+				db_conn_lost(c);
 			}
 			return rc;
 		}

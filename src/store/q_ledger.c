@@ -16,20 +16,23 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_LEDGER_INSERT, "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", DB_SF_HOT },
 	{ STMT_ADMIN_BALANCES, "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", DB_SF_READ },
 	{ STMT_HOLD_BY_IDEM, "SELECT id, amount FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
-	{ STMT_HOLD_EXPIRED, "SELECT id, lease FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", DB_SF_HOT },
+	{ STMT_HOLD_EXPIRED, "SELECT id, lease FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_LEDGER_RECONCILE, "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", DB_SF_READ },
-	{ STMT_LEDGER_RESERVE, "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT },
-	{ STMT_LEASE_CHARGE, "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT },
-	{ STMT_LEASE_CLOSE, "CALL tg_lease_close(?, ?, ?)", DB_SF_HOT },
+	{ STMT_LEDGER_RESERVE, "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
+	{ STMT_LEASE_CHARGE, "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
+	{ STMT_LEASE_CLOSE, "CALL tg_lease_close(?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_JOURNAL_LEASE, "UPDATE holds SET charged = COALESCE(charged, 0) + ? WHERE id = ? AND lease = 1 AND state = 'open'", DB_SF_HOT },
 	{ STMT_JOURNAL_ACCOUNT, "UPDATE accounts SET reserved = reserved - ? WHERE user_id = ?", DB_SF_HOT },
 	{ STMT_JOURNAL_KEY, "UPDATE api_keys SET spent = spent + ? WHERE id = ?", DB_SF_HOT },
-	{ STMT_JOURNAL_MARK_SET, "INSERT INTO journal_marks (name, off) VALUES (?, ?) ON DUPLICATE KEY UPDATE off = VALUES(off)", DB_SF_HOT },
+	{ STMT_JOURNAL_MARK_SET, "INSERT INTO journal_marks (name, off) VALUES (?, ?) ON DUPLICATE KEY UPDATE off = VALUES(off)", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_JOURNAL_MARK_GET, "SELECT off FROM journal_marks WHERE name = ?", DB_SF_READ },
-	{ STMT_JOURNAL_MARK_DEL, "DELETE FROM journal_marks WHERE name = ?", DB_SF_HOT },
+	{ STMT_JOURNAL_MARK_DEL, "DELETE FROM journal_marks WHERE name = ?", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_LEASE_CHARGED, "SELECT CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE id = ? AND lease = 1 AND state = 'open'", DB_SF_READ },
 	{ STMT_CARVE_SETTLED, "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", DB_SF_READ },
-	{ STMT_LEDGER_SETTLE, "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT },
+	{ STMT_LEDGER_SETTLE, "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
+	{ STMT_HOLD_MINE, "SELECT COUNT(*) FROM holds WHERE id = ?", DB_SF_READ },
+	{ STMT_HOLD_CLOSED, "SELECT h.state, CAST(COALESCE(h.charged, 0) AS SIGNED), h.amount, a.balance FROM holds h JOIN accounts a ON a.user_id = h.account_id WHERE h.id = ? AND h.lease = 0", DB_SF_READ },
+	{ STMT_CARVE_CHARGED, "SELECT CAST(-e.amount AS SIGNED), a.balance FROM ledger_entries e JOIN accounts a ON a.user_id = e.account_id WHERE e.dedupe_key = CONCAT('carve:', LOWER(HEX(?)))", DB_SF_READ },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
@@ -41,6 +44,23 @@ bin(const unsigned char *p)
 	    .type = DBT_STR, .s = (const char *)p, .len = Q_HOLD_ID_LEN};
 }
 
+/*
+ * A tg_reserve sent again after its connection was lost (db_retried) whose
+ * second run hit a duplicate: the first committed if the hold with our id is
+ * there (128 random bits: nobody else draws ours).  TG_OK: it is ours;
+ * TG_ECONFLICT: the duplicate is someone else's (an Idempotency-Key).
+ */
+static enum tg_err
+reserve_was_mine(struct db_conn *c, struct arena *a, const struct db_val *id)
+{
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_HOLD_MINE, id, 1, &rows, a)) != TG_OK)
+		return rc;
+	return rows.nrows == 1 && rows.v[0].i == 1 ? TG_OK : TG_ECONFLICT;
+}
+
 enum tg_err
 q_ledger_reserve(struct db_conn *c, struct arena *a, const struct db_val p[7],
     struct q_reserved *out)
@@ -49,7 +69,10 @@ q_ledger_reserve(struct db_conn *c, struct arena *a, const struct db_val p[7],
 	enum tg_err rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = db_exec(c, STMT_LEDGER_RESERVE, p, 7, &rows, a)) != TG_OK)
+	rc = db_exec(c, STMT_LEDGER_RESERVE, p, 7, &rows, a);
+	if (rc == TG_ECONFLICT && db_retried(c))
+		return reserve_was_mine(c, a, &p[0]); /* held; balance unsaid */
+	if (rc != TG_OK)
 		return rc;
 	if (rows.nrows != 1 || rows.v[0].type != DBT_I64)
 		return TG_ESYSTEM;
@@ -75,6 +98,58 @@ q_hold_by_idem(struct db_conn *c, struct arena *a, int64_t user_id,
 	return TG_OK;
 }
 
+/*
+ * A tg_settle sent again after its connection was lost found the hold
+ * closed: if it is closed as this call asked (p[2]), the first run did it
+ * (a request's hold is settled by that request only; the sweeper closes as
+ * 'expired_settled'), and what it charged is read back, so the caller tells
+ * the client what the ledger holds.
+ */
+static enum tg_err
+settle_was_mine(struct db_conn *c, struct arena *a, const struct db_val *p,
+    struct q_settled *out)
+{
+	struct db_rows rows;
+	const struct db_val *v;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_HOLD_CLOSED, &p[0], 1, &rows, a)) != TG_OK)
+		return rc;
+	v = rows.v;
+	if (rows.nrows != 1 || rows.ncols != 4 || v[0].type != DBT_STR ||
+	    p[2].type != DBT_STR || v[0].len != p[2].len ||
+	    memcmp(v[0].s, p[2].s, p[2].len) != 0)
+		return TG_OK; /* closed by someone else: QO_CLOSED stands */
+	out->outcome = QO_DONE;
+	out->charged = v[1].i;
+	out->overrun = v[1].i > v[2].i ? v[1].i - v[2].i : 0;
+	out->balance = v[3].i;
+	return TG_OK;
+}
+
+/*
+ * A tg_lease_charge sent again after its connection was lost hit the carve's
+ * ledger entry (its dedupe key): the first run committed; read back what it
+ * charged (p[1] the carve, p[3] its hold).
+ */
+static enum tg_err
+carve_was_mine(struct db_conn *c, struct arena *a, const struct db_val *p,
+    struct q_settled *out)
+{
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_CARVE_CHARGED, &p[1], 1, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.v[0].type != DBT_I64)
+		return TG_ECONFLICT;
+	out->outcome = QO_DONE;
+	out->charged = rows.v[0].i;
+	out->overrun = out->charged > p[3].i ? out->charged - p[3].i : 0;
+	out->balance = rows.v[1].i;
+	return TG_OK;
+}
+
 /* A procedure's outcome row: outcome, then charged, balance, overrun. */
 static enum tg_err
 settled(struct db_conn *c, struct arena *a, enum stmt st,
@@ -84,13 +159,19 @@ settled(struct db_conn *c, struct arena *a, enum stmt st,
 	enum tg_err rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = db_exec(c, st, p, n, &rows, a)) != TG_OK)
+	rc = db_exec(c, st, p, n, &rows, a);
+	if (rc == TG_ECONFLICT && st == STMT_LEASE_CHARGE && db_retried(c))
+		return carve_was_mine(c, a, p, out);
+	if (rc != TG_OK)
 		return rc;
 	if (rows.nrows != 1 || rows.ncols != ncols ||
 	    rows.v[0].type != DBT_I64 || rows.v[0].i < QO_DONE ||
 	    rows.v[0].i > QO_CLOSED)
 		return TG_ESYSTEM;
 	out->outcome = (enum q_outcome)rows.v[0].i;
+	if (out->outcome == QO_CLOSED && st == STMT_LEDGER_SETTLE &&
+	    db_retried(c))
+		return settle_was_mine(c, a, p, out);
 	if (ncols >= 4) {
 		out->charged = rows.v[1].i;
 		out->balance = rows.v[2].i;

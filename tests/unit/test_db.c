@@ -129,6 +129,85 @@ t_write_not_retried_after_kill(void **state)
 	db_pool_free(p);
 }
 
+/* Run one SQL statement on an admin connection. */
+static void
+admin_sql(const char *sql)
+{
+	struct db_conn *admin;
+	char err[256];
+
+	admin = db_admin_connect(conf, err, sizeof(err));
+	assert_non_null(admin);
+	assert_int_equal(
+	    db_run_script(admin, sql, strlen(sql), err, sizeof(err)), TG_OK);
+	db_admin_close(admin);
+}
+
+/*
+ * Once the pool has lost a connection, the others are pinged before they are
+ * lent: a write on the next one lent succeeds, though the server killed it.
+ */
+static void
+t_stale_checked_after_a_loss(void **state)
+{
+	struct db_pool *p = db_pool_new(conf, 2);
+	struct arena *a = arena_new(4096);
+	struct db_conn *c1, *c2, *c;
+	struct db_val params[2] = {DB_I64(987655), DB_STR("0_test_stale")};
+
+	assert_int_equal(db_get(p, &c1), TG_OK);
+	assert_int_equal(db_get(p, &c2), TG_OK);
+	kill_conn(conn_id(c1, a));
+	kill_conn(conn_id(c2, a));
+	/* c1's write finds it lost (and is not replayed)... */
+	assert_int_equal(
+	    db_exec(c1, STMT_MIGRATION_RECORD, params, 2, NULL, a), TG_EDB);
+	db_put(p, c1);
+	db_put(p, c2);
+	/* ...so c2, lent next (last in, first out), is checked and reopened. */
+	assert_int_equal(db_get(p, &c), TG_OK);
+	assert_ptr_equal(c, c2);
+	assert_int_equal(
+	    db_exec(c, STMT_MIGRATION_RECORD, params, 2, NULL, a), TG_OK);
+	assert_true(has_version(c, a, 987655));
+	db_put(p, c);
+	admin_sql("DELETE FROM schema_migrations WHERE version = 987655");
+	arena_free(a);
+	db_pool_free(p);
+}
+
+/* A write the table marks DB_SF_RETRY is sent again after a kill. */
+static void
+t_retry_safe_write_resent(void **state)
+{
+	struct db_pool *p = db_pool_new(conf, 1);
+	struct arena *a = arena_new(4096);
+	struct db_conn *c;
+	struct db_val set[2] = {DB_STR("0_test_resend"), DB_I64(42)};
+	struct db_val name = DB_STR("0_test_resend");
+	struct db_rows rows;
+
+	assert_int_equal(db_get(p, &c), TG_OK);
+	/* Prepared on this connection first: the kill hits the execute. */
+	assert_int_equal(
+	    db_exec(c, STMT_JOURNAL_MARK_SET, set, 2, NULL, a), TG_OK);
+	assert_false(db_retried(c));
+	set[1] = DB_I64(43);
+	kill_conn(conn_id(c, a));
+	assert_int_equal(
+	    db_exec(c, STMT_JOURNAL_MARK_SET, set, 2, NULL, a), TG_OK);
+	assert_true(db_retried(c));
+	assert_int_equal(
+	    db_exec(c, STMT_JOURNAL_MARK_GET, &name, 1, &rows, a), TG_OK);
+	assert_int_equal(rows.nrows, 1);
+	assert_int_equal(rows.v[0].i, 43);
+	assert_int_equal(
+	    db_exec(c, STMT_JOURNAL_MARK_DEL, &name, 1, NULL, a), TG_OK);
+	db_put(p, c);
+	arena_free(a);
+	db_pool_free(p);
+}
+
 static void
 t_unreachable_is_edb(void **state)
 {
@@ -210,6 +289,8 @@ main(void)
 	    cmocka_unit_test(t_schema_version_matches),
 	    cmocka_unit_test(t_read_reconnects_after_kill),
 	    cmocka_unit_test(t_write_not_retried_after_kill),
+	    cmocka_unit_test(t_stale_checked_after_a_loss),
+	    cmocka_unit_test(t_retry_safe_write_resent),
 	    cmocka_unit_test(t_unreachable_is_edb),
 	    cmocka_unit_test(t_pool_never_exceeds_size),
 	};
