@@ -564,6 +564,8 @@ start_nginx() {
 	mkdir -p "$T/nginx"
 	# nginx's default; a test may set "off" to see a failure instead of a retry.
 	: "${NEXT_UPSTREAM:=error timeout}"
+	# What nginx itself takes in a body; a test of large bodies raises it.
+	: "${NGX_MAX_BODY:=1m}"
 	render "$integ_dir/nginx.conf.in" "$T/nginx/nginx.conf"
 	if ! nginx -t -q -p "$T/nginx/" -e "$T/log/nginx-error.log" -c "$T/nginx/nginx.conf" \
 		>>"$T/log/nginx.out" 2>&1; then
