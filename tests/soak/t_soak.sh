@@ -31,7 +31,7 @@ HOLD_TTL=45
 NGX_MAX_BODY=16m
 chat_stack soak server.workers=2 server.threads=4 http.max_body=8M \
 	chat.default_max_tokens=64 "chat.hold_ttl=$HOLD_TTL" chat.sweep_interval=5 \
-	chat.drain_timeout=2 upstream.failures_to_open=1000000
+	chat.drain_timeout=2 upstream.failures_to_open=1000
 cp_admin soak 1000000
 KEY=$ADMIN_KEY
 cp_register soakcp || bail "register a control-plane user ($code)"
