@@ -270,6 +270,30 @@ req_query(const struct tg_req *r, const char *name)
 	return NULL;
 }
 
+/*
+ * A body of known length is read straight into one arena block of its size:
+ * growing a buffer by doubling and copying it into the arena would cost up
+ * to three times the body at once.
+ */
+static enum tg_err
+read_sized(struct tg_req *r, size_t want)
+{
+	char *p = arena_alloc(r->arena, want + 1);
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < want) {
+		n = r->io->read(r->io->ctx, p + got, want - got);
+		if (n <= 0)
+			return TG_EINVAL;
+		got += (size_t)n;
+	}
+	p[got] = '\0';
+	r->body = p;
+	r->body_len = got;
+	return TG_OK;
+}
+
 enum tg_err
 req_read_body(struct tg_req *r, size_t max)
 {
@@ -283,11 +307,13 @@ req_read_body(struct tg_req *r, size_t max)
 		return TG_OK;
 	if (r->content_length > (int64_t)max)
 		return TG_ETOOBIG;
+	if (r->content_length >= 0)
+		return read_sized(r, (size_t)r->content_length);
 	/*
 	 * Without a length (a chunked upload) read until EOF, failing one byte
 	 * past the cap; memory grows with what arrives, not with the cap.
 	 */
-	want = r->content_length >= 0 ? (size_t)r->content_length : max + 1;
+	want = max + 1;
 	buf_init(&b, max);
 	while (b.len < want) {
 		n = r->io->read(r->io->ctx, chunk,
@@ -301,10 +327,6 @@ req_read_body(struct tg_req *r, size_t max)
 			break;
 		if ((rc = buf_append(&b, chunk, (size_t)n)) != TG_OK)
 			goto out;
-	}
-	if (r->content_length >= 0 && b.len < want) {
-		rc = TG_EINVAL;
-		goto out;
 	}
 	r->body_len = b.len;
 	r->body = arena_strndup(r->arena, b.data != NULL ? b.data : "", b.len);

@@ -16,12 +16,18 @@ cp "$stage_bin" "$T/bin/tollgate-prefix"
 mkdir -p "$T/fcgid"
 chown "$(www_user)" "$T/fcgid"
 spawn_confs
+printf '#!/bin/sh\nexit 1\n' >"$T/bin/dead"
+chmod 0755 "$T/bin/dead"
 
 start_web start_apache "$integ_dir/apache-fcgid.conf.in" || bail "apache2 (mod_fcgid) starts"
 wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"
 
 smoke "http://127.0.0.1:$PORT" "fcgid /"
 smoke "http://127.0.0.1:$PORT/tollgate" "fcgid /tollgate/"
+
+# Apache's own refusals are JSON, not its HTML pages (issue 15 item 9).
+web_errors "http://127.0.0.1:$PORT" "fcgid /" fcgid
+web_down "http://127.0.0.1:$PORT/_dead/health" "fcgid, a backend that dies"
 
 # The spawned processes must be tollgate in spawned mode, running as the server user.
 owner=$(ps -o user= -p "$(pgrep -f -- "$T/bin/tollgate" | head -n 1)" 2>/dev/null || true)

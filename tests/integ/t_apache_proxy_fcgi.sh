@@ -12,6 +12,9 @@ make_tmp
 SOCK=$T/run/root.sock
 SOCK_PREFIX=$T/run/prefix.sock
 mkdir -p "$T/run/root" "$T/run/prefix" "$T/www"
+# The error documents (www/errors) must be readable by the server user.
+cp -R "$TOLLGATE_SRCDIR/www/." "$T/www/"
+chmod -R a+rX "$T/www"
 
 tg_conf "$T/root.conf" "server.listen=unix:$SOCK" "server.pid_file=$T/run/root.pid" \
 	"server.run_dir=$T/run/root" "log.file=$T/log/root.log"
@@ -25,5 +28,12 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"
 
 smoke "http://127.0.0.1:$PORT" "proxy_fcgi /"
 smoke "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi /tollgate/"
+
+# Apache's own refusals are JSON, not its HTML pages (issue 15 item 9).
+web_errors "http://127.0.0.1:$PORT" "proxy_fcgi /"
+prefix_pid=$(cat "$T/run/prefix.pid")
+kill -TERM "$prefix_pid"
+wait_for "the /tollgate/ master exits" 10 gone "$prefix_pid" || bail "tollgate (prefix) stops"
+web_down "http://127.0.0.1:$PORT/tollgate/health" "proxy_fcgi /tollgate/ stopped"
 
 finish

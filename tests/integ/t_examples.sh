@@ -36,6 +36,7 @@ paste_example() {
 		-e "s|/usr/local/lib/tollgate|$T/bin|g" \
 		-e "s|/usr/local/sbin/tollgate|$T/bin/tollgate|g" \
 		-e "s|/etc/tollgate/|$ETC/|g" \
+		-e "s|/usr/local/share/tollgate/www|$T/www|g" \
 		-e 's|^\([[:space:]]*listen\) 80;|\1 127.0.0.1:@PORT@;|' \
 		"$in" >"$out"
 	left=$(sed "s|$T/||g" "$out" |
@@ -170,6 +171,12 @@ probe() {
 	CURL_TIMEOUT=30 http POST "$base/_debug/echo" -H 'Content-Type: application/json' \
 		--data-binary "@$T/big.json"
 	check "$l: a 9 MB body gets tollgate's JSON 413" json_is '.error.code == "body_too_large"'
+
+	# The server's own refusal of a header over its limit is JSON too (issue 15 item 9).
+	timed_http GET "$base/health" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
+	check "$l: a 20 kB header is refused with a 4xx (got $code)" \
+		sh -c 'case $1 in 400|413|431|494) exit 0;; esac; exit 1' _ "$code"
+	json_error_quick "$l: 20 kB header" 5000
 }
 
 # running PATTERN: some process's command line matches PATTERN.
@@ -275,6 +282,9 @@ LoadModule alias_module $MODS/mod_alias.so
 LoadModule env_module $MODS/mod_env.so
 LoadModule filter_module $MODS/mod_filter.so
 LoadModule deflate_module $MODS/mod_deflate.so
+LoadModule mime_module $MODS/mod_mime.so
+LoadModule reqtimeout_module $MODS/mod_reqtimeout.so
+TypesConfig /dev/null
 EOF
 	for m in "$@"; do
 		echo "LoadModule ${m}_module $MODS/mod_$m.so"

@@ -15,4 +15,13 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "lighttpd answers"
 smoke "http://127.0.0.1:$PORT" "lighttpd /"
 smoke "http://127.0.0.1:$PORT/tollgate" "lighttpd /tollgate/"
 
+# lighttpd's own refusals are JSON, not its HTML pages (issue 15 item 9).
+# lighttpd closes a body shorter than its Content-Length after server.max-read-idle, unanswered.
+web_errors "http://127.0.0.1:$PORT" "lighttpd /" close-ok
+for f in "$TOLLGATE_SRCDIR"/www/errors/*.json; do
+	check "www/errors: $(basename "${f%.json}").html (lighttpd's name) is the same as the .json" \
+		cmp -s "$f" "${f%.json}.html"
+done
+web_down "http://127.0.0.1:$PORT/_dead/health" "lighttpd, a backend not running"
+
 finish

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# t_nginx.sh: smoke test of standalone tollgate behind nginx (root mount, /tollgate/ mount, DB down).
+# t_nginx.sh: smoke test of standalone tollgate behind nginx (root mount, /tollgate/ mount, DB down),
+# and nginx's own errors (big header, big body, short body, backend down) as JSON.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh"
 
@@ -32,5 +33,17 @@ http GET "http://127.0.0.1:$PORT/nodb/health"
 check "nginx: /health with the DB socket missing is 503" status_is 503
 check "nginx: /health says database unreachable" json_is '.database.reachable == false'
 check "nginx: /health status is unavailable" json_is '.status == "unavailable"'
+
+# nginx's own refusals are JSON, not its HTML pages (issue 15 item 9). nginx cannot answer a
+# body shorter than its Content-Length: after client_body_timeout it closes.
+web_errors "http://127.0.0.1:$PORT" "nginx /" close-ok
+web_errors "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/" close-ok
+# The /tollgate/ master stops: nginx answers for it.
+prefix_pid=$(cat "$T/run/prefix.pid")
+kill -TERM "$prefix_pid"
+wait_for "the /tollgate/ master exits" 10 gone "$prefix_pid" || bail "tollgate (prefix) stops"
+web_down "http://127.0.0.1:$PORT/tollgate/health" "nginx /tollgate/ stopped"
+http GET "http://127.0.0.1:$PORT/health"
+check "nginx: / still answers 200" status_is 200
 
 finish

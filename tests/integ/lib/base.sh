@@ -513,6 +513,120 @@ smoke() {
 		sh -c '[ -n "$1" ] && [ "$1" != abc-123 ]' _ "$(hdr x-request-id)"
 }
 
+# --- the web server's own errors (issue 15 item 9) -----------------------------------------
+
+# json_error_quick LABEL MS: the last response is an OpenAI-shaped JSON error, with a JSON
+# content type, answered within MS milliseconds ($http_ms).
+json_error_quick() {
+	check "$1: content-type is application/json ($(hdr content-type))" content_type_json
+	check "$1: a JSON body" sh -c '[ -s "$1" ] && jq -e . "$1" >/dev/null 2>&1' _ "$T/body"
+	check "$1: the OpenAI error shape" error_shape
+	check "$1: param is present" json_is '.error | has("param")'
+	check "$1: answered in ${http_ms} ms (< $2)" test "$http_ms" -lt "$2"
+}
+
+# timed_http METHOD URL [curl args...]: http, with its wall time in $http_ms.
+timed_http() {
+	local t0
+	t0=$(now_ms)
+	http "$@"
+	http_ms=$(($(now_ms) - t0))
+}
+
+# short_body HOST PORT PATH: a POST whose Content-Length says 100 and whose body is 7 bytes;
+# the socket stays open for writing. Sets $code (000 when the server closed without an
+# answer), $T/hdr, $T/body and $http_ms (until the server answered or closed).
+short_body() {
+	python3 - "$1" "$2" "$3" "$T" <<'PYEOF'
+import socket, sys, time
+host, port, path, t = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.create_connection((host, port))
+t0 = time.time()
+s.sendall(("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+           "Content-Length: 100\r\n\r\n{\"a\":1}" % (path, host)).encode())
+s.settimeout(60)
+data = b""
+try:
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < 2:
+        x = s.recv(65536)
+        if not x:
+            break
+        data += x
+    # The rest of the body, briefly: a server that answered may not close at once.
+    s.settimeout(1)
+    while True:
+        x = s.recv(65536)
+        if not x:
+            break
+        data += x
+except OSError:
+    pass
+ms = int((time.time() - t0) * 1000)
+head, _, body = data.partition(b"\r\n\r\n")
+lines = head.decode("latin-1").split("\r\n")
+code = lines[0].split()[1] if lines[0].startswith("HTTP/") else "000"
+with open(t + "/hdr", "w") as f:
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        f.write("%s: %s\n" % (k.lower(), v.strip()))
+open(t + "/body", "wb").write(body)
+print(code, ms)
+PYEOF
+}
+
+# web_errors BASE LABEL [FLAG...]: the web server's own refusals are OpenAI-shaped JSON and
+# quick: a 20 kB header, a 2 MB body (over the server's limit in the test configs) and a
+# body shorter than its Content-Length. Flags name what a server can only do otherwise:
+#   close-ok    a short body may be closed without an answer, quickly (nginx closes after
+#               client_body_timeout; it has no answer for that)
+#   fcgid       mod_fcgid maps a failed body read to 400 (over LimitRequestBody) and 500
+#               (read timeout): still JSON and quick, but not 413 and 408
+web_errors() {
+	local base=$1 l=$2 hostport path r flags=" ${*:3} "
+	timed_http GET "$base/health" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)"
+	check "$l: a 20 kB header is refused with a 4xx (got $code)" \
+		sh -c 'case $1 in 400|413|431|494) exit 0;; esac; exit 1' _ "$code"
+	json_error_quick "$l: 20 kB header" 5000
+	head -c 2000000 /dev/zero | tr '\0' ' ' >"$T/2mb.body"
+	timed_http POST "$base/_debug/echo" -H 'Content-Type: application/json' -H 'Expect:' \
+		--data-binary "@$T/2mb.body"
+	if [[ $flags == *" fcgid "* ]]; then
+		check "$l: a 2 MB body is 413 or (mod_fcgid) 400 (got $code)" \
+			sh -c 'case $1 in 400|413) exit 0;; esac; exit 1' _ "$code"
+	else
+		check "$l: a 2 MB body is 413 (got $code)" status_is 413
+	fi
+	json_error_quick "$l: 2 MB body" 5000
+	hostport=${base#http://}
+	path=/${hostport#*/}
+	[ "$path" = "/$hostport" ] && path=/
+	hostport=${hostport%%/*}
+	r=$(short_body "${hostport%:*}" "${hostport##*:}" "${path%/}/_debug/echo")
+	code=${r% *} http_ms=${r#* }
+	note "$l: a short body: status $code after $http_ms ms"
+	if [ "$code" = 000 ] && [[ $flags == *" close-ok "* ]]; then
+		check "$l: a short body: closed in ${http_ms} ms (< 12000)" test "$http_ms" -lt 12000
+		check "$l: a short body: nothing but JSON was sent" test ! -s "$T/body"
+	else
+		if [[ $flags == *" fcgid "* ]]; then
+			check "$l: a short body is a 4xx or (mod_fcgid) 500 (got $code)" \
+				sh -c 'case $1 in 4??|500) exit 0;; esac; exit 1' _ "$code"
+		else
+			check "$l: a short body is a 4xx (got $code)" \
+				sh -c 'case $1 in 4??) exit 0;; esac; exit 1' _ "$code"
+		fi
+		json_error_quick "$l: a short body" 15000
+	fi
+}
+
+# web_down URL LABEL: URL's backend is not running: a 5xx in the OpenAI shape, quickly.
+web_down() {
+	timed_http GET "$1"
+	check "$2: backend down is 502 or 503 (got $code)" \
+		sh -c 'case $1 in 500|502|503) exit 0;; esac; exit 1' _ "$code"
+	json_error_quick "$2: backend down" 5000
+}
+
 # --- logs ---------------------------------------------------------------------------------
 
 # dump_logs: prints every log under $T/log (for a failed start).
@@ -564,6 +678,8 @@ start_nginx() {
 	mkdir -p "$T/nginx"
 	# nginx's default; a test may set "off" to see a failure instead of a retry.
 	: "${NEXT_UPSTREAM:=error timeout}"
+	# What nginx itself takes in a body; a test of large bodies raises it.
+	: "${NGX_MAX_BODY:=1m}"
 	render "$integ_dir/nginx.conf.in" "$T/nginx/nginx.conf"
 	if ! nginx -t -q -p "$T/nginx/" -e "$T/log/nginx-error.log" -c "$T/nginx/nginx.conf" \
 		>>"$T/log/nginx.out" 2>&1; then
