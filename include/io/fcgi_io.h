@@ -24,10 +24,12 @@ typedef int fcgi_fast_fn(char **envp, void *arg);
 /*
  * The door's fast lane, after its slots: a slot that accepts only while every
  * other slot is busy, serves the requests fast() accepts and hands the others
- * to the slots (they take them before anything else).  NULL on OOM.
+ * to the slots (they take them before anything else).  It takes a new
+ * connection only after grace_ms, so that other processes sharing the
+ * listening socket serve it when they have a slot free.  NULL on OOM.
  */
 struct fcgi_slot *fcgi_lane_new(
-    struct fcgi_door *, fcgi_fast_fn *fast, void *arg);
+    struct fcgi_door *, fcgi_fast_fn *fast, void *arg, unsigned grace_ms);
 void fcgi_slot_free(struct fcgi_slot *);
 /* Block for the next request; 0, or -1 on shutdown/interrupt/error. */
 int fcgi_accept(struct fcgi_slot *, struct tg_io *io);

@@ -13,6 +13,7 @@
 
 #include <fcgiapp.h>
 
+#include "core/util.h"
 #include "io/fcgi_io.h"
 
 /*
@@ -82,6 +83,7 @@ struct fcgi_door {
 	int nslots;
 	unsigned long tick; /* the last readiness stamp given */
 	unsigned long listen_since;
+	double listen_at;	    /* when listen_since was given */
 	struct kept kept[KEEP_MAX]; /* oldest parked first */
 	unsigned nkept;
 	FCGX_Request *hand[HAND_MAX]; /* accepted by the lane, oldest first */
@@ -90,6 +92,8 @@ struct fcgi_door {
 	unsigned nspare;
 	fcgi_fast_fn *fast;
 	void *fast_arg;
+	double
+	    grace; /* s the lane leaves a new connection to other processes */
 };
 
 struct fcgi_slot {
@@ -230,14 +234,31 @@ door_park(struct fcgi_door *d, int fd)
 	door_wake(d);
 }
 
-/* The poll set: the wake pipe, the listening socket, the parked fds. */
+/*
+ * With mu: ms the lane still leaves the listening socket ready since
+ * listen_at to other processes (it does not poll it meanwhile), else -1.
+ */
+static int
+lane_hold(const struct fcgi_door *d, int lane)
+{
+	double left = d->grace - (util_now() - d->listen_at);
+
+	return lane && d->listen_since != 0 && left > 0 ? (int)(left * 1000) + 1
+							: -1;
+}
+
+/*
+ * The poll set: the wake pipe, the listening socket (unless the lane holds
+ * off), the parked fds.
+ */
 static unsigned
-door_pollset(struct fcgi_door *d, struct pollfd *p)
+door_pollset(struct fcgi_door *d, struct pollfd *p, int hold)
 {
 	unsigned i;
 
 	p[0] = (struct pollfd){.fd = d->wake[0], .events = POLLIN};
-	p[1] = (struct pollfd){.fd = d->listen_fd, .events = POLLIN};
+	p[1] = (struct pollfd){
+	    .fd = d->listen_fd, .events = hold >= 0 ? 0 : POLLIN};
 	for (i = 0; i < d->nkept; i++)
 		p[2 + i] =
 		    (struct pollfd){.fd = d->kept[i].fd, .events = POLLIN};
@@ -262,10 +283,14 @@ door_stamp(struct fcgi_door *d, const struct pollfd *p, unsigned n)
 	struct kept *k;
 	unsigned i;
 
-	if (p[1].revents == 0)
+	if (p[1].events == 0)
+		; /* not polled: the lane's hold; what was seen stays */
+	else if (p[1].revents == 0)
 		d->listen_since = 0;
-	else if (d->listen_since == 0)
+	else if (d->listen_since == 0) {
 		d->listen_since = ++d->tick;
+		d->listen_at = util_now();
+	}
 	for (i = 2; i < n; i++) {
 		if ((k = kept_of(d, p[i].fd)) == NULL)
 			continue; /* dropped since the poll began */
@@ -278,12 +303,14 @@ door_stamp(struct fcgi_door *d, const struct pollfd *p, unsigned n)
 
 /*
  * With mu: the source ready longest: a parked fd (claimed: out of the door),
- * DOOR_LISTEN, or DOOR_NONE when nothing is.
+ * DOOR_LISTEN, or DOOR_NONE when nothing is.  The lane of one of several
+ * processes leaves the listening socket to the others' idle slots for the
+ * grace: what it accepts waits for this process's busy slots.
  */
 static int
-door_pick(struct fcgi_door *d)
+door_pick(struct fcgi_door *d, int lane)
 {
-	unsigned long best = d->listen_since;
+	unsigned long best = lane_hold(d, lane) >= 0 ? 0 : d->listen_since;
 	unsigned j, at = KEEP_MAX;
 	int fd;
 
@@ -317,28 +344,30 @@ door_wait(struct fcgi_door *d, int lane)
 	struct pollfd p[KEEP_MAX + 2];
 	char drain[64];
 	unsigned n;
-	int fd;
+	int fd, hold, r;
 
 	for (;;) {
 		pthread_mutex_lock(&d->mu);
 		fd = d->quit		     ? DOOR_QUIT
 		    : lane && d->waiting > 0 ? DOOR_RESIGN
-					     : 0;
-		n = door_pollset(d, p);
+					     : DOOR_NONE;
+		hold = lane_hold(d, lane);
+		n = door_pollset(d, p, hold);
 		pthread_mutex_unlock(&d->mu);
-		if (fd != 0)
+		if (fd != DOOR_NONE)
 			return fd;
-		if (poll(p, n, -1) == -1)
+		if ((r = poll(p, n, hold)) == -1)
 			return DOOR_QUIT; /* EINTR: the wake signal of a stop */
 		if (p[0].revents != 0)
 			while (read(d->wake[0], drain, sizeof(drain)) > 0)
 				;
 		pthread_mutex_lock(&d->mu);
-		door_stamp(d, p, n);
-		fd = lane && d->waiting > 0 ? DOOR_RESIGN : door_pick(d);
+		if (r > 0)
+			door_stamp(d, p, n);
+		fd = lane && d->waiting > 0 ? DOOR_RESIGN : door_pick(d, lane);
 		pthread_mutex_unlock(&d->mu);
 		if (fd != DOOR_NONE)
-			return fd; /* else only the wake pipe: poll again */
+			return fd; /* else the wake pipe or the hold: again */
 	}
 }
 
@@ -379,7 +408,8 @@ door_enter(struct fcgi_slot *s)
 			door_wake(d); /* take the lead back from the lane */
 	}
 	for (;;) {
-		if (!s->lane && d->nhand > 0) {
+		/* At a stop the lane serves what it handed and no slot took. */
+		if ((!s->lane || d->quit) && d->nhand > 0) {
 			door_take_handed(d, s);
 			fd = DOOR_HANDED;
 			break;
@@ -398,7 +428,8 @@ door_enter(struct fcgi_slot *s)
 		pthread_mutex_lock(&d->mu);
 		d->leader = LEAD_NONE;
 		pthread_cond_broadcast(&d->cv);
-		if (fd != DOOR_RESIGN)
+		/* A stop: once more round, for what the lane handed over. */
+		if (fd != DOOR_RESIGN && (fd != DOOR_QUIT || !d->quit))
 			break;
 	}
 	if (!s->lane)
@@ -435,7 +466,8 @@ fcgi_slot_new(struct fcgi_door *d)
 }
 
 struct fcgi_slot *
-fcgi_lane_new(struct fcgi_door *d, fcgi_fast_fn *fast, void *arg)
+fcgi_lane_new(
+    struct fcgi_door *d, fcgi_fast_fn *fast, void *arg, unsigned grace_ms)
 {
 	struct fcgi_slot *s;
 	unsigned n = (unsigned)__atomic_load_n(&d->nslots, __ATOMIC_RELAXED);
@@ -451,6 +483,7 @@ fcgi_lane_new(struct fcgi_door *d, fcgi_fast_fn *fast, void *arg)
 	pthread_mutex_lock(&d->mu);
 	d->fast = fast;
 	d->fast_arg = arg;
+	d->grace = grace_ms / 1000.0;
 	while (d->nspare < n && (d->spare[d->nspare] = req_new(d->listen_fd)))
 		d->nspare++;
 	pthread_mutex_unlock(&d->mu);
@@ -608,8 +641,6 @@ fcgi_has_next(const struct fcgi_slot *s)
 
 	if (s->next_fd >= 0)
 		return 1;
-	if (s->lane)
-		return 0;
 	pthread_mutex_lock(&d->mu);
 	n = d->nhand > 0;
 	pthread_mutex_unlock(&d->mu);

@@ -24,6 +24,12 @@
 
 #define ARENA_CHUNK (64 * 1024)
 #define WAKE_SIGNAL SIGUSR2
+/*
+ * How long the fast lane of a busy process leaves a new connection to the
+ * idle slots of the other workers: what it accepts waits for this process's
+ * slots (unless it is /health).  A /health probe can wait this much more.
+ */
+#define LANE_GRACE_MS 250
 
 struct worker;
 
@@ -299,8 +305,9 @@ worker_run(
 			goto stop;
 		if ((w.slots[i].fs = i < w.nslots
 			    ? fcgi_slot_new(w.door)
-			    : fcgi_lane_new(
-				  w.door, fast_route, (void *)conf)) == NULL)
+			    : fcgi_lane_new(w.door, fast_route, (void *)conf,
+				  conf->workers > 1 ? LANE_GRACE_MS : 0)) ==
+		    NULL)
 			goto stop;
 		/* Slots inherit the blocked control signals from this thread. */
 		if (pthread_create(

@@ -74,6 +74,13 @@ probe() {
 	done
 }
 
+# stats FILE: "count median p99 max" of the seconds in column 2 of FILE.
+stats() {
+	awk '{print $2}' "$1" | sort -g | awk '{v[NR] = $1}
+		END {if (NR == 0) {print "0 - - -"; exit}
+		printf "%d %.3f %.3f %.3f\n", NR, v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.999)], v[NR]}'
+}
+
 # --- phase 1: 20 clients on 4 slots ---------------------------------------------------------
 printf '%s' "$BODY" >"$T/body.json"
 # Each client's share of the run if the door is fair: SECS / (W * CLIENTS / SLOTS).
@@ -101,9 +108,8 @@ total=$(wc -l <"$T/all.out")
 n200=$(awk '$1 == 200' "$T/all.out" | wc -l)
 check "every chat answered 200 ($n200 of $total, expected $((CLIENTS * N)))" \
 	test "$n200" -eq $((CLIENTS * N)) -a "$total" -eq $((CLIENTS * N))
-read -r med max <<<"$(awk '{print $2}' "$T/all.out" | sort -g |
-	awk '{v[NR] = $1} END {printf "%.3f %.3f\n", v[int((NR + 1) / 2)], v[NR]}')"
-note "chat latency: median $med s, max $max s (work ${W} ms; fair wait about $((W * CLIENTS / SLOTS)) ms)"
+read -r _ med p99 max <<<"$(stats "$T/all.out")"
+note "chat latency: median $med s, p99 $p99 s, max $max s (work ${W} ms; fair wait about $((W * CLIENTS / SLOTS)) ms)"
 check "the slowest chat waited at most 6 times the median ($max s vs $med s)" \
 	awk -v a="$max" -v b="$med" 'BEGIN {exit !(a <= 6 * b)}'
 # The first chat of each client shows how long its connection waited to be accepted.
@@ -118,10 +124,9 @@ done | sort -n | head -n 1)
 mean_half=$(awk -v n="$N" 'BEGIN {print n / 2}')
 check "every client got a fair share in the first half (slowest did $low, mean share $mean_half)" \
 	awk -v a="$low" -v m="$mean_half" 'BEGIN {exit !(a >= m / 3)}'
-pmax=$(awk '{print $2}' "$T/probe.out" | sort -g | tail -n 1)
-pn=$(wc -l <"$T/probe.out")
+read -r pn pmed pp99 pmax <<<"$(stats "$T/probe.out")"
 pok=$(awk '$1 == 200 && $2 < 2' "$T/probe.out" | wc -l)
-note "/health under load: $pn probes, max ${pmax:-none} s: $(awk '{printf "%s ", $2}' "$T/probe.out")"
+note "/health under load: $pn probes, median $pmed s, p99 $pp99 s, max $pmax s"
 check "/health answered 200 within 2 s while every slot was busy ($pok of $pn)" \
 	test "$pn" -gt 0 -a "$pok" -eq "$pn"
 
