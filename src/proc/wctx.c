@@ -209,8 +209,11 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	if ((x->rate = open_rate(c)) == NULL ||
 	    (x->pool = open_pool(c)) == NULL)
 		return -1;
-	/* One more than the slots: the supervisor's housekeeping (ctx_tick). */
-	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads + 1;
+	/*
+	 * Two more than the slots: the supervisor's housekeeping (ctx_tick)
+	 * and the fast lane's /health (worker.c).
+	 */
+	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads + 2;
 	if ((x->db = db_pool_new(c, pool)) == NULL)
 		return -1;
 	if ((x->leases = open_leases(c)) != NULL)
