@@ -575,7 +575,7 @@ static int
 f_gone(void *ctx)
 {
 	struct fcgi_slot *s = ctx;
-	struct pollfd p = {.fd = s->req.ipcFd, .events = POLLIN | POLLRDHUP};
+	struct pollfd p = {.fd = s->req->ipcFd, .events = POLLIN | POLLRDHUP};
 	char c;
 
 	if (p.fd < 0 || poll(&p, 1, 0) != 1)
