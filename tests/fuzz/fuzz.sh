@@ -53,7 +53,9 @@ build() {
 
 # run NAME: FUZZ_SECONDS over a copy of corpus/NAME; prints the final stats line.
 run() {
-	local name=$1 bin=$bld/fuzz_$1 work=$out/$1.corpus log=$out/$1.log rc=0
+	local name=$1 bin=$bld/fuzz_$1 work=$out/$1.corpus log=$out/$1.log rc=0 dict=""
+	# A dictionary of the format's tokens, where there is one (tests/fuzz/NAME.dict).
+	[ ! -f "$src/tests/fuzz/$name.dict" ] || dict=$src/tests/fuzz/$name.dict
 	[ -x "$bin" ] || { echo "fuzz: $bin not built" >&2; return 2; }
 	[ -d "$src/tests/fuzz/corpus/$name" ] || { echo "fuzz: no corpus for $name" >&2; return 2; }
 	mkdir -p "$work"
@@ -64,7 +66,7 @@ run() {
 	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 		nice "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-max_len=65536 -print_final_stats=1 -artifact_prefix="$out/$name-" \
-		"$work" >"$log" 2>&1 || rc=$?
+		${dict:+-dict="$dict"} "$work" >"$log" 2>&1 || rc=$?
 	local cov execs
 	cov=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE).*cov:' "$log" | tail -n 1 || true)
 	execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
@@ -83,7 +85,7 @@ run)
 	for n in "$@"; do run "$n" || fails=$((fails + 1)); done
 	[ "$fails" -eq 0 ]
 	;;
-"") echo "usage: fuzz.sh build | run NAME... | NAME..." >&2; exit 2 ;;
+"" | -h | --help) echo "usage: fuzz.sh build | run NAME... | NAME..." >&2; exit 2 ;;
 *)
 	build
 	fails=0

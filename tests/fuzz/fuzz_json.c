@@ -13,22 +13,25 @@ static const char *const keys[] = {
     "usage", "gateway_usage", "model", "cost", "prompt_tokens", "stream", ""};
 
 /*
- * jx_valid promises that jansson loads whatever it passes, and jx_count
- * that jansson fails on whatever it calls malformed (the element cap rests
- * on that: jansson must never build a tree the count did not see).
+ * jx_valid promises that jansson loads whatever it passes, and jx_parse
+ * that what jx_count calls malformed jansson never builds (the element cap
+ * rests on that: jansson must never build a tree the count did not see).
  */
 static void
 check_valid(const char *t, size_t len)
 {
-	json_t *j = json_loadb(t, len, JSON_DECODE_ANY, NULL);
+	json_t *j = json_loadb(t, len, JSON_DECODE_ANY, NULL), *p = NULL;
 	size_t elems = 0;
 	enum jx_scan s = jx_count(t, len, JX_MAX_DEPTH, SIZE_MAX, &elems);
+	char err[256];
 
 	if (jx_valid(t, len))
 		FUZZ_CHECK(j != NULL && s == JX_SCAN_OK);
-	if (s == JX_SCAN_BAD)
-		FUZZ_CHECK(j == NULL);
 	json_decref(j);
+	if (s == JX_SCAN_BAD)
+		FUZZ_CHECK(jx_parse(t, len, JX_MAX_DEPTH, SIZE_MAX, 0, &p, err,
+			       sizeof(err)) == TG_EJSON &&
+		    p == NULL);
 	/* Past the cap counts stop at the first value over it. */
 	s = jx_count(t, len, 64, 8, &elems);
 	FUZZ_CHECK(s != JX_SCAN_MANY || elems == 9);
@@ -57,19 +60,49 @@ check_locate(const char *t, size_t len)
 	}
 }
 
-/* What jx_parse accepts is an object; what it refuses has a message. */
+/* Values in a tree (each scalar, array and object; keys not), as jx_count counts. */
+static size_t
+values(const json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i, n = 1;
+
+	if (json_is_object(j))
+		json_object_foreach((json_t *)j, k, v)
+			n += values(v);
+	else if (json_is_array(j))
+		json_array_foreach(j, i, v)
+			n += values(v);
+	return n;
+}
+
+/*
+ * What jx_parse accepts is an object within both caps, whose fields
+ * jx_check judges with a code for every refusal; what it refuses has a
+ * message.
+ */
 static void
 check_parse(const char *t, size_t len)
 {
+	static const struct jx_field spec[] = {{"model", JX_STRING, 1},
+	    {"messages", JX_ARRAY, 0}, {"max_tokens", JX_INT | JX_NULL, 0},
+	    {"stream", JX_BOOL, 0}, {"temperature", JX_NUMBER, 0},
+	    {"metadata", JX_OBJECT, 0}, {NULL, 0, 0}};
+	const char *code = NULL, *param = NULL;
 	json_t *j = NULL;
-	char err[256];
+	char err[256], msg[256];
 	enum tg_err rc;
 
 	err[0] = '\0';
-	rc = jx_parse(t, len, 64, 100000, 1, &j, err, sizeof(err));
-	if (rc == TG_OK)
+	rc = jx_parse(t, len, 8, 16, 1, &j, err, sizeof(err));
+	if (rc == TG_OK) {
 		FUZZ_CHECK(json_is_object(j));
-	else
+		FUZZ_CHECK(values(j) <= 16);
+		FUZZ_CHECK(jx_depth(t, len) <= 8);
+		if (jx_check(j, spec, &code, &param, msg, sizeof(msg)) != TG_OK)
+			FUZZ_CHECK(code != NULL && msg[0] != '\0');
+	} else
 		FUZZ_CHECK(j == NULL && err[0] != '\0');
 	json_decref(j);
 }
