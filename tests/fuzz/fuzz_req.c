@@ -7,7 +7,9 @@
 
 #include "core/arena.h"
 #include "core/conf.h"
+#include "core/buf.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "http/ctx.h"
 #include "http/req.h"
 #include "http/router.h"
@@ -23,6 +25,7 @@ struct body {
 	const char *p;
 	size_t left;
 	size_t piece;
+	struct buf out; /* what the client is sent */
 };
 
 static ssize_t
@@ -41,6 +44,20 @@ body_read(void *ctx, void *out, size_t n)
 }
 
 static int
+body_write(void *ctx, const void *p, size_t n)
+{
+	struct body *b = ctx;
+
+	return buf_append(&b->out, p, n) == TG_OK ? 0 : -1;
+}
+
+static int
+body_flush(void *ctx)
+{
+	return 0;
+}
+
+static int
 setup(void)
 {
 	if (arena != NULL)
@@ -52,6 +69,10 @@ setup(void)
 	plain->max_body = prefixed->max_body = FUZZ_MAX_BODY;
 	free(prefixed->mount_prefix);
 	prefixed->mount_prefix = strdup("/tollgate");
+	/* Every origin allowed: the client's Origin is echoed in a header. */
+	prefixed->cors_any = 1;
+	/* No access log; errors (a 5xx from bad input) still on stderr. */
+	log_open(NULL, "off", LOG_ERR);
 	arena = arena_new(0);
 	return 0;
 }
@@ -124,7 +145,8 @@ check_body(struct tg_req *r, const struct body *b)
 		json_decref(j);
 }
 
-static void
+/* 1 when a route matched: its handler would need a database. */
+static int
 serve(struct tg_req *r, const struct body *b)
 {
 	static const char *const headers[] = {"Content-Type", "Origin",
@@ -148,6 +170,45 @@ serve(struct tg_req *r, const struct body *b)
 	rt = router_match(r, r->method, r->path, 1, &err, allow, sizeof(allow));
 	if (rt != NULL && (rt->flags & (RF_JSON | RF_JSON_OPT)))
 		check_body(r, b);
+	return rt != NULL;
+}
+
+/*
+ * A request refused before any handler (bad URI, no route, a method not
+ * allowed, a preflight), served end to end: a 4xx (or the preflight's 204)
+ * in the OpenAI error shape, its headers one clean line each.
+ */
+static void
+check_answer(const struct buf *o, int head_only)
+{
+	const char *end, *p, *nl;
+	json_t *j, *e;
+	int status = 0;
+
+	FUZZ_CHECK(o->len > 0);
+	end = memmem(o->data, o->len, "\r\n\r\n", 4);
+	FUZZ_CHECK(end != NULL);
+	FUZZ_CHECK(sscanf(o->data, "Status: %d ", &status) == 1);
+	FUZZ_CHECK(status == 204 || (status >= 400 && status < 500));
+	for (p = o->data; p < end + 2; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end + 2 - p));
+		FUZZ_CHECK(nl != NULL && nl > p && nl[-1] == '\r');
+		FUZZ_CHECK(memchr(p, '\r', (size_t)(nl - 1 - p)) == NULL);
+		FUZZ_CHECK(memchr(p, '\0', (size_t)(nl - p)) == NULL);
+	}
+	p = end + 4;
+	if (status == 204 || head_only) {
+		FUZZ_CHECK(p == o->data + o->len);
+		return;
+	}
+	FUZZ_CHECK(jx_valid(p, (size_t)(o->data + o->len - p)));
+	j = json_loadb(p, (size_t)(o->data + o->len - p), 0, NULL);
+	e = json_object_get(j, "error");
+	FUZZ_CHECK(json_is_string(json_object_get(e, "message")));
+	FUZZ_CHECK(json_is_string(json_object_get(e, "type")));
+	FUZZ_CHECK(json_object_get(e, "param") != NULL);
+	FUZZ_CHECK(json_is_string(json_object_get(e, "code")));
+	json_decref(j);
 }
 
 /*
@@ -165,6 +226,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body;
 	size_t body_len;
 	enum tg_err rc;
+	int routed = 0;
 
 	if (size < 1 || setup() == -1)
 		return 0;
@@ -173,15 +235,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
 	io.envp = split(s, size - 1, &body, &body_len);
-	b = (struct body){body, body_len, 1 + ((data[0] >> 1) & 7) * 512};
+	b = (struct body){.p = body,
+	    .left = body_len,
+	    .piece = 1 + ((data[0] >> 1) & 7) * 512};
 	io.ctx = &b;
 	io.read = body_read;
+	io.write = body_write;
+	io.flush = body_flush;
+	buf_init(&b.out, 1u << 20);
 	rc = req_init(&r, arena, &io, &ctx);
 	if (rc == TG_OK)
-		serve(&r, &b);
+		routed = serve(&r, &b);
 	else
 		FUZZ_CHECK(
 		    r.error != NULL && (rc == TG_EINVAL || rc == TG_ETOOBIG));
+	/* The params stay in the arena: served again from the start. */
+	if (!routed) {
+		b.p = body;
+		b.left = body_len;
+		router_serve(&io, arena, &ctx, NULL);
+		check_answer(&b.out, r.method == TG_M_HEAD);
+	}
+	buf_free(&b.out);
 	arena_reset(arena);
 	return 0;
 }
