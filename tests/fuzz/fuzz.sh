@@ -4,6 +4,8 @@
 #   fuzz.sh build                 compile the library and every target (incremental)
 #   fuzz.sh run NAME...           run each target FUZZ_SECONDS over a copy of its corpus
 #   fuzz.sh NAME...               both (what `make fuzz` does)
+#   fuzz.sh merge NAME...         add to the tree's corpus the inputs of the last run that reach
+#                                 code its corpus does not (libFuzzer -merge=1); review, commit
 #
 # make passes: FUZZ_CC (clang), FUZZ_CPPFLAGS, FUZZ_LIBS, FUZZ_SOURCES (the library's sources,
 # relative to the source dir), FUZZ_SECONDS (default 60). Everything lands in tests/fuzz/out
@@ -77,8 +79,21 @@ run() {
 	fi
 }
 
+# merge NAME: the working corpus's inputs with new coverage, into tests/fuzz/corpus/NAME.
+merge() {
+	local name=$1 bin=$bld/fuzz_$1 before
+	before=$(ls "$src/tests/fuzz/corpus/$name" | wc -l)
+	"$bin" -merge=1 -max_len=65536 "$src/tests/fuzz/corpus/$name" "$out/$name.corpus" \
+		>"$out/$name.merge.log" 2>&1
+	say "$name: corpus $before -> $(ls "$src/tests/fuzz/corpus/$name" | wc -l) inputs"
+}
+
 case ${1:-} in
 build) build ;;
+merge)
+	shift
+	for n in "$@"; do merge "$n"; done
+	;;
 run)
 	shift
 	fails=0
