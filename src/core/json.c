@@ -452,6 +452,7 @@ jx_parse(const char *text, size_t len, unsigned maxdepth, size_t maxelems,
 {
 	json_error_t je;
 	json_t *j;
+	const char *nul;
 	unsigned d;
 	size_t n;
 
@@ -460,6 +461,16 @@ jx_parse(const char *text, size_t len, unsigned maxdepth, size_t maxelems,
 		snprintf(err, errlen,
 		    "the request body is empty; send a JSON "
 		    "object");
+		return TG_EJSON;
+	}
+	/*
+	 * No raw NUL byte is JSON, and jansson takes one after a number as
+	 * the number's end and reads on, past where jx_count stops: the
+	 * element cap below would not hold.
+	 */
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		snprintf(err, errlen, "invalid JSON: a NUL byte at offset %zu",
+		    (size_t)(nul - text));
 		return TG_EJSON;
 	}
 	/* Checked before parsing so a deep body costs no recursion. */

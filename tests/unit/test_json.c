@@ -652,6 +652,31 @@ t_parse_elements(void **state)
 	assert_non_null(strstr(err, "invalid JSON"));
 }
 
+/*
+ * Found by tests/fuzz/fuzz_json: jansson 2.14 takes a raw NUL byte right
+ * after a number as the number's end and reads on, where jx_count stops,
+ * malformed, having counted two values.  So "[1<NUL>,{},{},...]" was
+ * built in full past any element cap: 8 MiB of it is millions of objects.
+ * No raw NUL byte is valid JSON anywhere: refused, and nothing built.
+ */
+static void
+t_parse_nul_byte(void **state)
+{
+	static const char body[] = "{\"a\":[1\0,{},{},{},{},{},{},{},{},{}]}";
+	static const char num[] = "{\"max_tokens\":5\0}";
+	char err[256];
+	json_t *j = NULL;
+	enum tg_err rc;
+
+	rc = jx_parse(body, sizeof(body) - 1, 64, 5, 1, &j, err, sizeof(err));
+	assert_null(j);
+	assert_true(rc == TG_EJSON || rc == TG_ETOOBIG);
+	rc = jx_parse(num, sizeof(num) - 1, 64, 100, 1, &j, err, sizeof(err));
+	assert_null(j);
+	assert_int_equal(rc, TG_EJSON);
+	assert_non_null(strstr(err, "invalid JSON"));
+}
+
 int
 main(void)
 {
@@ -687,6 +712,7 @@ main(void)
 	    cmocka_unit_test(t_count_bound),
 	    cmocka_unit_test(t_count_depth_bad),
 	    cmocka_unit_test(t_parse_elements),
+	    cmocka_unit_test(t_parse_nul_byte),
 	};
 
 	test_init();
