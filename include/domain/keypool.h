@@ -56,7 +56,8 @@ void keypool_close(struct pool *);
  * spacing, least recently used first; and count the use.  The index, or -1
  * with *wait_s the seconds until one is usable (-1 if none will be today)
  * and *paced the seconds until a healthy key's spacing or minute lets it
- * go (-1: none is merely paced).
+ * go (-1: none is merely paced).  -2 instead of -1 when every key waits
+ * for its open circuit's probe: the provider is failing, not busy.
  */
 int keypool_choose(struct pool *, const struct pool_key *keys, size_t n,
     double *wait_s, double *paced);

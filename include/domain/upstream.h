@@ -69,6 +69,7 @@ enum tg_err upstream_routes(struct db_conn *, struct arena *, const char *model,
  * spacing, least recently used; see pool.h), decrypted into secret
  * (NUL-terminated, wipe after use), and its internal id.  TG_ENOENT when the
  * pool has no enabled key; TG_ERATE when every key must wait (*wait_s);
+ * TG_EUNAVAIL when every key's circuit is open (*wait_s: until a probe);
  * TG_EAUTH when the key does not open for this deployment's endpoint (its
  * provider id, kind and base URL: doc/internals.md "Sealed provider keys").
  */

@@ -69,6 +69,18 @@ struct relay {
 	enum tg_err fail;
 	const char *fail_code;
 	const char *fail_msg;
+	/*
+	 * The most telling failure of the attempts so far: when every
+	 * deployment fails, the client hears this one, not merely the last
+	 * (a later deployment without keys must not hide a provider's 429).
+	 */
+	struct {
+		int rank; /* 0: none yet */
+		enum tg_err fail;
+		const char *code;
+		const char *msg;
+		int64_t retry_after; /* s; 0 none */
+	} best;
 };
 
 /* One metered request: owned by the handler, lives in the request arena. */

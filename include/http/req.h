@@ -87,6 +87,13 @@ const char *req_header(const struct tg_req *, const char *name);
 const char *req_query(const struct tg_req *, const char *name);
 /* Read the whole body up to max: TG_OK, TG_ETOOBIG, or TG_EINVAL on a short read. */
 enum tg_err req_read_body(struct tg_req *, size_t max);
+/*
+ * 1 when a Content-Type value names JSON we can read: application/json (any
+ * case) whose charset parameter, if any, is UTF-8 ("utf-8" or "utf8", any
+ * case, quoted or not).  JSON is UTF-8 (RFC 8259): a body labelled UTF-16 or
+ * Latin-1 would be misread, so it is refused, not guessed at.
+ */
+int req_json_type(const char *ct);
 /* Method from its name. */
 /* 1 when the client is known to have left (its web server closed on us). */
 int req_client_gone(const struct tg_req *);

@@ -109,8 +109,16 @@ struct http_result {
 	 * masked as "***".
 	 */
 	char error[256];
-	double ttfb_s;	/* seconds until the first response byte; 0 if none */
-	int sent;	/* the request was written to the server */
+	double ttfb_s; /* seconds until the first response byte; 0 if none */
+	int sent;      /* the request was written to the server */
+	/*
+	 * With HTTP_ECONNECT: a reused keep-alive connection closed after the
+	 * request was written, before any response byte.  libcurl would send
+	 * the body again on a fresh connection by itself; it is refused, so
+	 * the caller decides whether to resend, and counts it: the server
+	 * may have read (and billed) the first copy.  sent is 1.
+	 */
+	int conn_died;
 	double total_s; /* seconds the whole call took */
 };
 

@@ -202,8 +202,10 @@ account_find(struct db_conn *c, struct op *op, const char *pub,
 
 	if (pub != NULL)
 		return q_user_id_by_public(c, op->arena, pub, user_id);
+	/* Registration stores emails lower-cased: look them up the same way. */
 	if (email != NULL)
-		return q_user_id_by_email(c, op->arena, email, user_id);
+		return q_user_id_by_email(
+		    c, op->arena, lower(op, email), user_id);
 	if (crypto_key_check(api_key) < 0)
 		return TG_ENOENT;
 	crypto_secret_hash(api_key, hash);

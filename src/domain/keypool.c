@@ -152,7 +152,11 @@ note_wait(double *best, double w)
 		*best = w;
 }
 
-/* 0 when e may be used now; else the wait in seconds (-1: not today). */
+/*
+ * 0 when e may be used now; else the wait in seconds (-1: not today).
+ * *health: 1 when the key rests for its health (cooling down after a 429,
+ * or its circuit open), 2 when only for its circuit, 0 when merely paced.
+ */
 static double
 blocked(
     const struct entry *e, const struct pool_key *k, double now, int *health)
@@ -162,10 +166,12 @@ blocked(
 	*health = 1;
 	if (e->cooldown_until > now)
 		return e->cooldown_until - now;
+	*health = 2;
 	if (e->circuit == PC_OPEN && now < e->open_until)
 		return e->open_until - now;
 	if (e->probing && now - e->probe_at < PROBE_STALE)
 		return 1; /* one probe at a time while half-open */
+	*health = 1;
 	if (k->rpd >= 0 && e->used_day >= k->rpd)
 		return (double)((e->day + 1) * 86400) - now;
 	*health = 0; /* sound, only paced */
@@ -189,7 +195,7 @@ keypool_choose(struct pool *p, const struct pool_key *keys, size_t n,
 	struct entry *e, *best = NULL;
 	double now = util_wall(), w;
 	size_t i;
-	int pick = -1, health;
+	int pick = -1, health, circuits = 0, blocked_n = 0;
 
 	*wait_s = -1;
 	*paced = -1;
@@ -199,6 +205,8 @@ keypool_choose(struct pool *p, const struct pool_key *keys, size_t n,
 			continue;
 		roll(e, now);
 		if ((w = blocked(e, &keys[i], now, &health)) > 0) {
+			blocked_n++;
+			circuits += health == 2;
 			note_wait(wait_s, w);
 			if (!health)
 				note_wait(paced, w);
@@ -222,6 +230,9 @@ keypool_choose(struct pool *p, const struct pool_key *keys, size_t n,
 		*wait_s = 0;
 	}
 	shm_unlock(p->shm);
+	/* Every key's circuit is open: the provider is failing, not busy. */
+	if (pick < 0 && blocked_n > 0 && circuits == blocked_n)
+		return -2;
 	return pick;
 }
 

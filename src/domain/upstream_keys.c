@@ -42,7 +42,9 @@ upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *pool,
 		keys[i].rpd = rows[i].rpd;
 		keys[i].min_interval_ms = rows[i].min_interval_ms;
 	}
-	if ((pick = keypool_choose(pool, keys, i, wait_s, paced)) < 0)
+	if ((pick = keypool_choose(pool, keys, i, wait_s, paced)) == -2)
+		return TG_EUNAVAIL; /* every key's circuit is open */
+	if (pick < 0)
 		return TG_ERATE;
 	k = &rows[pick];
 	/*

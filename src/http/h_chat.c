@@ -296,7 +296,8 @@ finish_failed(struct call *x)
 	if (x->rl.up_status == 429 && x->rl.hr.retry_after[0] != '\0')
 		resp_header(x->resp, "Retry-After",
 		    arena_strdup(r->arena, x->rl.hr.retry_after));
-	else if (x->rl.fail == TG_ERATE && x->rl.retry_after > 0)
+	else if ((x->rl.fail == TG_ERATE || x->rl.fail == TG_EUNAVAIL) &&
+	    x->rl.retry_after > 0)
 		resp_header(x->resp, "Retry-After",
 		    arena_printf(
 			r->arena, "%lld", (long long)x->rl.retry_after));

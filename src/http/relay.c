@@ -292,7 +292,16 @@ attempt_error(struct call *x)
 		x->rl.fail = TG_EUPSTREAM;
 		x->rl.fail_msg = "the provider could not be reached";
 	} else if (x->rl.up_status == 429) {
+		/*
+		 * The provider's limit, not the client's own (that one is
+		 * rate_limit_exceeded): a client must not back off its own
+		 * rate for it, and a spent quota will not pass with waiting.
+		 */
 		x->rl.fail = TG_ERATE;
+		x->rl.fail_code = x->rl.errbody.len > 0 &&
+			strstr(x->rl.errbody.data, "insufficient_quota") != NULL
+		    ? "upstream_quota_exceeded"
+		    : "upstream_rate_limited";
 		x->rl.fail_msg = arena_printf(a,
 		    "the provider is rate limiting requests%s%s",
 		    x->rl.hr.retry_after[0] != '\0' ? "; retry after " : "",
@@ -377,6 +386,8 @@ outcome(struct call *x)
 								    : PO_FAIL;
 	if (x->rl.hr.err == HTTP_EABORTED)
 		return PO_NEUTRAL; /* our client left */
+	if (x->rl.hr.conn_died)
+		return PO_NEUTRAL; /* a stale kept-alive connection, not the key */
 	if (x->rl.hr.err != HTTP_OK && x->rl.hr.err != HTTP_ETOOBIG)
 		return PO_FAIL;
 	if (st >= 200 && st < 300)
@@ -450,6 +461,7 @@ enum relay_next {
 enum attempt_failure {
 	AF_KEY_RATE,	  /* the key is rate limited (429) */
 	AF_KEY_REFUSED,	  /* the provider refused the key (401, 403 on it) */
+	AF_CONN_DIED,	  /* a kept-alive connection closed as it was used */
 	AF_CONNECT,	  /* no connection */
 	AF_TIMEOUT_RETRY, /* a timeout before the request went out, or allowed */
 	AF_TIMEOUT_SENT, /* a timeout the provider may be working (billing) on */
@@ -465,12 +477,17 @@ enum attempt_failure {
 /*
  * Which failures move on, and to what (nginx's proxy_next_upstream): a 403
  * that is not about the key, a rejected request or a timeout after the
- * request went out would fail, or bill, the same anywhere.
+ * request went out would fail, or bill, the same anywhere.  A kept-alive
+ * connection that closed under the request is the race every keep-alive
+ * client loses now and then (the server dropped it as idle): the request
+ * goes again on a fresh connection, as one more attempt, counted and
+ * logged, since the provider may have read the first copy.
  */
 /* clang-format off */
 static const enum relay_next next_upstream[AF__MAX] = {
 	[AF_KEY_RATE]	   = RN_NEXT_KEY,
 	[AF_KEY_REFUSED]   = RN_NEXT_KEY,
+	[AF_CONN_DIED]	   = RN_NEXT_KEY,
 	[AF_CONNECT]	   = RN_NEXT_DEPLOYMENT,
 	[AF_TIMEOUT_RETRY] = RN_NEXT_DEPLOYMENT,
 	[AF_TIMEOUT_SENT]  = RN_STOP,
@@ -492,6 +509,8 @@ classify(struct call *x, enum pool_outcome o)
 		return AF_KEY_RATE;
 	if (o == PO_AUTH)
 		return AF_KEY_REFUSED;
+	if (x->rl.hr.err == HTTP_ECONNECT && x->rl.hr.conn_died)
+		return AF_CONN_DIED;
 	if (x->rl.hr.err == HTTP_ECONNECT)
 		return AF_CONNECT;
 	/*
@@ -542,11 +561,20 @@ pick_key(struct call *x, const struct deployment *rt, char *secret)
 	if (rc == TG_ERATE) {
 		/* Every key is cooling down or at its own limits. */
 		x->rl.fail = TG_ERATE;
-		x->rl.fail_code = NULL;
+		x->rl.fail_code = "upstream_rate_limited";
 		x->rl.retry_after = wait > 0 ? (int64_t)wait + 1 : 60;
 		x->rl.fail_msg = arena_printf(x->r->arena,
 		    "every key of the provider is rate limited or cooling "
 		    "down; retry after %lld s",
+		    (long long)x->rl.retry_after);
+	} else if (rc == TG_EUNAVAIL) {
+		/* Failing, not busy: 503, and when the next probe goes. */
+		x->rl.fail = TG_EUNAVAIL;
+		x->rl.fail_code = "provider_circuit_open";
+		x->rl.retry_after = wait > 0 ? (int64_t)wait + 1 : 1;
+		x->rl.fail_msg = arena_printf(x->r->arena,
+		    "the provider failed repeatedly and is rested; it is "
+		    "tried again in %lld s",
 		    (long long)x->rl.retry_after);
 	} else if (rc != TG_OK) {
 		if (rc == TG_EAUTH)
@@ -556,6 +584,7 @@ pick_key(struct call *x, const struct deployment *rt, char *secret)
 			    x->r->request_id, rt->provider_id);
 		x->rl.fail = rc == TG_EDB ? TG_EDB : TG_EUNAVAIL;
 		x->rl.fail_code = NULL;
+		x->rl.retry_after = 0;
 		x->rl.fail_msg = "no provider key is available for this model";
 	}
 	return rc;
@@ -661,6 +690,12 @@ attempt_key(struct call *x, const struct deployment *rt)
 		return RN_STOP;
 	}
 	send_request(x, &pc);
+	if (x->rl.hr.conn_died)
+		log_msg(LOG_WARN,
+		    "req=%s provider %s: attempt %d sent on a kept-alive "
+		    "connection that closed before any answer; the provider "
+		    "may have read it",
+		    x->r->request_id, rt->provider_id, x->rl.attempts);
 	o = report(x);
 	if (x->stream)
 		return stream_ended(x, o);
@@ -672,6 +707,67 @@ attempt_key(struct call *x, const struct deployment *rt)
 
 #define KEY_TRIES 3 /* keys of one deployment tried before the next one */
 
+/*
+ * How much a failed attempt tells the client, higher more: the provider's
+ * 429 (it says when to come back), its other 4xx (about this request), its
+ * 5xx or a failed connection; then our own refusals, which reach no
+ * provider: every key resting (with when to come back), and last no key.
+ */
+static int
+failure_rank(struct call *x)
+{
+	long st = x->rl.up_status;
+
+	if (x->rl.fail == TG_OK)
+		return 0;
+	/* The gateway's key refused: a pool without it, as "no key". */
+	if (x->rl.hr.err == HTTP_OK && (st == 401 || key_refused(x)))
+		return 1;
+	if (x->rl.hr.err == HTTP_OK && st == 429)
+		return 5;
+	if (x->rl.hr.err == HTTP_OK && st >= 400 && st < 500)
+		return 4;
+	if (x->rl.hr.err != HTTP_OK || st != 0)
+		return 3;
+	if (x->rl.fail_code != NULL && x->rl.retry_after > 0)
+		return 2; /* upstream_rate_limited, provider_circuit_open */
+	return 1;
+}
+
+/* Keep the attempt's failure if it tells more than those before it. */
+static void
+note_failure(struct call *x)
+{
+	int rank = failure_rank(x);
+
+	/* The later of equals: what the last deployment tried said. */
+	if (rank == 0 || rank < x->rl.best.rank)
+		return;
+	x->rl.best.rank = rank;
+	x->rl.best.fail = x->rl.fail;
+	x->rl.best.code = x->rl.fail_code;
+	x->rl.best.msg = x->rl.fail_msg;
+	x->rl.best.retry_after = x->rl.up_status == 429
+	    ? retry_after_s(x->rl.hr.retry_after)
+	    : x->rl.retry_after;
+}
+
+/*
+ * Every deployment failed in a way another might not have: answer with the
+ * most telling failure.  Only the message changes: what the attempts cost
+ * follows the last one, as before (an error status or no connection: 0).
+ */
+static void
+tell_best(struct call *x)
+{
+	if (x->rl.fail == TG_OK || x->rl.best.rank <= failure_rank(x))
+		return;
+	x->rl.fail = x->rl.best.fail;
+	x->rl.fail_code = x->rl.best.code;
+	x->rl.fail_msg = x->rl.best.msg;
+	x->rl.retry_after = x->rl.best.retry_after;
+}
+
 void
 relay_run(struct call *x)
 {
@@ -681,8 +777,13 @@ relay_run(struct call *x)
 
 	for (i = 0; i < x->nroutes && next != RN_STOP; i++)
 		for (k = 0, next = RN_NEXT_KEY;
-		     k < KEY_TRIES && next == RN_NEXT_KEY; k++)
+		     k < KEY_TRIES && next == RN_NEXT_KEY; k++) {
 			next = attempt_key(x, &x->routes[i]);
+			note_failure(x);
+		}
+	/* A stop is that attempt's own answer (and charge): said as is. */
+	if (next != RN_STOP)
+		tell_best(x);
 	if (x->rl.relaying)
 		sse_free(&x->rl.sse);
 	x->rl.relaying = 0;

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -28,6 +29,79 @@ static const char *const method_names[TG_M__MAX] = {
 	"OPTIONS",	/* TG_M_OPTIONS */
 };
 /* clang-format on */
+
+/* s past spaces and tabs (HTTP's optional whitespace). */
+static const char *
+skip_ows(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/*
+ * One parameter at s (just past its ';'): its name and value, the value
+ * unquoted into val (cut to fit; a charset name is short).  The position
+ * after it, or NULL when it is malformed.
+ */
+static const char *
+media_param(const char *s, char *name, size_t nsize, char *val, size_t vsize)
+{
+	size_t n = 0;
+
+	name[0] = val[0] = '\0';
+	s = skip_ows(s);
+	for (; *s != '\0' && *s != '=' && *s != ';' && *s != ' ' && *s != '\t';
+	     s++)
+		if (n + 1 < nsize)
+			name[n++] = *s;
+	name[n] = '\0';
+	s = skip_ows(s);
+	if (*s != '=')
+		return s;
+	s = skip_ows(s + 1);
+	n = 0;
+	if (*s == '"') {
+		for (s++; *s != '"'; s++) {
+			if (*s == '\\' && s[1] != '\0')
+				s++;
+			if (*s == '\0')
+				return NULL; /* an unterminated quote */
+			if (n + 1 < vsize)
+				val[n++] = *s;
+		}
+		s++;
+	} else
+		for (; *s != '\0' && *s != ';' && *s != ' ' && *s != '\t'; s++)
+			if (n + 1 < vsize)
+				val[n++] = *s;
+	val[n] = '\0';
+	return s;
+}
+
+int
+req_json_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	char name[16], val[16];
+
+	if (ct == NULL || strncasecmp(ct, json, sizeof(json) - 1) != 0)
+		return 0;
+	for (ct += sizeof(json) - 1;;) {
+		ct = skip_ows(ct);
+		if (*ct == '\0')
+			return 1;
+		if (*ct != ';')
+			return 0; /* "application/jsonx", "application/json x" */
+		ct = media_param(ct + 1, name, sizeof(name), val, sizeof(val));
+		if (ct == NULL)
+			return 0;
+		if (strcasecmp(name, "charset") == 0 &&
+		    strcasecmp(val, "utf-8") != 0 &&
+		    strcasecmp(val, "utf8") != 0)
+			return 0;
+	}
+}
 
 enum tg_method
 req_method_parse(const char *s)

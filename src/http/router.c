@@ -213,13 +213,11 @@ preflight(struct tg_req *r, struct tg_resp *resp, const struct conf *c,
 	    arena_printf(r->arena, "%u", c->cors_max_age));
 }
 
+/* application/json in UTF-8: any other charset is refused (415). */
 static int
 is_json_type(const char *ct)
 {
-	size_t n = strlen("application/json");
-
-	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
-	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+	return req_json_type(ct);
 }
 
 /*

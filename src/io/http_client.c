@@ -54,6 +54,8 @@ struct xfer {
 	char *body;	  /* buffered body when on_data is NULL */
 	size_t len;
 	size_t size;
+	size_t body_off;   /* request body bytes handed to libcurl */
+	int no_resend;	   /* libcurl wanted to send the body again: refused */
 	enum http_err err; /* set by a callback that stopped the transfer */
 };
 
@@ -328,6 +330,41 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* CURLOPT_READFUNCTION: the request body, from where libcurl is. */
+static size_t
+on_read(char *p, size_t size, size_t nitems, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nitems, left = x->req->body_len - x->body_off;
+
+	if (n > left)
+		n = left;
+	if (n > 0)
+		memcpy(p, x->req->body + x->body_off, n);
+	x->body_off += n;
+	return n;
+}
+
+/*
+ * CURLOPT_SEEKFUNCTION: libcurl rewinds the body only to send it again,
+ * and (7.88) it does so on its own when a reused keep-alive connection
+ * dies before any response byte: "Connection died, retrying a fresh
+ * connect".  The provider may have read, and may bill, the first copy;
+ * a resend is the relay's decision, counted as an attempt, never ours:
+ * refuse, and the transfer ends with CURLE_SEND_FAIL_REWIND.  A seek to
+ * the start before any byte was read changes nothing and is allowed.
+ */
+static int
+on_seek(void *arg, curl_off_t off, int origin)
+{
+	struct xfer *x = arg;
+
+	if (origin == SEEK_SET && off == 0 && x->body_off == 0)
+		return CURL_SEEKFUNC_OK;
+	x->no_resend = 1;
+	return CURL_SEEKFUNC_FAIL;
+}
+
 /*
  * CURLOPT_XFERINFOFUNCTION drives on_tick and both of our timeouts: libcurl
  * has no "time to headers" or "silence" limit that fits a stream which may
@@ -500,9 +537,16 @@ setup(struct http_client *c, const struct http_request *req, struct xfer *x,
 	 * and must not be made to inflate a compression bomb.
 	 */
 	if (strcmp(req->method, "POST") == 0) {
+		/*
+		 * The body through callbacks, not CURLOPT_POSTFIELDS, whose
+		 * resends libcurl makes silently: see on_seek.
+		 */
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		SET(CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+		SET(CURLOPT_READFUNCTION, on_read);
+		SET(CURLOPT_READDATA, x);
+		SET(CURLOPT_SEEKFUNCTION, on_seek);
+		SET(CURLOPT_SEEKDATA, x);
 	} else
 		SET(CURLOPT_HTTPGET, 1L);
 	SET(CURLOPT_HEADERFUNCTION, on_header_line);
@@ -520,13 +564,22 @@ out:
 	return cc;
 }
 
-/* Map libcurl's result when no callback of ours stopped the transfer. */
+/*
+ * Map libcurl's result (when no callback of ours stopped the transfer), and
+ * note whether the request went out.
+ */
 static void
 classify(struct http_client *c, struct xfer *x, CURLcode cc)
 {
 	struct http_result *res = x->res;
 	const char *detail;
+	long sent = 0;
 
+	/* Whether the request went out: a timeout after it may be billed. */
+	if (curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &sent) ==
+		CURLE_OK &&
+	    sent > 0)
+		res->sent = 1;
 	if (x->err != HTTP_OK) {
 		res->err = x->err;
 		return;
@@ -548,6 +601,18 @@ classify(struct http_client *c, struct xfer *x, CURLcode cc)
 		snprintf(res->error, sizeof(res->error),
 		    "response body over %zu bytes", x->max_body);
 		return;
+	case CURLE_SEND_FAIL_REWIND:
+		if (x->no_resend) {
+			/* Gone after the request went out, before any answer. */
+			res->err = HTTP_ECONNECT;
+			res->conn_died = res->sent = 1;
+			snprintf(res->error, sizeof(res->error),
+			    "a kept-alive connection closed after the request "
+			    "was sent, before any answer; not sent again");
+			return;
+		}
+		res->err = HTTP_EPROTO;
+		break;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
@@ -630,7 +695,6 @@ http_perform(struct http_client *c, const struct http_request *req,
 	struct xfer x;
 	struct curl_slist *hl = NULL;
 	uint64_t end;
-	long sent = 0;
 	CURLcode cc;
 
 	assert(c != NULL && req != NULL && res != NULL);
@@ -667,11 +731,6 @@ http_perform(struct http_client *c, const struct http_request *req,
 	if (cc == CURLE_OK && x.err == HTTP_OK)
 		(void)notify(&x);
 	classify(c, &x, cc);
-	/* Whether the request went out: a timeout after it may be billed. */
-	if (curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &sent) ==
-		CURLE_OK &&
-	    sent > 0)
-		res->sent = 1;
 out:
 	/*
 	 * Forget the options now, not before the next call: the handle must

@@ -665,7 +665,7 @@ upstream_fail() {
 	read_balance "$EK"
 	check "  nothing charged, nothing reserved" eq "$BAL/$RES" "$eb0/0"
 }
-upstream_fail status=429,retry_after=1 429 upstream_error rate_limit_exceeded
+upstream_fail status=429,retry_after=1 429 upstream_rate_limited
 note "429 Retry-After passed on: '$(hdr retry-after)'"
 check "  the mock did answer 429" mlast '.status == 429'
 # A gateway may rest an upstream key for Retry-After: let that pass before the next call.

@@ -72,6 +72,11 @@ check "add_credits: user_id, amount, balance, entry_id" json_is \
 	".user_id == \"$U_ID\" and .amount == \"10.50\" and .balance == \"10.50\" and (.entry_id != null)"
 add "{\"email\":\"$U_EMAIL\",\"amount_usd\":0.25}"
 check "add_credits by email, JSON number 0.25 -> balance 10.75" sh -c "[ $code = 200 ] && jq -e '.balance == \"10.75\"' '$T/body' >/dev/null"
+# Registration stores the email lower-cased: an admin typing it with capitals finds the user.
+add "{\"email\":\"$(printf '%s' "$U_EMAIL" | tr '[:lower:]' '[:upper:]')\",\"amount_usd\":\"0.25\"}"
+check "add_credits by the email in capitals -> 200, balance 11.00" sh -c "[ $code = 200 ] && jq -e '.balance == \"11.00\"' '$T/body' >/dev/null"
+add "{\"email\":\"$U_EMAIL\",\"amount_usd\":\"-0.25\",\"note\":\"undo the capitals test\"}"
+check "  taken back: balance 10.75" sh -c "[ $code = 200 ] && jq -e '.balance == \"10.75\"' '$T/body' >/dev/null"
 add "{\"api_key\":\"$U_KEY\",\"amount_usd\":\"0.000000001\"}"
 check "add_credits by api_key, 1 nano -> 10.750000001" sh -c "[ $code = 200 ] && jq -e '.balance == \"10.750000001\"' '$T/body' >/dev/null"
 req GET /user/balance "$U_KEY"

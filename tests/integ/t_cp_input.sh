@@ -198,6 +198,28 @@ expect_err "ip_allowlist a string" 400 invalid_type
 req POST /user/api-keys "$A_KEY" '{"ip_allowlist":[127]}'
 expect_err "ip_allowlist [127]" 400 invalid_type
 
+# --- the body's charset: JSON is UTF-8 (RFC 8259); any other charset is refused, not misread --
+utf16=$(printf '{"name":"utf16"}' | iconv -f UTF-8 -t UTF-16LE | base64 -w0)
+printf '%s' "$utf16" | base64 -d >"$T/utf16.json"
+for ct in 'application/json; charset=utf-16' 'application/json;charset="UTF-16LE"' \
+	'application/json; charset=iso-8859-1' 'application/json; charset=' \
+	'Application/JSON; Charset=UTF-32'; do
+	for ep in "PUT /user/profile" "POST /user/api-keys" "POST /auth/login"; do
+		read -r m p <<<"$ep"
+		req "$m" "$p" "$A_KEY" "" -H "Content-Type: $ct" --data-binary '{"name":"charset"}'
+		expect_err "$ep with Content-Type '$ct'" 415 unsupported_media_type
+	done
+done
+req PUT /user/profile "$A_KEY" "" -H 'Content-Type: application/json; charset=utf-16' --data-binary "@$T/utf16.json"
+expect_err "a UTF-16 body labelled utf-16" 415 unsupported_media_type
+req GET /user/profile "$A_KEY"
+check "  the refused bodies changed nothing" json_is '.name != "charset" and .name != "utf16"'
+for ct in 'application/json; charset=utf-8' 'application/json;charset="UTF-8"' \
+	'application/json; Charset=utf8' 'application/json ; charset = UTF-8'; do
+	req PUT /user/profile "$A_KEY" "" -H "Content-Type: $ct" --data-binary '{"name":"utf8 ok"}'
+	expect_status "PUT /user/profile with Content-Type '$ct'" 200
+done
+
 # --- afterwards everything still works and the bystander is untouched ----------------------
 check "tollgate is alive" kill -0 "$tg_pid"
 req GET /health

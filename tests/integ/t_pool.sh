@@ -95,7 +95,7 @@ m2_log
 check "  the mock saw them >= 1 s apart" jq -e \
 	'[.[] | .t_ms] | sort | (.[1] - .[0]) >= 950 and (.[2] - .[1]) >= 950' "$T/m2.json"
 chat "$UK" "$(body pool/spaced)"
-check "a 4th within the minute: 429, the key's own limit" is_err 429 rate_limit_exceeded
+check "a 4th within the minute: 429, the upstream key's own limit (not the client's)" is_err 429 upstream_rate_limited
 ra=$(hdr retry-after)
 check "  with Retry-After up to the end of the minute (1..60; got $ra)" \
 	sh -c '[ "$1" -ge 1 ] && [ "$1" -le 60 ]' _ "${ra:-0}"
@@ -120,7 +120,10 @@ check "three in a row open the circuit" json_is \
 before=$(uses cccc)
 chat "$UK" "$(body pool/flaky)"
 check "  while open, requests are refused without calling the provider" \
-	sh -c '[ "$1" = 429 ] && [ "$2" -eq "$3" ]' _ "$code" "$(uses cccc)" "$before"
+	sh -c '[ "$1" = 503 ] && [ "$2" -eq "$3" ]' _ "$code" "$(uses cccc)" "$before"
+check "  as 503 provider_circuit_open, not a rate limit" is_err 503 provider_circuit_open
+check "  with Retry-After until the probe (1..4 s; got '$(hdr retry-after)')" \
+	sh -c '[ "$1" -ge 1 ] && [ "$1" -le 4 ]' _ "$(hdr retry-after)"
 sleep 3.2
 chat "$UK" "$(body pool/flaky)"
 check "after open_seconds one probe goes through and succeeds" status_is 200

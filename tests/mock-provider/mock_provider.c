@@ -79,6 +79,7 @@ struct opts {
 	int retry_after;
 	int reset;
 	int reset_at;
+	int reset_reused; /* drop a request that came on a kept-alive connection */
 	int no_usage;
 	int empty_usage;
 	int corrupt;
@@ -225,6 +226,7 @@ static const struct directive {
     {"retry_after", D_INT, offsetof(struct opts, retry_after), 0},
     {"reset", D_OPT, offsetof(struct opts, reset), 1},
     {"reset_at", D_INT, offsetof(struct opts, reset_at), 0},
+    {"reset_reused", D_OPT, offsetof(struct opts, reset_reused), 1},
     {"no_usage", D_OPT, offsetof(struct opts, no_usage), 1},
     {"empty_usage", D_OPT, offsetof(struct opts, empty_usage), 1},
     {"corrupt", D_INT, offsetof(struct opts, corrupt), 0},
@@ -1377,8 +1379,9 @@ log_entry(const struct ctx *c, const struct reply *r)
 			json_object_set_new(h, logged_headers[i],
 			    json_stringn(val, strlen(val)));
 	}
-	json_object_foreach(c->body, key, v) if (logged_field(key))
-	    json_object_set(b, key, v);
+	json_object_foreach(c->body, key, v)
+		if (logged_field(key))
+			json_object_set(b, key, v);
 	if ((v = json_object_get(c->body, "messages")) != NULL) {
 		json_object_set_new(b, "n_messages",
 		    json_integer((json_int_t)json_array_size(v)));
@@ -1722,6 +1725,38 @@ send_reply(struct MHD_Connection *conn, struct reply *r)
 	return ret;
 }
 
+/*
+ * Requests served before this one on its connection (counted in the
+ * connection's socket context, see on_connection), then counts this one.
+ * Not 0: the client kept the connection alive and reused it.
+ */
+static int
+conn_served(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	int *n;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || (n = ci->socket_context) == NULL)
+		return 0;
+	return (*n)++;
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a request counter per connection. */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		*socket_context = calloc(1, sizeof(int));
+	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result
 dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
     const char *method)
@@ -1731,12 +1766,13 @@ dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
 	const struct route *rt;
 	const struct xkey *xk;
 	const char *x;
-	int known;
+	int known, reused;
 	char msg[160];
 	enum MHD_Result ret;
 
 	memset(&c, 0, sizeof(c));
 	memset(&r, 0, sizeof(r));
+	reused = conn_served(conn);
 	c.conn = conn;
 	c.q = q;
 	c.method = method;
@@ -1763,7 +1799,8 @@ dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
 		 conn, MHD_HEADER_KIND, "X-Mock")) != NULL)
 		parse_directives(&c.o, x, strlen(x));
 	if (api_checks(&c, &r)) {
-		if (c.o.reset && c.o.reset_at < 0)
+		if ((c.o.reset && c.o.reset_at < 0) ||
+		    (c.o.reset_reused && reused))
 			r.drop = 1;
 		else if (c.o.status != 0)
 			scripted_error(&c, &r);
@@ -1981,6 +2018,7 @@ main(int argc, char **argv)
 		MHD_USE_ERROR_LOG,
 	    (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)8192,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096, MHD_OPTION_END);
 	if (d == NULL) {

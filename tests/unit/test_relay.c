@@ -15,12 +15,15 @@ struct scripted {
 	long status;
 	int sent;
 	const char *body;
+	const char *retry_after;
+	int conn_died;
 };
 
 static struct scripted script[16];
 static size_t nscript, calls;
 static char called[16][64]; /* the URL of each call */
 static int64_t next_key;
+static const char *keyless; /* a provider whose pool has no key */
 
 enum tg_err __wrap_chat_db(struct call *);
 void __wrap_chat_db_release(struct call *);
@@ -54,7 +57,10 @@ __wrap_upstream_key_pick(struct db_conn *c, struct arena *a, struct pool *p,
     const unsigned char *master, const struct deployment *rt, int64_t *key_id,
     char *secret, double *wait, double *paced)
 {
-	(void)c, (void)a, (void)p, (void)master, (void)rt;
+	(void)c, (void)a, (void)p, (void)master;
+	*wait = *paced = 0;
+	if (keyless != NULL && strcmp(rt->provider_id, keyless) == 0)
+		return TG_ENOENT;
 	*key_id = ++next_key;
 	strcpy(secret, "sk-test");
 	*wait = *paced = 0;
@@ -75,6 +81,10 @@ __wrap_http_perform(struct http_client *c, const struct http_request *req,
 	res->err = s->err;
 	res->status = s->status;
 	res->sent = s->sent;
+	res->conn_died = s->conn_died;
+	if (s->retry_after != NULL)
+		snprintf(res->retry_after, sizeof(res->retry_after), "%s",
+		    s->retry_after);
 	if (s->body != NULL) {
 		res->body = strdup(s->body);
 		res->body_len = strlen(s->body);
@@ -145,6 +155,7 @@ setup_call(struct fixture *f, size_t nroutes)
 	buf_init(&f->x.rl.replay, REPLAY_MAX);
 	nscript = calls = 0;
 	next_key = 0;
+	keyless = NULL;
 }
 
 static void
@@ -161,7 +172,7 @@ teardown_call(struct fixture *f)
 static void
 add(enum http_err err, long status, const char *body)
 {
-	script[nscript++] = (struct scripted){err, status, 1, body};
+	script[nscript++] = (struct scripted){err, status, 1, body, NULL, 0};
 }
 
 #define OK_BODY "{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}"
@@ -318,6 +329,64 @@ t_all_fail(void **state)
 	teardown_call(&f);
 }
 
+/*
+ * A provider's 429, then a deployment without keys: the client hears the
+ * 429 as the provider's (not its own rate limit) with its Retry-After, not
+ * "no provider key".
+ */
+static void
+t_best_failure_told(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	setup_call(&f, 2);
+	keyless = "b";
+	script[nscript++] = (struct scripted){HTTP_OK, 429, 1, NULL, "7", 0};
+	script[nscript++] = (struct scripted){HTTP_OK, 429, 1, NULL, "7", 0};
+	script[nscript++] = (struct scripted){HTTP_OK, 429, 1, NULL, "7", 0};
+	relay_run(&f.x);
+	assert_int_equal(calls, 3);
+	assert_int_equal(f.x.rl.fail, TG_ERATE);
+	assert_string_equal(f.x.rl.fail_code, "upstream_rate_limited");
+	assert_int_equal(f.x.rl.retry_after, 7);
+	teardown_call(&f);
+
+	/* A 5xx is still told over the missing key: 502, not 503. */
+	setup_call(&f, 2);
+	keyless = "b";
+	add(HTTP_OK, 500, NULL);
+	relay_run(&f.x);
+	assert_int_equal(calls, 1);
+	assert_int_equal(f.x.rl.fail, TG_EUPSTREAM);
+	assert_string_equal(
+	    f.x.rl.fail_msg, "the provider failed with HTTP 500");
+	teardown_call(&f);
+}
+
+/*
+ * A kept-alive connection that died under the request: sent again on a
+ * fresh connection to the same deployment, as a second, counted attempt.
+ */
+static void
+t_conn_died_counted(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	setup_call(&f, 2);
+	script[nscript++] =
+	    (struct scripted){HTTP_ECONNECT, 0, 1, NULL, NULL, 1};
+	add(HTTP_OK, 200, OK_BODY);
+	relay_run(&f.x);
+	assert_int_equal(calls, 2);
+	assert_string_equal(called[0], URL_A);
+	assert_string_equal(called[1], URL_A);
+	assert_int_equal(f.x.rl.attempts, 2);
+	assert_int_equal(f.x.rl.fail, TG_OK);
+	teardown_call(&f);
+}
+
 int
 main(void)
 {
@@ -330,6 +399,8 @@ main(void)
 	    cmocka_unit_test(t_connect_next_deployment),
 	    cmocka_unit_test(t_timeout_sent),
 	    cmocka_unit_test(t_all_fail),
+	    cmocka_unit_test(t_best_failure_told),
+	    cmocka_unit_test(t_conn_died_counted),
 	};
 
 	test_init();

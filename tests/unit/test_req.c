@@ -503,6 +503,43 @@ t_read_body_empty(void **state)
 	assert_str(f->req.body, "");
 }
 
+/* JSON is UTF-8: a charset parameter naming anything else is refused. */
+static void
+t_json_type(void **state)
+{
+	static const struct {
+		const char *ct;
+		int json;
+	} cases[] = {
+	    {"application/json", 1},
+	    {"Application/JSON", 1},
+	    {"application/json; charset=utf-8", 1},
+	    {"application/json;charset=UTF-8", 1},
+	    {"application/json; charset=\"utf-8\"", 1},
+	    {"application/json; Charset=utf8", 1},
+	    {"application/json ; charset = UTF-8 ", 1},
+	    {"application/json; profile=x; charset=utf-8", 1},
+	    {"application/json; charset=utf-16", 0},
+	    {"application/json; charset=\"UTF-16LE\"", 0},
+	    {"application/json; charset=iso-8859-1", 0},
+	    {"application/json; charset=", 0},
+	    {"application/json; charset=utf-8; charset=utf-16", 0},
+	    {"application/json; charset=\"utf-8", 0},
+	    {"application/jsonx", 0},
+	    {"application/json x", 0},
+	    {"text/plain", 0},
+	    {"", 0},
+	};
+	size_t i;
+
+	(void)state;
+	assert_int_equal(req_json_type(NULL), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (req_json_type(cases[i].ct) != cases[i].json)
+			fail_msg("req_json_type(\"%s\") != %d", cases[i].ct,
+			    cases[i].json);
+}
+
 int
 main(void)
 {
@@ -572,6 +609,7 @@ main(void)
 		t_read_body_only_content_length, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_read_body_empty, fix_setup, fix_teardown),
+	    cmocka_unit_test(t_json_type),
 	};
 
 	test_init();
