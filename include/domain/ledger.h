@@ -22,11 +22,13 @@ enum ledger_short { SHORT_NONE = 0, SHORT_BALANCE, SHORT_KEY_LIMIT };
  * limit, nor the key's spend its credit_limit.  With idem_key, a second call
  * by the same user and key returns the first hold (*replayed = 1) and
  * reserves nothing.
- * TG_ECREDIT with *why when it does not fit.
+ * TG_ECREDIT with *why when it does not fit.  *balance (may be NULL): the
+ * account's balance just after the hold left it.
  */
 enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
     int64_t key_id, int64_t amount, const char *idem_key, unsigned ttl_s,
-    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why);
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
+    int64_t *balance);
 /* A charge meaning "the hold in full" (the sweeper's, when nothing says). */
 #define LEDGER_CHARGE_HOLD INT64_MAX
 /*
@@ -83,10 +85,12 @@ int ledger_carve_settled(struct db_conn *, struct arena *,
     const unsigned char carve_id[HOLD_ID_LEN]);
 /*
  * Settle up to limit holds whose time ran out (a worker died mid-request),
- * charging them in full: any process may call it; locked rows are skipped.
+ * charging them in full: any process may call it; locked rows are skipped,
+ * and so are the exact holds in keep[0..nkeep) (sorted by memcmp: their
+ * settlement waits in a journal, journal_pending_holds).
  */
-enum tg_err ledger_sweep(
-    struct db_conn *, struct arena *, unsigned limit, unsigned *settled);
+enum tg_err ledger_sweep(struct db_conn *, struct arena *, unsigned limit,
+    const unsigned char (*keep)[HOLD_ID_LEN], size_t nkeep, unsigned *settled);
 /*
  * The audit row of an overrun (actor: the system), in its own transaction:
  * the user charged past the hold, the hold, the charge and the overrun.

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -81,10 +82,11 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 enum tg_err
 ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
     int64_t key_id, int64_t amount, const char *idem, unsigned ttl_s,
-    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why)
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
+    int64_t *balance)
 {
 	return reserve(c, a, user_id, key_id, amount, idem, ttl_s, 0, hold_id,
-	    replayed, why, NULL);
+	    replayed, why, balance);
 }
 
 enum tg_err
@@ -225,9 +227,15 @@ ledger_settle_usage(struct db_conn *c, struct arena *a,
 	    c, a, hold_id, charge, "settled", usage, charged, balance, overrun);
 }
 
+static int
+cmp_id(const void *x, const void *y)
+{
+	return memcmp(x, y, HOLD_ID_LEN);
+}
+
 enum tg_err
-ledger_sweep(
-    struct db_conn *c, struct arena *a, unsigned limit, unsigned *settled)
+ledger_sweep(struct db_conn *c, struct arena *a, unsigned limit,
+    const unsigned char (*keep)[HOLD_ID_LEN], size_t nkeep, unsigned *settled)
 {
 	struct q_expired *h = NULL;
 	size_t i, n;
@@ -238,6 +246,10 @@ ledger_sweep(
 	if ((rc = q_holds_expired(c, a, limit, &h, &n)) != TG_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
+		/* Settled into a journal: its write-out charges it exactly. */
+		if (!h[i].lease && nkeep > 0 &&
+		    bsearch(h[i].id, keep, nkeep, HOLD_ID_LEN, cmp_id) != NULL)
+			continue;
 		/*
 		 * Nothing says what was used: the worst case the hold priced.
 		 * Another sweeper may have closed it since: that is no error.

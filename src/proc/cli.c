@@ -11,6 +11,7 @@
 #include "core/arena.h"
 #include "domain/audit.h"
 #include "domain/catalog.h"
+#include "domain/credit.h"
 #include "proc/cli.h"
 #include "core/conf.h"
 #include "core/crypto.h"
@@ -531,7 +532,11 @@ cli_sweep(const struct conf *conf, int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	do {
-		rc = ledger_sweep(x.c, x.arena, 500, &n);
+		rc = credit_sweep(x.c, x.arena,
+		    conf->run_dir != NULL
+			? arena_printf(x.arena, "%s/journal", conf->run_dir)
+			: NULL,
+		    500, &n);
 		total += n;
 		arena_reset(x.arena);
 	} while (rc == TG_OK && n > 0);
