@@ -103,4 +103,25 @@ enum tg_err ledger_reconcile(struct db_conn *, struct arena *, int64_t user_id,
     int64_t *ledger_sum, int64_t *balance, int64_t *reserved,
     int64_t *open_holds);
 
+/* The first discrepancy ledger_check finds. */
+struct ledger_finding {
+	const char *user;	 /* the user's public id */
+	const char *detail;	 /* a key's public id, a hold's hex id, or "" */
+	const char *what;	 /* which proof failed */
+	const char *expected_is; /* what the expected figure is */
+	const char *found_is;	 /* what the found one is */
+	int64_t expected, found;
+	int money; /* the figures are nano-USD (else seconds) */
+};
+/*
+ * Prove the books for every user (tollgate ledger check): balance + reserved
+ * = the ledger's sum; reserved = what open holds and leases hold; usage
+ * records = the ledger's charges less sweeps; each API key's spent = its
+ * charges; no hold open more than grace_s past its time.  TG_OK when all
+ * hold, TG_ECONFLICT with *f naming the first that does not, else the
+ * database's error.
+ */
+enum tg_err ledger_check(struct db_conn *, struct arena *, unsigned grace_s,
+    struct ledger_finding *f);
+
 #endif

@@ -74,4 +74,21 @@ enum tg_err q_journal_mark(
 enum tg_err q_journal_mark_del(
     struct db_conn *, struct arena *, const char *mark);
 
+/*
+ * The proofs of tollgate ledger check, each over every account (key, hold):
+ * balance + reserved = the ledger's sum; reserved = what open holds and
+ * leases still hold; usage records = the ledger's charges less sweeps; a
+ * key's spent = its exact holds (open: held, closed: charged) and its
+ * carves; no hold open grace_s past its time.
+ */
+enum q_check { QC_SUM, QC_RESERVED, QC_USAGE, QC_SPENT, QC_OLD, QC__MAX };
+/* The first row a proof fails on: the user's public id, a key's or hold's. */
+struct q_check_row {
+	const char *user, *detail;
+	int64_t expected, found;
+};
+/* TG_OK with the first failing row, TG_ENOENT when the proof holds. */
+enum tg_err q_ledger_check(struct db_conn *, struct arena *, enum q_check,
+    int64_t grace_s, struct q_check_row *out);
+
 #endif

@@ -304,3 +304,51 @@ ledger_audit_overrun(struct db_conn *c, struct arena *a, const char *user_pub,
 		db_rollback(c);
 	return rc;
 }
+
+/* clang-format off */
+/* The proofs in order, what each compares, and whether it is money. */
+static const struct {
+	enum q_check q;
+	const char *what, *expected, *found;
+	int money;
+} checks[] = {
+	{ QC_SUM, "balance + reserved", "the sum of its ledger entries",
+	  "balance + reserved", 1 },
+	{ QC_RESERVED, "reserved", "what its open holds and leases hold",
+	  "reserved", 1 },
+	{ QC_USAGE, "usage records", "its ledger charges less sweeps",
+	  "the sum of its usage records", 1 },
+	{ QC_SPENT, "API key spent", "its holds' and carves' charges",
+	  "spent", 1 },
+	{ QC_OLD, "hold open past its time", "closed within the grace (s)",
+	  "seconds past its time", 0 },
+};
+/* clang-format on */
+
+enum tg_err
+ledger_check(struct db_conn *c, struct arena *a, unsigned grace_s,
+    struct ledger_finding *f)
+{
+	struct q_check_row row;
+	size_t i;
+	enum tg_err rc;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		rc = q_ledger_check(c, a, checks[i].q, grace_s, &row);
+		if (rc == TG_ENOENT)
+			continue;
+		if (rc != TG_OK)
+			return rc;
+		*f = (struct ledger_finding){.user = row.user,
+		    .detail = row.detail,
+		    .what = checks[i].what,
+		    .expected_is = checks[i].expected,
+		    .found_is = checks[i].found,
+		    .expected = row.expected,
+		    .found = row.found,
+		    .money = checks[i].money};
+		return TG_ECONFLICT;
+	}
+	return TG_OK;
+}

@@ -30,6 +30,19 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_LEASE_CHARGED, "SELECT CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE id = ? AND lease = 1 AND state = 'open'", DB_SF_READ },
 	{ STMT_CARVE_SETTLED, "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", DB_SF_READ },
 	{ STMT_LEDGER_SETTLE, "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT },
+	/*
+	 * tollgate ledger check: each statement answers the first account (or
+	 * key, or hold) where a proof fails: (user, detail, expected, found).
+	 * Sums per account come from one grouped pass each, not a subquery per
+	 * row.  The ledger's charges less sweeps: a carve's (always with a
+	 * usage record) and an exact hold's settled with one; a sweep's and a
+	 * lease's unused rest have none.
+	 */
+	{ STMT_CHECK_SUM, "SELECT u.public_id, '', CAST(COALESCE(e.s, 0) AS SIGNED), a.balance + a.reserved FROM accounts a JOIN users u ON u.id = a.user_id LEFT JOIN (SELECT account_id, SUM(amount) s FROM ledger_entries GROUP BY account_id) e ON e.account_id = a.user_id WHERE COALESCE(e.s, 0) <> a.balance + a.reserved ORDER BY a.user_id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_RESERVED, "SELECT u.public_id, '', CAST(COALESCE(h.s, 0) AS SIGNED), a.reserved FROM accounts a JOIN users u ON u.id = a.user_id LEFT JOIN (SELECT account_id, SUM(amount - COALESCE(charged, 0)) s FROM holds WHERE state = 'open' GROUP BY account_id) h ON h.account_id = a.user_id WHERE COALESCE(h.s, 0) <> a.reserved ORDER BY a.user_id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_USAGE, "SELECT u.public_id, '', CAST(COALESCE(c.s, 0) AS SIGNED), CAST(COALESCE(r.s, 0) AS SIGNED) FROM accounts a JOIN users u ON u.id = a.user_id LEFT JOIN (SELECT e.account_id, -SUM(e.amount) s FROM ledger_entries e JOIN holds h ON h.id = e.hold_id WHERE e.kind = 'charge' AND (e.dedupe_key LIKE 'carve:%' OR (h.lease = 0 AND h.state = 'settled')) GROUP BY e.account_id) c ON c.account_id = a.user_id LEFT JOIN (SELECT user_id, SUM(charge) s FROM usage_records GROUP BY user_id) r ON r.user_id = a.user_id WHERE COALESCE(c.s, 0) <> COALESCE(r.s, 0) ORDER BY a.user_id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_SPENT, "SELECT u.public_id, k.public_id, CAST(COALESCE(h.s, 0) + COALESCE(r.s, 0) AS SIGNED), k.spent FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN (SELECT api_key_id, SUM(IF(state = 'open', amount, COALESCE(charged, 0))) s FROM holds WHERE lease = 0 GROUP BY api_key_id) h ON h.api_key_id = k.id LEFT JOIN (SELECT r.api_key_id, SUM(r.charge) s FROM usage_records r JOIN holds l ON l.id = r.hold_id AND l.lease = 1 GROUP BY r.api_key_id) r ON r.api_key_id = k.id WHERE COALESCE(h.s, 0) + COALESCE(r.s, 0) <> k.spent ORDER BY k.id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_OLD, "SELECT u.public_id, LOWER(HEX(h.id)), CAST(? AS SIGNED), CAST(TIMESTAMPDIFF(SECOND, h.expires_at, NOW(6)) AS SIGNED) FROM holds h JOIN users u ON u.id = h.account_id WHERE h.state = 'open' AND h.expires_at < NOW(6) - INTERVAL ? SECOND ORDER BY h.expires_at LIMIT 1", DB_SF_READ },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
@@ -268,5 +281,32 @@ q_admin_balances(struct db_conn *c, struct arena *a, int64_t limit,
 	}
 	*out = b;
 	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_ledger_check(struct db_conn *c, struct arena *a, enum q_check which,
+    int64_t grace_s, struct q_check_row *out)
+{
+	static const enum stmt stmts[] = {[QC_SUM] = STMT_CHECK_SUM,
+	    [QC_RESERVED] = STMT_CHECK_RESERVED,
+	    [QC_USAGE] = STMT_CHECK_USAGE,
+	    [QC_SPENT] = STMT_CHECK_SPENT,
+	    [QC_OLD] = STMT_CHECK_OLD};
+	struct db_val p[2] = {DB_I64(grace_s), DB_I64(grace_s)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, stmts[which], p, which == QC_OLD ? 2 : 0, &rows,
+		 a)) != TG_OK)
+		return rc;
+	if (rows.nrows == 0)
+		return TG_ENOENT;
+	if (rows.ncols != 4)
+		return TG_ESYSTEM;
+	out->user = q_str(&rows.v[0]);
+	out->detail = q_str(&rows.v[1]);
+	out->expected = rows.v[2].i;
+	out->found = rows.v[3].i;
 	return TG_OK;
 }
