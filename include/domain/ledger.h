@@ -29,6 +29,13 @@ enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
     int64_t key_id, int64_t amount, const char *idem_key, unsigned ttl_s,
     unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
     int64_t *balance);
+/*
+ * The hold made under (user, key, idem_key) was charged by the sweeper (its
+ * request died unsettled): TG_OK with *charged; TG_ENOENT when it was not
+ * (open, settled, or none).
+ */
+enum tg_err ledger_idem_swept(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, const char *idem_key, int64_t *charged);
 /* A charge meaning "the hold in full" (the sweeper's, when nothing says). */
 #define LEDGER_CHARGE_HOLD INT64_MAX
 /*

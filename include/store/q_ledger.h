@@ -30,6 +30,10 @@ enum tg_err q_ledger_reserve(struct db_conn *, struct arena *,
 enum tg_err q_hold_by_idem(struct db_conn *, struct arena *, int64_t user_id,
     int64_t key_id, const char *idem, unsigned char id[Q_HOLD_ID_LEN]);
 
+/* That hold's state ('open', 'settled', 'expired_settled') and charge. */
+enum tg_err q_hold_idem_state(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, const char *idem, const char **state, int64_t *charged);
+
 /* What tg_settle and tg_lease_charge answer. */
 struct q_settled {
 	enum q_outcome outcome;

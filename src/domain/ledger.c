@@ -34,6 +34,19 @@ idem_hold(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 	return rc == TG_ENOENT ? TG_ESYSTEM : rc;
 }
 
+enum tg_err
+ledger_idem_swept(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, const char *idem, int64_t *charged)
+{
+	const char *state = NULL;
+	enum tg_err rc;
+
+	rc = q_hold_idem_state(c, a, user_id, key_id, idem, &state, charged);
+	if (rc != TG_OK)
+		return rc;
+	return strcmp(state, "expired_settled") == 0 ? TG_OK : TG_ENOENT;
+}
+
 /*
  * Both transactions are procedures (schema/0007_ledger_procs.sql): one round
  * trip each, the same guards, the same lock order (holds, accounts, api_keys).

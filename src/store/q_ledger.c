@@ -15,7 +15,7 @@
 const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_LEDGER_INSERT, "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", DB_SF_HOT },
 	{ STMT_ADMIN_BALANCES, "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", DB_SF_READ },
-	{ STMT_HOLD_BY_IDEM, "SELECT id, amount FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
+	{ STMT_HOLD_BY_IDEM, "SELECT id, amount, state, CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
 	{ STMT_HOLD_EXPIRED, "SELECT id, lease FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", DB_SF_HOT },
 	{ STMT_LEDGER_RECONCILE, "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", DB_SF_READ },
 	{ STMT_LEDGER_RESERVE, "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT },
@@ -86,6 +86,23 @@ q_hold_by_idem(struct db_conn *c, struct arena *a, int64_t user_id,
 		return TG_ENOENT;
 	memcpy(id, rows.v[0].s, Q_HOLD_ID_LEN);
 	return TG_OK;
+}
+
+enum tg_err
+q_hold_idem_state(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, const char *idem, const char **state, int64_t *charged)
+{
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.ncols != 4)
+		return TG_ENOENT;
+	*state = q_str(&rows.v[2]);
+	*charged = rows.v[3].i;
+	return *state != NULL ? TG_OK : TG_ENOENT;
 }
 
 /* A procedure's outcome row: outcome, then charged, balance, overrun. */
