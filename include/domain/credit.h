@@ -13,6 +13,7 @@ struct op;
 struct db_conn;
 struct db_val;
 struct journal;
+struct arena;
 
 /*
  * Where this node keeps credit (DESIGN section 6): a hold may be carved from
@@ -45,6 +46,7 @@ struct credit {
 	/* private to credit.c */
 	int leased;
 	struct carve carve;
+	int64_t reserve_balance; /* the account's just after the hold */
 };
 
 /* What a reservation needs to know about the request. */
@@ -64,10 +66,20 @@ enum tg_err credit_reserve(struct op *, struct db_conn *,
 /*
  * Settle cr once: charge (never capped at the hold; an overrun is logged and
  * audited) with the usage record's columns.  Sets cr->charged and
- * cr->balance_after.  On failure the hold is left to the sweeper.
+ * cr->balance_after.  An exact hold whose settle cannot reach the database is
+ * settled into the journal (written out when the database is back; the
+ * balance told is then the one of the reservation less the charge).  On
+ * failure the hold is left to the sweeper.
  */
 enum tg_err credit_settle(struct op *, const struct credit_db *,
     const struct credit_env *, struct credit *, int64_t charge,
     const struct db_val usage[LEDGER_USAGE_COLS]);
+/*
+ * The sweeper: up to limit expired holds charged in full (ledger_sweep), but
+ * for those whose settlement waits in a journal under journal_dir (NULL: none
+ * looked at).  TG_EUNAVAIL when the journals cannot be read: nothing swept.
+ */
+enum tg_err credit_sweep(struct db_conn *, struct arena *,
+    const char *journal_dir, unsigned limit, unsigned *settled);
 
 #endif

@@ -11,7 +11,9 @@
 /*
  * A request carved from a lease settles by appending one line to its
  * process's journal (server.run_dir/journal/) before the answer goes out: a
- * crash of the process loses nothing that was answered.  The process's
+ * crash of the process loses nothing that was answered.  So does a request on
+ * an exact hold whose settle could not reach the database: the client is told
+ * what it costs, and the journal settles it when the database is back.  The process's
  * supervisor writes the journal to the database every tick, many requests
  * per transaction: multi-row INSERTs of usage records and ledger entries, one
  * UPDATE per lease, account and key, and the file's new offset (the
@@ -26,12 +28,20 @@ struct arena;
 struct db_val;
 struct lease_table;
 
+/*
+ * Two kinds of record.  A carve (exact = 0): lease_id and carve_id, a charge
+ * within the carve.  An exact hold (exact = 1) whose settle could not reach
+ * the database: lease_id is the hold's id (carve_id unused); written out by
+ * the same procedure as the online settle (ledger_settle_usage), which is
+ * idempotent by the hold id, so a replay charges it once.
+ */
 struct journal_rec {
 	unsigned char lease_id[HOLD_ID_LEN];
 	unsigned char carve_id[HOLD_ID_LEN];
 	int64_t user_id, key_id;
-	int64_t charge; /* within the carve: overruns settle in place */
+	int64_t charge; /* a carve's within it: overruns settle in place */
 	const struct db_val *usage; /* LEDGER_USAGE_COLS, as usage_params */
+	int exact;		    /* an exact hold, not a carve */
 };
 
 /*
@@ -52,5 +62,15 @@ int journal_append(struct journal *, const struct journal_rec *);
  */
 int journal_flush(
     struct journal *, struct db_conn *, struct arena *, struct lease_table *);
+
+/*
+ * The exact holds whose settlement sits in a journal under dir (this node's,
+ * any process's) not yet written out (past its journal_marks offset): the
+ * sweeper must not charge them in full.  Sorted ids in *ids (arena), *n of
+ * them; -1 when it cannot tell (the database, or more unwritten than it reads
+ * at once): then sweep nothing now.
+ */
+int journal_pending_holds(const char *dir, struct db_conn *, struct arena *,
+    unsigned char (**ids)[HOLD_ID_LEN], size_t *n);
 
 #endif

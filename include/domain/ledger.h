@@ -22,11 +22,20 @@ enum ledger_short { SHORT_NONE = 0, SHORT_BALANCE, SHORT_KEY_LIMIT };
  * limit, nor the key's spend its credit_limit.  With idem_key, a second call
  * by the same user and key returns the first hold (*replayed = 1) and
  * reserves nothing.
- * TG_ECREDIT with *why when it does not fit.
+ * TG_ECREDIT with *why when it does not fit.  *balance (may be NULL): the
+ * account's balance just after the hold left it.
  */
 enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
     int64_t key_id, int64_t amount, const char *idem_key, unsigned ttl_s,
-    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why);
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
+    int64_t *balance);
+/*
+ * The hold made under (user, key, idem_key) was charged by the sweeper (its
+ * request died unsettled): TG_OK with *charged; TG_ENOENT when it was not
+ * (open, settled, or none).
+ */
+enum tg_err ledger_idem_swept(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, const char *idem_key, int64_t *charged);
 /* A charge meaning "the hold in full" (the sweeper's, when nothing says). */
 #define LEDGER_CHARGE_HOLD INT64_MAX
 /*
@@ -83,10 +92,12 @@ int ledger_carve_settled(struct db_conn *, struct arena *,
     const unsigned char carve_id[HOLD_ID_LEN]);
 /*
  * Settle up to limit holds whose time ran out (a worker died mid-request),
- * charging them in full: any process may call it; locked rows are skipped.
+ * charging them in full: any process may call it; locked rows are skipped,
+ * and so are the exact holds in keep[0..nkeep) (sorted by memcmp: their
+ * settlement waits in a journal, journal_pending_holds).
  */
-enum tg_err ledger_sweep(
-    struct db_conn *, struct arena *, unsigned limit, unsigned *settled);
+enum tg_err ledger_sweep(struct db_conn *, struct arena *, unsigned limit,
+    const unsigned char (*keep)[HOLD_ID_LEN], size_t nkeep, unsigned *settled);
 /*
  * The audit row of an overrun (actor: the system), in its own transaction:
  * the user charged past the hold, the hold, the charge and the overrun.
@@ -98,5 +109,26 @@ enum tg_err ledger_audit_overrun(struct db_conn *, struct arena *,
 enum tg_err ledger_reconcile(struct db_conn *, struct arena *, int64_t user_id,
     int64_t *ledger_sum, int64_t *balance, int64_t *reserved,
     int64_t *open_holds);
+
+/* The first discrepancy ledger_check finds. */
+struct ledger_finding {
+	const char *user;	 /* the user's public id */
+	const char *detail;	 /* a key's public id, a hold's hex id, or "" */
+	const char *what;	 /* which proof failed */
+	const char *expected_is; /* what the expected figure is */
+	const char *found_is;	 /* what the found one is */
+	int64_t expected, found;
+	int money; /* the figures are nano-USD (else seconds) */
+};
+/*
+ * Prove the books for every user (tollgate ledger check): balance + reserved
+ * = the ledger's sum; reserved = what open holds and leases hold; usage
+ * records = the ledger's charges less sweeps; each API key's spent = its
+ * charges; no hold open more than grace_s past its time.  TG_OK when all
+ * hold, TG_ECONFLICT with *f naming the first that does not, else the
+ * database's error.
+ */
+enum tg_err ledger_check(struct db_conn *, struct arena *, unsigned grace_s,
+    struct ledger_finding *f);
 
 #endif

@@ -15,6 +15,8 @@ int cli_provider(const struct conf *, int argc, char **argv);
 int cli_model(const struct conf *, int argc, char **argv);
 /* `tollgate sweep`: settle expired holds; exit code. */
 int cli_sweep(const struct conf *, int argc, char **argv);
+/* ledger check [--grace S]: exit 0 the books hold, 1 the first discrepancy, 2 error */
+int cli_ledger(const struct conf *, int argc, char **argv);
 /* `tollgate genkey`: print a new master key; exit code. */
 int cli_genkey(const struct conf *, int argc, char **argv);
 

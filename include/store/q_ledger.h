@@ -30,6 +30,10 @@ enum tg_err q_ledger_reserve(struct db_conn *, struct arena *,
 enum tg_err q_hold_by_idem(struct db_conn *, struct arena *, int64_t user_id,
     int64_t key_id, const char *idem, unsigned char id[Q_HOLD_ID_LEN]);
 
+/* That hold's state ('open', 'settled', 'expired_settled') and charge. */
+enum tg_err q_hold_idem_state(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t key_id, const char *idem, const char **state, int64_t *charged);
+
 /* What tg_settle and tg_lease_charge answer. */
 struct q_settled {
 	enum q_outcome outcome;
@@ -73,5 +77,22 @@ enum tg_err q_journal_mark(
 /* Forget a journal's mark (its file is gone). */
 enum tg_err q_journal_mark_del(
     struct db_conn *, struct arena *, const char *mark);
+
+/*
+ * The proofs of tollgate ledger check, each over every account (key, hold):
+ * balance + reserved = the ledger's sum; reserved = what open holds and
+ * leases still hold; usage records = the ledger's charges less sweeps; a
+ * key's spent = its exact holds (open: held, closed: charged) and its
+ * carves; no hold open grace_s past its time.
+ */
+enum q_check { QC_SUM, QC_RESERVED, QC_USAGE, QC_SPENT, QC_OLD, QC__MAX };
+/* The first row a proof fails on: the user's public id, a key's or hold's. */
+struct q_check_row {
+	const char *user, *detail;
+	int64_t expected, found;
+};
+/* TG_OK with the first failing row, TG_ENOENT when the proof holds. */
+enum tg_err q_ledger_check(struct db_conn *, struct arena *, enum q_check,
+    int64_t grace_s, struct q_check_row *out);
 
 #endif

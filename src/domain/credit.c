@@ -70,7 +70,8 @@ credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
 	if ((rc = lease_hold(op, c, env, ask, cr)) == TG_ENOENT)
 		rc = ledger_reserve(c, op->arena, op->who->user_id,
 		    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
-		    cr->hold_id, &cr->replayed, &cr->short_of);
+		    cr->hold_id, &cr->replayed, &cr->short_of,
+		    &cr->reserve_balance);
 	if (rc == TG_OK && !cr->replayed)
 		cr->held = 1;
 	return rc;
@@ -105,6 +106,38 @@ journal_settle(struct op *op, const struct credit_env *env, struct credit *cr,
 	cr->balance_after =
 	    lease_available(lt, (uint64_t)op->who->user_id, &balance);
 	cr->balance_after += balance;
+	cr->held = 0;
+	return TG_OK;
+}
+
+/*
+ * An exact hold whose settle could not reach the database (or lost it before
+ * the answer): the answer was given, so it is settled; one line in the
+ * journal, written out by ledger_settle_usage when the database is back.  If
+ * the lost settle did commit, the write-out finds the hold closed and moves
+ * nothing.
+ */
+static enum tg_err
+journal_exact(struct op *op, const struct credit_env *env, struct credit *cr,
+    int64_t charge, const struct db_val *cols, enum tg_err why)
+{
+	struct journal_rec jr;
+
+	memset(&jr, 0, sizeof(jr));
+	memcpy(jr.lease_id, cr->hold_id, HOLD_ID_LEN);
+	jr.user_id = op->who->user_id;
+	jr.key_id = op->who->key_id;
+	jr.charge = charge;
+	jr.usage = cols;
+	jr.exact = 1;
+	if (journal_append(env->journal, &jr) == -1)
+		return why;
+	log_msg(LOG_WARN,
+	    "req=%s the database is unavailable at settlement: %lld nano-USD "
+	    "settled into the journal",
+	    op->request_id, (long long)charge);
+	cr->charged = charge;
+	cr->balance_after = cr->reserve_balance + cr->hold - charge;
 	cr->held = 0;
 	return TG_OK;
 }
@@ -148,6 +181,10 @@ credit_settle(struct op *op, const struct credit_db *db,
 		    cols, &cr->charged, &cr->balance_after, &overrun);
 	if (cr->leased)
 		lease_back(op, env, cr, rc, overrun);
+	/* No such hold, or closed already (swept): nothing to journal. */
+	if (!cr->leased && env->journal != NULL && rc != TG_OK &&
+	    rc != TG_ENOENT && rc != TG_ECONFLICT)
+		return journal_exact(op, env, cr, charge, cols, rc);
 	if (rc == TG_OK && overrun > 0) {
 		log_msg(LOG_WARN,
 		    "req=%s charged %lld nano-USD past its hold of %lld",
@@ -162,4 +199,23 @@ credit_settle(struct op *op, const struct credit_db *db,
 	if (rc == TG_OK)
 		cr->held = 0;
 	return rc;
+}
+
+enum tg_err
+credit_sweep(struct db_conn *c, struct arena *a, const char *journal_dir,
+    unsigned limit, unsigned *settled)
+{
+	unsigned char(*keep)[HOLD_ID_LEN] = NULL;
+	size_t nkeep = 0;
+
+	*settled = 0;
+	/*
+	 * A hold whose settlement waits in a journal of this node for the
+	 * database is not charged in full: its write-out charges it exactly.
+	 * When that cannot be told, nothing is swept this time.
+	 */
+	if (journal_dir != NULL &&
+	    journal_pending_holds(journal_dir, c, a, &keep, &nkeep) == -1)
+		return TG_EUNAVAIL;
+	return ledger_sweep(c, a, limit, keep, nkeep, settled);
 }

@@ -1,4 +1,4 @@
-/* journal.c: settled requests on leases, written to a local file first and to the database in batches */
+/* journal.c: settled requests (lease carves, exact holds the database missed) in a local file first, then the database */
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
@@ -21,6 +21,7 @@
 #include "store/stmt.h"
 #include "domain/journal.h"
 #include "domain/lease.h"
+#include "domain/ledger.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -30,6 +31,8 @@
 #define ROTATE_BYTES   (16u << 20) /* a written-out file this big is replaced */
 #define NAME_MAX_LEN   256
 #define PATH_MAX_LEN   4096
+#define PENDING_MAX    (4u << 20) /* unwritten bytes the sweeper reads */
+#define EXACT_TAG      "x "	  /* the line of an exact hold starts so */
 
 struct journal {
 	char *dir;
@@ -125,7 +128,7 @@ int
 journal_append(struct journal *j, const struct journal_rec *r)
 {
 	char *line, *o;
-	size_t i, room = 4 * HOLD_ID_LEN + 1 + 3 * 21 + 1;
+	size_t i, room = 2 + 4 * HOLD_ID_LEN + 1 + 3 * 21 + 1;
 	ssize_t w;
 	int rc = -1;
 
@@ -134,7 +137,12 @@ journal_append(struct journal *j, const struct journal_rec *r)
 						    : 2 + 20;
 	if (room > LINE_MAX_BYTES || (line = malloc(room)) == NULL)
 		return -1;
-	o = put_hex(line, r->lease_id, HOLD_ID_LEN);
+	o = line;
+	if (r->exact) {
+		memcpy(o, EXACT_TAG, 2);
+		o += 2;
+	}
+	o = put_hex(o, r->lease_id, HOLD_ID_LEN);
 	*o++ = ' ';
 	o = put_hex(o, r->carve_id, HOLD_ID_LEN);
 	*o++ = ' ';
@@ -186,7 +194,8 @@ struct line {
 	unsigned char lease[HOLD_ID_LEN], carve[HOLD_ID_LEN];
 	int64_t user, key, charge;
 	struct db_val usage[LEDGER_USAGE_COLS];
-	int open; /* its lease was open when written out */
+	int open;  /* its lease was open when written out */
+	int exact; /* an exact hold (lease: its id), settled by its id */
 };
 
 static int
@@ -237,6 +246,10 @@ parse_line(char *p, struct arena *a, struct line *l)
 	unsigned char *bin;
 
 	memset(l, 0, sizeof(*l));
+	if (strncmp(p, EXACT_TAG, 2) == 0) {
+		l->exact = 1;
+		p += 2;
+	}
 	if ((tok = strtok_r(p, " ", &save)) == NULL || strlen(tok) != 32 ||
 	    unhex(tok, HOLD_ID_LEN, l->lease) == -1)
 		return -1;
@@ -351,7 +364,7 @@ write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 		u[3] = bin(lines[i].lease);
 		u[19] = DB_I64(lines[i].charge);
 	}
-	if ((rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
+	if (n > 0 && (rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
 		return rc;
 	return TG_OK;
 }
@@ -368,8 +381,9 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 	size_t i, k, nl = 0, na = 0, nk = 0;
 	enum tg_err rc;
 
-	accts = arena_calloc(a, n, sizeof(*accts));
-	keys = arena_calloc(a, n, sizeof(*keys));
+	/* n may be 0: a batch of exact holds only still moves the mark. */
+	accts = arena_calloc(a, n + 1, sizeof(*accts));
+	keys = arena_calloc(a, n + 1, sizeof(*keys));
 	if (accts == NULL || keys == NULL)
 		return TG_ESYSTEM;
 	for (i = 0; i < n; i++)
@@ -426,6 +440,46 @@ fail:
 }
 
 /*
+ * The exact holds of lines[0..*n) settled one by one, by the procedure of the
+ * online settle: each is its own transaction, idempotent by the hold id, so
+ * one settled again after a failed batch is "already closed" and moves
+ * nothing.  The carves are moved to the front, *n of them.  -1 on a database
+ * error (the batch is retried).
+ */
+static int
+settle_exact(struct db_conn *c, struct arena *a, const char *mark,
+    struct line *lines, size_t *n)
+{
+	char hex[2 * HOLD_ID_LEN + 1];
+	size_t i, m = 0;
+	int64_t charged;
+	enum tg_err rc;
+
+	for (i = 0; i < *n; i++) {
+		if (!lines[i].exact) {
+			if (m != i)
+				lines[m] = lines[i];
+			m++;
+			continue;
+		}
+		rc = ledger_settle_usage(c, a, lines[i].lease, lines[i].charge,
+		    lines[i].usage, &charged, NULL, NULL);
+		if (rc == TG_OK)
+			continue;
+		if (rc != TG_ECONFLICT && rc != TG_ENOENT)
+			return -1;
+		crypto_hex(lines[i].lease, HOLD_ID_LEN, hex);
+		log_msg(rc == TG_ENOENT ? LOG_ERR : LOG_WARN,
+		    "journal %s: hold %s %s", mark, hex,
+		    rc == TG_ENOENT ? "does not exist: its line is skipped"
+				    : "was already closed (settled before "
+				      "its connection was lost, or swept)");
+	}
+	*n = m;
+	return 0;
+}
+
+/*
  * Write out the complete lines of fd from *off; 0 or more lines written, -1
  * on a database error.
  */
@@ -438,7 +492,7 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 	struct sum *leases;
 	struct db_val *rows;
 	char *data, *p, *nl;
-	size_t n = 0, nleases = 0, k, used;
+	size_t n = 0, nleases = 0, k, used, had;
 	struct stat st;
 	ssize_t got;
 	size_t want;
@@ -483,14 +537,16 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 		used = (size_t)(p - data);
 		if (used == 0)
 			break; /* a line still being written */
+		had = n;
 		if (n > 0 &&
-		    write_out(c, a, lines, n, mark, *off + (int64_t)used,
-			leases, &nleases, rows) != TG_OK)
+		    (settle_exact(c, a, mark, lines, &n) == -1 ||
+			write_out(c, a, lines, n, mark, *off + (int64_t)used,
+			    leases, &nleases, rows) != TG_OK))
 			return -1;
 		*off += (int64_t)used;
 		for (k = 0; k < nleases; k++)
 			lease_flushed(lt, leases[k].id, leases[k].n);
-		total += (int)n;
+		total += (int)had;
 	}
 	return total;
 }
@@ -644,4 +700,98 @@ journal_close(struct journal *j, struct db_conn *c, struct arena *a)
 	pthread_rwlock_destroy(&j->rot);
 	free(j->dir);
 	free(j);
+}
+
+/* --- what the sweeper leaves alone --------------------------------------------------------- */
+
+static int
+cmp_id(const void *x, const void *y)
+{
+	return memcmp(x, y, HOLD_ID_LEN);
+}
+
+/*
+ * The exact holds in fd's lines from off on (the part not written out), added
+ * to ids (room for cap); -1 when that part is more than PENDING_MAX.
+ */
+static int
+pending_of(int fd, int64_t off, struct arena *a,
+    unsigned char (**ids)[HOLD_ID_LEN], size_t *n, size_t *cap)
+{
+	struct stat st;
+	char *data, *p, *nl;
+	ssize_t got;
+
+	if (fstat(fd, &st) == -1 || st.st_size <= off)
+		return 0;
+	if (st.st_size - off > (int64_t)PENDING_MAX ||
+	    (data = arena_alloc(a, (size_t)(st.st_size - off) + 1)) == NULL)
+		return -1;
+	if ((got = pread(fd, data, (size_t)(st.st_size - off), off)) < 0)
+		return -1;
+	data[got] = '\0';
+	for (p = data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		if (strncmp(p, EXACT_TAG, 2) != 0 || nl - p < 2 + 32)
+			continue;
+		if (*n == *cap) {
+			unsigned char(*more)[HOLD_ID_LEN];
+
+			*cap = *cap * 2 + 64;
+			if ((more = arena_alloc(a, *cap * HOLD_ID_LEN)) == NULL)
+				return -1;
+			if (*n > 0)
+				memcpy(more, *ids, *n * HOLD_ID_LEN);
+			*ids = more;
+		}
+		if (unhex(p + 2, HOLD_ID_LEN, (*ids)[*n]) == 0)
+			(*n)++;
+	}
+	return 0;
+}
+
+/*
+ * Reads every journal file of the directory, its unwritten part: the files
+ * of live processes too (a write-out may be waiting for the database).
+ */
+int
+journal_pending_holds(const char *dir, struct db_conn *c, struct arena *a,
+    unsigned char (**ids)[HOLD_ID_LEN], size_t *n)
+{
+	char host[64], path[PATH_MAX_LEN];
+	struct dirent *e;
+	size_t cap = 0;
+	int64_t off;
+	enum tg_err rc;
+	int fd, ret = 0;
+	DIR *d;
+
+	*ids = NULL;
+	*n = 0;
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while (ret == 0 && (e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 3 || strcmp(e->d_name + len - 2, ".j") != 0)
+			continue;
+		off = 0;
+		rc = q_journal_mark(
+		    c, a, arena_printf(a, "%s/%s", host, e->d_name), &off);
+		if (rc != TG_OK && rc != TG_ENOENT) {
+			ret = -1;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue; /* written out and removed since */
+		ret = pending_of(fd, off, a, ids, n, &cap);
+		close(fd);
+	}
+	closedir(d);
+	if (ret == 0 && *n > 1)
+		qsort(*ids, *n, HOLD_ID_LEN, cmp_id);
+	return ret;
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -31,6 +32,19 @@ idem_hold(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 	enum tg_err rc = q_hold_by_idem(c, a, user_id, key_id, idem, hold_id);
 
 	return rc == TG_ENOENT ? TG_ESYSTEM : rc;
+}
+
+enum tg_err
+ledger_idem_swept(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, const char *idem, int64_t *charged)
+{
+	const char *state = NULL;
+	enum tg_err rc;
+
+	rc = q_hold_idem_state(c, a, user_id, key_id, idem, &state, charged);
+	if (rc != TG_OK)
+		return rc;
+	return strcmp(state, "expired_settled") == 0 ? TG_OK : TG_ENOENT;
 }
 
 /*
@@ -81,10 +95,11 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 enum tg_err
 ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
     int64_t key_id, int64_t amount, const char *idem, unsigned ttl_s,
-    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why)
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
+    int64_t *balance)
 {
 	return reserve(c, a, user_id, key_id, amount, idem, ttl_s, 0, hold_id,
-	    replayed, why, NULL);
+	    replayed, why, balance);
 }
 
 enum tg_err
@@ -225,9 +240,15 @@ ledger_settle_usage(struct db_conn *c, struct arena *a,
 	    c, a, hold_id, charge, "settled", usage, charged, balance, overrun);
 }
 
+static int
+cmp_id(const void *x, const void *y)
+{
+	return memcmp(x, y, HOLD_ID_LEN);
+}
+
 enum tg_err
-ledger_sweep(
-    struct db_conn *c, struct arena *a, unsigned limit, unsigned *settled)
+ledger_sweep(struct db_conn *c, struct arena *a, unsigned limit,
+    const unsigned char (*keep)[HOLD_ID_LEN], size_t nkeep, unsigned *settled)
 {
 	struct q_expired *h = NULL;
 	size_t i, n;
@@ -238,6 +259,10 @@ ledger_sweep(
 	if ((rc = q_holds_expired(c, a, limit, &h, &n)) != TG_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
+		/* Settled into a journal: its write-out charges it exactly. */
+		if (!h[i].lease && nkeep > 0 &&
+		    bsearch(h[i].id, keep, nkeep, HOLD_ID_LEN, cmp_id) != NULL)
+			continue;
 		/*
 		 * Nothing says what was used: the worst case the hold priced.
 		 * Another sweeper may have closed it since: that is no error.
@@ -291,4 +316,52 @@ ledger_audit_overrun(struct db_conn *c, struct arena *a, const char *user_pub,
 		 NULL, after)) != TG_OK)
 		db_rollback(c);
 	return rc;
+}
+
+/* clang-format off */
+/* The proofs in order, what each compares, and whether it is money. */
+static const struct {
+	enum q_check q;
+	const char *what, *expected, *found;
+	int money;
+} checks[] = {
+	{ QC_SUM, "balance + reserved", "the sum of its ledger entries",
+	  "balance + reserved", 1 },
+	{ QC_RESERVED, "reserved", "what its open holds and leases hold",
+	  "reserved", 1 },
+	{ QC_USAGE, "usage records", "its ledger charges less sweeps",
+	  "the sum of its usage records", 1 },
+	{ QC_SPENT, "API key spent", "its holds' and carves' charges",
+	  "spent", 1 },
+	{ QC_OLD, "hold open past its time", "closed within the grace (s)",
+	  "seconds past its time", 0 },
+};
+/* clang-format on */
+
+enum tg_err
+ledger_check(struct db_conn *c, struct arena *a, unsigned grace_s,
+    struct ledger_finding *f)
+{
+	struct q_check_row row;
+	size_t i;
+	enum tg_err rc;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		rc = q_ledger_check(c, a, checks[i].q, grace_s, &row);
+		if (rc == TG_ENOENT)
+			continue;
+		if (rc != TG_OK)
+			return rc;
+		*f = (struct ledger_finding){.user = row.user,
+		    .detail = row.detail,
+		    .what = checks[i].what,
+		    .expected_is = checks[i].expected,
+		    .found_is = checks[i].found,
+		    .expected = row.expected,
+		    .found = row.found,
+		    .money = checks[i].money};
+		return TG_ECONFLICT;
+	}
+	return TG_OK;
 }

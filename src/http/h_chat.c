@@ -264,6 +264,7 @@ reserve(struct call *x, int *answered)
 	struct credit_env env = {r->ctx->leases, r->ctx->journal};
 	struct credit_ask ask = {x->hold, x->idem, x->credit_limit >= 0};
 	struct usage_replay rp;
+	int64_t swept = 0;
 	enum tg_err rc;
 
 	rc = credit_reserve(&x->op, x->c, &env, &ask, &x->cr);
@@ -277,6 +278,19 @@ reserve(struct call *x, int *answered)
 	if (usage_by_idem(x->c, r->arena, r->who->user_id, r->who->key_id,
 		x->idem, &rp) == TG_OK)
 		return send_replay(x, &rp);
+	/*
+	 * Its request died unsettled and the sweeper charged the hold: that is
+	 * the key's outcome, told the same way every time (never "still
+	 * running", never a second charge).
+	 */
+	if (ledger_idem_swept(x->c, r->arena, r->who->user_id, r->who->key_id,
+		x->idem, &swept) == TG_OK)
+		return resp_fail_code(r, x->resp, TG_ECONFLICT,
+		    "idempotency_request_interrupted", NULL,
+		    "the request with this Idempotency-Key was interrupted "
+		    "before it was settled and was charged its hold of $%s; it "
+		    "has no answer to replay; send it again with a new key",
+		    answer_usd(r->arena, swept));
 	return resp_fail_code(r, x->resp, TG_ECONFLICT,
 	    "idempotency_in_progress", NULL,
 	    "a request with this Idempotency-Key is still running");

@@ -1,4 +1,4 @@
-/* cli.c: operator commands: admin, audit, provider, model, sweep, genkey */
+/* cli.c: operator commands: admin, audit, provider, model, sweep, ledger check, genkey */
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
@@ -11,6 +11,7 @@
 #include "core/arena.h"
 #include "domain/audit.h"
 #include "domain/catalog.h"
+#include "domain/credit.h"
 #include "proc/cli.h"
 #include "core/conf.h"
 #include "core/crypto.h"
@@ -531,7 +532,11 @@ cli_sweep(const struct conf *conf, int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	do {
-		rc = ledger_sweep(x.c, x.arena, 500, &n);
+		rc = credit_sweep(x.c, x.arena,
+		    conf->run_dir != NULL
+			? arena_printf(x.arena, "%s/journal", conf->run_dir)
+			: NULL,
+		    500, &n);
 		total += n;
 		arena_reset(x.arena);
 	} while (rc == TG_OK && n > 0);
@@ -540,6 +545,81 @@ cli_sweep(const struct conf *conf, int argc, char **argv)
 	printf("settled %u expired hold(s)\n", total);
 	cli_close(&x);
 	return EXIT_SUCCESS;
+}
+
+#define LEDGER_USAGE_MSG                                                       \
+	"usage: tollgate ledger check [--grace SECONDS]\n"                     \
+	"  exit 0: the books hold; 1: the first discrepancy is printed; "      \
+	"2: an error\n"
+
+/* A figure as the check prints it: nano-USD with USD beside, or seconds. */
+static void
+print_figure(const struct ledger_finding *f, const char *label, int64_t v)
+{
+	char usd[40];
+
+	if (f->money) {
+		money_format(v, usd, sizeof(usd));
+		printf("  %s: %lld nano-USD ($%s)\n", label, (long long)v, usd);
+	} else {
+		printf("  %s: %lld\n", label, (long long)v);
+	}
+}
+
+/*
+ * tollgate ledger check: the books proved for every user (ledger_check);
+ * for cron: exit 0 when they hold, 1 naming the first discrepancy, 2 when
+ * the check cannot run (usage, the database).
+ */
+int
+cli_ledger(const struct conf *conf, int argc, char **argv)
+{
+	struct ledger_finding f;
+	struct cli x;
+	unsigned grace = 0;
+	char *end;
+	enum tg_err rc;
+
+	if (argc == 3 && strcmp(argv[1], "--grace") == 0) {
+		unsigned long g = strtoul(argv[2], &end, 10);
+
+		if (*argv[2] == '\0' || *end != '\0' || g > 86400) {
+			fputs(LEDGER_USAGE_MSG, stderr);
+			return 2;
+		}
+		grace = (unsigned)g;
+	} else if (argc != 1) {
+		fputs(LEDGER_USAGE_MSG, stderr);
+		return 2;
+	}
+	if (strcmp(argv[0], "check") != 0) {
+		fputs(LEDGER_USAGE_MSG, stderr);
+		return 2;
+	}
+	/* Default grace: two sweeps and a minute past a hold's time. */
+	if (argc == 1)
+		grace = 2 * conf->sweep_interval + 60;
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return 2;
+	}
+	rc = ledger_check(x.c, x.arena, grace, &f);
+	if (rc == TG_ECONFLICT) {
+		printf("ledger check: user %s%s%s: %s\n", f.user,
+		    f.detail[0] != '\0' ? " " : "", f.detail, f.what);
+		print_figure(&f,
+		    arena_printf(x.arena, "expected (%s)", f.expected_is),
+		    f.expected);
+		print_figure(&f,
+		    arena_printf(x.arena, "found (%s)", f.found_is), f.found);
+	} else if (rc == TG_OK) {
+		printf("ledger check: the books hold for every user\n");
+	} else {
+		fprintf(
+		    stderr, "tollgate: ledger check: %s\n", resp_err_code(rc));
+	}
+	cli_close(&x);
+	return rc == TG_OK ? EXIT_SUCCESS : rc == TG_ECONFLICT ? 1 : 2;
 }
 
 int

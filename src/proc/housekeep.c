@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/auth.h"
+#include "domain/credit.h"
 #include "domain/journal.h"
 #include "domain/lease.h"
 #include "domain/ledger.h"
@@ -130,7 +131,10 @@ job_sweep(struct tg_ctx *x, int busy)
 	last = now;
 	if ((c = housekeep_db(x)) == NULL)
 		return;
-	if (ledger_sweep(c, housekeep_arena(x), SWEEP_BATCH, &n) == TG_OK &&
+	if (credit_sweep(c, housekeep_arena(x),
+		arena_printf(housekeep_arena(x), "%s/journal",
+		    x->conf->run_dir != NULL ? x->conf->run_dir : "."),
+		SWEEP_BATCH, &n) == TG_OK &&
 	    n > 0)
 		log_msg(LOG_INFO, "swept %u expired hold(s)", n);
 	if (x->conf->limits_global)

@@ -72,6 +72,8 @@ usage(FILE *fp)
 	    "  model add MODEL_ID PROVIDER_ID UPSTREAM_MODEL INPUT OUTPUT\n"
 	    "           [CACHED] [CONTEXT]   prices in USD per million tokens\n"
 	    "  sweep     settle credit holds whose time ran out\n"
+	    "  ledger check [--grace S]  prove the books (exit 0 ok, 1 a "
+	    "discrepancy, 2 error)\n"
 	    "  genkey    print a new master key for [security] "
 	    "master_key_file\n"
 	    "  version   print the version\n"
@@ -214,6 +216,7 @@ static const struct command {
 	{ "provider", cli_provider, 1, 1 },
 	{ "model",    cli_model,    1, 1 },
 	{ "sweep",    cli_sweep,    0, 1 },
+	{ "ledger",   cli_ledger,   1, 1 },
 	{ "genkey",   cli_genkey,   0, 0 },
 };
 /* clang-format on */

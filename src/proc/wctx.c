@@ -125,7 +125,10 @@ open_journal(const struct conf *c)
 		return NULL;
 	if ((j = journal_open(dir, c->journal_sync, err, sizeof(err))) == NULL)
 		log_msg(LOG_WARN,
-		    "no journal (%s): requests on leases settle in place", err);
+		    "no journal (%s): requests settle in place only (a "
+		    "settle that cannot reach the database is lost to the "
+		    "sweeper)",
+		    err);
 	free(dir);
 	return j;
 }
@@ -216,7 +219,12 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	pool = c->db_pool_size != 0 ? c->db_pool_size : c->threads + 2;
 	if ((x->db = db_pool_new(c, pool)) == NULL)
 		return -1;
-	if ((x->leases = open_leases(c)) != NULL)
+	x->leases = open_leases(c);
+	/*
+	 * Leases or not: an exact hold whose settle cannot reach the database
+	 * is settled into the journal too (credit.c journal_exact).
+	 */
+	if (c->run_dir != NULL)
 		x->journal = open_journal(c);
 	/* A file swapped in since the start: stop rather than share it. */
 	if (shm_refused() != 0)

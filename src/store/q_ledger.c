@@ -15,7 +15,7 @@
 const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_LEDGER_INSERT, "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", DB_SF_HOT },
 	{ STMT_ADMIN_BALANCES, "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", DB_SF_READ },
-	{ STMT_HOLD_BY_IDEM, "SELECT id, amount FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
+	{ STMT_HOLD_BY_IDEM, "SELECT id, amount, state, CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
 	{ STMT_HOLD_EXPIRED, "SELECT id, lease FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_LEDGER_RECONCILE, "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", DB_SF_READ },
 	{ STMT_LEDGER_RESERVE, "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
@@ -33,6 +33,19 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_HOLD_MINE, "SELECT COUNT(*) FROM holds WHERE id = ?", DB_SF_READ },
 	{ STMT_HOLD_CLOSED, "SELECT h.state, CAST(COALESCE(h.charged, 0) AS SIGNED), h.amount, a.balance FROM holds h JOIN accounts a ON a.user_id = h.account_id WHERE h.id = ? AND h.lease = 0", DB_SF_READ },
 	{ STMT_CARVE_CHARGED, "SELECT CAST(-e.amount AS SIGNED), a.balance FROM ledger_entries e JOIN accounts a ON a.user_id = e.account_id WHERE e.dedupe_key = CONCAT('carve:', LOWER(HEX(?)))", DB_SF_READ },
+	/*
+	 * tollgate ledger check: each statement answers the first account (or
+	 * key, or hold) where a proof fails: (user, detail, expected, found).
+	 * Sums per account come from one grouped pass each, not a subquery per
+	 * row.  The ledger's charges less sweeps: a carve's (always with a
+	 * usage record) and an exact hold's settled with one; a sweep's and a
+	 * lease's unused rest have none.
+	 */
+	{ STMT_CHECK_SUM, "SELECT u.public_id, '', CAST(COALESCE(e.s, 0) AS SIGNED), a.balance + a.reserved FROM accounts a JOIN users u ON u.id = a.user_id LEFT JOIN (SELECT account_id, SUM(amount) s FROM ledger_entries GROUP BY account_id) e ON e.account_id = a.user_id WHERE COALESCE(e.s, 0) <> a.balance + a.reserved ORDER BY a.user_id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_RESERVED, "SELECT u.public_id, '', CAST(COALESCE(h.s, 0) AS SIGNED), a.reserved FROM accounts a JOIN users u ON u.id = a.user_id LEFT JOIN (SELECT account_id, SUM(amount - COALESCE(charged, 0)) s FROM holds WHERE state = 'open' GROUP BY account_id) h ON h.account_id = a.user_id WHERE COALESCE(h.s, 0) <> a.reserved ORDER BY a.user_id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_USAGE, "SELECT u.public_id, '', CAST(COALESCE(c.s, 0) AS SIGNED), CAST(COALESCE(r.s, 0) AS SIGNED) FROM accounts a JOIN users u ON u.id = a.user_id LEFT JOIN (SELECT e.account_id, -SUM(e.amount) s FROM ledger_entries e JOIN holds h ON h.id = e.hold_id WHERE e.kind = 'charge' AND (e.dedupe_key LIKE 'carve:%' OR (h.lease = 0 AND h.state = 'settled')) GROUP BY e.account_id) c ON c.account_id = a.user_id LEFT JOIN (SELECT user_id, SUM(charge) s FROM usage_records GROUP BY user_id) r ON r.user_id = a.user_id WHERE COALESCE(c.s, 0) <> COALESCE(r.s, 0) ORDER BY a.user_id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_SPENT, "SELECT u.public_id, k.public_id, CAST(COALESCE(h.s, 0) + COALESCE(r.s, 0) AS SIGNED), k.spent FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN (SELECT api_key_id, SUM(IF(state = 'open', amount, COALESCE(charged, 0))) s FROM holds WHERE lease = 0 GROUP BY api_key_id) h ON h.api_key_id = k.id LEFT JOIN (SELECT r.api_key_id, SUM(r.charge) s FROM usage_records r JOIN holds l ON l.id = r.hold_id AND l.lease = 1 GROUP BY r.api_key_id) r ON r.api_key_id = k.id WHERE COALESCE(h.s, 0) + COALESCE(r.s, 0) <> k.spent ORDER BY k.id LIMIT 1", DB_SF_READ },
+	{ STMT_CHECK_OLD, "SELECT u.public_id, LOWER(HEX(h.id)), CAST(? AS SIGNED), CAST(TIMESTAMPDIFF(SECOND, h.expires_at, NOW(6)) AS SIGNED) FROM holds h JOIN users u ON u.id = h.account_id WHERE h.state = 'open' AND h.expires_at < NOW(6) - INTERVAL ? SECOND ORDER BY h.expires_at LIMIT 1", DB_SF_READ },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
@@ -148,6 +161,23 @@ carve_was_mine(struct db_conn *c, struct arena *a, const struct db_val *p,
 	out->overrun = out->charged > p[3].i ? out->charged - p[3].i : 0;
 	out->balance = rows.v[1].i;
 	return TG_OK;
+}
+
+enum tg_err
+q_hold_idem_state(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, const char *idem, const char **state, int64_t *charged)
+{
+	struct db_val p[3] = {DB_I64(user_id), DB_I64(key_id), DB_STR(idem)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_HOLD_BY_IDEM, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.ncols != 4)
+		return TG_ENOENT;
+	*state = q_str(&rows.v[2]);
+	*charged = rows.v[3].i;
+	return *state != NULL ? TG_OK : TG_ENOENT;
 }
 
 /* A procedure's outcome row: outcome, then charged, balance, overrun. */
@@ -349,5 +379,32 @@ q_admin_balances(struct db_conn *c, struct arena *a, int64_t limit,
 	}
 	*out = b;
 	*n = rows.nrows;
+	return TG_OK;
+}
+
+enum tg_err
+q_ledger_check(struct db_conn *c, struct arena *a, enum q_check which,
+    int64_t grace_s, struct q_check_row *out)
+{
+	static const enum stmt stmts[] = {[QC_SUM] = STMT_CHECK_SUM,
+	    [QC_RESERVED] = STMT_CHECK_RESERVED,
+	    [QC_USAGE] = STMT_CHECK_USAGE,
+	    [QC_SPENT] = STMT_CHECK_SPENT,
+	    [QC_OLD] = STMT_CHECK_OLD};
+	struct db_val p[2] = {DB_I64(grace_s), DB_I64(grace_s)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, stmts[which], p, which == QC_OLD ? 2 : 0, &rows,
+		 a)) != TG_OK)
+		return rc;
+	if (rows.nrows == 0)
+		return TG_ENOENT;
+	if (rows.ncols != 4)
+		return TG_ESYSTEM;
+	out->user = q_str(&rows.v[0]);
+	out->detail = q_str(&rows.v[1]);
+	out->expected = rows.v[2].i;
+	out->found = rows.v[3].i;
 	return TG_OK;
 }

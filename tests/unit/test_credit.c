@@ -15,12 +15,14 @@ static struct {
 	int reserve, lease_take, settle_usage, lease_charge, journal, audit;
 	int64_t amount, charge, hold;
 	int fail_journal;
+	int exact;	       /* the journaled record's kind */
+	enum tg_err settle_rc; /* what the settle in place returns */
 	int64_t overrun; /* what the database says was charged past the hold */
 } seen;
 
 enum tg_err __wrap_ledger_reserve(struct db_conn *, struct arena *, int64_t,
     int64_t, int64_t, const char *, unsigned, unsigned char *, int *,
-    enum ledger_short *);
+    enum ledger_short *, int64_t *);
 enum tg_err __wrap_ledger_lease_take(struct db_conn *, struct arena *, int64_t,
     int64_t, unsigned, unsigned char *, int64_t *);
 enum tg_err __wrap_ledger_settle_usage(struct db_conn *, struct arena *,
@@ -38,9 +40,12 @@ int __wrap_journal_append(struct journal *, const struct journal_rec *);
 enum tg_err
 __wrap_ledger_reserve(struct db_conn *c, struct arena *a, int64_t user,
     int64_t key, int64_t amount, const char *idem, unsigned ttl,
-    unsigned char *hold_id, int *replayed, enum ledger_short *why)
+    unsigned char *hold_id, int *replayed, enum ledger_short *why,
+    int64_t *balance)
 {
 	(void)c, (void)a, (void)user, (void)key, (void)idem, (void)ttl;
+	if (balance != NULL)
+		*balance = 900;
 	seen.reserve++;
 	seen.amount = amount;
 	memset(hold_id, 0xee, HOLD_ID_LEN);
@@ -69,6 +74,8 @@ __wrap_ledger_settle_usage(struct db_conn *c, struct arena *a,
 	(void)c, (void)a, (void)u;
 	assert_int_equal(hold_id[0], 0xee);
 	seen.settle_usage++;
+	if (seen.settle_rc != TG_OK)
+		return seen.settle_rc;
 	seen.charge = charge;
 	*charged = charge;
 	*balance = 1000;
@@ -118,6 +125,7 @@ __wrap_journal_append(struct journal *j, const struct journal_rec *r)
 	(void)j;
 	seen.journal++;
 	seen.charge = r->charge;
+	seen.exact = r->exact;
 	return seen.fail_journal ? -1 : 0;
 }
 
@@ -194,6 +202,44 @@ t_exact(void **state)
 	assert_int_equal(cr.charged, 400);
 	assert_int_equal(cr.balance_after, 1000);
 	assert_false(cr.held);
+}
+
+/*
+ * No leases, and the database fails at settlement: the exact hold is settled
+ * into the journal by its id and the real charge is told (issue 15 item 1);
+ * a hold already closed (swept) or unknown is not journaled.
+ */
+static void
+t_exact_journaled(void **state)
+{
+	struct credit_env env = {NULL, (struct journal *)&who};
+	struct credit_ask ask = {1000, NULL, 0};
+	struct db_val cols[LEDGER_USAGE_COLS];
+	struct credit cr;
+
+	(void)state;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &ask, &cr), TG_OK);
+	seen.settle_rc = TG_EDB;
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
+	assert_int_equal(seen.settle_usage, 1);
+	assert_int_equal(seen.journal, 1);
+	assert_true(seen.exact);
+	assert_int_equal(seen.charge, 400);
+	assert_int_equal(cr.charged, 400);
+	/* The balance just after the hold (900), the hold's rest back. */
+	assert_int_equal(cr.balance_after, 900 + 1000 - 400);
+	assert_false(cr.held);
+	/* Swept already: nothing journaled, the failure stands. */
+	assert_int_equal(credit_reserve(&op, NULL, &env, &ask, &cr), TG_OK);
+	seen.settle_rc = TG_ECONFLICT;
+	assert_int_equal(
+	    credit_settle(&op, &db, &env, &cr, 400, cols), TG_ECONFLICT);
+	assert_int_equal(seen.journal, 1);
+	/* No journal on the node: the failure stands too. */
+	env.journal = NULL;
+	seen.settle_rc = TG_EDB;
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_EDB);
+	assert_int_equal(seen.journal, 1);
 }
 
 /* A lease is taken, carved, and the settlement journaled: no database. */
@@ -293,6 +339,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_exact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_exact_journaled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_lease_journal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_lease_overrun, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_journal_fails, setup, teardown),

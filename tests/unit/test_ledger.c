@@ -112,7 +112,7 @@ t_reserve_then_settle(void **state)
 	int rep;
 
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(3), NULL,
-			     60, h, &rep, &why),
+			     60, h, &rep, &why, NULL),
 	    TG_OK);
 	reconciles(uid, &bal, &res, &open);
 	assert_int_equal(bal, USD(7));
@@ -145,7 +145,7 @@ t_charge_past_hold(void **state)
 	int rep;
 
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(2), NULL,
-			     60, h, &rep, &why),
+			     60, h, &rep, &why, NULL),
 	    TG_OK);
 	assert_int_equal(
 	    ledger_settle(w.c, w.req.arena, h, USD(100), &charged), TG_OK);
@@ -164,7 +164,7 @@ t_insufficient_changes_nothing(void **state)
 	int rep;
 
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(1) + 1,
-			     NULL, 60, h, &rep, &why),
+			     NULL, 60, h, &rep, &why, NULL),
 	    TG_ECREDIT);
 	assert_int_equal(why, SHORT_BALANCE);
 	reconciles(uid, &bal, &res, &open);
@@ -192,20 +192,20 @@ t_key_credit_limit(void **state)
 	assert_non_null(pub);
 	assert_int_equal(key_update(w.c, &w.op, uid, pub, &ks, &k), TG_OK);
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(3),
-			     NULL, 60, h1, &rep, &why),
+			     NULL, 60, h1, &rep, &why, NULL),
 	    TG_ECREDIT);
 	assert_int_equal(why, SHORT_KEY_LIMIT);
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(3) / 2,
-			     NULL, 60, h1, &rep, &why),
+			     NULL, 60, h1, &rep, &why, NULL),
 	    TG_OK);
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(1),
-			     NULL, 60, h2, &rep, &why),
+			     NULL, 60, h2, &rep, &why, NULL),
 	    TG_ECREDIT);
 	/* Settling for less frees the rest of the key's limit again. */
 	assert_int_equal(
 	    ledger_settle(w.c, w.req.arena, h1, USD(1) / 2, NULL), TG_OK);
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(1),
-			     NULL, 60, h2, &rep, &why),
+			     NULL, 60, h2, &rep, &why, NULL),
 	    TG_OK);
 }
 
@@ -218,11 +218,11 @@ t_idempotency_key(void **state)
 	int rep;
 
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(2),
-			     "idem-1", 60, h1, &rep, &why),
+			     "idem-1", 60, h1, &rep, &why, NULL),
 	    TG_OK);
 	assert_int_equal(rep, 0);
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, kid, USD(2),
-			     "idem-1", 60, h2, &rep, &why),
+			     "idem-1", 60, h2, &rep, &why, NULL),
 	    TG_OK);
 	assert_int_equal(rep, 1);
 	assert_memory_equal(h1, h2, HOLD_ID_LEN);
@@ -242,12 +242,12 @@ t_sweeper_settles_expired(void **state)
 
 	/* A request whose worker died: ttl 0, never settled by it. */
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(4), NULL,
-			     0, h, &rep, &why),
+			     0, h, &rep, &why, NULL),
 	    TG_OK);
 	usleep(20000);
 	do {
 		assert_int_equal(
-		    ledger_sweep(w.c, w.req.arena, 100, &n), TG_OK);
+		    ledger_sweep(w.c, w.req.arena, 100, NULL, 0, &n), TG_OK);
 		total += n;
 	} while (n == 100);
 	assert_true(total >= 1);
@@ -293,7 +293,7 @@ reserve_loop(void *arg)
 	}
 	for (i = 0; i < TRIES; i++) {
 		rc = ledger_reserve(
-		    c, a, r->uid, 0, USD(1), NULL, 60, h, &rep, &why);
+		    c, a, r->uid, 0, USD(1), NULL, 60, h, &rep, &why, NULL);
 		if (rc == TG_OK) {
 			r->admitted++;
 			pthread_mutex_lock(r->mu);
@@ -387,7 +387,7 @@ t_concurrent_settle_exactly_once(void **state)
 	int i, wins = 0, rep;
 
 	assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0, USD(2), NULL,
-			     60, h, &rep, &why),
+			     60, h, &rep, &why, NULL),
 	    TG_OK);
 	for (i = 0; i < NTHREADS; i++) {
 		memset(&r[i], 0, sizeof(r[i]));

@@ -127,15 +127,18 @@ balance_of() {
 }
 
 # ledger_check USER_PUBLIC_ID: true when the user's ledger reconciles (sum of entries =
-# balance + reserved) and no hold is open; prints the figures.
+# balance + reserved) and no hold is open; prints the figures.  `tollgate ledger check` is
+# the authority: it must pass too, for every user of the database (its output is noted).
 ledger_check() {
-	local row
+	local row lc lc_rc=0
 	row=$(sql "$SCRATCH" -e "SELECT a.balance, a.reserved,
 		(SELECT COALESCE(SUM(e.amount),0) FROM ledger_entries e WHERE e.account_id = a.user_id),
 		(SELECT COUNT(*) FROM holds h WHERE h.account_id = a.user_id AND h.state = 'open')
 		FROM accounts a JOIN users u ON u.id = a.user_id WHERE u.public_id = '$1'")
 	note "ledger of $1: balance reserved sum open = $row"
-	echo "$row" | awk -F'\t' '{ exit !($1 + $2 == $3 && $4 == 0) }'
+	lc=$(tg_cli ledger check 2>&1) || lc_rc=$?
+	[ "$lc_rc" = 0 ] || note "tollgate ledger check: exit $lc_rc: $(echo "$lc" | tr '\n' ' ')"
+	echo "$row" | awk -F'\t' '{ exit !($1 + $2 == $3 && $4 == 0) }' && [ "$lc_rc" = 0 ]
 }
 
 # MSGS: the "messages" member of the usual chat body (12 prompt tokens at the mock).
