@@ -89,6 +89,8 @@ journal_settle(struct op *op, const struct credit_env *env, struct credit *cr,
 	struct journal_rec jr;
 	int64_t balance = 0;
 
+	/* Every field set: a stray exact flag would write a carve as a hold. */
+	memset(&jr, 0, sizeof(jr));
 	memcpy(jr.lease_id, cr->carve.lease_id, HOLD_ID_LEN);
 	memcpy(jr.carve_id, cr->carve.id, HOLD_ID_LEN);
 	jr.user_id = op->who->user_id;

@@ -262,6 +262,8 @@ t_lease_journal(void **state)
 	assert_int_equal(seen.lease_take, 1);
 	assert_int_equal(credit_settle(&op, NULL, &env, &cr, 400, cols), TG_OK);
 	assert_int_equal(seen.journal, 1);
+	/* A carve's line, never an exact hold's (t_settle_reqid saw one). */
+	assert_int_equal(seen.exact, 0);
 	assert_int_equal(seen.lease_charge, 0);
 	assert_int_equal(cr.charged, 400);
 	/* The balance when the lease was taken, plus what it still holds. */
