@@ -416,9 +416,10 @@ auth_flush(struct db_pool *pool)
 		touch_keep(t, n); /* the database is away: next time */
 		return;
 	}
-	if ((a = arena_new(4096)) != NULL)
+	if ((a = arena_new(4096)) != NULL) {
 		touch_write(c, a, t, n);
-	else
+		arena_free(a);
+	} else
 		touch_keep(t, n);
 	db_put(pool, c);
 }
