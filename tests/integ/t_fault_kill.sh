@@ -3,8 +3,8 @@
 # both billing modes (leases off, then on): 20 clients for FAULT_SECONDS (default 10) per
 # mode while a worker is killed every 2 s. 24 slots for 20 clients: a wait for a slot
 # behind kept connections (t_load_fair's subject, not this test's) would starve the load.
-# Afterwards every hold is closed (swept or settled), `tollgate ledger check` passes, and every client that got a 200 with a cost was
-# charged exactly that: its usage record (by x-request-id) has that charge.
+# Afterwards every hold is closed (swept or settled), `tollgate ledger check` passes, and
+# every client that got a 200 with a cost was charged exactly that: its usage record (by x-request-id) has that charge.
 # FAULT_SECONDS=30 (or more) for the campaign's length; the suite's default stays short.
 # On a machine shared by many busy processes each bash client gets few requests in (they are
 # processes spawning processes); the checks hold for whatever ran, and the kill count shows.
