@@ -13,7 +13,7 @@ AK=$ADMIN_KEY
 
 # A second mock whose keys behave differently (distinct last 4 characters: the log's key_label).
 RL=sk-mock-ratelimited-aaaa RV=sk-mock-revoked-bbbb HL=sk-mock-healthy-cccc
-start_bg mock2 "$MOCK_BIN" -p 0 -k "$HL" -x "$RL=status=429,retry_after=6" -x "$RV=status=401" \
+start_bg mock2 "$MOCK_BIN" -p 0 -k "$HL" -x "$RL=status=429,retry_after=15" -x "$RV=status=401" \
 	-l "$T/mock2.jsonl"
 m2_port() { sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$T/log/mock2.out"; }
 m2_has_port() { [ -n "$(m2_port)" ]; }
@@ -59,14 +59,14 @@ check "GET /api/status: the compact summary" json_is \
 	'.status == "ok" and .totalKeys >= 3 and (.keys | any(.key == "...cccc" and .available == true and .dailyUsage == 6)) and (.keys | any(.key == "...bbbb" and .available == false))'
 
 # --- the cool-down ends; the revoked key stays out ----------------------------------------------
-sleep 6.5
+sleep 15.5
 chat "$UK" "$(body pool/m)"
-check "after Retry-After (6 s) the request still succeeds" status_is 200
+check "after Retry-After (15 s) the request still succeeds" status_is 200
 check "  the rate-limited key was tried again, being least recently used ($(uses aaaa))" \
 	test "$(uses aaaa)" -eq 2
 m2_log
-check "  its second try came >= 6 s after the first" \
-	jq -e '[.[] | select(.key_label == "aaaa") | .t_ms] | (.[1] - .[0]) >= 6000' "$T/m2.json"
+check "  its second try came >= 15 s after the first" \
+	jq -e '[.[] | select(.key_label == "aaaa") | .t_ms] | (.[1] - .[0]) >= 15000' "$T/m2.json"
 check "  the revoked key stayed out ($(uses bbbb))" test "$(uses bbbb)" -eq 1
 
 # --- spacing and a per-minute count on one key ------------------------------------------------
