@@ -19,12 +19,14 @@ struct q_ukey_change;
 #define UPSTREAM_SECRET_MAX 1024 /* bytes of one provider key */
 #define UPSTREAM_MAX_ROUTES 8	 /* deployments tried for one request */
 
-/* Provider kinds tollgate speaks (all OpenAI-format for now). */
+/* Provider kinds tollgate speaks (prov_ops_of gives each one's wire). */
 enum prov_kind {
 	PROV_OPENAI = 0,
 	PROV_DEEPSEEK,
 	PROV_OPENROUTER,
 	PROV_COMPATIBLE,
+	PROV_ANTHROPIC,
+	PROV_GEMINI,
 	PROV__MAX
 };
 
@@ -54,6 +56,7 @@ struct deployment {
 	int64_t input_price; /* micro-USD per million tokens */
 	int64_t output_price;
 	int64_t cached_price;
+	int64_t cache_write_price; /* 0: the input price */
 	int64_t context_length;
 };
 

@@ -13,6 +13,22 @@
 struct arena;
 struct jx_where;
 
+/*
+ * The wire formats tollgate speaks, to providers (a kind's ops->wire) and to
+ * clients (api.h).  OpenAI's chat completions is the pivot: a request, an
+ * answer or a stream chunk in any other format is translated to it and from
+ * it, except when the client and the provider speak the same one (then the
+ * client's body goes through natively: cache_control, thinking signatures and
+ * every member the pivot has no name for survive).
+ */
+enum wire {
+	WIRE_OPENAI = 0, /* chat completions (the pivot) */
+	WIRE_ANTHROPIC,	 /* Messages API */
+	WIRE_GEMINI,	 /* generateContent */
+	WIRE_RESPONSES,	 /* OpenAI Responses API (clients only) */
+	WIRE__MAX
+};
+
 /* The OpenAI-shaped endpoints tollgate meters. */
 enum endpoint { EP_CHAT = 0, EP_COMPLETIONS, EP_EMBEDDINGS, EP__MAX };
 
@@ -53,11 +69,31 @@ struct prov_event {
 };
 
 /*
+ * A translating provider's stream state: zeroed by the relay before the first
+ * event of an attempt, then owned by the ops.  model is the id the answer
+ * names (the catalogue's); priv is the ops' own (each checks its struct
+ * fits with a static assertion).
+ */
+struct prov_xlate {
+	const char *model;
+	long long created; /* unix seconds, for the chunks' "created" */
+	const char *id;	   /* "chatcmpl-..." for the chunks; NULL: ops pick */
+	union {
+		long long align;
+		unsigned char b[2048];
+	} priv;
+};
+
+/*
  * One provider's wire format.  A deployment's kind picks its ops
  * (prov_ops_of); a native provider (Anthropic, Gemini) adds a row.
  */
 struct prov_ops {
-	/* The upstream request: see prov_build. */
+	enum wire wire;
+	/*
+	 * The upstream request from the pivot (an OpenAI chat request, the
+	 * client's or translated from another API): see prov_build.
+	 */
 	int (*build)(struct arena *, enum endpoint, const struct deployment *rt,
 	    const json_t *body, int stream, int64_t max_out, const char *secret,
 	    const char *referer, const char *title, struct prov_call *out);
@@ -86,10 +122,55 @@ struct prov_ops {
 	 * estimates of answers without usage; NULL: bytes only.
 	 */
 	size_t (*text)(const json_t *chunk_or_answer, struct buf *sink);
+
+	/*
+	 * The members below are for providers whose wire is not OpenAI's
+	 * (NULL in prov_openai_ops).  answer_scan, answer_usage, event,
+	 * strip_usage and text above then read the provider's own format:
+	 * the relay uses them when the client speaks it too (native).
+	 */
+	/*
+	 * The upstream request from native, a body already in this wire
+	 * format (the client's): the deployment's model, max_out as the one
+	 * output cap (0: the provider's default... Anthropic requires one, so
+	 * the caller always gives it), streaming as asked, the secret header.
+	 * 0, or -1 out of memory.
+	 */
+	int (*build_native)(struct arena *, const struct deployment *rt,
+	    const json_t *native, int stream, int64_t max_out,
+	    const char *secret, struct prov_call *out);
+	/*
+	 * A whole answer translated to an OpenAI chat completion (a new
+	 * tree: id, object, created, model = model, choices with message,
+	 * tool_calls, finish_reason, and usage in OpenAI's terms, see
+	 * chat_usage_parse); NULL when answer is not one.
+	 */
+	json_t *(*answer_to_openai)(const json_t *answer, const char *model);
+	/*
+	 * One stream event (type: the SSE "event:" name or NULL; ev: its
+	 * parsed data) translated to 0..n OpenAI chat.completion.chunk
+	 * objects appended to out (an array): role first, content, reasoning
+	 * as delta.reasoning_content, tool calls with their index, the
+	 * finish_reason chunk, and at the end one chunk with "choices": []
+	 * and the whole usage.  An upstream error event becomes {"error":
+	 * {...}} in OpenAI's shape.  0, or -1 out of memory.
+	 */
+	int (*event_to_openai)(struct prov_xlate *, const char *type,
+	    const json_t *ev, json_t *out);
+	/*
+	 * 1 when an upstream HTTP status with its body is worth another
+	 * attempt before the first byte (Anthropic's 529 overloaded_error),
+	 * beyond the relay's own rules (429, 5xx); NULL: none.
+	 */
+	int (*retryable)(long status, const char *body, size_t len);
 };
 
 /* OpenAI's format, which its compatible kin speak too (prov_openai.c). */
 extern const struct prov_ops prov_openai_ops;
+/* Anthropic's Messages API (prov_anthropic.c). */
+extern const struct prov_ops prov_anthropic_ops;
+/* Google's Gemini API, generateContent (prov_gemini.c). */
+extern const struct prov_ops prov_gemini_ops;
 /* The ops of a deployment kind (every kind has one). */
 const struct prov_ops *prov_ops_of(enum prov_kind);
 
@@ -109,8 +190,10 @@ int prov_build(struct arena *, enum endpoint, const struct deployment *rt,
 const char *prov_endpoint_path(enum endpoint);
 
 /*
- * Read an OpenAI-shaped usage object (also DeepSeek's prompt_cache_hit_tokens
- * and OpenRouter's cost): PU_COUNTS or PU_NO_COUNTS.
+ * Read an OpenAI-shaped usage object (also DeepSeek's prompt_cache_hit_tokens,
+ * OpenRouter's cost and prompt_tokens_details.cache_write_tokens, which the
+ * translators write for Anthropic's cache creation): PU_COUNTS or
+ * PU_NO_COUNTS.
  */
 enum prov_usage chat_usage_parse(const json_t *usage, struct token_counts *out);
 /*

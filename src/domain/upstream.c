@@ -33,6 +33,8 @@ static const char *const kind_names[PROV__MAX] = {
 	[PROV_DEEPSEEK]	  = "deepseek",
 	[PROV_OPENROUTER] = "openrouter",
 	[PROV_COMPATIBLE] = "openai-compatible",
+	[PROV_ANTHROPIC]  = "anthropic",
+	[PROV_GEMINI]	  = "gemini",
 };
 /* clang-format on */
 
