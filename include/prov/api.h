@@ -45,8 +45,8 @@ struct api_state {
  * Write one SSE event to the client: "event: <event>\n" when event is not
  * NULL, then "data: <data>\n\n".  0, or -1 when the client is gone.
  */
-typedef int (*api_emit_fn)(void *arg, const char *event, const char *data,
-    size_t len);
+typedef int (*api_emit_fn)(
+    void *arg, const char *event, const char *data, size_t len);
 
 /* Why a request cannot be translated: a 400 naming the member. */
 struct api_refusal {
