@@ -397,6 +397,9 @@ static const struct key_refusal {
     {PROV_OPENROUTER, "key is disabled"},
     {PROV_OPENROUTER, "key disabled"},
     {PROV_DEEPSEEK, "Authentication Fails"},
+    /* Google answers a bad key with 400 INVALID_ARGUMENT, reason this. */
+    {PROV_GEMINI, "API_KEY_INVALID"},
+    {PROV_ANTHROPIC, "authentication_error"},
 };
 
 /* A 401, or a 403 whose body says the key is invalid or revoked. */
@@ -408,8 +411,10 @@ key_refused(struct call *x)
 	if (x->rl.up_status == 401)
 		return 1;
 	/* errbody's data is NUL-terminated when not empty. */
-	if (x->rl.up_status != 403 || x->rl.rt == NULL ||
-	    x->rl.errbody.len == 0)
+	if ((x->rl.up_status != 403 &&
+		!(x->rl.up_status == 400 && x->rl.rt != NULL &&
+		    x->rl.rt->kind == PROV_GEMINI)) ||
+	    x->rl.rt == NULL || x->rl.errbody.len == 0)
 		return 0;
 	for (i = 0; i < sizeof(key_refusals) / sizeof(key_refusals[0]); i++)
 		if ((key_refusals[i].kind == PROV__MAX ||
@@ -451,8 +456,9 @@ attempt_error(struct call *x)
 		    x->rl.hr.retry_after[0] != '\0'
 			? arena_printf(a, "%s s", x->rl.hr.retry_after)
 			: "");
-	} else if (x->rl.up_status == 400 || x->rl.up_status == 413 ||
-	    x->rl.up_status == 422) {
+	} else if ((x->rl.up_status == 400 || x->rl.up_status == 413 ||
+		       x->rl.up_status == 422) &&
+	    !key_refused(x)) {
 		/* The client's request: its own words come back. */
 		x->rl.fail = TG_EINVAL;
 		x->rl.fail_code = "upstream_error";
@@ -537,7 +543,7 @@ outcome(struct call *x)
 		return PO_OK;
 	if (st == 429)
 		return PO_RATE;
-	if (st == 401 || st == 403)
+	if (st == 401 || st == 403 || st == 400)
 		return key_refused(x) ? PO_AUTH : PO_NEUTRAL;
 	return st >= 500 ? PO_FAIL : PO_NEUTRAL;
 }
@@ -673,7 +679,7 @@ classify(struct call *x, enum pool_outcome o)
 	if (st == 404)
 		return AF_NOT_FOUND;
 	/* Their outcome made these AF_KEY_REFUSED already. */
-	if (st == 401 || (st == 403 && key_refused(x)))
+	if (st == 401 || ((st == 403 || st == 400) && key_refused(x)))
 		return AF_UNAUTHORIZED;
 	return AF_ANSWERED;
 }
