@@ -45,14 +45,16 @@ struct api_state {
  * Write one SSE event to the client: "event: <event>\n" when event is not
  * NULL, then "data: <data>\n\n".  0, or -1 when the client is gone.
  */
-typedef int (*api_emit_fn)(void *arg, const char *event, const char *data,
-    size_t len);
+typedef int (*api_emit_fn)(
+    void *arg, const char *event, const char *data, size_t len);
 
 /* Why a request cannot be translated: a 400 naming the member. */
 struct api_refusal {
 	const char *param; /* "messages[2].content[0].source", or NULL */
 	const char *code;  /* "invalid_value", ..., or NULL */
 	char msg[256];
+	/* Where param points when the codec built the path (api_anthropic.c). */
+	char param_buf[160];
 };
 
 /*
