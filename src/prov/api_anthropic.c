@@ -241,6 +241,15 @@ stream_tool(struct astate *a, const json_t *tc, api_emit_fn emit, void *arg)
 	    json_string_value(args), json_string_length(args), emit, arg);
 }
 
+/* The reasoning text: DeepSeek's reasoning_content, else OpenRouter's reasoning. */
+static const json_t *
+reasoning_of(const json_t *o)
+{
+	const json_t *r = json_object_get(o, "reasoning_content");
+
+	return json_is_string(r) ? r : json_object_get(o, "reasoning");
+}
+
 static int
 chunk(struct api_state *st, const json_t *c, api_emit_fn emit, void *arg)
 {
@@ -253,9 +262,8 @@ chunk(struct api_state *st, const json_t *c, api_emit_fn emit, void *arg)
 	if (start(st, a, c, emit, arg) < 0)
 		return -1;
 	if (json_is_object(d)) {
-		if (stream_text(a, B_THINKING,
-			json_object_get(d, "reasoning_content"), emit,
-			arg) < 0 ||
+		if (stream_text(a, B_THINKING, reasoning_of(d), emit, arg) <
+			0 ||
 		    stream_text(a, B_TEXT, json_object_get(d, "content"), emit,
 			arg) < 0 ||
 		    stream_text(a, B_TEXT, json_object_get(d, "refusal"), emit,
@@ -365,7 +373,7 @@ static int
 answer_thinking(const json_t *msg, json_t *content)
 {
 	const json_t *tb = json_object_get(msg, "thinking_blocks"), *b;
-	const json_t *rc = json_object_get(msg, "reasoning_content");
+	const json_t *rc = reasoning_of(msg);
 	size_t i;
 
 	if (json_array_size(tb) > 0) {

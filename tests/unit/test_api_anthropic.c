@@ -886,6 +886,16 @@ test_stream_edges(void **state)
 	    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
 	    "\"message\":\"Overloaded\"}}");
 	rec_free(&r);
+	/* OpenRouter names the reasoning "reasoning": a thinking block too. */
+	memset(&st, 0, sizeof(st));
+	j = load(CH("{\"reasoning\":\"hm\"}", "null"));
+	assert_int_equal(A->chunk(&st, j, rec_emit, &r), 0);
+	json_decref(j);
+	assert_int_equal(r.n, 4);
+	event_is(&r, 3, "content_block_delta",
+	    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+	    "\"thinking_delta\",\"thinking\":\"hm\"}}");
+	rec_free(&r);
 	/* A chunk without choices (an error or a usage) adds nothing. */
 	memset(&st, 0, sizeof(st));
 	j = load("{\"error\":{\"message\":\"x\"}}");
