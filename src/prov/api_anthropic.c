@@ -2,6 +2,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ struct astate {
 	int blocks;	  /* blocks started; the open one is blocks - 1 */
 	json_int_t tool;  /* the OpenAI tool_calls index of the open tool_use */
 	const char *stop; /* stop_reason from the finish_reason seen */
+	char tool_id[128]; /* the open tool_use block's id */
 };
 
 _Static_assert(sizeof(struct astate) <= sizeof(((struct api_state *)0)->priv),
@@ -222,8 +224,10 @@ stream_tool(struct astate *a, const json_t *tc, api_emit_fn emit, void *arg)
 
 	if (!json_is_object(tc))
 		return 0;
+	/* Some servers repeat id and name on every fragment of one call. */
 	if (a->open != B_TOOL || idx != a->tool ||
-	    (id != NULL && *id != '\0' && name != NULL)) {
+	    (id != NULL && *id != '\0' &&
+		strncmp(id, a->tool_id, sizeof(a->tool_id) - 1) != 0)) {
 		cb =
 		    json_pack("{s:s, s:o, s:s, s:{}}", "type", "tool_use", "id",
 			id != NULL
@@ -233,6 +237,8 @@ stream_tool(struct astate *a, const json_t *tc, api_emit_fn emit, void *arg)
 		if (open_block(a, B_TOOL, cb, emit, arg) < 0)
 			return -1;
 		a->tool = idx;
+		snprintf(
+		    a->tool_id, sizeof(a->tool_id), "%s", id != NULL ? id : "");
 	}
 	args = json_object_get(fn, "arguments");
 	if (!json_is_string(args) || json_string_length(args) == 0)

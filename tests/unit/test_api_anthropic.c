@@ -896,6 +896,18 @@ test_stream_edges(void **state)
 	    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
 	    "\"thinking_delta\",\"thinking\":\"hm\"}}");
 	rec_free(&r);
+	/* A server that repeats id and name on every fragment: one block. */
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 2; i++) {
+		j = load(CH("{\"tool_calls\":[{\"index\":0,\"id\":\"c\","
+			    "\"type\":\"function\",\"function\":{\"name\":"
+			    "\"f\",\"arguments\":\"{}\"}}]}",
+		    "null"));
+		assert_int_equal(A->chunk(&st, j, rec_emit, &r), 0);
+		json_decref(j);
+	}
+	assert_int_equal(r.n, 5); /* start, ping, block start, 2 deltas */
+	rec_free(&r);
 	/* A chunk without choices (an error or a usage) adds nothing. */
 	memset(&st, 0, sizeof(st));
 	j = load("{\"error\":{\"message\":\"x\"}}");
