@@ -53,6 +53,8 @@ struct api_refusal {
 	const char *param; /* "messages[2].content[0].source", or NULL */
 	const char *code;  /* "invalid_value", ..., or NULL */
 	char msg[256];
+	/* Where param points when the codec built the path (api_anthropic.c). */
+	char param_buf[160];
 };
 
 /*

@@ -1,7 +1,8 @@
-/* zz_stub.c: temporary */
+/* zz_stub.c: temporary: the codecs not merged yet */
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
+
 #include "prov/api.h"
-const struct api_ops api_anthropic_ops = {.wire = WIRE_ANTHROPIC};
+
 const struct api_ops api_gemini_ops = {.wire = WIRE_GEMINI};
 const struct api_ops api_responses_ops = {.wire = WIRE_RESPONSES};
