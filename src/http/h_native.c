@@ -31,7 +31,9 @@ to_pivot(struct tg_req *r, struct tg_resp *resp, const struct api_ops *api,
 	memset(&why, 0, sizeof(why));
 	if ((pivot = api->to_pivot(r->json, &why)) == NULL)
 		return resp_fail_code(r, resp, TG_EINVAL,
-		    why.code != NULL ? why.code : "invalid_value", why.param,
+		    why.code != NULL ? why.code : "invalid_value",
+		    why.param != NULL ? arena_strdup(r->arena, why.param)
+				      : NULL,
 		    "%s",
 		    why.msg[0] != '\0' ? why.msg : "the request is not valid");
 	arena_defer_json(r->arena, pivot);

@@ -173,10 +173,13 @@ resp_set_error(struct tg_resp *r, enum tg_err e)
 	if (r->api != NULL) {
 		/* The client's own API's error shape, OpenAI's members kept. */
 		r->body = r->api->error(x->status, x->type,
-		    r->errcode != NULL ? r->errcode : x->code, r->errparam,
+		    r->errcode != NULL ? r->errcode : x->code,
+		    json_string_value(json_object_get(inner, "param")),
 		    json_string_value(json_object_get(inner, "message")));
-		json_decref(inner);
-		return;
+		if (r->body != NULL) {
+			json_decref(inner);
+			return;
+		}
 	}
 	r->body = json_pack("{s:o}", "error", inner);
 }
