@@ -24,6 +24,12 @@ struct api_meta {
 	int64_t charged;
 	int64_t balance_after;
 	const struct token_counts *u; /* what was billed */
+	/*
+	 * The client's body (borrowed), for APIs whose answers echo the
+	 * request's parameters (Responses: instructions, tools, ...); NULL:
+	 * the API's defaults are echoed.
+	 */
+	const json_t *request;
 };
 
 /*
@@ -39,14 +45,22 @@ struct api_state {
 		long long align;
 		unsigned char b[4096];
 	} priv;
+	/*
+	 * The request's arena, where a codec keeps what grows with the stream
+	 * (the Responses codec: the whole text, which its closing events
+	 * repeat), so nothing leaks whichever way the stream ends; NULL: the
+	 * codec mallocs and frees in end or stream_error.
+	 */
+	struct arena *arena;
+	const json_t *request; /* the client's body (borrowed), or NULL */
 };
 
 /*
  * Write one SSE event to the client: "event: <event>\n" when event is not
  * NULL, then "data: <data>\n\n".  0, or -1 when the client is gone.
  */
-typedef int (*api_emit_fn)(void *arg, const char *event, const char *data,
-    size_t len);
+typedef int (*api_emit_fn)(
+    void *arg, const char *event, const char *data, size_t len);
 
 /* Why a request cannot be translated: a 400 naming the member. */
 struct api_refusal {
