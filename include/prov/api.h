@@ -24,6 +24,12 @@ struct api_meta {
 	int64_t charged;
 	int64_t balance_after;
 	const struct token_counts *u; /* what was billed */
+	/*
+	 * The client's body (borrowed), for APIs whose answers echo the
+	 * request's parameters (Responses: instructions, tools, ...); NULL:
+	 * the API's defaults are echoed.
+	 */
+	const json_t *request;
 };
 
 /*
@@ -39,6 +45,14 @@ struct api_state {
 		long long align;
 		unsigned char b[4096];
 	} priv;
+	/*
+	 * The request's arena, where a codec keeps what grows with the stream
+	 * (the Responses codec: the whole text, which its closing events
+	 * repeat), so nothing leaks whichever way the stream ends; NULL: the
+	 * codec mallocs and frees in end or stream_error.
+	 */
+	struct arena *arena;
+	const json_t *request; /* the client's body (borrowed), or NULL */
 };
 
 /*

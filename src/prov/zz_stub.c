@@ -5,4 +5,3 @@
 #include "prov/api.h"
 
 const struct api_ops api_gemini_ops = {.wire = WIRE_GEMINI};
-const struct api_ops api_responses_ops = {.wire = WIRE_RESPONSES};
