@@ -45,8 +45,8 @@ struct api_state {
  * Write one SSE event to the client: "event: <event>\n" when event is not
  * NULL, then "data: <data>\n\n".  0, or -1 when the client is gone.
  */
-typedef int (*api_emit_fn)(void *arg, const char *event, const char *data,
-    size_t len);
+typedef int (*api_emit_fn)(
+    void *arg, const char *event, const char *data, size_t len);
 
 /* Why a request cannot be translated: a 400 naming the member. */
 struct api_refusal {
@@ -128,6 +128,14 @@ struct api_ops {
 	    const struct api_meta *m, api_emit_fn emit, void *arg);
 	/* A native whole answer with the cost added to its usage (changed). */
 	void (*native_answer)(json_t *answer, const struct api_meta *m);
+	/*
+	 * Added for the Gemini codec (issue 16): free what the codec keeps
+	 * in priv beyond its 4 KiB (buffered tool-call arguments).  The
+	 * relay calls it once a stream is over however it ended (end and
+	 * stream_error call it themselves; a second call does nothing).
+	 * NULL: the codec keeps nothing outside priv.
+	 */
+	void (*release)(struct api_state *);
 };
 
 /* The Anthropic Messages API (api_anthropic.c). */
