@@ -424,6 +424,40 @@ t_thinking_budgets(void **state)
 	    NULL);
 }
 
+/* proto-JSON reads snake_case at every level; role "function" is the user's. */
+static void
+t_snake_case(void **state)
+{
+	(void)state;
+	assert_pivot(
+	    "{\"contents\":[{\"role\":\"model\",\"parts\":[{\"function_call\":"
+	    "{\"name\":\"f\",\"args\":{\"a\":1}}}]},{\"role\":\"function\","
+	    "\"parts\":[{\"function_response\":{\"name\":\"f\",\"response\":"
+	    "{\"ok\":true}}}]}],\"tools\":[{\"function_declarations\":[{"
+	    "\"name\":\"f\",\"parameters_json_schema\":{\"type\":\"object\"}}]}"
+	    "],"
+	    "\"tool_config\":{\"function_calling_config\":{\"mode\":\"any\","
+	    "\"allowed_function_names\":[\"f\"]}},\"generation_config\":{"
+	    "\"stop_sequences\":[\"x\"],\"thinking_config\":{"
+	    "\"thinking_budget\":9000}},\"safety_settings\":[{\"category\":"
+	    "\"C\",\"threshold\":\"T\"}]}",
+	    "{\"messages\":[{\"role\":\"assistant\",\"content\":null,"
+	    "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+	    "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}}]},"
+	    "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":"
+	    "\"{\\\"ok\\\":true}\"}],"
+	    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+	    "\"parameters\":{\"type\":\"object\"}}}],"
+	    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":"
+	    "\"f\"}},\"stop\":[\"x\"],\"reasoning_effort\":\"high\","
+	    "\"safetySettings\":[{\"category\":\"C\",\"threshold\":\"T\"}],"
+	    "\"stream_options\":{\"include_usage\":true}}");
+	/* A snake_case name is still checked: an unknown one is refused. */
+	assert_refused("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+		       "\"generation_config\":{\"max_tokens\":5}}",
+	    "generationConfig.max_tokens", "unknown_parameter", "max_tokens");
+}
+
 /* Every rule of the API a body can break: 400 naming the member. */
 static void
 t_refusals(void **state)
@@ -905,6 +939,7 @@ main(void)
 	    cmocka_unit_test(t_tools),
 	    cmocka_unit_test(t_generation_config),
 	    cmocka_unit_test(t_thinking_budgets),
+	    cmocka_unit_test(t_snake_case),
 	    cmocka_unit_test(t_refusals),
 	    cmocka_unit_test(t_caps),
 	    cmocka_unit_test(t_stream_sequence),
