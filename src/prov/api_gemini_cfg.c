@@ -15,7 +15,7 @@
 static const char *const builtin_tools[] = {"googleSearch",
     "googleSearchRetrieval", "codeExecution", "urlContext", "fileSearch",
     "computerUse", "googleMaps", "retrieval", "enterpriseWebSearch",
-    "mcpServers", NULL};
+    "mcpServers", "exaAiSearch", "parallelAiSearch", NULL};
 
 static const struct gfield decl_fields[] = {{"name", JX_STRING},
     {"description", JX_STRING}, {"parameters", JX_OBJECT},

@@ -256,8 +256,12 @@ static const struct gfield part_fields[] = {
 	{ "functionResponse",	 JX_OBJECT },	/* PK_RESP */
 	{ "thought",		 JX_BOOL },
 	{ "thoughtSignature",	 JX_STRING },
+	{ "partMetadata",	 JX_OBJECT },	/* the client's own: dropped */
+	{ "mediaResolution",	 JX_OBJECT | JX_STRING }, /* a hint: dropped */
 	{ "executableCode",	 JX_OBJECT },
 	{ "codeExecutionResult", JX_OBJECT },
+	{ "toolCall",		 JX_OBJECT },
+	{ "toolResponse",	 JX_OBJECT },
 	{ NULL, 0 },
 };
 /* clang-format on */
@@ -271,9 +275,13 @@ part_kind(struct api_refusal *why, const json_t *part, const char *p)
 	if (gem_check(why, part, p, part_fields, NULL) != 0)
 		return -1;
 	if (gem_mem(part, "executableCode") != NULL ||
-	    gem_mem(part, "codeExecutionResult") != NULL)
+	    gem_mem(part, "codeExecutionResult") != NULL ||
+	    gem_mem(part, "toolCall") != NULL ||
+	    gem_mem(part, "toolResponse") != NULL)
 		return gem_refuse(why, "unsupported_parameter", p,
-		    "%s: code execution parts are not supported", p);
+		    "%s: code execution and built-in tool parts are not "
+		    "supported",
+		    p);
 	for (k = 0; k < PK__MAX; k++) {
 		if (gem_mem(part, part_fields[k].name) == NULL)
 			continue;

@@ -264,6 +264,13 @@ t_media(void **state)
 	    "contents[0].parts[0]", "invalid_value", "more than one");
 	assert_refused("{\"contents\":[{\"parts\":[{\"executableCode\":{}}]}]}",
 	    "contents[0].parts[0]", "unsupported_parameter", "code execution");
+	assert_refused("{\"contents\":[{\"parts\":[{\"toolCall\":{}}]}]}",
+	    "contents[0].parts[0]", "unsupported_parameter", "built-in tool");
+	assert_pivot("{\"contents\":[{\"parts\":[{\"text\":\"x\","
+		     "\"partMetadata\":{\"k\":1},\"mediaResolution\":{"
+		     "\"level\":\"MEDIA_RESOLUTION_LOW\"}}]}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+	    "\"stream_options\":{\"include_usage\":true}}");
 	assert_refused("{\"contents\":[{\"parts\":[{\"thought\":true}]}]}",
 	    "contents[0].parts[0]", "invalid_value", "holds no data");
 }
@@ -314,6 +321,10 @@ t_tools(void **state)
 	assert_refused("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
 		       "\"tools\":[{\"googleSearch\":{}}]}",
 	    "tools[0]", "unsupported_parameter", "googleSearch");
+	assert_refused("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+		       "\"tools\":[{\"functionDeclarations\":[]},"
+		       "{\"exaAiSearch\":{}}]}",
+	    "tools[1]", "unsupported_parameter", "exaAiSearch");
 	assert_refused("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
 		       "\"tools\":[{\"functionDeclarations\":[{\"name\":\"a\","
 		       "\"parameters\":{},\"parametersJsonSchema\":{}}]}]}",
