@@ -144,6 +144,14 @@ struct api_ops {
 	    const struct api_meta *m, api_emit_fn emit, void *arg);
 	/* A native whole answer with the cost added to its usage (changed). */
 	void (*native_answer)(json_t *answer, const struct api_meta *m);
+	/*
+	 * Added for the Gemini codec (issue 16): free what the codec keeps
+	 * in priv beyond its 4 KiB (buffered tool-call arguments).  The
+	 * relay calls it once a stream is over however it ended (end and
+	 * stream_error call it themselves; a second call does nothing).
+	 * NULL: the codec keeps nothing outside priv.
+	 */
+	void (*release)(struct api_state *);
 };
 
 /* The Anthropic Messages API (api_anthropic.c). */

@@ -445,6 +445,8 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 	x.rl.as.model = x.model;
 	x.rl.as.request_id = r->request_id;
 	x.rl.as.created = (long long)x.t0;
+	x.rl.as.arena = r->arena;
+	x.rl.as.request = native;
 	if (api != NULL) {
 		if ((x.rl.held = json_array()) == NULL)
 			return TG_ESYSTEM;
@@ -471,6 +473,8 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 	else
 		rc = finish_failed(&x);
 	json_decref(x.rl.usage_chunk);
+	if (api != NULL && api->release != NULL)
+		api->release(&x.rl.as); /* however the stream ended */
 	http_result_clear(&x.rl.hr);
 	buf_free(&x.rl.errbody);
 	buf_free(&x.rl.replay);

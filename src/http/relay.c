@@ -96,6 +96,7 @@ relay_api_meta(const struct call *x, struct api_meta *m)
 	m->charged = x->charged;
 	m->balance_after = x->balance_after;
 	m->u = &x->u;
+	m->request = x->native;
 }
 
 /* The OpenAI error shape as one SSE event, then the end marker. */
