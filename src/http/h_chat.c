@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -444,7 +445,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 	x.native = native;
 	x.rl.as.model = x.model;
 	x.rl.as.request_id = r->request_id;
-	x.rl.as.created = (long long)x.t0;
+	x.rl.as.created = (long long)time(NULL); /* x.t0 is monotonic */
 	x.rl.as.arena = r->arena;
 	x.rl.as.request = native;
 	if (api != NULL) {

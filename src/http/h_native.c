@@ -41,6 +41,8 @@ to_pivot(struct tg_req *r, struct tg_resp *resp, const struct api_ops *api,
 		json_object_set_new(pivot, "model", json_string(model));
 	if (stream >= 0)
 		json_object_set_new(pivot, "stream", json_boolean(stream));
+	if (!json_is_true(json_object_get(pivot, "stream")))
+		json_object_del(pivot, "stream_options");
 	if (json_is_true(json_object_get(pivot, "stream")) &&
 	    !json_is_object(json_object_get(pivot, "stream_options"))) {
 		so = json_pack("{s:b}", "include_usage", 1);

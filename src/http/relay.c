@@ -833,7 +833,7 @@ speak(struct call *x, const struct deployment *rt)
 	x->rl.translate = !x->rl.native && ops->wire != WIRE_OPENAI;
 	memset(&x->rl.xl, 0, sizeof(x->rl.xl));
 	x->rl.xl.model = x->model;
-	x->rl.xl.created = (long long)x->t0;
+	x->rl.xl.created = (long long)time(NULL);
 	if (x->rl.held != NULL)
 		json_array_clear(x->rl.held);
 }
