@@ -536,26 +536,33 @@ stop_sequences(const json_t *stop, json_t *out)
 	return json_object_set_new(out, "stop_sequences", seqs);
 }
 
-/* Sampling and the members passed through: temperature clamped to 0..1. */
+/*
+ * Sampling and the members passed through: temperature clamped to 0..1.
+ * Extended thinking refuses temperature and top_k, and top_p below 0.95:
+ * with thinking on they are left out rather than failing the request.
+ */
 static int
 sampling(const json_t *body, json_t *out)
 {
-	const json_t *v;
-	const char *user = jx_str(body, "user");
+	const json_t *v, *th = json_object_get(body, "thinking");
+	const char *user = jx_str(body, "user"), *tt = jx_str(th, "type");
+	int thinking = tt != NULL && strcmp(tt, "disabled") != 0;
 	double t;
 	int rc = 0;
 
-	if (json_is_number(v = json_object_get(body, "temperature"))) {
+	if (json_is_number(v = json_object_get(body, "temperature")) &&
+	    !thinking) {
 		t = json_number_value(v);
 		t = t < 0 ? 0 : t > 1 ? 1 : t;
 		rc |= json_object_set_new(out, "temperature", json_real(t));
 	}
-	if (json_is_number(v = json_object_get(body, "top_p")))
+	if (json_is_number(v = json_object_get(body, "top_p")) &&
+	    (!thinking || json_number_value(v) >= 0.95))
 		rc |= json_object_set(out, "top_p", (json_t *)v);
-	if (json_is_integer(v = json_object_get(body, "top_k")))
+	if (json_is_integer(v = json_object_get(body, "top_k")) && !thinking)
 		rc |= json_object_set(out, "top_k", (json_t *)v);
-	if (json_is_object(v = json_object_get(body, "thinking")))
-		rc |= json_object_set_new(out, "thinking", json_deep_copy(v));
+	if (json_is_object(th))
+		rc |= json_object_set_new(out, "thinking", json_deep_copy(th));
 	if (user != NULL && *user != '\0')
 		rc |= json_object_set_new(
 		    out, "metadata", json_pack("{s:s}", "user_id", user));

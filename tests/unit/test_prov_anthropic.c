@@ -210,8 +210,7 @@ test_build_conversation(void **state)
 	    " {'name':'get_time','input_schema':{'type':'object','properties':{"
 	    "}}}],"
 	    "'tool_choice':{'type':'any','disable_parallel_tool_use':true},"
-	    "'stop_sequences':['END'],'temperature':1.0,'top_p':0.9,'top_k':40,"
-	    "'metadata':{'user_id':'u-42'},"
+	    "'stop_sequences':['END'],'metadata':{'user_id':'u-42'},"
 	    "'thinking':{'type':'enabled','budget_tokens':2048}}");
 	json_decref(b);
 	arena_free(a);
@@ -280,6 +279,27 @@ test_build_cache_and_order(void **state)
 	    a, "{'messages':[],'tools':[],'tool_choice':'auto'}", 0, 5, &pc);
 	assert_null(json_object_get(b, "tool_choice"));
 	assert_null(json_object_get(b, "tools"));
+	json_decref(b);
+	/* Sampling kept without thinking (temperature clamped), or with it off. */
+	b = built(a,
+	    "{'messages':[],'temperature':1.7,'top_p':0.5,'top_k':40,"
+	    "'thinking':{'type':'disabled'}}",
+	    0, 5, &pc);
+	assert_json(b,
+	    "{'model':'claude-sonnet-4-5-20250929','max_tokens':5,'messages':[]"
+	    ","
+	    "'temperature':1.0,'top_p':0.5,'top_k':40,'thinking':{'type':"
+	    "'disabled'}}");
+	json_decref(b);
+	/* With thinking on, only a top_p of 0.95 or more is accepted. */
+	b = built(a,
+	    "{'messages':[],'temperature':0.2,'top_p':0.95,'top_k':40,"
+	    "'thinking':{'type':'adaptive'}}",
+	    0, 5, &pc);
+	assert_json(b,
+	    "{'model':'claude-sonnet-4-5-20250929','max_tokens':5,'messages':[]"
+	    ","
+	    "'top_p':0.95,'thinking':{'type':'adaptive'}}");
 	json_decref(b);
 	b = built(a,
 	    "{'messages':[],'tools':[{'type':'function','function':{'name':'f'}"
