@@ -370,18 +370,32 @@ state(struct prov_xlate *xl)
 	return (struct anth_xl *)(void *)xl->priv.b;
 }
 
+/*
+ * The chunks' id: the relay's, else "chatcmpl-" and the message's, fixed by
+ * the first chunk (an event before message_start, from a broken upstream,
+ * gets "chatcmpl-" alone, and the stream keeps it).
+ */
+static const char *
+chunk_id(struct prov_xlate *xl)
+{
+	struct anth_xl *s = state(xl);
+
+	if (xl->id != NULL)
+		return xl->id;
+	if (s->id[0] == '\0')
+		snprintf(s->id, sizeof(s->id), "chatcmpl-");
+	return s->id;
+}
+
 /* A chunk with one choice (delta stolen; finish NULL: null), appended. */
 static int
 emit(struct prov_xlate *xl, json_t *out, json_t *delta, const char *finish)
 {
-	struct anth_xl *s = state(xl);
-
 	return json_array_append_new(out,
 	    json_pack("{s:s, s:s, s:I, s:s?, s:[{s:i, s:o, s:n, s:s?}]}", "id",
-		xl->id != NULL ? xl->id : s->id, "object",
-		"chat.completion.chunk", "created", (json_int_t)xl->created,
-		"model", xl->model, "choices", "index", 0, "delta", delta,
-		"logprobs", "finish_reason", finish));
+		chunk_id(xl), "object", "chat.completion.chunk", "created",
+		(json_int_t)xl->created, "model", xl->model, "choices", "index",
+		0, "delta", delta, "logprobs", "finish_reason", finish));
 }
 
 static int
@@ -394,7 +408,9 @@ ev_message_start(struct prov_xlate *xl, const json_t *ev, json_t *out)
 	if (s->started)
 		return 0;
 	s->started = 1;
-	snprintf(s->id, sizeof(s->id), "chatcmpl-%.140s", id != NULL ? id : "");
+	if (s->id[0] == '\0')
+		snprintf(s->id, sizeof(s->id), "chatcmpl-%.140s",
+		    id != NULL ? id : "");
 	anth_usage_merge(&s->u, json_object_get(m, "usage"));
 	return emit(xl, out,
 	    json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL);
@@ -522,10 +538,9 @@ ev_message_stop(struct prov_xlate *xl, const json_t *ev, json_t *out)
 	}
 	s->stopped = 1;
 	return json_array_append_new(out,
-	    json_pack("{s:s, s:s, s:I, s:s?, s:[], s:o}", "id",
-		xl->id != NULL ? xl->id : s->id, "object",
-		"chat.completion.chunk", "created", (json_int_t)xl->created,
-		"model", xl->model, "choices", "usage",
+	    json_pack("{s:s, s:s, s:I, s:s?, s:[], s:o}", "id", chunk_id(xl),
+		"object", "chat.completion.chunk", "created",
+		(json_int_t)xl->created, "model", xl->model, "choices", "usage",
 		anth_usage_openai(&s->u)));
 }
 

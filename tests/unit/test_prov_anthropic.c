@@ -702,6 +702,28 @@ test_stream_id_and_end(void **state)
 	json_decref(out);
 }
 
+/*
+ * Found by fuzz_anthropic: an event before message_start (a broken
+ * upstream) gave a chunk whose id was "", not "chatcmpl-...".
+ */
+static void
+test_stream_no_start(void **state)
+{
+	struct prov_xlate xl;
+	json_t *out = json_array(), *ev;
+
+	(void)state;
+	memset(&xl, 0, sizeof(xl));
+	ev = J("{'type':'content_block_delta','index':0,'delta':{'type':"
+	       "'text_delta','text':'Hi'}}");
+	assert_int_equal(
+	    prov_anthropic_ops.event_to_openai(&xl, NULL, ev, out), 0);
+	json_decref(ev);
+	assert_int_equal(json_array_size(out), 1);
+	assert_string_equal(jx_str(json_array_get(out, 0), "id"), "chatcmpl-");
+	json_decref(out);
+}
+
 /* error events in OpenAI's shape, by Anthropic's types; nothing after. */
 static void
 test_stream_error(void **state)
@@ -845,6 +867,7 @@ main(void)
 	    cmocka_unit_test(test_stop_reasons),
 	    cmocka_unit_test(test_stream_to_openai),
 	    cmocka_unit_test(test_stream_id_and_end),
+	    cmocka_unit_test(test_stream_no_start),
 	    cmocka_unit_test(test_stream_error),
 	    cmocka_unit_test(test_native_events),
 	    cmocka_unit_test(test_errors_and_retry),
