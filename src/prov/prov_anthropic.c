@@ -536,15 +536,61 @@ stop_sequences(const json_t *stop, json_t *out)
 	return json_object_set_new(out, "stop_sequences", seqs);
 }
 
+/* clang-format off */
+/* reasoning_effort as a thinking budget (LiteLLM's), below the cap. */
+static const struct effort_map {
+	const char *effort;
+	int64_t budget;
+} effort_maps[] = {
+	{ "low",    1024 },
+	{ "medium", 2048 },
+	{ "high",   4096 },
+};
+/* clang-format on */
+
+/* Anthropic's smallest thinking budget. */
+#define THINKING_MIN 1024
+
+/*
+ * The thinking asked: the extension as it is, else reasoning_effort as
+ * {type: enabled, budget_tokens} when the cap leaves room for the smallest
+ * budget (the budget counts in max_tokens, so the hold still bounds it).
+ * A new tree or NULL.
+ */
+static json_t *
+thinking_of(const json_t *body, int64_t max_tokens)
+{
+	const json_t *th = json_object_get(body, "thinking");
+	const char *e = jx_str(body, "reasoning_effort");
+	int64_t budget;
+	size_t k;
+
+	if (json_is_object(th))
+		return json_deep_copy(th);
+	for (k = 0;
+	     e != NULL && k < sizeof(effort_maps) / sizeof(effort_maps[0]); k++)
+		if (strcmp(e, effort_maps[k].effort) == 0) {
+			budget = effort_maps[k].budget < max_tokens
+			    ? effort_maps[k].budget
+			    : max_tokens - 1;
+			return budget < THINKING_MIN
+			    ? NULL
+			    : json_pack("{s:s, s:I}", "type", "enabled",
+				  "budget_tokens", (json_int_t)budget);
+		}
+	return NULL;
+}
+
 /*
  * Sampling and the members passed through: temperature clamped to 0..1.
  * Extended thinking refuses temperature and top_k, and top_p below 0.95:
  * with thinking on they are left out rather than failing the request.
  */
 static int
-sampling(const json_t *body, json_t *out)
+sampling(const json_t *body, int64_t max_tokens, json_t *out)
 {
-	const json_t *v, *th = json_object_get(body, "thinking");
+	const json_t *v;
+	json_t *th = thinking_of(body, max_tokens);
 	const char *user = jx_str(body, "user"), *tt = jx_str(th, "type");
 	int thinking = tt != NULL && strcmp(tt, "disabled") != 0;
 	double t;
@@ -561,8 +607,8 @@ sampling(const json_t *body, json_t *out)
 		rc |= json_object_set(out, "top_p", (json_t *)v);
 	if (json_is_integer(v = json_object_get(body, "top_k")) && !thinking)
 		rc |= json_object_set(out, "top_k", (json_t *)v);
-	if (json_is_object(th))
-		rc |= json_object_set_new(out, "thinking", json_deep_copy(th));
+	if (th != NULL)
+		rc |= json_object_set_new(out, "thinking", th);
 	if (user != NULL && *user != '\0')
 		rc |= json_object_set_new(
 		    out, "metadata", json_pack("{s:s}", "user_id", user));
@@ -626,7 +672,8 @@ anth_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 			    tool_choice(body, b) != 0)))
 			goto out;
 	}
-	if (sampling(body, b) != 0)
+	if (sampling(body, json_integer_value(json_object_get(b, "max_tokens")),
+		b) != 0)
 		goto out;
 	if (stream)
 		json_object_set_new(b, "stream", json_true());

@@ -301,6 +301,30 @@ test_build_cache_and_order(void **state)
 	    ","
 	    "'top_p':0.95,'thinking':{'type':'adaptive'}}");
 	json_decref(b);
+	/* reasoning_effort as a budget, kept below the cap, or none. */
+	b = built(a, "{'messages':[],'reasoning_effort':'high','top_k':3}", 0,
+	    8192, &pc);
+	assert_json(json_object_get(b, "thinking"),
+	    "{'type':'enabled','budget_tokens':4096}");
+	assert_null(json_object_get(b, "top_k"));
+	json_decref(b);
+	b = built(
+	    a, "{'messages':[],'reasoning_effort':'medium'}", 0, 1500, &pc);
+	assert_json(json_object_get(b, "thinking"),
+	    "{'type':'enabled','budget_tokens':1499}");
+	json_decref(b);
+	b = built(a,
+	    "{'messages':[],'reasoning_effort':'low','temperature':0.5}", 0,
+	    1024, &pc);
+	assert_null(json_object_get(b, "thinking"));
+	assert_non_null(json_object_get(b, "temperature"));
+	json_decref(b);
+	b = built(a,
+	    "{'messages':[],'reasoning_effort':'high','thinking':{'type':"
+	    "'disabled'}}",
+	    0, 8192, &pc);
+	assert_json(json_object_get(b, "thinking"), "{'type':'disabled'}");
+	json_decref(b);
 	b = built(a,
 	    "{'messages':[],'tools':[{'type':'function','function':{'name':'f'}"
 	    "}],"
