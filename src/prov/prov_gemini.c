@@ -145,7 +145,7 @@ add_part(json_t *parts, const json_t *p)
 		o = json_object_get(p, "input_audio");
 		fmt = jx_str(o, "format");
 		if (fmt != NULL && jx_str(o, "data") != NULL)
-			g = json_pack("{s:{s:s++,s:O}}", "inlineData",
+			g = json_pack("{s:{s:s+,s:O}}", "inlineData",
 			    "mimeType", "audio/", fmt, "data",
 			    json_object_get(o, "data"));
 	} else if (strcmp(type, "file") == 0) {
