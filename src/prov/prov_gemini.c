@@ -287,7 +287,10 @@ msg_tool(struct conv *c, const json_t *m)
 		rsp = json_pack("{s:s}", "content", text != NULL ? text : "");
 	}
 	free(text);
+	/* The call's name; else the one the message gives (OpenAI's legacy). */
 	name = id != NULL ? jx_str(c->names, id) : NULL;
+	if (name == NULL)
+		name = jx_str(m, "name");
 	fr = json_pack(
 	    "{s:s,s:o}", "name", name != NULL ? name : "", "response", rsp);
 	if (fr == NULL)

@@ -372,6 +372,8 @@ gem_answer_to_openai(const json_t *answer, const char *model)
 		return NULL;
 	choices = json_object_get(out, "choices");
 	json_array_foreach(json_object_get(answer, "candidates"), i, c) {
+		/* Numbered per candidate, as a stream numbers them. */
+		ncalls = 0;
 		if ((ch = cand_choice(c, i, &ncalls)) == NULL)
 			goto fail;
 		json_array_append_new(choices, ch);

@@ -280,6 +280,31 @@ t_build_tools(void **state)
 	arena_free(a);
 }
 
+/* An output whose call is not in the history keeps the name it gives. */
+static void
+t_build_tool_name(void **state)
+{
+	struct arena *a = arena_new(0);
+	struct prov_call c;
+	json_t *b;
+
+	(void)state;
+	b = build(a,
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+	    "{\"role\":\"tool\",\"tool_call_id\":\"gone\",\"name\":"
+	    "\"lookup\",\"content\":\"42\"}]}",
+	    0, 10, &c);
+	assert_str(
+	    str_at(b, "contents.1.parts.0.functionResponse.name"), "lookup");
+	assert_str(str_at(b, "contents.1.parts.0.functionResponse.id"), "gone");
+	/* 42 is JSON but not an object: wrapped as text. */
+	assert_str(
+	    str_at(b, "contents.1.parts.0.functionResponse.response.content"),
+	    "42");
+	json_decref(b);
+	arena_free(a);
+}
+
 static void
 t_build_tool_choice(void **state)
 {
@@ -810,6 +835,13 @@ t_native_usage(void **state)
 	in = load("{\"candidates\":[]}");
 	assert_int_equal(g->answer_usage(in, &u), PU_NO_COUNTS);
 	json_decref(in);
+	/* Thoughts are output even when no total says so. */
+	in = load("{\"usageMetadata\":{\"promptTokenCount\":5,"
+		  "\"candidatesTokenCount\":7,\"thoughtsTokenCount\":11}}");
+	assert_int_equal(g->answer_usage(in, &u), PU_COUNTS);
+	assert_int_equal(u.completion, 18);
+	assert_int_equal(u.reasoning, 11);
+	json_decref(in);
 	/* A total past the named members: the rest billed as output. */
 	in = load("{\"usageMetadata\":{\"promptTokenCount\":10,"
 		  "\"candidatesTokenCount\":5,\"totalTokenCount\":40}}");
@@ -1176,6 +1208,7 @@ main(void)
 	    cmocka_unit_test(t_build_call),
 	    cmocka_unit_test(t_build_messages),
 	    cmocka_unit_test(t_build_tools),
+	    cmocka_unit_test(t_build_tool_name),
 	    cmocka_unit_test(t_build_tool_choice),
 	    cmocka_unit_test(t_build_config),
 	    cmocka_unit_test(t_build_thinking),
