@@ -24,16 +24,21 @@
  * model as Google's resource ("models/gemini-2.5-flash"): the prefix is
  * already in the path.
  */
+/* The model's bare id: Google's resource name without "models/". */
+static const char *
+model_id(const char *m)
+{
+	return strncmp(m, "models/", 7) == 0 ? m + 7 : m;
+}
+
 static const char *
 gem_url(struct arena *a, const struct deployment *rt, int stream)
 {
-	const char *base = rt->base_url, *m = rt->upstream_model;
+	const char *base = rt->base_url, *m = model_id(rt->upstream_model);
 	size_t blen = strlen(base);
 
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	if (strncmp(m, "models/", 7) == 0)
-		m += 7;
 	return arena_printf(a, "%.*s/models/%s:%s", (int)blen, base, m,
 	    stream ? "streamGenerateContent?alt=sse" : "generateContent");
 }
@@ -178,7 +183,15 @@ struct conv {
 	json_t *system;	 /* systemInstruction.parts */
 	json_t *names;	 /* tool call id -> function name, the latest */
 	json_t *toolrsp; /* the user content the last tool messages made */
+	int sentinel;	 /* the model checks signatures (Gemini 3) */
 };
+
+/*
+ * Google's documented stand-in for a thoughtSignature that was lost (a
+ * history written by another provider or route): Gemini 3 refuses a
+ * replayed turn whose first call has none, older models need none.
+ */
+#define SIG_SENTINEL "skip_thought_signature_validator"
 
 /* The id Gemini gave a call: the client's, without a signature it carries. */
 static json_t *
@@ -230,11 +243,19 @@ msg_assistant(struct conv *c, const json_t *m)
 	json_t *parts = json_array(), *p;
 	const json_t *tc;
 	size_t i;
+	int first_done = 0;
 
 	add_content(parts, json_object_get(m, "content"));
 	json_array_foreach(json_object_get(m, "tool_calls"), i, tc)
-		if ((p = call_part(c, tc)) != NULL)
+		if ((p = call_part(c, tc)) != NULL) {
+			/* Only a turn's first call carries a signature. */
+			if (c->sentinel && !first_done &&
+			    json_object_get(p, "thoughtSignature") == NULL)
+				json_object_set_new(p, "thoughtSignature",
+				    json_string(SIG_SENTINEL));
+			first_done = 1;
 			json_array_append_new(parts, p);
+		}
 	if (json_array_size(parts) > 0)
 		json_array_append_new(c->contents,
 		    json_pack("{s:s,s:O}", "role", "model", "parts", parts));
@@ -559,6 +580,7 @@ gemini_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	c.contents = json_array();
 	c.system = json_array();
 	c.names = json_object();
+	c.sentinel = strncmp(model_id(rt->upstream_model), "gemini-3", 8) == 0;
 	if (c.contents == NULL || c.system == NULL || c.names == NULL)
 		goto out;
 	conv_messages(&c, json_object_get(body, "messages"));

@@ -280,6 +280,54 @@ t_build_tools(void **state)
 	arena_free(a);
 }
 
+/*
+ * Gemini 3 refuses a replayed call without its signature (400 "Function call
+ * is missing a thought_signature"); a history from another route has none.
+ * The first call of such a turn gets Google's documented sentinel; a real
+ * signature is kept, and older models get nothing.
+ */
+static void
+t_build_sentinel(void **state)
+{
+	static const char pivot[] =
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+	    "{\"role\":\"assistant\",\"tool_calls\":["
+	    "{\"id\":\"call_a\",\"type\":\"function\",\"function\":"
+	    "{\"name\":\"f\",\"arguments\":\"{}\"}},"
+	    "{\"id\":\"call_b\",\"type\":\"function\",\"function\":"
+	    "{\"name\":\"g\",\"arguments\":\"{}\"}}]},"
+	    "{\"role\":\"tool\",\"tool_call_id\":\"call_a\",\"content\":\"1\"},"
+	    "{\"role\":\"tool\",\"tool_call_id\":\"call_b\",\"content\":\"2\"},"
+	    "{\"role\":\"assistant\",\"tool_calls\":["
+	    "{\"id\":\"call_0__thought__RealSig\",\"type\":\"function\","
+	    "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+	    "{\"role\":\"tool\",\"tool_call_id\":\"call_0__thought__RealSig\","
+	    "\"content\":\"3\"}]}";
+	struct deployment d3 = dep;
+	struct arena *a = arena_new(0);
+	struct prov_call c;
+	json_t *in = load(pivot), *b;
+
+	(void)state;
+	d3.upstream_model = "models/gemini-3-pro-preview";
+	assert_int_equal(
+	    g->build(a, EP_CHAT, &d3, in, 0, 100, "k", NULL, NULL, &c), 0);
+	b = json_loadb(c.body, c.body_len, 0, NULL);
+	assert_str(str_at(b, "contents.1.parts.0.thoughtSignature"),
+	    "skip_thought_signature_validator");
+	assert_null(at(b, "contents.1.parts.1.thoughtSignature"));
+	assert_str(str_at(b, "contents.3.parts.0.thoughtSignature"), "RealSig");
+	json_decref(b);
+	assert_int_equal(
+	    g->build(a, EP_CHAT, &dep, in, 0, 100, "k", NULL, NULL, &c), 0);
+	b = json_loadb(c.body, c.body_len, 0, NULL);
+	assert_null(at(b, "contents.1.parts.0.thoughtSignature"));
+	assert_str(str_at(b, "contents.3.parts.0.thoughtSignature"), "RealSig");
+	json_decref(b);
+	json_decref(in);
+	arena_free(a);
+}
+
 /* An output whose call is not in the history keeps the name it gives. */
 static void
 t_build_tool_name(void **state)
@@ -1208,6 +1256,7 @@ main(void)
 	    cmocka_unit_test(t_build_call),
 	    cmocka_unit_test(t_build_messages),
 	    cmocka_unit_test(t_build_tools),
+	    cmocka_unit_test(t_build_sentinel),
 	    cmocka_unit_test(t_build_tool_name),
 	    cmocka_unit_test(t_build_tool_choice),
 	    cmocka_unit_test(t_build_config),
