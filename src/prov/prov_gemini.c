@@ -363,6 +363,35 @@ conv_messages(struct conv *c, const json_t *messages)
 /* --- tools and the generation config ---------------------------------------------- */
 
 /*
+ * JSON Schema's nullable type, "type": ["string", "null"] (what OpenAI's
+ * strict mode writes), as Gemini's Schema says it: one type and
+ * "nullable": true.  A list of several types has no such form: kept.
+ */
+static void
+nullable_type(json_t *o)
+{
+	const json_t *t = json_object_get(o, "type"), *e, *only = NULL;
+	size_t i, others = 0;
+	int null = 0;
+
+	if (!json_is_array(t))
+		return;
+	json_array_foreach(t, i, e) {
+		if (!json_is_string(e))
+			return;
+		if (strcmp(json_string_value(e), "null") == 0)
+			null = 1;
+		else if (others++ == 0)
+			only = e;
+	}
+	if (others != 1)
+		return;
+	json_object_set_new(o, "type", json_copy((json_t *)only));
+	if (null)
+		json_object_set_new(o, "nullable", json_true());
+}
+
+/*
  * A JSON Schema as Gemini's OpenAPI subset reads it: "$schema" and
  * "additionalProperties" are refused there ("Unknown name"), so they go;
  * the rest is kept.  A new tree.
@@ -388,6 +417,7 @@ schema_clean(const json_t *s, int depth)
 		if (strcmp(k, "$schema") != 0 &&
 		    strcmp(k, "additionalProperties") != 0)
 			json_object_set_new(out, k, schema_clean(v, depth + 1));
+	nullable_type(out);
 	return out;
 }
 

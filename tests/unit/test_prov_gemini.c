@@ -221,7 +221,9 @@ t_build_tools(void **state)
 	    "\"get_weather\",\"description\":\"Weather now\",\"parameters\":"
 	    "{\"$schema\":\"http://json-schema.org/draft-07/schema#\","
 	    "\"type\":\"object\",\"properties\":{\"city\":{\"type\":"
-	    "\"string\"}},\"required\":[\"city\"],"
+	    "\"string\"},\"unit\":{\"type\":[\"string\",\"null\"]},"
+	    "\"n\":{\"type\":[\"integer\",\"string\"]}},"
+	    "\"required\":[\"city\"],"
 	    "\"additionalProperties\":false},\"strict\":true}}],"
 	    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":"
 	    "\"get_weather\"}}}",
@@ -271,6 +273,19 @@ t_build_tools(void **state)
 	    "tools.0.functionDeclarations.0.parameters."
 	    "additionalProperties"));
 	assert_null(at(b, "tools.0.functionDeclarations.0.strict"));
+	/* A nullable type as Gemini's Schema says it (one type, nullable). */
+	assert_str(str_at(b,
+		       "tools.0.functionDeclarations.0.parameters."
+		       "properties.unit.type"),
+	    "string");
+	assert_true(json_is_true(at(b,
+	    "tools.0.functionDeclarations.0."
+	    "parameters.properties.unit.nullable")));
+	/* Several types are left as they are: nothing to say them by. */
+	assert_int_equal(json_array_size(at(b,
+			     "tools.0.functionDeclarations.0."
+			     "parameters.properties.n.type")),
+	    2);
 	assert_str(str_at(b, "toolConfig.functionCallingConfig.mode"), "ANY");
 	assert_str(
 	    str_at(
