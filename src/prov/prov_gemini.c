@@ -391,6 +391,45 @@ nullable_type(json_t *o)
 		json_object_set_new(o, "nullable", json_true());
 }
 
+/* {"type": "null"} and nothing else. */
+static int
+is_null_schema(const json_t *s)
+{
+	return json_object_size(s) == 1 && jx_str(s, "type") != NULL &&
+	    strcmp(jx_str(s, "type"), "null") == 0;
+}
+
+/*
+ * Pydantic's Optional, "anyOf": [schema, {"type": "null"}] (either order),
+ * as that schema made nullable: Gemini's Schema has no null type.  The
+ * members beside anyOf (title, default, description) win over the
+ * schema's own.
+ */
+static void
+nullable_any_of(json_t *o)
+{
+	json_t *any = json_object_get(o, "anyOf"), *one, *v;
+	const char *k;
+
+	if (json_array_size(any) != 2)
+		return;
+	if (is_null_schema(json_array_get(any, 1)))
+		one = json_array_get(any, 0);
+	else if (is_null_schema(json_array_get(any, 0)))
+		one = json_array_get(any, 1);
+	else
+		return;
+	if (!json_is_object(one) || is_null_schema(one))
+		return;
+	json_incref(one);
+	json_object_del(o, "anyOf");
+	json_object_foreach(one, k, v)
+		if (json_object_get(o, k) == NULL)
+			json_object_set(o, k, v);
+	json_decref(one);
+	json_object_set_new(o, "nullable", json_true());
+}
+
 /*
  * A JSON Schema as Gemini's OpenAPI subset reads it: "$schema" and
  * "additionalProperties" are refused there ("Unknown name"), so they go;
@@ -418,6 +457,7 @@ schema_clean(const json_t *s, int depth)
 		    strcmp(k, "additionalProperties") != 0)
 			json_object_set_new(out, k, schema_clean(v, depth + 1));
 	nullable_type(out);
+	nullable_any_of(out);
 	return out;
 }
 

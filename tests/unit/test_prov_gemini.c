@@ -222,7 +222,10 @@ t_build_tools(void **state)
 	    "{\"$schema\":\"http://json-schema.org/draft-07/schema#\","
 	    "\"type\":\"object\",\"properties\":{\"city\":{\"type\":"
 	    "\"string\"},\"unit\":{\"type\":[\"string\",\"null\"]},"
-	    "\"n\":{\"type\":[\"integer\",\"string\"]}},"
+	    "\"n\":{\"type\":[\"integer\",\"string\"]},"
+	    "\"day\":{\"anyOf\":[{\"type\":\"string\",\"format\":"
+	    "\"date\"},{\"type\":\"null\"}],\"default\":null,\"title\":"
+	    "\"Day\"}},"
 	    "\"required\":[\"city\"],"
 	    "\"additionalProperties\":false},\"strict\":true}}],"
 	    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":"
@@ -281,6 +284,25 @@ t_build_tools(void **state)
 	assert_true(json_is_true(at(b,
 	    "tools.0.functionDeclarations.0."
 	    "parameters.properties.unit.nullable")));
+	/* Pydantic's Optional: anyOf [schema, null] as that schema, nullable. */
+	assert_str(str_at(b,
+		       "tools.0.functionDeclarations.0.parameters."
+		       "properties.day.type"),
+	    "string");
+	assert_str(str_at(b,
+		       "tools.0.functionDeclarations.0.parameters."
+		       "properties.day.format"),
+	    "date");
+	assert_str(str_at(b,
+		       "tools.0.functionDeclarations.0.parameters."
+		       "properties.day.title"),
+	    "Day");
+	assert_true(json_is_true(at(b,
+	    "tools.0.functionDeclarations.0."
+	    "parameters.properties.day.nullable")));
+	assert_null(at(b,
+	    "tools.0.functionDeclarations.0.parameters."
+	    "properties.day.anyOf"));
 	/* Several types are left as they are: nothing to say them by. */
 	assert_int_equal(json_array_size(at(b,
 			     "tools.0.functionDeclarations.0."
