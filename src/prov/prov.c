@@ -5,8 +5,8 @@
 #include "prov/prov.h"
 
 /*
- * Every kind tollgate knows speaks OpenAI's format today; a native provider
- * gets its own ops (prov_anthropic.c, prov_gemini.c) and a row here.
+ * OpenAI's format and its kin share one set of ops; Anthropic and Gemini
+ * each have their own (prov_anthropic.c, prov_gemini.c).
  */
 /* clang-format off */
 static const struct prov_ops *const kind_ops[PROV__MAX] = {
@@ -15,6 +15,7 @@ static const struct prov_ops *const kind_ops[PROV__MAX] = {
 	[PROV_OPENROUTER] = &prov_openai_ops,
 	[PROV_COMPATIBLE] = &prov_openai_ops,
 	[PROV_ANTHROPIC]  = &prov_anthropic_ops,
+	[PROV_GEMINI]	  = &prov_gemini_ops,
 };
 /* clang-format on */
 
