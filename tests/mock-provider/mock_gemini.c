@@ -635,17 +635,27 @@ stream_reply(const struct gcall *k, int sse, struct reply *r)
 		r->ctype = "application/json; charset=UTF-8";
 }
 
-/* {model}:method, the model maybe as "models/x"; 0, or -1 with r set. */
+/*
+ * {model}:method; 0, or -1 with r set. Google's model ids have no slash:
+ * a catalogue id such as google/gemini-2.5-flash sent upstream is a 404.
+ */
 static int
 split_tail(const char *tail, const char **model, size_t *mlen,
     const char **method, struct reply *r)
 {
-	const char *colon = strrchr(tail, ':');
+	const char *colon = strrchr(tail, ':'), *slash = strchr(tail, '/');
+	char msg[200];
 
-	if (strncmp(tail, "models/", 7) == 0)
-		tail += 7;
-	if (colon == NULL || colon <= tail) {
+	if (colon == NULL || colon == tail) {
 		gem_error(r, 404, "NOT_FOUND", "Method not found.", NULL);
+		return -1;
+	}
+	if (slash != NULL && slash < colon) {
+		snprintf(msg, sizeof(msg),
+		    "models/%.*s is not found for API version v1beta, or is "
+		    "not supported for generateContent.",
+		    (int)(colon - tail > 100 ? 100 : colon - tail), tail);
+		gem_error(r, 404, "NOT_FOUND", msg, NULL);
 		return -1;
 	}
 	*model = tail;
