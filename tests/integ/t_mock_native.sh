@@ -62,6 +62,18 @@ ev_is() { sed -n "${1}p" "$T/events" | jq -e "$2" >/dev/null 2>&1; }
 events_are() { jq -se "$1" "$T/events" >/dev/null 2>&1; }
 nev() { wc -l <"$T/events" | tr -d ' '; }
 
+# corrupt_is N: the last answer is a 200 spoilt as corrupt=N says (jq itself takes the 0xff
+# byte and the lone surrogate, so those are looked for as bytes).
+corrupt_is() {
+	[ "$code" = 200 ] || return 1
+	case $1 in
+	1) ! body_is_json ;;
+	2) LC_ALL=C grep -q $'\xff' "$T/body" ;;
+	3) grep -qF '\ud800' "$T/body" ;;
+	4) grep -Eq '[0-9]{20}' "$T/body" ;;
+	esac
+}
+
 SYS_USER='"system":"be terse","messages":[{"role":"user","content":"hello there"}]'
 REPLY12="mock reply word1 word2 word3 word4 word5 word6 word7 word8 word9 word10"
 TOOLS='"tools":[{"name":"get_weather","description":"w","input_schema":{"type":"object"}}]'
@@ -137,6 +149,12 @@ check "anthropic: safety is a refusal with no content" json_is \
 	'.stop_reason == "refusal" and .content == [] and .usage.output_tokens == 0'
 amsg "{\"model\":\"c\",\"max_tokens\":50,$SYS_USER}" -H 'X-Mock: no_usage'
 check "anthropic: no_usage drops usage" json_is 'has("usage") | not'
+amsg "{\"model\":\"c\",\"max_tokens\":50,$SYS_USER}" -H 'X-Mock: empty_usage'
+check "anthropic: empty_usage is usage {}" json_is '.usage == {}'
+for n in 1 2 3 4; do
+	amsg "{\"model\":\"c\",\"max_tokens\":50,$SYS_USER}" -H "X-Mock: corrupt=$n"
+	check "anthropic: corrupt=$n is a 200 no strict JSON parser accepts" corrupt_is "$n"
+done
 
 # tool_result blocks count 4 each, like the OpenAI tool messages they translate.
 ACONV='"system":[{"type":"text","text":"a b"},{"type":"text","text":"c"}],"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"15C sunny"},{"type":"tool_result","tool_use_id":"t2","content":[{"type":"text","text":"x"}]},{"type":"text","text":"ok then"}]}]'
@@ -294,6 +312,14 @@ check "gemini: includeThoughts gives 6 thought words" json_is '.usageMetadata.th
 gen "{$GBODY,\"generationConfig\":{\"thinkingConfig\":{\"includeThoughts\":false}}}" -H 'X-Mock: words=1,reasoning=2'
 check "gemini: includeThoughts false: thoughts counted, not shown" json_is \
 	'.usageMetadata.thoughtsTokenCount == 2 and .candidates[0].content.parts == [{"text":"mock"}]'
+gen "{$GBODY}" -H 'X-Mock: empty_usage'
+check "gemini: empty_usage is usageMetadata {}" json_is '.usageMetadata == {}'
+gen "{$GBODY}" -H 'X-Mock: no_usage'
+check "gemini: no_usage drops usageMetadata" json_is 'has("usageMetadata") | not'
+for n in 1 2 3 4; do
+	gen "{$GBODY}" -H "X-Mock: corrupt=$n"
+	check "gemini: corrupt=$n is a 200 no strict JSON parser accepts" corrupt_is "$n"
+done
 gen "{$GBODY}" -H 'X-Mock: cache_read=5'
 check "gemini: cache_read: cachedContentTokenCount within promptTokenCount" json_is \
 	'.usageMetadata.cachedContentTokenCount == 5 and .usageMetadata.promptTokenCount == 12'

@@ -155,6 +155,13 @@ void st_free(void *cls);
 /* One SSE event: "event: NAME\n" when name, "data: JSON" and sep; takes j. */
 void st_event(struct stream *st, const char *name, json_t *j, const char *sep);
 void stream_reply_set(struct reply *r, struct stream *st);
+/*
+ * corrupt=N on a non-stream body: 1 cut short by 5 bytes, 2 a 0xff byte
+ * and 3 a lone surrogate escape at the start of the string after
+ * text_key, 4 twenty digits after count_key.
+ */
+void corrupt_body(
+    struct reply *r, int how, const char *text_key, const char *count_key);
 
 /* The fixed tool arguments and their fragments (one word each). */
 extern const char *const tool_args[];

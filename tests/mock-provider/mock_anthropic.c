@@ -537,6 +537,7 @@ whole_reply(const struct acall *k, struct reply *r)
 		    k->o->empty_usage ? json_object()
 				      : usage_json(k, output_tokens(k)));
 	reply_json(r, 200, j, "");
+	corrupt_body(r, k->o->corrupt, "\"text\":\"", "\"input_tokens\":");
 }
 
 /* --- streaming ------------------------------------------------------------ */

@@ -467,8 +467,9 @@ response(
 		json_object_set_new(cd, "safetyRatings", safety_ratings(1));
 	j = json_pack("{s:[o]}", "candidates", cd);
 	if (!k->o->no_usage)
-		json_object_set_new(
-		    j, "usageMetadata", usage_json(k, cand, th));
+		json_object_set_new(j, "usageMetadata",
+		    k->o->empty_usage ? json_object()
+				      : usage_json(k, cand, th));
 	json_object_set_new(j, "modelVersion", json_string(k->model));
 	json_object_set_new(j, "responseId", json_string(k->id));
 	return j;
@@ -530,6 +531,7 @@ whole_reply(const struct gcall *k, struct reply *r)
 	    response(k, parts, k->finish, k->tool ? TOOL_WORDS : k->nwords,
 		k->thoughts),
 	    "");
+	corrupt_body(r, k->o->corrupt, "\"text\":\"", "\"promptTokenCount\":");
 }
 
 /* --- streaming ------------------------------------------------------------ */

@@ -961,21 +961,22 @@ stream_reply(const struct call *k, struct reply *r)
  * 1 cut short, 2 a 0xff byte in the message text, 3 a lone surrogate
  * escape there, 4 an integer too big for 64 bits in usage.
  */
-static void
-corrupt(struct reply *r, int how)
+void
+corrupt_body(
+    struct reply *r, int how, const char *text_key, const char *count_key)
 {
-	char *p = r->body != NULL ? strstr(r->body, "\"content\":\"") : NULL;
-	char *u =
-	    r->body != NULL ? strstr(r->body, "\"prompt_tokens\":") : NULL;
+	char *p = r->body != NULL ? strstr(r->body, text_key) : NULL;
+	char *u = r->body != NULL ? strstr(r->body, count_key) : NULL;
+	size_t pn = strlen(text_key), un = strlen(count_key);
 
 	if (how == 1 && r->len > 5)
 		r->body[r->len -= 5] = '\0';
-	else if (how == 2 && p != NULL && p[11] != '"')
-		p[11] = (char)0xff;
-	else if (how == 3 && p != NULL && strlen(p + 11) > 6)
-		memcpy(p + 11, "\\ud800", 6);
-	else if (how == 4 && u != NULL && strlen(u + 16) > 20)
-		memcpy(u + 16, "99999999999999999999", 20);
+	else if (how == 2 && p != NULL && p[pn] != '"')
+		p[pn] = (char)0xff;
+	else if (how == 3 && p != NULL && strlen(p + pn) > 6)
+		memcpy(p + pn, "\\ud800", 6);
+	else if (how == 4 && u != NULL && strlen(u + un) > 20)
+		memcpy(u + un, "99999999999999999999", 20);
 }
 
 static void
@@ -1019,7 +1020,7 @@ whole_reply(const struct call *k, struct reply *r)
 	/* DeepSeek's queue keep-alive: blank lines before the JSON. */
 	reply_json(
 	    r, MHD_HTTP_OK, j, k->o->flavor == FL_DEEPSEEK ? "\n\n" : "");
-	corrupt(r, k->o->corrupt);
+	corrupt_body(r, k->o->corrupt, "\"content\":\"", "\"prompt_tokens\":");
 }
 
 /* The 400s OpenAI gives before generating anything; 0, or -1 with r set. */
