@@ -123,6 +123,8 @@ check "anthropic: a stop sequence ends the reply before it" json_is \
 amsg "{\"model\":\"c\",\"max_tokens\":50,$SYS_USER}" -H 'X-Mock: cache_read=5,cache_write=4'
 check "anthropic: cache_read/cache_write split the input (3 + 4 + 5 = 12)" json_is \
 	'.usage.input_tokens == 3 and .usage.cache_creation_input_tokens == 4 and .usage.cache_read_input_tokens == 5 and .usage.cache_creation.ephemeral_5m_input_tokens == 4'
+amsg '{"model":"c","max_tokens":50,"system":[{"type":"text","text":"be terse","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hello there","cache_control":{"type":"ephemeral"}}]}]}'
+check "anthropic: cache_control blocks count as text (12)" json_is '.usage.input_tokens == 12'
 amsg "{\"model\":\"c\",\"max_tokens\":50,$SYS_USER}" -H 'X-Mock: cache_read=10,cache_write=10'
 check "anthropic: cache counts capped at the input (0 + 2 + 10)" json_is \
 	'.usage.input_tokens == 0 and .usage.cache_creation_input_tokens == 2 and .usage.cache_read_input_tokens == 10'
@@ -423,6 +425,14 @@ check "log: gemini contents summarized, systemInstruction kept" jq_file "$T/log.
 	'[.[] | select(.path | endswith(":generateContent"))][-1].body | (has("contents") | not) and .n_messages >= 1'
 check "log: gemini x-goog-api-key masked" jq_file "$T/log.json" \
 	'any(.[]; .headers["x-goog-api-key"] == "sk-mo****6789")'
+check "log: message shapes (Anthropic blocks) without the text" jq_file "$T/log.json" \
+	'any(.[]; .path == "/v1/messages/count_tokens" and .body.shape == ["user:string","assistant:tool_use","user:tool_result,tool_result,text"])'
+check "log: message shapes (Gemini parts)" jq_file "$T/log.json" \
+	'any(.[]; (.path|endswith(":countTokens")) and .body.shape == ["user:text","model:functionCall","user:functionResponse,functionResponse,text"])'
+check "log: message shapes (OpenAI messages, tool_calls)" jq_file "$T/log.json" \
+	'any(.[]; .path == "/v1/chat/completions" and .body.shape == ["system:string","system:string","user:string","assistant:tool_calls","tool:string","tool:string","user:string"])'
+check "log: cache_control members counted" jq_file "$T/log.json" \
+	'any(.[]; .body.n_cache_control == 2) and ([.[] | select(.path == "/v1/chat/completions")] | all(has("n_cache_control") | not))'
 check "log file never holds a full key" test \
 	"$(grep -c -e "$KEY" -e "$OVL" -e "$GQ" -e AIzaWrongKey0123456789 "$T/requests.jsonl")" -eq 0
 

@@ -1393,12 +1393,81 @@ log_query(const struct ctx *c)
 	return q;
 }
 
+/* A content part's kind: its "type", else its first member (Gemini). */
+static const char *
+part_kind(json_t *p)
+{
+	const char *type = json_string_value(json_object_get(p, "type")), *key;
+	json_t *v;
+
+	if (type != NULL)
+		return type;
+	if (json_is_true(json_object_get(p, "thought")))
+		return "thought";
+	json_object_foreach(p, key, v)
+		if (strcmp(key, "thoughtSignature") != 0)
+			return key;
+	return "?";
+}
+
+/*
+ * "role:kind,kind" per message, e.g. "user:text,image_url",
+ * "assistant:tool_use", "tool:string", "model:functionCall": what a
+ * translation sent, without the text. Anthropic/OpenAI content, Gemini parts.
+ */
+static json_t *
+message_shape(json_t *messages)
+{
+	json_t *a = json_array(), *m, *ct;
+	const char *role;
+	char buf[256];
+	size_t i, j, n;
+
+	for (i = 0; i < json_array_size(messages); i++) {
+		m = json_array_get(messages, i);
+		role = json_string_value(json_object_get(m, "role"));
+		n = (size_t)snprintf(buf, sizeof(buf), "%s:", role ? role : "");
+		if ((ct = json_object_get(m, "content")) == NULL)
+			ct = json_object_get(m, "parts");
+		if (json_is_string(ct) && n < sizeof(buf))
+			n += (size_t)snprintf(
+			    buf + n, sizeof(buf) - n, "string");
+		for (j = 0; j < json_array_size(ct) && n < sizeof(buf); j++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+			    j ? "," : "", part_kind(json_array_get(ct, j)));
+		if (json_object_get(m, "tool_calls") != NULL && n < sizeof(buf))
+			snprintf(buf + n, sizeof(buf) - n, "%stool_calls",
+			    json_is_string(ct) || json_array_size(ct) ? ","
+								      : "");
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+/* cache_control members anywhere in v (Anthropic prompt caching). */
+static int
+count_cache_control(json_t *v)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+	int n = 0;
+
+	json_object_foreach(v, key, x)
+		n += (strcmp(key, "cache_control") == 0) +
+		    count_cache_control(x);
+	for (i = 0; json_is_array(v) && i < json_array_size(v); i++)
+		n += count_cache_control(json_array_get(v, i));
+	return n;
+}
+
 static json_t *
 log_entry(const struct ctx *c, const struct reply *r)
 {
 	json_t *e, *b = json_object(), *v, *q;
 	const char *key, *member;
 	const struct wire *w = c->wire != NULL ? c->wire : &wire_openai;
+	int n;
 
 	json_object_foreach(c->body, key, v)
 		if (logged_field(key))
@@ -1409,7 +1478,10 @@ log_entry(const struct ctx *c, const struct reply *r)
 		    json_integer((json_int_t)json_array_size(v)));
 		json_object_set_new(b, "has_tools",
 		    json_boolean(json_object_get(c->body, "tools") != NULL));
+		json_object_set_new(b, "shape", message_shape(v));
 	}
+	if ((n = count_cache_control(c->body)) > 0)
+		json_object_set_new(b, "n_cache_control", json_integer(n));
 	e = json_pack("{s:I,s:I,s:s,s:s,s:s?,s:o,s:o,s:I,s:i}", "ts",
 	    c->q->t_ms / 1000, "t_ms", c->q->t_ms, "method", c->method, "path",
 	    c->path, "key_label", key_label(w->key(c->conn)), "headers",
