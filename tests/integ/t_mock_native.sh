@@ -159,8 +159,8 @@ for n in 1 2 3 4; do
 done
 
 # tool_result blocks count 4 each, like the OpenAI tool messages they translate.
-ACONV='"system":[{"type":"text","text":"a b"},{"type":"text","text":"c"}],"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"15C sunny"},{"type":"tool_result","tool_use_id":"t2","content":[{"type":"text","text":"x"}]},{"type":"text","text":"ok then"}]}]'
-OCONV='"messages":[{"role":"system","content":"a b"},{"role":"system","content":"c"},{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"t1","content":"15C sunny"},{"role":"tool","tool_call_id":"t2","content":"x"},{"role":"user","content":"ok then"}]'
+ACONV='"system":[{"type":"text","text":"a b"},{"type":"text","text":"c"}],"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}},{"type":"tool_use","id":"t2","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"15C sunny"},{"type":"tool_result","tool_use_id":"t2","content":[{"type":"text","text":"x"}]},{"type":"text","text":"ok then"}]}]'
+OCONV='"messages":[{"role":"system","content":"a b"},{"role":"system","content":"c"},{"role":"user","content":"hi"},{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"t2","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"t1","content":"15C sunny"},{"role":"tool","tool_call_id":"t2","content":"x"},{"role":"user","content":"ok then"}]'
 http POST "$M/v1/messages/count_tokens" -H "x-api-key: $KEY" "${AV[@]}" --data-binary "{\"model\":\"c\",$ACONV}"
 check "anthropic: count_tokens answers {input_tokens} (37)" json_is '. == {"input_tokens":37}'
 chat "{\"model\":\"m\",$OCONV}"
@@ -195,6 +195,19 @@ bad400 "max_tokens must exceed the thinking budget" \
 	'must be greater than `thinking.budget_tokens`'
 bad400 "whitespace-only stop sequence" \
 	'{"model":"c","max_tokens":5,"stop_sequences":[" "],"messages":[{"role":"user","content":"x"}]}' '^stop_sequences:'
+bad400 "a tool_result needs its tool_use in the message before" \
+	'{"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_x","content":"r"}]}]}' \
+	'^messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_x'
+bad400 "a tool_use needs its tool_result in the next message" \
+	'{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_y","name":"f","input":{}}]},{"role":"user","content":"y"}]}' \
+	'^messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_y'
+bad400 "empty content (not the final assistant message)" \
+	'{"model":"c","max_tokens":5,"messages":[{"role":"user","content":""}]}' 'must have non-empty content'
+bad400 "an empty text block" \
+	'{"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"text","text":""}]}]}' \
+	'text content blocks must be non-empty'
+amsg '{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":""}]}'
+check "anthropic: a final assistant message may be empty (prefill)" status_is 200
 bad400 "malformed JSON" '{"model":' 'parsing the body'
 bad400 "unknown directive" '{"model":"c","max_tokens":5,"messages":[{"role":"user","content":"x [mock:wordz=1]"}]}' \
 	"bad directive 'wordz=1'"
@@ -342,7 +355,7 @@ check "gemini: safety=prompt: promptFeedback.blockReason, no candidates" json_is
 	'.promptFeedback.blockReason == "SAFETY" and (has("candidates") | not) and .usageMetadata.promptTokenCount == 12'
 
 # functionResponse parts count 4 each, like the OpenAI tool messages they translate.
-GCONV='"systemInstruction":{"parts":[{"text":"a b"},{"text":"c"}]},"contents":[{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"content":"15C sunny"}}},{"functionResponse":{"name":"f","response":{"content":"x"}}},{"text":"ok then"}]}]'
+GCONV='"systemInstruction":{"parts":[{"text":"a b"},{"text":"c"}]},"contents":[{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{}}},{"functionCall":{"name":"f","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"content":"15C sunny"}}},{"functionResponse":{"name":"f","response":{"content":"x"}}},{"text":"ok then"}]}]'
 http POST "$GM:countTokens" -H "x-goog-api-key: $KEY" --data-binary "{$GCONV}"
 check "gemini: countTokens totalTokens 37, as the OpenAI form counts" json_is '.totalTokens == 37'
 
@@ -361,6 +374,12 @@ gbad "roles are user and model" '{"contents":[{"role":"assistant","parts":[{"tex
 gbad "an unknown member (OpenAI's messages)" '{"contents":[{"parts":[{"text":"x"}]}],"messages":[]}' \
 	'Unknown name "messages": Cannot find field'
 gbad "empty parts" '{"contents":[{"role":"user","parts":[]}]}' 'parts must not be empty'
+gbad "a function response turn follows a function call turn" \
+	'{"contents":[{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"content":"r"}}}]}]}' \
+	'function response turn comes immediately after a function call turn'
+gbad "as many function responses as calls" \
+	'{"contents":[{"role":"user","parts":[{"text":"x"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"f","response":{}}},{"functionResponse":{"name":"f","response":{}}}]}]}' \
+	'number of function response parts is equal to the number of function call parts'
 gbad "malformed JSON" '{"contents":' 'Invalid JSON payload'
 http POST "$M/v1beta/models/google/gemini-2.5-flash:generateContent" -H "x-goog-api-key: $KEY" \
 	--data-binary '{"contents":[{"parts":[{"text":"x"}]}]}'
@@ -426,9 +445,9 @@ check "log: gemini contents summarized, systemInstruction kept" jq_file "$T/log.
 check "log: gemini x-goog-api-key masked" jq_file "$T/log.json" \
 	'any(.[]; .headers["x-goog-api-key"] == "sk-mo****6789")'
 check "log: message shapes (Anthropic blocks) without the text" jq_file "$T/log.json" \
-	'any(.[]; .path == "/v1/messages/count_tokens" and .body.shape == ["user:string","assistant:tool_use","user:tool_result,tool_result,text"])'
+	'any(.[]; .path == "/v1/messages/count_tokens" and .body.shape == ["user:string","assistant:tool_use,tool_use","user:tool_result,tool_result,text"])'
 check "log: message shapes (Gemini parts)" jq_file "$T/log.json" \
-	'any(.[]; (.path|endswith(":countTokens")) and .body.shape == ["user:text","model:functionCall","user:functionResponse,functionResponse,text"])'
+	'any(.[]; (.path|endswith(":countTokens")) and .body.shape == ["user:text","model:functionCall,functionCall","user:functionResponse,functionResponse,text"])'
 check "log: message shapes (OpenAI messages, tool_calls)" jq_file "$T/log.json" \
 	'any(.[]; .path == "/v1/chat/completions" and .body.shape == ["system:string","system:string","user:string","assistant:tool_calls","tool:string","tool:string","user:string"])'
 check "log: cache_control members counted" jq_file "$T/log.json" \

@@ -296,6 +296,100 @@ bad(struct reply *r, const char *fmt, ...)
 	return -1;
 }
 
+/* The block of type in content whose member key is id, or NULL. */
+static json_t *
+find_block(json_t *content, const char *type, const char *key, const char *id)
+{
+	json_t *b;
+	const char *t, *v;
+	size_t i;
+
+	for (i = 0; i < json_array_size(content); i++) {
+		b = json_array_get(content, i);
+		t = json_string_value(json_object_get(b, "type"));
+		v = json_string_value(json_object_get(b, key));
+		if (t != NULL && strcmp(t, type) == 0 && v != NULL &&
+		    id != NULL && strcmp(v, id) == 0)
+			return b;
+	}
+	return NULL;
+}
+
+/*
+ * Anthropic pairs tools strictly: every tool_use needs its tool_result in
+ * the next message, every tool_result its tool_use in the one before.
+ */
+static int
+check_tool_pairs(json_t *msgs, size_t i, struct reply *r)
+{
+	json_t *ct = json_object_get(json_array_get(msgs, i), "content"), *b;
+	json_t *prev = i > 0
+	    ? json_object_get(json_array_get(msgs, i - 1), "content")
+	    : NULL;
+	json_t *next = json_object_get(json_array_get(msgs, i + 1), "content");
+	const char *t, *id;
+	size_t j;
+
+	for (j = 0; j < json_array_size(ct); j++) {
+		b = json_array_get(ct, j);
+		t = json_string_value(json_object_get(b, "type"));
+		if (t != NULL && strcmp(t, "tool_use") == 0 &&
+		    find_block(next, "tool_result", "tool_use_id",
+			id = json_string_value(json_object_get(b, "id"))) ==
+			NULL)
+			return bad(r,
+			    "messages.%zu: `tool_use` ids were found without "
+			    "`tool_result` blocks immediately after: %.60s. "
+			    "Each "
+			    "`tool_use` block must have a corresponding "
+			    "`tool_result` block in the next message.",
+			    i, id != NULL ? id : "");
+		if (t != NULL && strcmp(t, "tool_result") == 0 &&
+		    find_block(prev, "tool_use", "id",
+			id = json_string_value(
+			    json_object_get(b, "tool_use_id"))) == NULL)
+			return bad(r,
+			    "messages.%zu.content.%zu: unexpected "
+			    "`tool_use_id` "
+			    "found in `tool_result` blocks: %.60s. Each "
+			    "`tool_result` block must have a corresponding "
+			    "`tool_use` block in the previous message.",
+			    i, j, id != NULL ? id : "");
+	}
+	return 0;
+}
+
+/* Empty content: only the final assistant message may have none. */
+static int
+check_empty(json_t *msgs, size_t i, struct reply *r)
+{
+	json_t *m = json_array_get(msgs, i),
+	       *ct = json_object_get(m, "content");
+	const char *role = json_string_value(json_object_get(m, "role"));
+	json_t *b;
+	size_t j;
+
+	if ((json_is_string(ct) && json_string_length(ct) == 0) ||
+	    (json_is_array(ct) && json_array_size(ct) == 0)) {
+		if (i + 1 == json_array_size(msgs) &&
+		    strcmp(role, "assistant") == 0)
+			return 0;
+		return bad(r,
+		    "messages.%zu: all messages must have non-empty content "
+		    "except for the optional final assistant message",
+		    i);
+	}
+	for (j = 0; j < json_array_size(ct); j++) {
+		b = json_array_get(ct, j);
+		if (json_is_string(json_object_get(b, "text")) &&
+		    json_string_length(json_object_get(b, "text")) == 0)
+			return bad(r,
+			    "messages: text content blocks must be "
+			    "non-empty");
+	}
+	return 0;
+}
+
 static int
 check_messages(json_t *msgs, struct reply *r)
 {
@@ -320,6 +414,9 @@ check_messages(json_t *msgs, struct reply *r)
 		if (json_object_get(m, "content") == NULL)
 			return bad(
 			    r, "messages.%zu.content: Field required", i);
+		if (check_empty(msgs, i, r) == -1 ||
+		    check_tool_pairs(msgs, i, r) == -1)
+			return -1;
 	}
 	return 0;
 }

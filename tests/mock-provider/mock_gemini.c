@@ -293,6 +293,40 @@ prompt_tokens(json_t *body)
 
 /* --- validation ----------------------------------------------------------- */
 
+/* Parts of kind (functionCall, functionResponse) in a content. */
+static size_t
+count_parts(json_t *content, const char *kind)
+{
+	json_t *parts = json_object_get(content, "parts");
+	size_t i, n = 0;
+
+	for (i = 0; i < json_array_size(parts); i++)
+		n += gget(json_array_get(parts, i), kind) != NULL;
+	return n;
+}
+
+/* A function response turn answers the call turn just before, call for call. */
+static int
+check_function_turns(json_t *cs, size_t i, struct reply *r)
+{
+	size_t resp = count_parts(json_array_get(cs, i), "functionResponse");
+	size_t calls =
+	    i > 0 ? count_parts(json_array_get(cs, i - 1), "functionCall") : 0;
+
+	if (resp == 0)
+		return 0;
+	if (calls == 0)
+		return bad(r,
+		    "Please ensure that function response turn comes "
+		    "immediately after a function call turn.");
+	if (calls != resp)
+		return bad(r,
+		    "Please ensure that the number of function response parts "
+		    "is equal to the number of function call parts of the "
+		    "function call turn.");
+	return 0;
+}
+
 static int
 check_contents(json_t *cs, struct reply *r)
 {
@@ -315,6 +349,8 @@ check_contents(json_t *cs, struct reply *r)
 			    "* GenerateContentRequest.contents[%zu].parts: "
 			    "contents.parts must not be empty.\n",
 			    i);
+		if (check_function_turns(cs, i, r) == -1)
+			return -1;
 	}
 	return 0;
 }
