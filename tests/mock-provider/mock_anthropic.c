@@ -76,28 +76,41 @@ anth_key(struct MHD_Connection *conn)
 	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "x-api-key");
 }
 
-/* Anthropic's error body; the request-id header repeats request_id. */
+/*
+ * Anthropic's error body, error.details (taken) when not NULL; the
+ * request-id header repeats request_id.
+ */
 static void
-anth_error(struct reply *r, int status, const char *type, const char *msg)
+anth_error_details(struct reply *r, int status, const char *type,
+    const char *msg, json_t *details)
 {
+	json_t *e = json_pack("{s:s,s:s}", "type", type, "message", msg);
 	char rid[40];
 
+	if (details != NULL)
+		json_object_set_new(e, "details", details);
 	snprintf(rid, sizeof(rid), "req_mock%lu", next_seq());
 	add_header(r, "request-id", "%s", rid);
 	reply_json(r, status,
-	    json_pack("{s:s,s:{s:s,s:s},s:s}", "type", "error", "error", "type",
-		type, "message", msg, "request_id", rid),
+	    json_pack("{s:s,s:o,s:s}", "type", "error", "error", e,
+		"request_id", rid),
 	    "");
+}
+
+static void
+anth_error(struct reply *r, int status, const char *type, const char *msg)
+{
+	anth_error_details(r, status, type, msg, NULL);
 }
 
 /* The status's error type and default message. */
 static const struct etype *
 etype_of(int status)
 {
-	static const struct etype client = {0, "invalid_request_error",
-				      "mock: scripted status"},
-				  server = {
-				      0, "api_error", "mock: scripted status"};
+	static const struct etype client = {
+	    0, "invalid_request_error", "mock: scripted status"};
+	static const struct etype server = {
+	    0, "api_error", "mock: scripted status"};
 	size_t i;
 
 	for (i = 0; i < sizeof(etypes) / sizeof(etypes[0]); i++)
@@ -153,13 +166,10 @@ anth_scripted(struct ctx *c, struct reply *r)
 		add_header(r, "retry-after", "%d", o->retry_after);
 	if (o->status == 429 && o->quota) {
 		/* A spend limit: the one 429 a client must not retry. */
-		reply_json(r, 429,
-		    json_pack("{s:s,s:{s:s,s:s,s:{s:s}},s:s}", "type", "error",
-			"error", "type", "rate_limit_error", "message",
-			"You have reached your specified API usage limits.",
-			"details", "error_code", "enforced_spend_limit_reached",
-			"request_id", "req_mock_quota"),
-		    "");
+		anth_error_details(r, 429, "rate_limit_error",
+		    "You have reached your specified API usage limits.",
+		    json_pack(
+			"{s:s}", "error_code", "enforced_spend_limit_reached"));
 		return;
 	}
 	t = etype_of(o->status != 0 ? o->status : 529);
