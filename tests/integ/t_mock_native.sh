@@ -358,6 +358,9 @@ check "gemini: safety=prompt: promptFeedback.blockReason, no candidates" json_is
 GCONV='"systemInstruction":{"parts":[{"text":"a b"},{"text":"c"}]},"contents":[{"role":"user","parts":[{"text":"hi"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{}}},{"functionCall":{"name":"f","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"content":"15C sunny"}}},{"functionResponse":{"name":"f","response":{"content":"x"}}},{"text":"ok then"}]}]'
 http POST "$GM:countTokens" -H "x-goog-api-key: $KEY" --data-binary "{$GCONV}"
 check "gemini: countTokens totalTokens 37, as the OpenAI form counts" json_is '.totalTokens == 37'
+http POST "$GM:countTokens" -H "x-goog-api-key: $KEY" \
+	--data-binary "{\"generateContentRequest\":{\"model\":\"models/gemini-2.5-flash\",$GCONV}}"
+check "gemini: countTokens takes a whole generateContentRequest too" json_is '.totalTokens == 37'
 
 # --- validation -------------------------------------------------------------------------------
 gem_400() {

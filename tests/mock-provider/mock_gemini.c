@@ -702,6 +702,28 @@ split_tail(const char *tail, const char **model, size_t *mlen,
 	return 0;
 }
 
+/* countTokens takes contents, or a whole generateContentRequest. */
+static void
+count_tokens(json_t *body, struct reply *r)
+{
+	json_t *g = gget(body, "generateContentRequest");
+	int n;
+
+	if (g != NULL && gget(body, "contents") == NULL)
+		body = g;
+	else if (g != NULL) {
+		bad(r, "generateContentRequest and contents are exclusive.");
+		return;
+	}
+	if (check_request(body, r) == -1)
+		return;
+	n = prompt_tokens(body);
+	reply_json(r, 200,
+	    json_pack("{s:i,s:[{s:s,s:i}]}", "totalTokens", n,
+		"promptTokensDetails", "modality", "TEXT", "tokenCount", n),
+	    "");
+}
+
 void
 h_gemini(struct ctx *c, struct reply *r)
 {
@@ -718,17 +740,13 @@ h_gemini(struct ctx *c, struct reply *r)
 		gem_error(r, 404, "NOT_FOUND", "Method not found.", NULL);
 		return;
 	}
+	if (strcmp(method, "countTokens") == 0) {
+		count_tokens(c->body, r);
+		return;
+	}
 	if (check_request(c->body, r) == -1)
 		return;
 	call_init(c, &k, model, mlen);
-	if (strcmp(method, "countTokens") == 0) {
-		reply_json(r, 200,
-		    json_pack("{s:i,s:[{s:s,s:i}]}", "totalTokens", k.prompt,
-			"promptTokensDetails", "modality", "TEXT", "tokenCount",
-			k.prompt),
-		    "");
-		return;
-	}
 	alt =
 	    MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "alt");
 	if (stream)
