@@ -53,94 +53,15 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "mock.h"
+
 #define MAX_BODY	  (16u * 1024 * 1024)
 #define DEFAULT_KEY	  "sk-mock-0123456789"
 #define DEFAULT_WORDS	  12
-#define DEFAULT_REASONING 6
 #define LEGACY_MAX_TOKENS 16
 #define EMBED_DIMS	  8
-#define MAX_HEADERS	  16
-#define DUMP_FLAGS	  (JSON_COMPACT | JSON_REAL_PRECISION(10))
 #define BLOCK_SIZE	  (64 * 1024)
 #define MAX_XKEYS	  16
-
-enum flavor { FL_OPENAI, FL_DEEPSEEK, FL_OPENROUTER };
-
-/* Scripted behaviour of one request; -1 means "not set" for the *_at keys. */
-struct opts {
-	int latency;
-	int pace;
-	int words;
-	int error_at;
-	int status;
-	int quota;
-	int moderation; /* status=403_moderation */
-	int revoked;	/* status=403_revoked */
-	int retry_after;
-	int reset;
-	int reset_at;
-	int reset_reused; /* drop a request that came on a kept-alive connection */
-	int no_usage;
-	int empty_usage;
-	int corrupt;
-	int reasoning;
-	int cached;
-	int chunk_bytes;
-	int flavor;
-	char err[160];
-};
-
-/* Upload state, one per HTTP request. */
-struct req {
-	char *body;
-	size_t len;
-	size_t cap;
-	int too_large;
-	json_int_t t_ms; /* arrival (headers read), ms since the epoch */
-};
-
-/* One piece of a streamed body, written after delay ms. */
-struct seg {
-	char *data;
-	size_t len;
-	int delay;
-};
-
-struct stream {
-	struct seg *segs;
-	size_t n;
-	size_t cap;
-	size_t cur;
-	size_t off;
-	int delayed;
-	int ndata;
-	int pace;
-	int chunk_bytes;
-	int abort_end; /* drop the connection instead of ending cleanly */
-};
-
-/* What to answer; built first, logged, then sent after the latency. */
-struct reply {
-	int status;
-	int drop; /* close the connection without a response */
-	const char *ctype;
-	char *body;
-	size_t len;
-	struct stream *st;
-	int nh;
-	char hname[MAX_HEADERS][48];
-	char hval[MAX_HEADERS][96];
-};
-
-struct ctx {
-	struct MHD_Connection *conn;
-	struct req *q;
-	const char *method;
-	const char *path;
-	const char *tail; /* path after a prefix route */
-	json_t *body;
-	struct opts o;
-};
 
 enum kind { K_CHAT, K_COMPLETION };
 
@@ -201,7 +122,7 @@ now_ms(void)
 	return (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static unsigned long
+unsigned long
 next_seq(void)
 {
 	return __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
@@ -209,7 +130,7 @@ next_seq(void)
 
 /* --- directives ----------------------------------------------------------- */
 
-enum dkind { D_INT, D_OPT, D_STATUS, D_FLAVOR };
+enum dkind { D_INT, D_OPT, D_STATUS, D_FLAVOR, D_SAFETY };
 
 /* D_INT needs "=N"; D_OPT takes an optional "=N" and defaults to dflt. */
 static const struct directive {
@@ -234,6 +155,12 @@ static const struct directive {
     {"flavor", D_FLAVOR, offsetof(struct opts, flavor), 0},
     {"cached", D_INT, offsetof(struct opts, cached), 0},
     {"chunk_bytes", D_INT, offsetof(struct opts, chunk_bytes), 0},
+    {"cache_read", D_INT, offsetof(struct opts, cached), 0},
+    {"cache_write", D_INT, offsetof(struct opts, cache_write), 0},
+    {"tool_call", D_OPT, offsetof(struct opts, tool_call), 1},
+    {"safety", D_SAFETY, offsetof(struct opts, safety), SAFETY_FINISH},
+    {"overloaded", D_OPT, offsetof(struct opts, overloaded), 1},
+    {"delta_usage", D_INT, offsetof(struct opts, delta_usage), 0},
 };
 
 static void
@@ -310,6 +237,14 @@ set_value(struct opts *o, const struct directive *d, const char *v, size_t vn)
 		else
 			return -1;
 		return 0;
+	case D_SAFETY:
+		if (v == NULL || (vn == 6 && strncmp(v, "finish", 6) == 0))
+			*field = SAFETY_FINISH;
+		else if (vn == 6 && strncmp(v, "prompt", 6) == 0)
+			*field = SAFETY_PROMPT;
+		else
+			return -1;
+		return 0;
 	}
 	return -1;
 }
@@ -362,7 +297,7 @@ parse_directives(struct opts *o, const char *s, size_t n)
 }
 
 /* Applies every "[mock:...]" block found in s. */
-static void
+void
 parse_blocks(const char *s, void *arg)
 {
 	const char *p, *close;
@@ -378,10 +313,8 @@ parse_blocks(const char *s, void *arg)
 
 /* --- text walking and counting -------------------------------------------- */
 
-typedef void (*text_fn)(const char *, void *);
-
 /* Calls fn on every string of v: strings, arrays, and parts' "text". */
-static void
+void
 walk_text(json_t *v, text_fn fn, void *arg)
 {
 	size_t i;
@@ -401,7 +334,7 @@ is_space(char ch)
 	    ch == '\f' || ch == '\r';
 }
 
-static int
+int
 count_words(const char *s)
 {
 	int n = 0, in = 0;
@@ -425,7 +358,7 @@ count_words(const char *s)
 	return n;
 }
 
-static void
+void
 add_words(const char *s, void *arg)
 {
 	*(int *)arg += count_words(s);
@@ -478,7 +411,7 @@ last_user(json_t *messages)
 	return NULL;
 }
 
-static void
+void
 find_tool_phrase(const char *s, void *arg)
 {
 	if (strstr(s, "call a tool") != NULL)
@@ -487,10 +420,7 @@ find_tool_phrase(const char *s, void *arg)
 
 /* --- replies -------------------------------------------------------------- */
 
-static void add_header(struct reply *r, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
+void
 add_header(struct reply *r, const char *name, const char *fmt, ...)
 {
 	va_list ap;
@@ -505,7 +435,7 @@ add_header(struct reply *r, const char *name, const char *fmt, ...)
 }
 
 /* Sets the body to prefix + JSON of j; takes j. */
-static void
+void
 reply_json(struct reply *r, int status, json_t *j, const char *prefix)
 {
 	char *s = json_dumps(j, DUMP_FLAGS);
@@ -543,7 +473,7 @@ reply_error(struct reply *r, const struct opts *o, int status, const char *type,
 	reply_json(r, status, json_pack("{s:o}", "error", e), "");
 }
 
-static void
+void
 mask_key(const char *k, char *out, size_t outlen)
 {
 	size_t n = strlen(k);
@@ -585,6 +515,14 @@ xkey_find(const char *key)
 	return NULL;
 }
 
+/* The -k key and every -x key are accepted, whatever the wire. */
+int
+key_accepted(const char *key)
+{
+	return key != NULL &&
+	    (strcmp(key, api_key) == 0 || xkey_find(key) != NULL);
+}
+
 /* OpenAI's 401 for a missing, wrong or revoked key. */
 static void
 reply_bad_key(struct reply *r, const struct opts *o, const char *key)
@@ -610,7 +548,7 @@ reply_bad_key(struct reply *r, const struct opts *o, const char *key)
 
 /* --- streams -------------------------------------------------------------- */
 
-static void
+void
 st_add(struct stream *st, char *data, size_t len, int delay)
 {
 	struct seg *ns;
@@ -638,18 +576,55 @@ st_comment(struct stream *st, const char *text)
 		st_add(st, s, strlen(s), 0);
 }
 
-/* One "data:" event; every event after the first waits pace ms. */
-static void
-st_data(struct stream *st, json_t *j)
+struct stream *
+st_new(const struct opts *o)
+{
+	struct stream *st = calloc(1, sizeof(*st));
+
+	if (st != NULL) {
+		st->pace = o->pace;
+		st->chunk_bytes = o->chunk_bytes;
+	}
+	return st;
+}
+
+/* One SSE event; every event after the first waits pace ms. */
+void
+st_event(struct stream *st, const char *name, json_t *j, const char *sep)
 {
 	char *js = json_dumps(j, DUMP_FLAGS), *s;
+	int n;
 
 	json_decref(j);
 	if (js == NULL)
 		return;
-	if (asprintf(&s, "data: %s\n\n", js) >= 0)
-		st_add(st, s, strlen(s), st->ndata++ > 0 ? st->pace : 0);
+	if (name != NULL)
+		n = asprintf(&s, "event: %s\ndata: %s%s", name, js, sep);
+	else
+		n = asprintf(&s, "data: %s%s", js, sep);
+	if (n >= 0)
+		st_add(st, s, (size_t)n, st->ndata++ > 0 ? st->pace : 0);
 	free(js);
+}
+
+static void
+st_data(struct stream *st, json_t *j)
+{
+	st_event(st, NULL, j, "\n\n");
+}
+
+/* A 200 SSE answer with the stream st (NULL: out of memory, drop). */
+void
+stream_reply_set(struct reply *r, struct stream *st)
+{
+	if (st == NULL) {
+		r->drop = 1;
+		return;
+	}
+	r->status = MHD_HTTP_OK;
+	r->ctype = "text/event-stream; charset=utf-8";
+	r->st = st;
+	add_header(r, "Cache-Control", "no-cache");
 }
 
 static void
@@ -661,7 +636,7 @@ st_done(struct stream *st)
 		st_add(st, s, strlen(s), st->pace);
 }
 
-static void
+void
 st_free(void *cls)
 {
 	struct stream *st = cls;
@@ -708,7 +683,7 @@ st_read(void *cls, uint64_t pos, char *buf, size_t max)
 /* --- chat and completions ------------------------------------------------- */
 
 /* The i-th word (0-based) of the reply: "mock reply word1 word2 ...". */
-static void
+void
 reply_word(int i, char *out, size_t outlen)
 {
 	if (i == 0)
@@ -720,7 +695,7 @@ reply_word(int i, char *out, size_t outlen)
 }
 
 /* n words from word(), space-separated; the caller frees. */
-static char *
+char *
 join_words(int n, int reasoning)
 {
 	char *s = calloc(1, (size_t)n * 24 + 1), w[24];
@@ -740,9 +715,8 @@ join_words(int n, int reasoning)
 	return s;
 }
 
-static const char *const tool_args[] = {
+const char *const tool_args[] = {
     "{\"location\":", " \"Paris\",", " \"unit\":", " \"celsius\"}"};
-#define TOOL_WORDS ((int)(sizeof(tool_args) / sizeof(tool_args[0])))
 
 static const char *
 reasoning_key(const struct call *k)
@@ -765,6 +739,13 @@ usage_json(const struct call *k)
 	    "completion_tokens_details", "reasoning_tokens", k->reasoning,
 	    "audio_tokens", 0, "accepted_prediction_tokens", 0,
 	    "rejected_prediction_tokens", 0);
+	/* OpenRouter's name for cache writes; only when scripted. */
+	if (k->o->cache_write > 0)
+		json_object_set_new(json_object_get(u, "prompt_tokens_details"),
+		    "cache_write_tokens",
+		    json_integer(k->o->cache_write < k->prompt - cached
+			    ? k->o->cache_write
+			    : k->prompt - cached));
 	if (k->o->flavor == FL_DEEPSEEK) {
 		json_object_set_new(
 		    u, "prompt_cache_hit_tokens", json_integer(cached));
@@ -968,19 +949,11 @@ build_stream(const struct call *k, struct stream *st)
 static void
 stream_reply(const struct call *k, struct reply *r)
 {
-	struct stream *st = calloc(1, sizeof(*st));
+	struct stream *st = st_new(k->o);
 
-	if (st == NULL) {
-		r->drop = 1;
-		return;
-	}
-	st->pace = k->o->pace;
-	st->chunk_bytes = k->o->chunk_bytes;
-	build_stream(k, st);
-	r->status = MHD_HTTP_OK;
-	r->ctype = "text/event-stream; charset=utf-8";
-	r->st = st;
-	add_header(r, "Cache-Control", "no-cache");
+	if (st != NULL)
+		build_stream(k, st);
+	stream_reply_set(r, st);
 }
 
 /*
@@ -988,21 +961,22 @@ stream_reply(const struct call *k, struct reply *r)
  * 1 cut short, 2 a 0xff byte in the message text, 3 a lone surrogate
  * escape there, 4 an integer too big for 64 bits in usage.
  */
-static void
-corrupt(struct reply *r, int how)
+void
+corrupt_body(
+    struct reply *r, int how, const char *text_key, const char *count_key)
 {
-	char *p = r->body != NULL ? strstr(r->body, "\"content\":\"") : NULL;
-	char *u =
-	    r->body != NULL ? strstr(r->body, "\"prompt_tokens\":") : NULL;
+	char *p = r->body != NULL ? strstr(r->body, text_key) : NULL;
+	char *u = r->body != NULL ? strstr(r->body, count_key) : NULL;
+	size_t pn = strlen(text_key), un = strlen(count_key);
 
 	if (how == 1 && r->len > 5)
 		r->body[r->len -= 5] = '\0';
-	else if (how == 2 && p != NULL && p[11] != '"')
-		p[11] = (char)0xff;
-	else if (how == 3 && p != NULL && strlen(p + 11) > 6)
-		memcpy(p + 11, "\\ud800", 6);
-	else if (how == 4 && u != NULL && strlen(u + 16) > 20)
-		memcpy(u + 16, "99999999999999999999", 20);
+	else if (how == 2 && p != NULL && p[pn] != '"')
+		p[pn] = (char)0xff;
+	else if (how == 3 && p != NULL && strlen(p + pn) > 6)
+		memcpy(p + pn, "\\ud800", 6);
+	else if (how == 4 && u != NULL && strlen(u + un) > 20)
+		memcpy(u + un, "99999999999999999999", 20);
 }
 
 static void
@@ -1046,7 +1020,7 @@ whole_reply(const struct call *k, struct reply *r)
 	/* DeepSeek's queue keep-alive: blank lines before the JSON. */
 	reply_json(
 	    r, MHD_HTTP_OK, j, k->o->flavor == FL_DEEPSEEK ? "\n\n" : "");
-	corrupt(r, k->o->corrupt);
+	corrupt_body(r, k->o->corrupt, "\"content\":\"", "\"prompt_tokens\":");
 }
 
 /* The 400s OpenAI gives before generating anything; 0, or -1 with r set. */
@@ -1118,7 +1092,7 @@ call_init(struct ctx *c, enum kind kind, struct call *k)
 	tools = json_object_get(b, "tools");
 	if (kind == K_CHAT && json_array_size(tools) > 0) {
 		walk_text(last_user(messages), find_tool_phrase, &phrase);
-		k->tool = phrase;
+		k->tool = phrase || c->o.tool_call;
 		k->tool_name = json_string_value(json_object_get(
 		    json_object_get(json_array_get(tools, 0), "function"),
 		    "name"));
@@ -1336,11 +1310,16 @@ h_model(struct ctx *c, struct reply *r)
 
 /* --- the request log ------------------------------------------------------ */
 
-static const char *const logged_headers[] = {"authorization", "content-type",
-    "x-title", "x-openrouter-title", "http-referer", "x-mock", "accept",
-    "accept-encoding", "user-agent", "openai-organization", "openai-project"};
+static const char *const logged_headers[] = {"authorization", "x-api-key",
+    "x-goog-api-key", "content-type", "x-title", "x-openrouter-title",
+    "http-referer", "x-mock", "accept", "accept-encoding", "user-agent",
+    "openai-organization", "openai-project", "anthropic-version",
+    "anthropic-beta", "x-goog-api-client"};
+/* The first three carry keys: logged masked. */
+#define SECRET_HEADERS 3
 /* The prompt is summarized (n_messages), not copied: it can be large. */
-static const char *const unlogged_fields[] = {"messages", "prompt", "input"};
+static const char *const unlogged_fields[] = {
+    "messages", "prompt", "input", "contents"};
 
 static int
 logged_field(const char *name)
@@ -1355,10 +1334,19 @@ logged_field(const char *name)
 }
 
 static json_t *
-log_entry(const struct ctx *c, const struct reply *r)
+masked_json(const char *val)
 {
-	json_t *e, *h = json_object(), *b = json_object(), *v;
-	const char *val, *key;
+	char masked[64];
+
+	mask_key(val, masked, sizeof(masked));
+	return json_string(masked);
+}
+
+static json_t *
+log_headers(const struct ctx *c)
+{
+	json_t *h = json_object();
+	const char *val;
 	char masked[64];
 	size_t i;
 
@@ -1375,24 +1363,132 @@ log_entry(const struct ctx *c, const struct reply *r)
 		} else if (i == 0)
 			json_object_set_new(
 			    h, logged_headers[i], json_string("****"));
+		else if (i < SECRET_HEADERS)
+			json_object_set_new(
+			    h, logged_headers[i], masked_json(val));
 		else
 			json_object_set_new(h, logged_headers[i],
 			    json_stringn(val, strlen(val)));
 	}
+	return h;
+}
+
+/* Gemini's ?alt= and ?key= (masked), or NULL when neither was sent. */
+static json_t *
+log_query(const struct ctx *c)
+{
+	const char *alt =
+	    MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "alt");
+	const char *key =
+	    MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "key");
+	json_t *q;
+
+	if (alt == NULL && key == NULL)
+		return NULL;
+	q = json_object();
+	if (alt != NULL)
+		json_object_set_new(q, "alt", json_string(alt));
+	if (key != NULL)
+		json_object_set_new(q, "key", masked_json(key));
+	return q;
+}
+
+/* A content part's kind: its "type", else its first member (Gemini). */
+static const char *
+part_kind(json_t *p)
+{
+	const char *type = json_string_value(json_object_get(p, "type")), *key;
+	json_t *v;
+
+	if (type != NULL)
+		return type;
+	if (json_is_true(json_object_get(p, "thought")))
+		return "thought";
+	json_object_foreach(p, key, v)
+		if (strcmp(key, "thoughtSignature") != 0)
+			return key;
+	return "?";
+}
+
+/*
+ * "role:kind,kind" per message, e.g. "user:text,image_url",
+ * "assistant:tool_use", "tool:string", "model:functionCall": what a
+ * translation sent, without the text. Anthropic/OpenAI content, Gemini parts.
+ */
+static json_t *
+message_shape(json_t *messages)
+{
+	json_t *a = json_array(), *m, *ct;
+	const char *role;
+	char buf[256];
+	size_t i, j, n;
+
+	for (i = 0; i < json_array_size(messages); i++) {
+		m = json_array_get(messages, i);
+		role = json_string_value(json_object_get(m, "role"));
+		n = (size_t)snprintf(buf, sizeof(buf), "%s:", role ? role : "");
+		if ((ct = json_object_get(m, "content")) == NULL)
+			ct = json_object_get(m, "parts");
+		if (json_is_string(ct) && n < sizeof(buf))
+			n += (size_t)snprintf(
+			    buf + n, sizeof(buf) - n, "string");
+		for (j = 0; j < json_array_size(ct) && n < sizeof(buf); j++)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+			    j ? "," : "", part_kind(json_array_get(ct, j)));
+		if (json_object_get(m, "tool_calls") != NULL && n < sizeof(buf))
+			snprintf(buf + n, sizeof(buf) - n, "%stool_calls",
+			    json_is_string(ct) || json_array_size(ct) ? ","
+								      : "");
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+/* cache_control members anywhere in v (Anthropic prompt caching). */
+static int
+count_cache_control(json_t *v)
+{
+	const char *key;
+	json_t *x;
+	size_t i;
+	int n = 0;
+
+	json_object_foreach(v, key, x)
+		n += (strcmp(key, "cache_control") == 0) +
+		    count_cache_control(x);
+	for (i = 0; json_is_array(v) && i < json_array_size(v); i++)
+		n += count_cache_control(json_array_get(v, i));
+	return n;
+}
+
+static json_t *
+log_entry(const struct ctx *c, const struct reply *r)
+{
+	json_t *e, *b = json_object(), *v, *q;
+	const char *key, *member;
+	const struct wire *w = c->wire != NULL ? c->wire : &wire_openai;
+	int n;
+
 	json_object_foreach(c->body, key, v)
 		if (logged_field(key))
 			json_object_set(b, key, v);
-	if ((v = json_object_get(c->body, "messages")) != NULL) {
+	member = w->prompt_member;
+	if ((v = json_object_get(c->body, member)) != NULL) {
 		json_object_set_new(b, "n_messages",
 		    json_integer((json_int_t)json_array_size(v)));
 		json_object_set_new(b, "has_tools",
 		    json_boolean(json_object_get(c->body, "tools") != NULL));
+		json_object_set_new(b, "shape", message_shape(v));
 	}
+	if ((n = count_cache_control(c->body)) > 0)
+		json_object_set_new(b, "n_cache_control", json_integer(n));
 	e = json_pack("{s:I,s:I,s:s,s:s,s:s?,s:o,s:o,s:I,s:i}", "ts",
 	    c->q->t_ms / 1000, "t_ms", c->q->t_ms, "method", c->method, "path",
-	    c->path, "key_label", key_label(bearer(c->conn)), "headers", h,
-	    "body", b, "body_bytes", (json_int_t)c->q->len, "status",
-	    r->drop ? 0 : r->status);
+	    c->path, "key_label", key_label(w->key(c->conn)), "headers",
+	    log_headers(c), "body", b, "body_bytes", (json_int_t)c->q->len,
+	    "status", r->drop ? 0 : r->status);
+	if ((q = log_query(c)) != NULL)
+		json_object_set_new(e, "query", q);
 	return e;
 }
 
@@ -1462,27 +1558,34 @@ static const struct route {
 	const char *method;
 	const char *path;
 	int prefix; /* path is a prefix; the rest goes to ctx.tail */
-	int api;    /* needs the key, is logged and scriptable */
+	/* An API route (key, log, scripts) names its wire; NULL: /_mock. */
+	const struct wire *wire;
 	handler_fn fn;
 } routes[] = {
-    {"POST", "/chat/completions", 0, 1, h_chat},
-    {"POST", "/completions", 0, 1, h_completions},
-    {"POST", "/embeddings", 0, 1, h_embeddings},
-    {"GET", "/models", 0, 1, h_models},
-    {"GET", "/models/", 1, 1, h_model},
-    {"GET", "/_mock/requests", 0, 0, h_log_get},
-    {"DELETE", "/_mock/requests", 0, 0, h_log_clear},
-    {"GET", "/_mock/health", 0, 0, h_health},
+    {"POST", "/chat/completions", 0, &wire_openai, h_chat},
+    {"POST", "/completions", 0, &wire_openai, h_completions},
+    {"POST", "/embeddings", 0, &wire_openai, h_embeddings},
+    {"GET", "/models", 0, &wire_openai, h_models},
+    {"GET", "/models/", 1, &wire_openai, h_model},
+    {"POST", "/messages", 0, &wire_anthropic, h_messages},
+    {"POST", "/messages/count_tokens", 0, &wire_anthropic, h_count_tokens},
+    {"POST", "/models/", 1, &wire_gemini, h_gemini},
+    {"GET", "/_mock/requests", 0, NULL, h_log_get},
+    {"DELETE", "/_mock/requests", 0, NULL, h_log_clear},
+    {"GET", "/_mock/health", 0, NULL, h_health},
 };
 
-/* OpenAI's /v1, OpenRouter's /api/v1 and DeepSeek's bare paths all work. */
+/*
+ * OpenAI's (and Anthropic's) /v1, OpenRouter's /api/v1, Gemini's /v1beta
+ * and DeepSeek's bare paths all work.
+ */
 static const char *
 strip_prefix(const char *url)
 {
-	static const char *const pre[] = {"/api/v1/", "/v1/"};
+	static const char *const pre[] = {"/api/v1/", "/v1/", "/v1beta/"};
 	size_t i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
 		if (strncmp(url, pre[i], strlen(pre[i])) == 0)
 			return url + strlen(pre[i]) - 1;
 	return url;
@@ -1515,28 +1618,15 @@ route_find(
 
 /* --- request handling ----------------------------------------------------- */
 
-/* The -k key and every -x key are accepted. */
-static int
-auth_ok(struct ctx *c, struct reply *r)
-{
-	const char *key = bearer(c->conn);
-
-	if (key != NULL &&
-	    (strcmp(key, api_key) == 0 || xkey_find(key) != NULL))
-		return 1;
-	reply_bad_key(r, &c->o, key);
-	return 0;
-}
-
 /* The text that may carry [mock:...] blocks for this endpoint. */
 static json_t *
-directive_source(struct ctx *c)
+directive_source(json_t *body)
 {
-	if (json_object_get(c->body, "messages") != NULL)
-		return last_user(json_object_get(c->body, "messages"));
-	if (json_object_get(c->body, "prompt") != NULL)
-		return json_object_get(c->body, "prompt");
-	return json_object_get(c->body, "input");
+	if (json_object_get(body, "messages") != NULL)
+		return last_user(json_object_get(body, "messages"));
+	if (json_object_get(body, "prompt") != NULL)
+		return json_object_get(body, "prompt");
+	return json_object_get(body, "input");
 }
 
 static const struct err_status {
@@ -1566,6 +1656,25 @@ static const char html_503[] =
     "</head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable"
     "</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
 
+/* status=503 on every wire: a proxy in front of the provider answers. */
+void
+reply_html_503(struct reply *r)
+{
+	r->status = 503;
+	r->ctype = "text/html";
+	r->body = strdup(html_503);
+	r->len = r->body != NULL ? strlen(r->body) : 0;
+}
+
+void
+retry_headers(struct reply *r, const struct opts *o)
+{
+	if (o->retry_after >= 0) {
+		add_header(r, "Retry-After", "%d", o->retry_after);
+		add_header(r, "retry-after-ms", "%d", o->retry_after * 1000);
+	}
+}
+
 static void
 scripted_error(struct ctx *c, struct reply *r)
 {
@@ -1573,15 +1682,14 @@ scripted_error(struct ctx *c, struct reply *r)
 	size_t i;
 	char msg[64];
 
-	if (o->retry_after >= 0) {
-		add_header(r, "Retry-After", "%d", o->retry_after);
-		add_header(r, "retry-after-ms", "%d", o->retry_after * 1000);
-	}
-	if (o->status == 503) {
-		r->status = 503;
-		r->ctype = "text/html";
-		r->body = strdup(html_503);
-		r->len = r->body != NULL ? strlen(r->body) : 0;
+	retry_headers(r, o);
+	if (o->status == 503 || (o->status == 0 && o->overloaded)) {
+		if (o->status == 503)
+			reply_html_503(r);
+		else
+			reply_error(r, o, 503, "server_error", NULL, NULL,
+			    "The engine is currently overloaded, please try "
+			    "again later.");
 		return;
 	}
 	if (o->status == 401) {
@@ -1635,35 +1743,61 @@ scripted_error(struct ctx *c, struct reply *r)
 	    NULL, msg);
 }
 
-/* Checks in OpenAI's order: size, JSON, key, then the directives. */
-static int
-api_checks(struct ctx *c, struct reply *r)
+static void
+openai_fail(struct ctx *c, struct reply *r, enum wfail why, const char *msg)
 {
-	json_error_t jerr;
-
-	if (c->q->too_large) {
+	switch (why) {
+	case WF_TOO_LARGE:
 		reply_error(r, &c->o, 413, "invalid_request_error",
 		    "request_too_large", NULL,
 		    "Request body too large (limit 16 MiB).");
+		break;
+	case WF_BAD_JSON:
+		reply_error(r, &c->o, 400, "invalid_request_error", NULL, NULL,
+		    "We could not parse the JSON body of your request. "
+		    "The OpenAI API expects a JSON payload.");
+		break;
+	case WF_BAD_DIRECTIVE:
+		reply_error(r, &c->o, 400, "invalid_request_error",
+		    "invalid_value", "X-Mock", msg);
+		break;
+	}
+}
+
+static void
+openai_bad_key(struct ctx *c, struct reply *r, const char *key)
+{
+	reply_bad_key(r, &c->o, key);
+}
+
+/* Checks in the provider's order: size, JSON, key, then the directives. */
+static int
+api_checks(struct ctx *c, struct reply *r)
+{
+	const struct wire *w = c->wire;
+	json_error_t jerr;
+
+	if (c->q->too_large) {
+		w->fail(c, r, WF_TOO_LARGE, NULL);
 		return 0;
 	}
 	if (strcmp(c->method, "POST") == 0) {
 		c->body = json_loadb(
 		    c->q->body != NULL ? c->q->body : "", c->q->len, 0, &jerr);
 		if (!json_is_object(c->body)) {
-			reply_error(r, &c->o, 400, "invalid_request_error",
-			    NULL, NULL,
-			    "We could not parse the JSON body of your request. "
-			    "The OpenAI API expects a JSON payload.");
+			w->fail(c, r, WF_BAD_JSON, NULL);
 			return 0;
 		}
-		walk_text(directive_source(c), parse_blocks, &c->o);
+		walk_text(w->directive_source(c->body), parse_blocks, &c->o);
 	}
-	if (!auth_ok(c, r))
+	if (!key_accepted(w->key(c->conn))) {
+		w->bad_key(c, r, w->key(c->conn));
+		return 0;
+	}
+	if (w->precheck != NULL && !w->precheck(c, r))
 		return 0;
 	if (c->o.err[0] != '\0') {
-		reply_error(r, &c->o, 400, "invalid_request_error",
-		    "invalid_value", "X-Mock", c->o.err);
+		w->fail(c, r, WF_BAD_DIRECTIVE, c->o.err);
 		return 0;
 	}
 	return 1;
@@ -1688,6 +1822,17 @@ common_headers(struct reply *r, const struct opts *o)
 		add_header(r, "x-ratelimit-reset-requests", "12ms");
 	}
 }
+
+const struct wire wire_openai = {
+    .key = bearer,
+    .fail = openai_fail,
+    .bad_key = openai_bad_key,
+    .precheck = NULL,
+    .scripted = scripted_error,
+    .directive_source = directive_source,
+    .headers = common_headers,
+    .prompt_member = "messages",
+};
 
 static enum MHD_Result
 send_reply(struct MHD_Connection *conn, struct reply *r)
@@ -1788,12 +1933,13 @@ dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
 		    "invalid_request_error", NULL, NULL, msg);
 		return send_reply(conn, &r);
 	}
-	if (!rt->api) {
+	if (rt->wire == NULL) {
 		rt->fn(&c, &r);
 		return send_reply(conn, &r);
 	}
+	c.wire = rt->wire;
 	/* A -x key's script goes first, as if it led the X-Mock header. */
-	if ((xk = xkey_find(bearer(conn))) != NULL)
+	if ((xk = xkey_find(c.wire->key(conn))) != NULL)
 		parse_directives(&c.o, xk->directives, strlen(xk->directives));
 	if ((x = MHD_lookup_connection_value(
 		 conn, MHD_HEADER_KIND, "X-Mock")) != NULL)
@@ -1802,12 +1948,12 @@ dispatch(struct MHD_Connection *conn, struct req *q, const char *url,
 		if ((c.o.reset && c.o.reset_at < 0) ||
 		    (c.o.reset_reused && reused))
 			r.drop = 1;
-		else if (c.o.status != 0)
-			scripted_error(&c, &r);
+		else if (c.o.status != 0 || c.o.overloaded)
+			c.wire->scripted(&c, &r);
 		else
 			rt->fn(&c, &r);
 	}
-	common_headers(&r, &c.o);
+	c.wire->headers(&r, &c.o);
 	log_request(&c, &r);
 	sleep_ms(c.o.latency);
 	ret = send_reply(conn, &r);
