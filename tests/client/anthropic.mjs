@@ -68,7 +68,7 @@ for (const model of MODELS) {
 
 	await step(`${model} tools`, async () => {
 		const tools = [{ name: WEATHER.name, description: WEATHER.description, input_schema: WEATHER.parameters }];
-		const ask = { role: 'user', content: 'what is the weather in Paris? call a tool' };
+		const ask = { role: 'user', content: 'hello there [mock:tool_call]' };
 		let b0 = await balance();
 		const m = await client.messages.create({ model, max_tokens: 100, system: 'be terse', tools, messages: [ask] });
 		const use = m.content.find((b) => b.type === 'tool_use');

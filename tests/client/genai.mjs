@@ -61,7 +61,7 @@ for (const model of MODELS) {
 		const b0 = await balance();
 		const r = await ai.models.generateContent({
 			model,
-			contents: 'what is the weather in Paris? call a tool',
+			contents: 'hello there [mock:tool_call]',
 			config: { systemInstruction: 'be terse', tools: [{ functionDeclarations: [WEATHER] }] },
 		});
 		const moved = b0 - (await balance());

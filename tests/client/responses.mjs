@@ -55,7 +55,7 @@ for (const model of [...MODELS].reverse()) {
 		const r = await client.responses.create({
 			model,
 			instructions: 'be terse',
-			input: 'what is the weather in Paris? call a tool',
+			input: 'hello there [mock:tool_call]',
 			tools: [{ type: 'function', ...WEATHER, strict: false }],
 		});
 		const moved = b0 - (await balance());

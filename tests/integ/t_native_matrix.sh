@@ -37,7 +37,7 @@ model_prices() {
 		[ "$code" = 200 ] || bail "PUT /admin/models/$m image tokens ($code $(head -c 300 "$T/body"))"
 	done
 	req PUT /admin/models/test/claude "$AK" '{"cache_write_price":"3.75"}'
-	[ "$code" = 200 ] || bail "PUT /admin/models/test/claude cache_write_price ($code $(head -c 300 "$T/body"))"
+	check "PUT /admin/models/test/claude cache_write_price 3.75" [ "$code" = 200 ]
 }
 model_prices
 # One buyer for everything: 5 USD covers every hold below many times over.
@@ -190,8 +190,7 @@ elif $api == "messages" then
 	 cache_write: ($u.cache_creation_input_tokens | n),
 	 reasoning: ([$d[] | select(.type == "content_block_start" and
 		.content_block.type == "thinking")] | length),
-	 cost: $u.cost, gw: $md.gateway_usage,
-	 order: ([$d[].type | select(. != "ping")] | [first, last])}
+	 cost: $u.cost, gw: $md.gateway_usage}
 elif $api == "responses" then
 	(if $s == 0 then . else
 		([.[] | select(.data.type == "response.completed" or .data.type == "response.incomplete")
@@ -227,6 +226,26 @@ JQ
 }
 
 dg() { jq -r "$@" "$T/dig.json" 2>/dev/null || true; }
+
+# framed API: the stream in $T/body is framed as API streams are: chat completions' data
+# lines ending in [DONE]; Anthropic's named events from message_start to message_stop, no
+# [DONE]; Responses' named events from response.created to response.completed; Gemini's bare
+# data lines (no event names, no [DONE]).
+framed() {
+	case $1 in
+	chat) grep -q '^data: \[DONE\]' "$T/body" && ! grep -q '^event:' "$T/body" ;;
+	messages)
+		jq -e '[.[] | select(.data.type != "ping")] | (.[0].event == "message_start" and
+			.[-1].event == "message_stop" and all(.event == .data.type))' "$T/ev.json" >/dev/null &&
+			! grep -q '^data: \[DONE\]' "$T/body"
+		;;
+	responses)
+		jq -e '.[0].data.type == "response.created" and .[-1].data.type == "response.completed"
+			and all(.event == .data.type)' "$T/ev.json" >/dev/null
+		;;
+	gemini) ! grep -q -e '^event:' -e '^data: \[DONE\]' "$T/body" && [ -s "$T/body" ] ;;
+	esac
+}
 # dj JQ_ARGS...: the digest passes jq -e with these arguments.
 dj() { jq -e "$@" "$T/dig.json" >/dev/null 2>&1; }
 both() { [ "$1" = "$3" ] && [ "$2" = "$3" ]; }
@@ -262,19 +281,22 @@ record() {
 		cache_write_tokens, reasoning_tokens FROM usage_records WHERE request_id = '$1'"
 }
 
+n_case=0
 # case_run TAG API MODEL STREAM SHAPE TEXT: one request; sets $T/dig.json, CHARGED (the
 # balance's move), REC (the usage record) and prints nothing.
 case_run() {
 	local tag=$1 api=$2 model=$3 stream=$4 shape=$5 text=$6 b0
 	read_balance "$UKEY"
 	b0=$BAL
+	STREAM=$stream
 	send "$api" "$model" "$stream" "$(body "$api" "$model" "$stream" "$shape" "$text")"
-	cp "$T/body" "$T/ans.$tag"
+	n_case=$((n_case + 1))
+	cp "$T/body" "$T/ans.$n_case"
 	digest "$api" "$stream"
 	read_balance "$UKEY"
 	CHARGED=$(minus "$b0" "$BAL")
 	REC=$(record "$RID" | tr '\t' ' ')
-	last_req="$tag: $api $model stream=$stream $shape -> $code (answer in ans.$tag)"
+	last_req="$tag: $api $model stream=$stream $shape -> $code (answer in ans.$n_case)"
 }
 
 # verify TAG API MODEL TEXT TOOL(0|1) PROMPT COMPLETION [CACHED CACHE_WRITE REASONING]: the
@@ -284,6 +306,7 @@ verify() {
 	local want cost gwcost fin
 	want=$(expect_charge "$model" "$p" "$c" "$cr" "$cw")
 	check "$tag: 200" [ "$code" = 200 ]
+	[ "$STREAM" = 0 ] || check "$tag: framed as $api streams are" framed "$api"
 	if [ "$tool" = 1 ]; then
 		fin=${FIN_TOOL[$api]}
 		check "$tag: calls get_weather with the mock's arguments ($(dg -c '[.tool, .args]'))" \
@@ -310,8 +333,8 @@ verify() {
 
 # The mock's counts (its README): system "be terse" + user "hello there" is 12 prompt tokens
 # on every wire ([mock:...] blocks count as whitespace); the reply is words=N words "mock reply
-# word1 ..."; a tool call is 4 output tokens with the arguments {"location":"Paris","unit":
-# "celsius"}; an image part counts no tokens.
+# word1 ..."; the tool_call directive makes a call of the first tool, 4 output tokens with the
+# arguments {"location":"Paris","unit":"celsius"}; an image part counts no tokens.
 reply5="mock reply word1 word2 word3"
 for api in $APIS; do
 	for model in $MODELS; do
@@ -320,7 +343,7 @@ for api in $APIS; do
 			[ "$stream" = 0 ] || tag="$tag stream"
 			case_run "$tag" "$api" "$model" "$stream" plain "hello there [mock:words=5]"
 			verify "$tag" "$api" "$model" "$reply5" 0 12 5
-			case_run "$tag tools" "$api" "$model" "$stream" tools "hello there call a tool"
+			case_run "$tag tools" "$api" "$model" "$stream" tools "hello there [mock:tool_call]"
 			verify "$tag tools" "$api" "$model" "" 1 12 4
 			case_run "$tag image" "$api" "$model" "$stream" image "hello there [mock:words=5]"
 			verify "$tag image" "$api" "$model" "$reply5" 0 12 5
@@ -330,10 +353,10 @@ done
 
 # --- cache and thinking prices ------------------------------------------------------------
 
-# Anthropic cache: the mock reports cache_creation_input_tokens = W and cache_read_input_tokens
-# = R besides input_tokens (the uncached rest), so tollgate's prompt is the 12 words plus
-# nothing: W and R are part of the 12 + ... (see the README). Here 100 words of user text make
-# the prompt large enough for both: 4 + 2 + 4 + 102 = 112 tokens, 40 written, 60 read.
+# Anthropic cache: with cache_write=W and cache_read=R the mock reports
+# cache_read_input_tokens R, cache_creation_input_tokens W and input_tokens T - R - W, T being
+# the whole prompt (its README), which is tollgate's prompt. 100 more words of user text make
+# T = 4 + 2 + 4 + 102 = 112: 12 uncached, 60 read, 40 written.
 words100=$(printf 'w%d ' $(seq 100))
 ctext="hello there $words100[mock:words=5,cache_write=40,cache_read=60]"
 for api in messages chat; do
