@@ -42,6 +42,7 @@ model_prices() {
 model_prices
 # One buyer for everything: 5 USD covers every hold below many times over.
 new_user buyer $((5 * ONE))
+BAL_PREV=$(q "SELECT balance FROM accounts WHERE user_id = $UID_")
 
 # --- requests -----------------------------------------------------------------------------
 
@@ -225,7 +226,6 @@ end
 JQ
 }
 
-dg() { jq -r "$@" "$T/dig.json" 2>/dev/null || true; }
 
 # framed API: the stream in $T/body is framed as API streams are: chat completions' data
 # lines ending in [DONE]; Anthropic's named events from message_start to message_stop, no
@@ -246,8 +246,6 @@ framed() {
 	gemini) ! grep -q -e '^event:' -e '^data: \[DONE\]' "$T/body" && [ -s "$T/body" ] ;;
 	esac
 }
-# dj JQ_ARGS...: the digest passes jq -e with these arguments.
-dj() { jq -e "$@" "$T/dig.json" >/dev/null 2>&1; }
 both() { [ "$1" = "$3" ] && [ "$2" = "$3" ]; }
 
 # to_nano VALUE: a USD amount, decimal string or JSON number (maybe 1.5e-05), in nano-USD.
@@ -274,58 +272,64 @@ expect_charge() {
 declare -A FIN_STOP=([chat]=stop [messages]=end_turn [responses]=completed [gemini]=STOP)
 declare -A FIN_TOOL=([chat]=tool_calls [messages]=tool_use [responses]=completed [gemini]=STOP)
 
-# record RID: the usage record of a request: api provider charge prompt completion cached
-# cache_write reasoning (tab-separated); empty when there is none (or the columns are missing).
-record() {
-	q "SELECT api, provider_id, charge, prompt_tokens, completion_tokens, cached_tokens,
-		cache_write_tokens, reasoning_tokens FROM usage_records WHERE request_id = '$1'"
-}
-
 n_case=0
-# case_run TAG API MODEL STREAM SHAPE TEXT: one request; sets $T/dig.json, CHARGED (the
-# balance's move), REC (the usage record) and prints nothing.
+# case_run TAG API MODEL STREAM SHAPE TEXT: one request, its answer digested ($T/dig.json);
+# then, in one statement, the balance and the request's usage record: sets CHARGED (what left
+# the balance since the previous case) and REC (api provider charge prompt completion cached
+# cache_write reasoning; empty when there is no record). Few processes per case: the machine
+# is shared, and every fork counts 80 times.
 case_run() {
-	local tag=$1 api=$2 model=$3 stream=$4 shape=$5 text=$6 b0
-	read_balance "$UKEY"
-	b0=$BAL
+	local tag=$1 api=$2 model=$3 stream=$4 shape=$5 text=$6 row bal
 	STREAM=$stream
 	send "$api" "$model" "$stream" "$(body "$api" "$model" "$stream" "$shape" "$text")"
 	n_case=$((n_case + 1))
-	cp "$T/body" "$T/ans.$n_case"
 	digest "$api" "$stream"
-	read_balance "$UKEY"
-	CHARGED=$(minus "$b0" "$BAL")
-	REC=$(record "$RID" | tr '\t' ' ')
-	last_req="$tag: $api $model stream=$stream $shape -> $code (answer in ans.$n_case)"
+	row=$(q "SELECT a.balance, CONCAT_WS(' ', r.api, r.provider_id, r.charge, r.prompt_tokens,
+		r.completion_tokens, r.cached_tokens, r.cache_write_tokens, r.reasoning_tokens)
+		FROM accounts a LEFT JOIN usage_records r ON r.request_id = '$RID'
+		WHERE a.user_id = $UID_")
+	bal=${row%%$'\t'*}
+	REC=${row#*$'\t'}
+	[ "$REC" != NULL ] || REC=""
+	CHARGED=$(minus "$BAL_PREV" "$bal")
+	BAL_PREV=$bal
+	last_req="case $n_case, $tag: $api $model stream=$stream $shape -> $code"
 }
 
 # verify TAG API MODEL TEXT TOOL(0|1) PROMPT COMPLETION [CACHED CACHE_WRITE REASONING]: the
 # checks every case makes; the expected charge is computed from the counts and prices.
 verify() {
 	local tag=$1 api=$2 model=$3 text=$4 tool=$5 p=$6 c=$7 cr=${8:-0} cw=${9:-0} rs=${10:-0}
-	local want cost gwcost fin
+	local want fin d_text d_tool d_args d_fin d_use d_cost d_gwcost d_gw
 	want=$(expect_charge "$model" "$p" "$c" "$cr" "$cw")
+	# The digest's fields in one jq run, split on US (a tab would merge empty fields).
+	IFS=$'\x1f' read -r d_text d_tool d_args d_fin d_use d_cost d_gwcost d_gw < <(jq -r '
+		[.text // "", .tool // "",
+		 (.args | if type == "object" then to_entries | sort_by(.key) | from_entries else . end
+		  | tojson), .finish // "",
+		 ([.prompt, .cached, .cache_write, .completion] | tojson), (.cost // "" | tostring),
+		 (.gw.cost // "" | tostring), ([.gw.model, .gw.provider] | tojson)] | join("\u001f")' \
+		"$T/dig.json" 2>/dev/null || echo)
 	check "$tag: 200" [ "$code" = 200 ]
 	[ "$STREAM" = 0 ] || check "$tag: framed as $api streams are" framed "$api"
 	if [ "$tool" = 1 ]; then
 		fin=${FIN_TOOL[$api]}
-		check "$tag: calls get_weather with the mock's arguments ($(dg -c '[.tool, .args]'))" \
-			dj '.tool == "get_weather" and .args == {"location":"Paris","unit":"celsius"}'
+		check "$tag: calls get_weather with the mock's arguments ($d_tool $d_args)" \
+			[ "$d_tool $d_args" = 'get_weather {"location":"Paris","unit":"celsius"}' ]
 	else
 		fin=${FIN_STOP[$api]}
-		check "$tag: content \"$text\" ($(dg -c .text))" dj --arg t "$text" '.text == $t and .tool == null'
+		check "$tag: content \"$text\" (\"$d_text\", tool '$d_tool')" \
+			[ "$d_text|$d_tool" = "$text|" ]
 	fi
-	check "$tag: finish $fin ($(dg .finish))" [ "$(dg .finish)" = "$fin" ]
-	check "$tag: usage $p in ($cr read, $cw written) + $c out ($rs thinking) ($(dg -c '[.prompt,.cached,.cache_write,.completion,.reasoning]'))" \
-		[ "$(dg -c '[.prompt,.cached,.cache_write,.completion]')" = "[$p,$cr,$cw,$c]" ]
-	cost=$(to_nano "$(dg .cost)")
-	gwcost=$(to_nano "$(dg .gw.cost)")
+	check "$tag: finish $fin ($d_fin)" [ "$d_fin" = "$fin" ]
+	check "$tag: usage $p in ($cr read, $cw written) + $c out ($d_use)" \
+		[ "$d_use" = "[$p,$cr,$cw,$c]" ]
 	check "$tag: the balance moved by exactly $want nano ($CHARGED)" [ "$CHARGED" = "$want" ]
-	check "$tag: usage cost and gateway_usage.cost are the charge ($cost, $gwcost)" \
-		both "$cost" "$gwcost" "$want"
-	check "$tag: gateway_usage names $model at ${PROV[$model]} ($(dg -c '.gw | [.model, .provider]'))" \
-		dj --arg m "$model" --arg p "${PROV[$model]}" '.gw.model == $m and .gw.provider == $p'
-	check "$tag: usage record: api $api, provider ${PROV[$model]}, charge $want, $p $c $cr $cw ($REC)" \
+	check "$tag: usage cost and gateway_usage.cost are the charge ($d_cost, $d_gwcost)" \
+		both "$(to_nano "$d_cost")" "$(to_nano "$d_gwcost")" "$want"
+	check "$tag: gateway_usage names $model at ${PROV[$model]} ($d_gw)" \
+		[ "$d_gw" = "[\"$model\",\"${PROV[$model]}\"]" ]
+	check "$tag: usage record: api $api, provider ${PROV[$model]}, charge $want, tokens $p $c $cr $cw $rs ($REC)" \
 		[ "$REC" = "$api ${PROV[$model]} $want $p $c $cr $cw $rs" ]
 }
 
@@ -358,7 +362,7 @@ done
 # the whole prompt (its README), which is tollgate's prompt. 100 more words of user text make
 # T = 4 + 2 + 4 + 102 = 112: 12 uncached, 60 read, 40 written.
 words100=$(printf 'w%d ' $(seq 100))
-ctext="hello there $words100[mock:words=5,cache_write=40,cache_read=60]"
+ctext="hello there ${words100}[mock:words=5,cache_write=40,cache_read=60]"
 for api in messages chat; do
 	for stream in 0 1; do
 		tag="cache: $api>test/claude"
