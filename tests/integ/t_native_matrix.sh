@@ -195,7 +195,8 @@ elif $api == "messages" then
 elif $api == "responses" then
 	(if $s == 0 then . else
 		([.[] | select(.data.type == "response.completed" or .data.type == "response.incomplete")
-		 | .data.response] | last) end) as $r |
+		 | .data] | last) end) as $e |
+	(if $s == 0 then $e else $e.response end) as $r |
 	{text: ([$r.output[]? | select(.type == "message") | .content[]? |
 		select(.type == "output_text") | .text] | join("")),
 	 tool: ([$r.output[]? | select(.type == "function_call") | .name] | first),
@@ -204,7 +205,7 @@ elif $api == "responses" then
 	 finish: $r.status, prompt: $r.usage.input_tokens, completion: $r.usage.output_tokens,
 	 cached: ($r.usage.input_tokens_details.cached_tokens | n), cache_write: 0,
 	 reasoning: ($r.usage.output_tokens_details.reasoning_tokens | n),
-	 cost: $r.usage.cost, gw: ($r.gateway_usage // .gateway_usage),
+	 cost: $r.usage.cost, gw: ($r.gateway_usage // $e.gateway_usage),
 	 deltas: (if $s == 0 then null else
 		([.[] | select(.data.type == "response.output_text.delta") | .data.delta] | join("")) end)}
 else
