@@ -13,16 +13,17 @@ struct prices {
 	int64_t input;
 	int64_t output;
 	int64_t cached; /* for cached prompt tokens (cache reads) */
-	int64_t cache_write; /* for prompt tokens written to a cache; 0: input */
+	int64_t
+	    cache_write; /* for prompt tokens written to a cache; 0: input */
 };
 
 /* Token counts of one answer, as the upstream reported or as estimated. */
 struct token_counts {
 	int64_t prompt;
 	int64_t completion;
-	int64_t cached;	   /* part of prompt: read from a cache */
+	int64_t cached;	     /* part of prompt: read from a cache */
 	int64_t cache_write; /* part of prompt: written to a cache */
-	int64_t reasoning; /* part of completion */
+	int64_t reasoning;   /* part of completion */
 	int64_t
 	    upstream_cost; /* nano-USD the upstream reported (OpenRouter), -1 none */
 	int present;	   /* the upstream sent a usage object */

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 struct arena;
+struct buf;
 struct jx_where;
 
 /* What tollgate adds to an answer; strings borrowed. */
@@ -33,5 +34,14 @@ char *answer_with_cost(struct arena *, const struct answer_meta *, json_t *o);
  */
 char *answer_splice(struct arena *, const struct answer_meta *, const char *t,
     size_t len, const struct jx_where *w, size_t *outlen);
+
+/*
+ * The answer's (or a stream chunk's) text with its top-level "model" naming
+ * model, the catalogue id the client asked for, not the provider's own, into
+ * out (reset first): 1, or 0 when it names none, names it already or out of
+ * memory (then t is as good).
+ */
+int answer_rename(
+    struct buf *out, const char *t, size_t len, const char *model);
 
 #endif

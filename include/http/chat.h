@@ -15,6 +15,7 @@
 #include "domain/upstream.h"
 #include "domain/usage.h"
 #include "io/http_client.h"
+#include "prov/api.h"
 #include "prov/prov.h"
 #include "prov/sse.h"
 
@@ -63,6 +64,12 @@ struct relay {
 	double t_gone;	     /* when it was found gone: the drain's start */
 	int capped;	     /* the stream reached [chat] max_stream_seconds */
 	json_t *usage_chunk; /* held back until the cost is known */
+	int native;    /* this attempt: the client's own API goes upstream */
+	int translate; /* this attempt: the provider's events become chunks */
+	struct prov_xlate xl;
+	struct api_state as; /* the client's side of a stream (x->api) */
+	json_t *held;	     /* native closing events waiting for the cost */
+	struct buf named;    /* a chunk renamed to the model asked for */
 	double t_first, t_out;
 	struct buf replay;
 	/* how it failed */
@@ -120,8 +127,20 @@ struct call {
 	int64_t balance_after;
 	int estimated;
 	enum usage_basis basis;
-	struct relay rl; /* the provider's side */
+	const struct api_ops *api; /* the client's API; NULL: OpenAI's */
+	json_t *native;		   /* its body in that API (api != NULL) */
+	struct relay rl;	   /* the provider's side */
 };
+
+/*
+ * h_chat.c: one metered request, for every API: r->json is the request in
+ * OpenAI's chat format (the pivot); api and native (the client's body in its
+ * API) when the client speaks another (NULL, NULL: OpenAI's).
+ */
+enum tg_err chat_metered(struct tg_req *, struct tg_resp *, enum endpoint,
+    const struct api_ops *api, json_t *native);
+/* The same request's preparation alone (count_tokens): parsed, paid, routed. */
+enum tg_err chat_prepare(struct call *, struct tg_req *, struct tg_resp *);
 
 /* chat_req.c: the request, read and checked; who pays and where it goes */
 enum tg_err chat_parse(struct call *);
@@ -150,10 +169,17 @@ void meter_keep_error(struct call *, enum tg_err);
 
 /* relay.c: the attempts over x->routes, until one answers or none is left */
 void relay_run(struct call *);
-/* The provider of the deployment tried last: how to read its answers. */
+/*
+ * How to read the answers of the deployment tried last: its provider's
+ * ops, or OpenAI's when they are translated to it.
+ */
 const struct prov_ops *relay_ops(const struct call *);
 /* One SSE event to the client (-1: the client is gone). */
 int relay_send_event(struct call *, const char *data, size_t n);
+/* The same with an event name (NULL none): an api_emit_fn, arg the call. */
+int relay_emit(void *call, const char *event, const char *data, size_t n);
+/* What a client API's codec is told about the metering. */
+void relay_api_meta(const struct call *, struct api_meta *);
 /* The OpenAI error shape as one SSE event, then the end marker. */
 void relay_send_error(struct call *, enum tg_err, const char *msg);
 

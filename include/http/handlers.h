@@ -48,6 +48,11 @@ enum tg_err h_chat(struct tg_req *, struct tg_resp *);
 enum tg_err h_completions(struct tg_req *, struct tg_resp *);
 enum tg_err h_embeddings(struct tg_req *, struct tg_resp *);
 enum tg_err h_quote(struct tg_req *, struct tg_resp *);
+/* h_native.c: the Anthropic, Responses and Gemini APIs over the same meter */
+enum tg_err h_messages(struct tg_req *, struct tg_resp *);
+enum tg_err h_messages_count(struct tg_req *, struct tg_resp *);
+enum tg_err h_responses(struct tg_req *, struct tg_resp *);
+enum tg_err h_gemini(struct tg_req *, struct tg_resp *);
 
 /* h_usage.c */
 /* One field of the usage CSV export into b (exposed for test_csv). */

@@ -11,6 +11,7 @@
 #define RESP_MAX_HEADERS 32
 
 struct tg_req;
+struct api_ops;
 
 struct tg_resp {
 	int status;	 /* 0 = 200 */
@@ -25,7 +26,8 @@ struct tg_resp {
 	enum tg_err err; /* set by resp_fail */
 	const char *errmsg;
 	const char *errparam;
-	const char *errcode; /* overrides the table's code when set */
+	const char *errcode;	   /* overrides the table's code when set */
+	const struct api_ops *api; /* errors in this API's shape; NULL OpenAI */
 
 	int sent;		  /* headers written */
 	int head_only;		  /* HEAD: no body */

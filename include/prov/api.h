@@ -24,6 +24,12 @@ struct api_meta {
 	int64_t charged;
 	int64_t balance_after;
 	const struct token_counts *u; /* what was billed */
+	/*
+	 * The client's body (borrowed), for APIs whose answers echo the
+	 * request's parameters (Responses: instructions, tools, ...); NULL:
+	 * the API's defaults are echoed.
+	 */
+	const json_t *request;
 };
 
 /*
@@ -39,20 +45,30 @@ struct api_state {
 		long long align;
 		unsigned char b[4096];
 	} priv;
+	/*
+	 * The request's arena, where a codec keeps what grows with the stream
+	 * (the Responses codec: the whole text, which its closing events
+	 * repeat), so nothing leaks whichever way the stream ends; NULL: the
+	 * codec mallocs and frees in end or stream_error.
+	 */
+	struct arena *arena;
+	const json_t *request; /* the client's body (borrowed), or NULL */
 };
 
 /*
  * Write one SSE event to the client: "event: <event>\n" when event is not
  * NULL, then "data: <data>\n\n".  0, or -1 when the client is gone.
  */
-typedef int (*api_emit_fn)(void *arg, const char *event, const char *data,
-    size_t len);
+typedef int (*api_emit_fn)(
+    void *arg, const char *event, const char *data, size_t len);
 
 /* Why a request cannot be translated: a 400 naming the member. */
 struct api_refusal {
 	const char *param; /* "messages[2].content[0].source", or NULL */
 	const char *code;  /* "invalid_value", ..., or NULL */
 	char msg[256];
+	/* Where param points when the codec built the path (api_anthropic.c). */
+	char param_buf[160];
 };
 
 /*
@@ -128,6 +144,14 @@ struct api_ops {
 	    const struct api_meta *m, api_emit_fn emit, void *arg);
 	/* A native whole answer with the cost added to its usage (changed). */
 	void (*native_answer)(json_t *answer, const struct api_meta *m);
+	/*
+	 * Added for the Gemini codec (issue 16): free what the codec keeps
+	 * in priv beyond its 4 KiB (buffered tool-call arguments).  The
+	 * relay calls it once a stream is over however it ended (end and
+	 * stream_error call it themselves; a second call does nothing).
+	 * NULL: the codec keeps nothing outside priv.
+	 */
+	void (*release)(struct api_state *);
 };
 
 /* The Anthropic Messages API (api_anthropic.c). */

@@ -120,3 +120,21 @@ out:
 	buf_free(&g);
 	return out;
 }
+
+int
+answer_rename(struct buf *out, const char *t, size_t len, const char *model)
+{
+	struct jx_where w;
+
+	if (jx_locate(t, len, "model", &w) != 1 || w.ve - w.vs < 2 ||
+	    t[w.vs] != '"')
+		return 0;
+	/* Already so named: nothing to do. */
+	if (w.ve - w.vs - 2 == strlen(model) &&
+	    memcmp(t + w.vs + 1, model, w.ve - w.vs - 2) == 0)
+		return 0;
+	buf_reset(out);
+	return buf_append(out, t, w.vs) == TG_OK &&
+	    jx_quote(out, model) == TG_OK &&
+	    buf_append(out, t + w.ve, len - w.ve) == TG_OK;
+}

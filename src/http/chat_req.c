@@ -424,6 +424,30 @@ order_routes(struct call *x)
 	return TG_OK;
 }
 
+/*
+ * Legacy completions and embeddings exist in OpenAI's format only: a
+ * deployment whose provider speaks another (Anthropic, Gemini) is left out.
+ */
+static enum tg_err
+keep_speaking(struct call *x)
+{
+	size_t i, n = 0;
+
+	if (x->ep == EP_CHAT)
+		return TG_OK;
+	for (i = 0; i < x->nroutes; i++)
+		if (prov_ops_of(x->routes[i].kind)->wire == WIRE_OPENAI)
+			x->routes[n++] = x->routes[i];
+	x->nroutes = n;
+	if (n > 0)
+		return TG_OK;
+	return resp_fail_code(x->r, x->resp, TG_EINVAL, "unsupported_endpoint",
+	    "model",
+	    "the model '%s' is served only by providers without %s; use "
+	    "/v1/chat/completions",
+	    x->model, x->ep == EP_EMBEDDINGS ? "embeddings" : "completions");
+}
+
 enum tg_err
 chat_routes(struct call *x)
 {
@@ -451,6 +475,8 @@ chat_routes(struct call *x)
 		    "the model '%s' has no priced deployment; an "
 		    "administrator must add one before it can be used",
 		    x->model);
+	if ((rc = keep_speaking(x)) != TG_OK)
+		return rc;
 	if (flat >= 0)
 		for (i = 0; i < x->nroutes; i++)
 			x->routes[i].input_price = x->routes[i].output_price =

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -123,6 +124,85 @@ prepare(
 	return chat_routes(x);
 }
 
+enum tg_err
+chat_prepare(struct call *x, struct tg_req *r, struct tg_resp *resp)
+{
+	return prepare(x, r, resp, EP_CHAT);
+}
+
+/* A provider's answer of another format, as an OpenAI completion (*o). */
+static enum tg_err
+translate_answer(struct call *x, json_t **o)
+{
+	json_t *t = json_loadb(x->rl.hr.body, x->rl.hr.body_len, 0, NULL);
+
+	*o = NULL;
+	if (json_is_object(t))
+		*o = prov_ops_of(x->rl.rt->kind)->answer_to_openai(t, x->model);
+	json_decref(t);
+	if (*o == NULL)
+		return TG_EUPSTREAM;
+	arena_defer_json(x->r->arena, *o);
+	return TG_OK;
+}
+
+/*
+ * The answer's usage into x->u, from its text when it can be, else from its
+ * tree (*o, loaded or translated).  TG_EUPSTREAM when it cannot be read.
+ */
+static enum tg_err
+answer_counts(struct call *x, json_t **o, struct jx_where *w, int *counted)
+{
+	const struct prov_ops *ops = relay_ops(x);
+
+	*o = NULL;
+	if (x->rl.translate) {
+		if (translate_answer(x, o) != TG_OK)
+			return TG_EUPSTREAM;
+		*counted = ops->answer_usage(*o, &x->u);
+		return TG_OK;
+	}
+	*counted = x->api != NULL
+	    ? PU_LOAD_TREE
+	    : ops->answer_scan(x->rl.hr.body, x->rl.hr.body_len, w, &x->u);
+	if (*counted != PU_LOAD_TREE)
+		return TG_OK;
+	*o = json_loadb(x->rl.hr.body, x->rl.hr.body_len, 0, NULL);
+	if (!json_is_object(*o)) {
+		json_decref(*o);
+		*o = NULL;
+		return TG_EUPSTREAM;
+	}
+	arena_defer_json(x->r->arena, *o);
+	*counted = ops->answer_usage(*o, &x->u);
+	return TG_OK;
+}
+
+/* The answer as the client's API says it, with the cost; NULL no memory. */
+static char *
+api_answer(struct call *x, json_t *o, size_t *n)
+{
+	struct api_meta m;
+	json_t *a;
+	char *s, *out;
+
+	relay_api_meta(x, &m);
+	if (x->rl.native) {
+		x->api->native_answer(o, &m);
+		a = json_incref(o);
+	} else {
+		a = x->api->answer(o, &m);
+	}
+	s = a != NULL ? api_dump(a, &m) : NULL;
+	json_decref(a);
+	if (s == NULL)
+		return NULL;
+	arena_defer(x->r->arena, free, s);
+	out = s;
+	*n = strlen(out);
+	return out;
+}
+
 static enum tg_err
 finish_nonstream(struct call *x)
 {
@@ -132,24 +212,16 @@ finish_nonstream(struct call *x)
 	char *s = NULL;
 	size_t n;
 	enum tg_err rc;
-	const struct prov_ops *ops = relay_ops(x);
-	enum prov_usage counted;
+	int counted;
 	enum usage_status st = US_OK;
 	int code = 200;
 
-	counted = ops->answer_scan(x->rl.hr.body, x->rl.hr.body_len, &w, &x->u);
-	if (counted == PU_LOAD_TREE) {
-		o = json_loadb(x->rl.hr.body, x->rl.hr.body_len, 0, NULL);
-		if (!json_is_object(o)) {
-			json_decref(o);
-			x->rl.fail = TG_EUPSTREAM;
-			x->rl.fail_msg = "the provider's answer is not JSON";
-			meter_settle(x, US_ERROR, 502, x->rl.fail_msg);
-			return resp_fail(x->r, x->resp, x->rl.fail, NULL, "%s",
-			    x->rl.fail_msg);
-		}
-		arena_defer_json(x->r->arena, o);
-		counted = ops->answer_usage(o, &x->u);
+	if (answer_counts(x, &o, &w, &counted) != TG_OK) {
+		x->rl.fail = TG_EUPSTREAM;
+		x->rl.fail_msg = "the provider's answer is not JSON";
+		meter_settle(x, US_ERROR, 502, x->rl.fail_msg);
+		return resp_fail(
+		    x->r, x->resp, x->rl.fail, NULL, "%s", x->rl.fail_msg);
 	}
 	if (counted == PU_NO_COUNTS) {
 		x->rl.delivered = 1;
@@ -167,19 +239,48 @@ finish_nonstream(struct call *x)
 	if ((rc = meter_settle(x, st, code, NULL)) != TG_OK)
 		return rc;
 	answer_meta(x, &m);
-	s = o == NULL ? answer_splice(x->r->arena, &m, x->rl.hr.body,
-			    x->rl.hr.body_len, &w, &n)
-		      : answer_with_cost(x->r->arena, &m, o);
+	if (x->api != NULL)
+		s = api_answer(x, o, &n);
+	else if (o == NULL)
+		s = answer_splice(
+		    x->r->arena, &m, x->rl.hr.body, x->rl.hr.body_len, &w, &n);
+	else if ((s = answer_with_cost(x->r->arena, &m, o)) != NULL)
+		n = strlen(s);
 	if (s == NULL)
 		return TG_ESYSTEM;
-	if (o != NULL)
-		n = strlen(s);
+	if (x->api == NULL && answer_rename(&x->rl.named, s, n, x->model)) {
+		s = arena_strndup(
+		    x->r->arena, x->rl.named.data, x->rl.named.len);
+		n = x->rl.named.len;
+		if (s == NULL)
+			return TG_ESYSTEM;
+	}
 	resp_header(x->resp, "x-tollgate-provider", x->rl.rt->provider_id);
 	meter_headers(x);
 	meter_keep_replay(x, 200, "application/json", s, n);
 	x->resp->raw = s;
 	x->resp->rawlen = n;
 	return TG_OK;
+}
+
+/* A stream's closing events in the client's API, with the cost. */
+static void
+api_end(struct call *x)
+{
+	struct api_meta m;
+
+	relay_api_meta(x, &m);
+	if (x->rl.up_error_event)
+		return; /* its error event went out as it came */
+	if (x->rl.native) {
+		x->api->native_end(&x->rl.as, x->rl.held, &m, relay_emit, x);
+		return;
+	}
+	/* DeepSeek's usage rides on the finish chunk: that part first. */
+	if (x->rl.usage_chunk != NULL &&
+	    json_array_size(json_object_get(x->rl.usage_chunk, "choices")) > 0)
+		x->api->chunk(&x->rl.as, x->rl.usage_chunk, relay_emit, x);
+	x->api->end(&x->rl.as, &m, relay_emit, x);
 }
 
 static enum tg_err
@@ -202,6 +303,8 @@ finish_stream(struct call *x)
 		return TG_OK;
 	if (x->rl.fail != TG_OK) {
 		relay_send_error(x, x->rl.fail, x->rl.fail_msg);
+	} else if (x->api != NULL) {
+		api_end(x);
 	} else {
 		if (x->rl.usage_chunk != NULL) {
 			answer_meta(x, &m);
@@ -328,8 +431,9 @@ finish_failed(struct call *x)
  * A metered request: parse and prepare, admit (limits), reserve credit, relay
  * to the provider, then shape the answer, settle and respond.
  */
-static enum tg_err
-metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
+enum tg_err
+chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
+    const struct api_ops *api, json_t *native)
 {
 	struct call x;
 	int answered = 0;
@@ -337,6 +441,18 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 
 	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
 		return rc;
+	x.api = api;
+	x.native = native;
+	x.rl.as.model = x.model;
+	x.rl.as.request_id = r->request_id;
+	x.rl.as.created = (long long)time(NULL); /* x.t0 is monotonic */
+	x.rl.as.arena = r->arena;
+	x.rl.as.request = native;
+	if (api != NULL) {
+		if ((x.rl.held = json_array()) == NULL)
+			return TG_ESYSTEM;
+		arena_defer_json(r->arena, x.rl.held);
+	}
 	if (!r->ctx->have_master)
 		return resp_fail(r, resp, TG_EUNAVAIL, NULL,
 		    "the gateway has no master key configured, so it cannot "
@@ -349,6 +465,7 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 		return rc;
 	buf_init(&x.rl.errbody, ERRBODY_MAX);
 	buf_init(&x.rl.replay, REPLAY_MAX);
+	buf_init(&x.rl.named, REPLAY_MAX + EVENT_MAX);
 	relay_run(&x);
 	if (x.stream && (x.rl.started || x.rl.delivered || x.rl.client_gone))
 		rc = finish_stream(&x);
@@ -357,28 +474,31 @@ metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep)
 	else
 		rc = finish_failed(&x);
 	json_decref(x.rl.usage_chunk);
+	if (api != NULL && api->release != NULL)
+		api->release(&x.rl.as); /* however the stream ended */
 	http_result_clear(&x.rl.hr);
 	buf_free(&x.rl.errbody);
 	buf_free(&x.rl.replay);
+	buf_free(&x.rl.named);
 	return rc;
 }
 
 enum tg_err
 h_chat(struct tg_req *r, struct tg_resp *resp)
 {
-	return metered(r, resp, EP_CHAT);
+	return chat_metered(r, resp, EP_CHAT, NULL, NULL);
 }
 
 enum tg_err
 h_completions(struct tg_req *r, struct tg_resp *resp)
 {
-	return metered(r, resp, EP_COMPLETIONS);
+	return chat_metered(r, resp, EP_COMPLETIONS, NULL, NULL);
 }
 
 enum tg_err
 h_embeddings(struct tg_req *r, struct tg_resp *resp)
 {
-	return metered(r, resp, EP_EMBEDDINGS);
+	return chat_metered(r, resp, EP_EMBEDDINGS, NULL, NULL);
 }
 
 enum tg_err

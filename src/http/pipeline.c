@@ -52,6 +52,9 @@ auth_credential(struct tg_req *r)
 	}
 	if ((h = req_header(r, "X-API-Key")) != NULL)
 		return h;
+	/* Google's clients (@google/genai) send theirs so. */
+	if ((h = req_header(r, "x-goog-api-key")) != NULL)
+		return h;
 	/* The older "user" + "api-key" header pair: the user header is ignored. */
 	if ((h = req_header(r, "api-key")) != NULL)
 		return h;
@@ -65,6 +68,12 @@ credential(struct tg_req *r, struct tg_resp *resp, const char **out)
 	const char *cred;
 
 	cred = auth_credential(r);
+	/*
+	 * The Gemini API's own convention, ?key=, which its REST examples
+	 * use: accepted on its paths only.  The access log writes no query.
+	 */
+	if (cred == NULL && strncmp(r->path, "/v1beta/", 8) == 0)
+		cred = req_query(r, "key");
 	if (cred == NULL && req_query(r, "api_key") != NULL) {
 		if (!r->ctx->conf->auth_allow_query_key)
 			return resp_fail_code(r, resp, TG_EAUTH,

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/keypool.h"
+#include "http/answer.h"
 #include "http/chat.h"
 #include "http/ctx.h"
 #include "http/estimate.h"
@@ -60,25 +61,59 @@ start_stream(struct call *x)
 int
 relay_send_event(struct call *x, const char *data, size_t n)
 {
+	return relay_emit(x, NULL, data, n);
+}
+
+int
+relay_emit(void *call, const char *event, const char *data, size_t n)
+{
+	struct call *x = call;
+
 	/*
 	 * One flush per event (the first also carries the headers): each
 	 * flush is a write the web server wakes up for.
 	 */
-	if (start_stream(x) == -1 || client_write(x, "data: ", 6, 0) == -1 ||
+	if (start_stream(x) == -1)
+		return -1;
+	if (event != NULL &&
+	    (client_write(x, "event: ", 7, 0) == -1 ||
+		client_write(x, event, strlen(event), 0) == -1 ||
+		client_write(x, "\n", 1, 0) == -1))
+		return -1;
+	if (client_write(x, "data: ", 6, 0) == -1 ||
 	    client_write(x, data, n, 0) == -1 ||
 	    client_write(x, "\n\n", 2, 1) == -1)
 		return -1;
 	return 0;
 }
 
+void
+relay_api_meta(const struct call *x, struct api_meta *m)
+{
+	m->request_id = x->r->request_id;
+	m->provider = x->rl.rt != NULL ? x->rl.rt->provider_id : NULL;
+	m->model = x->model;
+	m->charged = x->charged;
+	m->balance_after = x->balance_after;
+	m->u = &x->u;
+	m->request = x->native;
+}
+
 /* The OpenAI error shape as one SSE event, then the end marker. */
 void
 relay_send_error(struct call *x, enum tg_err e, const char *msg)
 {
-	json_t *o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message",
-	    msg, "type", resp_err_type(e), "param", "code", resp_err_code(e));
-	char *s = jx_dump(o);
+	json_t *o;
+	char *s;
 
+	if (x->api != NULL) {
+		x->api->stream_error(&x->rl.as, resp_err_status(e),
+		    resp_err_type(e), resp_err_code(e), msg, relay_emit, x);
+		return;
+	}
+	o = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg,
+	    "type", resp_err_type(e), "param", "code", resp_err_code(e));
+	s = jx_dump(o);
 	if (s != NULL)
 		relay_send_event(x, s, strlen(s));
 	free(s);
@@ -91,6 +126,15 @@ relay_send_error(struct call *x, enum tg_err e, const char *msg)
 /* The provider of the deployment tried last: how to read its answers. */
 const struct prov_ops *
 relay_ops(const struct call *x)
+{
+	if (x->rl.translate)
+		return &prov_openai_ops;
+	return prov_ops_of(x->rl.rt != NULL ? x->rl.rt->kind : PROV_OPENAI);
+}
+
+/* The provider's own format, whatever the client reads: its error bodies. */
+static const struct prov_ops *
+upstream_ops(const struct call *x)
 {
 	return prov_ops_of(x->rl.rt != NULL ? x->rl.rt->kind : PROV_OPENAI);
 }
@@ -109,33 +153,58 @@ draining(struct call *x, int rc)
 	    : rc;
 }
 
+/*
+ * One OpenAI chunk to the client: its own bytes (data, n) when there are
+ * some and the client speaks OpenAI, else serialized, or through the
+ * client's API's codec.
+ */
 static int
-on_event(void *arg, const struct sse_event *ev)
+send_chunk(struct call *x, json_t *o, const char *data, size_t n)
 {
-	struct call *x = arg;
-	const struct prov_ops *ops = relay_ops(x);
-	struct prov_event pe;
-	json_t *o;
+	const json_t *e;
 	char *s;
+	int rc;
+
+	if (x->api != NULL) {
+		if ((e = json_object_get(o, "error")) == NULL)
+			return x->api->chunk(&x->rl.as, o, relay_emit, x);
+		return x->api->stream_error(&x->rl.as, 502,
+		    json_is_string(json_object_get(e, "type"))
+			? json_string_value(json_object_get(e, "type"))
+			: "upstream_error",
+		    json_string_value(json_object_get(e, "code")),
+		    json_is_string(json_object_get(e, "message"))
+			? json_string_value(json_object_get(e, "message"))
+			: "the provider's stream failed",
+		    relay_emit, x);
+	}
+	if (data != NULL)
+		return relay_send_event(x, data, n);
+	if ((s = jx_dump(o)) == NULL)
+		return -1;
+	rc = relay_send_event(x, s, strlen(s));
+	free(s);
+	return rc;
+}
+
+/*
+ * One OpenAI chunk from the provider (data: its bytes) or from a translator
+ * (data NULL): its usage read, and relayed unless it is the usage chunk.
+ */
+static int
+on_chunk(struct call *x, json_t *o, const char *data, size_t n)
+{
+	struct prov_event pe;
 	int rc = 0;
 
-	if (ev->is_comment)
-		return 0; /* ours go out on their own clock */
-	if (sse_is_done(ev)) {
-		x->rl.saw_done = 1;
-		return 0; /* sent after settling */
-	}
-	if ((o = json_loadb(ev->data, ev->data_len, 0, NULL)) == NULL ||
-	    !json_is_object(o)) {
-		json_decref(o);
-		/* Not ours to judge: relay as it came. */
-		return draining(x, relay_send_event(x, ev->data, ev->data_len));
-	}
-	ops->event(o, &x->u, &pe);
+	prov_openai_ops.event(o, &x->u, &pe);
 	if (pe.error)
 		x->rl.up_error_event = 1;
+	/* A translator's last chunk carries the usage: the stream is whole. */
+	if (x->rl.translate && pe.usage && pe.nchoices == 0)
+		x->rl.saw_done = 1;
 	if (x->rl.client_gone)
-		goto out; /* draining: only the usage matters now */
+		return 0; /* draining: only the usage matters now */
 	if (x->rl.t_first == 0 && pe.nchoices > 0)
 		x->rl.t_first = util_now();
 	if (pe.usage && pe.choices_array) {
@@ -143,30 +212,105 @@ on_event(void *arg, const struct sse_event *ev)
 		 * The usage chunk (OpenAI's has no choices; DeepSeek's is the
 		 * finish chunk): after settling, with the cost, if wanted.
 		 */
-		if (x->want_usage) {
+		if (x->want_usage || x->api != NULL) {
 			estimate_keep(x, o, pe.delta_bytes);
 			json_decref(x->rl.usage_chunk);
 			x->rl.usage_chunk = json_incref(o);
-			goto out;
+			return 0;
 		}
 		if (pe.nchoices == 0)
-			goto out;
+			return 0;
 	}
 	estimate_keep(x, o, pe.delta_bytes);
 	if (!x->want_usage && pe.strip) {
-		ops->strip_usage(o);
-		if ((s = jx_dump(o)) == NULL) {
-			rc = -1;
-			goto out;
-		}
-		rc = relay_send_event(x, s, strlen(s));
-		free(s);
-	} else {
-		rc = relay_send_event(x, ev->data, ev->data_len);
+		prov_openai_ops.strip_usage(o);
+		data = NULL;
 	}
+	/* The model the client asked for, not the provider's own name. */
+	if (data == NULL && x->api == NULL)
+		json_object_set_new(o, "model", json_string(x->model));
+	else if (data != NULL &&
+	    answer_rename(&x->rl.named, data, n, x->model)) {
+		data = x->rl.named.data;
+		n = x->rl.named.len;
+	}
+	rc = send_chunk(x, o, data, n);
 	if (rc == 0)
 		x->rl.delivered = 1;
-out:
+	return rc;
+}
+
+/*
+ * One event of a provider that speaks the client's own API: relayed as it
+ * came, its usage read; the closing ones wait for the cost.
+ */
+static int
+on_native(struct call *x, const struct sse_event *ev, json_t *o)
+{
+	const char *type =
+	    ev->event != NULL && ev->event_len > 0 ? ev->event : NULL;
+	struct prov_event pe;
+	int rc;
+
+	upstream_ops(x)->event(o, &x->u, &pe);
+	if (pe.error)
+		x->rl.up_error_event = 1;
+	if (x->rl.client_gone)
+		return 0;
+	if (x->rl.t_first == 0 && pe.nchoices > 0)
+		x->rl.t_first = util_now();
+	estimate_keep(x, o, pe.delta_bytes);
+	if (x->api->native_hold != NULL && x->api->native_hold(type, o)) {
+		json_array_append_new(x->rl.held,
+		    json_pack("{s:s?, s:O}", "event", type, "data", o));
+		x->rl.saw_done = 1; /* its closing events came */
+		return 0;
+	}
+	rc = relay_emit(x, type, ev->data, ev->data_len);
+	if (rc == 0)
+		x->rl.delivered = 1;
+	return rc;
+}
+
+static int
+on_event(void *arg, const struct sse_event *ev)
+{
+	struct call *x = arg;
+	json_t *o, *chunks = NULL, *c;
+	size_t i;
+	int rc = 0;
+
+	if (ev->is_comment)
+		return 0; /* ours go out on their own clock */
+	if (!x->rl.translate && !x->rl.native && sse_is_done(ev)) {
+		x->rl.saw_done = 1;
+		return 0; /* sent after settling */
+	}
+	if ((o = json_loadb(ev->data, ev->data_len, 0, NULL)) == NULL ||
+	    !json_is_object(o)) {
+		json_decref(o);
+		/* Not ours to judge: an OpenAI client gets it as it came. */
+		if (x->rl.translate || x->rl.native || x->api != NULL)
+			return 0;
+		return draining(x, relay_send_event(x, ev->data, ev->data_len));
+	}
+	if (x->rl.native) {
+		rc = on_native(x, ev, o);
+	} else if (!x->rl.translate) {
+		rc = on_chunk(
+		    x, o, x->api == NULL ? ev->data : NULL, ev->data_len);
+	} else if ((chunks = json_array()) == NULL ||
+	    upstream_ops(x)->event_to_openai(&x->rl.xl,
+		ev->event != NULL && ev->event_len > 0 ? ev->event : NULL, o,
+		chunks) == -1) {
+		rc = -1;
+	} else {
+		for (i = 0; rc == 0 && i < json_array_size(chunks); i++) {
+			c = json_array_get(chunks, i);
+			rc = on_chunk(x, c, NULL, 0);
+		}
+	}
+	json_decref(chunks);
 	json_decref(o);
 	return draining(x, rc);
 }
@@ -232,7 +376,7 @@ on_tick(void *arg)
 static const char *
 upstream_message(struct call *x)
 {
-	return relay_ops(x)->error_message(
+	return upstream_ops(x)->error_message(
 	    x->r->arena, x->rl.errbody.data, x->rl.errbody.len);
 }
 
@@ -254,6 +398,9 @@ static const struct key_refusal {
     {PROV_OPENROUTER, "key is disabled"},
     {PROV_OPENROUTER, "key disabled"},
     {PROV_DEEPSEEK, "Authentication Fails"},
+    /* Google answers a bad key with 400 INVALID_ARGUMENT, reason this. */
+    {PROV_GEMINI, "API_KEY_INVALID"},
+    {PROV_ANTHROPIC, "authentication_error"},
 };
 
 /* A 401, or a 403 whose body says the key is invalid or revoked. */
@@ -265,8 +412,10 @@ key_refused(struct call *x)
 	if (x->rl.up_status == 401)
 		return 1;
 	/* errbody's data is NUL-terminated when not empty. */
-	if (x->rl.up_status != 403 || x->rl.rt == NULL ||
-	    x->rl.errbody.len == 0)
+	if ((x->rl.up_status != 403 &&
+		!(x->rl.up_status == 400 && x->rl.rt != NULL &&
+		    x->rl.rt->kind == PROV_GEMINI)) ||
+	    x->rl.rt == NULL || x->rl.errbody.len == 0)
 		return 0;
 	for (i = 0; i < sizeof(key_refusals) / sizeof(key_refusals[0]); i++)
 		if ((key_refusals[i].kind == PROV__MAX ||
@@ -308,8 +457,9 @@ attempt_error(struct call *x)
 		    x->rl.hr.retry_after[0] != '\0'
 			? arena_printf(a, "%s s", x->rl.hr.retry_after)
 			: "");
-	} else if (x->rl.up_status == 400 || x->rl.up_status == 413 ||
-	    x->rl.up_status == 422) {
+	} else if ((x->rl.up_status == 400 || x->rl.up_status == 413 ||
+		       x->rl.up_status == 422) &&
+	    !key_refused(x)) {
 		/* The client's request: its own words come back. */
 		x->rl.fail = TG_EINVAL;
 		x->rl.fail_code = "upstream_error";
@@ -394,7 +544,7 @@ outcome(struct call *x)
 		return PO_OK;
 	if (st == 429)
 		return PO_RATE;
-	if (st == 401 || st == 403)
+	if (st == 401 || st == 403 || st == 400)
 		return key_refused(x) ? PO_AUTH : PO_NEUTRAL;
 	return st >= 500 ? PO_FAIL : PO_NEUTRAL;
 }
@@ -530,7 +680,7 @@ classify(struct call *x, enum pool_outcome o)
 	if (st == 404)
 		return AF_NOT_FOUND;
 	/* Their outcome made these AF_KEY_REFUSED already. */
-	if (st == 401 || (st == 403 && key_refused(x)))
+	if (st == 401 || ((st == 403 || st == 400) && key_refused(x)))
 		return AF_UNAUTHORIZED;
 	return AF_ANSWERED;
 }
@@ -668,10 +818,31 @@ stream_ended(struct call *x, enum pool_outcome o)
 	return next_upstream[classify(x, o)];
 }
 
+/*
+ * How this attempt speaks: natively when the client's API is the
+ * provider's own, translated when the provider's is not OpenAI's, else
+ * as OpenAI; a translator's state starts afresh.
+ */
+static void
+speak(struct call *x, const struct deployment *rt)
+{
+	const struct prov_ops *ops = prov_ops_of(rt->kind);
+
+	x->rl.native = x->api != NULL && ops->wire == x->api->wire &&
+	    ops->build_native != NULL && x->native != NULL;
+	x->rl.translate = !x->rl.native && ops->wire != WIRE_OPENAI;
+	memset(&x->rl.xl, 0, sizeof(x->rl.xl));
+	x->rl.xl.model = x->model;
+	x->rl.xl.created = (long long)time(NULL);
+	if (x->rl.held != NULL)
+		json_array_clear(x->rl.held);
+}
+
 /* One attempt on route rt with one of its keys. */
 static enum relay_next
 attempt_key(struct call *x, const struct deployment *rt)
 {
+	const struct prov_ops *ops = prov_ops_of(rt->kind);
 	char secret[UPSTREAM_SECRET_MAX + 1];
 	struct prov_call pc;
 	enum pool_outcome o;
@@ -681,9 +852,13 @@ attempt_key(struct call *x, const struct deployment *rt)
 	x->rl.rt = rt;
 	if (pick_key(x, rt, secret) != TG_OK)
 		return RN_NEXT_DEPLOYMENT;
-	built = prov_build(x->r->arena, x->ep, rt, x->r->json, x->stream,
-	    x->default_out, secret, req_header(x->r, "HTTP-Referer"),
-	    req_header(x->r, "X-Title"), &pc);
+	speak(x, rt);
+	built = x->rl.native
+	    ? ops->build_native(x->r->arena, rt, x->native, x->stream,
+		  x->default_out, secret, &pc)
+	    : prov_build(x->r->arena, x->ep, rt, x->r->json, x->stream,
+		  x->default_out, secret, req_header(x->r, "HTTP-Referer"),
+		  req_header(x->r, "X-Title"), &pc);
 	crypto_wipe(secret, sizeof(secret));
 	if (built == -1) {
 		x->rl.fail = TG_ESYSTEM;

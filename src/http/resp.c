@@ -13,6 +13,7 @@
 #include "http/req.h"
 #include "domain/op.h"
 #include "http/resp.h"
+#include "prov/api.h"
 #include "core/util.h"
 
 struct err_row {
@@ -169,6 +170,17 @@ resp_set_error(struct tg_resp *r, enum tg_err e)
 	    x->type, "param",
 	    r->errparam != NULL ? jx_string_lossy(r->errparam) : json_null(),
 	    "code", r->errcode != NULL ? r->errcode : x->code);
+	if (r->api != NULL) {
+		/* The client's own API's error shape, OpenAI's members kept. */
+		r->body = r->api->error(x->status, x->type,
+		    r->errcode != NULL ? r->errcode : x->code,
+		    json_string_value(json_object_get(inner, "param")),
+		    json_string_value(json_object_get(inner, "message")));
+		if (r->body != NULL) {
+			json_decref(inner);
+			return;
+		}
+	}
 	r->body = json_pack("{s:o}", "error", inner);
 }
 

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "http/router.h"
+#include "prov/api.h"
 #include "core/util.h"
 
 /* clang-format off */
@@ -55,6 +56,10 @@ static const struct route routes[] = {
 	{ TG_M_POST,   "/v1/completions",		   h_completions,	RF_AUTH | RF_JSON },
 	{ TG_M_POST,   "/v1/embeddings",		   h_embeddings,	RF_AUTH | RF_JSON },
 	{ TG_M_POST,   "/v1/quote",			   h_quote,		RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/messages",			   h_messages,		RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/messages/count_tokens",	   h_messages_count,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1/responses",			   h_responses,		RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/v1beta/models/{target*}",	   h_gemini,		RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/user/usage",			   h_user_usage,	RF_AUTH },
 	{ TG_M_GET,    "/user/bill",			   h_user_bill,		RF_AUTH },
 
@@ -90,7 +95,8 @@ static const struct route routes[] = {
 /* Headers a browser may send cross-origin; later issues' auth headers included. */
 #define CORS_ALLOW_HEADERS                                                     \
 	"Authorization, Content-Type, X-API-Key, api-key, Idempotency-Key, "   \
-	"X-Request-Id, HTTP-Referer, X-Title"
+	"X-Request-Id, HTTP-Referer, X-Title, anthropic-version, "             \
+	"anthropic-beta, x-goog-api-key, x-goog-api-client"
 #define CORS_EXPOSE_HEADERS                                                    \
 	"x-request-id, x-tollgate-cost, x-tollgate-balance, "                  \
 	"x-tollgate-provider, retry-after, x-ratelimit-limit-requests, "       \
@@ -100,7 +106,9 @@ static const struct route routes[] = {
 
 /*
  * Match path against pattern segment by segment; "{name}" captures one
- * non-empty segment.  Returns 1 on a match with captures filled.
+ * non-empty segment, a last "{name*}" the rest of the path, slashes and all
+ * (Gemini's "models/{model}:generateContent", whose model ids may hold
+ * one).  Returns 1 on a match with captures filled.
  */
 static int
 match(struct tg_req *r, const char *pat, const char *path)
@@ -115,7 +123,14 @@ match(struct tg_req *r, const char *pat, const char *path)
 		path++;
 		pn = strcspn(pat, "/");
 		sn = strcspn(path, "/");
-		if (pn > 1 && pat[0] == '{') {
+		if (pn > 2 && pat[0] == '{' && pat[pn - 2] == '*' &&
+		    pat[pn] == '\0') {
+			sn = strlen(path);
+			if (sn == 0 || ncap == REQ_MAX_CAPTURES)
+				return 0;
+			caps[ncap] = path;
+			lens[ncap++] = sn;
+		} else if (pn > 1 && pat[0] == '{') {
 			if (sn == 0 || ncap == REQ_MAX_CAPTURES)
 				return 0;
 			caps[ncap] = path;
@@ -226,11 +241,12 @@ is_json_type(const char *ct)
  */
 #define CONTROL_MAX_ELEMENTS 10000
 
-/* The data plane (/v1/...) takes prompts; everything else small forms. */
+/* The data plane (/v1/..., /v1beta/...) takes prompts; everything else small forms. */
 static int
 data_plane(const struct route *rt)
 {
-	return strncmp(rt->pattern, "/v1/", 4) == 0;
+	return strncmp(rt->pattern, "/v1/", 4) == 0 ||
+	    strncmp(rt->pattern, "/v1beta/", 8) == 0;
 }
 
 static uint64_t
@@ -274,6 +290,31 @@ load_json(struct tg_req *r, const struct route *rt, struct tg_resp *resp,
 	return TG_OK;
 }
 
+/* The routes of APIs other than OpenAI's, by the pattern's start. */
+/* clang-format off */
+static const struct {
+	const char *prefix;
+	enum wire api;
+} route_apis[] = {
+	{ "/v1/messages",	WIRE_ANTHROPIC },
+	{ "/v1/responses",	WIRE_RESPONSES },
+	{ "/v1beta/",		WIRE_GEMINI },
+};
+/* clang-format on */
+
+/* The codec of the API a route's clients speak; NULL for OpenAI's. */
+static const struct api_ops *
+route_api(const struct route *rt)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(route_apis) / sizeof(route_apis[0]); i++)
+		if (strncmp(rt->pattern, route_apis[i].prefix,
+			strlen(route_apis[i].prefix)) == 0)
+			return api_ops_of(route_apis[i].api);
+	return NULL;
+}
+
 /* What a route asks of the caller's credential. */
 static unsigned
 route_perms(const struct route *rt, enum tg_method m)
@@ -308,6 +349,8 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 	if (rt == NULL)
 		return resp_fail(r, resp, rc, NULL, "no route for %s %s",
 		    r->method_name, r->path);
+	/* From here on its errors are told in the API the client speaks. */
+	resp->api = route_api(rt);
 	/* Refused on its Content-Length before credentials or a read. */
 	if (r->content_length > 0 &&
 	    (uint64_t)r->content_length > body_cap(rt, c))

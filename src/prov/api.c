@@ -57,7 +57,7 @@ api_dump(const json_t *o, const struct api_meta *m)
 		return NULL;
 	}
 	for (p = s, q = out; (p = strstr(s + n, COST_MARK_JSON)) != NULL;
-	    n = (size_t)(p - s) + ml) {
+	     n = (size_t)(p - s) + ml) {
 		memcpy(q, s + n, (size_t)(p - s) - n);
 		q += (size_t)(p - s) - n;
 		memcpy(q, cost, cl);

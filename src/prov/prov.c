@@ -14,6 +14,7 @@ static const struct prov_ops *const kind_ops[PROV__MAX] = {
 	[PROV_DEEPSEEK]	  = &prov_openai_ops,
 	[PROV_OPENROUTER] = &prov_openai_ops,
 	[PROV_COMPATIBLE] = &prov_openai_ops,
+	[PROV_ANTHROPIC]  = &prov_anthropic_ops,
 };
 /* clang-format on */
 

@@ -135,7 +135,7 @@ check "chat: an OpenAI chat.completion from the mock" json_is \
 	'.object == "chat.completion" and (.id|startswith("chatcmpl-mock")) and .choices[0].message.role == "assistant"'
 check "chat: the mock's 12-word reply, finish_reason stop" json_is \
 	".choices[0].message.content == \"$(reply_text 12)\" and .choices[0].finish_reason == \"stop\""
-check "chat: model is the upstream's (mock-cheap) or the catalogue id" json_is '.model == "mock-cheap" or .model == "test/cheap"'
+check "chat: the answer names the catalogue id asked for (test/cheap), not the upstream's mock-cheap" json_is '.model == "test/cheap"'
 check "chat: usage 12 + 12 = 24 as counted upstream" json_is \
 	'.usage.prompt_tokens == 12 and .usage.completion_tokens == 12 and .usage.total_tokens == 24'
 check "chat: usage.cost is a JSON number" json_is '.usage.cost | type == "number"'
@@ -217,6 +217,7 @@ check "stream: Content-Type text/event-stream" is_sse
 check "stream: x-request-id present" test -n "$(hdr x-request-id)"
 check "stream: role chunk, 6 deltas, finish chunk (>= 8 chunks)" ev_is 'length >= 8'
 check "stream: every event is a chat.completion.chunk" ev_is 'all(.[]; .object == "chat.completion.chunk")'
+check "stream: every chunk names the catalogue id asked for (test/cheap)" ev_is 'all(.[]; .model == "test/cheap")'
 check "stream: deltas assemble '$(reply_text 6)' (got '$(sse_text)')" eq "$(sse_text)" "$(reply_text 6)"
 check "stream: a finish_reason stop arrives" ev_is 'any(.[]; .choices[0]?.finish_reason == "stop")'
 check "stream: data: [DONE] is last, once" done_last

@@ -12,7 +12,7 @@ static void
 t_cost_exact(void **state)
 {
 	/* $1 in, $2 out per million (micro-USD per million). */
-	struct prices p = {1000000, 2000000, 500000};
+	struct prices p = {1000000, 2000000, 500000, 0};
 	struct token_counts u = {.prompt = 12, .completion = 12};
 	struct cost c;
 
@@ -42,8 +42,9 @@ t_cost_exact(void **state)
 static void
 t_cost_cached(void **state)
 {
-	struct prices p = {2500000, 10000000, 1250000}; /* gpt-4o-like */
-	struct token_counts u = {.prompt = 1000, .completion = 100, .cached = 400};
+	struct prices p = {2500000, 10000000, 1250000, 0}; /* gpt-4o-like */
+	struct token_counts u = {
+	    .prompt = 1000, .completion = 100, .cached = 400};
 	struct cost c;
 
 	(void)state;
@@ -59,7 +60,7 @@ t_cost_cached(void **state)
 static void
 t_hold(void **state)
 {
-	struct prices p = {1000000, 2000000, 500000};
+	struct prices p = {1000000, 2000000, 500000, 0};
 
 	(void)state;
 	/* 200 body bytes at $1/M + 2 x 100 at $2/M, plus 5 % */

@@ -71,7 +71,8 @@ bail() {
 }
 
 finish() {
-	echo "# $test_name: $n_ok passed, $n_fail failed"
+	# The seconds since the script started: scripts/dev test lists the slowest.
+	echo "# $test_name: $n_ok passed, $n_fail failed in ${SECONDS}s"
 	if [ "$n_fail" -gt 0 ]; then
 		exit 1
 	fi
