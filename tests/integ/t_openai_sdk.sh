@@ -7,20 +7,7 @@
 
 test_begin --mock nginx curl jq mariadb node npm
 
-# The SDK is installed once per build tree (npm's registry is reachable in CI).
-client_src=$TOLLGATE_SRCDIR/tests/client
-cache=${TOLLGATE_BUILDDIR:-$TOLLGATE_SRCDIR}/tests/client-cache
-mkdir -p "$cache"
-if ! cmp -s "$client_src/package.json" "$cache/package.json" || [ ! -d "$cache/node_modules/openai" ]; then
-	cp "$client_src/package.json" "$cache/package.json"
-	# No registry, no SDK: a missing prerequisite (skip), like a missing web server.
-	if ! (cd "$cache" && timeout 300 npm install --no-audit --no-fund --loglevel=error \
-		>"$T/npm.log" 2>&1); then
-		tail -n 20 "$T/npm.log"
-		skip "npm install of the openai package failed"
-	fi
-fi
-cp "$client_src"/*.mjs "$cache/"
+sdk_install
 
 # A scratch database with the seeded catalogue plus the mock provider's test/cheap and
 # test/dear (lib/chat.sh), tollgate behind nginx.
@@ -34,7 +21,7 @@ POOR_KEY=$("$TOLLGATE_BIN" -c "$CONF" admin create-user --email "sdk-poor-$$-$RA
 # sdk SCRIPT: runs one SDK script; its ok/not ok lines count as this test's.
 sdk() {
 	local out=$T/sdk-$1.out rc
-	if TOLLGATE_URL=$URL TOLLGATE_KEY=$KEY TOLLGATE_POOR_KEY=$POOR_KEY node "$cache/$1" >"$out" 2>&1; then
+	if TOLLGATE_URL=$URL TOLLGATE_KEY=$KEY TOLLGATE_POOR_KEY=$POOR_KEY node "$SDK_DIR/$1" >"$out" 2>&1; then
 		rc=0
 	else
 		rc=$?

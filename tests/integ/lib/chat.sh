@@ -12,8 +12,8 @@ need_mock() {
 	[ -x "$MOCK_BIN" ] || skip "mock provider $MOCK_BIN not built"
 }
 
-# mock_up [NAME]: starts a mock provider logging to $T/NAME.jsonl; sets MOCK_URL (with /v1)
-# and MOCK_PORT.
+# mock_up [NAME]: starts a mock provider logging to $T/NAME.jsonl; sets MOCK_URL (with /v1),
+# MOCK_ANTHROPIC_URL, MOCK_GEMINI_URL and MOCK_PORT.
 mock_up() {
 	local name=${1:-mock}
 	start_bg "$name" "$MOCK_BIN" -p 0 -k "$MOCK_KEY" -l "$T/$name.jsonl"
@@ -21,6 +21,9 @@ mock_up() {
 	wait_for "mock provider prints its port" 10 mock_has_port "$name" || bail "mock provider starts"
 	MOCK_PORT=$(mock_port "$name")
 	MOCK_URL=http://127.0.0.1:$MOCK_PORT/v1
+	# The same mock as Anthropic (base + /messages) and as Gemini (base + /models/M:...).
+	MOCK_ANTHROPIC_URL=http://127.0.0.1:$MOCK_PORT/v1
+	MOCK_GEMINI_URL=http://127.0.0.1:$MOCK_PORT/v1beta
 }
 
 # mock_port NAME: the port a mock started as NAME (start_bg NAME) says it listens on.
@@ -33,13 +36,46 @@ mock_n() { mock_requests || true; }
 # mock_clear: empties the mock's request log.
 mock_clear() { curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/requests" >/dev/null || true; }
 
+# sdk_install: the official SDKs of tests/client/package.json, installed once per build tree
+# into $SDK_DIR (tests/client-cache) with the scripts tests/client/*.mjs beside them. npm's
+# registry is reachable in CI; without it the test skips (a missing prerequisite, like a
+# missing web server). Under a lock: two SDK tests started at once must not run npm in one
+# directory together.
+sdk_install() {
+	local src=$TOLLGATE_SRCDIR/tests/client dep fd missing=""
+	need_cmd node npm flock
+	SDK_DIR=${TOLLGATE_BUILDDIR:-$TOLLGATE_SRCDIR}/tests/client-cache
+	mkdir -p "$SDK_DIR"
+	exec {fd}>"$SDK_DIR/.lock"
+	flock -w 600 "$fd" || skip "the npm install in $SDK_DIR stays locked"
+	for dep in $(jq -r '.dependencies | keys[]' "$src/package.json"); do
+		[ -f "$SDK_DIR/node_modules/$dep/package.json" ] || missing="$missing $dep"
+	done
+	if [ -n "$missing" ] || ! cmp -s "$src/package.json" "$SDK_DIR/package.json"; then
+		cp "$src/package.json" "$SDK_DIR/package.json"
+		if ! (cd "$SDK_DIR" && timeout 300 npm install --no-audit --no-fund --loglevel=error \
+			>"$T/npm.log" 2>&1); then
+			tail -n 20 "$T/npm.log"
+			rm -f "$SDK_DIR/package.json" # the next run tries again
+			exec {fd}>&-
+			skip "npm install of the SDKs in tests/client/package.json failed"
+		fi
+	fi
+	cp "$src"/*.mjs "$SDK_DIR/"
+	exec {fd}>&-
+}
+
 # tg_cli ARGS...: tollgate with the test config ($CONF, else $T/migrate.conf).
 tg_cli() {
 	"$TOLLGATE_BIN" -c "${CONF:-$T/migrate.conf}" "$@"
 }
 
 # chat_catalog: registers provider "mock" (openai-compatible at $MOCK_URL) with the mock's
-# key and two models: test/cheap ($1 in / $2 out per million) and test/dear ($10 / $30).
+# key and two models: test/cheap ($1 in / $2 out per million) and test/dear ($10 / $30); and
+# the same mock under the two native wires: provider "mock-anthropic" (kind anthropic, at
+# $MOCK_ANTHROPIC_URL: /v1/messages) with test/claude ($3 in / $15 out / $0.30 cache read per
+# million), and "mock-gemini" (kind gemini, at $MOCK_GEMINI_URL: /v1beta/models/...) with
+# test/gemini ($0.30 / $2.50 / $0.075).
 chat_catalog() {
 	tg_cli provider add mock openai-compatible "$MOCK_URL" "Mock provider" >/dev/null ||
 		bail "tollgate provider add"
@@ -48,6 +84,18 @@ chat_catalog() {
 		bail "tollgate model add test/cheap"
 	tg_cli model add test/dear mock mock-dear 10.00 30.00 >/dev/null ||
 		bail "tollgate model add test/dear"
+	tg_cli provider add mock-anthropic anthropic "$MOCK_ANTHROPIC_URL" "Mock provider, Anthropic wire" \
+		>/dev/null || bail "tollgate provider add mock-anthropic"
+	echo "$MOCK_KEY" | tg_cli provider key-add mock-anthropic main >/dev/null ||
+		bail "tollgate provider key-add mock-anthropic"
+	tg_cli model add test/claude mock-anthropic mock-claude 3.00 15.00 0.30 200000 >/dev/null ||
+		bail "tollgate model add test/claude"
+	tg_cli provider add mock-gemini gemini "$MOCK_GEMINI_URL" "Mock provider, Gemini wire" \
+		>/dev/null || bail "tollgate provider add mock-gemini"
+	echo "$MOCK_KEY" | tg_cli provider key-add mock-gemini main >/dev/null ||
+		bail "tollgate provider key-add mock-gemini"
+	tg_cli model add test/gemini mock-gemini mock-gemini 0.30 2.50 0.075 1000000 >/dev/null ||
+		bail "tollgate model add test/gemini"
 }
 
 # chat_stack SUFFIX [section.key=value ...]: scratch DB, mock provider, catalogue, tollgate
