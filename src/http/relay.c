@@ -264,6 +264,8 @@ on_native(struct call *x, const struct sse_event *ev, json_t *o)
 		json_array_append_new(x->rl.held,
 		    json_pack("{s:s?, s:O}", "event", type, "data", o));
 		x->rl.saw_done = 1; /* its closing events came */
+		/* The client gets them once settled: an answer came. */
+		x->rl.delivered = 1;
 		return 0;
 	}
 	rc = relay_emit(x, type, ev->data, ev->data_len);
