@@ -454,16 +454,19 @@ chat_routes(struct call *x)
 	if (flat >= 0)
 		for (i = 0; i < x->nroutes; i++)
 			x->routes[i].input_price = x->routes[i].output_price =
-			    x->routes[i].cached_price = flat;
+			    x->routes[i].cached_price =
+				x->routes[i].cache_write_price = flat;
 	if ((rc = order_routes(x)) != TG_OK)
 		return rc;
 	/* Hold for the dearest deployment failover could reach. */
-	x->p.input = x->p.output = x->p.cached = 0;
+	x->p.input = x->p.output = x->p.cached = x->p.cache_write = 0;
 	for (i = 0; i < x->nroutes; i++) {
 		if (x->routes[i].input_price > x->p.input)
 			x->p.input = x->routes[i].input_price;
 		if (x->routes[i].output_price > x->p.output)
 			x->p.output = x->routes[i].output_price;
+		if (x->routes[i].cache_write_price > x->p.cache_write)
+			x->p.cache_write = x->routes[i].cache_write_price;
 	}
 	x->p.cached = x->p.input;
 	if (x->images_low + x->images_full > 0 &&
@@ -487,6 +490,7 @@ chat_prices_of(const struct deployment *rt, struct prices *p)
 	p->input = rt->input_price;
 	p->output = rt->output_price;
 	p->cached = rt->cached_price;
+	p->cache_write = rt->cache_write_price;
 }
 
 /* --- the database connection ---------------------------------------------------------- */

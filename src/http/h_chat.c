@@ -174,7 +174,9 @@ finish_nonstream(struct call *x)
 		return TG_ESYSTEM;
 	if (o != NULL)
 		n = strlen(s);
-	resp_header(x->resp, "x-tollgate-provider", x->rl.rt->provider_id);
+	/* x (and the deployment) live on the handler's stack: copy. */
+	resp_header(x->resp, "x-tollgate-provider",
+	    arena_strdup(x->r->arena, x->rl.rt->provider_id));
 	meter_headers(x);
 	meter_keep_replay(x, 200, "application/json", s, n);
 	x->resp->raw = s;
