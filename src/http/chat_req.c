@@ -432,11 +432,17 @@ chat_routes(struct call *x)
 	enum tg_err rc;
 	size_t i;
 
+	rc = upstream_routes(x->c, r->arena, x->model, x->routes,
+	    UPSTREAM_MAX_ROUTES, &x->nroutes);
+	/*
+	 * An alias means its model from here on: the key's allowed models,
+	 * the limits, the record and the answer all see the catalogue's id.
+	 */
+	if (rc == TG_OK && x->nroutes > 0)
+		x->model = x->routes[0].model_id;
 	if (!model_allowed(x->allowed, x->model))
 		return resp_fail_code(r, x->resp, TG_ENOENT, "model_not_found",
 		    "model", "this API key may not use model '%s'", x->model);
-	rc = upstream_routes(x->c, r->arena, x->model, x->routes,
-	    UPSTREAM_MAX_ROUTES, &x->nroutes);
 	if (rc == TG_ENOENT)
 		return resp_fail_code(r, x->resp, TG_ENOENT, "model_not_found",
 		    "model",
