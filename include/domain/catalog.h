@@ -35,6 +35,18 @@ enum tg_err catalog_image_set(struct db_conn *, struct op *op,
     const char *model, int64_t base, int64_t tile);
 enum tg_err catalog_models(
     struct db_conn *, struct arena *, const char *id, json_t **data);
+/*
+ * Point alias at model (audited as model.alias): TG_EINVAL without such a
+ * model or with a malformed alias, TG_ECONFLICT when alias is a model's id
+ * (op->fail says which).
+ */
+enum tg_err catalog_alias_set(
+    struct db_conn *, struct op *op, const char *alias, const char *model);
+/* Remove an alias (audited as model.unalias); TG_ENOENT when none. */
+enum tg_err catalog_alias_remove(
+    struct db_conn *, struct op *op, const char *alias);
+/* Every alias: [{alias, model}], by model then alias. */
+enum tg_err catalog_aliases(struct db_conn *, struct arena *, json_t **data);
 /* Providers with the number of models each serves. */
 enum tg_err catalog_providers(struct db_conn *, struct arena *, json_t **data);
 /* USD per million tokens: micro-USD per million -> "2.50". */

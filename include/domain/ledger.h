@@ -48,7 +48,7 @@ enum tg_err ledger_idem_swept(struct db_conn *, struct arena *, int64_t user_id,
 enum tg_err ledger_settle(struct db_conn *, struct arena *,
     const unsigned char hold_id[HOLD_ID_LEN], int64_t charge, int64_t *charged);
 /* Columns of a usage record settled with its hold (usage_params). */
-#define LEDGER_USAGE_COLS 33
+#define LEDGER_USAGE_COLS 36
 /*
  * ledger_settle, and in the same transaction the usage record usage (whose
  * charge column becomes the amount charged), so both happen or neither does.

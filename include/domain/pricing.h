@@ -42,15 +42,17 @@ struct cost {
 
 /*
  * The worst case a request can cost: every byte of the body a prompt token at
- * the input price, n x max_out completion tokens at the output price, plus
- * commission (bp basis points).  Saturates instead of overflowing.
+ * the dearest prompt price (input, cache write, cache read), n x max_out
+ * completion tokens at the output price, plus commission (bp basis points).
+ * Saturates instead of overflowing.
  */
 int64_t chat_hold(const struct prices *, int64_t prompt_bound, int64_t max_out,
     int64_t n, unsigned bp);
 /*
- * The charge for u: uncached prompt at input, cached prompt at cached,
- * completion at output, each rounded up to a whole nano-USD, then commission
- * rounded up.
+ * The charge for u: uncached prompt (prompt - cached - cache_write) at input,
+ * cache reads at cached, cache writes at cache_write (0: input), completion
+ * (reasoning included) at output, each rounded up to a whole nano-USD, then
+ * commission rounded up.  cached and cache_write are clamped to the prompt.
  */
 void chat_cost(const struct prices *, const struct token_counts *, unsigned bp,
     struct cost *out);

@@ -14,6 +14,7 @@ struct arena;
 struct conf;
 struct db_conn;
 struct op;
+struct q_prices;
 struct q_ukey_change;
 
 #define UPSTREAM_SECRET_MAX 1024 /* bytes of one provider key */
@@ -58,12 +59,14 @@ struct deployment {
 	int64_t cached_price;
 	int64_t cache_write_price; /* 0: the input price */
 	int64_t context_length;
+	const char *model_id; /* the catalogue's id (an alias resolved) */
 };
 
 /*
- * The enabled deployments of model id, cheapest first (ties by priority, then
+ * The enabled deployments of model (a catalogue id or an alias: each
+ * deployment's model_id is the id), cheapest first (ties by priority, then
  * weight).  TG_ENOENT when the model is unknown or disabled; *n = 0 when it
- * exists but has no deployment.
+ * exists but has no deployment.  Two statements, both cached per process.
  */
 enum tg_err upstream_routes(struct db_conn *, struct arena *, const char *model,
     struct deployment *out, size_t max, size_t *n);
@@ -138,18 +141,19 @@ enum tg_err upstream_key_remove(struct db_conn *, struct op *,
     const char *provider_id, const char *key_pub, int del);
 /*
  * Create the model if new and add or replace its deployment on provider_id.
- * Prices in micro-USD per million tokens; cached < 0 means none.
+ * Prices in micro-USD per million tokens; cached and cache_write < 0 mean
+ * none (cache writes at the input price).
  */
 enum tg_err upstream_model_add(struct db_conn *, struct op *, const char *model,
     const char *name, const char *provider_id, const char *upstream_model,
-    int64_t input, int64_t output, int64_t cached, int64_t context);
+    const struct q_prices *, int64_t context);
 /*
  * Change prices (< 0: unchanged) or enabled (< 0: unchanged) of a model and
  * of all its deployments, or only of provider_id's when not NULL.
  */
 enum tg_err upstream_model_update(struct db_conn *, struct op *,
-    const char *model, const char *provider_id, int64_t input, int64_t output,
-    int64_t cached, int enabled);
+    const char *model, const char *provider_id, const struct q_prices *,
+    int enabled);
 /* "2.50" (USD per million tokens) -> micro-USD per million; 0 or -1. */
 int upstream_price_parse(const json_t *, int64_t *out);
 

@@ -25,6 +25,9 @@ struct usage_rec {
 	int64_t key_id;
 	const unsigned char *hold_id; /* HOLD_ID_LEN or NULL */
 	const char *endpoint;	      /* chat, completions, embeddings */
+	/* the API the client spoke: chat, messages, responses, gemini...; NULL:
+	 * the endpoint's */
+	const char *api;
 	const char *model;
 	const char *provider; /* NULL when none was reached */
 	int64_t upstream_key_id;

@@ -44,6 +44,8 @@ struct usage_row {
 	int64_t latency_ms;
 	int64_t ttft_ms; /* -1: none */
 	int stream, estimated;
+	const char *api;     /* the API the client spoke */
+	int64_t cache_write; /* prompt tokens written to a cache */
 };
 /* Records newest first, at most q->limit. */
 enum tg_err q_usage_list(struct db_conn *, struct arena *,

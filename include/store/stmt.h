@@ -132,6 +132,11 @@ enum stmt {
 	STMT_HOLD_MINE,	    /* a resent tg_reserve: is the hold there? */
 	STMT_HOLD_CLOSED,   /* a resent tg_settle: how was the hold closed? */
 	STMT_CARVE_CHARGED, /* a resent tg_lease_charge: what was charged? */
+	STMT_MODEL_RESOLVE, /* a model id or alias: the model's id and enabled */
+	STMT_ALIAS_SEED,
+	STMT_ALIAS_SET,
+	STMT_ALIAS_DELETE,
+	STMT_ALIAS_LIST,
 	STMT__MAX
 };
 

@@ -16,8 +16,11 @@
 #include "core/money.h"
 #include "domain/op.h"
 #include "domain/upstream.h"
+#include "domain/upstream_impl.h"
 
 #define CATALOG_MAX_BYTES (4u << 20)
+
+#define ALIAS_MAX 128 /* model_aliases.alias */
 
 /* "2.50" USD per million tokens -> 2500000 micro-USD; -1 when not a price. */
 static int64_t
@@ -111,7 +114,7 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
     const char *date, FILE *out, size_t *added)
 {
 	const char *id = jx_str(m, "id"), *slash;
-	int64_t in, outp, cached;
+	int64_t in, outp, cached, write;
 	struct q_model_seed ms;
 	uint64_t n;
 	json_t *r;
@@ -122,6 +125,9 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 	outp = price(json_object_get(m, "output"));
 	cached = json_object_get(m, "cached_input") != NULL
 	    ? price(json_object_get(m, "cached_input"))
+	    : -1;
+	write = json_object_get(m, "cache_write") != NULL
+	    ? price(json_object_get(m, "cache_write"))
 	    : -1;
 	if (id == NULL || (slash = strchr(id, '/')) == NULL || slash == id ||
 	    jx_str(m, "name") == NULL ||
@@ -142,7 +148,8 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 		json_integer_value(json_object_get(m, "context_length")),
 	    .input_price = in,
 	    .output_price = outp,
-	    .cached_price = cached};
+	    .cached_price = cached,
+	    .cache_write_price = write};
 	if (q_model_seed(c, a, &ms, &n) != TG_OK)
 		goto fail;
 	*added += n;
@@ -167,6 +174,41 @@ seed_model(struct db_conn *c, struct arena *a, const json_t *m,
 fail:
 	fprintf(out, "tollgate: model %s: %s\n", id, db_error(c));
 	return -1;
+}
+
+/*
+ * The pricing file's "aliases" ({"alias": "model id"}): each added unless the
+ * alias exists (an operator's stays), is a model's id, or names no model.
+ */
+static int
+seed_aliases(
+    struct db_conn *c, struct arena *a, const json_t *aliases, FILE *out)
+{
+	const char *alias;
+	uint64_t n;
+	json_t *v;
+
+	if (aliases != NULL && !json_is_object(aliases)) {
+		fprintf(out, "tollgate: aliases must be an object\n");
+		return -1;
+	}
+	json_object_foreach((json_t *)aliases, alias, v) {
+		if (!json_is_string(v) ||
+		    !upstream_valid_token(alias, ALIAS_MAX)) {
+			fprintf(out,
+			    "tollgate: alias %s: a name without spaces "
+			    "(at most 128 bytes) and a model id\n",
+			    alias);
+			return -1;
+		}
+		if (q_alias_seed(c, a, alias, json_string_value(v), &n) !=
+		    TG_OK) {
+			fprintf(out, "tollgate: alias %s: %s\n", alias,
+			    db_error(c));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -196,6 +238,8 @@ catalog_seed_doc(struct db_conn *c, const struct op *op, struct arena *a,
 		if (seed_model(c, a, m, date, out, added) == -1)
 			goto fail;
 	}
+	if (seed_aliases(c, a, json_object_get(doc, "aliases"), out) == -1)
+		goto fail;
 	if (op != NULL) {
 		after = json_pack("{s:s, s:I, s:I}", "prices_as_of", date,
 		    "models",
@@ -263,6 +307,22 @@ catalog_price_per_million(int64_t micro)
 	return json_string(buf);
 }
 
+/* "a b c" -> ["a","b","c"]; NULL -> []. */
+static json_t *
+aliases_json(const char *s)
+{
+	json_t *l = json_array();
+	const char *e;
+
+	while (s != NULL && *s != '\0') {
+		e = strchr(s, ' ');
+		json_array_append_new(l,
+		    json_stringn(s, e != NULL ? (size_t)(e - s) : strlen(s)));
+		s = e != NULL ? e + 1 : NULL;
+	}
+	return l;
+}
+
 enum tg_err
 catalog_models(
     struct db_conn *c, struct arena *a, const char *id, json_t **data)
@@ -284,11 +344,17 @@ catalog_models(
 		if (v->cached_price >= 0)
 			json_object_set_new(pr, "input_cache_read",
 			    catalog_price_per_token(v->cached_price));
+		/* OpenRouter's name; without one, writes cost the input. */
+		json_object_set_new(pr, "input_cache_write",
+		    catalog_price_per_token(v->cache_write_price >= 0
+			    ? v->cache_write_price
+			    : v->input_price));
 		m = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:o, s:s}", "id",
 		    v->id, "object", "model", "created", (json_int_t)v->created,
 		    "owned_by", v->vendor, "name", v->name, "context_length",
 		    (json_int_t)v->context_length, "pricing", pr,
 		    "pricing_date", v->price_date);
+		json_object_set_new(m, "aliases", aliases_json(v->aliases));
 		json_array_append_new(*data, m);
 	}
 	return TG_OK;
@@ -337,4 +403,74 @@ catalog_image_set(struct db_conn *c, struct op *op, const char *model,
 	arena_defer_json(op->arena, after);
 	return audit_commit(
 	    c, op->arena, op, "model.image", "model", model, NULL, after);
+}
+
+enum tg_err
+catalog_alias_set(
+    struct db_conn *c, struct op *op, const char *alias, const char *model)
+{
+	int enabled;
+	const char *id;
+	json_t *after;
+	enum tg_err rc;
+
+	if (!upstream_valid_token(alias, ALIAS_MAX))
+		return op_fail(op, TG_EINVAL, "invalid_value", "alias", "%s",
+		    "alias: 1 to 128 printable characters, no spaces");
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	/* An alias that is a model's id would never be used: refused. */
+	if (q_model_resolve(c, op->arena, alias, &enabled, &id) == TG_OK &&
+	    strcmp(id, alias) == 0) {
+		db_rollback(c);
+		return op_fail(op, TG_ECONFLICT, "alias_is_model", "alias",
+		    "'%s' is a model's id", alias);
+	}
+	if ((rc = q_model_enabled(c, op->arena, model, &enabled)) != TG_OK ||
+	    (rc = q_alias_set(c, op->arena, alias, model)) != TG_OK) {
+		db_rollback(c);
+		return rc == TG_ENOENT ? op_fail(op, TG_EINVAL, "invalid_value",
+					     "model", "no model '%s'", model)
+				       : rc;
+	}
+	after = json_pack("{s:s}", "model_id", model);
+	arena_defer_json(op->arena, after);
+	return audit_commit(
+	    c, op->arena, op, "model.alias", "alias", alias, NULL, after);
+}
+
+enum tg_err
+catalog_alias_remove(struct db_conn *c, struct op *op, const char *alias)
+{
+	uint64_t n;
+	enum tg_err rc;
+
+	if ((rc = audit_begin(c)) != TG_OK)
+		return rc;
+	if ((rc = q_alias_delete(c, op->arena, alias, &n)) == TG_OK && n == 0)
+		rc = TG_ENOENT;
+	if (rc != TG_OK) {
+		db_rollback(c);
+		return rc;
+	}
+	return audit_commit(
+	    c, op->arena, op, "model.unalias", "alias", alias, NULL, NULL);
+}
+
+enum tg_err
+catalog_aliases(struct db_conn *c, struct arena *a, json_t **data)
+{
+	struct q_alias *al;
+	size_t i, n;
+	enum tg_err rc;
+
+	if ((rc = q_alias_list(c, a, &al, &n)) != TG_OK)
+		return rc;
+	*data = json_array();
+	arena_defer_json(a, *data);
+	for (i = 0; i < n; i++)
+		json_array_append_new(*data,
+		    json_pack("{s:s, s:s}", "alias", al[i].alias, "model",
+			al[i].model_id));
+	return TG_OK;
 }

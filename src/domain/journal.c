@@ -228,12 +228,17 @@ unhex(const char *s, size_t n, unsigned char *out)
  * Usage columns added since the first journal format: a line written before
  * an upgrade has JOURNAL_COLS_V1 and gets these for the rest.
  */
-#define JOURNAL_COLS_V1 30
+#define JOURNAL_COLS_V1	     30
+#define JOURNAL_COL_ENDPOINT 4 /* usage_params' columns */
+#define JOURNAL_COL_API	     33
 /* clang-format off */
 static const struct db_val newer_cols[LEDGER_USAGE_COLS - JOURNAL_COLS_V1] = {
 	{.type = DBT_I64, .i = 0},		     /* overrun: within the carve */
 	{.type = DBT_STR, .s = "measured", .len = 8}, /* charge_basis */
 	{.type = DBT_NULL},			     /* client_request_id */
+	{.type = DBT_NULL}, /* api: the endpoint's, parse_line */
+	{.type = DBT_I64, .i = 0}, /* cache_write_tokens */
+	{.type = DBT_I64, .i = 0}, /* cache_write_price */
 };
 /* clang-format on */
 
@@ -292,6 +297,9 @@ parse_line(char *p, struct arena *a, struct line *l)
 			return -1;
 		}
 	}
+	/* Before the api column every client spoke its endpoint's API. */
+	if (l->usage[JOURNAL_COL_API].type == DBT_NULL)
+		l->usage[JOURNAL_COL_API] = l->usage[JOURNAL_COL_ENDPOINT];
 	return l->user > 0 && l->charge >= 0 ? 0 : -1;
 }
 

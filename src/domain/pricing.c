@@ -42,11 +42,18 @@ with_commission(int64_t base, unsigned bp, int64_t *commission)
 	return add_sat(base, *commission);
 }
 
+/* The price of a prompt token written to a cache: its own, else the input. */
+static int64_t
+write_price(const struct prices *p)
+{
+	return p->cache_write > 0 ? p->cache_write : p->input;
+}
+
 int64_t
 chat_hold(const struct prices *p, int64_t prompt_bound, int64_t max_out,
     int64_t n, unsigned bp)
 {
-	int64_t base, comm;
+	int64_t base, comm, in = p->input;
 
 	if (prompt_bound < 0)
 		prompt_bound = 0;
@@ -54,24 +61,37 @@ chat_hold(const struct prices *p, int64_t prompt_bound, int64_t max_out,
 		max_out = 0;
 	if (n < 1)
 		n = 1;
-	base = add_sat(tokens_cost(prompt_bound, p->input),
+	/* Any prompt token may be a cache write or read: the dearest price. */
+	if (write_price(p) > in)
+		in = write_price(p);
+	if (p->cached > in)
+		in = p->cached;
+	base = add_sat(tokens_cost(prompt_bound, in),
 	    tokens_cost(muldiv_up(max_out, n, 1), p->output));
 	return with_commission(base, bp, &comm);
+}
+
+/* v within [0, max]. */
+static int64_t
+clamp(int64_t v, int64_t max)
+{
+	return v < 0 ? 0 : v > max ? max : v;
 }
 
 void
 chat_cost(const struct prices *p, const struct token_counts *u, unsigned bp,
     struct cost *out)
 {
-	int64_t cached = u->cached, prompt = u->prompt;
+	int64_t prompt = u->prompt > 0 ? u->prompt : 0, cached, written;
 
-	if (cached > prompt)
-		cached = prompt;
-	if (cached < 0)
-		cached = 0;
-	out->base = add_sat(add_sat(tokens_cost(prompt - cached, p->input),
-				tokens_cost(cached, p->cached)),
-	    tokens_cost(u->completion > 0 ? u->completion : 0, p->output));
+	/* Reads and writes are parts of the prompt, never more than it. */
+	cached = clamp(u->cached, prompt);
+	written = clamp(u->cache_write, prompt - cached);
+	out->base = add_sat(
+	    add_sat(tokens_cost(prompt - cached - written, p->input),
+		tokens_cost(cached, p->cached)),
+	    add_sat(tokens_cost(written, write_price(p)),
+		tokens_cost(u->completion > 0 ? u->completion : 0, p->output)));
 	out->charge = with_commission(out->base, bp, &out->commission);
 }
 

@@ -307,16 +307,18 @@ upstream_routes(struct db_conn *c, struct arena *a, const char *model,
     struct deployment *out, size_t max, size_t *n)
 {
 	struct q_route *rt;
+	const char *id;
 	size_t i, nrt;
 	enum tg_err rc;
 	int k, enabled;
 
 	*n = 0;
-	if ((rc = q_model_enabled(c, a, model, &enabled)) != TG_OK)
+	/* An alias is resolved by the statement that asks for the model. */
+	if ((rc = q_model_resolve(c, a, model, &enabled, &id)) != TG_OK)
 		return rc;
 	if (!enabled)
 		return TG_ENOENT;
-	if ((rc = q_route_candidates(c, a, model, &rt, &nrt)) != TG_OK)
+	if ((rc = q_route_candidates(c, a, id, &rt, &nrt)) != TG_OK)
 		return rc;
 	for (i = 0; i < nrt && *n < max; i++) {
 		if ((k = upstream_kind_parse(rt[i].kind)) == -1)
@@ -329,7 +331,9 @@ upstream_routes(struct db_conn *c, struct arena *a, const char *model,
 		out[*n].input_price = rt[i].input_price;
 		out[*n].output_price = rt[i].output_price;
 		out[*n].cached_price = rt[i].cached_price;
+		out[*n].cache_write_price = rt[i].cache_write_price;
 		out[*n].context_length = rt[i].context_length;
+		out[*n].model_id = id;
 		(*n)++;
 	}
 	return TG_OK;
@@ -390,8 +394,8 @@ upstream_provider_add(struct db_conn *c, struct op *op, const char *id,
 		return invalid(op, "id: 1 to 32 of a-z, 0-9, - and _");
 	if (upstream_kind_parse(kind) == -1)
 		return invalid(op,
-		    "kind: openai, deepseek, openrouter or "
-		    "openai-compatible");
+		    "kind: openai, deepseek, openrouter, "
+		    "openai-compatible, anthropic or gemini");
 	if (!valid_base_url(base_url))
 		return invalid(op, BASE_URL_WHY);
 	if (!transport_ok(base_url, allow_plain_http(op)))
@@ -525,7 +529,7 @@ fail:
 enum tg_err
 upstream_model_add(struct db_conn *c, struct op *op, const char *model,
     const char *name, const char *provider_id, const char *upstream_model,
-    int64_t input, int64_t output, int64_t cached, int64_t context)
+    const struct q_prices *pr, int64_t context)
 {
 	struct q_model_new m;
 	const char *slash;
@@ -552,7 +556,8 @@ upstream_model_add(struct db_conn *c, struct op *op, const char *model,
 	snprintf(vendor, sizeof(vendor), "%.*s",
 	    slash != NULL ? (int)(slash - model) : 0, model);
 	m = (struct q_model_new){model, name, vendor, provider_id,
-	    upstream_model, context, input, output, cached};
+	    upstream_model, context, pr->input, pr->output, pr->cached,
+	    pr->cache_write};
 	if ((rc = audit_begin(c)) != TG_OK)
 		return rc;
 	if ((rc = q_model_upsert(c, op->arena, &m)) != TG_OK ||
@@ -560,10 +565,11 @@ upstream_model_add(struct db_conn *c, struct op *op, const char *model,
 		db_rollback(c);
 		return rc;
 	}
-	after = json_pack("{s:s, s:s, s:I, s:I, s:I}", "provider_id",
+	after = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "provider_id",
 	    provider_id, "upstream_model", upstream_model, "input_price",
-	    (json_int_t)input, "output_price", (json_int_t)output,
-	    "cached_input_price", (json_int_t)cached);
+	    (json_int_t)pr->input, "output_price", (json_int_t)pr->output,
+	    "cached_input_price", (json_int_t)pr->cached, "cache_write_price",
+	    (json_int_t)pr->cache_write);
 	arena_defer_json(op->arena, after);
 	return audit_commit(
 	    c, op->arena, op, "model.add", "model", model, NULL, after);
@@ -571,8 +577,7 @@ upstream_model_add(struct db_conn *c, struct op *op, const char *model,
 
 enum tg_err
 upstream_model_update(struct db_conn *c, struct op *op, const char *model,
-    const char *provider_id, int64_t input, int64_t output, int64_t cached,
-    int enabled)
+    const char *provider_id, const struct q_prices *pr, int enabled)
 {
 	json_t *after;
 	int on;
@@ -583,16 +588,16 @@ upstream_model_update(struct db_conn *c, struct op *op, const char *model,
 	if ((rc = q_model_enabled(c, op->arena, model, &on)) != TG_OK)
 		goto fail;
 	if (provider_id == NULL &&
-	    (rc = q_model_update(
-		 c, op->arena, model, input, output, cached, enabled)) != TG_OK)
+	    (rc = q_model_update(c, op->arena, model, pr, enabled)) != TG_OK)
 		goto fail;
-	if ((rc = q_route_update(c, op->arena, model, provider_id, input,
-		 output, cached, enabled)) != TG_OK)
+	if ((rc = q_route_update(
+		 c, op->arena, model, provider_id, pr, enabled)) != TG_OK)
 		goto fail;
-	after = json_pack("{s:I, s:I, s:I, s:i, s:s?}", "input_price",
-	    (json_int_t)input, "output_price", (json_int_t)output,
-	    "cached_input_price", (json_int_t)cached, "enabled", enabled,
-	    "provider_id", provider_id);
+	after = json_pack("{s:I, s:I, s:I, s:I, s:i, s:s?}", "input_price",
+	    (json_int_t)pr->input, "output_price", (json_int_t)pr->output,
+	    "cached_input_price", (json_int_t)pr->cached, "cache_write_price",
+	    (json_int_t)pr->cache_write, "enabled", enabled, "provider_id",
+	    provider_id);
 	arena_defer_json(op->arena, after);
 	return audit_commit(
 	    c, op->arena, op, "model.update", "model", model, NULL, after);

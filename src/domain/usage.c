@@ -75,6 +75,9 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[30] = DB_I64(u->overrun);
 	p[31] = DB_STR(basis_names[u->basis]);
 	p[32] = opt_str(u->client_request_id);
+	p[33] = DB_STR(u->api != NULL ? u->api : u->endpoint);
+	p[34] = DB_I64(u->u.cache_write);
+	p[35] = DB_I64(u->p.cache_write > 0 ? u->p.cache_write : u->p.input);
 }
 
 enum tg_err
@@ -121,7 +124,7 @@ record_json(const struct usage_row *v)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, "
 			 "s:I, s:o, s:o, s:o, s:s, s:I, s:o, s:I, s:o, s:b, "
-			 "s:b}",
+			 "s:b, s:s, s:I}",
 	    "request_id", v->request_id, "created_at", v->created_at,
 	    "endpoint", v->endpoint, "model", v->model, "provider",
 	    opt(v->provider), "key_id", opt(v->key_pub), "prompt_tokens",
@@ -134,7 +137,9 @@ record_json(const struct usage_row *v)
 	    (json_int_t)v->http_status, "error", opt(v->error), "latency_ms",
 	    (json_int_t)v->latency_ms, "ttft_ms",
 	    v->ttft_ms < 0 ? json_null() : json_integer(v->ttft_ms), "stream",
-	    v->stream, "estimated", v->estimated);
+	    v->stream, "estimated", v->estimated, "api",
+	    v->api != NULL ? v->api : v->endpoint, "cache_write_tokens",
+	    (json_int_t)v->cache_write);
 }
 
 enum tg_err

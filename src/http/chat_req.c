@@ -456,11 +456,17 @@ chat_routes(struct call *x)
 	enum tg_err rc;
 	size_t i;
 
+	rc = upstream_routes(x->c, r->arena, x->model, x->routes,
+	    UPSTREAM_MAX_ROUTES, &x->nroutes);
+	/*
+	 * An alias means its model from here on: the key's allowed models,
+	 * the limits, the record and the answer all see the catalogue's id.
+	 */
+	if (rc == TG_OK && x->nroutes > 0)
+		x->model = x->routes[0].model_id;
 	if (!model_allowed(x->allowed, x->model))
 		return resp_fail_code(r, x->resp, TG_ENOENT, "model_not_found",
 		    "model", "this API key may not use model '%s'", x->model);
-	rc = upstream_routes(x->c, r->arena, x->model, x->routes,
-	    UPSTREAM_MAX_ROUTES, &x->nroutes);
 	if (rc == TG_ENOENT)
 		return resp_fail_code(r, x->resp, TG_ENOENT, "model_not_found",
 		    "model",
@@ -480,16 +486,19 @@ chat_routes(struct call *x)
 	if (flat >= 0)
 		for (i = 0; i < x->nroutes; i++)
 			x->routes[i].input_price = x->routes[i].output_price =
-			    x->routes[i].cached_price = flat;
+			    x->routes[i].cached_price =
+				x->routes[i].cache_write_price = flat;
 	if ((rc = order_routes(x)) != TG_OK)
 		return rc;
 	/* Hold for the dearest deployment failover could reach. */
-	x->p.input = x->p.output = x->p.cached = 0;
+	x->p.input = x->p.output = x->p.cached = x->p.cache_write = 0;
 	for (i = 0; i < x->nroutes; i++) {
 		if (x->routes[i].input_price > x->p.input)
 			x->p.input = x->routes[i].input_price;
 		if (x->routes[i].output_price > x->p.output)
 			x->p.output = x->routes[i].output_price;
+		if (x->routes[i].cache_write_price > x->p.cache_write)
+			x->p.cache_write = x->routes[i].cache_write_price;
 	}
 	x->p.cached = x->p.input;
 	if (x->images_low + x->images_full > 0 &&
@@ -513,6 +522,7 @@ chat_prices_of(const struct deployment *rt, struct prices *p)
 	p->input = rt->input_price;
 	p->output = rt->output_price;
 	p->cached = rt->cached_price;
+	p->cache_write = rt->cache_write_price;
 }
 
 /* --- the database connection ---------------------------------------------------------- */

@@ -255,7 +255,9 @@ finish_nonstream(struct call *x)
 		if (s == NULL)
 			return TG_ESYSTEM;
 	}
-	resp_header(x->resp, "x-tollgate-provider", x->rl.rt->provider_id);
+	/* x (and the deployment) live on the handler's stack: copy. */
+	resp_header(x->resp, "x-tollgate-provider",
+	    arena_strdup(x->r->arena, x->rl.rt->provider_id));
 	meter_headers(x);
 	meter_keep_replay(x, 200, "application/json", s, n);
 	x->resp->raw = s;
@@ -525,13 +527,14 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	if ((left = chat_key_left(&x)) >= 0 && left < avail)
 		avail = left;
 	resp->body = json_pack(
-	    "{s:s, s:s, s:s, s:{s:o, s:o, s:o}, s:s, s:I, s:I, s:I, s:s, s:s, "
-	    "s:b}",
+	    "{s:s, s:s, s:s, s:{s:o, s:o, s:o, s:o}, s:s, s:I, s:I, s:I, s:s, "
+	    "s:s, s:b}",
 	    "model", x.model, "provider", x.routes[0].provider_id,
 	    "upstream_model", x.routes[0].upstream_model, "prices", "input",
 	    catalog_price_per_million(x.routes[0].input_price), "output",
 	    catalog_price_per_million(x.routes[0].output_price), "cached_input",
-	    catalog_price_per_million(x.routes[0].cached_price),
+	    catalog_price_per_million(x.routes[0].cached_price), "cache_write",
+	    catalog_price_per_million(x.routes[0].cache_write_price),
 	    "commission_percent",
 	    arena_printf(r->arena, "%u.%02u", x.bp / 100, x.bp % 100),
 	    "max_tokens", (json_int_t)x.max_out, "prompt_bound",

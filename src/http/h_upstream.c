@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "domain/catalog.h"
+#include "store/q_catalog.h"
 #include "http/ctx.h"
 #include "io/db.h"
 #include "http/handlers.h"
@@ -63,6 +64,7 @@ static const struct jx_field model_add_fields[] = {
 	{ "input_price",	JX_STRING | JX_NUMBER,	1 },
 	{ "output_price",	JX_STRING | JX_NUMBER,	1 },
 	{ "cached_input_price",	JX_STRING | JX_NUMBER | JX_NULL, 0 },
+	{ "cache_write_price",	JX_STRING | JX_NUMBER | JX_NULL, 0 },
 	{ "context_length",	JX_INT,			0 },
 	{ "name",		JX_STRING | JX_NULL,	0 },
 	{ NULL,			0,			0 },
@@ -73,6 +75,7 @@ static const struct jx_field model_update_fields[] = {
 	{ "input_price",	JX_STRING | JX_NUMBER,	0 },
 	{ "output_price",	JX_STRING | JX_NUMBER,	0 },
 	{ "cached_input_price",	JX_STRING | JX_NUMBER,	0 },
+	{ "cache_write_price",	JX_STRING | JX_NUMBER,	0 },
 	{ "enabled",		JX_BOOL,		0 },
 	{ "image_base_tokens",	JX_INT | JX_NULL,	0 },
 	{ "image_tile_tokens",	JX_INT | JX_NULL,	0 },
@@ -139,6 +142,21 @@ price(struct tg_req *r, struct tg_resp *resp, const char *k, int64_t *out)
 		    "%s is USD per million tokens, at most 6 decimals, such "
 		    "as \"2.50\"",
 		    k);
+	return TG_OK;
+}
+
+/* The four prices of a model's body (absent: -1). */
+static enum tg_err
+prices(struct tg_req *r, struct tg_resp *resp, struct q_prices *pr)
+{
+	enum tg_err rc;
+
+	if ((rc = price(r, resp, "input_price", &pr->input)) != TG_OK ||
+	    (rc = price(r, resp, "output_price", &pr->output)) != TG_OK ||
+	    (rc = price(r, resp, "cached_input_price", &pr->cached)) != TG_OK ||
+	    (rc = price(r, resp, "cache_write_price", &pr->cache_write)) !=
+		TG_OK)
+		return rc;
 	return TG_OK;
 }
 
@@ -431,16 +449,15 @@ enum tg_err
 h_admin_model_add(struct tg_req *r, struct tg_resp *resp)
 {
 	const char *id = jx_str(r->json, "id");
-	int64_t in, out, cached, ctxlen = DEFAULT_CONTEXT;
+	int64_t ctxlen = DEFAULT_CONTEXT;
+	struct q_prices pr;
 	struct db_conn *c;
 	struct op op;
 	json_t *v;
 	enum tg_err rc;
 
 	if ((rc = resp_check(r, resp, r->json, model_add_fields)) != TG_OK ||
-	    (rc = price(r, resp, "input_price", &in)) != TG_OK ||
-	    (rc = price(r, resp, "output_price", &out)) != TG_OK ||
-	    (rc = price(r, resp, "cached_input_price", &cached)) != TG_OK)
+	    (rc = prices(r, resp, &pr)) != TG_OK)
 		return rc;
 	if ((v = json_object_get(r->json, "context_length")) != NULL)
 		ctxlen = json_integer_value(v);
@@ -449,7 +466,7 @@ h_admin_model_add(struct tg_req *r, struct tg_resp *resp)
 	req_op(r, &op);
 	rc = upstream_model_add(c, &op, id, jx_str(r->json, "name"),
 	    jx_str(r->json, "provider_id"), jx_str(r->json, "upstream_model"),
-	    in, out, cached, ctxlen);
+	    &pr, ctxlen);
 	if (rc != TG_OK)
 		return failed(r, resp, rc, &op);
 	if ((rc = catalog_models(c, r->arena, id, &v)) != TG_OK)
@@ -463,7 +480,8 @@ enum tg_err
 h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
 {
 	const char *id = r->captures[0];
-	int64_t in, out, cached, base, tile;
+	int64_t base, tile;
+	struct q_prices pr;
 	struct db_conn *c;
 	struct op op;
 	json_t *v;
@@ -474,15 +492,13 @@ h_admin_model_update(struct tg_req *r, struct tg_resp *resp)
 		id = arena_printf(
 		    r->arena, "%s/%s", r->captures[0], r->captures[1]);
 	if ((rc = resp_check(r, resp, r->json, model_update_fields)) != TG_OK ||
-	    (rc = price(r, resp, "input_price", &in)) != TG_OK ||
-	    (rc = price(r, resp, "output_price", &out)) != TG_OK ||
-	    (rc = price(r, resp, "cached_input_price", &cached)) != TG_OK ||
+	    (rc = prices(r, resp, &pr)) != TG_OK ||
 	    (rc = image_factors(r, resp, &base, &tile, &image)) != TG_OK ||
 	    (rc = router_db(r, &c)) != TG_OK)
 		return rc;
 	req_op(r, &op);
 	rc = upstream_model_update(c, &op, id, jx_str(r->json, "provider_id"),
-	    in, out, cached, opt_bool(r->json, "enabled", -1));
+	    &pr, opt_bool(r->json, "enabled", -1));
 	if (rc == TG_OK && image)
 		rc = catalog_image_set(c, &op, id, base, tile);
 	if (rc == TG_ENOENT)

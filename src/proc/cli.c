@@ -11,10 +11,12 @@
 #include "core/arena.h"
 #include "domain/audit.h"
 #include "domain/catalog.h"
+#include "store/q_catalog.h"
 #include "domain/credit.h"
 #include "proc/cli.h"
 #include "core/conf.h"
 #include "core/crypto.h"
+#include "core/json.h"
 #include "http/ctx.h"
 #include "io/db.h"
 #include "domain/ledger.h"
@@ -476,35 +478,80 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/*
+ * tollgate model alias ALIAS MODEL_ID | unalias ALIAS | aliases: the other
+ * names of catalogue models.
+ */
+static int
+cli_alias(const struct conf *conf, int argc, char **argv)
+{
+	struct cli x;
+	json_t *data = NULL, *e;
+	size_t i;
+	enum tg_err rc;
+
+	if (!(strcmp(argv[0], "alias") == 0 && argc == 3) &&
+	    !(strcmp(argv[0], "unalias") == 0 && argc == 2) &&
+	    !(strcmp(argv[0], "aliases") == 0 && argc == 1)) {
+		fprintf(stderr,
+		    "usage: tollgate model alias ALIAS MODEL_ID | unalias "
+		    "ALIAS | aliases\n");
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	if (argc == 3)
+		rc = catalog_alias_set(x.c, &x.op, argv[1], argv[2]);
+	else if (argc == 2)
+		rc = catalog_alias_remove(x.c, &x.op, argv[1]);
+	else
+		rc = catalog_aliases(x.c, x.arena, &data);
+	if (rc != TG_OK)
+		return fail(&x, rc, x.op.fail.message);
+	json_array_foreach(data, i, e)
+		printf("%s\t%s\n", jx_str(e, "alias"), jx_str(e, "model"));
+	cli_close(&x);
+	return EXIT_SUCCESS;
+}
+
 int
 cli_model(const struct conf *conf, int argc, char **argv)
 {
-	int64_t in, out, cached = -1, ctxlen = 128000;
+	struct q_prices pr = {-1, -1, -1, -1};
+	int64_t ctxlen = 128000;
 	uint64_t n;
 	const char *why = NULL;
 	struct cli x;
 	json_t *data;
 	enum tg_err rc;
 
-	if (argc < 6 || argc > 8 || strcmp(argv[0], "add") != 0 ||
-	    price_arg(argv[4], &in) == -1 || price_arg(argv[5], &out) == -1 ||
-	    (argc >= 7 && price_arg(argv[6], &cached) == -1) ||
-	    (argc == 8 && util_parse_u64(argv[7], 1, 100000000, &n) == -1)) {
+	if (argc >= 1 && strcmp(argv[0], "add") != 0)
+		return cli_alias(conf, argc, argv);
+	if (argc < 6 || argc > 9 || price_arg(argv[4], &pr.input) == -1 ||
+	    price_arg(argv[5], &pr.output) == -1 ||
+	    (argc >= 7 && price_arg(argv[6], &pr.cached) == -1) ||
+	    (argc >= 8 && util_parse_u64(argv[7], 1, 100000000, &n) == -1) ||
+	    (argc == 9 && price_arg(argv[8], &pr.cache_write) == -1)) {
 		fprintf(stderr,
 		    "usage: tollgate model add MODEL_ID PROVIDER_ID "
-		    "UPSTREAM_MODEL INPUT OUTPUT [CACHED] [CONTEXT]\n"
+		    "UPSTREAM_MODEL INPUT OUTPUT [CACHED] [CONTEXT] "
+		    "[CACHE_WRITE]\n"
 		    "  prices in USD per million tokens (2.50), at most 6 "
-		    "decimals\n");
+		    "decimals\n"
+		    "       tollgate model alias ALIAS MODEL_ID | unalias "
+		    "ALIAS | aliases\n");
 		return 2;
 	}
-	if (argc == 8)
+	if (argc >= 8)
 		ctxlen = (int64_t)n;
 	if (cli_open(&x, conf) == -1) {
 		cli_close(&x);
 		return EXIT_FAILURE;
 	}
-	rc = upstream_model_add(x.c, &x.op, argv[1], NULL, argv[2], argv[3], in,
-	    out, cached, ctxlen);
+	rc = upstream_model_add(
+	    x.c, &x.op, argv[1], NULL, argv[2], argv[3], &pr, ctxlen);
 	why = x.op.fail.message;
 	if (rc == TG_OK)
 		rc = catalog_models(x.c, x.arena, argv[1], &data);

@@ -241,9 +241,15 @@ usage_read(const struct usrc *s, struct token_counts *out)
 		out->completion = count(s, "total_tokens") - out->prompt;
 	d = sub(s, "prompt_tokens_details");
 	out->cached = count(&d, "cached_tokens");
+	/* OpenRouter's cache writes (Anthropic's cache_creation_input_tokens) */
+	out->cache_write = count(&d, "cache_write_tokens");
 	if (out->cached == 0)
 		out->cached =
 		    count(s, "prompt_cache_hit_tokens"); /* DeepSeek */
+	/* Writes are the part of the prompt that reads leave: no more. */
+	if (out->cache_write > out->prompt - out->cached)
+		out->cache_write =
+		    out->cached < out->prompt ? out->prompt - out->cached : 0;
 	d = sub(s, "completion_tokens_details");
 	out->reasoning = count(&d, "reasoning_tokens");
 	if (!s->text && (v = json_object_get(s->o, "cost")) != NULL &&

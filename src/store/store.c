@@ -37,8 +37,9 @@ static const struct db_batch_def batches[BATCH__MAX] = {
 		     "base_cost, commission, charge, status, http_status, "
 		     "error, latency_ms, ttft_ms, stream, estimated, attempts, "
 		     "idem_key, upstream_cost, overrun, charge_basis, "
-		     "client_request_id) VALUES ",
-	33},
+		     "client_request_id, api, cache_write_tokens, "
+		     "cache_write_price) VALUES ",
+	36},
     [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
 		      "kind, amount, dedupe_key) VALUES ",
 	5},

@@ -57,6 +57,77 @@ t_cost_cached(void **state)
 	assert_int_equal(c.base, 1000 * 1250 + 100 * 10000);
 }
 
+/*
+ * Anthropic-like prices: $3 in, $15 out, $0.30 cache read, $3.75 cache write
+ * per million.  Each part at its own price, each rounded up on its own.
+ */
+static void
+t_cost_cache_write(void **state)
+{
+	struct prices p = {3000000, 15000000, 300000, 3750000};
+	struct token_counts u = {.prompt = 1000,
+	    .completion = 100,
+	    .cached = 400,
+	    .cache_write = 200};
+	struct cost c;
+
+	(void)state;
+	chat_cost(&p, &u, 0, &c);
+	/* 400 x 3000 + 400 x 300 + 200 x 3750 + 100 x 15000 nano-USD */
+	assert_int_equal(c.base, 1200000 + 120000 + 750000 + 1500000);
+	/* Commission on the whole, rounded up. */
+	chat_cost(&p, &u, 333, &c);
+	assert_int_equal(c.commission, (3570000 * 333 + 9999) / 10000);
+	/* No cache-write price: those tokens at the input price. */
+	p.cache_write = 0;
+	chat_cost(&p, &u, 0, &c);
+	assert_int_equal(c.base, 1200000 + 120000 + 200 * 3000 + 1500000);
+	/* Rounded up per part: 1 token at 1 micro-USD/M is 1 nano each. */
+	p = (struct prices){1, 1, 1, 1};
+	u = (struct token_counts){
+	    .prompt = 3, .completion = 1, .cached = 1, .cache_write = 1};
+	chat_cost(&p, &u, 0, &c);
+	assert_int_equal(c.base, 4);
+	/* Cached + cache_write above prompt: clamped to the prompt. */
+	p = (struct prices){3000000, 15000000, 300000, 3750000};
+	u = (struct token_counts){
+	    .prompt = 100, .cached = 70, .cache_write = 50};
+	chat_cost(&p, &u, 0, &c);
+	assert_int_equal(c.base, 70 * 300 + 30 * 3750);
+	u = (struct token_counts){
+	    .prompt = 100, .cached = 0, .cache_write = 500};
+	chat_cost(&p, &u, 0, &c);
+	assert_int_equal(c.base, 100 * 3750);
+	u.cache_write = -5; /* never a credit */
+	chat_cost(&p, &u, 0, &c);
+	assert_int_equal(c.base, 100 * 3000);
+}
+
+/* The hold prices each prompt token at the dearest prompt price. */
+static void
+t_hold_cache_write(void **state)
+{
+	struct prices p = {3000000, 15000000, 300000, 3750000};
+	struct token_counts u = {
+	    .prompt = 200, .completion = 100, .cache_write = 200};
+	struct cost c;
+
+	(void)state;
+	assert_int_equal(
+	    chat_hold(&p, 200, 100, 1, 0), 200 * 3750 + 100 * 15000);
+	/* A prompt written to the cache in full still fits in the hold. */
+	chat_cost(&p, &u, 500, &c);
+	assert_true(c.charge <= chat_hold(&p, 200, 100, 1, 500));
+	assert_int_equal(c.charge, chat_hold(&p, 200, 100, 1, 500));
+	/* cache_write 0 (none) or below input: the input price. */
+	p.cache_write = 0;
+	assert_int_equal(
+	    chat_hold(&p, 200, 100, 1, 0), 200 * 3000 + 100 * 15000);
+	p.cache_write = 1000000;
+	assert_int_equal(
+	    chat_hold(&p, 200, 100, 1, 0), 200 * 3000 + 100 * 15000);
+}
+
 static void
 t_hold(void **state)
 {
@@ -109,6 +180,23 @@ t_usage_parse(void **state)
 	assert_int_equal(chat_usage_parse(o, &u), 0);
 	assert_int_equal(u.cached, 7);
 	assert_int_equal(u.upstream_cost, 14000);
+	json_decref(o);
+	/* OpenRouter's cache writes, clamped so cached + written <= prompt */
+	o = json_loads("{\"prompt_tokens\":100,\"completion_tokens\":2,"
+		       "\"prompt_tokens_details\":{\"cached_tokens\":30,"
+		       "\"cache_write_tokens\":50}}",
+	    0, NULL);
+	assert_int_equal(chat_usage_parse(o, &u), 0);
+	assert_int_equal(u.cached, 30);
+	assert_int_equal(u.cache_write, 50);
+	json_decref(o);
+	o = json_loads("{\"prompt_tokens\":100,\"completion_tokens\":2,"
+		       "\"prompt_tokens_details\":{\"cached_tokens\":70,"
+		       "\"cache_write_tokens\":50}}",
+	    0, NULL);
+	assert_int_equal(chat_usage_parse(o, &u), 0);
+	assert_int_equal(u.cached, 70);
+	assert_int_equal(u.cache_write, 30);
 	json_decref(o);
 	/* embeddings: prompt and total only */
 	o = json_loads("{\"prompt_tokens\":8,\"total_tokens\":8}", 0, NULL);
@@ -541,6 +629,8 @@ static const char *const usage_corpus[] = {
     "\"completion_tokens_details\":null,\"completion_tokens\":0}",
     "{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":-0}",
     "{\"prompt_tokens_details\":{\"cached_tokens\":4}}",
+    "{\"prompt_tokens\":9,\"prompt_tokens_details\":{\"cached_tokens\":4,"
+    "\"cache_write_tokens\":7},\"completion_tokens\":1}",
     "{}",
     "{\"completion_tokens\":5,\"prompt_tokens_details\":{\"cached_tokens\""
     ":{\"n\":1},\"x\":[{\"cached_tokens\":9}]}}",
@@ -632,6 +722,8 @@ main(void)
 	    cmocka_unit_test(t_cost_exact),
 	    cmocka_unit_test(t_cost_cached),
 	    cmocka_unit_test(t_hold),
+	    cmocka_unit_test(t_cost_cache_write),
+	    cmocka_unit_test(t_hold_cache_write),
 	    cmocka_unit_test(t_usage_parse),
 	    cmocka_unit_test(t_usage_scan_agrees),
 	    cmocka_unit_test(t_estimate),
