@@ -116,6 +116,13 @@ static const struct param_def {
     {"usage", A, FORWARD, NULL, NULL},
     {"encoding_format", E, FORWARD, NULL, NULL},
     {"dimensions", E, FORWARD, NULL, NULL},
+    /*
+     * Extensions of the pivot for the native providers (prov.h): Anthropic's
+     * thinking (its budget lies within max_tokens, which is held) and
+     * Gemini's safety settings; OpenAI-format providers never see them.
+     */
+    {"thinking", C, FORWARD, NULL, NULL},
+    {"safetySettings", C, FORWARD, NULL, NULL},
     /* forwarded only with a value the hold covers */
     {"service_tier", G, CHECKED, tier_ok,
 	"only \"default\" is accepted: other tiers (auto, priority, flex, "

@@ -84,6 +84,9 @@ openai_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	json_object_set_new(b, "model", json_string(rt->upstream_model));
 	/* tollgate's routing preferences, not the provider's business. */
 	json_object_del(b, "provider");
+	/* The pivot's extensions for Anthropic and Gemini (params.c). */
+	json_object_del(b, "thinking");
+	json_object_del(b, "safetySettings");
 	/*
 	 * One output cap, the one held: a provider may read any of the names
 	 * a client can send, so all are replaced by the one its kind reads.
