@@ -178,6 +178,11 @@ const struct prov_ops *relay_ops(const struct call *);
 int relay_send_event(struct call *, const char *data, size_t n);
 /* The same with an event name (NULL none): an api_emit_fn, arg the call. */
 int relay_emit(void *call, const char *event, const char *data, size_t n);
+/*
+ * A native answer or event (Anthropic's, Gemini's) made to name model, the
+ * catalogue id the client asked for: 1 if it named one, else 0.
+ */
+int relay_rename_native(json_t *, const char *model);
 /* What a client API's codec is told about the metering. */
 void relay_api_meta(const struct call *, struct api_meta *);
 /* The OpenAI error shape as one SSE event, then the end marker. */

@@ -188,6 +188,7 @@ api_answer(struct call *x, json_t *o, size_t *n)
 
 	relay_api_meta(x, &m);
 	if (x->rl.native) {
+		relay_rename_native(o, x->model);
 		x->api->native_answer(o, &m);
 		a = json_incref(o);
 	} else {

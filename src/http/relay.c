@@ -240,9 +240,35 @@ on_chunk(struct call *x, json_t *o, const char *data, size_t n)
 	return rc;
 }
 
+/* Where each native API names the model of an answer or an event. */
+static const char *const native_model_at[][2] = {
+    {NULL, "model"},	    /* Anthropic's message */
+    {"message", "model"},   /* Anthropic's message_start */
+    {NULL, "modelVersion"}, /* Gemini's answer and chunks */
+};
+
+int
+relay_rename_native(json_t *o, const char *model)
+{
+	json_t *in;
+	size_t i;
+
+	for (i = 0; i < sizeof(native_model_at) / sizeof(native_model_at[0]);
+	     i++) {
+		in = native_model_at[i][0] == NULL
+		    ? o
+		    : json_object_get(o, native_model_at[i][0]);
+		if (json_is_string(json_object_get(in, native_model_at[i][1])))
+			return json_object_set_new(in, native_model_at[i][1],
+				   json_string(model)) == 0;
+	}
+	return 0;
+}
+
 /*
  * One event of a provider that speaks the client's own API: relayed as it
- * came, its usage read; the closing ones wait for the cost.
+ * came (but naming the model the client asked for), its usage read; the
+ * closing ones wait for the cost.
  */
 static int
 on_native(struct call *x, const struct sse_event *ev, json_t *o)
@@ -250,6 +276,7 @@ on_native(struct call *x, const struct sse_event *ev, json_t *o)
 	const char *type =
 	    ev->event != NULL && ev->event_len > 0 ? ev->event : NULL;
 	struct prov_event pe;
+	char *s;
 	int rc;
 
 	upstream_ops(x)->event(o, &x->u, &pe);
@@ -261,6 +288,7 @@ on_native(struct call *x, const struct sse_event *ev, json_t *o)
 		x->rl.t_first = util_now();
 	estimate_keep(x, o, pe.delta_bytes);
 	if (x->api->native_hold != NULL && x->api->native_hold(type, o)) {
+		relay_rename_native(o, x->model);
 		json_array_append_new(x->rl.held,
 		    json_pack("{s:s?, s:O}", "event", type, "data", o));
 		x->rl.saw_done = 1; /* its closing events came */
@@ -268,7 +296,12 @@ on_native(struct call *x, const struct sse_event *ev, json_t *o)
 		x->rl.delivered = 1;
 		return 0;
 	}
-	rc = relay_emit(x, type, ev->data, ev->data_len);
+	if (relay_rename_native(o, x->model) && (s = jx_dump(o)) != NULL) {
+		rc = relay_emit(x, type, s, strlen(s));
+		free(s);
+	} else {
+		rc = relay_emit(x, type, ev->data, ev->data_len);
+	}
 	if (rc == 0)
 		x->rl.delivered = 1;
 	return rc;
