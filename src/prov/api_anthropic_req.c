@@ -56,7 +56,8 @@ aa_refuse(struct api_refusal *why, const char *at, const char *code,
 	vsnprintf(why->msg + k, sizeof(why->msg) - (size_t)k, fmt, ap);
 	va_end(ap);
 	bracket_path(at, why->param_buf, sizeof(why->param_buf));
-	why->param = why->param_buf;
+	/* A member named "" has no path to give. */
+	why->param = why->param_buf[0] != '\0' ? why->param_buf : NULL;
 	why->code = code;
 	return -1;
 }

@@ -321,6 +321,9 @@ test_refusals(void **state)
 		"at least one message"},
 	    {"{" M1 ",\"messages\":{}}", "messages", "invalid_type",
 		"valid list"},
+	    /* An empty key has no path to name (found by the fuzzer). */
+	    {"{\"\":\"aK\"," M1 "," MSG "}", NULL, "unknown_field",
+		"Extra inputs are not permitted"},
 	    {"{" M1 "," MSG ",\"n\":2}", "n", "unknown_field",
 		"n: Extra inputs are not permitted"},
 	    {"{" M1 "," MSG ",\"max_completion_tokens\":2}",
