@@ -889,6 +889,27 @@ test_stream_edges(void **state)
 	    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
 	    "\"message\":\"Overloaded\"}}");
 	rec_free(&r);
+	/* After the 200 there is no error status: the OpenAI type says. */
+	{
+		static const char *const kinds[][3] = {
+		    {"server_error", NULL, "api_error"},
+		    {"requests", "rate_limit_exceeded", "rate_limit_error"},
+		    {"insufficient_quota", "insufficient_quota",
+			"billing_error"},
+		    {"invalid_request_error", NULL, "invalid_request_error"},
+		};
+
+		for (i = 0; i < 4; i++) {
+			memset(&st, 0, sizeof(st));
+			assert_int_equal(A->stream_error(&st, 0, kinds[i][0],
+					     kinds[i][1], "m", rec_emit, &r),
+			    0);
+			snprintf(want, sizeof(want),
+			    "\"error\":{\"type\":\"%s\"", kinds[i][2]);
+			assert_contains(r.ev[0], want);
+			rec_free(&r);
+		}
+	}
 	/* OpenRouter names the reasoning "reasoning": a thinking block too. */
 	memset(&st, 0, sizeof(st));
 	j = load(CH("{\"reasoning\":\"hm\"}", "null"));
