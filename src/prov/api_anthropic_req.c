@@ -578,11 +578,16 @@ api_anthropic_to_pivot(const json_t *in, struct api_refusal *why)
 		goto fail;
 	return out;
 oom:
-	snprintf(why->msg, sizeof(why->msg), "out of memory");
 fail:
-	/* A converter that ran out of memory left no message: say so. */
-	if (why->msg[0] == '\0')
+	/*
+	 * A converter that ran out of memory left no message: say so, with
+	 * the code "out_of_memory" so the caller answers 500, not 400.
+	 */
+	if (why->msg[0] == '\0') {
 		snprintf(why->msg, sizeof(why->msg), "out of memory");
+		why->code = "out_of_memory";
+		why->param = NULL;
+	}
 	json_decref(out);
 	return NULL;
 }
