@@ -178,21 +178,20 @@ schema_fix(struct api_refusal *why, json_t *s, const char *p, int depth)
 {
 	json_t *t = json_object_get(s, "type"), *n, *v;
 	const char *k;
-	char lo[16];
+	char lo[32];
 	size_t i;
 
 	if (!json_is_object(s))
 		return gem_refuse(why, "invalid_type", p,
-		    "%s: a schema must be "
-		    "an object",
-		    p);
+		    "%s: a schema must be an object", p);
 	if (depth > GEM_SCHEMA_DEPTH)
 		return gem_refuse(
 		    why, "invalid_value", p, "%s nests too deep", p);
 	if (json_is_string(t) && json_string_length(t) < sizeof(lo)) {
-		for (i = 0; i <= json_string_length(t); i++)
-			lo[i] = (char)(json_string_value(t)[i] |
-			    (i < json_string_length(t) ? 0x20 : 0));
+		snprintf(lo, sizeof(lo), "%s", json_string_value(t));
+		for (i = 0; lo[i] != '\0'; i++)
+			if (lo[i] >= 'A' && lo[i] <= 'Z')
+				lo[i] = (char)(lo[i] - 'A' + 'a');
 		if (json_is_true(json_object_get(s, "nullable")))
 			v = json_pack("[s,s]", lo, "null");
 		else

@@ -469,6 +469,25 @@ t_snake_case(void **state)
 	    "generationConfig.max_tokens", "unknown_parameter", "max_tokens");
 }
 
+/*
+ * Only ASCII capitals are lowered in a schema's type: '_' stays '_' and
+ * UTF-8 stays UTF-8 (or'ing 0x20 into every byte made '_' a DEL).
+ */
+static void
+t_schema_type_case(void **state)
+{
+	(void)state;
+	assert_pivot("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+		     "\"generationConfig\":{\"responseMimeType\":"
+		     "\"application/json\",\"responseSchema\":{\"type\":"
+		     "\"TYPE_UNSPECIFIED\",\"items\":{\"type\":\"\u00c9T\"}}}}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+	    "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
+	    "{\"name\":\"response\",\"schema\":{\"type\":"
+	    "\"type_unspecified\",\"items\":{\"type\":\"\u00c9t\"}}}},"
+	    "\"stream_options\":{\"include_usage\":true}}");
+}
+
 /* Every rule of the API a body can break: 400 naming the member. */
 static void
 t_refusals(void **state)
@@ -951,6 +970,7 @@ main(void)
 	    cmocka_unit_test(t_generation_config),
 	    cmocka_unit_test(t_thinking_budgets),
 	    cmocka_unit_test(t_snake_case),
+	    cmocka_unit_test(t_schema_type_case),
 	    cmocka_unit_test(t_refusals),
 	    cmocka_unit_test(t_caps),
 	    cmocka_unit_test(t_stream_sequence),
