@@ -373,10 +373,10 @@ data_url(struct api_refusal *why, const char *mime, const json_t *data,
 	for (i = 0; i < n; i++) {
 		if (d[i] == '-' || d[i] == '_')
 			u[h + i] = d[i] == '-' ? '+' : '/';
-		else if (d[i] != '\0' &&
-		    strchr("abcdefghijklmnopqrstuvwxyz"
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=",
-			d[i]))
+		else if ((d[i] >= 'a' && d[i] <= 'z') ||
+		    (d[i] >= 'A' && d[i] <= 'Z') ||
+		    (d[i] >= '0' && d[i] <= '9') || d[i] == '+' ||
+		    d[i] == '/' || d[i] == '=')
 			u[h + i] = d[i];
 		else {
 			free(u);

@@ -598,6 +598,28 @@ t_caps(void **state)
 	assert_non_null(out);
 	json_decref(out);
 	json_decref(in);
+	/* 512 function declarations in all, however many tools hold them. */
+	in = load("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+		  "\"tools\":[{\"functionDeclarations\":[]},"
+		  "{\"functionDeclarations\":[]}]}");
+	for (i = 0; i < 512; i++)
+		json_array_append_new(
+		    json_object_get(
+			json_array_get(json_object_get(in, "tools"), i % 2),
+			"functionDeclarations"),
+		    json_pack("{s:s}", "name", "f"));
+	out = G->to_pivot(in, &why);
+	assert_non_null(out);
+	assert_int_equal(json_array_size(json_object_get(out, "tools")), 512);
+	json_decref(out);
+	json_array_append_new(
+	    json_object_get(json_array_get(json_object_get(in, "tools"), 1),
+		"functionDeclarations"),
+	    json_pack("{s:s}", "name", "g"));
+	assert_null(G->to_pivot(in, &why));
+	assert_str(why.param, "tools[1].functionDeclarations");
+	assert_str(why.code, "array_above_max_length");
+	json_decref(in);
 	/* A schema nested past its cap. */
 	in = load("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
 		  "\"generationConfig\":{\"responseMimeType\":"
