@@ -343,7 +343,7 @@ test_build_native(void **state)
 	struct arena *a = arena_new(0);
 	struct prov_call pc;
 	json_t *in, *b;
-	char *before;
+	char *before, *after;
 
 	(void)state;
 	in = J("{'model':'anthropic/claude-sonnet-4.5','max_tokens':64000,"
@@ -369,7 +369,9 @@ test_build_native(void **state)
 	assert_string_equal(pc.url, "https://api.anthropic.com/v1/messages");
 	assert_string_equal(pc.secret_header, "x-api-key: sk-ant-secret");
 	/* The client's tree is kept for a retry elsewhere. */
-	assert_string_equal(before, json_dumps(in, JSON_SORT_KEYS));
+	after = json_dumps(in, JSON_SORT_KEYS);
+	assert_string_equal(before, after);
+	free(after);
 	json_decref(b);
 	json_decref(in);
 	free(before);
