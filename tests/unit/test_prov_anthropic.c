@@ -840,6 +840,45 @@ test_native_events(void **state)
 	json_decref(evs);
 }
 
+/*
+ * What the relay reads from the translation (chat_usage_parse on the last
+ * chunk) is what the native reader reads from the events: the same tokens
+ * billed whichever API the client speaks.
+ */
+static void
+test_usage_both_ways(void **state)
+{
+	json_t *evs = split_events(stream_text), *out = json_array(), *ev;
+	struct token_counts native, translated;
+	struct prov_xlate xl;
+	struct prov_event pe;
+	size_t i;
+
+	(void)state;
+	memset(&xl, 0, sizeof(xl));
+	memset(&native, 0, sizeof(native));
+	json_array_foreach(evs, i, ev) {
+		prov_anthropic_ops.event(
+		    json_object_get(ev, "data"), &native, &pe);
+		assert_int_equal(prov_anthropic_ops.event_to_openai(&xl, NULL,
+				     json_object_get(ev, "data"), out),
+		    0);
+	}
+	assert_int_equal(
+	    chat_usage_parse(
+		json_object_get(
+		    json_array_get(out, json_array_size(out) - 1), "usage"),
+		&translated),
+	    PU_COUNTS);
+	assert_int_equal(translated.prompt, native.prompt);
+	assert_int_equal(translated.cached, native.cached);
+	assert_int_equal(translated.completion, native.completion);
+	assert_int_equal(translated.reasoning, native.reasoning);
+	assert_int_equal(native.prompt, 2035);
+	json_decref(out);
+	json_decref(evs);
+}
+
 static void
 test_errors_and_retry(void **state)
 {
@@ -896,6 +935,7 @@ main(void)
 	    cmocka_unit_test(test_stream_no_start),
 	    cmocka_unit_test(test_stream_error),
 	    cmocka_unit_test(test_native_events),
+	    cmocka_unit_test(test_usage_both_ways),
 	    cmocka_unit_test(test_errors_and_retry),
 	};
 
