@@ -164,9 +164,14 @@ extern const struct api_ops api_gemini_ops;
 /*
  * Where a codec's tree holds the cost as an exact decimal JSON number, it
  * puts json_string(API_COST_MARK); api_dump writes the number there
- * (jansson prints reals in binary-float form).
+ * (jansson prints reals in binary-float form).  The mark holds random
+ * characters drawn once per process, so that no text a client or a model
+ * writes (a prompt, an answer, a schema key) can be taken for it.
  */
-#define API_COST_MARK "\x01tollgate-cost\x01"
+#define API_COST_MARK api_cost_mark()
+const char *api_cost_mark(void);
+/* The mark as a compact dump writes it, quotes included. */
+const char *api_cost_mark_json(void);
 /*
  * tollgate's gateway_usage object (a new tree), which every API's answer
  * and end event carries beside its own usage: cost and balance_after as

@@ -10,9 +10,11 @@
 #include "core/json.h"
 #include "core/money.h"
 #include "http/answer.h"
+#include "prov/api.h"
 
-#define COST_MARK      "\x01tollgate-cost\x01"
-#define COST_MARK_JSON "\"\\u0001tollgate-cost\\u0001\""
+/* A random mark a client's or a model's text cannot hold (api.h). */
+#define COST_MARK      api_cost_mark()
+#define COST_MARK_JSON api_cost_mark_json()
 /* The gateway_usage member: ids and names are capped far below this. */
 #define GATEWAY_USAGE_MAX 4096
 

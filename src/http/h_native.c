@@ -29,7 +29,10 @@ to_pivot(struct tg_req *r, struct tg_resp *resp, const struct api_ops *api,
 	json_t *pivot, *so;
 
 	memset(&why, 0, sizeof(why));
-	if ((pivot = api->to_pivot(r->json, &why)) == NULL)
+	if ((pivot = api->to_pivot(r->json, &why)) == NULL &&
+	    why.code != NULL && strcmp(why.code, "out_of_memory") == 0)
+		return TG_ESYSTEM;
+	if (pivot == NULL)
 		return resp_fail_code(r, resp, TG_EINVAL,
 		    why.code != NULL ? why.code : "invalid_value",
 		    why.param != NULL ? arena_strdup(r->arena, why.param)

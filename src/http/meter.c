@@ -206,6 +206,7 @@ meter_settle(
 	rec.key_id = x->r->who->key_id;
 	rec.hold_id = x->cr.hold_id;
 	rec.endpoint = chat_eps[x->ep].name;
+	rec.api = x->api != NULL ? x->api->name : NULL;
 	rec.model = x->model;
 	rec.provider = x->rl.rt != NULL ? x->rl.rt->provider_id : NULL;
 	rec.upstream_key_id = x->rl.ukey_id;

@@ -2,14 +2,46 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/money.h"
 #include "prov/api.h"
 
-#define COST_MARK_JSON "\"\\u0001tollgate-cost\\u0001\""
+#define MARK_RANDOM 22 /* base62 characters: 130 bits */
+
+static pthread_once_t mark_once = PTHREAD_ONCE_INIT;
+static char mark[32];	   /* "\x01" random "\x01" */
+static char mark_json[48]; /* the same as jansson writes it, quoted */
+
+static void
+mark_init(void)
+{
+	char r[MARK_RANDOM + 1];
+
+	if (crypto_base62(r, MARK_RANDOM) != 0)
+		abort(); /* no randomness: nothing is safe to answer */
+	snprintf(mark, sizeof(mark), "\x01%s\x01", r);
+	snprintf(mark_json, sizeof(mark_json), "\"\\u0001%s\\u0001\"", r);
+}
+
+const char *
+api_cost_mark(void)
+{
+	pthread_once(&mark_once, mark_init);
+	return mark;
+}
+
+const char *
+api_cost_mark_json(void)
+{
+	pthread_once(&mark_once, mark_init);
+	return mark_json;
+}
 
 /* clang-format off */
 static const struct api_ops *const wire_api[WIRE__MAX] = {
@@ -42,11 +74,13 @@ char *
 api_dump(const json_t *o, const struct api_meta *m)
 {
 	char cost[40], *s, *out, *p, *q;
-	size_t n = 0, marks = 0, cl, ml = strlen(COST_MARK_JSON);
+	size_t n = 0, marks = 0, cl, ml;
 
+	pthread_once(&mark_once, mark_init);
+	ml = strlen(mark_json);
 	if ((s = jx_dump(o)) == NULL)
 		return NULL;
-	for (p = s; (p = strstr(p, COST_MARK_JSON)) != NULL; p += ml)
+	for (p = s; (p = strstr(p, mark_json)) != NULL; p += ml)
 		marks++;
 	if (marks == 0)
 		return s;
@@ -56,7 +90,7 @@ api_dump(const json_t *o, const struct api_meta *m)
 		free(s);
 		return NULL;
 	}
-	for (p = s, q = out; (p = strstr(s + n, COST_MARK_JSON)) != NULL;
+	for (p = s, q = out; (p = strstr(s + n, mark_json)) != NULL;
 	     n = (size_t)(p - s) + ml) {
 		memcpy(q, s + n, (size_t)(p - s) - n);
 		q += (size_t)(p - s) - n;

@@ -98,6 +98,36 @@ t_with_cost(void **state)
 	arena_free(a);
 }
 
+/*
+ * A model's text holding what once was the fixed cost mark (a client can
+ * make a model say anything) stays text, and the cost lands in usage.
+ */
+static void
+t_with_cost_mark_in_text(void **state)
+{
+	struct arena *a = arena_new(0);
+	json_t *o = json_pack("{s:[{s:{s:s}}], s:{s:i}}", "choices", "message",
+	    "content", "\x01tollgate-cost\x01", "usage", "prompt_tokens", 5);
+	json_t *back;
+	char *s;
+
+	(void)state;
+	s = answer_with_cost(a, &meta, o);
+	assert_non_null(s);
+	assert_non_null((back = json_loads(s, 0, NULL)));
+	assert_string_equal(
+	    jx_str(json_object_get(
+		       json_array_get(json_object_get(back, "choices"), 0),
+		       "message"),
+		"content"),
+	    "\x01tollgate-cost\x01");
+	assert_true(json_is_number(
+	    json_object_get(json_object_get(back, "usage"), "cost")));
+	json_decref(back);
+	json_decref(o);
+	arena_free(a);
+}
+
 /* No usage object (a usage chunk never lacks one, but): no cost member. */
 static void
 t_with_cost_no_usage(void **state)
@@ -129,6 +159,7 @@ main(void)
 	    cmocka_unit_test(t_splice_empty_usage),
 	    cmocka_unit_test(t_with_cost),
 	    cmocka_unit_test(t_with_cost_no_usage),
+	    cmocka_unit_test(t_with_cost_mark_in_text),
 	};
 
 	test_init();
