@@ -140,7 +140,10 @@ test_pivot_stream_system_images(void **state)
 	    "{\"type\":\"text\",\"text\":\"what?\"}]}]}");
 }
 
-/* Documents: a PDF, a text (base64'd into a data: URL) and a URL. */
+/*
+ * Documents: a PDF, a plain text (a text part: its bytes bound its tokens)
+ * and a URL.
+ */
 static void
 test_pivot_documents(void **state)
 {
@@ -160,8 +163,7 @@ test_pivot_documents(void **state)
 	    "{\"type\":\"file\",\"file\":{\"file_data\":"
 	    "\"data:application/pdf;base64,JVBERi0\",\"filename\":\"a.pdf\"},"
 	    "\"cache_control\":{\"type\":\"ephemeral\"}},"
-	    "{\"type\":\"file\",\"file\":{\"file_data\":"
-	    "\"data:text/plain;base64,aGVsbG8=\"},\"context\":\"c\"},"
+	    "{\"type\":\"text\",\"text\":\"hello\"},"
 	    "{\"type\":\"file\",\"file\":{\"file_data\":"
 	    "\"https://x.test/d.pdf\"}}]}]}");
 }
