@@ -653,6 +653,7 @@ enum attempt_failure {
 	AF_TRANSPORT,	 /* any other transport failure */
 	AF_RATE,	 /* 429 the key's health did not count */
 	AF_SERVER,	 /* 5xx */
+	AF_OVERLOADED,	 /* the provider says try again (Anthropic's 529) */
 	AF_NOT_FOUND,	 /* 404: the deployment lacks the model */
 	AF_UNAUTHORIZED, /* 401, 403 on the key, the pool's health aside */
 	AF_ANSWERED,	 /* another status: the request's own answer */
@@ -679,6 +680,7 @@ static const enum relay_next next_upstream[AF__MAX] = {
 	[AF_TRANSPORT]	   = RN_STOP,
 	[AF_RATE]	   = RN_NEXT_DEPLOYMENT,
 	[AF_SERVER]	   = RN_NEXT_DEPLOYMENT,
+	[AF_OVERLOADED]	   = RN_NEXT_KEY,
 	[AF_NOT_FOUND]	   = RN_NEXT_DEPLOYMENT,
 	[AF_UNAUTHORIZED]  = RN_NEXT_DEPLOYMENT,
 	[AF_ANSWERED]	   = RN_STOP,
@@ -710,6 +712,10 @@ classify(struct call *x, enum pool_outcome o)
 		return AF_TRANSPORT;
 	if (st == 429)
 		return AF_RATE;
+	if (upstream_ops(x)->retryable != NULL &&
+	    upstream_ops(x)->retryable(
+		st, x->rl.errbody.data, x->rl.errbody.len))
+		return AF_OVERLOADED;
 	if (st >= 500)
 		return AF_SERVER;
 	if (st == 404)
@@ -811,6 +817,19 @@ send_request(struct call *x, struct prov_call *pc)
 	}
 }
 
+#define OVERLOAD_NAP_S 0.5 /* before trying an overloaded provider again */
+
+/* Where a failed attempt goes next; an overloaded provider gets a breath. */
+static enum relay_next
+next_after(struct call *x, enum pool_outcome o)
+{
+	enum attempt_failure af = classify(x, o);
+
+	if (af == AF_OVERLOADED)
+		nap(OVERLOAD_NAP_S);
+	return next_upstream[af];
+}
+
 /* How a stream's attempt ended: RN_STOP once the client saw anything. */
 static enum relay_next
 stream_ended(struct call *x, enum pool_outcome o)
@@ -850,7 +869,7 @@ stream_ended(struct call *x, enum pool_outcome o)
 	/* A client that left while we drained is not tried for elsewhere. */
 	if (x->rl.client_gone)
 		return RN_STOP;
-	return next_upstream[classify(x, o)];
+	return next_after(x, o);
 }
 
 /*
@@ -912,7 +931,7 @@ attempt_key(struct call *x, const struct deployment *rt)
 	if (x->rl.hr.err == HTTP_OK && x->rl.hr.status == 200)
 		return RN_STOP;
 	attempt_error(x);
-	return next_upstream[classify(x, o)];
+	return next_after(x, o);
 }
 
 #define KEY_TRIES 3 /* keys of one deployment tried before the next one */

@@ -48,6 +48,18 @@ static const struct { int status; const char *type; } error_types[] = {
 	{ 504, "timeout_error" },
 	{ 529, "overloaded_error" },
 };
+
+/*
+ * Without an error status (a stream that failed after its 200), the OpenAI
+ * error's type or code says which it was.
+ */
+static const struct { const char *openai, *type; } error_kinds[] = {
+	{ "invalid_request_error", "invalid_request_error" },
+	{ "rate_limit_exceeded",   "rate_limit_error" },
+	{ "insufficient_quota",	   "billing_error" },
+	{ "timeout",		   "timeout_error" },
+	{ "overloaded",		   "overloaded_error" },
+};
 /* clang-format on */
 
 static const char *
@@ -62,14 +74,21 @@ stop_reason(const char *finish)
 }
 
 static const char *
-error_type(int status)
+error_type(int status, const char *type, const char *code)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(error_types) / sizeof(error_types[0]); i++)
 		if (error_types[i].status == status)
 			return error_types[i].type;
-	return status >= 500 ? "api_error" : "invalid_request_error";
+	if (status >= 400)
+		return status >= 500 ? "api_error" : "invalid_request_error";
+	for (i = 0; i < sizeof(error_kinds) / sizeof(error_kinds[0]); i++)
+		if ((code != NULL &&
+			strcmp(error_kinds[i].openai, code) == 0) ||
+		    (type != NULL && strcmp(error_kinds[i].openai, type) == 0))
+			return error_kinds[i].type;
+	return "api_error";
 }
 
 /*
@@ -307,11 +326,9 @@ stream_error(struct api_state *st, int status, const char *type,
     const char *code, const char *msg, api_emit_fn emit, void *arg)
 {
 	(void)st;
-	(void)type;
-	(void)code;
 	return send_ev(json_pack("{s:s, s:{s:s, s:s}}", "type", "error",
-			   "error", "type", error_type(status), "message",
-			   msg != NULL ? msg : "upstream error"),
+			   "error", "type", error_type(status, type, code),
+			   "message", msg != NULL ? msg : "upstream error"),
 	    NULL, emit, arg);
 }
 
@@ -319,9 +336,8 @@ static json_t *
 error(int status, const char *type, const char *code, const char *param,
     const char *msg)
 {
-	(void)type;
 	return json_pack("{s:s, s:{s:s, s:s, s:s?, s:s?}}", "type", "error",
-	    "error", "type", error_type(status), "message",
+	    "error", "type", error_type(status, type, code), "message",
 	    msg != NULL ? msg : "", "param", param, "code", code);
 }
 

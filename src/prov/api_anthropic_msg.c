@@ -199,6 +199,18 @@ conv_document(
 		return -1;
 	if ((url = source_url(b, at, pdf, 1, why)) == NULL)
 		return -1;
+	/*
+	 * A plain-text document is text: its bytes bound its tokens, so it
+	 * is held and priced as a text part (a PDF's are not).
+	 */
+	if (strcmp(jx_str(aa_get(b, "source"), "type"), "text") == 0) {
+		json_decref(url);
+		part = json_pack("{s:s, s:O}", "type", "text", "text",
+		    json_object_get(aa_get(b, "source"), "data"));
+		if (part == NULL || json_array_append_new(c->parts, part) != 0)
+			return -1;
+		return aa_cache_control(b, at, part, why);
+	}
 	/* OpenAI's file part; OpenRouter also takes an https URL there. */
 	part = json_pack(
 	    "{s:s, s:{s:o}}", "type", "file", "file", "file_data", url);

@@ -56,7 +56,8 @@ aa_refuse(struct api_refusal *why, const char *at, const char *code,
 	vsnprintf(why->msg + k, sizeof(why->msg) - (size_t)k, fmt, ap);
 	va_end(ap);
 	bracket_path(at, why->param_buf, sizeof(why->param_buf));
-	why->param = why->param_buf;
+	/* A member named "" has no path to give. */
+	why->param = why->param_buf[0] != '\0' ? why->param_buf : NULL;
 	why->code = code;
 	return -1;
 }
@@ -577,11 +578,16 @@ api_anthropic_to_pivot(const json_t *in, struct api_refusal *why)
 		goto fail;
 	return out;
 oom:
-	snprintf(why->msg, sizeof(why->msg), "out of memory");
 fail:
-	/* A converter that ran out of memory left no message: say so. */
-	if (why->msg[0] == '\0')
+	/*
+	 * A converter that ran out of memory left no message: say so, with
+	 * the code "out_of_memory" so the caller answers 500, not 400.
+	 */
+	if (why->msg[0] == '\0') {
 		snprintf(why->msg, sizeof(why->msg), "out of memory");
+		why->code = "out_of_memory";
+		why->param = NULL;
+	}
 	json_decref(out);
 	return NULL;
 }

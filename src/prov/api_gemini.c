@@ -112,6 +112,25 @@ candidate(json_t *parts, size_t idx, const char *finish)
 	    (json_int_t)idx);
 }
 
+/* One functionCall part: args from the arguments text, id when known. */
+static json_t *
+call_out(const char *name, const char *args, size_t len, const char *id)
+{
+	return json_pack("{s:{s:s, s:o, s:s*}}", "functionCall", "name",
+	    name != NULL ? name : "", "args",
+	    args_of(args != NULL ? args : "", args != NULL ? len : 0), "id",
+	    id);
+}
+
+/* Gemini's finishReason for an OpenAI finish_reason; NULL for none. */
+static const char *
+finish_name(const json_t *fr)
+{
+	return json_is_string(fr)
+	    ? finishes[finish_of(json_string_value(fr))].gemini
+	    : NULL;
+}
+
 /* A whole OpenAI message's parts: thoughts, text, then its calls. */
 static json_t *
 message_parts(const json_t *m)
@@ -126,16 +145,8 @@ message_parts(const json_t *m)
 		f = json_object_get(tc, "function");
 		a = json_object_get(f, "arguments");
 		if (json_array_append_new(parts,
-			json_pack("{s:{s:s, s:o, s:O*}}", "functionCall",
-			    "name",
-			    json_is_string(json_object_get(f, "name"))
-				? json_string_value(json_object_get(f, "name"))
-				: "",
-			    "args",
-			    args_of(json_string_value(a) ? json_string_value(a)
-							 : "",
-				json_string_length(a)),
-			    "id", json_object_get(tc, "id"))) != 0)
+			call_out(jx_str(f, "name"), json_string_value(a),
+			    json_string_length(a), jx_str(tc, "id"))) != 0)
 			goto fail;
 	}
 	return parts;
@@ -147,7 +158,7 @@ fail:
 static json_t *
 gemini_answer(const json_t *completion, const struct api_meta *m)
 {
-	json_t *out, *cands, *c, *parts;
+	json_t *cands, *c, *parts, *cand;
 	size_t i;
 
 	if ((cands = json_array()) == NULL)
@@ -155,26 +166,22 @@ gemini_answer(const json_t *completion, const struct api_meta *m)
 	json_array_foreach(json_object_get(completion, "choices"), i, c) {
 		if (i >= GEM_MAX_CAND)
 			break;
-		parts = message_parts(json_object_get(c, "message"));
-		if (parts == NULL ||
-		    json_array_append_new(cands,
-			candidate(parts, i,
-			    json_is_string(json_object_get(c, "finish_reason"))
-				? finishes[finish_of(json_string_value(
-					       json_object_get(
-						   c, "finish_reason")))]
-				      .gemini
-				: NULL)) != 0) {
-			json_decref(parts);
+		if ((parts = message_parts(json_object_get(c, "message"))) ==
+		    NULL) {
 			json_decref(cands);
 			return NULL;
 		}
+		cand = candidate(
+		    parts, i, finish_name(json_object_get(c, "finish_reason")));
 		json_decref(parts);
+		if (json_array_append_new(cands, cand) != 0) {
+			json_decref(cands);
+			return NULL;
+		}
 	}
-	out = json_pack("{s:o, s:o, s:s*, s:s*, s:o}", "candidates", cands,
+	return json_pack("{s:o, s:o, s:s*, s:s*, s:o}", "candidates", cands,
 	    "usageMetadata", usage_meta(m->u, 1), "modelVersion", m->model,
 	    "responseId", m->request_id, "gateway_usage", api_gateway_usage(m));
-	return out;
 }
 
 /* clang-format off */
@@ -371,13 +378,8 @@ flush_calls(struct gem_stream *s, int choice, json_t *parts)
 		if (c->choice != choice)
 			continue;
 		snprintf(gen, sizeof(gen), "call_%zu", ++s->ncalls);
-		fc = json_pack("{s:{s:s, s:o, s:s}}", "functionCall", "name",
-		    c->name != NULL ? c->name : "", "args",
-		    args_of(c->over		   ? ""
-			    : c->args.data != NULL ? c->args.data
-						   : "",
-			c->over ? 0 : c->args.len),
-		    "id", c->id != NULL ? c->id : gen);
+		fc = call_out(c->name, c->over ? NULL : c->args.data,
+		    c->args.len, c->id != NULL ? c->id : gen);
 		if (fc == NULL || json_array_append_new(parts, fc) != 0)
 			return -1;
 		free(c->id);

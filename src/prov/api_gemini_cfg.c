@@ -83,7 +83,9 @@ tools(struct api_refusal *why, const json_t *ts, json_t *out)
 			return -1;
 		decls = gem_mem(t, "functionDeclarations");
 		strncat(p, ".functionDeclarations", sizeof(p) - strlen(p) - 1);
-		if (gem_capped(why, decls, GEM_MAX_DECLS, p, 0) != 0)
+		/* The cap is on every tool's declarations together. */
+		if (gem_capped(why, decls,
+			GEM_MAX_DECLS - json_array_size(list), p, 0) != 0)
 			return -1;
 		json_array_foreach(decls, j, d) {
 			snprintf(p, sizeof(p),

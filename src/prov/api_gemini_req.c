@@ -178,21 +178,20 @@ schema_fix(struct api_refusal *why, json_t *s, const char *p, int depth)
 {
 	json_t *t = json_object_get(s, "type"), *n, *v;
 	const char *k;
-	char lo[16];
+	char lo[32];
 	size_t i;
 
 	if (!json_is_object(s))
 		return gem_refuse(why, "invalid_type", p,
-		    "%s: a schema must be "
-		    "an object",
-		    p);
+		    "%s: a schema must be an object", p);
 	if (depth > GEM_SCHEMA_DEPTH)
 		return gem_refuse(
 		    why, "invalid_value", p, "%s nests too deep", p);
 	if (json_is_string(t) && json_string_length(t) < sizeof(lo)) {
-		for (i = 0; i <= json_string_length(t); i++)
-			lo[i] = (char)(json_string_value(t)[i] |
-			    (i < json_string_length(t) ? 0x20 : 0));
+		snprintf(lo, sizeof(lo), "%s", json_string_value(t));
+		for (i = 0; lo[i] != '\0'; i++)
+			if (lo[i] >= 'A' && lo[i] <= 'Z')
+				lo[i] = (char)(lo[i] - 'A' + 'a');
 		if (json_is_true(json_object_get(s, "nullable")))
 			v = json_pack("[s,s]", lo, "null");
 		else
@@ -243,7 +242,46 @@ struct gx {
 	struct api_refusal *why;
 	json_t *msgs;  /* the pivot's messages */
 	json_t *calls; /* every functionCall so far: [id, name, answered] */
+	/*
+	 * The calls by id and by name: key -> [passed, index, index...],
+	 * passed counting the leading indexes already answered, so each
+	 * answer finds its call in time linear in the calls overall.
+	 */
+	json_t *byid, *byname;
 };
+
+/* Remember call idx under key in map. */
+static int
+index_add(json_t *map, const char *key, size_t idx)
+{
+	json_t *l = json_object_get(map, key);
+
+	if (l == NULL &&
+	    ((l = json_pack("[i]", 0)) == NULL ||
+		json_object_set_new(map, key, l) != 0))
+		return -1;
+	return json_array_append_new(l, json_integer((json_int_t)idx));
+}
+
+/* The first unanswered call remembered under key, or NULL. */
+static json_t *
+index_next(const struct gx *g, json_t *map, const char *key)
+{
+	json_t *l = json_object_get(map, key), *c = NULL;
+	size_t cur;
+
+	if (l == NULL)
+		return NULL;
+	for (cur = (size_t)json_integer_value(json_array_get(l, 0)) + 1;
+	     cur < json_array_size(l); cur++) {
+		c = json_array_get(g->calls,
+		    (size_t)json_integer_value(json_array_get(l, cur)));
+		if (!json_is_true(json_array_get(c, 2)))
+			break;
+	}
+	json_array_set_new(l, 0, json_integer((json_int_t)cur - 1));
+	return cur < json_array_size(l) ? c : NULL;
+}
 
 enum pkind { PK_TEXT = 0, PK_INLINE, PK_FILE, PK_CALL, PK_RESP, PK__MAX };
 
@@ -335,10 +373,10 @@ data_url(struct api_refusal *why, const char *mime, const json_t *data,
 	for (i = 0; i < n; i++) {
 		if (d[i] == '-' || d[i] == '_')
 			u[h + i] = d[i] == '-' ? '+' : '/';
-		else if (d[i] != '\0' &&
-		    strchr("abcdefghijklmnopqrstuvwxyz"
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=",
-			d[i]))
+		else if ((d[i] >= 'a' && d[i] <= 'z') ||
+		    (d[i] >= 'A' && d[i] <= 'Z') ||
+		    (d[i] >= '0' && d[i] <= '9') || d[i] == '+' ||
+		    d[i] == '/' || d[i] == '=')
 			u[h + i] = d[i];
 		else {
 			free(u);
@@ -461,7 +499,11 @@ call_part(struct gx *g, const json_t *c, const char *p)
 	if (tc == NULL ||
 	    gem_push(g->why, g->calls,
 		json_pack("[O,O,b]", json_object_get(tc, "id"), name, 0)) !=
-		0) {
+		0 ||
+	    index_add(g->byid, jx_str(tc, "id"),
+		json_array_size(g->calls) - 1) != 0 ||
+	    index_add(g->byname, json_string_value(name),
+		json_array_size(g->calls) - 1) != 0) {
 		json_decref(tc);
 		return NULL;
 	}
@@ -475,22 +517,15 @@ call_part(struct gx *g, const json_t *c, const char *p)
 static int
 resp_msg(struct gx *g, const json_t *r, const char *p)
 {
-	json_t *name = gem_mem(r, "name"), *id = gem_mem(r, "id"), *c = NULL,
-	       *msg;
+	json_t *name = gem_mem(r, "name"), *id = gem_mem(r, "id"), *c, *msg;
 	const char *want;
-	size_t i;
 	char *s;
 
 	if (gem_check(g->why, r, p, resp_fields, "name") != 0 ||
 	    gem_name_ok(g->why, name, p) != 0)
 		return -1;
 	want = json_string_value(id != NULL ? id : name);
-	json_array_foreach(g->calls, i, c)
-		if (!json_is_true(json_array_get(c, 2)) &&
-		    strcmp(json_string_value(json_array_get(c, id ? 0 : 1)),
-			want) == 0)
-			break;
-	if (i == json_array_size(g->calls))
+	if ((c = index_next(g, id != NULL ? g->byid : g->byname, want)) == NULL)
 		return gem_refuse(g->why, "invalid_value", p,
 		    "%s answers no functionCall (%.60s)", p, want);
 	json_array_set_new(c, 2, json_true());
@@ -709,12 +744,15 @@ int
 gem_messages(
     struct api_refusal *why, const json_t *si, const json_t *cs, json_t *msgs)
 {
-	struct gx g = {why, msgs, NULL};
-	int rc;
+	struct gx g = {why, msgs, json_array(), json_object(), json_object()};
+	int rc = -1;
 
-	if ((g.calls = json_array()) == NULL)
-		return gem_refuse(why, "out_of_memory", NULL, "out of memory");
-	rc = system_msg(&g, si) != 0 || contents(&g, cs) != 0 ? -1 : 0;
+	if (g.calls == NULL || g.byid == NULL || g.byname == NULL)
+		gem_refuse(why, "out_of_memory", NULL, "out of memory");
+	else
+		rc = system_msg(&g, si) != 0 || contents(&g, cs) != 0 ? -1 : 0;
 	json_decref(g.calls);
+	json_decref(g.byid);
+	json_decref(g.byname);
 	return rc;
 }

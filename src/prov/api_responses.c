@@ -97,6 +97,38 @@ usage_new(const struct token_counts *u)
 	    (json_int_t)(u->prompt + u->completion), "cost", API_COST_MARK);
 }
 
+/*
+ * api_dump writes the cost wherever a string is API_COST_MARK.  A string a
+ * client or a provider chose (a key of an echoed schema, an answer's text,
+ * a call's arguments) may be exactly the mark: it would become a number,
+ * and a key a number (not JSON).  Every such one but the cost (the usage's
+ * own) gets the mark's printable name instead.
+ */
+#define MARK_SAFE "?tollgate-cost?"
+
+static void
+unmark(json_t *o, const json_t *cost)
+{
+	const char *k;
+	json_t *v, *moved;
+	void *tmp;
+	size_t i;
+
+	if (json_is_string(o) && o != cost &&
+	    strcmp(json_string_value(o), API_COST_MARK) == 0)
+		json_string_set(o, MARK_SAFE);
+	json_array_foreach(o, i, v)
+		unmark(v, cost);
+	json_object_foreach_safe(o, tmp, k, v) {
+		unmark(v, cost);
+		if (strcmp(k, API_COST_MARK) != 0)
+			continue;
+		moved = json_incref(v);
+		json_object_del(o, k);
+		json_object_set_new(o, MARK_SAFE, moved);
+	}
+}
+
 /* The end of a response: its status, why incomplete, usage, cost. */
 static void
 response_end(json_t *r, const char *finish, const struct api_meta *m)
@@ -114,6 +146,7 @@ response_end(json_t *r, const char *finish, const struct api_meta *m)
 		    r, "incomplete_details", json_pack("{s:s}", "reason", why));
 	json_object_set_new(r, "usage", usage_new(m->u));
 	json_object_set_new(r, "gateway_usage", api_gateway_usage(m));
+	unmark(r, json_object_get(json_object_get(r, "usage"), "cost"));
 }
 
 /* ---- output items ------------------------------------------------- */

@@ -61,6 +61,84 @@ header_safe(const char *v)
 	return 1;
 }
 
+/*
+ * Members of the pivot's messages, parts and tools that only the Anthropic
+ * and Gemini translations read (api.h), which OpenAI refuses as unknown;
+ * OpenRouter reads cache_control (for the Anthropic models it serves), so
+ * it keeps that one.
+ */
+static const struct {
+	const char *name;
+	int openrouter_keeps;
+} pivot_only[] = {
+    {"thinking_blocks", 0},
+    {"cache_control", 1},
+};
+
+/* 1 when o (an object) has a member of pivot_only that rt's kind drops. */
+static int
+has_pivot_only(const json_t *o, int openrouter)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(pivot_only) / sizeof(pivot_only[0]); i++)
+		if ((!openrouter || !pivot_only[i].openrouter_keeps) &&
+		    json_object_get(o, pivot_only[i].name) != NULL)
+			return 1;
+	return 0;
+}
+
+/* A copy of o without the members of pivot_only the kind drops. */
+static json_t *
+without_pivot_only(const json_t *o, int openrouter)
+{
+	json_t *c = json_copy((json_t *)o), *v, *parts;
+	size_t i;
+
+	if (c == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(pivot_only) / sizeof(pivot_only[0]); i++)
+		if (!openrouter || !pivot_only[i].openrouter_keeps)
+			json_object_del(c, pivot_only[i].name);
+	parts = json_object_get(c, "content");
+	if (!json_is_array(parts))
+		return c;
+	parts = json_copy(parts);
+	json_object_set_new(c, "content", parts);
+	json_array_foreach(parts, i, v)
+		if (json_is_object(v) && has_pivot_only(v, openrouter))
+			json_array_set_new(
+			    parts, i, without_pivot_only(v, openrouter));
+	return c;
+}
+
+/*
+ * The array member key of b (messages, tools) with the pivot's own members
+ * dropped from its objects and their parts, copied only when one has any:
+ * an OpenAI client's request is sent as it came.
+ */
+static void
+drop_pivot_only(json_t *b, const char *key, int openrouter)
+{
+	json_t *arr = json_object_get(b, key), *m, *p, *copy = NULL;
+	size_t i, j;
+	int found;
+
+	json_array_foreach(arr, i, m) {
+		found = json_is_object(m) && has_pivot_only(m, openrouter);
+		json_array_foreach(json_object_get(m, "content"), j, p)
+			found |=
+			    json_is_object(p) && has_pivot_only(p, openrouter);
+		if (!found)
+			continue;
+		if (copy == NULL) {
+			copy = json_copy(arr);
+			json_object_set_new(b, key, copy);
+		}
+		json_array_set_new(copy, i, without_pivot_only(m, openrouter));
+	}
+}
+
 static int
 openai_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
     const json_t *body, int stream, int64_t max_out, const char *secret,
@@ -87,6 +165,8 @@ openai_build(struct arena *a, enum endpoint ep, const struct deployment *rt,
 	/* The pivot's extensions for Anthropic and Gemini (params.c). */
 	json_object_del(b, "thinking");
 	json_object_del(b, "safetySettings");
+	drop_pivot_only(b, "messages", k->openrouter);
+	drop_pivot_only(b, "tools", k->openrouter);
 	/*
 	 * One output cap, the one held: a provider may read any of the names
 	 * a client can send, so all are replaced by the one its kind reads.

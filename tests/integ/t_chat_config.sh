@@ -114,8 +114,12 @@ PK=$U_KEY
 pa() { req POST /admin/providers "$AK_ADMIN" "$1"; }
 n_prov() { q "SELECT COUNT(*) FROM providers WHERE id = '$1'"; }
 
-pa '{"id":"p-x","kind":"anthropic","base_url":"https://api.example.com/v1"}'
-expect_err "POST /admin/providers kind anthropic (not spoken by this build)" 400 invalid_value
+# Since issue 16 kinds anthropic and gemini are spoken (t_catalog.sh): a vendor without a
+# kind of its own is refused.
+pa '{"id":"p-x","kind":"mistral","base_url":"https://api.example.com/v1"}'
+expect_err "POST /admin/providers kind mistral (not a kind)" 400 invalid_value
+check "the refusal lists the kinds, anthropic and gemini among them" \
+	json_is '.error.message | test("anthropic") and test("gemini")'
 pa '{"id":"p-x","kind":"nonsense","base_url":"https://api.example.com/v1"}'
 expect_err "POST /admin/providers kind nonsense" 400 invalid_value
 for u in 'ftp://x' 'file:///etc/passwd' 'http://user:pw@host/' 'http://h/?q' 'http://h/v1#frag' \

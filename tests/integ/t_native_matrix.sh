@@ -440,10 +440,27 @@ check "auth: messages with a wrong x-api-key -> 401 authentication_error" \
 check "auth: the wrong keys charged nothing" \
 	[ "$(q "SELECT balance FROM accounts WHERE user_id = $UID_")" = "$BAL_PREV" ]
 
+# --- what only Anthropic reads -------------------------------------------------------------
+
+# Claude Code marks its prompt with cache_control and sends thinking blocks back: an anthropic
+# deployment gets them as they came (native), an OpenAI-format one none of them (OpenAI
+# refuses members it does not know).
+cbody='{"model":"MODEL","max_tokens":50,"system":[{"type":"text","text":"be brief","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":[{"type":"text","text":"hello there","cache_control":{"type":"ephemeral"}}]},{"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"c2ln"},{"type":"text","text":"ok"}]},{"role":"user","content":"go on [mock:words=2]"}]}'
+send messages test/claude 0 "${cbody/MODEL/test/claude}"
+check "cache_control to test/claude: 200 ($code)" [ "$code" = 200 ]
+mock_requests >/dev/null
+check "cache_control to test/claude: the anthropic mock got both marks" \
+	jq -e '.[-1] | .path == "/v1/messages" and .body.n_cache_control == 2' "$T/mockreq.json"
+send messages test/cheap 0 "${cbody/MODEL/test/cheap}"
+check "cache_control to test/cheap: 200 ($code)" [ "$code" = 200 ]
+mock_requests >/dev/null
+check "cache_control to test/cheap: the OpenAI-format mock got none" \
+	jq -e '.[-1] | .path == "/v1/chat/completions" and (.body.n_cache_control == null)' "$T/mockreq.json"
+
 # --- the books ----------------------------------------------------------------------------
 
 check "the ledger reconciles, no hold left open" ledger_check "$UPUB"
 n=$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_")
-check "one usage record per request ($n)" [ "$n" = $((4 * 3 * 2 * 3 + 8 + 4)) ]
+check "one usage record per request ($n)" [ "$n" = $((4 * 3 * 2 * 3 + 8 + 4 + 2)) ]
 
 finish

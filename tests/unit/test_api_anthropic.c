@@ -140,7 +140,10 @@ test_pivot_stream_system_images(void **state)
 	    "{\"type\":\"text\",\"text\":\"what?\"}]}]}");
 }
 
-/* Documents: a PDF, a text (base64'd into a data: URL) and a URL. */
+/*
+ * Documents: a PDF, a plain text (a text part: its bytes bound its tokens)
+ * and a URL.
+ */
 static void
 test_pivot_documents(void **state)
 {
@@ -160,8 +163,7 @@ test_pivot_documents(void **state)
 	    "{\"type\":\"file\",\"file\":{\"file_data\":"
 	    "\"data:application/pdf;base64,JVBERi0\",\"filename\":\"a.pdf\"},"
 	    "\"cache_control\":{\"type\":\"ephemeral\"}},"
-	    "{\"type\":\"file\",\"file\":{\"file_data\":"
-	    "\"data:text/plain;base64,aGVsbG8=\"},\"context\":\"c\"},"
+	    "{\"type\":\"text\",\"text\":\"hello\"},"
 	    "{\"type\":\"file\",\"file\":{\"file_data\":"
 	    "\"https://x.test/d.pdf\"}}]}]}");
 }
@@ -321,6 +323,9 @@ test_refusals(void **state)
 		"at least one message"},
 	    {"{" M1 ",\"messages\":{}}", "messages", "invalid_type",
 		"valid list"},
+	    /* An empty key has no path to name (found by the fuzzer). */
+	    {"{\"\":\"aK\"," M1 "," MSG "}", NULL, "unknown_field",
+		"Extra inputs are not permitted"},
 	    {"{" M1 "," MSG ",\"n\":2}", "n", "unknown_field",
 		"n: Extra inputs are not permitted"},
 	    {"{" M1 "," MSG ",\"max_completion_tokens\":2}",
@@ -886,6 +891,27 @@ test_stream_edges(void **state)
 	    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
 	    "\"message\":\"Overloaded\"}}");
 	rec_free(&r);
+	/* After the 200 there is no error status: the OpenAI type says. */
+	{
+		static const char *const kinds[][3] = {
+		    {"server_error", NULL, "api_error"},
+		    {"requests", "rate_limit_exceeded", "rate_limit_error"},
+		    {"insufficient_quota", "insufficient_quota",
+			"billing_error"},
+		    {"invalid_request_error", NULL, "invalid_request_error"},
+		};
+
+		for (i = 0; i < 4; i++) {
+			memset(&st, 0, sizeof(st));
+			assert_int_equal(A->stream_error(&st, 0, kinds[i][0],
+					     kinds[i][1], "m", rec_emit, &r),
+			    0);
+			snprintf(want, sizeof(want),
+			    "\"error\":{\"type\":\"%s\"", kinds[i][2]);
+			assert_contains(r.ev[0], want);
+			rec_free(&r);
+		}
+	}
 	/* OpenRouter names the reasoning "reasoning": a thinking block too. */
 	memset(&st, 0, sizeof(st));
 	j = load(CH("{\"reasoning\":\"hm\"}", "null"));
@@ -1095,6 +1121,103 @@ test_round_trip(void **state)
 	json_decref(c);
 }
 
+/* jansson's allocator failing its n-th call (0: never). */
+static size_t alloc_calls, alloc_fail_at;
+
+static void *
+failing_malloc(size_t n)
+{
+	if (++alloc_calls == alloc_fail_at)
+		return NULL;
+	return malloc(n);
+}
+
+/*
+ * Out of memory anywhere in a translation: the request is refused as out of
+ * memory (never a 400 for the client's fault, never a partial pivot), the
+ * stream reports -1, the answer is NULL; nothing leaks (valgrind, ASan).
+ */
+static void
+test_out_of_memory(void **state)
+{
+	static const char req[] =
+	    "{" M1 ",\"stream\":true,\"system\":[{\"type\":\"text\",\"text\":"
+	    "\"S\",\"cache_control\":{\"type\":\"ephemeral\"}}],\"messages\":["
+	    "{\"role\":\"user\",\"content\":[{\"type\":\"image\",\"source\":{"
+	    "\"type\":\"base64\",\"media_type\":\"image/"
+	    "png\",\"data\":\"iV\"}},"
+	    "{\"type\":\"document\",\"source\":{\"type\":\"text\","
+	    "\"media_type\":\"text/plain\",\"data\":\"hi\"},\"title\":\"t\"}]},"
+	    "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\","
+	    "\"thinking\":\"h\",\"signature\":\"S\"},{\"type\":\"tool_use\","
+	    "\"id\":\"t1\",\"name\":\"f\",\"input\":{\"a\":1}}]},{\"role\":"
+	    "\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":"
+	    "\"t1\",\"content\":\"x\",\"is_error\":true}]}],\"tools\":[{"
+	    "\"name\":\"f\",\"input_schema\":{\"type\":\"object\"}}],"
+	    "\"tool_choice\":{\"type\":\"tool\",\"name\":\"f\"},"
+	    "\"stop_sequences\":[\"s\"],\"metadata\":{\"user_id\":\"u\"},"
+	    "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":1000}}";
+	json_t *in, *full, *out, *c;
+	struct api_refusal why;
+	struct api_state st;
+	struct rec r = {0};
+	size_t k;
+	int rc;
+
+	(void)state;
+	in = load(req);
+	/* budget 1000 < 1024 is refused: use a valid one. */
+	json_object_set_new(json_object_get(in, "thinking"), "budget_tokens",
+	    json_integer(512 * 2));
+	json_object_set_new(in, "max_tokens", json_integer(4096));
+	full = A->to_pivot(in, &why);
+	if (full == NULL)
+		fail_msg("refused: %s", why.msg);
+	c = load(CH("{\"reasoning_content\":\"r\",\"content\":\"x\","
+		    "\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{"
+		    "\"name\":\"f\",\"arguments\":\"{}\"}}]}",
+	    "\"stop\""));
+	json_set_alloc_funcs(failing_malloc, free);
+	for (k = 1;; k++) {
+		alloc_calls = 0;
+		alloc_fail_at = k;
+		out = A->to_pivot(in, &why);
+		if (alloc_calls < k) {
+			alloc_fail_at = 0;
+			assert_non_null(out);
+			json_decref(out);
+			break;
+		}
+		if (out != NULL) {
+			alloc_fail_at = 0;
+			if (!json_equal(out, full))
+				fail_msg("partial pivot at allocation %zu", k);
+			json_decref(out);
+		} else
+			assert_str(why.code, "out_of_memory");
+	}
+	for (k = 1;; k++) {
+		memset(&st, 0, sizeof(st));
+		alloc_calls = 0;
+		alloc_fail_at = k;
+		rc = A->chunk(&st, c, rec_emit, &r);
+		if (rc == 0)
+			rc = A->end(&st, &meta1, rec_emit, &r);
+		out = A->answer(c, &meta1);
+		alloc_fail_at = 0;
+		rec_free(&r);
+		json_decref(out);
+		if (alloc_calls < k) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+	}
+	json_set_alloc_funcs(malloc, free);
+	json_decref(c);
+	json_decref(full);
+	json_decref(in);
+}
+
 int
 main(void)
 {
@@ -1115,6 +1238,7 @@ main(void)
 	    cmocka_unit_test(test_error),
 	    cmocka_unit_test(test_native),
 	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -469,6 +469,25 @@ t_snake_case(void **state)
 	    "generationConfig.max_tokens", "unknown_parameter", "max_tokens");
 }
 
+/*
+ * Only ASCII capitals are lowered in a schema's type: '_' stays '_' and
+ * UTF-8 stays UTF-8 (or'ing 0x20 into every byte made '_' a DEL).
+ */
+static void
+t_schema_type_case(void **state)
+{
+	(void)state;
+	assert_pivot("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+		     "\"generationConfig\":{\"responseMimeType\":"
+		     "\"application/json\",\"responseSchema\":{\"type\":"
+		     "\"TYPE_UNSPECIFIED\",\"items\":{\"type\":\"\u00c9T\"}}}}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+	    "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
+	    "{\"name\":\"response\",\"schema\":{\"type\":"
+	    "\"type_unspecified\",\"items\":{\"type\":\"\u00c9t\"}}}},"
+	    "\"stream_options\":{\"include_usage\":true}}");
+}
+
 /* Every rule of the API a body can break: 400 naming the member. */
 static void
 t_refusals(void **state)
@@ -579,6 +598,28 @@ t_caps(void **state)
 	assert_non_null(out);
 	json_decref(out);
 	json_decref(in);
+	/* 512 function declarations in all, however many tools hold them. */
+	in = load("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
+		  "\"tools\":[{\"functionDeclarations\":[]},"
+		  "{\"functionDeclarations\":[]}]}");
+	for (i = 0; i < 512; i++)
+		json_array_append_new(
+		    json_object_get(
+			json_array_get(json_object_get(in, "tools"), i % 2),
+			"functionDeclarations"),
+		    json_pack("{s:s}", "name", "f"));
+	out = G->to_pivot(in, &why);
+	assert_non_null(out);
+	assert_int_equal(json_array_size(json_object_get(out, "tools")), 512);
+	json_decref(out);
+	json_array_append_new(
+	    json_object_get(json_array_get(json_object_get(in, "tools"), 1),
+		"functionDeclarations"),
+	    json_pack("{s:s}", "name", "g"));
+	assert_null(G->to_pivot(in, &why));
+	assert_str(why.param, "tools[1].functionDeclarations");
+	assert_str(why.code, "array_above_max_length");
+	json_decref(in);
 	/* A schema nested past its cap. */
 	in = load("{\"contents\":[{\"parts\":[{\"text\":\"x\"}]}],"
 		  "\"generationConfig\":{\"responseMimeType\":"
@@ -593,6 +634,70 @@ t_caps(void **state)
 	assert_str(why.param, "generationConfig.responseSchema");
 	assert_contains(why.msg, "too deep");
 	json_decref(in);
+}
+
+/*
+ * Answers find their calls in time linear in the calls: 16000 calls (what
+ * the default 100000-element body cap admits) answered in reverse order by
+ * id, then by name.  A scan of every earlier call per answer took about
+ * 20 s here; linear takes well under 1 s, so 10 s only a defect breaks.
+ */
+static double
+many_calls(int byid, int n)
+{
+	json_t *in = json_pack("{s:[]}", "contents"), *cs, *parts = NULL, *p;
+	struct api_refusal why;
+	struct timespec a, b;
+	char id[32];
+	int i;
+
+	cs = json_object_get(in, "contents");
+	for (i = 0; i < 2 * n; i++) {
+		if (i % 1000 == 0) {
+			parts = json_array();
+			json_array_append_new(cs,
+			    json_pack("{s:s, s:o}", "role",
+				i < n ? "model" : "user", "parts", parts));
+		}
+		snprintf(id, sizeof(id), "i%d", i < n ? i : 2 * n - 1 - i);
+		json_array_append_new(parts,
+		    json_pack("{s:{s:s, s:s*}}",
+			i < n ? "functionCall" : "functionResponse", "name",
+			"f", "id", byid ? id : NULL));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	p = G->to_pivot(in, &why);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (p == NULL)
+		fail_msg("refused: %s", why.msg);
+	assert_int_equal(json_array_size(json_object_get(p, "messages")),
+	    (size_t)(n / 1000 + n));
+	snprintf(id, sizeof(id), byid ? "i%d" : "call_1", n - 1);
+	assert_str(jx_str(json_array_get(json_object_get(p, "messages"),
+			      (size_t)(n / 1000)),
+		       "tool_call_id"),
+	    id);
+	json_decref(p);
+	json_decref(in);
+	return (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+}
+
+static void
+t_many_calls(void **state)
+{
+	double small, big;
+	int byid;
+
+	(void)state;
+	for (byid = 1; byid >= 0; byid--) {
+		small = many_calls(byid, 1000);
+		big = many_calls(byid, 8000);
+		print_message("%s: 1000 in %.3f s, 8000 in %.3f s\n",
+		    byid ? "by id" : "by name", small, big);
+		/* Linear: 8 times as long; quadratic: 64. */
+		if (big > 1 && big > 30 * small)
+			fail_msg("answers found in quadratic time");
+	}
 }
 
 /* --- streams -------------------------------------------------------------------------- */
@@ -951,8 +1056,10 @@ main(void)
 	    cmocka_unit_test(t_generation_config),
 	    cmocka_unit_test(t_thinking_budgets),
 	    cmocka_unit_test(t_snake_case),
+	    cmocka_unit_test(t_schema_type_case),
 	    cmocka_unit_test(t_refusals),
 	    cmocka_unit_test(t_caps),
+	    cmocka_unit_test(t_many_calls),
 	    cmocka_unit_test(t_stream_sequence),
 	    cmocka_unit_test(t_stream_finishes),
 	    cmocka_unit_test(t_stream_candidates),

@@ -711,6 +711,70 @@ t_answer(void **state)
 	json_decref(c);
 }
 
+/*
+ * api_dump writes the cost wherever a string is API_COST_MARK: a string a
+ * client or a provider chose (a key of an echoed schema, an answer's text)
+ * that is exactly the mark must stay a string, and the text JSON.  Found by
+ * fuzz_api_responses (a key of text.format in the echoed request).
+ */
+static void
+t_cost_mark_injected(void **state)
+{
+	json_t *req = json_pack("{s:s, s:s, s:{s:{s:s, s:s}}}", "model", "m",
+		   "input", "q", "text", "format", API_COST_MARK, "x", "type",
+		   "text"),
+	       *c = json_pack("{s:[{s:i, s:{s:s, s:s}, s:s}]}", "choices",
+		   "index", 0, "message", "role", "assistant", "content",
+		   API_COST_MARK, "finish_reason", "stop"),
+	       *r, *back, *chunk;
+	struct api_meta m = {"r", "p", "x/m", 5, 0, &usage7, req};
+	struct api_state st;
+	json_t *rec = json_array();
+	const char *raw;
+	char *s;
+
+	(void)state;
+	r = R->answer(c, &m);
+	s = api_dump(r, &m);
+	assert_non_null((back = json_loads(s, 0, NULL)));
+	assert_true(json_is_string(json_object_get(
+	    json_array_get(
+		json_object_get(
+		    json_array_get(json_object_get(back, "output"), 0),
+		    "content"),
+		0),
+	    "text")));
+	assert_true(json_is_number(
+	    json_object_get(json_object_get(back, "usage"), "cost")));
+	free(s);
+	json_decref(back);
+	json_decref(r);
+	/* the same in a stream's closing event */
+	state_init(&st, NULL);
+	st.request = req;
+	chunk = json_pack("{s:[{s:i, s:{s:s}}]}", "choices", "index", 0,
+	    "delta", "content", API_COST_MARK);
+	assert_int_equal(R->chunk(&st, chunk, record, rec), 0);
+	assert_int_equal(R->end(&st, &m, record, rec), 0);
+	raw = end_text(rec);
+	assert_non_null((back = json_loads(raw, 0, NULL)));
+	assert_true(json_is_string(json_object_get(
+	    json_array_get(
+		json_object_get(
+		    json_array_get(
+			json_object_get(
+			    json_object_get(back, "response"), "output"),
+			0),
+		    "content"),
+		0),
+	    "text")));
+	json_decref(back);
+	json_decref(chunk);
+	json_decref(rec);
+	json_decref(c);
+	json_decref(req);
+}
+
 static void
 t_answer_length(void **state)
 {
@@ -777,6 +841,7 @@ main(void)
 	    cmocka_unit_test(t_stream_gone),
 	    cmocka_unit_test(t_stream_echo),
 	    cmocka_unit_test(t_answer),
+	    cmocka_unit_test(t_cost_mark_injected),
 	    cmocka_unit_test(t_answer_length),
 	    cmocka_unit_test(t_error),
 	};

@@ -228,6 +228,54 @@ t_estimate(void **state)
 	assert_int_equal(chat_estimate_tokens(5), 2);
 }
 
+/*
+ * The pivot's members for Anthropic (a part's cache_control, an assistant's
+ * thinking_blocks, the request's thinking) never reach OpenAI, which refuses
+ * unknown members; OpenRouter keeps cache_control; the client's body stays.
+ */
+static void
+t_prov_build_pivot_only(void **state)
+{
+	struct arena *a = arena_new(4096);
+	struct deployment rt = {.provider_id = "oa",
+	    .kind = PROV_OPENAI,
+	    .base_url = "https://api.openai.com/v1",
+	    .upstream_model = "gpt-4o-mini"};
+	struct prov_call pc;
+	json_t *body, *sent;
+	char *orig, *now;
+
+	(void)state;
+	body = json_loads(
+	    "{\"model\":\"x/y\",\"thinking\":{\"type\":\"enabled\"},"
+	    "\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+	    "\"text\",\"text\":\"hi\",\"cache_control\":{\"type\":"
+	    "\"ephemeral\"}}]},{\"role\":\"assistant\",\"content\":\"ok\","
+	    "\"thinking_blocks\":[{\"type\":\"thinking\"}]}],"
+	    "\"tools\":[{\"type\":\"function\",\"cache_control\":{}}]}",
+	    0, NULL);
+	assert_non_null(body);
+	orig = json_dumps(body, JSON_SORT_KEYS);
+	assert_int_equal(
+	    prov_build(a, EP_CHAT, &rt, body, 0, 100, "k", NULL, NULL, &pc), 0);
+	assert_null(strstr(pc.body, "cache_control"));
+	assert_null(strstr(pc.body, "thinking"));
+	assert_non_null(strstr(pc.body, "\"text\":\"hi\""));
+	now = json_dumps(body, JSON_SORT_KEYS);
+	assert_string_equal(now, orig);
+	free(now);
+	rt.kind = PROV_OPENROUTER;
+	assert_int_equal(
+	    prov_build(a, EP_CHAT, &rt, body, 0, 100, "k", NULL, NULL, &pc), 0);
+	sent = json_loads(pc.body, 0, NULL);
+	assert_non_null(strstr(pc.body, "cache_control"));
+	assert_null(strstr(pc.body, "thinking"));
+	json_decref(sent);
+	free(orig);
+	json_decref(body);
+	arena_free(a);
+}
+
 static void
 t_prov_build(void **state)
 {
@@ -728,6 +776,7 @@ main(void)
 	    cmocka_unit_test(t_usage_scan_agrees),
 	    cmocka_unit_test(t_estimate),
 	    cmocka_unit_test(t_prov_build),
+	    cmocka_unit_test(t_prov_build_pivot_only),
 	    cmocka_unit_test(t_prov_build_one_cap),
 	    cmocka_unit_test(t_params),
 	    cmocka_unit_test(t_route),

@@ -343,7 +343,7 @@ test_build_native(void **state)
 	struct arena *a = arena_new(0);
 	struct prov_call pc;
 	json_t *in, *b;
-	char *before;
+	char *before, *after;
 
 	(void)state;
 	in = J("{'model':'anthropic/claude-sonnet-4.5','max_tokens':64000,"
@@ -369,7 +369,9 @@ test_build_native(void **state)
 	assert_string_equal(pc.url, "https://api.anthropic.com/v1/messages");
 	assert_string_equal(pc.secret_header, "x-api-key: sk-ant-secret");
 	/* The client's tree is kept for a retry elsewhere. */
-	assert_string_equal(before, json_dumps(in, JSON_SORT_KEYS));
+	after = json_dumps(in, JSON_SORT_KEYS);
+	assert_string_equal(before, after);
+	free(after);
 	json_decref(b);
 	json_decref(in);
 	free(before);
@@ -838,6 +840,45 @@ test_native_events(void **state)
 	json_decref(evs);
 }
 
+/*
+ * What the relay reads from the translation (chat_usage_parse on the last
+ * chunk) is what the native reader reads from the events: the same tokens
+ * billed whichever API the client speaks.
+ */
+static void
+test_usage_both_ways(void **state)
+{
+	json_t *evs = split_events(stream_text), *out = json_array(), *ev;
+	struct token_counts native, translated;
+	struct prov_xlate xl;
+	struct prov_event pe;
+	size_t i;
+
+	(void)state;
+	memset(&xl, 0, sizeof(xl));
+	memset(&native, 0, sizeof(native));
+	json_array_foreach(evs, i, ev) {
+		prov_anthropic_ops.event(
+		    json_object_get(ev, "data"), &native, &pe);
+		assert_int_equal(prov_anthropic_ops.event_to_openai(&xl, NULL,
+				     json_object_get(ev, "data"), out),
+		    0);
+	}
+	assert_int_equal(
+	    chat_usage_parse(
+		json_object_get(
+		    json_array_get(out, json_array_size(out) - 1), "usage"),
+		&translated),
+	    PU_COUNTS);
+	assert_int_equal(translated.prompt, native.prompt);
+	assert_int_equal(translated.cached, native.cached);
+	assert_int_equal(translated.completion, native.completion);
+	assert_int_equal(translated.reasoning, native.reasoning);
+	assert_int_equal(native.prompt, 2035);
+	json_decref(out);
+	json_decref(evs);
+}
+
 static void
 test_errors_and_retry(void **state)
 {
@@ -894,6 +935,7 @@ main(void)
 	    cmocka_unit_test(test_stream_no_start),
 	    cmocka_unit_test(test_stream_error),
 	    cmocka_unit_test(test_native_events),
+	    cmocka_unit_test(test_usage_both_ways),
 	    cmocka_unit_test(test_errors_and_retry),
 	};
 

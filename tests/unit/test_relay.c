@@ -199,6 +199,31 @@ t_server_error_next_deployment(void **state)
 	teardown_call(&f);
 }
 
+/*
+ * Anthropic's 529 overloaded_error is worth another try of the same
+ * deployment before the first byte, as its SDKs do (after a short nap).
+ */
+static void
+t_overloaded_retried(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	setup_call(&f, 2);
+	f.x.routes[0].kind = PROV_ANTHROPIC;
+	add(HTTP_OK, 529,
+	    "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+	    "\"message\":\"Overloaded\"}}");
+	add(HTTP_OK, 200, "{}");
+	relay_run(&f.x);
+	assert_int_equal(calls, 2);
+	assert_string_equal(called[0], "http://a/v1/messages");
+	assert_string_equal(called[1], "http://a/v1/messages");
+	assert_int_equal(f.x.rl.fail, TG_OK);
+	assert_int_equal(f.x.rl.attempts, 2);
+	teardown_call(&f);
+}
+
 /* A 429 tries the deployment's other keys (3) before the next deployment. */
 static void
 t_rate_limited_next_key(void **state)
@@ -392,6 +417,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(t_server_error_next_deployment),
+	    cmocka_unit_test(t_overloaded_retried),
 	    cmocka_unit_test(t_rate_limited_next_key),
 	    cmocka_unit_test(t_key_refused_next_key),
 	    cmocka_unit_test(t_rejected_stops),
