@@ -274,17 +274,9 @@ declare -A FIN_STOP=([chat]=stop [messages]=end_turn [responses]=completed [gemi
 declare -A FIN_TOOL=([chat]=tool_calls [messages]=tool_use [responses]=completed [gemini]=STOP)
 
 n_case=0
-# case_run TAG API MODEL STREAM SHAPE TEXT: one request, its answer digested ($T/dig.json);
-# then, in one statement, the balance and the request's usage record: sets CHARGED (what left
-# the balance since the previous case) and REC (api provider charge prompt completion cached
-# cache_write reasoning; empty when there is no record). Few processes per case: the machine
-# is shared, and every fork counts 80 times.
-case_run() {
-	local tag=$1 api=$2 model=$3 stream=$4 shape=$5 text=$6 row bal
-	STREAM=$stream
-	send "$api" "$model" "$stream" "$(body "$api" "$model" "$stream" "$shape" "$text")"
-	n_case=$((n_case + 1))
-	digest "$api" "$stream"
+# after_case: the balance and the last request's usage record in one statement.
+after_case() {
+	local row bal
 	row=$(q "SELECT a.balance, CONCAT_WS(' ', r.api, r.provider_id, r.charge, r.prompt_tokens,
 		r.completion_tokens, r.cached_tokens, r.cache_write_tokens, r.reasoning_tokens)
 		FROM accounts a LEFT JOIN usage_records r ON r.request_id = '$RID'
@@ -294,6 +286,20 @@ case_run() {
 	[ "$REC" != NULL ] || REC=""
 	CHARGED=$(minus "$BAL_PREV" "$bal")
 	BAL_PREV=$bal
+}
+
+# case_run TAG API MODEL STREAM SHAPE TEXT: one request, its answer digested ($T/dig.json);
+# then, in one statement, the balance and the request's usage record: sets CHARGED (what left
+# the balance since the previous case) and REC (api provider charge prompt completion cached
+# cache_write reasoning; empty when there is no record). Few processes per case: the machine
+# is shared, and every fork counts 80 times.
+case_run() {
+	local tag=$1 api=$2 model=$3 stream=$4 shape=$5 text=$6
+	STREAM=$stream
+	send "$api" "$model" "$stream" "$(body "$api" "$model" "$stream" "$shape" "$text")"
+	n_case=$((n_case + 1))
+	digest "$api" "$stream"
+	after_case
 	last_req="case $n_case, $tag: $api $model stream=$stream $shape -> $code"
 }
 
@@ -385,6 +391,55 @@ for api in gemini chat; do
 	done
 done
 
+# --- the other ways to give the key ------------------------------------------------------
+
+# Gemini clients may put the key in ?key= (streamed: ?alt=sse&key=) or a Bearer token, an
+# Anthropic client a Bearer token (the official SDK's apiKey does): each is the same user,
+# charged the same; a wrong key in each place is a 401 that charges nothing.
+g_body=$(body gemini test/gemini 0 plain "hello there [mock:words=5]")
+m_body=$(body messages test/claude 0 plain "hello there [mock:words=5]")
+auth_case() {
+	local tag=$1 api=$2 model=$3 stream=$4 path=$5 b=$6
+	shift 6
+	STREAM=$stream
+	CURL_TIMEOUT=30 http POST "$URL$path" -N -H 'Content-Type: application/json' "$@" --data-binary "$b"
+	RID=$(hdr x-request-id)
+	n_case=$((n_case + 1))
+	digest "$api" "$stream"
+	after_case
+	last_req="case $n_case, $tag -> $code"
+	verify "$tag" "$api" "$model" "$reply5" 0 12 5
+}
+auth_case "auth: gemini ?key=" gemini test/gemini 0 \
+	"/v1beta/models/test/gemini:generateContent?key=$UKEY" "$g_body"
+auth_case "auth: gemini stream ?alt=sse&key=" gemini test/gemini 1 \
+	"/v1beta/models/test/gemini:streamGenerateContent?alt=sse&key=$UKEY" "$g_body"
+auth_case "auth: gemini Bearer" gemini test/gemini 0 \
+	"/v1beta/models/test/gemini:generateContent" "$g_body" -H "Authorization: Bearer $UKEY"
+auth_case "auth: messages Bearer" messages test/claude 0 /v1/messages "$m_body" \
+	-H "Authorization: Bearer $UKEY" -H 'anthropic-version: 2023-06-01'
+bad=${UKEY%?}x
+[ "$bad" != "$UKEY" ] || bad=${UKEY%?}y
+for how in "?key=$bad" "|x-goog-api-key: $bad" "|Authorization: Bearer $bad"; do
+	case $how in
+	\|*) http POST "$URL/v1beta/models/test/gemini:generateContent" -H "${how#|}" \
+		-H 'Content-Type: application/json' --data-binary "$g_body" ;;
+	*) http POST "$URL/v1beta/models/test/gemini:generateContent$how" \
+		-H 'Content-Type: application/json' --data-binary "$g_body" ;;
+	esac
+	how=${how%%"$bad"} # the label, without the key
+	check "auth: gemini with a wrong key in ${how#|} -> 401 in Google's shape" \
+		jq_file "$T/body" '.error.code == 401 and (.error.status | type == "string")'
+	[ "$code" = 401 ] || not_ok "auth: gemini wrong key status $code"
+done
+http POST "$URL/v1/messages" -H "x-api-key: $bad" -H 'anthropic-version: 2023-06-01' \
+	-H 'Content-Type: application/json' --data-binary "$m_body"
+check "auth: messages with a wrong x-api-key -> 401 authentication_error" \
+	jq_file "$T/body" '.type == "error" and .error.type == "authentication_error"'
+[ "$code" = 401 ] || not_ok "auth: messages wrong key status $code"
+check "auth: the wrong keys charged nothing" \
+	[ "$(q "SELECT balance FROM accounts WHERE user_id = $UID_")" = "$BAL_PREV" ]
+
 # --- what only Anthropic reads -------------------------------------------------------------
 
 # Claude Code marks its prompt with cache_control and sends thinking blocks back: an anthropic
@@ -406,6 +461,6 @@ check "cache_control to test/cheap: the OpenAI-format mock got none" \
 
 check "the ledger reconciles, no hold left open" ledger_check "$UPUB"
 n=$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_")
-check "one usage record per request ($n)" [ "$n" = $((4 * 3 * 2 * 3 + 8 + 2)) ]
+check "one usage record per request ($n)" [ "$n" = $((4 * 3 * 2 * 3 + 8 + 4 + 2)) ]
 
 finish
