@@ -77,6 +77,9 @@ tg_cli() {
 # million), and "mock-gemini" (kind gemini, at $MOCK_GEMINI_URL: /v1beta/models/...) with
 # test/gemini ($0.30 / $2.50 / $0.075).
 chat_catalog() {
+	# A test that starts its mock itself sets MOCK_PORT (and MOCK_URL) only.
+	: "${MOCK_ANTHROPIC_URL:=http://127.0.0.1:$MOCK_PORT/v1}"
+	: "${MOCK_GEMINI_URL:=http://127.0.0.1:$MOCK_PORT/v1beta}"
 	tg_cli provider add mock openai-compatible "$MOCK_URL" "Mock provider" >/dev/null ||
 		bail "tollgate provider add"
 	echo "$MOCK_KEY" | tg_cli provider key-add mock main >/dev/null || bail "tollgate provider key-add"
