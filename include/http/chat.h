@@ -174,6 +174,11 @@ void relay_run(struct call *);
  * ops, or OpenAI's when they are translated to it.
  */
 const struct prov_ops *relay_ops(const struct call *);
+/* relay_out.c: the client's side */
+/* The stream's headers, once (-1: the client is gone). */
+int relay_start(struct call *);
+/* n bytes to the client, kept for replays; flush ends an event (-1: gone). */
+int relay_write(struct call *, const char *p, size_t n, int flush);
 /* One SSE event to the client (-1: the client is gone). */
 int relay_send_event(struct call *, const char *data, size_t n);
 /* The same with an event name (NULL none): an api_emit_fn, arg the call. */
