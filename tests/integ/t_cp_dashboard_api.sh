@@ -204,4 +204,29 @@ for bad in "from=today" "to=2026-12-06%2010:00:00" "from=$NOW.5"; do
 	expect_err "audit?$bad" 400 invalid_value
 done
 
+# --- 6. provider keys: what the provider page shows ------------------------------------------
+UK_ID=$(q "SELECT id FROM upstream_keys WHERE provider_id = 'mock'")
+UK_TOK=$(q "SELECT CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS SIGNED) FROM usage_records
+	WHERE upstream_key_id = $UK_ID AND created_at >= CURRENT_DATE")
+UK_N=$(q "SELECT COUNT(*) FROM usage_records WHERE upstream_key_id = $UK_ID AND created_at >= CURRENT_DATE")
+check "the mock's key carried requests today ($UK_N, $UK_TOK tokens)" test "$UK_TOK" -gt 0
+for path in /admin/providers/mock/keys "/admin/upstream-keys?provider_id=mock"; do
+	req GET "$path" "$AK"
+	check "$path: one key with health, circuit, cool-down, use today, enabled" json_is \
+		"(.data | length) == 1 and (.data[0] | .health == \"ok\" and .circuit == \"closed\" and
+		 has(\"cooldown_until\") and .enabled == true and (.used_today | type) == \"number\" and
+		 .requests_today == $UK_N and .tokens_today == $UK_TOK)"
+done
+req GET /admin/providers/mock/keys "$AK"
+check "the list keeps its own members (created_at, limits)" json_is '.data[0] | has("created_at") and has("requests_per_minute")'
+UK_PUB=$(jv '.data[0].id')
+req GET /admin/providers/nosuch/keys "$AK"
+expect_err "an unknown provider" 404 not_found
+req PUT "/admin/providers/mock/keys/$UK_PUB" "$AK" '{"enabled":false}'
+check "the key disabled" status_is 200
+req GET /admin/providers/mock/keys "$AK"
+check "a disabled key's health says disabled" json_is '.data[0].health == "disabled" and .data[0].enabled == false'
+req GET /admin/providers/mock/keys "$A_KEY"
+expect_err "a user's key" 403 insufficient_permissions
+
 finish
