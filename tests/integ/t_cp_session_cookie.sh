@@ -143,6 +143,14 @@ printf '%s' "$body" | env -i REQUEST_METHOD=POST REQUEST_URI=/auth/login SCRIPT_
 	cgi-fcgi -bind -connect "$SOCK" >"$T/tls.out" 2>&1
 check "over TLS the cookie is Secure" grep -qi '^set-cookie:.*SameSite=Strict; Secure' "$T/tls.out"
 
+# --- a password change from the cookie session keeps that session and ends the others --------
+creq PUT /user/password "{\"current_password\":\"$CP_PW\",\"new_password\":\"Another-pass-123\"}" -H "X-CSRF-Token: $CSRF"
+check "a password change with the cookie and its CSRF token -> 204" status_is 204
+creq GET /user/profile
+check "the cookie session that changed the password still works" status_is 200
+req GET /user/profile "$BEARER_SESS"
+expect_err "the other (Bearer) session ended with the password change" 401 invalid_session
+
 # --- logout --------------------------------------------------------------------------------------
 creq POST /auth/logout
 expect_err "logout with the cookie and no CSRF token" 403 csrf_failed
@@ -168,7 +176,7 @@ check "/auth/config says invite when registration is by invite" json_is '.regist
 http GET "$URL/tollgate/app"
 loc=$(hdr location)
 check "under a mount prefix /app -> 301 to /tollgate/app/" [ "$code $loc" = "301 /tollgate/app/" ]
-req POST /tollgate/auth/login "" "{\"email\":\"$EMAIL\",\"password\":\"$CP_PW\",\"cookie\":true}"
+req POST /tollgate/auth/login "" "{\"email\":\"$EMAIL\",\"password\":\"Another-pass-123\",\"cookie\":true}"
 check "under a mount prefix the cookie's Path is the prefix" header_has set-cookie 'Path=/tollgate/;'
 
 finish
