@@ -292,7 +292,7 @@ check "  reached the upstream" eq "$(mock_n)" $((m0 + 2))
 
 # --- R8: while the first request runs: the hold is placed, the same key gets 409 -----------
 IK2="idem-$CP_U-2"
-LB="{\"model\":\"test/cheap\",$(msgs 'hello there [mock:latency=3000,words=9]')}"
+LB="{\"model\":\"test/cheap\",$(msgs 'hello there [mock:latency=5000,words=9]')}"
 read_balance "$AK"
 b0=$BAL
 m0=$(mock_n)
@@ -301,8 +301,13 @@ curl -s -m 30 -o "$T/slow.body" -w '%{http_code}' -H 'Expect:' "$URL/v1/chat/com
 	--data-binary "$LB" >"$T/slow.code" 2>/dev/null &
 slow=$!
 owned_pids+=("$slow")
-sleep 1
-read_balance "$AK"
+# Until the hold is placed (not a fixed second: a busy machine may take longer to get the
+# request that far); the upstream's 5 s leave the checks and the second request in flight.
+held() {
+	read_balance "$AK"
+	[ "${RES:-0}" != 0 ] && [ "${RES#\?}" = "$RES" ]
+}
+wait_for "the first request's hold" 5 held || true
 want=$(hold_of test/cheap ${#LB} $DEFMAX)
 check "in flight: reserved = the hold, ceil(${#LB} x 1000 + $DEFMAX x 2000) + 5% = $want nano (got $RES)" eq "$RES" "$want"
 check "in flight: available is what the hold leaves (${b0} - $RES; got $AVAIL)" eq "$AVAIL" "$(minus "$b0" "$RES")"

@@ -34,12 +34,12 @@ done
 S_BODY="{\"model\":\"test/cheap\",\"stream\":true,\"stream_options\":{\"include_usage\":true},$(msgs 'go [mock:words=10,pace=60]')}"
 N_BODY="{\"model\":\"test/cheap\",$(msgs 'go [mock:words=6,latency=400]')}"
 
-# client N MODE END: requests until END (epoch s); one line per request in $T/MODE/N.log:
+# client N MODE: requests until $T/MODE.stop exists; one line per request in $T/MODE/N.log:
 # "request_id code cost stream" (cost "-" when the client was told none)
 client() {
-	local n=$1 mode=$2 end=$3 i=0 key body s rid code cost tt
+	local n=$1 mode=$2 i=0 key body s rid code cost tt
 	set +e # a client records what it got and goes on
-	while [ "$(date +%s)" -lt "$end" ]; do
+	while [ ! -e "$T/$mode.stop" ]; do
 		key=${KEYS[$(((n + i) % ${#KEYS[@]}))]}
 		s=$(((n + i) % 2))
 		i=$((i + 1))
@@ -74,17 +74,21 @@ run_mode() {
 	t0=$(date +%s)
 	end=$((t0 + SECS))
 	for i in $(seq "$CLIENTS"); do
-		client "$i" "$mode" "$end" 2>>"$T/$mode/$i.err" &
+		client "$i" "$mode" 2>>"$T/$mode/$i.err" &
 		cpids+=($!)
 		owned_pids+=($!)
 	done
-	while [ "$(date +%s)" -lt "$end" ]; do
+	# SECS of load, and on until two workers were killed under it (a busy machine can starve
+	# the killer's rounds; up to 30 s more), then the clients stop.
+	while [ "$(date +%s)" -lt "$end" ] ||
+		{ [ "$kills" -lt 2 ] && [ "$(date +%s)" -lt $((end + 30)) ]; }; do
 		sleep 2
 		victim=$(children "$tg_pid" | shuf -n 1 2>/dev/null || true)
 		[ -n "$victim" ] || continue
 		kill -KILL "$victim" 2>/dev/null && kills=$((kills + 1))
 		klast=$(date +%s)
 	done
+	touch "$T/$mode.stop"
 	for i in "${cpids[@]}"; do wait "$i" || true; done
 	cat "$T/$mode"/*.log >"$T/$mode.all"
 	note "$mode: client 1's stderr: $(tail -c 300 "$T/$mode/1.err" | tr '\n' ' ')"

@@ -50,6 +50,9 @@ check "  the revoked key is disabled, with the provider's 401 as the reason" jso
 	'.data[] | select(.last4 == "bbbb") | .enabled == false and (.disabled_reason | test("401"))'
 check "  the rate-limited key is enabled, cooling down, circuit closed" json_is \
 	'.data[] | select(.last4 == "aaaa") | .enabled == true and .cooldown_until != null and .circuit == "closed" and (.last_error | test("429"))'
+# When the cool-down ends (whole seconds, rounded down): waited for below instead of 15 s
+# from here (the checks in between took a part of it).
+cool_s=$(date -u -d "$(jv '.data[] | select(.last4 == "aaaa") | .cooldown_until // empty')" +%s 2>/dev/null || echo 0)
 check "  the healthy key: used 6 today, no error" json_is \
 	'.data[] | select(.last4 == "cccc") | .used_today == 6 and .last_error == null and .circuit == "closed"'
 req GET /admin/upstream-keys "$UK"
@@ -59,7 +62,13 @@ check "GET /api/status: the compact summary" json_is \
 	'.status == "ok" and .totalKeys >= 3 and (.keys | any(.key == "...cccc" and .available == true and .dailyUsage == 6)) and (.keys | any(.key == "...bbbb" and .available == false))'
 
 # --- the cool-down ends; the revoked key stays out ----------------------------------------------
-sleep 15.5
+# past_s S: the clock is past second S (+1: the API shows the time rounded down).
+past_s() { [ "$(date +%s)" -ge $(($1 + 1)) ]; }
+if [ "$cool_s" -gt 0 ]; then
+	wait_for "the cool-down to end" 30 past_s "$cool_s" || true
+else
+	sleep 15.5
+fi
 chat "$UK" "$(body pool/m)"
 check "after Retry-After (15 s) the request still succeeds" status_is 200
 check "  the rate-limited key was tried again, being least recently used ($(uses aaaa))" \
@@ -117,6 +126,7 @@ chat "$UK" "$fail_body"
 req GET "/admin/upstream-keys?provider_id=flaky" "$AK"
 check "three in a row open the circuit" json_is \
 	'.data[0].circuit == "open" and .data[0].consecutive_failures == 3 and .data[0].enabled == true'
+open_s=$(date -u -d "$(jv '.data[0].circuit_open_until // empty')" +%s 2>/dev/null || echo 0)
 before=$(uses cccc)
 chat "$UK" "$(body pool/flaky)"
 check "  while open, requests are refused without calling the provider" \
@@ -124,7 +134,11 @@ check "  while open, requests are refused without calling the provider" \
 check "  as 503 provider_circuit_open, not a rate limit" is_err 503 provider_circuit_open
 check "  with Retry-After until the probe (1..4 s; got '$(hdr retry-after)')" \
 	sh -c '[ "$1" -ge 1 ] && [ "$1" -le 4 ]' _ "$(hdr retry-after)"
-sleep 3.2
+if [ "$open_s" -gt 0 ]; then
+	wait_for "the circuit's open time to end" 10 past_s "$open_s" || true
+else
+	sleep 3.2
+fi
 chat "$UK" "$(body pool/flaky)"
 check "after open_seconds one probe goes through and succeeds" status_is 200
 req GET "/admin/upstream-keys?provider_id=flaky" "$AK"
