@@ -24,6 +24,8 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"
 
 smoke "http://127.0.0.1:$PORT" "fcgid /"
 smoke "http://127.0.0.1:$PORT/tollgate" "fcgid /tollgate/"
+web_static "http://127.0.0.1:$PORT" "fcgid /"
+web_static "http://127.0.0.1:$PORT/tollgate" "fcgid /tollgate/"
 
 # Apache's own refusals are JSON, not its HTML pages (issue 15 item 9).
 web_errors "http://127.0.0.1:$PORT" "fcgid /" fcgid

@@ -28,6 +28,8 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"
 
 smoke "http://127.0.0.1:$PORT" "proxy_fcgi /"
 smoke "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi /tollgate/"
+web_static "http://127.0.0.1:$PORT" "proxy_fcgi /"
+web_static "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi /tollgate/"
 
 # Apache's own refusals are JSON, not its HTML pages (issue 15 item 9).
 web_errors "http://127.0.0.1:$PORT" "proxy_fcgi /"

@@ -14,6 +14,8 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "lighttpd answers"
 
 smoke "http://127.0.0.1:$PORT" "lighttpd /"
 smoke "http://127.0.0.1:$PORT/tollgate" "lighttpd /tollgate/"
+web_static "http://127.0.0.1:$PORT" "lighttpd /"
+web_static "http://127.0.0.1:$PORT/tollgate" "lighttpd /tollgate/"
 
 # lighttpd's own refusals are JSON, not its HTML pages (issue 15 item 9).
 # lighttpd closes a body shorter than its Content-Length after server.max-read-idle, unanswered.
