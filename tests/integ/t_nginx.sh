@@ -3,7 +3,7 @@
 # the dashboard and API reference served from www/ with their headers, and nginx's own errors
 # (big header, big body, short body, backend down) as JSON.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib/init.sh"
+. "$(dirname "$0")/lib/init.sh" browser
 
 test_begin nginx curl jq
 
@@ -35,6 +35,8 @@ smoke "http://127.0.0.1:$PORT" "nginx /"
 smoke "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/"
 web_static "http://127.0.0.1:$PORT" "nginx /"
 web_static "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/"
+web_signin "http://127.0.0.1:$PORT" "nginx /"
+web_signin "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/"
 
 http GET "http://127.0.0.1:$PORT/nodb/health"
 check "nginx: /health with the DB socket missing is 503" status_is 503

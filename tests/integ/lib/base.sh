@@ -691,6 +691,32 @@ web_static() {
 	done
 }
 
+# web_signin BASE LABEL: a browser signs in to the dashboard at BASE/app/ (through this web
+# server, under its mount) with a user made through the API: tests/browser/signin_smoke.mjs.
+# Needs lib/browser.sh (init.sh ... browser); without chromium, node or the npm packages it
+# notes why and checks nothing, so the server checks of the test still count.
+web_signin() {
+	local base=$1 l=$2
+	if [ -z "${web_browser_ok:-}" ]; then
+		if (browser_setup) >"$T/browser-setup.out" 2>&1; then
+			browser_setup >/dev/null 2>&1
+			web_browser_ok=yes
+		else
+			web_browser_ok=no
+			note "no browser sign-in: $(grep -h '^SKIP' "$T/browser-setup.out" | tail -n 1)"
+		fi
+	fi
+	[ "$web_browser_ok" = yes ] || return 0
+	URL=$base APP=$base/app/ SMOKE_LABEL="$l" SMOKE_PW="Pw-$RANDOM-$RANDOM-x" \
+		SMOKE_EMAIL="smoke-$RANDOM$RANDOM-$(echo "$l" | tr -c 'a-z0-9' '-')@example.com" \
+		web_signin_run
+}
+
+web_signin_run() {
+	export SMOKE_EMAIL SMOKE_PW SMOKE_LABEL
+	browser_run signin_smoke.mjs
+}
+
 # --- web-server users ---------------------------------------------------------------------
 
 # www_user: the user Apache and lighttpd run as (and so the spawned tollgate): www-data when
