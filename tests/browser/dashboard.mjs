@@ -240,6 +240,29 @@ await step('account', async () => {
 	expectNoErrors(s, 'account', { allow: EXPECTED });
 });
 
+// The shared helpers in the page itself (loaded as the app loads them, under the CSP): money
+// from the API's decimal strings, and the chart's drawing and screen-reader table.
+await step('ui.js usd and chart.js', async () => {
+	const r = await page.evaluate(async (appUrl) => {
+		const { usd } = await import(`${appUrl}js/ui.js`);
+		const { stackedBars } = await import(`${appUrl}js/chart.js`);
+		const cases = ['12.345000000', '0.000042', '1234567.5', '-3.00', '0.995', '9.999', '0', '0.001', '0.0100', '10.00', null];
+		const div = document.createElement('div');
+		stackedBars(div, ['2026-12-01', '2026-12-02', '2026-12-03'], { 'm/a': ['0.10', '0', '2.50'], 'm/b': ['1.000000001', '0.20', '0'] }, { caption: 'c', cell: usd });
+		return {
+			usd: cases.map((c) => usd(c)),
+			rects: div.querySelectorAll('svg rect').length,
+			cells: [...div.querySelectorAll('table tbody td')].map((td) => td.textContent),
+			hidden: div.querySelector('svg').getAttribute('aria-hidden'),
+		};
+	}, app);
+	const want = ['$12.35', '$0.000042', '$1,234,567.50', '\u2212$3.00', '$1.00', '$10.00', '$0.00', '$0.001', '$0.01', '$10.00', '\u2014'];
+	r.usd.forEach((got, i) => check(got === want[i], `usd(${i}): ${got} (want ${want[i]})`));
+	check(r.rects === 4, `the chart draws one bar part per non-zero value (${r.rects})`);
+	check(JSON.stringify(r.cells) === JSON.stringify(['$0.10', '$1.00', '$0.00', '$0.20', '$2.50', '$0.00']), `the chart's table shows the API's amounts (${r.cells})`);
+	check(r.hidden === 'true', 'the SVG is hidden from screen readers (the table reads)');
+});
+
 // Screenshots and axe: each page, light and dark, desktop and a 390 px phone; a fresh
 // context with the session cookie (the sign-in page without).
 await step('screenshots', async () => {

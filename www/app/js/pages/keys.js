@@ -204,7 +204,7 @@ async function draw(list, secret, ctx) {
         { label: 'Environment', get: (k) => k.environment },
         { label: 'Permissions', get: (k) => (k.permissions || []).join(', ') },
         { label: 'Restrictions', get: restrictions },
-        { label: 'Used', get: (k) => h('span', null, `${k.requests_used} requests`, h('br'), h('span', { class: 'muted', text: k.last_used_at ? `last ${when(k.last_used_at)}` : 'never used' })) },
+        { label: 'Used', get: (k) => h('span', null, `${k.requests_used} request${k.requests_used === 1 ? '' : 's'}`, h('br'), h('span', { class: 'muted', text: k.last_used_at ? `last ${when(k.last_used_at)}` : 'never used' })) },
         { label: 'Status', get: (k) => h('span', { class: ['badge', k.is_active ? 'ok' : 'off'], text: k.is_active ? 'active' : 'disabled' }) },
         { label: 'Created', get: (k) => when(k.created_at) },
         { label: 'Actions', get: actions },
