@@ -5,7 +5,8 @@
 # (a restricted key made through the form and shown once, rotate with grace, disable, enable,
 # revoke), the CSRF token required (from the page and from curl with the cookie), the account
 # page (password change), axe on every page, no offsite request, no console error, and
-# screenshots of each page light/dark, desktop/390 px into var/screenshots/.
+# screenshots of each page light/dark, desktop/390 px into var/screenshots/; then the sign-up
+# page with registration closed and by invite (tests/browser/signup_modes.mjs).
 # The browser side is tests/browser/dashboard.mjs; this script checks what it did against the
 # database and with curl.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -56,6 +57,19 @@ if [ -s "$COOKIE_FILE" ]; then
 else
 	not_ok "the browser script left the session cookie in $COOKIE_FILE"
 fi
+# The sign-up page under the other registration modes (a restart with each).
+cp_restart "db.name=$SCRATCH" "auth.registration=closed"
+export SIGNUP_MODE=closed SIGNUP_EMAIL="inv-$CP_U@example.com" SIGNUP_PW=$CP_PW INVITE_CODE=""
+browser_run signup_modes.mjs
+cp_restart "db.name=$SCRATCH" "auth.registration=invite"
+req POST /admin/invites "$ADMIN_KEY" '{"count":1}'
+INVITE_CODE=$(jv '.codes[0] // empty')
+check "an admin makes an invite code" test -n "$INVITE_CODE"
+SIGNUP_MODE=invite browser_run signup_modes.mjs
+req GET /auth/config
+check "(the server is in invite mode)" json_is '.registration == "invite"'
+check "the invited user exists" test -n "$(sql "$DB" -e "SELECT id FROM users WHERE email = '$SIGNUP_EMAIL'")"
+
 ls "$TOLLGATE_SHOTS"/dashboard-*.png 2>/dev/null | sed 's/^/# screenshot: /'
 check "16 screenshots (4 pages, light/dark, desktop/phone) in $TOLLGATE_SHOTS" \
 	test "$(ls "$TOLLGATE_SHOTS"/dashboard-*.png 2>/dev/null | wc -l)" -ge 16
