@@ -150,6 +150,7 @@ await step('keys: create a restricted key', async () => {
 	await dlg.getByLabel('IP allowlist').fill('127.0.0.1\n10.0.0.0/8');
 	await dlg.getByLabel('Models').fill('test/cheap');
 	check(await dlg.getByLabel('Referrer allowlist').isVisible(), 'the form has "Referrer allowlist"');
+	await shot(page, 'dashboard-keys-create-dialog');
 	await dlg.getByRole('button', { name: 'Create', exact: true }).click();
 	await page.locator('.secret').waitFor();
 	firstKey = (await page.locator('.secret').textContent()).trim();
