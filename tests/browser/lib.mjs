@@ -141,12 +141,14 @@ export async function signIn(page, appUrl, email, password) {
 	await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 15000 });
 }
 
-// gotoPage(page, appUrl, id, title, {fresh}): opens #/id and waits for its <h1>. A goto that
+// gotoPage(page, appUrl, id, title, {fresh}): opens #/id and waits for its <h1> and for the
+// page to finish rendering (main.js sets aria-busy on <main> while a page renders). A goto that
 // changes only the hash does not reload the app: fresh reloads it (after cookies changed).
 export async function gotoPage(page, appUrl, id, title, { fresh = false } = {}) {
 	await page.goto(`${appUrl}#/${id}`);
 	if (fresh) await page.reload();
 	await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor({ timeout: 15000 });
+	await page.locator('main:not([aria-busy])').waitFor({ timeout: 15000 });
 }
 
 // closeAll(): closes every browser launch() opened (at the end of a script).
