@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_apache_fcgid.sh: smoke test of tollgate spawned by Apache mod_fcgid (as www-data).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib/init.sh"
+. "$(dirname "$0")/lib/init.sh" browser
 
 need_db
 need_bin
@@ -24,6 +24,10 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"
 
 smoke "http://127.0.0.1:$PORT" "fcgid /"
 smoke "http://127.0.0.1:$PORT/tollgate" "fcgid /tollgate/"
+web_static "http://127.0.0.1:$PORT" "fcgid /"
+web_static "http://127.0.0.1:$PORT/tollgate" "fcgid /tollgate/"
+web_signin "http://127.0.0.1:$PORT" "fcgid /"
+web_signin "http://127.0.0.1:$PORT/tollgate" "fcgid /tollgate/"
 
 # Apache's own refusals are JSON, not its HTML pages (issue 15 item 9).
 web_errors "http://127.0.0.1:$PORT" "fcgid /" fcgid

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_apache_proxy_fcgi.sh: smoke test of standalone tollgate behind Apache mod_proxy_fcgi.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib/init.sh"
+. "$(dirname "$0")/lib/init.sh" browser
 
 need_db
 need_bin
@@ -28,6 +28,10 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 answers"
 
 smoke "http://127.0.0.1:$PORT" "proxy_fcgi /"
 smoke "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi /tollgate/"
+web_static "http://127.0.0.1:$PORT" "proxy_fcgi /"
+web_static "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi /tollgate/"
+web_signin "http://127.0.0.1:$PORT" "proxy_fcgi /"
+web_signin "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi /tollgate/"
 
 # Apache's own refusals are JSON, not its HTML pages (issue 15 item 9).
 web_errors "http://127.0.0.1:$PORT" "proxy_fcgi /"

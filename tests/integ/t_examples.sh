@@ -6,7 +6,8 @@
 # the socket, binary and config paths, `listen 80`), pastes it into a minimal top-level config
 # of its server, and checks the result through that server. Each example's commented
 # "serve tollgate under a prefix" alternative is uncommented mechanically in place of the
-# block it replaces and checked too, and so are the tollgate.conf lines the examples show.
+# block it replaces and checked too, and so are the tollgate.conf lines the examples show. Each
+# pasted example serves the dashboard and the API reference from www/ (web_static).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh"
 
@@ -217,6 +218,9 @@ http {
     scgi_temp_path $T/tmp/nginx-scgi;
     gzip on;
     gzip_types application/json;
+    # As Debian's nginx.conf: the dashboard's files need their types.
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
 
 # ---- pasted: $1
 EOF
@@ -239,10 +243,12 @@ nginx_wrap nginx.conf.example "$T/ex/nginx.pasted" >"$T/ex/nginx.conf.in"
 start_web start_nginx_with "$T/ex/nginx.conf.in" || bail "nginx starts with nginx.conf.example"
 wait_http "http://127.0.0.1:$PORT/health" || bail "nginx answers"
 probe "http://127.0.0.1:$PORT" "nginx example" gzip
+web_static "http://127.0.0.1:$PORT" "nginx example"
 stop_last
 
-prefix_variant nginx '#    location /tollgate/ {' \
-	'/^    location \/ {$/,/^    }$/' '/^    location \/ {$/' || bail "nginx example: prefix alternative uncommented"
+prefix_variant nginx '#    location ~ ^/tollgate/(app|docs|redoc)/(.*)$ {' \
+	'/^    location \/ {$/,/^    }$/' '/^    location \/ {$/' '/^    location ~ ^\/(app|docs|redoc)\/ {$/,/^    }$/' ||
+	bail "nginx example: prefix alternative uncommented"
 SOCK=$T/run/prefix.sock
 paste_example "$T/ex/nginx-prefix.example" "$T/ex/nginx-prefix.pasted" ||
 	bail "nginx prefix example: paths substituted"
@@ -251,6 +257,7 @@ nginx_wrap "nginx.conf.example (prefix alternative)" "$T/ex/nginx-prefix.pasted"
 start_web start_nginx_with "$T/ex/nginx-prefix.conf.in" || bail "nginx starts with the prefix alternative"
 wait_http "http://127.0.0.1:$PORT/tollgate/health" || bail "nginx answers"
 probe "http://127.0.0.1:$PORT/tollgate" "nginx example /tollgate/" gzip
+web_static "http://127.0.0.1:$PORT/tollgate" "nginx example /tollgate/"
 http GET "http://127.0.0.1:$PORT/tollgate"
 check "nginx example /tollgate/: /tollgate redirects to /tollgate/" \
 	test "$code:$(hdr location | sed 's|^https\?://[^/]*||')" = "301:/tollgate/"
@@ -284,7 +291,9 @@ LoadModule filter_module $MODS/mod_filter.so
 LoadModule deflate_module $MODS/mod_deflate.so
 LoadModule mime_module $MODS/mod_mime.so
 LoadModule reqtimeout_module $MODS/mod_reqtimeout.so
-TypesConfig /dev/null
+# As Debian's mime.conf and dir.conf (mod_dir is enabled by default there).
+TypesConfig /etc/mime.types
+LoadModule dir_module $MODS/mod_dir.so
 EOF
 	for m in "$@"; do
 		echo "LoadModule ${m}_module $MODS/mod_$m.so"
@@ -321,26 +330,29 @@ EOF
 SOCK=$T/run/root.sock ETC=/nonexistent
 paste_example "$EX/apache-proxy_fcgi.conf.example" "$T/ex/proxy_fcgi.pasted" ||
 	bail "apache-proxy_fcgi example: paths substituted"
-apache_wrap apache-proxy_fcgi.conf.example "$T/ex/proxy_fcgi.pasted" proxy proxy_fcgi \
+apache_wrap apache-proxy_fcgi.conf.example "$T/ex/proxy_fcgi.pasted" proxy proxy_fcgi headers \
 	>"$T/ex/proxy_fcgi.conf.in"
 start_web start_apache "$T/ex/proxy_fcgi.conf.in" || bail "apache2 starts with apache-proxy_fcgi.conf.example"
 wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 (mod_proxy_fcgi) answers"
 probe "http://127.0.0.1:$PORT" "proxy_fcgi example" gzip
+web_static "http://127.0.0.1:$PORT" "proxy_fcgi example"
 stop_last
 
 prefix_variant apache-proxy_fcgi \
-	'#    ProxyPass "/tollgate/" "unix:/run/tollgate/tollgate.sock|fcgi://tollgate/" flushpackets=on timeout=300' \
-	'/^    ProxyPass "\/" /' '/^    ProxyPass "\/" /' '/^    <Location "\/">$/,/^    <\/Location>$/' ||
+	'#    AliasMatch "^/tollgate/(app|docs|redoc)/(.*)$" "/usr/local/share/tollgate/www/$1/$2"' \
+	'/^    ProxyPass "\/" /' '/^    ProxyPass "\/" /' '/^    <Location "\/">$/,/^    <\/Location>$/' \
+	'/^    AliasMatch "^\/(app|docs|redoc)\//' '/^    ProxyPassMatch "^\/(app|docs|redoc)\//' ||
 	bail "apache-proxy_fcgi example: prefix alternative uncommented"
 SOCK=$T/run/prefix.sock
 paste_example "$T/ex/apache-proxy_fcgi-prefix.example" "$T/ex/proxy_fcgi-prefix.pasted" ||
 	bail "apache-proxy_fcgi prefix example: paths substituted"
 apache_wrap "apache-proxy_fcgi.conf.example (prefix alternative)" "$T/ex/proxy_fcgi-prefix.pasted" \
-	proxy proxy_fcgi >"$T/ex/proxy_fcgi-prefix.conf.in"
+	proxy proxy_fcgi headers >"$T/ex/proxy_fcgi-prefix.conf.in"
 start_web start_apache "$T/ex/proxy_fcgi-prefix.conf.in" ||
 	bail "apache2 starts with the proxy_fcgi prefix alternative"
 wait_http "http://127.0.0.1:$PORT/tollgate/health" || bail "apache2 (mod_proxy_fcgi) answers"
 probe "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi example /tollgate/" gzip
+web_static "http://127.0.0.1:$PORT/tollgate" "proxy_fcgi example /tollgate/"
 http GET "http://127.0.0.1:$PORT/tollgate"
 check "proxy_fcgi example /tollgate/: /tollgate redirects to /tollgate/" \
 	test "$code:$(hdr location | sed 's|^https\?://[^/]*||')" = "301:/tollgate/"
@@ -352,18 +364,21 @@ chown "$WWW_USER" "$T/fcgid"
 SOCK=/nonexistent ETC=$T/etc-root
 paste_example "$EX/apache-fcgid.conf.example" "$T/ex/fcgid.pasted" ||
 	bail "apache-fcgid example: paths substituted"
-apache_wrap apache-fcgid.conf.example "$T/ex/fcgid.pasted" fcgid >"$T/ex/fcgid.conf.in"
+apache_wrap apache-fcgid.conf.example "$T/ex/fcgid.pasted" fcgid headers >"$T/ex/fcgid.conf.in"
 start_web start_apache "$T/ex/fcgid.conf.in" || bail "apache2 starts with apache-fcgid.conf.example"
 wait_http "http://127.0.0.1:$PORT/health" || bail "apache2 (mod_fcgid) answers"
 probe "http://127.0.0.1:$PORT" "fcgid example" gzip
+web_static "http://127.0.0.1:$PORT" "fcgid example"
 owner=$(ps -o user= -p "$(pgrep -f -- "$T/bin/tollgate" | head -n 1)" 2>/dev/null || true)
 check "fcgid example: spawned tollgate runs as $WWW_USER" test "$owner" = "$WWW_USER"
 stop_last
 
 # The prefix alternative replaces `ScriptAlias /` and <Location "/">; the "two mounts" lines after it are pasted
 # as well (a second binary and config under /b/).
-prefix_variant apache-fcgid '#    ScriptAlias /tollgate/ /usr/local/lib/tollgate/tollgate/' \
-	'/^    ScriptAlias \/ /' '/^    ScriptAlias \/ /' '/^    <Location "\/">$/,/^    <\/Location>$/' ||
+prefix_variant apache-fcgid \
+	'#    AliasMatch "^/tollgate/(app|docs|redoc)/(.*)$" "/usr/local/share/tollgate/www/$1/$2"' \
+	'/^    ScriptAlias \/ /' '/^    ScriptAlias \/ /' '/^    <Location "\/">$/,/^    <\/Location>$/' \
+	'/^    AliasMatch "^\/(app|docs|redoc)\//' ||
 	bail "apache-fcgid example: prefix alternative uncommented"
 alt_block "$EX/apache-fcgid.conf.example" '#    FcgidCmdOptions /usr/local/lib/tollgate/tollgate-b InitialEnv TOLLGATE_CONF=/etc/tollgate/b.conf' \
 	>>"$T/ex/apache-fcgid-prefix.example"
@@ -372,11 +387,12 @@ ETC=$T/etc-prefix
 paste_example "$T/ex/apache-fcgid-prefix.example" "$T/ex/fcgid-prefix.pasted" ||
 	bail "apache-fcgid prefix example: paths substituted"
 apache_wrap "apache-fcgid.conf.example (prefix and two-mounts alternatives)" \
-	"$T/ex/fcgid-prefix.pasted" fcgid >"$T/ex/fcgid-prefix.conf.in"
+	"$T/ex/fcgid-prefix.pasted" fcgid headers >"$T/ex/fcgid-prefix.conf.in"
 start_web start_apache "$T/ex/fcgid-prefix.conf.in" ||
 	bail "apache2 starts with the fcgid prefix alternative"
 wait_http "http://127.0.0.1:$PORT/tollgate/health" || bail "apache2 (mod_fcgid) answers"
 probe "http://127.0.0.1:$PORT/tollgate" "fcgid example /tollgate/" gzip
+web_static "http://127.0.0.1:$PORT/tollgate" "fcgid example /tollgate/"
 probe "http://127.0.0.1:$PORT/b" "fcgid example /b/ (second mount)" gzip
 check "fcgid example: the second mount runs its own binary" running "$T/bin/tollgate-b"
 stop_last
@@ -419,12 +435,15 @@ lighttpd_wrap lighttpd.conf.example "$T/ex/lighttpd.pasted" >"$T/ex/lighttpd.con
 start_web start_lighttpd_with "$T/ex/lighttpd.conf.in" || bail "lighttpd starts with lighttpd.conf.example"
 wait_http "http://127.0.0.1:$PORT/health" || bail "lighttpd answers"
 probe "http://127.0.0.1:$PORT" "lighttpd example"
+web_static "http://127.0.0.1:$PORT" "lighttpd example"
 owner=$(ps -o user= -p "$(pgrep -f -- "$T/bin/tollgate" | head -n 1)" 2>/dev/null || true)
 check "lighttpd example: spawned tollgate runs as $WWW_USER" test "$owner" = "$WWW_USER"
 stop_last
 
 prefix_variant lighttpd '#    fastcgi.server += (' \
-	'/^fastcgi\.server += ($/,/^)$/' '/^fastcgi\.server += ($/' || bail "lighttpd example: prefix alternative uncommented"
+	'/^fastcgi\.server += ($/,/^)$/' '/^fastcgi\.server += ($/' \
+	'/^\$HTTP\["url"\] =~ "^\/(app|docs|redoc)\/" {$/,/^}$/' ||
+	bail "lighttpd example: prefix alternative uncommented"
 ETC=$T/etc-prefix
 paste_example "$T/ex/lighttpd-prefix.example" "$T/ex/lighttpd-prefix.pasted" ||
 	bail "lighttpd prefix example: paths substituted"
@@ -434,6 +453,7 @@ start_web start_lighttpd_with "$T/ex/lighttpd-prefix.conf.in" ||
 	bail "lighttpd starts with the prefix alternative"
 wait_http "http://127.0.0.1:$PORT/tollgate/health" || bail "lighttpd answers"
 probe "http://127.0.0.1:$PORT/tollgate" "lighttpd example /tollgate/"
+web_static "http://127.0.0.1:$PORT/tollgate" "lighttpd example /tollgate/"
 stop_last
 
 finish

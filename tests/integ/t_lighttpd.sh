@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t_lighttpd.sh: smoke test of tollgate spawned by lighttpd mod_fastcgi (bin-path).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib/init.sh"
+. "$(dirname "$0")/lib/init.sh" browser
 
 test_begin lighttpd curl jq
 
@@ -14,6 +14,10 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "lighttpd answers"
 
 smoke "http://127.0.0.1:$PORT" "lighttpd /"
 smoke "http://127.0.0.1:$PORT/tollgate" "lighttpd /tollgate/"
+web_static "http://127.0.0.1:$PORT" "lighttpd /"
+web_static "http://127.0.0.1:$PORT/tollgate" "lighttpd /tollgate/"
+web_signin "http://127.0.0.1:$PORT" "lighttpd /"
+web_signin "http://127.0.0.1:$PORT/tollgate" "lighttpd /tollgate/"
 
 # lighttpd's own refusals are JSON, not its HTML pages (issue 15 item 9).
 # lighttpd closes a body shorter than its Content-Length after server.max-read-idle, unanswered.

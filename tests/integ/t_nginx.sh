@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # t_nginx.sh: smoke test of standalone tollgate behind nginx (root mount, /tollgate/ mount, DB down),
-# and nginx's own errors (big header, big body, short body, backend down) as JSON.
+# the dashboard and API reference served from www/ with their headers, and nginx's own errors
+# (big header, big body, short body, backend down) as JSON.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib/init.sh"
+. "$(dirname "$0")/lib/init.sh" browser
 
 test_begin nginx curl jq
 
 SOCK=$T/run/root.sock
 SOCK_PREFIX=$T/run/prefix.sock
 SOCK_NODB=$T/run/nodb.sock
-mkdir -p "$T/run/root" "$T/run/prefix" "$T/run/nodb"
+mkdir -p "$T/run/root" "$T/run/prefix" "$T/run/nodb" "$T/www"
+# nginx's workers (nobody) serve the dashboard from www/: a copy they can read.
+cp -R "$TOLLGATE_SRCDIR/www/." "$T/www/"
+chmod -R a+rX "$T/www"
+WWW_DIR=$T/www
 
 # Three masters: the plain one, one mounted under /tollgate, one whose DB socket is missing.
 tg_conf "$T/root.conf" "server.listen=unix:$SOCK" "server.pid_file=$T/run/root.pid" \
@@ -28,6 +33,10 @@ wait_http "http://127.0.0.1:$PORT/health" || bail "nginx answers"
 
 smoke "http://127.0.0.1:$PORT" "nginx /"
 smoke "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/"
+web_static "http://127.0.0.1:$PORT" "nginx /"
+web_static "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/"
+web_signin "http://127.0.0.1:$PORT" "nginx /"
+web_signin "http://127.0.0.1:$PORT/tollgate" "nginx /tollgate/"
 
 http GET "http://127.0.0.1:$PORT/nodb/health"
 check "nginx: /health with the DB socket missing is 503" status_is 503

@@ -641,6 +641,82 @@ dump_logs() {
 	done
 }
 
+# web_static BASE LABEL: the dashboard (www/app) and the API reference (www/docs, www/redoc)
+# served statically by the web server at BASE/app/ etc., with the security headers of
+# contract 17 on those paths only, while the API at BASE still answers JSON. A viewer whose
+# files are not in the checkout yet is noted, not checked.
+web_static() {
+	local base=$1 l=$2 www=${WWW_DIR:-$TOLLGATE_SRCDIR/www} d mnt
+	mnt=$(echo "$base" | sed -E 's#^https?://[^/]+##')
+	local csp="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+	http GET "$base/app/"
+	check "$l: GET /app/ is 200" status_is 200
+	check "$l: /app/ is text/html" header_has content-type '^text/html'
+	check "$l: /app/ is www/app/index.html" cmp -s "$T/body" "$www/app/index.html"
+	check "$l: /app/ has the dashboard's CSP" test "$(hdr content-security-policy | tr -d '\r')" = "$csp"
+	check "$l: /app/ has X-Content-Type-Options nosniff" header_has x-content-type-options '^nosniff'
+	check "$l: /app/ has Referrer-Policy same-origin" header_has referrer-policy '^same-origin'
+	check "$l: /app/ has X-Frame-Options DENY" header_has x-frame-options '^DENY'
+	check "$l: /app/ is revalidated (Cache-Control no-cache)" header_has cache-control '^no-cache'
+
+	http GET "$base/app/js/main.js"
+	check "$l: GET /app/js/main.js is 200" status_is 200
+	# A module script of another type is refused by browsers.
+	check "$l: main.js is JavaScript" header_has content-type '^\(text\|application\)/javascript'
+	check "$l: main.js is www/app/js/main.js" cmp -s "$T/body" "$www/app/js/main.js"
+	check "$l: main.js has the CSP too" header_has content-security-policy "^default-src 'none'"
+	check "$l: main.js may be cached (max-age)" header_has cache-control 'max-age=[1-9]'
+
+	for d in docs redoc; do
+		if [ ! -f "$www/$d/index.html" ]; then
+			note "$l: www/$d/index.html not in this checkout; /$d/ not checked"
+			continue
+		fi
+		http GET "$base/$d/"
+		check "$l: GET /$d/ is 200" status_is 200
+		check "$l: /$d/ is text/html" header_has content-type '^text/html'
+		check "$l: /$d/ has the CSP" header_has content-security-policy "^default-src 'none'"
+	done
+
+	http GET "$base/health"
+	check "$l: /health is still tollgate's JSON" content_type_json
+	check "$l: /health has no dashboard CSP" test -z "$(hdr content-security-policy)"
+
+	# tollgate (not the web server) answers the bare paths with their slash, under the mount.
+	for d in app docs redoc; do
+		http GET "$base/$d"
+		check "$l: GET /$d is 301" status_is 301
+		check "$l: /$d redirects to /$d/" test "$(hdr location | tr -d '\r')" = "$mnt/$d/"
+	done
+}
+
+# web_signin BASE LABEL: a browser signs in to the dashboard at BASE/app/ (through this web
+# server, under its mount) with a user made through the API: tests/browser/signin_smoke.mjs.
+# Needs lib/browser.sh (init.sh ... browser); without chromium, node or the npm packages it
+# notes why and checks nothing, so the server checks of the test still count.
+web_signin() {
+	local base=$1 l=$2
+	if [ -z "${web_browser_ok:-}" ]; then
+		if (browser_setup) >"$T/browser-setup.out" 2>&1; then
+			browser_setup >/dev/null 2>&1
+			web_browser_ok=yes
+		else
+			web_browser_ok=no
+			note "no browser sign-in: $(grep -h '^SKIP' "$T/browser-setup.out" | tail -n 1)"
+		fi
+	fi
+	[ "$web_browser_ok" = yes ] || return 0
+	URL=$base APP=$base/app/ SMOKE_LABEL="$l" SMOKE_PW="Pw-$RANDOM-$RANDOM-x" \
+		SMOKE_EMAIL="smoke-$RANDOM$RANDOM-$(echo "$l" | tr -c 'a-z0-9' '-')@example.com" \
+		web_signin_run
+}
+
+web_signin_run() {
+	export SMOKE_EMAIL SMOKE_PW SMOKE_LABEL
+	browser_run signin_smoke.mjs
+}
+
 # --- web-server users ---------------------------------------------------------------------
 
 # www_user: the user Apache and lighttpd run as (and so the spawned tollgate): www-data when
@@ -681,6 +757,9 @@ start_nginx() {
 	: "${NEXT_UPSTREAM:=error timeout}"
 	# What nginx itself takes in a body; a test of large bodies raises it.
 	: "${NGX_MAX_BODY:=1m}"
+	# What it serves at /app/, /docs/, /redoc/; a test copies www/ into $T when the checkout
+	# may not be readable by nginx's workers (nobody).
+	: "${WWW_DIR:=$TOLLGATE_SRCDIR/www}"
 	render "$integ_dir/nginx.conf.in" "$T/nginx/nginx.conf"
 	if ! nginx -t -q -p "$T/nginx/" -e "$T/log/nginx-error.log" -c "$T/nginx/nginx.conf" \
 		>>"$T/log/nginx.out" 2>&1; then
