@@ -132,6 +132,8 @@ let rotated = null;
 await step('keys: create a restricted key', async () => {
 	await page.getByRole('link', { name: 'Keys', exact: true }).click();
 	await page.getByRole('heading', { level: 1, name: 'Keys' }).waitFor();
+	// the focus moves when the page has finished rendering (its data loaded)
+	await page.locator('main:not([aria-busy])').waitFor();
 	check((await page.evaluate(() => document.activeElement && document.activeElement.tagName)) === 'H1', 'navigating moves the focus to the page heading');
 	await checkAxe(page, 'keys page');
 	await page.getByRole('button', { name: 'Create key' }).click();

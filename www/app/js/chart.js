@@ -22,7 +22,7 @@ export function stackedBars(parent, days, series, opts = {}) {
   const max = Math.max(0, ...totals) || 1;
   const W = 720;
   const H = 240;
-  const padL = 56;
+  const padL = 76;
   const padB = 28;
   const padT = 8;
   const plotH = H - padB - padT;
@@ -51,14 +51,16 @@ export function stackedBars(parent, days, series, opts = {}) {
     }
   });
   const legend = h('ul', { class: 'legend', attrs: { 'aria-hidden': 'true' } }, names.map((n, k) => h('li', null, h('span', { class: `swatch s${k % 8}` }), n)));
+  // the table inside a visually hidden box: a table itself is never narrower than its
+  // content, so as .sr-only it would widen a phone's page
   const tbl = h(
     'table',
-    { class: 'sr-only' },
+    null,
     h('caption', { text: caption }),
     h('thead', null, h('tr', null, h('th', { attrs: { scope: 'col' }, text: 'Day' }), names.map((n) => h('th', { attrs: { scope: 'col' }, text: n })))),
     h('tbody', null, days.map((d, i) => h('tr', null, h('th', { attrs: { scope: 'row' }, text: d }), names.map((n) => h('td', { text: cell(series[n][i] ?? 0) }))))),
   );
-  const fig = h('figure', { class: 'chart-box' }, svg, legend, tbl);
+  const fig = h('figure', { class: 'chart-box' }, svg, legend, h('div', { class: 'sr-only' }, tbl));
   parent.append(fig);
   return fig;
 }

@@ -46,10 +46,10 @@ function chart(box, sum) {
   }
   stackedBars(box, days, series, {
     caption: 'Spend per day and model, last 30 days (USD)',
-    format: (v) => `$${v < 1 && v > 0 ? v.toPrecision(2) : v.toFixed(2)}`,
+    format: (v) => `$${v < 1 && v > 0 ? Number(v.toPrecision(2)) : v.toFixed(2)}`,
     cell: (raw) => usd(raw),
   });
-  if (sum.totals) box.append(h('p', { class: 'muted', text: `${sum.totals.requests} requests, ${sum.totals.total_tokens} tokens, ${usd(sum.totals.cost)} in this period.` }));
+  if (sum.totals) box.append(h('p', { class: 'muted', text: `${sum.totals.requests} request${sum.totals.requests === 1 ? '' : 's'}, ${sum.totals.total_tokens} tokens, ${usd(sum.totals.cost)} in this period.` }));
 }
 
 export default {
