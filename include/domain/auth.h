@@ -20,15 +20,29 @@ enum perm {
 };
 
 struct principal {
-	int64_t user_id;   /* internal */
-	char user_pub[32]; /* usr_... */
-	int admin_role;	   /* the user's role is admin */
-	int64_t key_id;	   /* internal; 0 for a session */
-	char key_pub[32];  /* key_...; "" for a session */
-	char masked[64];   /* gw_live_Ab3x...wxyz, or "" */
-	unsigned perms;	   /* PERM_* */
-	int session;	   /* authenticated by a dashboard session */
+	int64_t user_id;	  /* internal */
+	char user_pub[32];	  /* usr_... */
+	int admin_role;		  /* the user's role is admin */
+	int64_t key_id;		  /* internal; 0 for a session */
+	char key_pub[32];	  /* key_...; "" for a session */
+	char masked[64];	  /* gw_live_Ab3x...wxyz, or "" */
+	unsigned perms;		  /* PERM_* */
+	int session;		  /* authenticated by a dashboard session */
+	char session_expires[24]; /* a session's end, ISO 8601 UTC; else "" */
 };
+
+/* A CSRF token in hex: HMAC-SHA256 keyed by the session token. */
+#define AUTH_CSRF_LEN 64
+
+/*
+ * The CSRF token of a session token.  Derived, not stored: any worker checks
+ * it without the database, only the holder of the token (the browser that
+ * got the cookie and /auth/session's answer) knows it, and it dies with the
+ * session.  -1 (out "") when the HMAC fails.
+ */
+int auth_csrf(const char *token, char out[AUTH_CSRF_LEN + 1]);
+/* 1 when given (NULL: absent) is the CSRF token of token, in constant time. */
+int auth_csrf_ok(const char *token, const char *given);
 
 /*
  * The principal of an API key by the SHA-256 of its secret, checked against

@@ -10,6 +10,7 @@
 /* h_meta.c */
 enum tg_err h_health(struct tg_req *, struct tg_resp *);
 enum tg_err h_root(struct tg_req *, struct tg_resp *);
+enum tg_err h_slash(struct tg_req *, struct tg_resp *);
 enum tg_err h_openapi(struct tg_req *, struct tg_resp *);
 /* h_debug.c: test-only routes, present only with debug.routes = on */
 enum tg_err h_debug_sleep(struct tg_req *, struct tg_resp *);
@@ -22,6 +23,8 @@ enum tg_err h_debug_crash(struct tg_req *, struct tg_resp *);
 enum tg_err h_auth_register(struct tg_req *, struct tg_resp *);
 enum tg_err h_auth_login(struct tg_req *, struct tg_resp *);
 enum tg_err h_auth_logout(struct tg_req *, struct tg_resp *);
+enum tg_err h_auth_session(struct tg_req *, struct tg_resp *);
+enum tg_err h_auth_config(struct tg_req *, struct tg_resp *);
 /* h_user.c */
 enum tg_err h_user_profile(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_profile_update(struct tg_req *, struct tg_resp *);

@@ -28,7 +28,13 @@ struct op;
  */
 enum tg_err resp_op(
     struct tg_req *, struct tg_resp *, const struct op *, enum tg_err rc);
-/* The raw credential the client sent, or NULL (for logout). */
+/* The raw credential the client sent in a header, or NULL. */
 const char *auth_credential(struct tg_req *);
+/*
+ * Set the dashboard's session cookie to token (HttpOnly, SameSite=Strict,
+ * Path the mount prefix, Secure over TLS), or clear it when token is NULL.
+ */
+void session_cookie(
+    struct tg_req *, struct tg_resp *, const char *token, unsigned max_age);
 
 #endif

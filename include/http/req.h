@@ -64,6 +64,9 @@ struct tg_req {
 	struct db_conn
 	    *db; /* borrowed by router_db, returned after the request */
 	struct http_client *http; /* the slot's, for upstream calls */
+	/* The credential auth_check accepted; by_cookie: from the session cookie. */
+	const char *credential;
+	int by_cookie;
 };
 
 /*
@@ -95,6 +98,8 @@ enum tg_err req_read_body(struct tg_req *, size_t max);
  */
 int req_json_type(const char *ct);
 /* Method from its name. */
+/* 1 when the request reached the web server over TLS (its HTTPS param). */
+int req_tls(const struct tg_req *);
 /* 1 when the client is known to have left (its web server closed on us). */
 int req_client_gone(const struct tg_req *);
 enum tg_method req_method_parse(const char *);

@@ -18,6 +18,7 @@ struct session_row {
 	const char *user_pub;
 	const char *role;
 	const char *status;
+	const char *expires; /* "YYYY-MM-DDTHH:MM:SSZ" */
 };
 
 /* The live session whose token hashes to hash; TG_ENOENT. */

@@ -288,7 +288,40 @@ auth_by_session(struct op *op, struct db_conn *c,
 	p->perms = PERM_READ | PERM_WRITE | PERM_KEYS |
 	    (p->admin_role ? PERM_ADMIN : 0);
 	p->session = 1;
+	snprintf(p->session_expires, sizeof(p->session_expires), "%s",
+	    s.expires != NULL ? s.expires : "");
 	return TG_OK;
+}
+
+/* Its purpose in the HMAC, so the token can key nothing else by accident. */
+#define CSRF_LABEL "tollgate csrf v1"
+
+int
+auth_csrf(const char *token, char out[AUTH_CSRF_LEN + 1])
+{
+	unsigned char mac[CRYPTO_SHA256_LEN];
+
+	*out = '\0';
+	if (crypto_hmac_sha256(token, strlen(token), CSRF_LABEL,
+		sizeof(CSRF_LABEL) - 1, mac) == -1)
+		return -1;
+	crypto_hex(mac, sizeof(mac), out);
+	crypto_wipe(mac, sizeof(mac));
+	return 0;
+}
+
+int
+auth_csrf_ok(const char *token, const char *given)
+{
+	char want[AUTH_CSRF_LEN + 1];
+	int ok;
+
+	if (given == NULL || strlen(given) != AUTH_CSRF_LEN)
+		return 0;
+	ok = auth_csrf(token, want) == 0 &&
+	    crypto_equal(want, given, AUTH_CSRF_LEN);
+	crypto_wipe(want, sizeof(want));
+	return ok;
 }
 
 /*

@@ -30,7 +30,12 @@ static const struct jx_field register_fields[] = {
 static const struct jx_field login_fields[] = {
 	{ "email",	JX_STRING,	1 },
 	{ "password",	JX_STRING,	1 },
+	{ "cookie",	JX_BOOL,	0 },
 	{ NULL,		0,		0 },
+};
+
+static const char *const registration_names[] = {
+	[REG_OPEN] = "open", [REG_INVITE] = "invite", [REG_CLOSED] = "closed",
 };
 /* clang-format on */
 
@@ -98,7 +103,7 @@ enum tg_err
 h_auth_login(struct tg_req *r, struct tg_resp *resp)
 {
 	struct op op;
-	char token[KEY_MAX_LEN];
+	char token[KEY_MAX_LEN], csrf[AUTH_CSRF_LEN + 1];
 	struct db_conn *c;
 	json_t *user, *expires;
 	enum tg_err rc;
@@ -112,8 +117,19 @@ h_auth_login(struct tg_req *r, struct tg_resp *resp)
 		 jx_str(r->json, "password"), token, &user, &expires)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	resp_header(resp, "Cache-Control", "no-store");
-	resp->body = json_pack("{s:s, s:O, s:O}", "token", token, "expires_at",
-	    expires, "user", user);
+	if (json_is_true(json_object_get(r->json, "cookie"))) {
+		/* The dashboard: the token goes where its scripts cannot read it. */
+		if (auth_csrf(token, csrf) == -1) {
+			crypto_wipe(token, sizeof(token));
+			return TG_ESYSTEM;
+		}
+		session_cookie(r, resp, token, r->ctx->conf->session_ttl);
+		resp->body = json_pack("{s:O, s:O, s:s}", "expires_at", expires,
+		    "user", user, "csrf_token", csrf);
+	} else {
+		resp->body = json_pack("{s:s, s:O, s:O}", "token", token,
+		    "expires_at", expires, "user", user);
+	}
 	crypto_wipe(token, sizeof(token));
 	return TG_OK;
 }
@@ -122,7 +138,7 @@ enum tg_err
 h_auth_logout(struct tg_req *r, struct tg_resp *resp)
 {
 	struct op op;
-	const char *cred = auth_credential(r);
+	const char *cred = r->credential;
 	struct db_conn *c;
 	enum tg_err rc;
 
@@ -135,6 +151,43 @@ h_auth_logout(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = account_logout(c, &op, cred)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
+	if (r->by_cookie)
+		session_cookie(r, resp, NULL, 0);
 	resp->status = 204;
+	return TG_OK;
+}
+
+/* The signed-in session: who, until when, and the CSRF token its pages send. */
+enum tg_err
+h_auth_session(struct tg_req *r, struct tg_resp *resp)
+{
+	char csrf[AUTH_CSRF_LEN + 1];
+	struct op op;
+	struct db_conn *c;
+	json_t *user;
+	enum tg_err rc;
+
+	req_op(r, &op);
+	if (!r->who->session)
+		return resp_fail_code(r, resp, TG_EINVAL, "not_a_session", NULL,
+		    "this describes a dashboard session: sign in at "
+		    "/auth/login; an API key has none");
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = account_user(c, &op, r->who->user_id, 0, &user)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
+	if (auth_csrf(r->credential, csrf) == -1)
+		return TG_ESYSTEM;
+	resp_header(resp, "Cache-Control", "no-store");
+	resp->body = json_pack("{s:O, s:s, s:s}", "user", user, "expires_at",
+	    r->who->session_expires, "csrf_token", csrf);
+	return TG_OK;
+}
+
+/* What the sign-up page must ask: nothing secret, no credential needed. */
+enum tg_err
+h_auth_config(struct tg_req *r, struct tg_resp *resp)
+{
+	resp->body = json_pack("{s:s}", "registration",
+	    registration_names[r->ctx->conf->registration]);
 	return TG_OK;
 }

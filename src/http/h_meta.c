@@ -60,3 +60,20 @@ h_openapi(struct tg_req *r, struct tg_resp *resp)
 	resp->rawlen = r->ctx->openapi_len;
 	return TG_OK;
 }
+
+/*
+ * /app, /docs and /redoc without their slash: the web server serves the
+ * directories, this sends a bare path there whichever server it is.
+ */
+enum tg_err
+h_slash(struct tg_req *r, struct tg_resp *resp)
+{
+	resp->status = 301;
+	resp_header(resp, "Location",
+	    arena_printf(
+		r->arena, "%s%s/", r->ctx->conf->mount_prefix, r->path));
+	resp->body = json_pack("{s:s}", "location",
+	    arena_printf(
+		r->arena, "%s%s/", r->ctx->conf->mount_prefix, r->path));
+	return TG_OK;
+}

@@ -118,7 +118,7 @@ h_user_password(struct tg_req *r, struct tg_resp *resp)
 	if ((rc = account_change_password(c, &op, r->who->user_id,
 		 jx_str(r->json, "current_password"),
 		 jx_str(r->json, "new_password"),
-		 r->who->session ? auth_credential(r) : NULL)) != TG_OK)
+		 r->who->session ? r->credential : NULL)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	resp->status = 204;
 	return TG_OK;

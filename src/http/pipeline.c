@@ -19,6 +19,23 @@
 #define MISSING_MSG                                                            \
 	"no API key: send it as 'Authorization: Bearer <key>' or "             \
 	"'X-API-Key: <key>'"
+/* The dashboard's session cookie (HttpOnly; set by POST /auth/login). */
+#define SESSION_COOKIE "tollgate_session"
+
+void
+session_cookie(
+    struct tg_req *r, struct tg_resp *resp, const char *token, unsigned max_age)
+{
+	const char *mount = r->ctx->conf->mount_prefix;
+
+	resp_header(resp, "Set-Cookie",
+	    arena_printf(r->arena,
+		SESSION_COOKIE "=%s; Path=%s/; Max-Age=%u; HttpOnly; "
+			       "SameSite=Strict%s",
+		token != NULL ? token : "", mount != NULL ? mount : "",
+		token != NULL ? max_age : 0, req_tls(r) ? "; Secure" : ""));
+}
+
 #define INVALID_MSG                                                            \
 	"the API key is not valid: check that it was copied whole, or create " \
 	"a new one"
@@ -61,6 +78,34 @@ auth_credential(struct tg_req *r)
 	return NULL;
 }
 
+/*
+ * The dashboard's session token from the Cookie header (NULL: none).  Only a
+ * gws_ session ever goes in it; anything else there is refused as a session.
+ */
+static const char *
+cookie_session(struct tg_req *r)
+{
+	size_t n = sizeof(SESSION_COOKIE) - 1, len;
+	const char *p, *end;
+
+	if ((p = req_header(r, "Cookie")) == NULL)
+		return NULL;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ';')
+			p++;
+		end = strchr(p, ';');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len > n && strncmp(p, SESSION_COOKIE "=", n + 1) == 0) {
+			for (p += n + 1, len -= n + 1;
+			     len > 0 && p[len - 1] == ' '; len--)
+				;
+			return arena_strndup(r->arena, p, len);
+		}
+		p += len;
+	}
+	return NULL;
+}
+
 /* The credential of r, its format checked before any database work. */
 static enum tg_err
 credential(struct tg_req *r, struct tg_resp *resp, const char **out)
@@ -82,6 +127,14 @@ credential(struct tg_req *r, struct tg_resp *resp, const char **out)
 			    "send the key in a header, 'Authorization: Bearer "
 			    "<key>'");
 		cred = req_query(r, "api_key");
+	}
+	/* A credential the client sent on purpose wins over the ambient cookie. */
+	if (cred == NULL && (cred = cookie_session(r)) != NULL) {
+		r->by_cookie = 1;
+		if (strncmp(cred, "gws_", 4) != 0)
+			return resp_fail_code(r, resp, TG_EAUTH,
+			    "invalid_session", NULL,
+			    "the session cookie is not valid: sign in again");
 	}
 	if (cred == NULL)
 		return resp_fail_code(
@@ -106,6 +159,27 @@ origin(struct tg_req *r)
 	if (o == NULL || *o == '\0' || strcmp(o, "null") == 0)
 		o = req_header(r, "Referer");
 	return o;
+}
+
+/*
+ * A browser sends the cookie with any request a page makes, also one another
+ * site's page makes it send: every request that changes something must show
+ * the session's CSRF token, which only our own pages learn (/auth/session).
+ * SameSite=Strict already keeps the cookie from cross-site requests; this is
+ * the second lock, for browsers and proxies that ignore it.
+ */
+static enum tg_err
+csrf_check(struct tg_req *r, struct tg_resp *resp, const char *cred)
+{
+	if (r->method == TG_M_GET || r->method == TG_M_HEAD ||
+	    r->method == TG_M_OPTIONS)
+		return TG_OK;
+	if (auth_csrf_ok(cred, req_header(r, "X-CSRF-Token")))
+		return TG_OK;
+	return resp_fail_code(r, resp, TG_EPERM, "csrf_failed", NULL,
+	    "a request signed in by the session cookie must carry the "
+	    "session's X-CSRF-Token header (from GET /auth/session); reload "
+	    "the page");
 }
 
 enum tg_err
@@ -134,7 +208,8 @@ auth_check(struct tg_req *r, struct tg_resp *resp, unsigned perms)
 	if (rc != TG_OK)
 		return resp_from_op(r, resp, &op);
 	r->who = p;
-	return TG_OK;
+	r->credential = cred;
+	return r->by_cookie ? csrf_check(r, resp, cred) : TG_OK;
 }
 
 enum tg_err

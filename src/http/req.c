@@ -428,3 +428,15 @@ req_client_gone(const struct tg_req *r)
 {
 	return r->io != NULL && r->io->gone != NULL && r->io->gone(r->io->ctx);
 }
+
+int
+req_tls(const struct tg_req *r)
+{
+	const char *v = req_param(r, "HTTPS");
+
+	/* nginx sets "on" or "", Apache and lighttpd "on"; some set "1". */
+	if (v != NULL && (strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0))
+		return 1;
+	v = req_param(r, "REQUEST_SCHEME");
+	return v != NULL && strcasecmp(v, "https") == 0;
+}

@@ -27,7 +27,7 @@ const struct stmt_row q_user_stmts[] = {
 	{ STMT_ACCOUNT_ADD, "UPDATE accounts SET balance = balance + ? WHERE user_id = ? AND balance + ? >= -overdraft_limit", DB_SF_HOT },
 	{ STMT_SESSION_INSERT, "INSERT INTO sessions (token_hash, user_id, ip, expires_at) VALUES (?, ?, ?, NOW(6) + INTERVAL ? SECOND)", DB_SF_HOT },
 	{ STMT_SESSION_EXPIRES, "SELECT DATE_FORMAT(expires_at, '%Y-%m-%dT%H:%i:%sZ') FROM sessions WHERE token_hash = ?", DB_SF_READ },
-	{ STMT_SESSION_AUTH, "SELECT s.id, u.id, u.public_id, u.role, u.status FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > NOW(6)", DB_SF_READ },
+	{ STMT_SESSION_AUTH, "SELECT s.id, u.id, u.public_id, u.role, u.status, DATE_FORMAT(s.expires_at, '%Y-%m-%dT%H:%i:%sZ') FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > NOW(6)", DB_SF_READ },
 	{ STMT_SESSION_REVOKE, "UPDATE sessions SET revoked_at = NOW(6) WHERE token_hash = ? AND revoked_at IS NULL", DB_SF_HOT },
 	{ STMT_SESSION_REVOKE_ALL, "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND revoked_at IS NULL", DB_SF_HOT },
 	{ STMT_SESSION_REVOKE_OTHERS, "UPDATE sessions SET revoked_at = NOW(6) WHERE user_id = ? AND token_hash <> ? AND revoked_at IS NULL", 0 },
@@ -60,6 +60,7 @@ q_session_auth(struct db_conn *c, struct arena *a, const unsigned char *hash,
 	    .user_pub = q_str(&rows.v[2]),
 	    .role = q_str(&rows.v[3]),
 	    .status = q_str(&rows.v[4]),
+	    .expires = q_str(&rows.v[5]),
 	};
 	return TG_OK;
 }
