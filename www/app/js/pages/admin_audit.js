@@ -1,13 +1,11 @@
 // admin_audit.js: the admin's Audit log page: filters, paging, chain verification
 // SPDX-License-Identifier: MIT
-import {api, ApiError} from '../api.js';
+import {api} from '../api.js';
+import {errText, refused} from './admin_common.js';
 import {h, table, field, when} from '../ui.js';
 
 const PAGE = 50;
 
-function errText(e) {
-  return e instanceof ApiError ? e.message + (e.code ? ' (' + e.code + ')' : '') : String(e.message || e);
-}
 
 function changes(row) {
   if (row.before === null && row.after === null) return '';
@@ -24,7 +22,8 @@ export default {
   id: 'admin-audit',
   title: 'Audit log',
   admin: true,
-  async render(root) {
+  async render(root, ctx) {
+    if (refused(root, ctx, 'Audit log')) return;
     const state = {offset: 0, filters: {}};
     const [fAction, action] = text('Action', 'action');
     const [fActor, actor] = text('Actor', 'actor');

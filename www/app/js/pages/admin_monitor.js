@@ -1,11 +1,9 @@
 // admin_monitor.js: the admin's System page: figures of /admin/monitor and /api/status
 // SPDX-License-Identifier: MIT
-import {api, ApiError} from '../api.js';
+import {api} from '../api.js';
+import {errText, refused} from './admin_common.js';
 import {h, table, usd, when} from '../ui.js';
 
-function errText(e) {
-  return e instanceof ApiError ? e.message + (e.code ? ' (' + e.code + ')' : '') : String(e.message || e);
-}
 
 function figures(pairs) {
   return h('dl', {class: 'figures'}, pairs.flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {}, v)]));
@@ -15,7 +13,8 @@ export default {
   id: 'admin-monitor',
   title: 'System',
   admin: true,
-  async render(root) {
+  async render(root, ctx) {
+    if (refused(root, ctx, 'System')) return;
     const body = h('div', {});
     const refresh = h('button', {text: 'Refresh', attrs: {type: 'button'}});
     root.append(h('h1', {text: 'System'}), h('div', {class: 'row-actions'}, refresh), body);

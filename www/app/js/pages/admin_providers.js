@@ -1,12 +1,10 @@
 // admin_providers.js: the admin's Providers page: upstream providers and their keys (health,
 // circuit, cool-down, use today), enable/disable, add a key
 // SPDX-License-Identifier: MIT
-import {api, ApiError} from '../api.js';
+import {api} from '../api.js';
+import {errText, refused} from './admin_common.js';
 import {h, table, dialog, toast, field, when} from '../ui.js';
 
-function errText(e) {
-  return e instanceof ApiError ? e.message + (e.code ? ' (' + e.code + ')' : '') : String(e.message || e);
-}
 
 // health: one word for a key from this node's view (GET /admin/upstream-keys).
 function health(k) {
@@ -89,7 +87,8 @@ export default {
   id: 'admin-providers',
   title: 'Providers',
   admin: true,
-  async render(root) {
+  async render(root, ctx) {
+    if (refused(root, ctx, 'Providers')) return;
     const body = h('div', {class: 'providers'});
     root.append(h('h1', {text: 'Providers'}),
       h('p', {}, btn('Refresh', () => load())), body);

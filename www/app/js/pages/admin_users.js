@@ -2,6 +2,7 @@
 // commission, add credits with a note, rate limits
 // SPDX-License-Identifier: MIT
 import {api, ApiError} from '../api.js';
+import {errText, refused} from './admin_common.js';
 import {h, table, dialog, confirm, toast, field, when} from '../ui.js';
 
 const PAGE = 50;
@@ -17,9 +18,6 @@ function input(attrs) {
   return h('input', {attrs: Object.assign({type: 'text', autocomplete: 'off'}, attrs)});
 }
 
-function errText(e) {
-  return e instanceof ApiError ? e.message + (e.code ? ' (' + e.code + ')' : '') : String(e.message || e);
-}
 
 async function addCredits(u, reload) {
   const amount = input({inputmode: 'decimal', required: true, placeholder: '10.00'});
@@ -130,7 +128,8 @@ export default {
   id: 'admin-users',
   title: 'Users',
   admin: true,
-  async render(root) {
+  async render(root, ctx) {
+    if (refused(root, ctx, 'Users')) return;
     const state = {q: '', offset: 0};
     const search = input({type: 'search', name: 'q'});
     const form = h('form', {class: 'filters', attrs: {role: 'search'}}, field('Search', search),
