@@ -169,18 +169,19 @@ try {
   });
   await ap.getByRole('button', {name: /Authorize/}).first().click();
   await ap.locator('.auth-container').first().locator('input').fill(env('USER_KEY'));
-  await ap.locator('.auth-container').first().getByRole('button', {name: 'Authorize'}).click();
-  await ap.getByRole('button', {name: 'Close'}).first().click();
+  // Swagger UI names its modal's buttons "Apply credentials" (Authorize) and "Close".
+  await ap.locator('.auth-container').first().getByRole('button', {name: 'Apply credentials'}).click();
+  await ap.locator('.modal-ux .btn-done, .modal-ux button.close-modal').first().click();
   const models = ap.locator('.opblock').filter({has: ap.locator('[data-path="/v1/models"]')}).first();
   await models.locator('.opblock-summary').first().click();
   await models.getByRole('button', {name: 'Try it out'}).click();
   await models.getByRole('button', {name: 'Execute'}).click();
   await step('try-it-out with the key calls /v1/models and shows 200', async () => {
-    const cell = models.locator('.live-responses-table .response-col_status').first();
+    const cell = models.locator('.live-responses-table tbody .response-col_status').first();
     await cell.waitFor({timeout: 20000});
     const t = (await cell.textContent()).trim();
     if (!t.startsWith('200')) throw new Error('status cell: ' + t);
-    const url = await models.locator('.request-url pre, .request-url').first().textContent();
+    const url = await models.locator('.request-url').first().textContent();
     if (!url.includes(new URL(BASE).host + new URL(BASE).pathname.replace(/\/$/, '') + '/v1/models')) throw new Error('request URL ' + url);
   });
   await axeCheck(ap, '/docs/');

@@ -71,7 +71,6 @@ async function start() {
     return;
   }
   spec.servers = [{url: location.origin + MOUNT, description: 'this gateway'}];
-  const csrf = await csrfToken();
   status.textContent = '';
   window.ui = window.SwaggerUIBundle({
     spec,
@@ -84,11 +83,14 @@ async function start() {
     validatorUrl: null,
     presets: [window.SwaggerUIBundle.presets.apis],
     layout: 'BaseLayout',
-    requestInterceptor(req) {
+    // Asked for only when needed (a state-changing call riding on the cookie), so a visitor
+    // who is not signed in causes no 401 on page load.
+    async requestInterceptor(req) {
       const method = (req.method || 'GET').toUpperCase();
       const keyed = Object.keys(req.headers || {}).some((h) => /^(authorization|x-api-key)$/i.test(h));
-      if (csrf && !keyed && !['GET', 'HEAD', 'OPTIONS'].includes(method)) {
-        req.headers['X-CSRF-Token'] = csrf;
+      if (!keyed && !['GET', 'HEAD', 'OPTIONS'].includes(method)) {
+        const csrf = await csrfToken();
+        if (csrf) req.headers['X-CSRF-Token'] = csrf;
       }
       return req;
     },
