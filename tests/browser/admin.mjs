@@ -169,8 +169,8 @@ try {
   });
   await ap.getByRole('button', {name: /Authorize/}).first().click();
   await ap.locator('.auth-container').first().locator('input').fill(env('USER_KEY'));
-  // Swagger UI names its modal's buttons "Apply credentials" (Authorize) and "Close".
-  await ap.locator('.auth-container').first().getByRole('button', {name: 'Apply credentials'}).click();
+  // The modal's Authorize button (Swagger UI labels it "Apply credentials"; docs.js renames it).
+  await ap.locator('.auth-container').first().locator('button.authorize').click();
   await ap.locator('.modal-ux .btn-done, .modal-ux button.close-modal').first().click();
   const models = ap.locator('.opblock').filter({has: ap.locator('[data-path="/v1/models"]')}).first();
   await models.locator('.opblock-summary').first().click();
