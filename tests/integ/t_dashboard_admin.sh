@@ -5,8 +5,7 @@
 # from the API, the audit chain verifies, /docs (Swagger UI, try-it-out with a key) and /redoc
 # render, /docs and /redoc redirect; axe, no offsite request, no console error, screenshots.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
-. "$(dirname "$0")/lib/init.sh" cp chat
-. "$integ_dir/lib/browser.sh"
+. "$(dirname "$0")/lib/init.sh" cp chat browser
 
 test_begin --mock curl jq nginx
 need_cmd cgi-fcgi
@@ -14,7 +13,9 @@ browser_setup
 [ -f "$TOLLGATE_SRCDIR/www/docs/vendor/swagger-ui-bundle.js" ] ||
 	"$TOLLGATE_SRCDIR/scripts/vendor-www" >"$T/log/vendor-www.log" 2>&1 ||
 	skip "swagger-ui-dist is not vendored and scripts/vendor-www could not fetch it"
-chat_stack dadm
+need_cmd mariadb
+chat_backend dadm
+browser_stack "db.name=$SCRATCH"
 
 # The admin: made with the CLI (admin role, a password for the sign-in page).
 ADMIN_EMAIL="dadm-admin-$CP_U@example.com"
@@ -32,8 +33,8 @@ BAL0=$BAL
 req GET /admin/audit/verify "$AK"
 check "GET /admin/audit/verify before the browser: ok" json_is '.ok == true and .rows > 0'
 
-BASE=$URL ADMIN_EMAIL=$ADMIN_EMAIL ADMIN_PASSWORD=$CP_PW USER_EMAIL=$U_EMAIL \
-	USER_PASSWORD=$CP_PW USER_KEY=$U_KEY browser_run admin
+export ADMIN_EMAIL USER_EMAIL=$U_EMAIL USER_KEY=$U_KEY ADMIN_PASSWORD=$CP_PW USER_PASSWORD=$CP_PW
+browser_run admin.mjs
 
 # What the browser did, seen from the API and the database: exactly one top-up of 12.50 with
 # the note typed in the dialog, by the admin.

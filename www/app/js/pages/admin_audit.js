@@ -30,10 +30,10 @@ export default {
     const [fTarget, target] = text('Target', 'target');
     const [fFrom, from] = text('From', 'from', 'date');
     const [fTo, to] = text('To', 'to', 'date');
-    const form = h('form', {class: 'filters'}, fAction, fActor, fTarget, fFrom, fTo,
-      h('button', {text: 'Apply', attrs: {type: 'submit'}}));
+    const form = h('form', {class: 'toolbar filters'}, fAction, fActor, fTarget, fFrom, fTo,
+      h('button', {class: 'btn primary', text: 'Apply', attrs: {type: 'submit'}}));
     const verdict = h('p', {class: 'verdict', attrs: {role: 'status'}});
-    const verify = h('button', {text: 'Verify chain', attrs: {type: 'button'}});
+    const verify = h('button', {class: 'btn', text: 'Verify chain', attrs: {type: 'button'}});
     const list = h('div', {class: 'list'});
     const nav = h('div', {class: 'pager'});
     root.append(h('h1', {text: 'Audit log'}),
@@ -85,8 +85,8 @@ export default {
           {label: 'Changes', get: changes},
         ],
       }));
-      const prev = h('button', {text: 'Previous page', attrs: {type: 'button'}});
-      const next = h('button', {text: 'Next page', attrs: {type: 'button'}});
+      const prev = h('button', {class: 'btn', text: 'Previous page', attrs: {type: 'button'}});
+      const next = h('button', {class: 'btn', text: 'Next page', attrs: {type: 'button'}});
       prev.disabled = state.offset === 0;
       next.disabled = state.offset + PAGE >= r.total;
       prev.addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); load(); });

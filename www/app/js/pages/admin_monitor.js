@@ -6,17 +6,17 @@ import {h, table, usd, when} from '../ui.js';
 
 
 function figures(pairs) {
-  return h('dl', {class: 'figures'}, pairs.flatMap(([k, v]) => [h('dt', {text: k}), h('dd', {}, v)]));
+  return h('dl', {class: 'stats'}, pairs.map(([k, v]) => h('div', {class: 'stat'}, h('dt', {text: k}), h('dd', {}, v))));
 }
 
 export default {
-  id: 'admin-monitor',
+  id: 'admin-system',
   title: 'System',
   admin: true,
   async render(root, ctx) {
     if (refused(root, ctx, 'System')) return;
     const body = h('div', {});
-    const refresh = h('button', {text: 'Refresh', attrs: {type: 'button'}});
+    const refresh = h('button', {class: 'btn', text: 'Refresh', attrs: {type: 'button'}});
     root.append(h('h1', {text: 'System'}), h('div', {class: 'row-actions'}, refresh), body);
 
     async function load() {
@@ -40,7 +40,7 @@ export default {
         h('section', {class: 'card', attrs: {'aria-labelledby': 'sys-up'}},
           h('h2', {text: 'Upstream keys', attrs: {id: 'sys-up'}}),
           figures([
-            ['Status', h('span', {class: 'badge ' + (s.status === 'ok' ? 'ok' : 'bad'), text: s.status})],
+            ['Status', h('span', {class: 'badge ' + (s.status === 'ok' ? 'ok' : 'off'), text: s.status})],
             ['Keys', String(s.totalKeys)], ['Available', String(s.availableKeys)],
             ['Requests today', String(s.totalDailyUsage)],
           ]),

@@ -8,15 +8,15 @@ import {h, table, dialog, toast, field, when} from '../ui.js';
 
 // health: one word for a key from this node's view (GET /admin/upstream-keys).
 function health(k) {
-  if (!k.enabled) return ['disabled', 'warn'];
-  if (k.circuit === 'open') return ['circuit open', 'bad'];
-  if (k.cooldown_until) return ['cooling down', 'warn'];
-  if (k.circuit === 'half_open') return ['probing', 'warn'];
+  if (!k.enabled) return ['disabled', 'off'];
+  if (k.circuit === 'open') return ['circuit open', 'off'];
+  if (k.cooldown_until) return ['cooling down', 'off'];
+  if (k.circuit === 'half_open') return ['probing', ''];
   return ['healthy', 'ok'];
 }
 
 function btn(label, fn, extra) {
-  return h('button', {class: 'small', text: label, attrs: Object.assign({type: 'button'}, extra || {}), on: {click: fn}});
+  return h('button', {class: 'btn small', text: label, attrs: Object.assign({type: 'button'}, extra || {}), on: {click: fn}});
 }
 
 async function toggle(path, enabled, what, reload) {
@@ -116,7 +116,7 @@ export default {
         const hid = 'prov-' + p.id.replace(/[^A-Za-z0-9_-]/g, '-');
         return h('section', {class: 'card provider', attrs: {'aria-labelledby': hid}},
           h('h2', {text: p.name || p.id, attrs: {id: hid}}),
-          h('p', {}, h('span', {class: 'badge ' + (p.enabled ? 'ok' : 'warn'), text: p.enabled ? 'enabled' : 'disabled'}),
+          h('p', {}, h('span', {class: 'badge ' + (p.enabled ? 'ok' : 'off'), text: p.enabled ? 'enabled' : 'disabled'}),
             ' ', h('code', {text: p.id}), ' · ' + p.kind + ' · ', h('code', {text: p.base_url}),
             ' · ' + p.models + ' models'),
           h('div', {class: 'row-actions'},

@@ -116,7 +116,7 @@ async function limits(u) {
 }
 
 function actions(u, reload) {
-  const btn = (label, fn) => h('button', {class: 'small', text: label, attrs: {type: 'button'}, on: {click: fn}});
+  const btn = (label, fn) => h('button', {class: 'btn small', text: label, attrs: {type: 'button'}, on: {click: fn}});
   return h('div', {class: 'row-actions'},
     btn('Add credits', () => addCredits(u, reload)),
     btn(u.status === 'active' ? 'Suspend' : 'Activate', () => setStatus(u, reload)),
@@ -132,8 +132,8 @@ export default {
     if (refused(root, ctx, 'Users')) return;
     const state = {q: '', offset: 0};
     const search = input({type: 'search', name: 'q'});
-    const form = h('form', {class: 'filters', attrs: {role: 'search'}}, field('Search', search),
-      h('button', {text: 'Search', attrs: {type: 'submit'}}));
+    const form = h('form', {class: 'toolbar filters', attrs: {role: 'search'}}, field('Search', search),
+      h('button', {class: 'btn primary', text: 'Search', attrs: {type: 'submit'}}));
     const list = h('div', {class: 'list'});
     const nav = h('div', {class: 'pager'});
     root.append(h('h1', {text: 'Users'}), form, list, nav);
@@ -156,15 +156,15 @@ export default {
           {label: 'Email', get: (u) => u.email},
           {label: 'Name', get: (u) => u.name || ''},
           {label: 'Role', get: (u) => u.role},
-          {label: 'Status', get: (u) => h('span', {class: 'badge ' + (u.status === 'active' ? 'ok' : 'warn'), text: u.status})},
+          {label: 'Status', get: (u) => h('span', {class: 'badge ' + (u.status === 'active' ? 'ok' : 'off'), text: u.status})},
           {label: 'Group', get: (u) => u.group || ''},
           {label: 'Commission %', num: true, get: (u) => (u.commission_percent === null || u.commission_percent === undefined ? 'default' : String(u.commission_percent))},
           {label: 'Created', get: (u) => (u.created_at ? when(u.created_at) : '')},
           {label: 'Actions', get: (u) => actions(u, load)},
         ],
       }));
-      const prev = h('button', {text: 'Previous page', attrs: {type: 'button'}});
-      const next = h('button', {text: 'Next page', attrs: {type: 'button'}});
+      const prev = h('button', {class: 'btn', text: 'Previous page', attrs: {type: 'button'}});
+      const next = h('button', {class: 'btn', text: 'Next page', attrs: {type: 'button'}});
       prev.disabled = state.offset === 0;
       next.disabled = state.offset + PAGE >= r.total;
       prev.addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE); load(); });
