@@ -4,7 +4,16 @@
 // env: TOLLGATE_URL, TOLLGATE_APP (lib/browser.sh), ADMIN_EMAIL, ADMIN_PASSWORD, USER_EMAIL,
 // USER_PASSWORD, USER_KEY (an API key of the user, for Swagger UI's try-it-out).
 // Prints `ok - ...` / `not ok - ...` lines; t_dashboard_admin.sh turns them into checks.
-import {launch, closeAll, check, done, checkAxe, shot, signIn, expectNoErrors, app as APP, base as BASE} from './lib.mjs';
+import {mkdirSync} from 'node:fs';
+import path from 'node:path';
+import {launch, closeAll, check, done, checkAxe, shot, shots, expectNoErrors, app as APP, base as BASE} from './lib.mjs';
+
+// The API reference pages run to many screens: a shot of the viewport (a full-page one of
+// /redoc/ outlasted playwright's 30 s on a busy machine).
+async function viewShot(page, name) {
+  mkdirSync(shots, {recursive: true});
+  await page.screenshot({path: path.join(shots, name + '.png'), timeout: 60000});
+}
 
 const env = (k) => {
   if (!process.env[k]) throw new Error('admin.mjs needs ' + k);
@@ -27,6 +36,16 @@ async function expect(desc, fn) {
   }
 }
 
+// signInApi(s, email, password): signs in by POST /auth/login {cookie: true} from the page's
+// context (the cookie lands in that context), then opens Overview. The sign-in form is
+// t_dashboard's to test; here it is only the way in.
+async function signInApi(s, email, password) {
+  const r = await s.page.request.post(BASE + '/auth/login', {data: {email, password, cookie: true}});
+  if (r.status() !== 200) throw new Error('POST /auth/login ' + r.status());
+  await s.page.goto(APP + '#/overview');
+  await s.page.getByRole('heading', {level: 1, name: 'Overview'}).waitFor({timeout: 15000});
+}
+
 async function balance(page) {
   const r = await page.request.get(BASE + '/user/balance');
   if (r.status() !== 200) throw new Error('GET /user/balance ' + r.status());
@@ -41,7 +60,7 @@ const ap = admin.page;
 
 try {
   // --- the user: no admin pages, and the API says 403 ---------------------------------------
-  await expect('the user signs in', () => signIn(up, APP, env('USER_EMAIL'), env('USER_PASSWORD')));
+  await expect('the user signs in', () => signInApi(user, env('USER_EMAIL'), env('USER_PASSWORD')));
   const nav = up.getByRole('navigation');
   await expect('the user sees the Overview nav link', async () => (await nav.getByRole('link', {name: 'Overview'}).count()) > 0);
   for (const name of ['Users', 'Providers', 'Audit log', 'System']) {
@@ -66,7 +85,7 @@ try {
   await up.getByRole('heading', {level: 1, name: 'Overview'}).waitFor();
 
   // --- the admin adds credits on the Users page ---------------------------------------------
-  await expect('the admin signs in', () => signIn(ap, APP, env('ADMIN_EMAIL'), env('ADMIN_PASSWORD')));
+  await expect('the admin signs in', () => signInApi(admin, env('ADMIN_EMAIL'), env('ADMIN_PASSWORD')));
   for (const name of ['Users', 'Providers', 'Audit log', 'System']) {
     await expect('the admin has the "' + name + '" link', async () => (await ap.getByRole('navigation').getByRole('link', {name, exact: true}).count()) === 1);
   }
@@ -130,6 +149,26 @@ try {
     await ap.getByRole('columnheader', {name: 'Circuit'}).first().waitFor();
     return (await ap.getByText('healthy').count()) > 0;
   });
+  const mock = ap.locator('section.provider').filter({has: ap.getByRole('heading', {level: 2, name: 'Mock provider', exact: true})});
+  await mock.getByRole('button', {name: 'Add key', exact: true}).click();
+  const kd = ap.getByRole('dialog');
+  const secret = 'sk-browser-test-' + Date.now() + '-secret';
+  await kd.getByLabel('Label').fill('browser');
+  await expect('the upstream secret is typed into a password input', async () =>
+    (await kd.getByLabel('Secret key').getAttribute('type')) === 'password');
+  await kd.getByLabel('Secret key').fill(secret);
+  await checkAxe(ap, 'the Add key dialog');
+  await kd.getByRole('button', {name: 'Add key', exact: true}).click();
+  await expect('the new upstream key is listed (healthy) and its secret is shown nowhere', async () => {
+    const row = mock.getByRole('row').filter({hasText: 'browser'});
+    await row.first().waitFor({timeout: 15000});
+    await row.getByText('healthy').waitFor();
+    return !(await ap.content()).includes(secret);
+  });
+  await mock.getByRole('row').filter({hasText: 'browser'}).getByRole('button', {name: 'Disable'}).click();
+  await expect('Disable turns the key\'s health to disabled', async () => {
+    await mock.getByRole('row').filter({hasText: 'browser'}).getByText('disabled').waitFor({timeout: 15000});
+  });
   await checkAxe(ap, 'Providers');
   await shot(ap, 'admin-providers');
   await ap.getByRole('navigation').getByRole('link', {name: 'System', exact: true}).click();
@@ -177,7 +216,7 @@ try {
     if (!url.includes(new URL(BASE).host + new URL(BASE).pathname.replace(/\/$/, '') + '/v1/models')) throw new Error('request URL ' + url);
   });
   await checkAxe(ap, '/docs/');
-  await shot(ap, 'docs');
+  await viewShot(ap, 'docs');
 
   await ap.goto(BASE + '/redoc/');
   await expect('/redoc/ renders every tag and every operation', async () => {
@@ -194,7 +233,7 @@ try {
   });
   await ap.getByLabel('Search').fill('');
   await checkAxe(ap, '/redoc/');
-  await shot(ap, 'redoc');
+  await viewShot(ap, 'redoc');
 } catch (e) {
   check(false, 'the scenario ran to its end: ' + String(e && e.message).split('\n')[0]);
 }

@@ -47,5 +47,10 @@ req GET /admin/audit/verify "$AK"
 check "GET /admin/audit/verify after the browser: ok" json_is '.ok == true'
 req GET /admin/users "$U_KEY"
 check "the user's own key gets 403 from /admin/users" status_is 403
+req GET "/admin/upstream-keys?provider_id=mock" "$AK"
+check "the key added in the browser is stored, disabled, and no answer carries its secret" \
+	json_is '[.data[] | select(.label == "browser" and .enabled == false)] | length == 1'
+check "the upstream secret typed in the browser is not in tollgate's log" \
+	sh -c "! grep -q 'sk-browser-test-' '$LOG'"
 
 finish
