@@ -180,6 +180,18 @@ try {
   await checkAxe(ap, 'System');
   await shot(ap, 'admin-system');
 
+  // --- a phone in dark mode: the admin pages still pass axe ----------------------------------
+  const phone = await launch({browser: user.browser, colorScheme: 'dark', width: 390, height: 844});
+  await expect('the admin signs in on a phone (dark)', () => signInApi(phone, env('ADMIN_EMAIL'), env('ADMIN_PASSWORD')));
+  for (const [id, title] of [['admin-users', 'Users'], ['admin-providers', 'Providers'], ['admin-audit', 'Audit log'], ['admin-system', 'System']]) {
+    await phone.page.goto(APP + '#/' + id);
+    await phone.page.getByRole('heading', {level: 1, name: title, exact: true}).waitFor({timeout: 15000});
+    await phone.page.locator('main table, main .empty, main .error').first().waitFor({timeout: 15000});
+    await checkAxe(phone.page, title + ' on a phone, dark');
+    await shot(phone.page, 'admin-phone-dark-' + id);
+  }
+  expectNoErrors(phone, 'the phone\'s browser', {allow: [/\/user\/usage\/summary/]});
+
   // --- /docs and /redoc ----------------------------------------------------------------------
   for (const p of ['docs', 'redoc']) {
     await expect('/' + p + ' (no slash) redirects to /' + p + '/', async () => {
