@@ -190,7 +190,7 @@ try {
     await checkAxe(phone.page, title + ' on a phone, dark');
     await shot(phone.page, 'admin-phone-dark-' + id);
   }
-  expectNoErrors(phone, 'the phone\'s browser', {allow: [/\/user\/usage\/summary/]});
+  expectNoErrors(phone, 'the phone\'s browser');
 
   // --- /docs and /redoc ----------------------------------------------------------------------
   for (const p of ['docs', 'redoc']) {
