@@ -58,7 +58,7 @@ export async function launch({ colorScheme = 'light', width = 1280, height = 860
 	const errors = [];
 	const offsite = [];
 	page.on('console', (m) => {
-		if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+		if (m.type() === 'error') errors.push(`console: ${m.text()} @ ${m.location().url}`);
 	});
 	page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
 	await context.route('**/*', (route) => {
@@ -141,9 +141,11 @@ export async function signIn(page, appUrl, email, password) {
 	await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 15000 });
 }
 
-// gotoPage(page, appUrl, id, title): opens #/id and waits for its <h1>.
-export async function gotoPage(page, appUrl, id, title) {
+// gotoPage(page, appUrl, id, title, {fresh}): opens #/id and waits for its <h1>. A goto that
+// changes only the hash does not reload the app: fresh reloads it (after cookies changed).
+export async function gotoPage(page, appUrl, id, title, { fresh = false } = {}) {
 	await page.goto(`${appUrl}#/${id}`);
+	if (fresh) await page.reload();
 	await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor({ timeout: 15000 });
 }
 

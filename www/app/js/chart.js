@@ -10,10 +10,13 @@ function s(tag, attrs, ...kids) {
   return el;
 }
 
-// stackedBars(parent, days[], series{name: [values per day]}, {caption, unit, format})
-// values are numbers (e.g. cost in USD parsed for drawing only: the table shows format(v)).
+// stackedBars(parent, days[], series{name: [values per day]}, {caption, format, cell})
+// Values may be numbers or decimal strings (USD from the API): they are parsed only to draw;
+// format(number) labels the axis, cell(raw value) fills the screen-reader table (default
+// format), so money there is the API's own string.
 export function stackedBars(parent, days, series, opts = {}) {
   const { caption = 'Chart', format = (v) => String(v) } = opts;
+  const cell = opts.cell || ((v) => format(Number(v) || 0));
   const names = Object.keys(series);
   const totals = days.map((_, i) => names.reduce((a, n) => a + (Number(series[n][i]) || 0), 0));
   const max = Math.max(0, ...totals) || 1;
@@ -39,7 +42,7 @@ export function stackedBars(parent, days, series, opts = {}) {
       if (v <= 0) return;
       const bh = (plotH * v) / max;
       y -= bh;
-      svg.append(s('rect', { x: padL + i * bw + 1, y, width: Math.max(bw - 2, 1), height: bh, class: `s${k % 8}` }, s('title', {}, document.createTextNode(`${d} ${n}: ${format(v)}`))));
+      svg.append(s('rect', { x: padL + i * bw + 1, y, width: Math.max(bw - 2, 1), height: bh, class: `s${k % 8}` }, s('title', {}, document.createTextNode(`${d} ${n}: ${cell(series[n][i])}`))));
     });
     if (days.length <= 10 || i % Math.ceil(days.length / 8) === 0) {
       const t = s('text', { x: padL + i * bw + bw / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle' });
@@ -53,7 +56,7 @@ export function stackedBars(parent, days, series, opts = {}) {
     { class: 'sr-only' },
     h('caption', { text: caption }),
     h('thead', null, h('tr', null, h('th', { attrs: { scope: 'col' }, text: 'Day' }), names.map((n) => h('th', { attrs: { scope: 'col' }, text: n })))),
-    h('tbody', null, days.map((d, i) => h('tr', null, h('th', { attrs: { scope: 'row' }, text: d }), names.map((n) => h('td', { text: format(Number(series[n][i]) || 0) }))))),
+    h('tbody', null, days.map((d, i) => h('tr', null, h('th', { attrs: { scope: 'row' }, text: d }), names.map((n) => h('td', { text: cell(series[n][i] ?? 0) }))))),
   );
   const fig = h('figure', { class: 'chart-box' }, svg, legend, tbl);
   parent.append(fig);

@@ -54,8 +54,8 @@ export function usd(str) {
     const first = frac.search(/[1-9]/);
     shown = `0.${frac.slice(0, Math.min(first + 2, 9))}`.replace(/0+$/, '');
   } else {
-    shown = `${int}.${roundCents(frac)}`;
-    if (shown.startsWith('carry:')) shown = `${addOne(int)}.00`;
+    const cents = roundCents(frac);
+    shown = cents === 'carry:' ? `${addOne(int)}.00` : `${int}.${cents}`;
   }
   const [i, f] = shown.split('.');
   const grouped = i.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
