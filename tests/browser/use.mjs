@@ -19,6 +19,13 @@ const out = env.USE_OUT || '.';
 mkdirSync(out, { recursive: true });
 const result = {};
 const skip = (what) => console.log(`# SKIP ${what}`);
+// The browser logs the 404 of an endpoint this tree lacks (the pages say "not available");
+// only those two URLs are excused, and only when they are missing.
+const missing = [];
+if (env.HAVE_SUMMARY !== '1') missing.push('usage/summary');
+if (env.HAVE_CREDITS !== '1') missing.push('credits');
+const excused = missing.length ? [new RegExp(`status of 404.*/user/(${missing.join('|')})\\b`)] : [];
+const noErrors = (sess, what, allow = []) => expectNoErrors(sess, what, { allow: [...excused, ...allow] });
 
 const s = await launch();
 const { page } = s;
@@ -72,7 +79,7 @@ await step('playground stream', async () => {
   check(text.includes(await usd(result.cost)), `playground: the cost is shown ("${text}")`);
   check(text.includes(`${result.prompt} tokens in`) && text.includes(`${result.completion} out`), 'playground: the tokens are shown');
   await shot(page, 'use-playground');
-  expectNoErrors(s, 'playground');
+  noErrors(s, 'playground');
 });
 
 // --- usage: the request, its cost, the bill, totals, filters, CSV ---------------------------
@@ -122,7 +129,7 @@ await step('usage', async () => {
   check((await rowsOf(list).count()) === 1, 'usage: Status ok + Model test/cheap shows the request again');
   check(await page.getByRole('button', { name: 'Next page' }).isDisabled(), 'usage: one page only, Next page is disabled');
   // Without /user/usage/summary the browser logs its 404; the page says so in its place.
-  expectNoErrors(s, 'usage', { allow: env.HAVE_SUMMARY === '1' ? [] : [/status of 404/] });
+  noErrors(s, 'usage');
 });
 
 // --- overview chart --------------------------------------------------------------------------
@@ -136,7 +143,7 @@ await step('overview', async () => {
   await box.first().waitFor({ timeout: 15000 });
   await page.waitForFunction(() => /test\/cheap/.test(document.querySelector('.chart-box')?.textContent || ''), null, { timeout: 15000 });
   check(true, 'overview: the chart shows test/cheap');
-  expectNoErrors(s, 'overview');
+  noErrors(s, 'overview');
 });
 
 // --- models ----------------------------------------------------------------------------------
@@ -165,7 +172,7 @@ await step('models', async () => {
   check((await ids())[0] === 'test/dear', 'models: the dearest input first');
   check((await page.locator('th[data-key=id]').getAttribute('aria-sort')) === 'none', 'models: the other columns say aria-sort none');
   await shot(page, 'use-models');
-  expectNoErrors(s, 'models');
+  noErrors(s, 'models');
 });
 
 // --- top-ups ---------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ await step('top-ups', async () => {
   await checkAxe(page, 'top-ups');
   await shot(page, 'use-topups');
   // The 404 of a missing /user/credits is logged by the browser; nothing else may be.
-  expectNoErrors(s, 'top-ups', { allow: env.HAVE_CREDITS === '1' ? [] : [/status of 404/] });
+  noErrors(s, 'top-ups');
 });
 
 // --- playground: errors, stop, session --------------------------------------------------------
@@ -205,7 +212,7 @@ await step('playground errors', async () => {
   const alert = page.locator('.error[role=alert]');
   await page.waitForFunction(() => document.querySelector('.error[role=alert]').textContent !== '', null, { timeout: 15000 });
   check(expect.status >= 400 && (await alert.innerText()) === expect.message, `playground: a model the key may not use shows the gateway's message (${expect.status}: ${expect.message})`);
-  expectNoErrors(s, 'playground errors', { allow: [/status of 4\d\d/] });
+  noErrors(s, 'playground errors', [/status of 4\d\d.*\/v1\/chat\/completions/]);
 });
 
 await step('playground stop', async () => {
@@ -218,7 +225,7 @@ await step('playground stop', async () => {
   const a = await page.locator('.answer').innerText();
   check(a.length > 0 && !a.includes('word38'), 'playground: Stop ends the stream part way');
   check(await page.getByRole('button', { name: 'Send', exact: true }).isEnabled(), 'playground: Send is enabled again after Stop');
-  expectNoErrors(s, 'playground stop');
+  noErrors(s, 'playground stop');
 });
 
 await step('playground session', async () => {
@@ -229,7 +236,7 @@ await step('playground session', async () => {
   await page.locator('.cost[data-cost]').waitFor({ timeout: 30000 });
   check((await page.locator('.answer').innerText()) === 'mock reply word1', 'playground: the session (cookie + CSRF header) chats too');
   result.session_cost = await page.locator('.cost').getAttribute('data-cost');
-  expectNoErrors(s, 'playground session');
+  noErrors(s, 'playground session');
 });
 
 await step('phone and dark', async () => {
@@ -241,7 +248,7 @@ await step('phone and dark', async () => {
     await checkAxe(d.page, `${id} (dark, 390 px)`);
     await shot(d.page, `use-${id}-dark-phone`);
   }
-  expectNoErrors(d, 'dark phone', { allow: env.HAVE_CREDITS === '1' && env.HAVE_SUMMARY === '1' ? [] : [/status of 404/] });
+  noErrors(d, 'dark phone');
 });
 
 writeFileSync(path.join(out, 'result.json'), JSON.stringify(result, null, 1));

@@ -52,12 +52,15 @@ note "record: $row; page: $(jq -c '{cost, prompt, completion}' "$R" 2>/dev/null)
 read -r p c charge kid <<<"${row:-x x x x}"
 check "the playground's request is recorded for the pasted key" test "$kid" = "$NEW_KEY_ID"
 check "the tokens shown are the record's" test "$p $c" = "$(jq -r '"\(.prompt) \(.completion)"' "$R")"
-check "the cost shown is the record's charge, to the nano-USD" test "$(usd_nano "$(jq -r .cost "$R")")" = "$charge"
+shown=$(jq -r '.cost // empty' "$R" 2>/dev/null)
+[[ $shown =~ ^[0-9]+[.][0-9]+$ ]] && shown=$(usd_nano "$shown") || shown=none
+check "the cost shown is the record's charge, to the nano-USD" test "$shown" = "$charge"
 # The mock counts "hello there" as 6 prompt tokens and answers 12 words; test/cheap costs
 # $1 and $2 per million; 5 % commission.
 check "that charge is the price list's" test "$charge" = "$(charge_cheap 6 12)"
+[[ $charge =~ ^[0-9]+$ ]] || charge=0
 check "the CSV export holds the record's request id and charge" \
-	grep -q "$RID.*,$(usd_of "$charge" | sed 's/0*$//')" "$T/use/usage.csv"
+	grep -q "$RID.*,$(usd_of "$charge" | sed 's/0*$//')," "$T/use/usage.csv"
 # The stopped stream's hold settles once tollgate has drained it; then the books balance.
 check "every hold of the user settles" wait_for "the holds settle" 60 no_open "$UIDN"
 check "the ledger reconciles" ledger_check "$U_ID"
