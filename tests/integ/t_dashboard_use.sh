@@ -34,12 +34,15 @@ have() {
 }
 HAVE_SUMMARY=$(have /user/usage/summary)
 HAVE_CREDITS=$(have /user/credits)
+req GET "/user/usage?status=bogus" "$U_KEY"
+HAVE_STATUS=0
+[ "$code" = 400 ] && HAVE_STATUS=1
 HAVE_OVERVIEW=0
 grep -q 'chart' "$TOLLGATE_SRCDIR/www/app/js/pages/overview.js" && HAVE_OVERVIEW=1
-note "summary $HAVE_SUMMARY credits $HAVE_CREDITS overview chart $HAVE_OVERVIEW"
+note "summary $HAVE_SUMMARY credits $HAVE_CREDITS status filter $HAVE_STATUS overview chart $HAVE_OVERVIEW"
 
 USE_EMAIL=$REG_EMAIL USE_PASSWORD=$CP_PW USE_KEY=$NEW_KEY USE_KEY_NAME=playground USE_OUT=$T/use
-export USE_EMAIL USE_PASSWORD USE_KEY USE_KEY_NAME USE_NOTE USE_TOPUP USE_OUT HAVE_SUMMARY HAVE_CREDITS HAVE_OVERVIEW
+export USE_EMAIL USE_PASSWORD USE_KEY USE_KEY_NAME USE_NOTE USE_TOPUP USE_OUT HAVE_SUMMARY HAVE_CREDITS HAVE_STATUS HAVE_OVERVIEW
 browser_run use.mjs
 
 # What the page showed against the database: the playground's request is one usage record of

@@ -68,7 +68,6 @@ function draw(wrap, models, state) {
       h('button', {
         type: 'button',
         class: 'sort',
-        text: c.label,
         on: {
           click: () => {
             state.dir = sorted && state.dir === 'ascending' ? 'descending' : 'ascending';
@@ -77,7 +76,8 @@ function draw(wrap, models, state) {
             wrap.querySelector(`th[data-key="${c.key}"] button`)?.focus();
           },
         },
-      }),
+      // The arrow is decoration: aria-sort says the order, the name stays the label.
+      }, c.label, h('span', { class: 'arrow', attrs: { 'aria-hidden': 'true' } })),
     );
   });
   const body = rows.map((m) =>
