@@ -102,12 +102,31 @@ await step('usage', async () => {
   check(bill.some((r) => r.startsWith('test/cheap') && r.includes(first[6])), `usage: the bill has test/cheap at that final price (${bill.join(' / ')})`);
   if (env.HAVE_SUMMARY === '1') {
     const totals = await page.locator('.totals').innerText();
-    check(/Requests\s+1\b/.test(totals), `usage: the totals count the one request (${totals.replace(/\s+/g, ' ')})`);
+    const n = 1 + Number(env.USE_PRIOR || 0);
+    check(new RegExp(`Requests\\s+${n}\\b`).test(totals), `usage: the totals count the ${n} requests (${totals.replace(/\s+/g, ' ')})`);
     const cost = await page.locator('.totals .stat').filter({ hasText: /^Cost/ }).locator('dd').innerText();
-    check(cost === first[6], 'usage: the totals cost equals the request\'s');
+    const billTotal = (await cellTexts(rowsOf('section[aria-labelledby=usage-bill]').filter({ hasText: /^Total/ })))[4];
+    check(cost === billTotal, `usage: the totals cost equals the bill's final total (${cost}, ${billTotal})`);
   } else skip('usage totals: /user/usage/summary is not in this tree');
   await checkAxe(page, 'usage');
   await shot(page, 'use-usage');
+
+  // Paging: 50 a page, the earlier requests fill a second one.
+  if (Number(env.USE_PRIOR || 0) >= 50) {
+    check((await rowsOf(list).count()) === 50, 'usage: the first page has 50 requests');
+    const next = page.getByRole('button', { name: 'Next page' });
+    check(await next.isEnabled(), 'usage: Next page is enabled');
+    const firstIds = await rowsOf(list).locator('td:first-child').count();
+    await next.click();
+    await page.waitForFunction(() => document.querySelectorAll('section[aria-labelledby=usage-list] tbody tr').length !== 50, null, { timeout: 15000 });
+    const more = await rowsOf(list).count();
+    check(firstIds + more === 1 + Number(env.USE_PRIOR), `usage: the second page has the rest (${more})`);
+    check((await cellTexts(rowsOf(list).first()))[2] === 'test/dear', 'usage: the second page holds the earliest requests');
+    check(await next.isDisabled(), 'usage: the last page disables Next page');
+    await page.getByRole('button', { name: 'Newest' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('section[aria-labelledby=usage-list] tbody tr').length === 50, null, { timeout: 15000 });
+    check((await cellTexts(rowsOf(list).first()))[2] === 'test/cheap', 'usage: Newest goes back to the first page');
+  }
 
   // CSV: the link carries the filters and downloads the request (cookie-authenticated GET).
   const link = page.getByRole('link', { name: 'Export CSV' });
@@ -121,11 +140,11 @@ await step('usage', async () => {
 
   // Filters that exclude it: another model; the status error (when this tree filters by status).
   const apply = () => page.getByRole('button', { name: 'Apply', exact: true }).click();
-  await page.getByLabel('Model', { exact: true }).selectOption('test/dear');
+  await page.getByLabel('Model', { exact: true }).selectOption('test/claude');
   await apply();
   await page.locator(`${list} .empty`).waitFor({ timeout: 15000 });
-  check(true, 'usage: Model test/dear + Apply shows no request');
-  check(/model=test%2Fdear/.test(await link.getAttribute('href')), 'usage: the CSV link follows the filter');
+  check(true, 'usage: Model test/claude + Apply shows no request');
+  check(/model=test%2Fclaude/.test(await link.getAttribute('href')), 'usage: the CSV link follows the filter');
   await page.getByLabel('Model', { exact: true }).selectOption('test/cheap');
   if (env.HAVE_STATUS === '1') {
     await page.getByLabel('Status', { exact: true }).selectOption('error');

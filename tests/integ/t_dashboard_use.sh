@@ -25,6 +25,13 @@ check "admin tops the user up with a note" status_is 200
 cp_new_key "$U_KEY" '{"name":"playground","permissions":["read","write"],"allowed_models":["test/cheap"],"credit_limit":"1.00"}' ||
 	bail "create the restricted key ($code: $(head -c 200 "$T/body"))"
 UIDN=$(uid_of "$U_ID")
+# 50 earlier requests (another model, the primary key) so that Usage has a second page.
+USE_PRIOR=50
+# Four at a time: the machine is shared; the order among them does not matter.
+seq "$USE_PRIOR" | xargs -P 4 -I{} curl -sS -m 20 -o /dev/null -w '%{http_code}\n' \
+	"$URL/v1/chat/completions" -H "Authorization: Bearer $U_KEY" -H 'Content-Type: application/json' \
+	--data-binary '{"model":"test/dear","messages":[{"role":"user","content":"hi {}"}]}' >"$T/prior.codes"
+check "the $USE_PRIOR earlier requests are answered" test "$(grep -c '^200$' "$T/prior.codes")" = "$USE_PRIOR"
 
 # What this tree serves: the summary and credits endpoints (helper api) and the Overview
 # chart (helper ui-core) may not be merged yet; the script says SKIP for what is missing.
@@ -42,7 +49,7 @@ grep -q 'chart' "$TOLLGATE_SRCDIR/www/app/js/pages/overview.js" && HAVE_OVERVIEW
 note "summary $HAVE_SUMMARY credits $HAVE_CREDITS status filter $HAVE_STATUS overview chart $HAVE_OVERVIEW"
 
 USE_EMAIL=$REG_EMAIL USE_PASSWORD=$CP_PW USE_KEY=$NEW_KEY USE_KEY_NAME=playground USE_OUT=$T/use
-export USE_EMAIL USE_PASSWORD USE_KEY USE_KEY_NAME USE_NOTE USE_TOPUP USE_OUT HAVE_SUMMARY HAVE_CREDITS HAVE_STATUS HAVE_OVERVIEW
+export USE_EMAIL USE_PASSWORD USE_KEY USE_KEY_NAME USE_NOTE USE_TOPUP USE_OUT USE_PRIOR HAVE_SUMMARY HAVE_CREDITS HAVE_STATUS HAVE_OVERVIEW
 browser_run use.mjs
 
 # What the page showed against the database: the playground's request is one usage record of
