@@ -26,8 +26,9 @@ enum tg_err admin_overrun(
 /* count new invite codes valid for days (audited); codes shown once. */
 enum tg_err admin_invites(struct db_conn *, struct op *, int64_t count,
     int64_t days, json_t **codes, json_t **expires);
+/* when: from and to ("YYYY-MM-DD HH:MM:SS", to excluded; "" any). */
 enum tg_err admin_audit(struct db_conn *, struct op *, const char *action,
-    const char *actor, const char *target, int64_t limit, int64_t offset,
-    json_t **data, int64_t *total);
+    const char *actor, const char *target, const char *const when[2],
+    int64_t limit, int64_t offset, json_t **data, int64_t *total);
 
 #endif

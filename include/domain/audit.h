@@ -3,6 +3,7 @@
 #ifndef AUDIT_H
 #define AUDIT_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
 
@@ -45,5 +46,14 @@ enum tg_err audit_commit(struct db_conn *, struct arena *, const struct op *op,
  * chain without its key, or under another), -1 error.
  */
 int audit_verify(struct db_conn *, FILE *out);
+/* What a walk of the chain found (GET /admin/audit/verify). */
+struct audit_verdict {
+	int64_t rows;	   /* rows verified before the end or the break */
+	int64_t keyed;	   /* of them keyed with the master key */
+	int64_t broken_at; /* the row the chain breaks at; 0: none or n/a */
+	char reason[256];  /* why not intact; "" when intact */
+};
+/* audit_verify's walk: 0 intact, 1 broken (reason, broken_at), -1 error. */
+int audit_check(struct db_conn *, struct audit_verdict *);
 
 #endif

@@ -4,6 +4,7 @@
 #define CREDIT_H
 
 #include <stdint.h>
+#include <jansson.h>
 
 #include "domain/lease.h"
 #include "domain/ledger.h"
@@ -81,5 +82,13 @@ enum tg_err credit_settle(struct op *, const struct credit_db *,
  */
 enum tg_err credit_sweep(struct db_conn *, struct arena *,
     const char *journal_dir, unsigned limit, unsigned *settled);
+
+/*
+ * The account's top-ups and adjustments (GET /user/credits): newest first,
+ * older than before_id (0: from the newest), at most limit; *next = the
+ * cursor of the next page, 0 at the end.  JSON owned by the arena.
+ */
+enum tg_err credit_history(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t before_id, int64_t limit, json_t **data, int64_t *next);
 
 #endif

@@ -80,12 +80,21 @@ struct usage_filter {
 	const char *to;
 	int64_t key_id;
 	const char *model;
-	int64_t before_id; /* cursor: records older than this id */
+	const char *status; /* "ok", "error", "client_gone"; NULL: any */
+	int64_t before_id;  /* cursor: records older than this id */
 	int64_t limit;
 };
 /* Records newest first; *next = id for the next page, 0 at the end. */
 enum tg_err usage_list(struct db_conn *, struct arena *,
     const struct usage_filter *, json_t **data, int64_t *next);
+/* The status filter's values, NULL-terminated. */
+extern const char *const usage_status_names[];
+/*
+ * Totals and per-day, per-model lines of the user's records in [from, to)
+ * (both required); the JSON of GET /user/usage/summary less its range.
+ */
+enum tg_err usage_summary(struct db_conn *, struct arena *,
+    const struct usage_filter *, json_t **out);
 /* The monitor's usage_metrics object for a user. */
 enum tg_err usage_metrics(
     struct db_conn *, struct arena *, int64_t user_id, json_t **out);

@@ -63,6 +63,13 @@ struct buf;
 void usage_csv_field(struct buf *b, const json_t *v);
 enum tg_err h_user_usage(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_bill(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_usage_summary(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_credits(struct tg_req *, struct tg_resp *);
+/*
+ * The query's from and to as SQL times (NULL when absent); 400
+ * invalid_value for anything but a UTC date or time.
+ */
+enum tg_err usage_when(struct tg_req *, struct tg_resp *, const char *out[2]);
 enum tg_err h_admin_bill(struct tg_req *, struct tg_resp *);
 
 /* h_upstream.c */
@@ -89,5 +96,6 @@ enum tg_err h_admin_limit_get(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_monitor(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
 
 #endif

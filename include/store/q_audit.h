@@ -49,6 +49,7 @@ enum tg_err q_audit_scan(struct db_conn *, struct arena *, int64_t after_id,
 /* The admin listing's filters ("" = any). */
 struct audit_filter {
 	const char *action, *actor, *target;
+	const char *from, *to; /* "YYYY-MM-DD HH:MM:SS", to excluded */
 	int64_t limit, offset;
 };
 /* Rows newest first (at as "YYYY-MM-DDTHH:MM:SSZ"; no hashes) and the total. */

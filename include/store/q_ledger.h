@@ -95,4 +95,17 @@ struct q_check_row {
 enum tg_err q_ledger_check(struct db_conn *, struct arena *, enum q_check,
     int64_t grace_s, struct q_check_row *out);
 
+/* A top-up or adjustment of an account, as its history lists it. */
+struct credit_row {
+	int64_t id;
+	const char *at;	  /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" */
+	const char *kind; /* "topup" or "adjust" */
+	int64_t amount;	  /* signed nano-USD */
+	const char *note; /* NULL: none */
+	const char *who;  /* the admin's public id; NULL: none */
+};
+/* The account's top-ups and adjustments older than before_id (0: any), newest first. */
+enum tg_err q_credit_list(struct db_conn *, struct arena *, int64_t user_id,
+    int64_t before_id, int64_t limit, struct credit_row **out, size_t *n);
+
 #endif

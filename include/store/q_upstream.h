@@ -31,6 +31,8 @@ struct q_ukey {
 	const char *created_at, *last_used_at; /* ISO 8601; q_ukey_all: none */
 	const char *disabled_reason, *disabled_at; /* disabled_at: q_ukey_all */
 	int64_t rpm, rpd, min_interval_ms;
+	/* q_ukey_all: today's (UTC) usage records through the key, their tokens */
+	int64_t records_today, tokens_today;
 };
 
 /* An upstream key with its sealed secret (pool and reseal reads). */

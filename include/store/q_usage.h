@@ -29,6 +29,7 @@ struct usage_query {
 	const char *from, *to;
 	int64_t key_id;
 	const char *model;
+	const char *status; /* ok, error, client_gone */
 	int64_t limit;
 };
 /* One usage record as listed; strings NULL: SQL NULL. */
@@ -50,6 +51,19 @@ struct usage_row {
 /* Records newest first, at most q->limit. */
 enum tg_err q_usage_list(struct db_conn *, struct arena *,
     const struct usage_query *, struct usage_row **, size_t *n);
+
+/* One day's use of one model (a summary's line). */
+struct day_row {
+	const char *day; /* "YYYY-MM-DD" (UTC) */
+	const char *model;
+	int64_t requests, prompt, completion, base_cost, commission, charge;
+};
+/*
+ * Per day and model in [from, to) (both required), oldest first, at most
+ * q->limit lines: one GROUP BY, never a query per record.
+ */
+enum tg_err q_usage_summary(struct db_conn *, struct arena *,
+    const struct usage_query *, struct day_row **, size_t *n);
 
 /* A user's totals: all time, today and this month. */
 struct usage_totals {

@@ -279,10 +279,11 @@ fail:
 
 enum tg_err
 admin_audit(struct db_conn *c, struct op *op, const char *action,
-    const char *actor, const char *target, int64_t limit, int64_t offset,
-    json_t **data, int64_t *total)
+    const char *actor, const char *target, const char *const when[2],
+    int64_t limit, int64_t offset, json_t **data, int64_t *total)
 {
-	struct audit_filter f = {action, actor, target, limit, offset};
+	struct audit_filter f = {
+	    action, actor, target, when[0], when[1], limit, offset};
 	struct audit_row *rows, *v;
 	json_t *row;
 	size_t i, n;

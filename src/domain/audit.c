@@ -2,6 +2,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <stdarg.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,31 +256,38 @@ audit_commit(struct db_conn *c, struct arena *a, const struct op *op,
 	return db_commit(c);
 }
 
-/* 0, or 1 with a message when the key cannot verify this chain at all. */
+/* Write the verdict's reason; at: the row the chain breaks at, 0: none. */
 static int
-verify_key(struct db_conn *c, struct arena *a, FILE *out)
+say(struct audit_verdict *v, int rc, int64_t at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+	v->broken_at = at;
+	return rc;
+}
+
+/* 0, or 1 with a reason when the key cannot verify this chain at all. */
+static int
+verify_key(struct db_conn *c, struct arena *a, struct audit_verdict *v)
 {
 	struct audit_head h;
 
-	if (q_audit_head(c, a, 0, &h) != TG_OK) {
-		fprintf(out, "tollgate: reading audit_head: %s\n", db_error(c));
-		return -1;
-	}
+	if (q_audit_head(c, a, 0, &h) != TG_OK)
+		return say(v, -1, 0, "reading audit_head: %s", db_error(c));
 	if (h.key_check.s == NULL)
 		return 0;
-	if (!have_key) {
-		fprintf(out,
+	if (!have_key)
+		return say(v, 1, 0,
 		    "audit verify needs the master key: the chain is keyed "
 		    "with it ([security] master_key_file or "
-		    "TOLLGATE_MASTER_KEY)\n");
-		return 1;
-	}
-	if (!check_matches(&h.key_check)) {
-		fprintf(out,
+		    "TOLLGATE_MASTER_KEY)");
+	if (!check_matches(&h.key_check))
+		return say(v, 1, 0,
 		    "audit chain not verified: the master key is not the one "
-		    "the chain was written with\n");
-		return 1;
-	}
+		    "the chain was written with");
 	return 0;
 }
 
@@ -288,67 +297,59 @@ struct walk {
 	int64_t last, n, keyed;
 };
 
-/* 0 when row v continues the chain w (which it then extends), else 1. */
+/* 0 when row r continues the chain w (which it then extends), else 1. */
 static int
-verify_row(const struct audit_row *v, struct walk *w, FILE *out)
+verify_row(const struct audit_row *r, struct walk *w, struct audit_verdict *v)
 {
 	unsigned char h[CRYPTO_SHA256_LEN];
+	long long id = (long long)r->id;
 
-	if (v->id != w->last + 1) {
-		fprintf(out,
-		    "audit chain broken at row %lld: row %lld is missing\n",
-		    (long long)v->id, (long long)w->last + 1);
-		return 1;
-	}
-	if (v->alg == ALG_HMAC && !have_key) {
-		fprintf(out,
+	if (r->id != w->last + 1)
+		return say(v, 1, r->id,
+		    "audit chain broken at row %lld: row %lld is missing", id,
+		    (long long)w->last + 1);
+	if (r->alg == ALG_HMAC && !have_key)
+		return say(v, 1, 0,
 		    "audit verify needs the master key: row %lld is keyed "
-		    "with it\n",
-		    (long long)v->id);
-		return 1;
-	}
+		    "with it",
+		    id);
 	/* Keyed rows only ever follow unkeyed ones. */
-	if (v->alg != ALG_HMAC && w->keyed > 0) {
-		fprintf(out,
+	if (r->alg != ALG_HMAC && w->keyed > 0)
+		return say(v, 1, r->id,
 		    "audit chain broken at row %lld: an unkeyed row after "
-		    "keyed rows\n",
-		    (long long)v->id);
-		return 1;
-	}
-	if (v->prev.len != CRYPTO_SHA256_LEN ||
-	    memcmp(v->prev.s, w->prev, CRYPTO_SHA256_LEN) != 0 ||
-	    row_hash(v->alg, w->prev, v, h) == -1 ||
-	    v->hash.len != CRYPTO_SHA256_LEN ||
-	    memcmp(v->hash.s, h, CRYPTO_SHA256_LEN) != 0) {
-		fprintf(out,
+		    "keyed rows",
+		    id);
+	if (r->prev.len != CRYPTO_SHA256_LEN ||
+	    memcmp(r->prev.s, w->prev, CRYPTO_SHA256_LEN) != 0 ||
+	    row_hash(r->alg, w->prev, r, h) == -1 ||
+	    r->hash.len != CRYPTO_SHA256_LEN ||
+	    memcmp(r->hash.s, h, CRYPTO_SHA256_LEN) != 0)
+		return say(v, 1, r->id,
 		    "audit chain broken at row %lld: its hash does not match "
-		    "its contents or its predecessor\n",
-		    (long long)v->id);
-		return 1;
-	}
+		    "its contents or its predecessor",
+		    id);
 	memcpy(w->prev, h, sizeof(w->prev));
-	w->last = v->id;
-	w->keyed += v->alg == ALG_HMAC;
+	w->last = r->id;
+	w->keyed += r->alg == ALG_HMAC;
 	w->n++;
 	return 0;
 }
 
 /* Walk every row in batches: 0 intact so far, 1 broken, -1 error. */
 static int
-verify_chain(struct db_conn *c, struct arena *a, struct walk *w, FILE *out)
+verify_chain(
+    struct db_conn *c, struct arena *a, struct walk *w, struct audit_verdict *v)
 {
 	struct audit_row *rows;
 	size_t i, n;
 
 	for (;;) {
 		if (q_audit_scan(c, a, w->last, VERIFY_BATCH, &rows, &n) !=
-		    TG_OK) {
-			fprintf(out, "tollgate: reading audit_log: %s\n",
-			    db_error(c));
-			return -1;
-		}
+		    TG_OK)
+			return say(
+			    v, -1, 0, "reading audit_log: %s", db_error(c));
 		for (i = 0; i < n; i++)
-			if (verify_row(&rows[i], w, out) != 0)
+			if (verify_row(&rows[i], w, v) != 0)
 				return 1;
 		arena_reset(a);
 		if (n < VERIFY_BATCH)
@@ -357,37 +358,53 @@ verify_chain(struct db_conn *c, struct arena *a, struct walk *w, FILE *out)
 }
 
 int
-audit_verify(struct db_conn *c, FILE *out)
+audit_check(struct db_conn *c, struct audit_verdict *v)
 {
 	struct arena *a = arena_new(64 * 1024);
 	struct walk w = {{0}, 0, 0, 0};
 	struct audit_head h;
 	int rc;
 
-	if ((rc = verify_key(c, a, out)) != 0 ||
-	    (rc = verify_chain(c, a, &w, out)) != 0)
+	memset(v, 0, sizeof(*v));
+	if ((rc = verify_key(c, a, v)) != 0 ||
+	    (rc = verify_chain(c, a, &w, v)) != 0)
 		goto out;
-	rc = -1;
 	/* The head names the newest row: dropping the newest rows shows here. */
 	if (q_audit_head(c, a, 0, &h) != TG_OK) {
-		fprintf(out, "tollgate: reading audit_head: %s\n", db_error(c));
+		rc = say(v, -1, 0, "reading audit_head: %s", db_error(c));
 		goto out;
 	}
 	if (h.last_id != w.last || h.last_hash.len != CRYPTO_SHA256_LEN ||
 	    memcmp(h.last_hash.s, w.prev, CRYPTO_SHA256_LEN) != 0) {
-		fprintf(out,
+		rc = say(v, 1, w.last + 1,
 		    "audit chain broken at row %lld: the newest row "
-		    "should be %lld; rows are missing at the end\n",
+		    "should be %lld; rows are missing at the end",
 		    (long long)w.last + 1, (long long)h.last_id);
-		rc = 1;
 		goto out;
 	}
-	fprintf(out,
-	    "audit chain ok: %lld rows (%lld keyed with the master key, "
-	    "%lld unkeyed from before it)\n",
-	    (long long)w.n, (long long)w.keyed, (long long)(w.n - w.keyed));
 	rc = 0;
 out:
+	v->rows = w.n;
+	v->keyed = w.keyed;
 	arena_free(a);
+	return rc;
+}
+
+int
+audit_verify(struct db_conn *c, FILE *out)
+{
+	struct audit_verdict v;
+	int rc = audit_check(c, &v);
+
+	if (rc < 0)
+		fprintf(out, "tollgate: %s\n", v.reason);
+	else if (rc > 0)
+		fprintf(out, "%s\n", v.reason);
+	else
+		fprintf(out,
+		    "audit chain ok: %lld rows (%lld keyed with the master "
+		    "key, %lld unkeyed from before it)\n",
+		    (long long)v.rows, (long long)v.keyed,
+		    (long long)(v.rows - v.keyed));
 	return rc;
 }

@@ -9,6 +9,9 @@
 #include "core/util.h"
 #include "domain/auth.h"
 #include "domain/credit.h"
+#include "core/arena.h"
+#include "core/money.h"
+#include "store/q_ledger.h"
 #include "domain/journal.h"
 #include "domain/lease.h"
 #include "domain/ledger.h"
@@ -220,4 +223,37 @@ credit_sweep(struct db_conn *c, struct arena *a, const char *journal_dir,
 	    journal_pending_holds(journal_dir, c, a, &keep, &nkeep) == -1)
 		return TG_EUNAVAIL;
 	return ledger_sweep(c, a, limit, keep, nkeep, settled);
+}
+
+enum tg_err
+credit_history(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t before_id, int64_t limit, json_t **data, int64_t *next)
+{
+	struct credit_row *e;
+	size_t i, n;
+	enum tg_err rc;
+
+	/* One more than asked: whether a next page exists. */
+	if ((rc = q_credit_list(c, a, user_id, before_id, limit + 1, &e, &n)) !=
+	    TG_OK)
+		return rc;
+	*data = json_array();
+	arena_defer_json(a, *data);
+	*next = 0;
+	for (i = 0; i < n; i++) {
+		if ((int64_t)i == limit) {
+			*next = e[i - 1].id;
+			break;
+		}
+		json_array_append_new(*data,
+		    json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "id",
+			(json_int_t)e[i].id, "at", e[i].at, "kind", e[i].kind,
+			"amount", money_json(e[i].amount), "note",
+			e[i].note != NULL ? json_string(e[i].note)
+					  : json_null(),
+			"who",
+			e[i].who != NULL ? json_string(e[i].who)
+					 : json_null()));
+	}
+	return TG_OK;
 }

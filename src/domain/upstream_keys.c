@@ -99,9 +99,9 @@ static const char *const circuits[] = {
 };
 /* clang-format on */
 
-/* A key with this node's view of its health and use. */
+/* A key with this node's view of its health and use (pool state). */
 static json_t *
-status_json(const struct q_ukey *k, const struct pool_state *st)
+status_pack(const struct q_ukey *k, const struct pool_state *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:{s:o, s:o, "
 			 "s:I}, s:I, s:I, s:o, s:o, s:s, s:i, s:o, s:o}",
@@ -120,6 +120,37 @@ status_json(const struct q_ukey *k, const struct pool_state *st)
 				      : json_null(),
 	    "circuit_open_until",
 	    st->circuit != PC_CLOSED ? epoch_iso(st->open_until) : json_null());
+}
+
+/*
+ * One word for the dashboard: disabled (by hand or as dead), down (circuit
+ * open), probing (half open), cooling_down (a 429's pause) or ok.
+ */
+static const char *
+health_of(const struct q_ukey *k, const struct pool_state *st)
+{
+	if (!k->enabled)
+		return "disabled";
+	if (st->circuit == PC_OPEN)
+		return "down";
+	if (st->circuit == PC_HALF_OPEN)
+		return "probing";
+	if (st->cooldown_until > (double)time(NULL))
+		return "cooling_down";
+	return "ok";
+}
+
+static json_t *
+status_json(const struct q_ukey *k, const struct pool_state *st)
+{
+	json_t *o = status_pack(k, st);
+
+	/* Today's records through the key (UTC), from the database. */
+	json_object_set_new(o, "health", json_string(health_of(k, st)));
+	json_object_set_new(
+	    o, "requests_today", json_integer(k->records_today));
+	json_object_set_new(o, "tokens_today", json_integer(k->tokens_today));
+	return o;
 }
 
 enum tg_err

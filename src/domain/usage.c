@@ -17,6 +17,7 @@ static const char *const status_names[] = {
 	[US_ERROR]	 = "error",
 	[US_CLIENT_GONE] = "client_gone",
 };
+const char *const usage_status_names[] = {"ok", "error", "client_gone", NULL};
 static const char *const basis_names[] = {
 	[UB_MEASURED]  = "measured",
 	[UB_ESTIMATED] = "estimated",
@@ -109,6 +110,7 @@ query_of(const struct usage_filter *f, struct usage_query *q)
 	    .to = f->to != NULL ? f->to : "",
 	    .key_id = f->key_id,
 	    .model = f->model != NULL ? f->model : "",
+	    .status = f->status != NULL ? f->status : "",
 	    .limit = f->limit,
 	};
 }
@@ -166,6 +168,48 @@ usage_list(struct db_conn *c, struct arena *a, const struct usage_filter *f,
 		}
 		json_array_append_new(*data, record_json(&rows[i]));
 	}
+	return TG_OK;
+}
+
+/* A summary's lines: 366 days of a few dozen models fit. */
+#define SUMMARY_LINES_MAX 20000
+
+enum tg_err
+usage_summary(struct db_conn *c, struct arena *a, const struct usage_filter *f,
+    json_t **out)
+{
+	struct usage_query q;
+	struct day_row *d;
+	json_t *days;
+	int64_t req = 0, pt = 0, ct = 0, base = 0, comm = 0, charge = 0;
+	size_t i, n;
+	enum tg_err rc;
+
+	query_of(f, &q);
+	q.limit = SUMMARY_LINES_MAX;
+	if ((rc = q_usage_summary(c, a, &q, &d, &n)) != TG_OK)
+		return rc;
+	days = json_array();
+	for (i = 0; i < n; i++) {
+		json_array_append_new(days,
+		    json_pack("{s:s, s:s, s:I, s:I, s:o}", "day", d[i].day,
+			"model", d[i].model, "requests",
+			(json_int_t)d[i].requests, "tokens",
+			(json_int_t)(d[i].prompt + d[i].completion), "cost",
+			money_json(d[i].charge)));
+		req += d[i].requests;
+		pt += d[i].prompt;
+		ct += d[i].completion;
+		base += d[i].base_cost;
+		comm += d[i].commission;
+		charge += d[i].charge;
+	}
+	*out = json_pack("{s:{s:I, s:I, s:I, s:I, s:o, s:o, s:o}, s:o}",
+	    "totals", "requests", (json_int_t)req, "prompt_tokens",
+	    (json_int_t)pt, "completion_tokens", (json_int_t)ct, "total_tokens",
+	    (json_int_t)(pt + ct), "base_cost", money_json(base), "commission",
+	    money_json(comm), "cost", money_json(charge), "by_day", days);
+	arena_defer_json(a, *out);
 	return TG_OK;
 }
 

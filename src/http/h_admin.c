@@ -8,6 +8,7 @@
 
 #include "domain/accounts.h"
 #include "domain/admin.h"
+#include "domain/audit.h"
 #include "core/arena.h"
 #include "domain/auth.h"
 #include "io/db.h"
@@ -428,18 +429,49 @@ h_admin_audit(struct tg_req *r, struct tg_resp *resp)
 	struct op op;
 	struct db_conn *c;
 	int64_t limit, offset, total;
+	const char *when[2];
 	json_t *data;
 	enum tg_err rc;
 
 	req_op(r, &op);
 	if ((rc = page(r, resp, &limit, &offset)) != TG_OK ||
-	    (rc = router_db(r, &c)) != TG_OK ||
+	    (rc = usage_when(r, resp, when)) != TG_OK)
+		return rc;
+	when[0] = when[0] != NULL ? when[0] : "";
+	when[1] = when[1] != NULL ? when[1] : "";
+	if ((rc = router_db(r, &c)) != TG_OK ||
 	    (rc = admin_audit(c, &op, q_or_empty(r, "action"),
-		 q_or_empty(r, "actor"), q_or_empty(r, "target"), limit, offset,
-		 &data, &total)) != TG_OK)
+		 q_or_empty(r, "actor"), q_or_empty(r, "target"), when, limit,
+		 offset, &data, &total)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	resp->body = json_pack("{s:O, s:I, s:I, s:I}", "data", data, "total",
 	    (json_int_t)total, "limit", (json_int_t)limit, "offset",
 	    (json_int_t)offset);
+	return TG_OK;
+}
+
+enum tg_err
+h_admin_audit_verify(struct tg_req *r, struct tg_resp *resp)
+{
+	struct audit_verdict v;
+	struct db_conn *c;
+	enum tg_err rc;
+	int ok;
+
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	/* The walk of `tollgate audit verify`; an error reading is a 500. */
+	if ((ok = audit_check(c, &v)) < 0)
+		return resp_fail(r, resp, TG_ESYSTEM, NULL,
+		    "the audit log could not be read");
+	if (ok == 0) {
+		resp->body = json_pack(
+		    "{s:b, s:I}", "ok", 1, "rows", (json_int_t)v.rows);
+		return TG_OK;
+	}
+	resp->body = json_pack("{s:b, s:I, s:o, s:s}", "ok", 0, "rows",
+	    (json_int_t)v.rows, "broken_at",
+	    v.broken_at > 0 ? json_integer(v.broken_at) : json_null(), "reason",
+	    v.reason);
 	return TG_OK;
 }

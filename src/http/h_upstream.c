@@ -233,21 +233,45 @@ h_admin_provider_update(struct tg_req *r, struct tg_resp *resp)
 	return TG_OK;
 }
 
+/* Add to each key of list what the pool and today's records say of it. */
+static void
+with_status(json_t *list, json_t *status)
+{
+	json_t *k, *st;
+	size_t i, j;
+
+	json_array_foreach(list, i, k) {
+		json_array_foreach(status, j, st) {
+			if (json_equal(json_object_get(k, "id"),
+				json_object_get(st, "id"))) {
+				json_object_update_missing(k, st);
+				break;
+			}
+		}
+	}
+}
+
 enum tg_err
 h_admin_ukeys(struct tg_req *r, struct tg_resp *resp)
 {
 	struct db_conn *c;
+	json_t *out, *status;
 	enum tg_err rc;
 
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = upstream_keys(c, r->arena, r->captures[0], &resp->body);
+	rc = upstream_keys(c, r->arena, r->captures[0], &out);
 	if (rc == TG_ENOENT)
 		return resp_fail(
 		    r, resp, rc, NULL, "no provider '%s'", r->captures[0]);
-	if (rc == TG_OK)
-		json_incref(resp->body);
-	return rc;
+	if (rc != TG_OK ||
+	    (rc = upstream_key_status(
+		 c, r->arena, r->ctx->pool, r->captures[0], &status)) != TG_OK)
+		return rc;
+	/* The dashboard's provider page: health, circuit, cool-down, use. */
+	with_status(json_object_get(out, "data"), status);
+	resp->body = json_incref(out);
+	return TG_OK;
 }
 
 /*

@@ -3,7 +3,9 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "domain/auth.h"
@@ -43,17 +45,18 @@ sql_time(struct arena *a, const char *s)
 	return arena_printf(a, "%.10s %.8s", s, s + 11);
 }
 
-static enum tg_err
-time_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
+enum tg_err
+usage_when(struct tg_req *r, struct tg_resp *resp, const char *out[2])
 {
-	const char *names[2] = {"from", "to"}, *v,
-		   **dst[2] = {&f->from, &f->to};
+	static const char *const names[2] = {"from", "to"};
+	const char *v;
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
+		out[i] = NULL;
 		if ((v = req_query(r, names[i])) == NULL || *v == '\0')
 			continue;
-		if ((*dst[i] = sql_time(r->arena, v)) == NULL)
+		if ((out[i] = sql_time(r->arena, v)) == NULL)
 			return resp_fail_code(r, resp, TG_EINVAL,
 			    "invalid_value", names[i],
 			    "%s is a UTC date (2026-11-25) or time "
@@ -61,6 +64,36 @@ time_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
 			    names[i]);
 	}
 	return TG_OK;
+}
+
+static enum tg_err
+time_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
+{
+	const char *when[2];
+	enum tg_err rc;
+
+	if ((rc = usage_when(r, resp, when)) != TG_OK)
+		return rc;
+	f->from = when[0];
+	f->to = when[1];
+	return TG_OK;
+}
+
+static enum tg_err
+status_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
+{
+	const char *v = req_query(r, "status");
+	size_t i;
+
+	if (v == NULL || *v == '\0')
+		return TG_OK;
+	for (i = 0; usage_status_names[i] != NULL; i++)
+		if (strcmp(v, usage_status_names[i]) == 0) {
+			f->status = usage_status_names[i];
+			return TG_OK;
+		}
+	return resp_fail_code(r, resp, TG_EINVAL, "invalid_value", "status",
+	    "status is ok, error or client_gone");
 }
 
 static enum tg_err
@@ -93,6 +126,8 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	}
 	if ((v = req_query(r, "model")) != NULL && *v != '\0')
 		f->model = v;
+	if ((rc = status_filter(r, resp, f)) != TG_OK)
+		return rc;
 	if (!auth_whole_account(r->who)) {
 		/* A read-only key reads its own usage only. */
 		v = req_query(r, "key_id");
@@ -216,6 +251,85 @@ h_user_usage(struct tg_req *r, struct tg_resp *resp)
 		return as_csv(r, resp, data);
 	resp->body = json_pack("{s:O, s:o}", "data", data, "next_cursor",
 	    next > 0 ? json_sprintf("%lld", (long long)next) : json_null());
+	return TG_OK;
+}
+
+#define SUMMARY_DAYS_DEFAULT 30
+#define SUMMARY_DAYS_MAX     366
+
+/* "YYYY-MM-DD HH:MM:SS" (as sql_time makes it) -> seconds since the epoch. */
+static time_t
+sql_epoch(const char *s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2d %2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return (time_t)-1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+static const char *
+epoch_sql(struct arena *a, time_t t)
+{
+	struct tm tm;
+	char out[32];
+
+	gmtime_r(&t, &tm);
+	strftime(out, sizeof(out), "%Y-%m-%d %H:%M:%S", &tm);
+	return arena_strdup(a, out);
+}
+
+static json_t *
+iso_json(const char *sql)
+{
+	return json_sprintf("%.10sT%.8sZ", sql, sql + 11);
+}
+
+/*
+ * A summary's range: [from, to), by default the 30 days up to the end of
+ * today (UTC); at most 366 days, so one answer stays bounded.
+ */
+static enum tg_err
+summary_range(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
+{
+	time_t from, to, now = time(NULL);
+
+	if (f->to == NULL)
+		f->to = epoch_sql(r->arena, now - now % 86400 + 86400);
+	to = sql_epoch(f->to);
+	if (f->from == NULL)
+		f->from = epoch_sql(
+		    r->arena, to - (time_t)SUMMARY_DAYS_DEFAULT * 86400);
+	from = sql_epoch(f->from);
+	if (from == (time_t)-1 || to == (time_t)-1 || from >= to)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    "from", "from is a valid date before to");
+	if (to - from > (time_t)SUMMARY_DAYS_MAX * 86400)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value", "to",
+		    "a summary covers at most %d days", SUMMARY_DAYS_MAX);
+	return TG_OK;
+}
+
+enum tg_err
+h_user_usage_summary(struct tg_req *r, struct tg_resp *resp)
+{
+	struct usage_filter f;
+	struct db_conn *c;
+	json_t *out;
+	enum tg_err rc;
+
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = filter(r, resp, c, &f)) != TG_OK ||
+	    (rc = summary_range(r, resp, &f)) != TG_OK ||
+	    (rc = usage_summary(c, r->arena, &f, &out)) != TG_OK)
+		return rc;
+	json_object_set_new(out, "from", iso_json(f.from));
+	json_object_set_new(out, "to", iso_json(f.to));
+	resp->body = json_incref(out);
 	return TG_OK;
 }
 

@@ -10,6 +10,7 @@
 #include "domain/accounts.h"
 #include "core/arena.h"
 #include "domain/auth.h"
+#include "domain/credit.h"
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
@@ -259,5 +260,38 @@ h_user_monitor(struct tg_req *r, struct tg_resp *resp)
 	    "ok", "timestamp", ts, "user_id", r->who->user_pub, "api_key",
 	    masked, "current_credits", money_json(bal), "usage_metrics",
 	    json_incref(metrics), "rate_limits", lim);
+	return TG_OK;
+}
+
+#define CREDITS_PAGE_DEFAULT 50
+#define CREDITS_PAGE_MAX     1000
+
+enum tg_err
+h_user_credits(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	const char *v;
+	uint64_t limit = CREDITS_PAGE_DEFAULT, before = 0;
+	json_t *data;
+	int64_t next;
+	enum tg_err rc;
+
+	/* The account's money: not a read-only key's business. */
+	if ((rc = auth_need_account(r, resp)) != TG_OK)
+		return rc;
+	if ((v = req_query(r, "limit")) != NULL &&
+	    util_parse_u64(v, 1, CREDITS_PAGE_MAX, &limit) == -1)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    "limit", "limit is from 1 to %d", CREDITS_PAGE_MAX);
+	if ((v = req_query(r, "cursor")) != NULL &&
+	    util_parse_u64(v, 1, INT64_MAX, &before) == -1)
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    "cursor", "cursor is the next_cursor of the previous page");
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = credit_history(c, r->arena, r->who->user_id, (int64_t)before,
+		 (int64_t)limit, &data, &next)) != TG_OK)
+		return rc;
+	resp->body = json_pack("{s:O, s:o}", "data", data, "next_cursor",
+	    next > 0 ? json_sprintf("%lld", (long long)next) : json_null());
 	return TG_OK;
 }

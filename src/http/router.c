@@ -92,6 +92,9 @@ static const struct route routes[] = {
 	{ TG_M_POST,   "/admin/models/import",		   h_admin_models_import, RF_ADMIN | RF_JSON },
 	{ TG_M_PUT,    "/admin/models/{vendor}/{model}",   h_admin_model_update, RF_ADMIN | RF_JSON },
 	{ TG_M_PUT,    "/admin/models/{id}",		   h_admin_model_update, RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/user/usage/summary",		   h_user_usage_summary, RF_AUTH },
+	{ TG_M_GET,    "/user/credits",			   h_user_credits,	RF_AUTH },
+	{ TG_M_GET,    "/admin/audit/verify",		   h_admin_audit_verify, RF_ADMIN },
 };
 /* clang-format on */
 

@@ -14,8 +14,8 @@ const struct stmt_row q_audit_stmts[] = {
 	{ STMT_AUDIT_INSERT, "INSERT INTO audit_log (id, at, actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash, hash_alg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT },
 	{ STMT_AUDIT_HEAD_SET, "UPDATE audit_head SET last_id = ?, last_hash = ?, key_check = COALESCE(key_check, ?) WHERE id = 1", DB_SF_HOT },
 	{ STMT_AUDIT_SCAN, "SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json, prev_hash, row_hash, hash_alg FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", DB_SF_READ },
-	{ STMT_AUDIT_LIST, "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?) ORDER BY id DESC LIMIT ? OFFSET ?", DB_SF_READ },
-	{ STMT_AUDIT_COUNT, "SELECT COUNT(*) FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?)", DB_SF_READ },
+	{ STMT_AUDIT_LIST, "SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), actor_user_id, actor_key_id, action, target_type, target_id, ip, request_id, before_json, after_json FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?) AND (? = '' OR at >= ?) AND (? = '' OR at < ?) ORDER BY id DESC LIMIT ? OFFSET ?", DB_SF_READ },
+	{ STMT_AUDIT_COUNT, "SELECT COUNT(*) FROM audit_log WHERE (? = '' OR action = ?) AND (? = '' OR actor_user_id = ?) AND (? = '' OR target_id = ?) AND (? = '' OR at >= ?) AND (? = '' OR at < ?)", DB_SF_READ },
 	{ STMT_AUDIT_HEAD_GET, "SELECT last_id, last_hash, key_check FROM audit_head WHERE id = 1", DB_SF_READ },
 	{ STMT__MAX, NULL, 0 },
 };
@@ -131,18 +131,19 @@ enum tg_err
 q_audit_list(struct db_conn *c, struct arena *a, const struct audit_filter *f,
     struct audit_row **out, size_t *n, int64_t *total)
 {
-	struct db_val p[8] = {DB_STR(f->action), DB_STR(f->action),
+	struct db_val p[12] = {DB_STR(f->action), DB_STR(f->action),
 	    DB_STR(f->actor), DB_STR(f->actor), DB_STR(f->target),
-	    DB_STR(f->target), DB_I64(f->limit), DB_I64(f->offset)};
+	    DB_STR(f->target), DB_STR(f->from), DB_STR(f->from), DB_STR(f->to),
+	    DB_STR(f->to), DB_I64(f->limit), DB_I64(f->offset)};
 	struct db_rows rows;
 	struct audit_row *r;
 	size_t i;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_AUDIT_COUNT, p, 6, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_AUDIT_COUNT, p, 10, &rows, a)) != TG_OK)
 		return rc;
 	*total = rows.nrows == 1 ? rows.v[0].i : 0;
-	if ((rc = db_exec(c, STMT_AUDIT_LIST, p, 8, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_AUDIT_LIST, p, 12, &rows, a)) != TG_OK)
 		return rc;
 	if ((r = arena_calloc(a, rows.nrows + 1, sizeof(*r))) == NULL)
 		return TG_ESYSTEM;

@@ -13,6 +13,7 @@
 
 /* clang-format off */
 const struct stmt_row q_ledger_stmts[] = {
+	{ STMT_CREDIT_LIST, "SELECT e.id, DATE_FORMAT(e.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), e.kind, e.amount, e.note, u.public_id FROM ledger_entries e LEFT JOIN users u ON u.id = e.actor_user_id WHERE e.account_id = ? AND e.kind IN ('topup', 'adjust') AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?", DB_SF_READ },
 	{ STMT_LEDGER_INSERT, "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", DB_SF_HOT },
 	{ STMT_ADMIN_BALANCES, "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", DB_SF_READ },
 	{ STMT_HOLD_BY_IDEM, "SELECT id, amount, state, CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
@@ -406,5 +407,31 @@ q_ledger_check(struct db_conn *c, struct arena *a, enum q_check which,
 	out->detail = q_str(&rows.v[1]);
 	out->expected = rows.v[2].i;
 	out->found = rows.v[3].i;
+	return TG_OK;
+}
+
+enum tg_err
+q_credit_list(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t before_id, int64_t limit, struct credit_row **out, size_t *n)
+{
+	struct db_val p[4] = {DB_I64(user_id), DB_I64(before_id),
+	    DB_I64(before_id), DB_I64(limit)};
+	const struct db_val *v;
+	struct db_rows rows;
+	struct credit_row *e;
+	size_t i;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_CREDIT_LIST, p, 4, &rows, a)) != TG_OK)
+		return rc;
+	if ((e = arena_calloc(a, rows.nrows + 1, sizeof(*e))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < rows.nrows; i++) {
+		v = &rows.v[i * rows.ncols];
+		e[i] = (struct credit_row){v[0].i, q_str(&v[1]), q_str(&v[2]),
+		    v[3].i, q_str(&v[4]), q_str(&v[5])};
+	}
+	*out = e;
+	*n = rows.nrows;
 	return TG_OK;
 }

@@ -24,7 +24,7 @@ const struct stmt_row q_upstream_stmts[] = {
 	{ STMT_UKEY_DISABLE, "UPDATE upstream_keys SET enabled = 0 WHERE public_id = ? AND (? = '' OR provider_id = ?) AND enabled = 1", 0 },
 	{ STMT_UKEY_POOL, "SELECT id, public_id, secret_enc, rpm_limit, rpd_limit, min_interval_ms, seal_version FROM upstream_keys WHERE provider_id = ? AND enabled = 1 AND secret_enc IS NOT NULL ORDER BY id LIMIT 64", DB_SF_READ | DB_SF_CACHE },
 	{ STMT_UKEY_DEAD, "UPDATE upstream_keys SET enabled = 0, disabled_reason = ?, disabled_at = NOW(6) WHERE id = ? AND enabled = 1", 0 },
-	{ STMT_UKEY_ALL, "SELECT k.id, k.public_id, k.provider_id, k.label, k.last4, k.enabled, k.disabled_reason, DATE_FORMAT(k.disabled_at, '%Y-%m-%dT%H:%i:%sZ'), k.rpm_limit, k.rpd_limit, k.min_interval_ms FROM upstream_keys k WHERE (? = '' OR k.provider_id = ?) ORDER BY k.provider_id, k.id", DB_SF_READ },
+	{ STMT_UKEY_ALL, "SELECT k.id, k.public_id, k.provider_id, k.label, k.last4, k.enabled, k.disabled_reason, DATE_FORMAT(k.disabled_at, '%Y-%m-%dT%H:%i:%sZ'), k.rpm_limit, k.rpd_limit, k.min_interval_ms, CAST(COALESCE(t.tokens, 0) AS SIGNED), CAST(COALESCE(t.n, 0) AS SIGNED) FROM upstream_keys k LEFT JOIN (SELECT upstream_key_id, SUM(prompt_tokens + completion_tokens) AS tokens, COUNT(*) AS n FROM usage_records WHERE created_at >= CURRENT_DATE AND upstream_key_id IS NOT NULL GROUP BY upstream_key_id) t ON t.upstream_key_id = k.id WHERE (? = '' OR k.provider_id = ?) ORDER BY k.provider_id, k.id", DB_SF_READ },
 	{ STMT_UKEY_UPDATE, "UPDATE upstream_keys SET label = COALESCE(?, label), enabled = COALESCE(?, enabled), disabled_reason = IF(? = 1, NULL, disabled_reason), disabled_at = IF(? = 1, NULL, disabled_at), rpm_limit = IF(? = 1, ?, rpm_limit), rpd_limit = IF(? = 1, ?, rpd_limit), min_interval_ms = COALESCE(?, min_interval_ms) WHERE public_id = ? AND provider_id = ?", 0 },
 	{ STMT_PROVIDER_LOCK, "SELECT kind, base_url FROM providers WHERE id = ? FOR UPDATE", 0 },
 	{ STMT_UKEY_SEALED, "SELECT id, public_id, secret_enc, seal_version FROM upstream_keys WHERE provider_id = ? AND secret_enc IS NOT NULL ORDER BY id FOR UPDATE", 0 },
@@ -219,6 +219,8 @@ q_ukey_all(struct db_conn *c, struct arena *a, const char *provider_id,
 		    .disabled_at = opt_s(&v[7]),
 		    .rpm = opt_i(&v[8]),
 		    .rpd = opt_i(&v[9]),
+		    .tokens_today = v[11].i,
+		    .records_today = v[12].i,
 		    .min_interval_ms = v[10].i};
 	}
 	*n = rows.nrows;

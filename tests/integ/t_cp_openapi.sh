@@ -34,6 +34,11 @@ endpoints=(
 	"GET /admin/monitor key"
 	"POST /admin/invites key"
 	"GET /admin/audit key"
+	"GET /user/usage/summary key"
+	"GET /user/credits key"
+	"GET /admin/audit/verify key"
+	"GET /auth/session key"
+	"GET /auth/config none"
 )
 
 http GET "$URL/openapi.json"
