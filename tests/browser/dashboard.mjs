@@ -94,15 +94,33 @@ await step('sign out and in', async () => {
 await step('overview', async () => {
 	const f = await call('POST', '/admin/add_credits', adminKey, { email, amount_usd: '5.00', note: 't_dashboard' });
 	check(f.status === 200, `the admin funds the user with $5.00 (${f.status})`);
-	await page.reload();
-	await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+	const c = await call('POST', '/v1/chat/completions', userKey, { model: 'test/cheap', messages: [{ role: 'user', content: 'hello dashboard' }] });
+	check(c.status === 200, `a chat with the primary key (${c.status})`);
+	const u = await call('GET', '/user/usage?limit=1', userKey);
+	const rec = u.body?.data?.[0];
+	const b = await call('GET', '/user/balance', userKey);
+	check(Boolean(rec) && rec.model === 'test/cheap' && /^0\.\d+$/.test(rec.cost) && rec.cost !== '0.00', `the request is recorded with a cost (${rec?.cost})`);
+	await gotoPage(page, app, 'overview', 'Overview', { fresh: true });
 	const stat = (label) => page.locator('.stat').filter({ has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd');
 	await stat('Balance').waitFor();
-	check((await stat('Balance').textContent()) === '$5.00', `Balance shows $5.00 (${await stat('Balance').textContent()})`);
+	// the page formats the API's strings; the expected text is formatted by the same rule
+	const fmt = await page.evaluate(async ([appUrl, v]) => (await import(`${appUrl}js/ui.js`)).usd(v), [app, b.body.balance]);
+	const fmtCost = await page.evaluate(async ([appUrl, v]) => (await import(`${appUrl}js/ui.js`)).usd(v), [app, rec.cost]);
+	check(/^\$4\.9\d$|^\$5\.00$/.test(fmt), `the balance after the request is just under $5 (${b.body.balance})`);
+	check((await stat('Balance').textContent()) === fmt, `Balance shows ${fmt} (${await stat('Balance').textContent()})`);
 	check((await stat('Reserved').textContent()) === '$0.00', 'Reserved shows $0.00');
-	check((await stat('Spend today').textContent()) === '$0.00', 'Spend today shows $0.00');
-	check((await stat('Spend this month').textContent()) === '$0.00', 'Spend this month shows $0.00');
-	check(await page.getByRole('heading', { level: 2, name: 'Recent requests' }).isVisible(), 'Overview lists recent requests');
+	check((await stat('Spend today').textContent()) === fmtCost, `Spend today shows the request's cost ${fmtCost} (${await stat('Spend today').textContent()})`);
+	check((await stat('Spend this month').textContent()) === fmtCost, `Spend this month shows ${fmtCost}`);
+	const recent = page.getByRole('region', { name: 'The last 10 requests' });
+	const rtext = await recent.textContent();
+	check(rtext.includes('test/cheap') && rtext.includes(fmtCost) && rtext.includes(String(rec.total_tokens)), `Recent requests lists it: model, tokens, cost (${rtext.slice(0, 200)})`);
+	const chart = page.getByRole('region', { name: 'Last 30 days' });
+	if ((await chart.locator('figure').count()) > 0) {
+		const cells = await chart.locator('table td').allTextContents();
+		check(cells.includes(fmtCost), `the 30-day chart's table has today's cost (${cells.filter((x) => x !== '$0.00')})`);
+	} else {
+		check(/needs a newer server/.test(await chart.textContent()), 'without /user/usage/summary the chart says why it is missing');
+	}
 	check((await page.locator('h1').count()) === 1, 'Overview has exactly one h1');
 	await checkAxe(page, 'overview');
 	expectNoErrors(s, 'overview', { allow: EXPECTED });
@@ -132,6 +150,7 @@ await step('keys: create a restricted key', async () => {
 	await dlg.getByLabel('IP allowlist').fill('127.0.0.1\n10.0.0.0/8');
 	await dlg.getByLabel('Models').fill('test/cheap');
 	check(await dlg.getByLabel('Referrer allowlist').isVisible(), 'the form has "Referrer allowlist"');
+	await shot(page, 'dashboard-keys-create-dialog');
 	await dlg.getByRole('button', { name: 'Create', exact: true }).click();
 	await page.locator('.secret').waitFor();
 	firstKey = (await page.locator('.secret').textContent()).trim();
@@ -246,7 +265,7 @@ await step('ui.js usd and chart.js', async () => {
 	const r = await page.evaluate(async (appUrl) => {
 		const { usd } = await import(`${appUrl}js/ui.js`);
 		const { stackedBars } = await import(`${appUrl}js/chart.js`);
-		const cases = ['12.345000000', '0.000042', '1234567.5', '-3.00', '0.995', '9.999', '0', '0.001', '0.0100', '10.00', null];
+		const cases = ['12.345000000', '0.000042000', '0.0000315', '1234567.5', '-3.00', '0.995', '9.999', '0', '0.001', '0.0100', '10.00', null];
 		const div = document.createElement('div');
 		stackedBars(div, ['2026-12-01', '2026-12-02', '2026-12-03'], { 'm/a': ['0.10', '0', '2.50'], 'm/b': ['1.000000001', '0.20', '0'] }, { caption: 'c', cell: usd });
 		return {
@@ -256,7 +275,7 @@ await step('ui.js usd and chart.js', async () => {
 			hidden: div.querySelector('svg').getAttribute('aria-hidden'),
 		};
 	}, app);
-	const want = ['$12.35', '$0.000042', '$1,234,567.50', '\u2212$3.00', '$1.00', '$10.00', '$0.00', '$0.001', '$0.01', '$10.00', '\u2014'];
+	const want = ['$12.35', '$0.000042', '$0.0000315', '$1,234,567.50', '\u2212$3.00', '$1.00', '$10.00', '$0.00', '$0.001', '$0.01', '$10.00', '\u2014'];
 	r.usd.forEach((got, i) => check(got === want[i], `usd(${i}): ${got} (want ${want[i]})`));
 	check(r.rects === 4, `the chart draws one bar part per non-zero value (${r.rects})`);
 	check(JSON.stringify(r.cells) === JSON.stringify(['$0.10', '$1.00', '$0.00', '$0.20', '$2.50', '$0.00']), `the chart's table shows the API's amounts (${r.cells})`);
@@ -280,7 +299,6 @@ await step('screenshots', async () => {
 				if (id === 'signin') await v.context.clearCookies();
 				else if ((await v.context.cookies()).length === 0) await v.context.addCookies(cookies);
 				await gotoPage(v.page, app, id, title, { fresh: true });
-				await v.page.waitForLoadState('networkidle');
 				const name = `dashboard-${id}-${scheme}-${form}`;
 				await shot(v.page, name);
 				await checkAxe(v.page, name);

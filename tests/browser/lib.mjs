@@ -54,6 +54,8 @@ export async function launch({ colorScheme = 'light', width = 1280, height = 860
 		permissions: ['clipboard-read', 'clipboard-write'],
 	});
 	const page = await context.newPage();
+	// generous: the CI machine is shared and slow at times; only a real hang exceeds this
+	page.setDefaultTimeout(30000);
 	const origin = new URL(app).origin;
 	const errors = [];
 	const offsite = [];
@@ -138,15 +140,17 @@ export async function signIn(page, appUrl, email, password) {
 	await page.getByRole('textbox', { name: 'Email' }).fill(email);
 	await page.getByLabel('Password', { exact: true }).fill(password);
 	await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-	await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 15000 });
+	await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 30000 });
 }
 
-// gotoPage(page, appUrl, id, title, {fresh}): opens #/id and waits for its <h1>. A goto that
+// gotoPage(page, appUrl, id, title, {fresh}): opens #/id and waits for its <h1> and for the
+// page to finish rendering (main.js sets aria-busy on <main> while a page renders). A goto that
 // changes only the hash does not reload the app: fresh reloads it (after cookies changed).
 export async function gotoPage(page, appUrl, id, title, { fresh = false } = {}) {
 	await page.goto(`${appUrl}#/${id}`);
 	if (fresh) await page.reload();
-	await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor({ timeout: 15000 });
+	await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor({ timeout: 30000 });
+	await page.locator('main:not([aria-busy])').waitFor({ timeout: 30000 });
 }
 
 // closeAll(): closes every browser launch() opened (at the end of a script).

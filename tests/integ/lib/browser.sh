@@ -78,7 +78,7 @@ browser_stack() {
 # browser_run SCRIPT: runs one browser script; its ok/not ok lines count as this test's.
 browser_run() {
 	local out=$T/browser-${1%.mjs}.out rc
-	if TOLLGATE_URL=$URL TOLLGATE_APP=$APP timeout "${BROWSER_TIMEOUT:-240}" \
+	if TOLLGATE_URL=$URL TOLLGATE_APP=$APP timeout "${BROWSER_TIMEOUT:-600}" \
 		node "$BROWSER_DIR/$1" >"$out" 2>&1; then
 		rc=0
 	else

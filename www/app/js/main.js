@@ -103,6 +103,7 @@ async function route() {
   drawNav();
   const root = h('section', { class: `page page-${page.id}` });
   main.replaceChildren(root);
+  main.setAttribute('aria-busy', 'true');
   document.title = `${page.title} · tollgate`;
   try {
     await page.render(root, { user: state.user, navigate, refreshUser, params: hashParams() });
@@ -111,6 +112,7 @@ async function route() {
     if (e && e.status === 401) {
       // the session ended under us: back to sign-in
       state.user = null;
+      main.removeAttribute('aria-busy');
       navigate('#/signin');
       return;
     }
@@ -118,6 +120,7 @@ async function route() {
     root.append(errorBox(e));
   }
   if (seq !== renderSeq) return;
+  main.removeAttribute('aria-busy');
   const h1 = root.querySelector('h1');
   if (h1) {
     h1.tabIndex = -1;

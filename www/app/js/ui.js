@@ -34,8 +34,8 @@ function append(el, kids) {
   }
 }
 
-// usd("12.345000000") -> "$12.35"; small non-zero amounts keep their significant digits
-// ("$0.000042"). Works on the API's decimal strings: no float arithmetic on money.
+// usd("12.345000000") -> "$12.35"; amounts below a cent keep all their digits
+// ("$0.0000315"). Works on the API's decimal strings: no float arithmetic on money.
 export function usd(str) {
   if (str === undefined || str === null || str === '') return '—';
   let s = String(str).trim();
@@ -50,9 +50,9 @@ export function usd(str) {
   frac = frac.replace(/0+$/, '');
   let shown;
   if (int === '0' && frac.length > 2 && /^00/.test(frac)) {
-    // below a cent: up to 2 significant digits, at most 9 decimals
-    const first = frac.search(/[1-9]/);
-    shown = `0.${frac.slice(0, Math.min(first + 2, 9))}`.replace(/0+$/, '');
+    // below a cent: every digit the API gave (at most 9 decimals), so a tiny charge reads
+    // exactly as billed instead of rounding to $0.00
+    shown = `0.${frac.slice(0, 9)}`;
   } else {
     const cents = roundCents(frac);
     shown = cents === 'carry:' ? `${addOne(int)}.00` : `${int}.${cents}`;
