@@ -6,6 +6,8 @@ import { h, usd, when, table, errorBox } from '../ui.js';
 const KIND = { topup: 'Top-up', adjust: 'Adjustment' };
 
 function creditsTable(rows) {
+  // The gateway may say the balance after each entry; a column only when it does.
+  const after = rows.some((r) => r.balance_after != null);
   return table({
     caption: 'Top-ups and adjustments, newest first',
     empty: 'No top-up yet.',
@@ -14,9 +16,9 @@ function creditsTable(rows) {
       { label: 'Time', get: (r) => when(r.at) },
       { label: 'Kind', get: (r) => KIND[r.kind] || r.kind },
       { label: 'Amount', get: (r) => usd(r.amount), num: true },
-      { label: 'Balance after', get: (r) => (r.balance_after != null ? usd(r.balance_after) : '—'), num: true },
+      after ? { label: 'Balance after', get: (r) => usd(r.balance_after), num: true } : null,
       { label: 'Note', get: (r) => r.note },
-    ],
+    ].filter(Boolean),
   });
 }
 
