@@ -1,11 +1,69 @@
-// topups.js: placeholder (its owner fills it in).
-import { h } from '../ui.js';
+// topups.js: the account's balance, then its top-ups and adjustments (GET /user/credits),
+// newest first, paged by cursor.
+import { api, ApiError } from '../api.js';
+import { h, usd, when, table, errorBox } from '../ui.js';
+
+const KIND = { topup: 'Top-up', adjust: 'Adjustment' };
+
+function creditsTable(rows) {
+  // The gateway may say the balance after each entry; a column only when it does.
+  const after = rows.some((r) => r.balance_after != null);
+  return table({
+    caption: 'Top-ups and adjustments, newest first',
+    empty: 'No top-up yet.',
+    rows,
+    columns: [
+      { label: 'Time', get: (r) => when(r.at) },
+      { label: 'Kind', get: (r) => KIND[r.kind] || r.kind },
+      { label: 'Amount', get: (r) => usd(r.amount), num: true },
+      after ? { label: 'Balance after', get: (r) => usd(r.balance_after), num: true } : null,
+      { label: 'Note', get: (r) => r.note },
+    ].filter(Boolean),
+  });
+}
+
+function failure(e, what) {
+  if (e instanceof ApiError && e.status === 404) {
+    return h('p', { class: 'muted', text: `${what}: not available on this gateway.` });
+  }
+  return errorBox(e, `${what} could not be loaded`);
+}
 
 export default {
   id: 'topups',
   title: 'Top-ups',
   admin: false,
-  render(root) {
+  async render(root) {
     root.append(h('h1', { text: 'Top-ups' }));
+    const item = (k, v) => h('div', { class: 'stat' }, h('dt', { text: k }), h('dd', { text: v }));
+    const bal = h('dl', { class: 'stats balance' });
+    root.append(bal);
+    const wrap = h('div');
+    const newest = h('button', { type: 'button', class: 'btn', text: 'Newest', disabled: true });
+    const next = h('button', { type: 'button', class: 'btn', text: 'Next page', disabled: true });
+    root.append(h('section', { attrs: { 'aria-labelledby': 'topups-list' } }, h('h2', { id: 'topups-list', text: 'History' }), wrap, h('div', { class: 'pager' }, newest, next)));
+
+    let cursor = null;
+    const page = async (c) => {
+      next.disabled = true;
+      const p = new URLSearchParams({ limit: '50' });
+      if (c) p.set('cursor', c);
+      try {
+        const r = await api('GET', `/user/credits?${p}`);
+        wrap.replaceChildren(creditsTable(r.data || []));
+        cursor = r.next_cursor || null;
+        next.disabled = !cursor;
+        newest.disabled = !c;
+      } catch (e) {
+        wrap.replaceChildren(failure(e, 'The top-up history'));
+      }
+    };
+    next.addEventListener('click', () => cursor && page(cursor));
+    newest.addEventListener('click', () => page(null));
+    const balance = api('GET', '/user/balance').then(
+      (b) => bal.append(item('Balance', usd(b.balance)), item('Reserved', usd(b.reserved))),
+      (e) => bal.replaceWith(failure(e, 'The balance')),
+    );
+    await Promise.all([balance, page(null)]);
   },
 };
