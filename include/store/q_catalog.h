@@ -27,6 +27,7 @@ struct q_model {
 	const char *price_date;	   /* YYYY-MM-DD */
 	int64_t cache_write_price; /* -1: none (the input price) */
 	const char *aliases;	   /* separated by spaces; NULL: none */
+	const char *providers;	   /* enabled routes' providers, likewise */
 };
 
 /* A model and one route of it (MODEL_UPSERT, ROUTE_UPSERT); cached < 0: none. */

@@ -309,7 +309,7 @@ catalog_price_per_million(int64_t micro)
 
 /* "a b c" -> ["a","b","c"]; NULL -> []. */
 static json_t *
-aliases_json(const char *s)
+words_json(const char *s)
 {
 	json_t *l = json_array();
 	const char *e;
@@ -354,7 +354,8 @@ catalog_models(
 		    "owned_by", v->vendor, "name", v->name, "context_length",
 		    (json_int_t)v->context_length, "pricing", pr,
 		    "pricing_date", v->price_date);
-		json_object_set_new(m, "aliases", aliases_json(v->aliases));
+		json_object_set_new(m, "aliases", words_json(v->aliases));
+		json_object_set_new(m, "providers", words_json(v->providers));
 		json_array_append_new(*data, m);
 	}
 	return TG_OK;

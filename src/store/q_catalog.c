@@ -11,7 +11,7 @@
 const struct stmt_row q_catalog_stmts[] = {
 	{ STMT_MODEL_SEED, "INSERT IGNORE INTO models (id, name, vendor, context_length, input_price, output_price, cached_input_price, cache_write_price, price_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", 0 },
 	{ STMT_ROUTE_SEED, "INSERT IGNORE INTO model_routes (model_id, provider_id, upstream_model, input_price, output_price, cached_input_price, cache_write_price) VALUES (?, ?, ?, ?, ?, ?, ?)", 0 },
-	{ STMT_MODEL_LIST, "SELECT m.id, m.name, m.vendor, m.context_length, m.input_price, m.output_price, m.cached_input_price, CAST(UNIX_TIMESTAMP(m.created_at) AS SIGNED), DATE_FORMAT(m.price_date, '%Y-%m-%d'), m.cache_write_price, (SELECT GROUP_CONCAT(a.alias ORDER BY a.alias SEPARATOR ' ') FROM model_aliases a WHERE a.model_id = m.id) FROM models m WHERE m.enabled = 1 AND (? = '' OR m.id = ? OR m.id = (SELECT a.model_id FROM model_aliases a WHERE a.alias = ?)) ORDER BY m.id", DB_SF_READ },
+	{ STMT_MODEL_LIST, "SELECT m.id, m.name, m.vendor, m.context_length, m.input_price, m.output_price, m.cached_input_price, CAST(UNIX_TIMESTAMP(m.created_at) AS SIGNED), DATE_FORMAT(m.price_date, '%Y-%m-%d'), m.cache_write_price, (SELECT GROUP_CONCAT(a.alias ORDER BY a.alias SEPARATOR ' ') FROM model_aliases a WHERE a.model_id = m.id), (SELECT GROUP_CONCAT(r.provider_id ORDER BY r.provider_id SEPARATOR ' ') FROM model_routes r JOIN providers p ON p.id = r.provider_id WHERE r.model_id = m.id AND r.enabled = 1 AND p.enabled = 1) FROM models m WHERE m.enabled = 1 AND (? = '' OR m.id = ? OR m.id = (SELECT a.model_id FROM model_aliases a WHERE a.alias = ?)) ORDER BY m.id", DB_SF_READ },
 	{ STMT_MODEL_ENABLED, "SELECT enabled FROM models WHERE id = ?", DB_SF_READ | DB_SF_CACHE },
 	{ STMT_ROUTE_CANDIDATES, "SELECT r.provider_id, p.kind, p.base_url, r.upstream_model, r.input_price, r.output_price, COALESCE(r.cached_input_price, r.input_price), m.context_length, COALESCE(r.cache_write_price, r.input_price) FROM models m JOIN model_routes r ON r.model_id = m.id JOIN providers p ON p.id = r.provider_id WHERE m.id = ? AND m.enabled = 1 AND r.enabled = 1 AND p.enabled = 1 ORDER BY r.input_price + r.output_price, r.priority DESC, r.weight DESC, r.provider_id", DB_SF_READ | DB_SF_CACHE },
 	{ STMT_MODEL_UPSERT, "INSERT INTO models (id, name, vendor, context_length, input_price, output_price, cached_input_price, cache_write_price, price_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_DATE) ON DUPLICATE KEY UPDATE enabled = 1", 0 },
@@ -161,7 +161,8 @@ q_model_list(struct db_conn *c, struct arena *a, const char *id,
 		    .created = v[7].i,
 		    .price_date = v[8].s,
 		    .cache_write_price = v[9].type == DBT_I64 ? v[9].i : -1,
-		    .aliases = v[10].type == DBT_STR ? v[10].s : NULL};
+		    .aliases = v[10].type == DBT_STR ? v[10].s : NULL,
+		    .providers = v[11].type == DBT_STR ? v[11].s : NULL};
 	}
 	*n = rows.nrows;
 	return TG_OK;

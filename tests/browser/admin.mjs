@@ -67,12 +67,12 @@ try {
     await expect('a non-admin has no "' + name + '" link', async () => (await nav.getByRole('link', {name, exact: true}).count()) === 0);
   }
   await up.goto(APP + '#/admin-users');
-  // The router does not render an admin page for a non-admin: it lands on Overview instead
-  // (and the page itself would refuse: admin_common.js refused()).
-  await expect('a non-admin at #/admin-users gets no Users page (sent to Overview)', async () => {
-    await up.getByRole('heading', {level: 1, name: 'Overview'}).waitFor({timeout: 15000});
-    return (await up.getByRole('heading', {level: 1, name: 'Users'}).count()) === 0 &&
-      (await up.getByRole('button', {name: 'Add credits'}).count()) === 0;
+  // The page says it is for administrators and fetches nothing (admin_common.js refused()).
+  await expect('a non-admin at #/admin-users is told the page is for administrators', async () => {
+    await up.getByRole('alert').filter({hasText: 'for administrators'}).waitFor({timeout: 15000});
+    return (await up.getByRole('heading', {level: 1, name: 'Users'}).count()) === 1 &&
+      (await up.getByRole('button', {name: 'Add credits'}).count()) === 0 &&
+      (await up.getByRole('table').count()) === 0;
   });
   await shot(up, 'admin-refused');
   await expect('the API answers the non-admin 403 (GET /admin/users with the session cookie)', async () => {

@@ -186,6 +186,7 @@ await step('models', async () => {
   const cheap = await cellTexts(rows.filter({ hasText: 'test/cheap' }));
   // Model, Name, Vendor, Input, Output, Cached input, Context (per million tokens)
   check(cheap[3] === '$1.00' && cheap[4] === '$2.00' && cheap[5] === '$0.50' && cheap[6] === '8,192', `models: test/cheap's prices per million and context (${cheap.join(' | ')})`);
+  check(cheap[7] === 'mock', `models: test/cheap names the provider that serves it (${cheap[7]})`);
   const dear = await cellTexts(rows.filter({ hasText: 'test/dear' }));
   check(dear[5] === '—', 'models: a model without a cached price shows none');
   await checkAxe(page, 'models');

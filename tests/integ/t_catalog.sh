@@ -39,6 +39,9 @@ check "aliases listed with their model (claude-3-5-haiku-latest, anthropic/claud
 	'.data[] | select(.id == "anthropic/claude-3.5-haiku") | .aliases
 	  | index("claude-3-5-haiku-latest") != null and index("anthropic/claude-3-5-haiku") != null'
 check "every entry has an aliases array" json_is '.data | all(.aliases | type == "array")'
+check "every entry names the providers that serve it (an array)" json_is '.data | all(.providers | type == "array")'
+check "claude-3.5-haiku is served by the anthropic provider (its direct route)" json_is \
+	'.data[] | select(.id == "anthropic/claude-3.5-haiku") | .providers | index("anthropic") != null'
 for a in anthropic/claude-3-5-sonnet claude-3-5-sonnet-latest claude-sonnet-4-5 claude-sonnet-4-5-20250929 \
 	gpt-4o-mini gpt-4o gpt-5 models/gemini-2.5-flash gemini-2.5-flash gemini-2.5-pro deepseek-chat; do
 	check "alias $a is seeded" json_is "[.data[].aliases[]] | index(\"$a\") != null"

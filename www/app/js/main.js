@@ -92,7 +92,8 @@ async function route() {
   let id = hashId();
   let page = byId.get(id);
   if (!state.user) page = byId.get('signin');
-  else if (!page || !visible(page)) {
+  // An admin page typed in by a non-admin renders its own refusal (it fetches nothing).
+  else if (!page || (!visible(page) && !page.admin)) {
     page = byId.get('overview');
     if (id !== 'overview') {
       history.replaceState(null, '', '#/overview');

@@ -41,11 +41,17 @@ const COLUMNS = [
     get: (m) => (m.context_length ? m.context_length.toLocaleString('en-US') : '—'),
     sort: (m) => m.context_length || 0,
   },
+  {
+    key: 'providers',
+    label: 'Providers',
+    get: (m) => (m.providers || []).join(', ') || '—',
+    sort: (m) => (m.providers || []).join(' '),
+  },
 ];
 
 function matches(m, q) {
   if (!q) return true;
-  const hay = [m.id, m.name, m.owned_by, ...(m.aliases || [])].join(' ').toLowerCase();
+  const hay = [m.id, m.name, m.owned_by, ...(m.aliases || []), ...(m.providers || [])].join(' ').toLowerCase();
   return q.toLowerCase().split(/\s+/).filter(Boolean).every((w) => hay.includes(w));
 }
 
@@ -89,8 +95,8 @@ function draw(wrap, models, state) {
   if (rows.length === 0) wrap.append(h('p', { class: 'empty', text: 'No model matches the search.' }));
 }
 
-// The providers serving the catalogue (GET /models/providers). The public catalogue does not
-// say which provider serves which model, so they are listed once, above the table.
+// The providers serving the catalogue (GET /models/providers), listed once above the table
+// with their model counts; each row names its own (the catalogue's `providers`).
 async function providerNames() {
   try {
     return ((await api('GET', '/models/providers')).data || []).filter((p) => p.enabled);
@@ -106,7 +112,7 @@ export default {
   async render(root) {
     root.append(h('h1', { text: 'Models' }));
     const search = h('input', { type: 'search', attrs: { autocomplete: 'off' } });
-    root.append(h('div', { class: 'toolbar filters' }, field('Search', search, 'Model id, name, vendor or alias')));
+    root.append(h('div', { class: 'toolbar filters' }, field('Search', search, 'Model id, name, vendor, alias or provider')));
     const wrap = h('div', { attrs: { 'aria-live': 'polite' } });
     root.append(wrap);
     let models;
