@@ -28,6 +28,8 @@ struct op;
  */
 enum tg_err resp_op(
     struct tg_req *, struct tg_resp *, const struct op *, enum tg_err rc);
+/* 1 when r carries a credential in a header or the session cookie. */
+int auth_offered(struct tg_req *);
 /* The raw credential the client sent in a header, or NULL. */
 const char *auth_credential(struct tg_req *);
 /*

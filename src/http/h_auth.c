@@ -167,6 +167,19 @@ h_auth_session(struct tg_req *r, struct tg_resp *resp)
 	json_t *user;
 	enum tg_err rc;
 
+	/*
+	 * A page asks this first; a browser that has no session is told so
+	 * with a 200 (a 401 is a red line in every visitor's console).  A
+	 * credential that fails is still a 401.
+	 */
+	if (!auth_offered(r)) {
+		resp_header(resp, "Cache-Control", "no-store");
+		resp->body = json_pack(
+		    "{s:n, s:n, s:n}", "user", "expires_at", "csrf_token");
+		return TG_OK;
+	}
+	if ((rc = auth_check(r, resp, PERM_READ)) != TG_OK)
+		return rc;
 	req_op(r, &op);
 	if (!r->who->session)
 		return resp_fail_code(r, resp, TG_EINVAL, "not_a_session", NULL,

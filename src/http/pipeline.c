@@ -106,6 +106,12 @@ cookie_session(struct tg_req *r)
 	return NULL;
 }
 
+int
+auth_offered(struct tg_req *r)
+{
+	return auth_credential(r) != NULL || cookie_session(r) != NULL;
+}
+
 /* The credential of r, its format checked before any database work. */
 static enum tg_err
 credential(struct tg_req *r, struct tg_resp *resp, const char **out)

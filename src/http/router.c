@@ -36,7 +36,7 @@ static const struct route routes[] = {
 	{ TG_M_POST,   "/auth/register",		   h_auth_register,	RF_JSON },
 	{ TG_M_POST,   "/auth/login",			   h_auth_login,	RF_JSON },
 	{ TG_M_POST,   "/auth/logout",			   h_auth_logout,	RF_AUTH },
-	{ TG_M_GET,    "/auth/session",			   h_auth_session,	RF_AUTH },
+	{ TG_M_GET,    "/auth/session",			   h_auth_session,	0 },
 	{ TG_M_GET,    "/auth/config",			   h_auth_config,	0 },
 	{ TG_M_GET,    "/user/profile",			   h_user_profile,	RF_AUTH },
 	{ TG_M_PUT,    "/user/profile",			   h_user_profile_update, RF_AUTH | RF_JSON },

@@ -60,7 +60,10 @@ check "GET /auth/session with the cookie -> 200, the user and the same csrf_toke
 	sh -c "[ $code = 200 ] && jq -e '.user.email == \"$EMAIL\" and .csrf_token == \"$CSRF\" and (.expires_at | test(\"Z$\"))' '$T/body' >/dev/null"
 check "/auth/session is not cached" no_store
 http GET "$URL/auth/session"
-expect_err "GET /auth/session without a cookie" 401 missing_api_key
+check "GET /auth/session without any credential -> 200 with user null (nothing for a console to flag)" \
+	sh -c "[ $code = 200 ] && jq -e '.user == null and .csrf_token == null and .expires_at == null' '$T/body' >/dev/null"
+http GET "$URL/auth/session" -H "Authorization: Bearer $(flip_last "$K")"
+expect_err "GET /auth/session with a bad key" 401 invalid_api_key
 http GET "$URL/auth/session" -H "Cookie: tollgate_session=gws_$(printf 'x%.0s' {1..40})"
 expect_err "an unknown session cookie" 401 invalid_session
 http GET "$URL/auth/session" -H "Cookie: tollgate_session=$K"

@@ -59,9 +59,10 @@ export async function api(method, path, body, opts = {}) {
 // session(): {user, expires_at, csrf_token} when signed in (and keeps the CSRF token), else null.
 export async function session() {
   try {
+    // Without a cookie the answer is 200 with user null: not signed in.
     const s = await api('GET', '/auth/session');
-    setCsrf(s.csrf_token);
-    return s;
+    setCsrf(s.csrf_token || null);
+    return s && s.user ? s : null;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       setCsrf(null);
