@@ -104,7 +104,7 @@ await step('overview', async () => {
 	// the page formats the API's strings; the expected text is formatted by the same rule
 	const fmt = await page.evaluate(async ([appUrl, v]) => (await import(`${appUrl}js/ui.js`)).usd(v), [app, b.body.balance]);
 	const fmtCost = await page.evaluate(async ([appUrl, v]) => (await import(`${appUrl}js/ui.js`)).usd(v), [app, rec.cost]);
-	check(/^\$4\.9\d$|^\$5\.00$/.test(fmt), `the balance after the request is just under $5 (${b.body.balance})`);
+	check(/^\$4\.9\d+$/.test(fmt) && fmt === `$${b.body.balance.replace(/0+$/, '')}`, `the balance after the request is just under $5, shown to the last digit (${b.body.balance} as ${fmt})`);
 	check((await stat('Balance').textContent()) === fmt, `Balance shows ${fmt} (${await stat('Balance').textContent()})`);
 	check((await stat('Reserved').textContent()) === '$0.00', 'Reserved shows $0.00');
 	check((await stat('Spend today').textContent()) === fmtCost, `Spend today shows the request's cost ${fmtCost} (${await stat('Spend today').textContent()})`);
@@ -275,10 +275,11 @@ await step('ui.js usd and chart.js', async () => {
 			hidden: div.querySelector('svg').getAttribute('aria-hidden'),
 		};
 	}, app);
-	const want = ['$12.35', '$0.000042', '$0.0000315', '$1,234,567.50', '\u2212$3.00', '$1.00', '$10.00', '$0.00', '$0.001', '$0.01', '$10.00', '\u2014'];
+	// Exact: the API's digits, at least two decimals, never rounded.
+	const want = ['$12.345', '$0.000042', '$0.0000315', '$1,234,567.50', '\u2212$3.00', '$0.995', '$9.999', '$0.00', '$0.001', '$0.01', '$10.00', '\u2014'];
 	r.usd.forEach((got, i) => check(got === want[i], `usd(${i}): ${got} (want ${want[i]})`));
 	check(r.rects === 4, `the chart draws one bar part per non-zero value (${r.rects})`);
-	check(JSON.stringify(r.cells) === JSON.stringify(['$0.10', '$1.00', '$0.00', '$0.20', '$2.50', '$0.00']), `the chart's table shows the API's amounts (${r.cells})`);
+	check(JSON.stringify(r.cells) === JSON.stringify(['$0.10', '$1.000000001', '$0.00', '$0.20', '$2.50', '$0.00']), `the chart's table shows the API's amounts (${r.cells})`);
 	check(r.hidden === 'true', 'the SVG is hidden from screen readers (the table reads)');
 });
 

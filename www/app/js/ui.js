@@ -34,8 +34,9 @@ function append(el, kids) {
   }
 }
 
-// usd("12.345000000") -> "$12.35"; amounts below a cent keep all their digits
-// ("$0.0000315"). Works on the API's decimal strings: no float arithmetic on money.
+// usd("12.345000000") -> "$12.345": the API's decimal string as it is, at least two decimals
+// and never rounded ("$99.9995716", "$0.0000315"). Balances and charges are exact integers
+// of nano-USD on the server; a rounded figure would show a balance the user does not have.
 export function usd(str) {
   if (str === undefined || str === null || str === '') return '—';
   let s = String(str).trim();
@@ -47,43 +48,10 @@ export function usd(str) {
   if (!/^\d+(\.\d+)?$/.test(s)) return String(str);
   let [int, frac = ''] = s.split('.');
   int = int.replace(/^0+(?=\d)/, '');
-  frac = frac.replace(/0+$/, '');
-  let shown;
-  if (int === '0' && frac.length > 2 && /^00/.test(frac)) {
-    // below a cent: every digit the API gave (at most 9 decimals), so a tiny charge reads
-    // exactly as billed instead of rounding to $0.00
-    shown = `0.${frac.slice(0, 9)}`;
-  } else {
-    const cents = roundCents(frac);
-    shown = cents === 'carry:' ? `${addOne(int)}.00` : `${int}.${cents}`;
-  }
-  const [i, f] = shown.split('.');
-  const grouped = i.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const zero = /^0(\.0*)?$/.test(shown);
-  return `${neg && !zero ? '−' : ''}$${grouped}.${f}`;
-}
-
-// two decimals, rounded half up on the decimal string; "carry:" when .995 rounds to 1.00
-function roundCents(frac) {
-  const f = (frac + '000').slice(0, 3);
-  let cents = Number(f.slice(0, 2));
-  if (Number(f[2]) >= 5) cents += 1;
-  if (cents === 100) return 'carry:';
-  return String(cents).padStart(2, '0');
-}
-
-function addOne(int) {
-  const d = int.split('').map(Number);
-  let i = d.length - 1;
-  while (i >= 0) {
-    if (d[i] < 9) {
-      d[i] += 1;
-      return d.join('');
-    }
-    d[i] = 0;
-    i -= 1;
-  }
-  return `1${d.join('')}`;
+  frac = frac.replace(/0+$/, '').padEnd(2, '0');
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const zero = /^0+$/.test(int + frac);
+  return `${neg && !zero ? '−' : ''}$${grouped}.${frac}`;
 }
 
 // when(iso): a short local date and time; "—" for none.
