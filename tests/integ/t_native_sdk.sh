@@ -22,18 +22,7 @@ new_user sdk $((2 * ONE))
 KEY=$UKEY
 
 # sdk SCRIPT: runs one SDK script; its ok/not ok lines count as this test's.
-sdk() {
-	local out=$T/sdk-$1.out rc
-	if TOLLGATE_URL=$URL TOLLGATE_KEY=$KEY timeout 120 node "$SDK_DIR/$1" >"$out" 2>&1; then
-		rc=0
-	else
-		rc=$?
-	fi
-	cat "$out"
-	n_ok=$((n_ok + $(grep -c '^ok - ' "$out" || true)))
-	n_fail=$((n_fail + $(grep -c '^not ok - ' "$out" || true)))
-	check "the SDK script $1 ran to the end (exit $rc)" test "$rc" -eq 0
-}
+sdk() { node_checks SDK "$SDK_DIR/$1" 120 TOLLGATE_URL="$URL" TOLLGATE_KEY="$KEY"; }
 sdk anthropic.mjs
 sdk genai.mjs
 sdk responses.mjs

@@ -19,18 +19,7 @@ POOR_KEY=$("$TOLLGATE_BIN" -c "$CONF" admin create-user --email "sdk-poor-$$-$RA
 	2>/dev/null) || bail "admin create-user (unfunded)"
 
 # sdk SCRIPT: runs one SDK script; its ok/not ok lines count as this test's.
-sdk() {
-	local out=$T/sdk-$1.out rc
-	if TOLLGATE_URL=$URL TOLLGATE_KEY=$KEY TOLLGATE_POOR_KEY=$POOR_KEY node "$SDK_DIR/$1" >"$out" 2>&1; then
-		rc=0
-	else
-		rc=$?
-	fi
-	cat "$out"
-	n_ok=$((n_ok + $(grep -c '^ok - ' "$out" || true)))
-	n_fail=$((n_fail + $(grep -c '^not ok - ' "$out" || true)))
-	check "the SDK script $1 ran to the end (exit $rc)" test "$rc" -eq 0
-}
+sdk() { node_checks SDK "$SDK_DIR/$1" 300 TOLLGATE_URL="$URL" TOLLGATE_KEY="$KEY" TOLLGATE_POOR_KEY="$POOR_KEY"; }
 sdk models.mjs
 sdk chat.mjs
 

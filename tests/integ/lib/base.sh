@@ -405,6 +405,50 @@ start_tollgate() {
 
 # --- HTTP ---------------------------------------------------------------------------------
 
+# npm_install SRC DIR WHAT: the dependencies of SRC/package.json installed once into DIR, with
+# the scripts SRC/*.mjs beside them. Under a lock: two tests started at once must not run npm
+# in one directory together. npm's registry is reachable in CI; without it the test skips (a
+# missing prerequisite, like a missing web server).
+npm_install() {
+	local src=$1 dir=$2 what=$3 dep fd missing=""
+	need_cmd node npm flock jq
+	mkdir -p "$dir"
+	exec {fd}>"$dir/.lock"
+	flock -w 600 "$fd" || skip "the npm install in $dir stays locked"
+	for dep in $(jq -r '.dependencies | keys[]' "$src/package.json"); do
+		[ -f "$dir/node_modules/$dep/package.json" ] || missing="$missing $dep"
+	done
+	if [ -n "$missing" ] || ! cmp -s "$src/package.json" "$dir/package.json"; then
+		cp "$src/package.json" "$dir/package.json"
+		if ! (cd "$dir" && timeout 300 npm install --no-audit --no-fund --loglevel=error \
+			>"$T/npm.log" 2>&1); then
+			tail -n 20 "$T/npm.log"
+			rm -f "$dir/package.json" # the next run tries again
+			exec {fd}>&-
+			skip "npm install of $what failed"
+		fi
+	fi
+	cp "$src"/*.mjs "$dir/"
+	exec {fd}>&-
+}
+
+# node_checks KIND SCRIPT SECONDS [VAR=VALUE...]: runs a node script with those variables; its
+# ok/not ok lines count as this test's, and so does its running to the end.
+node_checks() {
+	local kind=$1 script=$2 secs=$3 out rc
+	shift 3
+	out=$T/$kind-$(basename "${script%.mjs}").out
+	if env "$@" timeout "$secs" node "$script" >"$out" 2>&1; then
+		rc=0
+	else
+		rc=$?
+	fi
+	cat "$out"
+	n_ok=$((n_ok + $(grep -c '^ok - ' "$out" || true)))
+	n_fail=$((n_fail + $(grep -c '^not ok - ' "$out" || true)))
+	check "the $kind script $(basename "$script") ran to the end (exit $rc)" test "$rc" -eq 0
+}
+
 # http METHOD URL [curl args...]: one request; sets $code, $T/body, $T/hdr (headers of the
 # final response, lower-cased names). $code is 000 when the connection failed.
 http() {

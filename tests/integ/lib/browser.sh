@@ -13,30 +13,11 @@
 # browser_setup: like sdk_install (lib/chat.sh) for the browser packages. Under a lock: two
 # browser tests started at once must not run npm in one directory together.
 browser_setup() {
-	local src=$TOLLGATE_SRCDIR/tests/browser dep fd missing=""
 	CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 	[ -x "$CHROMIUM" ] || skip "no chromium at $CHROMIUM (Debian package chromium)"
-	need_cmd node npm flock
 	export CHROMIUM
 	BROWSER_DIR=${TOLLGATE_BUILDDIR:-$TOLLGATE_SRCDIR}/tests/browser-cache
-	mkdir -p "$BROWSER_DIR"
-	exec {fd}>"$BROWSER_DIR/.lock"
-	flock -w 600 "$fd" || skip "the npm install in $BROWSER_DIR stays locked"
-	for dep in $(jq -r '.dependencies | keys[]' "$src/package.json"); do
-		[ -f "$BROWSER_DIR/node_modules/$dep/package.json" ] || missing="$missing $dep"
-	done
-	if [ -n "$missing" ] || ! cmp -s "$src/package.json" "$BROWSER_DIR/package.json"; then
-		cp "$src/package.json" "$BROWSER_DIR/package.json"
-		if ! (cd "$BROWSER_DIR" && timeout 300 npm install --no-audit --no-fund --loglevel=error \
-			>"$T/npm.log" 2>&1); then
-			tail -n 20 "$T/npm.log"
-			rm -f "$BROWSER_DIR/package.json" # the next run tries again
-			exec {fd}>&-
-			skip "npm install of tests/browser/package.json failed"
-		fi
-	fi
-	cp "$src"/*.mjs "$BROWSER_DIR/"
-	exec {fd}>&-
+	npm_install "$TOLLGATE_SRCDIR/tests/browser" "$BROWSER_DIR" tests/browser/package.json
 	# The screenshots stay after the run (var/ is ignored by git).
 	: "${TOLLGATE_SHOTS:=${TOLLGATE_BUILDDIR:-$TOLLGATE_SRCDIR}/var/screenshots}"
 	mkdir -p "$TOLLGATE_SHOTS"
@@ -77,15 +58,6 @@ browser_stack() {
 
 # browser_run SCRIPT: runs one browser script; its ok/not ok lines count as this test's.
 browser_run() {
-	local out=$T/browser-${1%.mjs}.out rc
-	if TOLLGATE_URL=$URL TOLLGATE_APP=$APP timeout "${BROWSER_TIMEOUT:-600}" \
-		node "$BROWSER_DIR/$1" >"$out" 2>&1; then
-		rc=0
-	else
-		rc=$?
-	fi
-	cat "$out"
-	n_ok=$((n_ok + $(grep -c '^ok - ' "$out" || true)))
-	n_fail=$((n_fail + $(grep -c '^not ok - ' "$out" || true)))
-	check "the browser script $1 ran to the end (exit $rc)" test "$rc" -eq 0
+	node_checks browser "$BROWSER_DIR/$1" "${BROWSER_TIMEOUT:-600}" \
+		TOLLGATE_URL="$URL" TOLLGATE_APP="$APP"
 }

@@ -37,32 +37,10 @@ mock_n() { mock_requests || true; }
 mock_clear() { curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/requests" >/dev/null || true; }
 
 # sdk_install: the official SDKs of tests/client/package.json, installed once per build tree
-# into $SDK_DIR (tests/client-cache) with the scripts tests/client/*.mjs beside them. npm's
-# registry is reachable in CI; without it the test skips (a missing prerequisite, like a
-# missing web server). Under a lock: two SDK tests started at once must not run npm in one
-# directory together.
+# into $SDK_DIR (tests/client-cache) with the scripts tests/client/*.mjs beside them.
 sdk_install() {
-	local src=$TOLLGATE_SRCDIR/tests/client dep fd missing=""
-	need_cmd node npm flock
 	SDK_DIR=${TOLLGATE_BUILDDIR:-$TOLLGATE_SRCDIR}/tests/client-cache
-	mkdir -p "$SDK_DIR"
-	exec {fd}>"$SDK_DIR/.lock"
-	flock -w 600 "$fd" || skip "the npm install in $SDK_DIR stays locked"
-	for dep in $(jq -r '.dependencies | keys[]' "$src/package.json"); do
-		[ -f "$SDK_DIR/node_modules/$dep/package.json" ] || missing="$missing $dep"
-	done
-	if [ -n "$missing" ] || ! cmp -s "$src/package.json" "$SDK_DIR/package.json"; then
-		cp "$src/package.json" "$SDK_DIR/package.json"
-		if ! (cd "$SDK_DIR" && timeout 300 npm install --no-audit --no-fund --loglevel=error \
-			>"$T/npm.log" 2>&1); then
-			tail -n 20 "$T/npm.log"
-			rm -f "$SDK_DIR/package.json" # the next run tries again
-			exec {fd}>&-
-			skip "npm install of the SDKs in tests/client/package.json failed"
-		fi
-	fi
-	cp "$src"/*.mjs "$SDK_DIR/"
-	exec {fd}>&-
+	npm_install "$TOLLGATE_SRCDIR/tests/client" "$SDK_DIR" "the SDKs in tests/client/package.json"
 }
 
 # tg_cli ARGS...: tollgate with the test config ($CONF, else $T/migrate.conf).
