@@ -37,7 +37,7 @@ endpoints=(
 	"GET /user/usage/summary key"
 	"GET /user/credits key"
 	"GET /admin/audit/verify key"
-	"GET /auth/session key"
+	"GET /auth/session none"
 	"GET /auth/config none"
 )
 
@@ -62,5 +62,9 @@ for e in "${endpoints[@]}"; do
 	if [ "$m" = GET ]; then req "$m" "$path"; else req "$m" "$path" "" '{}'; fi
 	expect_err "$m $p without a credential" 401 missing_api_key
 done
+# The session probe answers without a credential: nobody is signed in.
+req GET /auth/session
+check "GET /auth/session without a credential -> 200 with user null" \
+	sh -c "[ $code = 200 ] && jq -e '.user == null' '$T/body' >/dev/null"
 
 finish
