@@ -175,17 +175,30 @@ allow_add(char *allow, size_t len, unsigned *seen, enum tg_method m)
 	strncat(allow, req_method_name(m), len - strlen(allow) - 1);
 }
 
-const struct route *
-router_match(struct tg_req *r, enum tg_method method, const char *path,
-    int debug, enum tg_err *err, char *allow, size_t allowlen)
+/*
+ * The path prefixes other gateways' clients use for ours (seed 004: the
+ * OpenAI SDK at http://host/api/v1, its own /api/proxy/...; seed 002:
+ * /api/v1/chat/completions): tried only when no route matches the path as
+ * it came, so an explicit /api/v1/... route always wins.
+ */
+/* clang-format off */
+static const struct {
+	const char *prefix;
+	const char *to;
+} path_aliases[] = {
+	{ "/api/v1/",		"/v1/" },
+	{ "/api/proxy/",	"/v1/" },
+};
+/* clang-format on */
+
+/* The route of (method, path) in the table; *found when only the method differs. */
+static const struct route *
+match_table(struct tg_req *r, enum tg_method method, const char *path,
+    int debug, int *found, char *allow, size_t allowlen, unsigned *seen)
 {
 	const struct route *rt;
-	unsigned seen = 0;
 	size_t i;
-	int found = 0;
 
-	if (allow != NULL && allowlen > 0)
-		*allow = '\0';
 	for (i = 0; i < NROUTES; i++) {
 		rt = &routes[i];
 		if ((rt->flags & RF_DEBUG) && !debug)
@@ -195,13 +208,49 @@ router_match(struct tg_req *r, enum tg_method method, const char *path,
 		if (rt->method == method ||
 		    (method == TG_M_HEAD && rt->method == TG_M_GET))
 			return rt;
-		found = 1;
+		*found = 1;
 		if (allow != NULL) {
-			allow_add(allow, allowlen, &seen, rt->method);
+			allow_add(allow, allowlen, seen, rt->method);
 			if (rt->method == TG_M_GET)
-				allow_add(allow, allowlen, &seen, TG_M_HEAD);
+				allow_add(allow, allowlen, seen, TG_M_HEAD);
 		}
 	}
+	return NULL;
+}
+
+/* path with its alias prefix replaced (NULL: it has none), in r's arena. */
+static const char *
+alias_path(struct tg_req *r, const char *path)
+{
+	size_t i, n;
+
+	for (i = 0; i < sizeof(path_aliases) / sizeof(path_aliases[0]); i++) {
+		n = strlen(path_aliases[i].prefix);
+		if (strncmp(path, path_aliases[i].prefix, n) == 0)
+			return arena_printf(
+			    r->arena, "%s%s", path_aliases[i].to, path + n);
+	}
+	return NULL;
+}
+
+const struct route *
+router_match(struct tg_req *r, enum tg_method method, const char *path,
+    int debug, enum tg_err *err, char *allow, size_t allowlen)
+{
+	const struct route *rt;
+	const char *alias;
+	unsigned seen = 0;
+	int found = 0;
+
+	if (allow != NULL && allowlen > 0)
+		*allow = '\0';
+	rt =
+	    match_table(r, method, path, debug, &found, allow, allowlen, &seen);
+	if (rt == NULL && !found && (alias = alias_path(r, path)) != NULL)
+		rt = match_table(
+		    r, method, alias, debug, &found, allow, allowlen, &seen);
+	if (rt != NULL)
+		return rt;
 	if (found && allow != NULL)
 		allow_add(allow, allowlen, &seen, TG_M_OPTIONS);
 	*err = found ? TG_EMETHOD : TG_ENOENT;
@@ -249,12 +298,23 @@ is_json_type(const char *ct)
  */
 #define CONTROL_MAX_ELEMENTS 10000
 
-/* The data plane (/v1/..., /v1beta/...) takes prompts; everything else small forms. */
+/* The routes that take prompts, by the pattern's start; everything else small forms. */
+static const char *const data_prefixes[] = {
+    "/v1/",
+    "/v1beta/",
+    "/api/layers/",
+};
+
 static int
 data_plane(const struct route *rt)
 {
-	return strncmp(rt->pattern, "/v1/", 4) == 0 ||
-	    strncmp(rt->pattern, "/v1beta/", 8) == 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(data_prefixes) / sizeof(data_prefixes[0]); i++)
+		if (strncmp(rt->pattern, data_prefixes[i],
+			strlen(data_prefixes[i])) == 0)
+			return 1;
+	return 0;
 }
 
 static uint64_t

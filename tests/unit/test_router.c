@@ -60,6 +60,42 @@ t_match_meta_routes(void **state)
 	    h_openapi);
 }
 
+/*
+ * Other gateways' prefixes (issue 18): /api/v1/... and /api/proxy/... reach
+ * the /v1/... routes when nothing else matches; /api/status stays its own.
+ */
+static void
+t_alias_prefixes(void **state)
+{
+	struct fix *f = *state;
+	const struct route *r;
+
+	expect_route(f, TG_M_POST, "/api/v1/chat/completions", 0, TG_M_POST,
+	    "/v1/chat/completions", h_chat);
+	expect_route(f, TG_M_POST, "/api/proxy/chat/completions", 0, TG_M_POST,
+	    "/v1/chat/completions", h_chat);
+	expect_route(f, TG_M_POST, "/api/v1/embeddings", 0, TG_M_POST,
+	    "/v1/embeddings", h_embeddings);
+	expect_route(f, TG_M_GET, "/api/v1/models", 0, TG_M_GET, "/v1/models",
+	    h_models_list);
+	expect_route(f, TG_M_GET, "/api/status", 0, TG_M_GET, "/api/status",
+	    h_api_status);
+	r = match(f, TG_M_GET, "/api/v1/models/openai/gpt-4o", 0);
+	assert_non_null(r);
+	assert_ptr_equal(r->fn, h_models_get);
+	assert_uint_equal(f->req.ncaptures, 2);
+	assert_str(f->req.captures[0], "openai");
+	/* Only the whole prefix is an alias, and only of existing routes. */
+	expect_enoent(f, TG_M_GET, "/api/v1", 0);
+	expect_enoent(f, TG_M_GET, "/api/v1/nothing", 0);
+	expect_enoent(f, TG_M_POST, "/apix/v1/chat/completions", 0);
+	expect_enoent(f, TG_M_POST, "/api/v2/chat/completions", 0);
+	/* A wrong method on an alias is a 405 naming the right one. */
+	assert_null(match(f, TG_M_GET, "/api/proxy/chat/completions", 0));
+	assert_int_equal(f->err, TG_EMETHOD);
+	assert_non_null(strstr(f->allow, "POST"));
+}
+
 static void
 t_meta_routes_not_debug(void **state)
 {
@@ -896,6 +932,8 @@ main(void)
 		t_match_meta_routes, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_meta_routes_not_debug, fix_setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_alias_prefixes, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_head_matches_get, fix_setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
