@@ -63,6 +63,12 @@ enum tg_err key_update(struct db_conn *, struct op *, int64_t user_id,
     const char *key_pub, const struct key_spec *, json_t **out);
 enum tg_err key_revoke(
     struct db_conn *, struct op *, int64_t user_id, const char *key_pub);
+/*
+ * Revoke user_id's key by its full value (seed 000's DELETE /api/keys/delete),
+ * found by the hash of the secret: TG_ENOENT when it is no live key of theirs.
+ */
+enum tg_err key_revoke_secret(
+    struct db_conn *, struct op *, int64_t user_id, const char *key);
 /* New secret; the old one stays valid grace seconds. */
 enum tg_err key_rotate(struct db_conn *, struct op *, int64_t user_id,
     const char *key_pub, int64_t grace, char secret[KEY_MAX_LEN], json_t **out,

@@ -97,5 +97,11 @@ enum tg_err h_admin_monitor(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
+/* issue 18: compat (h_compat.c) */
+enum tg_err h_layers_chat(struct tg_req *, struct tg_resp *);
+enum tg_err h_seed_keys_list(struct tg_req *, struct tg_resp *);
+enum tg_err h_seed_keys_generate(struct tg_req *, struct tg_resp *);
+enum tg_err h_seed_keys_delete(struct tg_req *, struct tg_resp *);
+enum tg_err h_seed_usage_check(struct tg_req *, struct tg_resp *);
 
 #endif

@@ -815,3 +815,20 @@ key_owner(struct db_conn *c, struct op *op, const char *key, int64_t *key_id,
 	*user_id = k.user_id;
 	return TG_OK;
 }
+
+enum tg_err
+key_revoke_secret(
+    struct db_conn *c, struct op *op, int64_t user_id, const char *key)
+{
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	struct key_auth_row k;
+	enum tg_err rc;
+
+	/* Hashed whatever its format: imported keys have no gw_ checksum. */
+	crypto_secret_hash(key, hash);
+	if ((rc = q_key_auth(c, op->arena, hash, sizeof(hash), &k)) != TG_OK)
+		return rc;
+	if (k.user_id != user_id)
+		return TG_ENOENT;
+	return key_revoke(c, op, user_id, k.pub);
+}

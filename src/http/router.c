@@ -95,6 +95,12 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/usage/summary",		   h_user_usage_summary, RF_AUTH },
 	{ TG_M_GET,    "/user/credits",			   h_user_credits,	RF_AUTH },
 	{ TG_M_GET,    "/admin/audit/verify",		   h_admin_audit_verify, RF_ADMIN },
+	/* issue 18: compat */
+	{ TG_M_POST,   "/api/layers/chat",		   h_layers_chat,	RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/api/keys/list",		   h_seed_keys_list,	RF_AUTH },
+	{ TG_M_POST,   "/api/keys/generate",		   h_seed_keys_generate, RF_AUTH | RF_KEYS | RF_JSON_OPT },
+	{ TG_M_DELETE, "/api/keys/delete",		   h_seed_keys_delete,	RF_AUTH | RF_KEYS | RF_JSON },
+	{ TG_M_GET,    "/api/usage/check",		   h_seed_usage_check,	RF_AUTH },
 };
 /* clang-format on */
 
