@@ -76,6 +76,7 @@ struct conf {
 	unsigned login_window;
 	unsigned register_per_hour; /* per address (IPv6: /64); 0 = no limit */
 	unsigned max_keys_per_user;
+	int auth_basic; /* issue 18: compat: HTTP Basic for admins on admin routes */
 
 	/* [chat] */
 	unsigned default_max_tokens;

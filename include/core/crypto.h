@@ -32,6 +32,13 @@ int crypto_key_new(enum key_env, char out[KEY_MAX_LEN]);
  * Returns the env, or -1 for anything malformed.
  */
 int crypto_key_check(const char *key);
+/*
+ * issue 18: compat: 1 when key has the format of another gateway's keys that
+ * `tollgate admin import-key` takes: OpenRouter's "sk-or-v1-" + 64 hex, or 32
+ * hex (seed 004's client keys); crypto_key_check accepts them as KEY_LIVE.
+ */
+#define FOREIGN_OR_PREFIX "sk-or-v1-"
+int crypto_key_foreign(const char *key);
 /* "gws_" + random: a dashboard session token. */
 int crypto_token_new(char out[KEY_MAX_LEN]);
 /* "<prefix>" + PUBLIC_ID_RANDOM base62: an opaque public id. */

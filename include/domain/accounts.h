@@ -54,6 +54,14 @@ enum tg_err account_add_credits(struct db_conn *, struct op *, int64_t user_id,
     int64_t amount, const char *note, int64_t *balance, int64_t *entry_id);
 
 /*
+ * The password check of a login, throttled by the same failure counters
+ * (per email and address, per address): TG_OK with *user_id; TG_EAUTH
+ * invalid_credentials, TG_ERATE too_many_attempts (retry_after) or TG_EPERM
+ * account_suspended in op.  Also HTTP Basic's check (auth_by_password).
+ */
+enum tg_err account_password_check(struct db_conn *, struct op *,
+    const char *email, const char *password, int64_t *user_id);
+/*
  * Check email and password: TG_EAUTH for a wrong pair, TG_EPERM for a
  * suspended account, TG_ERATE (with op->fail.retry_after) when the email or
  * IP is over the failure limit; each recorded in op.  On success a new

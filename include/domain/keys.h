@@ -85,4 +85,20 @@ enum tg_err key_count(
 /* Parse a stored JSON array column (never NULL: [] on garbage). */
 json_t *key_list_column(const char *);
 
+/* issue 18: compat (keys_compat.c) */
+/*
+ * Every user's live keys for an admin (seed 004's GET /api/keys): id, name,
+ * masked key, owner {id, email}, rateLimit (the key's requests_per_minute
+ * rule; null: none), created, last_used, requests_used, imported.
+ */
+enum tg_err key_list_all(
+    struct db_conn *, struct op *, int64_t limit, json_t **out);
+/*
+ * Store another gateway's key (crypto_key_foreign) for user_id by its hash,
+ * marked imported, audited (key.import).  A gw_ key or another format:
+ * TG_EINVAL; a key already stored: TG_ECONFLICT (both recorded in op).
+ */
+enum tg_err key_import(struct db_conn *, struct op *, int64_t user_id,
+    const char *key, const char *name, json_t **out);
+
 #endif

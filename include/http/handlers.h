@@ -103,5 +103,7 @@ enum tg_err h_seed_keys_list(struct tg_req *, struct tg_resp *);
 enum tg_err h_seed_keys_generate(struct tg_req *, struct tg_resp *);
 enum tg_err h_seed_keys_delete(struct tg_req *, struct tg_resp *);
 enum tg_err h_seed_usage_check(struct tg_req *, struct tg_resp *);
+enum tg_err h_api_keys_create(struct tg_req *, struct tg_resp *);
+enum tg_err h_api_keys_list(struct tg_req *, struct tg_resp *);
 
 #endif

@@ -39,4 +39,14 @@ const char *auth_credential(struct tg_req *);
 void session_cookie(
     struct tg_req *, struct tg_resp *, const char *token, unsigned max_age);
 
+/* issue 18: compat (auth_basic.c) */
+/* The base64 of an 'Authorization: Basic' header; NULL: none. */
+const char *auth_basic_offered(struct tg_req *);
+/*
+ * An admin's email and password as the credential: only where perms ask for
+ * PERM_ADMIN (else 401) and [auth] basic is on; sets r->who like auth_check.
+ */
+enum tg_err auth_basic(
+    struct tg_req *, struct tg_resp *, unsigned perms, const char *b64);
+
 #endif

@@ -139,6 +139,9 @@ enum stmt {
 	STMT_ALIAS_SET,
 	STMT_ALIAS_DELETE,
 	STMT_ALIAS_LIST,
+	/* issue 18: compat */
+	STMT_COMPAT_KEYS_ALL,
+	STMT_COMPAT_KEY_IMPORTED,
 	STMT__MAX
 };
 
@@ -155,6 +158,7 @@ struct stmt_row {
 
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
-    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
+    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[],
+    q_compat_stmts[];
 
 #endif

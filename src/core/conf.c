@@ -548,6 +548,8 @@ static const struct conf_key keys[] = {
 	{ "auth",   "login_window",	 set_uint,    CO(login_window),	      1, 86400 },
 	{ "auth",   "register_per_hour", set_uint,    CO(register_per_hour),  0, 100000 },
 	{ "auth",   "max_keys_per_user", set_uint,    CO(max_keys_per_user),  1, 10000 },
+	/* issue 18: compat */
+	{ "auth",   "basic",		 set_bool,    CO(auth_basic),	      0, 0 },
 	{ "chat",   "default_max_tokens", set_uint,   CO(default_max_tokens), 1, 1000000 },
 	{ "chat",   "allow_params",	 set_allow,   CO(allow_params_raw),   0, 0 },
 	{ "chat",   "hold_ttl",		 set_uint,    CO(hold_ttl),	      5, 86400 },
@@ -629,6 +631,7 @@ conf_defaults(void)
 	c->login_window = 900;
 	c->register_per_hour = 10;
 	c->max_keys_per_user = 50;
+	c->auth_basic = 1; /* issue 18: compat */
 	c->default_max_tokens = 4096;
 	c->hold_ttl = 900;
 	c->keepalive = 15;

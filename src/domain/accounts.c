@@ -469,18 +469,15 @@ account_register_count(struct db_conn *c, struct op *op)
 }
 
 enum tg_err
-account_login(struct db_conn *c, struct op *op, const char *email,
-    const char *password, char token[KEY_MAX_LEN], json_t **user,
-    json_t **expires)
+account_password_check(struct db_conn *c, struct op *op, const char *email,
+    const char *password, int64_t *user_id)
 {
 	/* Verified against when the email is unknown, so both paths cost alike. */
 	static const char dummy[] =
 	    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
 	    "d2hhdGV2ZXJ3aGF0ZXZlcndoYXRldmVyd2hhdGV2ZXI";
-	unsigned char hash[CRYPTO_SHA256_LEN];
 	struct attempt at;
 	struct login_row l;
-	const char *until;
 	int64_t retry;
 	int found, ok;
 	enum tg_err rc;
@@ -506,15 +503,31 @@ account_login(struct db_conn *c, struct op *op, const char *email,
 		return op_fail(op, TG_EPERM, "account_suspended", NULL,
 		    "this account is suspended");
 	attempt_close(c, op, &at, 1);
+	*user_id = l.id;
+	return TG_OK;
+}
+
+enum tg_err
+account_login(struct db_conn *c, struct op *op, const char *email,
+    const char *password, char token[KEY_MAX_LEN], json_t **user,
+    json_t **expires)
+{
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	const char *until;
+	int64_t id;
+	enum tg_err rc;
+
+	if ((rc = account_password_check(c, op, email, password, &id)) != TG_OK)
+		return rc;
 	if (crypto_token_new(token) == -1)
 		return TG_ESYSTEM;
 	crypto_secret_hash(token, hash);
-	if ((rc = q_session_insert(c, op->arena, hash, sizeof(hash), l.id,
+	if ((rc = q_session_insert(c, op->arena, hash, sizeof(hash), id,
 		 op->addr, op->conf->session_ttl, &until)) != TG_OK)
 		return rc;
 	*expires = opt(until);
 	arena_defer_json(op->arena, *expires);
-	return account_user(c, op, l.id, 0, user);
+	return account_user(c, op, id, 0, user);
 }
 
 enum tg_err

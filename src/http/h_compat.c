@@ -12,13 +12,16 @@
 #include "core/json.h"
 #include "core/money.h"
 #include "domain/accounts.h"
+#include "domain/audit.h"
 #include "domain/auth.h"
 #include "domain/keys.h"
+#include "domain/limits.h"
 #include "domain/op.h"
 #include "domain/usage.h"
 #include "http/chat.h"
 #include "http/handlers.h"
 #include "http/router.h"
+#include "io/db.h"
 
 /* The most bytes of seed 000's message (the chat route's body cap bounds it too). */
 #define LAYERS_MAX_NAME 64
@@ -286,5 +289,132 @@ h_seed_usage_check(struct tg_req *r, struct tg_resp *resp)
 	resp->raw = text;
 	resp->rawlen = strlen(text);
 	resp->ctype = "application/json";
+	return TG_OK;
+}
+
+/* --- seed 004: an admin's keys with a rate limit ------------------------------------------ */
+
+/* The most keys GET /api/keys lists; the rest are in GET /admin/users/{id}. */
+#define API_KEYS_MAX 1000
+/* The largest rateLimit (requests per minute) taken. */
+#define RATE_LIMIT_MAX 1000000
+
+/* clang-format off */
+static const struct jx_field api_key_fields[] = {
+	{ "name",		JX_STRING,		1 },
+	{ "rateLimit",		JX_INT | JX_NULL,	0 },
+	{ "user",		JX_STRING,		0 },
+	{ NULL,			0,			0 },
+};
+/* clang-format on */
+
+/* The owner of the new key: body.user (an email or usr_ id), else the caller. */
+static enum tg_err
+api_key_owner(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
+    struct op *op, int64_t *uid)
+{
+	const char *u = jx_str(r->json, "user");
+	enum tg_err rc;
+
+	*uid = r->who->user_id;
+	if (u == NULL)
+		return TG_OK;
+	rc = strncmp(u, "usr_", 4) == 0
+	    ? account_find(c, op, u, NULL, NULL, uid)
+	    : account_find(c, op, NULL, u, NULL, uid);
+	if (rc == TG_ENOENT)
+		return resp_fail_code(r, resp, TG_ENOENT, "not_found", "user",
+		    "no user with this email or id");
+	return rc != TG_OK ? resp_op(r, resp, op, rc) : TG_OK;
+}
+
+/* The key's requests_per_minute rule, through the limits service. */
+static enum tg_err
+api_key_limit(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
+    int64_t uid, const char *pub, json_int_t rpm)
+{
+	json_t *lim, *out;
+	int64_t kid, owner;
+	struct op op;
+	enum tg_err rc;
+
+	req_op(r, &op);
+	if ((rc = key_owner(c, &op, pub, &kid, &owner)) != TG_OK)
+		return rc;
+	lim = json_pack("{s:I}", "requests_per_minute", rpm);
+	if (lim == NULL)
+		return TG_ESYSTEM;
+	arena_defer_json(r->arena, lim);
+	rc = limits_set(c, &op, uid, kid, NULL, pub, lim, &out);
+	return rc != TG_OK ? resp_op(r, resp, &op, rc) : TG_OK;
+}
+
+/* POST /api/keys {name, rateLimit?, user?}: seed 004's admin key creation. */
+enum tg_err
+h_api_keys_create(struct tg_req *r, struct tg_resp *resp)
+{
+	char secret[KEY_MAX_LEN];
+	const json_t *rl = json_object_get(r->json, "rateLimit");
+	json_int_t rpm = json_is_integer(rl) ? json_integer_value(rl) : 0;
+	struct key_spec s;
+	struct db_conn *c;
+	json_t *key, *spec;
+	struct op op;
+	int64_t uid;
+	enum tg_err rc;
+
+	if ((rc = resp_check(r, resp, r->json, api_key_fields)) != TG_OK)
+		return rc;
+	if (json_is_integer(rl) && (rpm < 1 || rpm > RATE_LIMIT_MAX))
+		return resp_fail_code(r, resp, TG_EINVAL, "invalid_value",
+		    "rateLimit", "rateLimit is requests per minute, 1 to %d",
+		    RATE_LIMIT_MAX);
+	req_op(r, &op);
+	/* The key service's own checks of the name (its only member here). */
+	if ((spec = json_pack(
+		 "{s:O}", "name", json_object_get(r->json, "name"))) == NULL)
+		return TG_ESYSTEM;
+	arena_defer_json(r->arena, spec);
+	key_spec_init(&s);
+	if ((rc = key_spec_from_json(&op, spec, 1, &s)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = api_key_owner(r, resp, c, &op, &uid)) != TG_OK)
+		return rc;
+	if ((rc = audit_begin(c)) != TG_OK ||
+	    (rc = key_create(c, &op, uid, &s, secret, &key)) != TG_OK ||
+	    (rc = db_commit(c)) != TG_OK) {
+		db_rollback(c);
+		return resp_op(r, resp, &op, rc);
+	}
+	if (rpm > 0 &&
+	    (rc = api_key_limit(r, resp, c, uid, jx_str(key, "id"), rpm)) !=
+		TG_OK)
+		return rc;
+	resp->status = 201;
+	resp_header(resp, "Cache-Control", "no-store");
+	resp->body = json_pack("{s:s, s:s, s:O, s:O, s:o, s:O}", "key", secret,
+	    "api_key", secret, "id", json_object_get(key, "id"), "name",
+	    json_object_get(key, "name"), "rateLimit",
+	    rpm > 0 ? json_integer(rpm) : json_null(), "created_at",
+	    json_object_get(key, "created_at"));
+	crypto_wipe(secret, sizeof(secret));
+	return TG_OK;
+}
+
+/* GET /api/keys: every user's keys for an admin, with owner, rateLimit and usage. */
+enum tg_err
+h_api_keys_list(struct tg_req *r, struct tg_resp *resp)
+{
+	struct db_conn *c;
+	json_t *list;
+	struct op op;
+	enum tg_err rc;
+
+	req_op(r, &op);
+	if ((rc = router_db(r, &c)) != TG_OK ||
+	    (rc = key_list_all(c, &op, API_KEYS_MAX, &list)) != TG_OK)
+		return resp_op(r, resp, &op, rc);
+	resp->body = json_pack("{s:O}", "data", list);
 	return TG_OK;
 }

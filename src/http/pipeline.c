@@ -60,9 +60,12 @@ auth_credential(struct tg_req *r)
 {
 	const char *h;
 
-	if ((h = req_header(r, "Authorization")) != NULL) {
-		if (strncasecmp(h, "Bearer ", 7) != 0)
-			return "";
+	/*
+	 * Another scheme (Basic: auth_basic.c; a proxy's own) does not shadow
+	 * the key headers below (seed 004's clients send both).
+	 */
+	if ((h = req_header(r, "Authorization")) != NULL &&
+	    strncasecmp(h, "Bearer ", 7) == 0) {
 		for (h += 7; *h == ' '; h++)
 			;
 		return h;
@@ -194,10 +197,14 @@ auth_check(struct tg_req *r, struct tg_resp *resp, unsigned perms)
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	struct principal *p;
 	struct db_conn *c;
-	const char *cred = NULL;
+	const char *cred = NULL, *basic;
 	struct op op;
 	enum tg_err rc;
 
+	/* issue 18: compat: HTTP Basic when no key header is sent */
+	if (auth_credential(r) == NULL &&
+	    (basic = auth_basic_offered(r)) != NULL)
+		return auth_basic(r, resp, perms, basic);
 	if ((rc = credential(r, resp, &cred)) != TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)

@@ -101,6 +101,8 @@ static const struct route routes[] = {
 	{ TG_M_POST,   "/api/keys/generate",		   h_seed_keys_generate, RF_AUTH | RF_KEYS | RF_JSON_OPT },
 	{ TG_M_DELETE, "/api/keys/delete",		   h_seed_keys_delete,	RF_AUTH | RF_KEYS | RF_JSON },
 	{ TG_M_GET,    "/api/usage/check",		   h_seed_usage_check,	RF_AUTH },
+	{ TG_M_POST,   "/api/keys",			   h_api_keys_create,	RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/api/keys",			   h_api_keys_list,	RF_ADMIN },
 };
 /* clang-format on */
 
