@@ -57,10 +57,18 @@ enum tg_err account_add_credits(struct db_conn *, struct op *, int64_t user_id,
  * The password check of a login, throttled by the same failure counters
  * (per email and address, per address): TG_OK with *user_id; TG_EAUTH
  * invalid_credentials, TG_ERATE too_many_attempts (retry_after) or TG_EPERM
- * account_suspended in op.  Also HTTP Basic's check (auth_by_password).
+ * account_suspended in op.  Also HTTP Basic's check (account_by_password).
  */
 enum tg_err account_password_check(struct db_conn *, struct op *,
     const char *email, const char *password, int64_t *user_id);
+struct principal;
+/*
+ * The principal of an email and password (HTTP Basic on admin routes):
+ * account_password_check, then the user's whole account like a session's
+ * (p->basic set).  Failures are recorded in op->fail.
+ */
+enum tg_err account_by_password(struct op *, struct db_conn *,
+    const char *email, const char *password, struct principal *p);
 /*
  * Check email and password: TG_EAUTH for a wrong pair, TG_EPERM for a
  * suspended account, TG_ERATE (with op->fail.retry_after) when the email or

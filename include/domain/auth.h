@@ -58,13 +58,6 @@ enum tg_err auth_by_key(struct op *, struct db_conn *,
 /* The principal of a dashboard session by the SHA-256 of its token. */
 enum tg_err auth_by_session(struct op *, struct db_conn *,
     const unsigned char hash[32], struct principal *);
-/*
- * The principal of an email and password (HTTP Basic on admin routes): the
- * login's check and throttle (account_password_check), then the user's whole
- * account like a session's.  Failures are recorded in op->fail.
- */
-enum tg_err auth_by_password(struct op *, struct db_conn *, const char *email,
-    const char *password, struct principal *);
 /* TG_OK when p holds perms (PERM_*); else the 403 in op->fail. */
 enum tg_err auth_check_perms(
     struct op *, const struct principal *p, unsigned perms);

@@ -158,7 +158,8 @@ struct stmt_row {
 
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
-    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[],
-    q_compat_stmts[];
+    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
+/* issue 18: compat */
+extern const struct stmt_row q_compat_stmts[];
 
 #endif

@@ -508,6 +508,29 @@ account_password_check(struct db_conn *c, struct op *op, const char *email,
 }
 
 enum tg_err
+account_by_password(struct op *op, struct db_conn *c, const char *email,
+    const char *password, struct principal *p)
+{
+	json_t *u;
+	const char *pub, *role;
+	enum tg_err rc;
+
+	if ((rc = account_password_check(
+		 c, op, email, password, &p->user_id)) != TG_OK ||
+	    (rc = account_user(c, op, p->user_id, 0, &u)) != TG_OK)
+		return rc;
+	pub = json_string_value(json_object_get(u, "id"));
+	role = json_string_value(json_object_get(u, "role"));
+	snprintf(
+	    p->user_pub, sizeof(p->user_pub), "%s", pub != NULL ? pub : "");
+	p->admin_role = role != NULL && strcmp(role, "admin") == 0;
+	p->perms = PERM_READ | PERM_WRITE | PERM_KEYS |
+	    (p->admin_role ? PERM_ADMIN : 0);
+	p->basic = 1;
+	return TG_OK;
+}
+
+enum tg_err
 account_login(struct db_conn *c, struct op *op, const char *email,
     const char *password, char token[KEY_MAX_LEN], json_t **user,
     json_t **expires)

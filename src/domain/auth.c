@@ -18,7 +18,6 @@
 #include "io/db.h"
 #include "store/q_key.h"
 #include "store/q_user.h"
-#include "domain/accounts.h"
 #include "domain/auth.h"
 #include "domain/op.h"
 
@@ -291,29 +290,6 @@ auth_by_session(struct op *op, struct db_conn *c,
 	p->session = 1;
 	snprintf(p->session_expires, sizeof(p->session_expires), "%s",
 	    s.expires != NULL ? s.expires : "");
-	return TG_OK;
-}
-
-enum tg_err
-auth_by_password(struct op *op, struct db_conn *c, const char *email,
-    const char *password, struct principal *p)
-{
-	json_t *u;
-	const char *pub, *role;
-	enum tg_err rc;
-
-	if ((rc = account_password_check(
-		 c, op, email, password, &p->user_id)) != TG_OK ||
-	    (rc = account_user(c, op, p->user_id, 0, &u)) != TG_OK)
-		return rc;
-	pub = json_string_value(json_object_get(u, "id"));
-	role = json_string_value(json_object_get(u, "role"));
-	snprintf(
-	    p->user_pub, sizeof(p->user_pub), "%s", pub != NULL ? pub : "");
-	p->admin_role = role != NULL && strcmp(role, "admin") == 0;
-	p->perms = PERM_READ | PERM_WRITE | PERM_KEYS |
-	    (p->admin_role ? PERM_ADMIN : 0);
-	p->basic = 1;
 	return TG_OK;
 }
 

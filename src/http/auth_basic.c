@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/crypto.h"
+#include "domain/accounts.h"
 #include "domain/auth.h"
 #include "domain/op.h"
 #include "http/ctx.h"
@@ -109,7 +110,7 @@ auth_basic(
 		return resp_fail(r, resp, rc, NULL, NULL);
 	p = arena_calloc(r->arena, 1, sizeof(*p));
 	req_op(r, &op);
-	rc = auth_by_password(&op, c, pair, colon + 1, p);
+	rc = account_by_password(&op, c, pair, colon + 1, p);
 	crypto_wipe(colon + 1, strlen(colon + 1));
 	if (rc == TG_OK)
 		rc = auth_check_perms(&op, p, perms);
