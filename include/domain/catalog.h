@@ -54,4 +54,16 @@ json_t *catalog_price_per_million(int64_t micro_per_million);
 /* USD per token, as OpenRouter shows prices: micro-USD per million -> "0.0000025". */
 json_t *catalog_price_per_token(int64_t micro_per_million);
 
+/* issue 18: compat (catalog_csv.c) */
+/*
+ * Seed 000's pricing CSV from in (a header naming provider, model and
+ * price_per_token, USD per token; other columns ignored): each row a model
+ * (vendor/model) on that provider (openai, gemini = google, anthropic,
+ * deepseek, or a provider id here) at that price for input and output.
+ * Every row is checked first: one bad row (reason to out) imports nothing.
+ * *added counts the models written.  0 or -1.
+ */
+int catalog_import_csv(
+    struct db_conn *, struct op *, FILE *in, FILE *out, size_t *added);
+
 #endif

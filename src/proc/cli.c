@@ -13,6 +13,7 @@
 #include "domain/catalog.h"
 #include "store/q_catalog.h"
 #include "domain/credit.h"
+#include "domain/keys.h"
 #include "proc/cli.h"
 #include "core/conf.h"
 #include "core/crypto.h"
@@ -99,6 +100,9 @@ read_secret(char *buf, size_t len)
 #define CREATE_USAGE                                                           \
 	"usage: tollgate admin create-user --email E [--password-stdin] "      \
 	"[--username U] [--admin] [--credits USD]\n"
+#define IMPORT_USAGE                                                           \
+	"       tollgate admin import-key --user EMAIL [--name NAME]  (the "   \
+	"key on stdin: sk-or-v1-... or 32 hex)\n"
 #define NO_ARGV_PASSWORD                                                       \
 	"tollgate: passwords are not taken on the command line (ps shows "     \
 	"them): use --password-stdin and send the password on stdin\n"
@@ -261,15 +265,20 @@ out:
 	return rc;
 }
 
+static int import_key(const struct conf *, int, char **);
+
 int
 cli_admin(const struct conf *conf, int argc, char **argv)
 {
 	if (argc >= 1 && strcmp(argv[0], "create-user") == 0)
 		return create_user(conf, argc, argv);
+	/* issue 18: compat */
+	if (argc >= 1 && strcmp(argv[0], "import-key") == 0)
+		return import_key(conf, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "reset-password") == 0)
 		return reset_password(conf, argc, argv);
 	fputs(CREATE_USAGE "       tollgate admin reset-password EMAIL  (the "
-			   "new password on stdin)\n",
+			   "new password on stdin)\n" IMPORT_USAGE,
 	    stderr);
 	return 2;
 }
@@ -302,6 +311,58 @@ print_json(const json_t *o)
 	if (s != NULL)
 		puts(s);
 	free(s);
+}
+
+/*
+ * issue 18: compat: admin import-key --user EMAIL [--name NAME]: another
+ * gateway's key (stdin: ps shows argv) stored by hash for the user, so its
+ * clients keep working unchanged.  gw_ keys and unknown formats are refused.
+ */
+static int
+import_key(const struct conf *conf, int argc, char **argv)
+{
+	char key[256];
+	const char *email = NULL, *name = NULL;
+	struct cli x;
+	json_t *out = NULL;
+	int64_t uid;
+	int i, rc = EXIT_FAILURE;
+	enum tg_err e;
+
+	for (i = 1; i + 1 < argc; i += 2)
+		if (strcmp(argv[i], "--user") == 0)
+			email = argv[i + 1];
+		else if (strcmp(argv[i], "--name") == 0)
+			name = argv[i + 1];
+		else
+			break;
+	if (email == NULL || i != argc) {
+		fputs(IMPORT_USAGE, stderr);
+		return 2;
+	}
+	if (read_secret(key, sizeof(key)) == -1) {
+		fputs("tollgate: no key on stdin\n", stderr);
+		return 2;
+	}
+	if (cli_open(&x, conf) == -1)
+		goto out;
+	e = account_find(x.c, &x.op, NULL, email, NULL, &uid);
+	if (e == TG_OK)
+		e = key_import(x.c, &x.op, uid, key, name, &out);
+	if (e == TG_ENOENT)
+		fprintf(stderr, "tollgate: no user with this email\n");
+	else if (e != TG_OK)
+		fprintf(stderr, "tollgate: %s\n",
+		    x.op.fail.message != NULL ? x.op.fail.message
+					      : resp_err_code(e));
+	else {
+		print_json(out);
+		rc = EXIT_SUCCESS;
+	}
+out:
+	crypto_wipe(key, sizeof(key));
+	cli_close(&x);
+	return rc;
 }
 
 static int
@@ -516,6 +577,62 @@ cli_alias(const struct conf *conf, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* A parsed pricing document (pricing.json's shape) from f, as POST /admin/models/import. */
+static int
+import_json(struct cli *x, FILE *f, const char *path, size_t *added)
+{
+	json_error_t je;
+	json_t *doc = json_loadf(f, 0, &je);
+	int rc;
+
+	if (doc == NULL) {
+		fprintf(stderr, "tollgate: %s: line %d: %s\n", path, je.line,
+		    je.text);
+		return -1;
+	}
+	rc = catalog_seed_doc(x->c, &x->op, x->arena, doc,
+	    "tollgate model import", stderr, added);
+	json_decref(doc);
+	return rc;
+}
+
+/*
+ * issue 18: compat: model import FILE: a pricing document (JSON, as POST
+ * /admin/models/import takes) or seed 000's pricing CSV (FILE ends in .csv).
+ */
+static int
+model_import(const struct conf *conf, int argc, char **argv)
+{
+	size_t n, added = 0;
+	struct cli x;
+	FILE *f;
+	int rc;
+
+	if (argc != 2) {
+		fputs("usage: tollgate model import FILE.json|FILE.csv\n",
+		    stderr);
+		return 2;
+	}
+	if ((f = fopen(argv[1], "r")) == NULL) {
+		fprintf(stderr, "tollgate: %s: cannot open\n", argv[1]);
+		return EXIT_FAILURE;
+	}
+	if (cli_open(&x, conf) == -1) {
+		fclose(f);
+		cli_close(&x);
+		return EXIT_FAILURE;
+	}
+	n = strlen(argv[1]);
+	rc = n > 4 && strcmp(argv[1] + n - 4, ".csv") == 0
+	    ? catalog_import_csv(x.c, &x.op, f, stderr, &added)
+	    : import_json(&x, f, argv[1], &added);
+	fclose(f);
+	cli_close(&x);
+	if (rc == 0)
+		printf("%zu models added\n", added);
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int
 cli_model(const struct conf *conf, int argc, char **argv)
 {
@@ -527,6 +644,9 @@ cli_model(const struct conf *conf, int argc, char **argv)
 	json_t *data;
 	enum tg_err rc;
 
+	/* issue 18: compat */
+	if (argc >= 1 && strcmp(argv[0], "import") == 0)
+		return model_import(conf, argc, argv);
 	if (argc >= 1 && strcmp(argv[0], "add") != 0)
 		return cli_alias(conf, argc, argv);
 	if (argc < 6 || argc > 9 || price_arg(argv[4], &pr.input) == -1 ||
