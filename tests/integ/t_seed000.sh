@@ -170,5 +170,31 @@ expect_err "usage/check naming another user" 401 user_mismatch
 http GET "$URL/api/usage/check" -H "user: $A_USER"
 expect_err "usage/check with the user header alone" 401 missing_api_key
 
+# --- tollgate model import FILE.csv: seed 000's pricing table --------------------------------
+printf 'provider,model,price_per_token\nmock,csv-model,0.000003\ngemini,gemini-9-test,1e-07\n' >"$T/good.csv"
+printf 'provider,model,price_per_token\nmock,csv-bad-1,0.000001\nmock,csv-bad-2,-1\nnosuch,csv-bad-3,0.1\n' >"$T/bad.csv"
+printf 'vendor,name,cost\nmock,x,1\n' >"$T/nohdr.csv"
+m0=$(q "SELECT COUNT(*) FROM models")
+tg_cli model import "$T/bad.csv" >"$T/imp.out" 2>&1 && irc=0 || irc=$?
+check "a CSV with a negative price and an unknown provider -> exit 1 naming both lines" sh -c \
+	"[ $irc = 1 ] && grep -q 'line 3' '$T/imp.out' && grep -q 'line 4' '$T/imp.out'"
+tg_cli model import "$T/nohdr.csv" >"$T/imp.out" 2>&1 && irc=0 || irc=$?
+check "a CSV without the columns -> exit 1" eq "$irc" 1
+check "neither added a model (not even the good row)" eq "$(q "SELECT COUNT(*) FROM models")" "$m0"
+tg_cli model import "$T/good.csv" >"$T/imp.out" 2>&1 && irc=0 || irc=$?
+check "the good CSV -> exit 0, 2 models added" sh -c "[ $irc = 0 ] && grep -q '^2 models added' '$T/imp.out'"
+check "gemini -> google/gemini-9-test on provider google at \$0.10/M in and out" eq \
+	"$(q "SELECT CONCAT(provider_id, ' ', upstream_model, ' ', input_price, ' ', output_price) FROM model_routes WHERE model_id = 'google/gemini-9-test'")" \
+	"google gemini-9-test 100000 100000"
+read_balance "$AK"
+b0=$BAL
+layers "$AK" "$A_USER" '{"providerName":"mock","model_name":"mock/csv-model","message":"hello there"}'
+check "chat with the CSV's model -> 200" status_is 200
+pt=$(jv .usage.inputTokens) ct=$(jv .usage.outputTokens)
+want=$(charge_at 3000 3000 "$pt" "$ct")
+check "charged at the CSV's \$0.000003 a token ($pt + $ct: $want nano)" eq "$(nano "$(hdr x-tollgate-cost)")" "$want"
+read_balance "$AK"
+check "the balance moved by it" eq $((b0 - BAL)) "$want"
+
 check "user A's ledger balances" ledger_check "$A_ID"
 finish
