@@ -1,0 +1,37 @@
+// js_openai.mjs: the official OpenAI JavaScript SDK against tollgate.
+//   npm install openai
+//   TOLLGATE_URL=https://gw.example.com TOLLGATE_KEY=gw_live_... node examples/js_openai.mjs
+// baseURL may end in /v1 or /api/v1 (seed 002's and seed 004's clients): the same routes.
+import OpenAI from 'openai';
+
+const url = process.env.TOLLGATE_URL ?? 'http://localhost:8080';
+const key = process.env.TOLLGATE_KEY;
+const model = process.env.MODEL ?? 'openai/gpt-4o-mini';
+if (!key) throw new Error('set TOLLGATE_KEY');
+
+const openai = new OpenAI({
+  baseURL: `${url}/api/v1`,
+  apiKey: key,
+  defaultHeaders: { 'X-API-Key': key }, // as seed 004's README configures it
+});
+
+const models = await openai.models.list();
+console.log(models.data.slice(0, 5).map((m) => m.id));
+
+const completion = await openai.chat.completions.create({
+  model,
+  messages: [{ role: 'user', content: 'Hello, how are you?' }],
+});
+console.log(completion.choices[0].message.content, completion.usage);
+
+const stream = await openai.chat.completions.create({
+  model,
+  messages: [{ role: 'user', content: 'Count to three' }],
+  stream: true,
+  stream_options: { include_usage: true },
+});
+for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
+process.stdout.write('\n');
+
+const emb = await openai.embeddings.create({ model: 'openai/text-embedding-3-small', input: 'hello' });
+console.log(emb.data[0].embedding.length, 'dimensions');
