@@ -40,6 +40,7 @@ enum tg_err h_keys_update(struct tg_req *, struct tg_resp *);
 enum tg_err h_keys_delete(struct tg_req *, struct tg_resp *);
 enum tg_err h_keys_rotate(struct tg_req *, struct tg_resp *);
 enum tg_err h_keys_usage(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_get(struct tg_req *, struct tg_resp *);
 /* h_models.c */
 enum tg_err h_models_list(struct tg_req *, struct tg_resp *);
 enum tg_err h_models_get(struct tg_req *, struct tg_resp *);

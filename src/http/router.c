@@ -40,7 +40,7 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/auth/config",			   h_auth_config,	0 },
 	{ TG_M_GET,    "/user/profile",			   h_user_profile,	RF_AUTH },
 	{ TG_M_PUT,    "/user/profile",			   h_user_profile_update, RF_AUTH | RF_JSON },
-	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON },
+	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON_OPT },
 	{ TG_M_PUT,    "/user/password",		   h_user_password,	RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/user/balance",			   h_user_balance,	RF_AUTH },
 	{ TG_M_GET,    "/user/limit",			   h_user_limit,	RF_AUTH },
@@ -95,6 +95,8 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/usage/summary",		   h_user_usage_summary, RF_AUTH },
 	{ TG_M_GET,    "/user/credits",			   h_user_credits,	RF_AUTH },
 	{ TG_M_GET,    "/admin/audit/verify",		   h_admin_audit_verify, RF_ADMIN },
+	/* issue 18: s001 */
+	{ TG_M_GET,    "/user/api-keys/{id}",		   h_keys_get,		RF_AUTH },
 };
 /* clang-format on */
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# t_seed001.sh: seed 001's README (OpenRouter AI Gateway, FastAPI) replayed against tollgate,
+# host and keys substituted: every call it documents answers with the status and the shape
+# its clients read; plus what issue 18 added for it: GET /user/api-keys/{id}, DELETE
+# /user/account from a session without a body, gateway_usage's seed names, POST
+# /admin/refresh-models (OpenRouter's GET /models from the mock), GET /admin/cache-status and
+# /admin/monitor's system-wide figures.  Bad input: 4xx in the OpenAI shape, nothing changes.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib/init.sh" cp chat
+
+make_tmp
+chat_stack seed001
+export LC_ALL=C
+
+cp_admin adm 100
+AK_ADMIN=$ADMIN_KEY
+# The README's model, served by the mock at test/cheap's prices.
+tg_cli model add deepseek/deepseek-r1-0528 mock mock-cheap 1.00 2.00 >/dev/null ||
+	bail "tollgate model add deepseek/deepseek-r1-0528"
+
+# --- public endpoints ---------------------------------------------------------------------
+req GET /health
+check "GET /health -> 200 {status}" sh -c "[ $code = 200 ] && jq -e '.status == \"ok\"' '$T/body' >/dev/null"
+req GET /models
+check "GET /models -> 200 {data:[{id}]}" sh -c "[ $code = 200 ] && jq -e '.data | type == \"array\" and length > 0 and (.[0] | has(\"id\"))' '$T/body' >/dev/null"
+req GET /models/providers
+check "GET /models/providers -> 200 JSON" sh -c "[ $code = 200 ] && jq -e . '$T/body' >/dev/null"
+req GET /
+check "GET / -> 200 API information" sh -c "[ $code = 200 ] && jq -e '.name == \"tollgate\"' '$T/body' >/dev/null"
+
+# --- POST /auth/register ------------------------------------------------------------------
+cp_register s1 || bail "register ($code: $(head -c 200 "$T/body"))"
+UKEY=$REG_KEY UPUB=$REG_ID UEMAIL=$REG_EMAIL
+check "POST /auth/register -> 201 with the primary key" key_format "$UKEY"
+fund "$UPUB" 1.00
+
+# --- admin endpoints ----------------------------------------------------------------------
+req POST /admin/add_credits "$AK_ADMIN" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"0.50\"}"
+check "POST /admin/add_credits -> 200 {balance}" sh -c "[ $code = 200 ] && jq -e '.balance == \"1.50\"' '$T/body' >/dev/null"
+req GET /admin/balance "$AK_ADMIN"
+check "GET /admin/balance -> 200 {data:[{user_id, balance, keys}]}" sh -c "[ $code = 200 ] && jq -e '.data | type == \"array\" and (.[0] | has(\"balance\") and has(\"keys\"))' '$T/body' >/dev/null"
+req POST /admin/limit "$AK_ADMIN" "{\"api_key\":\"$UKEY\",\"rate_limits\":{\"requests_per_minute\":60,
+	\"requests_per_hour\":1000,\"requests_per_day\":10000,\"tokens_per_minute\":10000,
+	\"tokens_per_hour\":100000,\"tokens_per_day\":1000000}}"
+check "POST /admin/limit (the README's body) -> 200" status_is 200
+req GET /admin/monitor "$AK_ADMIN"
+check "GET /admin/monitor -> 200 {users, keys}" sh -c "[ $code = 200 ] && jq -e 'has(\"users\") and has(\"keys\")' '$T/body' >/dev/null"
+req GET /admin/monitor "$UKEY"
+expect_err "GET /admin/monitor with a user's key" 403 insufficient_permissions
+
+# --- user endpoints -----------------------------------------------------------------------
+req GET /user/balance "$UKEY"
+check "GET /user/balance -> 200 {balance}" sh -c "[ $code = 200 ] && jq -e '.balance == \"1.50\"' '$T/body' >/dev/null"
+req GET /user/monitor "$UKEY"
+check "GET /user/monitor -> 200 {usage_metrics, rate_limits}" sh -c "[ $code = 200 ] && jq -e 'has(\"usage_metrics\") and has(\"rate_limits\") and (.api_key | test(\"^gw_live_\"))' '$T/body' >/dev/null"
+req GET /user/limit "$UKEY"
+check "GET /user/limit -> 200 {rate_limits}, the key's limits as the admin set them" sh -c "[ $code = 200 ] && jq -e '(.rate_limits | has(\"requests_per_minute\")) and .keys[0].rate_limits.tokens_per_day == 1000000' '$T/body' >/dev/null"
+req GET /user/profile "$UKEY"
+check "GET /user/profile -> 200 {email}" sh -c "[ $code = 200 ] && jq -e '.email == \"$UEMAIL\"' '$T/body' >/dev/null"
+req PUT /user/profile "$UKEY" '{"name":"Seed One"}'
+check "PUT /user/profile -> 200 {name}" sh -c "[ $code = 200 ] && jq -e '.name == \"Seed One\"' '$T/body' >/dev/null"
+
+# --- API keys -----------------------------------------------------------------------------
+cp_new_key "$UKEY" '{"name":"ci","environment":"test","max_requests":1000}' || bail "create a key ($code)"
+K2=$NEW_KEY K2_ID=$NEW_KEY_ID
+check "POST /user/api-keys -> 201 gw_test_ key" key_format "$K2"
+req GET /user/api-keys "$UKEY"
+check "GET /user/api-keys -> 200 two keys" sh -c "[ $code = 200 ] && jq -e '.data | length == 2' '$T/body' >/dev/null"
+jq -c ".data[] | select(.id == \"$K2_ID\")" "$T/body" >"$T/listed.json"
+
+# GET /user/api-keys/{id}: the key as the listing shows it.
+req GET "/user/api-keys/$K2_ID" "$UKEY"
+check "GET /user/api-keys/{id} -> 200" status_is 200
+check "GET /user/api-keys/{id} is the listing's entry, member for member" \
+	eq "$(jq -S -c . "$T/body")" "$(jq -S -c . "$T/listed.json")"
+check "GET /user/api-keys/{id}: masked key, no secret" json_is \
+	".api_key == \"$(masked_of "$K2")\" and (tostring | contains(\"$K2\") | not)"
+cp_register s1other || bail "register a second user ($code)"
+OKEY=$REG_KEY OKEY_ID=$REG_KEY_ID
+req GET "/user/api-keys/$OKEY_ID" "$UKEY"
+expect_err "GET another user's key" 404 not_found
+req GET /user/api-keys/key_AAAAAAAAAAAAAAAAAAAA "$UKEY"
+expect_err "GET an unknown key id" 404 not_found
+# A read-only key sees itself only, as in the listing.
+cp_new_key "$UKEY" '{"name":"ro","permissions":["read"]}' || bail "create a read-only key ($code)"
+RO=$NEW_KEY RO_ID=$NEW_KEY_ID
+req GET "/user/api-keys/$RO_ID" "$RO"
+check "a read-only key GETs itself -> 200" sh -c "[ $code = 200 ] && jq -e '.id == \"$RO_ID\"' '$T/body' >/dev/null"
+req GET "/user/api-keys/$K2_ID" "$RO"
+expect_err "a read-only key GETs a sibling" 404 not_found
+req GET /user/api-keys/usage "$UKEY"
+check "GET /user/api-keys/usage still answers the usage (not a key id)" sh -c "[ $code = 200 ] && jq -e '.total_keys == 3 and (.keys[0] | has(\"requests_remaining\"))' '$T/body' >/dev/null"
+req PUT "/user/api-keys/$K2_ID" "$UKEY" '{"name":"renamed"}'
+check "PUT /user/api-keys/{id} -> 200" sh -c "[ $code = 200 ] && jq -e '.name == \"renamed\"' '$T/body' >/dev/null"
+req DELETE "/user/api-keys/$K2_ID" "$UKEY"
+expect_status "DELETE /user/api-keys/{id}" 204
+req GET "/user/api-keys/$K2_ID" "$UKEY"
+expect_err "GET a deleted key" 404 not_found
+
+# --- POST /v1/chat/completions: the README's request and gateway_usage --------------------
+chat "$UKEY" '{"model":"deepseek/deepseek-r1-0528","messages":[{"role":"user","content":"Hello, how are you?"}],"max_tokens":100,"temperature":0.7}'
+check "POST /v1/chat/completions (the README's body) -> 200" status_is 200
+check "answer: choices[0].message.content, usage, model" json_is \
+	'(.choices[0].message.content | type == "string") and .usage.total_tokens == .usage.prompt_tokens + .usage.completion_tokens and .model == "deepseek/deepseek-r1-0528"'
+check "gateway_usage.tokens_charged = usage.total_tokens" json_is '.gateway_usage.tokens_charged == .usage.total_tokens'
+check "gateway_usage.user_balance_after = balance_after = x-tollgate-balance" json_is \
+	".gateway_usage.user_balance_after == .gateway_usage.balance_after and .gateway_usage.balance_after == \"$(hdr x-tollgate-balance)\""
+check "gateway_usage.user_api_key is the caller's key, masked" json_is ".gateway_usage.user_api_key == \"$(masked_of "$UKEY")\""
+check "gateway_usage keeps ours (cost, request_id, provider, model)" json_is \
+	'.gateway_usage | has("cost") and has("request_id") and .provider == "mock" and .model == "deepseek/deepseek-r1-0528"'
+# A session's chat: no key to name.
+cp_login "$UEMAIL"
+SESSION=$TOKEN
+chat "$SESSION" '{"model":"deepseek/deepseek-r1-0528","messages":[{"role":"user","content":"Hi"}],"max_tokens":10}'
+check "a session's chat: gateway_usage.user_api_key is null" sh -c "[ $code = 200 ] && jq -e '.gateway_usage | has(\"user_api_key\") and .user_api_key == null' '$T/body' >/dev/null"
+
+# --- DELETE /user/account -----------------------------------------------------------------
+is_pw_missing() { [ "$code" = 400 ] && error_shape && json_is '.error.param == "password"'; }
+# An API key still needs the password; nothing changes without it.
+req DELETE /user/account "$UKEY"
+check "DELETE /user/account with a key and no body -> 400 in the OpenAI shape, param password" \
+	is_pw_missing
+check "...and the account is still there" eq "$(status_of "$UKEY")" 200
+req DELETE /user/account "$SESSION" '{"password":"wrong-password-123"}'
+expect_err "a session that sends a wrong password" 401 invalid_credentials
+check "...and the account is still there" eq "$(status_of "$UKEY")" 200
+req DELETE /user/account "$SESSION"
+expect_status "DELETE /user/account from a session without a body" 204
+check "the account's key is refused after" eq "$(status_of "$UKEY")" 401
+check "the session is refused after" eq "$(status_of "$SESSION")" 401
+# From the dashboard's cookie (with its CSRF token), without a body.
+cp_register s1cookie || bail "register a third user ($code)"
+CKEY=$REG_KEY CEMAIL=$REG_EMAIL
+req POST /auth/login "" "{\"email\":\"$CEMAIL\",\"password\":\"$CP_PW\",\"cookie\":true}"
+CSESS=$(hdr set-cookie | sed -n 's/^tollgate_session=\([^;]*\);.*/\1/p')
+CSRF=$(jv '.csrf_token // empty')
+http DELETE "$URL/user/account" -H "Cookie: tollgate_session=$CSESS"
+expect_err "the cookie without its CSRF token" 403 csrf_failed
+check "...and the account is still there" eq "$(status_of "$CKEY")" 200
+http DELETE "$URL/user/account" -H "Cookie: tollgate_session=$CSESS" -H "X-CSRF-Token: $CSRF"
+expect_status "DELETE /user/account from the cookie session without a body" 204
+check "the account's key is refused after" eq "$(status_of "$CKEY")" 401
+check "another user's account is untouched" eq "$(status_of "$OKEY")" 200
+
+#S001-MORE
+
+finish
