@@ -99,4 +99,7 @@ enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
 
+/* h_seed001.c (issue 18: s001) */
+enum tg_err h_admin_refresh_models(struct tg_req *, struct tg_resp *);
+
 #endif

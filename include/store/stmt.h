@@ -139,6 +139,12 @@ enum stmt {
 	STMT_ALIAS_SET,
 	STMT_ALIAS_DELETE,
 	STMT_ALIAS_LIST,
+	/* issue 18: s001 */
+	STMT_REFRESH_ROWS,
+	STMT_REFRESH_MODEL_ADD,
+	STMT_REFRESH_ROUTE_ADD,
+	STMT_REFRESH_MODEL_PRICE,
+	STMT_REFRESH_ROUTE_PRICE,
 	STMT__MAX
 };
 
@@ -155,6 +161,6 @@ struct stmt_row {
 
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
-    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
+    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[], q_refresh_stmts[];
 
 #endif

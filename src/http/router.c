@@ -97,6 +97,7 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/admin/audit/verify",		   h_admin_audit_verify, RF_ADMIN },
 	/* issue 18: s001 */
 	{ TG_M_GET,    "/user/api-keys/{id}",		   h_keys_get,		RF_AUTH },
+	{ TG_M_POST,   "/admin/refresh-models",		   h_admin_refresh_models, RF_ADMIN | RF_JSON_OPT },
 };
 /* clang-format on */
 

@@ -142,6 +142,96 @@ expect_status "DELETE /user/account from the cookie session without a body" 204
 check "the account's key is refused after" eq "$(status_of "$CKEY")" 401
 check "another user's account is untouched" eq "$(status_of "$OKEY")" 200
 
+# --- POST /admin/refresh-models: OpenRouter's GET /models (the mock plays it) -------------
+MOCK_ROOT=${MOCK_URL%/v1}
+nmodels() { q "SELECT COUNT(*) FROM models"; }
+naudit() { q "SELECT COUNT(*) FROM audit_log WHERE action = 'model.refresh'"; }
+state() { q "SELECT CONCAT(COUNT(*), ':', COALESCE(SUM(input_price + output_price), 0)) FROM models"; }
+price_of() { q "SELECT CONCAT(m.source, ' ', m.input_price, ' ', m.output_price, ' ', COALESCE(r.input_price, '-'), ' ', COALESCE(r.output_price, '-')) FROM models m LEFT JOIN model_routes r ON r.model_id = m.id AND r.provider_id = 'openrouter' WHERE m.id = '$1'"; }
+or_list() {
+	curl -s -m 5 -X PUT --data-binary "$1" "http://127.0.0.1:$MOCK_PORT/_mock/or-models" | jq -e '.models' >/dev/null ||
+		bail "the mock takes an OpenRouter model list"
+}
+orm() { echo "{\"id\":\"$1\",\"name\":\"$2\",\"context_length\":$3,\"pricing\":{\"prompt\":\"$4\",\"completion\":\"$5\",\"request\":\"0\",\"image\":\"0\"}}"; }
+
+# The seeded "openrouter" provider, pointed at the mock, with the mock's key.
+req PUT /admin/providers/openrouter "$AK_ADMIN" "{\"base_url\":\"$MOCK_ROOT/api/v1\"}"
+check "the openrouter provider points at the mock" status_is 200
+printf '%s\n' "$MOCK_KEY" | tg_cli provider key-add openrouter main >/dev/null 2>&1 || bail "key-add openrouter"
+# The mock's own list is OpenRouter's shape.
+curl -s -m 5 -H "Authorization: Bearer $MOCK_KEY" "$MOCK_ROOT/api/v1/models" >"$T/body"
+check "the mock's GET /api/v1/models is OpenRouter's shape (pricing per token as strings)" json_is \
+	'.data[0] | (.id | type == "string") and (.pricing.prompt | type == "string") and (.context_length | type == "number")'
+
+# test/cheap (the operator's, at $1/$2 per million) as OpenRouter prices it: unchanged;
+# test/dear at another price: the operator's price stays (skipped); three new models; the
+# router (price -1) and a malformed id: skipped.
+or_list "[$(orm test/cheap Cheap 8192 0.000001 0.000002),$(orm test/dear Dear 8192 0.000001 0.000002),
+	$(orm vendorx/new-one 'Vendor X: New One' 32768 0.0000025 0.00001),
+	$(orm vendorx/free:free 'Vendor X: Free' 4096 0 0),
+	$(orm vendorx/tiny 'Vendor X: Tiny' 1000 0.0000000000001 0.000000000001),
+	$(orm openrouter/auto 'Auto Router' 2000000 -1 -1),
+	{\"id\":\"no slash\",\"pricing\":{\"prompt\":\"0\",\"completion\":\"0\"}}]"
+n0=$(nmodels) a0=$(naudit) dear0=$(price_of test/dear)
+req POST /admin/refresh-models "$AK_ADMIN"
+check "POST /admin/refresh-models (no body: the openrouter provider) -> 200" status_is 200
+check "added: the three new models" json_is '(.added | sort) == ["vendorx/free:free","vendorx/new-one","vendorx/tiny"]'
+check "updated: none; unchanged: test/cheap" json_is '.updated == [] and .unchanged == 1'
+check "skipped: test/dear (the operator's price), the router (no fixed price), the bad id" json_is \
+	'(.skipped | sort_by(.id // "")) == [{"id":"no slash","reason":"invalid_id"},{"id":"openrouter/auto","reason":"no_fixed_price"},{"id":"test/dear","reason":"operator_price"}]'
+check "three catalogue rows more" eq "$(nmodels)" $((n0 + 3))
+check "vendorx/new-one at 2.50 / 10.00 per million (micro-USD), with an openrouter route" \
+	eq "$(price_of vendorx/new-one)" "refresh 2500000 10000000 2500000 10000000"
+check "vendorx/free:free at 0 / 0" eq "$(price_of vendorx/free:free)" "refresh 0 0 0 0"
+check "vendorx/tiny: 1e-13 USD a token rounds up to 1 micro-USD per million, never down" \
+	eq "$(price_of vendorx/tiny)" "refresh 1 1 1 1"
+check "test/dear keeps the operator's prices" eq "$(price_of test/dear)" "$dear0"
+check "one audit row model.refresh" eq "$(naudit)" $((a0 + 1))
+check "the audit row names the provider and what was added" eq \
+	"$(q "SELECT CONCAT(target_id, ' ', JSON_LENGTH(after_json, '$.added')) FROM audit_log WHERE action = 'model.refresh' ORDER BY id DESC LIMIT 1")" "openrouter 3"
+req GET /models
+check "GET /models lists vendorx/new-one at OpenRouter's per-token price" json_is \
+	'.data[] | select(.id == "vendorx/new-one") | .pricing.prompt == "0.0000025"'
+req GET /v1/models/vendorx/new-one "$AK_ADMIN"
+check "GET /v1/models/vendorx/new-one names the openrouter provider" json_is '.providers == ["openrouter"]'
+
+# Second refresh: new-one's price moved (updated); the operator repriced tiny since the
+# first refresh (stays, skipped); free unchanged.
+req PUT /admin/models/vendorx/tiny "$AK_ADMIN" '{"input_price":"0.50","output_price":"0.70"}'
+check "the operator reprices vendorx/tiny" status_is 200
+tiny0=$(price_of vendorx/tiny)
+or_list "[$(orm vendorx/new-one 'Vendor X: New One' 32768 0.000003 0.000012),
+	$(orm vendorx/free:free 'Vendor X: Free' 4096 0 0),
+	$(orm vendorx/tiny 'Vendor X: Tiny' 1000 0.000009 0.000009)]"
+req POST /admin/refresh-models "$AK_ADMIN" '{"provider":"openrouter"}'
+check "second refresh -> 200" status_is 200
+check "updated: vendorx/new-one; unchanged: free; skipped: tiny (changed by the operator)" json_is \
+	'.added == [] and .updated == ["vendorx/new-one"] and .unchanged == 1 and .skipped == [{"id":"vendorx/tiny","reason":"changed_by_operator"}]'
+check "vendorx/new-one now 3.00 / 12.00, model and route" eq "$(price_of vendorx/new-one)" "refresh 3000000 12000000 3000000 12000000"
+check "vendorx/tiny keeps the operator's 0.50 / 0.70" eq "$(price_of vendorx/tiny)" "$tiny0"
+check "...which is 500000 / 700000" eq "${tiny0#refresh }" "500000 700000 500000 700000"
+
+# Bad input: a 4xx (502 for a provider that fails) in the OpenAI shape; nothing changes.
+s0=$(state) a0=$(naudit)
+req POST /admin/refresh-models "$AK_ADMIN" '{"provider":"mock"}'
+expect_err "a provider not of kind openrouter" 400 invalid_value
+req POST /admin/refresh-models "$AK_ADMIN" '{"provider":"nope"}'
+expect_err "an unknown provider" 400 invalid_value
+req POST /admin/refresh-models "$AK_ADMIN" '{"provider":"openrouter","force":true}'
+expect_err "an unknown member" 400 unknown_field
+req POST /admin/refresh-models "$AK_ADMIN" '{"provider":7}'
+expect_err "provider not a string" 400 invalid_type
+req POST /admin/refresh-models "$OKEY"
+expect_err "a user's key" 403 insufficient_permissions
+req POST /admin/providers "$AK_ADMIN" '{"id":"ordead","kind":"openrouter","base_url":"http://127.0.0.1:9/api/v1"}'
+check "an openrouter provider nobody answers for" status_is 201
+req POST /admin/refresh-models "$AK_ADMIN" '{"provider":"ordead"}'
+check "its list cannot be read -> 502 in the OpenAI shape" sh -c "[ $code = 502 ]" 
+check "...error shape" error_shape
+check "the catalogue is as it was (count and prices) after every refusal" eq "$(state)" "$s0"
+check "no audit row for a refusal" eq "$(naudit)" "$a0"
+curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/or-models" >/dev/null || true
+
 #S001-MORE
 
 finish
