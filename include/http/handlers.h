@@ -101,5 +101,6 @@ enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
 
 /* h_seed001.c (issue 18: s001) */
 enum tg_err h_admin_refresh_models(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_cache_status(struct tg_req *, struct tg_resp *);
 
 #endif

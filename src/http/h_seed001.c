@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -19,6 +20,7 @@
 #include "http/pipeline.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "io/cache.h"
 #include "io/db.h"
 #include "io/http_client.h"
 
@@ -179,5 +181,54 @@ h_admin_refresh_models(struct tg_req *r, struct tg_resp *resp)
 	    TG_OK)
 		return resp_op(r, resp, &op, rc);
 	resp->body = json_incref(report);
+	return TG_OK;
+}
+
+/* A wall-clock time as ISO 8601 UTC. */
+static json_t *
+iso_of(double t)
+{
+	char s[24];
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(s);
+}
+
+/*
+ * Each live process's row cache on this node: its entries, hits, misses and
+ * the copies it dropped for a newer epoch, from the epoch file's counters
+ * (no database work); the node's epoch.
+ */
+enum tg_err
+h_admin_cache_status(struct tg_req *r, struct tg_resp *resp)
+{
+	struct cache *cache = db_cache(r->ctx->db);
+	struct cache_worker *w;
+	json_int_t te = 0, th = 0, tm = 0;
+	json_t *list = json_array();
+	size_t i, n;
+
+	w = arena_calloc(r->arena, CACHE_WORKERS, sizeof(*w));
+	n = w != NULL ? cache_workers(cache, w, CACHE_WORKERS) : 0;
+	for (i = 0; i < n; i++) {
+		json_array_append_new(list,
+		    json_pack("{s:i, s:I, s:I, s:I, s:I, s:o}", "pid", w[i].pid,
+			"entries", (json_int_t)w[i].entries, "hits",
+			(json_int_t)w[i].hits, "misses",
+			(json_int_t)w[i].misses, "stale_dropped",
+			(json_int_t)w[i].bumps_seen, "started_at",
+			iso_of(w[i].started)));
+		te += (json_int_t)w[i].entries;
+		th += (json_int_t)w[i].hits;
+		tm += (json_int_t)w[i].misses;
+	}
+	resp->body = json_pack("{s:b, s:i, s:I, s:o, s:{s:I, s:I, s:I}}",
+	    "enabled", cache != NULL, "ttl", (int)r->ctx->conf->cache_ttl,
+	    "epoch", (json_int_t)cache_epoch(cache), "workers", list, "totals",
+	    "entries", te, "hits", th, "misses", tm);
 	return TG_OK;
 }

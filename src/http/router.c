@@ -98,6 +98,7 @@ static const struct route routes[] = {
 	/* issue 18: s001 */
 	{ TG_M_GET,    "/user/api-keys/{id}",		   h_keys_get,		RF_AUTH },
 	{ TG_M_POST,   "/admin/refresh-models",		   h_admin_refresh_models, RF_ADMIN | RF_JSON_OPT },
+	{ TG_M_GET,    "/admin/cache-status",		   h_admin_cache_status, RF_ADMIN },
 };
 /* clang-format on */
 

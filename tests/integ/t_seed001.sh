@@ -232,6 +232,26 @@ check "the catalogue is as it was (count and prices) after every refusal" eq "$(
 check "no audit row for a refusal" eq "$(naudit)" "$a0"
 curl -s -m 5 -X DELETE "http://127.0.0.1:$MOCK_PORT/_mock/or-models" >/dev/null || true
 
+# --- GET /admin/cache-status: each live worker's row cache, from shared memory ------------
+cache_sum() { jq -r ".totals.$1" "$T/body"; }
+req GET /admin/cache-status "$AK_ADMIN"
+check "GET /admin/cache-status -> 200 {enabled, ttl, epoch, workers, totals}" json_is \
+	'.enabled == true and (.ttl | type == "number") and (.epoch | type == "number") and (.workers | type == "array" and length >= 1) and (.totals | has("entries") and has("hits") and has("misses"))'
+check "each worker: pid, entries, hits, misses, stale_dropped, started_at" json_is \
+	'all(.workers[]; (.pid | type == "number") and (.entries >= 0) and (.hits >= 0) and (.misses >= 0) and (.stale_dropped >= 0) and (.started_at | test("^[0-9-]+T[0-9:]+Z$")))'
+check "every listed pid is a live process" sh -c "for p in \$(jq -r '.workers[].pid' '$T/body'); do kill -0 \$p 2>/dev/null || [ -d /proc/\$p ] || exit 1; done"
+check "the totals are the workers' sums" json_is \
+	'.totals.hits == ([.workers[].hits] | add) and .totals.misses == ([.workers[].misses] | add) and .totals.entries == ([.workers[].entries] | add)'
+h0=$(cache_sum hits) e0=$(jv .epoch)
+for i in 1 2 3 4 5 6; do status_of "$OKEY" >/dev/null; done
+req GET /admin/cache-status "$AK_ADMIN"
+check "six requests with one key: hits grew ($h0 -> $(cache_sum hits))" test "$(cache_sum hits)" -gt "$h0"
+req PUT /user/profile "$OKEY" '{"name":"moves the epoch"}'
+req GET /admin/cache-status "$AK_ADMIN"
+check "a change on this node moved the epoch ($e0 -> $(jv .epoch))" test "$(jv .epoch)" -gt "$e0"
+req GET /admin/cache-status "$OKEY"
+expect_err "GET /admin/cache-status with a user's key" 403 insufficient_permissions
+
 #S001-MORE
 
 finish
