@@ -102,5 +102,12 @@ enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
 /* h_seed001.c (issue 18: s001) */
 enum tg_err h_admin_refresh_models(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_cache_status(struct tg_req *, struct tg_resp *);
+struct db_conn;
+/*
+ * h_usage.c: the system-wide usage of ?from=&to= (default the last 30 days,
+ * as /user/usage/summary) for /admin/monitor; a 400 in resp when bad.
+ */
+enum tg_err usage_system(
+    struct tg_req *, struct tg_resp *, struct db_conn *, json_t **out);
 
 #endif

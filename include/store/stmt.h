@@ -145,6 +145,7 @@ enum stmt {
 	STMT_REFRESH_ROUTE_ADD,
 	STMT_REFRESH_MODEL_PRICE,
 	STMT_REFRESH_ROUTE_PRICE,
+	STMT_MONITOR_BY_DAY,
 	STMT__MAX
 };
 
@@ -161,6 +162,7 @@ struct stmt_row {
 
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
-    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[], q_refresh_stmts[];
+    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[], q_refresh_stmts[],
+    q_monitor_stmts[];
 
 #endif

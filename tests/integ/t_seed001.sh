@@ -252,6 +252,32 @@ check "a change on this node moved the epoch ($e0 -> $(jv .epoch))" test "$(jv .
 req GET /admin/cache-status "$OKEY"
 expect_err "GET /admin/cache-status with a user's key" 403 insufficient_permissions
 
+# --- /admin/monitor: system-wide requests, tokens and cost per day and per model -----------
+req GET /admin/monitor "$AK_ADMIN"
+check "GET /admin/monitor -> 200 with usage {from, to, totals, by_day, by_model, by_day_model}" json_is \
+	'.users >= 1 and (.usage | has("from") and has("to") and has("totals") and (.by_day | type == "array") and (.by_model | type == "array") and (.by_day_model | type == "array"))'
+check "default range: 30 days up to tomorrow 00:00 UTC" json_is \
+	"(.usage.to == \"$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)\") and (.usage.from == \"$(date -u -d '29 days ago' +%Y-%m-%dT00:00:00Z)\")"
+sqlsum=$(q "SELECT CONCAT(COUNT(*), ' ', COALESCE(SUM(prompt_tokens + completion_tokens), 0), ' ', COALESCE(SUM(charge), 0)) FROM usage_records WHERE created_at >= CURRENT_DATE - INTERVAL 29 DAY")
+check "totals = every user's records in the database ($sqlsum)" eq \
+	"$(jv '.usage.totals | "\(.requests) \(.total_tokens)"') $(nano "$(jv .usage.totals.cost)")" "$sqlsum"
+dsql=$(q "SELECT CONCAT(COUNT(*), ' ', SUM(prompt_tokens + completion_tokens), ' ', SUM(charge)) FROM usage_records WHERE model_id = 'deepseek/deepseek-r1-0528'")
+check "by_model: deepseek/deepseek-r1-0528 as the database sums it ($dsql)" eq \
+	"$(jv '.usage.by_model[] | select(.model == "deepseek/deepseek-r1-0528") | "\(.requests) \(.tokens)"') $(nano "$(jv '.usage.by_model[] | select(.model == "deepseek/deepseek-r1-0528") | .cost')")" "$dsql"
+check "by_day: today's line sums every model's" json_is \
+	"(.usage.by_day[] | select(.day == \"$(date -u +%F)\") | .requests) == ([.usage.by_day_model[] | select(.day == \"$(date -u +%F)\") | .requests] | add)"
+check "the totals are the lines' sums" json_is \
+	'.usage.totals.requests == ([.usage.by_day[].requests] | add) and .usage.totals.requests == ([.usage.by_model[].requests] | add)'
+req GET "/admin/monitor?from=2001-01-01&to=2001-01-02" "$AK_ADMIN"
+check "a range without records: zeros and empty lines" json_is \
+	'.usage.totals.requests == 0 and .usage.by_day == [] and .usage.by_model == [] and .usage.from == "2001-01-01T00:00:00Z"'
+req GET "/admin/monitor?from=yesterday" "$AK_ADMIN"
+expect_err "from not a date" 400 invalid_value
+req GET "/admin/monitor?from=2026-02-01&to=2026-01-01" "$AK_ADMIN"
+expect_err "from after to" 400 invalid_value
+req GET "/admin/monitor?from=2020-01-01&to=2026-01-01" "$AK_ADMIN"
+expect_err "more than 366 days" 400 invalid_value
+
 #S001-MORE
 
 finish
