@@ -106,5 +106,11 @@ enum tg_err account_change_password(struct db_conn *, struct op *,
  */
 enum tg_err account_delete(
     struct db_conn *, struct op *, int64_t user_id, const char *password);
+/*
+ * The same without a password check, for a caller that proved it already (a
+ * session: the password was checked at login).
+ */
+enum tg_err account_delete_proven(
+    struct db_conn *, struct op *, int64_t user_id);
 
 #endif

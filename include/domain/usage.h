@@ -95,6 +95,14 @@ extern const char *const usage_status_names[];
  */
 enum tg_err usage_summary(struct db_conn *, struct arena *,
     const struct usage_filter *, json_t **out);
+/*
+ * Every user's records in [f->from, f->to) (both required; no other filter)
+ * for the operator's monitor: {totals, by_day:[{day, requests, tokens,
+ * cost}], by_model:[{model, ...}], by_day_model:[{day, model, ...}]}, from
+ * one GROUP BY.
+ */
+enum tg_err usage_system_summary(struct db_conn *, struct arena *,
+    const struct usage_filter *, json_t **out);
 /* The monitor's usage_metrics object for a user. */
 enum tg_err usage_metrics(
     struct db_conn *, struct arena *, int64_t user_id, json_t **out);

@@ -18,6 +18,9 @@ struct answer_meta {
 	const char *model;
 	int64_t charged;       /* nano-USD */
 	int64_t balance_after; /* nano-USD */
+	/* issue 18: s001: seed 001's names beside ours */
+	int64_t tokens_charged; /* prompt + completion tokens billed */
+	const char *api_key;	/* the calling key, masked; NULL: a session */
 };
 
 /* nano-USD as a decimal USD string ("0.00003045"), in the arena. */

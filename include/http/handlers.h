@@ -40,6 +40,7 @@ enum tg_err h_keys_update(struct tg_req *, struct tg_resp *);
 enum tg_err h_keys_delete(struct tg_req *, struct tg_resp *);
 enum tg_err h_keys_rotate(struct tg_req *, struct tg_resp *);
 enum tg_err h_keys_usage(struct tg_req *, struct tg_resp *);
+enum tg_err h_keys_get(struct tg_req *, struct tg_resp *);
 /* h_models.c */
 enum tg_err h_models_list(struct tg_req *, struct tg_resp *);
 enum tg_err h_models_get(struct tg_req *, struct tg_resp *);
@@ -105,5 +106,16 @@ enum tg_err h_seed_keys_delete(struct tg_req *, struct tg_resp *);
 enum tg_err h_seed_usage_check(struct tg_req *, struct tg_resp *);
 enum tg_err h_api_keys_create(struct tg_req *, struct tg_resp *);
 enum tg_err h_api_keys_list(struct tg_req *, struct tg_resp *);
+
+/* h_seed001.c (issue 18: s001) */
+enum tg_err h_admin_refresh_models(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_cache_status(struct tg_req *, struct tg_resp *);
+struct db_conn;
+/*
+ * h_usage.c: the system-wide usage of ?from=&to= (default the last 30 days,
+ * as /user/usage/summary) for /admin/monitor; a 400 in resp when bad.
+ */
+enum tg_err usage_system(
+    struct tg_req *, struct tg_resp *, struct db_conn *, json_t **out);
 
 #endif

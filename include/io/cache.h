@@ -39,4 +39,20 @@ struct cache_stats {
 };
 void cache_stats(const struct cache *, struct cache_stats *);
 
+/*
+ * Each process's counters, in the epoch file beside the epoch: a process
+ * claims a slot at cache_open (a free one or a dead process's) and gives it
+ * back at cache_close.  entries counts the table's slots it filled.
+ */
+#define CACHE_WORKERS 256
+struct cache_worker {
+	int32_t pid;
+	uint32_t pad_;
+	uint64_t entries, hits, misses, bumps_seen;
+	double started; /* util_wall() at cache_open */
+};
+/* The live processes' counters into out (at most max); how many. */
+size_t cache_workers(
+    const struct cache *, struct cache_worker *out, size_t max);
+
 #endif

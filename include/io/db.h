@@ -141,6 +141,9 @@ struct db_stats {
 	int cache_on;
 };
 void db_stats(const struct db_pool *, struct db_stats *);
+struct cache;
+/* The pool's row cache (NULL: none), for its status. */
+struct cache *db_cache(const struct db_pool *);
 
 /* A single admin connection for `tollgate migrate` (multi-statement on). */
 struct db_conn *db_admin_connect(const struct conf *, char *err, size_t errlen);

@@ -142,6 +142,13 @@ enum stmt {
 	/* issue 18: compat */
 	STMT_COMPAT_KEYS_ALL,
 	STMT_COMPAT_KEY_IMPORTED,
+	/* issue 18: s001 */
+	STMT_REFRESH_ROWS,
+	STMT_REFRESH_MODEL_ADD,
+	STMT_REFRESH_ROUTE_ADD,
+	STMT_REFRESH_MODEL_PRICE,
+	STMT_REFRESH_ROUTE_PRICE,
+	STMT_MONITOR_BY_DAY,
 	STMT__MAX
 };
 
@@ -161,5 +168,7 @@ extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
 /* issue 18: compat */
 extern const struct stmt_row q_compat_stmts[];
+/* issue 18: s001 */
+extern const struct stmt_row q_refresh_stmts[], q_monitor_stmts[];
 
 #endif

@@ -774,11 +774,19 @@ enum tg_err
 account_delete(
     struct db_conn *c, struct op *op, int64_t user_id, const char *password)
 {
-	json_t *before;
 	enum tg_err rc;
 
 	if ((rc = check_password(c, op, user_id, password)) != TG_OK)
 		return rc;
+	return account_delete_proven(c, op, user_id);
+}
+
+enum tg_err
+account_delete_proven(struct db_conn *c, struct op *op, int64_t user_id)
+{
+	json_t *before;
+	enum tg_err rc;
+
 	if ((rc = audit_begin(c)) != TG_OK)
 		goto fail;
 	if ((rc = account_user(c, op, user_id, 0, &before)) != TG_OK)

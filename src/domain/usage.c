@@ -6,6 +6,7 @@
 
 #include "core/arena.h"
 #include "io/db.h"
+#include "store/q_monitor.h"
 #include "store/q_usage.h"
 #include "core/money.h"
 #include "domain/usage.h"
@@ -174,22 +175,15 @@ usage_list(struct db_conn *c, struct arena *a, const struct usage_filter *f,
 /* A summary's lines: 366 days of a few dozen models fit. */
 #define SUMMARY_LINES_MAX 20000
 
-enum tg_err
-usage_summary(struct db_conn *c, struct arena *a, const struct usage_filter *f,
-    json_t **out)
+/* The summary's JSON (totals, by_day lines) of n day lines. */
+static enum tg_err
+usage_summary_of(
+    struct arena *a, const struct day_row *d, size_t n, json_t **out)
 {
-	struct usage_query q;
-	struct day_row *d;
-	json_t *days;
+	json_t *days = json_array();
 	int64_t req = 0, pt = 0, ct = 0, base = 0, comm = 0, charge = 0;
-	size_t i, n;
-	enum tg_err rc;
+	size_t i;
 
-	query_of(f, &q);
-	q.limit = SUMMARY_LINES_MAX;
-	if ((rc = q_usage_summary(c, a, &q, &d, &n)) != TG_OK)
-		return rc;
-	days = json_array();
 	for (i = 0; i < n; i++) {
 		json_array_append_new(days,
 		    json_pack("{s:s, s:s, s:I, s:I, s:o}", "day", d[i].day,
@@ -209,7 +203,93 @@ usage_summary(struct db_conn *c, struct arena *a, const struct usage_filter *f,
 	    (json_int_t)pt, "completion_tokens", (json_int_t)ct, "total_tokens",
 	    (json_int_t)(pt + ct), "base_cost", money_json(base), "commission",
 	    money_json(comm), "cost", money_json(charge), "by_day", days);
+	if (*out == NULL)
+		return TG_ESYSTEM;
 	arena_defer_json(a, *out);
+	return TG_OK;
+}
+
+enum tg_err
+usage_summary(struct db_conn *c, struct arena *a, const struct usage_filter *f,
+    json_t **out)
+{
+	struct usage_query q;
+	struct day_row *d;
+	size_t n;
+	enum tg_err rc;
+
+	query_of(f, &q);
+	q.limit = SUMMARY_LINES_MAX;
+	if ((rc = q_usage_summary(c, a, &q, &d, &n)) != TG_OK)
+		return rc;
+	return usage_summary_of(a, d, n, out);
+}
+
+/* One line of a fold: a day's or a model's sums. */
+struct sums {
+	const char *name;
+	int64_t requests, tokens, charge;
+};
+
+/* Add d to the line of name in lines (n so far, at most max). */
+static void
+sum_into(
+    struct sums *lines, size_t *n, const char *name, const struct day_row *d)
+{
+	size_t i;
+
+	for (i = 0; i < *n && strcmp(lines[i].name, name) != 0; i++)
+		;
+	if (i == *n)
+		lines[(*n)++] = (struct sums){name, 0, 0, 0};
+	lines[i].requests += d->requests;
+	lines[i].tokens += d->prompt + d->completion;
+	lines[i].charge += d->charge;
+}
+
+static json_t *
+sums_json(const struct sums *lines, size_t n, const char *key)
+{
+	json_t *out = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(out,
+		    json_pack("{s:s, s:I, s:I, s:o}", key, lines[i].name,
+			"requests", (json_int_t)lines[i].requests, "tokens",
+			(json_int_t)lines[i].tokens, "cost",
+			money_json(lines[i].charge)));
+	return out;
+}
+
+enum tg_err
+usage_system_summary(struct db_conn *c, struct arena *a,
+    const struct usage_filter *f, json_t **out)
+{
+	struct usage_query q;
+	struct day_row *d;
+	struct sums *days, *models;
+	size_t i, n, nd = 0, nm = 0;
+	enum tg_err rc;
+
+	query_of(f, &q);
+	q.limit = SUMMARY_LINES_MAX;
+	if ((rc = q_monitor_by_day(c, a, &q, &d, &n)) != TG_OK)
+		return rc;
+	if ((days = arena_calloc(a, n + 1, sizeof(*days))) == NULL ||
+	    (models = arena_calloc(a, n + 1, sizeof(*models))) == NULL)
+		return TG_ESYSTEM;
+	/* Lines come by day, so a day's are together; models repeat. */
+	for (i = 0; i < n; i++) {
+		sum_into(days, &nd, d[i].day, &d[i]);
+		sum_into(models, &nm, d[i].model, &d[i]);
+	}
+	if ((rc = usage_summary_of(a, d, n, out)) != TG_OK)
+		return rc;
+	json_object_set_new(
+	    *out, "by_day_model", json_incref(json_object_get(*out, "by_day")));
+	json_object_set_new(*out, "by_day", sums_json(days, nd, "day"));
+	json_object_set_new(*out, "by_model", sums_json(models, nm, "model"));
 	return TG_OK;
 }
 

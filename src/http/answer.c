@@ -32,16 +32,26 @@ static enum tg_err
 put_gateway_usage(struct arena *a, const struct answer_meta *m, struct buf *b,
     const char *cost)
 {
+	const char *bal = answer_usd(a, m->balance_after);
+
+	/* Seed 001's clients read tokens_charged, user_balance_after, user_api_key. */
 	if (buf_printf(b,
 		"\"gateway_usage\":{\"cost\":\"%s\",\"balance_after\":\"%s\","
 		"\"request_id\":",
-		cost, answer_usd(a, m->balance_after)) != TG_OK ||
+		cost, bal) != TG_OK ||
 	    jx_quote(b, m->request_id) != TG_OK ||
 	    buf_puts(b, ",\"provider\":") != TG_OK ||
 	    (m->provider != NULL ? jx_quote(b, m->provider)
 				 : buf_puts(b, "null")) != TG_OK ||
 	    buf_puts(b, ",\"model\":") != TG_OK ||
-	    jx_quote(b, m->model) != TG_OK || buf_puts(b, "}") != TG_OK)
+	    jx_quote(b, m->model) != TG_OK ||
+	    buf_printf(b,
+		",\"tokens_charged\":%lld,\"user_balance_after\":\"%s\","
+		"\"user_api_key\":",
+		(long long)m->tokens_charged, bal) != TG_OK ||
+	    (m->api_key != NULL ? jx_quote(b, m->api_key)
+				: buf_puts(b, "null")) != TG_OK ||
+	    buf_puts(b, "}") != TG_OK)
 		return TG_ESYSTEM;
 	return TG_OK;
 }

@@ -367,13 +367,15 @@ h_admin_monitor(struct tg_req *r, struct tg_resp *resp)
 	struct op op;
 	struct db_conn *c;
 	int64_t count, total;
-	json_t *out;
+	json_t *out, *usage;
 	char ts[21];
 	enum tg_err rc;
 
 	req_op(r, &op);
 	if ((rc = router_db(r, &c)) != TG_OK ||
-	    (rc = admin_monitor(c, &op, &out)) != TG_OK ||
+	    (rc = usage_system(r, resp, c, &usage)) != TG_OK)
+		return rc;
+	if ((rc = admin_monitor(c, &op, &out)) != TG_OK ||
 	    (rc = admin_overrun(c, &op, &count, &total)) != TG_OK)
 		return resp_op(r, resp, &op, rc);
 	util_iso8601(ts);
@@ -383,6 +385,8 @@ h_admin_monitor(struct tg_req *r, struct tg_resp *resp)
 	json_object_set_new(resp->body, "overrun_24h",
 	    json_pack("{s:I, s:o}", "count", (json_int_t)count, "total",
 		money_json(total)));
+	/* issue 18: s001: requests, tokens and cost per day and per model. */
+	json_object_set(resp->body, "usage", usage);
 	return TG_OK;
 }
 

@@ -44,6 +44,10 @@ answer_meta(const struct call *x, struct answer_meta *m)
 	m->model = x->model;
 	m->charged = x->charged;
 	m->balance_after = x->balance_after;
+	m->tokens_charged = x->u.prompt + x->u.completion;
+	m->api_key = x->r->who->session || x->r->who->masked[0] == '\0'
+	    ? NULL
+	    : x->r->who->masked;
 }
 
 static void

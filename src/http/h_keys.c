@@ -99,6 +99,33 @@ h_keys_list(struct tg_req *r, struct tg_resp *resp)
 	return TG_OK;
 }
 
+/*
+ * One key by id, as the listing shows it: another user's id, a revoked or
+ * an unknown one is the same 404, and a read-only key sees only itself.
+ */
+enum tg_err
+h_keys_get(struct tg_req *r, struct tg_resp *resp)
+{
+	struct op op;
+	struct db_conn *c;
+	json_t *key;
+	enum tg_err rc;
+
+	req_op(r, &op);
+	if (!auth_whole_account(r->who) &&
+	    strcmp(r->captures[0], r->who->key_pub) != 0)
+		return not_found(r, resp);
+	if ((rc = router_db(r, &c)) != TG_OK)
+		return rc;
+	rc = key_get(c, &op, r->who->user_id, r->captures[0], NULL, &key);
+	if (rc == TG_ENOENT)
+		return not_found(r, resp);
+	if (rc != TG_OK)
+		return resp_op(r, resp, &op, rc);
+	resp->body = json_incref(key);
+	return TG_OK;
+}
+
 enum tg_err
 h_keys_update(struct tg_req *r, struct tg_resp *resp)
 {

@@ -367,3 +367,20 @@ h_admin_bill(struct tg_req *r, struct tg_resp *resp)
 {
 	return bill(r, resp, 0);
 }
+
+enum tg_err
+usage_system(
+    struct tg_req *r, struct tg_resp *resp, struct db_conn *c, json_t **out)
+{
+	struct usage_filter f;
+	enum tg_err rc;
+
+	memset(&f, 0, sizeof(f));
+	if ((rc = time_filter(r, resp, &f)) != TG_OK ||
+	    (rc = summary_range(r, resp, &f)) != TG_OK ||
+	    (rc = usage_system_summary(c, r->arena, &f, out)) != TG_OK)
+		return rc;
+	json_object_set_new(*out, "from", iso_json(f.from));
+	json_object_set_new(*out, "to", iso_json(f.to));
+	return TG_OK;
+}

@@ -30,6 +30,12 @@ static const struct jx_field delete_fields[] = {
 	{ NULL,		0,		0 },
 };
 
+/* A session proved the password at login: it may send none. */
+static const struct jx_field delete_session_fields[] = {
+	{ "password",	JX_STRING,	0 },
+	{ NULL,		0,		0 },
+};
+
 static const struct jx_field password_fields[] = {
 	{ "current_password",	JX_STRING,	1 },
 	{ "new_password",	JX_STRING,	1 },
@@ -85,15 +91,21 @@ h_user_delete(struct tg_req *r, struct tg_resp *resp)
 {
 	struct op op;
 	struct db_conn *c;
+	const char *pw;
 	enum tg_err rc;
 
 	req_op(r, &op);
-	if ((rc = resp_check(r, resp, r->json, delete_fields)) != TG_OK)
+	if ((rc = resp_check(r, resp, r->json,
+		 r->who->session ? delete_session_fields : delete_fields)) !=
+	    TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)
 		return rc;
-	rc = account_delete(c, &op, r->who->user_id,
-	    json_string_value(json_object_get(r->json, "password")));
+	/* A password sent is checked, from a session too. */
+	if ((pw = jx_str(r->json, "password")) == NULL && r->who->session)
+		rc = account_delete_proven(c, &op, r->who->user_id);
+	else
+		rc = account_delete(c, &op, r->who->user_id, pw);
 	if (rc == TG_EAUTH)
 		return resp_fail_code(r, resp, rc, "invalid_credentials",
 		    "password", "the password is not correct");

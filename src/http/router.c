@@ -40,7 +40,7 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/auth/config",			   h_auth_config,	0 },
 	{ TG_M_GET,    "/user/profile",			   h_user_profile,	RF_AUTH },
 	{ TG_M_PUT,    "/user/profile",			   h_user_profile_update, RF_AUTH | RF_JSON },
-	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON },
+	{ TG_M_DELETE, "/user/account",			   h_user_delete,	RF_AUTH | RF_JSON_OPT },
 	{ TG_M_PUT,    "/user/password",		   h_user_password,	RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/user/balance",			   h_user_balance,	RF_AUTH },
 	{ TG_M_GET,    "/user/limit",			   h_user_limit,	RF_AUTH },
@@ -103,6 +103,10 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/api/usage/check",		   h_seed_usage_check,	RF_AUTH },
 	{ TG_M_POST,   "/api/keys",			   h_api_keys_create,	RF_ADMIN | RF_JSON },
 	{ TG_M_GET,    "/api/keys",			   h_api_keys_list,	RF_ADMIN },
+	/* issue 18: s001 */
+	{ TG_M_GET,    "/user/api-keys/{id}",		   h_keys_get,		RF_AUTH },
+	{ TG_M_POST,   "/admin/refresh-models",		   h_admin_refresh_models, RF_ADMIN | RF_JSON_OPT },
+	{ TG_M_GET,    "/admin/cache-status",		   h_admin_cache_status, RF_ADMIN },
 };
 /* clang-format on */
 

@@ -2,10 +2,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "io/cache.h"
@@ -18,7 +21,7 @@
  * there is nothing to evict or age.  Only the epoch is shared; the copies are
  * the process's own, behind one mutex for its threads.
  */
-#define EPOCH_VERSION 1
+#define EPOCH_VERSION 2		  /* 2: the per-process counters */
 #define VALUE_MAX     (16u << 10) /* larger row sets are read each time */
 
 struct slot {
@@ -29,8 +32,14 @@ struct slot {
 	unsigned char *kv; /* key then value, one allocation */
 };
 
+/*
+ * The node's epoch, and each process's counters beside it (written by their
+ * owner with atomics, read by anyone: GET /admin/cache-status shows every
+ * worker's from whichever worker answers, without the database).
+ */
 struct epoch_page {
 	uint64_t epoch;
+	struct cache_worker w[CACHE_WORKERS];
 };
 
 struct cache {
@@ -41,7 +50,39 @@ struct cache {
 	struct slot *slots;
 	pthread_mutex_t mu;
 	struct cache_stats st;
+	struct cache_worker *me; /* this process's counters; NULL: no room */
 };
+
+static int
+pid_alive(int32_t pid)
+{
+	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* A counter slot for this process: a free one, or a dead process's. */
+static struct cache_worker *
+claim(struct cache *c)
+{
+	struct cache_worker *w;
+	size_t i;
+
+	for (i = 0; i < CACHE_WORKERS; i++) {
+		w = &c->ep->w[i];
+		if (w->pid != 0 && pid_alive(w->pid))
+			continue;
+		memset(w, 0, sizeof(*w));
+		w->pid = (int32_t)getpid();
+		w->started = util_wall();
+		return w;
+	}
+	return NULL;
+}
+
+static void
+count(uint64_t *v)
+{
+	__atomic_add_fetch(v, 1, __ATOMIC_RELAXED);
+}
 
 struct cache *
 cache_open(const char *epoch_path, unsigned ttl_s, unsigned nslots, char *err,
@@ -70,6 +111,7 @@ cache_open(const char *epoch_path, unsigned ttl_s, unsigned nslots, char *err,
 	shm_lock(c->shm);
 	if (c->ep->epoch == 0)
 		c->ep->epoch = (uint64_t)(util_wall() * 1e6);
+	c->me = claim(c);
 	shm_unlock(c->shm);
 	c->ttl = ttl_s;
 	c->mask = n - 1;
@@ -92,6 +134,10 @@ cache_close(struct cache *c)
 	for (i = 0; i <= c->mask; i++)
 		free(c->slots[i].kv);
 	free(c->slots);
+	/* Given back; a forked child's copy does not own the slot. */
+	if (c->me != NULL &&
+	    __atomic_load_n(&c->me->pid, __ATOMIC_RELAXED) == (int32_t)getpid())
+		__atomic_store_n(&c->me->pid, 0, __ATOMIC_RELEASE);
 	shm_detach(c->shm);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
@@ -131,12 +177,16 @@ cache_get(struct cache *c, const void *key, size_t klen, struct arena *a,
 			}
 		} else if (s->epoch != now_epoch) {
 			c->st.bumps_seen++;
+			if (c->me != NULL)
+				count(&c->me->bumps_seen);
 		}
 	}
 	if (out != NULL)
 		c->st.hits++;
 	else
 		c->st.misses++;
+	if (c->me != NULL)
+		count(out != NULL ? &c->me->hits : &c->me->misses);
 	pthread_mutex_unlock(&c->mu);
 	return out;
 }
@@ -157,6 +207,8 @@ cache_put(struct cache *c, const void *key, size_t klen, const void *val,
 	memcpy(kv + klen, val, vlen);
 	pthread_mutex_lock(&c->mu);
 	s = &c->slots[h & c->mask];
+	if (s->kv == NULL && c->me != NULL)
+		count(&c->me->entries);
 	free(s->kv);
 	s->kv = kv;
 	s->hash = h;
@@ -176,4 +228,28 @@ cache_stats(const struct cache *c, struct cache_stats *out)
 	pthread_mutex_lock((pthread_mutex_t *)&c->mu);
 	*out = c->st;
 	pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
+}
+
+size_t
+cache_workers(const struct cache *c, struct cache_worker *out, size_t max)
+{
+	const struct cache_worker *w;
+	size_t i, n = 0;
+
+	if (c == NULL)
+		return 0;
+	for (i = 0; i < CACHE_WORKERS && n < max; i++) {
+		w = &c->ep->w[i];
+		if (!pid_alive(__atomic_load_n(&w->pid, __ATOMIC_ACQUIRE)))
+			continue;
+		out[n].pid = w->pid;
+		out[n].started = w->started;
+		out[n].entries = __atomic_load_n(&w->entries, __ATOMIC_RELAXED);
+		out[n].hits = __atomic_load_n(&w->hits, __ATOMIC_RELAXED);
+		out[n].misses = __atomic_load_n(&w->misses, __ATOMIC_RELAXED);
+		out[n].bumps_seen =
+		    __atomic_load_n(&w->bumps_seen, __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
 }

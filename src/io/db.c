@@ -425,6 +425,12 @@ db_stats(const struct db_pool *p, struct db_stats *out)
 	out->cache_on = p != NULL && p->cache != NULL;
 }
 
+struct cache *
+db_cache(const struct db_pool *p)
+{
+	return p != NULL ? p->cache : NULL;
+}
+
 struct db_conn *
 db_admin_connect(const struct conf *conf, char *err, size_t errlen)
 {

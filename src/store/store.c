@@ -22,6 +22,8 @@ static const struct stmt_row *const tables[] = {
     q_upstream_stmts,
     q_catalog_stmts,
     q_compat_stmts,
+    q_refresh_stmts,
+    q_monitor_stmts,
 };
 
 /*

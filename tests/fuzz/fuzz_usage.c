@@ -22,7 +22,7 @@ static void
 check_scan(const struct prov_ops *ops, const char *t, size_t len)
 {
 	struct token_counts ut, uo;
-	struct answer_meta m = {"req-1", "prov", "model", 12345, 678};
+	struct answer_meta m = {"req-1", "prov", "model", 12345, 678, 0, NULL};
 	struct jx_where w;
 	enum prov_usage st, so;
 	json_t *o, *spliced;

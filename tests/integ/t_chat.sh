@@ -152,6 +152,8 @@ check "chat: x-tollgate-cost = $c1 nano ($(hdr x-tollgate-cost))" eq "$(nano "$(
 check "chat: x-tollgate-provider: mock" eq "$(hdr x-tollgate-provider)" mock
 xbal=$(nano "$(hdr x-tollgate-balance)")
 check "chat: gateway_usage.balance_after = x-tollgate-balance" eq "$(jn .gateway_usage.balance_after)" "$xbal"
+check "chat: gateway_usage seed 001 names: tokens_charged 24, user_balance_after = balance_after, user_api_key masked" json_is \
+	".gateway_usage.tokens_charged == 24 and .gateway_usage.user_balance_after == .gateway_usage.balance_after and .gateway_usage.user_api_key == \"$(masked_of "$AK")\""
 read_balance "$AK"
 check "chat: balance went down by exactly $c1 nano (by $(minus "$b0" "$BAL"))" eq "$(minus "$b0" "$BAL")" "$c1"
 check "chat: x-tollgate-balance = GET /user/balance afterwards ($xbal vs $BAL)" eq "$xbal" "$BAL"
@@ -256,6 +258,8 @@ sbal=$(jn .gateway_usage.balance_after)
 read_balance "$AK"
 check "stream+usage: charged exactly $c nano" eq "$(minus "$b0" "$BAL")" "$c"
 check "stream+usage: gateway_usage.balance_after = balance afterwards" eq "$sbal" "$BAL"
+check "stream+usage: gateway_usage seed 001 names: tokens_charged 19, user_balance_after, user_api_key masked" json_is \
+	".gateway_usage.tokens_charged == 19 and .gateway_usage.user_balance_after == .gateway_usage.balance_after and .gateway_usage.user_api_key == \"$(masked_of "$AK")\""
 
 # --- R7: Idempotency-Key: one charge, the same answer replayed --------------------------------
 IK="idem-$CP_U-1"

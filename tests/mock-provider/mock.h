@@ -171,5 +171,9 @@ extern const char *const tool_args[];
 void h_messages(struct ctx *c, struct reply *r);
 void h_count_tokens(struct ctx *c, struct reply *r);
 void h_gemini(struct ctx *c, struct reply *r);
+/* mock_or_models.c: OpenRouter's GET /api/v1/models and /_mock/or-models. */
+void h_or_models(struct ctx *c, struct reply *r);
+void h_or_models_set(struct ctx *c, struct reply *r);
+void h_or_models_reset(struct ctx *c, struct reply *r);
 
 #endif /* MOCK_H */

@@ -1283,6 +1283,13 @@ h_models(struct ctx *c, struct reply *r)
 	json_t *data = json_array();
 	size_t i;
 
+	/* OpenRouter's list (under /api/v1) has its own shape. */
+	if (strncmp(c->path, "/api/v1/", 8) == 0) {
+		json_decref(data);
+		h_or_models(c, r);
+		return;
+	}
+
 	for (i = 0; i < NMODELS; i++)
 		json_array_append_new(data, model_json(&models[i]));
 	reply_json(
@@ -1573,6 +1580,8 @@ static const struct route {
     {"GET", "/_mock/requests", 0, NULL, h_log_get},
     {"DELETE", "/_mock/requests", 0, NULL, h_log_clear},
     {"GET", "/_mock/health", 0, NULL, h_health},
+    {"PUT", "/_mock/or-models", 0, NULL, h_or_models_set},
+    {"DELETE", "/_mock/or-models", 0, NULL, h_or_models_reset},
 };
 
 /*

@@ -5,7 +5,7 @@
 #include "http/answer.h"
 
 static const struct answer_meta meta = {
-    "req1", "mock", "test/cheap", 30450, 999969550};
+    "req1", "mock", "test/cheap", 30450, 999969550, 17, "gw_live_Ab3x...wxyz"};
 
 static void
 t_usd(void **state)
@@ -49,6 +49,11 @@ t_splice(void **state)
 	assert_string_equal(jx_str(g, "request_id"), "req1");
 	assert_string_equal(jx_str(g, "provider"), "mock");
 	assert_string_equal(jx_str(g, "model"), "test/cheap");
+	/* Seed 001's names beside ours. */
+	assert_int_equal(
+	    json_integer_value(json_object_get(g, "tokens_charged")), 17);
+	assert_string_equal(jx_str(g, "user_balance_after"), "0.99996955");
+	assert_string_equal(jx_str(g, "user_api_key"), "gw_live_Ab3x...wxyz");
 	json_decref(o);
 	arena_free(a);
 }
@@ -139,11 +144,18 @@ t_with_cost_no_usage(void **state)
 
 	(void)state;
 	m.provider = NULL;
+	m.api_key = NULL; /* a session */
 	s = answer_with_cost(a, &m, o);
 	assert_non_null(s);
 	assert_non_null((back = json_loads(s, 0, NULL)));
 	assert_true(json_is_null(json_object_get(
 	    json_object_get(back, "gateway_usage"), "provider")));
+	assert_true(json_is_null(json_object_get(
+	    json_object_get(back, "gateway_usage"), "user_api_key")));
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(back, "gateway_usage"), "tokens_charged")),
+	    17);
 	assert_null(json_object_get(back, "usage"));
 	json_decref(back);
 	json_decref(o);

@@ -190,6 +190,67 @@ t_collisions_and_bounds(void **state)
 	cache_close(c);
 }
 
+/* The worker's own slot in the file (by pid), NULL when it has none. */
+static const struct cache_worker *
+mine(const struct cache_worker *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (w[i].pid == (int32_t)getpid())
+			return &w[i];
+	return NULL;
+}
+
+/*
+ * Each process's counters live in the shared file: another process (a forked
+ * child, as another worker) reads this one's, and a closed cache's slot is
+ * given back.
+ */
+static void
+t_worker_counters(void **state)
+{
+	struct cache *c = open_cache(60, 64), *c2;
+	struct arena *a = arena_new(1024);
+	struct cache_worker w[CACHE_WORKERS];
+	const struct cache_worker *me;
+	int status;
+	pid_t pid;
+	size_t n;
+
+	(void)state;
+	assert_null(get(c, a, "k1"));
+	put(c, "k1", "v");
+	put(c, "k2", "v");
+	put(c, "k1", "again"); /* the same slot: still two entries */
+	assert_non_null(get(c, a, "k1"));
+	assert_non_null(get(c, a, "k2"));
+	n = cache_workers(c, w, CACHE_WORKERS);
+	assert_non_null((me = mine(w, n)));
+	assert_int_equal(me->entries, 2);
+	assert_int_equal(me->hits, 2);
+	assert_int_equal(me->misses, 1);
+	assert_true(me->started > 0);
+	if ((pid = fork()) == 0) {
+		/* Another process of the node sees the parent's counters. */
+		c2 = cache_open(path, 60, 64, (char[64]){0}, 64);
+		n = cache_workers(c2, w, CACHE_WORKERS);
+		_exit(c2 != NULL && n == 2 && mine(w, n) != NULL ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The child died without closing: its slot is not listed. */
+	assert_int_equal(cache_workers(c, w, CACHE_WORKERS), 1);
+	cache_close(c);
+	c = open_cache(60, 64);
+	n = cache_workers(c, w, CACHE_WORKERS);
+	assert_int_equal(n, 1);
+	assert_int_equal(mine(w, n)->hits, 0); /* a fresh slot */
+	arena_free(a);
+	cache_close(c);
+}
+
 int
 main(void)
 {
@@ -203,6 +264,7 @@ main(void)
 		t_epoch_across_processes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_collisions_and_bounds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_worker_counters, setup, teardown),
 	};
 
 	test_init();
