@@ -97,5 +97,7 @@ enum tg_err h_admin_monitor(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
+/* issue 18: did (h_did.c) */
+enum tg_err h_did_usage(struct tg_req *, struct tg_resp *);
 
 #endif

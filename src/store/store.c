@@ -21,6 +21,8 @@ static const struct stmt_row *const tables[] = {
     q_usage_stmts,
     q_upstream_stmts,
     q_catalog_stmts,
+    /* issue 18: did */
+    q_did_stmts,
 };
 
 /*
