@@ -161,14 +161,17 @@ out:
 	return v;
 }
 
-/* Unix seconds of at most 12 digits (year 33658): else -1. */
+/*
+ * Unix seconds: digits, at most 15 (milliseconds, a common slip, parse and
+ * are then told apart by the window); else -1.
+ */
 static int64_t
 parse_time(const char *s)
 {
 	size_t n = strlen(s), i;
 	int64_t v = 0;
 
-	if (n == 0 || n > 12)
+	if (n == 0 || n > 15)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
@@ -202,8 +205,12 @@ check_time(
 		    NULL,
 		    "x-did-timestamp is %lld s away from the server's clock; "
 		    "at most %u s are accepted: sign again with the current "
-		    "time",
-		    (long long)(*t > now ? *t - now : now - *t), window);
+		    "time%s",
+		    (long long)(*t > now ? *t - now : now - *t), window,
+		    *t / 1000 > now - (int64_t)window &&
+			    *t / 1000 < now + (int64_t)window
+			? " in seconds, not milliseconds"
+			: "");
 	return TG_OK;
 }
 
