@@ -13,10 +13,10 @@
 test_begin --mock nginx curl jq mariadb python3
 python3 -c 'import cryptography' 2>/dev/null || skip "python3-cryptography not installed"
 SIGN="python3 $integ_dir/lib/did_sign.py"
-# One slot per worker: a worker busy with /_debug/sleep cannot take a request, so the other
-# one does (the replay through another worker).
-BASE=(server.workers=2 server.threads=1 did.enabled=on did.initial_credits=1.00)
-chat_stack did "${BASE[@]}"
+# 2 x 4 slots: the eight first requests of one DID run at once.  The replay through another
+# worker runs last, after a restart with one slot per worker (see there).
+BASE=(server.workers=2 did.enabled=on did.initial_credits=1.00)
+chat_stack did "${BASE[@]}" server.threads=4
 cp_admin adm 100
 AK=$ADMIN_KEY
 
@@ -114,6 +114,7 @@ mock_clear
 BODY="{\"model\":\"test/cheap\",$MSGS,\"max_tokens\":20}"
 printf '%s' "$BODY" >"$T/chat.body"
 ts=$(date +%s)
+TSC=$ts
 SIGC=$($SIGN sign "$T/a.key" "$ts" POST /v1/chat/completions "$T/chat.body")
 raw_req "$DID_A" "$ts" "$SIGC" POST /v1/chat/completions "${BODY/hello there/hello thera}"
 expect_err "body changed after signing" 401 did_bad_signature
@@ -150,9 +151,64 @@ expect_err "a DID user may not create keys" 403 insufficient_permissions
 did_req "$T/a.key" GET /user/balance
 check "a DID user reads its balance ($code)" status_is 200
 
+# --- eight first requests at once ---------------------------------------------------------
+
+$SIGN new "$T/c.key" >/dev/null
+DID_C=$($SIGN did "$T/c.key")
+ts=$(date +%s)
+declare -A RS=()
+for i in 1 2 3 4 5 6 7 8; do RS[$i]=$($SIGN sign "$T/c.key" "$ts" GET "/api/v1/usage?i=$i"); done
+for i in 1 2 3 4 5 6 7 8; do
+	s=${RS[$i]}
+	curl -s -m 30 -o "$T/race.$i.body" -w '%{http_code}\n' -H "x-did: $DID_C" \
+		-H "x-did-timestamp: $ts" -H "x-did-signature: $s" "$URL/api/v1/usage?i=$i" \
+		>"$T/race.$i.code" 2>/dev/null &
+	pids+=($!)
+	owned_pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || true; done
+n200=$(cat "$T"/race.*.code | grep -c '^200$' || true)
+check "8 racing first requests -> 8 x 200 (got $(cat "$T"/race.*.code | tr '\n' ' '))" test "$n200" = 8
+check "one user for the DID" test "$(q "SELECT COUNT(*) FROM users WHERE did = '$DID_C'")" = 1
+UID_C=$(did_uid "$DID_C")
+check "one grant: one topup of 1.00, balance 1.00" \
+	test "$(q "SELECT CONCAT(COUNT(*), ' ', SUM(amount)) FROM ledger_entries WHERE account_id = $UID_C")" = "1 1000000000"
+check "every answer names the one user" \
+	test "$(jq -r .user_id "$T"/race.*.body | sort -u | wc -l)" = 1
+check "one user.register in the audit log" \
+	test "$(q "SELECT COUNT(*) FROM audit_log a JOIN users u ON u.public_id = a.target_id WHERE u.id = $UID_C AND a.action = 'user.register'")" = 1
+
+# --- an API key wins over x-did; health is open -------------------------------------------
+
+http GET "$URL/api/v1/usage" -H "Authorization: Bearer $AK" -H "x-did: $DID_A"
+check "a key with x-did: the key's user ($code)" json_is '.did == null and (.user_id | startswith("usr_"))'
+http GET "$URL/api/v1/health"
+check "GET /api/v1/health, no credential -> 200 ok" json_is '.status == "ok"'
+
+# --- off (one CGI request with a config that says so) ------------------------------------
+
+tg_conf "$T/off.conf" "db.name=$SCRATCH" "${BASE[@]}" did.enabled=off
+ts=$(date +%s)
+env REQUEST_METHOD=GET REQUEST_URI=/api/v1/usage "HTTP_X_DID=$DID_A" "HTTP_X_DID_TIMESTAMP=$ts" \
+	"HTTP_X_DID_SIGNATURE=$($SIGN sign "$T/a.key" "$ts" GET /api/v1/usage)" \
+	"$TOLLGATE_BIN" -c "$T/off.conf" </dev/null >"$T/off.out" 2>"$T/off.err" || true
+check "[did] enabled = off: a signed request -> 401 ($(head -n 1 "$T/off.out" | tr -d '\r'))" \
+	grep -q '^Status: 401' "$T/off.out"
+tr -d '\r' <"$T/off.out" | sed '1,/^$/d' >"$T/body"
+check "  with code did_disabled, the message naming DID" \
+	json_is '.error.code == "did_disabled" and (.error.message | test("DID"))'
+env REQUEST_METHOD=GET REQUEST_URI=/api/v1/usage "HTTP_AUTHORIZATION=Bearer $AK" \
+	"$TOLLGATE_BIN" -c "$T/off.conf" </dev/null >"$T/off2.out" 2>>"$T/off.err" || true
+check "  keys still work there" grep -q '^Status: 200' "$T/off2.out"
+
 # --- replay through the other worker ------------------------------------------------------
 
+# One slot per worker: a worker busy with /_debug/sleep cannot take a request, so the other
+# one does.
+cp_restart "db.name=$SCRATCH" "${BASE[@]}" server.threads=1
 workers=$(children "$tg_pid" | tr '\n' ' ')
+raw_req "$DID_A" "$TSC" "$SIGC" POST /v1/chat/completions "$BODY"
+expect_err "after a restart the chat's signature is still a replay (the table is a file)" 401 did_replay
 # busy_other PID: keeps a worker other than PID asleep; true once it is so.
 busy_other() {
 	local i free
@@ -183,46 +239,5 @@ if busy_other "$W1"; then
 else
 	not_ok "could not put worker $W1 to sleep for the replay"
 fi
-
-# --- eight first requests at once ---------------------------------------------------------
-
-$SIGN new "$T/c.key" >/dev/null
-DID_C=$($SIGN did "$T/c.key")
-ts=$(date +%s)
-for i in 1 2 3 4 5 6 7 8; do
-	s=$($SIGN sign "$T/c.key" "$ts" GET "/api/v1/usage?i=$i")
-	curl -s -m 30 -o "$T/race.$i.body" -w '%{http_code}\n' -H "x-did: $DID_C" \
-		-H "x-did-timestamp: $ts" -H "x-did-signature: $s" "$URL/api/v1/usage?i=$i" \
-		>"$T/race.$i.code" 2>/dev/null &
-	pids+=($!)
-	owned_pids+=($!)
-done
-for p in "${pids[@]}"; do wait "$p" || true; done
-n200=$(cat "$T"/race.*.code | grep -c '^200$' || true)
-check "8 racing first requests -> 8 x 200 (got $(cat "$T"/race.*.code | tr '\n' ' '))" test "$n200" = 8
-check "one user for the DID" test "$(q "SELECT COUNT(*) FROM users WHERE did = '$DID_C'")" = 1
-UID_C=$(did_uid "$DID_C")
-check "one grant: one topup of 1.00, balance 1.00" \
-	test "$(q "SELECT CONCAT(COUNT(*), ' ', SUM(amount)) FROM ledger_entries WHERE account_id = $UID_C")" = "1 1000000000"
-check "every answer names the one user" \
-	test "$(jq -r .user_id "$T"/race.*.body | sort -u | wc -l)" = 1
-check "one user.register in the audit log" \
-	test "$(q "SELECT COUNT(*) FROM audit_log a JOIN users u ON u.public_id = a.target_id WHERE u.id = $UID_C AND a.action = 'user.register'")" = 1
-
-# --- an API key wins over x-did; health is open -------------------------------------------
-
-http GET "$URL/api/v1/usage" -H "Authorization: Bearer $AK" -H "x-did: $DID_A"
-check "a key with x-did: the key's user ($code)" json_is '.did == null and (.user_id | startswith("usr_"))'
-http GET "$URL/api/v1/health"
-check "GET /api/v1/health, no credential -> 200 ok" json_is '.status == "ok"'
-
-# --- off ----------------------------------------------------------------------------------
-
-cp_restart "db.name=$SCRATCH" "${BASE[@]}" did.enabled=off
-did_req "$T/a.key" GET /api/v1/usage
-expect_err "[did] enabled = off: a signed request" 401 did_disabled
-check "the message says DID is off" json_is '.error.message | test("DID")'
-http GET "$URL/api/v1/usage" -H "Authorization: Bearer $AK"
-check "keys still work ($code)" status_is 200
 
 finish
