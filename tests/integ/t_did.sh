@@ -138,12 +138,30 @@ raw_req "$DID_A" "$ts" "$SIGC" POST /v1/chat/completions "$BODY"
 expect_err "the chat's signature again" 401 did_replay
 check "the replay was not charged" test "$(acct_row "$UID_A")" = "$((1000000000 - c1)) 0"
 
+# A stream, signed the same way: metered as exactly.
+SBODY="{\"model\":\"test/cheap\",$MSGS,\"max_tokens\":20,\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
+printf '%s' "$SBODY" >"$T/stream.body"
+ts=$(date +%s)
+curl -sSN -m 30 -o "$T/sse" -w '%{http_code}' -H "x-did: $DID_A" -H "x-did-timestamp: $ts" \
+	-H "x-did-signature: $($SIGN sign "$T/a.key" "$ts" POST /v1/chat/completions "$T/stream.body")" \
+	-H 'Content-Type: application/json' --data-binary "$SBODY" "$URL/v1/chat/completions" \
+	>"$T/sse.code" 2>"$T/sse.err" || true
+check "a signed stream -> 200 ending in [DONE] ($(cat "$T/sse.code"))" \
+	sh -c "[ \"\$(cat '$T/sse.code')\" = 200 ] && grep -q '^data: \\[DONE\\]' '$T/sse'"
+check "the stream cost the same again" test "$(acct_row "$UID_A")" = "$((1000000000 - 2 * c1)) 0"
+check "two usage records, the ledger reconciles" \
+	sh -c "[ \"\$1\" = 2 ] && [ \"\$2\" = $((2 * c1)) ]" _ \
+	"$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_A")" \
+	"$(q "SELECT SUM(charge) FROM usage_records WHERE user_id = $UID_A")"
+check "  (tollgate ledger check)" ledger_check "$UPUB_A"
+
 did_req "$T/a.key" GET /api/v1/usage
 check "usage lists the chat in seed 003's names" \
-	json_is ".data | length == 1 and (.[0] | .did == \"$DID_A\" and .model == \"test/cheap\" and .input_tokens == 12 and .output_tokens == 12 and .status == \"completed\" and (.request_time | test(\"Z$\")) and (.response_time >= .request_time))"
-check "its total_cost is the charge" eq "$(jn '.data[0].total_cost')" "$c1"
-check "totals: 1 request, 24 tokens, the cost" json_is '.totals.total_requests == 1 and .totals.total_tokens == 24'
-check "totals cost" eq "$(jn .totals.total_cost)" "$c1"
+	json_is ".data | length == 2 and (.[1] | .did == \"$DID_A\" and .model == \"test/cheap\" and .input_tokens == 12 and .output_tokens == 12 and .status == \"completed\" and (.request_time | test(\"Z$\")) and (.response_time >= .request_time))"
+check "its total_cost is the charge" eq "$(jn '.data[1].total_cost')" "$c1"
+check "the stream's record is newest, marked stream" json_is '.data[0].stream == true and .data[0].status == "completed"'
+check "totals: 2 requests, 48 tokens, the cost" json_is '.totals.total_requests == 2 and .totals.total_tokens == 48'
+check "totals cost" eq "$(jn .totals.total_cost)" "$((2 * c1))"
 
 # A DID is a credential like a key: it calls the API, it does not manage keys.
 did_req "$T/a.key" POST /user/api-keys '{"name":"x"}'

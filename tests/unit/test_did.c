@@ -48,7 +48,7 @@ static const struct {
 static void
 t_ed25519_rfc8032(void **state)
 {
-	unsigned char pk[32], sig[64], msg[64], other[32];
+	unsigned char pk[32], sig[64], msg[65], other[32];
 	size_t i, n;
 
 	for (i = 0; i < sizeof(rfc8032) / sizeof(rfc8032[0]); i++) {
