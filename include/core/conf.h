@@ -135,6 +135,12 @@ struct conf {
 
 	/* [debug] */
 	int debug_routes;
+
+	/* [did] (issue 18): did:key signatures as a credential */
+	int did_enabled;
+	unsigned did_window; /* s a signed timestamp may be off now */
+	char *did_group;     /* the group of users made at first contact */
+	int64_t did_initial_credits; /* nano-USD granted at first contact */
 };
 
 /* Called once per problem found; line is 0 for file-level errors. */

@@ -82,4 +82,25 @@ int crypto_password_hash(const char *password, char *out, size_t outlen);
 /* 1 when password matches the PHC string, 0 otherwise. */
 int crypto_password_verify(const char *phc, const char *password);
 
+/* issue 18 (did): Ed25519 signatures and the encodings DIDs come in. */
+#define CRYPTO_ED25519_KEY_LEN 32
+#define CRYPTO_ED25519_SIG_LEN 64
+#define CRYPTO_B58_MAX	       128 /* characters; a did:key has 48 */
+
+/* 1 when sig is key's Ed25519 signature (RFC 8032) of the n bytes of msg. */
+int crypto_ed25519_verify(const unsigned char key[CRYPTO_ED25519_KEY_LEN],
+    const void *msg, size_t n, const unsigned char sig[CRYPTO_ED25519_SIG_LEN]);
+/*
+ * Decode base58btc (Bitcoin's alphabet; leading '1's are zero bytes) of at
+ * most CRYPTO_B58_MAX characters into out: the byte count, or -1 when s is
+ * empty, too long, has a character outside the alphabet or exceeds max.
+ */
+int crypto_base58_decode(const char *s, unsigned char *out, size_t max);
+/*
+ * Decode base64url (RFC 4648 section 5), padded or not, into out: the byte
+ * count, or -1 for another alphabet, bad padding, a non-canonical last
+ * character or more than max bytes.
+ */
+int crypto_base64url_decode(const char *s, unsigned char *out, size_t max);
+
 #endif

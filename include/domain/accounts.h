@@ -113,4 +113,14 @@ enum tg_err account_delete(
 enum tg_err account_delete_proven(
     struct db_conn *, struct op *, int64_t user_id);
 
+/* issue 18 (did) */
+struct did_user_new;
+/*
+ * The user of a DID at first contact: user and account rows, the initial
+ * credits as a top-up, audited, in one transaction.  TG_ECONFLICT with
+ * *which "did" (another request made it first) or "username".
+ */
+enum tg_err account_create_did(struct db_conn *, struct op *,
+    const struct did_user_new *, const char **which);
+
 #endif

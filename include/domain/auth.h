@@ -31,6 +31,8 @@ struct principal {
 	char session_expires[24]; /* a session's end, ISO 8601 UTC; else "" */
 	/* issue 18: compat */
 	int basic; /* authenticated by HTTP Basic (an admin's password) */
+	/* issue 18 (did): the did:key that signed the request; else NULL */
+	const char *did;
 };
 
 /* A CSRF token in hex: HMAC-SHA256 keyed by the session token. */

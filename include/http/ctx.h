@@ -12,6 +12,7 @@ struct rate;
 struct pool;
 struct lease_table;
 struct journal;
+struct did_cache;
 
 struct tg_ctx {
 	const struct conf *conf;
@@ -29,6 +30,7 @@ struct tg_ctx {
 	struct arena
 	    *hk_arena; /* the supervisor's memory, kept between ticks */
 	int have_master;
+	struct did_cache *did; /* issue 18: DID signatures seen; NULL: off */
 };
 
 #endif

@@ -117,5 +117,7 @@ struct db_conn;
  */
 enum tg_err usage_system(
     struct tg_req *, struct tg_resp *, struct db_conn *, json_t **out);
+/* issue 18: did (h_did.c) */
+enum tg_err h_did_usage(struct tg_req *, struct tg_resp *);
 
 #endif

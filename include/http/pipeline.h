@@ -38,6 +38,14 @@ const char *auth_credential(struct tg_req *);
  */
 void session_cookie(
     struct tg_req *, struct tg_resp *, const char *token, unsigned max_age);
+/*
+ * issue 18 (did): authenticate r by its x-did, x-did-timestamp and
+ * x-did-signature headers (the body read to hash it) for a route needing
+ * perms (PERM_*), in http/auth_did.c.  On success sets r->who (key_id 0,
+ * like a session); otherwise records the 401 or 403 in resp and returns its
+ * code.  401 did_disabled unless [did] enabled = on.
+ */
+enum tg_err auth_did(struct tg_req *, struct tg_resp *, unsigned perms);
 
 /* issue 18: compat (auth_basic.c) */
 /* The base64 of an 'Authorization: Basic' header; NULL: none. */

@@ -149,6 +149,9 @@ enum stmt {
 	STMT_REFRESH_MODEL_PRICE,
 	STMT_REFRESH_ROUTE_PRICE,
 	STMT_MONITOR_BY_DAY,
+	/* issue 18: did */
+	STMT_DID_USER,
+	STMT_DID_USER_INSERT,
 	STMT__MAX
 };
 
@@ -170,5 +173,7 @@ extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
 extern const struct stmt_row q_compat_stmts[];
 /* issue 18: s001 */
 extern const struct stmt_row q_refresh_stmts[], q_monitor_stmts[];
+/* issue 18: did */
+extern const struct stmt_row q_did_stmts[];
 
 #endif

@@ -581,6 +581,11 @@ static const struct conf_key keys[] = {
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
 	{ "security", "allow_plain_http", set_bool,   CO(allow_plain_http),   0, 0 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
+	/* issue 18: did */
+	{ "did",    "enabled",		 set_bool,    CO(did_enabled),	      0, 0 },
+	{ "did",    "window",		 set_uint,    CO(did_window),	      1, 86400 },
+	{ "did",    "group",		 set_str,     CO(did_group),	      0, 0 },
+	{ "did",    "initial_credits",	 set_usd,     CO(did_initial_credits), 0, 1000000 },
 };
 /* clang-format on */
 
@@ -607,6 +612,8 @@ conf_defaults(void)
 	c->respawn_threshold = 10;
 	c->respawn_interval = 60;
 	c->run_dir = strdup("/run/tollgate");
+	c->did_window = 300;
+	c->did_group = strdup("did");
 	c->mount_prefix = strdup("");
 	c->max_body = 8u << 20;
 	c->max_json_depth = 64;

@@ -430,3 +430,115 @@ crypto_master_new(char hex[2 * CRYPTO_MASTER_LEN + 1])
 	crypto_wipe(k, sizeof(k));
 	return 0;
 }
+
+/* issue 18 (did): Ed25519 signatures and the encodings DIDs come in. */
+
+int
+crypto_ed25519_verify(const unsigned char key[CRYPTO_ED25519_KEY_LEN],
+    const void *msg, size_t n, const unsigned char sig[CRYPTO_ED25519_SIG_LEN])
+{
+	EVP_PKEY *pk;
+	EVP_MD_CTX *md = NULL;
+	int ok = 0;
+
+	if ((pk = EVP_PKEY_new_raw_public_key(
+		 EVP_PKEY_ED25519, NULL, key, CRYPTO_ED25519_KEY_LEN)) == NULL)
+		return 0;
+	/* Ed25519 hashes the message itself: no digest, one shot. */
+	if ((md = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) == 1 &&
+	    EVP_DigestVerify(md, sig, CRYPTO_ED25519_SIG_LEN, msg, n) == 1)
+		ok = 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+static const char b58[] =
+    "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/*
+ * Big-endian base-256 accumulation, digit by digit: quadratic, which the
+ * length cap keeps to a few thousand steps.
+ */
+int
+crypto_base58_decode(const char *s, unsigned char *out, size_t max)
+{
+	unsigned char acc[CRYPTO_B58_MAX];
+	size_t n = strlen(s), zeros = 0, len = 0, i, j;
+	const char *p;
+	unsigned carry;
+
+	if (n == 0 || n > CRYPTO_B58_MAX)
+		return -1;
+	while (zeros < n && s[zeros] == '1')
+		zeros++;
+	for (i = zeros; i < n; i++) {
+		if ((p = strchr(b58, s[i])) == NULL || s[i] == '\0')
+			return -1;
+		carry = (unsigned)(p - b58);
+		/* acc holds len bytes, least significant first. */
+		for (j = 0; j < len; j++) {
+			carry += (unsigned)acc[j] * 58;
+			acc[j] = (unsigned char)(carry & 0xff);
+			carry >>= 8;
+		}
+		for (; carry != 0; carry >>= 8)
+			acc[len++] = (unsigned char)(carry & 0xff);
+	}
+	if (zeros + len > max)
+		return -1;
+	memset(out, 0, zeros);
+	for (j = 0; j < len; j++)
+		out[zeros + j] = acc[len - 1 - j];
+	return (int)(zeros + len);
+}
+
+static int
+b64url_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/*
+ * RFC 4648 section 5, with or without the '=' padding; only the canonical
+ * spelling of a value (unused low bits zero), so a value has one text.
+ */
+int
+crypto_base64url_decode(const char *s, unsigned char *out, size_t max)
+{
+	size_t n = strlen(s), i, len = 0;
+	unsigned acc = 0;
+	int bits = 0, v;
+
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	/* Padding only completes a quantum of four, at most two of it. */
+	if (strlen(s) - n > 2 || (strlen(s) != n && strlen(s) % 4 != 0) ||
+	    n % 4 == 1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((v = b64url_value(s[i])) < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (len == max)
+				return -1;
+			out[len++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if ((acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (int)len;
+}

@@ -15,6 +15,7 @@
 #include "core/money.h"
 #include "io/db.h"
 #include "store/q_key.h"
+#include "store/q_did.h"
 #include "store/q_user.h"
 #include "domain/accounts.h"
 #include "domain/audit.h"
@@ -798,6 +799,42 @@ account_delete_proven(struct db_conn *c, struct op *op, int64_t user_id)
 	if ((rc = audit_commit(c, op->arena, op, "user.delete", "user",
 		 json_string_value(json_object_get(before, "id")), before,
 		 NULL)) != TG_OK)
+		goto fail;
+	return TG_OK;
+fail:
+	db_rollback(c);
+	return rc;
+}
+
+/* issue 18 (did) */
+enum tg_err
+account_create_did(struct db_conn *c, struct op *op,
+    const struct did_user_new *u, const char **which)
+{
+	char pub[32];
+	int64_t uid;
+	json_t *user;
+	enum tg_err rc;
+
+	if (crypto_public_id("usr_", pub, sizeof(pub)) == -1)
+		return TG_ESYSTEM;
+	/* The chain's lock orders racing first contacts: one inserts. */
+	if ((rc = audit_begin(c)) != TG_OK ||
+	    (rc = q_did_user_insert(c, op->arena, pub, u, &uid, which)) !=
+		TG_OK ||
+	    (rc = q_account_insert(c, op->arena, uid)) != TG_OK)
+		goto fail;
+	if (u->credits != 0 &&
+	    ((rc = credit(c, op, uid, u->credits, "topup", "initial credits",
+		  NULL)) != TG_OK ||
+		(rc = audit_credits(
+		     c, op, pub, 0, u->credits, "initial credits")) != TG_OK))
+		goto fail;
+	if ((rc = account_user(c, op, uid, 0, &user)) != TG_OK)
+		goto fail;
+	json_object_set_new(user, "did", json_string(u->did));
+	if ((rc = audit_commit(c, op->arena, op, "user.register", "user", pub,
+		 NULL, user)) != TG_OK)
 		goto fail;
 	return TG_OK;
 fail:

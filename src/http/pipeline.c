@@ -205,6 +205,9 @@ auth_check(struct tg_req *r, struct tg_resp *resp, unsigned perms)
 	if (auth_credential(r) == NULL &&
 	    (basic = auth_basic_offered(r)) != NULL)
 		return auth_basic(r, resp, perms, basic);
+	/* issue 18 (did): a signed request, when no key is offered */
+	if (auth_credential(r) == NULL && req_header(r, "x-did") != NULL)
+		return auth_did(r, resp, perms);
 	if ((rc = credential(r, resp, &cred)) != TG_OK)
 		return rc;
 	if ((rc = router_db(r, &c)) != TG_OK)

@@ -377,8 +377,9 @@ req_read_body(struct tg_req *r, size_t max)
 	ssize_t n;
 	enum tg_err rc = TG_OK;
 
+	/* Read before (a signed request's hash): still within this cap. */
 	if (r->body != NULL)
-		return TG_OK;
+		return r->body_len > max ? TG_ETOOBIG : TG_OK;
 	if (r->content_length > (int64_t)max)
 		return TG_ETOOBIG;
 	if (r->content_length >= 0)

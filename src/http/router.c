@@ -107,6 +107,9 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/api-keys/{id}",		   h_keys_get,		RF_AUTH },
 	{ TG_M_POST,   "/admin/refresh-models",		   h_admin_refresh_models, RF_ADMIN | RF_JSON_OPT },
 	{ TG_M_GET,    "/admin/cache-status",		   h_admin_cache_status, RF_ADMIN },
+	/* issue 18: did */
+	{ TG_M_GET,    "/api/v1/usage",			   h_did_usage,		RF_AUTH },
+	{ TG_M_GET,    "/api/v1/health",		   h_health,		0 },
 };
 /* clang-format on */
 
@@ -116,7 +119,8 @@ static const struct route routes[] = {
 #define CORS_ALLOW_HEADERS                                                     \
 	"Authorization, Content-Type, X-API-Key, api-key, Idempotency-Key, "   \
 	"X-Request-Id, HTTP-Referer, X-Title, anthropic-version, "             \
-	"anthropic-beta, x-goog-api-key, x-goog-api-client"
+	"anthropic-beta, x-goog-api-key, x-goog-api-client, x-did, "           \
+	"x-did-timestamp, x-did-signature"
 #define CORS_EXPOSE_HEADERS                                                    \
 	"x-request-id, x-tollgate-cost, x-tollgate-balance, "                  \
 	"x-tollgate-provider, retry-after, x-ratelimit-limit-requests, "       \

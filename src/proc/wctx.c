@@ -26,6 +26,7 @@
 #include "domain/keypool.h"
 #include "domain/limits.h"
 #include "domain/upstream.h"
+#include "domain/did.h"
 
 /*
  * The OpenAPI document ships as www/openapi.json; the version is filled in
@@ -95,6 +96,21 @@ open_pool(const struct conf *c)
 	p = keypool_open(path, c->failures_to_open, c->open_seconds);
 	free(path);
 	return p;
+}
+
+/* issue 18 (did): the signatures seen, shared by the node's processes. */
+static struct did_cache *
+open_did(const struct conf *c)
+{
+	struct did_cache *d;
+	char *path = NULL;
+
+	if (c->run_dir != NULL &&
+	    asprintf(&path, "%s/tollgate-did.shm", c->run_dir) == -1)
+		return NULL;
+	d = did_cache_open(path, DID_CACHE_SLOTS);
+	free(path);
+	return d;
 }
 
 /* Without a usable master key everything but upstream calls still serves. */
@@ -220,6 +236,8 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	if ((x->db = db_pool_new(c, pool)) == NULL)
 		return -1;
 	x->leases = open_leases(c);
+	if (c->did_enabled && (x->did = open_did(c)) == NULL)
+		return -1;
 	/*
 	 * Leases or not: an exact hold whose settle cannot reach the database
 	 * is settled into the journal too (credit.c journal_exact).
@@ -245,6 +263,7 @@ ctx_fini(struct tg_ctx *x)
 		db_put(x->db, x->hk);
 	arena_free(x->hk_arena);
 	lease_close_table(x->leases);
+	did_cache_close(x->did);
 	db_pool_free(x->db);
 	rate_close(x->rate);
 	keypool_close(x->pool);

@@ -24,6 +24,8 @@ static const struct stmt_row *const tables[] = {
     q_compat_stmts,
     q_refresh_stmts,
     q_monitor_stmts,
+    /* issue 18: did */
+    q_did_stmts,
 };
 
 /*

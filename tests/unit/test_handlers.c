@@ -409,7 +409,8 @@ t_preflight_allowed_origin(void **state)
 	expect_header(f, "Access-Control-Allow-Headers",
 	    "Authorization, Content-Type, X-API-Key, api-key, Idempotency-Key, "
 	    "X-Request-Id, HTTP-Referer, X-Title, anthropic-version, "
-	    "anthropic-beta, x-goog-api-key, x-goog-api-client");
+	    "anthropic-beta, x-goog-api-key, x-goog-api-client, x-did, "
+	    "x-did-timestamp, x-did-signature");
 	snprintf(age, sizeof(age), "%u", f->conf->cors_max_age);
 	expect_header(f, "Access-Control-Max-Age", age);
 }
