@@ -98,4 +98,7 @@ enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
 
+/* issue 18: openrouter (h_openrouter.c) */
+enum tg_err h_openrouter(struct tg_req *, struct tg_resp *);
+
 #endif

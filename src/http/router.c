@@ -95,6 +95,14 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/usage/summary",		   h_user_usage_summary, RF_AUTH },
 	{ TG_M_GET,    "/user/credits",			   h_user_credits,	RF_AUTH },
 	{ TG_M_GET,    "/admin/audit/verify",		   h_admin_audit_verify, RF_ADMIN },
+	/* issue 18: openrouter */
+	{ TG_M_POST,   "/api/v1/openrouter/chat/completions", h_chat,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/api/v1/openrouter/completions",   h_completions, RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_POST,   "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_PUT,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_PATCH,  "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_DELETE, "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 };
 /* clang-format on */
 
@@ -254,7 +262,8 @@ static int
 data_plane(const struct route *rt)
 {
 	return strncmp(rt->pattern, "/v1/", 4) == 0 ||
-	    strncmp(rt->pattern, "/v1beta/", 8) == 0;
+	    strncmp(rt->pattern, "/v1beta/", 8) == 0 ||
+	    strncmp(rt->pattern, "/api/v1/openrouter/", 19) == 0;
 }
 
 static uint64_t
