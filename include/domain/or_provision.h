@@ -23,4 +23,13 @@ enum tg_err or_user_key(struct db_conn *, struct op *, const struct conf *,
     struct http_client *, const struct deployment *d, int64_t user_id,
     char secret[UPSTREAM_SECRET_MAX + 1]);
 
+/*
+ * The housekeeping round: up to 16 users' keys brought in line with their
+ * balances (GET its usage, PATCH limit = usage + spendable balance), and
+ * deleted users' keys deleted at OpenRouter.  Logs, never fails.
+ */
+struct arena;
+void or_provision_sync(struct db_conn *, struct arena *, const struct conf *,
+    struct http_client *);
+
 #endif

@@ -181,6 +181,13 @@ enum tg_err or_routes(struct call *, enum tg_err rc);
 int64_t or_hold(const struct call *);
 /* usage.cost read exactly from the provider's text (data, n), if it has one. */
 void or_cost_exact(struct call *, const char *data, size_t n);
+/*
+ * The user's own key for rt (provisioning on, rt the OpenRouter provider)
+ * into secret: TG_OK, TG_ENOENT (use the pool), or a failure with x->rl.fail
+ * set.
+ */
+enum tg_err or_relay_key(
+    struct call *, const struct deployment *rt, char *secret);
 
 /* relay.c: the attempts over x->routes, until one answers or none is left */
 void relay_run(struct call *);

@@ -139,6 +139,12 @@ enum stmt {
 	STMT_ALIAS_SET,
 	STMT_ALIAS_DELETE,
 	STMT_ALIAS_LIST,
+	/* issue 18: openrouter */
+	STMT_ORKEY_GET,
+	STMT_ORKEY_INSERT,
+	STMT_ORKEY_STALE,
+	STMT_ORKEY_SYNCED,
+	STMT_ORKEY_DELETE,
 	STMT__MAX
 };
 
@@ -155,6 +161,7 @@ struct stmt_row {
 
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
-    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
+    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[],
+    q_or_key_stmts[]; /* issue 18: openrouter */
 
 #endif

@@ -96,6 +96,31 @@ or_cost_exact(struct call *x, const char *data, size_t n)
 		x->u.upstream_cost = nano;
 }
 
+enum tg_err
+or_relay_key(struct call *x, const struct deployment *rt, char *secret)
+{
+	enum tg_err rc;
+
+	if (x->r->ctx->conf->or_provisioning_key_file == NULL ||
+	    rt->kind != PROV_OPENROUTER)
+		return TG_ENOENT;
+	if ((rc = chat_db(x)) == TG_OK)
+		rc = or_user_key(x->c, &x->op, x->r->ctx->conf, x->r->http, rt,
+		    x->r->who->user_id, secret);
+	if (rc == TG_OK) {
+		x->rl.ukey_id = 0; /* not a pool key: nothing to report */
+		return TG_OK;
+	}
+	if (rc == TG_ENOENT)
+		return rc;
+	x->rl.fail = rc == TG_EDB ? TG_EDB : TG_EUNAVAIL;
+	x->rl.fail_code = NULL;
+	x->rl.fail_msg = x->op.fail.message != NULL
+	    ? x->op.fail.message
+	    : "this user's OpenRouter key cannot be had";
+	return rc;
+}
+
 /* --- the pass-through ------------------------------------------------------- */
 
 /* One pass-through: the client's side of the answer. */

@@ -614,6 +614,9 @@ pick_key(struct call *x, const struct deployment *rt, char *secret)
 	double wait, paced;
 	enum tg_err rc;
 
+	/* issue 18: openrouter: the user's own OpenRouter key, if provisioned */
+	if ((rc = or_relay_key(x, rt, secret)) != TG_ENOENT)
+		return rc;
 	for (;;) {
 		if ((rc = chat_db(x)) != TG_OK)
 			break;
