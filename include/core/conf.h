@@ -141,6 +141,15 @@ struct conf {
 	unsigned did_window; /* s a signed timestamp may be off now */
 	char *did_group;     /* the group of users made at first contact */
 	int64_t did_initial_credits; /* nano-USD granted at first contact */
+	/* issue 18: openrouter */
+	int or_passthrough_unknown;	/* uncatalogued OpenRouter ids served */
+	int64_t or_ceiling_nano;	/* the hold of such a request */
+	char *or_provisioning_key_file; /* per-user keys when set */
+	char *or_provider;		/* the OpenRouter provider's id */
+	/* [upstream] default_key_limits: imported keys' limits, -1/0 none */
+	struct conf_key_limits {
+		int64_t rpm, rpd, min_interval_ms;
+	} ukey_default_limits;
 };
 
 /* Called once per problem found; line is 0 for file-level errors. */

@@ -130,6 +130,8 @@ struct call {
 	const struct api_ops *api; /* the client's API; NULL: OpenAI's */
 	json_t *native;		   /* its body in that API (api != NULL) */
 	struct relay rl;	   /* the provider's side */
+	/* issue 18: openrouter */
+	int passthrough; /* an uncatalogued OpenRouter id: billed by usage.cost */
 };
 
 /*
@@ -166,6 +168,26 @@ void meter_keep_replay(
     struct call *, int status, const char *type, const char *body, size_t len);
 /* The same for a failed request: its error is replayed too. */
 void meter_keep_error(struct call *, enum tg_err);
+
+/*
+ * issue 18: openrouter (h_openrouter.c).  The deployments after the
+ * catalogue's answer rc: on /api/v1/openrouter/ only the OpenRouter
+ * provider's; an uncatalogued OpenRouter id with [openrouter]
+ * passthrough_unknown on gets that provider (x->passthrough).  Returns rc,
+ * or TG_OK for a pass-through.
+ */
+enum tg_err or_routes(struct call *, enum tg_err rc);
+/* A pass-through's hold: passthrough_ceiling, 0 for a :free model. */
+int64_t or_hold(const struct call *);
+/* usage.cost read exactly from the provider's text (data, n), if it has one. */
+void or_cost_exact(struct call *, const char *data, size_t n);
+/*
+ * The user's own key for rt (provisioning on, rt the OpenRouter provider)
+ * into secret: TG_OK, TG_ENOENT (use the pool), or a failure with x->rl.fail
+ * set.
+ */
+enum tg_err or_relay_key(
+    struct call *, const struct deployment *rt, char *secret);
 
 /* relay.c: the attempts over x->routes, until one answers or none is left */
 void relay_run(struct call *);

@@ -120,4 +120,7 @@ enum tg_err usage_system(
 /* issue 18: did (h_did.c) */
 enum tg_err h_did_usage(struct tg_req *, struct tg_resp *);
 
+/* issue 18: openrouter (h_openrouter.c) */
+enum tg_err h_openrouter(struct tg_req *, struct tg_resp *);
+
 #endif

@@ -36,7 +36,8 @@ enum http_err {
 };
 
 struct http_request {
-	const char *method; /* "POST" or "GET"; anything else is HTTP_EPROTO */
+	/* GET, POST, PUT, PATCH or DELETE; anything else is HTTP_EPROTO */
+	const char *method;
 	/*
 	 * Only http:// and https:// (any case) are accepted, else HTTP_EPROTO
 	 * without any I/O.  Redirects are never followed.

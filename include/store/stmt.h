@@ -152,6 +152,12 @@ enum stmt {
 	/* issue 18: did */
 	STMT_DID_USER,
 	STMT_DID_USER_INSERT,
+	/* issue 18: openrouter */
+	STMT_ORKEY_GET,
+	STMT_ORKEY_INSERT,
+	STMT_ORKEY_STALE,
+	STMT_ORKEY_SYNCED,
+	STMT_ORKEY_DELETE,
 	STMT__MAX
 };
 
@@ -175,5 +181,7 @@ extern const struct stmt_row q_compat_stmts[];
 extern const struct stmt_row q_refresh_stmts[], q_monitor_stmts[];
 /* issue 18: did */
 extern const struct stmt_row q_did_stmts[];
+    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[],
+    q_or_key_stmts[]; /* issue 18: openrouter */
 
 #endif

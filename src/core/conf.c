@@ -476,6 +476,45 @@ set_usd(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return 0;
 }
 
+/*
+ * "rpd=200, rpm=20, min_interval_ms=5000": the limits each imported upstream
+ * key gets (seed 004's OpenRouter free tier); a name left out is no limit.
+ */
+static int
+set_key_limits(
+    struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	static const char *const names[] = {"rpm", "rpd", "min_interval_ms"};
+	struct conf_key_limits lim = {-1, -1, 0};
+	int64_t *slot[3] = {&lim.rpm, &lim.rpd, &lim.min_interval_ms};
+	char buf[256], *save = NULL, *tok, *eq;
+	uint64_t n;
+	size_t i;
+
+	if (strlen(v) >= sizeof(buf))
+		goto bad;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if ((eq = strchr(tok, '=')) == NULL)
+			goto bad;
+		*eq++ = '\0';
+		for (i = 0; i < 3 && strcmp(names[i], tok) != 0; i++)
+			;
+		if (i == 3 || util_parse_u64(eq, 0, 100000000, &n) == -1)
+			goto bad;
+		*slot[i] = (int64_t)n;
+	}
+	*(struct conf_key_limits *)f = lim;
+	return 0;
+bad:
+	perr(p,
+	    "'%s' is not a list of rpm=N, rpd=N, min_interval_ms=N "
+	    "(whole numbers up to 100000000)",
+	    v);
+	return -1;
+}
+
 /* "plugins:add_usd=0.02, top_k:free": parameters allowed with a price. */
 static int
 set_allow(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
@@ -586,6 +625,12 @@ static const struct conf_key keys[] = {
 	{ "did",    "window",		 set_uint,    CO(did_window),	      1, 86400 },
 	{ "did",    "group",		 set_str,     CO(did_group),	      0, 0 },
 	{ "did",    "initial_credits",	 set_usd,     CO(did_initial_credits), 0, 1000000 },
+	/* issue 18: openrouter */
+	{ "openrouter", "passthrough_unknown", set_bool, CO(or_passthrough_unknown), 0, 0 },
+	{ "openrouter", "passthrough_ceiling", set_usd, CO(or_ceiling_nano), 0, 1000 },
+	{ "openrouter", "provisioning_key_file", set_str, CO(or_provisioning_key_file), 0, 0 },
+	{ "openrouter", "provider",	 set_str,     CO(or_provider),	      0, 0 },
+	{ "upstream", "default_key_limits", set_key_limits, CO(ukey_default_limits), 0, 0 },
 };
 /* clang-format on */
 
@@ -657,6 +702,9 @@ conf_defaults(void)
 	c->cache_ttl = 5;
 	c->db_batch_rows = 16;
 	c->lease_idle = 10;
+	c->or_ceiling_nano = NANO_PER_USD / 10;
+	c->or_provider = strdup("openrouter");
+	c->ukey_default_limits.rpm = c->ukey_default_limits.rpd = -1;
 	return c;
 }
 

@@ -458,6 +458,8 @@ chat_routes(struct call *x)
 
 	rc = upstream_routes(x->c, r->arena, x->model, x->routes,
 	    UPSTREAM_MAX_ROUTES, &x->nroutes);
+	/* issue 18: openrouter: its path, and uncatalogued OpenRouter ids */
+	rc = or_routes(x, rc);
 	/*
 	 * An alias means its model from here on: the key's allowed models,
 	 * the limits, the record and the answer all see the catalogue's id.
@@ -501,10 +503,12 @@ chat_routes(struct call *x)
 			x->p.cache_write = x->routes[i].cache_write_price;
 	}
 	x->p.cached = x->p.input;
-	if (x->images_low + x->images_full > 0 &&
+	if (x->images_low + x->images_full > 0 && !x->passthrough &&
 	    (rc = price_images(x)) != TG_OK)
 		return rc;
 	x->hold = chat_hold(&x->p, x->prompt_bound, x->max_out, x->n, x->bp);
+	if (x->passthrough)
+		x->hold = or_hold(x); /* issue 18: openrouter */
 	if (x->fee > 0) {
 		struct cost fee;
 

@@ -228,6 +228,8 @@ finish_nonstream(struct call *x)
 		return resp_fail(
 		    x->r, x->resp, x->rl.fail, NULL, "%s", x->rl.fail_msg);
 	}
+	/* issue 18: openrouter: its cost from the text, to the last digit */
+	or_cost_exact(x, x->rl.hr.body, x->rl.hr.body_len);
 	if (counted == PU_NO_COUNTS) {
 		x->rl.delivered = 1;
 		estimate_answer(x, o); /* the text's bytes, not the JSON's */

@@ -171,6 +171,13 @@ cost_of(
 		x->estimated = x->basis == UB_ESTIMATED;
 	}
 	chat_cost(p, &x->u, x->bp, cost);
+	/*
+	 * issue 18: openrouter.  A pass-through has no catalogue price: what
+	 * OpenRouter did not say it charged is charged as the hold.
+	 */
+	if (x->passthrough && x->u.upstream_cost < 0 &&
+	    (x->u.present || x->basis != UB_MEASURED))
+		x->basis = UB_HOLD;
 	if (x->basis == UB_HOLD) {
 		/* The hold in full, its commission as the hold priced it. */
 		cost->charge = x->hold;
@@ -217,6 +224,9 @@ meter_settle(
 	rec.status = st;
 	rec.http_status = http_status;
 	rec.error = err;
+	if (err == NULL && x->passthrough && x->basis == UB_HOLD)
+		rec.error = "OpenRouter reported no usage.cost: charged the "
+			    "hold"; /* issue 18: openrouter */
 	rec.latency_ms = (int64_t)((util_now() - x->t0) * 1000);
 	rec.ttft_ms =
 	    x->rl.t_first > 0 ? (int64_t)((x->rl.t_first - x->t0) * 1000) : -1;

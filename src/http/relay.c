@@ -209,6 +209,8 @@ on_event(void *arg, const struct sse_event *ev)
 	} else if (!x->rl.translate) {
 		rc = on_chunk(
 		    x, o, x->api == NULL ? ev->data : NULL, ev->data_len);
+		/* issue 18: openrouter: its cost from the text, exactly */
+		or_cost_exact(x, ev->data, ev->data_len);
 	} else if ((chunks = json_array()) == NULL ||
 	    upstream_ops(x)->event_to_openai(&x->rl.xl,
 		ev->event != NULL && ev->event_len > 0 ? ev->event : NULL, o,
@@ -612,6 +614,9 @@ pick_key(struct call *x, const struct deployment *rt, char *secret)
 	double wait, paced;
 	enum tg_err rc;
 
+	/* issue 18: openrouter: the user's own OpenRouter key, if provisioned */
+	if ((rc = or_relay_key(x, rt, secret)) != TG_ENOENT)
+		return rc;
 	for (;;) {
 		if ((rc = chat_db(x)) != TG_OK)
 			break;

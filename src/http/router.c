@@ -110,6 +110,14 @@ static const struct route routes[] = {
 	/* issue 18: did */
 	{ TG_M_GET,    "/api/v1/usage",			   h_did_usage,		RF_AUTH },
 	{ TG_M_GET,    "/api/v1/health",		   h_health,		0 },
+	/* issue 18: openrouter */
+	{ TG_M_POST,   "/api/v1/openrouter/chat/completions", h_chat,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/api/v1/openrouter/completions",   h_completions, RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_POST,   "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_PUT,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_PATCH,  "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	{ TG_M_DELETE, "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 };
 /* clang-format on */
 
@@ -319,6 +327,7 @@ static const char *const data_prefixes[] = {
     "/v1/",
     "/v1beta/",
     "/api/layers/",
+    "/api/v1/openrouter/",
 };
 
 static int

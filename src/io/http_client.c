@@ -403,6 +403,28 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return 0;
 }
 
+/* The methods a pass-through (OpenRouter's API) may need. */
+static int
+method_known(const char *m)
+{
+	static const char *const known[] = {
+	    "GET", "POST", "PUT", "PATCH", "DELETE"};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(m, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A body goes up with POST, and with PUT, PATCH or DELETE when there is one. */
+static int
+sends_body(const struct http_request *req)
+{
+	return strcmp(req->method, "POST") == 0 ||
+	    (strcmp(req->method, "GET") != 0 && req->body_len > 0);
+}
+
 /*
  * Refuse what must never reach the network: a scheme other than http or
  * https (file://, gopher:// and friends are SSRF tools), control bytes in
@@ -416,9 +438,7 @@ check_request(const struct http_request *req, struct http_result *res)
 	const char *why = NULL, *p;
 	size_t i;
 
-	if (req->method == NULL ||
-	    (strcmp(req->method, "GET") != 0 &&
-		strcmp(req->method, "POST") != 0))
+	if (req->method == NULL || !method_known(req->method))
 		why = "unsupported method";
 	else if (req->url == NULL ||
 	    (strncasecmp(req->url, "http://", 7) != 0 &&
@@ -483,7 +503,7 @@ build_headers(const struct http_request *req, struct curl_slist **out)
 	if ((t = curl_slist_append(l, "Expect:")) == NULL)
 		goto err;
 	l = t;
-	if (strcmp(req->method, "POST") == 0 && !ctype) {
+	if (sends_body(req) && !ctype) {
 		if ((t = curl_slist_append(l, "Content-Type:")) == NULL)
 			goto err;
 		l = t;
@@ -536,7 +556,7 @@ setup(struct http_client *c, const struct http_request *req, struct xfer *x,
 	 * CURLOPT_ACCEPT_ENCODING stays unset: we relay bytes as they come
 	 * and must not be made to inflate a compression bomb.
 	 */
-	if (strcmp(req->method, "POST") == 0) {
+	if (sends_body(req)) {
 		/*
 		 * The body through callbacks, not CURLOPT_POSTFIELDS, whose
 		 * resends libcurl makes silently: see on_seek.
@@ -549,6 +569,9 @@ setup(struct http_client *c, const struct http_request *req, struct xfer *x,
 		SET(CURLOPT_SEEKDATA, x);
 	} else
 		SET(CURLOPT_HTTPGET, 1L);
+	/* PUT, PATCH, DELETE: the same transfer under their own name. */
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0)
+		SET(CURLOPT_CUSTOMREQUEST, req->method);
 	SET(CURLOPT_HEADERFUNCTION, on_header_line);
 	SET(CURLOPT_HEADERDATA, x);
 	SET(CURLOPT_WRITEFUNCTION, on_body);

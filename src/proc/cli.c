@@ -22,6 +22,7 @@
 #include "io/db.h"
 #include "domain/ledger.h"
 #include "domain/op.h"
+#include "domain/openrouter.h"
 #include "core/money.h"
 #include "domain/upstream.h"
 #include "http/resp.h"
@@ -434,6 +435,8 @@ provider_usage(int argc, const char *sub)
 	    "       tollgate provider key-add PROVIDER_ID [LABEL] "
 	    "[--rpm N] "
 	    "[--rpd N] [--min-interval-ms N]  (the key on stdin)\n"
+	    "       tollgate provider import-keys PROVIDER_ID  (keys on "
+	    "stdin, one a line, or in OPENROUTER_API_KEYS=k1,k2)\n"
 	    "       tollgate provider key-list PROVIDER_ID\n"
 	    "       tollgate provider key-disable KEY_ID\n"
 	    "       tollgate provider reseal  (seal version 1 keys "
@@ -485,6 +488,116 @@ provider_sealed(struct cli *x, const struct conf *conf, char **argv,
 	return -1;
 }
 
+/* --- issue 18: openrouter: provider import-keys ---------------------------------------- */
+
+#define IMPORT_MAX 1000 /* keys one import reads */
+
+/* One key of the input, trimmed, copied into keys (blank and # lines skipped). */
+static int
+import_take(char *s, char **keys, size_t *n)
+{
+	size_t len;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strcspn(s, "\r\n");
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || *s == '#')
+		return 0;
+	if (*n == IMPORT_MAX || len > UPSTREAM_SECRET_MAX)
+		return -1;
+	if ((keys[*n] = strndup(s, len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * The keys to import: OPENROUTER_API_KEYS=k1,k2 (seed 004's variable) when
+ * set, else stdin, one a line.  0, or -1 when one is too long or there are
+ * more than IMPORT_MAX.
+ */
+static int
+import_read(char **keys, size_t *n)
+{
+	const char *env = getenv("OPENROUTER_API_KEYS");
+	char line[UPSTREAM_SECRET_MAX + 2], *copy, *tok, *save = NULL;
+	int rc = 0;
+
+	*n = 0;
+	if (env != NULL) {
+		if ((copy = strdup(env)) == NULL)
+			return -1;
+		for (tok = strtok_r(copy, ",", &save); tok != NULL && rc == 0;
+		     tok = strtok_r(NULL, ",", &save))
+			rc = import_take(tok, keys, n);
+		crypto_wipe(copy, strlen(env));
+		free(copy);
+		return rc;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), stdin) != NULL)
+		rc = strchr(line, '\n') == NULL && !feof(stdin)
+		    ? -1 /* longer than any key */
+		    : import_take(line, keys, n);
+	crypto_wipe(line, sizeof(line));
+	return rc;
+}
+
+/*
+ * tollgate provider import-keys PROVIDER_ID: many keys at once, each with
+ * [upstream] default_key_limits, the ones already in the pool skipped;
+ * prints how many, never a key.
+ */
+static int
+provider_import(const struct conf *conf, const char *provider)
+{
+	const struct conf_key_limits *d = &conf->ukey_default_limits;
+	struct pool_key lim = {0, d->rpm, d->rpd, d->min_interval_ms};
+	char *keys[IMPORT_MAX];
+	struct or_import got;
+	struct cli x;
+	size_t n = 0, i;
+	enum tg_err rc;
+	int status = EXIT_FAILURE;
+
+	if (import_read(keys, &n) == -1) {
+		fprintf(stderr,
+		    "tollgate: at most %d keys of at most %d "
+		    "characters, one a line or comma-separated\n",
+		    IMPORT_MAX, UPSTREAM_SECRET_MAX);
+		goto out;
+	}
+	if (cli_open(&x, conf) == -1) {
+		cli_close(&x);
+		goto out;
+	}
+	if (!x.ctx.have_master) {
+		status = fail(&x, TG_EUNAVAIL,
+		    "no master key: set [security] master_key_file or "
+		    "TOLLGATE_MASTER_KEY");
+		goto out;
+	}
+	rc = or_keys_import(
+	    x.c, &x.op, x.ctx.master, provider, keys, n, &lim, &got);
+	if (rc == TG_OK || got.added > 0)
+		printf("%lld added, %lld skipped (already in the pool or given "
+		       "twice)\n",
+		    (long long)got.added, (long long)got.skipped);
+	if (rc != TG_OK) {
+		status = fail(&x, rc, x.op.fail.message);
+		goto out;
+	}
+	cli_close(&x);
+	status = EXIT_SUCCESS;
+out:
+	for (i = 0; i < n; i++) {
+		crypto_wipe(keys[i], strlen(keys[i]));
+		free(keys[i]);
+	}
+	return status;
+}
+
 int
 cli_provider(const struct conf *conf, int argc, char **argv)
 {
@@ -497,6 +610,8 @@ cli_provider(const struct conf *conf, int argc, char **argv)
 	enum tg_err rc;
 	int done;
 
+	if (strcmp(sub, "import-keys") == 0 && argc == 2)
+		return provider_import(conf, argv[1]); /* issue 18 */
 	if (strcmp(sub, "key-add") == 0 &&
 	    key_limits(argc, argv, &label, &lim) == -1)
 		argc = 0; /* usage */

@@ -14,7 +14,9 @@
 #include "domain/lease.h"
 #include "domain/ledger.h"
 #include "domain/limits.h"
+#include "domain/or_provision.h"
 #include "http/ctx.h"
+#include "io/http_client.h"
 #include "io/db.h"
 #include "proc/housekeep.h"
 
@@ -142,6 +144,27 @@ job_sweep(struct tg_ctx *x, int busy)
 	arena_reset(x->hk_arena);
 }
 
+/*
+ * issue 18: openrouter.  Users' own OpenRouter keys follow their balances
+ * here, batched, not on the request path; deleted users' keys are deleted.
+ */
+static void
+job_or_keys(struct tg_ctx *x, int busy)
+{
+	static struct http_client *http;
+	struct db_conn *c;
+
+	(void)busy; /* a busy worker syncs too: the balances move most then */
+	if (x->conf->or_provisioning_key_file == NULL)
+		return;
+	if (http == NULL && (http = http_client_new()) == NULL)
+		return;
+	if ((c = housekeep_db(x)) == NULL)
+		return;
+	or_provision_sync(c, housekeep_arena(x), x->conf, http);
+	arena_reset(x->hk_arena);
+}
+
 /* clang-format off */
 static const struct hk_job {
 	unsigned every_ms;
@@ -151,6 +174,7 @@ static const struct hk_job {
 	{ 1000, job_leases },  /* idle leases back, dead processes' closed */
 	{ 1000, job_auth },    /* API keys' last-used times out */
 	{ 1000, job_sweep },   /* on its own interval, checked each second */
+	{ 2000, job_or_keys }, /* issue 18: openrouter: users' keys' limits */
 };
 /* clang-format on */
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

@@ -176,4 +176,18 @@ void h_or_models(struct ctx *c, struct reply *r);
 void h_or_models_set(struct ctx *c, struct reply *r);
 void h_or_models_reset(struct ctx *c, struct reply *r);
 
+/* mock_openrouter.c: OpenRouter's /key, /generation, key provisioning. */
+#define MOCK_OR_PROVISIONING_KEY "sk-or-prov-mock-0123456789abcdef"
+int or_key_accepted(const char *key);
+/* usage.cost of an OpenRouter-flavoured answer; NULL: none (scripted). */
+json_t *or_usage_cost(long long prompt, long long completion);
+void h_or_key(struct ctx *c, struct reply *r);
+void h_or_generation(struct ctx *c, struct reply *r);
+void h_or_keys_create(struct ctx *c, struct reply *r);
+void h_or_keys_list(struct ctx *c, struct reply *r);
+void h_or_key_one(struct ctx *c, struct reply *r);
+void h_or_mock_cost(struct ctx *c, struct reply *r);
+void h_or_mock_keys(struct ctx *c, struct reply *r);
+void h_or_mock_query(struct ctx *c, struct reply *r);
+
 #endif /* MOCK_H */

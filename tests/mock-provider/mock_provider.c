@@ -520,7 +520,8 @@ int
 key_accepted(const char *key)
 {
 	return key != NULL &&
-	    (strcmp(key, api_key) == 0 || xkey_find(key) != NULL);
+	    (strcmp(key, api_key) == 0 || xkey_find(key) != NULL ||
+		or_key_accepted(key));
 }
 
 /* OpenAI's 401 for a missing, wrong or revoked key. */
@@ -752,8 +753,10 @@ usage_json(const struct call *k)
 		json_object_set_new(u, "prompt_cache_miss_tokens",
 		    json_integer(k->prompt - cached));
 	} else if (k->o->flavor == FL_OPENROUTER) {
-		json_object_set_new(u, "cost",
-		    json_real((1000.0 * k->prompt + 2000.0 * comp) / 1e9));
+		json_t *cost = or_usage_cost(k->prompt, comp);
+
+		if (cost != NULL)
+			json_object_set_new(u, "cost", cost);
 		json_object_set_new(u, "is_byok", json_false());
 	}
 	return u;
@@ -1582,6 +1585,17 @@ static const struct route {
     {"GET", "/_mock/health", 0, NULL, h_health},
     {"PUT", "/_mock/or-models", 0, NULL, h_or_models_set},
     {"DELETE", "/_mock/or-models", 0, NULL, h_or_models_reset},
+    /* mock_openrouter.c */
+    {"GET", "/key", 0, &wire_openai, h_or_key},
+    {"GET", "/generation", 0, &wire_openai, h_or_generation},
+    {"GET", "/keys", 0, NULL, h_or_keys_list},
+    {"POST", "/keys", 0, NULL, h_or_keys_create},
+    {"GET", "/keys/", 1, NULL, h_or_key_one},
+    {"PATCH", "/keys/", 1, NULL, h_or_key_one},
+    {"DELETE", "/keys/", 1, NULL, h_or_key_one},
+    {"POST", "/_mock/or/cost", 0, NULL, h_or_mock_cost},
+    {"GET", "/_mock/or/keys", 0, NULL, h_or_mock_keys},
+    {"GET", "/_mock/or/query", 0, NULL, h_or_mock_query},
 };
 
 /*

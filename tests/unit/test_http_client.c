@@ -772,6 +772,60 @@ t_redirect_not_followed(void **state)
 	http_result_clear(&res);
 }
 
+/*
+ * The OpenRouter pass-through's methods: PATCH with a body goes out as
+ * PATCH with it (no form Content-Type), DELETE without one as a bare
+ * DELETE.
+ */
+static void
+t_other_methods(void **state)
+{
+	static const char *const resp[] = {
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\n\r\n{}",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"};
+	static const char *const hdrs[] = {"Content-Type: application/json"};
+	struct http_request r;
+	struct http_result res;
+	struct http_client *c;
+	struct srv s;
+	struct seen w;
+	const char *b;
+	char url[128], *head;
+	size_t n;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	srv_up(&s, srv_canned, resp, NELEM(resp));
+	snprintf(url, sizeof(url), "%s/api/v1/keys/abc", s.base);
+	assert_non_null(c = http_client_new());
+	hreq_init(&r, "PATCH", url, &w);
+	r.headers = hdrs;
+	r.nheaders = 1;
+	r.body = "{\"limit\":5}";
+	r.body_len = strlen(r.body);
+	assert_int_equal(http_perform(c, &r, &res), 0);
+	assert_int_equal(res.status, 200);
+	head = req_head(&s);
+	assert_int_equal(strncmp(head, "PATCH /api/v1/keys/abc ", 23), 0);
+	free(head);
+	b = req_body(&s, &n);
+	assert_int_equal(n, strlen("{\"limit\":5}"));
+	assert_int_equal(memcmp(b, "{\"limit\":5}", n), 0);
+	http_result_clear(&res);
+	hreq_init(&r, "DELETE", url, &w);
+	assert_int_equal(http_perform(c, &r, &res), 0);
+	assert_int_equal(res.status, 200);
+	head = req_head(&s);
+	assert_int_equal(strncmp(head, "DELETE /api/v1/keys/abc ", 24), 0);
+	assert_not_contains(head, "Content-Length: 1");
+	free(head);
+	http_result_clear(&res);
+	http_client_free(c);
+	srv_stop(&s);
+	srv_free(&s);
+}
+
 static void
 t_refused_without_io(void **state)
 {
@@ -807,7 +861,11 @@ t_refused_without_io(void **state)
 		http_result_clear(&res);
 	}
 	snprintf(url[0], sizeof(url[0]), "%s/", s.base);
-	hreq_init(&r, "DELETE", url[0], &w);
+	/* PUT, PATCH and DELETE go out (t_other_methods); others never do. */
+	hreq_init(&r, "TRACE", url[0], &w);
+	assert_int_equal(http_perform(c, &r, &res), -1);
+	assert_int_equal(res.err, HTTP_EPROTO);
+	hreq_init(&r, "CONNECT", url[0], &w);
 	assert_int_equal(http_perform(c, &r, &res), -1);
 	assert_int_equal(res.err, HTTP_EPROTO);
 	hreq_init(&r, "POST", url[0], &w);
@@ -1523,6 +1581,7 @@ main(void)
 	    cmocka_unit_test(t_headers_abort),
 	    cmocka_unit_test(t_redirect_not_followed),
 	    cmocka_unit_test(t_refused_without_io),
+	    cmocka_unit_test(t_other_methods),
 	    cmocka_unit_test(t_connect_refused),
 	    cmocka_unit_test(t_error_hides_secrets),
 	    cmocka_unit_test(t_first_byte_timeout),
