@@ -91,4 +91,10 @@ enum tg_err account_change_password(struct db_conn *, struct op *,
 enum tg_err account_delete(
     struct db_conn *, struct op *, int64_t user_id, const char *password);
 
+/*
+ * issue 18: money.  The client's address as a throttling subject
+ * "kind:ADDR" (IPv6 by its /64), as the password checks count it.
+ */
+const char *account_addr_subject(struct op *, const char *kind);
+
 #endif

@@ -139,6 +139,17 @@ enum stmt {
 	STMT_ALIAS_SET,
 	STMT_ALIAS_DELETE,
 	STMT_ALIAS_LIST,
+	/* issue 18: money */
+	STMT_REDEEM_BATCH_INSERT,
+	STMT_REDEEM_CODE_INSERT,
+	STMT_REDEEM_BATCH_LIST,
+	STMT_REDEEM_BATCH_COUNT,
+	STMT_REDEEM_BATCH_GET,
+	STMT_REDEEM_CODE_GET,
+	STMT_REDEEM_CODE_SPEND,
+	STMT_REDEEM_USE_INSERT,
+	STMT_BILLING_EVENT_INSERT,
+	STMT_TOPUP_INSERT,
 	STMT__MAX
 };
 
@@ -156,5 +167,7 @@ struct stmt_row {
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
     q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
+/* issue 18: money */
+extern const struct stmt_row q_money_stmts[];
 
 #endif
