@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "core/util.h"
 #include "domain/auth.h"
 #include "domain/op.h"
@@ -201,7 +202,14 @@ h_billing_webhook(struct tg_req *r, struct tg_resp *resp)
 		return rc;
 	if ((rc = payment_verify(&op, webhook_sig(r), r->body, r->body_len,
 		 cf->webhook_secret, cf->webhook_tolerance,
-		 (int64_t)time(NULL))) != TG_OK)
-		return resp_op(r, resp, &op, rc);
-	return webhook_event(r, resp, &op);
+		 (int64_t)time(NULL))) == TG_OK)
+		rc = webhook_event(r, resp, &op);
+	else
+		rc = resp_op(r, resp, &op, rc);
+	/* A provider resends what it was refused: the operator needs the why. */
+	if (rc != TG_OK && resp_err_status(rc) < 500)
+		log_msg(LOG_WARN, "req=%s payment webhook refused: %s",
+		    r->request_id,
+		    resp->errcode != NULL ? resp->errcode : resp_err_code(rc));
+	return rc;
 }
