@@ -333,12 +333,19 @@ redeem_rows(struct db_conn *c, struct op *op, int64_t user_id,
 	int64_t use;
 	enum tg_err rc;
 
-	rc = q_code_get(c, op->arena, h, &r->k);
-	if (rc != TG_OK || r->k.expired || r->k.uses_left <= 0)
-		return code_refused(op, rc, &r->k);
-	/* The snapshot said a use was left; the conditional UPDATE decides. */
-	if ((rc = q_code_spend(c, op->arena, h)) != TG_OK)
-		return code_refused(op, rc == TG_ENOENT ? TG_OK : rc, &r->k);
+	/*
+	 * The one decision: the conditional UPDATE spends a use only while
+	 * one is left and the batch has not expired.  Only when it spent
+	 * nothing is the row read, to say why.
+	 */
+	rc = q_code_spend(c, op->arena, h);
+	if (rc == TG_ENOENT)
+		return code_refused(
+		    op, q_code_get(c, op->arena, h, &r->k), &r->k);
+	if (rc != TG_OK)
+		return rc;
+	if ((rc = q_code_get(c, op->arena, h, &r->k)) != TG_OK)
+		return rc == TG_ENOENT ? TG_ESYSTEM : rc;
 	rc = q_code_use(c, op->arena, r->k.batch_id, h, user_id, &use);
 	if (rc == TG_ECONFLICT)
 		return op_fail(op, TG_ECONFLICT, "code_already_redeemed",
