@@ -109,6 +109,10 @@ struct conf {
 	int journal_sync;    /* fdatasync each journal line before answering */
 	char *
 	    tokenizer_dir; /* BPE ranks for estimates (tokenize.h); NULL none */
+	/* issue 18: money */
+	char *webhook_secret_file;  /* POST /billing/webhook; NULL: off */
+	char *webhook_secret;	    /* its secrets, one a line (not a key) */
+	unsigned webhook_tolerance; /* seconds a signature's time may be off */
 
 	/* [limits] */
 	char *limits_defaults_raw;

@@ -25,6 +25,13 @@ int crypto_key_env_parse(const char *);
 
 /* n random base62 characters plus NUL into out; 0 or -1. */
 int crypto_base62(char *out, size_t n);
+/*
+ * issue 18: money.  n random characters of Crockford's base32 (digits and
+ * capitals without I, L, O and U, so nothing reads as another) plus NUL
+ * into out, for codes people type; 0 or -1.
+ */
+#define CRYPTO_CODE32 "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+int crypto_code32(char *out, size_t n);
 /* A new API key "gw_<env>_<random><crc>" into out[KEY_MAX_LEN]; 0 or -1. */
 int crypto_key_new(enum key_env, char out[KEY_MAX_LEN]);
 /*

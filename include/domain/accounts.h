@@ -123,4 +123,10 @@ struct did_user_new;
 enum tg_err account_create_did(struct db_conn *, struct op *,
     const struct did_user_new *, const char **which);
 
+/*
+ * issue 18: money.  The client's address as a throttling subject
+ * "kind:ADDR" (IPv6 by its /64), as the password checks count it.
+ */
+const char *account_addr_subject(struct op *, const char *kind);
+
 #endif

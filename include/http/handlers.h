@@ -122,5 +122,10 @@ enum tg_err h_did_usage(struct tg_req *, struct tg_resp *);
 
 /* issue 18: openrouter (h_openrouter.c) */
 enum tg_err h_openrouter(struct tg_req *, struct tg_resp *);
+/* issue 18: money (h_money.c) */
+enum tg_err h_admin_redeem_create(struct tg_req *, struct tg_resp *);
+enum tg_err h_admin_redeem_list(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_redeem(struct tg_req *, struct tg_resp *);
+enum tg_err h_billing_webhook(struct tg_req *, struct tg_resp *);
 
 #endif

@@ -103,6 +103,9 @@ struct credit_row {
 	int64_t amount;	  /* signed nano-USD */
 	const char *note; /* NULL: none */
 	const char *who;  /* the admin's public id; NULL: none */
+	/* issue 18: money: "admin", "operator", "code" or "payment" */
+	const char *source;
+	const char *ref; /* the code's batch, the payment's event id; NULL */
 };
 /* The account's top-ups and adjustments older than before_id (0: any), newest first. */
 enum tg_err q_credit_list(struct db_conn *, struct arena *, int64_t user_id,

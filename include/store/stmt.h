@@ -158,6 +158,17 @@ enum stmt {
 	STMT_ORKEY_STALE,
 	STMT_ORKEY_SYNCED,
 	STMT_ORKEY_DELETE,
+	/* issue 18: money */
+	STMT_REDEEM_BATCH_INSERT,
+	STMT_REDEEM_CODE_INSERT,
+	STMT_REDEEM_BATCH_LIST,
+	STMT_REDEEM_BATCH_COUNT,
+	STMT_REDEEM_BATCH_GET,
+	STMT_REDEEM_CODE_GET,
+	STMT_REDEEM_CODE_SPEND,
+	STMT_REDEEM_USE_INSERT,
+	STMT_BILLING_EVENT_INSERT,
+	STMT_TOPUP_INSERT,
 	STMT__MAX
 };
 
@@ -183,5 +194,7 @@ extern const struct stmt_row q_refresh_stmts[], q_monitor_stmts[];
 extern const struct stmt_row q_did_stmts[];
     q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[],
     q_or_key_stmts[]; /* issue 18: openrouter */
+/* issue 18: money */
+extern const struct stmt_row q_money_stmts[];
 
 #endif

@@ -610,6 +610,9 @@ static const struct conf_key keys[] = {
 	{ "billing", "lease_idle",	 set_uint,    CO(lease_idle),	      1, 3600 },
 	{ "billing", "journal_sync",	 set_bool,    CO(journal_sync),	      0, 0 },
 	{ "billing", "tokenizer_dir",	 set_str,     CO(tokenizer_dir),      0, 0 },
+	/* issue 18: money */
+	{ "billing", "webhook_secret_file", set_str,  CO(webhook_secret_file), 0, 0 },
+	{ "billing", "webhook_tolerance", set_uint,   CO(webhook_tolerance),  1, 86400 },
 	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
 	{ "limits", "scope",		 set_scope,   CO(limits_global),      0, 0 },
@@ -705,6 +708,7 @@ conf_defaults(void)
 	c->or_ceiling_nano = NANO_PER_USD / 10;
 	c->or_provider = strdup("openrouter");
 	c->ukey_default_limits.rpm = c->ukey_default_limits.rpd = -1;
+	c->webhook_tolerance = 300; /* issue 18: money */
 	return c;
 }
 
@@ -752,7 +756,7 @@ reader(char *str, int num, void *stream)
 }
 
 static int
-read_secret_file(struct parse *p, const char *path, char **out)
+read_secret_file(struct parse *p, const char *key, const char *path, char **out)
 {
 	struct stat st;
 	FILE *fp;
@@ -760,13 +764,11 @@ read_secret_file(struct parse *p, const char *path, char **out)
 	size_t n;
 
 	if ((fp = fopen(path, "re")) == NULL) {
-		perr(p, "db.password_file %s: %s", path, strerror(errno));
+		perr(p, "%s %s: %s", key, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 0007) != 0) {
-		perr(p,
-		    "db.password_file %s is readable by others; chmod o-rwx "
-		    "it",
+		perr(p, "%s %s is readable by others; chmod o-rwx it", key,
 		    path);
 		fclose(fp);
 		return -1;
@@ -820,7 +822,12 @@ conf_load(const char *path, conf_err_fn errfn, void *arg)
 		rate_set_default(
 		    &p.c->limits_default, p.c->workers * p.c->threads);
 	if (p.c->db_password_file != NULL)
-		read_secret_file(&p, p.c->db_password_file, &p.c->db_password);
+		read_secret_file(&p, "db.password_file", p.c->db_password_file,
+		    &p.c->db_password);
+	/* issue 18: money: the webhook's secrets, one a line. */
+	if (p.c->webhook_secret_file != NULL)
+		read_secret_file(&p, "billing.webhook_secret_file",
+		    p.c->webhook_secret_file, &p.c->webhook_secret);
 out:
 	if (p.fp != NULL)
 		fclose(p.fp);
@@ -841,6 +848,10 @@ conf_free(struct conf *c)
 		return;
 	if (c->db_password != NULL)
 		explicit_bzero(c->db_password, strlen(c->db_password));
+	if (c->webhook_secret != NULL) {
+		explicit_bzero(c->webhook_secret, strlen(c->webhook_secret));
+		free(c->webhook_secret);
+	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].set == set_str || keys[i].set == set_listen ||
 		    keys[i].set == set_prefix || keys[i].set == set_origins ||

@@ -75,6 +75,24 @@ crypto_base62(char *out, size_t n)
 	return 0;
 }
 
+/* issue 18: money: redemption codes people type */
+int
+crypto_code32(char *out, size_t n)
+{
+	unsigned char r[64];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i % sizeof(r) == 0 && RAND_bytes(r, sizeof(r)) != 1)
+			return -1;
+		/* 256 is a multiple of 32: every character equally likely. */
+		out[i] = CRYPTO_CODE32[r[i % sizeof(r)] % 32];
+	}
+	out[n] = '\0';
+	crypto_wipe(r, sizeof(r));
+	return 0;
+}
+
 static uint32_t
 crc32(const unsigned char *p, size_t n)
 {

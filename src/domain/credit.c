@@ -246,13 +246,16 @@ credit_history(struct db_conn *c, struct arena *a, int64_t user_id,
 			break;
 		}
 		json_array_append_new(*data,
-		    json_pack("{s:I, s:s, s:s, s:o, s:o, s:o}", "id",
+		    json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "id",
 			(json_int_t)e[i].id, "at", e[i].at, "kind", e[i].kind,
 			"amount", money_json(e[i].amount), "note",
 			e[i].note != NULL ? json_string(e[i].note)
 					  : json_null(),
 			"who",
-			e[i].who != NULL ? json_string(e[i].who)
+			e[i].who != NULL ? json_string(e[i].who) : json_null(),
+			"source", e[i].source != NULL ? e[i].source : "admin",
+			"reference",
+			e[i].ref != NULL ? json_string(e[i].ref)
 					 : json_null()));
 	}
 	return TG_OK;

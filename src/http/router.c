@@ -118,6 +118,12 @@ static const struct route routes[] = {
 	{ TG_M_PUT,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 	{ TG_M_PATCH,  "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 	{ TG_M_DELETE, "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
+	/* issue 18: money */
+	{ TG_M_POST,   "/admin/redeem-codes",		   h_admin_redeem_create, RF_ADMIN | RF_JSON },
+	{ TG_M_GET,    "/admin/redeem-codes",		   h_admin_redeem_list,	RF_ADMIN },
+	{ TG_M_POST,   "/user/redeem",			   h_user_redeem,	RF_AUTH | RF_JSON },
+	{ TG_M_GET,    "/user/topups",			   h_user_credits,	RF_AUTH },
+	{ TG_M_POST,   "/billing/webhook",		   h_billing_webhook,	0 },
 };
 /* clang-format on */
 

@@ -13,7 +13,7 @@
 
 /* clang-format off */
 const struct stmt_row q_ledger_stmts[] = {
-	{ STMT_CREDIT_LIST, "SELECT e.id, DATE_FORMAT(e.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), e.kind, e.amount, e.note, u.public_id FROM ledger_entries e LEFT JOIN users u ON u.id = e.actor_user_id WHERE e.account_id = ? AND e.kind IN ('topup', 'adjust') AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?", DB_SF_READ },
+	{ STMT_CREDIT_LIST, "SELECT e.id, DATE_FORMAT(e.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), e.kind, e.amount, e.note, u.public_id, COALESCE(e.source, IF(e.actor_user_id IS NULL, 'operator', 'admin')), e.source_ref FROM ledger_entries e LEFT JOIN users u ON u.id = e.actor_user_id WHERE e.account_id = ? AND e.kind IN ('topup', 'adjust') AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?", DB_SF_READ },
 	{ STMT_LEDGER_INSERT, "INSERT INTO ledger_entries (account_id, kind, amount, dedupe_key, note, actor_user_id) VALUES (?, ?, ?, ?, ?, ?)", DB_SF_HOT },
 	{ STMT_ADMIN_BALANCES, "SELECT u.public_id, u.email, a.balance, a.reserved, (SELECT COUNT(*) FROM api_keys k WHERE k.user_id = u.id AND k.revoked_at IS NULL) FROM users u JOIN accounts a ON a.user_id = u.id ORDER BY u.id LIMIT ? OFFSET ?", DB_SF_READ },
 	{ STMT_HOLD_BY_IDEM, "SELECT id, amount, state, CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE account_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
@@ -429,7 +429,8 @@ q_credit_list(struct db_conn *c, struct arena *a, int64_t user_id,
 	for (i = 0; i < rows.nrows; i++) {
 		v = &rows.v[i * rows.ncols];
 		e[i] = (struct credit_row){v[0].i, q_str(&v[1]), q_str(&v[2]),
-		    v[3].i, q_str(&v[4]), q_str(&v[5])};
+		    v[3].i, q_str(&v[4]), q_str(&v[5]), q_str(&v[6]),
+		    q_str(&v[7])};
 	}
 	*out = e;
 	*n = rows.nrows;

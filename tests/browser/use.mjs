@@ -227,6 +227,41 @@ await step('top-ups', async () => {
   noErrors(s, 'top-ups');
 });
 
+// --- top-ups: redeem a code (issue 18, money) ---------------------------------------------------
+// USE_CODE (a single-use code of USE_CODE_AMOUNT and batch USE_CODE_BATCH, made by the admin
+// in t_dashboard_use.sh): a wrong code shows the gateway's message, the right one (typed in
+// lower case) is credited, the balance and the history follow without a reload.
+await step('top-ups redeem', async () => {
+  if (!env.USE_CODE) {
+    skip('redeem form: no code was made (POST /admin/redeem-codes is not in this tree)');
+    return;
+  }
+  await gotoPage(page, app, 'topups', 'Top-ups');
+  const bal = page.locator('.balance dd').first();
+  await bal.waitFor({ timeout: 15000 });
+  const before = await bal.innerText();
+  const box = page.getByLabel('Code', { exact: true });
+  await box.fill('ZZZZ-ZZZZ-ZZZZ-ZZZZ');
+  await page.getByRole('button', { name: 'Redeem' }).click();
+  const err = page.locator('form.redeem .error');
+  await page.waitForFunction(() => document.querySelector('form.redeem .error')?.textContent.length > 0, null, { timeout: 15000 });
+  check(/not valid/.test(await err.innerText()), `redeem: a wrong code shows the gateway's message (${await err.innerText()})`);
+  await box.fill(env.USE_CODE.toLowerCase());
+  await page.getByRole('button', { name: 'Redeem' }).click();
+  const toast = page.locator('#toasts');
+  await page.waitForFunction(() => /Redeemed/.test(document.querySelector('#toasts')?.textContent || ''), null, { timeout: 15000 });
+  check((await toast.innerText()).includes(await usd(env.USE_CODE_AMOUNT)), `redeem: the live region says what was redeemed (${await toast.innerText()})`);
+  check((await err.innerText()) === '' && (await box.inputValue()) === '', 'redeem: the error is gone and the field is empty');
+  await page.waitForFunction((b) => document.querySelector('.balance dd')?.textContent !== b, before, { timeout: 15000 });
+  result.balance_after_redeem = await bal.innerText();
+  const rows = rowsOf('section[aria-labelledby=topups-list]');
+  const r = await cellTexts(rows.filter({ hasText: env.USE_CODE_BATCH }).first());
+  check(r[1] === 'Top-up' && r[2] === (await usd(env.USE_CODE_AMOUNT)) && r.includes('Redeemed code'), `redeem: the history lists the code's top-up with its batch (${r.join(' | ')})`);
+  await checkAxe(page, 'top-ups with the redeem form');
+  await shot(page, 'use-redeem');
+  noErrors(s, 'top-ups redeem', [/status of 400.*\/user\/redeem/]);
+});
+
 // --- playground: errors, stop, session --------------------------------------------------------
 await step('playground errors', async () => {
   await gotoPage(page, app, 'playground', 'Playground');

@@ -39,6 +39,12 @@ endpoints=(
 	"GET /admin/audit/verify key"
 	"GET /auth/session none"
 	"GET /auth/config none"
+	# issue 18: money
+	"POST /admin/redeem-codes key"
+	"GET /admin/redeem-codes key"
+	"POST /user/redeem key"
+	"GET /user/topups key"
+	"POST /billing/webhook none"
 )
 
 http GET "$URL/openapi.json"

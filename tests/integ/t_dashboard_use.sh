@@ -48,8 +48,13 @@ HAVE_OVERVIEW=0
 grep -q 'chart' "$TOLLGATE_SRCDIR/www/app/js/pages/overview.js" && HAVE_OVERVIEW=1
 note "summary $HAVE_SUMMARY credits $HAVE_CREDITS status filter $HAVE_STATUS overview chart $HAVE_OVERVIEW"
 
+# issue 18, money: a code for the Top-ups page's Redeem form (none where the route is missing).
+USE_CODE='' USE_CODE_AMOUNT=2.00 USE_CODE_BATCH=''
+req POST /admin/redeem-codes "$AK_ADMIN" "{\"amount\":\"$USE_CODE_AMOUNT\",\"count\":1}"
+[ "$code" = 201 ] && USE_CODE=$(jv '.codes[0]') USE_CODE_BATCH=$(jv .batch.id)
 USE_EMAIL=$REG_EMAIL USE_PASSWORD=$CP_PW USE_KEY=$NEW_KEY USE_KEY_NAME=playground USE_OUT=$T/use
 export USE_EMAIL USE_PASSWORD USE_KEY USE_KEY_NAME USE_NOTE USE_TOPUP USE_OUT USE_PRIOR HAVE_SUMMARY HAVE_CREDITS HAVE_STATUS HAVE_OVERVIEW
+export USE_CODE USE_CODE_AMOUNT USE_CODE_BATCH
 browser_run use.mjs
 
 # What the page showed against the database: the playground's request is one usage record of
@@ -74,4 +79,8 @@ check "the CSV export holds the record's request id and charge" \
 # The stopped stream's hold settles once tollgate has drained it; then the books balance.
 check "every hold of the user settles" wait_for "the holds settle" 60 no_open "$UIDN"
 check "the ledger reconciles" ledger_check "$U_ID"
+if [ -n "$USE_CODE" ]; then
+	check "the Redeem form's code is credited once, naming its batch" test \
+		"$(q "SELECT COUNT(*) FROM ledger_entries WHERE source = 'code' AND source_ref = '$USE_CODE_BATCH' AND account_id = $UIDN")" = 1
+fi
 finish
