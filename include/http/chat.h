@@ -130,6 +130,9 @@ struct call {
 	const struct api_ops *api; /* the client's API; NULL: OpenAI's */
 	json_t *native;		   /* its body in that API (api != NULL) */
 	struct relay rl;	   /* the provider's side */
+	/* issue 18: convlog (conv_cap.c) */
+	int conv;	       /* enum conv_level in force for this request */
+	struct buf *conv_text; /* the answer's text at the full level */
 };
 
 /*

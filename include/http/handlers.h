@@ -97,5 +97,9 @@ enum tg_err h_admin_monitor(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
+/* issue 18: convlog: h_conv.c */
+enum tg_err h_user_conversations(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_conversation_get(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_conversation_delete(struct tg_req *, struct tg_resp *);
 
 #endif

@@ -139,11 +139,24 @@ enum stmt {
 	STMT_ALIAS_SET,
 	STMT_ALIAS_DELETE,
 	STMT_ALIAS_LIST,
+	/* issue 18: convlog */
+	STMT_CONV_LIST,
+	STMT_CONV_GET,
+	STMT_CONV_DELETE,
+	STMT_CONV_DELETE_USER,
+	STMT_CONV_PURGE,
+	STMT_CONV_PURGE_GONE,
+	STMT_CONV_USER_SET,
 	STMT__MAX
 };
 
 /* Multi-row INSERTs (db_exec_rows), by table. */
-enum batch { BATCH_USAGE, BATCH_LEDGER, BATCH__MAX };
+enum batch {
+	BATCH_USAGE,
+	BATCH_LEDGER,
+	BATCH_CONV, /* issue 18: convlog */
+	BATCH__MAX
+};
 
 /* One row of a q_*.c statement table, ended by {STMT__MAX, NULL, 0}. */
 struct stmt_row {
@@ -156,5 +169,6 @@ struct stmt_row {
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
     q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
+extern const struct stmt_row q_conv_stmts[]; /* issue 18: convlog */
 
 #endif

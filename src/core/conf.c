@@ -419,6 +419,24 @@ set_scope(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return -1;
 }
 
+/* issue 18: convlog: what of a conversation is kept (enum conv_level). */
+static int
+set_conv(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	static const char *const names[] = {[CONV_OFF] = "off",
+	    [CONV_METADATA] = "metadata",
+	    [CONV_FULL] = "full"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0) {
+			*(int *)f = (int)i;
+			return 0;
+		}
+	perr(p, "'%s' is not off, metadata or full", v);
+	return -1;
+}
+
 /* An ending's charge without usage: the hold, or an estimate. */
 static int
 set_charge(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
@@ -579,6 +597,9 @@ static const struct conf_key keys[] = {
 	{ "security", "master_key_file", set_str,     CO(master_key_file),    0, 0 },
 	{ "security", "allow_plain_http", set_bool,   CO(allow_plain_http),   0, 0 },
 	{ "debug",  "routes",		 set_bool,    CO(debug_routes),	      0, 0 },
+	/* issue 18: convlog */
+	{ "logging", "conversations",	 set_conv,    CO(conversations),      0, 0 },
+	{ "logging", "retention_days",	 set_uint,    CO(retention_days),     1, 36500 },
 };
 /* clang-format on */
 
@@ -647,6 +668,7 @@ conf_defaults(void)
 	c->cache_ttl = 5;
 	c->db_batch_rows = 16;
 	c->lease_idle = 10;
+	c->retention_days = 30; /* issue 18: convlog */
 	return c;
 }
 

@@ -24,6 +24,7 @@
 #include "domain/usage.h"
 #include "http/answer.h"
 #include "http/chat.h"
+#include "http/conv_cap.h"
 #include "http/estimate.h"
 #include "http/ctx.h"
 #include "http/handlers.h"
@@ -224,6 +225,7 @@ finish_nonstream(struct call *x)
 		return resp_fail(
 		    x->r, x->resp, x->rl.fail, NULL, "%s", x->rl.fail_msg);
 	}
+	conv_answer(x, o); /* issue 18: convlog */
 	if (counted == PU_NO_COUNTS) {
 		x->rl.delivered = 1;
 		estimate_answer(x, o); /* the text's bytes, not the JSON's */

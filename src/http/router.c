@@ -95,6 +95,10 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/usage/summary",		   h_user_usage_summary, RF_AUTH },
 	{ TG_M_GET,    "/user/credits",			   h_user_credits,	RF_AUTH },
 	{ TG_M_GET,    "/admin/audit/verify",		   h_admin_audit_verify, RF_ADMIN },
+	/* issue 18: convlog */
+	{ TG_M_GET,    "/user/conversations",		   h_user_conversations, RF_AUTH },
+	{ TG_M_GET,    "/user/conversations/{id}",	   h_user_conversation_get, RF_AUTH },
+	{ TG_M_DELETE, "/user/conversations/{id}",	   h_user_conversation_delete, RF_AUTH },
 };
 /* clang-format on */
 
