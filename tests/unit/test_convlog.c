@@ -146,7 +146,7 @@ rmdir_all(const char *dir)
 static void
 t_journal_line(void **state)
 {
-	char dir[] = "/tmp/test_convlog.XXXXXX", err[128], *data, *nl;
+	char dir[64] = "/tmp/test_convlog.XXXXXX", err[128], *data, *nl;
 	static char req[CONVLOG_BODY_MAX + 100], ans[CONVLOG_BODY_MAX];
 	unsigned char master[CRYPTO_MASTER_LEN];
 	struct convlog_rec r;
