@@ -17,6 +17,12 @@ enum conf_registration { REG_OPEN = 0, REG_INVITE, REG_CLOSED };
 /* What a request that reached the provider but got no usage is charged. */
 enum conf_charge { CHARGE_HOLD = 0, CHARGE_ESTIMATE };
 
+/*
+ * issue 18: convlog.  How much of a conversation is kept ([logging]
+ * conversations, and each user's own choice): ordered, the lower wins.
+ */
+enum conv_level { CONV_OFF = 0, CONV_METADATA, CONV_FULL };
+
 struct conf {
 	char *path; /* the file this came from */
 
@@ -154,6 +160,9 @@ struct conf {
 	struct conf_key_limits {
 		int64_t rpm, rpd, min_interval_ms;
 	} ukey_default_limits;
+	/* issue 18: convlog: [logging] */
+	int conversations;	 /* enum conv_level: the operator's ceiling */
+	unsigned retention_days; /* conversations older are purged */
 };
 
 /* Called once per problem found; line is 0 for file-level errors. */

@@ -84,6 +84,15 @@ int crypto_seal(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
 int crypto_open(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
     size_t aadlen, const unsigned char *in, size_t n, unsigned char *out);
 
+/*
+ * issue 18: convlog.  A key for one purpose derived from the master key
+ * (HMAC-SHA-256 of "tollgate <purpose>" under it): what one purpose seals,
+ * another's key cannot open, and the master key itself seals nothing of it.
+ * 0 or -1.
+ */
+int crypto_derive(const unsigned char master[CRYPTO_MASTER_LEN],
+    const char *purpose, unsigned char out[CRYPTO_MASTER_LEN]);
+
 /* argon2id PHC string of password into out (at least 128 bytes); 0 or -1. */
 int crypto_password_hash(const char *password, char *out, size_t outlen);
 /* 1 when password matches the PHC string, 0 otherwise. */

@@ -55,6 +55,13 @@ void journal_close(struct journal *, struct db_conn *, struct arena *);
 /* Append one settled request; 0 when written, -1 (nothing written) else. */
 int journal_append(struct journal *, const struct journal_rec *);
 /*
+ * issue 18: convlog.  One conversation record: n columns (BATCH_CONV's) as a
+ * line of its own kind, written out in the transaction of the batch it falls
+ * in, like a settlement.  0 when written; -1 (nothing written) when it is
+ * too long to be read back whole (about 240 KiB) or cannot be written.
+ */
+int journal_append_conv(struct journal *, const struct db_val *cols, size_t n);
+/*
  * Write every complete line not yet written, this process's and those of dead
  * processes, to the database; tells the lease table how many lines of each
  * lease went out.  Returns the lines written, -1 on a database error (the

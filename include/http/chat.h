@@ -132,6 +132,9 @@ struct call {
 	struct relay rl;	   /* the provider's side */
 	/* issue 18: openrouter */
 	int passthrough; /* an uncatalogued OpenRouter id: billed by usage.cost */
+	/* issue 18: convlog (conv_cap.c) */
+	int conv;	       /* enum conv_level in force for this request */
+	struct buf *conv_text; /* the answer's text at the full level */
 };
 
 /*

@@ -127,5 +127,9 @@ enum tg_err h_admin_redeem_create(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_redeem_list(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_redeem(struct tg_req *, struct tg_resp *);
 enum tg_err h_billing_webhook(struct tg_req *, struct tg_resp *);
+/* issue 18: convlog: h_conv.c */
+enum tg_err h_user_conversations(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_conversation_get(struct tg_req *, struct tg_resp *);
+enum tg_err h_user_conversation_delete(struct tg_req *, struct tg_resp *);
 
 #endif

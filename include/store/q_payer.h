@@ -16,6 +16,7 @@ struct payer_row {
 	const char *group;     /* users.user_group; NULL: none */
 	const char *allowed;   /* the key's allowed_models (JSON); NULL: any */
 	int64_t credit_limit;  /* the key's; < 0: none */
+	const char *conv_log;  /* issue 18: users.conversation_log */
 };
 
 /* The user user_id and key key_id (0: none); TG_ENOENT when no such user. */

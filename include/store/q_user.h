@@ -33,6 +33,7 @@ struct user_row {
 	int64_t commission_bp;
 	const char *settings; /* JSON object text */
 	const char *created;  /* "YYYY-MM-DDTHH:MM:SSZ" */
+	const char *conv_log; /* issue 18: convlog: users.conversation_log */
 };
 /* The new user of a registration (STMT_USER_INSERT). */
 struct user_new_row {

@@ -169,11 +169,24 @@ enum stmt {
 	STMT_REDEEM_USE_INSERT,
 	STMT_BILLING_EVENT_INSERT,
 	STMT_TOPUP_INSERT,
+	/* issue 18: convlog */
+	STMT_CONV_LIST,
+	STMT_CONV_GET,
+	STMT_CONV_DELETE,
+	STMT_CONV_DELETE_USER,
+	STMT_CONV_PURGE,
+	STMT_CONV_PURGE_GONE,
+	STMT_CONV_USER_SET,
 	STMT__MAX
 };
 
 /* Multi-row INSERTs (db_exec_rows), by table. */
-enum batch { BATCH_USAGE, BATCH_LEDGER, BATCH__MAX };
+enum batch {
+	BATCH_USAGE,
+	BATCH_LEDGER,
+	BATCH_CONV, /* issue 18: convlog */
+	BATCH__MAX
+};
 
 /* One row of a q_*.c statement table, ended by {STMT__MAX, NULL, 0}. */
 struct stmt_row {
@@ -196,5 +209,6 @@ extern const struct stmt_row q_did_stmts[];
     q_or_key_stmts[]; /* issue 18: openrouter */
 /* issue 18: money */
 extern const struct stmt_row q_money_stmts[];
+extern const struct stmt_row q_conv_stmts[]; /* issue 18: convlog */
 
 #endif

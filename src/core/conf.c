@@ -419,6 +419,24 @@ set_scope(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return -1;
 }
 
+/* issue 18: convlog: what of a conversation is kept (enum conv_level). */
+static int
+set_conv(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	static const char *const names[] = {[CONV_OFF] = "off",
+	    [CONV_METADATA] = "metadata",
+	    [CONV_FULL] = "full"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0) {
+			*(int *)f = (int)i;
+			return 0;
+		}
+	perr(p, "'%s' is not off, metadata or full", v);
+	return -1;
+}
+
 /* An ending's charge without usage: the hold, or an estimate. */
 static int
 set_charge(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
@@ -634,6 +652,9 @@ static const struct conf_key keys[] = {
 	{ "openrouter", "provisioning_key_file", set_str, CO(or_provisioning_key_file), 0, 0 },
 	{ "openrouter", "provider",	 set_str,     CO(or_provider),	      0, 0 },
 	{ "upstream", "default_key_limits", set_key_limits, CO(ukey_default_limits), 0, 0 },
+	/* issue 18: convlog */
+	{ "logging", "conversations",	 set_conv,    CO(conversations),      0, 0 },
+	{ "logging", "retention_days",	 set_uint,    CO(retention_days),     1, 36500 },
 };
 /* clang-format on */
 
@@ -709,6 +730,7 @@ conf_defaults(void)
 	c->or_provider = strdup("openrouter");
 	c->ukey_default_limits.rpm = c->ukey_default_limits.rpd = -1;
 	c->webhook_tolerance = 300; /* issue 18: money */
+	c->retention_days = 30; /* issue 18: convlog */
 	return c;
 }
 

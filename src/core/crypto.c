@@ -438,6 +438,19 @@ crypto_open(const unsigned char key[CRYPTO_MASTER_LEN], const void *aad,
 }
 
 int
+crypto_derive(const unsigned char master[CRYPTO_MASTER_LEN],
+    const char *purpose, unsigned char out[CRYPTO_MASTER_LEN])
+{
+	char label[128];
+	int n = snprintf(label, sizeof(label), "tollgate %s", purpose);
+
+	if (n < 0 || (size_t)n >= sizeof(label))
+		return -1;
+	return crypto_hmac_sha256(
+	    master, CRYPTO_MASTER_LEN, label, (size_t)n, out);
+}
+
+int
 crypto_master_new(char hex[2 * CRYPTO_MASTER_LEN + 1])
 {
 	unsigned char k[CRYPTO_MASTER_LEN];

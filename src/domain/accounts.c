@@ -14,12 +14,14 @@
 #include "core/json.h"
 #include "core/money.h"
 #include "io/db.h"
+#include "store/q_conv.h"
 #include "store/q_key.h"
 #include "store/q_did.h"
 #include "store/q_user.h"
 #include "domain/accounts.h"
 #include "domain/audit.h"
 #include "domain/auth.h"
+#include "domain/convlog.h"
 #include "domain/keys.h"
 #include "domain/op.h"
 
@@ -183,6 +185,8 @@ account_user(
 	if (full) {
 		json_object_set_new(
 		    u, "settings", json_loads(v.settings, 0, NULL));
+		json_object_set_new(u, "conversation_log", /* issue 18 */
+		    json_string(v.conv_log != NULL ? v.conv_log : "off"));
 		json_object_set_new(u, "commission_percent",
 		    v.has_commission
 			? json_real((double)v.commission_bp / 100.0)
@@ -665,6 +669,7 @@ static const struct jx_field profile_fields[] = {
 	{ "email",		JX_STRING,		0 },
 	{ "current_password",	JX_STRING,		0 },
 	{ "settings",		JX_OBJECT,		0 },
+	{ "conversation_log",	JX_STRING,		0 }, /* issue 18: convlog */
 	{ NULL,			0,			0 },
 };
 /* clang-format on */
@@ -748,9 +753,11 @@ account_update_profile(struct db_conn *c, struct op *op, int64_t user_id,
 	}
 	email = json_string_value(json_object_get(before, "email"));
 	if ((rc = profile_email(c, op, user_id, b, &email)) != TG_OK ||
-	    (rc = profile_settings(op, b, before, &settings)) != TG_OK)
+	    (rc = profile_settings(op, b, before, &settings)) != TG_OK ||
+	    (rc = convlog_check_level(op, b)) != TG_OK)
 		return rc;
-	if ((rc = audit_begin(c)) != TG_OK)
+	if ((rc = audit_begin(c)) != TG_OK ||
+	    (rc = convlog_set_level(c, op, user_id, b)) != TG_OK)
 		goto fail;
 	if ((rc = q_user_update_profile(
 		 c, op->arena, user_id, name, email, settings)) != TG_OK) {
@@ -794,7 +801,8 @@ account_delete_proven(struct db_conn *c, struct op *op, int64_t user_id)
 		goto fail;
 	if ((rc = q_user_delete(c, op->arena, user_id)) != TG_OK ||
 	    (rc = q_key_revoke_all(c, op->arena, user_id)) != TG_OK ||
-	    (rc = q_session_revoke_all(c, op->arena, user_id)) != TG_OK)
+	    (rc = q_session_revoke_all(c, op->arena, user_id)) != TG_OK ||
+	    (rc = q_conv_delete_user(c, op->arena, user_id)) != TG_OK)
 		goto fail;
 	if ((rc = audit_commit(c, op->arena, op, "user.delete", "user",
 		 json_string_value(json_object_get(before, "id")), before,

@@ -33,6 +33,11 @@
 #define PATH_MAX_LEN   4096
 #define PENDING_MAX    (4u << 20) /* unwritten bytes the sweeper reads */
 #define EXACT_TAG      "x "	  /* the line of an exact hold starts so */
+/* issue 18: convlog */
+#define CONV_TAG       "c " /* a conversation record's line starts so */
+#define CONV_LINE_MAX  (READ_BYTES - (8u << 10)) /* always read whole */
+#define CONV_BATCH_MAX 128 /* conversation rows per transaction */
+#define CONV_COLS      17  /* BATCH_CONV's */
 
 struct journal {
 	char *dir;
@@ -119,6 +124,67 @@ put_i64(char *o, int64_t v)
 	return o;
 }
 
+/* The line's room for cols (as put_cols writes them). */
+static size_t
+cols_room(const struct db_val *cols, size_t n)
+{
+	size_t i, room = 0;
+
+	for (i = 0; i < n; i++)
+		room += cols[i].type == DBT_STR ? 2 + 2 * cols[i].len : 2 + 20;
+	return room;
+}
+
+/* cols at o, each after a space: i<decimal>, s<hex> or - (NULL). */
+static char *
+put_cols(char *o, const struct db_val *cols, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		*o++ = ' ';
+		if (cols[i].type == DBT_I64) {
+			*o++ = 'i';
+			o = put_i64(o, cols[i].i);
+		} else if (cols[i].type == DBT_STR) {
+			*o++ = 's';
+			o = put_hex(o, cols[i].s, cols[i].len);
+		} else {
+			*o++ = '-';
+		}
+	}
+	return o;
+}
+
+/* One whole line into the file: 0, or -1 when it is not all written. */
+static int
+put_line(struct journal *j, const char *line, size_t n)
+{
+	ssize_t w;
+	int rc;
+
+	pthread_rwlock_rdlock(&j->rot);
+	/* One write() per line: O_APPEND keeps lines whole between threads. */
+	w = write(j->fd, line, n);
+	/*
+	 * Written, a line survives the process; synced, the machine too.
+	 * Concurrent requests' syncs share the disk's flushes.  A line that
+	 * was written but not synced is still in the file: it is counted as
+	 * written (settling it again elsewhere would charge it twice).
+	 */
+	rc = w == (ssize_t)n ? 0 : -1;
+	if (rc == 0 && j->sync && fdatasync(j->fd) == -1)
+		log_msg(LOG_ERR,
+		    "journal: fdatasync (%s): a line may not survive "
+		    "a crash of the machine",
+		    strerror(errno));
+	pthread_rwlock_unlock(&j->rot);
+	if (w > 0 && rc == -1)
+		log_msg(LOG_ERR, "journal: a short write (%s): a line is lost",
+		    strerror(errno));
+	return rc;
+}
+
 /*
  * The line is built in one allocation sized from the record (hex doubles a
  * string; a number takes at most 20 bytes), not by formatted appends: it is
@@ -128,13 +194,10 @@ int
 journal_append(struct journal *j, const struct journal_rec *r)
 {
 	char *line, *o;
-	size_t i, room = 2 + 4 * HOLD_ID_LEN + 1 + 3 * 21 + 1;
-	ssize_t w;
-	int rc = -1;
+	size_t room = 2 + 4 * HOLD_ID_LEN + 1 + 3 * 21 + 1;
+	int rc;
 
-	for (i = 0; i < LEDGER_USAGE_COLS; i++)
-		room += r->usage[i].type == DBT_STR ? 2 + 2 * r->usage[i].len
-						    : 2 + 20;
+	room += cols_room(r->usage, LEDGER_USAGE_COLS);
 	if (room > LINE_MAX_BYTES || (line = malloc(room)) == NULL)
 		return -1;
 	o = line;
@@ -151,39 +214,27 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	o = put_i64(o, r->key_id);
 	*o++ = ' ';
 	o = put_i64(o, r->charge);
-	for (i = 0; i < LEDGER_USAGE_COLS; i++) {
-		const struct db_val *v = &r->usage[i];
-
-		*o++ = ' ';
-		if (v->type == DBT_I64) {
-			*o++ = 'i';
-			o = put_i64(o, v->i);
-		} else if (v->type == DBT_STR) {
-			*o++ = 's';
-			o = put_hex(o, v->s, v->len);
-		} else
-			*o++ = '-';
-	}
+	o = put_cols(o, r->usage, LEDGER_USAGE_COLS);
 	*o++ = '\n';
-	pthread_rwlock_rdlock(&j->rot);
-	/* One write() per line: O_APPEND keeps lines whole between threads. */
-	w = write(j->fd, line, (size_t)(o - line));
-	/*
-	 * Written, a line survives the process; synced, the machine too.
-	 * Concurrent requests' syncs share the disk's flushes.  A line that
-	 * was written but not synced is still in the file: it is counted as
-	 * written (settling it again elsewhere would charge it twice).
-	 */
-	rc = w == o - line ? 0 : -1;
-	if (rc == 0 && j->sync && fdatasync(j->fd) == -1)
-		log_msg(LOG_ERR,
-		    "journal: fdatasync (%s): a line may not survive "
-		    "a crash of the machine",
-		    strerror(errno));
-	pthread_rwlock_unlock(&j->rot);
-	if (w > 0 && rc == -1)
-		log_msg(LOG_ERR, "journal: a short write (%s): a line is lost",
-		    strerror(errno));
+	rc = put_line(j, line, (size_t)(o - line));
+	free(line);
+	return rc;
+}
+
+int
+journal_append_conv(struct journal *j, const struct db_val *cols, size_t n)
+{
+	size_t room = 2 + cols_room(cols, n) + 2;
+	char *line, *o;
+	int rc;
+
+	if (n != CONV_COLS || room > CONV_LINE_MAX ||
+	    (line = malloc(room)) == NULL)
+		return -1;
+	memcpy(line, CONV_TAG, 2);
+	o = put_cols(line + 2, cols, n);
+	*o++ = '\n';
+	rc = put_line(j, line, (size_t)(o - line));
 	free(line);
 	return rc;
 }
@@ -242,13 +293,51 @@ static const struct db_val newer_cols[LEDGER_USAGE_COLS - JOURNAL_COLS_V1] = {
 };
 /* clang-format on */
 
+/* One column as put_cols wrote it (strings in a); -1 when malformed. */
+static int
+parse_val(const char *tok, struct arena *a, struct db_val *v)
+{
+	unsigned char *bin;
+	size_t n;
+
+	if (tok[0] == 'i') {
+		*v = DB_I64(strtoll(tok + 1, NULL, 10));
+	} else if (tok[0] == 's') {
+		n = strlen(tok + 1);
+		if (n % 2 != 0 || (bin = arena_alloc(a, n / 2 + 1)) == NULL ||
+		    unhex(tok + 1, n / 2, bin) == -1)
+			return -1;
+		bin[n / 2] = '\0';
+		*v = (struct db_val){
+		    .type = DBT_STR, .s = (const char *)bin, .len = n / 2};
+	} else if (tok[0] == '-' && tok[1] == '\0') {
+		*v = DB_NULLV;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* issue 18: convlog.  A conversation line (after its tag) into row. */
+static int
+parse_conv(char *p, struct arena *a, struct db_val *row)
+{
+	char *tok, *save = NULL;
+	size_t i;
+
+	for (i = 0; i < CONV_COLS; i++)
+		if ((tok = strtok_r(i == 0 ? p : NULL, " ", &save)) == NULL ||
+		    parse_val(tok, a, &row[i]) == -1)
+			return -1;
+	return strtok_r(NULL, " ", &save) == NULL ? 0 : -1;
+}
+
 /* Parse one line (NUL-terminated, no newline) into l; -1 when malformed. */
 static int
 parse_line(char *p, struct arena *a, struct line *l)
 {
 	char *tok, *save = NULL;
-	size_t i, n;
-	unsigned char *bin;
+	size_t i;
 
 	memset(l, 0, sizeof(*l));
 	if (strncmp(p, EXACT_TAG, 2) == 0) {
@@ -277,25 +366,8 @@ parse_line(char *p, struct arena *a, struct line *l)
 			l->usage[i] = newer_cols[i - JOURNAL_COLS_V1];
 			continue;
 		}
-		if (tok == NULL)
+		if (tok == NULL || parse_val(tok, a, &l->usage[i]) == -1)
 			return -1;
-		if (tok[0] == 'i') {
-			l->usage[i] = DB_I64(strtoll(tok + 1, NULL, 10));
-		} else if (tok[0] == 's') {
-			n = strlen(tok + 1);
-			if (n % 2 != 0 ||
-			    (bin = arena_alloc(a, n / 2 + 1)) == NULL ||
-			    unhex(tok + 1, n / 2, bin) == -1)
-				return -1;
-			bin[n / 2] = '\0';
-			l->usage[i] = (struct db_val){.type = DBT_STR,
-			    .s = (const char *)bin,
-			    .len = n / 2};
-		} else if (tok[0] == '-' && tok[1] == '\0') {
-			l->usage[i] = DB_NULLV;
-		} else {
-			return -1;
-		}
 	}
 	/* Before the api column every client spoke its endpoint's API. */
 	if (l->usage[JOURNAL_COL_API].type == DBT_NULL)
@@ -377,11 +449,20 @@ write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 	return TG_OK;
 }
 
-/* One transaction for lines[0..n): the money, the rows, the new offset. */
+/* issue 18: convlog: a batch's conversation rows (CONV_COLS each). */
+struct convs {
+	struct db_val *rows;
+	size_t n;
+};
+
+/*
+ * One transaction for lines[0..n) and the conversations cv: the money, the
+ * rows, the new offset.
+ */
 static enum tg_err
 write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
-    const char *mark, int64_t new_off, struct sum *leases, size_t *nleases,
-    struct db_val *rows)
+    const struct convs *cv, const char *mark, int64_t new_off,
+    struct sum *leases, size_t *nleases, struct db_val *rows)
 {
 	struct sum *accts, *keys;
 	struct db_val p[2];
@@ -434,7 +515,10 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 		if ((rc = db_exec(c, STMT_JOURNAL_KEY, p, 2, NULL, a)) != TG_OK)
 			goto fail;
 	}
-	if ((rc = write_rows(c, a, lines, n, rows)) != TG_OK)
+	if ((rc = write_rows(c, a, lines, n, rows)) != TG_OK ||
+	    (cv->n > 0 &&
+		(rc = db_exec_rows(c, BATCH_CONV, cv->rows, cv->n, a)) !=
+		    TG_OK))
 		goto fail;
 	p[0] = DB_STR(mark);
 	p[1] = DB_I64(new_off);
@@ -488,6 +572,40 @@ settle_exact(struct db_conn *c, struct arena *a, const char *mark,
 }
 
 /*
+ * The whole lines of data[0..got) (read at off): settlements into lines (*n),
+ * conversation records into cv, up to a batch of either.  Returns the bytes
+ * they took (0: no whole line yet).
+ */
+static size_t
+parse_batch(char *data, size_t got, struct arena *a, const char *mark,
+    int64_t off, struct line *lines, size_t *n, struct convs *cv)
+{
+	char *p, *nl;
+	int ok;
+
+	*n = 0;
+	cv->n = 0;
+	for (p = data; *n < BATCH_MAX && cv->n < CONV_BATCH_MAX &&
+	     (nl = memchr(p, '\n', (size_t)(data + got - p))) != NULL;
+	     p = nl + 1) {
+		*nl = '\0';
+		if (strncmp(p, CONV_TAG, 2) == 0) {
+			ok = parse_conv(
+				 p + 2, a, &cv->rows[cv->n * CONV_COLS]) == 0;
+			cv->n += ok;
+		} else {
+			ok = parse_line(p, a, &lines[*n]) == 0;
+			*n += ok;
+		}
+		if (!ok)
+			log_msg(LOG_ERR,
+			    "journal %s: a malformed line at %lld is skipped",
+			    mark, (long long)(off + (p - data)));
+	}
+	return (size_t)(p - data);
+}
+
+/*
  * Write out the complete lines of fd from *off; 0 or more lines written, -1
  * on a database error.
  */
@@ -499,7 +617,8 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 	struct line *lines;
 	struct sum *leases;
 	struct db_val *rows;
-	char *data, *p, *nl;
+	struct convs cv;
+	char *data;
 	size_t n = 0, nleases = 0, k, used, had;
 	struct stat st;
 	ssize_t got;
@@ -517,6 +636,7 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 	lines = arena_alloc(a, BATCH_MAX * sizeof(*lines));
 	leases = arena_alloc(a, BATCH_MAX * sizeof(*leases));
 	rows = arena_alloc(a, BATCH_MAX * LEDGER_USAGE_COLS * sizeof(*rows));
+	cv.rows = arena_alloc(a, CONV_BATCH_MAX * CONV_COLS * sizeof(*cv.rows));
 	/*
 	 * Each batch gives back what it took, so the memory of a tick is the
 	 * same for ten lines or for a dead process's million.
@@ -530,26 +650,16 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 		if ((got = pread(fd, data, want, *off)) <= 0)
 			break;
 		data[got] = '\0';
-		for (p = data, n = 0; n < BATCH_MAX &&
-		     (nl = memchr(p, '\n', (size_t)(data + got - p))) != NULL;
-		     p = nl + 1) {
-			*nl = '\0';
-			if (parse_line(p, a, &lines[n]) == 0)
-				n++;
-			else
-				log_msg(LOG_ERR,
-				    "journal %s: a malformed line at %lld is "
-				    "skipped",
-				    mark, (long long)(*off + (p - data)));
-		}
-		used = (size_t)(p - data);
+		used = parse_batch(
+		    data, (size_t)got, a, mark, *off, lines, &n, &cv);
 		if (used == 0)
 			break; /* a line still being written */
-		had = n;
-		if (n > 0 &&
+		had = n + cv.n;
+		if ((n > 0 || cv.n > 0) &&
 		    (settle_exact(c, a, mark, lines, &n) == -1 ||
-			write_out(c, a, lines, n, mark, *off + (int64_t)used,
-			    leases, &nleases, rows) != TG_OK))
+			write_out(c, a, lines, n, &cv, mark,
+			    *off + (int64_t)used, leases, &nleases,
+			    rows) != TG_OK))
 			return -1;
 		*off += (int64_t)used;
 		for (k = 0; k < nleases; k++)

@@ -9,6 +9,7 @@
 #include "core/conf.h"
 #include "core/json.h"
 #include "domain/auth.h"
+#include "domain/convlog.h"
 #include "domain/keypool.h"
 #include "domain/routing.h"
 #include "http/chat.h"
@@ -373,6 +374,7 @@ chat_payer(struct call *x)
 	x->allowed = pr.allowed;
 	x->group = pr.group;
 	x->credit_limit = pr.credit_limit;
+	x->conv = convlog_level(x->r->ctx->conf, pr.conv_log); /* issue 18 */
 	return TG_OK;
 }
 

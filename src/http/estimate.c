@@ -11,6 +11,7 @@
 #include "core/tokenize.h"
 #include "domain/pricing.h"
 #include "http/chat.h"
+#include "http/conv_cap.h"
 #include "http/estimate.h"
 #include "http/req.h"
 
@@ -196,6 +197,7 @@ estimate_keep(struct call *x, const json_t *chunk, size_t n)
 	const struct prov_ops *ops = relay_ops(x);
 	struct buf *b;
 
+	conv_keep(x, chunk); /* issue 18: convlog */
 	x->rl.delivered_bytes += n;
 	if (n == 0 || ops->text == NULL || (b = said_of(x)) == NULL)
 		return;

@@ -24,6 +24,7 @@
 #include "domain/usage.h"
 #include "http/answer.h"
 #include "http/chat.h"
+#include "http/conv_cap.h"
 #include "http/estimate.h"
 #include "http/ctx.h"
 #include "http/handlers.h"
@@ -230,6 +231,7 @@ finish_nonstream(struct call *x)
 	}
 	/* issue 18: openrouter: its cost from the text, to the last digit */
 	or_cost_exact(x, x->rl.hr.body, x->rl.hr.body_len);
+	conv_answer(x, o); /* issue 18: convlog */
 	if (counted == PU_NO_COUNTS) {
 		x->rl.delivered = 1;
 		estimate_answer(x, o); /* the text's bytes, not the JSON's */

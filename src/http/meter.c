@@ -16,6 +16,7 @@
 #include "domain/limits.h"
 #include "domain/usage.h"
 #include "http/chat.h"
+#include "http/conv_cap.h"
 #include "http/ctx.h"
 #include "http/estimate.h"
 #include "http/req.h"
@@ -246,6 +247,7 @@ meter_settle(
 	rc = credit_settle(&x->op, &db, &env, &x->cr, charge, cols);
 	x->charged = x->cr.charged;
 	x->balance_after = x->cr.balance_after;
+	conv_record(x, st, http_status); /* issue 18: convlog */
 	if (x->r->ctx->rate != NULL)
 		rate_settle(
 		    x->r->ctx->rate, &x->ticket, x->u.prompt + x->u.completion);

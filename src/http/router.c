@@ -124,6 +124,10 @@ static const struct route routes[] = {
 	{ TG_M_POST,   "/user/redeem",			   h_user_redeem,	RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/user/topups",			   h_user_credits,	RF_AUTH },
 	{ TG_M_POST,   "/billing/webhook",		   h_billing_webhook,	0 },
+	/* issue 18: convlog */
+	{ TG_M_GET,    "/user/conversations",		   h_user_conversations, RF_AUTH },
+	{ TG_M_GET,    "/user/conversations/{id}",	   h_user_conversation_get, RF_AUTH },
+	{ TG_M_DELETE, "/user/conversations/{id}",	   h_user_conversation_delete, RF_AUTH },
 };
 /* clang-format on */
 

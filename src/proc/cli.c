@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/convlog.h"
 #include "domain/accounts.h"
 #include "core/arena.h"
 #include "domain/audit.h"
@@ -798,6 +799,27 @@ cli_model(const struct conf *conf, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/*
+ * issue 18: convlog: conversations past [logging] retention_days, and those
+ * of deleted accounts; said only when there were some.
+ */
+static enum tg_err
+sweep_conversations(struct cli *x, const struct conf *conf)
+{
+	int64_t n = 0, total = 0;
+	enum tg_err rc;
+
+	do {
+		rc = convlog_purge(
+		    x->c, x->arena, conf->retention_days, 1000, &n);
+		total += n;
+		arena_reset(x->arena);
+	} while (rc == TG_OK && n > 0);
+	if (rc == TG_OK && total > 0)
+		printf("purged %lld conversation(s)\n", (long long)total);
+	return rc;
+}
+
 int
 cli_sweep(const struct conf *conf, int argc, char **argv)
 {
@@ -825,6 +847,8 @@ cli_sweep(const struct conf *conf, int argc, char **argv)
 	if (rc != TG_OK)
 		return fail(&x, rc, NULL);
 	printf("settled %u expired hold(s)\n", total);
+	if ((rc = sweep_conversations(&x, conf)) != TG_OK)
+		return fail(&x, rc, NULL);
 	cli_close(&x);
 	return EXIT_SUCCESS;
 }

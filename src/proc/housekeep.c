@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/auth.h"
+#include "domain/convlog.h"
 #include "domain/credit.h"
 #include "domain/journal.h"
 #include "domain/lease.h"
@@ -27,8 +28,9 @@
  * (3 840 parameters of 120 bytes for 128 usage rows).  Overflowing it
  * meant a fresh mapping, page faults and an unmap on every tick.
  */
-#define HK_ARENA_BYTES (3u << 20)
-#define SWEEP_BATCH    100
+#define HK_ARENA_BYTES	(3u << 20)
+#define SWEEP_BATCH	100
+#define CONV_PURGE_BITE 1000 /* issue 18: convlog: rows per DELETE */
 
 /*
  * The supervisor's own connection, kept for the life of the process: the
@@ -165,6 +167,31 @@ job_or_keys(struct tg_ctx *x, int busy)
 	arena_reset(x->hk_arena);
 }
 
+/*
+ * issue 18: convlog: conversations older than [logging] retention_days, and
+ * those of deleted accounts (a record written out after its account went),
+ * in bites of CONV_PURGE_BITE, each minute.
+ */
+static void
+job_conv_purge(struct tg_ctx *x, int busy)
+{
+	struct db_conn *c;
+	int64_t n = 0, total = 0;
+	int rounds = 0;
+
+	(void)busy;
+	if ((c = housekeep_db(x)) == NULL)
+		return;
+	while (convlog_purge(c, housekeep_arena(x), x->conf->retention_days,
+		   CONV_PURGE_BITE, &n) == TG_OK &&
+	    (total += n, n >= CONV_PURGE_BITE) && ++rounds < 10)
+		arena_reset(x->hk_arena);
+	arena_reset(x->hk_arena);
+	if (total > 0)
+		log_msg(
+		    LOG_INFO, "purged %lld conversation(s)", (long long)total);
+}
+
 /* clang-format off */
 static const struct hk_job {
 	unsigned every_ms;
@@ -175,6 +202,7 @@ static const struct hk_job {
 	{ 1000, job_auth },    /* API keys' last-used times out */
 	{ 1000, job_sweep },   /* on its own interval, checked each second */
 	{ 2000, job_or_keys }, /* issue 18: openrouter: users' keys' limits */
+	{ 60000, job_conv_purge }, /* issue 18: convlog: retention */
 };
 /* clang-format on */
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

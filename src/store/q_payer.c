@@ -10,7 +10,7 @@
 
 /* clang-format off */
 const struct stmt_row q_payer_stmts[] = {
-	{ STMT_CHAT_PAYER, "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", DB_SF_READ | DB_SF_CACHE },
+	{ STMT_CHAT_PAYER, "SELECT u.commission_bp, u.user_group, k.allowed_models, k.credit_limit, u.conversation_log FROM users u LEFT JOIN api_keys k ON k.id = ? WHERE u.id = ?", DB_SF_READ | DB_SF_CACHE },
 	{ STMT_KEY_SPENT, "SELECT spent FROM api_keys WHERE id = ?", DB_SF_READ },
 	{ STMT__MAX, NULL, 0 },
 };
@@ -34,6 +34,7 @@ q_payer_get(struct db_conn *c, struct arena *a, int64_t key_id, int64_t user_id,
 	out->group = v[1].type == DBT_NULL ? NULL : v[1].s;
 	out->allowed = v[2].type == DBT_NULL ? NULL : v[2].s;
 	out->credit_limit = v[3].type == DBT_NULL ? -1 : v[3].i;
+	out->conv_log = q_str(&v[4]); /* issue 18: convlog */
 	return TG_OK;
 }
 

@@ -15,7 +15,7 @@ const struct stmt_row q_user_stmts[] = {
 	{ STMT_USER_INSERT, "INSERT INTO users (public_id, email, username, name, password_hash, role, settings) VALUES (?, ?, ?, ?, ?, ?, '{}')", 0 },
 	{ STMT_ACCOUNT_INSERT, "INSERT INTO accounts (user_id) VALUES (?)", DB_SF_HOT },
 	{ STMT_USER_LOGIN, "SELECT u.id, u.public_id, u.password_hash, u.status FROM users u WHERE u.email = ?", DB_SF_READ },
-	{ STMT_USER_GET, "SELECT u.id, u.public_id, u.email, u.username, u.name, u.role, u.status, u.user_group, u.commission_bp, u.settings, DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ') FROM users u WHERE u.id = ?", DB_SF_READ },
+	{ STMT_USER_GET, "SELECT u.id, u.public_id, u.email, u.username, u.name, u.role, u.status, u.user_group, u.commission_bp, u.settings, DATE_FORMAT(u.created_at, '%Y-%m-%dT%H:%i:%sZ'), u.conversation_log FROM users u WHERE u.id = ?", DB_SF_READ },
 	{ STMT_USER_GET_PUBLIC, "SELECT u.id FROM users u WHERE u.public_id = ?", DB_SF_READ },
 	{ STMT_USER_GET_EMAIL, "SELECT u.id FROM users u WHERE u.email = ?", DB_SF_READ },
 	{ STMT_USER_UPDATE_PROFILE, "UPDATE users SET name = ?, email = ?, settings = ? WHERE id = ?", 0 },
@@ -91,6 +91,7 @@ q_user_get(struct db_conn *c, struct arena *a, int64_t id, struct user_row *u)
 	    .commission_bp = v[8].i,
 	    .settings = q_str(&v[9]),
 	    .created = q_str(&v[10]),
+	    .conv_log = q_str(&v[11]), /* issue 18: convlog */
 	};
 	return TG_OK;
 }

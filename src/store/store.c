@@ -30,6 +30,8 @@ static const struct stmt_row *const tables[] = {
     q_limit_stmts, q_audit_stmts, q_usage_stmts, q_upstream_stmts,
     q_catalog_stmts, q_or_key_stmts, /* issue 18: openrouter */
     q_money_stmts,
+    /* issue 18: convlog */
+    q_conv_stmts,
 };
 
 /*
@@ -52,6 +54,13 @@ static const struct db_batch_def batches[BATCH__MAX] = {
     [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
 		      "kind, amount, dedupe_key) VALUES ",
 	5},
+    /* issue 18: convlog; IGNORE: a line written out twice is one row. */
+    [BATCH_CONV] = {"INSERT IGNORE INTO conversations (request_id, user_id, "
+		    "api_key_id, level, api, model_id, stream, status, "
+		    "http_status, prompt_tokens, completion_tokens, charge, "
+		    "latency_ms, body, body_bytes, truncated, created_at) "
+		    "VALUES ",
+	17},
 };
 
 static struct db_stmt_def all[STMT__MAX];
