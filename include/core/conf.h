@@ -108,6 +108,9 @@ struct conf {
 	int journal_sync;    /* fdatasync each journal line before answering */
 	char *
 	    tokenizer_dir; /* BPE ranks for estimates (tokenize.h); NULL none */
+	/* issue 18: testmode */
+	int64_t test_credits; /* nano-USD a sandbox is refilled to each day */
+	int test_real_models; /* test keys may use real models (sandbox pays) */
 
 	/* [limits] */
 	char *limits_defaults_raw;

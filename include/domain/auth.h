@@ -29,6 +29,8 @@ struct principal {
 	unsigned perms;		  /* PERM_* */
 	int session;		  /* authenticated by a dashboard session */
 	char session_expires[24]; /* a session's end, ISO 8601 UTC; else "" */
+	/* issue 18: testmode */
+	int test; /* a gw_test_ key: the sandbox pays, test/... models answer */
 };
 
 /* A CSRF token in hex: HMAC-SHA256 keyed by the session token. */

@@ -97,5 +97,7 @@ enum tg_err h_admin_monitor(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_invites(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit(struct tg_req *, struct tg_resp *);
 enum tg_err h_admin_audit_verify(struct tg_req *, struct tg_resp *);
+/* issue 18: testmode (h_testmode.c) */
+enum tg_err h_user_sandbox(struct tg_req *, struct tg_resp *);
 
 #endif

@@ -139,6 +139,9 @@ enum stmt {
 	STMT_ALIAS_SET,
 	STMT_ALIAS_DELETE,
 	STMT_ALIAS_LIST,
+	/* issue 18: testmode */
+	STMT_SANDBOX_REFILL, /* tg_sandbox_refill: create, grant once a day */
+	STMT_SANDBOX_GET,    /* the sandbox account and its grant date */
 	STMT__MAX
 };
 
@@ -156,5 +159,7 @@ struct stmt_row {
 extern const struct stmt_row q_schema_stmts[], q_user_stmts[], q_key_stmts[],
     q_payer_stmts[], q_ledger_stmts[], q_limit_stmts[], q_audit_stmts[],
     q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[];
+/* issue 18: testmode */
+extern const struct stmt_row q_sandbox_stmts[];
 
 #endif

@@ -95,6 +95,8 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/usage/summary",		   h_user_usage_summary, RF_AUTH },
 	{ TG_M_GET,    "/user/credits",			   h_user_credits,	RF_AUTH },
 	{ TG_M_GET,    "/admin/audit/verify",		   h_admin_audit_verify, RF_ADMIN },
+	/* issue 18: testmode */
+	{ TG_M_GET,    "/user/sandbox",			   h_user_sandbox,	RF_AUTH },
 };
 /* clang-format on */
 

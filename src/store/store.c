@@ -21,6 +21,7 @@ static const struct stmt_row *const tables[] = {
     q_usage_stmts,
     q_upstream_stmts,
     q_catalog_stmts,
+    q_sandbox_stmts,
 };
 
 /*
