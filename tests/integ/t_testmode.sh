@@ -116,6 +116,16 @@ check "after the streams: sandbox $((S - SPENT)), real balance untouched" sh -c 
 	"[ '$(sandbox_row "$U1")' = '$((S - SPENT)) 0' ] && [ '$(acct_row "$U1")' = '$ONE 0' ]"
 check "still no upstream request" eq "$(n_mock)" "$n0"
 
+# An Anthropic client gets the same answer in its own shape (the OpenAI pivot, translated).
+http POST "$URL/v1/messages" -H "x-api-key: $TKEY" -H 'anthropic-version: 2023-06-01' \
+	-H 'Content-Type: application/json' \
+	--data-binary "{\"model\":\"test/echo\",\"max_tokens\":50,\"messages\":[{\"role\":\"user\",\"content\":\"$TEXT2\"}]}"
+expect_status "POST /v1/messages with a test key on test/echo: 200" 200
+check "... Anthropic's shape: the text, usage 4 in 4 out" json_is \
+	".type == \"message\" and .content[0].text == \"$TEXT2\" and .usage.input_tokens == 4 and .usage.output_tokens == 4"
+SPENT=$((SPENT + SCOST))
+check "... paid from the sandbox" eq "$(sandbox_row "$U1")" "$((S - SPENT)) 0"
+
 # --- who reaches what ------------------------------------------------------------------------
 chat "$LIVE" "$BODY"
 check "a live key asking test/echo: 404 model_not_found" is_err 404 model_not_found
@@ -156,7 +166,7 @@ req GET "/user/usage?limit=100" "$LIVE"
 check "GET /user/usage lists both modes, each record with its mode" json_is \
 	'(.data | map(.mode) | unique) == ["live","test"] and (.data | map(select(.mode == "live")) | length) == 1'
 req GET "/user/usage?mode=test&limit=100" "$LIVE"
-check "mode=test: the sandbox's records only" json_is '(.data | length) == 6 and (.data | all(.mode == "test"))'
+check "mode=test: the sandbox's records only" json_is '(.data | length) == 7 and (.data | all(.mode == "test"))'
 check "... their costs sum to what the sandbox spent" eq \
 	"$(jq -r '.data[].cost' "$T/body" | while read -r c; do usd_nano "$c"; done | awk '{s += $1} END {print s}')" "$SPENT"
 req GET "/user/usage?mode=live" "$LIVE"
