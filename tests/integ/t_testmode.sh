@@ -171,6 +171,11 @@ check "... their costs sum to what the sandbox spent" eq \
 	"$(jq -r '.data[].cost' "$T/body" | while read -r c; do usd_nano "$c"; done | awk '{s += $1} END {print s}')" "$SPENT"
 req GET "/user/usage?mode=live" "$LIVE"
 check "mode=live: the live record only" json_is '(.data | length) == 1 and .data[0].mode == "live" and .data[0].model == "test/cheap"'
+req GET "/user/usage/summary?mode=test" "$LIVE"
+check "the summary takes mode too: 7 test requests, their cost the sandbox's spend" json_is \
+	".totals.requests == 7 and ((.totals.cost | tonumber) * 1e9 | round) == $SPENT"
+req GET /user/bill "$LIVE"
+check "GET /user/bill counts real money only: the live request's $LCOST" eq "$(fnano "$T/body" .total.charge)" "$LCOST"
 req GET "/user/usage?mode=sandbox" "$LIVE"
 check "mode=sandbox: 400 invalid_value" is_err 400 invalid_value
 check "tollgate ledger check: the books are exact, sandbox included" ledger_check "$UPUB"

@@ -80,7 +80,7 @@ export default {
     const [bal, mon, sum, recent] = await Promise.all([
       settle(api('GET', '/user/balance')),
       settle(api('GET', '/user/monitor')),
-      settle(api('GET', '/user/usage/summary')),
+      settle(api('GET', '/user/usage/summary?mode=live')),
       settle(api('GET', '/user/usage?limit=10')),
     ]);
     for (const r of [bal, mon]) if (!r.ok && r.e.status === 401) throw r.e;
