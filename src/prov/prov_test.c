@@ -104,8 +104,9 @@ answer_text(
 			end = k + 1;
 		}
 	}
-	buf_append(out, "", 1);
-	out->len--;
+	/* NUL-terminated, the NUL not counted (a text at the cap stays cut). */
+	if (buf_append(out, "", 1) == TG_OK)
+		out->len--;
 }
 
 static json_t *
