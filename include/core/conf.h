@@ -119,6 +119,9 @@ struct conf {
 	char *webhook_secret_file;  /* POST /billing/webhook; NULL: off */
 	char *webhook_secret;	    /* its secrets, one a line (not a key) */
 	unsigned webhook_tolerance; /* seconds a signature's time may be off */
+	/* issue 18: testmode */
+	int64_t test_credits; /* nano-USD a sandbox is refilled to each day */
+	int test_real_models; /* test keys may use real models (sandbox pays) */
 
 	/* [limits] */
 	char *limits_defaults_raw;

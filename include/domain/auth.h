@@ -33,6 +33,8 @@ struct principal {
 	int basic; /* authenticated by HTTP Basic (an admin's password) */
 	/* issue 18 (did): the did:key that signed the request; else NULL */
 	const char *did;
+	/* issue 18: testmode */
+	int test; /* a gw_test_ key: the sandbox pays, test/... models answer */
 };
 
 /* A CSRF token in hex: HMAC-SHA256 keyed by the session token. */

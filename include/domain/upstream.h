@@ -28,6 +28,7 @@ enum prov_kind {
 	PROV_COMPATIBLE,
 	PROV_ANTHROPIC,
 	PROV_GEMINI,
+	PROV_TEST, /* issue 18: test/... answered by the gateway, no upstream */
 	PROV__MAX
 };
 

@@ -83,6 +83,8 @@ struct usage_filter {
 	const char *status; /* "ok", "error", "client_gone"; NULL: any */
 	int64_t before_id;  /* cursor: records older than this id */
 	int64_t limit;
+	/* issue 18: testmode */
+	const char *mode; /* "live", "test"; NULL: both */
 };
 /* Records newest first; *next = id for the next page, 0 at the end. */
 enum tg_err usage_list(struct db_conn *, struct arena *,

@@ -131,5 +131,7 @@ enum tg_err h_billing_webhook(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_conversations(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_conversation_get(struct tg_req *, struct tg_resp *);
 enum tg_err h_user_conversation_delete(struct tg_req *, struct tg_resp *);
+/* issue 18: testmode (h_testmode.c) */
+enum tg_err h_user_sandbox(struct tg_req *, struct tg_resp *);
 
 #endif

@@ -31,6 +31,8 @@ struct usage_query {
 	const char *model;
 	const char *status; /* ok, error, client_gone */
 	int64_t limit;
+	/* issue 18: testmode */
+	const char *mode; /* live, test; "": both */
 };
 /* One usage record as listed; strings NULL: SQL NULL. */
 struct usage_row {
@@ -47,6 +49,8 @@ struct usage_row {
 	int stream, estimated;
 	const char *api;     /* the API the client spoke */
 	int64_t cache_write; /* prompt tokens written to a cache */
+	/* issue 18: testmode */
+	const char *mode; /* live, test (a gw_test_ key's: the sandbox paid) */
 };
 /* Records newest first, at most q->limit. */
 enum tg_err q_usage_list(struct db_conn *, struct arena *,

@@ -177,6 +177,9 @@ enum stmt {
 	STMT_CONV_PURGE,
 	STMT_CONV_PURGE_GONE,
 	STMT_CONV_USER_SET,
+	/* issue 18: testmode */
+	STMT_SANDBOX_REFILL, /* tg_sandbox_refill: create, grant once a day */
+	STMT_SANDBOX_GET,    /* the sandbox account and its grant date */
 	STMT__MAX
 };
 
@@ -210,5 +213,7 @@ extern const struct stmt_row q_did_stmts[];
 /* issue 18: money */
 extern const struct stmt_row q_money_stmts[];
 extern const struct stmt_row q_conv_stmts[]; /* issue 18: convlog */
+/* issue 18: testmode */
+extern const struct stmt_row q_sandbox_stmts[];
 
 #endif

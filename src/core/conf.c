@@ -631,6 +631,9 @@ static const struct conf_key keys[] = {
 	/* issue 18: money */
 	{ "billing", "webhook_secret_file", set_str,  CO(webhook_secret_file), 0, 0 },
 	{ "billing", "webhook_tolerance", set_uint,   CO(webhook_tolerance),  1, 86400 },
+	/* issue 18: testmode */
+	{ "billing", "test_credits",	 set_usd,     CO(test_credits),	      0, 1000000 },
+	{ "billing", "test_real_models", set_bool,    CO(test_real_models),   0, 0 },
 	{ "limits", "defaults",		 set_limits,  CO(limits_defaults_raw), 0, 0 },
 	{ "limits", "group_defaults",	 set_limit_groups, CO(limits_groups_raw), 0, 0 },
 	{ "limits", "scope",		 set_scope,   CO(limits_global),      0, 0 },
@@ -667,6 +670,7 @@ conf_defaults(void)
 		return NULL;
 	c->listen = strdup("unix:/run/tollgate/tollgate.sock");
 	c->listen_mode = 0660;
+	c->test_credits = NANO_PER_USD; /* issue 18: $1.00 a day */
 	/*
 	 * A burst of new connections (a thousand streams opening at once)
 	 * overflows a short queue, and a full unix socket queue is a 502 from

@@ -551,6 +551,8 @@ auth_by_key(struct op *op, struct db_conn *c,
 	auth_mask(k.prefix, k.last4, p->masked, sizeof(p->masked));
 	p->admin_role = strcmp(k.role, "admin") == 0;
 	p->perms = auth_perms_parse(k.perms);
+	/* issue 18: a gw_test_ key pays from its user's sandbox only. */
+	p->test = strncmp(k.prefix, "gw_test_", 8) == 0;
 	if ((rc = key_usable(op, &k, p->key_pub, origin, now_us)) != TG_OK ||
 	    (rc = auth_check_perms(op, p, perms)) != TG_OK)
 		return rc;

@@ -26,6 +26,7 @@
 static const struct jx_field key_fields[] = {
 	{ "name",		JX_STRING,			0 },
 	{ "environment",	JX_STRING,			0 },
+	{ "mode",		JX_STRING,			0 },
 	{ "permissions",	JX_ARRAY,			0 },
 	{ "expires_at",		JX_STRING | JX_NULL,		0 },
 	{ "max_requests",	JX_INT | JX_NULL,		0 },
@@ -87,6 +88,11 @@ key_json(const struct key_row *v)
 	    v->pub, "name", v->name, "api_key", masked, "prefix", v->prefix,
 	    "last4", v->last4, "environment", v->env, "permissions", perms,
 	    "is_active", v->active, "is_primary", v->primary);
+	/* issue 18: a gw_test_ key pays from the sandbox. */
+	json_object_set_new(k, "mode",
+	    json_string(v->env != NULL && strcmp(v->env, "test") == 0
+		    ? "test"
+		    : "live"));
 	json_object_set_new(k, "expires_at", opt(v->expires));
 	json_object_set_new(k, "max_requests",
 	    v->max_requests >= 0 ? json_integer(v->max_requests) : json_null());
@@ -220,6 +226,35 @@ perms_from(struct op *op, const json_t *arr, const char **out)
 	return TG_OK;
 }
 
+/*
+ * issue 18: "mode": "test" makes a gw_test_ key (the sandbox pays), "live"
+ * any other; with an environment, the two must agree.
+ */
+static enum tg_err
+mode_of(struct op *op, const json_t *b, int creating, struct key_spec *s)
+{
+	const char *m = json_string_value(json_object_get(b, "mode"));
+	int test;
+
+	if (m == NULL)
+		return TG_OK;
+	if (strcmp(m, "test") != 0 && strcmp(m, "live") != 0)
+		return op_fail(op, TG_EINVAL, "invalid_value", "mode",
+		    "mode is test or live");
+	if (!creating)
+		return op_fail(op, TG_EINVAL, "invalid_value", "mode",
+		    "the mode is part of the key: create a new key instead");
+	test = strcmp(m, "test") == 0;
+	if (s->env < 0)
+		s->env = test ? KEY_TEST : KEY_LIVE;
+	else if ((s->env == KEY_TEST) != test)
+		return op_fail(op, TG_EINVAL, "invalid_value", "mode",
+		    "mode %s contradicts environment %s: a test key is "
+		    "environment test, and only it",
+		    m, crypto_key_env_name((enum key_env)s->env));
+	return TG_OK;
+}
+
 enum tg_err
 key_spec_from_json(
     struct op *op, const json_t *b, int creating, struct key_spec *s)
@@ -246,6 +281,8 @@ key_spec_from_json(
 	    (s->env = crypto_key_env_parse(json_string_value(v))) < 0)
 		return op_fail(op, TG_EINVAL, "invalid_value", "environment",
 		    "environment is one of live, test, staging, dev");
+	if ((rc = mode_of(op, b, creating, s)) != TG_OK)
+		return rc;
 	if (!creating && s->env >= 0)
 		return op_fail(op, TG_EINVAL, "invalid_value", "environment",
 		    "the environment is part of the key: create "

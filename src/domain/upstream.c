@@ -35,6 +35,7 @@ static const char *const kind_names[PROV__MAX] = {
 	[PROV_COMPATIBLE] = "openai-compatible",
 	[PROV_ANTHROPIC]  = "anthropic",
 	[PROV_GEMINI]	  = "gemini",
+	[PROV_TEST]	  = "test",
 };
 /* clang-format on */
 
@@ -392,7 +393,7 @@ upstream_provider_add(struct db_conn *c, struct op *op, const char *id,
 
 	if (!valid_id(id))
 		return invalid(op, "id: 1 to 32 of a-z, 0-9, - and _");
-	if (upstream_kind_parse(kind) == -1)
+	if (upstream_kind_parse(kind) == -1 || strcmp(kind, "test") == 0)
 		return invalid(op,
 		    "kind: openai, deepseek, openrouter, "
 		    "openai-compatible, anthropic or gemini");

@@ -113,6 +113,7 @@ query_of(const struct usage_filter *f, struct usage_query *q)
 	    .model = f->model != NULL ? f->model : "",
 	    .status = f->status != NULL ? f->status : "",
 	    .limit = f->limit,
+	    .mode = f->mode != NULL ? f->mode : "",
 	};
 }
 
@@ -125,9 +126,10 @@ opt(const char *s)
 static json_t *
 record_json(const struct usage_row *v)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, "
-			 "s:I, s:o, s:o, s:o, s:s, s:I, s:o, s:I, s:o, s:b, "
-			 "s:b, s:s, s:I}",
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, "
+	    "s:I, s:o, s:o, s:o, s:s, s:I, s:o, s:I, s:o, s:b, "
+	    "s:b, s:s, s:I}",
 	    "request_id", v->request_id, "created_at", v->created_at,
 	    "endpoint", v->endpoint, "model", v->model, "provider",
 	    opt(v->provider), "key_id", opt(v->key_pub), "prompt_tokens",
@@ -143,6 +145,11 @@ record_json(const struct usage_row *v)
 	    v->stream, "estimated", v->estimated, "api",
 	    v->api != NULL ? v->api : v->endpoint, "cache_write_tokens",
 	    (json_int_t)v->cache_write);
+
+	/* issue 18: who paid: the real account (live) or the sandbox (test). */
+	json_object_set_new(
+	    o, "mode", json_string(v->mode != NULL ? v->mode : "live"));
+	return o;
 }
 
 enum tg_err

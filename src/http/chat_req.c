@@ -450,6 +450,48 @@ keep_speaking(struct call *x)
 	    x->model, x->ep == EP_EMBEDDINGS ? "embeddings" : "completions");
 }
 
+/*
+ * issue 18: the test models (provider kind test) answer test keys (gw_test_)
+ * only, and test keys reach real models only with [billing]
+ * test_real_models (paid from the sandbox).  The deployments a caller may
+ * not use are left out; none left is said as the caller should hear it.
+ */
+static enum tg_err
+test_gate(struct call *x)
+{
+	const struct principal *who = x->r->who;
+	int real_ok = !who->test || x->r->ctx->conf->test_real_models;
+	size_t i, n = 0, tests = 0;
+
+	for (i = 0; i < x->nroutes; i++) {
+		tests += x->routes[i].kind == PROV_TEST;
+		if (x->routes[i].kind == PROV_TEST ? who->test : real_ok)
+			x->routes[n++] = x->routes[i];
+	}
+	x->nroutes = n;
+	if (n > 0 && (tests == 0 || x->ep == EP_CHAT))
+		return TG_OK;
+	if (n > 0)
+		return resp_fail_code(x->r, x->resp, TG_EINVAL,
+		    "unsupported_endpoint", "model",
+		    "the test model '%s' answers /v1/chat/completions only",
+		    x->model);
+	if (tests > 0)
+		return resp_fail_code(x->r, x->resp, TG_ENOENT,
+		    "model_not_found", "model",
+		    "the model '%s' does not exist or is not available; "
+		    "GET /v1/models lists them (the test models answer "
+		    "test keys, gw_test_..., only)",
+		    x->model);
+	return resp_fail_code(x->r, x->resp, TG_EPERM, "test_key_real_model",
+	    "model",
+	    "a test key (gw_test_...) may use the test models test/echo and "
+	    "test/stream only: this gateway does not let test keys reach "
+	    "real models ([billing] test_real_models is off); use a live key "
+	    "for '%s'",
+	    x->model);
+}
+
 enum tg_err
 chat_routes(struct call *x)
 {
@@ -485,7 +527,7 @@ chat_routes(struct call *x)
 		    "the model '%s' has no priced deployment; an "
 		    "administrator must add one before it can be used",
 		    x->model);
-	if ((rc = keep_speaking(x)) != TG_OK)
+	if ((rc = test_gate(x)) != TG_OK || (rc = keep_speaking(x)) != TG_OK)
 		return rc;
 	if (flat >= 0)
 		for (i = 0; i < x->nroutes; i++)

@@ -21,6 +21,7 @@
 #include "domain/ledger.h"
 #include "domain/limits.h"
 #include "domain/op.h"
+#include "domain/sandbox.h"
 #include "domain/usage.h"
 #include "http/answer.h"
 #include "http/chat.h"
@@ -85,7 +86,7 @@ refuse_credit(struct call *x, enum ledger_short why)
 			avail = 0;
 	} else {
 		account_balance(
-		    x->c, &x->op, x->r->who->user_id, &bal, &res, &od);
+		    x->c, &x->op, sandbox_account(x->r->who), &bal, &res, &od);
 		avail = bal + od;
 	}
 	if (!chat_eps[x->ep].outputs)
@@ -397,8 +398,8 @@ reserve(struct call *x, int *answered)
 	 * the key's outcome, told the same way every time (never "still
 	 * running", never a second charge).
 	 */
-	if (ledger_idem_swept(x->c, r->arena, r->who->user_id, r->who->key_id,
-		x->idem, &swept) == TG_OK)
+	if (ledger_idem_swept(x->c, r->arena, sandbox_account(r->who),
+		r->who->key_id, x->idem, &swept) == TG_OK)
 		return resp_fail_code(r, x->resp, TG_ECONFLICT,
 		    "idempotency_request_interrupted", NULL,
 		    "the request with this Idempotency-Key was interrupted "
@@ -529,8 +530,11 @@ h_quote(struct tg_req *r, struct tg_resp *resp)
 	}
 	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
 		return rc;
-	if ((rc = account_balance(
-		 x.c, &x.op, r->who->user_id, &bal, &res, &od)) != TG_OK)
+	/* A test key's sandbox exists (and has today's grant) once asked. */
+	if (r->who->test && (rc = sandbox_refill(x.c, &x.op, NULL)) != TG_OK)
+		return rc;
+	if ((rc = account_balance(x.c, &x.op, sandbox_account(r->who), &bal,
+		 &res, &od)) != TG_OK)
 		return rc;
 	avail = bal + od;
 	if ((left = chat_key_left(&x)) >= 0 && left < avail)

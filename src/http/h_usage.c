@@ -96,6 +96,22 @@ status_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
 	    "status is ok, error or client_gone");
 }
 
+/* issue 18: ?mode=live|test: the real account's records or the sandbox's. */
+static enum tg_err
+mode_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
+{
+	const char *v = req_query(r, "mode");
+
+	if (v == NULL || *v == '\0')
+		return TG_OK;
+	if (strcmp(v, "live") == 0 || strcmp(v, "test") == 0) {
+		f->mode = v;
+		return TG_OK;
+	}
+	return resp_fail_code(r, resp, TG_EINVAL, "invalid_value", "mode",
+	    "mode is live or test");
+}
+
 static enum tg_err
 filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
     struct usage_filter *f)
@@ -126,7 +142,8 @@ filter(struct tg_req *r, struct tg_resp *resp, struct db_conn *c,
 	}
 	if ((v = req_query(r, "model")) != NULL && *v != '\0')
 		f->model = v;
-	if ((rc = status_filter(r, resp, f)) != TG_OK)
+	if ((rc = status_filter(r, resp, f)) != TG_OK ||
+	    (rc = mode_filter(r, resp, f)) != TG_OK)
 		return rc;
 	if (!auth_whole_account(r->who)) {
 		/* A read-only key reads its own usage only. */
@@ -192,7 +209,7 @@ static const char *const csv_cols[] = {
 	"prompt_tokens", "completion_tokens", "cached_tokens",
 	"reasoning_tokens", "total_tokens", "base_cost", "commission", "cost",
 	"status", "http_status", "error", "latency_ms", "ttft_ms", "stream",
-	"estimated", NULL,
+	"estimated", "mode", NULL,
 };
 /* clang-format on */
 

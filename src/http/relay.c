@@ -20,6 +20,7 @@
 #include "http/estimate.h"
 #include "http/req.h"
 #include "http/resp.h"
+#include "prov/prov_test.h"
 
 /* --- relaying a stream ---------------------------------------------------------------- */
 
@@ -772,6 +773,47 @@ speak(struct call *x, const struct deployment *rt)
 		json_array_clear(x->rl.held);
 }
 
+/*
+ * issue 18: a test model (provider kind test) answers here, without a key or
+ * a connection; its answer, or its event stream, is read like a provider's.
+ */
+static enum relay_next
+test_attempt(struct call *x, const struct deployment *rt)
+{
+	struct prov_test_ask ask = {
+	    .id = arena_printf(x->r->arena, "chatcmpl-%s", x->r->request_id),
+	    .model = x->model,
+	    .created = (long long)time(NULL),
+	    .max_words = x->max_out,
+	    .stream = x->stream,
+	    .per_word = strcmp(rt->upstream_model, "stream") == 0,
+	};
+	size_t n = 0;
+	char *s;
+
+	speak(x, rt);
+	x->rl.attempts++;
+	x->rl.t_attempt = util_now();
+	if (x->ep != EP_CHAT || ask.id == NULL ||
+	    (s = prov_test_answer(x->r->json, &ask, &n)) == NULL) {
+		x->rl.fail = x->ep != EP_CHAT ? TG_EINVAL : TG_ESYSTEM;
+		x->rl.fail_msg = "the test models answer chat completions only";
+		return RN_STOP;
+	}
+	x->rl.hr.sent = 1;
+	x->rl.hr.status = x->rl.up_status = 200;
+	if (!x->stream) {
+		x->rl.hr.body = s; /* freed by http_result_clear */
+		x->rl.hr.body_len = n;
+		return RN_STOP;
+	}
+	on_headers(x, 200, "text/event-stream", NULL);
+	if (on_data(x, s, n) == -1)
+		x->rl.hr.err = HTTP_EABORTED; /* the client left */
+	free(s);
+	return stream_ended(x, PO_OK);
+}
+
 /* One attempt on route rt with one of its keys. */
 static enum relay_next
 attempt_key(struct call *x, const struct deployment *rt)
@@ -784,6 +826,8 @@ attempt_key(struct call *x, const struct deployment *rt)
 
 	reset_attempt(x);
 	x->rl.rt = rt;
+	if (rt->kind == PROV_TEST)
+		return test_attempt(x, rt);
 	if (pick_key(x, rt, secret) != TG_OK)
 		return RN_NEXT_DEPLOYMENT;
 	speak(x, rt);

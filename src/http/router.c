@@ -128,6 +128,8 @@ static const struct route routes[] = {
 	{ TG_M_GET,    "/user/conversations",		   h_user_conversations, RF_AUTH },
 	{ TG_M_GET,    "/user/conversations/{id}",	   h_user_conversation_get, RF_AUTH },
 	{ TG_M_DELETE, "/user/conversations/{id}",	   h_user_conversation_delete, RF_AUTH },
+	/* issue 18: testmode */
+	{ TG_M_GET,    "/user/sandbox",			   h_user_sandbox,	RF_AUTH },
 };
 /* clang-format on */
 

@@ -16,6 +16,7 @@ static const struct prov_ops *const kind_ops[PROV__MAX] = {
 	[PROV_COMPATIBLE] = &prov_openai_ops,
 	[PROV_ANTHROPIC]  = &prov_anthropic_ops,
 	[PROV_GEMINI]	  = &prov_gemini_ops,
+	[PROV_TEST]	  = &prov_openai_ops, /* its answers are OpenAI's */
 };
 /* clang-format on */
 

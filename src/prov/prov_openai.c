@@ -32,6 +32,7 @@ static const struct kind_def {
 	[PROV_DEEPSEEK]	  = { "max_tokens",	       0 },
 	[PROV_OPENROUTER] = { "max_tokens",	       1 },
 	[PROV_COMPATIBLE] = { "max_tokens",	       0 },
+	[PROV_TEST]	  = { "max_tokens",	       0 },
 };
 /* clang-format on */
 

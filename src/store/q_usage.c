@@ -10,16 +10,16 @@
 
 /* clang-format off */
 const struct stmt_row q_usage_stmts[] = {
-	{ STMT_ADMIN_MONITOR, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts), 0) AS SIGNED)", DB_SF_READ },
+	{ STMT_ADMIN_MONITOR, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts WHERE user_id = owner_id), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts WHERE user_id = owner_id), 0) AS SIGNED)", DB_SF_READ },
 	{ STMT_MONITOR_OVERRUN, "SELECT COUNT(*), CAST(COALESCE(SUM(overrun), 0) AS SIGNED) FROM usage_records WHERE overrun > 0 AND created_at >= NOW(6) - INTERVAL 1 DAY", DB_SF_READ },
 	{ STMT_USAGE_SET_REPLAY, "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_HOT },
 	{ STMT_USAGE_BY_IDEM, "SELECT http_status, response_type, response FROM usage_records WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
-	{ STMT_USAGE_LIST, "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated, r.api, r.cache_write_tokens FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) AND (? = '' OR r.status = ?) ORDER BY r.id DESC LIMIT ?", DB_SF_READ },
-	{ STMT_USAGE_SUMMARY, "SELECT DATE_FORMAT(r.created_at, '%Y-%m-%d'), r.model_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r WHERE r.user_id = ? AND r.created_at >= ? AND r.created_at < ? AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) AND (? = '' OR r.status = ?) GROUP BY DATE(r.created_at), r.model_id ORDER BY 1, 2 LIMIT ?", DB_SF_READ },
+	{ STMT_USAGE_LIST, "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated, r.api, r.cache_write_tokens, r.mode FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) AND (? = '' OR r.status = ?) AND (? = '' OR r.mode = ?) ORDER BY r.id DESC LIMIT ?", DB_SF_READ },
+	{ STMT_USAGE_SUMMARY, "SELECT DATE_FORMAT(r.created_at, '%Y-%m-%d'), r.model_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r WHERE r.user_id = ? AND r.created_at >= ? AND r.created_at < ? AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) AND (? = '' OR r.status = ?) AND (? = '' OR r.mode = ?) GROUP BY DATE(r.created_at), r.model_id ORDER BY 1, 2 LIMIT ?", DB_SF_READ },
 	{ STMT_USAGE_METRICS, "SELECT COUNT(*), CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS SIGNED), CAST(COALESCE(SUM(charge), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= CURRENT_DATE), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= CURRENT_DATE, charge, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01')), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), prompt_tokens + completion_tokens, 0)), 0) AS SIGNED), CAST(COALESCE(SUM(IF(created_at >= DATE_FORMAT(CURRENT_DATE, '%Y-%m-01'), charge, 0)), 0) AS SIGNED), DATE_FORMAT(MAX(created_at), '%Y-%m-%dT%H:%i:%sZ') FROM usage_records WHERE user_id = ?", DB_SF_READ },
 	{ STMT_USAGE_TOP_MODEL, "SELECT model_id FROM usage_records WHERE user_id = ? GROUP BY model_id ORDER BY COUNT(*) DESC, model_id LIMIT 1", DB_SF_READ },
-	{ STMT_BILL_MODELS, "SELECT r.model_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) GROUP BY r.model_id ORDER BY r.model_id", DB_SF_READ },
-	{ STMT_BILL_USERS, "SELECT u.public_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r JOIN users u ON u.id = r.user_id WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) GROUP BY r.user_id, u.public_id ORDER BY SUM(r.charge) DESC, u.public_id LIMIT 10000", DB_SF_READ },
+	{ STMT_BILL_MODELS, "SELECT r.model_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND r.mode = 'live' GROUP BY r.model_id ORDER BY r.model_id", DB_SF_READ },
+	{ STMT_BILL_USERS, "SELECT u.public_id, COUNT(*), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED) FROM usage_records r JOIN users u ON u.id = r.user_id WHERE (? = 0 OR r.user_id = ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND r.mode = 'live' GROUP BY r.user_id, u.public_id ORDER BY SUM(r.charge) DESC, u.public_id LIMIT 10000", DB_SF_READ },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
@@ -70,6 +70,7 @@ usage_row(const struct db_val *v, struct usage_row *u)
 	    .estimated = (int)v[20].i,
 	    .api = q_str(&v[21]),
 	    .cache_write = v[22].i,
+	    .mode = q_str(&v[23]),
 	};
 }
 
@@ -77,17 +78,18 @@ enum tg_err
 q_usage_list(struct db_conn *c, struct arena *a, const struct usage_query *q,
     struct usage_row **out, size_t *n)
 {
-	struct db_val p[14] = {DB_I64(q->user_id), DB_I64(q->before_id),
+	const char *mode = q->mode != NULL ? q->mode : "";
+	struct db_val p[16] = {DB_I64(q->user_id), DB_I64(q->before_id),
 	    DB_I64(q->before_id), DB_STR(q->from), DB_STR(q->from),
 	    DB_STR(q->to), DB_STR(q->to), DB_I64(q->key_id), DB_I64(q->key_id),
 	    DB_STR(q->model), DB_STR(q->model), DB_STR(q->status),
-	    DB_STR(q->status), DB_I64(q->limit)};
+	    DB_STR(q->status), DB_STR(mode), DB_STR(mode), DB_I64(q->limit)};
 	struct db_rows rows;
 	struct usage_row *u;
 	size_t i;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_USAGE_LIST, p, 14, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_USAGE_LIST, p, 16, &rows, a)) != TG_OK)
 		return rc;
 	if ((u = arena_calloc(a, rows.nrows + 1, sizeof(*u))) == NULL)
 		return TG_ESYSTEM;
@@ -102,17 +104,18 @@ enum tg_err
 q_usage_summary(struct db_conn *c, struct arena *a, const struct usage_query *q,
     struct day_row **out, size_t *n)
 {
-	struct db_val p[10] = {DB_I64(q->user_id), DB_STR(q->from),
+	const char *mode = q->mode != NULL ? q->mode : "";
+	struct db_val p[12] = {DB_I64(q->user_id), DB_STR(q->from),
 	    DB_STR(q->to), DB_I64(q->key_id), DB_I64(q->key_id),
 	    DB_STR(q->model), DB_STR(q->model), DB_STR(q->status),
-	    DB_STR(q->status), DB_I64(q->limit)};
+	    DB_STR(q->status), DB_STR(mode), DB_STR(mode), DB_I64(q->limit)};
 	const struct db_val *v;
 	struct db_rows rows;
 	struct day_row *d;
 	size_t i;
 	enum tg_err rc;
 
-	if ((rc = db_exec(c, STMT_USAGE_SUMMARY, p, 10, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_USAGE_SUMMARY, p, 12, &rows, a)) != TG_OK)
 		return rc;
 	if ((d = arena_calloc(a, rows.nrows + 1, sizeof(*d))) == NULL)
 		return TG_ESYSTEM;

@@ -32,6 +32,7 @@ static const struct stmt_row *const tables[] = {
     q_money_stmts,
     /* issue 18: convlog */
     q_conv_stmts,
+    q_sandbox_stmts,
 };
 
 /*

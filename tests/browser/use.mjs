@@ -193,7 +193,8 @@ await step('models', async () => {
   check((await ids()).join(',') === 'test/claude', 'models: search "test/ claude" (every word) leaves test/claude');
   // The test catalogue only: its prices order is known.
   await search.fill('test/');
-  check((await ids()).join(',') === 'test/cheap,test/claude,test/dear,test/gemini', `models: search "test/" leaves the four test models (${(await ids()).join(',')})`);
+  // ...and the two built-in test-mode models every catalogue has (issue 18).
+  check((await ids()).join(',') === 'test/cheap,test/claude,test/dear,test/echo,test/gemini,test/stream', `models: search "test/" leaves the four test models and the built-in test/echo, test/stream (${(await ids()).join(',')})`);
   const th = page.locator('th[data-key=input]');
   await page.getByRole('button', { name: 'Input', exact: true }).click();
   check((await th.getAttribute('aria-sort')) === 'ascending', 'models: Input sorts ascending (aria-sort)');

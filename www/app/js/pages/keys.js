@@ -44,6 +44,22 @@ async function createKey(ctx) {
   const isAdmin = ctx.user && ctx.user.role === 'admin';
   const name = h('input', { type: 'text', name: 'name', maxLength: 100, autocomplete: 'off' });
   const env = h('select', { name: 'environment' }, ['live', 'test', 'staging', 'dev'].map((e) => h('option', { value: e, text: e })));
+  // Test mode (issue 18): a test key is environment test, and only it.
+  const mode = h(
+    'select',
+    { name: 'mode' },
+    [
+      ['live', 'Live: spends your credits'],
+      ['test', 'Test: spends the daily sandbox, test/echo and test/stream'],
+    ].map(([v, t]) => h('option', { value: v, text: t })),
+  );
+  mode.addEventListener('change', () => {
+    if (mode.value === 'test') env.value = 'test';
+    else if (env.value === 'test') env.value = 'live';
+  });
+  env.addEventListener('change', () => {
+    mode.value = env.value === 'test' ? 'test' : 'live';
+  });
   const perms = ['read', 'write', 'keys'].concat(isAdmin ? ['admin'] : []);
   const boxes = perms.map((p) => h('input', { type: 'checkbox', name: 'perm', value: p, checked: p === 'read' || p === 'write' }));
   const expires = h('input', { type: 'datetime-local', name: 'expires' });
@@ -57,6 +73,7 @@ async function createKey(ctx) {
     'div',
     null,
     field('Name', name),
+    field('Mode', mode, 'Test keys never touch your credits: they spend a sandbox refilled each day.'),
     field('Environment', env),
     h('fieldset', null, h('legend', { text: 'Permissions' }), boxes.map((b, i) => field(perms[i], b))),
     field('Expires at', expires, 'Empty: never. Your local time.'),
@@ -76,7 +93,7 @@ async function createKey(ctx) {
     ],
     onSubmit: async () => {
       err.textContent = '';
-      const req = { environment: env.value, permissions: boxes.filter((b) => b.checked).map((b) => b.value) };
+      const req = { mode: mode.value, environment: env.value, permissions: boxes.filter((b) => b.checked).map((b) => b.value) };
       if (name.value.trim()) req.name = name.value.trim();
       if (expires.value) {
         req.expires_at = isoOf(expires.value);
@@ -200,7 +217,7 @@ async function draw(list, secret, ctx) {
       rows: keys,
       columns: [
         { label: 'Name', get: (k) => h('span', null, k.name || h('span', { class: 'muted', text: '(no name)' }), k.is_primary ? h('span', { class: 'badge', text: 'primary' }) : null) },
-        { label: 'Key', get: (k) => h('span', null, h('code', { text: k.api_key }), h('br'), h('span', { class: 'muted', text: k.environment })) },
+        { label: 'Key', get: (k) => h('span', null, h('code', { text: k.api_key }), h('br'), h('span', { class: 'muted', text: k.mode === 'test' ? 'test mode (sandbox)' : k.environment })) },
         { label: 'Permissions', get: (k) => (k.permissions || []).join(', ') },
         { label: 'Restrictions', get: restrictions },
         { label: 'Used', get: (k) => h('span', null, `${k.requests_used} request${k.requests_used === 1 ? '' : 's'}`, h('br'), h('span', { class: 'muted', text: k.last_used_at ? `last ${when(k.last_used_at)}` : 'never used' }), h('br'), h('span', { class: 'muted', text: `created ${when(k.created_at)}` })) },

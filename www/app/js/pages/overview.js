@@ -1,5 +1,6 @@
-// overview.js: balance, what is set aside, spend today and this month, the last 30 days by
-// model (GET /user/usage/summary) and the latest requests.
+// overview.js: balance, what is set aside, spend today and this month, the test-mode sandbox
+// when the user has test keys, the last 30 days by model (GET /user/usage/summary) and the
+// latest requests.
 import { api } from '../api.js';
 import { h, usd, when, table, errorBox } from '../ui.js';
 import { stackedBars } from '../chart.js';
@@ -52,6 +53,24 @@ function chart(box, sum) {
   if (sum.totals) box.append(h('p', { class: 'muted', text: `${sum.totals.requests} request${sum.totals.requests === 1 ? '' : 's'}, ${sum.totals.total_tokens} tokens, ${usd(sum.totals.cost)} in this period.` }));
 }
 
+// Test mode (issue 18): the sandbox gw_test_ keys pay from, shown when the user has one
+// (GET /user/sandbox gives it its day's grant, so it is not asked for without test keys).
+async function sandbox(root) {
+  const keys = await settle(api('GET', '/user/api-keys'));
+  if (!keys.ok || !(keys.v.data || []).some((k) => k.mode === 'test')) return;
+  const sb = await settle(api('GET', '/user/sandbox'));
+  const box = h('section', { attrs: { 'aria-labelledby': 'ov-sandbox' } }, h('h2', { id: 'ov-sandbox', text: 'Sandbox (test keys)' }));
+  root.append(box);
+  if (!sb.ok) {
+    box.append(errorBox(sb.e, 'Sandbox'));
+    return;
+  }
+  box.append(
+    h('dl', { class: 'stats', attrs: { 'aria-label': 'Sandbox figures' } }, stat('Sandbox balance', usd(sb.v.balance)), stat('Sandbox reserved', usd(sb.v.reserved)), stat('Daily grant', usd(sb.v.daily_grant))),
+    h('p', { class: 'muted', text: 'Test keys (gw_test_) spend this sandbox, never your credits; it is refilled to the daily grant on its first use each day (UTC).' }),
+  );
+}
+
 export default {
   id: 'overview',
   title: 'Overview',
@@ -61,7 +80,7 @@ export default {
     const [bal, mon, sum, recent] = await Promise.all([
       settle(api('GET', '/user/balance')),
       settle(api('GET', '/user/monitor')),
-      settle(api('GET', '/user/usage/summary')),
+      settle(api('GET', '/user/usage/summary?mode=live')),
       settle(api('GET', '/user/usage?limit=10')),
     ]);
     for (const r of [bal, mon]) if (!r.ok && r.e.status === 401) throw r.e;
@@ -77,6 +96,7 @@ export default {
     root.append(stats);
     if (!bal.ok) root.append(errorBox(bal.e, 'Balance'));
     if (!mon.ok) root.append(errorBox(mon.e, 'Spend figures'));
+    await sandbox(root);
 
     const box = h('section', { attrs: { 'aria-labelledby': 'ov-chart' } }, h('h2', { id: 'ov-chart', text: 'Last 30 days' }));
     root.append(box);
