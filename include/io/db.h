@@ -42,7 +42,7 @@ struct db_batch_def {
 	const char *prefix;
 	unsigned ncols;
 };
-#define DB_MAX_STMTS   192
+#define DB_MAX_STMTS   256
 #define DB_MAX_BATCHES 4
 /*
  * Reads the schema version over a connection (0: none applied); the store

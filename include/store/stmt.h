@@ -208,8 +208,8 @@ extern const struct stmt_row q_compat_stmts[];
 extern const struct stmt_row q_refresh_stmts[], q_monitor_stmts[];
 /* issue 18: did */
 extern const struct stmt_row q_did_stmts[];
-    q_usage_stmts[], q_upstream_stmts[], q_catalog_stmts[],
-    q_or_key_stmts[]; /* issue 18: openrouter */
+/* issue 18: openrouter */
+extern const struct stmt_row q_or_key_stmts[];
 /* issue 18: money */
 extern const struct stmt_row q_money_stmts[];
 extern const struct stmt_row q_conv_stmts[]; /* issue 18: convlog */
