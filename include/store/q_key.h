@@ -57,6 +57,7 @@ struct key_row {
 	int64_t spent;
 	const char *ips, *refs, *models; /* JSON arrays as stored */
 	const char *created, *last_used;
+	int imported; /* issue 18: compat: brought from another gateway */
 };
 
 /* What a key is written with (insert and update). */

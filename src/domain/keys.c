@@ -105,6 +105,8 @@ key_json(const struct key_row *v)
 	json_object_set_new(k, "allowed_models", key_list_column(v->models));
 	json_object_set_new(k, "created_at", opt(v->created));
 	json_object_set_new(k, "last_used_at", opt(v->last_used));
+	/* issue 18: compat: a key of another gateway, stored by its hash */
+	json_object_set_new(k, "imported", json_boolean(v->imported));
 	return k;
 }
 

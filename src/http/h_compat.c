@@ -159,9 +159,11 @@ layers_answer(struct tg_req *r, struct tg_resp *resp)
 	out = json_integer_value(json_object_get(u, "completion_tokens"));
 	resp->raw = NULL;
 	resp->rawlen = 0;
-	resp->body = json_pack("{s:O, s:{s:I, s:I, s:I}}", "content",
-	    json_is_string(content) ? content : json_string(""), "usage",
-	    "inputTokens", in, "outputTokens", out, "totalTokens", in + out);
+	/* "o" takes the reference: a new one either way, so nothing leaks. */
+	resp->body = json_pack("{s:o, s:{s:I, s:I, s:I}}", "content",
+	    json_is_string(content) ? json_incref(content) : json_string(""),
+	    "usage", "inputTokens", in, "outputTokens", out, "totalTokens",
+	    in + out);
 	return resp->body != NULL ? TG_OK : TG_ESYSTEM;
 }
 

@@ -63,6 +63,10 @@ check "GET /api/keys: both imported: true, owned by the user" json_is \
 check "  the sk-or-v1- key shows masked (sk-or-v1-xxxx...last4)" json_is \
 	".data[] | select(.name == \"from openrouter\") | .key == \"${OR_KEY:0:13}...${OR_KEY: -4}\""
 
+req GET /user/api-keys "$A_KEY"
+check "GET /user/api-keys: imported true for the two, false for the gw_ key" json_is \
+	'([.data[] | select(.imported == true)] | length) == 2 and ([.data[] | select(.imported == false)] | length) == 1'
+
 # --- never in clear -----------------------------------------------------------------------
 sql "$SCRATCH" -e "SELECT * FROM api_keys" >"$T/keys.dump"
 sql "$SCRATCH" -e "SELECT * FROM audit_log" >"$T/audit.dump"

@@ -612,10 +612,46 @@ t_open_threads(void **state)
 	assert_int_equal(a[1].fails, 0);
 }
 
+/* issue 18: other gateways' key formats pass the format check, nothing near them does. */
+static void
+t_key_foreign(void **state)
+{
+	const char *hex64 = "0123456789abcdef0123456789abcdef"
+			    "0123456789abcdef0123456789abcdef";
+	char k[128];
+
+	(void)state;
+	snprintf(k, sizeof(k), "sk-or-v1-%s", hex64);
+	assert_int_equal(crypto_key_foreign(k), 1);
+	assert_int_equal(crypto_key_check(k), KEY_LIVE);
+	assert_int_equal(
+	    crypto_key_foreign("258d989626459539c44ad77589a0e1f8"), 1);
+	assert_int_equal(
+	    crypto_key_check("258d989626459539c44ad77589a0e1f8"), KEY_LIVE);
+	/* One digit short or long, upper case, a non-hex digit, another prefix. */
+	snprintf(k, sizeof(k), "sk-or-v1-%.63s", hex64);
+	assert_int_equal(crypto_key_check(k), -1);
+	snprintf(k, sizeof(k), "sk-or-v1-%s0", hex64);
+	assert_int_equal(crypto_key_check(k), -1);
+	snprintf(k, sizeof(k), "sk-or-v2-%s", hex64);
+	assert_int_equal(crypto_key_check(k), -1);
+	assert_int_equal(
+	    crypto_key_check("258d989626459539c44ad77589a0e1f"), -1);
+	assert_int_equal(
+	    crypto_key_check("258d989626459539c44ad77589a0e1f80"), -1);
+	assert_int_equal(
+	    crypto_key_check("258D989626459539C44AD77589A0E1F8"), -1);
+	assert_int_equal(
+	    crypto_key_check("258d989626459539c44ad77589a0e1fg"), -1);
+	assert_int_equal(crypto_key_foreign(""), 0);
+	assert_int_equal(crypto_key_foreign("sk-or-v1-"), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(t_key_foreign),
 	    cmocka_unit_test(t_env_names),
 	    cmocka_unit_test(t_open_threads),
 	    cmocka_unit_test(t_key_new_shape),
