@@ -606,6 +606,15 @@ refuse_give(struct op *op, const char *field)
 	    field);
 }
 
+/* issue 18: what a test key hears when it reaches for a live key. */
+static enum tg_err
+test_key_refuses(struct op *op)
+{
+	return op_fail(op, TG_EPERM, "insufficient_permissions", "mode",
+	    "a test key (gw_test_...) creates and changes test keys only; use "
+	    "a live key or the dashboard for live keys");
+}
+
 enum tg_err
 key_scope_create(struct db_conn *c, struct op *op, struct key_spec *s)
 {
@@ -615,6 +624,11 @@ key_scope_create(struct db_conn *c, struct op *op, struct key_spec *s)
 	unsigned fields, def;
 	enum tg_err rc;
 
+	/* issue 18: a test key makes test keys only: none reaches real money. */
+	if (op->who != NULL && op->who->test && s->env < 0)
+		s->env = KEY_TEST;
+	if (op->who != NULL && op->who->test && s->env != KEY_TEST)
+		return test_key_refuses(op);
 	if ((rc = scope_load(c, op, &sc)) != TG_OK)
 		return rc;
 	/* Unset restrictions inherit the caller's: none would be wider. */
@@ -654,6 +668,8 @@ scope_change(struct db_conn *c, struct op *op, const struct key_row *v,
 
 	if (op->who == NULL) /* not a request: the operator's own code */
 		return TG_OK;
+	if (op->who->test && (v->env == NULL || strcmp(v->env, "test") != 0))
+		return test_key_refuses(op);
 	if ((rc = scope_load(c, op, &sc)) != TG_OK)
 		return rc;
 	if (!sc.session) {

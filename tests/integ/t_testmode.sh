@@ -61,6 +61,16 @@ req POST /user/api-keys "$LIVE" '{"mode":"test","environment":"live"}'
 check "mode test with environment live: 400" is_err 400 invalid_value
 req PUT "/user/api-keys/$TKEY_ID" "$LIVE" '{"mode":"live"}'
 check "the mode cannot be changed on a key: 400" is_err 400 invalid_value
+# A test key that manages keys makes test keys only, and cannot touch a live one.
+cp_new_key "$LIVE" '{"mode":"test","permissions":["read","write","keys"]}' || bail "test key with keys ($code)"
+TKK=$NEW_KEY
+cp_new_key "$TKK" '{"name":"child"}'
+check "a test key's new key (no mode given) is a test key" json_is '.key.mode == "test" and (.api_key | startswith("gw_test_"))'
+req POST /user/api-keys "$TKK" '{"mode":"live"}'
+check "a test key asking for a live key: 403" is_err 403 insufficient_permissions
+LIVE_ID=$(q "SELECT public_id FROM api_keys WHERE user_id = $U1 AND environment = 'live' LIMIT 1")
+req PUT "/user/api-keys/$LIVE_ID" "$TKK" '{"name":"renamed by a test key"}'
+check "a test key changing a live key: 403" is_err 403 insufficient_permissions
 
 # --- test/echo: exact answer, the sandbox pays, the real balance does not ------------------
 n0=$(n_mock)
