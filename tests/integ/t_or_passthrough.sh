@@ -156,8 +156,20 @@ check "...charged 0" test "$(rec 'charge, commission' | tr '\t' ' ')" = "0 0"
 check "...balance still 0" test "$(acct_row "$UID_")" = "0 0"
 mock_cost '{}'
 
-# Not an OpenRouter id: refused as before.
+# A catalogued model an admin disabled is refused, even with OpenRouter's form (a funded
+# user: were it passed through, it would be served).
 new_user orpu2 "$ONE"
+tg_cli model add vendorx/disabled-model mock mock-cheap 1.00 2.00 >/dev/null || bail "model vendorx/disabled-model"
+req PUT /admin/models/vendorx/disabled-model "$AK" '{"enabled":false}'
+expect_status "the admin disables vendorx/disabled-model" 200
+n0=$(n_mock)
+chat "$UKEY" "{\"model\":\"vendorx/disabled-model\",$MSGS}"
+expect_err "a disabled catalogued model is not passed through to OpenRouter: 404" 404 model_not_found
+check "...no upstream call" test "$(n_mock)" = "$n0"
+or_req POST chat/completions "{\"model\":\"test/cheap\",$MSGS}"
+expect_err "/api/v1/openrouter: a model catalogued elsewhere, not on OpenRouter: 404" 404 model_not_found
+
+# Not an OpenRouter id: refused as before.
 chat "$UKEY" "{\"model\":\"no-slash-model\",$MSGS}"
 expect_err "an id without vendor/ is not passed through: 404" 404 model_not_found
 # A catalogued model keeps its catalogue price on /v1.
