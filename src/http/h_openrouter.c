@@ -358,6 +358,19 @@ h_openrouter(struct tg_req *r, struct tg_resp *resp)
 	    strncmp(r->captures[0], "keys/", 5) == 0)
 		return resp_fail(r, resp, TG_EPERM, NULL,
 		    "OpenRouter's key management is not passed through");
+	/*
+	 * OpenRouter's other writes spend money tollgate would not bill
+	 * (responses, messages, credits) or manage its account: only reads
+	 * pass unmetered.  A per-user key would not fence them either: its
+	 * limit follows a balance these never lower.
+	 */
+	if (r->method != TG_M_GET && r->method != TG_M_HEAD)
+		return resp_fail_code(r, resp, TG_EPERM,
+		    "passthrough_unmetered", NULL,
+		    "%s /api/v1/openrouter/%s would spend unmetered; use "
+		    "chat/completions, completions or embeddings here, or "
+		    "/v1/responses and /v1/messages",
+		    r->method_name, r->captures[0]);
 	if (!r->ctx->have_master)
 		return resp_fail(r, resp, TG_EUNAVAIL, NULL,
 		    "the gateway has no master key configured, so it cannot "

@@ -78,6 +78,10 @@ req GET /api/v1/openrouter/models ""
 expect_status "no credential: 401" 401
 or_req GET keys
 expect_status "the provisioning API is not passed through: 403" 403
+or_req POST responses '{"model":"x/y","input":"hi"}'
+expect_err "a write tollgate does not meter (POST responses) is refused" 403 passthrough_unmetered
+or_req DELETE "generation?id=gen-1"
+expect_err "...as is any DELETE" 403 passthrough_unmetered
 check "nothing billed, no usage record for the unmetered calls" test "$(usage_count)" = 0
 check "balance untouched" test "$(acct_row "$UID_")" = "$F 0"
 
@@ -128,6 +132,12 @@ UP=$(rec upstream_cost)
 WANT=$(with_commission "$UP")
 check "...charged its usage.cost ($UP) + 5%" test "$(rec 'charge, charge_basis' | tr '\t' ' ')" = "$WANT measured"
 SPENT=$((SPENT + WANT))
+
+# Embeddings through the pass-through are metered too.
+or_req POST embeddings "{\"model\":\"$UNKNOWN\",\"input\":\"hello there\"}"
+expect_status "POST embeddings through the pass-through: 200" 200
+check "...a usage record for it" test "$(rec 'endpoint, provider_id' | tr '\t' ' ')" = "embeddings ormock"
+SPENT=$((SPENT + $(rec charge)))
 
 # No usage.cost in the answer: the hold is charged, and the record says so.
 mock_cost '{"cost":null}'
