@@ -30,6 +30,8 @@ enum tg_err or_deployment(struct db_conn *, struct arena *, const struct conf *,
  * 128 bytes.
  */
 int or_model_id_ok(const char *model);
+/* 1 when model is in the catalogue (id or alias), enabled or not. */
+int or_catalogued(struct db_conn *, struct arena *, const char *model);
 /* 1 for a ":free" variant, which OpenRouter serves at no cost. */
 int or_model_free(const char *model);
 

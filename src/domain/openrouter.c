@@ -13,6 +13,7 @@
 #include "domain/upstream.h"
 #include "domain/upstream_impl.h"
 #include "io/db.h"
+#include "store/q_catalog.h"
 #include "store/q_upstream.h"
 
 #define OR_MODEL_MAX 128
@@ -81,6 +82,16 @@ or_model_id_ok(const char *m)
 	if (*p++ != ':' || (n = part_len(p)) == 0)
 		return 0;
 	return p[n] == '\0';
+}
+
+int
+or_catalogued(struct db_conn *c, struct arena *a, const char *model)
+{
+	const char *id;
+	int enabled;
+
+	/* A failed read counts as catalogued: nothing goes through unchecked. */
+	return q_model_resolve(c, a, model, &enabled, &id) != TG_ENOENT;
 }
 
 int

@@ -63,11 +63,16 @@ or_routes(struct call *x, enum tg_err rc)
 	if (rc == TG_OK && or_path(x->r)) {
 		if (x->nroutes == 0 || only_openrouter(x) > 0)
 			return TG_OK;
-		/* Catalogued, but not on OpenRouter: its id goes as is. */
-		rc = TG_ENOENT;
+		/* Catalogued, but not on OpenRouter. */
+		return TG_ENOENT;
 	}
+	/*
+	 * Only an id the catalogue does not have at all: a model an admin
+	 * disabled stays refused, whatever its form.
+	 */
 	if (rc != TG_ENOENT || !conf->or_passthrough_unknown ||
-	    !or_model_id_ok(x->model))
+	    !or_model_id_ok(x->model) ||
+	    or_catalogued(x->c, x->r->arena, x->model))
 		return rc;
 	if (or_deployment(x->c, x->r->arena, conf, x->model, &x->routes[0]) !=
 	    TG_OK)
@@ -304,7 +309,8 @@ pass_send(struct tg_req *r, struct tg_resp *resp, const struct deployment *d,
 		blen--;
 	memset(&hq, 0, sizeof(hq));
 	memset(&hr, 0, sizeof(hr));
-	hq.method = r->method_name;
+	/* HEAD is answered as GET without its body (resp.head_only). */
+	hq.method = r->method == TG_M_HEAD ? "GET" : r->method_name;
 	hq.url = arena_printf(r->arena, "%.*s/%s%s", (int)blen, d->base_url,
 	    r->captures[0], q != NULL ? q : "");
 	hq.headers = h;
@@ -352,6 +358,19 @@ h_openrouter(struct tg_req *r, struct tg_resp *resp)
 	    strncmp(r->captures[0], "keys/", 5) == 0)
 		return resp_fail(r, resp, TG_EPERM, NULL,
 		    "OpenRouter's key management is not passed through");
+	/*
+	 * OpenRouter's other writes spend money tollgate would not bill
+	 * (responses, messages, credits) or manage its account: only reads
+	 * pass unmetered.  A per-user key would not fence them either: its
+	 * limit follows a balance these never lower.
+	 */
+	if (r->method != TG_M_GET && r->method != TG_M_HEAD)
+		return resp_fail_code(r, resp, TG_EPERM,
+		    "passthrough_unmetered", NULL,
+		    "%s /api/v1/openrouter/%s would spend unmetered; use "
+		    "chat/completions, completions or embeddings here, or "
+		    "/v1/responses and /v1/messages",
+		    r->method_name, r->captures[0]);
 	if (!r->ctx->have_master)
 		return resp_fail(r, resp, TG_EUNAVAIL, NULL,
 		    "the gateway has no master key configured, so it cannot "

@@ -113,6 +113,7 @@ static const struct route routes[] = {
 	/* issue 18: openrouter */
 	{ TG_M_POST,   "/api/v1/openrouter/chat/completions", h_chat,	RF_AUTH | RF_JSON },
 	{ TG_M_POST,   "/api/v1/openrouter/completions",   h_completions, RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/api/v1/openrouter/embeddings",	   h_embeddings, RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 	{ TG_M_POST,   "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 	{ TG_M_PUT,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },

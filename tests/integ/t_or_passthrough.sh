@@ -78,6 +78,10 @@ req GET /api/v1/openrouter/models ""
 expect_status "no credential: 401" 401
 or_req GET keys
 expect_status "the provisioning API is not passed through: 403" 403
+or_req POST responses '{"model":"x/y","input":"hi"}'
+expect_err "a write tollgate does not meter (POST responses) is refused" 403 passthrough_unmetered
+or_req DELETE "generation?id=gen-1"
+expect_err "...as is any DELETE" 403 passthrough_unmetered
 check "nothing billed, no usage record for the unmetered calls" test "$(usage_count)" = 0
 check "balance untouched" test "$(acct_row "$UID_")" = "$F 0"
 
@@ -129,6 +133,12 @@ WANT=$(with_commission "$UP")
 check "...charged its usage.cost ($UP) + 5%" test "$(rec 'charge, charge_basis' | tr '\t' ' ')" = "$WANT measured"
 SPENT=$((SPENT + WANT))
 
+# Embeddings through the pass-through are metered too.
+or_req POST embeddings "{\"model\":\"$UNKNOWN\",\"input\":\"hello there\"}"
+expect_status "POST embeddings through the pass-through: 200" 200
+check "...a usage record for it" test "$(rec 'endpoint, provider_id' | tr '\t' ' ')" = "embeddings ormock"
+SPENT=$((SPENT + $(rec charge)))
+
 # No usage.cost in the answer: the hold is charged, and the record says so.
 mock_cost '{"cost":null}'
 chat "$UKEY" "{\"model\":\"$UNKNOWN\",$(msgs 'no cost [mock:flavor=openrouter]')}"
@@ -156,8 +166,20 @@ check "...charged 0" test "$(rec 'charge, commission' | tr '\t' ' ')" = "0 0"
 check "...balance still 0" test "$(acct_row "$UID_")" = "0 0"
 mock_cost '{}'
 
-# Not an OpenRouter id: refused as before.
+# A catalogued model an admin disabled is refused, even with OpenRouter's form (a funded
+# user: were it passed through, it would be served).
 new_user orpu2 "$ONE"
+tg_cli model add vendorx/disabled-model mock mock-cheap 1.00 2.00 >/dev/null || bail "model vendorx/disabled-model"
+req PUT /admin/models/vendorx/disabled-model "$AK" '{"enabled":false}'
+expect_status "the admin disables vendorx/disabled-model" 200
+n0=$(n_mock)
+chat "$UKEY" "{\"model\":\"vendorx/disabled-model\",$MSGS}"
+expect_err "a disabled catalogued model is not passed through to OpenRouter: 404" 404 model_not_found
+check "...no upstream call" test "$(n_mock)" = "$n0"
+or_req POST chat/completions "{\"model\":\"test/cheap\",$MSGS}"
+expect_err "/api/v1/openrouter: a model catalogued elsewhere, not on OpenRouter: 404" 404 model_not_found
+
+# Not an OpenRouter id: refused as before.
 chat "$UKEY" "{\"model\":\"no-slash-model\",$MSGS}"
 expect_err "an id without vendor/ is not passed through: 404" 404 model_not_found
 # A catalogued model keeps its catalogue price on /v1.
