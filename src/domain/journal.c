@@ -231,8 +231,9 @@ journal_append_conv(struct journal *j, const struct db_val *cols, size_t n)
 	if (n != CONV_COLS || room > CONV_LINE_MAX ||
 	    (line = malloc(room)) == NULL)
 		return -1;
-	memcpy(line, CONV_TAG, 2);
-	o = put_cols(line + 2, cols, n);
+	/* The tag's space is the first column's (put_cols puts one before each). */
+	line[0] = CONV_TAG[0];
+	o = put_cols(line + 1, cols, n);
 	*o++ = '\n';
 	rc = put_line(j, line, (size_t)(o - line));
 	free(line);

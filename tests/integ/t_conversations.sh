@@ -182,13 +182,16 @@ cp_restart "db.name=$SCRATCH" server.workers=2 server.threads=4 chat.default_max
 	logging.conversations=full
 # A session holds the table: the write-out (usage, money and conversation in one
 # transaction) waits, so the record is only in the journal file when the worker dies.
-sql "$SCRATCH" -e "LOCK TABLES conversations WRITE; SELECT SLEEP(4); UNLOCK TABLES" >/dev/null 2>&1 &
+sql "$SCRATCH" -e "LOCK TABLES conversations WRITE; SELECT SLEEP(6); UNLOCK TABLES" >/dev/null 2>&1 &
 owned_pids+=($!)
-sleep 0.5
+locked() { [ "$(q "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(6)%'")" = 1 ]; }
+wait_for "the table lock is held" 10 locked || true
 chat "$AKEY" "{\"model\":\"test/cheap\",$(msgs "before the crash $SECRET")}"
 expect_status "a chat answered while the table is locked" 200
 RID_KILL=$(hdr x-request-id)
-sleep 0.3
+RID_HEX=$(printf '%s' "$RID_KILL" | od -An -tx1 | tr -d ' \n')
+check "its record waits in a journal file (a line 'c s<hex of its id> ...')" \
+	sh -c "cat '$T/run/journal/'*.j | grep -q '^c s$RID_HEX '"
 for v in $(children "$tg_pid"); do kill -KILL "$v" 2>/dev/null || true; done
 written() { [ -n "$(conv_of "$RID_KILL")" ]; }
 wait_for "the dead worker's journal is written out by its successor" 20 written || true

@@ -186,7 +186,7 @@ t_journal_line(void **state)
 	assert_int_equal(convlog_write(j, master, a, &r), TG_OK);
 	data = journal_bytes(dir, &n);
 	assert_true(n > 1000 && n < (240u << 10));
-	assert_true(strncmp(data, "c ", 2) == 0);
+	assert_true(strncmp(data, "c s", 3) == 0); /* one space, the id */
 	assert_non_null(nl = strchr(data, '\n'));
 	assert_true(nl == data + n - 1);
 	assert_null(strstr(data, "PLAINSECRET"));
