@@ -2,7 +2,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "io/db.h"
@@ -152,12 +154,43 @@ record_json(const struct usage_row *v)
 	return o;
 }
 
+/*
+ * issue 18: s001: seed 003's request-log view of a finished record: state
+ * completed (ok) or failed (error, client_gone), responded_at (when the
+ * record was written) and requested_at (that less the latency).
+ */
+static void
+add_states(json_t *o, const struct usage_row *v)
+{
+	char at[32];
+	struct tm tm;
+	time_t t;
+
+	json_object_set_new(o, "state",
+	    json_string(strcmp(v->status, "ok") == 0 ? "completed" : "failed"));
+	json_object_set_new(o, "responded_at", json_string(v->created_at));
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(v->created_at, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year,
+		&tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		&tm.tm_sec) != 6) {
+		json_object_set_new(o, "requested_at", json_null());
+		return;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm) - (time_t)((v->latency_ms + 999) / 1000);
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(o, "requested_at", json_string(at));
+}
+
 enum tg_err
 usage_list(struct db_conn *c, struct arena *a, const struct usage_filter *f,
     json_t **data, int64_t *next)
 {
 	struct usage_query q;
 	struct usage_row *rows;
+	json_t *o;
 	size_t i, n;
 	enum tg_err rc;
 
@@ -174,7 +207,8 @@ usage_list(struct db_conn *c, struct arena *a, const struct usage_filter *f,
 			*next = rows[i - 1].id;
 			break;
 		}
-		json_array_append_new(*data, record_json(&rows[i]));
+		json_array_append_new(*data, o = record_json(&rows[i]));
+		add_states(o, &rows[i]);
 	}
 	return TG_OK;
 }

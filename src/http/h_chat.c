@@ -18,6 +18,7 @@
 #include "domain/auth.h"
 #include "domain/catalog.h"
 #include "domain/credit.h"
+#include "domain/inflight.h"
 #include "domain/ledger.h"
 #include "domain/limits.h"
 #include "domain/op.h"
@@ -440,6 +441,26 @@ finish_failed(struct call *x)
 }
 
 /*
+ * issue 18: s001: the request is listed as pending (GET /user/usage) from its
+ * hold to its settlement, from shared memory: no statement.
+ */
+static int
+in_flight(const struct call *x)
+{
+	struct inflight_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.user_id = x->r->who->user_id;
+	rec.key_id = x->r->who->key_id;
+	rec.started = util_wall();
+	snprintf(
+	    rec.request_id, sizeof(rec.request_id), "%.47s", x->r->request_id);
+	snprintf(rec.model, sizeof(rec.model), "%s", x->model);
+	snprintf(rec.key_pub, sizeof(rec.key_pub), "%s", x->r->who->key_pub);
+	return inflight_begin(x->r->ctx->conf->run_dir, &rec);
+}
+
+/*
  * A metered request: parse and prepare, admit (limits), reserve credit, relay
  * to the provider, then shape the answer, settle and respond.
  */
@@ -448,7 +469,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
     const struct api_ops *api, json_t *native)
 {
 	struct call x;
-	int answered = 0;
+	int answered = 0, slot;
 	enum tg_err rc;
 
 	if ((rc = prepare(&x, r, resp, ep)) != TG_OK)
@@ -475,6 +496,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 		return rc;
 	if ((rc = reserve(&x, &answered)) != TG_OK || answered)
 		return rc;
+	slot = in_flight(&x);
 	buf_init(&x.rl.errbody, ERRBODY_MAX);
 	buf_init(&x.rl.replay, REPLAY_MAX);
 	buf_init(&x.rl.named, REPLAY_MAX + EVENT_MAX);
@@ -485,6 +507,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 		rc = finish_nonstream(&x);
 	else
 		rc = finish_failed(&x);
+	inflight_end(r->ctx->conf->run_dir, slot);
 	json_decref(x.rl.usage_chunk);
 	if (api != NULL && api->release != NULL)
 		api->release(&x.rl.as); /* however the stream ended */

@@ -9,6 +9,9 @@
 
 #include "core/arena.h"
 #include "domain/auth.h"
+#include "domain/inflight.h"
+#include "core/conf.h"
+#include "http/ctx.h"
 #include "core/buf.h"
 #include "io/db.h"
 #include "domain/keys.h"
@@ -87,13 +90,18 @@ status_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
 
 	if (v == NULL || *v == '\0')
 		return TG_OK;
+	/* Requests still in flight: from shared memory, never a record. */
+	if (strcmp(v, "pending") == 0) {
+		f->status = "pending";
+		return TG_OK;
+	}
 	for (i = 0; usage_status_names[i] != NULL; i++)
 		if (strcmp(v, usage_status_names[i]) == 0) {
 			f->status = usage_status_names[i];
 			return TG_OK;
 		}
 	return resp_fail_code(r, resp, TG_EINVAL, "invalid_value", "status",
-	    "status is ok, error or client_gone");
+	    "status is pending, ok, error or client_gone");
 }
 
 /* issue 18: ?mode=live|test: the real account's records or the sandbox's. */
@@ -243,6 +251,50 @@ as_csv(struct tg_req *r, struct tg_resp *resp, json_t *data)
 	return TG_OK;
 }
 
+#define PENDING_MAX 256 /* listed per answer; a user holds few at once */
+
+/*
+ * issue 18: s001: the caller's requests in flight on this node (by its
+ * filter: key, model, time), as records with status and state "pending",
+ * before the finished ones.
+ */
+static void
+pending_first(struct tg_req *r, const struct usage_filter *f, json_t *data)
+{
+	struct inflight_rec *in;
+	const char *sql;
+	char at[32];
+	time_t t;
+	struct tm tm;
+	size_t n;
+
+	if ((in = arena_calloc(r->arena, PENDING_MAX, sizeof(*in))) == NULL)
+		return;
+	n = inflight_list(
+	    r->ctx->conf->run_dir, f->user_id, f->key_id, in, PENDING_MAX);
+	while (n-- > 0) {
+		if (f->model != NULL && strcmp(f->model, in[n].model) != 0)
+			continue;
+		t = (time_t)in[n].started;
+		gmtime_r(&t, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		sql = sql_time(r->arena, at);
+		if (sql == NULL ||
+		    (f->from != NULL && strcmp(sql, f->from) < 0) ||
+		    (f->to != NULL && strcmp(sql, f->to) >= 0))
+			continue;
+		json_array_insert_new(data, 0,
+		    json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:n, s:n, s:s, "
+			      "s:n}",
+			"request_id", in[n].request_id, "status", "pending",
+			"state", "pending", "model", in[n].model, "key_id",
+			in[n].key_pub[0] != '\0' ? json_string(in[n].key_pub)
+						 : json_null(),
+			"requested_at", at, "responded_at", "error",
+			"created_at", at, "cost"));
+	}
+}
+
 enum tg_err
 h_user_usage(struct tg_req *r, struct tg_resp *resp)
 {
@@ -262,8 +314,16 @@ h_user_usage(struct tg_req *r, struct tg_resp *resp)
 	if (fmt != NULL && strcmp(fmt, "csv") == 0 &&
 	    req_query(r, "limit") == NULL)
 		f.limit = USAGE_PAGE_MAX;
-	if ((rc = usage_list(c, r->arena, &f, &data, &next)) != TG_OK)
+	if (f.status != NULL && strcmp(f.status, "pending") == 0) {
+		data = json_array();
+		arena_defer_json(r->arena, data);
+		next = 0;
+	} else if ((rc = usage_list(c, r->arena, &f, &data, &next)) != TG_OK)
 		return rc;
+	/* The first page starts with what is in flight now. */
+	if ((f.status == NULL || strcmp(f.status, "pending") == 0) &&
+	    f.before_id == 0 && (fmt == NULL || strcmp(fmt, "csv") != 0))
+		pending_first(r, &f, data);
 	if (fmt != NULL && strcmp(fmt, "csv") == 0)
 		return as_csv(r, resp, data);
 	resp->body = json_pack("{s:O, s:o}", "data", data, "next_cursor",
@@ -390,6 +450,7 @@ usage_system(
     struct tg_req *r, struct tg_resp *resp, struct db_conn *c, json_t **out)
 {
 	struct usage_filter f;
+	uint64_t refused[3];
 	enum tg_err rc;
 
 	memset(&f, 0, sizeof(f));
@@ -399,5 +460,12 @@ usage_system(
 		return rc;
 	json_object_set_new(*out, "from", iso_json(f.from));
 	json_object_set_new(*out, "to", iso_json(f.to));
+	/* Refused requests on this node (shared memory, not per range). */
+	inflight_refusals(r->ctx->conf->run_dir, refused);
+	json_object_set_new(*out, "refused",
+	    json_pack("{s:I, s:I, s:I, s:s}", "unauthenticated_401",
+		(json_int_t)refused[0], "insufficient_credit_402",
+		(json_int_t)refused[1], "rate_limited_429",
+		(json_int_t)refused[2], "scope", "node"));
 	return TG_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "domain/auth.h"
+#include "domain/inflight.h"
 #include "http/pipeline.h"
 #include "io/db.h"
 #include "core/conf.h"
@@ -517,6 +518,8 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
 	}
 	if (!resp.sent && resp_send(&r, &resp) == -1)
 		log_msg(LOG_INFO, "req=%s client went away", r.request_id);
+	/* issue 18: s001: refusals (401, 402, 429) counted for the monitor. */
+	inflight_refused(ctx->conf->run_dir, resp.status);
 	/* The path only: a query string may carry a credential. */
 	if (r.db != NULL)
 		db_put(ctx->db, r.db);
