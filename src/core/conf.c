@@ -734,7 +734,7 @@ conf_defaults(void)
 	c->or_provider = strdup("openrouter");
 	c->ukey_default_limits.rpm = c->ukey_default_limits.rpd = -1;
 	c->webhook_tolerance = 300; /* issue 18: money */
-	c->retention_days = 30; /* issue 18: convlog */
+	c->retention_days = 30;	    /* issue 18: convlog */
 	return c;
 }
 

@@ -26,9 +26,17 @@ static const struct stmt_row *const tables[] = {
     q_monitor_stmts,
     /* issue 18: did */
     q_did_stmts,
-    q_schema_stmts, q_user_stmts, q_key_stmts, q_payer_stmts, q_ledger_stmts,
-    q_limit_stmts, q_audit_stmts, q_usage_stmts, q_upstream_stmts,
-    q_catalog_stmts, q_or_key_stmts, /* issue 18: openrouter */
+    q_schema_stmts,
+    q_user_stmts,
+    q_key_stmts,
+    q_payer_stmts,
+    q_ledger_stmts,
+    q_limit_stmts,
+    q_audit_stmts,
+    q_usage_stmts,
+    q_upstream_stmts,
+    q_catalog_stmts,
+    q_or_key_stmts, /* issue 18: openrouter */
     q_money_stmts,
     /* issue 18: convlog */
     q_conv_stmts,
