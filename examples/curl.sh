@@ -7,6 +7,9 @@ set -eu
 : "${TOLLGATE_URL:=http://localhost:8080}"
 : "${TOLLGATE_KEY:?set TOLLGATE_KEY to an API key (gw_live_..., or an imported one)}"
 MODEL=${MODEL:-openai/gpt-4o-mini}
+# Seed 000's chat names a provider and its own model name.
+PROVIDER=${PROVIDER:-openai}
+MODEL_NAME=${MODEL_NAME:-gpt-4o-mini}
 
 echo "== models (GET /v1/models)"
 curl -sS "$TOLLGATE_URL/v1/models" -H "Authorization: Bearer $TOLLGATE_KEY" | head -c 400; echo
@@ -32,7 +35,7 @@ echo
 echo "== seed 000's chat (POST /api/layers/chat, user + api-key headers)"
 curl -sS "$TOLLGATE_URL/api/layers/chat" -H "api-key: $TOLLGATE_KEY" \
 	${TOLLGATE_USER:+-H "user: $TOLLGATE_USER"} -H 'Content-Type: application/json' \
-	-d "{\"providerName\":\"openai\",\"model_name\":\"gpt-4o-mini\",\"message\":\"Hello\"}"
+	-d "{\"providerName\":\"$PROVIDER\",\"model_name\":\"$MODEL_NAME\",\"message\":\"Hello\"}"
 echo
 
 echo "== seed 000's bill (GET /api/usage/check)"

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 const url = process.env.TOLLGATE_URL ?? 'http://localhost:8080';
 const key = process.env.TOLLGATE_KEY;
 const model = process.env.MODEL ?? 'openai/gpt-4o-mini';
+const embedModel = process.env.EMBED_MODEL ?? 'openai/text-embedding-3-small';
 if (!key) throw new Error('set TOLLGATE_KEY');
 
 const openai = new OpenAI({
@@ -33,5 +34,5 @@ const stream = await openai.chat.completions.create({
 for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
 process.stdout.write('\n');
 
-const emb = await openai.embeddings.create({ model: 'openai/text-embedding-3-small', input: 'hello' });
+const emb = await openai.embeddings.create({ model: embedModel, input: 'hello' });
 console.log(emb.data[0].embedding.length, 'dimensions');

@@ -117,6 +117,13 @@ struct db_conn;
  */
 enum tg_err usage_system(
     struct tg_req *, struct tg_resp *, struct db_conn *, json_t **out);
+/*
+ * h_usage.c: the requests of f's user (and key, model, time) in flight on
+ * this node, from shared memory, put first in data as records with status
+ * "pending" (/user/usage and seed 003's /api/v1/usage).
+ */
+struct usage_filter;
+void usage_pending(struct tg_req *, const struct usage_filter *, json_t *);
 /* issue 18: did (h_did.c) */
 enum tg_err h_did_usage(struct tg_req *, struct tg_resp *);
 

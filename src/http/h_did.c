@@ -18,7 +18,7 @@
 #define PAGE_DEFAULT 50
 #define PAGE_MAX     1000
 
-/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" less ms, as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+/* "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" less ms, as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 static json_t *
 time_before(const char *iso, int64_t ms)
 {
@@ -31,7 +31,7 @@ time_before(const char *iso, int64_t ms)
 	memset(&tm, 0, sizeof(tm));
 	if (iso == NULL ||
 	    sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d.%6d", &tm.tm_year, &tm.tm_mon,
-		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &frac) != 7)
+		&tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &frac) < 6)
 		return json_null();
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -49,21 +49,27 @@ static json_t *
 log_json(const json_t *u, const char *did)
 {
 	const char *st = json_string_value(json_object_get(u, "status"));
+	int pending = st != NULL && strcmp(st, "pending") == 0;
 	const char *at = json_string_value(json_object_get(u, "created_at"));
 	int64_t lat = json_integer_value(json_object_get(u, "latency_ms"));
 
-	return json_pack("{s:O, s:s?, s:O, s:O, s:O, s:O, s:O, s:s, s:o, s:o, "
-			 "s:O, s:O, s:O, s:O, s:O}",
+	/* O?: a request in flight has no tokens, cost, status or latency yet. */
+	return json_pack(
+	    "{s:O, s:s?, s:O, s:O?, s:O?, s:O?, s:O?, s:s, s:o, s:o, "
+	    "s:O?, s:O?, s:O?, s:O?, s:O?}",
 	    "id", json_object_get(u, "request_id"), "did", did, "model",
 	    json_object_get(u, "model"), "input_tokens",
 	    json_object_get(u, "prompt_tokens"), "output_tokens",
 	    json_object_get(u, "completion_tokens"), "total_tokens",
 	    json_object_get(u, "total_tokens"), "total_cost",
 	    json_object_get(u, "cost"), "status",
-	    st != NULL && strcmp(st, "ok") == 0 ? "completed" : "failed",
+	    pending				      ? "pending"
+		: st != NULL && strcmp(st, "ok") == 0 ? "completed"
+						      : "failed",
 	    "request_time", time_before(at, lat), "response_time",
-	    time_before(at, 0), "error_message", json_object_get(u, "error"),
-	    "http_status", json_object_get(u, "http_status"), "endpoint",
+	    pending ? json_null() : time_before(at, 0), "error_message",
+	    json_object_get(u, "error"), "http_status",
+	    json_object_get(u, "http_status"), "endpoint",
 	    json_object_get(u, "endpoint"), "latency_ms",
 	    json_object_get(u, "latency_ms"), "stream",
 	    json_object_get(u, "stream"));
@@ -124,6 +130,9 @@ h_did_usage(struct tg_req *r, struct tg_resp *resp)
 	    (rc = usage_metrics(c, r->arena, r->who->user_id, &totals)) !=
 		TG_OK)
 		return rc;
+	/* The first page starts with what is in flight now, as on /user/usage. */
+	if (f.before_id == 0)
+		usage_pending(r, &f, data);
 	logs = json_array();
 	json_array_foreach(data, i, u)
 		json_array_append_new(logs, log_json(u, r->who->did));

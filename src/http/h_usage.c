@@ -258,8 +258,8 @@ as_csv(struct tg_req *r, struct tg_resp *resp, json_t *data)
  * filter: key, model, time), as records with status and state "pending",
  * before the finished ones.
  */
-static void
-pending_first(struct tg_req *r, const struct usage_filter *f, json_t *data)
+void
+usage_pending(struct tg_req *r, const struct usage_filter *f, json_t *data)
 {
 	struct inflight_rec *in;
 	const char *sql;
@@ -323,7 +323,7 @@ h_user_usage(struct tg_req *r, struct tg_resp *resp)
 	/* The first page starts with what is in flight now. */
 	if ((f.status == NULL || strcmp(f.status, "pending") == 0) &&
 	    f.before_id == 0 && (fmt == NULL || strcmp(fmt, "csv") != 0))
-		pending_first(r, &f, data);
+		usage_pending(r, &f, data);
 	if (fmt != NULL && strcmp(fmt, "csv") == 0)
 		return as_csv(r, resp, data);
 	resp->body = json_pack("{s:O, s:o}", "data", data, "next_cursor",

@@ -229,9 +229,9 @@ expect_err "after a restart the chat's signature is still a replay (the table is
 # busy_other PID: keeps a worker other than PID asleep; true once it is so.
 busy_other() {
 	local i free
-	for i in 1 2 3 4 5 6; do
-		bg_get sleep "/_debug/sleep?ms=2500"
-		sleep 0.4
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		bg_get sleep "/_debug/sleep?ms=4000"
+		sleep 0.8
 		http GET "$URL/_debug/pid"
 		free=$(jv .pid)
 		[ "$free" = "$1" ] && return 0
