@@ -1,6 +1,8 @@
 #!/bin/sh
 # curl.sh: tollgate from the shell: the OpenAI paths, and the paths seed gateways' clients use.
 #   TOLLGATE_URL=https://gw.example.com TOLLGATE_KEY=gw_live_... sh examples/curl.sh
+# On the local stack (scripts/dev up), where the mock provider serves the models:
+#   . var/dev.env; TOLLGATE_KEY=$TOLLGATE_ADMIN_KEY MODEL=openai/gpt-4o-mini PROVIDER=mock sh examples/curl.sh
 # Any of these base URLs works for the OpenAI API: $TOLLGATE_URL/v1, $TOLLGATE_URL/api/v1
 # (seed 002's and the OpenAI SDK setup of seed 004), $TOLLGATE_URL/api/proxy (seed 004).
 set -eu

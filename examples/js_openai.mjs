@@ -1,6 +1,9 @@
 // js_openai.mjs: the official OpenAI JavaScript SDK against tollgate.
 //   npm install openai
 //   TOLLGATE_URL=https://gw.example.com TOLLGATE_KEY=gw_live_... node examples/js_openai.mjs
+// On the local stack (scripts/dev up), where the mock provider serves the models:
+//   . var/dev.env; TOLLGATE_KEY=$TOLLGATE_ADMIN_KEY MODEL=openai/gpt-4o-mini \
+//     EMBED_MODEL=openai/gpt-4o-mini node examples/js_openai.mjs
 // baseURL may end in /v1 or /api/v1 (seed 002's and seed 004's clients): the same routes.
 import OpenAI from 'openai';
 

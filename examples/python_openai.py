@@ -3,6 +3,11 @@
     pip install openai
     TOLLGATE_URL=https://gw.example.com TOLLGATE_KEY=gw_live_... python3 examples/python_openai.py
 
+On the local stack (scripts/dev up), where the mock provider serves the models:
+
+    . var/dev.env; TOLLGATE_KEY=$TOLLGATE_ADMIN_KEY MODEL=openai/gpt-4o-mini \
+      EMBED_MODEL=openai/gpt-4o-mini python3 examples/python_openai.py
+
 base_url may be TOLLGATE_URL + "/v1" or + "/api/v1" (what seed 002 and seed 004 clients
 already use); both reach the same metered routes.  Seed 004's setup that also sends the key
 as X-API-Key works unchanged.
@@ -14,6 +19,7 @@ from openai import OpenAI
 url = os.environ.get("TOLLGATE_URL", "http://localhost:8080")
 key = os.environ["TOLLGATE_KEY"]
 model = os.environ.get("MODEL", "openai/gpt-4o-mini")
+embed_model = os.environ.get("EMBED_MODEL", "openai/text-embedding-3-small")
 
 client = OpenAI(
     base_url=url + "/api/v1",
@@ -41,5 +47,5 @@ for chunk in stream:
         print(chunk.choices[0].delta.content, end="", flush=True)
 print()
 
-emb = client.embeddings.create(model="openai/text-embedding-3-small", input="hello")
+emb = client.embeddings.create(model=embed_model, input="hello")
 print(len(emb.data[0].embedding), "dimensions")
