@@ -359,17 +359,18 @@ h_openrouter(struct tg_req *r, struct tg_resp *resp)
 		return resp_fail(r, resp, TG_EPERM, NULL,
 		    "OpenRouter's key management is not passed through");
 	/*
-	 * OpenRouter's other writes spend money tollgate would not bill
-	 * (responses, messages, credits) or manage its account: only reads
-	 * pass unmetered.  A per-user key would not fence them either: its
-	 * limit follows a balance these never lower.
+	 * The writes that buy inference are routes of their own, metered.  The
+	 * rest buy credits or manage OpenRouter's account (credits/coinbase,
+	 * auth/keys): they would spend or bind the operator's account unbilled,
+	 * and a per-user key would not fence them, its limit following a
+	 * balance they never lower.  Only reads pass unmetered.
 	 */
 	if (r->method != TG_M_GET && r->method != TG_M_HEAD)
 		return resp_fail_code(r, resp, TG_EPERM,
 		    "passthrough_unmetered", NULL,
-		    "%s /api/v1/openrouter/%s would spend unmetered; use "
-		    "chat/completions, completions or embeddings here, or "
-		    "/v1/responses and /v1/messages",
+		    "%s /api/v1/openrouter/%s would spend unmetered; the "
+		    "writes served here are POST chat/completions, "
+		    "completions, embeddings, responses and messages",
 		    r->method_name, r->captures[0]);
 	if (!r->ctx->have_master)
 		return resp_fail(r, resp, TG_EUNAVAIL, NULL,

@@ -115,6 +115,8 @@ static const struct route routes[] = {
 	{ TG_M_POST,   "/api/v1/openrouter/chat/completions", h_chat,	RF_AUTH | RF_JSON },
 	{ TG_M_POST,   "/api/v1/openrouter/completions",   h_completions, RF_AUTH | RF_JSON },
 	{ TG_M_POST,   "/api/v1/openrouter/embeddings",	   h_embeddings, RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/api/v1/openrouter/responses",	   h_responses,	RF_AUTH | RF_JSON },
+	{ TG_M_POST,   "/api/v1/openrouter/messages",	   h_messages,	RF_AUTH | RF_JSON },
 	{ TG_M_GET,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 	{ TG_M_POST,   "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
 	{ TG_M_PUT,    "/api/v1/openrouter/{path*}",	   h_openrouter, RF_AUTH },
@@ -406,6 +408,8 @@ static const struct {
 	{ "/v1/messages",	WIRE_ANTHROPIC },
 	{ "/v1/responses",	WIRE_RESPONSES },
 	{ "/v1beta/",		WIRE_GEMINI },
+	{ "/api/v1/openrouter/messages",  WIRE_ANTHROPIC },
+	{ "/api/v1/openrouter/responses", WIRE_RESPONSES },
 };
 /* clang-format on */
 

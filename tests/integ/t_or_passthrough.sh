@@ -79,7 +79,12 @@ expect_status "no credential: 401" 401
 or_req GET keys
 expect_status "the provisioning API is not passed through: 403" 403
 or_req POST responses '{"model":"x/y","input":"hi"}'
-expect_err "a write tollgate does not meter (POST responses) is refused" 403 passthrough_unmetered
+expect_err "POST responses is metered (the /v1 path): an unknown id is 404 model_not_found" 404 model_not_found
+or_req POST messages '{"model":"x/y","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}'
+check "POST messages is metered too, its error in Anthropic's shape" \
+	json_is '.type == "error" and .error.type == "not_found_error"'
+or_req POST credits/coinbase '{"amount":10,"sender":"0x0","chain_id":1}'
+expect_err "a write tollgate does not meter (POST credits/coinbase) is refused" 403 passthrough_unmetered
 or_req DELETE "generation?id=gen-1"
 expect_err "...as is any DELETE" 403 passthrough_unmetered
 check "nothing billed, no usage record for the unmetered calls" test "$(usage_count)" = 0
@@ -139,6 +144,25 @@ expect_status "POST embeddings through the pass-through: 200" 200
 check "...a usage record for it" test "$(rec 'endpoint, provider_id' | tr '\t' ' ')" = "embeddings ormock"
 SPENT=$((SPENT + $(rec charge)))
 
+# The Responses and Anthropic Messages APIs through the pass-through: metered, OpenRouter only.
+mock_cost '{"cost":"0.0000025"}'
+or_req POST responses "{\"model\":\"$UNKNOWN\",\"input\":\"hi [mock:flavor=openrouter]\"}"
+expect_status "POST responses through the pass-through: 200" 200
+check "...a Responses API answer" json_is '.object == "response" and .status == "completed"'
+WANT=$(with_commission 2500)
+check "...the record: api responses, ormock, charged usage.cost 2500 + 5% = $WANT" \
+	test "$(rec 'api, provider_id, charge, upstream_cost' | tr '\t' ' ')" = "responses ormock $WANT 2500"
+check "...sent to OpenRouter's chat completions" \
+	sh -c 'curl -s -m 5 "http://127.0.0.1:$1/_mock/requests" | jq -e ".[-1].path == \"/api/v1/chat/completions\"" >/dev/null' _ "$MOCK_PORT"
+SPENT=$((SPENT + WANT))
+or_req POST messages "{\"model\":\"$UNKNOWN\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"hi [mock:flavor=openrouter]\"}]}"
+expect_status "POST messages through the pass-through: 200" 200
+check "...an Anthropic Messages answer" json_is '.type == "message" and .role == "assistant"'
+check "...the record: api messages, ormock, charged usage.cost 2500 + 5%" \
+	test "$(rec 'api, provider_id, charge' | tr '\t' ' ')" = "messages ormock $WANT"
+SPENT=$((SPENT + WANT))
+mock_cost '{}'
+
 # No usage.cost in the answer: the hold is charged, and the record says so.
 mock_cost '{"cost":null}'
 chat "$UKEY" "{\"model\":\"$UNKNOWN\",$(msgs 'no cost [mock:flavor=openrouter]')}"
@@ -146,7 +170,7 @@ expect_status "an answer without usage.cost: 200" 200
 check "...charged the hold ($HOLD), basis hold" test "$(rec 'charge, charge_basis' | tr '\t' ' ')" = "$HOLD hold"
 check "...the record says why" test "$(rec error)" = "OpenRouter reported no usage.cost: charged the hold"
 SPENT=$((SPENT + HOLD))
-check "balance after four charges" test "$(acct_row "$UID_")" = "$((F - SPENT)) 0"
+check "balance after six charges" test "$(acct_row "$UID_")" = "$((F - SPENT)) 0"
 
 # The hold is the ceiling: a user with less than that is refused before any upstream call.
 new_user orpoor 200000000
