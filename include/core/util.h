@@ -25,6 +25,9 @@ double util_wall(void);
 uint64_t util_fnv1a(uint64_t h, const void *p, size_t n);
 /* "2026-11-25T10:11:12Z" into out[21]. */
 void util_iso8601(char out[21]);
+/* A wall-clock time t as SQL's DATETIME(6) in UTC: "YYYY-MM-DD HH:MM:SS.uuuuuu". */
+#define UTIL_SQL_TIME_LEN 27
+void util_sql_time(double t, char out[UTIL_SQL_TIME_LEN]);
 /* Decimal unsigned with bounds; 0 or -1. */
 int util_parse_u64(const char *, uint64_t min, uint64_t max, uint64_t *out);
 /* Size with optional K, M, G suffix (powers of 1024); 0 or -1. */

@@ -54,13 +54,21 @@ struct journal *journal_open(
 void journal_close(struct journal *, struct db_conn *, struct arena *);
 /* Append one settled request; 0 when written, -1 (nothing written) else. */
 int journal_append(struct journal *, const struct journal_rec *);
+/* Records that move no money, each a line of its own kind (issue 18). */
+enum journal_kind {
+	JK_CONV,    /* a conversation record: BATCH_CONV's columns */
+	JK_REFUSED, /* a refused request's usage record: BATCH_REFUSED's */
+	JK__MAX
+};
 /*
- * issue 18: convlog.  One conversation record: n columns (BATCH_CONV's) as a
- * line of its own kind, written out in the transaction of the batch it falls
- * in, like a settlement.  0 when written; -1 (nothing written) when it is
- * too long to be read back whole (about 240 KiB) or cannot be written.
+ * One record of kind k: n columns (its batch statement's) as a line of its
+ * kind, written out in the transaction of the batch it falls in, like a
+ * settlement, but never synced on its own.  0 when written; -1 (nothing
+ * written) when n is not the kind's, the line is too long to be read back
+ * whole (about 240 KiB) or cannot be written.
  */
-int journal_append_conv(struct journal *, const struct db_val *cols, size_t n);
+int journal_append_kind(
+    struct journal *, enum journal_kind k, const struct db_val *cols, size_t n);
 /*
  * Write every complete line not yet written, this process's and those of dead
  * processes, to the database; tells the lease table how many lines of each

@@ -13,7 +13,7 @@
 struct db_conn;
 struct arena;
 
-enum usage_status { US_OK = 0, US_ERROR, US_CLIENT_GONE };
+enum usage_status { US_OK = 0, US_ERROR, US_CLIENT_GONE, US_REFUSED };
 /* usage_records.charge_basis: how the charge was computed. */
 enum usage_basis { UB_MEASURED = 0, UB_ESTIMATED, UB_HOLD };
 
@@ -58,6 +58,16 @@ struct usage_rec {
  */
 void usage_params(const struct usage_rec *, int64_t charged,
     struct db_val p[LEDGER_USAGE_COLS]);
+
+struct journal;
+/*
+ * issue 18: a metered request refused before any upstream call (a rate
+ * limit's 429, a 402 for want of credit) as a usage record with status
+ * refused, charge 0, at wall-clock time at: a line of the journal, written
+ * out in its batches (no statement here).  TG_ESYSTEM when it is lost.
+ */
+enum tg_err usage_refused(
+    struct journal *, const struct usage_rec *, double at);
 
 /* A finished request with this Idempotency-Key, for a replay. */
 struct usage_replay {

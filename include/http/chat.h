@@ -171,6 +171,12 @@ void meter_keep_replay(
     struct call *, int status, const char *type, const char *body, size_t len);
 /* The same for a failed request: its error is replayed too. */
 void meter_keep_error(struct call *, enum tg_err);
+/*
+ * issue 18: a request refused before any upstream call with rc (TG_ERATE,
+ * TG_ECREDIT; others are not refusals and pass) goes to its owner's request
+ * log as a record with status refused, through the journal.  Returns rc.
+ */
+enum tg_err meter_refused(struct call *, enum tg_err rc);
 
 /*
  * issue 18: openrouter (h_openrouter.c).  The deployments after the

@@ -61,6 +61,7 @@ struct day_row {
 	const char *day; /* "YYYY-MM-DD" (UTC) */
 	const char *model;
 	int64_t requests, prompt, completion, base_cost, commission, charge;
+	int64_t refused; /* issue 18: refusals, not in requests */
 };
 /*
  * Per day and model in [from, to) (both required), oldest first, at most

@@ -187,7 +187,8 @@ enum stmt {
 enum batch {
 	BATCH_USAGE,
 	BATCH_LEDGER,
-	BATCH_CONV, /* issue 18: convlog */
+	BATCH_CONV,    /* issue 18: convlog */
+	BATCH_REFUSED, /* issue 18: refused requests' usage records */
 	BATCH__MAX
 };
 

@@ -146,6 +146,21 @@ util_iso8601(char out[21])
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void
+util_sql_time(double t, char out[UTIL_SQL_TIME_LEN])
+{
+	struct tm tm;
+	time_t s = (time_t)t;
+	long us = (long)((t - (double)s) * 1e6);
+
+	if (us < 0 || us > 999999)
+		us = 0;
+	gmtime_r(&s, &tm);
+	/* 19 bytes of seconds, then "." and 6 digits: 26 and the NUL. */
+	strftime(out, UTIL_SQL_TIME_LEN, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out + 19, UTIL_SQL_TIME_LEN - 19, ".%06ld", us);
+}
+
 int
 util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {

@@ -108,20 +108,14 @@ seal_bodies(const struct convlog_rec *r, const unsigned char key[32],
 	return 0;
 }
 
-/* "YYYY-MM-DD HH:MM:SS.uuuuuu", UTC, of a wall-clock time. */
+/* "YYYY-MM-DD HH:MM:SS.uuuuuu", UTC, of a wall-clock time, in a. */
 static char *
 sql_time(struct arena *a, double t)
 {
-	struct tm tm;
-	time_t s = (time_t)t;
-	long us = (long)((t - (double)s) * 1e6);
+	char at[UTIL_SQL_TIME_LEN];
 
-	if (us < 0 || us > 999999)
-		us = 0;
-	gmtime_r(&s, &tm);
-	return arena_printf(a, "%04d-%02d-%02d %02d:%02d:%02d.%06ld",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, us);
+	util_sql_time(t, at);
+	return arena_strdup(a, at);
 }
 
 /* The full level's body into cols, halving the caps while it is too big. */
@@ -176,7 +170,7 @@ convlog_write(struct journal *j, const unsigned char *master, struct arena *a,
 	if (r->level == CONV_FULL)
 		body_cols(r, master, a, cols);
 	if (cols[CC_CREATED].s == NULL ||
-	    journal_append_conv(j, cols, CC__MAX) == -1) {
+	    journal_append_kind(j, JK_CONV, cols, CC__MAX) == -1) {
 		log_msg(LOG_ERR, "req=%s its conversation record is lost",
 		    r->request_id);
 		return TG_ESYSTEM;

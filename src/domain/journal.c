@@ -33,11 +33,24 @@
 #define PATH_MAX_LEN   4096
 #define PENDING_MAX    (4u << 20) /* unwritten bytes the sweeper reads */
 #define EXACT_TAG      "x "	  /* the line of an exact hold starts so */
-/* issue 18: convlog */
-#define CONV_TAG       "c " /* a conversation record's line starts so */
-#define CONV_LINE_MAX  (READ_BYTES - (8u << 10)) /* always read whole */
-#define CONV_BATCH_MAX 128 /* conversation rows per transaction */
-#define CONV_COLS      17  /* BATCH_CONV's */
+#define KIND_LINE_MAX  (READ_BYTES - (8u << 10)) /* always read whole */
+
+/*
+ * Records that move no money, each kind a line of its own tag and the columns
+ * of its batch statement, written out in the transaction of the batch they
+ * fall in (issue 18: conversation logs, refused requests).
+ */
+/* clang-format off */
+static const struct {
+	char tag;
+	size_t cols;
+	enum batch batch;
+	size_t max; /* rows per transaction */
+} kinds[JK__MAX] = {
+	[JK_CONV]    = { 'c', 17, BATCH_CONV,	 128 },
+	[JK_REFUSED] = { 'r', 13, BATCH_REFUSED, 512 },
+};
+/* clang-format on */
 
 struct journal {
 	char *dir;
@@ -158,7 +171,7 @@ put_cols(char *o, const struct db_val *cols, size_t n)
 
 /* One whole line into the file: 0, or -1 when it is not all written. */
 static int
-put_line(struct journal *j, const char *line, size_t n)
+put_line(struct journal *j, const char *line, size_t n, int sync)
 {
 	ssize_t w;
 	int rc;
@@ -173,7 +186,7 @@ put_line(struct journal *j, const char *line, size_t n)
 	 * written (settling it again elsewhere would charge it twice).
 	 */
 	rc = w == (ssize_t)n ? 0 : -1;
-	if (rc == 0 && j->sync && fdatasync(j->fd) == -1)
+	if (rc == 0 && sync && fdatasync(j->fd) == -1)
 		log_msg(LOG_ERR,
 		    "journal: fdatasync (%s): a line may not survive "
 		    "a crash of the machine",
@@ -216,26 +229,28 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	o = put_i64(o, r->charge);
 	o = put_cols(o, r->usage, LEDGER_USAGE_COLS);
 	*o++ = '\n';
-	rc = put_line(j, line, (size_t)(o - line));
+	rc = put_line(j, line, (size_t)(o - line), j->sync);
 	free(line);
 	return rc;
 }
 
 int
-journal_append_conv(struct journal *j, const struct db_val *cols, size_t n)
+journal_append_kind(
+    struct journal *j, enum journal_kind k, const struct db_val *cols, size_t n)
 {
 	size_t room = 2 + cols_room(cols, n) + 2;
 	char *line, *o;
 	int rc;
 
-	if (n != CONV_COLS || room > CONV_LINE_MAX ||
+	if (k >= JK__MAX || n != kinds[k].cols || room > KIND_LINE_MAX ||
 	    (line = malloc(room)) == NULL)
 		return -1;
 	/* The tag's space is the first column's (put_cols puts one before each). */
-	line[0] = CONV_TAG[0];
+	line[0] = kinds[k].tag;
 	o = put_cols(line + 1, cols, n);
 	*o++ = '\n';
-	rc = put_line(j, line, (size_t)(o - line));
+	/* Nothing of money: not worth an fdatasync per line (a 429 flood). */
+	rc = put_line(j, line, (size_t)(o - line), 0);
 	free(line);
 	return rc;
 }
@@ -319,14 +334,14 @@ parse_val(const char *tok, struct arena *a, struct db_val *v)
 	return 0;
 }
 
-/* issue 18: convlog.  A conversation line (after its tag) into row. */
+/* A line of a kind without money (after its tag) into row, ncols columns. */
 static int
-parse_conv(char *p, struct arena *a, struct db_val *row)
+parse_kind(char *p, struct arena *a, struct db_val *row, size_t ncols)
 {
 	char *tok, *save = NULL;
 	size_t i;
 
-	for (i = 0; i < CONV_COLS; i++)
+	for (i = 0; i < ncols; i++)
 		if ((tok = strtok_r(i == 0 ? p : NULL, " ", &save)) == NULL ||
 		    parse_val(tok, a, &row[i]) == -1)
 			return -1;
@@ -450,19 +465,19 @@ write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 	return TG_OK;
 }
 
-/* issue 18: convlog: a batch's conversation rows (CONV_COLS each). */
-struct convs {
-	struct db_val *rows;
-	size_t n;
+/* A batch's rows of the kinds without money (kinds[k].cols each). */
+struct extras {
+	struct db_val *rows[JK__MAX];
+	size_t n[JK__MAX];
 };
 
 /*
- * One transaction for lines[0..n) and the conversations cv: the money, the
- * rows, the new offset.
+ * One transaction for lines[0..n) and the records without money ex: the
+ * money, the rows, the new offset.
  */
 static enum tg_err
 write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
-    const struct convs *cv, const char *mark, int64_t new_off,
+    const struct extras *ex, const char *mark, int64_t new_off,
     struct sum *leases, size_t *nleases, struct db_val *rows)
 {
 	struct sum *accts, *keys;
@@ -471,7 +486,7 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 	size_t i, k, nl = 0, na = 0, nk = 0;
 	enum tg_err rc;
 
-	/* n may be 0: a batch of exact holds only still moves the mark. */
+	/* n may be 0: a batch of exact holds (or records) still moves the mark. */
 	accts = arena_calloc(a, n + 1, sizeof(*accts));
 	keys = arena_calloc(a, n + 1, sizeof(*keys));
 	if (accts == NULL || keys == NULL)
@@ -516,11 +531,13 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 		if ((rc = db_exec(c, STMT_JOURNAL_KEY, p, 2, NULL, a)) != TG_OK)
 			goto fail;
 	}
-	if ((rc = write_rows(c, a, lines, n, rows)) != TG_OK ||
-	    (cv->n > 0 &&
-		(rc = db_exec_rows(c, BATCH_CONV, cv->rows, cv->n, a)) !=
-		    TG_OK))
+	if ((rc = write_rows(c, a, lines, n, rows)) != TG_OK)
 		goto fail;
+	for (k = 0; k < JK__MAX; k++)
+		if (ex->n[k] > 0 &&
+		    (rc = db_exec_rows(
+			 c, kinds[k].batch, ex->rows[k], ex->n[k], a)) != TG_OK)
+			goto fail;
 	p[0] = DB_STR(mark);
 	p[1] = DB_I64(new_off);
 	if ((rc = db_exec(c, STMT_JOURNAL_MARK_SET, p, 2, NULL, a)) != TG_OK)
@@ -574,26 +591,32 @@ settle_exact(struct db_conn *c, struct arena *a, const char *mark,
 
 /*
  * The whole lines of data[0..got) (read at off): settlements into lines (*n),
- * conversation records into cv, up to a batch of either.  Returns the bytes
+ * records without money into ex, up to a batch of any.  Returns the bytes
  * they took (0: no whole line yet).
  */
 static size_t
 parse_batch(char *data, size_t got, struct arena *a, const char *mark,
-    int64_t off, struct line *lines, size_t *n, struct convs *cv)
+    int64_t off, struct line *lines, size_t *n, struct extras *ex)
 {
 	char *p, *nl;
-	int ok;
+	size_t k;
+	int ok, full = 0;
 
 	*n = 0;
-	cv->n = 0;
-	for (p = data; *n < BATCH_MAX && cv->n < CONV_BATCH_MAX &&
+	memset(ex->n, 0, sizeof(ex->n));
+	for (p = data; *n < BATCH_MAX && !full &&
 	     (nl = memchr(p, '\n', (size_t)(data + got - p))) != NULL;
 	     p = nl + 1) {
 		*nl = '\0';
-		if (strncmp(p, CONV_TAG, 2) == 0) {
-			ok = parse_conv(
-				 p + 2, a, &cv->rows[cv->n * CONV_COLS]) == 0;
-			cv->n += ok;
+		for (k = 0;
+		     k < JK__MAX && !(p[0] == kinds[k].tag && p[1] == ' '); k++)
+			;
+		if (k < JK__MAX) {
+			ok = parse_kind(p + 2, a,
+				 &ex->rows[k][ex->n[k] * kinds[k].cols],
+				 kinds[k].cols) == 0;
+			ex->n[k] += ok;
+			full = ex->n[k] == kinds[k].max;
 		} else {
 			ok = parse_line(p, a, &lines[*n]) == 0;
 			*n += ok;
@@ -618,7 +641,7 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 	struct line *lines;
 	struct sum *leases;
 	struct db_val *rows;
-	struct convs cv;
+	struct extras ex;
 	char *data;
 	size_t n = 0, nleases = 0, k, used, had;
 	struct stat st;
@@ -637,7 +660,9 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 	lines = arena_alloc(a, BATCH_MAX * sizeof(*lines));
 	leases = arena_alloc(a, BATCH_MAX * sizeof(*leases));
 	rows = arena_alloc(a, BATCH_MAX * LEDGER_USAGE_COLS * sizeof(*rows));
-	cv.rows = arena_alloc(a, CONV_BATCH_MAX * CONV_COLS * sizeof(*cv.rows));
+	for (k = 0; k < JK__MAX; k++)
+		ex.rows[k] = arena_alloc(
+		    a, kinds[k].max * kinds[k].cols * sizeof(*ex.rows[k]));
 	/*
 	 * Each batch gives back what it took, so the memory of a tick is the
 	 * same for ten lines or for a dead process's million.
@@ -652,13 +677,14 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 			break;
 		data[got] = '\0';
 		used = parse_batch(
-		    data, (size_t)got, a, mark, *off, lines, &n, &cv);
+		    data, (size_t)got, a, mark, *off, lines, &n, &ex);
 		if (used == 0)
 			break; /* a line still being written */
-		had = n + cv.n;
-		if ((n > 0 || cv.n > 0) &&
+		for (had = n, k = 0; k < JK__MAX; k++)
+			had += ex.n[k];
+		if (had > 0 &&
 		    (settle_exact(c, a, mark, lines, &n) == -1 ||
-			write_out(c, a, lines, n, &cv, mark,
+			write_out(c, a, lines, n, &ex, mark,
 			    *off + (int64_t)used, leases, &nleases,
 			    rows) != TG_OK))
 			return -1;

@@ -11,6 +11,7 @@
 #include "store/q_monitor.h"
 #include "store/q_usage.h"
 #include "core/money.h"
+#include "domain/journal.h"
 #include "domain/usage.h"
 #include "core/util.h"
 
@@ -19,8 +20,10 @@ static const char *const status_names[] = {
 	[US_OK]		 = "ok",
 	[US_ERROR]	 = "error",
 	[US_CLIENT_GONE] = "client_gone",
+	[US_REFUSED]	 = "refused",
 };
-const char *const usage_status_names[] = {"ok", "error", "client_gone", NULL};
+const char *const usage_status_names[] = {
+    "ok", "error", "client_gone", "refused", NULL};
 static const char *const basis_names[] = {
 	[UB_MEASURED]  = "measured",
 	[UB_ESTIMATED] = "estimated",
@@ -82,6 +85,58 @@ usage_params(const struct usage_rec *u, int64_t charged,
 	p[33] = DB_STR(u->api != NULL ? u->api : u->endpoint);
 	p[34] = DB_I64(u->u.cache_write);
 	p[35] = DB_I64(u->p.cache_write > 0 ? u->p.cache_write : u->p.input);
+}
+
+/* The columns of BATCH_REFUSED. */
+enum refused_col {
+	RC_REQUEST_ID,
+	RC_CLIENT_REQUEST_ID,
+	RC_USER_ID,
+	RC_KEY_ID,
+	RC_ENDPOINT,
+	RC_API,
+	RC_MODEL,
+	RC_STATUS,
+	RC_HTTP_STATUS,
+	RC_ERROR,
+	RC_LATENCY_MS,
+	RC_STREAM,
+	RC_CREATED,
+	RC__MAX
+};
+
+enum tg_err
+usage_refused(struct journal *j, const struct usage_rec *u, double at)
+{
+	struct db_val cols[RC__MAX];
+	char when[UTIL_SQL_TIME_LEN];
+	const char *model = u->model != NULL ? u->model : "";
+
+	if (j == NULL)
+		return TG_ESYSTEM;
+	util_sql_time(at, when);
+	cols[RC_REQUEST_ID] = DB_STR(u->request_id);
+	cols[RC_CLIENT_REQUEST_ID] = opt_str(u->client_request_id);
+	cols[RC_USER_ID] = DB_I64(u->user_id);
+	cols[RC_KEY_ID] = DB_I64(u->key_id);
+	cols[RC_ENDPOINT] = DB_STR(u->endpoint);
+	cols[RC_API] = DB_STR(u->api != NULL ? u->api : u->endpoint);
+	/* The id as asked, cut to the column: it may be anything the client sent. */
+	cols[RC_MODEL] = (struct db_val){
+	    .type = DBT_STR, .s = model, .len = util_utf8_cut(model, 128)};
+	cols[RC_STATUS] = DB_STR(status_names[US_REFUSED]);
+	cols[RC_HTTP_STATUS] = DB_I64(u->http_status);
+	cols[RC_ERROR] = u->error != NULL
+	    ? (struct db_val){.type = DBT_STR,
+		  .s = u->error,
+		  .len = util_utf8_cut(u->error, 500)}
+	    : DB_NULLV;
+	cols[RC_LATENCY_MS] = DB_I64(u->latency_ms);
+	cols[RC_STREAM] = DB_I64(u->stream != 0);
+	cols[RC_CREATED] = DB_STR(when);
+	return journal_append_kind(j, JK_REFUSED, cols, RC__MAX) == 0
+	    ? TG_OK
+	    : TG_ESYSTEM;
 }
 
 enum tg_err
@@ -156,7 +211,8 @@ record_json(const struct usage_row *v)
 
 /*
  * issue 18: s001: seed 003's request-log view of a finished record: state
- * completed (ok) or failed (error, client_gone), responded_at (when the
+ * completed (ok), refused (a 429 or 402 before any upstream call) or
+ * failed (error, client_gone), responded_at (when the
  * record was written) and requested_at (that less the latency).
  */
 static void
@@ -167,7 +223,9 @@ add_states(json_t *o, const struct usage_row *v)
 	time_t t;
 
 	json_object_set_new(o, "state",
-	    json_string(strcmp(v->status, "ok") == 0 ? "completed" : "failed"));
+	    json_string(strcmp(v->status, "ok") == 0	? "completed"
+		    : strcmp(v->status, "refused") == 0 ? "refused"
+							: "failed"));
 	json_object_set_new(o, "responded_at", json_string(v->created_at));
 	memset(&tm, 0, sizeof(tm));
 	if (sscanf(v->created_at, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year,
@@ -223,25 +281,30 @@ usage_summary_of(
 {
 	json_t *days = json_array();
 	int64_t req = 0, pt = 0, ct = 0, base = 0, comm = 0, charge = 0;
+	int64_t refused = 0;
 	size_t i;
 
+	/* Refused requests (429, 402) are counted apart: none was served. */
 	for (i = 0; i < n; i++) {
 		json_array_append_new(days,
-		    json_pack("{s:s, s:s, s:I, s:I, s:o}", "day", d[i].day,
+		    json_pack("{s:s, s:s, s:I, s:I, s:I, s:o}", "day", d[i].day,
 			"model", d[i].model, "requests",
-			(json_int_t)d[i].requests, "tokens",
+			(json_int_t)d[i].requests, "refused",
+			(json_int_t)d[i].refused, "tokens",
 			(json_int_t)(d[i].prompt + d[i].completion), "cost",
 			money_json(d[i].charge)));
 		req += d[i].requests;
+		refused += d[i].refused;
 		pt += d[i].prompt;
 		ct += d[i].completion;
 		base += d[i].base_cost;
 		comm += d[i].commission;
 		charge += d[i].charge;
 	}
-	*out = json_pack("{s:{s:I, s:I, s:I, s:I, s:o, s:o, s:o}, s:o}",
-	    "totals", "requests", (json_int_t)req, "prompt_tokens",
-	    (json_int_t)pt, "completion_tokens", (json_int_t)ct, "total_tokens",
+	*out = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}, s:o}",
+	    "totals", "requests", (json_int_t)req, "refused",
+	    (json_int_t)refused, "prompt_tokens", (json_int_t)pt,
+	    "completion_tokens", (json_int_t)ct, "total_tokens",
 	    (json_int_t)(pt + ct), "base_cost", money_json(base), "commission",
 	    money_json(comm), "cost", money_json(charge), "by_day", days);
 	if (*out == NULL)
@@ -269,7 +332,7 @@ usage_summary(struct db_conn *c, struct arena *a, const struct usage_filter *f,
 /* One line of a fold: a day's or a model's sums. */
 struct sums {
 	const char *name;
-	int64_t requests, tokens, charge;
+	int64_t requests, refused, tokens, charge;
 };
 
 /* Add d to the line of name in lines (n so far, at most max). */
@@ -282,8 +345,9 @@ sum_into(
 	for (i = 0; i < *n && strcmp(lines[i].name, name) != 0; i++)
 		;
 	if (i == *n)
-		lines[(*n)++] = (struct sums){name, 0, 0, 0};
+		lines[(*n)++] = (struct sums){name, 0, 0, 0, 0};
 	lines[i].requests += d->requests;
+	lines[i].refused += d->refused;
 	lines[i].tokens += d->prompt + d->completion;
 	lines[i].charge += d->charge;
 }
@@ -296,8 +360,9 @@ sums_json(const struct sums *lines, size_t n, const char *key)
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(out,
-		    json_pack("{s:s, s:I, s:I, s:o}", key, lines[i].name,
-			"requests", (json_int_t)lines[i].requests, "tokens",
+		    json_pack("{s:s, s:I, s:I, s:I, s:o}", key, lines[i].name,
+			"requests", (json_int_t)lines[i].requests, "refused",
+			(json_int_t)lines[i].refused, "tokens",
 			(json_int_t)lines[i].tokens, "cost",
 			money_json(lines[i].charge)));
 	return out;

@@ -493,9 +493,9 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 	if ((rc = check_idem(&x, &answered)) != TG_OK || answered)
 		return rc;
 	if ((rc = meter_admit(&x)) != TG_OK)
-		return rc;
+		return meter_refused(&x, rc);
 	if ((rc = reserve(&x, &answered)) != TG_OK || answered)
-		return rc;
+		return meter_refused(&x, rc);
 	slot = in_flight(&x);
 	buf_init(&x.rl.errbody, ERRBODY_MAX);
 	buf_init(&x.rl.replay, REPLAY_MAX);

@@ -101,7 +101,7 @@ status_filter(struct tg_req *r, struct tg_resp *resp, struct usage_filter *f)
 			return TG_OK;
 		}
 	return resp_fail_code(r, resp, TG_EINVAL, "invalid_value", "status",
-	    "status is pending, ok, error or client_gone");
+	    "status is pending, ok, error, client_gone or refused");
 }
 
 /* issue 18: ?mode=live|test: the real account's records or the sandbox's. */

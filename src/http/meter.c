@@ -319,3 +319,31 @@ meter_keep_error(struct call *x, enum tg_err rc)
 	    x, resp_err_status(rc), "application/json", s, strlen(s));
 	free(s);
 }
+
+enum tg_err
+meter_refused(struct call *x, enum tg_err rc)
+{
+	struct usage_rec rec;
+
+	if (rc != TG_ERATE && rc != TG_ECREDIT)
+		return rc;
+	memset(&rec, 0, sizeof(rec));
+	rec.request_id = x->r->request_id;
+	rec.client_request_id = x->r->client_request_id;
+	rec.user_id = x->r->who->user_id;
+	rec.key_id = x->r->who->key_id;
+	rec.endpoint = chat_eps[x->ep].name;
+	rec.api = x->api != NULL ? x->api->name : NULL;
+	rec.model = x->model;
+	rec.http_status = resp_err_status(rc);
+	rec.error = x->resp->errmsg;
+	rec.latency_ms = (int64_t)((util_now() - x->t0) * 1000);
+	rec.stream = x->stream;
+	/* Without a journal (no run_dir) the node's refusal count still has it. */
+	if (x->r->ctx->journal != NULL &&
+	    usage_refused(x->r->ctx->journal, &rec, util_wall()) != TG_OK)
+		log_msg(LOG_WARN,
+		    "req=%s its refusal is not in the request log",
+		    x->r->request_id);
+	return rc;
+}

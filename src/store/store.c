@@ -70,6 +70,15 @@ static const struct db_batch_def batches[BATCH__MAX] = {
 		    "latency_ms, body, body_bytes, truncated, created_at) "
 		    "VALUES ",
 	17},
+    /*
+     * issue 18: a refused request's usage record; IGNORE: a line written
+     * out twice is one row (request_id is unique).
+     */
+    [BATCH_REFUSED] = {"INSERT IGNORE INTO usage_records (request_id, "
+		       "client_request_id, user_id, api_key_id, endpoint, api, "
+		       "model_id, status, http_status, error, latency_ms, "
+		       "stream, created_at) VALUES ",
+	13},
 };
 
 static struct db_stmt_def all[STMT__MAX];

@@ -2,7 +2,8 @@
 // the playground streams an answer with a pasted restricted key (seen growing in pieces), its
 // tokens and cost appear; Usage lists the request with that cost, the bill and totals agree,
 // the CSV export downloads it; the Overview chart shows it; the catalogue's search and sort
-// work; Top-ups lists the admin's top-up; errors show the gateway's message; Stop aborts.
+// work; Top-ups lists the admin's top-up; errors show the gateway's message; Stop aborts; a
+// refused request and one in flight show as rows of their own.
 // axe on each page, no offsite requests, no console errors, screenshots.
 //
 // Environment: TOLLGATE_APP, TOLLGATE_URL (lib.mjs), USE_EMAIL, USE_PASSWORD, USE_KEY (the
@@ -304,6 +305,51 @@ await step('playground session', async () => {
   check((await page.locator('.answer').innerText()) === 'mock reply word1', 'playground: the session (cookie + CSRF header) chats too');
   result.session_cost = await page.locator('.cost').getAttribute('data-cost');
   noErrors(s, 'playground session');
+});
+
+// issue 18: a refused request (402: the key's $1.00 credit limit cannot hold $2.10) and one
+// still in flight render as rows of their own, with dashes where there is nothing yet.
+await step('usage: refused and pending rows', async () => {
+  const chat = (body) => fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${env.USE_KEY}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'test/cheap', messages: [{ role: 'user', content: body.text }], ...body.extra }),
+  });
+  const refused = await chat({ text: 'too dear', extra: { max_tokens: 1000000 } });
+  check(refused.status === 402, `usage: a request over the key's credit limit is refused (${refused.status})`);
+  const rid = refused.headers.get('x-request-id');
+  result.refused_id = rid;
+  const list = 'section[aria-labelledby=usage-list]';
+  const apply = () => page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await gotoPage(page, app, 'usage', 'Usage', { fresh: true });
+  await page.getByLabel('Status', { exact: true }).selectOption('refused');
+  // The record is written by the journal's write-out: a moment after the answer.
+  let row = [];
+  for (let i = 0; i < 20 && row[2] !== 'test/cheap'; i++) {
+    await apply();
+    await page.waitForTimeout(500);
+    if ((await rowsOf(list).count()) > 0) row = await cellTexts(rowsOf(list).first());
+  }
+  check(row[2] === 'test/cheap' && row[7] === 'refused (402)', `usage: the refusal is listed as "refused (402)" (${row.join(' | ')})`);
+  check(row[4] === '0' && row[5] === '0' && row[6] === (await usd('0')), `usage: it has no tokens and cost ${await usd('0')} (${row.slice(4, 7).join(' | ')})`);
+  const totals = await page.locator('.totals').innerText();
+  check(/Refused\s+1\b/.test(totals) && /Requests\s+0\b/.test(totals), `usage: the totals count it as refused, not as a request (${totals.replace(/\s+/g, ' ')})`);
+  // A request in flight: listed as pending while the mock holds its answer.
+  const slow = chat({ text: 'slow one [mock:latency=8000]', extra: {} });
+  await page.getByLabel('Status', { exact: true }).selectOption('pending');
+  row = [];
+  for (let i = 0; i < 20 && row[7] !== 'pending'; i++) {
+    await apply();
+    await page.waitForTimeout(300);
+    if ((await rowsOf(list).count()) > 0) row = await cellTexts(rowsOf(list).first());
+  }
+  check(row[7] === 'pending' && row[2] === 'test/cheap', `usage: the request in flight is listed as pending (${row.join(' | ')})`);
+  check(row[4] === '—' && row[5] === '—' && row[6] === '—' && row[8] === '—', `usage: a pending row shows dashes, never "undefined" (${row.join(' | ')})`);
+  check(!(await page.locator(list).innerText()).includes('undefined'), 'usage: no "undefined" anywhere in the list');
+  await checkAxe(page, 'usage with refused and pending rows');
+  await shot(page, 'use-usage-pending');
+  check((await slow).status === 200, 'usage: the slow request then answers 200');
+  noErrors(s, 'usage refused and pending');
 });
 
 await step('phone and dark', async () => {

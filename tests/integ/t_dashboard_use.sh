@@ -3,7 +3,8 @@
 # (tests/browser/use.mjs) against tollgate + nginx serving www/ + the mock provider. The
 # playground streams with a pasted restricted key; what it shows (tokens, cost) is the usage
 # record's and the ledger's, to the nano-USD; Usage, the bill and the CSV export show that
-# request; the catalogue searches and sorts; Top-ups lists the admin's top-up.
+# request; the catalogue searches and sorts; Top-ups lists the admin's top-up; a refused
+# request and one in flight are rows of their own.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp chat browser
 
@@ -76,6 +77,10 @@ check "that charge is the price list's" test "$charge" = "$(charge_cheap 6 12)"
 [[ $charge =~ ^[0-9]+$ ]] || charge=0
 check "the CSV export holds the record's request id and charge" \
 	grep -q "$RID.*,$(usd_of "$charge" | sed 's/0*$//')," "$T/use/usage.csv"
+# The refusal the page listed is a record of its own: refused, 402, nothing charged or held.
+REFID=$(jq -r '.refused_id // empty' "$R" 2>/dev/null)
+check "the refused request's record: refused 402, charge 0, no hold" \
+	test "$(q "SELECT CONCAT(status, ' ', http_status, ' ', charge, ' ', hold_id IS NULL) FROM usage_records WHERE request_id = '${REFID:-none}'")" = "refused 402 0 1"
 # The stopped stream's hold settles once tollgate has drained it; then the books balance.
 check "every hold of the user settles" wait_for "the holds settle" 60 no_open "$UIDN"
 check "the ledger reconciles" ledger_check "$U_ID"

@@ -163,6 +163,16 @@ check "the stream's record is newest, marked stream" json_is '.data[0].stream ==
 check "totals: 2 requests, 48 tokens, the cost" json_is '.totals.total_requests == 2 and .totals.total_tokens == 48'
 check "totals cost" eq "$(jn .totals.total_cost)" "$((2 * c1))"
 
+# A refusal (402 here) is in the log too, as seed 003's "failed", and not in the totals.
+did_req "$T/a.key" POST /v1/chat/completions "{\"model\":\"test/dear\",\"max_tokens\":100000,$MSGS}"
+expect_err "a chat dearer than the balance" 402 insufficient_quota
+R402=$(hdr x-request-id)
+logged_402() { did_req "$T/a.key" GET /api/v1/usage; json_is "[.data[] | select(.id == \"$R402\")] | length == 1"; }
+check "the refusal is listed by /api/v1/usage" wait_for "the refused record" 10 logged_402
+check "...as failed, http 402, with its reason, cost 0" json_is \
+	"[.data[] | select(.id == \"$R402\")][0] | .status == \"failed\" and .http_status == 402 and (.error_message | test(\"credit\")) and (.total_cost | tonumber) == 0"
+check "...the totals still 2 requests" json_is '.totals.total_requests == 2'
+
 # A DID is a credential like a key: it calls the API, it does not manage keys.
 did_req "$T/a.key" POST /user/api-keys '{"name":"x"}'
 expect_err "a DID user may not create keys" 403 insufficient_permissions

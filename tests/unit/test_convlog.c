@@ -7,6 +7,7 @@
 #include "core/zip.h"
 #include "domain/convlog.h"
 #include "domain/journal.h"
+#include "domain/usage.h"
 #include "io/db.h"
 
 static void
@@ -143,6 +144,22 @@ rmdir_all(const char *dir)
  * write-out reads whole (the caps are halved), sealed: no body byte in clear
  * or in hex; one too long for that is refused, nothing written.
  */
+/* The journal under dir holds one line; close it and remove dir and its parent. */
+static void
+one_line_then_close(struct journal *j, struct arena *a, char *dir)
+{
+	size_t n;
+	char *data = journal_bytes(dir, &n);
+
+	assert_int_equal(strchr(data, '\n') - data + 1, (long)n);
+	free(data);
+	journal_close(j, NULL, a);
+	arena_free(a);
+	rmdir_all(dir);
+	*strrchr(dir, '/') = '\0';
+	rmdir(dir);
+}
+
 static void
 t_journal_line(void **state)
 {
@@ -198,16 +215,54 @@ t_journal_line(void **state)
 	cols[13] =
 	    (struct db_val){.type = DBT_STR, .s = req, .len = sizeof(req)};
 	cols[14] = cols[13];
-	assert_int_equal(journal_append_conv(j, cols, 17), -1);
-	assert_int_equal(journal_append_conv(j, cols, 16), -1);
+	assert_int_equal(journal_append_kind(j, JK_CONV, cols, 17), -1);
+	assert_int_equal(journal_append_kind(j, JK_CONV, cols, 16), -1);
+	one_line_then_close(j, a, dir);
+}
+
+/*
+ * issue 18: a refused request's record is a line of its own kind ("r "), its
+ * status "refused" and its model cut to the column; a wrong column count or
+ * kind writes nothing.
+ */
+static void
+t_refused_line(void **state)
+{
+	char dir[64] = "/tmp/test_refused.XXXXXX", err[128], *data;
+	char model[300];
+	struct usage_rec u;
+	struct db_val one = DB_I64(1);
+	struct journal *j;
+	struct arena *a = arena_new(1 << 16);
+	size_t n;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	strcat(dir, "/j");
+	assert_non_null(j = journal_open(dir, 1, err, sizeof(err)));
+	memset(model, 'm', sizeof(model) - 1);
+	model[sizeof(model) - 1] = '\0';
+	memset(&u, 0, sizeof(u));
+	u.request_id = "rq1";
+	u.user_id = 9;
+	u.endpoint = "chat";
+	u.model = model;
+	u.http_status = 429;
+	u.error = "rate limit reached";
+	assert_int_equal(usage_refused(j, &u, 1.5e9), TG_OK);
+	assert_int_equal(usage_refused(NULL, &u, 1.5e9), TG_ESYSTEM);
+	assert_int_equal(journal_append_kind(j, JK_REFUSED, &one, 1), -1);
+	assert_int_equal(journal_append_kind(j, JK__MAX, &one, 1), -1);
 	data = journal_bytes(dir, &n);
-	assert_int_equal(strchr(data, '\n') - data + 1, (long)n); /* one line */
+	assert_true(strncmp(data, "r s727131 ", 10) == 0);  /* "rq1" */
+	assert_non_null(strstr(data, " s72656675736564 ")); /* "refused" */
+	/* 128 'm's (hex 6d), not 129. */
+	assert_non_null(strstr(data, " s6d6d"));
+	assert_int_equal(strstr(strstr(data, " s6d6d") + 1, " ") -
+		(strstr(data, " s6d6d") + 2),
+	    2 * 128);
 	free(data);
-	journal_close(j, NULL, a);
-	arena_free(a);
-	rmdir_all(dir);
-	*strrchr(dir, '/') = '\0';
-	rmdir(dir);
+	one_line_then_close(j, a, dir);
 }
 
 int
@@ -219,6 +274,7 @@ main(void)
 	    cmocka_unit_test(t_derive),
 	    cmocka_unit_test(t_level),
 	    cmocka_unit_test(t_journal_line),
+	    cmocka_unit_test(t_refused_line),
 	};
 
 	test_init();

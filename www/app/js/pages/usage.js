@@ -25,6 +25,13 @@ export function usageQuery(f, extra = {}) {
 
 const select = (options) => h('select', null, options.map(([value, label]) => h('option', { value, text: label })));
 
+// A request in flight (status pending) has no tokens, cost or latency yet.
+const count = (v) => (v === undefined || v === null ? '—' : String(v));
+const statusText = (r) => {
+  if (r.status === 'ok' || r.status === 'pending') return r.status;
+  return r.http_status ? `${r.status} (${r.http_status})` : r.status;
+};
+
 function usageTable(rows, keyName) {
   return table({
     caption: 'Requests, newest first',
@@ -35,11 +42,11 @@ function usageTable(rows, keyName) {
       { label: 'Key', get: (r) => (r.key_id ? keyName(r.key_id) : 'dashboard session') },
       { label: 'Model', get: (r) => r.model },
       { label: 'Provider', get: (r) => r.provider },
-      { label: 'Tokens in', get: (r) => String(r.prompt_tokens), num: true },
-      { label: 'Tokens out', get: (r) => String(r.completion_tokens), num: true },
+      { label: 'Tokens in', get: (r) => count(r.prompt_tokens), num: true },
+      { label: 'Tokens out', get: (r) => count(r.completion_tokens), num: true },
       { label: 'Cost', get: (r) => usd(r.cost), num: true },
-      { label: 'Status', get: (r) => (r.status === 'ok' ? 'ok' : `${r.status} (${r.http_status})`) },
-      { label: 'Latency', get: (r) => `${r.latency_ms} ms`, num: true },
+      { label: 'Status', get: statusText },
+      { label: 'Latency', get: (r) => (r.latency_ms === undefined || r.latency_ms === null ? '—' : `${r.latency_ms} ms`), num: true },
     ],
   });
 }
@@ -51,6 +58,7 @@ function totalsView(s) {
     'dl',
     { class: 'stats totals' },
     item('Requests', String(t.requests ?? 0)),
+    item('Refused', String(t.refused ?? 0)),
     item('Tokens in', String(t.prompt_tokens ?? 0)),
     item('Tokens out', String(t.completion_tokens ?? 0)),
     item('Base cost', usd(t.base_cost ?? '0.00')),
@@ -103,7 +111,7 @@ export default {
     const to = h('input', { type: 'date', value: isoDay(Date.now()) });
     const key = select([['', 'All keys'], ...keys.map((k) => [k.id, keyName(k.id)])]);
     const model = select([['', 'All models'], ...models.map((m) => [m.id, m.id])]);
-    const status = select([['', 'Any'], ['ok', 'ok'], ['error', 'error'], ['client_gone', 'client_gone']]);
+    const status = select([['', 'Any'], ['ok', 'ok'], ['error', 'error'], ['client_gone', 'client_gone'], ['refused', 'refused (429, 402)'], ['pending', 'pending (in flight)']]);
     const csv = h('a', { class: 'btn', text: 'Export CSV', attrs: { download: 'tollgate-usage.csv' } });
     const form = h(
       'form',
