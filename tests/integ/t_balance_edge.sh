@@ -50,8 +50,11 @@ edge() {
 	check "$mode: the refusal sent nothing upstream" test "$(mock_n)" = "$m0"
 	check "$mode: nothing held, nothing charged: balance $((H - 1)), nothing reserved" \
 		test "$(acct_row "$UID_")" = "$((H - 1)) 0"
-	check "$mode: no hold and no usage record" \
-		test "$(q "SELECT (SELECT COUNT(*) FROM holds WHERE account_id = $UID_) + (SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_)")" = 0
+	check "$mode: no hold and no usage record of a served request" \
+		test "$(q "SELECT (SELECT COUNT(*) FROM holds WHERE account_id = $UID_) + (SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND status <> 'refused')")" = 0
+	one_refused() { [ "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND status = 'refused' AND http_status = 402 AND charge = 0 AND hold_id IS NULL")" = 1 ]; }
+	check "$mode: the refusal is one refused record in the user's log, charge 0, no hold" \
+		wait_for "the refused record" 10 one_refused
 	# One more nano and the same request fits.
 	req POST /admin/add_credits "$AK" "{\"user_id\":\"$UPUB\",\"amount_usd\":\"0.000000001\"}"
 	expect_status "$mode: add one nano-USD" 200

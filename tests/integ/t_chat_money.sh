@@ -227,7 +227,7 @@ phase() {
 	urow=$(q "SELECT COUNT(*), COALESCE(SUM(charge), 0), COALESCE(SUM(status = 'ok'), 0),
 		COALESCE(SUM(stream = $([ "$kind" = stream ] && echo 1 || echo 0)), 0),
 		COALESCE(SUM(http_status = 200), 0), COALESCE(SUM(estimated), 0)
-		FROM usage_records WHERE user_id = $uid" | tr '\t' ' ')
+		FROM usage_records WHERE user_id = $uid AND status <> 'refused'" | tr '\t' ' ')
 	note "$tag: usage records: count sum ok stream_flag http200 estimated = $urow"
 	local ucount usum uok ustream uhttp uest
 	read -r ucount usum uok ustream uhttp uest <<<"$urow"
@@ -235,9 +235,15 @@ phase() {
 	check "$tag: SUM(usage_records.charge) = charged ($usum = $sum_resp)" test "$usum" = "$sum_resp"
 	check "$tag: every usage record is ok, http 200, $kind, measured" \
 		test "$uok" = "$n200" -a "$ustream" = "$n200" -a "$uhttp" = "$n200" -a "$uest" = 0
-	q "SELECT request_id FROM usage_records WHERE user_id = $uid" | sort >"$T/$tag.urids"
+	q "SELECT request_id FROM usage_records WHERE user_id = $uid AND status <> 'refused'" | sort >"$T/$tag.urids"
 	check "$tag: usage records' request_ids = the 200s' x-request-ids" \
 		cmp -s "$T/$tag.urids" <(sort "$T/$tag.rids")
+	# issue 18: each 402 is a refused record of its own, charge 0, no hold.
+	all_refused() {
+		[ "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $uid AND status = 'refused'
+			AND http_status = 402 AND charge = 0 AND hold_id IS NULL")" = "$n402" ]
+	}
+	check "$tag: one refused record per 402 ($n402)" wait_for "the refused records" 15 all_refused
 	check "$tag: each usage record's tokens and charge ($c nano, 8 + $WORDS tokens)" \
 		test "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $uid AND charge = $c AND
 			prompt_tokens = 8 AND completion_tokens = $WORDS AND

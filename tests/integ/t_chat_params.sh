@@ -90,7 +90,9 @@ expect_err "chat with max_completion_tokens 1, max_tokens 32000 on \$0.01 (hold 
 check "  nothing went upstream" eq "$(mock_requests)" 0
 read_balance "$LK"
 check "  balance unchanged, nothing reserved" eq "$BAL/$RES" "$l0/0"
-check "  no usage record" eq "$(n_usage_pub "$LID")" 0
+check "  no usage record of a served request" eq "$(n_usage_pub "$LID")" 0
+one_refused() { [ "$(n_refused_pub "$LID")" = 1 ]; }
+check "  one refused record (charge 0) in its log" wait_for "the refused record" 10 one_refused
 
 # What the provider gets: exactly one cap, the held value, under the kind's name.
 mock_clear

@@ -30,7 +30,9 @@ money() {
 		FROM accounts a WHERE a.user_id = $1" | tr '\t' ' '
 }
 open_leases() { q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND lease = 1 AND state = 'open'"; }
-usage_sum() { q "SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM usage_records WHERE user_id = $1" | tr '\t' ' '; }
+# Served requests only: refusals (429, 402) are records of their own with charge 0.
+usage_sum() { q "SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM usage_records WHERE user_id = $1 AND status <> 'refused'" | tr '\t' ' '; }
+n_refused() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1 AND status = 'refused' AND charge = 0"; }
 # invariants UID TAG: I1 and I3 at this moment, and reserved = what open holds reserve.
 invariants() {
 	local bal res sum nl ores
@@ -127,6 +129,8 @@ check "scarce: some were served and some refused" test "$n200" -ge 1 -a "$n402" 
 # process while another refuses would serve about 23.
 check "scarce: credit leased by one process serves the others too ($n200 >= 40)" test "$n200" -ge 40
 check "scarce: one usage record per 200 ($n = $n200)" test "$n" = "$n200"
+refused_all() { [ "$(n_refused "$UID_")" = "$n402" ]; }
+check "scarce: one refused record per 402 ($n402)" wait_for "the refused records" 15 refused_all
 check "scarce: recorded = announced ($usum = $announced)" test "$usum" = "$announced"
 check "scarce: balance = funds - charges >= 0, nothing reserved" \
 	test "$(acct_row "$UID_")" = "$((F - usum)) 0" -a "$usum" -le "$F"

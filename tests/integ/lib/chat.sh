@@ -222,5 +222,11 @@ no_open() { [ "$(open_holds "$1")" = 0 ]; }
 n_usage() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1"; }
 n_usage_pub() {
 	sql "$SCRATCH" -e "SELECT COUNT(*) FROM usage_records r JOIN users u ON u.id = r.user_id
-		WHERE u.public_id = '$1'" 2>/dev/null || echo "?"
+		WHERE u.public_id = '$1' AND r.status <> 'refused'" 2>/dev/null || echo "?"
+}
+# n_refused_pub PUBLIC_ID: that user's refused records (429 or 402 before any upstream call,
+# charge 0), written by the journal's write-out a moment after the answer.
+n_refused_pub() {
+	sql "$SCRATCH" -e "SELECT COUNT(*) FROM usage_records r JOIN users u ON u.id = r.user_id
+		WHERE u.public_id = '$1' AND r.status = 'refused' AND r.charge = 0" 2>/dev/null || echo "?"
 }
