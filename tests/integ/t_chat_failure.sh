@@ -150,16 +150,22 @@ if [ "$hlive" = 1 ]; then
 	src=0
 	tg_cli sweep >"$T/log/sweep1.out" 2>&1 || src=$?
 	check "(b) tollgate sweep before the TTL: exit 0 ($src)" test "$src" = 0
-	check "(b) ...and it leaves the unexpired hold open" \
-		test "$(q "SELECT state FROM holds WHERE account_id = $UID_")" = open
+	# On a loaded machine the hold may expire while the sweep runs: then it may take it.
+	# What it must never do is settle a hold before its expiry.
+	check "(b) ...and it leaves the unexpired hold open (it never settles one before its expiry)" \
+		test "$(q "SELECT state = 'open' OR settled_at >= expires_at FROM holds WHERE account_id = $UID_")" = 1
+	early=$(q "SELECT state FROM holds WHERE account_id = $UID_")
+	[ "$early" = open ] || note "(b) the hold expired while the early sweep ran; it settled it as expired"
 else
 	note "(b) the hold expired before the early sweep could run; skipped that check"
 fi
 hold_expired() { [ "$(q "SELECT expires_at < NOW(6) FROM holds WHERE account_id = $UID_")" = 1 ]; }
 wait_for "(b) hold expiry (hold_ttl 5 s)" 15 hold_expired
 check "(b) the hold expires within hold_ttl" hold_expired
-check "(b) still open after expiry until a sweep runs (sweep_interval 0)" \
-	test "$(q "SELECT state FROM holds WHERE account_id = $UID_")" = open
+if [ "${early:-open}" = open ]; then
+	check "(b) still open after expiry until a sweep runs (sweep_interval 0)" \
+		test "$(q "SELECT state FROM holds WHERE account_id = $UID_")" = open
+fi
 src=0
 tg_cli sweep >"$T/log/sweep2.out" 2>&1 || src=$?
 check "(b) tollgate sweep after the TTL: exit 0 ($src; $(head -c 200 "$T/log/sweep2.out"))" test "$src" = 0
