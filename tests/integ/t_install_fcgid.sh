@@ -62,6 +62,12 @@ check "make says what it refreshed" grep -q "lib/tollgate/tollgate-b" "$T/log/ma
 "$LIB/tollgate" version >"$T/v.out" 2>&1 || true
 check "the refreshed copy runs (version)" grep -q '^tollgate ' "$T/v.out"
 
+# make uninstall takes the copy install-fcgid made, and leaves the admin's own copies.
+kill "$old_pid" 2>/dev/null || true
+inst uninstall || true
+check "make uninstall removes lib/tollgate/tollgate" test ! -e "$LIB/tollgate"
+check "make uninstall leaves lib/tollgate/tollgate-b" test -f "$LIB/tollgate-b"
+
 # DESTDIR (a package build): nothing there, nothing made.
 make -s -C "$TOLLGATE_BUILDDIR" install-exec DESTDIR="$T/stage" >>"$T/log/make.out" 2>&1 ||
 	bail "make install-exec DESTDIR"
