@@ -70,8 +70,14 @@ n=$(send "$P" 20000 3000 24000)
 check "3000 more padded chats answered 200 ($n)" test "$n" = 3000
 after=$(rss_kb "$pid")
 note "mock RSS: $before kB with the log full, $after kB after 3000 more requests"
-check "RSS grew less than 32 MB over 3000 requests of 24 kB ($before -> $after kB)" \
-	test $((after - before)) -lt 32768
+# ASan holds freed memory in quarantine, so RSS says nothing there (t_proc_leak does the same);
+# the counts above and below still hold.
+if ldd "$MOCK" 2>/dev/null | grep -q libasan; then
+	note "AddressSanitizer build: the RSS bound is not checked"
+else
+	check "RSS grew less than 32 MB over 3000 requests of 24 kB ($before -> $after kB)" \
+		test $((after - before)) -lt 32768
+fi
 http GET "http://127.0.0.1:$P/_mock/requests"
 check "the log holds 1000, the last being req-22999" \
 	json_is 'length == 1000 and .[-1].body.user == "req-22999" and .[0].body.user == "req-22000"'
