@@ -10,11 +10,48 @@
 #include "core/conf.h"
 #include "http/ctx.h"
 #include "io/db.h"
+#include "io/rundir.h"
+#include "domain/limits.h"
 #include "http/handlers.h"
 
+/*
+ * issue 19 (hosting): what is wrong with server.run_dir for this process,
+ * or NULL.  Checked on every probe (two system calls, no database), and
+ * also whether this process got the node's rate counters at its start: a
+ * run_dir made later does not share them until a restart.
+ */
+static const char *
+run_dir_problem(struct tg_req *r)
+{
+	const struct tg_ctx *x = r->ctx;
+	char why[512];
+
+	if (x->conf->run_dir == NULL)
+		return NULL;
+	if (rundir_check(x->conf->run_dir, why, sizeof(why)) != RUNDIR_OK)
+		return arena_printf(r->arena,
+		    "%s; rate limits count per process (a limit admits up to "
+		    "limit x processes), no journal, no credit leases",
+		    why);
+	if (x->rate != NULL && !rate_shared(x->rate))
+		return arena_printf(r->arena,
+		    "%s was not usable when this process started: its rate "
+		    "limits count per process until tollgate is restarted",
+		    x->conf->run_dir);
+	return NULL;
+}
+
+/*
+ * Load balancers read the status code: the database down or on another
+ * schema is 503.  A run_dir problem is 200 with "status":"degraded" and the
+ * reason: the node still serves and bills exactly (its limits are looser),
+ * and a 503 there would take every node of one config out at once; monitors
+ * alert on any status but "ok".
+ */
 enum tg_err
 h_health(struct tg_req *r, struct tg_resp *resp)
 {
+	const char *problem = run_dir_problem(r);
 	json_t *db;
 	int64_t ver = 0;
 	enum tg_err rc;
@@ -24,13 +61,17 @@ h_health(struct tg_req *r, struct tg_resp *resp)
 	    "expected_schema_version", (json_int_t)TG_SCHEMA_VERSION);
 	json_object_set_new(db, "schema_version",
 	    rc != TG_EDB ? json_integer(ver) : json_null());
-	/* Load balancers read the status code: anything but ok is 503. */
 	resp->status = rc == TG_OK ? 200 : 503;
 	resp->body = json_pack("{s:s, s:s, s:o}", "status",
-	    rc == TG_OK		   ? "ok"
-		: rc == TG_ESCHEMA ? "schema_mismatch"
-				   : "unavailable",
+	    rc == TG_OK && problem != NULL ? "degraded"
+		: rc == TG_OK		   ? "ok"
+		: rc == TG_ESCHEMA	   ? "schema_mismatch"
+					   : "unavailable",
 	    "version", PACKAGE_VERSION, "database", db);
+	if (problem != NULL)
+		json_object_set_new(resp->body, "run_dir",
+		    json_pack("{s:s, s:s}", "path", r->ctx->conf->run_dir,
+			"problem", problem));
 	resp_header(resp, "Cache-Control", "no-store");
 	return TG_OK;
 }

@@ -23,6 +23,7 @@
 #include "proc/master.h"
 #include "store/migrate.h"
 #include "io/sock.h"
+#include "io/rundir.h"
 #include "domain/catalog.h"
 #include "domain/upstream.h"
 #include "proc/worker.h"
@@ -158,6 +159,45 @@ load_tokenizers(const struct conf *c)
 	    err);
 }
 
+/*
+ * issue 19 (hosting): server.run_dir is made when its parent lets us (a
+ * hosting customer's run_dir under $HOME, a fresh /run); when it cannot be
+ * had, tollgate serves on with per-process counters and says so here, in
+ * `-t` and in /health.
+ */
+static void
+prepare_run_dir(const struct conf *c)
+{
+	char why[512];
+
+	if (c->run_dir != NULL &&
+	    rundir_make(c->run_dir, why, sizeof(why)) != 0)
+		log_msg(LOG_ERR,
+		    "server.run_dir: %s; rate limits count per process, no "
+		    "journal and no credit leases: /health says degraded",
+		    why);
+}
+
+/* issue 19 (hosting): -t reports a run_dir this user cannot have; 0 if fine. */
+static int
+test_run_dir(const struct conf *c, const char *path)
+{
+	char why[512];
+
+	if (c->run_dir == NULL)
+		return 0;
+	switch (rundir_check(c->run_dir, why, sizeof(why))) {
+	case RUNDIR_OK:
+		return 0;
+	case RUNDIR_ABSENT:
+		fprintf(stderr, "%s: server.run_dir: %s\n", path, why);
+		return 0;
+	default:
+		fprintf(stderr, "%s: server.run_dir: %s\n", path, why);
+		return -1;
+	}
+}
+
 static int
 serve(struct conf *c)
 {
@@ -178,6 +218,7 @@ serve(struct conf *c)
 		conf_free(c);
 		return rc;
 	}
+	prepare_run_dir(c);
 	if (db_library_init() == -1 || check_schema(c) == -1 ||
 	    ctx_shm_check(c) == -1) {
 		conf_free(c);
@@ -291,6 +332,12 @@ main(int argc, char *argv[])
 			    "tollgate: configuration file %s test "
 			    "failed\n",
 			    path);
+		return EXIT_FAILURE;
+	}
+	if (test && test_run_dir(c, path) == -1) {
+		fprintf(stderr, "tollgate: configuration file %s test failed\n",
+		    path);
+		conf_free(c);
 		return EXIT_FAILURE;
 	}
 	if (test) {

@@ -93,6 +93,15 @@ static FILE *log_fp;
 static json_t *log_arr;
 /* -n: no request log in memory; a benchmark's millions would cost the mock. */
 static int log_keep = 1;
+/*
+ * -m N: the in-memory log keeps the last N entries (issue 19): a mock left
+ * running under `scripts/dev up` grew to gigabytes keeping every request.
+ */
+#define LOG_MAX_DEFAULT 1000
+#define LOG_MAX_LIMIT	10000000
+static size_t log_max = LOG_MAX_DEFAULT;
+/* Every entry ever logged in memory, dropped ones included (/_mock/health). */
+static unsigned long long log_total;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long seq;
 static volatile int stopping;
@@ -1513,8 +1522,13 @@ log_request(const struct ctx *c, const struct reply *r)
 	e = log_entry(c, r);
 	line = json_dumps(e, DUMP_FLAGS);
 	pthread_mutex_lock(&log_mu);
-	if (log_keep)
+	if (log_keep) {
 		json_array_append(log_arr, e);
+		log_total++;
+		/* The oldest go first; the pointer shift is cheap at this size. */
+		while (json_array_size(log_arr) > log_max)
+			json_array_remove(log_arr, 0);
+	}
 	if (log_fp != NULL && line != NULL) {
 		fprintf(log_fp, "%s\n", line);
 		fflush(log_fp);
@@ -1550,13 +1564,17 @@ h_log_clear(struct ctx *c, struct reply *r)
 static void
 h_health(struct ctx *c, struct reply *r)
 {
+	unsigned long long total;
 	size_t n;
 
 	pthread_mutex_lock(&log_mu);
 	n = json_array_size(log_arr);
+	total = log_total;
 	pthread_mutex_unlock(&log_mu);
 	reply_json(r, 200,
-	    json_pack("{s:s,s:I}", "status", "ok", "requests", (json_int_t)n),
+	    json_pack("{s:s,s:I,s:I,s:I}", "status", "ok", "requests",
+		(json_int_t)n, "requests_total", (json_int_t)total, "log_max",
+		(json_int_t)log_max),
 	    "");
 }
 
@@ -2052,7 +2070,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: mock-provider [-p PORT] [-a ADDR] [-k KEY] "
-	    "[-x KEY=DIRECTIVES]... [-l LOGFILE] [-n]\n");
+	    "[-x KEY=DIRECTIVES]... [-l LOGFILE] [-n] [-m MAX]\n");
 	exit(2);
 }
 
@@ -2124,10 +2142,10 @@ main(int argc, char **argv)
 	const char *addr = "127.0.0.1";
 	sigset_t set;
 	int ch, sig;
-	long port = 0;
+	long port = 0, max;
 	char *end;
 
-	while ((ch = getopt(argc, argv, "p:a:k:x:l:nh")) != -1) {
+	while ((ch = getopt(argc, argv, "p:a:k:x:l:m:nh")) != -1) {
 		switch (ch) {
 		case 'p':
 			port = strtol(optarg, &end, 10);
@@ -2153,6 +2171,14 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			log_keep = 0;
+			break;
+		case 'm':
+			errno = 0;
+			max = strtol(optarg, &end, 10);
+			if (*end != '\0' || errno != 0 || max < 1 ||
+			    max > LOG_MAX_LIMIT)
+				usage();
+			log_max = (size_t)max;
 			break;
 		default:
 			usage();

@@ -35,13 +35,25 @@ __wrap_db_schema_version(struct db_pool *p, int64_t *out)
 /* Any non-NULL pool: the wrapped call never looks inside. */
 static struct db_pool *const fake_pool = (struct db_pool *)&wrap_calls;
 
+/*
+ * A healthy node has a run_dir it can write (issue 19: /health reports one
+ * it cannot have); main makes this one, every test's config names it.
+ */
+static char run_dir[] = "/tmp/tg-test-handlers.XXXXXX";
+
 static int
 setup(void **state)
 {
+	struct fix *f;
+
 	wrap_rc = TG_OK;
 	wrap_ver = TG_SCHEMA_VERSION;
 	wrap_calls = 0;
-	return fix_setup(state);
+	fix_setup(state);
+	f = *state;
+	free(f->conf->run_dir);
+	f->conf->run_dir = strdup(run_dir);
+	return 0;
 }
 
 /* Serve METHOD URI (no body) and require some output. */
@@ -206,6 +218,91 @@ t_health_db_error(void **state)
 	f->ctx.db = fake_pool;
 	wrap_rc = TG_EDB;
 	expect_health(f, 503, "unavailable", "false", "null");
+	f->ctx.db = NULL;
+}
+
+/*
+ * issue 19: a run_dir the process cannot have is 200 "degraded" with the
+ * reason (the node serves and bills; its limits count per process), the
+ * database still reported; with the database down it stays 503.
+ */
+static void
+expect_degraded(struct fix *f, int status, const char *st, const char *why)
+{
+	json_t *b;
+	const char *problem;
+
+	serve(f, "GET", "/health");
+	expect_status(f, status);
+	expect_header(f, "Cache-Control", "no-store");
+	b = mem_io_json(&f->io);
+	assert_non_null(b);
+	assert_string_equal(
+	    json_string_value(json_object_get(b, "status")), st);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(b, "run_dir"), "path")),
+	    f->conf->run_dir);
+	problem = json_string_value(
+	    json_object_get(json_object_get(b, "run_dir"), "problem"));
+	assert_non_null(problem);
+	if (strstr(problem, why) == NULL ||
+	    strstr(problem, "per process") == NULL)
+		fail_msg("run_dir.problem \"%s\" lacks \"%s\"", problem, why);
+	assert_non_null(json_object_get(b, "database"));
+	json_decref(b);
+}
+
+static void
+t_health_run_dir_missing(void **state)
+{
+	struct fix *f = *state;
+
+	f->ctx.db = fake_pool;
+	free(f->conf->run_dir);
+	assert_true(asprintf(&f->conf->run_dir, "%s/no/such", run_dir) > 0);
+	expect_degraded(f, 200, "degraded", "does not exist");
+	f->ctx.db = NULL;
+}
+
+static void
+t_health_run_dir_file(void **state)
+{
+	struct fix *f = *state;
+	FILE *fp;
+
+	f->ctx.db = fake_pool;
+	free(f->conf->run_dir);
+	assert_true(asprintf(&f->conf->run_dir, "%s/file", run_dir) > 0);
+	assert_non_null(fp = fopen(f->conf->run_dir, "w"));
+	fclose(fp);
+	expect_degraded(f, 200, "degraded", "is not a directory");
+	unlink(f->conf->run_dir);
+	f->ctx.db = NULL;
+}
+
+static void
+t_health_run_dir_and_no_database(void **state)
+{
+	struct fix *f = *state;
+
+	f->ctx.db = fake_pool;
+	wrap_rc = TG_EDB;
+	free(f->conf->run_dir);
+	assert_true(asprintf(&f->conf->run_dir, "%s/no/such", run_dir) > 0);
+	expect_degraded(f, 503, "unavailable", "does not exist");
+	f->ctx.db = NULL;
+}
+
+/* An empty run_dir is a choice (no shared files), not a fault. */
+static void
+t_health_run_dir_none(void **state)
+{
+	struct fix *f = *state;
+
+	f->ctx.db = fake_pool;
+	free(f->conf->run_dir);
+	f->conf->run_dir = NULL;
+	expect_health(f, 200, "ok", "true", STR(TG_SCHEMA_VERSION));
 	f->ctx.db = NULL;
 }
 
@@ -468,9 +565,18 @@ t_cors_on_error(void **state)
 int
 main(void)
 {
+	int rc;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(
 		t_health_no_database, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_health_run_dir_missing, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_health_run_dir_file, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_health_run_dir_and_no_database, setup, fix_teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_health_run_dir_none, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(t_health_ok, setup, fix_teardown),
 	    cmocka_unit_test_setup_teardown(
 		t_health_schema_mismatch, setup, fix_teardown),
@@ -506,5 +612,9 @@ main(void)
 	};
 
 	test_init();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (mkdtemp(run_dir) == NULL)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rmdir(run_dir);
+	return rc;
 }
