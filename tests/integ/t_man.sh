@@ -76,7 +76,7 @@ check "  and names it" grep -q 'old_knob' "$T/err"
 # The page make built is what the tree makes now (a stale page would go unnoticed).
 sed -e 's|@sysconfdir@|/etc/tollgate|g; s|@pkgdatadir@|/usr/share/tollgate|g; s|@VERSION@|x|g' \
 	"$S/doc/man/tollgate.conf.5.in" >"$T/real.in"
-"$S/scripts/gen-man" "$CONF_C" "$T/sample" "$T/real.in" >"$T/fresh.5"
+"$S/scripts/gen-man" "$CONF_C" "$T/sample" "$T/real.in" >"$T/fresh.5" || true
 check "the built tollgate.conf(5) has the keys of the tree now" \
 	cmp -s <(grep '^\\fB[a-z0-9_]*\\fR = ' "$MAN5" | sed 's/ = .*//') \
 	<(grep '^\\fB[a-z0-9_]*\\fR = ' "$T/fresh.5" | sed 's/ = .*//')
