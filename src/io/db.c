@@ -638,6 +638,7 @@ db_replica_get(struct db_pool *p)
 	double now = util_now();
 	int look = 0, ok;
 	enum tg_err rc;
+	char why[64];
 	long lag;
 
 	if (r == NULL)
@@ -664,13 +665,13 @@ db_replica_get(struct db_pool *p)
 		return c;
 	}
 	db_put(r, c);
-	replica_mark(r, 0, 0,
-	    lag == -1	    ? "not replicating"
-		: lag == -2 ? "its lag cannot be read"
-			    : "lagging behind the primary");
-	if (lag > 0)
-		log_msg(LOG_INFO, "read replica: %ld s behind (max %u)", lag,
-		    p->conf->db_replica_max_lag);
+	snprintf(why, sizeof(why), "%ld s behind the primary (max %u)", lag,
+	    p->conf->db_replica_max_lag);
+	if (lag == -1)
+		snprintf(why, sizeof(why), "not replicating");
+	else if (lag == -2)
+		snprintf(why, sizeof(why), "its lag cannot be read");
+	replica_mark(r, 0, 0, why);
 	return NULL;
 }
 

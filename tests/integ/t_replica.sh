@@ -3,8 +3,9 @@
 # and a replica of it (server_id 2, GTID replication, read_only) on this machine, tollgate on
 # the primary with the replica configured. The heavy reads (/user/usage, its summary, the
 # bill) are answered by the replica: a row changed on the replica alone shows in them; the
-# replica not replicating (its SQL thread stopped) or stopped altogether sends them back to
-# the primary at once or within the lag check's few seconds, every request still 200; and
+# replica not replicating (its SQL thread stopped), lagging past replica_max_lag (replication
+# delayed by 60 s) or stopped altogether sends them back to the primary at once or within
+# the lag check's few seconds, every request still 200; and
 # the replica's general log shows that tollgate never sent it anything but those reads (no
 # hold, settle, key lookup or write). `tollgate ledger check` exact at the end.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
@@ -130,6 +131,24 @@ wait_for "the replica catches up" 30 caught_up || true
 wait_for "/user/usage on the replica again" 15 usage_marked || true
 check "replicating again: /user/usage is read from the replica again" usage_marked
 check "  with the record it missed (5 of 5)" test "$(jq '.data | length' "$T/usage.json")" = 5
+
+# --- lagging: replication delayed by 60 s, the lag grows past replica_max_lag (2 s) ----------
+# sbm: the replica's Seconds_Behind_Master (vertical output keeps its names only without -N).
+sbm() {
+	mariadb --no-defaults --socket="$T/run/repl.sock" -uroot -E -e "SHOW SLAVE STATUS" |
+		sed -n 's/^ *Seconds_Behind_Master: //p'
+}
+srv repl -e "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 60; START SLAVE;" || bail "delay the replica"
+chat "$UK" "$body"
+check "a chat with the replica delayed: 200" status_is 200
+t0=$SECONDS
+lagging() { local l; l=$(sbm); [ -n "$l" ] && [ "$l" != NULL ] && [ "$l" -gt 2 ]; }
+wait_for "the replica lags more than 2 s" 20 lagging || true
+note "the replica is $(sbm) s behind"
+wait_for "/user/usage back on the primary" 15 usage_primary || true
+check "replica $(sbm) s behind (max_lag 2): /user/usage goes back to the primary ($((SECONDS - t0)) s)" usage_primary
+check "  with the newest record (6 of 6)" test "$(jq '.data | length' "$T/usage.json")" = 6
+check "the log names the lag" log_has 'read replica .*: [0-9]+ s behind the primary \(max 2\)'
 
 # --- the replica stopped: every read falls back at once ------------------------------------
 kill -TERM "$repl_pid"
