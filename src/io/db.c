@@ -551,8 +551,8 @@ replica_new(const struct conf *conf)
 		return NULL;
 	if ((rc = malloc(sizeof(*rc))) == NULL)
 		return NULL;
-	*rc =
-	    *conf; /* its strings stay the primary conf's, which outlives us */
+	/* Its strings stay the primary conf's, which outlives the pool. */
+	*rc = *conf;
 	rc->db_host = conf->db_replica_host;
 	rc->db_socket = conf->db_replica_socket;
 	rc->db_port = conf->db_replica_port;
