@@ -71,6 +71,16 @@ struct conf {
 	unsigned db_connect_timeout;
 	unsigned db_read_timeout;
 	unsigned db_write_timeout;
+	/* issue 19 (multinode): the read replica ([db] replica_*, io/db.c). */
+	char *db_replica_host; /* empty host and socket: no replica */
+	unsigned db_replica_port;
+	char *db_replica_socket;
+	char *db_replica_user;		/* NULL: db.user */
+	char *db_replica_password_file; /* NULL: db's password */
+	char *db_replica_password;	/* read from the file, not a key */
+	unsigned db_replica_pool_size;
+	/* s behind the primary before the reads go back to it */
+	unsigned db_replica_max_lag;
 	char *schema_dir;
 
 	/* [auth] */

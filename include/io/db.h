@@ -29,8 +29,18 @@ struct db_conn;
  * DB_SF_HOT: a write that changes no DB_SF_CACHE row (the data plane's
  * counters, holds, ledger, usage).  Every other write moves the epoch once
  * committed, so a write nobody classified costs speed, never a stale key.
+ * DB_SF_REPLICA (issue 19): a heavy read (usage lists and sums, bills, the
+ * monitor, the audit list) that may be answered by the read replica
+ * ([db] replica_*) when one is up and current, since seconds-old rows do
+ * no harm there.  Never on a statement that decides money or auth.
  */
-enum { DB_SF_READ = 1, DB_SF_CACHE = 2, DB_SF_HOT = 4, DB_SF_RETRY = 8 };
+enum {
+	DB_SF_READ = 1,
+	DB_SF_CACHE = 2,
+	DB_SF_HOT = 4,
+	DB_SF_RETRY = 8,
+	DB_SF_REPLICA = 16
+};
 
 /* A statement: its SQL and DB_SF_* flags, found by its index (the store's enum stmt). */
 struct db_stmt_def {

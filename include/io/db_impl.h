@@ -62,6 +62,15 @@ struct db_pool {
 	 * checked (db_get) before its next statement.
 	 */
 	unsigned lost_gen;
+	/*
+	 * issue 19 (multinode): the read replica's own pool (NULL: none).  In
+	 * that pool: its conf (a copy pointing at the replica, freed with it),
+	 * whether it may be read, and when that is next looked at.
+	 */
+	struct db_pool *replica;
+	struct conf *own_conf;
+	int replica_ok;
+	double replica_next;
 };
 
 /* The tables store_init hands over (db_set_statements). */
@@ -80,6 +89,14 @@ void db_conn_close(struct db_conn *);
 int db_lost(unsigned err);
 /* A connection found lost: closed, and its pool told to check the others. */
 void db_conn_lost(struct db_conn *);
+/*
+ * issue 19 (multinode): a connection to p's read replica for one
+ * DB_SF_REPLICA read, or NULL (no replica, or it is down, lagging or busy:
+ * read the primary).  Give it back with db_replica_put and the statement's
+ * result; a failure sends the pool's reads to the primary for a while.
+ */
+struct db_conn *db_replica_get(struct db_pool *p);
+void db_replica_put(struct db_pool *p, struct db_conn *c, enum tg_err rc);
 /* Note the server's error on c and map it: duplicate, missing table, else TG_EDB. */
 enum tg_err db_map_error(
     struct db_conn *, unsigned err, const char *msg, unsigned stmt);

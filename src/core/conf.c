@@ -597,6 +597,14 @@ static const struct conf_key keys[] = {
 	{ "db",     "read_timeout",	 set_uint,    CO(db_read_timeout),    1, 3600 },
 	{ "db",     "write_timeout",	 set_uint,    CO(db_write_timeout),   1, 3600 },
 	{ "db",     "schema_dir",	 set_str,     CO(schema_dir),	      0, 0 },
+	/* issue 19 (multinode): the read replica. */
+	{ "db",     "replica_host",	 set_str,     CO(db_replica_host),    0, 0 },
+	{ "db",     "replica_port",	 set_uint,    CO(db_replica_port),    1, 65535 },
+	{ "db",     "replica_socket",	 set_str,     CO(db_replica_socket),  0, 0 },
+	{ "db",     "replica_user",	 set_str,     CO(db_replica_user),    0, 0 },
+	{ "db",     "replica_password_file", set_str, CO(db_replica_password_file), 0, 0 },
+	{ "db",     "replica_pool_size", set_uint,  CO(db_replica_pool_size), 1, 64 },
+	{ "db",     "replica_max_lag",	 set_uint,    CO(db_replica_max_lag), 0, 86400 },
 	{ "auth",   "registration",	 set_registration, CO(registration),  0, 0 },
 	{ "auth",   "allow_query_key",	 set_bool,    CO(auth_allow_query_key), 0, 0 },
 	{ "auth",   "session_ttl",	 set_uint,    CO(session_ttl),	      60, 2592000 },
@@ -702,6 +710,10 @@ conf_defaults(void)
 	c->db_connect_timeout = 3;
 	c->db_read_timeout = 30;
 	c->db_write_timeout = 30;
+	/* issue 19 (multinode): the read replica. */
+	c->db_replica_port = 3306;
+	c->db_replica_pool_size = 2;
+	c->db_replica_max_lag = 5;
 	c->schema_dir = strdup(TG_PKGDATADIR "/schema");
 	c->tokenizer_dir = strdup(TG_PKGDATADIR "/tokenizers");
 	c->registration = REG_OPEN;
@@ -850,6 +862,10 @@ conf_load(const char *path, conf_err_fn errfn, void *arg)
 	if (p.c->db_password_file != NULL)
 		read_secret_file(&p, "db.password_file", p.c->db_password_file,
 		    &p.c->db_password);
+	/* issue 19 (multinode): the replica's password. */
+	if (p.c->db_replica_password_file != NULL)
+		read_secret_file(&p, "db.replica_password_file",
+		    p.c->db_replica_password_file, &p.c->db_replica_password);
 	/* issue 18: money: the webhook's secrets, one a line. */
 	if (p.c->webhook_secret_file != NULL)
 		read_secret_file(&p, "billing.webhook_secret_file",
@@ -874,6 +890,12 @@ conf_free(struct conf *c)
 		return;
 	if (c->db_password != NULL)
 		explicit_bzero(c->db_password, strlen(c->db_password));
+	/* issue 19 (multinode): not a key, so freed here. */
+	if (c->db_replica_password != NULL) {
+		explicit_bzero(
+		    c->db_replica_password, strlen(c->db_replica_password));
+		free(c->db_replica_password);
+	}
 	if (c->webhook_secret != NULL) {
 		explicit_bzero(c->webhook_secret, strlen(c->webhook_secret));
 		free(c->webhook_secret);

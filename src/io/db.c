@@ -220,8 +220,8 @@ open_cache(struct db_pool *p)
 		    err);
 }
 
-struct db_pool *
-db_pool_new(const struct conf *conf, unsigned size)
+static struct db_pool *
+pool_alloc(const struct conf *conf, unsigned size)
 {
 	struct db_pool *p;
 
@@ -237,7 +237,21 @@ db_pool_new(const struct conf *conf, unsigned size)
 	pthread_cond_init(&p->cv, NULL);
 	p->conf = conf;
 	p->size = size;
+	return p;
+}
+
+static struct db_pool *replica_new(const struct conf *);
+
+struct db_pool *
+db_pool_new(const struct conf *conf, unsigned size)
+{
+	struct db_pool *p;
+
+	if ((p = pool_alloc(conf, size)) == NULL)
+		return NULL;
 	open_cache(p);
+	/* issue 19: no replica pool (OOM) only costs the primary the reads. */
+	p->replica = replica_new(conf);
 	return p;
 }
 
@@ -256,18 +270,28 @@ db_pool_free(struct db_pool *p)
 	pthread_cond_destroy(&p->cv);
 	cache_close(p->cache);
 	free(p->all);
+	db_pool_free(p->replica);
+	free(p->own_conf);
 	free(p);
 }
 
-/* Take a connection from the pool, creating (not connecting) one if allowed. */
+/*
+ * Take a connection from the pool, creating (not connecting) one if allowed;
+ * without wait, NULL at once when all are borrowed (the replica's pool: the
+ * primary serves the read instead).
+ */
 static struct db_conn *
-take(struct db_pool *p)
+take(struct db_pool *p, int wait)
 {
 	struct db_conn *c = NULL;
 
 	pthread_mutex_lock(&p->mu);
-	while (p->free == NULL && p->nconns == p->size)
+	while (wait && p->free == NULL && p->nconns == p->size)
 		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->free == NULL && p->nconns == p->size) {
+		pthread_mutex_unlock(&p->mu);
+		return NULL;
+	}
 	if (p->free != NULL) {
 		c = p->free;
 		p->free = c->next;
@@ -296,16 +320,17 @@ db_put(struct db_pool *p, struct db_conn *c)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* get: db_get; without wait, TG_EUNAVAIL when every connection is lent. */
 static enum tg_err
-get(struct db_pool *p, struct db_conn **out, int check)
+get(struct db_pool *p, struct db_conn **out, int check, int wait)
 {
 	struct db_conn *c;
 	int64_t ver;
 	enum tg_err rc;
 
 	*out = NULL;
-	if ((c = take(p)) == NULL)
-		return TG_ESYSTEM;
+	if ((c = take(p, wait)) == NULL)
+		return wait ? TG_ESYSTEM : TG_EUNAVAIL;
 	check_stale(c, util_now());
 	if (c->my == NULL) {
 		/* Good from here: a loss seen before this opened is not its. */
@@ -337,7 +362,7 @@ fail:
 enum tg_err
 db_get(struct db_pool *p, struct db_conn **out)
 {
-	return get(p, out, 1);
+	return get(p, out, 1, 1);
 }
 
 enum tg_err
@@ -347,7 +372,7 @@ db_schema_version(struct db_pool *p, int64_t *out)
 	enum tg_err rc;
 
 	*out = 0;
-	if ((rc = get(p, &c, 0)) != TG_OK)
+	if ((rc = get(p, &c, 0, 1)) != TG_OK)
 		return rc;
 	rc = read_version(c, out);
 	db_put(p, c);
@@ -503,4 +528,160 @@ db_set_statements(const struct db_stmt_def *s, size_t n,
 	db_batches = b;
 	db_nbatches = nb;
 	read_version = version;
+}
+
+/* --- issue 19 (multinode): the read replica ([db] replica_*) ------------- */
+
+/*
+ * The replica's lag is looked at this often (s), by whichever read comes
+ * first, not per statement: SHOW SLAVE STATUS is a round trip of its own.
+ */
+#define REPLICA_CHECK 3.0
+/* A replica that failed (unreachable, an error) is left alone this long (s). */
+#define REPLICA_RETRY 5.0
+
+/* A pool on the replica: the primary's settings with its address and user. */
+static struct db_pool *
+replica_new(const struct conf *conf)
+{
+	struct conf *rc;
+	struct db_pool *r;
+
+	if (conf->db_replica_host == NULL && conf->db_replica_socket == NULL)
+		return NULL;
+	if ((rc = malloc(sizeof(*rc))) == NULL)
+		return NULL;
+	/* Its strings stay the primary conf's, which outlives the pool. */
+	*rc = *conf;
+	rc->db_host = conf->db_replica_host;
+	rc->db_socket = conf->db_replica_socket;
+	rc->db_port = conf->db_replica_port;
+	if (conf->db_replica_user != NULL)
+		rc->db_user = conf->db_replica_user;
+	if (conf->db_replica_password != NULL)
+		rc->db_password = conf->db_replica_password;
+	if ((r = pool_alloc(rc, conf->db_replica_pool_size)) == NULL) {
+		free(rc);
+		return NULL;
+	}
+	r->own_conf = rc;
+	return r;
+}
+
+/*
+ * Seconds_Behind_Master of the replica: -1 when it is not replicating (a
+ * thread stopped, the value NULL: how far behind is unknown), 0 when the
+ * server is no replica at all (a Galera node, a proxy: current by its
+ * nature), -2 when it could not be asked (no SLAVE MONITOR grant, lost).
+ */
+static long
+replica_lag(struct db_conn *c)
+{
+	static const char q[] = "SHOW SLAVE STATUS";
+	MYSQL_RES *res;
+	MYSQL_FIELD *f;
+	MYSQL_ROW row;
+	unsigned i, n;
+	long lag = 0;
+
+	db_counted();
+	if (mysql_real_query(c->my, q, sizeof(q) - 1) != 0 ||
+	    (res = mysql_store_result(c->my)) == NULL) {
+		log_msg(LOG_WARN, "read replica: %s: %u %s", q,
+		    mysql_errno(c->my), mysql_error(c->my));
+		if (db_lost(mysql_errno(c->my)))
+			db_conn_lost(c);
+		return -2;
+	}
+	n = mysql_num_fields(res);
+	f = mysql_fetch_fields(res);
+	if ((row = mysql_fetch_row(res)) != NULL) {
+		lag = -1;
+		for (i = 0; i < n; i++)
+			if (strcmp(f[i].name, "Seconds_Behind_Master") == 0 &&
+			    row[i] != NULL)
+				lag = strtol(row[i], NULL, 10);
+	}
+	mysql_free_result(res);
+	return lag;
+}
+
+/* The replica may (ok) or may not be read; a change of mind is logged once. */
+static void
+replica_mark(struct db_pool *r, int ok, double next, const char *why)
+{
+	int was;
+
+	pthread_mutex_lock(&r->mu);
+	was = r->replica_ok;
+	r->replica_ok = ok;
+	if (next > r->replica_next)
+		r->replica_next = next;
+	pthread_mutex_unlock(&r->mu);
+	if (ok && !was)
+		log_msg(LOG_INFO, "read replica %s: in use for the heavy reads",
+		    r->conf->db_socket != NULL ? r->conf->db_socket
+					       : r->conf->db_host);
+	else if (!ok && was)
+		log_msg(LOG_WARN,
+		    "read replica %s: %s; the heavy reads go to the primary",
+		    r->conf->db_socket != NULL ? r->conf->db_socket
+					       : r->conf->db_host,
+		    why);
+}
+
+struct db_conn *
+db_replica_get(struct db_pool *p)
+{
+	struct db_pool *r = p->replica;
+	struct db_conn *c;
+	double now = util_now();
+	int look = 0, ok;
+	enum tg_err rc;
+	char why[64];
+	long lag;
+
+	if (r == NULL)
+		return NULL;
+	pthread_mutex_lock(&r->mu);
+	ok = r->replica_ok;
+	if (now >= r->replica_next) {
+		look = 1; /* this read looks; the others go on as they were */
+		r->replica_next = now + REPLICA_CHECK;
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (!ok && !look)
+		return NULL;
+	if ((rc = get(r, &c, 1, 0)) != TG_OK) {
+		if (rc != TG_EUNAVAIL) /* all lent is busy, not down */
+			replica_mark(r, 0, now + REPLICA_RETRY, "unreachable");
+		return NULL;
+	}
+	if (!look)
+		return c;
+	lag = replica_lag(c);
+	if (lag >= 0 && lag <= (long)p->conf->db_replica_max_lag) {
+		replica_mark(r, 1, 0, NULL);
+		return c;
+	}
+	db_put(r, c);
+	snprintf(why, sizeof(why), "%ld s behind the primary (max %u)", lag,
+	    p->conf->db_replica_max_lag);
+	if (lag == -1)
+		snprintf(why, sizeof(why), "not replicating");
+	else if (lag == -2)
+		snprintf(why, sizeof(why), "its lag cannot be read");
+	replica_mark(r, 0, 0, why);
+	return NULL;
+}
+
+void
+db_replica_put(struct db_pool *p, struct db_conn *c, enum tg_err rc)
+{
+	if (c == NULL)
+		return;
+	db_put(p->replica, c);
+	if (rc != TG_OK)
+		replica_mark(p->replica, 0, util_now() + REPLICA_RETRY,
+		    "a read failed there");
 }

@@ -289,6 +289,26 @@ rows_unpack(unsigned char *b, struct db_rows *out)
 static enum tg_err exec_retry(struct db_conn *, unsigned, const struct db_val *,
     size_t, struct db_rows *, struct arena *);
 
+/*
+ * issue 19 (multinode): a DB_SF_REPLICA read outside a transaction, on the
+ * read replica when db_replica_get lends one; true when it answered there.
+ * A failure there is the primary's to answer (a read may run twice).
+ */
+static int
+on_replica(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
+    struct db_rows *out, struct arena *a)
+{
+	struct db_conn *r;
+	enum tg_err rc;
+
+	if (!(db_stmts[s].flags & DB_SF_REPLICA) || c->in_txn ||
+	    c->pool == NULL || (r = db_replica_get(c->pool)) == NULL)
+		return 0;
+	rc = exec_retry(r, s, params, n, out, a);
+	db_replica_put(c->pool, r, rc);
+	return rc == TG_OK;
+}
+
 enum tg_err
 db_exec(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
     struct db_rows *out, struct arena *a)
@@ -307,6 +327,8 @@ db_exec(struct db_conn *c, unsigned s, const struct db_val *params, size_t n,
 		}
 		epoch = cache_epoch(cache); /* before the read, see cache_put */
 	}
+	if (on_replica(c, s, params, n, out, a))
+		return TG_OK; /* flagged reads are never cached nor writes */
 	rc = exec_retry(c, s, params, n, out, a);
 	if (rc != TG_OK)
 		return rc;

@@ -10,7 +10,7 @@
 
 /* clang-format off */
 const struct stmt_row q_monitor_stmts[] = {
-	{ STMT_MONITOR_BY_DAY, "SELECT DATE_FORMAT(r.created_at, '%Y-%m-%d'), r.model_id, CAST(SUM(r.status <> 'refused') AS SIGNED), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED), CAST(SUM(r.status = 'refused') AS SIGNED) FROM usage_records r WHERE r.created_at >= ? AND r.created_at < ? GROUP BY DATE(r.created_at), r.model_id ORDER BY 1, 2 LIMIT ?", DB_SF_READ },
+	{ STMT_MONITOR_BY_DAY, "SELECT DATE_FORMAT(r.created_at, '%Y-%m-%d'), r.model_id, CAST(SUM(r.status <> 'refused') AS SIGNED), CAST(SUM(r.prompt_tokens) AS SIGNED), CAST(SUM(r.completion_tokens) AS SIGNED), CAST(SUM(r.base_cost) AS SIGNED), CAST(SUM(r.commission) AS SIGNED), CAST(SUM(r.charge) AS SIGNED), CAST(SUM(r.status = 'refused') AS SIGNED) FROM usage_records r WHERE r.created_at >= ? AND r.created_at < ? GROUP BY DATE(r.created_at), r.model_id ORDER BY 1, 2 LIMIT ?", DB_SF_READ | DB_SF_REPLICA },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */

@@ -464,6 +464,51 @@ t_db_port_range(void **state)
 	load_fails_at("[db]\nport = 65536\n", 2);
 }
 
+/*
+ * issue 19 (multinode): [db] replica_*: none by default; its password from a
+ * file not readable by others, kept apart from the primary's; bounds.
+ */
+static void
+t_db_replica(void **state)
+{
+	char pw[256], text[1024];
+	struct errs e;
+	struct conf *c;
+
+	c = load_ok("");
+	assert_null(c->db_replica_host);
+	assert_null(c->db_replica_socket);
+	assert_uint_equal(c->db_replica_port, 3306);
+	assert_uint_equal(c->db_replica_pool_size, 2);
+	assert_uint_equal(c->db_replica_max_lag, 5);
+	conf_free(c);
+	test_tmpfile(pw, sizeof(pw), "replica-secret\n", 0600);
+	snprintf(text, sizeof(text),
+	    "[db]\npassword = primary\nreplica_host = r.example\n"
+	    "replica_port = 3307\nreplica_user = ro\n"
+	    "replica_password_file = %s\nreplica_pool_size = 3\n"
+	    "replica_max_lag = 0\n",
+	    pw);
+	c = load_ok(text);
+	assert_str(c->db_replica_host, "r.example");
+	assert_uint_equal(c->db_replica_port, 3307);
+	assert_str(c->db_replica_user, "ro");
+	assert_str(c->db_replica_password, "replica-secret");
+	assert_str(c->db_password, "primary");
+	assert_uint_equal(c->db_replica_pool_size, 3);
+	assert_uint_equal(c->db_replica_max_lag, 0);
+	conf_free(c);
+	/* A password file others may read is refused, as db.password_file. */
+	chmod(pw, 0644);
+	snprintf(text, sizeof(text), "[db]\nreplica_password_file = %s\n", pw);
+	c = load(text, &e);
+	unlink(pw);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	load_fails_at("[db]\nreplica_pool_size = 0\n", 2);
+	load_fails_at("[db]\nreplica_port = 70000\n", 2);
+}
+
 /* Issue 13's throttles: defaults that hold a small host up, and their bounds. */
 static void
 t_auth_throttles(void **state)
@@ -992,6 +1037,7 @@ main(void)
 	    cmocka_unit_test(t_log_level_bad),
 	    cmocka_unit_test(t_db_section),
 	    cmocka_unit_test(t_db_port_range),
+	    cmocka_unit_test(t_db_replica),
 	    cmocka_unit_test(t_auth_throttles),
 	    cmocka_unit_test(t_limits_builtin),
 	    cmocka_unit_test(t_debug_section),
