@@ -195,7 +195,7 @@ job_conv_purge(struct tg_ctx *x, int busy)
 
 /*
  * issue 19: scale: usage_records folded into usage_daily (the monitor's,
- * bills' and chart's source), a bite per second; two nodes take turns on
+ * bills' and chart's source), a bite each 5 s; two nodes take turns on
  * the watermark's row lock.
  */
 static void
@@ -224,7 +224,7 @@ static const struct hk_job {
 	{ 1000, job_sweep },   /* on its own interval, checked each second */
 	{ 2000, job_or_keys }, /* issue 18: openrouter: users' keys' limits */
 	{ 60000, job_conv_purge }, /* issue 18: convlog: retention */
-	{ 1000, job_rollup },	   /* issue 19: scale: daily usage rollups */
+	{ 5000, job_rollup },	   /* issue 19: scale: daily usage rollups */
 };
 /* clang-format on */
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
