@@ -37,7 +37,7 @@ traffic() {
 		chat "$KA2" "{\"model\":\"test/dear\",\"max_tokens\":20,$MSGS}"
 		chat "$KB" "{\"model\":\"test/cheap\",$MSGS}"
 	done
-	chat "$KT" "{\"model\":\"test/cheap\",$MSGS}"
+	chat "$KT" "{\"model\":\"test/echo\",$MSGS}"
 	chat "$KA" '{"model":"test/cheap","messages":[{"role":"user","content":"hi [mock:status=500]"}]}'
 	chat "$KP" "{\"model\":\"test/dear\",\"max_tokens\":1000,$MSGS}"
 }
@@ -45,6 +45,8 @@ traffic
 check "the traffic's last request (no credit) -> 402" status_is 402
 written() { [ "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $IP AND status = 'refused'")" -ge 1 ]; }
 check "the refusal is written out" wait_for "the refused record" 10 written
+tested() { [ "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $IA AND mode = 'test'")" -ge 1 ]; }
+check "the test key's chat is a test-mode record" wait_for "the test-mode record" 10 tested
 
 # --- answers against the raw records ----------------------------------------------------------
 # fmt: the endpoint's lines with the last field (USD) in nano-USD.
