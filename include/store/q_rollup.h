@@ -36,14 +36,17 @@ void rollup_span(const char *from, const char *to, struct rollup_span *);
  * parameters; rollup_params lays them out.
  */
 #define ROLLUP_UNION(cols_d, cols_r, where_d, where_r)                         \
+	ROLLUP_UNION_BY(cols_d, cols_r, where_d, where_r, "", "")
+/* The same with each branch grouped (group_d, group_r: "" or " GROUP BY ..."). */
+#define ROLLUP_UNION_BY(cols_d, cols_r, where_d, where_r, group_d, group_r)    \
 	cols_d " FROM usage_daily d WHERE " where_d                            \
-	       " AND d.day >= ? AND d.day < ? UNION ALL " cols_r               \
+	       " AND d.day >= ? AND d.day < ?" group_d " UNION ALL " cols_r    \
 	       " FROM usage_rollup_mark m JOIN usage_records r ON r.id > "     \
 	       "m.last_id WHERE m.id = 1 AND " where_r                         \
-	       " AND r.created_at >= ? AND r.created_at < ? UNION ALL " cols_r \
-	       " FROM usage_records r WHERE " where_r                          \
+	       " AND r.created_at >= ? AND r.created_at < ?" group_r           \
+	       " UNION ALL " cols_r " FROM usage_records r WHERE " where_r     \
 	       " AND ((r.created_at >= ? AND r.created_at < ?) OR "            \
-	       "(r.created_at >= ? AND r.created_at < ?))"
+	       "(r.created_at >= ? AND r.created_at < ?))" group_r
 /*
  * Lay out a ROLLUP_UNION's parameters in p (room for 3 * nw + 8): the nw
  * condition values w before each branch's dates.  Returns how many.

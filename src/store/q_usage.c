@@ -43,43 +43,121 @@
 #define BILL_WHERE(t)                                                          \
 	"(? = 0 OR " t ".user_id = ?) AND " t ".mode = 'live' AND " t          \
 	".status <> 'refused'"
-#define BILL_UNION                                                             \
-	ROLLUP_UNION(SUMS_D, SUMS_R, BILL_WHERE("d"), BILL_WHERE("r"))
+/* A bill's branches, each summed by g (model_id or user_id) before the union. */
+#define BILL_D(g)                                                              \
+	"SELECT d." g                                                          \
+	" AS g, SUM(d.requests) AS req, SUM(d.prompt_tokens) AS "              \
+	"pt, SUM(d.completion_tokens) AS ct, SUM(d.base_cost) AS base, "       \
+	"SUM(d.commission) AS comm, SUM(d.charge) AS chg"
+#define BILL_R(g)                                                              \
+	"SELECT r." g ", COUNT(*), SUM(r.prompt_tokens), "                     \
+	"SUM(r.completion_tokens), SUM(r.base_cost), SUM(r.commission), "      \
+	"SUM(r.charge)"
+#define BILL_UNION(g)                                                          \
+	ROLLUP_UNION_BY(BILL_D(g), BILL_R(g), BILL_WHERE("d"),                 \
+	    BILL_WHERE("r"), " GROUP BY d." g, " GROUP BY r." g)
 #define BILL_MODELS_SQL                                                        \
-	"SELECT x.model_id, " SUMS_OUTER " FROM (" BILL_UNION ") x GROUP "     \
-	"BY x.model_id ORDER BY x.model_id"
+	"SELECT x.g, " SUMS_OUTER                                              \
+	" FROM (" BILL_UNION("model_id") ") x "                                \
+					 "GROUP BY x.g ORDER BY x.g"
 #define BILL_USERS_SQL                                                         \
-	"SELECT u.public_id, " SUMS_OUTER " FROM (" BILL_UNION ") x JOIN "     \
-	"users u ON u.id = x.user_id GROUP BY x.user_id, u.public_id ORDER "   \
-	"BY "                                                                  \
-	"SUM(x.chg) DESC, u.public_id LIMIT 10000"
-/* A user's every day: usage_daily and the records past the watermark. */
-#define TOTALS_UNION                                                           \
-	"SELECT d.day AS day, d.model_id AS model_id, d.requests AS req, "     \
-	"d.prompt_tokens + d.completion_tokens AS tok, d.charge AS chg, "      \
-	"d.last_at AS last FROM usage_daily d WHERE d.user_id = ? AND "        \
-	"d.status <> 'refused' UNION ALL SELECT DATE(r.created_at), "          \
-	"r.model_id, 1, r.prompt_tokens + r.completion_tokens, r.charge, "     \
-	"r.created_at FROM usage_rollup_mark m JOIN usage_records r ON r.id "  \
-	"> m.last_id WHERE m.id = 1 AND r.user_id = ? AND r.status <> "        \
+	"SELECT u.public_id, " SUMS_OUTER " FROM (" BILL_UNION(                \
+	    "user_id") ") x JOIN users u ON u.id = x.g GROUP BY x.g, "         \
+		       "u.public_id ORDER BY "                                 \
+		       "SUM(x.chg) DESC, u.public_id LIMIT 10000"
+/*
+ * A user's every day: usage_daily and the records past the watermark, each
+ * branch summed before the union (all time, today, this month).
+ */
+#define SINCE(day, since, v) "SUM(IF(" day " >= " since ", " v ", 0))"
+#define MONTH_START	     "DATE_FORMAT(CURRENT_DATE, '%Y-%m-01')"
+#define TOTALS_COLS(day, req, tok, chg, last)                                  \
+	"SELECT SUM(" req ") AS req, SUM(" tok ") AS tok, SUM(" chg ") AS "    \
+	"chg, " SINCE(day, "CURRENT_DATE", req) " AS req_d, " SINCE(           \
+	    day, "CURRENT_DATE", tok) " AS tok_d, " SINCE(day, "CURRENT_DATE", \
+	    chg) " AS chg_d, " SINCE(day, MONTH_START,                         \
+	    req) " AS req_m, " SINCE(day, MONTH_START,                         \
+	    tok) " AS tok_m, " SINCE(day, MONTH_START,                         \
+	    chg) " AS chg_m, MAX(" last ") AS last"
+#define TOTALS_D_FROM                                                          \
+	" FROM usage_daily d WHERE d.user_id = ? AND d.status <> 'refused'"
+#define TOTALS_R_FROM                                                          \
+	" FROM usage_rollup_mark m JOIN usage_records r ON r.id > "            \
+	"m.last_id WHERE m.id = 1 AND r.user_id = ? AND r.status <> "          \
 	"'refused'"
-#define SUM_SINCE(since, v)                                                    \
-	"CAST(COALESCE(SUM(IF(x.day >= " since ", " v ", 0)), 0) AS SIGNED)"
-#define MONTH_START "DATE_FORMAT(CURRENT_DATE, '%Y-%m-01')"
-#define METRICS_SQL                                                            \
-	"SELECT CAST(COALESCE(SUM(x.req), 0) AS SIGNED), "                     \
-	"CAST(COALESCE(SUM(x.tok), 0) AS SIGNED), CAST(COALESCE(SUM(x.chg), "  \
-	"0) AS SIGNED), " SUM_SINCE("CURRENT_DATE", "x.req") ", " SUM_SINCE(   \
-	    "CURRENT_DATE", "x.tok") ", " SUM_SINCE("CURRENT_DATE",            \
-	    "x.chg") ", " SUM_SINCE(MONTH_START,                               \
-	    "x.req") ", " SUM_SINCE(MONTH_START,                               \
-	    "x.tok") ", " SUM_SINCE(MONTH_START,                               \
-	    "x.chg") ", "                                                      \
-		     "DATE_FORMAT(MAX(x.last), '%Y-%m-%dT%H:%i:%sZ') FROM "    \
-		     "(" TOTALS_UNION ") x"
+#define TOTALS_UNION                                                           \
+	TOTALS_COLS("d.day", "d.requests",                                     \
+	    "d.prompt_tokens + d.completion_tokens", "d.charge", "d.last_at")  \
+	TOTALS_D_FROM " UNION ALL " TOTALS_COLS("r.created_at", "1",           \
+	    "r.prompt_tokens + r.completion_tokens", "r.charge",               \
+	    "r.created_at") TOTALS_R_FROM
+#define OUT(v) "CAST(COALESCE(SUM(x." v "), 0) AS SIGNED)"
+#define METRICS_SQL                                                                                        \
+	"SELECT " OUT("req") ", " OUT("tok") ", " OUT("chg") ", " OUT("req_d") ", " OUT("tok_d") ", " OUT( \
+	    "chg_d") ", " OUT("req_m") ", " OUT("tok_m") ", " OUT("chg_m") ","                             \
+									   " "                             \
+									   "D"                             \
+									   "A"                             \
+									   "T"                             \
+									   "E"                             \
+									   "_"                             \
+									   "F"                             \
+									   "O"                             \
+									   "R"                             \
+									   "M"                             \
+									   "A"                             \
+									   "T"                             \
+									   "("                             \
+									   "M"                             \
+									   "A"                             \
+									   "X"                             \
+									   "("                             \
+									   "x"                             \
+									   "."                             \
+									   "l"                             \
+									   "a"                             \
+									   "s"                             \
+									   "t"                             \
+									   ")"                             \
+									   ","                             \
+									   " "                             \
+									   "'"                             \
+									   "%"                             \
+									   "Y"                             \
+									   "-"                             \
+									   "%"                             \
+									   "m"                             \
+									   "-"                             \
+									   "%"                             \
+									   "d"                             \
+									   "T"                             \
+									   "%"                             \
+									   "H"                             \
+									   ":"                             \
+									   "%"                             \
+									   "i"                             \
+									   ":"                             \
+									   "%"                             \
+									   "s"                             \
+									   "Z"                             \
+									   "'"                             \
+									   ")"                             \
+									   " "                             \
+									   "F"                             \
+									   "R"                             \
+									   "O"                             \
+									   "M"                             \
+									   " "                             \
+									   "(" TOTALS_UNION                \
+									   ")"                             \
+									   " "                             \
+									   "x"
 #define TOP_MODEL_SQL                                                          \
-	"SELECT x.model_id FROM (" TOTALS_UNION ") x GROUP BY x.model_id "     \
-	"ORDER BY SUM(x.req) DESC, x.model_id LIMIT 1"
+	"SELECT x.model_id FROM (SELECT d.model_id AS model_id, "              \
+	"SUM(d.requests) AS req" TOTALS_D_FROM " GROUP BY d.model_id UNION "   \
+	"ALL SELECT r.model_id, COUNT(*)" TOTALS_R_FROM " GROUP BY "           \
+	"r.model_id) x GROUP BY x.model_id ORDER BY SUM(x.req) DESC, "         \
+	"x.model_id LIMIT 1"
 
 /* issue 19: scale: the operator's monitor reads it too (q_monitor.c). */
 const char q_usage_day_model_sql[] = DAY_MODEL_SQL;
