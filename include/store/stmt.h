@@ -180,6 +180,11 @@ enum stmt {
 	/* issue 18: testmode */
 	STMT_SANDBOX_REFILL, /* tg_sandbox_refill: create, grant once a day */
 	STMT_SANDBOX_GET,    /* the sandbox account and its grant date */
+	/* issue 19: scale */
+	STMT_ROLLUP_MARK_LOCK,
+	STMT_ROLLUP_FILL,
+	STMT_ROLLUP_MAX_ID,
+	STMT_ROLLUP_MARK_SET,
 	STMT__MAX
 };
 
@@ -213,6 +218,8 @@ extern const struct stmt_row q_did_stmts[];
 extern const struct stmt_row q_or_key_stmts[];
 /* issue 18: money */
 extern const struct stmt_row q_money_stmts[];
+/* issue 19: scale */
+extern const struct stmt_row q_rollup_stmts[];
 extern const struct stmt_row q_conv_stmts[]; /* issue 18: convlog */
 /* issue 18: testmode */
 extern const struct stmt_row q_sandbox_stmts[];

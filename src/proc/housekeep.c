@@ -16,6 +16,7 @@
 #include "domain/ledger.h"
 #include "domain/limits.h"
 #include "domain/or_provision.h"
+#include "domain/rollup.h"
 #include "http/ctx.h"
 #include "io/http_client.h"
 #include "io/db.h"
@@ -192,6 +193,26 @@ job_conv_purge(struct tg_ctx *x, int busy)
 		    LOG_INFO, "purged %lld conversation(s)", (long long)total);
 }
 
+/*
+ * issue 19: scale: usage_records folded into usage_daily (the monitor's,
+ * bills' and chart's source), a bite each 5 s; two nodes take turns on
+ * the watermark's row lock.
+ */
+static void
+job_rollup(struct tg_ctx *x, int busy)
+{
+	struct db_conn *c;
+	int64_t n = 0;
+
+	(void)busy;
+	if ((c = housekeep_db(x)) == NULL)
+		return;
+	if (rollup_step(c, housekeep_arena(x), ROLLUP_LAG_S, ROLLUP_BITE, &n) !=
+	    TG_OK)
+		log_msg(LOG_WARN, "usage rollup: %s", db_error(c));
+	arena_reset(x->hk_arena);
+}
+
 /* clang-format off */
 static const struct hk_job {
 	unsigned every_ms;
@@ -203,6 +224,7 @@ static const struct hk_job {
 	{ 1000, job_sweep },   /* on its own interval, checked each second */
 	{ 2000, job_or_keys }, /* issue 18: openrouter: users' keys' limits */
 	{ 60000, job_conv_purge }, /* issue 18: convlog: retention */
+	{ 5000, job_rollup },	   /* issue 19: scale: daily usage rollups */
 };
 /* clang-format on */
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

@@ -26,6 +26,7 @@
 #include "io/rundir.h"
 #include "domain/catalog.h"
 #include "domain/upstream.h"
+#include "domain/maintain.h" /* issue 19: scale */
 #include "proc/worker.h"
 #include "prov/params.h"
 
@@ -73,6 +74,7 @@ usage(FILE *fp)
 	    "  model add MODEL_ID PROVIDER_ID UPSTREAM_MODEL INPUT OUTPUT\n"
 	    "           [CACHED] [CONTEXT]   prices in USD per million tokens\n"
 	    "  sweep     settle credit holds whose time ran out\n"
+	    "  maintain  fold every usage record into the daily rollup now\n"
 	    "  ledger check [--grace S]  prove the books (exit 0 ok, 1 a "
 	    "discrepancy, 2 error)\n"
 	    "  genkey    print a new master key for [security] "
@@ -242,6 +244,15 @@ cmd_migrate(const struct conf *c, int argc, char **argv)
 							 : EXIT_FAILURE;
 }
 
+/* issue 19: scale: the usage tables' upkeep (the daily rollup caught up). */
+static int
+cmd_maintain(const struct conf *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return maintain_run(c, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 /* clang-format off */
 static const struct command {
 	const char *name;
@@ -259,6 +270,7 @@ static const struct command {
 	{ "sweep",    cli_sweep,    0, 1 },
 	{ "ledger",   cli_ledger,   1, 1 },
 	{ "genkey",   cli_genkey,   0, 0 },
+	{ "maintain", cmd_maintain, 0, 1 }, /* issue 19: scale */
 };
 /* clang-format on */
 

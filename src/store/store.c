@@ -41,6 +41,8 @@ static const struct stmt_row *const tables[] = {
     /* issue 18: convlog */
     q_conv_stmts,
     q_sandbox_stmts,
+    /* issue 19: scale */
+    q_rollup_stmts,
 };
 
 /*

@@ -1,0 +1,77 @@
+/* maintain.c: `tollgate maintain`: the usage tables' upkeep, safe from cron on every node */
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "domain/maintain.h"
+#include "domain/rollup.h"
+#include "io/db.h"
+
+/* Bites per run at most: 20 000 bites of ROLLUP_BITE is 10^9 records. */
+#define MAINTAIN_BITES_MAX 20000
+/* Idle rounds (one a second) waited for the newest ids to ripen. */
+#define MAINTAIN_WAIT_S (ROLLUP_LAG_S + 2)
+
+static int
+fold_all(struct db_conn *c, struct arena *a, int64_t *total)
+{
+	int64_t n;
+	int bites, idle = 0;
+
+	*total = 0;
+	for (bites = 0; bites < MAINTAIN_BITES_MAX; bites++) {
+		if (rollup_step(c, a, ROLLUP_LAG_S, ROLLUP_BITE, &n) != TG_OK)
+			return -1;
+		arena_reset(a);
+		*total += n;
+		if (n > 0) {
+			idle = 0;
+			continue;
+		}
+		/* Nothing ripe: the newest ids wait out the lag once. */
+		if (++idle > MAINTAIN_WAIT_S)
+			break;
+		sleep(1);
+	}
+	return 0;
+}
+
+int
+maintain_run(const struct conf *conf, FILE *out)
+{
+	struct db_pool *p = NULL;
+	struct db_conn *c = NULL;
+	struct arena *a = NULL;
+	int64_t total = 0;
+	int rc = -1;
+
+	if (db_library_init() == -1 || (p = db_pool_new(conf, 1)) == NULL ||
+	    (a = arena_new(64 * 1024)) == NULL)
+		goto out;
+	if (db_get(p, &c) != TG_OK) {
+		fprintf(stderr,
+		    "tollgate: the database is unreachable or not "
+		    "migrated\n");
+		goto out;
+	}
+	if (fold_all(c, a, &total) == -1) {
+		fprintf(stderr, "tollgate: usage rollup: %s\n", db_error(c));
+		goto out;
+	}
+	fprintf(out, "rollup: %lld usage record(s) folded into usage_daily\n",
+	    (long long)total);
+	/* Partitions are not managed: see doc/internals.md, "Usage at scale". */
+	rc = 0;
+out:
+	if (c != NULL)
+		db_put(p, c);
+	if (p != NULL)
+		db_pool_free(p);
+	if (a != NULL)
+		arena_free(a);
+	return rc;
+}
