@@ -62,6 +62,7 @@ struct db_pool {
 	 * checked (db_get) before its next statement.
 	 */
 	unsigned lost_gen;
+	unsigned lent; /* issue 19: obs: connections taken, not put back */
 };
 
 /* The tables store_init hands over (db_set_statements). */

@@ -171,6 +171,7 @@ serve(struct conf *c)
 		    c->log_file, strerror(errno));
 		return EXIT_FAILURE;
 	}
+	log_set_json(c->log_json); /* issue 19: obs */
 	if (cgi) {
 		/* CGI: stdout is the response, logs stay on stderr. */
 		log_level_now = c->log_level;
