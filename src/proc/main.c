@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "proc/cli.h"
+#include "proc/status.h"
 #include "core/conf.h"
 #include "io/http_client.h"
 #include "io/db.h"
@@ -76,6 +77,9 @@ usage(FILE *fp)
 	    "discrepancy, 2 error)\n"
 	    "  genkey    print a new master key for [security] "
 	    "master_key_file\n"
+	    "  status [--json]  the running master: workers, slots busy, "
+	    "requests\n"
+	    "            served, uptime (exit 0 running, 3 not running)\n"
 	    "  version   print the version\n"
 	    "\n"
 	    "options:\n"
@@ -219,6 +223,8 @@ static const struct command {
 	{ "sweep",    cli_sweep,    0, 1 },
 	{ "ledger",   cli_ledger,   1, 1 },
 	{ "genkey",   cli_genkey,   0, 0 },
+	/* issue 19: obs */
+	{ "status",   cli_status,   1, 1 },
 };
 /* clang-format on */
 
