@@ -56,6 +56,17 @@ void metrics_db(unsigned in_use, unsigned size, uint64_t stmts,
 /* The housekeeper's figures (-1: unknown, left as they were). */
 void metrics_node(int64_t holds_open, int64_t holds_past_ttl,
     int64_t journal_bytes, int64_t leases_open);
+struct db_conn;
+struct arena;
+struct lease_table;
+struct journal;
+/*
+ * The housekeeper's tick: this process's journal backlog, and every few
+ * seconds (one process of the node) the open holds, those past their TTL
+ * (one statement) and the leases open.
+ */
+void metrics_housekeep(
+    struct db_conn *, struct arena *, struct lease_table *, struct journal *);
 /* Whether the housekeeper's figures are older than secs; claims the turn. */
 int metrics_node_due(double secs);
 

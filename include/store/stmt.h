@@ -180,6 +180,7 @@ enum stmt {
 	/* issue 18: testmode */
 	STMT_SANDBOX_REFILL, /* tg_sandbox_refill: create, grant once a day */
 	STMT_SANDBOX_GET,    /* the sandbox account and its grant date */
+	STMT_HOLDS_GAUGE,    /* issue 19: obs: open holds, and those past TTL */
 	STMT__MAX
 };
 

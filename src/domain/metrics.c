@@ -12,8 +12,11 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/inflight.h"
+#include "domain/journal.h"
+#include "domain/lease.h"
 #include "domain/metrics.h"
 #include "io/shm.h"
+#include "store/q_ledger.h"
 
 #define METRICS_VERSION 1
 
@@ -45,6 +48,7 @@ struct proc {
 	int32_t pid; /* 0: free */
 	uint32_t busy;
 	uint64_t served, in_use, size, stmts, stmts_bg, hits, misses;
+	int64_t journal; /* its journal's bytes not yet written out */
 };
 
 struct page {
@@ -356,6 +360,30 @@ metrics_node_due(double secs)
 	    &p->node_ms, &last, now, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
+/* Seconds between the node's figures that take a statement (holds). */
+#define NODE_EVERY_S 5
+
+void
+metrics_housekeep(struct db_conn *c, struct arena *a,
+    struct lease_table *leases, struct journal *j)
+{
+	struct page *p = page();
+	struct proc *s;
+	int64_t open = -1, past = -1;
+
+	if (p == NULL)
+		return;
+	if ((s = mine(p)) != NULL)
+		SET(&s->journal, journal_backlog(j));
+	/* One process of the node takes the turn: one statement each 5 s. */
+	if (!metrics_node_due(NODE_EVERY_S))
+		return;
+	if (c != NULL && q_holds_gauge(c, a, &open, &past) != TG_OK)
+		open = past = -1;
+	metrics_node(
+	    open, past, -1, leases != NULL ? (int64_t)lease_count(leases) : 0);
+}
+
 void
 metrics_master_set(const struct metrics_master *m)
 {
@@ -411,6 +439,7 @@ snap_procs(struct page *p, struct metrics_snap *s)
 		if (!alive(q->pid))
 			continue; /* its counters stay; its gauges went with it */
 		s->busy += GET(&q->busy);
+		s->journal_bytes += GET(&q->journal);
 		s->db_in_use += GET(&q->in_use);
 		s->db_size += GET(&q->size);
 	}
@@ -475,7 +504,7 @@ metrics_snapshot(struct metrics_snap *s)
 	s->rate_limited = GET(&p->rate_limited);
 	s->holds_open = GET(&p->holds_open);
 	s->holds_past_ttl = GET(&p->holds_past_ttl);
-	s->journal_bytes = GET(&p->journal_bytes);
+	s->journal_bytes += GET(&p->journal_bytes);
 	s->leases_open = GET(&p->leases_open);
 	inflight_refusals(dir, s->refused);
 }

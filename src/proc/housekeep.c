@@ -15,6 +15,7 @@
 #include "domain/lease.h"
 #include "domain/ledger.h"
 #include "domain/limits.h"
+#include "domain/metrics.h"
 #include "domain/or_provision.h"
 #include "http/ctx.h"
 #include "io/http_client.h"
@@ -192,6 +193,16 @@ job_conv_purge(struct tg_ctx *x, int busy)
 		    LOG_INFO, "purged %lld conversation(s)", (long long)total);
 }
 
+/* issue 19: obs: the figures /metrics reads from the housekeeper. */
+static void
+job_metrics(struct tg_ctx *x, int busy)
+{
+	(void)busy;
+	metrics_housekeep(
+	    housekeep_db(x), housekeep_arena(x), x->leases, x->journal);
+	arena_reset(x->hk_arena);
+}
+
 /* clang-format off */
 static const struct hk_job {
 	unsigned every_ms;
@@ -203,6 +214,7 @@ static const struct hk_job {
 	{ 1000, job_sweep },   /* on its own interval, checked each second */
 	{ 2000, job_or_keys }, /* issue 18: openrouter: users' keys' limits */
 	{ 60000, job_conv_purge }, /* issue 18: convlog: retention */
+	{ 1000, job_metrics },	/* issue 19: obs: holds, leases, journal */
 };
 /* clang-format on */
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))
