@@ -360,8 +360,11 @@ metrics_node_due(double secs)
 	    &p->node_ms, &last, now, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
-/* Seconds between the node's figures that take a statement (holds). */
-#define NODE_EVERY_S 5
+/*
+ * Seconds between the node's figures that take a statement (holds past
+ * their TTL: what the sweeper is for, so a slow gauge is enough).
+ */
+#define NODE_EVERY_S 30
 
 void
 metrics_housekeep(struct db_conn *c, struct arena *a,
@@ -375,13 +378,17 @@ metrics_housekeep(struct db_conn *c, struct arena *a,
 		return;
 	if ((s = mine(p)) != NULL)
 		SET(&s->journal, journal_backlog(j));
-	/* One process of the node takes the turn: one statement each 5 s. */
-	if (!metrics_node_due(NODE_EVERY_S))
+	if (leases != NULL)
+		metrics_node(-1, -1, -1, (int64_t)lease_count(leases));
+	/* One process of the node takes the turn: one statement each 30 s. */
+	if (c == NULL || !metrics_node_due(NODE_EVERY_S))
 		return;
-	if (c != NULL && q_holds_gauge(c, a, &open, &past) != TG_OK)
-		open = past = -1;
-	metrics_node(
-	    open, past, -1, leases != NULL ? (int64_t)lease_count(leases) : 0);
+	/*
+	 * Only the count past TTL is kept: holds_open is the node's own, from
+	 * the in-flight table at scrape time.
+	 */
+	if (q_holds_gauge(c, a, &open, &past) == TG_OK)
+		metrics_node(-1, past, -1, -1);
 }
 
 void
@@ -502,11 +509,12 @@ metrics_snapshot(struct metrics_snap *s)
 		s->tokens[i] = GET(&p->tokens[i]);
 	s->charged = GET(&p->charged);
 	s->rate_limited = GET(&p->rate_limited);
-	s->holds_open = GET(&p->holds_open);
 	s->holds_past_ttl = GET(&p->holds_past_ttl);
 	s->journal_bytes += GET(&p->journal_bytes);
 	s->leases_open = GET(&p->leases_open);
 	inflight_refusals(dir, s->refused);
+	/* This node's holds: its metered requests between hold and settle. */
+	s->holds_open = (int64_t)inflight_count(dir);
 }
 
 /* --- the text exposition format ------------------------------------------------------- */
@@ -689,8 +697,8 @@ write_node(struct buf *b, const struct metrics_snap *s)
 {
 	/* clang-format off */
 	const struct { const char *name, *type, *help; uint64_t v; } rows[] = {
-	    { "tollgate_holds_open", "gauge", "Credit holds not settled (housekeeper).", (uint64_t)s->holds_open },
-	    { "tollgate_holds_past_ttl", "gauge", "Holds past their time, for the sweeper.", (uint64_t)s->holds_past_ttl },
+	    { "tollgate_holds_open", "gauge", "Credit holds of this node's requests in flight.", (uint64_t)s->holds_open },
+	    { "tollgate_holds_past_ttl", "gauge", "Holds past their TTL in the database (each 30 s).", (uint64_t)s->holds_past_ttl },
 	    { "tollgate_leases_open", "gauge", "Credit leases this node holds.", (uint64_t)s->leases_open },
 	    { "tollgate_journal_backlog_bytes", "gauge", "Journal bytes not yet written out.", (uint64_t)s->journal_bytes },
 	    { "tollgate_db_pool_in_use", "gauge", "Database connections lent out.", s->db_in_use },

@@ -179,17 +179,18 @@ ok "every metric of the contract has its TYPE line"
 # --- the housekeeper's gauges: a hold open while a slow chat runs, none after -----------------
 req POST /admin/limit "$AK_ADMIN" "{\"user_id\":\"$UPUB\",\"rate_limits\":{}}"
 curl -s -m 60 -o /dev/null -H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' \
-	--data-binary '{"model":"test/cheap","messages":[{"role":"user","content":"slow [mock:latency=9000]"}]}' \
+	--data-binary '{"model":"test/cheap","messages":[{"role":"user","content":"slow [mock:latency=5000]"}]}' \
 	"$URL/v1/chat/completions" &
 slow_pid=$!
 owned_pids+=($slow_pid)
 gauge_is() { scrape "$AK_ADMIN"; [ "$(m "$1")" "$2" "$3" ]; }
-check "tollgate_holds_open >= 1 while the slow chat holds credit (the housekeeper counts each 5 s)" \
-	wait_for "an open hold" 9 gauge_is tollgate_holds_open -ge 1
+check "tollgate_holds_open: 1 while the slow chat holds credit" \
+	wait_for "an open hold" 5 gauge_is tollgate_holds_open -eq 1
+check "...as the database has it" test "$(q "SELECT COUNT(*) FROM holds WHERE state = 'open'")" = 1
 check "...and no hold past its TTL" test "$(m tollgate_holds_past_ttl)" = 0
 check "...one slot busy besides the scrape (2)" test "$(m tollgate_slots_busy)" = 2
 wait "$slow_pid" || true
-check "tollgate_holds_open back to 0 once settled" wait_for "no open hold" 12 gauge_is tollgate_holds_open -eq 0
+check "tollgate_holds_open back to 0 once settled" wait_for "no open hold" 10 gauge_is tollgate_holds_open -eq 0
 check "journal backlog 0 once written out" wait_for "no backlog" 5 gauge_is tollgate_journal_backlog_bytes -eq 0
 check "no leases (off in this config)" test "$(m tollgate_leases_open)" = 0
 

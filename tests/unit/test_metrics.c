@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include "core/buf.h"
+#include "domain/inflight.h"
 #include "domain/metrics.h"
 
 static char dir[] = "/tmp/tg-metrics-XXXXXX";
@@ -173,6 +174,8 @@ t_money_and_gauges(void **state)
 {
 	int64_t tok[4] = {10, 20, 3, 4};
 	struct metrics_master m = {12345, 1.0, 2, 3, 12, 0};
+	struct inflight_rec rec;
+	int slot;
 	char *t;
 
 	metrics_tokens(tok, 1500);
@@ -183,7 +186,11 @@ t_money_and_gauges(void **state)
 	metrics_restart();
 	metrics_busy(1);
 	metrics_node(5, 1, 4096, 2);
+	memset(&rec, 0, sizeof(rec));
+	slot = inflight_begin(dir, &rec);
+	assert_true(slot >= 0);
 	t = scrape();
+	inflight_end(dir, slot);
 	assert_true(value(t, "tollgate_tokens_total{kind=\"prompt\"}") == 20);
 	assert_true(value(t, "tollgate_tokens_total{kind=\"reasoning\"}") == 8);
 	assert_true(value(t, "tollgate_charged_nano_usd_total") == 2000);
@@ -195,7 +202,9 @@ t_money_and_gauges(void **state)
 	assert_true(value(t, "tollgate_slots") == 12);
 	assert_true(value(t, "tollgate_slots_busy") == 1);
 	assert_true(value(t, "tollgate_worker_restarts_total") == 1);
-	assert_true(value(t, "tollgate_holds_open") == 5);
+	/* holds_open is the node's requests in flight, not the figure set. */
+	assert_true(value(t, "tollgate_holds_open") == 1);
+	assert_true(value(t, "tollgate_holds_past_ttl") == 1);
 	assert_true(value(t, "tollgate_journal_backlog_bytes") == 4096);
 	assert_true(value(t, "tollgate_leases_open") == 2);
 	/* Every sample has a TYPE line before it. */
