@@ -176,6 +176,9 @@ struct conf {
 	/* issue 18: convlog: [logging] */
 	int conversations;	 /* enum conv_level: the operator's ceiling */
 	unsigned retention_days; /* conversations older are purged */
+	/* issue 19: obs */
+	char *metrics_allow; /* [metrics] allow: addresses/CIDRs, NULL none */
+	int log_json;	     /* [log] format = json */
 };
 
 /* Called once per problem found; line is 0 for file-level errors. */

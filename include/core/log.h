@@ -22,9 +22,19 @@ void log_set_role(const char *);
 void log_msg_(enum log_level, const char *, ...) TG_PRINTF(2, 3);
 /* Like log_msg, with ": strerror(errno)" appended. */
 void log_sys_(enum log_level, const char *, ...) TG_PRINTF(2, 3);
-/* One access-log line; fields are escaped. */
-void log_access(const char *method, const char *path, int status,
-    unsigned long long bytes, double secs, const char *reqid);
+/* One access-log line; fields are escaped.  NULL fields are "-" or null. */
+struct log_access_rec {
+	const char *method, *path; /* the path without its query */
+	const char *reqid, *client_reqid;
+	const char *user, *key, *model; /* public ids; NULL unknown */
+	int status;
+	unsigned long long bytes;
+	double secs;
+	int64_t cost; /* nano-USD charged; -1 none */
+};
+void log_access(const struct log_access_rec *);
+/* issue 19: obs: one JSON object per line (access and error logs). */
+void log_set_json(int on);
 /* Parse "error|warn|info|debug"; -1 when unknown. */
 int log_level_parse(const char *);
 

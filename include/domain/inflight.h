@@ -32,6 +32,8 @@ void inflight_end(const char *run_dir, int slot);
  */
 size_t inflight_list(const char *run_dir, int64_t user_id, int64_t key_id,
     struct inflight_rec *out, size_t max);
+/* issue 19: obs: how many requests are in flight on this node. */
+size_t inflight_count(const char *run_dir);
 /* Count a refusal when status is 401, 402 or 429. */
 void inflight_refused(const char *run_dir, int status);
 /* The counts of 401, 402 and 429 answers since the file was made. */

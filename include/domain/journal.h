@@ -88,4 +88,7 @@ int journal_flush(
 int journal_pending_holds(const char *dir, struct db_conn *, struct arena *,
     unsigned char (**ids)[HOLD_ID_LEN], size_t *n);
 
+/* issue 19: obs: bytes of this process's journal not yet in the database. */
+int64_t journal_backlog(struct journal *);
+
 #endif

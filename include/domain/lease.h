@@ -109,4 +109,7 @@ void lease_closed(struct lease_table *, const struct lease_due *);
 /* Give back a due lease that could not be closed now (retried later). */
 void lease_unclaim(struct lease_table *, const struct lease_due *);
 
+/* issue 19: obs: the leases the node holds now. */
+unsigned lease_count(struct lease_table *);
+
 #endif

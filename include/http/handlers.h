@@ -16,6 +16,8 @@ enum tg_err h_openapi(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_sleep(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_pid(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_stats(struct tg_req *, struct tg_resp *);
+/* issue 19: obs */
+enum tg_err h_metrics(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_echo(struct tg_req *, struct tg_resp *);
 enum tg_err h_debug_crash(struct tg_req *, struct tg_resp *);
 

@@ -67,6 +67,10 @@ struct tg_req {
 	/* The credential auth_check accepted; by_cookie: from the session cookie. */
 	const char *credential;
 	int by_cookie;
+	/* issue 19: obs: for /metrics and the access log */
+	int route_ix;	   /* index in the route table; -1 none matched */
+	const char *model; /* a metered request's model (meter.c) */
+	int64_t cost;	   /* nano-USD charged; -1 none */
 };
 
 /*

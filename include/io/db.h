@@ -151,6 +151,8 @@ struct db_stats {
 	int cache_on;
 };
 void db_stats(const struct db_pool *, struct db_stats *);
+/* issue 19: obs: connections lent out now, and the pool's size. */
+void db_pool_use(const struct db_pool *, unsigned *in_use, unsigned *size);
 struct cache;
 /* The pool's row cache (NULL: none), for its status. */
 struct cache *db_cache(const struct db_pool *);

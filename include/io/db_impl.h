@@ -71,6 +71,7 @@ struct db_pool {
 	struct conf *own_conf;
 	int replica_ok;
 	double replica_next;
+	unsigned lent; /* issue 19: obs: connections taken, not put back */
 };
 
 /* The tables store_init hands over (db_set_statements). */

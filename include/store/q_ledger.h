@@ -111,4 +111,8 @@ struct credit_row {
 enum tg_err q_credit_list(struct db_conn *, struct arena *, int64_t user_id,
     int64_t before_id, int64_t limit, struct credit_row **out, size_t *n);
 
+/* issue 19: obs: the node's open holds and those past their TTL. */
+enum tg_err q_holds_gauge(
+    struct db_conn *, struct arena *, int64_t *open, int64_t *past_ttl);
+
 #endif

@@ -176,6 +176,19 @@ set_level(struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
 	return 0;
 }
 
+/* issue 19: obs: [log] format, text (0) or json (1). */
+static int
+set_log_format(
+    struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
+{
+	if (strcmp(v, "text") != 0 && strcmp(v, "json") != 0) {
+		perr(p, "'%s' is not one of text, json", v);
+		return -1;
+	}
+	*(int *)f = strcmp(v, "json") == 0;
+	return 0;
+}
+
 static int
 set_registration(
     struct parse *p, void *f, const char *v, uint64_t min, uint64_t max)
@@ -666,6 +679,9 @@ static const struct conf_key keys[] = {
 	/* issue 18: convlog */
 	{ "logging", "conversations",	 set_conv,    CO(conversations),      0, 0 },
 	{ "logging", "retention_days",	 set_uint,    CO(retention_days),     1, 36500 },
+	/* issue 19: obs */
+	{ "metrics", "allow",		 set_str,     CO(metrics_allow),      0, 0 },
+	{ "log",    "format",		 set_log_format, CO(log_json),	      0, 0 },
 };
 /* clang-format on */
 

@@ -26,6 +26,9 @@ static char *acc_path;
 static int acc_fd = -2; /* -2: same as the error log, -1: off */
 static const char *role = "tollgate";
 
+static int json_lines; /* issue 19: obs: [log] format = json */
+static void emit_json(int, enum log_level, const char *, const char *);
+
 static const char *const level_names[] = {
     "ERROR", /* LOG_ERR */
     "WARN",  /* LOG_WARN */
@@ -148,6 +151,10 @@ emit(int fd, enum log_level lvl, const char *msg, const char *suffix)
 	int n;
 	size_t o;
 
+	if (json_lines) {
+		emit_json(fd, lvl, msg, suffix);
+		return;
+	}
 	util_iso8601(ts);
 	n = snprintf(line, sizeof(line), "%s tollgate[%ld] %s %s: ", ts,
 	    (long)util_pid(), level_names[lvl], role);
@@ -195,23 +202,167 @@ log_sys_(enum log_level lvl, const char *fmt, ...)
 	errno = saved;
 }
 
+/* --- issue 19: obs: [log] format = json ------------------------------------------------ */
+
 void
-log_access(const char *method, const char *path, int status,
-    unsigned long long bytes, double secs, const char *reqid)
+log_set_json(int on)
 {
-	char line[LOG_LINE_MAX], ts[21], m[32], p[1024];
+	json_lines = on;
+}
+
+/* Append s as a JSON string (quoted) at line[o]; the new length. */
+static size_t
+jstr(char *line, size_t room, size_t o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c;
+
+	if (o + 2 >= room)
+		return o;
+	line[o++] = '"';
+	for (; s != NULL && *s != '\0' && o + 8 < room; s++) {
+		c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			line[o++] = '\\';
+			line[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			/* Control bytes, and bytes that may not be UTF-8. */
+			memcpy(line + o, "\\u00", 4);
+			o += 4;
+			line[o++] = hex[c >> 4];
+			line[o++] = hex[c & 0xf];
+		} else {
+			line[o++] = (char)c;
+		}
+	}
+	line[o++] = '"';
+	return o;
+}
+
+/* Append ,"key":"value" (NULL value: null). */
+static size_t
+jfield(char *line, size_t room, size_t o, const char *key, const char *v)
+{
+	int n = snprintf(line + o, room - o, ",\"%s\":", key);
+
+	if (n < 0 || (size_t)n >= room - o)
+		return o;
+	o += (size_t)n;
+	if (v == NULL) {
+		n = snprintf(line + o, room - o, "null");
+		return n > 0 && (size_t)n < room - o ? o + (size_t)n : o;
+	}
+	return jstr(line, room, o, v);
+}
+
+/* The line's end: "}\n", room kept for it by every writer above. */
+static size_t
+jclose(char *line, size_t o)
+{
+	if (o > LOG_LINE_MAX - 3)
+		o = LOG_LINE_MAX - 3;
+	line[o++] = '}';
+	line[o++] = '\n';
+	return o;
+}
+
+/* The request id a message names ("req=ID ..."), into out. */
+static const char *
+msg_reqid(const char *msg, char *out, size_t len)
+{
+	const char *p = strstr(msg, "req=");
+	size_t n;
+
+	if (p == NULL || (p != msg && p[-1] != ' '))
+		return NULL;
+	p += 4;
+	n = strcspn(p, " :;,");
+	if (n == 0 || n >= len)
+		return NULL;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return out;
+}
+
+static void
+emit_json(int fd, enum log_level lvl, const char *msg, const char *suffix)
+{
+	static const char *const lv[] = {"error", "warn", "info", "debug"};
+	char line[LOG_LINE_MAX], ts[21], pid[24], rid[160];
+	size_t o;
+	int n;
+
+	util_iso8601(ts);
+	snprintf(pid, sizeof(pid), "%ld", (long)util_pid());
+	n = snprintf(
+	    line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\"", ts, lv[lvl]);
+	if (n < 0)
+		return;
+	o = (size_t)n;
+	o = jfield(line, sizeof(line) - 3, o, "role", role);
+	o = jfield(line, sizeof(line) - 3, o, "pid", pid);
+	o = jfield(line, sizeof(line) - 3, o, "request_id",
+	    msg_reqid(msg, rid, sizeof(rid)));
+	o = jfield(line, sizeof(line) - 3, o, "msg", msg);
+	if (suffix != NULL)
+		o = jfield(line, sizeof(line) - 3, o, "error", suffix);
+	o = jclose(line, o);
+	(void)!write(fd, line, o);
+}
+
+static void
+access_json(int fd, const struct log_access_rec *a)
+{
+	char line[LOG_LINE_MAX], ts[21];
+	size_t o, room = sizeof(line) - 3;
+	int n;
+
+	util_iso8601(ts);
+	n = snprintf(line, sizeof(line),
+	    "{\"ts\":\"%s\",\"level\":\"info\",\"type\":\"access\","
+	    "\"status\":%d,\"bytes\":%llu,\"latency_ms\":%.3f,\"cost\":",
+	    ts, a->status, a->bytes, a->secs * 1000);
+	if (n < 0 || (size_t)n >= room)
+		return;
+	o = (size_t)n;
+	n = a->cost >= 0
+	    ? snprintf(line + o, room - o, "%lld", (long long)a->cost)
+	    : snprintf(line + o, room - o, "null");
+	if (n > 0 && (size_t)n < room - o)
+		o += (size_t)n;
+	o = jfield(line, room, o, "request_id", a->reqid);
+	o = jfield(line, room, o, "client_request_id", a->client_reqid);
+	o = jfield(line, room, o, "method", a->method);
+	o = jfield(line, room, o, "path", a->path);
+	o = jfield(line, room, o, "user", a->user);
+	o = jfield(line, room, o, "key", a->key);
+	o = jfield(line, room, o, "model", a->model);
+	o = jclose(line, o);
+	(void)!write(fd, line, o);
+}
+
+void
+log_access(const struct log_access_rec *a)
+{
+	char line[LOG_LINE_MAX], ts[21], m[32], p[1024], rid[400];
 	int n, fd;
 
 	if (acc_fd == -1)
 		return;
 	fd = acc_fd == -2 ? STDERR_FILENO : acc_fd;
-	escape(m, sizeof(m), method != NULL ? method : "-");
-	escape(p, sizeof(p), path != NULL ? path : "-");
+	if (json_lines) {
+		access_json(fd, a);
+		return;
+	}
+	escape(m, sizeof(m), a->method != NULL ? a->method : "-");
+	escape(p, sizeof(p), a->path != NULL ? a->path : "-");
+	snprintf(rid, sizeof(rid), "%s%s%s", a->reqid != NULL ? a->reqid : "-",
+	    a->client_reqid != NULL ? " client_req=" : "",
+	    a->client_reqid != NULL ? a->client_reqid : "");
 	util_iso8601(ts);
 	n = snprintf(line, sizeof(line),
 	    "%s tollgate[%ld] access: %s %s %d %llu %.6f req=%s\n", ts,
-	    (long)util_pid(), m, p, status, bytes, secs,
-	    reqid != NULL ? reqid : "-");
+	    (long)util_pid(), m, p, a->status, a->bytes, a->secs, rid);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {

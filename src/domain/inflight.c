@@ -147,3 +147,19 @@ inflight_refusals(const char *run_dir, uint64_t out[3])
 		    ? __atomic_load_n(&p->refused[k], __ATOMIC_RELAXED)
 		    : 0;
 }
+
+/* issue 19: obs: the requests in flight (holding credit) on this node now. */
+size_t
+inflight_count(const char *run_dir)
+{
+	struct page *p = page(run_dir);
+	size_t n = 0, i;
+
+	if (p == NULL)
+		return 0;
+	shm_lock(region);
+	for (i = 0; i < INFLIGHT_SLOTS; i++)
+		n += p->s[i].pid != 0 && alive(p->s[i].pid);
+	shm_unlock(region);
+	return n;
+}

@@ -940,3 +940,16 @@ journal_pending_holds(const char *dir, struct db_conn *c, struct arena *a,
 		qsort(*ids, *n, HOLD_ID_LEN, cmp_id);
 	return ret;
 }
+
+/* issue 19: obs: bytes of this process's file not yet written out. */
+int64_t
+journal_backlog(struct journal *j)
+{
+	struct stat st;
+	int64_t off;
+
+	if (j == NULL || j->fd < 0 || fstat(j->fd, &st) == -1)
+		return 0;
+	off = __atomic_load_n(&j->off, __ATOMIC_RELAXED);
+	return st.st_size > off ? (int64_t)st.st_size - off : 0;
+}

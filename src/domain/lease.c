@@ -517,3 +517,16 @@ out:
 	pthread_mutex_unlock(&closer);
 	return n;
 }
+
+/* issue 19: obs: leases taken and not yet closed, for /metrics (no lock). */
+unsigned
+lease_count(struct lease_table *lt)
+{
+	unsigned i, n = 0;
+
+	if (lt == NULL)
+		return 0;
+	for (i = 0; i < NLEASES; i++)
+		n += __atomic_load_n(&lt->t->l[i].owner, __ATOMIC_RELAXED) != 0;
+	return n;
+}

@@ -14,6 +14,7 @@
 #include "domain/auth.h"
 #include "domain/credit.h"
 #include "domain/limits.h"
+#include "domain/metrics.h"
 #include "domain/usage.h"
 #include "http/chat.h"
 #include "http/conv_cap.h"
@@ -65,6 +66,7 @@ meter_admit(struct call *x)
 	int has_model;
 	enum tg_err rc;
 
+	r->model = x->model; /* issue 19: obs: the request's model label */
 	if (r->ctx->rate == NULL)
 		return TG_OK;
 	if ((rc = limits_in_force(x->c, &x->op, r->who->user_id, r->who->key_id,
@@ -101,6 +103,7 @@ meter_admit(struct call *x)
 	rate_headers(x, &vd);
 	if (vd.ok)
 		return TG_OK;
+	metrics_rate_limited(); /* issue 19: obs */
 	resp_header(x->resp, "Retry-After",
 	    arena_printf(r->arena, "%lld", (long long)vd.retry_after));
 	return resp_fail_code(r, x->resp, TG_ERATE, "rate_limit_exceeded", NULL,
@@ -194,6 +197,28 @@ cost_of(
 	}
 }
 
+/*
+ * issue 19: obs: a settled request's time to first token, tokens and charge
+ * into the node's metrics, its model and cost onto the request (access log).
+ */
+static void
+observe_settled(struct call *x, enum tg_err rc)
+{
+	int64_t tok[4];
+
+	x->r->model = x->model;
+	if (x->rl.t_first > 0)
+		metrics_ttft(x->rl.t_first - x->t0);
+	if (rc != TG_OK)
+		return;
+	x->r->cost = x->cr.charged;
+	tok[MT_PROMPT] = x->u.prompt;
+	tok[MT_COMPLETION] = x->u.completion;
+	tok[MT_CACHED] = x->u.cached;
+	tok[MT_REASONING] = x->u.reasoning;
+	metrics_tokens(tok, x->cr.charged);
+}
+
 enum tg_err
 meter_settle(
     struct call *x, enum usage_status st, int http_status, const char *err)
@@ -247,6 +272,7 @@ meter_settle(
 	rc = credit_settle(&x->op, &db, &env, &x->cr, charge, cols);
 	x->charged = x->cr.charged;
 	x->balance_after = x->cr.balance_after;
+	observe_settled(x, rc);
 	conv_record(x, st, http_status); /* issue 18: convlog */
 	if (x->r->ctx->rate != NULL)
 		rate_settle(

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/keypool.h"
+#include "domain/metrics.h"
 #include "http/answer.h"
 #include "http/chat.h"
 #include "http/ctx.h"
@@ -472,6 +473,29 @@ retry_after_s(const char *v)
 								 : 0;
 }
 
+/*
+ * issue 19: obs: the attempt into the node's metrics: its provider, how it
+ * ended and how long it took; an answer closes the provider's circuit gauge.
+ */
+static void
+observe_attempt(struct call *x, enum pool_outcome o)
+{
+	enum metrics_outcome mo = MO_ERROR;
+
+	if (x->rl.client_gone || x->rl.hr.err == HTTP_EABORTED)
+		mo = MO_CLIENT_GONE;
+	else if (o == PO_OK)
+		mo = MO_OK;
+	else if (o == PO_RATE)
+		mo = MO_RATE_LIMITED;
+	else if (x->rl.hr.err == HTTP_ETIMEOUT)
+		mo = MO_TIMEOUT;
+	metrics_upstream(x->rl.rt->provider_id, mo,
+	    x->rl.t_attempt > 0 ? util_now() - x->rl.t_attempt : 0);
+	if (o == PO_OK)
+		metrics_circuit(x->rl.rt->provider_id, 0);
+}
+
 /* Tell the pool; a key the provider refuses is taken out for good. */
 static enum pool_outcome
 report(struct call *x)
@@ -495,6 +519,7 @@ report(struct call *x)
 			  m != NULL ? m : "");
 	keypool_report(x->r->ctx->pool, x->rl.ukey_id, o,
 	    retry_after_s(x->rl.hr.retry_after), err);
+	observe_attempt(x, o);
 	if (o == PO_OK)
 		keypool_latency_note(x->r->ctx->pool, x->model,
 		    x->rl.rt->provider_id,
@@ -643,6 +668,8 @@ pick_key(struct call *x, const struct deployment *rt, char *secret)
 		/* Failing, not busy: 503, and when the next probe goes. */
 		x->rl.fail = TG_EUNAVAIL;
 		x->rl.fail_code = "provider_circuit_open";
+		metrics_circuit(rt->provider_id,
+		    util_wall() + (wait > 0 ? wait : 1)); /* issue 19: obs */
 		x->rl.retry_after = wait > 0 ? (int64_t)wait + 1 : 1;
 		x->rl.fail_msg = arena_printf(x->r->arena,
 		    "the provider failed repeatedly and is rested; it is "

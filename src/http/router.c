@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "domain/auth.h"
 #include "domain/inflight.h"
+#include "domain/metrics.h"
 #include "http/pipeline.h"
 #include "io/db.h"
 #include "core/conf.h"
@@ -134,6 +135,8 @@ static const struct route routes[] = {
 	{ TG_M_DELETE, "/user/conversations/{id}",	   h_user_conversation_delete, RF_AUTH },
 	/* issue 18: testmode */
 	{ TG_M_GET,    "/user/sandbox",			   h_user_sandbox,	RF_AUTH },
+	/* issue 19: obs: an admin, or an address in [metrics] allow */
+	{ TG_M_GET,    "/metrics",			   h_metrics,		0 },
 };
 /* clang-format on */
 
@@ -460,6 +463,7 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 	if (rt == NULL)
 		return resp_fail(r, resp, rc, NULL, "no route for %s %s",
 		    r->method_name, r->path);
+	r->route_ix = (int)(rt - routes); /* issue 19: obs */
 	/* From here on its errors are told in the API the client speaks. */
 	resp->api = route_api(rt);
 	/* Refused on its Content-Length before credentials or a read. */
@@ -483,6 +487,37 @@ dispatch(struct tg_req *r, struct tg_resp *resp, const struct conf *c)
 	return rt->fn(r, resp);
 }
 
+/*
+ * issue 19: obs: the answered request into the node's metrics (a few atomic
+ * adds; the process's pool and statement figures go at each tick) and the
+ * access log.
+ */
+static void
+observe(struct tg_req *r, struct tg_resp *resp, const struct tg_ctx *ctx)
+{
+	struct log_access_rec la;
+	int status = resp->status != 0 ? resp->status : 200;
+
+	(void)ctx;
+	metrics_request(r->route_ix, status, r->model);
+	metrics_busy(-1);
+	/* The path only: a query string may carry a credential. */
+	memset(&la, 0, sizeof(la));
+	la.method = r->method_name;
+	la.path = r->path;
+	la.reqid = r->request_id;
+	la.client_reqid = r->client_request_id;
+	la.user = r->who != NULL ? r->who->user_pub : NULL;
+	la.key = r->who != NULL && r->who->key_pub[0] != '\0' ? r->who->key_pub
+							      : NULL;
+	la.model = r->model;
+	la.status = status;
+	la.bytes = resp->bytes;
+	la.secs = util_now() - r->started;
+	la.cost = r->cost;
+	log_access(&la);
+}
+
 void
 router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
     struct http_client *http)
@@ -492,8 +527,11 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
 	enum tg_err rc;
 
 	resp_init(&resp);
+	metrics_busy(1); /* issue 19: obs */
 	rc = req_init(&r, a, io, ctx);
 	r.http = http;
+	r.route_ix = -1;
+	r.cost = -1;
 	resp.head_only = r.method == TG_M_HEAD;
 	resp_header(&resp, "x-request-id", r.request_id);
 	if (r.client_request_id != NULL)
@@ -524,13 +562,8 @@ router_serve(struct tg_io *io, struct arena *a, const struct tg_ctx *ctx,
 		log_msg(LOG_INFO, "req=%s client went away", r.request_id);
 	/* issue 18: s001: refusals (401, 402, 429) counted for the monitor. */
 	inflight_refused(ctx->conf->run_dir, resp.status);
-	/* The path only: a query string may carry a credential. */
 	if (r.db != NULL)
 		db_put(ctx->db, r.db);
-	log_access(r.method_name, r.path, resp.status != 0 ? resp.status : 200,
-	    resp.bytes, util_now() - r.started,
-	    r.client_request_id != NULL ? arena_printf(a, "%s client_req=%s",
-					      r.request_id, r.client_request_id)
-					: r.request_id);
+	observe(&r, &resp, ctx);
 	resp_clear(&resp);
 }

@@ -300,6 +300,8 @@ take(struct db_pool *p, int wait)
 		c->pool = p;
 		p->all[p->nconns++] = c;
 	}
+	if (c != NULL)
+		__atomic_add_fetch(&p->lent, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&p->mu);
 	return c;
 }
@@ -316,6 +318,7 @@ db_put(struct db_pool *p, struct db_conn *c)
 	pthread_mutex_lock(&p->mu);
 	c->next = p->free;
 	p->free = c;
+	__atomic_sub_fetch(&p->lent, 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -435,6 +438,14 @@ db_rollback(struct db_conn *c)
 	c->in_txn = 0;
 	c->dirty = 0;
 	(void)simple(c, "ROLLBACK");
+}
+
+/* issue 19: obs: no lock, for the metrics published after each request. */
+void
+db_pool_use(const struct db_pool *p, unsigned *in_use, unsigned *size)
+{
+	*in_use = p != NULL ? __atomic_load_n(&p->lent, __ATOMIC_RELAXED) : 0;
+	*size = p != NULL ? p->size : 0;
 }
 
 void

@@ -15,6 +15,7 @@
 #include "domain/lease.h"
 #include "domain/ledger.h"
 #include "domain/limits.h"
+#include "domain/metrics.h"
 #include "domain/or_provision.h"
 #include "domain/rollup.h"
 #include "http/ctx.h"
@@ -213,6 +214,16 @@ job_rollup(struct tg_ctx *x, int busy)
 	arena_reset(x->hk_arena);
 }
 
+/* issue 19: obs: the figures /metrics reads from the housekeeper. */
+static void
+job_metrics(struct tg_ctx *x, int busy)
+{
+	(void)busy;
+	metrics_housekeep(
+	    housekeep_db(x), housekeep_arena(x), x->leases, x->journal);
+	arena_reset(x->hk_arena);
+}
+
 /* clang-format off */
 static const struct hk_job {
 	unsigned every_ms;
@@ -225,6 +236,7 @@ static const struct hk_job {
 	{ 2000, job_or_keys }, /* issue 18: openrouter: users' keys' limits */
 	{ 60000, job_conv_purge }, /* issue 18: convlog: retention */
 	{ 5000, job_rollup },	   /* issue 19: scale: daily usage rollups */
+	{ 1000, job_metrics },	/* issue 19: obs: holds, leases, journal */
 };
 /* clang-format on */
 #define NJOBS (sizeof(jobs) / sizeof(jobs[0]))

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "proc/cli.h"
+#include "proc/status.h"
 #include "core/conf.h"
 #include "io/http_client.h"
 #include "io/db.h"
@@ -79,6 +80,9 @@ usage(FILE *fp)
 	    "discrepancy, 2 error)\n"
 	    "  genkey    print a new master key for [security] "
 	    "master_key_file\n"
+	    "  status [--json]  the running master: workers, slots busy, "
+	    "requests\n"
+	    "            served, uptime (exit 0 running, 3 not running)\n"
 	    "  version   print the version\n"
 	    "\n"
 	    "options:\n"
@@ -213,6 +217,7 @@ serve(struct conf *c)
 		    c->log_file, strerror(errno));
 		return EXIT_FAILURE;
 	}
+	log_set_json(c->log_json); /* issue 19: obs */
 	if (cgi) {
 		/* CGI: stdout is the response, logs stay on stderr. */
 		log_level_now = c->log_level;
@@ -271,6 +276,8 @@ static const struct command {
 	{ "ledger",   cli_ledger,   1, 1 },
 	{ "genkey",   cli_genkey,   0, 0 },
 	{ "maintain", cmd_maintain, 0, 1 }, /* issue 19: scale */
+	/* issue 19: obs */
+	{ "status",   cli_status,   1, 1 },
 };
 /* clang-format on */
 

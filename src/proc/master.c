@@ -20,6 +20,7 @@
 #include "io/sock.h"
 #include "core/util.h"
 #include "proc/worker.h"
+#include "domain/metrics.h"
 
 #define MAX_WORKERS 512 /* two generations of the largest pool, for reloads */
 #define BACKOFF_MAX 30.0
@@ -231,7 +232,33 @@ reap(struct master *m)
 			continue;
 		}
 		w->respawn_at = now + (abnormal ? crash_delay(m, now) : 0);
+		if (abnormal)
+			metrics_restart(); /* issue 19: obs */
 	}
+}
+
+/*
+ * issue 19: obs: the master's record in the metrics file, for
+ * `tollgate status` and /metrics; pid 0 once it stops.
+ */
+static void
+publish(struct master *m, int running)
+{
+	static double started;
+	struct metrics_master mm;
+	unsigned i, n = 0;
+
+	if (started == 0)
+		started = util_wall();
+	for (i = 0; i < MAX_WORKERS; i++)
+		n += m->w[i].pid != 0 && m->w[i].gen == m->gen;
+	mm.pid = running ? (int64_t)getpid() : 0;
+	mm.started = started;
+	mm.generation = m->gen;
+	mm.workers = n;
+	mm.slots = (uint64_t)n * m->conf->threads;
+	mm.restarts = 0;
+	metrics_master_set(&mm);
 }
 
 static void
@@ -324,6 +351,7 @@ reload(struct master *m)
 	}
 	if (log_open(nc->log_file, nc->access_file, nc->log_level) == -1)
 		log_sys(LOG_ERR, "reopening logs for the new configuration");
+	log_set_json(nc->log_json); /* issue 19: obs */
 	conf_free(m->conf);
 	m->conf = nc;
 	/*
@@ -438,6 +466,7 @@ master_run(struct conf *conf)
 	}
 	log_msg(LOG_INFO, "tollgate %s started on %s: %u workers x %u threads",
 	    PACKAGE_VERSION, conf->listen, conf->workers, conf->threads);
+	metrics_open(conf->run_dir); /* issue 19: obs: workers inherit it */
 	spawn_generation(m, conf->workers);
 	setitimer(ITIMER_REAL, &it, NULL);
 	sigemptyset(&none);
@@ -448,6 +477,7 @@ master_run(struct conf *conf)
 		handle_signals(m);
 		respawn_due(m);
 		kill_overdue(m);
+		publish(m, m->state == MS_NORMAL);
 		if (m->state != MS_NORMAL && nworkers(m) == 0)
 			break;
 		if (m->state != MS_NORMAL && util_now() > m->deadline) {
@@ -457,6 +487,7 @@ master_run(struct conf *conf)
 		}
 	}
 	log_msg(LOG_INFO, "stopped");
+	publish(m, 0);
 	rc = EXIT_SUCCESS;
 out:
 	sock_close(m->listen_fd, m->listen_spec);

@@ -16,6 +16,7 @@
 #include "io/cache.h"
 #include "http/ctx.h"
 #include "proc/housekeep.h"
+#include "domain/metrics.h"
 #include "proc/wctx.h"
 #include "io/db.h"
 #include "core/json.h"
@@ -177,10 +178,24 @@ open_leases(const struct conf *c)
 	return lt;
 }
 
+/* issue 19: obs: this process's database figures, for /metrics. */
+static void
+ctx_publish(struct tg_ctx *x)
+{
+	struct db_stats st;
+	unsigned in_use, size;
+
+	db_stats(x->db, &st);
+	db_pool_use(x->db, &in_use, &size);
+	metrics_db(in_use, size, st.executed, st.executed_bg, st.cache_hits,
+	    st.cache_misses);
+}
+
 void
 ctx_tick(struct tg_ctx *x, int busy)
 {
 	housekeep_tick(x, busy);
+	ctx_publish(x);
 }
 
 int
@@ -244,6 +259,7 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	 */
 	if (c->run_dir != NULL)
 		x->journal = open_journal(c);
+	metrics_open(c->run_dir); /* issue 19: obs (a no-op under the master) */
 	/* A file swapped in since the start: stop rather than share it. */
 	if (shm_refused() != 0)
 		return -1;

@@ -47,6 +47,8 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_CHECK_USAGE, "SELECT u.public_id, IF(a.user_id <> a.owner_id, 'sandbox', ''), CAST(COALESCE(c.s, 0) AS SIGNED), CAST(COALESCE(r.s, 0) AS SIGNED) FROM accounts a JOIN users u ON u.id = a.owner_id LEFT JOIN (SELECT e.account_id, -SUM(e.amount) s FROM ledger_entries e JOIN holds h ON h.id = e.hold_id WHERE e.kind = 'charge' AND (e.dedupe_key LIKE 'carve:%' OR (h.lease = 0 AND h.state = 'settled')) GROUP BY e.account_id) c ON c.account_id = a.user_id LEFT JOIN (SELECT user_id + IF(mode = 'test', 4611686018427387904, 0) acct, SUM(charge) s FROM usage_records GROUP BY acct) r ON r.acct = a.user_id WHERE COALESCE(c.s, 0) <> COALESCE(r.s, 0) ORDER BY a.user_id LIMIT 1", DB_SF_READ },
 	{ STMT_CHECK_SPENT, "SELECT u.public_id, k.public_id, CAST(COALESCE(h.s, 0) + COALESCE(r.s, 0) AS SIGNED), k.spent FROM api_keys k JOIN users u ON u.id = k.user_id LEFT JOIN (SELECT api_key_id, SUM(IF(state = 'open', amount, COALESCE(charged, 0))) s FROM holds WHERE lease = 0 GROUP BY api_key_id) h ON h.api_key_id = k.id LEFT JOIN (SELECT r.api_key_id, SUM(r.charge) s FROM usage_records r JOIN holds l ON l.id = r.hold_id AND l.lease = 1 GROUP BY r.api_key_id) r ON r.api_key_id = k.id WHERE COALESCE(h.s, 0) + COALESCE(r.s, 0) <> k.spent ORDER BY k.id LIMIT 1", DB_SF_READ },
 	{ STMT_CHECK_OLD, "SELECT u.public_id, LOWER(HEX(h.id)), CAST(? AS SIGNED), CAST(TIMESTAMPDIFF(SECOND, h.expires_at, NOW(6)) AS SIGNED) FROM holds h JOIN users u ON u.id = (h.account_id & 4611686018427387903) WHERE h.state = 'open' AND h.expires_at < NOW(6) - INTERVAL ? SECOND ORDER BY h.expires_at LIMIT 1", DB_SF_READ },
+	/* issue 19: obs: the housekeeper's figures for /metrics (ix_holds_sweep) */
+	{ STMT_HOLDS_GAUGE, "SELECT COUNT(*), CAST(COALESCE(SUM(expires_at < NOW(6)), 0) AS SIGNED) FROM holds WHERE state = 'open'", DB_SF_READ },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
@@ -434,5 +436,22 @@ q_credit_list(struct db_conn *c, struct arena *a, int64_t user_id,
 	}
 	*out = e;
 	*n = rows.nrows;
+	return TG_OK;
+}
+
+/* issue 19: obs */
+enum tg_err
+q_holds_gauge(
+    struct db_conn *c, struct arena *a, int64_t *open, int64_t *past_ttl)
+{
+	struct db_rows rows;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_HOLDS_GAUGE, NULL, 0, &rows, a)) != TG_OK)
+		return rc;
+	if (rows.nrows != 1)
+		return TG_EDB;
+	*open = rows.v[0].i;
+	*past_ttl = rows.v[1].i;
 	return TG_OK;
 }

@@ -396,6 +396,27 @@ t_log_section(void **state)
 	conf_free(c);
 }
 
+/* issue 19: obs: [log] format and [metrics] allow. */
+static void
+t_log_format_metrics_allow(void **state)
+{
+	struct conf *c;
+
+	c = load_ok("[log]\nlevel = info\n");
+	assert_int_equal(c->log_json, 0);
+	assert_unset(c->metrics_allow);
+	conf_free(c);
+	c = load_ok(
+	    "[log]\nformat = json\n[metrics]\nallow = 10.0.0.0/8, ::1\n");
+	assert_int_equal(c->log_json, 1);
+	assert_str(c->metrics_allow, "10.0.0.0/8, ::1");
+	conf_free(c);
+	c = load_ok("[log]\nformat = text\n");
+	assert_int_equal(c->log_json, 0);
+	conf_free(c);
+	load_fails_at("[log]\nlevel = info\nformat = xml\n", 3);
+}
+
 static void
 t_log_levels(void **state)
 {
@@ -1072,6 +1093,7 @@ main(void)
 	    cmocka_unit_test(t_default_path_env),
 	    cmocka_unit_test(t_free_null),
 	    cmocka_unit_test(t_sample_documents_every_key),
+	    cmocka_unit_test(t_log_format_metrics_allow),
 	    cmocka_unit_test(t_chat_allow_params),
 	    cmocka_unit_test(t_billing_leases),
 	    cmocka_unit_test(t_chat_endings),
