@@ -185,7 +185,7 @@ enum stmt {
 	STMT_ROLLUP_FILL,
 	STMT_ROLLUP_MAX_ID,
 	STMT_ROLLUP_MARK_SET,
-	STMT_HOLDS_GAUGE,    /* issue 19: obs: open holds, and those past TTL */
+	STMT_HOLDS_GAUGE, /* issue 19: obs: open holds, and those past TTL */
 	STMT__MAX
 };
 
