@@ -179,6 +179,10 @@ struct conf {
 	/* issue 19: obs */
 	char *metrics_allow; /* [metrics] allow: addresses/CIDRs, NULL none */
 	int log_json;	     /* [log] format = json */
+	/* issue 19: [maintain] (domain/partition.c) */
+	unsigned maint_ahead;	     /* months with a partition ahead */
+	unsigned maint_usage_months; /* months of records kept; 0: all */
+	int maint_archive;	     /* retired months kept as tables */
 };
 
 /* Called once per problem found; line is 0 for file-level errors. */

@@ -4,15 +4,19 @@
 #define MAINTAIN_H
 
 #include <stdio.h>
+#include <time.h>
 
 struct conf;
 
 /*
- * Fold every usage record into the daily rollup now (waiting the rollup's
- * few seconds for the newest), printing what it did to out.  Two nodes
- * running it at once take turns on the watermark's row lock.  0 on
- * success, -1 (said on stderr) when the database failed.
+ * The usage tables' upkeep, now being `now`: fold every usage record into the
+ * daily rollup (waiting the rollup's few seconds for the newest), keep
+ * [maintain] partitions_ahead months of partitions ahead, and retire the
+ * months past [maintain] usage_months (archived or dropped by [maintain]
+ * archive), printing what it did to out.  Safe from cron on every node: the
+ * rollup takes turns on its watermark's row lock, the partitions on a named
+ * lock.  0 on success, -1 (said on stderr) on a failure.
  */
-int maintain_run(const struct conf *, FILE *out);
+int maintain_run(const struct conf *, time_t now, FILE *out);
 
 #endif

@@ -185,6 +185,19 @@ enum stmt {
 	STMT_ROLLUP_FILL,
 	STMT_ROLLUP_MAX_ID,
 	STMT_ROLLUP_MARK_SET,
+	/* issue 19: monthly partitions */
+	STMT_PART_LIST,
+	STMT_PART_RANGE,
+	STMT_PART_ROLLED,
+	STMT_PART_TABLE,
+	STMT_RETIRE_OPEN,
+	STMT_RETIRE_START,
+	STMT_RETIRE_FORGET,
+	STMT_RETIRING_STAT,
+	STMT_RETIRE_SUM,
+	STMT_RETIRE_SUMMED,
+	STMT_RETIRE_KEYS,
+	STMT_RETIRE_DONE,
 	STMT_HOLDS_GAUGE, /* issue 19: obs: open holds, and those past TTL */
 	STMT__MAX
 };
@@ -221,6 +234,7 @@ extern const struct stmt_row q_or_key_stmts[];
 extern const struct stmt_row q_money_stmts[];
 /* issue 19: scale */
 extern const struct stmt_row q_rollup_stmts[];
+extern const struct stmt_row q_partition_stmts[];
 extern const struct stmt_row q_conv_stmts[]; /* issue 18: convlog */
 /* issue 18: testmode */
 extern const struct stmt_row q_sandbox_stmts[];

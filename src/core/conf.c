@@ -682,6 +682,10 @@ static const struct conf_key keys[] = {
 	/* issue 19: obs */
 	{ "metrics", "allow",		 set_str,     CO(metrics_allow),      0, 0 },
 	{ "log",    "format",		 set_log_format, CO(log_json),	      0, 0 },
+	/* issue 19: usage_records' partitions (tollgate maintain) */
+	{ "maintain", "partitions_ahead", set_uint,   CO(maint_ahead),	      1, 120 },
+	{ "maintain", "usage_months",	 set_uint,    CO(maint_usage_months), 0, 1200 },
+	{ "maintain", "archive",	 set_bool,    CO(maint_archive),      0, 0 },
 };
 /* clang-format on */
 
@@ -726,10 +730,11 @@ conf_defaults(void)
 	c->db_connect_timeout = 3;
 	c->db_read_timeout = 30;
 	c->db_write_timeout = 30;
-	/* issue 19 (multinode): the read replica. */
-	c->db_replica_port = 3306;
+	c->db_replica_port = 3306; /* issue 19 (multinode): the read replica */
 	c->db_replica_pool_size = 2;
 	c->db_replica_max_lag = 5;
+	c->maint_ahead = 3;   /* issue 19: months of partitions ahead */
+	c->maint_archive = 1; /* retired months are kept as tables */
 	c->schema_dir = strdup(TG_PKGDATADIR "/schema");
 	c->tokenizer_dir = strdup(TG_PKGDATADIR "/tokenizers");
 	c->registration = REG_OPEN;

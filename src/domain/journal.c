@@ -427,6 +427,31 @@ bin(const unsigned char *p)
 }
 
 /*
+ * Usage records (BATCH_USAGE, BATCH_REFUSED) are unique by request id through
+ * usage_keys, which a trigger fills in the same statement (schema 0022: the
+ * partitioned table cannot hold the UNIQUE key), and INSERT IGNORE does not
+ * ignore a trigger's duplicate: a line written out again fails its batch with
+ * 1062.  Then the batch goes row by row and each duplicate is skipped; InnoDB
+ * undoes only the failed statement, so the transaction goes on.
+ */
+static enum tg_err
+insert_unique(struct db_conn *c, unsigned batch, const struct db_val *rows,
+    size_t n, size_t cols, struct arena *a)
+{
+	enum tg_err rc;
+	size_t i;
+
+	if ((rc = db_exec_rows(c, batch, rows, n, a)) != TG_ECONFLICT)
+		return rc;
+	for (i = 0; i < n; i++) {
+		rc = db_exec_rows(c, batch, rows + i * cols, 1, a);
+		if (rc != TG_OK && rc != TG_ECONFLICT)
+			return rc;
+	}
+	return TG_OK;
+}
+
+/*
  * The rows of lines[0..n): a ledger entry for each line whose lease was open,
  * a usage record for each (rows: room for either, n x LEDGER_USAGE_COLS).
  */
@@ -460,7 +485,9 @@ write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 		u[3] = bin(lines[i].lease);
 		u[19] = DB_I64(lines[i].charge);
 	}
-	if (n > 0 && (rc = db_exec_rows(c, BATCH_USAGE, rows, n, a)) != TG_OK)
+	if (n > 0 &&
+	    (rc = insert_unique(
+		 c, BATCH_USAGE, rows, n, LEDGER_USAGE_COLS, a)) != TG_OK)
 		return rc;
 	return TG_OK;
 }
@@ -535,8 +562,8 @@ write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 		goto fail;
 	for (k = 0; k < JK__MAX; k++)
 		if (ex->n[k] > 0 &&
-		    (rc = db_exec_rows(
-			 c, kinds[k].batch, ex->rows[k], ex->n[k], a)) != TG_OK)
+		    (rc = insert_unique(c, kinds[k].batch, ex->rows[k],
+			 ex->n[k], kinds[k].cols, a)) != TG_OK)
 			goto fail;
 	p[0] = DB_STR(mark);
 	p[1] = DB_I64(new_off);

@@ -7,9 +7,15 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/conf.h"
 #include "domain/maintain.h"
+#include "domain/partition.h"
 #include "domain/rollup.h"
 #include "io/db.h"
+#include "store/q_schema.h"
+
+/* Partition DDL from two nodes at once would collide: one at a time. */
+#define MAINTAIN_LOCK "tollgate-maintain"
 
 /* Bites per run at most: 20 000 bites of ROLLUP_BITE is 10^9 records. */
 #define MAINTAIN_BITES_MAX 20000
@@ -40,8 +46,29 @@ fold_all(struct db_conn *c, struct arena *a, int64_t *total)
 	return 0;
 }
 
+/* Partitions ahead, then the retention policy, under the lock. */
+static int
+partitions(const struct conf *conf, struct db_conn *c, struct arena *a,
+    time_t now, FILE *out)
+{
+	int rc;
+
+	if (q_lock(c, MAINTAIN_LOCK, 60) != TG_OK) {
+		fprintf(stderr,
+		    "tollgate: another tollgate maintain holds the "
+		    "lock for a minute: partitions left alone\n");
+		return -1;
+	}
+	rc = partition_ahead(c, a, conf->maint_ahead, now, out);
+	if (rc == 0)
+		rc = partition_retire(c, a, conf->maint_usage_months,
+		    conf->maint_archive, now, out);
+	q_unlock(c, MAINTAIN_LOCK);
+	return rc;
+}
+
 int
-maintain_run(const struct conf *conf, FILE *out)
+maintain_run(const struct conf *conf, time_t now, FILE *out)
 {
 	struct db_pool *p = NULL;
 	struct db_conn *c = NULL;
@@ -64,8 +91,8 @@ maintain_run(const struct conf *conf, FILE *out)
 	}
 	fprintf(out, "rollup: %lld usage record(s) folded into usage_daily\n",
 	    (long long)total);
-	/* Partitions are not managed: see doc/internals.md, "Usage at scale". */
-	rc = 0;
+	arena_reset(a);
+	rc = partitions(conf, c, a, now, out);
 out:
 	if (c != NULL)
 		db_put(p, c);

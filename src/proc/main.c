@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proc/cli.h"
@@ -75,7 +76,9 @@ usage(FILE *fp)
 	    "  model add MODEL_ID PROVIDER_ID UPSTREAM_MODEL INPUT OUTPUT\n"
 	    "           [CACHED] [CONTEXT]   prices in USD per million tokens\n"
 	    "  sweep     settle credit holds whose time ran out\n"
-	    "  maintain  fold every usage record into the daily rollup now\n"
+	    "  maintain [--as-of=YYYY-MM-DD]  fold usage into the daily "
+	    "rollup; make\n"
+	    "            partitions ahead; retire old months ([maintain])\n"
 	    "  ledger check [--grace S]  prove the books (exit 0 ok, 1 a "
 	    "discrepancy, 2 error)\n"
 	    "  genkey    print a new master key for [security] "
@@ -253,9 +256,28 @@ cmd_migrate(const struct conf *c, int argc, char **argv)
 static int
 cmd_maintain(const struct conf *c, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return maintain_run(c, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	struct tm tm;
+	time_t now = time(NULL);
+	char *end;
+
+	/*
+	 * --as-of=YYYY-MM-DD: the policy applied as on that day (to see what
+	 * a [maintain] setting will do, and for the tests).
+	 */
+	if (argc > 0) {
+		memset(&tm, 0, sizeof(tm));
+		if (strncmp(argv[0], "--as-of=", 8) != 0 ||
+		    (end = strptime(argv[0] + 8, "%Y-%m-%d", &tm)) == NULL ||
+		    *end != '\0') {
+			fprintf(stderr,
+			    "usage: tollgate maintain "
+			    "[--as-of=YYYY-MM-DD]\n");
+			return 2;
+		}
+		tm.tm_hour = 12;
+		now = timegm(&tm);
+	}
+	return maintain_run(c, now, stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 /* clang-format off */
@@ -275,7 +297,7 @@ static const struct command {
 	{ "sweep",    cli_sweep,    0, 1 },
 	{ "ledger",   cli_ledger,   1, 1 },
 	{ "genkey",   cli_genkey,   0, 0 },
-	{ "maintain", cmd_maintain, 0, 1 }, /* issue 19: scale */
+	{ "maintain", cmd_maintain, 1, 1 }, /* issue 19: scale */
 	/* issue 19: obs */
 	{ "status",   cli_status,   1, 1 },
 };

@@ -43,6 +43,7 @@ static const struct stmt_row *const tables[] = {
     q_sandbox_stmts,
     /* issue 19: scale */
     q_rollup_stmts,
+    q_partition_stmts,
 };
 
 /*
