@@ -53,10 +53,16 @@ partitions(const struct conf *conf, struct db_conn *c, struct arena *a,
 {
 	int rc;
 
-	if (q_lock(c, MAINTAIN_LOCK, 60) != TG_OK) {
-		fprintf(stderr,
-		    "tollgate: another tollgate maintain holds the "
-		    "lock for a minute: partitions left alone\n");
+	/* From cron on every node at once: one does the work, the rest say so. */
+	if ((rc = q_lock(c, MAINTAIN_LOCK, 5)) == TG_ETIMEOUT) {
+		fprintf(out,
+		    "partitions: another tollgate maintain is at work: "
+		    "left to it\n");
+		return 0;
+	}
+	if (rc != TG_OK) {
+		fprintf(stderr, "tollgate: taking the maintain lock: %s\n",
+		    db_error(c));
 		return -1;
 	}
 	rc = partition_ahead(c, a, conf->maint_ahead, now, out);
