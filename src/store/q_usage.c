@@ -14,18 +14,22 @@
  * rollup has not reached and the partial days (store/q_rollup.h), in one
  * statement: one snapshot, so the watermark and the rollup agree and the
  * answer is the raw records' to the nano-USD.
+ *
+ * Each branch summed by day and model before the union (as the bills): the
+ * operator's 30 days are ~90 000 usage_daily rows at 10 million records,
+ * and a derived table of every one of them cost more than reading them.
  */
 #define SUMS_D                                                                 \
-	"SELECT d.user_id AS user_id, DATE_FORMAT(d.day, '%Y-%m-%d') AS day, " \
-	"d.model_id AS model_id, IF(d.status <> 'refused', d.requests, 0) "    \
-	"AS req, d.prompt_tokens AS pt, d.completion_tokens AS ct, "           \
-	"d.base_cost AS base, d.commission AS comm, d.charge AS chg, "         \
-	"IF(d.status = 'refused', d.requests, 0) AS ref"
+	"SELECT DATE_FORMAT(d.day, '%Y-%m-%d') AS day, d.model_id AS "         \
+	"model_id, SUM(IF(d.status <> 'refused', d.requests, 0)) AS req, "     \
+	"SUM(d.prompt_tokens) AS pt, SUM(d.completion_tokens) AS ct, "         \
+	"SUM(d.base_cost) AS base, SUM(d.commission) AS comm, SUM(d.charge) "  \
+	"AS chg, SUM(IF(d.status = 'refused', d.requests, 0)) AS ref"
 #define SUMS_R                                                                 \
-	"SELECT r.user_id, DATE_FORMAT(r.created_at, '%Y-%m-%d'), "            \
-	"r.model_id, r.status <> 'refused', r.prompt_tokens, "                 \
-	"r.completion_tokens, r.base_cost, r.commission, r.charge, r.status "  \
-	"= 'refused'"
+	"SELECT DATE_FORMAT(r.created_at, '%Y-%m-%d'), r.model_id, "           \
+	"SUM(r.status <> 'refused'), SUM(r.prompt_tokens), "                   \
+	"SUM(r.completion_tokens), SUM(r.base_cost), SUM(r.commission), "      \
+	"SUM(r.charge), SUM(r.status = 'refused')"
 #define FILTERS(t)                                                             \
 	"(? = 0 OR " t ".user_id = ?) AND (? = 0 OR " t                        \
 	".api_key_id = ?) AND "                                                \
@@ -35,11 +39,14 @@
 	"CAST(SUM(x.req) AS SIGNED), CAST(SUM(x.pt) AS SIGNED), "              \
 	"CAST(SUM(x.ct) AS SIGNED), CAST(SUM(x.base) AS SIGNED), "             \
 	"CAST(SUM(x.comm) AS SIGNED), CAST(SUM(x.chg) AS SIGNED)"
+#define DAY_MODEL_UNION                                                        \
+	ROLLUP_UNION_BY(SUMS_D, SUMS_R, FILTERS("d"), FILTERS("r"),            \
+	    " GROUP BY d.day, d.model_id",                                     \
+	    " GROUP BY DATE(r.created_at), r.model_id")
 #define DAY_MODEL_SQL                                                          \
 	"SELECT x.day, x.model_id, " SUMS_OUTER                                \
-	", CAST(SUM(x.ref) AS SIGNED) FROM (" ROLLUP_UNION(SUMS_D, SUMS_R,     \
-	    FILTERS("d"), FILTERS("r")) ") x GROUP BY x.day, x.model_id "      \
-					"ORDER BY 1, 2 LIMIT ?"
+	", CAST(SUM(x.ref) AS SIGNED) FROM (" DAY_MODEL_UNION                  \
+	") x GROUP BY x.day, x.model_id ORDER BY 1, 2 LIMIT ?"
 #define BILL_WHERE(t)                                                          \
 	"(? = 0 OR " t ".user_id = ?) AND " t ".mode = 'live' AND " t          \
 	".status <> 'refused'"
