@@ -19,14 +19,100 @@ CREATE TABLE IF NOT EXISTS usage_keys (
 INSERT IGNORE INTO usage_keys (request_id, user_id, api_key_id, idem_key)
   SELECT request_id, user_id, api_key_id, idem_key FROM usage_records;
 
+-- Records charged past their hold, for the operator's monitor ("overruns in the last 24
+-- hours"): a handful of rows, where the same count over usage_records reads a day of records.
+CREATE TABLE IF NOT EXISTS usage_overruns (
+  request_id  VARCHAR(128) NOT NULL PRIMARY KEY,
+  user_id     BIGINT UNSIGNED NOT NULL,
+  overrun     BIGINT NOT NULL,
+  created_at  DATETIME(6) NOT NULL,
+  KEY ix_usage_overruns_time (created_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+INSERT IGNORE INTO usage_overruns (request_id, user_id, overrun, created_at)
+  SELECT request_id, user_id, overrun, created_at FROM usage_records WHERE overrun > 0;
+
 DROP TRIGGER IF EXISTS tg_usage_keys;
 CREATE TRIGGER tg_usage_keys BEFORE INSERT ON usage_records FOR EACH ROW FOLLOWS tg_usage_mode
+BEGIN
   INSERT INTO usage_keys (request_id, user_id, api_key_id, idem_key)
     VALUES (NEW.request_id, NEW.user_id, NEW.api_key_id, NEW.idem_key);
+  IF NEW.overrun > 0 THEN
+    INSERT INTO usage_overruns (request_id, user_id, overrun, created_at)
+      VALUES (NEW.request_id, NEW.user_id, NEW.overrun, NEW.created_at);
+  END IF;
+END;
 -- A record deleted (by hand: tollgate never deletes one) frees its request id.
 DROP TRIGGER IF EXISTS tg_usage_keys_del;
 CREATE TRIGGER tg_usage_keys_del AFTER DELETE ON usage_records FOR EACH ROW
   DELETE FROM usage_keys WHERE request_id = OLD.request_id;
+
+-- usage_daily summed over users and keys: the operator's monitor reads a few thousand rows for
+-- 30 days where usage_daily has one per user, key, model and day (90 000 at 10 million
+-- records).  Kept equal to usage_daily's sums by its triggers, in the transaction of every
+-- fold, whichever tollgate folds; so it shares usage_daily's watermark (usage_rollup_mark).
+CREATE TABLE IF NOT EXISTS usage_daily_model (
+  day                DATE NOT NULL,
+  model_id           VARCHAR(128) NOT NULL,
+  mode               ENUM('live','test') NOT NULL,
+  status             ENUM('ok','error','client_gone','refused') NOT NULL,
+  requests           BIGINT NOT NULL DEFAULT 0,
+  prompt_tokens      BIGINT NOT NULL DEFAULT 0,
+  completion_tokens  BIGINT NOT NULL DEFAULT 0,
+  cached_tokens      BIGINT NOT NULL DEFAULT 0,
+  base_cost          BIGINT NOT NULL DEFAULT 0,
+  commission         BIGINT NOT NULL DEFAULT 0,
+  charge             BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, model_id, mode, status)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+DROP TRIGGER IF EXISTS tg_daily_model_ins;
+CREATE TRIGGER tg_daily_model_ins AFTER INSERT ON usage_daily FOR EACH ROW
+  INSERT INTO usage_daily_model (day, model_id, mode, status, requests, prompt_tokens,
+      completion_tokens, cached_tokens, base_cost, commission, charge)
+    VALUES (NEW.day, NEW.model_id, NEW.mode, NEW.status, NEW.requests, NEW.prompt_tokens,
+      NEW.completion_tokens, NEW.cached_tokens, NEW.base_cost, NEW.commission, NEW.charge)
+    ON DUPLICATE KEY UPDATE requests = requests + NEW.requests,
+      prompt_tokens = prompt_tokens + NEW.prompt_tokens,
+      completion_tokens = completion_tokens + NEW.completion_tokens,
+      cached_tokens = cached_tokens + NEW.cached_tokens, base_cost = base_cost + NEW.base_cost,
+      commission = commission + NEW.commission, charge = charge + NEW.charge;
+DROP TRIGGER IF EXISTS tg_daily_model_upd;
+CREATE TRIGGER tg_daily_model_upd AFTER UPDATE ON usage_daily FOR EACH ROW
+BEGIN
+  UPDATE usage_daily_model SET requests = requests - OLD.requests,
+      prompt_tokens = prompt_tokens - OLD.prompt_tokens,
+      completion_tokens = completion_tokens - OLD.completion_tokens,
+      cached_tokens = cached_tokens - OLD.cached_tokens, base_cost = base_cost - OLD.base_cost,
+      commission = commission - OLD.commission, charge = charge - OLD.charge
+    WHERE day = OLD.day AND model_id = OLD.model_id AND mode = OLD.mode AND status = OLD.status;
+  INSERT INTO usage_daily_model (day, model_id, mode, status, requests, prompt_tokens,
+      completion_tokens, cached_tokens, base_cost, commission, charge)
+    VALUES (NEW.day, NEW.model_id, NEW.mode, NEW.status, NEW.requests, NEW.prompt_tokens,
+      NEW.completion_tokens, NEW.cached_tokens, NEW.base_cost, NEW.commission, NEW.charge)
+    ON DUPLICATE KEY UPDATE requests = requests + NEW.requests,
+      prompt_tokens = prompt_tokens + NEW.prompt_tokens,
+      completion_tokens = completion_tokens + NEW.completion_tokens,
+      cached_tokens = cached_tokens + NEW.cached_tokens, base_cost = base_cost + NEW.base_cost,
+      commission = commission + NEW.commission, charge = charge + NEW.charge;
+END;
+DROP TRIGGER IF EXISTS tg_daily_model_del;
+CREATE TRIGGER tg_daily_model_del AFTER DELETE ON usage_daily FOR EACH ROW
+  UPDATE usage_daily_model SET requests = requests - OLD.requests,
+      prompt_tokens = prompt_tokens - OLD.prompt_tokens,
+      completion_tokens = completion_tokens - OLD.completion_tokens,
+      cached_tokens = cached_tokens - OLD.cached_tokens, base_cost = base_cost - OLD.base_cost,
+      commission = commission - OLD.commission, charge = charge - OLD.charge
+    WHERE day = OLD.day AND model_id = OLD.model_id AND mode = OLD.mode AND status = OLD.status;
+-- What usage_daily holds now, set (not added): a fold that commits while this runs either
+-- waits for it (its locking read) or comes after it and is added by the triggers.
+INSERT INTO usage_daily_model (day, model_id, mode, status, requests, prompt_tokens,
+    completion_tokens, cached_tokens, base_cost, commission, charge)
+  SELECT day, model_id, mode, status, SUM(requests), SUM(prompt_tokens),
+    SUM(completion_tokens), SUM(cached_tokens), SUM(base_cost), SUM(commission), SUM(charge)
+  FROM usage_daily GROUP BY day, model_id, mode, status
+  ON DUPLICATE KEY UPDATE requests = VALUES(requests), prompt_tokens = VALUES(prompt_tokens),
+    completion_tokens = VALUES(completion_tokens), cached_tokens = VALUES(cached_tokens),
+    base_cost = VALUES(base_cost), commission = VALUES(commission), charge = VALUES(charge);
 
 -- What `tollgate maintain` took out of usage_records by the retention policy ([maintain]
 -- usage_months): per account (a sandbox's is user_id + 2^62, as in ledger check) and key, the

@@ -39,7 +39,16 @@ void rollup_span(const char *from, const char *to, struct rollup_span *);
 	ROLLUP_UNION_BY(cols_d, cols_r, where_d, where_r, "", "")
 /* The same with each branch grouped (group_d, group_r: "" or " GROUP BY ..."). */
 #define ROLLUP_UNION_BY(cols_d, cols_r, where_d, where_r, group_d, group_r)    \
-	cols_d " FROM usage_daily d WHERE " where_d                            \
+	ROLLUP_UNION_IN(                                                       \
+	    "usage_daily", cols_d, cols_r, where_d, where_r, group_d, group_r)
+/*
+ * The same from another rollup of the same watermark (table: usage_daily or
+ * usage_daily_model, which triggers keep equal to usage_daily's sums by day,
+ * model, mode and status).
+ */
+#define ROLLUP_UNION_IN(                                                       \
+    table, cols_d, cols_r, where_d, where_r, group_d, group_r)                 \
+	cols_d " FROM " table " d WHERE " where_d                              \
 	       " AND d.day >= ? AND d.day < ?" group_d " UNION ALL " cols_r    \
 	       " FROM usage_rollup_mark m JOIN usage_records r ON r.id > "     \
 	       "m.last_id WHERE m.id = 1 AND " where_r                         \

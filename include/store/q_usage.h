@@ -70,13 +70,15 @@ struct day_row {
 enum tg_err q_usage_summary(struct db_conn *, struct arena *,
     const struct usage_query *, struct day_row **, size_t *n);
 /*
- * issue 19: scale: the same with statement stmt (STMT_USAGE_SUMMARY or
- * STMT_MONITOR_BY_DAY, whose SQL is q_usage_day_model_sql): user_id 0 is
- * every user.
+ * issue 19: scale: the same with statement stmt: STMT_USAGE_SUMMARY (SQL
+ * q_usage_day_model_sql: user_id 0 is every user) or STMT_MONITOR_BY_DAY
+ * (q_usage_system_day_sql: every user from usage_daily_model; the user and
+ * key must be 0).
  */
 enum tg_err q_usage_day_model(struct db_conn *, struct arena *, unsigned stmt,
     const struct usage_query *, struct day_row **, size_t *n);
 extern const char q_usage_day_model_sql[];
+extern const char q_usage_system_day_sql[];
 
 /* A user's totals: all time, today and this month. */
 struct usage_totals {

@@ -11,10 +11,10 @@
 /* clang-format off */
 const struct stmt_row q_monitor_stmts[] = {
 	/*
-	 * issue 19: scale: STMT_USAGE_SUMMARY's statement (usage_daily and
-	 * the records it has not reached), every user, no other filter.
+	 * issue 19: scale: STMT_USAGE_SUMMARY's sums, every user, from
+	 * usage_daily_model and the records it has not reached.
 	 */
-	{ STMT_MONITOR_BY_DAY, q_usage_day_model_sql, DB_SF_READ | DB_SF_REPLICA },
+	{ STMT_MONITOR_BY_DAY, q_usage_system_day_sql, DB_SF_READ | DB_SF_REPLICA },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */

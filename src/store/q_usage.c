@@ -43,6 +43,23 @@
 	ROLLUP_UNION_BY(SUMS_D, SUMS_R, FILTERS("d"), FILTERS("r"),            \
 	    " GROUP BY d.day, d.model_id",                                     \
 	    " GROUP BY DATE(r.created_at), r.model_id")
+/*
+ * The operator's days (every user): usage_daily_model, a few thousand rows
+ * for 30 days where usage_daily has one per user, key, model and day.  The
+ * user and key filters' parameters are taken and must be 0 (none).
+ */
+#define FILTERS_SYSTEM(t)                                                      \
+	"? = 0 AND ? = 0 AND ? = 0 AND ? = 0 AND (? = '' OR " t                \
+	".model_id = ?) AND (? = '' OR " t ".status = ?) AND "                 \
+	"(? = '' OR " t ".mode = ?)"
+#define SYSTEM_DAY_SQL                                                         \
+	"SELECT x.day, x.model_id, " SUMS_OUTER                                \
+	", CAST(SUM(x.ref) AS SIGNED) FROM (" ROLLUP_UNION_IN(                 \
+	    "usage_daily_model", SUMS_D, SUMS_R, FILTERS_SYSTEM("d"),          \
+	    FILTERS("r"), " GROUP BY d.day, d.model_id",                       \
+	    " GROUP BY DATE(r.created_at), r.model_id") ") x GROUP BY x.day, " \
+							"x.model_id ORDER BY " \
+							"1, 2 LIMIT ?"
 #define DAY_MODEL_SQL                                                          \
 	"SELECT x.day, x.model_id, " SUMS_OUTER                                \
 	", CAST(SUM(x.ref) AS SIGNED) FROM (" DAY_MODEL_UNION                  \
@@ -168,11 +185,12 @@
 
 /* issue 19: scale: the operator's monitor reads it too (q_monitor.c). */
 const char q_usage_day_model_sql[] = DAY_MODEL_SQL;
+const char q_usage_system_day_sql[] = SYSTEM_DAY_SQL;
 
 /* clang-format off */
 const struct stmt_row q_usage_stmts[] = {
 	{ STMT_ADMIN_MONITOR, "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE status = 'active'), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL), (SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL AND is_active = 1), CAST(COALESCE((SELECT SUM(balance) FROM accounts WHERE user_id = owner_id), 0) AS SIGNED), CAST(COALESCE((SELECT SUM(reserved) FROM accounts WHERE user_id = owner_id), 0) AS SIGNED)", DB_SF_READ },
-	{ STMT_MONITOR_OVERRUN, "SELECT COUNT(*), CAST(COALESCE(SUM(overrun), 0) AS SIGNED) FROM usage_records WHERE overrun > 0 AND created_at >= NOW(6) - INTERVAL 1 DAY", DB_SF_READ | DB_SF_REPLICA },
+	{ STMT_MONITOR_OVERRUN, "SELECT COUNT(*), CAST(COALESCE(SUM(overrun), 0) AS SIGNED) FROM usage_overruns WHERE created_at >= NOW(6) - INTERVAL 1 DAY", DB_SF_READ | DB_SF_REPLICA },
 	{ STMT_USAGE_SET_REPLAY, "UPDATE usage_records SET response = ?, response_type = ?, http_status = ? WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_HOT },
 	{ STMT_USAGE_BY_IDEM, "SELECT http_status, response_type, response FROM usage_records WHERE user_id = ? AND api_key_id = ? AND idem_key = ?", DB_SF_READ },
 	{ STMT_USAGE_LIST, "SELECT r.id, r.request_id, DATE_FORMAT(r.created_at, '%Y-%m-%dT%H:%i:%s.%fZ'), r.endpoint, r.model_id, r.provider_id, k.public_id, r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.base_cost, r.commission, r.charge, r.status, r.http_status, r.error, r.latency_ms, r.ttft_ms, r.stream, r.estimated, r.api, r.cache_write_tokens, r.mode FROM usage_records r LEFT JOIN api_keys k ON k.id = r.api_key_id WHERE r.user_id = ? AND (? = 0 OR r.id < ?) AND (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = 0 OR r.api_key_id = ?) AND (? = '' OR r.model_id = ?) AND (? = '' OR r.status = ?) AND (? = '' OR r.mode = ?) ORDER BY r.id DESC LIMIT ?", DB_SF_READ | DB_SF_REPLICA },
