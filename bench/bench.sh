@@ -353,7 +353,8 @@ fi
 # over its rounds: a machine that drifts (a virtual one handing memory back to its host, a
 # database flushing what the c=16 runs wrote) then weighs on every path alike (bench/lat1.c).
 ROUNDS=8
-# The peer is a fourth path in the same rounds, with its two headers.
+# The peer is a fourth path in the same rounds, with its two headers. Node closes a kept
+# connection idle for 5 s: with BENCH_DURATION above 13 s, lat1 reconnects to it once a round.
 peer_lat=()
 [ -z "$peer" ] || peer_lat=(portkey "$PEER" "$MOCK_KEY" "$REF_BODY" -H "${PEER_HDR[0]}" -H "${PEER_HDR[1]}")
 say "latency at c=1, $ROUNDS interleaved rounds of $(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')s per path"
