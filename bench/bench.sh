@@ -174,6 +174,86 @@ REF=http://127.0.0.1:$REF_PORT/v1/chat/completions
 TGU=http://127.0.0.1:$TG_PORT/v1/chat/completions
 PASS=http://127.0.0.1:$PASS_PORT/v1/chat/completions
 
+# --- the peer: Portkey's open-source gateway (npm @portkey-ai/gateway, Node) -----------------
+# Installed from npm into BENCH_PEER_DIR (scripts/dev: var/bench-peer, kept between runs) at a
+# pinned version, started on a free port and pointed at the same mock by the headers its
+# documentation gives for an OpenAI-compatible custom host. @hono/node-server is held at
+# 1.13.5, the version Portkey's own repository pins (patches/@hono+node-server+1.13.5.patch):
+# the newer one npm picks for "^1.3.3" makes every streamed chat answer a 500 ("TypeError:
+# immutable", Portkey-AI/gateway issue 1389). BENCH_PEER=off leaves the peer out; a missing
+# node or npm, or a failed install, skips it with a message and the run goes on.
+PEER_VERSION=1.15.2
+PEER_HONO=1.13.5
+PEER_DIR=${BENCH_PEER_DIR:-$T/peer}
+peer=""
+peer_skip() {
+	peer_why=$*
+	say "peer skipped: $*"
+}
+peer_install() {
+	local want
+	command -v node >/dev/null && command -v npm >/dev/null || {
+		peer_skip "node or npm not installed (apt-get install nodejs npm; Node >= 18)"
+		return 1
+	}
+	node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' || {
+		peer_skip "node $(node --version) is older than 18"
+		return 1
+	}
+	mkdir -p "$PEER_DIR" || { peer_skip "cannot create $PEER_DIR"; return 1; }
+	want='{"private":true,"dependencies":{"@portkey-ai/gateway":"'$PEER_VERSION'"},"overrides":{"@hono/node-server":"'$PEER_HONO'"}}'
+	if [ "$(cat "$PEER_DIR/.installed" 2>/dev/null)" != "$want" ] ||
+		[ ! -f "$PEER_DIR/node_modules/@portkey-ai/gateway/build/start-server.js" ]; then
+		say "installing @portkey-ai/gateway@$PEER_VERSION into $PEER_DIR"
+		echo "$want" >"$PEER_DIR/package.json"
+		rm -f "$PEER_DIR/.installed"
+		# --ignore-scripts: its one install script is patch-package, with no patches shipped.
+		npm install --prefix "$PEER_DIR" --cache "$PEER_DIR/npm-cache" --no-audit --no-fund \
+			--ignore-scripts --loglevel=error >"$T/log/peer-npm.log" 2>&1 || {
+			peer_skip "npm install failed (see below)"
+			tail -5 "$T/log/peer-npm.log" >&2
+			return 1
+		}
+		echo "$want" >"$PEER_DIR/.installed"
+	fi
+	PEER_JS=$PEER_DIR/node_modules/@portkey-ai/gateway/build/start-server.js
+	peer_got=$(node -p "require('$PEER_DIR/node_modules/@portkey-ai/gateway/package.json').version" 2>/dev/null) || true
+	[ "$peer_got" = "$PEER_VERSION" ] || { peer_skip "installed version '$peer_got', wanted $PEER_VERSION"; return 1; }
+}
+# peer_check: one chat completion (200 and the mock's answer) and one stream (events up to
+# [DONE]) through the peer before anything is measured.
+peer_check() {
+	local code
+	code=$(curl -s -m 10 -o "$T/peer-check.json" -w '%{http_code}' "${PEER_CURL[@]}" -d "$REF_BODY" "$PEER") || code=000
+	[ "$code" = 200 ] && jq -e '.choices[0].message.content | startswith("mock reply")' \
+		"$T/peer-check.json" >/dev/null 2>&1 || {
+		say "the peer's chat completion answered $code: $(head -c 300 "$T/peer-check.json" 2>/dev/null)"
+		return 1
+	}
+	curl -s -N -m 10 "${PEER_CURL[@]}" -d "$FRB" "$PEER" >"$T/peer-check.sse" || true
+	grep -q '^data: {.*"content":"mock"' "$T/peer-check.sse" && grep -q '^data: \[DONE\]' "$T/peer-check.sse" || {
+		say "the peer's stream did not come through: $(head -c 300 "$T/peer-check.sse")"
+		return 1
+	}
+}
+peer_start() {
+	PEER_PORT=$(free_port)
+	PEER=http://127.0.0.1:$PEER_PORT/v1/chat/completions
+	PEER_HDR=("x-portkey-provider: openai" "x-portkey-custom-host: http://127.0.0.1:$MOCK_PORT/v1")
+	PEER_CURL=(-H "Content-Type: application/json" -H "Authorization: Bearer $MOCK_KEY"
+		-H "${PEER_HDR[0]}" -H "${PEER_HDR[1]}")
+	# --headless: no console UI routes; the request path is the same with or without it.
+	node "$PEER_JS" --port="$PEER_PORT" --headless >"$T/log/peer.out" 2>&1 </dev/null &
+	pids+=($!)
+	for _ in $(seq 100); do
+		[ "$(curl -s -m 1 "http://127.0.0.1:$PEER_PORT/" 2>/dev/null)" = "AI Gateway says hey!" ] && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || break
+		sleep 0.2
+	done
+	return 1
+}
+peer_why=""
+
 # --- helpers -------------------------------------------------------------------------------
 rss_kb() { # RSS of the master and its workers, in KiB
 	local m p list
@@ -225,6 +305,22 @@ pct() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) {print 0; exit} i = int(NR
 
 BODY='{"model":"bench/m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
 REF_BODY='{"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
+FRB='{"model":"m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=2]"}]}'
+if [ "${BENCH_PEER:-on}" = off ]; then
+	peer_skip "BENCH_PEER=off"
+elif peer_install; then
+	if ! peer_start; then
+		say "the peer did not start: $(tail -c 600 "$T/log/peer.out")"
+		peer_why="did not start"
+	elif ! peer_check; then
+		peer_why="failed its check"
+	else
+		peer=portkey
+		say "peer: Portkey gateway $PEER_VERSION (node $(node --version)) on port $PEER_PORT"
+	fi
+	# Installed but not answering as documented is a defect of the run, not a missing tool.
+	[ -n "$peer" ] || peer_broken="the peer ($peer_why);"
+fi
 
 # --- 1-2: throughput and added latency -------------------------------------------------------
 rss_idle=$(rss_kb)
@@ -232,6 +328,10 @@ say "warm-up"
 wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
 wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
 wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
+# the peer's headers for wrk (bench/post.lua), one a line; Node's JIT warms up here too.
+PEER_WRK=""
+[ -z "$peer" ] || PEER_WRK=$(printf '%s\n' "${PEER_HDR[@]}")
+[ -z "$peer" ] || BENCH_HEADERS=$PEER_WRK wrk_run "$PEER" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
 # BENCH_QUICK=1: only the latency at c=1; =2: throughput too; for trying a change quickly.
 if [ "${BENCH_QUICK:-}" != 1 ]; then
 	say "throughput at c=16, ${DURATION}s each"
@@ -246,15 +346,21 @@ if [ "${BENCH_QUICK:-}" != 1 ]; then
 	read -r stat_w stat_sync stat_bg <<<"$(stats_delta "$T/stats.before" "$T/stats.after")"
 	f1=$(status_var Innodb_os_log_fsyncs)
 	rss_c16=$(rss_kb)
+	# The peer last, after tollgate's database counters were read: it does no database work.
+	[ -z "$peer" ] || read -r pk_rps pk_req pk_bad _ <<<"$(BENCH_HEADERS=$PEER_WRK wrk_run "$PEER" "$MOCK_KEY" "$REF_BODY" 16)"
 fi
 # The three paths take turns, 8 rounds of DURATION/8 s each, and each one's latencies are pooled
 # over its rounds: a machine that drifts (a virtual one handing memory back to its host, a
 # database flushing what the c=16 runs wrote) then weighs on every path alike (bench/lat1.c).
 ROUNDS=8
+# The peer is a fourth path in the same rounds, with its two headers. Node closes a kept
+# connection idle for 5 s: with BENCH_DURATION above 13 s, lat1 reconnects to it once a round.
+peer_lat=()
+[ -z "$peer" ] || peer_lat=(portkey "$PEER" "$MOCK_KEY" "$REF_BODY" -H "${PEER_HDR[0]}" -H "${PEER_HDR[1]}")
 say "latency at c=1, $ROUNDS interleaved rounds of $(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')s per path"
 "$BENCH_LAT" $ROUNDS "$(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')" \
 	reference "$REF" "$MOCK_KEY" "$REF_BODY" pass "$PASS" "$MOCK_KEY" "$REF_BODY" \
-	tollgate "$TGU" "$KEY" "$BODY" >"$T/lat1.out" 2>&1 || { cat "$T/lat1.out" >&2; exit 1; }
+	tollgate "$TGU" "$KEY" "$BODY" "${peer_lat[@]}" >"$T/lat1.out" 2>&1 || { cat "$T/lat1.out" >&2; exit 1; }
 cat "$T/lat1.out" >>"$BENCH_OUT.wrk.log"
 lat_of() { # NAME: "requests p50 p99 p999 max non2xx+errors"
 	awk -v n="$1" '$1 == n {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.out"
@@ -262,16 +368,25 @@ lat_of() { # NAME: "requests p50 p99 p999 max non2xx+errors"
 read -r ref_req1 ref_p50 ref_p99 ref_p999 ref_max ref_bad1 <<<"$(lat_of reference)"
 read -r pass_req1 pass_p50 pass_p99 pass_p999 pass_max pass_bad1 <<<"$(lat_of pass)"
 read -r tg_req1 tg_p50 tg_p99 tg_p999 tg_max tg_bad1 <<<"$(lat_of tollgate)"
+[ -z "$peer" ] || read -r pk_req1 pk_p50 pk_p99 pk_p999 pk_max pk_bad1 <<<"$(lat_of portkey)"
 # A figure measured on error answers compares nothing: say so, and fail the run at the end.
-bad_runs=""
+bad_runs=${peer_broken:+ $peer_broken}
+peer_bad=()
+peer_req=()
+[ -z "$peer" ] || peer_bad=("portkey c=1:$pk_bad1" "portkey c=16:${pk_bad:-0}")
+[ -z "$peer" ] || peer_req=("portkey c=1:$pk_req1" "portkey c=16:${pk_req:-1}")
 for v in "reference c=1:$ref_bad1" "pass-through c=1:$pass_bad1" "tollgate c=1:$tg_bad1" \
-	"reference c=16:${ref_bad:-0}" "pass-through c=16:${pass_bad:-0}" "tollgate c=16:${tg_bad:-0}"; do
+	"reference c=16:${ref_bad:-0}" "pass-through c=16:${pass_bad:-0}" "tollgate c=16:${tg_bad:-0}" \
+	"${peer_bad[@]}"; do
 	[ "${v##*:}" = 0 ] || bad_runs="$bad_runs ${v%%:*} (${v##*:} non-2xx);"
 done
 for v in "reference c=1:$ref_req1" "pass-through c=1:$pass_req1" "tollgate c=1:$tg_req1" \
-	"reference c=16:${ref_req:-1}" "pass-through c=16:${pass_req:-1}" "tollgate c=16:${tg_req:-1}"; do
+	"reference c=16:${ref_req:-1}" "pass-through c=16:${pass_req:-1}" "tollgate c=16:${tg_req:-1}" \
+	"${peer_req[@]}"; do
 	[ "${v##*:}" != 0 ] || bad_runs="$bad_runs ${v%%:*} (no answer at all);"
 done
+# ratio A B: A / B to 3 places, 0 when B is 0
+ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
 [ -z "$bad_runs" ] || say "WARNING: answers that were not 2xx:$bad_runs these figures are not valid"
 if [ -n "${BENCH_QUICK:-}" ]; then
 	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, pass-through $pass_rps" \
@@ -283,6 +398,14 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	echo "latency c=1 p50/p99 (us): reference ${ref_p50%.*}/${ref_p99%.*}," \
 		"pass-through ${pass_p50%.*}/${pass_p99%.*} (added $((${pass_p50%.*} - ${ref_p50%.*}))/$((${pass_p99%.*} - ${ref_p99%.*})))," \
 		"tollgate ${tg_p50%.*}/${tg_p99%.*}, added $((${tg_p50%.*} - ${ref_p50%.*}))/$((${tg_p99%.*} - ${ref_p99%.*}))"
+	if [ -n "$peer" ]; then
+		[ "$BENCH_QUICK" = 1 ] || echo "peer: Portkey $PEER_VERSION throughput c=16 $pk_rps, tollgate / Portkey" \
+			"$(ratio_of "$tg_rps" "$pk_rps")"
+		echo "peer: Portkey $PEER_VERSION latency c=1 p50/p99 (us) ${pk_p50%.*}/${pk_p99%.*}," \
+			"tollgate / Portkey $(ratio_of "$tg_p50" "$pk_p50") / $(ratio_of "$tg_p99" "$pk_p99")"
+	else
+		echo "peer: skipped ($peer_why)"
+	fi
 	[ -z "$bad_runs" ] || exit 1
 	exit 0
 fi
@@ -313,18 +436,20 @@ read -r long_req long_bad <<<"$(awk '/requests in/ {r = $1} /^non2xx/ {b = $2} E
 # not just the worst of a few) and the gaps between the next ones (30 streams of 20 chunks
 # 20 ms apart, which also show lost chunks).  Reference and tollgate take turns.
 say "streams: 200 short ones for the first event, 30 of 20 chunks 20 ms apart for the gaps"
-probe() { # probe PORT KEY BODY N >>FILE
-	"$BENCH_PROBE" "$1" /v1/chat/completions "$2" "$3" "$4" || say "a stream failed on port $1"
+probe() { # probe PORT KEY BODY N [HEADER]... >>FILE
+	"$BENCH_PROBE" "$1" /v1/chat/completions "$2" "$3" "$4" "${@:5}" || say "a stream failed on port $1"
 }
 SB='{"model":"bench/m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
 SRB='{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello [mock:words=20,pace=20]"}]}'
 FB='{"model":"bench/m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=2]"}]}'
-FRB='{"model":"m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=2]"}]}'
 : >"$T/first.ref"
 : >"$T/first.tg"
+: >"$T/first.pk"
 for i in $(seq 10); do
 	probe "$REF_PORT" "$MOCK_KEY" "$FRB" 20 >>"$T/first.ref"
 	probe "$TG_PORT" "$KEY" "$FB" 20 >>"$T/first.tg"
+	# the peer takes its turn with the same body as the reference, and its two headers
+	[ -z "$peer" ] || probe "$PEER_PORT" "$MOCK_KEY" "$FRB" 20 "${PEER_HDR[@]}" >>"$T/first.pk"
 done
 lost=0
 : >"$T/gaps.ref"
@@ -344,6 +469,15 @@ ttfb_ref99=$(of ttfe "$T/first.ref" 99)
 ttfb_tg50=$(of ttfe "$T/first.tg" 50)
 ttfb_tg99=$(of ttfe "$T/first.tg" 99)
 nfirst=$(grep -c '^ttfe' "$T/first.tg" || true)
+if [ -n "$peer" ]; then
+	pk_ttfe50=$(of ttfe "$T/first.pk" 50)
+	pk_ttfe99=$(of ttfe "$T/first.pk" 99)
+	pk_nfirst=$(grep -c '^ttfe' "$T/first.pk" || true)
+	# a stream with no event, or one whose text did not come (content 0), is an error answer
+	pk_sbad=$(awk '$1 == "content" && $2 == 0 {n++} END {print n + 0}' "$T/first.pk")
+	[ "$pk_nfirst" = 200 ] && [ "$pk_sbad" = 0 ] ||
+		bad_runs="$bad_runs portkey streams ($pk_nfirst of 200 with a first event, $pk_sbad without text);"
+fi
 gap_ref50=$(of gap "$T/gaps.ref" 50)
 gap_ref99=$(of gap "$T/gaps.ref" 99)
 gap_tg50=$(of gap "$T/gaps.tg" 50)
@@ -402,6 +536,26 @@ SQL statements per request                -              $qpr (credit leases: ${
 redo-log fsyncs per request               -              $fpr
 non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se; pass-through $pass_bad)
 TABLE
+# The peer: its own figures, and tollgate's over them (rps: higher is better for tollgate;
+# latency: lower is).
+if [ -n "$peer" ]; then
+	pk_rps_ratio=$(ratio_of "$tg_rps" "$pk_rps")
+	pk_p50_ratio=$(ratio_of "$tg_p50" "$pk_p50")
+	pk_p99_ratio=$(ratio_of "$tg_p99" "$pk_p99")
+	cat <<TABLE
+peer: Portkey gateway $PEER_VERSION (Node $(node --version), one process, no nginx in front; no database, no metering)
+                                          Portkey        tollgate
+  throughput, c=16 (req/s)                $pk_rps      $tg_rps   tollgate / Portkey $pk_rps_ratio
+  latency p50 / p99, c=1 (us)             ${pk_p50%.*} / ${pk_p99%.*}      ${tg_p50%.*} / ${tg_p99%.*}   tollgate / Portkey $pk_p50_ratio / $pk_p99_ratio
+  latency p99.9 / max, c=1 (us)           $pk_p999 / $pk_max      $tg_p999 / $tg_max   (requests $pk_req1 / $tg_req1)
+  stream first event p50 / p99 (us)       ${pk_ttfe50%.*} / ${pk_ttfe99%.*}      ${ttfb_tg50%.*} / ${ttfb_tg99%.*}   ($pk_nfirst streams)
+  non-2xx, c=16 / c=1                     $pk_bad / $pk_bad1
+TABLE
+	peer_json='"portkey_version":"'$PEER_VERSION'","hono_node_server":"'$PEER_HONO'","node":"'$(node --version)'","portkey_rps":'$pk_rps',"portkey_p50_us":'${pk_p50%.*}',"portkey_p99_us":'${pk_p99%.*}',"portkey_p999_us":'$pk_p999',"portkey_ttfe_p50_us":'${pk_ttfe50%.*}',"portkey_ttfe_p99_us":'${pk_ttfe99%.*}',"portkey_requests_c1":'$pk_req1',"portkey_non2xx":'$((pk_bad + pk_bad1))',"tollgate_rps_ratio":'$pk_rps_ratio',"p50_ratio":'$pk_p50_ratio',"p99_ratio":'$pk_p99_ratio
+else
+	echo "peer: skipped ($peer_why)"
+	peer_json='"skipped":"'${peer_why//\"/\'}'","portkey_version":"'$PEER_VERSION'"'
+fi
 cat >"$BENCH_OUT" <<JSON
 {"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","machine":"$(nproc) cores, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo), $(uname -r)",
  "duration_s":$DURATION,"lease_usd":"${LEASE:-off}",
@@ -412,7 +566,8 @@ cat >"$BENCH_OUT" <<JSON
  "stream_gaps_us":{"reference_p50":${gap_ref50%.*},"reference_p99":${gap_ref99%.*},"tollgate_p50":${gap_tg50%.*},"tollgate_p99":${gap_tg99%.*}},
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many,"c10_at_5s":$rss_c10,"c10_at_end":$rss_long,"c10_seconds":$LONG,"c10_requests":$long_req},
- "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr}}
+ "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr},
+ "peer":{$peer_json}}
 JSON
 say "results in $BENCH_OUT"
 [ -z "$bad_runs" ] || { say "FAILED: non-2xx answers in:$bad_runs"; exit 1; }

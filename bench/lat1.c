@@ -14,7 +14,10 @@
  * each handle opens the connection and is not counted.  Links no project
  * code; built only by `scripts/dev bench`.
  *
- *   lat1 ROUNDS SECONDS NAME URL KEY BODY [NAME URL KEY BODY]...
+ *   lat1 ROUNDS SECONDS NAME URL KEY BODY [-H HEADER]... [NAME URL KEY BODY [-H HEADER]...]...
+ *
+ * -H adds a request header to the path before it (a peer gateway that takes
+ * its upstream from headers, as Portkey's does); at most HDRS_MAX a path.
  *
  * prints per path: NAME requests p50_us p99_us p999_us max_us non2xx errors
  */
@@ -25,7 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#define PATHS_MAX   4
+#define PATHS_MAX   8
+#define HDRS_MAX    8	       /* -H headers of one path */
 #define SAMPLES_MAX (1u << 24) /* per path; far above what 10 minutes give */
 
 struct path {
@@ -35,6 +39,7 @@ struct path {
 	uint32_t *us; /* latencies, microseconds */
 	size_t n, cap;
 	unsigned long bad, errors;
+	int nhdr;
 };
 
 static size_t
@@ -136,6 +141,53 @@ setup(struct path *p, char **arg)
 	return 0;
 }
 
+/* -H HEADER after a path: one more header for it; 0 or -1 (too many). */
+static int
+add_header(struct path *p, const char *h)
+{
+	struct curl_slist *n;
+
+	if (p->nhdr == HDRS_MAX || (n = curl_slist_append(p->hdr, h)) == NULL)
+		return -1;
+	p->hdr = n;
+	p->nhdr++;
+	return curl_easy_setopt(p->h, CURLOPT_HTTPHEADER, p->hdr) == CURLE_OK
+	    ? 0
+	    : -1;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: lat1 ROUNDS SECONDS NAME URL KEY BODY "
+	    "[-H HEADER]... [NAME URL KEY BODY [-H HEADER]...]...\n");
+	return 2;
+}
+
+/* The paths and their headers from argv[3...]; their count, or -1. */
+static int
+parse_paths(struct path *paths, int argc, char **argv)
+{
+	int np = 0, a = 3;
+
+	while (a < argc) {
+		if (strcmp(argv[a], "-H") == 0) {
+			if (np == 0 || a + 1 >= argc ||
+			    add_header(&paths[np - 1], argv[a + 1]) == -1)
+				return -1;
+			a += 2;
+			continue;
+		}
+		if (np == PATHS_MAX || a + 4 > argc ||
+		    setup(&paths[np], &argv[a]) == -1)
+			return -1;
+		np++;
+		a += 4;
+	}
+	return np > 0 ? np : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -144,12 +196,8 @@ main(int argc, char **argv)
 	double secs, end;
 	uint32_t us;
 
-	if (argc < 7 || (argc - 3) % 4 != 0 || (argc - 3) / 4 > PATHS_MAX) {
-		fprintf(stderr,
-		    "usage: lat1 ROUNDS SECONDS NAME URL KEY BODY "
-		    "[NAME URL KEY BODY]...\n");
-		return 2;
-	}
+	if (argc < 7)
+		return usage();
 	rounds = atoi(argv[1]);
 	secs = atof(argv[2]);
 	if (rounds < 1 || rounds > 1000 || !(secs > 0 && secs <= 600)) {
@@ -159,12 +207,10 @@ main(int argc, char **argv)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	memset(paths, 0, sizeof(paths));
-	np = (argc - 3) / 4;
-	for (i = 0; i < np; i++) {
-		if (setup(&paths[i], &argv[3 + 4 * i]) == -1)
-			return 1;
+	if ((np = parse_paths(paths, argc, argv)) == -1)
+		return usage();
+	for (i = 0; i < np; i++)
 		one(&paths[i], &us); /* opens the kept connection */
-	}
 	for (r = 0; r < rounds; r++)
 		for (i = 0; i < np; i++)
 			for (end = now_s() + secs; now_s() < end;)

@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 /*
- * sse_probe PORT PATH KEY BODY N: N streams, one after another, each on a new
- * connection to 127.0.0.1:PORT.  For each stream it prints "ttfe US" (from
+ * sse_probe PORT PATH KEY BODY N [HEADER]...: N streams, one after another,
+ * each on a new connection to 127.0.0.1:PORT, with the HEADERs ("Name: value",
+ * for a peer gateway that takes its upstream from headers) added to each.  For each stream it prints "ttfe US" (from
  * the request's last byte to the first "data:" event), "gap US" between
  * each two events that carry text (the usage and [DONE] events at the end
  * are not paced tokens), and "content N", the number of those events.  curl
@@ -24,6 +25,7 @@
  */
 
 #define BUF_MAX (1u << 20) /* one stream's answer; the bench's are a few KiB */
+#define HDR_MAX 4096	   /* the extra headers together */
 
 static double
 now_us(void)
@@ -121,20 +123,34 @@ probe(int port, const char *req, size_t reqlen, char *buf)
 int
 main(int argc, char **argv)
 {
-	char *req = NULL, *buf;
+	char *req = NULL, *buf, extra[HDR_MAX];
 	int port, n, i, len, bad = 0;
+	size_t used = 0;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: sse_probe PORT PATH KEY BODY N\n");
+	if (argc < 6) {
+		fprintf(stderr,
+		    "usage: sse_probe PORT PATH KEY BODY N [HEADER]...\n");
 		return 2;
 	}
 	port = atoi(argv[1]);
 	n = atoi(argv[5]);
+	extra[0] = '\0';
+	for (i = 6; i < argc; i++) {
+		size_t hl = strlen(argv[i]);
+
+		if (used + hl + 3 > sizeof(extra)) {
+			fprintf(stderr, "sse_probe: headers too long\n");
+			return 2;
+		}
+		memcpy(extra + used, argv[i], hl);
+		memcpy(extra + used + hl, "\r\n", 3);
+		used += hl + 2;
+	}
 	len = asprintf(&req,
 	    "POST %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-	    "%s\r\nContent-Type: application/json\r\nContent-Length: "
+	    "%s\r\nContent-Type: application/json\r\n%sContent-Length: "
 	    "%zu\r\nConnection: close\r\n\r\n%s",
-	    argv[2], argv[3], strlen(argv[4]), argv[4]);
+	    argv[2], argv[3], extra, strlen(argv[4]), argv[4]);
 	if (len < 0 || (buf = malloc(BUF_MAX)) == NULL)
 		return 1;
 	for (i = 0; i < n; i++)
