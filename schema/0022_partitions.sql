@@ -7,7 +7,8 @@
 -- for the settling procedures and the journal's write-out alike (domain/journal.c: a batch
 -- that meets a duplicate is written row by row, skipping it).
 -- This migration copies usage_records once (the ALTER ... PARTITION BY): run it at a quiet
--- hour on a large database (doc/operations.md, "Upgrade").
+-- hour on a large database (doc/operations.md, "Upgrade").  Every statement may run again:
+-- a run that stopped half way is finished by the next.
 CREATE TABLE IF NOT EXISTS usage_keys (
   request_id  VARCHAR(128) NOT NULL PRIMARY KEY,
   user_id     BIGINT UNSIGNED NOT NULL,
@@ -151,6 +152,12 @@ BEGIN
   DECLARE v_m DATE;
   DECLARE v_end DATE;
   DECLARE v_sql TEXT;
+  DECLARE v_parts INT DEFAULT 0;
+  -- Partitioned already: this file ran before and was not recorded (a lost connection).
+  SELECT COUNT(*) INTO v_parts FROM information_schema.PARTITIONS
+    WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'usage_records'
+      AND PARTITION_NAME IS NOT NULL;
+  IF v_parts = 0 THEN
   SET v_end = DATE_FORMAT(UTC_DATE(), '%Y-%m-01') + INTERVAL 4 MONTH;
   SELECT DATE_FORMAT(COALESCE(MIN(created_at), UTC_DATE()), '%Y-%m-01') INTO v_first
     FROM usage_records;
@@ -169,6 +176,7 @@ BEGIN
   END WHILE;
   SET v_sql = CONCAT(v_sql, ', PARTITION p_future VALUES LESS THAN (MAXVALUE))');
   EXECUTE IMMEDIATE v_sql;
+  END IF;
 END;
 CALL tg_partition_usage();
 DROP PROCEDURE tg_partition_usage;

@@ -157,6 +157,8 @@ struct cache;
 /* The pool's row cache (NULL: none), for its status. */
 struct cache *db_cache(const struct db_pool *);
 
+/* The admin connection's and tollgate maintain's read/write timeout (s). */
+#define DB_ADMIN_TIMEOUT 86400
 /* A single admin connection for `tollgate migrate` (multi-statement on). */
 struct db_conn *db_admin_connect(const struct conf *, char *err, size_t errlen);
 void db_admin_close(struct db_conn *);

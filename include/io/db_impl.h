@@ -41,6 +41,7 @@ struct db_conn {
 	int in_txn;	      /* a transaction is open */
 	int dirty;	      /* the open transaction changed cached rows */
 	struct db_pool *pool; /* NULL for the admin connection */
+	unsigned io_timeout;  /* read/write timeout (s); 0: the conf's */
 	double used_at;	      /* util_now() when last given back */
 	unsigned gen;	      /* the pool's lost_gen when last known good */
 	int retried;	      /* the last db_exec was sent twice (db_retried) */

@@ -78,11 +78,15 @@ maintain_run(const struct conf *conf, time_t now, FILE *out)
 {
 	struct db_pool *p = NULL;
 	struct db_conn *c = NULL;
+	struct conf slow;
 	struct arena *a = NULL;
 	int64_t total = 0;
 	int rc = -1;
 
-	if (db_library_init() == -1 || (p = db_pool_new(conf, 1)) == NULL ||
+	/* Folds and partition DDL on a large table outlast a request's timeout. */
+	slow = *conf;
+	slow.db_read_timeout = slow.db_write_timeout = DB_ADMIN_TIMEOUT;
+	if (db_library_init() == -1 || (p = db_pool_new(&slow, 1)) == NULL ||
 	    (a = arena_new(64 * 1024)) == NULL)
 		goto out;
 	if (db_get(p, &c) != TG_OK) {

@@ -135,9 +135,9 @@ db_conn_open(struct db_conn *c)
 		return TG_ESYSTEM;
 	t = f->db_connect_timeout;
 	mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &t);
-	t = f->db_read_timeout;
+	t = c->io_timeout != 0 ? c->io_timeout : f->db_read_timeout;
 	mysql_options(c->my, MYSQL_OPT_READ_TIMEOUT, &t);
-	t = f->db_write_timeout;
+	t = c->io_timeout != 0 ? c->io_timeout : f->db_write_timeout;
 	mysql_options(c->my, MYSQL_OPT_WRITE_TIMEOUT, &t);
 	/* We reconnect ourselves, so a write is never replayed behind our back. */
 	mysql_options(c->my, MYSQL_OPT_RECONNECT, &off);
@@ -476,6 +476,12 @@ db_admin_connect(const struct conf *conf, char *err, size_t errlen)
 		return NULL;
 	c->conf = conf;
 	c->flags = CLIENT_MULTI_STATEMENTS;
+	/*
+	 * A migration's ALTER of a large table runs for minutes: the request
+	 * path's read timeout would drop the connection mid-statement, leaving
+	 * the server to finish what the migration then fails to record.
+	 */
+	c->io_timeout = DB_ADMIN_TIMEOUT;
 	if (db_conn_open(c) != TG_OK) {
 		snprintf(err, errlen, "%s", c->err);
 		free(c);
