@@ -495,6 +495,33 @@ read -r many_rps many_req many_bad many_se <<<"$(BENCH_KEY=$KEY BENCH_BODY=$SLOW
 	wrk_run "$TGU" "$KEY" "$SLOW" "$CONC")"
 rss_many=$(rss_kb)
 
+# --- 6: what ships: the sample configuration's billing (no credit leases: every request holds
+# and settles exactly, two synchronous round trips) and its 2 workers x 4 threads, against
+# the same mock and the same on-disk MariaDB (innodb_flush_log_at_trx_commit = 1). Kept from
+# the bench's: no per-user limits (one user drives every connection), default_max_tokens 64.
+say "what ships: no credit leases, 2 workers x 4 threads: throughput at c=16, latency at c=1"
+stop_tg
+lease_bench=$LEASE
+LEASE=
+conf 2 4
+start_tg
+wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
+read -r ship_rps ship_req ship_bad _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
+"$BENCH_LAT" $ROUNDS "$(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')" \
+	reference "$REF" "$MOCK_KEY" "$REF_BODY" tollgate "$TGU" "$KEY" "$BODY" >"$T/lat1.ship" 2>&1 ||
+	{ cat "$T/lat1.ship" >&2; exit 1; }
+cat "$T/lat1.ship" >>"$BENCH_OUT.wrk.log"
+read -r _ sref_p50 sref_p99 _ _ _ <<<"$(awk '$1 == "reference" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.ship")"
+read -r ship_req1 ship_p50 ship_p99 ship_p999 _ ship_bad1 <<<"$(awk '$1 == "tollgate" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.ship")"
+for v in "shipped c=16:$ship_bad" "shipped c=1:$ship_bad1"; do
+	[ "${v##*:}" = 0 ] || bad_runs="$bad_runs ${v%%:*} (${v##*:} non-2xx);"
+done
+[ "${ship_req:-0}" != 0 ] && [ "${ship_req1:-0}" != 0 ] || bad_runs="$bad_runs shipped (no answer at all);"
+ship_ratio=$(ratio_of "$ship_rps" "$ref_rps")
+ship_add50=$((${ship_p50%.*} - ${sref_p50%.*}))
+ship_add99=$((${ship_p99%.*} - ${sref_p99%.*}))
+LEASE=$lease_bench
+
 # --- the table and the JSON ------------------------------------------------------------------
 ratio=$(awk -v a="$tg_rps" -v b="$ref_rps" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
 add50=$((${tg_p50%.*} - ${ref_p50%.*}))
@@ -535,6 +562,9 @@ SQL statements per request                -              $qpr (credit leases: ${
   on the request path / by the write-out  -              $sync_pr / $bg_pr
 redo-log fsyncs per request               -              $fpr
 non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se; pass-through $pass_bad)
+what ships (no credit leases, 2 x 4; the rows above: leases ${LEASE:-off}, 2 x 8):
+  throughput, c=16 (req/s)                $ref_rps      $ship_rps   ratio $ship_ratio
+  latency p50 / p99, c=1 (us)             ${sref_p50%.*} / ${sref_p99%.*}      ${ship_p50%.*} / ${ship_p99%.*}   added $ship_add50 / $ship_add99 (p99.9 $ship_p999; requests $ship_req1)
 TABLE
 # The peer: its own figures, and tollgate's over them (rps: higher is better for tollgate;
 # latency: lower is).
@@ -567,6 +597,7 @@ cat >"$BENCH_OUT" <<JSON
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many,"c10_at_5s":$rss_c10,"c10_at_end":$rss_long,"c10_seconds":$LONG,"c10_requests":$long_req},
  "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr},
+ "shipped":{"lease_usd":"off","workers":2,"threads":4,"rps":$ship_rps,"ratio":$ship_ratio,"reference_p50_us":${sref_p50%.*},"reference_p99_us":${sref_p99%.*},"p50_us":${ship_p50%.*},"p99_us":${ship_p99%.*},"p999_us":$ship_p999,"added_p50_us":$ship_add50,"added_p99_us":$ship_add99,"requests_c1":$ship_req1,"non2xx":$((ship_bad + ship_bad1))},
  "peer":{$peer_json}}
 JSON
 say "results in $BENCH_OUT"
