@@ -77,6 +77,7 @@ default_max_tokens = 64
 routes = on
 [billing]
 lease = $LEASE
+journal_sync = ${BENCH_JOURNAL_SYNC:-off}
 [limits]
 # One user drives every stream: the built-in per-user limits would refuse most.
 defaults = none

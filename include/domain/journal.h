@@ -52,8 +52,13 @@ struct journal *journal_open(
     const char *dir, int sync, char *err, size_t errlen);
 /* At exit, after a last journal_flush: removes the file when all is written. */
 void journal_close(struct journal *, struct db_conn *, struct arena *);
-/* Append one settled request; 0 when written, -1 (nothing written) else. */
+/*
+ * Append one settled request; 0 when written, -1 (nothing written) else.
+ * With sync, concurrent appends share their fdatasync (group commit).
+ */
 int journal_append(struct journal *, const struct journal_rec *);
+/* The fdatasync calls made so far (group commit: at most one per append). */
+uint64_t journal_flushes(struct journal *);
 /* Records that move no money, each a line of its own kind (issue 18). */
 enum journal_kind {
 	JK_CONV,    /* a conversation record: BATCH_CONV's columns */

@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "io/db.h"
+#include "io/gsync.h"
 #include "store/q_ledger.h"
 #include "store/stmt.h"
 #include "domain/journal.h"
@@ -62,6 +63,7 @@ struct journal {
 	int resync; /* a write-out failed: its commit may have happened */
 	int sync;   /* fdatasync each line before the answer */
 	pthread_rwlock_t rot; /* appends share it; rotation takes it alone */
+	struct gsync gs; /* journal_sync: concurrent appends share flushes */
 };
 
 static int
@@ -100,6 +102,7 @@ journal_open(const char *dir, int sync, char *err, size_t errlen)
 	if (gethostname(j->host, sizeof(j->host) - 1) == -1)
 		snprintf(j->host, sizeof(j->host), "localhost");
 	pthread_rwlock_init(&j->rot, NULL);
+	gsync_init(&j->gs);
 	if ((mkdir(dir, 0700) == -1 && errno != EEXIST) || open_own(j) == -1) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		free(j->dir);
@@ -169,6 +172,12 @@ put_cols(char *o, const struct db_val *cols, size_t n)
 	return o;
 }
 
+uint64_t
+journal_flushes(struct journal *j)
+{
+	return gsync_flushes(&j->gs);
+}
+
 /* One whole line into the file: 0, or -1 when it is not all written. */
 static int
 put_line(struct journal *j, const char *line, size_t n, int sync)
@@ -180,13 +189,14 @@ put_line(struct journal *j, const char *line, size_t n, int sync)
 	/* One write() per line: O_APPEND keeps lines whole between threads. */
 	w = write(j->fd, line, n);
 	/*
-	 * Written, a line survives the process; synced, the machine too.
-	 * Concurrent requests' syncs share the disk's flushes.  A line that
-	 * was written but not synced is still in the file: it is counted as
-	 * written (settling it again elsewhere would charge it twice).
+	 * Written, a line survives the process; synced, the machine too.  A
+	 * line that was written but not synced is still in the file: it is
+	 * counted as written (settling it again elsewhere would charge it
+	 * twice).
 	 */
 	rc = w == (ssize_t)n ? 0 : -1;
-	if (rc == 0 && sync && fdatasync(j->fd) == -1)
+	/* The rotation lock is held: the file cannot change under the flush. */
+	if (rc == 0 && sync && gsync_wait(&j->gs, j->fd) == -1)
 		log_msg(LOG_ERR,
 		    "journal: fdatasync (%s): a line may not survive "
 		    "a crash of the machine",
@@ -870,6 +880,7 @@ journal_close(struct journal *j, struct db_conn *c, struct arena *a)
 	}
 	close(j->fd); /* what is left is adopted by the next process */
 	pthread_rwlock_destroy(&j->rot);
+	gsync_destroy(&j->gs);
 	free(j->dir);
 	free(j);
 }
