@@ -6,6 +6,7 @@ BEGIN {
 	set["log", "file"] = "/var/log/tollgate/error.log"
 	set["log", "access_file"] = "/var/log/tollgate/access.log"
 	set["server", "pid_file"] = "/run/tollgate/tollgate.pid"
+	set["server", "state_dir"] = "/var/lib/tollgate"
 	set["security", "master_key_file"] = "/etc/tollgate/master.key"
 	done = 0
 }
@@ -21,8 +22,8 @@ BEGIN {
 }
 { print }
 END {
-	if (done != 4) {
-		print "tollgate-conf.awk: set " done " of 4 keys" > "/dev/stderr"
+	if (done != 5) {
+		print "tollgate-conf.awk: set " done " of 5 keys" > "/dev/stderr"
 		exit 1
 	}
 }

@@ -39,6 +39,7 @@ struct conf {
 	unsigned respawn_interval;
 	char *pid_file;
 	char *run_dir;
+	char *state_dir;    /* the journal: on disk, to outlive the machine */
 	char *mount_prefix; /* "" or "/x" without trailing slash */
 
 	/* [http] */

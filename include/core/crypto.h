@@ -61,6 +61,8 @@ void crypto_secret_hash(const char *, unsigned char out[CRYPTO_SHA256_LEN]);
 int crypto_equal(const void *, const void *, size_t);
 /* Lowercase hex of n bytes into out (2n+1). */
 void crypto_hex(const unsigned char *, size_t, char *out);
+/* 2n lowercase hex digits into n bytes; 0 or -1. */
+int crypto_unhex(const char *, size_t n, unsigned char *out);
 /* Wipe a secret in place. */
 void crypto_wipe(void *, size_t);
 

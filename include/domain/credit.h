@@ -77,11 +77,11 @@ enum tg_err credit_settle(struct op *, const struct credit_db *,
     const struct db_val usage[LEDGER_USAGE_COLS]);
 /*
  * The sweeper: up to limit expired holds charged in full (ledger_sweep), but
- * for those whose settlement waits in a journal under journal_dir (NULL: none
- * looked at).  TG_EUNAVAIL when the journals cannot be read: nothing swept.
+ * for those whose settlement waits in a journal under one of journal_dirs
+ * (NULL-terminated; NULL: none looked at).  TG_EUNAVAIL when the journals cannot be read: nothing swept.
  */
 enum tg_err credit_sweep(struct db_conn *, struct arena *,
-    const char *journal_dir, unsigned limit, unsigned *settled);
+    const char *const *journal_dirs, unsigned limit, unsigned *settled);
 
 /*
  * The account's top-ups and adjustments (GET /user/credits): newest first,

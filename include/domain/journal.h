@@ -50,6 +50,11 @@ struct journal_rec {
  */
 struct journal *journal_open(
     const char *dir, int sync, char *err, size_t errlen);
+/*
+ * issue 20: dead processes' files are also looked for in dir (where the
+ * journal was before server.state_dir: run_dir/journal), and written out.
+ */
+void journal_also_adopt(struct journal *, const char *dir);
 /* At exit, after a last journal_flush: removes the file when all is written. */
 void journal_close(struct journal *, struct db_conn *, struct arena *);
 /*
@@ -90,8 +95,8 @@ int journal_flush(
  * them; -1 when it cannot tell (the database, or more unwritten than it reads
  * at once): then sweep nothing now.
  */
-int journal_pending_holds(const char *dir, struct db_conn *, struct arena *,
-    unsigned char (**ids)[HOLD_ID_LEN], size_t *n);
+int journal_pending_holds(const char *const *dirs, struct db_conn *,
+    struct arena *, unsigned char (**ids)[HOLD_ID_LEN], size_t *n);
 
 /* issue 19: obs: bytes of this process's journal not yet in the database. */
 int64_t journal_backlog(struct journal *);

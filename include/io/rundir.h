@@ -24,5 +24,11 @@ enum rundir_state rundir_check(const char *dir, char *why, size_t len);
  * writable; 0 when dir is usable afterwards, else -1 with a reason.
  */
 int rundir_make(const char *dir, char *why, size_t len);
+/*
+ * 1 when dir is in memory (tmpfs, ramfs): what is there is gone after a
+ * crash or reboot of the machine, so the journal (server.state_dir) should
+ * not be (issue 20).
+ */
+int rundir_volatile(const char *dir);
 
 #endif

@@ -6,6 +6,7 @@
 struct tg_ctx;
 struct db_conn;
 struct arena;
+struct conf;
 
 /* Run the jobs that are due (every 100 ms from the supervisor). */
 void housekeep_tick(struct tg_ctx *, int busy);
@@ -16,5 +17,11 @@ struct arena *housekeep_arena(struct tg_ctx *);
 void housekeep_flush_journal(struct tg_ctx *, int all, int busy);
 /* Close idle or old leases; with all, every one of this process's. */
 void housekeep_close_leases(struct tg_ctx *, int all);
+/*
+ * issue 20: where journals are: dirs[0] state_dir/journal, dirs[1] the old
+ * place run_dir/journal when that differs (else NULL), dirs[2] NULL.  In a.
+ */
+void housekeep_journal_dirs(
+    const struct conf *, struct arena *, const char *dirs[3]);
 
 #endif

@@ -586,6 +586,7 @@ static const struct conf_key keys[] = {
 	{ "server", "respawn_interval",	 set_uint,    CO(respawn_interval),   1, 86400 },
 	{ "server", "pid_file",		 set_str,     CO(pid_file),	      0, 0 },
 	{ "server", "run_dir",		 set_str,     CO(run_dir),	      0, 0 },
+	{ "server", "state_dir",	 set_str,     CO(state_dir),	      0, 0 },
 	{ "server", "mount_prefix",	 set_prefix,  CO(mount_prefix),	      0, 0 },
 	{ "http",   "max_body",		 set_size,    CO(max_body),	      1024, 1ull << 30 },
 	{ "http",   "max_json_depth",	 set_uint,    CO(max_json_depth),     2, 1024 },
@@ -876,6 +877,9 @@ conf_load(const char *path, conf_err_fn errfn, void *arg)
 		perr(&p, "cannot parse the file");
 	}
 	p.line = 0;
+	/* issue 20: no state_dir: the journal stays in run_dir, as before. */
+	if (p.c->state_dir == NULL && p.c->run_dir != NULL)
+		p.c->state_dir = strdup(p.c->run_dir);
 	/* No [limits] defaults line: the built-in ones, sized by the slots. */
 	if (p.c->limits_defaults_raw == NULL)
 		rate_set_default(

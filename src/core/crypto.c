@@ -267,6 +267,33 @@ crypto_hex(const unsigned char *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* crypto_hex's lowercase digits back into n bytes: what tollgate wrote. */
+int
+crypto_unhex(const char *s, size_t n, unsigned char *out)
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		hi = hexval(s[2 * i]);
+		lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void
 crypto_wipe(void *p, size_t n)
 {

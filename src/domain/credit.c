@@ -219,8 +219,8 @@ credit_settle(struct op *op, const struct credit_db *db,
 }
 
 enum tg_err
-credit_sweep(struct db_conn *c, struct arena *a, const char *journal_dir,
-    unsigned limit, unsigned *settled)
+credit_sweep(struct db_conn *c, struct arena *a,
+    const char *const *journal_dirs, unsigned limit, unsigned *settled)
 {
 	unsigned char(*keep)[HOLD_ID_LEN] = NULL;
 	size_t nkeep = 0;
@@ -231,8 +231,8 @@ credit_sweep(struct db_conn *c, struct arena *a, const char *journal_dir,
 	 * database is not charged in full: its write-out charges it exactly.
 	 * When that cannot be told, nothing is swept this time.
 	 */
-	if (journal_dir != NULL &&
-	    journal_pending_holds(journal_dir, c, a, &keep, &nkeep) == -1)
+	if (journal_dirs != NULL &&
+	    journal_pending_holds(journal_dirs, c, a, &keep, &nkeep) == -1)
 		return TG_EUNAVAIL;
 	return ledger_sweep(c, a, limit, keep, nkeep, settled);
 }

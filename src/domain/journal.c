@@ -55,6 +55,7 @@ static const struct {
 
 struct journal {
 	char *dir;
+	char *legacy; /* issue 20: the old place (run_dir), its dead files */
 	char host[64];
 	char name[NAME_MAX_LEN]; /* file name of this process's journal */
 	int fd;			 /* O_APPEND, flocked */
@@ -275,32 +276,6 @@ struct line {
 	int exact; /* an exact hold (lease: its id), settled by its id */
 };
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int
-unhex(const char *s, size_t n, unsigned char *out)
-{
-	size_t i;
-	int hi, lo;
-
-	for (i = 0; i < n; i++) {
-		hi = hexval(s[2 * i]);
-		lo = hexval(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /*
  * Usage columns added since the first journal format: a line written before
  * an upgrade has JOURNAL_COLS_V1 and gets these for the rest.
@@ -331,7 +306,7 @@ parse_val(const char *tok, struct arena *a, struct db_val *v)
 	} else if (tok[0] == 's') {
 		n = strlen(tok + 1);
 		if (n % 2 != 0 || (bin = arena_alloc(a, n / 2 + 1)) == NULL ||
-		    unhex(tok + 1, n / 2, bin) == -1)
+		    crypto_unhex(tok + 1, n / 2, bin) == -1)
 			return -1;
 		bin[n / 2] = '\0';
 		*v = (struct db_val){
@@ -371,10 +346,10 @@ parse_line(char *p, struct arena *a, struct line *l)
 		p += 2;
 	}
 	if ((tok = strtok_r(p, " ", &save)) == NULL || strlen(tok) != 32 ||
-	    unhex(tok, HOLD_ID_LEN, l->lease) == -1)
+	    crypto_unhex(tok, HOLD_ID_LEN, l->lease) == -1)
 		return -1;
 	if ((tok = strtok_r(NULL, " ", &save)) == NULL || strlen(tok) != 32 ||
-	    unhex(tok, HOLD_ID_LEN, l->carve) == -1)
+	    crypto_unhex(tok, HOLD_ID_LEN, l->carve) == -1)
 		return -1;
 	if ((tok = strtok_r(NULL, " ", &save)) == NULL)
 		return -1;
@@ -735,15 +710,15 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 
 /* The file of a dead process: write it out, then remove it and its mark. */
 static void
-adopt(struct journal *j, const char *file, struct db_conn *c, struct arena *a,
-    struct lease_table *lt)
+adopt(struct journal *j, const char *dir, const char *file, struct db_conn *c,
+    struct arena *a, struct lease_table *lt)
 {
 	char path[PATH_MAX_LEN], *mark;
 	int64_t off = 0;
 	enum tg_err rc;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", j->dir, file);
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -766,13 +741,13 @@ adopt(struct journal *j, const char *file, struct db_conn *c, struct arena *a,
 }
 
 static void
-adopt_dead(struct journal *j, struct db_conn *c, struct arena *a,
-    struct lease_table *lt)
+adopt_dead(struct journal *j, const char *dir, struct db_conn *c,
+    struct arena *a, struct lease_table *lt)
 {
 	struct dirent *e;
 	DIR *d;
 
-	if ((d = opendir(j->dir)) == NULL)
+	if (dir == NULL || (d = opendir(dir)) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		size_t n = strlen(e->d_name);
@@ -780,9 +755,16 @@ adopt_dead(struct journal *j, struct db_conn *c, struct arena *a,
 		if (n < 3 || strcmp(e->d_name + n - 2, ".j") != 0 ||
 		    strcmp(e->d_name, j->name) == 0)
 			continue;
-		adopt(j, e->d_name, c, a, lt);
+		adopt(j, dir, e->d_name, c, a, lt);
 	}
 	closedir(d);
+}
+
+void
+journal_also_adopt(struct journal *j, const char *dir)
+{
+	if (j != NULL && dir != NULL && strcmp(dir, j->dir) != 0)
+		j->legacy = strdup(dir);
 }
 
 /* A written-out file that grew big is replaced by a new one. */
@@ -859,8 +841,10 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
 		j->resync = 1;
 dead:
 	/* Dead processes' files: about once a second (ticks are 100 ms). */
-	if (j->ticks++ % 10 == 0)
-		adopt_dead(j, c, a, lt);
+	if (j->ticks++ % 10 == 0) {
+		adopt_dead(j, j->dir, c, a, lt);
+		adopt_dead(j, j->legacy, c, a, lt);
+	}
 	return n;
 }
 
@@ -882,6 +866,7 @@ journal_close(struct journal *j, struct db_conn *c, struct arena *a)
 	pthread_rwlock_destroy(&j->rot);
 	gsync_destroy(&j->gs);
 	free(j->dir);
+	free(j->legacy);
 	free(j);
 }
 
@@ -926,33 +911,23 @@ pending_of(int fd, int64_t off, struct arena *a,
 				memcpy(more, *ids, *n * HOLD_ID_LEN);
 			*ids = more;
 		}
-		if (unhex(p + 2, HOLD_ID_LEN, (*ids)[*n]) == 0)
+		if (crypto_unhex(p + 2, HOLD_ID_LEN, (*ids)[*n]) == 0)
 			(*n)++;
 	}
 	return 0;
 }
 
-/*
- * Reads every journal file of the directory, its unwritten part: the files
- * of live processes too (a write-out may be waiting for the database).
- */
-int
-journal_pending_holds(const char *dir, struct db_conn *c, struct arena *a,
-    unsigned char (**ids)[HOLD_ID_LEN], size_t *n)
+static int
+pending_dir(const char *dir, const char *host, struct db_conn *c,
+    struct arena *a, unsigned char (**ids)[HOLD_ID_LEN], size_t *n, size_t *cap)
 {
-	char host[64], path[PATH_MAX_LEN];
+	char path[PATH_MAX_LEN];
 	struct dirent *e;
-	size_t cap = 0;
 	int64_t off;
 	enum tg_err rc;
 	int fd, ret = 0;
 	DIR *d;
 
-	*ids = NULL;
-	*n = 0;
-	memset(host, 0, sizeof(host));
-	if (gethostname(host, sizeof(host) - 1) == -1)
-		snprintf(host, sizeof(host), "localhost");
 	if ((d = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : -1;
 	while (ret == 0 && (e = readdir(d)) != NULL) {
@@ -970,10 +945,32 @@ journal_pending_holds(const char *dir, struct db_conn *c, struct arena *a,
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 			continue; /* written out and removed since */
-		ret = pending_of(fd, off, a, ids, n, &cap);
+		ret = pending_of(fd, off, a, ids, n, cap);
 		close(fd);
 	}
 	closedir(d);
+	return ret;
+}
+
+/*
+ * Reads every journal file of the directories, its unwritten part: the files
+ * of live processes too (a write-out may be waiting for the database).
+ */
+int
+journal_pending_holds(const char *const *dirs, struct db_conn *c,
+    struct arena *a, unsigned char (**ids)[HOLD_ID_LEN], size_t *n)
+{
+	char host[64];
+	size_t cap = 0;
+	int ret = 0;
+
+	*ids = NULL;
+	*n = 0;
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	for (; ret == 0 && *dirs != NULL; dirs++)
+		ret = pending_dir(*dirs, host, c, a, ids, n, &cap);
 	if (ret == 0 && *n > 1)
 		qsort(*ids, *n, HOLD_ID_LEN, cmp_id);
 	return ret;

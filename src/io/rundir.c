@@ -7,9 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "io/rundir.h"
+
+#define TMPFS_MAGIC_ 0x01021994 /* linux/magic.h, not installed everywhere */
+#define RAMFS_MAGIC_ 0x858458f6
 
 /* The directory dir would be created in ("." for a bare name). */
 static void
@@ -88,4 +92,15 @@ rundir_make(const char *dir, char *why, size_t len)
 	default:
 		return -1;
 	}
+}
+
+int
+rundir_volatile(const char *dir)
+{
+	struct statfs fs;
+
+	if (statfs(dir, &fs) == -1)
+		return 0;
+	return (unsigned long)fs.f_type == TMPFS_MAGIC_ ||
+	    (unsigned long)fs.f_type == RAMFS_MAGIC_;
 }

@@ -16,6 +16,7 @@
 #include "domain/credit.h"
 #include "domain/keys.h"
 #include "proc/cli.h"
+#include "proc/housekeep.h"
 #include "core/conf.h"
 #include "core/crypto.h"
 #include "core/json.h"
@@ -824,6 +825,7 @@ int
 cli_sweep(const struct conf *conf, int argc, char **argv)
 {
 	struct cli x;
+	const char *dirs[3];
 	unsigned n = 0, total = 0;
 	enum tg_err rc;
 
@@ -836,11 +838,9 @@ cli_sweep(const struct conf *conf, int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	do {
+		housekeep_journal_dirs(conf, x.arena, dirs);
 		rc = credit_sweep(x.c, x.arena,
-		    conf->run_dir != NULL
-			? arena_printf(x.arena, "%s/journal", conf->run_dir)
-			: NULL,
-		    500, &n);
+		    conf->state_dir != NULL ? dirs : NULL, 500, &n);
 		total += n;
 		arena_reset(x.arena);
 	} while (rc == TG_OK && n > 0);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "core/arena.h"
 #include "core/conf.h"
@@ -129,6 +130,7 @@ job_sweep(struct tg_ctx *x, int busy)
 	static int64_t last;
 	unsigned every = x->conf->sweep_interval, n = 0;
 	int64_t now = (int64_t)util_now();
+	const char *dirs[3];
 	struct db_conn *c;
 
 	(void)busy;
@@ -137,10 +139,9 @@ job_sweep(struct tg_ctx *x, int busy)
 	last = now;
 	if ((c = housekeep_db(x)) == NULL)
 		return;
-	if (credit_sweep(c, housekeep_arena(x),
-		arena_printf(housekeep_arena(x), "%s/journal",
-		    x->conf->run_dir != NULL ? x->conf->run_dir : "."),
-		SWEEP_BATCH, &n) == TG_OK &&
+	housekeep_journal_dirs(x->conf, housekeep_arena(x), dirs);
+	if (credit_sweep(c, housekeep_arena(x), dirs, SWEEP_BATCH, &n) ==
+		TG_OK &&
 	    n > 0)
 		log_msg(LOG_INFO, "swept %u expired hold(s)", n);
 	if (x->conf->limits_global)
@@ -256,4 +257,17 @@ housekeep_tick(struct tg_ctx *x, int busy)
 		last[i] = now;
 		jobs[i].fn(x, busy);
 	}
+}
+
+void
+housekeep_journal_dirs(
+    const struct conf *c, struct arena *a, const char *dirs[3])
+{
+	dirs[0] = arena_printf(
+	    a, "%s/journal", c->state_dir != NULL ? c->state_dir : ".");
+	dirs[1] = c->run_dir != NULL && c->state_dir != NULL &&
+		strcmp(c->run_dir, c->state_dir) != 0
+	    ? arena_printf(a, "%s/journal", c->run_dir)
+	    : NULL;
+	dirs[2] = NULL;
 }

@@ -169,6 +169,23 @@ load_tokenizers(const struct conf *c)
 }
 
 /*
+ * issue 20: the journal outlives a crash of the machine only on a disk; NULL
+ * when it is on one.
+ */
+static const char *
+state_volatile(const struct conf *c, char *buf, size_t len)
+{
+	if (c->state_dir == NULL || !rundir_volatile(c->state_dir))
+		return NULL;
+	snprintf(buf, len,
+	    "server.state_dir %s is in memory (tmpfs): a crash of the machine "
+	    "loses the journal's lines not yet in the database, journal_sync "
+	    "or not; set it to a directory on disk, such as /var/lib/tollgate",
+	    c->state_dir);
+	return buf;
+}
+
+/*
  * issue 19 (hosting): server.run_dir is made when its parent lets us (a
  * hosting customer's run_dir under $HOME, a fresh /run); when it cannot be
  * had, tollgate serves on with per-process counters and says so here, in
@@ -185,26 +202,44 @@ prepare_run_dir(const struct conf *c)
 		    "server.run_dir: %s; rate limits count per process, no "
 		    "journal and no credit leases: /health says degraded",
 		    why);
+	if (c->state_dir == NULL || c->run_dir == NULL ||
+	    strcmp(c->state_dir, c->run_dir) == 0)
+		;
+	else if (rundir_make(c->state_dir, why, sizeof(why)) != 0)
+		log_msg(LOG_ERR, "server.state_dir: %s; no journal", why);
+	if (state_volatile(c, why, sizeof(why)) != NULL)
+		log_msg(LOG_WARN, "%s", why);
 }
 
 /* issue 19 (hosting): -t reports a run_dir this user cannot have; 0 if fine. */
 static int
 test_run_dir(const struct conf *c, const char *path)
 {
+	const char *dirs[2] = {c->run_dir, c->state_dir};
 	char why[512];
+	int i, ret = 0;
 
-	if (c->run_dir == NULL)
-		return 0;
-	switch (rundir_check(c->run_dir, why, sizeof(why))) {
-	case RUNDIR_OK:
-		return 0;
-	case RUNDIR_ABSENT:
-		fprintf(stderr, "%s: server.run_dir: %s\n", path, why);
-		return 0;
-	default:
-		fprintf(stderr, "%s: server.run_dir: %s\n", path, why);
-		return -1;
+	for (i = 0; i < 2; i++) {
+		if (dirs[i] == NULL ||
+		    (i == 1 && dirs[0] != NULL &&
+			strcmp(dirs[0], dirs[1]) == 0))
+			continue;
+		switch (rundir_check(dirs[i], why, sizeof(why))) {
+		case RUNDIR_OK:
+			break;
+		case RUNDIR_ABSENT:
+			fprintf(stderr, "%s: server.%s: %s\n", path,
+			    i == 0 ? "run_dir" : "state_dir", why);
+			break;
+		default:
+			fprintf(stderr, "%s: server.%s: %s\n", path,
+			    i == 0 ? "run_dir" : "state_dir", why);
+			ret = -1;
+		}
 	}
+	if (state_volatile(c, why, sizeof(why)) != NULL)
+		fprintf(stderr, "%s: warning: %s\n", path, why);
+	return ret;
 }
 
 static int

@@ -133,20 +133,23 @@ load_master(struct tg_ctx *x, const struct conf *c)
 }
 
 static struct journal *
-open_journal(const struct conf *c)
+open_journal(const struct conf *c, struct arena *a)
 {
 	struct journal *j;
-	char *dir = NULL, err[256];
+	const char *dirs[3];
+	char err[256];
 
-	if (asprintf(&dir, "%s/journal", c->run_dir) == -1)
+	if (a == NULL)
 		return NULL;
-	if ((j = journal_open(dir, c->journal_sync, err, sizeof(err))) == NULL)
+	housekeep_journal_dirs(c, a, dirs);
+	if ((j = journal_open(dirs[0], c->journal_sync, err, sizeof(err))) ==
+	    NULL)
 		log_msg(LOG_WARN,
 		    "no journal (%s): requests settle in place only (a "
 		    "settle that cannot reach the database is lost to the "
 		    "sweeper)",
 		    err);
-	free(dir);
+	journal_also_adopt(j, dirs[1]); /* issue 20: files left by an upgrade */
 	return j;
 }
 
@@ -257,8 +260,10 @@ ctx_init(struct tg_ctx *x, const struct conf *c)
 	 * Leases or not: an exact hold whose settle cannot reach the database
 	 * is settled into the journal too (credit.c journal_exact).
 	 */
-	if (c->run_dir != NULL)
-		x->journal = open_journal(c);
+	if (c->state_dir != NULL) {
+		x->journal = open_journal(c, housekeep_arena(x));
+		arena_reset(x->hk_arena);
+	}
 	metrics_open(c->run_dir); /* issue 19: obs (a no-op under the master) */
 	/* A file swapped in since the start: stop rather than share it. */
 	if (shm_refused() != 0)

@@ -147,16 +147,7 @@ jchat() {
 for i in $(seq 6); do jchat; done
 wait_for "the first 6 records in the database" 10 recorded "$UID_" 6 || true
 check "6 records written out by the living workers" test "$(usage_sum "$UID_" | cut -d' ' -f1)" = 6
-LOCKQ="SELECT SLEEP(120) AS journal_lock"
-lock_id() { q "SELECT id FROM information_schema.processlist WHERE info = '$LOCKQ'"; }
-held() { [ -n "$(lock_id)" ]; }
-released() { [ -z "$(lock_id)" ]; }
-ids=$(q "SELECT GROUP_CONCAT(CONCAT('0x', HEX(id))) FROM holds WHERE account_id = $UID_ AND lease = 1 AND state = 'open'")
-check "the user has an open lease ($ids)" test -n "$ids" -a "$ids" != NULL
-sql "$SCRATCH" -e "START TRANSACTION; SELECT COUNT(*) FROM holds WHERE id IN ($ids) FOR UPDATE; $LOCKQ" \
-	>/dev/null 2>&1 &
-owned_pids+=($!)
-check "a session holds the lease rows locked" wait_for "the lock" 10 held
+lease_lock "$UID_"
 for i in $(seq 6); do jchat; done
 sleep 1 # ticks of 100 ms: the write-outs start and block on the lock
 n_db=$(usage_sum "$UID_" | cut -d' ' -f1)
@@ -172,8 +163,7 @@ done
 note "killing workers $dead; their journals: $(tr '\n' ' ' <"$T/dead.files")"
 check "the workers have journal files" test -s "$T/dead.files"
 for v in $dead; do kill -KILL "$v" 2>/dev/null || true; done
-q "KILL $(lock_id)"
-check "the lock is released" wait_for "the lock released" 10 released
+lease_unlock
 mark_rows() { q "SELECT COUNT(*) FROM journal_marks WHERE name LIKE '%/$1'"; }
 gone_files() {
 	local f

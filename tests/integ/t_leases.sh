@@ -254,8 +254,10 @@ if [ -n "$st_pid" ]; then
 	kill "$st_pid" 2>/dev/null
 	wait "$st_pid" 2>/dev/null || true
 	nsync=$(grep -c 'fdatasync(' "$T/sync.trace" || true)
+	# Group commit (io/gsync.c): lines appended at once share a flush, so 4 clients in
+	# flight need at least 20 / 4 flushes (test_journal checks each waits for its own).
 	check "the worker synced the journal before answering ($nsync fdatasync calls for 20 requests)" \
-		test "$nsync" -ge 20
+		test "$nsync" -ge 5
 else
 	note "no strace here: the fdatasync calls are not counted"
 fi

@@ -218,6 +218,26 @@ acct_row() { q "SELECT balance, reserved FROM accounts WHERE user_id = $1" | tr 
 # open_holds UID: the number of open holds; no_open UID: there are none.
 open_holds() { q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND state = 'open'"; }
 no_open() { [ "$(open_holds "$1")" = 0 ]; }
+# lease_lock UID: a session holds UID's open lease rows locked (FOR UPDATE, up to 120 s), so
+# the journal's write-outs for them block at their first statement while answers still go
+# out (carving and the journal need no SQL); lease_unlock ends it. Fails without an open lease.
+LEASE_LOCKQ="SELECT SLEEP(120) AS journal_lock"
+lease_lock_id() { q "SELECT id FROM information_schema.processlist WHERE info = '$LEASE_LOCKQ'"; }
+lease_locked() { [ -n "$(lease_lock_id)" ]; }
+lease_unlocked() { [ -z "$(lease_lock_id)" ]; }
+lease_lock() {
+	local ids
+	ids=$(q "SELECT GROUP_CONCAT(CONCAT('0x', HEX(id))) FROM holds WHERE account_id = $1 AND lease = 1 AND state = 'open'")
+	check "user $1 has an open lease ($ids)" test -n "$ids" -a "$ids" != NULL || return 1
+	sql "$SCRATCH" -e "START TRANSACTION; SELECT COUNT(*) FROM holds WHERE id IN ($ids) FOR UPDATE; $LEASE_LOCKQ" \
+		>/dev/null 2>&1 &
+	owned_pids+=($!)
+	check "a session holds the lease rows locked" wait_for "the lock" 10 lease_locked
+}
+lease_unlock() {
+	q "KILL $(lease_lock_id)"
+	check "the lock is released" wait_for "the lock released" 10 lease_unlocked
+}
 # n_usage UID: the number of usage records; n_usage_pub PUBLIC_ID: the same by public id.
 n_usage() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1"; }
 n_usage_pub() {
