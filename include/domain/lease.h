@@ -111,5 +111,27 @@ void lease_unclaim(struct lease_table *, const struct lease_due *);
 
 /* issue 19: obs: the leases the node holds now. */
 unsigned lease_count(struct lease_table *);
+/* issue 20: a grant to write to a lease's row; raise: then to carve with. */
+struct lease_grant {
+	int lease;
+	unsigned char id[HOLD_ID_LEN];
+	int64_t value;
+	int raise;
+};
+/*
+ * A lease of user_id with room for amount but not the grant (lease_carve
+ * refused it): 1 with the grant that would let it carve, to write to the
+ * lease's row and then apply with lease_granted; 0 when there is none.
+ */
+int lease_short(struct lease_table *, uint64_t user_id, int64_t amount,
+    struct lease_grant *);
+/* A grant now in the lease's row: applied to the table (raised if so). */
+void lease_granted(struct lease_table *, const struct lease_grant *);
+/*
+ * issue 20: write the grants this process's leases need to their rows
+ * (0023_lease_grant.sql), each a statement of its own; the count written.
+ */
+unsigned lease_grant_sync(
+    struct lease_table *, struct db_conn *, struct arena *);
 
 #endif

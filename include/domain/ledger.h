@@ -87,6 +87,9 @@ enum tg_err ledger_lease_close(struct db_conn *, struct arena *,
 /* A lease's charged so far (0 when none), -1 when unknown. */
 int64_t ledger_lease_charged(
     struct db_conn *, struct arena *, const unsigned char id[HOLD_ID_LEN]);
+/* issue 20: an open lease's grant (holds.granted), committed. */
+enum tg_err ledger_lease_grant(struct db_conn *, struct arena *,
+    const unsigned char id[HOLD_ID_LEN], int64_t granted);
 /* 1 when the carve's charge is in the ledger, 0 when not, -1 on error. */
 int ledger_carve_settled(struct db_conn *, struct arena *,
     const unsigned char carve_id[HOLD_ID_LEN]);

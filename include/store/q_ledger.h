@@ -52,6 +52,9 @@ enum tg_err q_lease_close(struct db_conn *, struct arena *,
 /* An open lease's charged so far; TG_ENOENT when not open. */
 enum tg_err q_lease_charged(struct db_conn *, struct arena *,
     const unsigned char id[Q_HOLD_ID_LEN], int64_t *charged);
+/* issue 20: set an open lease's grant (0023_lease_grant.sql). */
+enum tg_err q_lease_grant(struct db_conn *, struct arena *,
+    const unsigned char id[Q_HOLD_ID_LEN], int64_t granted);
 /* Ledger entries with this dedupe key. */
 enum tg_err q_dedupe_count(
     struct db_conn *, struct arena *, const char *dedupe, int64_t *n);

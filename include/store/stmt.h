@@ -97,6 +97,7 @@ enum stmt {
 	STMT_LEASE_CHARGE,   /* CALL tg_lease_charge */
 	STMT_LEASE_CLOSE,    /* CALL tg_lease_close */
 	STMT_LEASE_CHARGED,
+	STMT_LEASE_GRANT, /* issue 20: holds.granted of an open lease */
 	STMT_CARVE_SETTLED,
 	STMT_JOURNAL_LEASE,
 	STMT_JOURNAL_ACCOUNT,

@@ -708,7 +708,6 @@ conf_defaults(void)
 	c->listen_backlog = 4096;
 	c->workers = 2;
 	c->threads = 4;
-	c->max_requests = 0;
 	c->graceful_timeout = 600;
 	c->stop_timeout = 5;
 	c->respawn_threshold = 10;
@@ -764,6 +763,7 @@ conf_defaults(void)
 	c->cache_ttl = 5;
 	c->db_batch_rows = 16;
 	c->lease_idle = 10;
+	c->lease_nano = NANO_PER_USD; /* issue 20: on (lease.c: grants) */
 	c->or_ceiling_nano = NANO_PER_USD / 10;
 	c->or_provider = strdup("openrouter");
 	c->ukey_default_limits.rpm = c->ukey_default_limits.rpd = -1;

@@ -19,6 +19,31 @@
 #include "domain/sandbox.h"
 
 /*
+ * issue 20: a lease with room whose grant ran short between the supervisor's
+ * rounds: raised now in its row, one statement, then carved.  TG_ENOENT when
+ * there is no such lease; a database error as such: the request fails
+ * cleanly (503) rather than take a new lease or an exact hold the money held
+ * in this one would make a refusal (402) for credit the user has.
+ */
+static enum tg_err
+lease_regrant(struct op *op, struct db_conn *c, struct lease_table *lt,
+    const struct credit_ask *ask, struct credit *cr)
+{
+	struct lease_grant g;
+	uint64_t user = (uint64_t)op->who->user_id;
+	enum tg_err rc;
+
+	if (!lease_short(lt, user, ask->amount, &g))
+		return TG_ENOENT;
+	if ((rc = ledger_lease_grant(c, op->arena, g.id, g.value)) != TG_OK)
+		return rc;
+	lease_granted(lt, &g);
+	return lease_carve(lt, user, ask->amount, op->request_id, 0, &cr->carve)
+	    ? TG_OK
+	    : TG_ENOENT;
+}
+
+/*
  * The hold from a lease of this process (lease.h): carved without SQL, or
  * from a lease taken now in one call.  TG_ENOENT when this request takes its
  * own exact hold: no leases, an Idempotency-Key, a key with a credit limit,
@@ -40,7 +65,10 @@ lease_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
 	    ask->amount <= 0 || ask->amount > f->lease_nano / 4)
 		return TG_ENOENT;
 	if (!lease_carve(
-		lt, user, ask->amount, op->request_id, 0, &cr->carve)) {
+		lt, user, ask->amount, op->request_id, 0, &cr->carve) &&
+	    (rc = lease_regrant(op, c, lt, ask, cr)) != TG_OK) {
+		if (rc != TG_ENOENT)
+			return rc;
 		rc = ledger_lease_take(c, op->arena, op->who->user_id,
 		    f->lease_nano, ttl, id, &balance);
 		if (rc == TG_ECREDIT)

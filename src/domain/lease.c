@@ -17,7 +17,7 @@
 #include "io/shm.h"
 #include "core/util.h"
 
-#define LEASE_VERSION 2
+#define LEASE_VERSION 3	   /* issue 20: granted, synced, want, prev */
 #define NLEASES	      1024 /* leases a node holds at once */
 #define NCARVES	      4096 /* requests in flight on leases */
 #define PROBES	      32
@@ -38,6 +38,16 @@ struct lslot {
 	double used;	 /* wall seconds of the last carve or return */
 	double close_at; /* wall: no carve after this */
 	double checked;	 /* wall: pending last compared with the database */
+	/*
+	 * issue 20: what the node may have out (charges and open holds, that
+	 * is amount - avail) is at most granted, and the lease's row says
+	 * synced (-1: still its whole amount) >= granted: a crash of the
+	 * machine then costs the user at most granted - what was used.
+	 */
+	int64_t granted;
+	int64_t synced;
+	int64_t want; /* the largest hold refused for want of grant */
+	int64_t prev; /* amount - avail at the last grant round */
 };
 
 struct cslot {
@@ -83,6 +93,23 @@ lease_close_table(struct lease_table *lt)
 		return;
 	shm_detach(lt->shm);
 	free(lt);
+}
+
+/*
+ * The headroom a lease is granted past what it has out: a sixteenth of it,
+ * four of the largest hold it had to refuse, or three rounds (100 ms each) of
+ * its latest spending, whichever is most.
+ */
+static int64_t
+headroom(const struct lslot *l)
+{
+	int64_t h = l->amount / 16, used = l->amount - l->avail;
+
+	if (4 * l->want > h)
+		h = 4 * l->want;
+	if (3 * (used - l->prev) > h)
+		h = 3 * (used - l->prev);
+	return h;
 }
 
 static size_t
@@ -160,6 +187,11 @@ lease_carve(struct lease_table *lt, uint64_t user, int64_t amount,
 			}
 			if (l->avail < amount)
 				continue;
+			if (l->amount - l->avail + amount > l->granted) {
+				if (amount > l->want)
+					l->want = amount; /* lease_grant_sync */
+				continue;
+			}
 			ok = carve_slot(t, (int)i, amount, out) == 0;
 			break;
 		}
@@ -191,6 +223,11 @@ lease_add(struct lease_table *lt, uint64_t user,
 		l->amount = l->avail = amount;
 		l->balance = balance;
 		l->close_at = close_at;
+		l->want = first;
+		l->granted = first + headroom(l);
+		if (l->granted > amount)
+			l->granted = amount;
+		l->synced = -1; /* the row's NULL: the whole amount */
 		if (carve_slot(t, (int)i, first, out) == 0) {
 			rc = 0;
 		} else {
@@ -516,6 +553,111 @@ lease_sweep(struct lease_table *lt, struct db_conn *c, struct arena *a,
 out:
 	pthread_mutex_unlock(&closer);
 	return n;
+}
+
+#define GRANTS_MAX 64 /* per round (100 ms) */
+
+/*
+ * The grants this process's leases need written, under the lock: a new
+ * lease's row still says its whole amount (lowered to what the table already
+ * holds it to: the row never says less than the table), or a lease short of
+ * headroom (raised: the row first, then the table).
+ */
+static size_t
+grants_due(struct table *t, int32_t me, struct lease_grant *g)
+{
+	size_t i, n = 0;
+	int64_t want;
+
+	for (i = 0; i < NLEASES && n < GRANTS_MAX; i++) {
+		struct lslot *l = &t->l[i];
+
+		if (l->owner != me || l->state == L_CLAIMED)
+			continue;
+		want = l->granted;
+		if (l->state == L_OPEN && l->granted < l->amount &&
+		    l->granted - (l->amount - l->avail) < headroom(l) / 2)
+			want = l->amount - l->avail + headroom(l);
+		if (want > l->amount)
+			want = l->amount;
+		l->prev = l->amount - l->avail;
+		if (want == l->granted && l->synced == l->granted)
+			continue;
+		g[n].lease = (int)i;
+		memcpy(g[n].id, l->id, HOLD_ID_LEN);
+		g[n].raise = want > l->granted;
+		g[n].value = want;
+		n++;
+	}
+	return n;
+}
+
+void
+lease_granted(struct lease_table *lt, const struct lease_grant *g)
+{
+	struct lslot *l;
+
+	shm_lock(lt->shm);
+	l = &lt->t->l[g->lease];
+	if (memcmp(l->id, g->id, HOLD_ID_LEN) == 0) {
+		l->synced = g->value;
+		if (g->raise && g->value > l->granted) {
+			l->granted = g->value;
+			l->want = 0;
+		}
+	}
+	shm_unlock(lt->shm);
+}
+
+int
+lease_short(struct lease_table *lt, uint64_t user, int64_t amount,
+    struct lease_grant *g)
+{
+	struct table *t = lt->t;
+	int32_t me = (int32_t)util_pid();
+	size_t k, i;
+	int found = 0, pass;
+
+	shm_lock(lt->shm);
+	for (pass = 0; pass < 2 && !found; pass++)
+		for (k = 0, i = home(user); k < PROBES;
+		     k++, i = (i + 1) % NLEASES) {
+			struct lslot *l = &t->l[i];
+
+			if (l->owner == 0 || (l->owner == me) != (pass == 0) ||
+			    l->user != user || l->state != L_OPEN ||
+			    l->avail < amount)
+				continue;
+			g->lease = (int)i;
+			memcpy(g->id, l->id, HOLD_ID_LEN);
+			g->value = l->amount - l->avail + amount + headroom(l);
+			if (g->value > l->amount)
+				g->value = l->amount;
+			g->raise = 1;
+			found = 1;
+			break;
+		}
+	shm_unlock(lt->shm);
+	return found;
+}
+
+unsigned
+lease_grant_sync(struct lease_table *lt, struct db_conn *c, struct arena *a)
+{
+	struct lease_grant *g;
+	size_t i, n;
+
+	if (lt == NULL || (g = arena_alloc(a, GRANTS_MAX * sizeof(*g))) == NULL)
+		return 0;
+	shm_lock(lt->shm);
+	n = grants_due(lt->t, (int32_t)util_pid(), g);
+	shm_unlock(lt->shm);
+	for (i = 0; i < n; i++) {
+		if (ledger_lease_grant(c, a, g[i].id, g[i].value) != TG_OK)
+			break; /* the database is unwell: carve within what is granted */
+		lease_granted(lt, &g[i]);
+	}
+	return (unsigned)i;
 }
 
 /* issue 19: obs: leases taken and not yet closed, for /metrics (no lock). */

@@ -180,6 +180,13 @@ ledger_lease_charged(
 	return charged;
 }
 
+enum tg_err
+ledger_lease_grant(struct db_conn *c, struct arena *a,
+    const unsigned char id[HOLD_ID_LEN], int64_t granted)
+{
+	return q_lease_grant(c, a, id, granted);
+}
+
 int
 ledger_carve_settled(struct db_conn *c, struct arena *a,
     const unsigned char carve_id[HOLD_ID_LEN])

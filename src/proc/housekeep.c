@@ -112,6 +112,22 @@ job_leases(struct tg_ctx *x, int busy)
 	housekeep_close_leases(x, 0);
 }
 
+/*
+ * issue 20: leases' grants to their rows (lease_grant_sync), so the sweeper
+ * of a machine that crashed charges no more than may have been used.
+ */
+static void
+job_grants(struct tg_ctx *x, int busy)
+{
+	struct db_conn *c;
+
+	(void)busy;
+	if (x->leases == NULL || (c = housekeep_db(x)) == NULL)
+		return;
+	lease_grant_sync(x->leases, c, housekeep_arena(x));
+	arena_reset(x->hk_arena);
+}
+
 static void
 job_auth(struct tg_ctx *x, int busy)
 {
@@ -232,6 +248,7 @@ static const struct hk_job {
 } jobs[] = {
 	{ 100,	job_journal }, /* settlements on leases reach the database */
 	{ 1000, job_leases },  /* idle leases back, dead processes' closed */
+	{ 100,	job_grants },  /* issue 20: leases' grants to their rows */
 	{ 1000, job_auth },    /* API keys' last-used times out */
 	{ 1000, job_sweep },   /* on its own interval, checked each second */
 	{ 2000, job_or_keys }, /* issue 18: openrouter: users' keys' limits */

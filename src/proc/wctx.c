@@ -170,7 +170,7 @@ open_leases(const struct conf *c)
 	char *path = NULL, err[256];
 
 	if (c->lease_nano == 0 || c->run_dir == NULL ||
-	    asprintf(&path, "%s/tollgate-lease.shm", c->run_dir) == -1)
+	    asprintf(&path, "%s/tollgate-leases.shm", c->run_dir) == -1)
 		return NULL;
 	if ((lt = lease_open(path, err, sizeof(err))) == NULL)
 		log_msg(LOG_WARN,

@@ -341,7 +341,8 @@ render() {
 # tg_conf FILE [section.key=value ...]: writes a tollgate config for the test DB. Later
 # assignments override earlier ones; an empty value drops the key (back to the default).
 # Every test connects from 127.0.0.1 and many share one database, so the built-in
-# registration throttle and per-user limits are off unless a test sets them.
+# registration throttle and per-user limits are off unless a test sets them, and so are the
+# credit leases (on by default: tests of the exact path read balances right after a chat).
 tg_conf() {
 	local file=$1 item key sec
 	shift
@@ -369,6 +370,7 @@ tg_conf() {
 		"debug.routes=on" \
 		"auth.register_per_hour=0" \
 		"limits.defaults=none" \
+		"billing.lease=0" \
 		"$@"; do
 		key=${item%%=*}
 		[ -n "${val[$key]+set}" ] || order+=("$key")
