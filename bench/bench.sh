@@ -281,7 +281,8 @@ wrk_run() {
 	local out
 	local th=2
 	[ "$4" -ge 2 ] || th=1 # wrk wants at least one connection per thread
-	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${DURATION}s" --timeout 30s \
+	# WRK_S: seconds of this run (the API rounds' shorter runs); else DURATION.
+	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${WRK_S:-$DURATION}s" --timeout 30s \
 		-s "$BENCH_SRC/bench/post.lua" "$1" 2>&1)
 	echo "$out" >>"$BENCH_OUT.wrk.log"
 	awk '
@@ -379,7 +380,10 @@ for r in $API_ROWS; do api_wrk "$r" 4 >/dev/null; done
 PEER_WRK=""
 [ -z "$peer" ] || PEER_WRK=$(printf '%s\n' "${PEER_HDR[@]}")
 [ -z "$peer" ] || BENCH_HEADERS=$PEER_WRK wrk_run "$PEER" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
-declare -A nref_rps nref_bad api_rps api_bad api_req
+# The API rows' throughput, by path (the rows, chat, chat_ref and the native references):
+# the mean req/s over the rounds, the requests and the non-2xx answers.
+API_ROUNDS=${BENCH_API_ROUNDS:-4}
+declare -A api_rps api_bad api_req
 # BENCH_QUICK=1: only the latency at c=1; =2: throughput too; for trying a change quickly.
 if [ "${BENCH_QUICK:-}" != 1 ]; then
 	say "throughput at c=16, ${DURATION}s each"
@@ -394,13 +398,26 @@ if [ "${BENCH_QUICK:-}" != 1 ]; then
 	read -r stat_w stat_sync stat_bg <<<"$(stats_delta "$T/stats.before" "$T/stats.after")"
 	f1=$(status_var Innodb_os_log_fsyncs)
 	rss_c16=$(rss_kb)
-	# The API rows next, each native reference just before the rows measured against it.
-	for n in anthropic messages_in anthropic_out gemini gemini_out responses_in; do
-		if [ -n "${NREF_PATH[$n]:-}" ]; then
-			read -r "nref_rps[$n]" _ "nref_bad[$n]" _ <<<"$(nref_wrk "$n" 16)"
-		else
-			read -r "api_rps[$n]" "api_req[$n]" "api_bad[$n]" _ <<<"$(api_wrk "$n" 16)"
-		fi
+	# The API rows next, in API_ROUNDS rounds of DURATION/API_ROUNDS s per path that take
+	# turns with the chat path and its reference again (the chat ratio vs_chat divides by),
+	# each native reference just before the rows measured against it: on a shared host a
+	# block measured a minute later sees another machine, turns spread that over every path.
+	api_s=$((DURATION / API_ROUNDS))
+	[ "$api_s" -ge 1 ] || api_s=1
+	for _ in $(seq "$API_ROUNDS"); do
+		for n in chat_ref chat anthropic messages_in anthropic_out gemini gemini_out responses_in; do
+			case $n in
+			chat_ref) out=$(WRK_S=$api_s wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16) ;;
+			chat) out=$(WRK_S=$api_s wrk_run "$TGU" "$KEY" "$BODY" 16) ;;
+			anthropic | gemini) out=$(WRK_S=$api_s nref_wrk "$n" 16) ;;
+			*) out=$(WRK_S=$api_s api_wrk "$n" 16) ;;
+			esac
+			read -r a_rps a_req a_bad _ <<<"$out"
+			api_rps[$n]=$(awk -v s="${api_rps[$n]:-0}" -v a="$a_rps" -v r="$API_ROUNDS" \
+				'BEGIN {printf "%.1f", s + a / r}')
+			api_req[$n]=$((${api_req[$n]:-0} + a_req))
+			api_bad[$n]=$((${api_bad[$n]:-0} + a_bad))
+		done
 	done
 	# The peer last, after tollgate's database counters were read: it does no database work.
 	[ -z "$peer" ] || read -r pk_rps pk_req pk_bad _ <<<"$(BENCH_HEADERS=$PEER_WRK wrk_run "$PEER" "$MOCK_KEY" "$REF_BODY" 16)"
@@ -451,20 +468,23 @@ ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}
 # The API rows: throughput ratio over their reference's, vs_chat (that ratio over the chat
 # path's), added latency (p50 and p99 minus their reference's); a line each for the summary
 # and a member each of results.json's "apis".
-chat_ratio=$(ratio_of "${tg_rps:-0}" "${ref_rps:-0}")
+chat_ratio=$(ratio_of "${api_rps[chat]:-0}" "${api_rps[chat_ref]:-0}")
+for n in chat chat_ref anthropic gemini; do
+	[ "${api_bad[$n]:-0}" = 0 ] || bad_runs="$bad_runs $n c=16 in the API rounds (${api_bad[$n]} non-2xx);"
+	[ "${api_req[$n]:-1}" != 0 ] || bad_runs="$bad_runs $n c=16 in the API rounds (no answer at all);"
+done
 api_text=""
 api_json=""
 for r in $API_ROWS; do
 	n=${API_REF[$r]}
 	read -r a_req1 a_p50 a_p99 _ _ a_bad1 <<<"$(lat_of "$r")"
 	if [ "$n" = chat ]; then
-		n_rps=${ref_rps:-0} n_p50=$ref_p50 n_p99=$ref_p99 n_bad=${ref_bad:-0}
+		n_rps=${api_rps[chat_ref]:-0} n_p50=$ref_p50 n_p99=$ref_p99
 	else
-		n_rps=${nref_rps[$n]:-0} n_bad=${nref_bad[$n]:-0}
+		n_rps=${api_rps[$n]:-0}
 		read -r n_req1 n_p50 n_p99 _ _ n_bad1 <<<"$(lat_of "ref_$n")"
 		[ "$n_bad1" = 0 ] || bad_runs="$bad_runs reference $n c=1 ($n_bad1 non-2xx);"
 		[ "${n_req1:-0}" != 0 ] || bad_runs="$bad_runs reference $n c=1 (no answer at all);"
-		[ "$n_bad" = 0 ] || bad_runs="$bad_runs reference $n c=16 ($n_bad non-2xx);"
 	fi
 	[ "$a_bad1" = 0 ] || bad_runs="$bad_runs $r c=1 ($a_bad1 non-2xx);"
 	[ "${api_bad[$r]:-0}" = 0 ] || bad_runs="$bad_runs $r c=16 (${api_bad[$r]} non-2xx);"
@@ -477,7 +497,7 @@ for r in $API_ROWS; do
 		"$r" "$n" "$n_rps" "${api_rps[$r]:-0}" "$a_ratio" "$a_vs" "${a_p50%.*}" "${a_p99%.*}" "$a_add50" "$a_add99")$'\n'
 	api_json+="${api_json:+,}\"$r\":{\"reference\":\"$n\",\"reference_rps\":$n_rps,\"rps\":${api_rps[$r]:-0},\"ratio\":$a_ratio,\"vs_chat\":$a_vs,\"p50_us\":${a_p50%.*},\"p99_us\":${a_p99%.*},\"added_p50_us\":$a_add50,\"added_p99_us\":$a_add99,\"requests_c1\":$a_req1}"
 done
-api_head="API rows (issue 20): row, its reference, reference and row req/s at c=16, ratio, vs_chat (chat path's ratio $chat_ratio):"
+api_head="API rows (issue 20), c=16 in $API_ROUNDS interleaved rounds with the chat path (${api_rps[chat]:-0} / ${api_rps[chat_ref]:-0} req/s, ratio $chat_ratio): row, reference, their req/s, ratio, vs_chat; c=1 as above:"
 [ -z "$bad_runs" ] || say "WARNING: answers that were not 2xx:$bad_runs these figures are not valid"
 if [ -n "${BENCH_QUICK:-}" ]; then
 	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, pass-through $pass_rps" \
@@ -693,7 +713,7 @@ cat >"$BENCH_OUT" <<JSON
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many,"c10_at_5s":$rss_c10,"c10_at_end":$rss_long,"c10_seconds":$LONG,"c10_requests":$long_req},
  "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr},
  "shipped":{"lease_usd":"off","workers":2,"threads":4,"rps":$ship_rps,"ratio":$ship_ratio,"reference_p50_us":${sref_p50%.*},"reference_p99_us":${sref_p99%.*},"p50_us":${ship_p50%.*},"p99_us":${ship_p99%.*},"p999_us":$ship_p999,"added_p50_us":$ship_add50,"added_p99_us":$ship_add99,"requests_c1":$ship_req1,"non2xx":$((ship_bad + ship_bad1))},
- "apis":{$api_json},
+ "apis":{"rounds":$API_ROUNDS,"chat_rps":${api_rps[chat]:-0},"chat_reference_rps":${api_rps[chat_ref]:-0},"chat_ratio":$chat_ratio,$api_json},
  "peer":{$peer_json}}
 JSON
 say "results in $BENCH_OUT"
