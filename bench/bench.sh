@@ -90,6 +90,14 @@ TG=("$BENCH_BIN" -c "$T/tg.conf")
 "${TG[@]}" provider add mock openai-compatible "http://127.0.0.1:$MOCK_PORT/v1" >/dev/null
 echo "$MOCK_KEY" | "${TG[@]}" provider key-add mock >/dev/null
 "${TG[@]}" model add bench/m mock m 1.00 2.00 >/dev/null
+# The same mock under its two native wires, for the adapter rows (issue 20): bench/a is
+# served by its Anthropic /v1/messages, bench/g by its Gemini generateContent.
+"${TG[@]}" provider add mock-anthropic anthropic "http://127.0.0.1:$MOCK_PORT/v1" >/dev/null
+echo "$MOCK_KEY" | "${TG[@]}" provider key-add mock-anthropic >/dev/null
+"${TG[@]}" model add bench/a mock-anthropic m 1.00 2.00 >/dev/null
+"${TG[@]}" provider add mock-gemini gemini "http://127.0.0.1:$MOCK_PORT/v1beta" >/dev/null
+echo "$MOCK_KEY" | "${TG[@]}" provider key-add mock-gemini >/dev/null
+"${TG[@]}" model add bench/g mock-gemini m 1.00 2.00 >/dev/null
 KEY=$("${TG[@]}" admin create-user --email "bench-$$@example.com" --credits 1000000)
 
 start_tg() {
@@ -273,7 +281,8 @@ wrk_run() {
 	local out
 	local th=2
 	[ "$4" -ge 2 ] || th=1 # wrk wants at least one connection per thread
-	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${DURATION}s" --timeout 30s \
+	# WRK_S: seconds of this run (the API rounds' shorter runs); else DURATION.
+	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${WRK_S:-$DURATION}s" --timeout 30s \
 		-s "$BENCH_SRC/bench/post.lua" "$1" 2>&1)
 	echo "$out" >>"$BENCH_OUT.wrk.log"
 	awk '
@@ -307,6 +316,42 @@ pct() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) {print 0; exit} i = int(NR
 BODY='{"model":"bench/m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
 REF_BODY='{"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
 FRB='{"model":"m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=2]"}]}'
+
+# The API rows (issue 20): the Anthropic Messages and Responses APIs inbound (to bench/m, the
+# mock's OpenAI wire), the Anthropic and Gemini adapters outbound (chat completions to bench/a
+# and bench/g). Each against the reference of its own wire: nginx straight to the mock's
+# endpoint that speaks it (the client's side for Messages inbound, the upstream's for the
+# adapters; the mock has no Responses endpoint, so Responses inbound takes the chat one).
+# The same question each time: one user turn "hello there", at most 16 tokens.
+API_ROWS="messages_in responses_in anthropic_out gemini_out"
+declare -A API_PATH=([messages_in]=/v1/messages [responses_in]=/v1/responses
+	[anthropic_out]=/v1/chat/completions [gemini_out]=/v1/chat/completions)
+declare -A API_BODY=(
+	[messages_in]='{"model":"bench/m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
+	[responses_in]='{"model":"bench/m","max_output_tokens":16,"input":"hello there"}'
+	[anthropic_out]='{"model":"bench/a","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
+	[gemini_out]='{"model":"bench/g","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}')
+declare -A API_REF=([messages_in]=anthropic [responses_in]=chat [anthropic_out]=anthropic
+	[gemini_out]=gemini)
+# The two native references: path, body, and the key header of their wire (a line each).
+declare -A NREF_PATH=([anthropic]=/v1/messages [gemini]=/v1beta/models/m:generateContent)
+declare -A NREF_BODY=(
+	[anthropic]='{"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
+	[gemini]='{"contents":[{"role":"user","parts":[{"text":"hello there"}]}],"generationConfig":{"maxOutputTokens":16}}')
+declare -A NREF_HDR=([anthropic]="x-api-key: $MOCK_KEY
+anthropic-version: 2023-06-01" [gemini]="x-goog-api-key: $MOCK_KEY")
+# nref_lat NAME: NAME's arguments for bench/lat1 (its headers as -H options)
+nref_lat() {
+	local h
+	printf '%s\n' "ref_$1" "http://127.0.0.1:$REF_PORT${NREF_PATH[$1]}" "$MOCK_KEY" "${NREF_BODY[$1]}"
+	while IFS= read -r h; do printf -- '-H\n%s\n' "$h"; done <<<"${NREF_HDR[$1]}"
+}
+# nref_wrk NAME CONNS, api_wrk ROW CONNS: wrk_run on a native reference or an API row
+nref_wrk() {
+	BENCH_HEADERS=${NREF_HDR[$1]} wrk_run "http://127.0.0.1:$REF_PORT${NREF_PATH[$1]}" "$MOCK_KEY" \
+		"${NREF_BODY[$1]}" "$2"
+}
+api_wrk() { wrk_run "http://127.0.0.1:$TG_PORT${API_PATH[$1]}" "$KEY" "${API_BODY[$1]}" "$2"; }
 if [ "${BENCH_PEER:-on}" = off ]; then
 	peer_skip "BENCH_PEER=off"
 elif peer_install; then
@@ -329,10 +374,16 @@ say "warm-up"
 wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
 wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
 wrk_run "$PASS" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
+for n in anthropic gemini; do nref_wrk $n 4 >/dev/null; done
+for r in $API_ROWS; do api_wrk "$r" 4 >/dev/null; done
 # the peer's headers for wrk (bench/post.lua), one a line; Node's JIT warms up here too.
 PEER_WRK=""
 [ -z "$peer" ] || PEER_WRK=$(printf '%s\n' "${PEER_HDR[@]}")
 [ -z "$peer" ] || BENCH_HEADERS=$PEER_WRK wrk_run "$PEER" "$MOCK_KEY" "$REF_BODY" 4 >/dev/null
+# The API rows' throughput, by path (the rows, chat, chat_ref and the native references):
+# the mean req/s over the rounds, the requests and the non-2xx answers.
+API_ROUNDS=${BENCH_API_ROUNDS:-4}
+declare -A api_rps api_bad api_req
 # BENCH_QUICK=1: only the latency at c=1; =2: throughput too; for trying a change quickly.
 if [ "${BENCH_QUICK:-}" != 1 ]; then
 	say "throughput at c=16, ${DURATION}s each"
@@ -347,6 +398,27 @@ if [ "${BENCH_QUICK:-}" != 1 ]; then
 	read -r stat_w stat_sync stat_bg <<<"$(stats_delta "$T/stats.before" "$T/stats.after")"
 	f1=$(status_var Innodb_os_log_fsyncs)
 	rss_c16=$(rss_kb)
+	# The API rows next, in API_ROUNDS rounds of DURATION/API_ROUNDS s per path that take
+	# turns with the chat path and its reference again (the chat ratio vs_chat divides by),
+	# each native reference just before the rows measured against it: on a shared host a
+	# block measured a minute later sees another machine, turns spread that over every path.
+	api_s=$((DURATION / API_ROUNDS))
+	[ "$api_s" -ge 1 ] || api_s=1
+	for _ in $(seq "$API_ROUNDS"); do
+		for n in chat_ref chat anthropic messages_in anthropic_out gemini gemini_out responses_in; do
+			case $n in
+			chat_ref) out=$(WRK_S=$api_s wrk_run "$REF" "$MOCK_KEY" "$REF_BODY" 16) ;;
+			chat) out=$(WRK_S=$api_s wrk_run "$TGU" "$KEY" "$BODY" 16) ;;
+			anthropic | gemini) out=$(WRK_S=$api_s nref_wrk "$n" 16) ;;
+			*) out=$(WRK_S=$api_s api_wrk "$n" 16) ;;
+			esac
+			read -r a_rps a_req a_bad _ <<<"$out"
+			api_rps[$n]=$(awk -v s="${api_rps[$n]:-0}" -v a="$a_rps" -v r="$API_ROUNDS" \
+				'BEGIN {printf "%.1f", s + a / r}')
+			api_req[$n]=$((${api_req[$n]:-0} + a_req))
+			api_bad[$n]=$((${api_bad[$n]:-0} + a_bad))
+		done
+	done
 	# The peer last, after tollgate's database counters were read: it does no database work.
 	[ -z "$peer" ] || read -r pk_rps pk_req pk_bad _ <<<"$(BENCH_HEADERS=$PEER_WRK wrk_run "$PEER" "$MOCK_KEY" "$REF_BODY" 16)"
 fi
@@ -358,10 +430,15 @@ ROUNDS=8
 # connection idle for 5 s: with BENCH_DURATION above 13 s, lat1 reconnects to it once a round.
 peer_lat=()
 [ -z "$peer" ] || peer_lat=(portkey "$PEER" "$MOCK_KEY" "$REF_BODY" -H "${PEER_HDR[0]}" -H "${PEER_HDR[1]}")
+# The API rows and their two native references are more paths in the same rounds.
+api_lat=()
+mapfile -t -O 0 api_lat < <(nref_lat anthropic; nref_lat gemini)
+for r in $API_ROWS; do api_lat+=("$r" "http://127.0.0.1:$TG_PORT${API_PATH[$r]}" "$KEY" "${API_BODY[$r]}"); done
 say "latency at c=1, $ROUNDS interleaved rounds of $(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')s per path"
 "$BENCH_LAT" $ROUNDS "$(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')" \
 	reference "$REF" "$MOCK_KEY" "$REF_BODY" pass "$PASS" "$MOCK_KEY" "$REF_BODY" \
-	tollgate "$TGU" "$KEY" "$BODY" "${peer_lat[@]}" >"$T/lat1.out" 2>&1 || { cat "$T/lat1.out" >&2; exit 1; }
+	tollgate "$TGU" "$KEY" "$BODY" "${peer_lat[@]}" "${api_lat[@]}" >"$T/lat1.out" 2>&1 ||
+	{ cat "$T/lat1.out" >&2; exit 1; }
 cat "$T/lat1.out" >>"$BENCH_OUT.wrk.log"
 lat_of() { # NAME: "requests p50 p99 p999 max non2xx+errors"
 	awk -v n="$1" '$1 == n {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.out"
@@ -388,6 +465,39 @@ for v in "reference c=1:$ref_req1" "pass-through c=1:$pass_req1" "tollgate c=1:$
 done
 # ratio A B: A / B to 3 places, 0 when B is 0
 ratio_of() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
+# The API rows: throughput ratio over their reference's, vs_chat (that ratio over the chat
+# path's), added latency (p50 and p99 minus their reference's); a line each for the summary
+# and a member each of results.json's "apis".
+chat_ratio=$(ratio_of "${api_rps[chat]:-0}" "${api_rps[chat_ref]:-0}")
+for n in chat chat_ref anthropic gemini; do
+	[ "${api_bad[$n]:-0}" = 0 ] || bad_runs="$bad_runs $n c=16 in the API rounds (${api_bad[$n]} non-2xx);"
+	[ "${api_req[$n]:-1}" != 0 ] || bad_runs="$bad_runs $n c=16 in the API rounds (no answer at all);"
+done
+api_text=""
+api_json=""
+for r in $API_ROWS; do
+	n=${API_REF[$r]}
+	read -r a_req1 a_p50 a_p99 _ _ a_bad1 <<<"$(lat_of "$r")"
+	if [ "$n" = chat ]; then
+		n_rps=${api_rps[chat_ref]:-0} n_p50=$ref_p50 n_p99=$ref_p99
+	else
+		n_rps=${api_rps[$n]:-0}
+		read -r n_req1 n_p50 n_p99 _ _ n_bad1 <<<"$(lat_of "ref_$n")"
+		[ "$n_bad1" = 0 ] || bad_runs="$bad_runs reference $n c=1 ($n_bad1 non-2xx);"
+		[ "${n_req1:-0}" != 0 ] || bad_runs="$bad_runs reference $n c=1 (no answer at all);"
+	fi
+	[ "$a_bad1" = 0 ] || bad_runs="$bad_runs $r c=1 ($a_bad1 non-2xx);"
+	[ "${api_bad[$r]:-0}" = 0 ] || bad_runs="$bad_runs $r c=16 (${api_bad[$r]} non-2xx);"
+	[ "${a_req1:-0}" != 0 ] && [ "${api_req[$r]:-1}" != 0 ] || bad_runs="$bad_runs $r (no answer at all);"
+	a_ratio=$(ratio_of "${api_rps[$r]:-0}" "$n_rps")
+	a_vs=$(ratio_of "$a_ratio" "$chat_ratio")
+	a_add50=$((${a_p50%.*} - ${n_p50%.*}))
+	a_add99=$((${a_p99%.*} - ${n_p99%.*}))
+	api_text+=$(printf '  %-14s %-9s %8s %8s   ratio %s  vs_chat %s   c=1 p50/p99 %s / %s  added %s / %s' \
+		"$r" "$n" "$n_rps" "${api_rps[$r]:-0}" "$a_ratio" "$a_vs" "${a_p50%.*}" "${a_p99%.*}" "$a_add50" "$a_add99")$'\n'
+	api_json+="${api_json:+,}\"$r\":{\"reference\":\"$n\",\"reference_rps\":$n_rps,\"rps\":${api_rps[$r]:-0},\"ratio\":$a_ratio,\"vs_chat\":$a_vs,\"p50_us\":${a_p50%.*},\"p99_us\":${a_p99%.*},\"added_p50_us\":$a_add50,\"added_p99_us\":$a_add99,\"requests_c1\":$a_req1}"
+done
+api_head="API rows (issue 20), c=16 in $API_ROUNDS interleaved rounds with the chat path (${api_rps[chat]:-0} / ${api_rps[chat_ref]:-0} req/s, ratio $chat_ratio): row, reference, their req/s, ratio, vs_chat; c=1 as above:"
 [ -z "$bad_runs" ] || say "WARNING: answers that were not 2xx:$bad_runs these figures are not valid"
 if [ -n "${BENCH_QUICK:-}" ]; then
 	[ "$BENCH_QUICK" = 1 ] || echo "throughput c=16: reference $ref_rps, pass-through $pass_rps" \
@@ -399,6 +509,8 @@ if [ -n "${BENCH_QUICK:-}" ]; then
 	echo "latency c=1 p50/p99 (us): reference ${ref_p50%.*}/${ref_p99%.*}," \
 		"pass-through ${pass_p50%.*}/${pass_p99%.*} (added $((${pass_p50%.*} - ${ref_p50%.*}))/$((${pass_p99%.*} - ${ref_p99%.*})))," \
 		"tollgate ${tg_p50%.*}/${tg_p99%.*}, added $((${tg_p50%.*} - ${ref_p50%.*}))/$((${tg_p99%.*} - ${ref_p99%.*}))"
+	echo "$api_head"
+	printf '%s' "$api_text"
 	if [ -n "$peer" ]; then
 		[ "$BENCH_QUICK" = 1 ] || echo "peer: Portkey $PEER_VERSION throughput c=16 $pk_rps, tollgate / Portkey" \
 			"$(ratio_of "$tg_rps" "$pk_rps")"
@@ -566,6 +678,8 @@ non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket 
 what ships (no credit leases, 2 x 4; the rows above: leases ${LEASE:-off}, 2 x 8):
   throughput, c=16 (req/s)                $ref_rps      $ship_rps   ratio $ship_ratio
   latency p50 / p99, c=1 (us)             ${sref_p50%.*} / ${sref_p99%.*}      ${ship_p50%.*} / ${ship_p99%.*}   added $ship_add50 / $ship_add99 (p99.9 $ship_p999; requests $ship_req1)
+$api_head
+$api_text
 TABLE
 # The peer: its own figures, and tollgate's over them (rps: higher is better for tollgate;
 # latency: lower is).
@@ -599,6 +713,7 @@ cat >"$BENCH_OUT" <<JSON
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many,"c10_at_5s":$rss_c10,"c10_at_end":$rss_long,"c10_seconds":$LONG,"c10_requests":$long_req},
  "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr},
  "shipped":{"lease_usd":"off","workers":2,"threads":4,"rps":$ship_rps,"ratio":$ship_ratio,"reference_p50_us":${sref_p50%.*},"reference_p99_us":${sref_p99%.*},"p50_us":${ship_p50%.*},"p99_us":${ship_p99%.*},"p999_us":$ship_p999,"added_p50_us":$ship_add50,"added_p99_us":$ship_add99,"requests_c1":$ship_req1,"non2xx":$((ship_bad + ship_bad1))},
+ "apis":{"rounds":$API_ROUNDS,"chat_rps":${api_rps[chat]:-0},"chat_reference_rps":${api_rps[chat_ref]:-0},"chat_ratio":$chat_ratio,$api_json},
  "peer":{$peer_json}}
 JSON
 say "results in $BENCH_OUT"

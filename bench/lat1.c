@@ -28,7 +28,7 @@
 #include <string.h>
 #include <time.h>
 
-#define PATHS_MAX   8
+#define PATHS_MAX   16
 #define HDRS_MAX    8	       /* -H headers of one path */
 #define SAMPLES_MAX (1u << 24) /* per path; far above what 10 minutes give */
 

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,25 @@ static const struct echo {
     {"truncation", "\"disabled\""},
     {"user", "null"},
 };
+#define ECHOES (sizeof(echoes) / sizeof(echoes[0]))
+
+/*
+ * The defaults as trees, parsed once: parsing twelve small texts was a
+ * third of a whole answer's cost (issue 20's bench); each response gets a
+ * deep copy (null and true stay jansson's shared singletons).
+ */
+static pthread_once_t echo_once = PTHREAD_ONCE_INIT;
+static json_t *echo_dflt[ECHOES];
+
+static void
+echo_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < ECHOES; i++)
+		echo_dflt[i] =
+		    json_loads(echoes[i].dflt, JSON_DECODE_ANY, NULL);
+}
 
 static json_t *
 response_new(const char *base, long long created, const char *model,
@@ -69,13 +89,14 @@ response_new(const char *base, long long created, const char *model,
 	    "previous_response_id", "store", 0, "usage");
 	if (r == NULL)
 		return NULL;
-	for (i = 0; i < sizeof(echoes) / sizeof(echoes[0]); i++) {
+	pthread_once(&echo_once, echo_init);
+	for (i = 0; i < ECHOES; i++) {
 		v = json_object_get(req, echoes[i].name);
 		if (v != NULL && !json_is_null(v))
 			json_object_set(r, echoes[i].name, v);
 		else
-			json_object_set_new(r, echoes[i].name,
-			    json_loads(echoes[i].dflt, JSON_DECODE_ANY, NULL));
+			json_object_set_new(
+			    r, echoes[i].name, json_deep_copy(echo_dflt[i]));
 	}
 	return r;
 }
@@ -107,7 +128,7 @@ usage_new(const struct token_counts *u)
 #define MARK_SAFE "?tollgate-cost?"
 
 static void
-unmark(json_t *o, const json_t *cost)
+unmark_walk(json_t *o, const json_t *cost, const char *mark)
 {
 	const char *k;
 	json_t *v, *moved;
@@ -115,18 +136,25 @@ unmark(json_t *o, const json_t *cost)
 	size_t i;
 
 	if (json_is_string(o) && o != cost &&
-	    strcmp(json_string_value(o), API_COST_MARK) == 0)
+	    strcmp(json_string_value(o), mark) == 0)
 		json_string_set(o, MARK_SAFE);
 	json_array_foreach(o, i, v)
-		unmark(v, cost);
+		unmark_walk(v, cost, mark);
 	json_object_foreach_safe(o, tmp, k, v) {
-		unmark(v, cost);
-		if (strcmp(k, API_COST_MARK) != 0)
+		unmark_walk(v, cost, mark);
+		if (strcmp(k, mark) != 0)
 			continue;
 		moved = json_incref(v);
 		json_object_del(o, k);
 		json_object_set_new(o, MARK_SAFE, moved);
 	}
+}
+
+/* The mark looked up once per walk, not once per string and key. */
+static void
+unmark(json_t *o, const json_t *cost)
+{
+	unmark_walk(o, cost, API_COST_MARK);
 }
 
 /* The end of a response: its status, why incomplete, usage, cost. */

@@ -712,6 +712,50 @@ t_answer(void **state)
 }
 
 /*
+ * The defaults are parsed once and copied into each response (issue 20's
+ * bench): one response's default trees are its own, so a change to them
+ * (a caller's, or a codec's) shows in no other response.
+ */
+/* o's member key equals the JSON text want. */
+static void
+member_is(const json_t *o, const char *key, const char *want)
+{
+	json_t *w = load(want);
+
+	assert_true(json_equal(json_object_get(o, key), w));
+	json_decref(w);
+}
+
+static void
+t_answer_defaults_own(void **state)
+{
+	json_t *c = load("{\"choices\":[{\"message\":{\"content\":\"Hi\"},"
+			 "\"finish_reason\":\"stop\"}]}");
+	struct api_meta m = {"r1", "p", "x/m", 5, 0, &usage7, NULL};
+	json_t *a, *b;
+
+	(void)state;
+	a = R->answer(c, &m);
+	assert_non_null(a);
+	json_object_set_new(
+	    json_object_get(json_object_get(a, "text"), "format"), "type",
+	    json_string("json_object"));
+	json_object_set_new(json_object_get(a, "metadata"), "k", json_true());
+	json_object_set_new(
+	    json_object_get(a, "reasoning"), "effort", json_string("high"));
+	b = R->answer(c, &m);
+	assert_non_null(b);
+	member_is(b, "text", "{\"format\":{\"type\":\"text\"}}");
+	member_is(b, "metadata", "{}");
+	member_is(b, "reasoning", "{\"effort\":null,\"summary\":null}");
+	member_is(b, "tools", "[]");
+	member_is(b, "tool_choice", "\"auto\"");
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+/*
  * api_dump writes the cost wherever a string is API_COST_MARK: a string a
  * client or a provider chose (a key of an echoed schema, an answer's text)
  * that is exactly the mark must stay a string, and the text JSON.  Found by
@@ -841,6 +885,7 @@ main(void)
 	    cmocka_unit_test(t_stream_gone),
 	    cmocka_unit_test(t_stream_echo),
 	    cmocka_unit_test(t_answer),
+	    cmocka_unit_test(t_answer_defaults_own),
 	    cmocka_unit_test(t_cost_mark_injected),
 	    cmocka_unit_test(t_answer_length),
 	    cmocka_unit_test(t_error),
