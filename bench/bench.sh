@@ -46,16 +46,17 @@ pids+=($!)
 for _ in $(seq 50); do grep -q '^listening on' "$T/log/pass.out" && break; sleep 0.1; done
 [ -S "$T/run/pass.sock" ] || { say "the pass-through did not start"; exit 1; }
 
-# Credit leases (tollgate.conf [billing] lease): on by default; BENCH_LEASE= measures the
-# exact path, one hold per request.
-LEASE=${BENCH_LEASE-1.00}
+# What ships (issue 20): tollgate's own defaults for the rows that count: credit leases
+# (1.00 USD) and 2 workers x 4 threads; BENCH_LEASE=USD sets a lease (0: none). The exact
+# path (lease = 0: a hold and a settle in the database per request) is a row of its own.
+LEASE=${BENCH_LEASE-}
 conf() {
 	cat >"$T/tg.conf" <<CONF
 [server]
 listen = unix:$T/run/tollgate.sock
 listen_mode = 0666
 workers = ${1:-2}
-threads = ${2:-8}
+threads = ${2:-4}
 pid_file = $T/run/tollgate.pid
 run_dir = $T/run
 [http]
@@ -76,7 +77,7 @@ default_max_tokens = 64
 [debug]
 routes = on
 [billing]
-lease = $LEASE
+${LEASE:+lease = $LEASE}
 journal_sync = ${BENCH_JOURNAL_SYNC:-off}
 [limits]
 # One user drives every stream: the built-in per-user limits would refuse most.
@@ -608,31 +609,31 @@ read -r many_rps many_req many_bad many_se <<<"$(BENCH_KEY=$KEY BENCH_BODY=$SLOW
 	wrk_run "$TGU" "$KEY" "$SLOW" "$CONC")"
 rss_many=$(rss_kb)
 
-# --- 6: what ships: the sample configuration's billing (no credit leases: every request holds
-# and settles exactly, two synchronous round trips) and its 2 workers x 4 threads, against
-# the same mock and the same on-disk MariaDB (innodb_flush_log_at_trx_commit = 1). Kept from
-# the bench's: no per-user limits (one user drives every connection), default_max_tokens 64.
-say "what ships: no credit leases, 2 workers x 4 threads: throughput at c=16, latency at c=1"
+# --- 6: the exact path: no credit leases (lease = 0), so every request holds and settles in
+# the database, two synchronous round trips, as every request with an Idempotency-Key or on a
+# key with a credit limit does with leases on; 2 workers x 4 threads, the same mock and the
+# same on-disk MariaDB (innodb_flush_log_at_trx_commit = 1).
+say "the exact path: lease = 0, 2 workers x 4 threads: throughput at c=16, latency at c=1"
 stop_tg
 lease_bench=$LEASE
-LEASE=
+LEASE=0
 conf 2 4
 start_tg
 wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
-read -r ship_rps ship_req ship_bad _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
+read -r ex_rps ex_req ex_bad _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
 "$BENCH_LAT" $ROUNDS "$(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')" \
-	reference "$REF" "$MOCK_KEY" "$REF_BODY" tollgate "$TGU" "$KEY" "$BODY" >"$T/lat1.ship" 2>&1 ||
-	{ cat "$T/lat1.ship" >&2; exit 1; }
-cat "$T/lat1.ship" >>"$BENCH_OUT.wrk.log"
-read -r _ sref_p50 sref_p99 _ _ _ <<<"$(awk '$1 == "reference" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.ship")"
-read -r ship_req1 ship_p50 ship_p99 ship_p999 _ ship_bad1 <<<"$(awk '$1 == "tollgate" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.ship")"
-for v in "shipped c=16:$ship_bad" "shipped c=1:$ship_bad1"; do
+	reference "$REF" "$MOCK_KEY" "$REF_BODY" tollgate "$TGU" "$KEY" "$BODY" >"$T/lat1.exact" 2>&1 ||
+	{ cat "$T/lat1.exact" >&2; exit 1; }
+cat "$T/lat1.exact" >>"$BENCH_OUT.wrk.log"
+read -r _ xref_p50 xref_p99 _ _ _ <<<"$(awk '$1 == "reference" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.exact")"
+read -r ex_req1 ex_p50 ex_p99 ex_p999 _ ex_bad1 <<<"$(awk '$1 == "tollgate" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.exact")"
+for v in "exact c=16:$ex_bad" "exact c=1:$ex_bad1"; do
 	[ "${v##*:}" = 0 ] || bad_runs="$bad_runs ${v%%:*} (${v##*:} non-2xx);"
 done
-[ "${ship_req:-0}" != 0 ] && [ "${ship_req1:-0}" != 0 ] || bad_runs="$bad_runs shipped (no answer at all);"
-ship_ratio=$(ratio_of "$ship_rps" "$ref_rps")
-ship_add50=$((${ship_p50%.*} - ${sref_p50%.*}))
-ship_add99=$((${ship_p99%.*} - ${sref_p99%.*}))
+[ "${ex_req:-0}" != 0 ] && [ "${ex_req1:-0}" != 0 ] || bad_runs="$bad_runs exact (no answer at all);"
+ex_ratio=$(ratio_of "$ex_rps" "$ref_rps")
+ex_add50=$((${ex_p50%.*} - ${xref_p50%.*}))
+ex_add99=$((${ex_p99%.*} - ${xref_p99%.*}))
 LEASE=$lease_bench
 
 # --- the table and the JSON ------------------------------------------------------------------
@@ -671,13 +672,13 @@ streams with lost chunks                  -              $lost of 30
 $CONC streams in flight (1 s each)        -              $many_req done in ${DURATION}s, non-2xx $many_bad, socket errors $many_se
 resident memory idle / c=16 / $CONC (KiB)   -              $rss_idle / $rss_c16 / $rss_many
 resident memory c=10 at 5 s / ${LONG} s (KiB)    -              $rss_c10 / $rss_long (grew $((rss_long - rss_c10)) over $long_req requests)
-SQL statements per request                -              $qpr (credit leases: ${LEASE:-off})
+SQL statements per request                -              $qpr (credit leases: ${LEASE:-the default, 1.00})
   on the request path / by the write-out  -              $sync_pr / $bg_pr
 redo-log fsyncs per request               -              $fpr
 non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket errors $tg_se; pass-through $pass_bad)
-what ships (no credit leases, 2 x 4; the rows above: leases ${LEASE:-off}, 2 x 8):
-  throughput, c=16 (req/s)                $ref_rps      $ship_rps   ratio $ship_ratio
-  latency p50 / p99, c=1 (us)             ${sref_p50%.*} / ${sref_p99%.*}      ${ship_p50%.*} / ${ship_p99%.*}   added $ship_add50 / $ship_add99 (p99.9 $ship_p999; requests $ship_req1)
+the exact path (lease = 0, 2 x 4; the rows above are what ships: leases ${LEASE:-1.00}, 2 x 4):
+  throughput, c=16 (req/s)                $ref_rps      $ex_rps   ratio $ex_ratio
+  latency p50 / p99, c=1 (us)             ${xref_p50%.*} / ${xref_p99%.*}      ${ex_p50%.*} / ${ex_p99%.*}   added $ex_add50 / $ex_add99 (p99.9 $ex_p999; requests $ex_req1)
 $api_head
 $api_text
 TABLE
@@ -703,7 +704,7 @@ else
 fi
 cat >"$BENCH_OUT" <<JSON
 {"date":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","machine":"$(nproc) cores, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo), $(uname -r)",
- "duration_s":$DURATION,"lease_usd":"${LEASE:-off}",
+ "duration_s":$DURATION,"lease_usd":"${LEASE:-default}","config":"what ships: tollgate's defaults (leases 1.00, 2 workers x 4 threads) unless BENCH_LEASE is set",
  "throughput":{"reference_rps":$ref_rps,"tollgate_rps":$tg_rps,"ratio":$ratio,"tollgate_non2xx":$tg_bad},
  "latency_c1_us":{"reference_p50":${ref_p50%.*},"reference_p99":${ref_p99%.*},"tollgate_p50":${tg_p50%.*},"tollgate_p99":${tg_p99%.*},"added_p50":$add50,"added_p99":$add99,"reference_p999":$ref_p999,"tollgate_p999":$tg_p999,"rounds":$ROUNDS,"reference_requests":$ref_req1,"tollgate_requests":$tg_req1},
  "pass_through":{"rps":$pass_rps,"ratio":$pass_ratio,"p50_us":${pass_p50%.*},"p99_us":${pass_p99%.*},"added_p50_us":$padd50,"added_p99_us":$padd99,"p999_us":$pass_p999,"non2xx":$pass_bad},
@@ -712,7 +713,7 @@ cat >"$BENCH_OUT" <<JSON
  "many_streams":{"in_flight":$CONC,"completed":$many_req,"non2xx":$many_bad,"socket_errors":$many_se},
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many,"c10_at_5s":$rss_c10,"c10_at_end":$rss_long,"c10_seconds":$LONG,"c10_requests":$long_req},
  "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr},
- "shipped":{"lease_usd":"off","workers":2,"threads":4,"rps":$ship_rps,"ratio":$ship_ratio,"reference_p50_us":${sref_p50%.*},"reference_p99_us":${sref_p99%.*},"p50_us":${ship_p50%.*},"p99_us":${ship_p99%.*},"p999_us":$ship_p999,"added_p50_us":$ship_add50,"added_p99_us":$ship_add99,"requests_c1":$ship_req1,"non2xx":$((ship_bad + ship_bad1))},
+ "exact":{"lease_usd":"0","workers":2,"threads":4,"rps":$ex_rps,"ratio":$ex_ratio,"reference_p50_us":${xref_p50%.*},"reference_p99_us":${xref_p99%.*},"p50_us":${ex_p50%.*},"p99_us":${ex_p99%.*},"p999_us":$ex_p999,"added_p50_us":$ex_add50,"added_p99_us":$ex_add99,"requests_c1":$ex_req1,"non2xx":$((ex_bad + ex_bad1))},
  "apis":{"rounds":$API_ROUNDS,"chat_rps":${api_rps[chat]:-0},"chat_reference_rps":${api_rps[chat_ref]:-0},"chat_ratio":$chat_ratio,$api_json},
  "peer":{$peer_json}}
 JSON
