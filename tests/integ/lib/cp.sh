@@ -68,7 +68,8 @@ jv() { jq -r "$1" "$T/body" 2>/dev/null || true; }
 
 # is_err STATUS CODE: the last response is STATUS with the OpenAI error shape and error.code CODE.
 is_err() {
-	[ "$code" = "$1" ] && error_shape && json_is ".error.code == \"$2\""
+	# One jq for the shape and the code (checks call this hundreds of times).
+	[ "$code" = "$1" ] && json_is "($ERROR_SHAPE) and .error.code == \"$2\""
 }
 
 # is_err_any STATUS CODE...: like is_err, with error.code any of the CODEs.

@@ -14,7 +14,8 @@ usd_nano() {
 	int=${v%%.*}
 	frac=${v#*.}
 	[ "$frac" != "$v" ] || frac=""
-	frac=$(printf '%-9s' "$frac" | tr ' ' 0)
+	# Zeros on the right up to 9 digits, in the shell (no process: called thousands of times).
+	while [ ${#frac} -lt 9 ]; do frac=${frac}0; done
 	echo "$sign$((10#$int * 1000000000 + 10#$frac))"
 }
 # usd_eq A B: two decimal strings are the same amount (compared as nano integers, exactly).

@@ -21,7 +21,7 @@ privdb_alive() {
 privdb_start() {
 	start_bg privdb mariadbd --no-defaults --user="$(id -un)" --datadir="$(privdb_dir)" \
 		--skip-networking --socket="$T/run/privdb.sock" --pid-file="$T/run/privdb.pid" \
-		--log-error="$T/log/privdb.err" --innodb-buffer-pool-size=32M --skip-log-bin \
+		--log-error="$T/log/privdb.err" --tmpdir="$T/privdb.tmp" --innodb-buffer-pool-size=32M --skip-log-bin \
 		--max-connections=200
 	PRIVDB_PID=$bg_pid
 	wait_for "private mariadbd answers" 60 privdb_alive || {
@@ -45,10 +45,11 @@ privdb_thaw() { kill -CONT "$PRIVDB_PID"; }
 
 privdb_up() {
 	need_cmd mariadb-install-db mariadbd mariadb-admin mariadb
-	mkdir -p "$(privdb_dir)"
+	# A tmpdir of its own (scripts/dev db_start says why).
+	mkdir -p "$(privdb_dir)" "$T/privdb.tmp"
 	chmod 0700 "$(privdb_dir)"
 	mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$(privdb_dir)" \
-		--auth-root-authentication-method=normal --skip-test-db \
+		--auth-root-authentication-method=normal --skip-test-db --tmpdir="$T/privdb.tmp" \
 		>"$T/log/privdb-install.out" 2>&1 || bail "mariadb-install-db for the private server"
 	privdb_start || bail "private mariadbd starts"
 	TOLLGATE_TEST_DB_SOCKET=$T/run/privdb.sock
