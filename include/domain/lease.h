@@ -117,6 +117,7 @@ struct lease_grant {
 	unsigned char id[HOLD_ID_LEN];
 	int64_t value;
 	int raise;
+	double renew; /* > 0: not a grant but a renewal of this many seconds */
 };
 /*
  * A lease of user_id with room for amount but not the grant (lease_carve
@@ -125,6 +126,14 @@ struct lease_grant {
  */
 int lease_short(struct lease_table *, uint64_t user_id, int64_t amount,
     struct lease_grant *);
+/*
+ * A lease of user_id that stopped carving (its span ran out) but has room
+ * for amount, and whose process lives: 1 with a renewal to write to its row
+ * (ledger_lease_renew) and apply with lease_renewed, begun at wall time t0.
+ */
+int lease_drained(struct lease_table *, uint64_t user_id, int64_t amount,
+    struct lease_grant *);
+void lease_renewed(struct lease_table *, const struct lease_grant *, double t0);
 /* A grant now in the lease's row: applied to the table (raised if so). */
 void lease_granted(struct lease_table *, const struct lease_grant *);
 /*

@@ -90,6 +90,9 @@ int64_t ledger_lease_charged(
 /* issue 20: an open lease's grant (holds.granted), committed. */
 enum tg_err ledger_lease_grant(struct db_conn *, struct arena *,
     const unsigned char id[HOLD_ID_LEN], int64_t granted);
+/* issue 20: an open lease's row expires seconds from now; TG_ENOENT if not open. */
+enum tg_err ledger_lease_renew(struct db_conn *, struct arena *,
+    const unsigned char id[HOLD_ID_LEN], int64_t seconds);
 /* 1 when the carve's charge is in the ledger, 0 when not, -1 on error. */
 int ledger_carve_settled(struct db_conn *, struct arena *,
     const unsigned char carve_id[HOLD_ID_LEN]);

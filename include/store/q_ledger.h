@@ -55,6 +55,9 @@ enum tg_err q_lease_charged(struct db_conn *, struct arena *,
 /* issue 20: set an open lease's grant (0023_lease_grant.sql). */
 enum tg_err q_lease_grant(struct db_conn *, struct arena *,
     const unsigned char id[Q_HOLD_ID_LEN], int64_t granted);
+/* issue 20: an open lease expires seconds from now; TG_ENOENT: not open. */
+enum tg_err q_lease_renew(struct db_conn *, struct arena *,
+    const unsigned char id[Q_HOLD_ID_LEN], int64_t seconds);
 /* Ledger entries with this dedupe key. */
 enum tg_err q_dedupe_count(
     struct db_conn *, struct arena *, const char *dedupe, int64_t *n);

@@ -98,6 +98,7 @@ enum stmt {
 	STMT_LEASE_CLOSE,    /* CALL tg_lease_close */
 	STMT_LEASE_CHARGED,
 	STMT_LEASE_GRANT, /* issue 20: holds.granted of an open lease */
+	STMT_LEASE_RENEW, /* issue 20: an open lease's expiry moved on */
 	STMT_CARVE_SETTLED,
 	STMT_JOURNAL_LEASE,
 	STMT_JOURNAL_ACCOUNT,

@@ -44,6 +44,70 @@ lease_regrant(struct op *op, struct db_conn *c, struct lease_table *lt,
 }
 
 /*
+ * issue 20: a lease that stopped carving (its span ran out, the closer has
+ * not returned it yet) while it holds what this request needs: renewed in
+ * its row (one statement) and carved from, rather than refuse a user (402)
+ * whose credit the lease holds.  TG_ENOENT: none (take an exact hold).
+ */
+static enum tg_err
+lease_revive(struct op *op, struct db_conn *c, struct lease_table *lt,
+    const struct credit_ask *ask, struct credit *cr)
+{
+	struct lease_grant g;
+	uint64_t user = (uint64_t)op->who->user_id;
+	double t0 = util_wall();
+	enum tg_err rc;
+
+	if (!lease_drained(lt, user, ask->amount, &g))
+		return TG_ENOENT;
+	if ((rc = ledger_lease_renew(
+		 c, op->arena, g.id, (int64_t)(2 * g.renew) + 1)) != TG_OK)
+		return rc;
+	lease_renewed(lt, &g, t0);
+	if (lease_carve(lt, user, ask->amount, op->request_id, 0, &cr->carve) ==
+	    1)
+		return TG_OK;
+	return lease_regrant(op, c, lt, ask, cr);
+}
+
+/*
+ * A lease taken now in one call, the request's hold its first carve; TG_OK,
+ * TG_ENOENT (an exact hold instead) or the database's error.
+ */
+static enum tg_err
+lease_new(struct op *op, struct db_conn *c, struct lease_table *lt,
+    const struct credit_ask *ask, struct credit *cr)
+{
+	const struct conf *f = op->conf;
+	unsigned char id[HOLD_ID_LEN];
+	unsigned ttl = f->hold_ttl * 2 > 86400 ? 86400 : f->hold_ttl * 2;
+	int64_t balance = 0;
+	enum tg_err rc;
+
+	rc = ledger_lease_take(
+	    c, op->arena, op->who->user_id, f->lease_nano, ttl, id, &balance);
+	/*
+	 * Near the limit: exact holds; unless the user's credit sits in a
+	 * lease of the node that stopped carving (lease_revive).
+	 */
+	if (rc == TG_ECREDIT)
+		return lease_revive(op, c, lt, ask, cr);
+	if (rc != TG_OK)
+		return rc;
+	/*
+	 * Carving stops at half the lease's time: a request started before
+	 * then (at most hold_ttl long) ends before it expires.
+	 */
+	if (lease_add(lt, (uint64_t)op->who->user_id, id, f->lease_nano,
+		balance, util_wall() + ttl / 2.0, ask->amount, op->request_id,
+		&cr->carve) == -1) {
+		ledger_lease_close(c, op->arena, id, 0, 0);
+		return TG_ENOENT;
+	}
+	return TG_OK;
+}
+
+/*
  * The hold from a lease of this process (lease.h): carved without SQL, or
  * from a lease taken now in one call.  TG_ENOENT when this request takes its
  * own exact hold: no leases, an Idempotency-Key, a key with a credit limit,
@@ -53,39 +117,17 @@ static enum tg_err
 lease_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
     const struct credit_ask *ask, struct credit *cr)
 {
-	const struct conf *f = op->conf;
 	struct lease_table *lt = env->leases;
-	uint64_t user = (uint64_t)op->who->user_id;
-	unsigned char id[HOLD_ID_LEN];
-	unsigned ttl = f->hold_ttl * 2 > 86400 ? 86400 : f->hold_ttl * 2;
-	int64_t balance = 0;
 	enum tg_err rc;
 
 	if (lt == NULL || ask->idem != NULL || ask->key_limited ||
-	    ask->amount <= 0 || ask->amount > f->lease_nano / 4)
+	    ask->amount <= 0 || ask->amount > op->conf->lease_nano / 4)
 		return TG_ENOENT;
-	if (!lease_carve(
-		lt, user, ask->amount, op->request_id, 0, &cr->carve) &&
-	    (rc = lease_regrant(op, c, lt, ask, cr)) != TG_OK) {
-		if (rc != TG_ENOENT)
-			return rc;
-		rc = ledger_lease_take(c, op->arena, op->who->user_id,
-		    f->lease_nano, ttl, id, &balance);
-		if (rc == TG_ECREDIT)
-			return TG_ENOENT; /* near the limit: exact holds */
-		if (rc != TG_OK)
-			return rc;
-		/*
-		 * Carving stops at half the lease's time: a request started
-		 * before then (at most hold_ttl long) ends before it expires.
-		 */
-		if (lease_add(lt, user, id, f->lease_nano, balance,
-			util_wall() + ttl / 2.0, ask->amount, op->request_id,
-			&cr->carve) == -1) {
-			ledger_lease_close(c, op->arena, id, 0, 0);
-			return TG_ENOENT;
-		}
-	}
+	if (!lease_carve(lt, (uint64_t)op->who->user_id, ask->amount,
+		op->request_id, 0, &cr->carve) &&
+	    (rc = lease_regrant(op, c, lt, ask, cr)) != TG_OK &&
+	    (rc != TG_ENOENT || (rc = lease_new(op, c, lt, ask, cr)) != TG_OK))
+		return rc;
 	cr->leased = 1;
 	memcpy(cr->hold_id, cr->carve.lease_id, HOLD_ID_LEN);
 	return TG_OK;

@@ -17,7 +17,7 @@
 #include "io/shm.h"
 #include "core/util.h"
 
-#define LEASE_VERSION 3	   /* issue 20: granted, synced, want, prev */
+#define LEASE_VERSION 4	   /* issue 20: granted, synced, want, prev, span */
 #define NLEASES	      1024 /* leases a node holds at once */
 #define NCARVES	      4096 /* requests in flight on leases */
 #define PROBES	      32
@@ -48,6 +48,8 @@ struct lslot {
 	int64_t synced;
 	int64_t want; /* the largest hold refused for want of grant */
 	int64_t prev; /* amount - avail at the last grant round */
+	double
+	    span; /* seconds of carving a renewal gives (half the row's life) */
 };
 
 struct cslot {
@@ -96,17 +98,17 @@ lease_close_table(struct lease_table *lt)
 }
 
 /*
- * The headroom a lease is granted past what it has out: a sixteenth of it,
- * four of the largest hold it had to refuse, or three rounds (100 ms each) of
- * its latest spending, whichever is most.
+ * The headroom a lease is granted past what it has out: an eighth of it,
+ * eight of the largest hold it had to refuse (a burst of requests at once), or
+ * three rounds (100 ms each) of its latest spending, whichever is most.
  */
 static int64_t
 headroom(const struct lslot *l)
 {
-	int64_t h = l->amount / 16, used = l->amount - l->avail;
+	int64_t h = l->amount / 8, used = l->amount - l->avail;
 
-	if (4 * l->want > h)
-		h = 4 * l->want;
+	if (8 * l->want > h)
+		h = 8 * l->want;
 	if (3 * (used - l->prev) > h)
 		h = 3 * (used - l->prev);
 	return h;
@@ -223,6 +225,7 @@ lease_add(struct lease_table *lt, uint64_t user,
 		l->amount = l->avail = amount;
 		l->balance = balance;
 		l->close_at = close_at;
+		l->span = close_at - util_wall();
 		l->want = first;
 		l->granted = first + headroom(l);
 		if (l->granted > amount)
@@ -566,6 +569,7 @@ out:
 static size_t
 grants_due(struct table *t, int32_t me, struct lease_grant *g)
 {
+	double now = util_wall();
 	size_t i, n = 0;
 	int64_t want;
 
@@ -574,6 +578,20 @@ grants_due(struct table *t, int32_t me, struct lease_grant *g)
 
 		if (l->owner != me || l->state == L_CLAIMED)
 			continue;
+		/*
+		 * A lease in use whose carving ends within a quarter of its
+		 * span: its row's life moved on, so a busy user's credit does
+		 * not drain out of it and back in (lease_renewed).
+		 */
+		if (l->state == L_OPEN && l->span > 0 &&
+		    now >= l->close_at - l->span / 4 &&
+		    now - l->used < l->span && n + 1 < GRANTS_MAX) {
+			memset(&g[n], 0, sizeof(g[n]));
+			g[n].lease = (int)i;
+			memcpy(g[n].id, l->id, HOLD_ID_LEN);
+			g[n].renew = l->span;
+			n++;
+		}
 		want = l->granted;
 		if (l->state == L_OPEN && l->granted < l->amount &&
 		    l->granted - (l->amount - l->avail) < headroom(l) / 2)
@@ -583,6 +601,7 @@ grants_due(struct table *t, int32_t me, struct lease_grant *g)
 		l->prev = l->amount - l->avail;
 		if (want == l->granted && l->synced == l->granted)
 			continue;
+		memset(&g[n], 0, sizeof(g[n]));
 		g[n].lease = (int)i;
 		memcpy(g[n].id, l->id, HOLD_ID_LEN);
 		g[n].raise = want > l->granted;
@@ -641,10 +660,52 @@ lease_short(struct lease_table *lt, uint64_t user, int64_t amount,
 	return found;
 }
 
+void
+lease_renewed(struct lease_table *lt, const struct lease_grant *g, double t0)
+{
+	struct lslot *l;
+
+	shm_lock(lt->shm);
+	l = &lt->t->l[g->lease];
+	/* Not if the closer claimed it meanwhile: it closes as it would. */
+	if (memcmp(l->id, g->id, HOLD_ID_LEN) == 0 && l->state != L_CLAIMED) {
+		l->state = L_OPEN;
+		l->close_at = t0 + l->span;
+	}
+	shm_unlock(lt->shm);
+}
+
+int
+lease_drained(struct lease_table *lt, uint64_t user, int64_t amount,
+    struct lease_grant *g)
+{
+	struct table *t = lt->t;
+	size_t k, i;
+	int found = 0;
+
+	shm_lock(lt->shm);
+	for (k = 0, i = home(user); k < PROBES && !found;
+	     k++, i = (i + 1) % NLEASES) {
+		struct lslot *l = &t->l[i];
+
+		if (l->owner == 0 || l->user != user || l->state != L_DRAIN ||
+		    l->avail < amount || l->span <= 0 || dead(l->owner))
+			continue;
+		memset(g, 0, sizeof(*g));
+		g->lease = (int)i;
+		memcpy(g->id, l->id, HOLD_ID_LEN);
+		g->renew = l->span;
+		found = 1;
+	}
+	shm_unlock(lt->shm);
+	return found;
+}
+
 unsigned
 lease_grant_sync(struct lease_table *lt, struct db_conn *c, struct arena *a)
 {
 	struct lease_grant *g;
+	enum tg_err rc;
 	size_t i, n;
 
 	if (lt == NULL || (g = arena_alloc(a, GRANTS_MAX * sizeof(*g))) == NULL)
@@ -653,9 +714,20 @@ lease_grant_sync(struct lease_table *lt, struct db_conn *c, struct arena *a)
 	n = grants_due(lt->t, (int32_t)util_pid(), g);
 	shm_unlock(lt->shm);
 	for (i = 0; i < n; i++) {
-		if (ledger_lease_grant(c, a, g[i].id, g[i].value) != TG_OK)
-			break; /* the database is unwell: carve within what is granted */
-		lease_granted(lt, &g[i]);
+		double t0 = util_wall();
+
+		if (g[i].renew > 0) {
+			rc = ledger_lease_renew(
+			    c, a, g[i].id, (int64_t)(2 * g[i].renew) + 1);
+			if (rc == TG_OK)
+				lease_renewed(lt, &g[i], t0);
+		} else {
+			rc = ledger_lease_grant(c, a, g[i].id, g[i].value);
+			if (rc == TG_OK)
+				lease_granted(lt, &g[i]);
+		}
+		if (rc != TG_OK && rc != TG_ENOENT)
+			break; /* the database is unwell: carve within the grant */
 	}
 	return (unsigned)i;
 }

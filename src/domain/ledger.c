@@ -187,6 +187,13 @@ ledger_lease_grant(struct db_conn *c, struct arena *a,
 	return q_lease_grant(c, a, id, granted);
 }
 
+enum tg_err
+ledger_lease_renew(struct db_conn *c, struct arena *a,
+    const unsigned char id[HOLD_ID_LEN], int64_t seconds)
+{
+	return q_lease_renew(c, a, id, seconds);
+}
+
 int
 ledger_carve_settled(struct db_conn *c, struct arena *a,
     const unsigned char carve_id[HOLD_ID_LEN])

@@ -30,6 +30,7 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_JOURNAL_MARK_DEL, "DELETE FROM journal_marks WHERE name = ?", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_LEASE_CHARGED, "SELECT CAST(COALESCE(charged, 0) AS SIGNED) FROM holds WHERE id = ? AND lease = 1 AND state = 'open'", DB_SF_READ },
 	{ STMT_LEASE_GRANT, "UPDATE holds SET granted = ? WHERE id = ? AND lease = 1 AND state = 'open'", DB_SF_HOT | DB_SF_RETRY },
+	{ STMT_LEASE_RENEW, "UPDATE holds SET expires_at = NOW(6) + INTERVAL ? SECOND WHERE id = ? AND lease = 1 AND state = 'open'", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_CARVE_SETTLED, "SELECT COUNT(*) FROM ledger_entries WHERE dedupe_key = ?", DB_SF_READ },
 	{ STMT_LEDGER_SETTLE, "CALL tg_settle(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_HOLD_MINE, "SELECT COUNT(*) FROM holds WHERE id = ?", DB_SF_READ },
@@ -265,6 +266,19 @@ q_lease_grant(struct db_conn *c, struct arena *a,
 
 	/* 0 rows affected: closed meanwhile (its grant no longer matters). */
 	return db_exec(c, STMT_LEASE_GRANT, p, 2, &res, a);
+}
+
+enum tg_err
+q_lease_renew(struct db_conn *c, struct arena *a,
+    const unsigned char id[Q_HOLD_ID_LEN], int64_t seconds)
+{
+	struct db_val p[2] = {DB_I64(seconds), bin(id)};
+	struct db_rows res;
+	enum tg_err rc;
+
+	if ((rc = db_exec(c, STMT_LEASE_RENEW, p, 2, &res, a)) != TG_OK)
+		return rc;
+	return res.affected == 1 ? TG_OK : TG_ENOENT;
 }
 
 enum tg_err
