@@ -149,7 +149,8 @@ check_defaults(const struct conf *c)
 	assert_str(c->schema_dir, TG_PKGDATADIR "/schema");
 
 	assert_int_equal(c->debug_routes, 0);
-	assert_int_equal(c->lease_nano, 0);
+	/* issue 20: credit leases on by default, 1.00 USD. */
+	assert_int_equal(c->lease_nano, 1000000000);
 	assert_uint_equal(c->lease_idle, 10);
 	assert_int_equal(c->journal_sync, 0);
 	assert_unset(c->allow_params_raw);
@@ -232,6 +233,16 @@ t_billing_leases(void **state)
 	c = load_ok("[billing]\njournal_sync = off\n");
 	assert_int_equal(c->journal_sync, 0);
 	conf_free(c);
+	/* issue 20: 0 or an empty value turns the default leases off. */
+	c = load_ok("[billing]\nlease = 0\n");
+	assert_int_equal(c->lease_nano, 0);
+	conf_free(c);
+	c = load_ok("[billing]\nlease =\n");
+	assert_int_equal(c->lease_nano, 0);
+	conf_free(c);
+	c = load_ok("[server]\nrun_dir = /tmp/r\nstate_dir = /var/lib/x\n");
+	assert_str(c->state_dir, "/var/lib/x");
+	conf_free(c);
 	load_fails_at("[billing]\nlease = 1.00\njournal_sync = maybe\n", 3);
 	load_fails_at("[billing]\nlease_idle = 0\n", 2);
 	/* The write-out's rows per INSERT: 1 to 128. */
@@ -290,6 +301,8 @@ t_defaults_empty_file(void **state)
 	assert_non_null(c);
 	assert_str(c->path, path);
 	check_defaults(c);
+	/* issue 20: no state_dir: the journal stays in run_dir (conf_load). */
+	assert_str(c->state_dir, "/run/tollgate");
 	conf_free(c);
 }
 
