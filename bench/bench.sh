@@ -318,6 +318,15 @@ BODY='{"model":"bench/m","max_tokens":16,"messages":[{"role":"user","content":"h
 REF_BODY='{"model":"m","max_tokens":16,"messages":[{"role":"user","content":"hello there"}]}'
 FRB='{"model":"m","stream":true,"messages":[{"role":"user","content":"hello [mock:words=2]"}]}'
 
+# BENCH_HOLD=FILE: set everything up, write the paths, the key and the body to FILE as shell
+# assignments, and wait (for profiling a standing stack: perf, strace, lat1 by hand).
+if [ -n "${BENCH_HOLD:-}" ]; then
+	printf 'REF=%q\nTGU=%q\nPASS=%q\nKEY=%q\nBODY=%q\nREF_BODY=%q\nBENCH_T=%q\nLAT=%q\n' \
+		"$REF" "$TGU" "$PASS" "$KEY" "$BODY" "$REF_BODY" "$T" "$BENCH_LAT" >"$BENCH_HOLD"
+	say "holding; the stack's variables are in $BENCH_HOLD"
+	while :; do sleep 3600; done
+fi
+
 # The API rows (issue 20): the Anthropic Messages and Responses APIs inbound (to bench/m, the
 # mock's OpenAI wire), the Anthropic and Gemini adapters outbound (chat completions to bench/a
 # and bench/g). Each against the reference of its own wire: nginx straight to the mock's

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "domain/inflight.h"
 #include "io/shm.h"
 
@@ -74,12 +75,19 @@ inflight_begin(const char *run_dir, const struct inflight_rec *rec)
 	if (p == NULL)
 		return -1;
 	shm_lock(region);
-	for (i = 0; i < INFLIGHT_SLOTS && got < 0; i++) {
-		if (p->s[i].pid != 0 && alive(p->s[i].pid))
-			continue;
-		p->s[i].rec = *rec;
-		p->s[i].pid = (int32_t)getpid();
-		got = i;
+	/*
+	 * A free slot first; only when there is none, one a dead process left
+	 * (kill(pid, 0) is a system call per slot, too dear for every request).
+	 */
+	for (i = 0; i < INFLIGHT_SLOTS && got < 0; i++)
+		if (p->s[i].pid == 0)
+			got = i;
+	for (i = 0; i < INFLIGHT_SLOTS && got < 0; i++)
+		if (!alive(p->s[i].pid))
+			got = i;
+	if (got >= 0) {
+		p->s[got].rec = *rec;
+		p->s[got].pid = (int32_t)util_pid();
 	}
 	shm_unlock(region);
 	return got;
@@ -93,7 +101,7 @@ inflight_end(const char *run_dir, int slot)
 	if (p == NULL || slot < 0 || slot >= INFLIGHT_SLOTS)
 		return;
 	shm_lock(region);
-	if (p->s[slot].pid == (int32_t)getpid())
+	if (p->s[slot].pid == (int32_t)util_pid())
 		p->s[slot].pid = 0;
 	shm_unlock(region);
 }

@@ -273,7 +273,7 @@ retire(struct page *p, struct proc *s)
 static struct proc *
 mine(struct page *p)
 {
-	pid_t pid = getpid();
+	pid_t pid = (pid_t)util_pid();
 	size_t i;
 
 	if (__atomic_load_n(&me_pid, __ATOMIC_ACQUIRE) == pid)

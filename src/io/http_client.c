@@ -54,7 +54,7 @@ struct xfer {
 	char *body;	  /* buffered body when on_data is NULL */
 	size_t len;
 	size_t size;
-	size_t body_off;   /* request body bytes handed to libcurl */
+	unsigned prereqs;  /* requests libcurl was about to send */
 	int no_resend;	   /* libcurl wanted to send the body again: refused */
 	enum http_err err; /* set by a callback that stopped the transfer */
 };
@@ -330,39 +330,24 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* CURLOPT_READFUNCTION: the request body, from where libcurl is. */
-static size_t
-on_read(char *p, size_t size, size_t nitems, void *arg)
-{
-	struct xfer *x = arg;
-	size_t n = size * nitems, left = x->req->body_len - x->body_off;
-
-	if (n > left)
-		n = left;
-	if (n > 0)
-		memcpy(p, x->req->body + x->body_off, n);
-	x->body_off += n;
-	return n;
-}
-
 /*
- * CURLOPT_SEEKFUNCTION: libcurl rewinds the body only to send it again,
- * and (7.88) it does so on its own when a reused keep-alive connection
- * dies before any response byte: "Connection died, retrying a fresh
- * connect".  The provider may have read, and may bill, the first copy;
- * a resend is the relay's decision, counted as an attempt, never ours:
- * refuse, and the transfer ends with CURLE_SEND_FAIL_REWIND.  A seek to
- * the start before any byte was read changes nothing and is allowed.
+ * CURLOPT_PREREQFUNCTION: called before each request goes out.  libcurl
+ * (7.88) sends a request again on its own when a reused keep-alive
+ * connection dies before any response byte ("Connection died, retrying a
+ * fresh connect").  The provider may have read, and may bill, the first
+ * copy; a resend is the relay's decision, counted as an attempt, never
+ * libcurl's: a second call for a request with a body stops the transfer.
  */
 static int
-on_seek(void *arg, curl_off_t off, int origin)
+on_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
 {
 	struct xfer *x = arg;
 
-	if (origin == SEEK_SET && off == 0 && x->body_off == 0)
-		return CURL_SEEKFUNC_OK;
+	(void)ip, (void)local_ip, (void)port, (void)local_port;
+	if (x->prereqs++ == 0)
+		return CURL_PREREQFUNC_OK;
 	x->no_resend = 1;
-	return CURL_SEEKFUNC_FAIL;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 /*
@@ -558,15 +543,16 @@ setup(struct http_client *c, const struct http_request *req, struct xfer *x,
 	 */
 	if (sends_body(req)) {
 		/*
-		 * The body through callbacks, not CURLOPT_POSTFIELDS, whose
-		 * resends libcurl makes silently: see on_seek.
+		 * CURLOPT_POSTFIELDS (not copied: req->body outlives the
+		 * transfer) lets libcurl send a body under 64 KiB in the same
+		 * write as the headers: one segment, one wake-up of the
+		 * provider's side.  The silent resend is refused by on_prereq.
 		 */
 		SET(CURLOPT_POST, 1L);
 		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		SET(CURLOPT_READFUNCTION, on_read);
-		SET(CURLOPT_READDATA, x);
-		SET(CURLOPT_SEEKFUNCTION, on_seek);
-		SET(CURLOPT_SEEKDATA, x);
+		SET(CURLOPT_POSTFIELDS, req->body_len > 0 ? req->body : "");
+		SET(CURLOPT_PREREQFUNCTION, on_prereq);
+		SET(CURLOPT_PREREQDATA, x);
 	} else
 		SET(CURLOPT_HTTPGET, 1L);
 	/* PUT, PATCH, DELETE: the same transfer under their own name. */
@@ -624,7 +610,7 @@ classify(struct http_client *c, struct xfer *x, CURLcode cc)
 		snprintf(res->error, sizeof(res->error),
 		    "response body over %zu bytes", x->max_body);
 		return;
-	case CURLE_SEND_FAIL_REWIND:
+	case CURLE_ABORTED_BY_CALLBACK:
 		if (x->no_resend) {
 			/* Gone after the request went out, before any answer. */
 			res->err = HTTP_ECONNECT;
