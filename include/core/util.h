@@ -10,7 +10,12 @@
 
 /* Cryptographically random bytes for identifiers, never for secrets; 0 or -1. */
 int util_random(void *, size_t);
-/* 32 lowercase hex characters + NUL into out[33]; 0 or -1. */
+/*
+ * n (>= 8) bytes: the wall clock's milliseconds (6 bytes, big-endian), then
+ * random; for ids that key index rows.  0 or -1.
+ */
+int util_ordered_id(void *, size_t);
+/* 32 lowercase hex characters + NUL into out[33], time-ordered; 0 or -1. */
 int util_request_id(char out[33]);
 /* A client request id we keep: 1-128 of [A-Za-z0-9._:-]. */
 int util_request_id_ok(const char *);

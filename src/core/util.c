@@ -46,6 +46,30 @@ util_random(void *p, size_t n)
 	return 0;
 }
 
+/*
+ * Random ids keyed index rows at random pages: usage_keys (one row per
+ * request, forever) and the ledger's dedupe keys outgrow a small buffer
+ * pool, and then every write-out read and wrote a page or two per row.
+ * With the time first, new rows go in at the end of those indexes; 80
+ * random bits a millisecond keep ids unique and unguessable.
+ */
+int
+util_ordered_id(void *p, size_t n)
+{
+	unsigned char *b = p;
+	struct timespec ts;
+	uint64_t ms;
+	int i;
+
+	if (n < 8)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+	return util_random(b + 6, n - 6);
+}
+
 int
 util_request_id(char out[33])
 {
@@ -53,7 +77,7 @@ util_request_id(char out[33])
 	unsigned char r[16];
 	size_t i;
 
-	if (util_random(r, sizeof(r)) == -1)
+	if (util_ordered_id(r, sizeof(r)) == -1)
 		return -1;
 	for (i = 0; i < sizeof(r); i++) {
 		out[2 * i] = hex[r[i] >> 4];

@@ -140,7 +140,7 @@ carve_slot(struct table *t, int i, int64_t amount, struct carve *out)
 		t->c[j].owner = (int32_t)util_pid();
 		t->c[j].lease = i;
 		t->c[j].amount = amount;
-		if (util_random(t->c[j].id, HOLD_ID_LEN) == -1) {
+		if (util_ordered_id(t->c[j].id, HOLD_ID_LEN) == -1) {
 			t->c[j].owner = 0;
 			return -1;
 		}

@@ -67,7 +67,7 @@ reserve(struct db_conn *c, struct arena *a, int64_t user_id, int64_t key_id,
 	*why = SHORT_NONE;
 	if (amount < 0 || ttl_s > HOLD_TTL_MAX)
 		return TG_EINVAL;
-	if (util_random(hold_id, HOLD_ID_LEN) == -1)
+	if (util_ordered_id(hold_id, HOLD_ID_LEN) == -1)
 		return TG_ESYSTEM;
 	p[0] = bin(hold_id, HOLD_ID_LEN);
 	p[1] = DB_I64(user_id);

@@ -80,6 +80,42 @@ t_request_id_differs(void **state)
 	assert_string_not_equal(a, b);
 }
 
+/*
+ * Ids that key index rows (request ids in usage_keys, hold and carve ids in
+ * the ledger's dedupe keys) start with the time, so each day's rows go in
+ * at the end of the index instead of at random pages across all of it:
+ * ids taken a millisecond apart sort in the order taken, and the rest of
+ * each id is random.
+ */
+static void
+t_ids_time_ordered(void **state)
+{
+	char r1[33], r2[33];
+	unsigned char h1[16], h2[16], h3[16];
+	struct timespec ms = {0, 2 * 1000 * 1000};
+	struct timespec now;
+	uint64_t t = 0;
+	int i;
+
+	(void)state;
+	assert_int_equal(util_request_id(r1), 0);
+	assert_int_equal(util_ordered_id(h1, sizeof(h1)), 0);
+	nanosleep(&ms, NULL);
+	assert_int_equal(util_request_id(r2), 0);
+	assert_int_equal(util_ordered_id(h2, sizeof(h2)), 0);
+	assert_int_equal(util_ordered_id(h3, sizeof(h3)), 0);
+	assert_true(strcmp(r1, r2) < 0);
+	assert_true(memcmp(h1, h2, sizeof(h1)) < 0);
+	/* The same millisecond: the same prefix, different random tails. */
+	assert_memory_not_equal(h2 + 6, h3 + 6, sizeof(h2) - 6);
+	/* The prefix is the wall clock's milliseconds, big-endian. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (i = 0; i < 6; i++)
+		t = t << 8 | h3[i];
+	assert_true(t <= (uint64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	assert_true(t + 5000 > (uint64_t)now.tv_sec * 1000);
+}
+
 static void
 t_request_id_ok(void **state)
 {
@@ -367,6 +403,7 @@ main(void)
 	    cmocka_unit_test(t_request_id_format),
 	    cmocka_unit_test(t_request_id_differs),
 	    cmocka_unit_test(t_request_id_ok),
+	    cmocka_unit_test(t_ids_time_ordered),
 	    cmocka_unit_test(t_now_monotonic),
 	    cmocka_unit_test(t_iso8601),
 	    cmocka_unit_test(t_parse_size),
