@@ -19,6 +19,11 @@ int util_ordered_id(void *, size_t);
 int util_request_id(char out[33]);
 /* A client request id we keep: 1-128 of [A-Za-z0-9._:-]. */
 int util_request_id_ok(const char *);
+/*
+ * Whether process pid runs: 1 when it exists and is no zombie (a killed
+ * process whose parent died too stays one until init reaps it).
+ */
+int util_pid_alive(int pid);
 /* This process's id, without a system call after the first (reset on fork). */
 int util_pid(void);
 /* Monotonic seconds. */

@@ -96,6 +96,11 @@ int lease_next_due(
 struct db_conn;
 struct arena;
 /*
+ * Leases still open that this process could close at its exit: its own and
+ * dead processes' (a sibling's lines may still be pending on them).
+ */
+unsigned lease_left(struct lease_table *);
+/*
  * Close up to max leases due (lease_next_due) in the database, charging the
  * carves that never settled.  Returns how many; one thread of a process at a
  * time (another caller returns 0 at once).

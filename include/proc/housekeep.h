@@ -17,6 +17,8 @@ struct arena *housekeep_arena(struct tg_ctx *);
 void housekeep_flush_journal(struct tg_ctx *, int all, int busy);
 /* Close idle or old leases; with all, every one of this process's. */
 void housekeep_close_leases(struct tg_ctx *, int all);
+/* At exit: the journal out and every lease closed that this process can close. */
+void housekeep_stop_leases(struct tg_ctx *);
 /*
  * issue 20: where journals are: dirs[0] state_dir/journal, dirs[1] the old
  * place run_dir/journal when that differs (else NULL), dirs[2] NULL.  In a.

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +102,33 @@ util_request_id_ok(const char *s)
 			return 0;
 	}
 	return n > 0;
+}
+
+/*
+ * kill(pid, 0) says a zombie lives: /proc says what it is.  Not on a
+ * request's path: the sweeps and a table full of others' slots ask.
+ */
+int
+util_pid_alive(int pid)
+{
+	char path[32], buf[128], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno != EPERM))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno != ENOENT; /* no /proc: trust kill() */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return 1;
+	return p[2] != 'Z' && p[2] != 'X';
 }
 
 static int my_pid;

@@ -63,7 +63,7 @@ page(const char *run_dir)
 static int
 alive(int32_t pid)
 {
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	return util_pid_alive(pid);
 }
 
 int

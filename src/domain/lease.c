@@ -123,7 +123,7 @@ home(uint64_t user)
 static int
 dead(int32_t pid)
 {
-	return pid == -1 || (pid > 0 && kill(pid, 0) == -1 && errno == ESRCH);
+	return pid == -1 || (pid > 0 && !util_pid_alive(pid));
 }
 
 /* A free carve slot for lease i, or -1.  Locked. */
@@ -409,6 +409,23 @@ claim(struct table *t, int i, struct lease_due *out)
 	}
 }
 
+unsigned
+lease_left(struct lease_table *lt)
+{
+	int32_t me = (int32_t)util_pid();
+	unsigned n = 0;
+	size_t i;
+
+	if (lt == NULL)
+		return 0;
+	shm_lock(lt->shm);
+	for (i = 0; i < NLEASES; i++)
+		n += lt->t->l[i].owner != 0 &&
+		    (lt->t->l[i].owner == me || dead(lt->t->l[i].owner));
+	shm_unlock(lt->shm);
+	return n;
+}
+
 int
 lease_next_due(
     struct lease_table *lt, double idle_s, int all, struct lease_due *out)
@@ -444,7 +461,8 @@ lease_next_due(
 			found = 1;
 			continue;
 		}
-		if (now >= l->close_at)
+		/* At exit (all), no sibling carves from it any more either. */
+		if (all || now >= l->close_at)
 			l->state = L_DRAIN;
 		/* A carver that died never gives its carve back: recount. */
 		if (l->open > 0 && now - l->used >= idle_s)

@@ -211,8 +211,7 @@ reap(struct table *t)
 	size_t i, j;
 
 	for (i = 0; i < NFLIGHTS; i++) {
-		if (t->f[i].pid == 0 || kill(t->f[i].pid, 0) == 0 ||
-		    errno != ESRCH)
+		if (t->f[i].pid == 0 || util_pid_alive(t->f[i].pid))
 			continue;
 		for (j = 0; j < t->f[i].n; j++)
 			if ((e = find(t, t->f[i].keys[j], 0)) != NULL &&

@@ -254,7 +254,7 @@ metrics_rate_limited(void)
 static int
 alive(int32_t pid)
 {
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	return util_pid_alive(pid);
 }
 
 /* Keep a dead process's counters before its slot is taken again. */

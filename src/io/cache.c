@@ -56,7 +56,7 @@ struct cache {
 static int
 pid_alive(int32_t pid)
 {
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	return util_pid_alive(pid);
 }
 
 /* A counter slot for this process: a free one, or a dead process's. */

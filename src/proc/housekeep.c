@@ -33,6 +33,7 @@
  */
 #define HK_ARENA_BYTES	(3u << 20)
 #define SWEEP_BATCH	100
+#define STOP_LEASES_MS	3000 /* at exit: how long to wait for siblings' lines */
 #define CONV_PURGE_BITE 1000 /* issue 18: convlog: rows per DELETE */
 
 /*
@@ -75,6 +76,28 @@ housekeep_close_leases(struct tg_ctx *x, int all)
 	lease_sweep(x->leases, c, housekeep_arena(x), x->conf->lease_idle, all,
 	    all ? 1024 : 16);
 	arena_reset(x->hk_arena);
+}
+
+/*
+ * At exit: the journal out, then every lease this process holds closed.  A
+ * lease it holds (or adopts from a process that died) may still count lines
+ * a sibling wrote and has not written out yet: the sibling writes them out
+ * at its own exit, so look again for a while rather than leave the lease
+ * open with nobody to close it (STOP_LEASES_MS).
+ */
+void
+housekeep_stop_leases(struct tg_ctx *x)
+{
+	struct timespec pause = {0, 50 * 1000 * 1000};
+	int i;
+
+	for (i = 0; i < STOP_LEASES_MS / 50; i++) {
+		housekeep_flush_journal(x, 1, 1);
+		housekeep_close_leases(x, 1);
+		if (lease_left(x->leases) == 0)
+			break;
+		nanosleep(&pause, NULL);
+	}
 }
 
 /*

@@ -24,7 +24,7 @@
 static int
 alive(int64_t pid)
 {
-	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	return util_pid_alive((int)pid);
 }
 
 static void

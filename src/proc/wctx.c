@@ -276,8 +276,7 @@ ctx_fini(struct tg_ctx *x)
 {
 	if (x->db != NULL) {
 		auth_flush(x->db);
-		housekeep_flush_journal(x, 1, 1);
-		housekeep_close_leases(x, 1);
+		housekeep_stop_leases(x);
 		close_journal(x);
 	}
 	if (x->hk != NULL)

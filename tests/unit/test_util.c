@@ -1,7 +1,9 @@
 /* test_util.c: unit tests for ids, time, number parsing and percent-decoding */
 #include "test_common.h"
 
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -114,6 +116,36 @@ t_ids_time_ordered(void **state)
 		t = t << 8 | h3[i];
 	assert_true(t <= (uint64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	assert_true(t + 5000 > (uint64_t)now.tv_sec * 1000);
+}
+
+/*
+ * A process killed while its parent is gone too stays a zombie until init
+ * reaps it, and kill(pid, 0) still succeeds: the leases, carves and slots it
+ * owned must count as a dead process's all the same (t_state_dir: a crashed
+ * node's lease was never adopted while its worker was an unreaped zombie).
+ */
+static void
+t_pid_alive_zombie(void **state)
+{
+	struct timespec ms = {0, 20 * 1000 * 1000};
+	pid_t child;
+	int st, i;
+
+	(void)state;
+	assert_true(util_pid_alive(getpid()));
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	/* Not reaped: a zombie once it has exited. */
+	for (i = 0; i < 100 && util_pid_alive(child); i++)
+		nanosleep(&ms, NULL);
+	assert_false(util_pid_alive(child));
+	assert_int_equal(kill(child, 0), 0); /* what the old check saw */
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_false(util_pid_alive(child));
+	assert_false(util_pid_alive(0));
+	assert_false(util_pid_alive(-1));
 }
 
 static void
@@ -404,6 +436,7 @@ main(void)
 	    cmocka_unit_test(t_request_id_differs),
 	    cmocka_unit_test(t_request_id_ok),
 	    cmocka_unit_test(t_ids_time_ordered),
+	    cmocka_unit_test(t_pid_alive_zombie),
 	    cmocka_unit_test(t_now_monotonic),
 	    cmocka_unit_test(t_iso8601),
 	    cmocka_unit_test(t_parse_size),
