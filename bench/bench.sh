@@ -295,10 +295,10 @@ wrk_run() {
 }
 # tg_stats FILE: "pid statements background" of each worker that answered /_debug/stats (it
 # answers for the process that serves it: ask in parallel, so nginx spreads the requests over
-# its connections, until two workers have answered or six rounds went by).
+# its connections, until two workers have answered or twelve rounds went by).
 tg_stats() {
 	: >"$T/stats.json"
-	for _ in 1 2 3 4 5 6; do
+	for _ in $(seq 12); do
 		seq 32 | xargs -P 16 -I{} sh -c 'curl -s -m 5 "$0"; echo' \
 			"http://127.0.0.1:$TG_PORT/_debug/stats" >>"$T/stats.json"
 		[ "$(jq -s '[.[] | select(.pid != null) | .pid] | unique | length' "$T/stats.json")" -ge 2 ] && break
@@ -306,11 +306,12 @@ tg_stats() {
 	jq -rs '[.[] | select(.pid != null)] | group_by(.pid) | map(max_by(.statements)) | .[] |
 		"\(.pid) \(.statements) \(.statements_background)"' "$T/stats.json" >"$1"
 }
-# stats_delta BEFORE AFTER: "workers request-path write-out" statements between the two; a
-# worker not seen before had served nothing, and counts from zero.
+# stats_delta BEFORE AFTER: "workers request-path write-out" statements between the two, over
+# the workers seen both times (one seen only after would count everything it did before the
+# run: the figures then print as n/a, as the workers seen are fewer than two).
 stats_delta() {
 	awk 'NR == FNR {s[$1] = $2; b[$1] = $3; next}
-		{n++; bg += $3 - b[$1]; all += $2 - s[$1]} END {print n + 0, all - bg, bg + 0}' "$1" "$2"
+		($1 in s) {n++; bg += $3 - b[$1]; all += $2 - s[$1]} END {print n + 0, all - bg, bg + 0}' "$1" "$2"
 }
 pct() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) {print 0; exit} i = int(NR * '"$1"' / 100 + 0.999); if (i < 1) i = 1; print a[i]}'; }
 
