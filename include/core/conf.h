@@ -124,6 +124,7 @@ struct conf {
 	int64_t lease_nano;  /* credit lease size per process and user; 0 off */
 	unsigned lease_idle; /* seconds before an unused lease is returned */
 	int journal_sync;    /* fdatasync each journal line before answering */
+	int exact_journal; /* issue 20: exact holds settle through the journal */
 	char *
 	    tokenizer_dir; /* BPE ranks for estimates (tokenize.h); NULL none */
 	/* issue 18: money */

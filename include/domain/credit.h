@@ -48,6 +48,8 @@ struct credit {
 	int leased;
 	struct carve carve;
 	int64_t reserve_balance; /* the account's just after the hold */
+	int by_journal; /* issue 20: an exact hold settled through the journal */
+	int64_t released; /* the user's releases unwritten at the hold */
 };
 
 /* What a reservation needs to know about the request. */

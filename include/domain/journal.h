@@ -29,19 +29,25 @@ struct db_val;
 struct lease_table;
 
 /*
- * Two kinds of record.  A carve (exact = 0): lease_id and carve_id, a charge
- * within the carve.  An exact hold (exact = 1) whose settle could not reach
- * the database: lease_id is the hold's id (carve_id unused); written out by
- * the same procedure as the online settle (ledger_settle_usage), which is
- * idempotent by the hold id, so a replay charges it once.
+ * Three kinds of record.  A carve (JR_CARVE): lease_id and carve_id, a
+ * charge within the carve.  An exact hold settled through the journal
+ * (JR_HOLD, issue 20: the exact path's settle off the request path): lease_id
+ * is the hold's id, amount what it holds; the write-out closes it in the
+ * batch's transaction (charge and release entries, the account's and the
+ * key's share, the usage record), once: a hold no longer open moves nothing.
+ * An exact hold whose settle could not reach the database (JR_EXACT):
+ * lease_id is the hold's id; written out by the same procedure as the online
+ * settle (ledger_settle_usage), which is idempotent by the hold id.
  */
+enum journal_as { JR_CARVE, JR_EXACT, JR_HOLD };
 struct journal_rec {
 	unsigned char lease_id[HOLD_ID_LEN];
 	unsigned char carve_id[HOLD_ID_LEN];
 	int64_t user_id, key_id;
-	int64_t charge; /* a carve's within it: overruns settle in place */
+	int64_t charge; /* within the carve or hold: overruns settle in place */
+	int64_t amount; /* JR_HOLD: the hold's amount */
 	const struct db_val *usage; /* LEDGER_USAGE_COLS, as usage_params */
-	int exact;		    /* an exact hold, not a carve */
+	enum journal_as as;
 };
 
 /*
@@ -97,6 +103,22 @@ int journal_flush(
  */
 int journal_pending_holds(const char *const *dirs, struct db_conn *,
     struct arena *, unsigned char (**ids)[HOLD_ID_LEN], size_t *n);
+/*
+ * issue 20: a reservation refused for want of credit while settlements of
+ * the same user wait in this node's journals (any process's), whose releases
+ * would have made room: waits up to wait_ms for them to be written out.
+ * 1 when there were some and none is left (reserve again), 0 else.
+ */
+int journal_wait_user(struct journal *, struct db_conn *, struct arena *,
+    int64_t user_id, unsigned wait_ms);
+
+/*
+ * issue 20: the node's table of exact holds' releases (releases.h) in the
+ * file path (NULL: this process's own), kept by appends and write-outs.
+ */
+void journal_releases(struct journal *, const char *path);
+/* The user's releases not yet in the database: add them to its balance. */
+int64_t journal_released(struct journal *, int64_t user_id);
 
 /* issue 19: obs: bytes of this process's journal not yet in the database. */
 int64_t journal_backlog(struct journal *);

@@ -101,6 +101,7 @@ enum stmt {
 	STMT_LEASE_RENEW, /* issue 20: an open lease's expiry moved on */
 	STMT_CARVE_SETTLED,
 	STMT_JOURNAL_LEASE,
+	STMT_JOURNAL_HOLD, /* issue 20: an exact hold settled in a write-out */
 	STMT_JOURNAL_ACCOUNT,
 	STMT_JOURNAL_KEY,
 	STMT_JOURNAL_MARK_SET,

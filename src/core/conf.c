@@ -649,6 +649,7 @@ static const struct conf_key keys[] = {
 	{ "billing", "lease",		 set_usd,     CO(lease_nano),	      0, 1000 },
 	{ "billing", "lease_idle",	 set_uint,    CO(lease_idle),	      1, 3600 },
 	{ "billing", "journal_sync",	 set_bool,    CO(journal_sync),	      0, 0 },
+	{ "billing", "exact_journal",	 set_bool,    CO(exact_journal),      0, 0 },
 	{ "billing", "tokenizer_dir",	 set_str,     CO(tokenizer_dir),      0, 0 },
 	/* issue 18: money */
 	{ "billing", "webhook_secret_file", set_str,  CO(webhook_secret_file), 0, 0 },
@@ -700,12 +701,8 @@ conf_defaults(void)
 	c->listen = strdup("unix:/run/tollgate/tollgate.sock");
 	c->listen_mode = 0660;
 	c->test_credits = NANO_PER_USD; /* issue 18: $1.00 a day */
-	/*
-	 * A burst of new connections (a thousand streams opening at once)
-	 * overflows a short queue, and a full unix socket queue is a 502 from
-	 * the web server, not a wait.  The kernel caps it at somaxconn.
-	 */
-	c->listen_backlog = 4096;
+	/* A burst of connections overflows a short queue: a 502, not a wait. */
+	c->listen_backlog = 4096; /* (the kernel caps it at somaxconn) */
 	c->workers = 2;
 	c->threads = 4;
 	c->graceful_timeout = 600;
@@ -764,6 +761,7 @@ conf_defaults(void)
 	c->db_batch_rows = 16;
 	c->lease_idle = 10;
 	c->lease_nano = NANO_PER_USD; /* issue 20: on (lease.c: grants) */
+	c->exact_journal = 1; /* issue 20: the exact path's settle, too */
 	c->or_ceiling_nano = NANO_PER_USD / 10;
 	c->or_provider = strdup("openrouter");
 	c->ukey_default_limits.rpm = c->ukey_default_limits.rpd = -1;

@@ -19,6 +19,12 @@
 #include "domain/sandbox.h"
 
 /*
+ * issue 20: how long a reservation refused for want of credit waits for the
+ * user's settlements in the journal (written out within a tick, 100 ms).
+ */
+#define WAIT_PENDING_MS 250
+
+/*
  * issue 20: a lease with room whose grant ran short between the supervisor's
  * rounds: raised now in its row, one statement, then carved.  TG_ENOENT when
  * there is no such lease; a database error as such: the request fails
@@ -133,6 +139,30 @@ lease_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
 	return TG_OK;
 }
 
+/*
+ * An exact hold.  issue 20: refused for want of credit while settlements of
+ * this user wait in the node's journals, whose releases would have made room:
+ * reserved again once they are written out (a user or key near its limit is
+ * not refused for what the last requests did not use).
+ */
+static enum tg_err
+exact_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
+    const struct credit_ask *ask, struct credit *cr)
+{
+	enum tg_err rc;
+	int again = 1;
+
+	do
+		rc = ledger_reserve(c, op->arena, sandbox_account(op->who),
+		    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
+		    cr->hold_id, &cr->replayed, &cr->short_of,
+		    &cr->reserve_balance);
+	while (rc == TG_ECREDIT && again-- > 0 && op->conf->exact_journal &&
+	    journal_wait_user(env->journal, c, op->arena, op->who->user_id,
+		WAIT_PENDING_MS) == 1);
+	return rc;
+}
+
 enum tg_err
 credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
     const struct credit_ask *ask, struct credit *cr)
@@ -141,6 +171,7 @@ credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
 
 	memset(cr, 0, sizeof(*cr));
 	cr->hold = ask->amount;
+	cr->reserve_balance = INT64_MIN;
 	/*
 	 * A test key pays from its sandbox (refilled on the day's first use),
 	 * always by exact holds: leases are for the live hot path.
@@ -152,11 +183,22 @@ credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
 	} else {
 		rc = lease_hold(op, c, env, ask, cr);
 	}
-	if (rc == TG_ENOENT)
-		rc = ledger_reserve(c, op->arena, sandbox_account(op->who),
-		    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
-		    cr->hold_id, &cr->replayed, &cr->short_of,
-		    &cr->reserve_balance);
+	if (rc == TG_ENOENT) {
+		rc = exact_hold(op, c, env, ask, cr);
+		/*
+		 * issue 20: settled through the journal, off the request path;
+		 * not a test key's (its sandbox account is not its user's), not
+		 * with an Idempotency-Key (its replay is kept on the record at
+		 * once), not when the balance after the hold is unknown.
+		 */
+		cr->by_journal = rc == TG_OK && op->conf->exact_journal &&
+		    env->journal != NULL && ask->idem == NULL &&
+		    !op->who->test && cr->reserve_balance != INT64_MIN;
+		/* What the user's unwritten lines will give back (releases.h). */
+		if (rc == TG_OK && env->journal != NULL)
+			cr->released =
+			    journal_released(env->journal, op->who->user_id);
+	}
 	if (rc == TG_OK && !cr->replayed)
 		cr->held = 1;
 	return rc;
@@ -174,7 +216,7 @@ journal_settle(struct op *op, const struct credit_env *env, struct credit *cr,
 	struct journal_rec jr;
 	int64_t balance = 0;
 
-	/* Every field set: a stray exact flag would write a carve as a hold. */
+	/* Every field set: a stray kind would write a carve as a hold. */
 	memset(&jr, 0, sizeof(jr));
 	memcpy(jr.lease_id, cr->carve.lease_id, HOLD_ID_LEN);
 	memcpy(jr.carve_id, cr->carve.id, HOLD_ID_LEN);
@@ -198,6 +240,34 @@ journal_settle(struct op *op, const struct credit_env *env, struct credit *cr,
 }
 
 /*
+ * An exact hold settled by one line in the journal (as JR_HOLD or JR_EXACT);
+ * -1 when it could not be written.
+ */
+static int
+journal_hold(struct op *op, const struct credit_env *env, struct credit *cr,
+    int64_t charge, const struct db_val *cols, enum journal_as as)
+{
+	struct journal_rec jr;
+
+	memset(&jr, 0, sizeof(jr));
+	memcpy(jr.lease_id, cr->hold_id, HOLD_ID_LEN);
+	jr.user_id = op->who->user_id;
+	jr.key_id = op->who->key_id;
+	jr.charge = charge;
+	jr.amount = cr->hold;
+	jr.usage = cols;
+	jr.as = as;
+	if (journal_append(env->journal, &jr) == -1)
+		return -1;
+	cr->charged = charge;
+	/* The balance as the database will have it once the lines are out. */
+	cr->balance_after =
+	    cr->reserve_balance + cr->released + cr->hold - charge;
+	cr->held = 0;
+	return 0;
+}
+
+/*
  * An exact hold whose settle could not reach the database (or lost it before
  * the answer): the answer was given, so it is settled; one line in the
  * journal, written out by ledger_settle_usage when the database is back.  If
@@ -208,24 +278,12 @@ static enum tg_err
 journal_exact(struct op *op, const struct credit_env *env, struct credit *cr,
     int64_t charge, const struct db_val *cols, enum tg_err why)
 {
-	struct journal_rec jr;
-
-	memset(&jr, 0, sizeof(jr));
-	memcpy(jr.lease_id, cr->hold_id, HOLD_ID_LEN);
-	jr.user_id = op->who->user_id;
-	jr.key_id = op->who->key_id;
-	jr.charge = charge;
-	jr.usage = cols;
-	jr.exact = 1;
-	if (journal_append(env->journal, &jr) == -1)
+	if (journal_hold(op, env, cr, charge, cols, JR_EXACT) == -1)
 		return why;
 	log_msg(LOG_WARN,
 	    "req=%s the database is unavailable at settlement: %lld nano-USD "
 	    "settled into the journal",
 	    op->request_id, (long long)charge);
-	cr->charged = charge;
-	cr->balance_after = cr->reserve_balance + cr->hold - charge;
-	cr->held = 0;
 	return TG_OK;
 }
 
@@ -258,6 +316,10 @@ credit_settle(struct op *op, const struct credit_db *db,
 	/* An overrun moves the balance itself: settled in place, not journaled. */
 	if (cr->leased && env->journal != NULL && past == 0 &&
 	    journal_settle(op, env, cr, charge, cols) == TG_OK)
+		return TG_OK;
+	/* issue 20: the exact path's one round trip was the hold. */
+	if (cr->by_journal && past == 0 &&
+	    journal_hold(op, env, cr, charge, cols, JR_HOLD) == 0)
 		return TG_OK;
 	if ((rc = db->get(db->arg, &c)) == TG_OK && cr->leased)
 		rc = ledger_lease_charge(c, op->arena, cr->carve.lease_id,

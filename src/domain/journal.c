@@ -21,8 +21,10 @@
 #include "store/q_ledger.h"
 #include "store/stmt.h"
 #include "domain/journal.h"
+#include "domain/journal_impl.h"
 #include "domain/lease.h"
 #include "domain/ledger.h"
+#include "domain/releases.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -33,7 +35,8 @@
 #define NAME_MAX_LEN   256
 #define PATH_MAX_LEN   4096
 #define PENDING_MAX    (4u << 20) /* unwritten bytes the sweeper reads */
-#define EXACT_TAG      "x "	  /* the line of an exact hold starts so */
+#define EXACT_TAG      "x "	  /* an exact hold settled by its procedure */
+#define HOLD_TAG       "h "	  /* an exact hold settled in the batch */
 #define KIND_LINE_MAX  (READ_BYTES - (8u << 10)) /* always read whole */
 
 /*
@@ -42,12 +45,7 @@
  * fall in (issue 18: conversation logs, refused requests).
  */
 /* clang-format off */
-static const struct {
-	char tag;
-	size_t cols;
-	enum batch batch;
-	size_t max; /* rows per transaction */
-} kinds[JK__MAX] = {
+const struct journal_kind_def journal_kinds[JK__MAX] = {
 	[JK_CONV]    = { 'c', 17, BATCH_CONV,	 128 },
 	[JK_REFUSED] = { 'r', 13, BATCH_REFUSED, 512 },
 };
@@ -65,6 +63,7 @@ struct journal {
 	int sync;   /* fdatasync each line before the answer */
 	pthread_rwlock_t rot; /* appends share it; rotation takes it alone */
 	struct gsync gs; /* journal_sync: concurrent appends share flushes */
+	struct releases *rel; /* issue 20: the holds' lines' releases */
 };
 
 static int
@@ -218,20 +217,24 @@ int
 journal_append(struct journal *j, const struct journal_rec *r)
 {
 	char *line, *o;
-	size_t room = 2 + 4 * HOLD_ID_LEN + 1 + 3 * 21 + 1;
+	size_t room = 2 + 4 * HOLD_ID_LEN + 1 + 4 * 21 + 1;
 	int rc;
 
 	room += cols_room(r->usage, LEDGER_USAGE_COLS);
 	if (room > LINE_MAX_BYTES || (line = malloc(room)) == NULL)
 		return -1;
 	o = line;
-	if (r->exact) {
-		memcpy(o, EXACT_TAG, 2);
+	if (r->as != JR_CARVE) {
+		memcpy(o, r->as == JR_HOLD ? HOLD_TAG : EXACT_TAG, 2);
 		o += 2;
 	}
 	o = put_hex(o, r->lease_id, HOLD_ID_LEN);
 	*o++ = ' ';
-	o = put_hex(o, r->carve_id, HOLD_ID_LEN);
+	/* A hold's line has its amount where a carve's has the carve. */
+	if (r->as == JR_HOLD)
+		o = put_i64(o, r->amount);
+	else
+		o = put_hex(o, r->carve_id, HOLD_ID_LEN);
 	*o++ = ' ';
 	o = put_i64(o, r->user_id);
 	*o++ = ' ';
@@ -242,6 +245,9 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	*o++ = '\n';
 	rc = put_line(j, line, (size_t)(o - line), j->sync);
 	free(line);
+	/* After the line: a crash between the two errs low (releases.h). */
+	if (rc == 0 && r->as == JR_HOLD)
+		releases_add(j->rel, r->user_id, r->amount - r->charge);
 	return rc;
 }
 
@@ -253,11 +259,11 @@ journal_append_kind(
 	char *line, *o;
 	int rc;
 
-	if (k >= JK__MAX || n != kinds[k].cols || room > KIND_LINE_MAX ||
-	    (line = malloc(room)) == NULL)
+	if (k >= JK__MAX || n != journal_kinds[k].cols ||
+	    room > KIND_LINE_MAX || (line = malloc(room)) == NULL)
 		return -1;
 	/* The tag's space is the first column's (put_cols puts one before each). */
-	line[0] = kinds[k].tag;
+	line[0] = journal_kinds[k].tag;
 	o = put_cols(line + 1, cols, n);
 	*o++ = '\n';
 	/* Nothing of money: not worth an fdatasync per line (a 429 flood). */
@@ -267,14 +273,6 @@ journal_append_kind(
 }
 
 /* --- reading ------------------------------------------------------------------------------- */
-
-struct line {
-	unsigned char lease[HOLD_ID_LEN], carve[HOLD_ID_LEN];
-	int64_t user, key, charge;
-	struct db_val usage[LEDGER_USAGE_COLS];
-	int open;  /* its lease was open when written out */
-	int exact; /* an exact hold (lease: its id), settled by its id */
-};
 
 /*
  * Usage columns added since the first journal format: a line written before
@@ -341,16 +339,22 @@ parse_line(char *p, struct arena *a, struct line *l)
 	size_t i;
 
 	memset(l, 0, sizeof(*l));
-	if (strncmp(p, EXACT_TAG, 2) == 0) {
-		l->exact = 1;
+	l->exact = strncmp(p, EXACT_TAG, 2) == 0;
+	l->hold = strncmp(p, HOLD_TAG, 2) == 0;
+	if (l->exact || l->hold)
 		p += 2;
-	}
 	if ((tok = strtok_r(p, " ", &save)) == NULL || strlen(tok) != 32 ||
 	    crypto_unhex(tok, HOLD_ID_LEN, l->lease) == -1)
 		return -1;
-	if ((tok = strtok_r(NULL, " ", &save)) == NULL || strlen(tok) != 32 ||
-	    crypto_unhex(tok, HOLD_ID_LEN, l->carve) == -1)
+	if ((tok = strtok_r(NULL, " ", &save)) == NULL)
 		return -1;
+	if (l->hold) {
+		if ((l->amount = strtoll(tok, NULL, 10)) < 0)
+			return -1;
+	} else if (strlen(tok) != 32 ||
+	    crypto_unhex(tok, HOLD_ID_LEN, l->carve) == -1) {
+		return -1;
+	}
 	if ((tok = strtok_r(NULL, " ", &save)) == NULL)
 		return -1;
 	l->user = strtoll(tok, NULL, 10);
@@ -373,232 +377,10 @@ parse_line(char *p, struct arena *a, struct line *l)
 	/* Before the api column every client spoke its endpoint's API. */
 	if (l->usage[JOURNAL_COL_API].type == DBT_NULL)
 		l->usage[JOURNAL_COL_API] = l->usage[JOURNAL_COL_ENDPOINT];
+	/* A hold's charge is within it: an overrun is settled in place. */
+	if (l->hold && l->charge > l->amount)
+		return -1;
 	return l->user > 0 && l->charge >= 0 ? 0 : -1;
-}
-
-/* --- writing out --------------------------------------------------------------------------- */
-
-/* The per-lease, per-account and per-key sums of a batch. */
-struct sum {
-	const unsigned char *id; /* lease */
-	int64_t who;		 /* account or key */
-	int64_t amount;
-	int64_t n;
-	int open;
-};
-
-static size_t
-add(struct sum *s, size_t n, const unsigned char *id, int64_t who,
-    int64_t amount)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (id != NULL ? memcmp(s[i].id, id, HOLD_ID_LEN) == 0
-			       : s[i].who == who)
-			break;
-	if (i == n)
-		s[n++] = (struct sum){.id = id, .who = who};
-	s[i].amount += amount;
-	s[i].n++;
-	return n;
-}
-
-static struct db_val
-bin(const unsigned char *p)
-{
-	return (struct db_val){
-	    .type = DBT_STR, .s = (const char *)p, .len = HOLD_ID_LEN};
-}
-
-/*
- * Usage records (BATCH_USAGE, BATCH_REFUSED) are unique by request id through
- * usage_keys, which a trigger fills in the same statement (schema 0022: the
- * partitioned table cannot hold the UNIQUE key), and INSERT IGNORE does not
- * ignore a trigger's duplicate: a line written out again fails its batch with
- * 1062.  Then the batch goes row by row and each duplicate is skipped; InnoDB
- * undoes only the failed statement, so the transaction goes on.
- */
-static enum tg_err
-insert_unique(struct db_conn *c, unsigned batch, const struct db_val *rows,
-    size_t n, size_t cols, struct arena *a)
-{
-	enum tg_err rc;
-	size_t i;
-
-	if ((rc = db_exec_rows(c, batch, rows, n, a)) != TG_ECONFLICT)
-		return rc;
-	for (i = 0; i < n; i++) {
-		rc = db_exec_rows(c, batch, rows + i * cols, 1, a);
-		if (rc != TG_OK && rc != TG_ECONFLICT)
-			return rc;
-	}
-	return TG_OK;
-}
-
-/*
- * The rows of lines[0..n): a ledger entry for each line whose lease was open,
- * a usage record for each (rows: room for either, n x LEDGER_USAGE_COLS).
- */
-static enum tg_err
-write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
-    struct db_val *rows)
-{
-	struct db_val *u;
-	size_t i, nr = 0;
-	enum tg_err rc;
-
-	for (i = 0; i < n; i++) {
-		char hex[2 * HOLD_ID_LEN + 1];
-
-		if (!lines[i].open)
-			continue;
-		crypto_hex(lines[i].carve, HOLD_ID_LEN, hex);
-		u = &rows[nr++ * 5];
-		u[0] = DB_I64(lines[i].user);
-		u[1] = bin(lines[i].lease);
-		u[2] = DB_STR("charge");
-		u[3] = DB_I64(-lines[i].charge);
-		u[4] = DB_STR(arena_printf(a, "carve:%s", hex));
-	}
-	if (nr > 0 &&
-	    (rc = db_exec_rows(c, BATCH_LEDGER, rows, nr, a)) != TG_OK)
-		return rc;
-	for (i = 0; i < n; i++) {
-		u = &rows[i * LEDGER_USAGE_COLS];
-		memcpy(u, lines[i].usage, sizeof(lines[i].usage));
-		u[3] = bin(lines[i].lease);
-		u[19] = DB_I64(lines[i].charge);
-	}
-	if (n > 0 &&
-	    (rc = insert_unique(
-		 c, BATCH_USAGE, rows, n, LEDGER_USAGE_COLS, a)) != TG_OK)
-		return rc;
-	return TG_OK;
-}
-
-/* A batch's rows of the kinds without money (kinds[k].cols each). */
-struct extras {
-	struct db_val *rows[JK__MAX];
-	size_t n[JK__MAX];
-};
-
-/*
- * One transaction for lines[0..n) and the records without money ex: the
- * money, the rows, the new offset.
- */
-static enum tg_err
-write_out(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
-    const struct extras *ex, const char *mark, int64_t new_off,
-    struct sum *leases, size_t *nleases, struct db_val *rows)
-{
-	struct sum *accts, *keys;
-	struct db_val p[2];
-	struct db_rows res;
-	size_t i, k, nl = 0, na = 0, nk = 0;
-	enum tg_err rc;
-
-	/* n may be 0: a batch of exact holds (or records) still moves the mark. */
-	accts = arena_calloc(a, n + 1, sizeof(*accts));
-	keys = arena_calloc(a, n + 1, sizeof(*keys));
-	if (accts == NULL || keys == NULL)
-		return TG_ESYSTEM;
-	for (i = 0; i < n; i++)
-		nl = add(leases, nl, lines[i].lease, 0, lines[i].charge);
-	if ((rc = db_begin(c)) != TG_OK)
-		return rc;
-	/* Lock order of the procedures: holds, accounts, api_keys. */
-	for (k = 0; k < nl; k++) {
-		p[0] = DB_I64(leases[k].amount);
-		p[1] = bin(leases[k].id);
-		if ((rc = db_exec(c, STMT_JOURNAL_LEASE, p, 2, &res, a)) !=
-		    TG_OK)
-			goto fail;
-		/*
-		 * A lease swept as expired was charged in full: its lines
-		 * keep their usage record but move no more money.
-		 */
-		leases[k].open = res.affected == 1 || leases[k].amount == 0;
-	}
-	for (i = 0; i < n; i++) {
-		for (k = 0; memcmp(leases[k].id, lines[i].lease, HOLD_ID_LEN);
-		     k++)
-			;
-		if (!(lines[i].open = leases[k].open))
-			continue;
-		na = add(accts, na, NULL, lines[i].user, lines[i].charge);
-		if (lines[i].key != 0)
-			nk = add(keys, nk, NULL, lines[i].key, lines[i].charge);
-	}
-	for (k = 0; k < na; k++) {
-		p[0] = DB_I64(accts[k].amount);
-		p[1] = DB_I64(accts[k].who);
-		if ((rc = db_exec(c, STMT_JOURNAL_ACCOUNT, p, 2, NULL, a)) !=
-		    TG_OK)
-			goto fail;
-	}
-	for (k = 0; k < nk; k++) {
-		p[0] = DB_I64(keys[k].amount);
-		p[1] = DB_I64(keys[k].who);
-		if ((rc = db_exec(c, STMT_JOURNAL_KEY, p, 2, NULL, a)) != TG_OK)
-			goto fail;
-	}
-	if ((rc = write_rows(c, a, lines, n, rows)) != TG_OK)
-		goto fail;
-	for (k = 0; k < JK__MAX; k++)
-		if (ex->n[k] > 0 &&
-		    (rc = insert_unique(c, kinds[k].batch, ex->rows[k],
-			 ex->n[k], kinds[k].cols, a)) != TG_OK)
-			goto fail;
-	p[0] = DB_STR(mark);
-	p[1] = DB_I64(new_off);
-	if ((rc = db_exec(c, STMT_JOURNAL_MARK_SET, p, 2, NULL, a)) != TG_OK)
-		goto fail;
-	*nleases = nl;
-	return db_commit(c);
-fail:
-	db_rollback(c);
-	return rc;
-}
-
-/*
- * The exact holds of lines[0..*n) settled one by one, by the procedure of the
- * online settle: each is its own transaction, idempotent by the hold id, so
- * one settled again after a failed batch is "already closed" and moves
- * nothing.  The carves are moved to the front, *n of them.  -1 on a database
- * error (the batch is retried).
- */
-static int
-settle_exact(struct db_conn *c, struct arena *a, const char *mark,
-    struct line *lines, size_t *n)
-{
-	char hex[2 * HOLD_ID_LEN + 1];
-	size_t i, m = 0;
-	int64_t charged;
-	enum tg_err rc;
-
-	for (i = 0; i < *n; i++) {
-		if (!lines[i].exact) {
-			if (m != i)
-				lines[m] = lines[i];
-			m++;
-			continue;
-		}
-		rc = ledger_settle_usage(c, a, lines[i].lease, lines[i].charge,
-		    lines[i].usage, &charged, NULL, NULL);
-		if (rc == TG_OK)
-			continue;
-		if (rc != TG_ECONFLICT && rc != TG_ENOENT)
-			return -1;
-		crypto_hex(lines[i].lease, HOLD_ID_LEN, hex);
-		log_msg(rc == TG_ENOENT ? LOG_ERR : LOG_WARN,
-		    "journal %s: hold %s %s", mark, hex,
-		    rc == TG_ENOENT ? "does not exist: its line is skipped"
-				    : "was already closed (settled before "
-				      "its connection was lost, or swept)");
-	}
-	*n = m;
-	return 0;
 }
 
 /*
@@ -620,15 +402,16 @@ parse_batch(char *data, size_t got, struct arena *a, const char *mark,
 	     (nl = memchr(p, '\n', (size_t)(data + got - p))) != NULL;
 	     p = nl + 1) {
 		*nl = '\0';
-		for (k = 0;
-		     k < JK__MAX && !(p[0] == kinds[k].tag && p[1] == ' '); k++)
+		for (k = 0; k < JK__MAX &&
+		     !(p[0] == journal_kinds[k].tag && p[1] == ' ');
+		     k++)
 			;
 		if (k < JK__MAX) {
 			ok = parse_kind(p + 2, a,
-				 &ex->rows[k][ex->n[k] * kinds[k].cols],
-				 kinds[k].cols) == 0;
+				 &ex->rows[k][ex->n[k] * journal_kinds[k].cols],
+				 journal_kinds[k].cols) == 0;
 			ex->n[k] += ok;
-			full = ex->n[k] == kinds[k].max;
+			full = ex->n[k] == journal_kinds[k].max;
 		} else {
 			ok = parse_line(p, a, &lines[*n]) == 0;
 			*n += ok;
@@ -647,7 +430,7 @@ parse_batch(char *data, size_t got, struct arena *a, const char *mark,
  */
 static int
 flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
-    struct arena *a, struct lease_table *lt)
+    struct arena *a, struct lease_table *lt, struct releases *rel)
 {
 	struct arena_mark batch;
 	struct line *lines;
@@ -673,8 +456,9 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 	leases = arena_alloc(a, BATCH_MAX * sizeof(*leases));
 	rows = arena_alloc(a, BATCH_MAX * LEDGER_USAGE_COLS * sizeof(*rows));
 	for (k = 0; k < JK__MAX; k++)
-		ex.rows[k] = arena_alloc(
-		    a, kinds[k].max * kinds[k].cols * sizeof(*ex.rows[k]));
+		ex.rows[k] = arena_alloc(a,
+		    journal_kinds[k].max * journal_kinds[k].cols *
+			sizeof(*ex.rows[k]));
 	/*
 	 * Each batch gives back what it took, so the memory of a tick is the
 	 * same for ten lines or for a dead process's million.
@@ -695,10 +479,10 @@ flush_fd(int fd, const char *mark, int64_t *off, struct db_conn *c,
 		for (had = n, k = 0; k < JK__MAX; k++)
 			had += ex.n[k];
 		if (had > 0 &&
-		    (settle_exact(c, a, mark, lines, &n) == -1 ||
-			write_out(c, a, lines, n, &ex, mark,
-			    *off + (int64_t)used, leases, &nleases,
-			    rows) != TG_OK))
+		    (journal_settle_exact(c, a, mark, lines, &n) == -1 ||
+			journal_write_out(c, a, lines, n, &ex, mark,
+			    *off + (int64_t)used, leases, &nleases, rows,
+			    rel) != TG_OK))
 			return -1;
 		*off += (int64_t)used;
 		for (k = 0; k < nleases; k++)
@@ -731,7 +515,7 @@ adopt(struct journal *j, const char *dir, const char *file, struct db_conn *c,
 		close(fd);
 		return;
 	}
-	if (flush_fd(fd, mark, &off, c, a, lt) >= 0) {
+	if (flush_fd(fd, mark, &off, c, a, lt, j->rel) >= 0) {
 		log_msg(
 		    LOG_INFO, "journal %s of a dead process written out", file);
 		unlink(path);
@@ -833,7 +617,7 @@ journal_flush(struct journal *j, struct db_conn *c, struct arena *a,
 	snprintf(path, sizeof(path), "%s/%s", j->dir, j->name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	n = flush_fd(fd, mark, &j->off, c, a, lt);
+	n = flush_fd(fd, mark, &j->off, c, a, lt, j->rel);
 	close(fd);
 	if (n >= 0)
 		rotate(j, c, a);
@@ -865,9 +649,30 @@ journal_close(struct journal *j, struct db_conn *c, struct arena *a)
 	close(j->fd); /* what is left is adopted by the next process */
 	pthread_rwlock_destroy(&j->rot);
 	gsync_destroy(&j->gs);
+	releases_close(j->rel);
 	free(j->dir);
 	free(j->legacy);
 	free(j);
+}
+
+void
+journal_releases(struct journal *j, const char *path)
+{
+	char err[256];
+
+	if (j->rel != NULL)
+		return;
+	if ((j->rel = releases_open(path, err, sizeof(err))) == NULL)
+		log_msg(LOG_WARN,
+		    "no table of exact holds' releases (%s): a balance told "
+		    "before a line is written out counts its hold",
+		    err);
+}
+
+int64_t
+journal_released(struct journal *j, int64_t user_id)
+{
+	return j != NULL ? releases_of(j->rel, user_id) : 0;
 }
 
 /* --- what the sweeper leaves alone --------------------------------------------------------- */
@@ -879,12 +684,60 @@ cmp_id(const void *x, const void *y)
 }
 
 /*
- * The exact holds in fd's lines from off on (the part not written out), added
- * to ids (room for cap); -1 when that part is more than PENDING_MAX.
+ * What a scan of the unwritten lines looks for: the exact holds' ids (ids,
+ * room for cap), or (user > 0) how many of them are that user's.
+ */
+struct pending {
+	struct arena *a;
+	unsigned char (*ids)[HOLD_ID_LEN];
+	size_t n, cap;
+	int64_t user;
+};
+
+/* The user of an exact hold's line (after its tag); 0 when malformed. */
+static int64_t
+line_user(const char *p)
+{
+	const char *sp;
+
+	/* The hold's id, then the carve's (x) or the amount (h). */
+	if (p[2 + 32] != ' ' || (sp = strchr(p + 2 + 32 + 1, ' ')) == NULL)
+		return 0;
+	return strtoll(sp + 1, NULL, 10);
+}
+
+/* One exact hold's line p (through nl) into what the scan looks for. */
+static int
+pending_line(struct pending *pd, const char *p, const char *nl)
+{
+	unsigned char(*more)[HOLD_ID_LEN];
+
+	if ((strncmp(p, EXACT_TAG, 2) != 0 && strncmp(p, HOLD_TAG, 2) != 0) ||
+	    nl - p < 2 + 32 + 1)
+		return 0;
+	if (pd->user > 0) {
+		pd->n += line_user(p) == pd->user;
+		return 0;
+	}
+	if (pd->n == pd->cap) {
+		pd->cap = pd->cap * 2 + 64;
+		if ((more = arena_alloc(pd->a, pd->cap * HOLD_ID_LEN)) == NULL)
+			return -1;
+		if (pd->n > 0)
+			memcpy(more, pd->ids, pd->n * HOLD_ID_LEN);
+		pd->ids = more;
+	}
+	if (crypto_unhex(p + 2, HOLD_ID_LEN, pd->ids[pd->n]) == 0)
+		pd->n++;
+	return 0;
+}
+
+/*
+ * The exact holds in fd's lines from off on (the part not written out); -1
+ * when that part is more than PENDING_MAX.
  */
 static int
-pending_of(int fd, int64_t off, struct arena *a,
-    unsigned char (**ids)[HOLD_ID_LEN], size_t *n, size_t *cap)
+pending_of(int fd, int64_t off, struct pending *pd)
 {
 	struct stat st;
 	char *data, *p, *nl;
@@ -893,33 +746,22 @@ pending_of(int fd, int64_t off, struct arena *a,
 	if (fstat(fd, &st) == -1 || st.st_size <= off)
 		return 0;
 	if (st.st_size - off > (int64_t)PENDING_MAX ||
-	    (data = arena_alloc(a, (size_t)(st.st_size - off) + 1)) == NULL)
+	    (data = arena_alloc(pd->a, (size_t)(st.st_size - off) + 1)) == NULL)
 		return -1;
 	if ((got = pread(fd, data, (size_t)(st.st_size - off), off)) < 0)
 		return -1;
 	data[got] = '\0';
 	for (p = data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-		if (strncmp(p, EXACT_TAG, 2) != 0 || nl - p < 2 + 32)
-			continue;
-		if (*n == *cap) {
-			unsigned char(*more)[HOLD_ID_LEN];
-
-			*cap = *cap * 2 + 64;
-			if ((more = arena_alloc(a, *cap * HOLD_ID_LEN)) == NULL)
-				return -1;
-			if (*n > 0)
-				memcpy(more, *ids, *n * HOLD_ID_LEN);
-			*ids = more;
-		}
-		if (crypto_unhex(p + 2, HOLD_ID_LEN, (*ids)[*n]) == 0)
-			(*n)++;
+		*nl = '\0';
+		if (pending_line(pd, p, nl) == -1)
+			return -1;
 	}
 	return 0;
 }
 
 static int
-pending_dir(const char *dir, const char *host, struct db_conn *c,
-    struct arena *a, unsigned char (**ids)[HOLD_ID_LEN], size_t *n, size_t *cap)
+pending_dir(
+    const char *dir, const char *host, struct db_conn *c, struct pending *pd)
 {
 	char path[PATH_MAX_LEN];
 	struct dirent *e;
@@ -936,8 +778,8 @@ pending_dir(const char *dir, const char *host, struct db_conn *c,
 		if (len < 3 || strcmp(e->d_name + len - 2, ".j") != 0)
 			continue;
 		off = 0;
-		rc = q_journal_mark(
-		    c, a, arena_printf(a, "%s/%s", host, e->d_name), &off);
+		rc = q_journal_mark(c, pd->a,
+		    arena_printf(pd->a, "%s/%s", host, e->d_name), &off);
 		if (rc != TG_OK && rc != TG_ENOENT) {
 			ret = -1;
 			break;
@@ -945,11 +787,19 @@ pending_dir(const char *dir, const char *host, struct db_conn *c,
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 			continue; /* written out and removed since */
-		ret = pending_of(fd, off, a, ids, n, cap);
+		ret = pending_of(fd, off, pd);
 		close(fd);
 	}
 	closedir(d);
 	return ret;
+}
+
+static void
+host_name(char host[64])
+{
+	memset(host, 0, 64);
+	if (gethostname(host, 63) == -1)
+		snprintf(host, 64, "localhost");
 }
 
 /*
@@ -960,20 +810,55 @@ int
 journal_pending_holds(const char *const *dirs, struct db_conn *c,
     struct arena *a, unsigned char (**ids)[HOLD_ID_LEN], size_t *n)
 {
+	struct pending pd = {.a = a};
 	char host[64];
-	size_t cap = 0;
 	int ret = 0;
 
-	*ids = NULL;
-	*n = 0;
-	memset(host, 0, sizeof(host));
-	if (gethostname(host, sizeof(host) - 1) == -1)
-		snprintf(host, sizeof(host), "localhost");
+	host_name(host);
 	for (; ret == 0 && *dirs != NULL; dirs++)
-		ret = pending_dir(*dirs, host, c, a, ids, n, &cap);
-	if (ret == 0 && *n > 1)
-		qsort(*ids, *n, HOLD_ID_LEN, cmp_id);
+		ret = pending_dir(*dirs, host, c, &pd);
+	if (ret == 0 && pd.n > 1)
+		qsort(pd.ids, pd.n, HOLD_ID_LEN, cmp_id);
+	*ids = pd.ids;
+	*n = ret == 0 ? pd.n : 0;
 	return ret;
+}
+
+/* The user's exact holds not written out in j's directories; -1: unknown. */
+static int64_t
+user_pending(
+    struct journal *j, struct db_conn *c, struct arena *a, int64_t user)
+{
+	struct pending pd = {.a = a, .user = user};
+
+	if (pending_dir(j->dir, j->host, c, &pd) == -1 ||
+	    (j->legacy != NULL &&
+		pending_dir(j->legacy, j->host, c, &pd) == -1))
+		return -1;
+	return (int64_t)pd.n;
+}
+
+int
+journal_wait_user(struct journal *j, struct db_conn *c, struct arena *a,
+    int64_t user_id, unsigned wait_ms)
+{
+	struct timespec pause = {0, 5 * 1000 * 1000};
+	struct arena_mark m;
+	int64_t n;
+	unsigned waited;
+
+	if (j == NULL)
+		return 0;
+	arena_mark(a, &m);
+	n = user_pending(j, c, a, user_id);
+	/* Every 5 ms: a write-out comes within a tick (100 ms) of its line. */
+	for (waited = 0; n > 0 && waited < wait_ms; waited += 5) {
+		nanosleep(&pause, NULL);
+		arena_release(a, &m);
+		n = user_pending(j, c, a, user_id);
+	}
+	arena_release(a, &m);
+	return waited > 0 && n == 0;
 }
 
 /* issue 19: obs: bytes of this process's file not yet written out. */

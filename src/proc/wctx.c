@@ -150,6 +150,13 @@ open_journal(const struct conf *c, struct arena *a)
 		    "sweeper)",
 		    err);
 	journal_also_adopt(j, dirs[1]); /* issue 20: files left by an upgrade */
+	/* issue 20: the exact holds' releases, node-wide (releases.h). */
+	if (j != NULL)
+		journal_releases(j,
+		    c->run_dir != NULL
+			? arena_printf(
+			      a, "%s/tollgate-releases.shm", c->run_dir)
+			: NULL);
 	return j;
 }
 

@@ -16,9 +16,6 @@ cp_admin lmoney 1
 AK=$ADMIN_KEY
 export LC_ALL=C
 
-# Served requests only: refusals (429, 402) are records of their own with charge 0.
-usage_sum() { q "SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM usage_records WHERE user_id = $1 AND status <> 'refused'" | tr '\t' ' '; }
-recorded() { [ "$(usage_sum "$1" | cut -d' ' -f1)" -ge "$2" ]; }
 leased_records() {
 	q "SELECT COUNT(*) FROM usage_records u JOIN holds h ON h.id = u.hold_id
 		WHERE u.user_id = $1 AND h.lease = 1"

@@ -30,8 +30,6 @@ money() {
 		FROM accounts a WHERE a.user_id = $1" | tr '\t' ' '
 }
 open_leases() { q "SELECT COUNT(*) FROM holds WHERE account_id = $1 AND lease = 1 AND state = 'open'"; }
-# Served requests only: refusals (429, 402) are records of their own with charge 0.
-usage_sum() { q "SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM usage_records WHERE user_id = $1 AND status <> 'refused'" | tr '\t' ' '; }
 n_refused() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1 AND status = 'refused' AND charge = 0"; }
 # invariants UID TAG: I1 and I3 at this moment, and reserved = what open holds reserve.
 invariants() {

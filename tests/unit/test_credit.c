@@ -15,7 +15,8 @@ static struct {
 	int reserve, lease_take, settle_usage, lease_charge, journal, audit;
 	int64_t amount, charge, hold;
 	int fail_journal;
-	int exact;	       /* the journaled record's kind */
+	enum journal_as as;    /* the journaled record's kind */
+	int64_t held;	       /* the journaled record's hold */
 	enum tg_err settle_rc; /* what the settle in place returns */
 	int64_t overrun; /* what the database says was charged past the hold */
 } seen;
@@ -36,6 +37,15 @@ enum tg_err __wrap_ledger_lease_close(
 enum tg_err __wrap_ledger_audit_overrun(struct db_conn *, struct arena *,
     const char *, const char *, int64_t, int64_t, int64_t);
 int __wrap_journal_append(struct journal *, const struct journal_rec *);
+enum tg_err __wrap_sandbox_refill(struct db_conn *, struct op *, int64_t *);
+
+/* A test key's sandbox: always full here. */
+enum tg_err
+__wrap_sandbox_refill(struct db_conn *c, struct op *o, int64_t *balance)
+{
+	(void)c, (void)o, (void)balance;
+	return TG_OK;
+}
 
 enum tg_err
 __wrap_ledger_reserve(struct db_conn *c, struct arena *a, int64_t user,
@@ -125,7 +135,8 @@ __wrap_journal_append(struct journal *j, const struct journal_rec *r)
 	(void)j;
 	seen.journal++;
 	seen.charge = r->charge;
-	seen.exact = r->exact;
+	seen.as = r->as;
+	seen.held = r->amount;
 	return seen.fail_journal ? -1 : 0;
 }
 
@@ -218,12 +229,13 @@ t_exact_journaled(void **state)
 	struct credit cr;
 
 	(void)state;
+	conf->exact_journal = 0; /* settled in place, unless it fails */
 	assert_int_equal(credit_reserve(&op, NULL, &env, &ask, &cr), TG_OK);
 	seen.settle_rc = TG_EDB;
 	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
 	assert_int_equal(seen.settle_usage, 1);
 	assert_int_equal(seen.journal, 1);
-	assert_true(seen.exact);
+	assert_int_equal(seen.as, JR_EXACT);
 	assert_int_equal(seen.charge, 400);
 	assert_int_equal(cr.charged, 400);
 	/* The balance just after the hold (900), the hold's rest back. */
@@ -240,6 +252,74 @@ t_exact_journaled(void **state)
 	seen.settle_rc = TG_EDB;
 	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_EDB);
 	assert_int_equal(seen.journal, 1);
+}
+
+/*
+ * issue 20: no leases, a journal: the exact hold settles by a line with its
+ * amount (the write-out closes it), not in place; the balance told is the
+ * one after the hold with the hold's rest back.
+ */
+static void
+t_exact_by_journal(void **state)
+{
+	struct credit_env env = {NULL, (struct journal *)&who};
+	struct credit_ask ask = {1000, NULL, 0};
+	struct db_val cols[LEDGER_USAGE_COLS];
+	struct credit cr;
+
+	(void)state;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &ask, &cr), TG_OK);
+	assert_true(cr.held);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
+	assert_int_equal(seen.settle_usage, 0);
+	assert_int_equal(seen.journal, 1);
+	assert_int_equal(seen.as, JR_HOLD);
+	assert_int_equal(seen.held, 1000);
+	assert_int_equal(seen.charge, 400);
+	assert_int_equal(cr.charged, 400);
+	assert_int_equal(cr.balance_after, 900 + 1000 - 400);
+	assert_false(cr.held);
+	/* A charge past the hold moves the balance itself: in place. */
+	assert_int_equal(credit_reserve(&op, NULL, &env, &ask, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 1001, cols), TG_OK);
+	assert_int_equal(seen.settle_usage, 1);
+	assert_int_equal(seen.journal, 1);
+	/* A journal that fails: in place. */
+	seen.fail_journal = 1;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &ask, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
+	assert_int_equal(seen.settle_usage, 2);
+	assert_int_equal(seen.journal, 2);
+	assert_false(cr.held);
+}
+
+/*
+ * issue 20: what settles in place even with exact_journal: a request with an
+ * Idempotency-Key (its replay goes on the record at once), a test key's (its
+ * sandbox is not its user's account), and any with exact_journal off.
+ */
+static void
+t_exact_in_place(void **state)
+{
+	struct credit_env env = {NULL, (struct journal *)&who};
+	struct credit_ask idem = {1000, "idem-1", 0}, plain = {1000, NULL, 0};
+	struct db_val cols[LEDGER_USAGE_COLS];
+	struct principal tkey = who;
+	struct credit cr;
+
+	(void)state;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &idem, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
+	tkey.test = 1;
+	op.who = &tkey;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &plain, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
+	op.who = &who;
+	conf->exact_journal = 0;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &plain, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
+	assert_int_equal(seen.settle_usage, 3);
+	assert_int_equal(seen.journal, 0);
 }
 
 /* A lease is taken, carved, and the settlement journaled: no database. */
@@ -263,7 +343,7 @@ t_lease_journal(void **state)
 	assert_int_equal(credit_settle(&op, NULL, &env, &cr, 400, cols), TG_OK);
 	assert_int_equal(seen.journal, 1);
 	/* A carve's line, never an exact hold's (t_settle_reqid saw one). */
-	assert_int_equal(seen.exact, 0);
+	assert_int_equal(seen.as, JR_CARVE);
 	assert_int_equal(seen.lease_charge, 0);
 	assert_int_equal(cr.charged, 400);
 	/* The balance when the lease was taken, plus what it still holds. */
@@ -342,6 +422,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(t_exact, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_exact_journaled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		t_exact_by_journal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_exact_in_place, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_lease_journal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_lease_overrun, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_journal_fails, setup, teardown),

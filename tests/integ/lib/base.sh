@@ -349,7 +349,9 @@ render() {
 # assignments override earlier ones; an empty value drops the key (back to the default).
 # Every test connects from 127.0.0.1 and many share one database, so the built-in
 # registration throttle and per-user limits are off unless a test sets them, and so are the
-# credit leases (on by default: tests of the exact path read balances right after a chat).
+# credit leases and the exact holds' settling through the journal (both on by default: tests
+# of the exact path read balances right after a chat; t_leases, t_exact_journal and others
+# turn them on).
 tg_conf() {
 	local file=$1 item key sec
 	shift
@@ -378,6 +380,7 @@ tg_conf() {
 		"auth.register_per_hour=0" \
 		"limits.defaults=none" \
 		"billing.lease=0" \
+		"billing.exact_journal=off" \
 		"$@"; do
 		key=${item%%=*}
 		[ -n "${val[$key]+set}" ] || order+=("$key")

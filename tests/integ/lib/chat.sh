@@ -240,6 +240,11 @@ lease_unlock() {
 }
 # n_usage UID: the number of usage records; n_usage_pub PUBLIC_ID: the same by public id.
 n_usage() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1"; }
+# usage_sum UID: "COUNT SUM" of its served requests' records (refusals, 429 and 402, are
+# records of their own with charge 0); recorded UID N: at least N of them.
+usage_sum() { q "SELECT COUNT(*), COALESCE(SUM(charge), 0) FROM usage_records WHERE user_id = $1 AND status <> 'refused'" | tr '\t' ' '; }
+recorded() { [ "$(usage_sum "$1" | cut -d' ' -f1)" -ge "$2" ]; }
+
 n_usage_pub() {
 	sql "$SCRATCH" -e "SELECT COUNT(*) FROM usage_records r JOIN users u ON u.id = r.user_id
 		WHERE u.public_id = '$1' AND r.status <> 'refused'" 2>/dev/null || echo "?"

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# t_exact_journal.sh: issue 20: exact holds settled through the journal ([billing]
+# exact_journal, on by default): a request without a lease reserves in the database (one
+# round trip) and settles by a line its worker writes out with the next batch. Sequential
+# and concurrent requests end with the money exact (balance = funds - the announced costs,
+# nothing reserved, the key's spend = its charges, the ledger reconciled); a user whose
+# balance fits two holds is not refused (402) for what the last requests' unwritten lines
+# still hold; a key with a credit limit still stops at it; lines written out a second time
+# (their marks lost, the files adopted again) move nothing and add no record; a request with
+# an Idempotency-Key settles in place and replays at once.
+# shellcheck disable=SC2317 # helpers run through check/wait_for
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib/init.sh" cp chat
+
+test_begin --mock nginx curl jq mariadb
+chat_stack xjournal server.workers=2 server.threads=4 billing.lease=0 billing.exact_journal=on \
+	chat.default_max_tokens=64
+cp_admin xjournal 1
+AK=$ADMIN_KEY
+export LC_ALL=C
+
+settled() { no_open "$1"; }
+key_spent() { q "SELECT spent FROM api_keys WHERE public_id = '$1'"; }
+key_charges() {
+	q "SELECT COALESCE(SUM(u.charge), 0) FROM usage_records u JOIN api_keys k ON k.id = u.api_key_id
+		WHERE k.public_id = '$1' AND u.status <> 'refused'"
+}
+hold_lines() { cat "$T"/run/journal/*.j 2>/dev/null | grep -c '^h ' || true; }
+B='{"model":"test/cheap","max_tokens":64,"messages":[{"role":"user","content":"exact [mock:words=9]"}]}'
+
+# --- one at a time: each answer tells the balance the database will have ---------------------
+new_user seq 1000000000
+h0=$(hold_lines)
+: >"$T/seq.costs"
+prev=$F
+for i in $(seq 8); do
+	chat "$UKEY" "$B"
+	expect_status "exact chat $i" 200
+	cost=$(nano "$(hdr x-tollgate-cost)") bal=$(nano "$(hdr x-tollgate-balance)")
+	echo "$cost" >>"$T/seq.costs"
+	check "chat $i: the balance told ($bal) is the last one less its cost ($prev - $cost)" \
+		test "$bal" = $((prev - cost))
+	prev=$bal
+done
+check "the 8 settlements went through the journal as exact holds' lines" \
+	test $(($(hold_lines) - h0)) -ge 8
+wait_for "the 8 records in the database" 10 recorded "$UID_" 8 || true
+wait_for "no hold of the user open" 10 settled "$UID_" || true
+announced=0
+while read -r c; do announced=$((announced + c)); done <"$T/seq.costs"
+read -r n usum <<<"$(usage_sum "$UID_")"
+check "8 records, charged what was announced ($n; $usum = $announced)" test "$n" = 8 -a "$usum" = "$announced"
+check "balance = funds - charges, nothing reserved" test "$(acct_row "$UID_")" = "$((F - announced)) 0"
+check "the last balance told is the database's" test "$prev" = $((F - announced))
+check "each hold settled with its record's charge" \
+	test "$(q "SELECT COUNT(*) FROM holds h JOIN usage_records u ON u.hold_id = h.id
+		WHERE h.account_id = $UID_ AND h.state = 'settled' AND h.charged = u.charge")" = 8
+check "each hold has its charge and release entries" \
+	test "$(q "SELECT COUNT(*) FROM ledger_entries WHERE account_id = $UID_ AND kind IN ('charge', 'release')")" = 16
+check "the ledger reconciles" ledger_check "$UPUB"
+
+# --- at once: 48 requests from 16 clients -------------------------------------------------------
+new_user burst 1000000000
+KID=$(q "SELECT k.public_id FROM api_keys k JOIN users u ON u.id = k.user_id WHERE u.public_id = '$UPUB' LIMIT 1")
+for r in 1 2 3; do chat_burst xb$r 16 "$UKEY" "$B"; done
+ok=$(cat "$T"/xb?.*.code | grep -c '^200$' || true)
+check "48 concurrent exact chats answered 200 ($ok)" test "$ok" = 48
+announced=0
+for f in "$T"/xb?.*.hdr; do
+	c=$(awk -F': ' 'tolower($1) == "x-tollgate-cost" {gsub("\r", "", $2); print $2}' "$f")
+	announced=$((announced + $(nano "$c")))
+done
+wait_for "48 records" 20 recorded "$UID_" 48 || true
+wait_for "no hold open" 20 settled "$UID_" || true
+read -r n usum <<<"$(usage_sum "$UID_")"
+check "48 records, their charges the announced sum ($usum = $announced)" test "$n" = 48 -a "$usum" = "$announced"
+check "balance = funds - charges, nothing reserved" test "$(acct_row "$UID_")" = "$((F - announced)) 0"
+check "the key's spend is its charges ($(key_spent "$KID"))" test "$(key_spent "$KID")" = "$(key_charges "$KID")"
+check "the ledger reconciles after the burst" ledger_check "$UPUB"
+
+# --- near the balance: unwritten lines do not refuse the user -----------------------------------
+# BE's hold (from a quote) is for 4000 tokens, its answer 2 words; the user gets two and a
+# half holds, so every one of 10 requests fits the true balance. The database still counts a
+# hold for each answered request until its line is written out (within 100 ms): a request
+# refused meanwhile waits for the user's lines and reserves again.
+BE='{"model":"test/cheap","max_tokens":4000,"messages":[{"role":"user","content":"edge [mock:words=2]"}]}'
+req POST /v1/quote "$UKEY" "$BE"
+expect_status "quote" 200
+HE=$(usd_nano "$(jv .hold)")
+req POST /v1/quote "$UKEY" "$B"
+expect_status "quote" 200
+H=$(usd_nano "$(jv .hold)")
+check "the holds are positive ($HE, $H)" test "$HE" -gt 0 -a "$H" -gt 0
+new_user edge $((HE * 5 / 2))
+codes=""
+for i in $(seq 10); do
+	chat "$UKEY" "$BE"
+	codes="$codes$code "
+done
+note "10 chats back to back on a balance of 2.5 holds: $codes"
+check "all 10 answered 200, none refused for unwritten lines ($codes)" \
+	test "$(tr ' ' '\n' <<<"$codes" | grep -c '^200$')" = 10
+wait_for "10 records" 10 recorded "$UID_" 10 || true
+wait_for "no hold open" 10 settled "$UID_" || true
+read -r n usum <<<"$(usage_sum "$UID_")"
+check "10 records; balance = funds - charges, nothing reserved" \
+	test "$n" = 10 -a "$(acct_row "$UID_")" = "$((F - usum)) 0"
+check "the 10 charges were within half a hold, so no refusal was due ($usum)" \
+	test $((usum * 2)) -lt "$HE"
+
+# --- a key with a credit limit: still stops there ---------------------------------------------
+new_user limited 1000000000
+LIMIT=$((H * 3))
+cp_new_key "$UKEY" "{\"name\":\"capped\",\"credit_limit\":\"$(usd_of "$LIMIT")\"}" ||
+	bail "create a key with a credit limit ($code)"
+LK=$NEW_KEY LK_ID=$NEW_KEY_ID
+n200=0 n402=0
+for i in $(seq 40); do
+	chat "$LK" "$B"
+	case $code in 200) n200=$((n200 + 1)) ;; 402) n402=$((n402 + 1)) && break ;; esac
+done
+check "served until the key's limit ($n200 x 200), then 402" test "$n200" -ge 3 -a "$n402" = 1
+wait_for "the key's records" 10 recorded "$UID_" "$n200" || true
+wait_for "no hold open" 10 settled "$UID_" || true
+spent=$(key_spent "$LK_ID")
+check "spent $spent <= the limit $LIMIT and = the key's charges" \
+	test "$spent" -le "$LIMIT" -a "$spent" = "$(key_charges "$LK_ID")"
+
+# --- an Idempotency-Key settles in place: its replay is there at once --------------------------
+new_user idem 1000000000
+chat "$UKEY" "$B" -H 'Idempotency-Key: xj-1'
+expect_status "a chat with an Idempotency-Key" 200
+first=$(jv .choices[0].message.content)
+check "its record is in the database with the answer (no write-out awaited)" \
+	test "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND idem_key = 'xj-1'")" = 1
+chat "$UKEY" "$B" -H 'Idempotency-Key: xj-1'
+expect_status "the same key again" 200
+check "replayed at once, the same answer" test "$(jv .choices[0].message.content)" = "$first"
+
+# --- written out twice: the second time moves nothing ----------------------------------------
+# Every file's mark is set back to 0 and the workers are killed: the next workers adopt the
+# files from the start. Each exact hold's line finds its hold settled already.
+snap() { q "SELECT (SELECT COUNT(*) FROM usage_records), (SELECT COUNT(*) FROM ledger_entries), (SELECT COALESCE(SUM(balance), 0) FROM accounts), (SELECT COALESCE(SUM(reserved), 0) FROM accounts), (SELECT COALESCE(SUM(spent), 0) FROM api_keys)" | tr '\t' ' '; }
+nothing_pending() { [ "$(q "SELECT COUNT(*) FROM holds WHERE state = 'open' AND lease = 0")" = 0 ]; }
+wait_for "every hold settled" 20 nothing_pending || true
+before=$(snap)
+dead=$(children "$tg_pid" | tr '\n' ' ')
+: >"$T/dead.files"
+for v in $dead; do
+	for jf in "$T/run/journal/$v"-*.j; do
+		[ ! -e "$jf" ] || basename "$jf" >>"$T/dead.files"
+	done
+done
+check "the workers have journal files with exact holds' lines" test -s "$T/dead.files"
+for v in $dead; do kill -KILL "$v" 2>/dev/null || true; done
+while read -r f; do q "UPDATE journal_marks SET off = 0 WHERE name LIKE '%/$f'" >/dev/null; done <"$T/dead.files"
+gone_files() {
+	local f
+	while read -r f; do [ ! -e "$T/run/journal/$f" ] || return 1; done <"$T/dead.files"
+}
+check "the files are adopted again from the start, and removed" wait_for "files adopted" 60 gone_files
+check "the lines written a second time moved nothing, added no row ($before)" test "$(snap)" = "$before"
+check "the log says each such hold moved nothing" log_has "was closed before its line was written out"
+check "the ledger still reconciles" ledger_check "$UPUB"
+finish
