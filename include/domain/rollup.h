@@ -20,9 +20,10 @@ struct db_conn;
  * running it at once take turns): fold the records up to the id seen at
  * least lag_s seconds ago (at most bite of them) into usage_daily and move
  * the watermark; when caught up, note the newest id for a later step.
- * *folded: how many ids the watermark moved.
+ * *folded: how many ids the watermark moved; *unripe (may be NULL): records
+ * are seen past the watermark, still inside the lag.
  */
 enum tg_err rollup_step(struct db_conn *, struct arena *, int64_t lag_s,
-    int64_t bite, int64_t *folded);
+    int64_t bite, int64_t *folded, int *unripe);
 
 #endif

@@ -16,7 +16,7 @@
  */
 enum tg_err
 rollup_step(struct db_conn *c, struct arena *a, int64_t lag_s, int64_t bite,
-    int64_t *folded)
+    int64_t *folded, int *unripe)
 {
 	struct rollup_mark m;
 	int64_t hi, top;
@@ -47,6 +47,8 @@ rollup_step(struct db_conn *c, struct arena *a, int64_t lag_s, int64_t bite,
 	if ((rc = db_commit(c)) != TG_OK)
 		return rc;
 	*folded = hi - m.last_id;
+	if (unripe != NULL)
+		*unripe = m.seen_id > hi;
 	return TG_OK;
 out:
 	db_rollback(c);

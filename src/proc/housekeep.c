@@ -248,8 +248,8 @@ job_rollup(struct tg_ctx *x, int busy)
 	(void)busy;
 	if ((c = housekeep_db(x)) == NULL)
 		return;
-	if (rollup_step(c, housekeep_arena(x), ROLLUP_LAG_S, ROLLUP_BITE, &n) !=
-	    TG_OK)
+	if (rollup_step(c, housekeep_arena(x), ROLLUP_LAG_S, ROLLUP_BITE, &n,
+		NULL) != TG_OK)
 		log_msg(LOG_WARN, "usage rollup: %s", db_error(c));
 	arena_reset(x->hk_arena);
 }
