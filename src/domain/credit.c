@@ -330,6 +330,13 @@ credit_settle(struct op *op, const struct credit_db *db,
 		    cols, &cr->charged, &cr->balance_after, &overrun);
 	if (cr->leased)
 		lease_back(op, env, cr, rc, overrun);
+	/*
+	 * issue 20: what the user's unwritten lines will give back, read
+	 * after the database's balance (so it errs low, never high).
+	 */
+	else if (rc == TG_OK)
+		cr->balance_after +=
+		    journal_released(env->journal, op->who->user_id);
 	/* No such hold, or closed already (swept): nothing to journal. */
 	if (!cr->leased && env->journal != NULL && rc != TG_OK &&
 	    rc != TG_ENOENT && rc != TG_ECONFLICT)

@@ -127,10 +127,20 @@ check "spent $spent <= the limit $LIMIT and = the key's charges" \
 	test "$spent" -le "$LIMIT" -a "$spent" = "$(key_charges "$LK_ID")"
 
 # --- an Idempotency-Key settles in place: its replay is there at once --------------------------
+# Right after two plain chats (one curl, the three a few ms apart: their lines are not written
+# out yet), the balance it tells still counts what they give back.
 new_user idem 1000000000
-chat "$UKEY" "$B" -H 'Idempotency-Key: xj-1'
-expect_status "a chat with an Idempotency-Key" 200
-first=$(jv .choices[0].message.content)
+H=(-s -H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' --data-binary "$B")
+curl "${H[@]}" -D "$T/i1.hdr" -o /dev/null "$URL/v1/chat/completions" --next \
+	"${H[@]}" -D "$T/i2.hdr" -o /dev/null "$URL/v1/chat/completions" --next \
+	"${H[@]}" -H 'Idempotency-Key: xj-1' -D "$T/i3.hdr" -o "$T/i3.body" "$URL/v1/chat/completions"
+hval() { awk -F': ' -v k="$2" 'tolower($1) == k {gsub("\r", "", $2); print $2}' "$1"; }
+prev=$(nano "$(hval "$T/i2.hdr" x-tollgate-balance)")
+cost=$(nano "$(hval "$T/i3.hdr" x-tollgate-cost)") bal=$(nano "$(hval "$T/i3.hdr" x-tollgate-balance)")
+check "the three answered 200" test "$(cat "$T"/i?.hdr | grep -c '^HTTP/1.1 200')" = 3
+check "the Idempotency-Key's balance told ($bal) is the last one less its cost ($prev - $cost)" \
+	test "$bal" = $((prev - cost))
+first=$(jq -r .choices[0].message.content "$T/i3.body")
 check "its record is in the database with the answer (no write-out awaited)" \
 	test "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND idem_key = 'xj-1'")" = 1
 chat "$UKEY" "$B" -H 'Idempotency-Key: xj-1'
