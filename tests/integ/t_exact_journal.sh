@@ -155,12 +155,7 @@ nothing_pending() { [ "$(q "SELECT COUNT(*) FROM holds WHERE state = 'open' AND 
 wait_for "every hold settled" 20 nothing_pending || true
 before=$(snap)
 dead=$(children "$tg_pid" | tr '\n' ' ')
-: >"$T/dead.files"
-for v in $dead; do
-	for jf in "$T/run/journal/$v"-*.j; do
-		[ ! -e "$jf" ] || basename "$jf" >>"$T/dead.files"
-	done
-done
+journals_of "$dead" >"$T/dead.files"
 check "the workers have journal files with exact holds' lines" test -s "$T/dead.files"
 for v in $dead; do kill -KILL "$v" 2>/dev/null || true; done
 while read -r f; do q "UPDATE journal_marks SET off = 0 WHERE name LIKE '%/$f'" >/dev/null; done <"$T/dead.files"

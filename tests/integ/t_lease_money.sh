@@ -151,12 +151,7 @@ n_db=$(usage_sum "$UID_" | cut -d' ' -f1)
 check "12 answered, $n_db of them in the database while the write-out is blocked (< 12)" \
 	test "$(grep -c . "$T/j.costs")" = 12 -a "$n_db" -lt 12
 dead=$(children "$tg_pid" | tr '\n' ' ')
-: >"$T/dead.files"
-for v in $dead; do
-	for jf in "$T/run/journal/$v"-*.j; do
-		[ ! -e "$jf" ] || basename "$jf" >>"$T/dead.files"
-	done
-done
+journals_of "$dead" >"$T/dead.files"
 note "killing workers $dead; their journals: $(tr '\n' ' ' <"$T/dead.files")"
 check "the workers have journal files" test -s "$T/dead.files"
 for v in $dead; do kill -KILL "$v" 2>/dev/null || true; done

@@ -239,6 +239,15 @@ lease_unlock() {
 	check "the lock is released" wait_for "the lock released" 10 lease_unlocked
 }
 # n_usage UID: the number of usage records; n_usage_pub PUBLIC_ID: the same by public id.
+# journals_of "PID...": the names of those processes' journal files in $T/run/journal.
+journals_of() {
+	local v jf
+	for v in $1; do
+		for jf in "$T/run/journal/$v"-*.j; do
+			[ ! -e "$jf" ] || basename "$jf"
+		done
+	done
+}
 n_usage() { q "SELECT COUNT(*) FROM usage_records WHERE user_id = $1"; }
 # usage_sum UID: "COUNT SUM" of its served requests' records (refusals, 429 and 402, are
 # records of their own with charge 0); recorded UID N: at least N of them.
