@@ -200,11 +200,13 @@ new_user() {
 }
 # read_balance CRED: GET /user/balance; sets BAL, RES, AVAIL in nano-USD (see nano).
 read_balance() {
-	local j
+	local j b="" r="" v=""
 	j=$(curl -s -m 10 -H "Authorization: Bearer $1" "$URL/user/balance" || true)
-	BAL=$(nano "$(jq -r .balance <<<"$j" 2>/dev/null || true)")
-	RES=$(nano "$(jq -r .reserved <<<"$j" 2>/dev/null || true)")
-	AVAIL=$(nano "$(jq -r .available <<<"$j" 2>/dev/null || true)")
+	# One jq for the three (tests call this hundreds of times; a jq costs 20-30 ms of CPU).
+	read -r b r v < <(jq -r '"\(.balance) \(.reserved) \(.available)"' <<<"$j" 2>/dev/null || true)
+	BAL=$(nano "$b")
+	RES=$(nano "$r")
+	AVAIL=$(nano "$v")
 }
 
 # --- the database's view (the scratch database $SCRATCH; UID is users.id) -----------------
