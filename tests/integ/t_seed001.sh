@@ -72,7 +72,7 @@ jq -c ".data[] | select(.id == \"$K2_ID\")" "$T/body" >"$T/listed.json"
 req GET "/user/api-keys/$K2_ID" "$UKEY"
 check "GET /user/api-keys/{id} -> 200" status_is 200
 check "GET /user/api-keys/{id} is the listing's entry, member for member" \
-	eq "$(jq -S -c . "$T/body")" "$(jq -S -c . "$T/listed.json")"
+	same_json "$T/body" "$T/listed.json"
 check "GET /user/api-keys/{id}: masked key, no secret" json_is \
 	".api_key == \"$(masked_of "$K2")\" and (tostring | contains(\"$K2\") | not)"
 cp_register s1other || bail "register a second user ($code)"

@@ -518,6 +518,9 @@ json_is() { jq -e "$1" "$T/body" >/dev/null 2>&1; }
 # jq_file FILE EXPR: EXPR is true on the JSON in FILE (quiet).
 jq_file() { jq -e "$2" "$1" >/dev/null 2>&1; }
 body_is_json() { jq -e . "$T/body" >/dev/null 2>&1; }
+# same_json FILE1 FILE2: both hold one JSON value and the two are equal, members in any order
+# (false when either is missing or not JSON, so that two failures never compare equal).
+same_json() { jq -e -n --slurpfile a "$1" --slurpfile b "$2" '$a | length == 1 and . == $b' >/dev/null 2>&1; }
 content_type_json() { hdr content-type | grep -qi '^application/json'; }
 header_has() { hdr "$1" | grep -q -- "$2"; }
 ERROR_SHAPE='(.error.message|type=="string") and (.error.type|type=="string") and (.error.code|type=="string")'
