@@ -42,8 +42,9 @@ void arena_mark(const struct arena *, struct arena_mark *);
 void arena_release(struct arena *, const struct arena_mark *);
 /*
  * Run defers, release all chunks but the first; after a request that used
- * 1 MiB or more, also return the process's freed malloc memory to the system
- * (malloc_trim). The first arena_new fixes glibc's mmap and trim thresholds.
+ * 1 MiB or more, and more than the first chunk holds, also return the
+ * process's freed malloc memory to the system (malloc_trim). The first
+ * arena_new fixes glibc's mmap and trim thresholds.
  */
 void arena_reset(struct arena *);
 /* NULL-safe. */

@@ -285,18 +285,25 @@ void
 arena_reset(struct arena *a)
 {
 	struct chunk *c, *next;
-	int big = a->high >= ARENA_TRIM_AT;
+	int big;
 
 	run_defers(a);
 	for (c = a->head; c->next != NULL; c = next) {
 		next = c->next;
 		free(c);
 	}
+	/*
+	 * A small request leaves nothing worth a trim, which locks every arena.
+	 * Nor does a use that fit in the first chunk, kept for the next: the
+	 * housekeeper's 3 MiB is used past 1 MiB on each journal tick, and a
+	 * trim each time gave ~45 pages back that the request threads then
+	 * faulted in again, ten times a second.
+	 */
+	big = a->high >= ARENA_TRIM_AT && a->high > c->size;
 	a->head = c;
 	c->used = 0;
 	a->used = 0;
 	a->high = 0;
-	/* A small request leaves nothing worth a trim, which locks every arena. */
 	if (big)
 		mem_trim();
 }

@@ -438,6 +438,71 @@ t_free_null(void **state)
 	arena_free(NULL);
 }
 
+/*
+ * malloc_trim, counted: the trim after a reset is for the heap a large
+ * request grew, and must not run for an arena that stayed in its own first
+ * chunk (the housekeeper's 3 MiB, used past 1 MiB on every journal tick: a
+ * trim there handed ~45 pages back to the kernel ten times a second for the
+ * request threads to fault in again).
+ */
+static int trims;
+int __real_malloc_trim(size_t);
+int __wrap_malloc_trim(size_t);
+
+int
+__wrap_malloc_trim(size_t pad)
+{
+	trims++;
+	return __real_malloc_trim(pad);
+}
+
+/* Takes n bytes from a in 16 KiB pieces, each written so it is really used. */
+static void
+use_bytes(struct arena *a, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k += 16384)
+		memset(arena_alloc(a, 16384), 0x5a, 16384);
+}
+
+static void
+t_reset_trims_after_growth(void **state)
+{
+	struct arena *a = arena_new(64 * 1024);
+
+	(void)state;
+	trims = 0;
+	use_bytes(a, (size_t)3 << 19); /* 1.5 MiB in chunks beyond the first */
+	arena_reset(a);
+	assert_int_equal(trims, 1);
+	use_bytes(a, 32768); /* small: no trim */
+	arena_reset(a);
+	assert_int_equal(trims, 1);
+	arena_free(a);
+}
+
+static void
+t_reset_no_trim_within_first_chunk(void **state)
+{
+	struct arena *a = arena_new((size_t)3 << 20);
+
+	(void)state;
+	trims = 0;
+	use_bytes(
+	    a, (size_t)3 << 19); /* 1.5 MiB, all in the 3 MiB first chunk */
+	arena_reset(a);
+	use_bytes(a, (size_t)3 << 19);
+	arena_reset(a);
+	assert_int_equal(trims, 0);
+	use_bytes(a,
+	    (size_t)4
+		<< 20); /* past the first chunk: the heap may have grown */
+	arena_reset(a);
+	assert_int_equal(trims, 1);
+	arena_free(a);
+}
+
 int
 main(void)
 {
@@ -463,6 +528,8 @@ main(void)
 	    cmocka_unit_test(t_defer_json_null),
 	    cmocka_unit_test(t_defer_free),
 	    cmocka_unit_test(t_free_null),
+	    cmocka_unit_test(t_reset_trims_after_growth),
+	    cmocka_unit_test(t_reset_no_trim_within_first_chunk),
 	};
 
 	test_init();
