@@ -137,9 +137,9 @@ chat_sse() {
 		-H "Authorization: Bearer $cred" -H 'Content-Type: application/json' \
 		--data-binary "$body" "$@" 2>"$T/curl.err" || sse_rc=$?
 	touch "$T/sse" "$T/hdr.raw"
-	tr -d '\r' <"$T/hdr.raw" | sed 's/^\([^:]*\):/\L\1:/' >"$T/hdr"
+	hdr_norm
 	sed -n 's/^data: //p' "$T/sse" >"$T/events"
-	code=$(sed -n 's/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' "$T/hdr" | tail -n 1)
+	code=$hdr_status
 	last_req="SSE $body -> rc $sse_rc"
 	cp "$T/sse" "$T/body"
 }
