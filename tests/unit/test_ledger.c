@@ -268,6 +268,7 @@ t_sweeper_settles_expired(void **state)
 struct racer {
 	int64_t uid;
 	unsigned char (*holds)[HOLD_ID_LEN];
+	int64_t *told; /* each admitted reserve's balance after its hold */
 	int *nholds;
 	pthread_mutex_t *mu;
 	int admitted, refused, errors;
@@ -283,6 +284,7 @@ reserve_loop(void *arg)
 	unsigned char h[HOLD_ID_LEN];
 	enum ledger_short why;
 	struct db_conn *c;
+	int64_t bal;
 	int i, rep;
 	enum tg_err rc;
 
@@ -292,11 +294,13 @@ reserve_loop(void *arg)
 		goto out;
 	}
 	for (i = 0; i < TRIES; i++) {
+		bal = INT64_MIN;
 		rc = ledger_reserve(
-		    c, a, r->uid, 0, USD(1), NULL, 60, h, &rep, &why, NULL);
+		    c, a, r->uid, 0, USD(1), NULL, 60, h, &rep, &why, &bal);
 		if (rc == TG_OK) {
 			r->admitted++;
 			pthread_mutex_lock(r->mu);
+			r->told[*r->nholds] = bal;
 			memcpy(r->holds[(*r->nholds)++], h, HOLD_ID_LEN);
 			pthread_mutex_unlock(r->mu);
 		} else if (rc == TG_ECREDIT)
@@ -312,11 +316,17 @@ out:
 	return NULL;
 }
 
-/* Invariant 1: 48 concurrent 1-USD reserves against 10 USD admit exactly 10. */
+/*
+ * Invariant 1: 48 concurrent 1-USD reserves against 10 USD admit exactly 10.
+ * Each is told the balance after its own hold (9, 8, ... 0 USD, each once),
+ * not one read after its commit that other holds have lowered since.
+ */
 static void
 t_concurrent_reserves_never_overdraw(void **state)
 {
 	unsigned char holds[NTHREADS * TRIES][HOLD_ID_LEN];
+	int64_t told[NTHREADS * TRIES];
+	int seen[10] = {0};
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	struct racer r[NTHREADS];
 	pthread_t t[NTHREADS];
@@ -327,6 +337,7 @@ t_concurrent_reserves_never_overdraw(void **state)
 		memset(&r[i], 0, sizeof(r[i]));
 		r[i].uid = uid;
 		r[i].holds = holds;
+		r[i].told = told;
 		r[i].nholds = &nholds;
 		r[i].mu = &mu;
 		assert_int_equal(
@@ -339,6 +350,13 @@ t_concurrent_reserves_never_overdraw(void **state)
 	}
 	assert_int_equal(admitted, 10);
 	assert_int_equal(nholds, 10);
+	for (i = 0; i < nholds; i++) {
+		assert_true(told[i] >= 0 && told[i] < USD(10) &&
+		    told[i] % NANO_PER_USD == 0);
+		seen[told[i] / NANO_PER_USD]++;
+	}
+	for (i = 0; i < 10; i++)
+		assert_int_equal(seen[i], 1);
 	reconciles(uid, &bal, &res, &open);
 	assert_int_equal(bal, 0);
 	assert_int_equal(res, USD(10));
