@@ -139,6 +139,13 @@ int lease_short(struct lease_table *, uint64_t user_id, int64_t amount,
 int lease_drained(struct lease_table *, uint64_t user_id, int64_t amount,
     struct lease_grant *);
 void lease_renewed(struct lease_table *, const struct lease_grant *, double t0);
+/*
+ * A lease of user_id that a live process of the node is closing (claimed:
+ * its close is under way, or failed while the database was away and waits
+ * for the closer's next round): 1 when there is one.  Its credit is the
+ * user's again once the close is written.
+ */
+int lease_closing(struct lease_table *, uint64_t user_id);
 /* A grant now in the lease's row: applied to the table (raised if so). */
 void lease_granted(struct lease_table *, const struct lease_grant *);
 /*

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -23,6 +24,14 @@
  * user's settlements in the journal (written out within a tick, 100 ms).
  */
 #define WAIT_PENDING_MS 250
+
+/*
+ * How long a request refused for want of credit waits while a lease of the
+ * user is being closed on this node: the closer's round is a second, and a
+ * close that failed while the database was away is tried again at the next.
+ */
+#define WAIT_CLOSING_MS	     1500
+#define WAIT_CLOSING_STEP_MS 50
 
 /*
  * issue 20: a lease with room whose grant ran short between the supervisor's
@@ -64,8 +73,17 @@ lease_revive(struct op *op, struct db_conn *c, struct lease_table *lt,
 	double t0 = util_wall();
 	enum tg_err rc;
 
+	/*
+	 * None drained: another request may have renewed it since this one's
+	 * carve failed (a lease that stopped carving while the database was
+	 * away is found by every request of the user at once): carve from it,
+	 * rather than refuse (402) a user whose credit it holds.
+	 */
 	if (!lease_drained(lt, user, ask->amount, &g))
-		return TG_ENOENT;
+		return lease_carve(lt, user, ask->amount, op->request_id, 0,
+			   &cr->carve) == 1
+		    ? TG_OK
+		    : lease_regrant(op, c, lt, ask, cr);
 	if ((rc = ledger_lease_renew(
 		 c, op->arena, g.id, (int64_t)(2 * g.renew) + 1)) != TG_OK)
 		return rc;
@@ -163,11 +181,50 @@ exact_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
 	return rc;
 }
 
+/*
+ * Refused for want of credit while a lease of this user is being closed on
+ * this node (lease_closing): that lease holds the credit.  After the
+ * database was away, an idle lease's close failed and waits for the
+ * closer's next round, and every request of the user was refused (402) for
+ * credit it had.  The close is run now when the lease is this process's
+ * (lease_sweep; a sibling's closer runs within its round), then the hold is
+ * taken again.  A close still not through by WAIT_CLOSING_MS: TG_EDB (503,
+ * try again), not a refusal.
+ */
+static enum tg_err
+wait_closing(struct op *op, struct db_conn *c, const struct credit_env *env,
+    const struct credit_ask *ask, struct credit *cr)
+{
+	const struct timespec step = {0, WAIT_CLOSING_STEP_MS * 1000000L};
+	uint64_t user = (uint64_t)op->who->user_id;
+	int waited = 0;
+	enum tg_err rc;
+
+	while (lease_closing(env->leases, user)) {
+		lease_sweep(
+		    env->leases, c, op->arena, op->conf->lease_idle, 0, 4);
+		if (!lease_closing(env->leases, user))
+			break;
+		if (waited >= WAIT_CLOSING_MS)
+			return TG_EDB;
+		nanosleep(&step, NULL);
+		waited += WAIT_CLOSING_STEP_MS;
+	}
+	/* Taken afresh: the refused exact hold left its figures behind. */
+	memset(cr, 0, sizeof(*cr));
+	cr->hold = ask->amount;
+	cr->reserve_balance = INT64_MIN;
+	if ((rc = lease_hold(op, c, env, ask, cr)) != TG_ENOENT)
+		return rc;
+	return exact_hold(op, c, env, ask, cr);
+}
+
 enum tg_err
 credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
     const struct credit_ask *ask, struct credit *cr)
 {
 	enum tg_err rc;
+	int closing = 0;
 
 	memset(cr, 0, sizeof(*cr));
 	cr->hold = ask->amount;
@@ -184,18 +241,25 @@ credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
 		rc = lease_hold(op, c, env, ask, cr);
 	}
 	if (rc == TG_ENOENT) {
+		/* Before the hold: a close that ends meanwhile still counts. */
+		closing = !op->who->test && env->leases != NULL &&
+		    lease_closing(env->leases, (uint64_t)op->who->user_id);
 		rc = exact_hold(op, c, env, ask, cr);
+		if (rc == TG_ECREDIT && closing)
+			rc = wait_closing(op, c, env, ask, cr);
+
 		/*
 		 * issue 20: settled through the journal, off the request path;
 		 * not a test key's (its sandbox account is not its user's), not
 		 * with an Idempotency-Key (its replay is kept on the record at
 		 * once), not when the balance after the hold is unknown.
 		 */
-		cr->by_journal = rc == TG_OK && op->conf->exact_journal &&
-		    env->journal != NULL && ask->idem == NULL &&
-		    !op->who->test && cr->reserve_balance != INT64_MIN;
+		cr->by_journal = rc == TG_OK && !cr->leased &&
+		    op->conf->exact_journal && env->journal != NULL &&
+		    ask->idem == NULL && !op->who->test &&
+		    cr->reserve_balance != INT64_MIN;
 		/* What the user's unwritten lines will give back (releases.h). */
-		if (rc == TG_OK && env->journal != NULL)
+		if (rc == TG_OK && !cr->leased && env->journal != NULL)
 			cr->released =
 			    journal_released(env->journal, op->who->user_id);
 	}

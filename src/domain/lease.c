@@ -719,6 +719,25 @@ lease_drained(struct lease_table *lt, uint64_t user, int64_t amount,
 	return found;
 }
 
+int
+lease_closing(struct lease_table *lt, uint64_t user)
+{
+	struct table *t = lt->t;
+	size_t k, i;
+	int found = 0;
+
+	shm_lock(lt->shm);
+	for (k = 0, i = home(user); k < PROBES && !found;
+	     k++, i = (i + 1) % NLEASES) {
+		struct lslot *l = &t->l[i];
+
+		found = l->owner != 0 && l->user == user &&
+		    l->state == L_CLAIMED && !dead(l->owner);
+	}
+	shm_unlock(lt->shm);
+	return found;
+}
+
 unsigned
 lease_grant_sync(struct lease_table *lt, struct db_conn *c, struct arena *a)
 {

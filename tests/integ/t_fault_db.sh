@@ -166,9 +166,13 @@ told_is_charged() {
 }
 
 # books TAG: no hold left open (the sweeper closes what could not settle), then each user's
-# ledger reconciles (lib/chat.sh ledger_check).
+# ledger reconciles (lib/chat.sh ledger_check), and what each user lost is what their usage
+# records charged, give or take the holds the sweeper charged in full: each user has one
+# client, so at most the request in flight at the fault (two holds of slack).  A hold or a
+# lease the database committed for a request that was told 503 must not be charged.
+HOLD_MAX=200000 # a chat's worst-case hold here is about 0.0002 USD
 books() {
-	local tag=$1 u bad=0 uid
+	local tag=$1 u bad=0 lost=0 uid row
 	all_closed() { [ "$(q "SELECT COUNT(*) FROM holds WHERE state = 'open'")" = 0 ]; }
 	wait_for "$tag: every hold and lease closed" 60 all_closed || true
 	while read -r u; do
@@ -176,8 +180,18 @@ books() {
 			bad=$((bad + 1))
 			ledger_check "$u" || true
 		}
+		uid=$(uid_of "$u")
+		row=$(q "SELECT 1000000000 - a.balance - a.reserved - (SELECT COALESCE(SUM(r.charge), 0)
+			FROM usage_records r WHERE r.user_id = a.user_id) FROM accounts a WHERE a.user_id = $uid")
+		if [ -z "$row" ] || [ "$row" -lt 0 ] || [ "$row" -gt $((2 * HOLD_MAX)) ]; then
+			lost=$((lost + 1))
+			note "$tag: $u lost $row nano more than its usage records charged:"
+			q "SELECT LOWER(HEX(id)), lease, amount, charged, granted, state FROM holds
+				WHERE account_id = $uid AND (lease = 1 OR state <> 'settled')" | sed 's/^/#   /'
+		fi
 	done <"$T/$tag.users"
 	check "$tag: every user's books balance ($bad do not)" test "$bad" = 0
+	check "$tag: no user lost more than the holds in flight at the fault ($lost did)" test "$lost" = 0
 }
 
 run_mode() {
