@@ -37,9 +37,19 @@ enum tg_err q_or_key_get(struct db_conn *, struct arena *, int64_t user_id,
 /* Store k unless the user has a key already (*won = 0 then). */
 enum tg_err q_or_key_insert(
     struct db_conn *, struct arena *, const struct q_or_key *k, int *won);
-/* Up to max keys of provider_id that need a sync or a delete. */
+/*
+ * Up to max keys of provider_id that need a sync or a delete, and were not
+ * synced or claimed in the last every_ms.
+ */
 enum tg_err q_or_key_stale(struct db_conn *, struct arena *,
-    const char *provider_id, size_t max, struct q_or_stale **out, size_t *n);
+    const char *provider_id, unsigned every_ms, size_t max,
+    struct q_or_stale **out, size_t *n);
+/*
+ * The user's key claimed for a sync (*won = 1) unless synced or claimed in
+ * the last every_ms, by this process or any other of any node.
+ */
+enum tg_err q_or_key_claim(struct db_conn *, struct arena *, int64_t user_id,
+    const char *provider_id, unsigned every_ms, int *won);
 /* The limit set at OpenRouter and the balance it came from. */
 enum tg_err q_or_key_synced(struct db_conn *, struct arena *, int64_t user_id,
     int64_t limit_nano, int64_t synced_nano);

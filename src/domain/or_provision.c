@@ -24,6 +24,13 @@
 #define PROV_BODY_MAX (64u << 10)
 #define PROV_TIMEOUT  20000 /* ms of one provisioning call */
 #define SYNC_BATCH    16    /* keys one housekeeping round syncs */
+/*
+ * Every worker process runs the housekeeping round (every 2 s), and a node
+ * may have dozens: a key is synced at most once in SYNC_EVERY_MS by all of
+ * them together, claimed in the database first.  Under the round's period,
+ * so that a single worker still syncs on each of its rounds.
+ */
+#define SYNC_EVERY_MS 1500
 
 /* The provisioning key from its file, first line; 0 or -1. */
 static int
@@ -261,13 +268,19 @@ or_user_key(struct db_conn *c, struct op *op, const struct conf *conf,
  */
 static void
 sync_one(struct db_conn *c, struct arena *a, struct http_client *http,
-    const char *base, const char *pkey, const struct q_or_stale *s)
+    const struct deployment *d, const char *pkey, const struct q_or_stale *s)
 {
 	struct http_result hr;
+	const char *base = d->base_url;
 	const char *path = arena_printf(a, "keys/%s", s->hash);
 	int64_t used = 0;
 	json_t *o, *u;
+	int won;
 
+	if (q_or_key_claim(c, a, s->user_id, d->provider_id, SYNC_EVERY_MS,
+		&won) != TG_OK ||
+	    !won)
+		return; /* another process has it, or had it just now */
 	if (s->deleted) {
 		pcall(http, a, "DELETE", base, path, pkey, NULL, &hr);
 		if (hr.err == HTTP_OK &&
@@ -313,8 +326,8 @@ or_provision_sync(struct db_conn *c, struct arena *a, const struct conf *conf,
 
 	if (conf->or_provisioning_key_file == NULL || http == NULL ||
 	    or_deployment(c, a, conf, NULL, &d) != TG_OK ||
-	    q_or_key_stale(c, a, d.provider_id, SYNC_BATCH, &rows, &n) !=
-		TG_OK ||
+	    q_or_key_stale(c, a, d.provider_id, SYNC_EVERY_MS, SYNC_BATCH,
+		&rows, &n) != TG_OK ||
 	    n == 0)
 		return;
 	if (pkey_read(conf, pkey, sizeof(pkey)) == -1) {
@@ -324,6 +337,6 @@ or_provision_sync(struct db_conn *c, struct arena *a, const struct conf *conf,
 		return;
 	}
 	for (i = 0; i < n; i++)
-		sync_one(c, a, http, d.base_url, pkey, &rows[i]);
+		sync_one(c, a, http, &d, pkey, &rows[i]);
 	crypto_wipe(pkey, sizeof(pkey));
 }

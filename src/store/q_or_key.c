@@ -15,9 +15,10 @@
 const struct stmt_row q_or_key_stmts[] = {
 	{ STMT_ORKEY_GET, "SELECT key_hash, secret_enc, last4, limit_nano, synced_nano FROM or_user_keys WHERE user_id = ? AND provider_id = ?", DB_SF_READ },
 	{ STMT_ORKEY_INSERT, "INSERT IGNORE INTO or_user_keys (user_id, provider_id, key_hash, secret_enc, last4, limit_nano, synced_nano, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, NOW(6))", 0 },
-	{ STMT_ORKEY_STALE, "SELECT k.user_id, k.key_hash, " SPENDABLE ", u.status = 'deleted' FROM or_user_keys k JOIN users u ON u.id = k.user_id LEFT JOIN accounts a ON a.user_id = k.user_id WHERE k.provider_id = ? AND (u.status = 'deleted' OR (a.user_id IS NOT NULL AND NOT (k.synced_nano <=> " SPENDABLE "))) ORDER BY k.synced_at LIMIT ?", DB_SF_READ },
+	{ STMT_ORKEY_STALE, "SELECT k.user_id, k.key_hash, " SPENDABLE ", u.status = 'deleted' FROM or_user_keys k JOIN users u ON u.id = k.user_id LEFT JOIN accounts a ON a.user_id = k.user_id WHERE k.provider_id = ? AND k.synced_at <= NOW(6) - INTERVAL ? MICROSECOND AND (u.status = 'deleted' OR (a.user_id IS NOT NULL AND NOT (k.synced_nano <=> " SPENDABLE "))) ORDER BY k.synced_at LIMIT ?", DB_SF_READ },
 	{ STMT_ORKEY_SYNCED, "UPDATE or_user_keys SET limit_nano = ?, synced_nano = ?, synced_at = NOW(6) WHERE user_id = ?", DB_SF_RETRY },
 	{ STMT_ORKEY_DELETE, "DELETE FROM or_user_keys WHERE user_id = ?", DB_SF_RETRY },
+	{ STMT_ORKEY_CLAIM, "UPDATE or_user_keys SET synced_at = NOW(6) WHERE user_id = ? AND provider_id = ? AND synced_at <= NOW(6) - INTERVAL ? MICROSECOND", 0 },
 	{ STMT__MAX, NULL, 0 },
 };
 /* clang-format on */
@@ -73,16 +74,17 @@ q_or_key_insert(
 
 enum tg_err
 q_or_key_stale(struct db_conn *c, struct arena *a, const char *provider_id,
-    size_t max, struct q_or_stale **out, size_t *n)
+    unsigned every_ms, size_t max, struct q_or_stale **out, size_t *n)
 {
-	struct db_val p[2] = {DB_STR(provider_id), DB_I64((int64_t)max)};
+	struct db_val p[3] = {DB_STR(provider_id),
+	    DB_I64((int64_t)every_ms * 1000), DB_I64((int64_t)max)};
 	struct db_rows rows;
 	const struct db_val *v;
 	size_t i;
 	enum tg_err rc;
 
 	*n = 0;
-	if ((rc = db_exec(c, STMT_ORKEY_STALE, p, 2, &rows, a)) != TG_OK)
+	if ((rc = db_exec(c, STMT_ORKEY_STALE, p, 3, &rows, a)) != TG_OK)
 		return rc;
 	if ((*out = arena_alloc(a, (rows.nrows + 1) * sizeof(**out))) == NULL)
 		return TG_ESYSTEM;
@@ -105,6 +107,22 @@ q_or_key_synced(struct db_conn *c, struct arena *a, int64_t user_id,
 	    DB_I64(limit_nano), DB_I64(synced_nano), DB_I64(user_id)};
 
 	return db_exec(c, STMT_ORKEY_SYNCED, p, 3, NULL, a);
+}
+
+enum tg_err
+q_or_key_claim(struct db_conn *c, struct arena *a, int64_t user_id,
+    const char *provider_id, unsigned every_ms, int *won)
+{
+	struct db_val p[3] = {DB_I64(user_id), DB_STR(provider_id),
+	    DB_I64((int64_t)every_ms * 1000)};
+	struct db_rows rows;
+	enum tg_err rc;
+
+	*won = 0;
+	if ((rc = db_exec(c, STMT_ORKEY_CLAIM, p, 3, &rows, a)) != TG_OK)
+		return rc;
+	*won = rows.affected == 1;
+	return TG_OK;
 }
 
 enum tg_err
