@@ -199,8 +199,16 @@ migrate_run(const struct conf *conf, FILE *out, migrate_seed_fn seed)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (file_version(names[i]) > TG_SCHEMA_VERSION ||
-		    applied(&rows, file_version(names[i])))
+		if (file_version(names[i]) > TG_SCHEMA_VERSION) {
+			/* Said, not silent: a migration added without
+			 * raising the version would otherwise never run. */
+			fprintf(out,
+			    "tollgate: skipping %s: newer than this "
+			    "tollgate (schema version %d)\n",
+			    names[i], TG_SCHEMA_VERSION);
+			continue;
+		}
+		if (applied(&rows, file_version(names[i])))
 			continue;
 		if (apply(c, conf->schema_dir, names[i], out) == -1)
 			goto out;

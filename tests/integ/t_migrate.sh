@@ -69,6 +69,15 @@ out=$("$TOLLGATE_BIN" -c "$T/slow.conf" migrate 2>&1) && rc=0 || rc=$?
 check "a migration outlasting db.read_timeout = 1 s completes (exit $rc)" test "$rc" -eq 0
 check "... and is recorded ($last)" sh -c "echo \"\$1\" | grep -qx 'applied $last'" _ "$out"
 
+# A schema file newer than this tollgate (a schema dir of the next release, or a migration
+# added without raising TG_SCHEMA_VERSION) is not applied, and migrate says so.
+next=$(printf '%04d_future.sql' $((10#${last%%_*} + 1)))
+printf 'CREATE TABLE tg_future_probe (id INT);\n' >"$T/schema/$next"
+out=$("$TOLLGATE_BIN" -c "$T/slow.conf" migrate 2>&1) && rc=0 || rc=$?
+check "a schema file above this tollgate's version is skipped (exit $rc)" test "$rc" -eq 0
+check "...and migrate names it" sh -c "echo \"\$1\" | grep -q 'skipping $next: newer than this tollgate'" _ "$out"
+check "...not applied" test "$(sql "$SCRATCH" -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '$SCRATCH' AND table_name = 'tg_future_probe'")" = 0
+
 # A database from a newer tollgate: both migrate and serve refuse it.
 sql "$SCRATCH" -e "INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')"
 out=$("$TOLLGATE_BIN" -c "$CONF" migrate 2>&1) && rc=0 || rc=$?
