@@ -125,6 +125,7 @@ struct conf {
 	unsigned lease_idle; /* seconds before an unused lease is returned */
 	int journal_sync;    /* fdatasync each journal line before answering */
 	int exact_journal; /* issue 20: exact holds settle through the journal */
+	int hold_batch;	   /* issue 20: a process's waiting holds in one call */
 	char *
 	    tokenizer_dir; /* BPE ranks for estimates (tokenize.h); NULL none */
 	/* issue 18: money */

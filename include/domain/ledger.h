@@ -3,6 +3,7 @@
 #ifndef LEDGER_H
 #define LEDGER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "io/db.h"
@@ -29,6 +30,18 @@ enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
     int64_t key_id, int64_t amount, const char *idem_key, unsigned ttl_s,
     unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
     int64_t *balance);
+/*
+ * issue 20: n exact holds of user_id with key_id (no Idempotency-Key, each
+ * amount > 0) in one transaction (0025_reserve_many.sql), their ids drawn
+ * into ids: TG_OK with each hold's balance after it in balance[i], as if
+ * taken one by one in order (INT64_MIN: unknown, after a retried call);
+ * TG_ECREDIT when their sum does not fit (nothing is held: each may still
+ * fit alone), or the database's error.
+ */
+#define LEDGER_RESERVE_MAX 16
+enum tg_err ledger_reserve_many(struct db_conn *, struct arena *,
+    int64_t user_id, int64_t key_id, unsigned ttl_s, size_t n,
+    const int64_t *amount, unsigned char (*ids)[HOLD_ID_LEN], int64_t *balance);
 /*
  * The hold made under (user, key, idem_key) was charged by the sweeper (its
  * request died unsettled): TG_OK with *charged; TG_ENOENT when it was not

@@ -53,6 +53,8 @@ void metrics_busy(int delta);
 /* This process's database figures, published after each request. */
 void metrics_db(unsigned in_use, unsigned size, uint64_t stmts,
     uint64_t stmts_bg, uint64_t cache_hits, uint64_t cache_misses);
+/* issue 20: this process's holds taken together (holdq_stats). */
+void metrics_holdq(uint64_t batches, uint64_t batched);
 /* The housekeeper's figures (-1: unknown, left as they were). */
 void metrics_node(int64_t holds_open, int64_t holds_past_ttl,
     int64_t journal_bytes, int64_t leases_open);
@@ -85,6 +87,7 @@ struct metrics_snap {
 	struct metrics_master m;
 	uint64_t busy, served, db_in_use, db_size, stmts, stmts_bg, hits,
 	    misses;
+	uint64_t hold_batches, holds_batched; /* issue 20 */
 	int64_t holds_open, holds_past_ttl, journal_bytes, leases_open;
 	uint64_t refused[3]; /* 401, 402, 429 (inflight.c's) */
 	uint64_t rate_limited, tokens[4], charged;

@@ -26,6 +26,13 @@ struct q_reserved {
 /* tg_reserve with its seven parameters; TG_ECONFLICT: the idem key's. */
 enum tg_err q_ledger_reserve(struct db_conn *, struct arena *,
     const struct db_val p[7], struct q_reserved *out);
+/*
+ * tg_reserve_many(user, key, holds JSON, ttl): status and the balance after
+ * them all; first_id the first hold's id (a retried call's lookup).
+ */
+enum tg_err q_ledger_reserve_many(struct db_conn *, struct arena *,
+    const struct db_val p[4], const unsigned char *first_id,
+    struct q_reserved *out);
 /* The hold made under (user, key, idem); TG_ENOENT when none. */
 enum tg_err q_hold_by_idem(struct db_conn *, struct arena *, int64_t user_id,
     int64_t key_id, const char *idem, unsigned char id[Q_HOLD_ID_LEN]);

@@ -92,10 +92,11 @@ enum stmt {
 	STMT_ROUTE_UPDATE,
 	STMT_CHAT_PAYER,
 	STMT_KEY_SPENT,
-	STMT_LEDGER_RESERVE, /* CALL tg_reserve */
-	STMT_LEDGER_SETTLE,  /* CALL tg_settle */
-	STMT_LEASE_CHARGE,   /* CALL tg_lease_charge */
-	STMT_LEASE_CLOSE,    /* CALL tg_lease_close */
+	STMT_LEDGER_RESERVE,	  /* CALL tg_reserve */
+	STMT_LEDGER_RESERVE_MANY, /* CALL tg_reserve_many */
+	STMT_LEDGER_SETTLE,	  /* CALL tg_settle */
+	STMT_LEASE_CHARGE,	  /* CALL tg_lease_charge */
+	STMT_LEASE_CLOSE,	  /* CALL tg_lease_close */
 	STMT_LEASE_CHARGED,
 	STMT_LEASE_GRANT, /* issue 20: holds.granted of an open lease */
 	STMT_LEASE_RENEW, /* issue 20: an open lease's expiry moved on */

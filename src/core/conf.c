@@ -650,6 +650,7 @@ static const struct conf_key keys[] = {
 	{ "billing", "lease_idle",	 set_uint,    CO(lease_idle),	      1, 3600 },
 	{ "billing", "journal_sync",	 set_bool,    CO(journal_sync),	      0, 0 },
 	{ "billing", "exact_journal",	 set_bool,    CO(exact_journal),      0, 0 },
+	{ "billing", "hold_batch",	 set_bool,    CO(hold_batch),	      0, 0 },
 	{ "billing", "tokenizer_dir",	 set_str,     CO(tokenizer_dir),      0, 0 },
 	/* issue 18: money */
 	{ "billing", "webhook_secret_file", set_str,  CO(webhook_secret_file), 0, 0 },
@@ -762,6 +763,7 @@ conf_defaults(void)
 	c->lease_idle = 10;
 	c->lease_nano = NANO_PER_USD; /* issue 20: on (lease.c: grants) */
 	c->exact_journal = 1; /* issue 20: the exact path's settle, too */
+	c->hold_batch = 1;    /* issue 20: and its holds, together */
 	c->or_ceiling_nano = NANO_PER_USD / 10;
 	c->or_provider = strdup("openrouter");
 	c->ukey_default_limits.rpm = c->ukey_default_limits.rpd = -1;

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "domain/auth.h"
 #include "domain/credit.h"
+#include "domain/holdq.h"
 #include "core/arena.h"
 #include "core/money.h"
 #include "store/q_ledger.h"
@@ -157,6 +158,20 @@ lease_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
 	return TG_OK;
 }
 
+/* One exact hold: with the process's others of the account and key (holdq.h). */
+static enum tg_err
+exact_once(struct op *op, struct db_conn *c, const struct credit_ask *ask,
+    struct credit *cr)
+{
+	if (ask->idem == NULL && op->conf->hold_batch)
+		return holdq_reserve(c, op->arena, sandbox_account(op->who),
+		    op->who->key_id, ask->amount, op->conf->hold_ttl,
+		    cr->hold_id, &cr->short_of, &cr->reserve_balance);
+	return ledger_reserve(c, op->arena, sandbox_account(op->who),
+	    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
+	    cr->hold_id, &cr->replayed, &cr->short_of, &cr->reserve_balance);
+}
+
 /*
  * An exact hold.  issue 20: refused for want of credit while settlements of
  * this user wait in the node's journals, whose releases would have made room:
@@ -171,10 +186,7 @@ exact_hold(struct op *op, struct db_conn *c, const struct credit_env *env,
 	int again = 1;
 
 	do
-		rc = ledger_reserve(c, op->arena, sandbox_account(op->who),
-		    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
-		    cr->hold_id, &cr->replayed, &cr->short_of,
-		    &cr->reserve_balance);
+		rc = exact_once(op, c, ask, cr);
 	while (rc == TG_ECREDIT && again-- > 0 && op->conf->exact_journal &&
 	    journal_wait_user(env->journal, c, op->arena, op->who->user_id,
 		WAIT_PENDING_MS) == 1);

@@ -103,6 +103,56 @@ ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
 }
 
 enum tg_err
+ledger_reserve_many(struct db_conn *c, struct arena *a, int64_t user_id,
+    int64_t key_id, unsigned ttl_s, size_t n, const int64_t *amount,
+    unsigned char (*ids)[HOLD_ID_LEN], int64_t *balance)
+{
+	struct db_val p[4];
+	struct q_reserved r;
+	size_t i, off = 0, cap = n * (2 * HOLD_ID_LEN + 32) + 3;
+	char *json;
+	int64_t after;
+	enum tg_err rc;
+
+	if (n == 0 || n > LEDGER_RESERVE_MAX || ttl_s > HOLD_TTL_MAX)
+		return TG_EINVAL;
+	for (i = 0; i < n; i++)
+		if (amount[i] <= 0)
+			return TG_EINVAL;
+	if ((json = arena_alloc(a, cap)) == NULL)
+		return TG_ESYSTEM;
+	json[off++] = '[';
+	for (i = 0; i < n; i++) {
+		if (util_ordered_id(ids[i], HOLD_ID_LEN) == -1)
+			return TG_ESYSTEM;
+		off += (size_t)snprintf(
+		    json + off, cap - off, "%s[\"", i > 0 ? "," : "");
+		crypto_hex(ids[i], HOLD_ID_LEN, json + off);
+		off += 2 * HOLD_ID_LEN;
+		off += (size_t)snprintf(
+		    json + off, cap - off, "\",%lld]", (long long)amount[i]);
+	}
+	json[off++] = ']';
+	json[off] = '\0';
+	p[0] = DB_I64(user_id);
+	p[1] = DB_I64(key_id);
+	p[2] = DB_STR(json);
+	p[3] = DB_I64(ttl_s);
+	if ((rc = q_ledger_reserve_many(c, a, p, ids[0], &r)) != TG_OK)
+		return rc;
+	if (r.status != 0)
+		return r.status == 1 || r.status == 2 ? TG_ECREDIT : TG_ESYSTEM;
+	/* Told as if taken one by one in order: the last sees r.balance. */
+	after = r.has_balance ? r.balance : INT64_MIN;
+	for (i = n; i-- > 0;) {
+		balance[i] = after;
+		if (after != INT64_MIN)
+			after += amount[i];
+	}
+	return TG_OK;
+}
+
+enum tg_err
 ledger_lease_take(struct db_conn *c, struct arena *a, int64_t user_id,
     int64_t amount, unsigned ttl_s, unsigned char lease_id[HOLD_ID_LEN],
     int64_t *balance)

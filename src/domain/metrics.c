@@ -18,7 +18,7 @@
 #include "io/shm.h"
 #include "store/q_ledger.h"
 
-#define METRICS_VERSION 1
+#define METRICS_VERSION 2 /* 2: holds batched (issue 20) */
 
 #define ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
 #define GET(p)	  __atomic_load_n((p), __ATOMIC_RELAXED)
@@ -48,6 +48,7 @@ struct proc {
 	int32_t pid; /* 0: free */
 	uint32_t busy;
 	uint64_t served, in_use, size, stmts, stmts_bg, hits, misses;
+	uint64_t hold_batches, holds_batched; /* issue 20: holdq.h */
 	int64_t journal; /* its journal's bytes not yet written out */
 };
 
@@ -67,6 +68,7 @@ struct page {
 	struct proc proc[METRICS_PROCS];
 	/* The counters of processes gone, whose slots were taken again. */
 	uint64_t gone_served, gone_stmts, gone_stmts_bg, gone_hits, gone_misses;
+	uint64_t gone_hold_batches, gone_holds_batched;
 };
 
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -266,6 +268,8 @@ retire(struct page *p, struct proc *s)
 	p->gone_stmts_bg += s->stmts_bg;
 	p->gone_hits += s->hits;
 	p->gone_misses += s->misses;
+	p->gone_hold_batches += s->hold_batches;
+	p->gone_holds_batched += s->holds_batched;
 	memset(s, 0, sizeof(*s));
 }
 
@@ -324,6 +328,18 @@ metrics_db(unsigned in_use, unsigned size, uint64_t stmts, uint64_t stmts_bg,
 	SET(&s->stmts_bg, stmts_bg);
 	SET(&s->hits, cache_hits);
 	SET(&s->misses, cache_misses);
+}
+
+void
+metrics_holdq(uint64_t batches, uint64_t batched)
+{
+	struct page *p = page();
+	struct proc *s;
+
+	if (p == NULL || (s = mine(p)) == NULL)
+		return;
+	SET(&s->hold_batches, batches);
+	SET(&s->holds_batched, batched);
 }
 
 void
@@ -434,6 +450,8 @@ snap_procs(struct page *p, struct metrics_snap *s)
 	s->stmts_bg = p->gone_stmts_bg;
 	s->hits = p->gone_hits;
 	s->misses = p->gone_misses;
+	s->hold_batches = p->gone_hold_batches;
+	s->holds_batched = p->gone_holds_batched;
 	for (i = 0; i < METRICS_PROCS; i++) {
 		q = &p->proc[i];
 		if (q->pid == 0)
@@ -443,6 +461,8 @@ snap_procs(struct page *p, struct metrics_snap *s)
 		s->stmts_bg += GET(&q->stmts_bg);
 		s->hits += GET(&q->hits);
 		s->misses += GET(&q->misses);
+		s->hold_batches += GET(&q->hold_batches);
+		s->holds_batched += GET(&q->holds_batched);
 		if (!alive(q->pid))
 			continue; /* its counters stay; its gauges went with it */
 		s->busy += GET(&q->busy);
@@ -705,6 +725,8 @@ write_node(struct buf *b, const struct metrics_snap *s)
 	    { "tollgate_db_pool_size", "gauge", "Database connections allowed.", s->db_size },
 	    { "tollgate_cache_hits_total", "counter", "Row cache hits.", s->hits },
 	    { "tollgate_cache_misses_total", "counter", "Row cache misses.", s->misses },
+	    { "tollgate_hold_batches_total", "counter", "Transactions of several exact holds.", s->hold_batches },
+	    { "tollgate_holds_batched_total", "counter", "Exact holds taken in those transactions.", s->holds_batched },
 	    { "tollgate_worker_restarts_total", "counter", "Workers respawned after an unasked exit.", s->m.restarts },
 	    { "tollgate_workers", "gauge", "Workers of the master's generation.", s->m.workers },
 	    { "tollgate_slots_busy", "gauge", "Request slots serving a request.", s->busy },

@@ -16,6 +16,7 @@
 #include "io/cache.h"
 #include "http/ctx.h"
 #include "proc/housekeep.h"
+#include "domain/holdq.h"
 #include "domain/metrics.h"
 #include "proc/wctx.h"
 #include "io/db.h"
@@ -194,11 +195,14 @@ ctx_publish(struct tg_ctx *x)
 {
 	struct db_stats st;
 	unsigned in_use, size;
+	uint64_t batches, batched;
 
 	db_stats(x->db, &st);
 	db_pool_use(x->db, &in_use, &size);
 	metrics_db(in_use, size, st.executed, st.executed_bg, st.cache_hits,
 	    st.cache_misses);
+	holdq_stats(&batches, &batched);
+	metrics_holdq(batches, batched);
 }
 
 void

@@ -20,6 +20,7 @@ const struct stmt_row q_ledger_stmts[] = {
 	{ STMT_HOLD_EXPIRED, "SELECT id, lease FROM holds WHERE state = 'open' AND expires_at < NOW(6) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_LEDGER_RECONCILE, "SELECT CAST(COALESCE((SELECT SUM(amount) FROM ledger_entries WHERE account_id = ?), 0) AS SIGNED), balance + reserved, balance, reserved, (SELECT COUNT(*) FROM holds WHERE account_id = ? AND state = 'open') FROM accounts WHERE user_id = ?", DB_SF_READ },
 	{ STMT_LEDGER_RESERVE, "CALL tg_reserve(?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
+	{ STMT_LEDGER_RESERVE_MANY, "CALL tg_reserve_many(?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_LEASE_CHARGE, "CALL tg_lease_charge(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_LEASE_CLOSE, "CALL tg_lease_close(?, ?, ?)", DB_SF_HOT | DB_SF_RETRY },
 	{ STMT_JOURNAL_LEASE, "UPDATE holds SET charged = COALESCE(charged, 0) + ? WHERE id = ? AND lease = 1 AND state = 'open'", DB_SF_HOT },
@@ -98,6 +99,30 @@ q_ledger_reserve(struct db_conn *c, struct arena *a, const struct db_val p[7],
 	out->status = rows.v[0].i;
 	if ((out->has_balance = rows.ncols >= 2))
 		out->balance = rows.v[1].i;
+	return TG_OK;
+}
+
+enum tg_err
+q_ledger_reserve_many(struct db_conn *c, struct arena *a,
+    const struct db_val p[4], const unsigned char *first_id,
+    struct q_reserved *out)
+{
+	struct db_val id = bin(first_id);
+	struct db_rows rows;
+	enum tg_err rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = db_exec(c, STMT_LEDGER_RESERVE_MANY, p, 4, &rows, a);
+	/* One transaction: its first hold there, all are (balance unsaid). */
+	if (rc == TG_ECONFLICT && db_retried(c))
+		return reserve_was_mine(c, a, &id);
+	if (rc != TG_OK)
+		return rc;
+	if (rows.nrows != 1 || rows.ncols < 2 || rows.v[0].type != DBT_I64)
+		return TG_ESYSTEM;
+	out->status = rows.v[0].i;
+	out->has_balance = rows.v[1].type == DBT_I64;
+	out->balance = rows.v[1].i;
 	return TG_OK;
 }
 

@@ -25,6 +25,11 @@ key_charges() {
 	q "SELECT COALESCE(SUM(u.charge), 0) FROM usage_records u JOIN api_keys k ON k.id = u.api_key_id
 		WHERE k.public_id = '$1' AND u.status <> 'refused'"
 }
+# metric NAME: its value on /metrics (the admin's scrape).
+metric() {
+	http GET "$URL/metrics" -H "Authorization: Bearer $AK"
+	awk -v s="$1" '$1 == s { v = $2 } END { print v + 0 }' "$T/body"
+}
 hold_lines() { cat "$T"/run/journal/*.j 2>/dev/null | grep -c '^h ' || true; }
 B='{"model":"test/cheap","max_tokens":64,"messages":[{"role":"user","content":"exact [mock:words=9]"}]}'
 
@@ -78,6 +83,33 @@ check "balance = funds - charges, nothing reserved" test "$(acct_row "$UID_")" =
 check "the key's spend is its charges ($(key_spent "$KID"))" test "$(key_spent "$KID")" = "$(key_charges "$KID")"
 check "the ledger reconciles after the burst" ledger_check "$UPUB"
 
+# --- holds waiting at once go to the database together (holdq.c) ------------------------------
+# 160 requests over 16 connections kept open (one curl, --parallel): the holds of the user a
+# process has waiting at once are taken in one transaction; the money is as exact.
+new_user together 1000000000
+b0=$(metric tollgate_hold_batches_total) n0=$(metric tollgate_holds_batched_total)
+for i in $(seq 160); do
+	printf 'url = "%s"\noutput = "%s"\n' "$URL/v1/chat/completions" "$T/xt.$i.body"
+done >"$T/xt.cfg"
+curl -s -m 120 -Z --parallel-max 16 -K "$T/xt.cfg" -X POST -H 'Expect:' \
+	-H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' --data-binary "$B" \
+	-w '%{http_code}\n' >"$T/xt.codes" 2>"$T/xt.err" || true
+ok=$(grep -c '^200$' "$T/xt.codes" || true)
+check "160 chats over 16 connections answered 200 ($ok)" test "$ok" = 160
+# (Each process publishes its counters every tick, 100 ms.)
+batched() { [ "$(metric tollgate_hold_batches_total)" -gt "$b0" ]; }
+wait_for "holds taken together on /metrics" 5 batched || true
+sleep 0.3
+b1=$(metric tollgate_hold_batches_total) n1=$(metric tollgate_holds_batched_total)
+check "some of the holds were taken together: $((n1 - n0)) in $((b1 - b0)) transactions" \
+	test $((b1 - b0)) -ge 1 -a $((n1 - n0)) -ge $((2 * (b1 - b0)))
+wait_for "160 records" 20 recorded "$UID_" 160 || true
+wait_for "no hold open" 20 settled "$UID_" || true
+read -r n usum <<<"$(usage_sum "$UID_")"
+check "160 records; balance = funds - charges, nothing reserved" \
+	test "$n" = 160 -a "$(acct_row "$UID_")" = "$((F - usum)) 0"
+check "the ledger reconciles" ledger_check "$UPUB"
+
 # --- near the balance: unwritten lines do not refuse the user -----------------------------------
 # BE's hold (from a quote) is for 4000 tokens, its answer 2 words; the user gets two and a
 # half holds, so every one of 10 requests fits the true balance. The database still counts a
@@ -125,6 +157,26 @@ wait_for "no hold open" 10 settled "$UID_" || true
 spent=$(key_spent "$LK_ID")
 check "spent $spent <= the limit $LIMIT and = the key's charges" \
 	test "$spent" -le "$LIMIT" -a "$spent" = "$(key_charges "$LK_ID")"
+
+# At once, 16 requests on a key with room for 5 holds: a batch whose sum passes the limit
+# holds nothing and each of its holds is tried alone, so the key still stops at its limit and
+# at least the 5 that fit are served.
+new_user limited2 1000000000
+LIMIT=$((H * 5))
+cp_new_key "$UKEY" "{\"name\":\"capped2\",\"credit_limit\":\"$(usd_of "$LIMIT")\"}" ||
+	bail "create a key with a credit limit ($code)"
+LK=$NEW_KEY LK_ID=$NEW_KEY_ID
+chat_burst xl 16 "$LK" "$B"
+n200=$(cat "$T"/xl.*.code | grep -c '^200$' || true)
+n402=$(cat "$T"/xl.*.code | grep -c '^402$' || true)
+check "16 at once on a key with room for 5 holds: $n200 x 200, $n402 x 402, nothing else" \
+	test "$n200" -ge 5 -a $((n200 + n402)) = 16
+wait_for "the key's records" 10 recorded "$UID_" "$n200" || true
+wait_for "no hold open" 10 settled "$UID_" || true
+spent=$(key_spent "$LK_ID")
+check "spent $spent <= the limit $LIMIT and = the key's charges" \
+	test "$spent" -le "$LIMIT" -a "$spent" = "$(key_charges "$LK_ID")"
+check "the ledger reconciles" ledger_check "$UPUB"
 
 # --- an Idempotency-Key settles in place: its replay is there at once --------------------------
 # Right after two plain chats (one curl, the three a few ms apart: their lines are not written

@@ -170,7 +170,8 @@ for name in tollgate_requests_total tollgate_upstream_requests_total tollgate_up
 	tollgate_ttft_seconds tollgate_tokens_total tollgate_charged_nano_usd_total tollgate_holds_open \
 	tollgate_holds_past_ttl tollgate_leases_open tollgate_journal_backlog_bytes tollgate_db_pool_in_use \
 	tollgate_db_pool_size tollgate_db_statements_total tollgate_rate_limited_total tollgate_refused_total \
-	tollgate_cache_hits_total tollgate_cache_misses_total tollgate_worker_restarts_total tollgate_workers \
+	tollgate_cache_hits_total tollgate_cache_misses_total tollgate_hold_batches_total tollgate_holds_batched_total \
+	tollgate_worker_restarts_total tollgate_workers \
 	tollgate_slots_busy tollgate_slots tollgate_provider_circuit_open tollgate_up tollgate_build_info; do
 	grep -q "^# TYPE $name " "$T/metrics.txt" || not_ok "metric $name is exposed"
 done

@@ -8,6 +8,7 @@
 #include "io/db.h"
 #include "store/stmt.h"
 #include "store/store.h"
+#include "domain/holdq.h"
 #include "domain/keys.h"
 #include "domain/ledger.h"
 #include "domain/op.h"
@@ -260,6 +261,85 @@ t_sweeper_settles_expired(void **state)
 	    ledger_settle(w.c, w.req.arena, h, 0, NULL), TG_ECONFLICT);
 }
 
+/*
+ * issue 20: several holds in one transaction (0025_reserve_many.sql): each
+ * told the balance after it as if taken in order; a sum that does not fit,
+ * of the balance or of the key's credit limit, holds nothing.
+ */
+static void
+t_reserve_many(void **state)
+{
+	unsigned char ids[4][HOLD_ID_LEN], spare[2][HOLD_ID_LEN];
+	int64_t amount[4] = {USD(1), USD(2), USD(3), 0}, told[4], stold[2];
+	int64_t kid, uid = new_user(USD(10), &kid), bal, res, open, charged;
+	struct key_spec ks;
+	json_t *k, *list;
+	const char *pub;
+	int i;
+
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 3,
+			     amount, ids, told),
+	    TG_OK);
+	assert_int_equal(told[0], USD(9));
+	assert_int_equal(told[1], USD(7));
+	assert_int_equal(told[2], USD(4));
+	assert_memory_not_equal(ids[0], ids[1], HOLD_ID_LEN);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(4));
+	assert_int_equal(res, USD(6));
+	assert_int_equal(open, 3);
+	/* 3 + 2 > 4: neither is held, though 3 alone would fit. */
+	amount[0] = USD(3), amount[1] = USD(2);
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
+			     amount, spare, stold),
+	    TG_ECREDIT);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(4));
+	assert_int_equal(open, 3);
+	/* No zero or negative amount, no empty batch, none past the cap. */
+	amount[1] = 0;
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
+			     amount, spare, stold),
+	    TG_EINVAL);
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 0,
+			     amount, spare, stold),
+	    TG_EINVAL);
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60,
+			     LEDGER_RESERVE_MAX + 1, amount, spare, stold),
+	    TG_EINVAL);
+	/* Each hold of the batch settles on its own. */
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 1,
+			     (int64_t[]){USD(1)}, ids + 3, told + 3),
+	    TG_OK);
+	assert_int_equal(told[3], USD(3));
+	for (i = 0; i < 4; i++)
+		assert_int_equal(
+		    ledger_settle(w.c, w.req.arena, ids[i], USD(1), &charged),
+		    TG_OK);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(6));
+	assert_int_equal(res, 0);
+	assert_int_equal(open, 0);
+	/* The key's credit limit bounds the sum too: 2 USD left of 6. */
+	key_spec_init(&ks);
+	ks.credit_limit = USD(6);
+	assert_int_equal(key_list(w.c, &w.op, uid, &list), TG_OK);
+	pub = json_string_value(json_object_get(json_array_get(list, 0), "id"));
+	assert_non_null(pub);
+	assert_int_equal(key_update(w.c, &w.op, uid, pub, &ks, &k), TG_OK);
+	amount[0] = USD(3) / 2, amount[1] = USD(1);
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
+			     amount, ids, told),
+	    TG_ECREDIT);
+	amount[0] = USD(1);
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
+			     amount, ids, told),
+	    TG_OK);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(4));
+	assert_int_equal(res, USD(2));
+}
+
 /* --- concurrency -------------------------------------------------------- */
 
 #define NTHREADS 8
@@ -274,6 +354,8 @@ struct racer {
 	int admitted, refused, errors;
 	const unsigned char *settle_me;
 	int settled;
+	int tries;     /* reserves per thread (TRIES) */
+	int use_holdq; /* through the process's queue (holdq.h) */
 };
 
 static void *
@@ -293,10 +375,13 @@ reserve_loop(void *arg)
 		r->errors++;
 		goto out;
 	}
-	for (i = 0; i < TRIES; i++) {
+	for (i = 0; i < r->tries; i++) {
 		bal = INT64_MIN;
-		rc = ledger_reserve(
-		    c, a, r->uid, 0, USD(1), NULL, 60, h, &rep, &why, &bal);
+		rep = 0;
+		rc = r->use_holdq
+		    ? holdq_reserve(c, a, r->uid, 0, USD(1), 60, h, &why, &bal)
+		    : ledger_reserve(c, a, r->uid, 0, USD(1), NULL, 60, h, &rep,
+			  &why, &bal);
 		if (rc == TG_OK) {
 			r->admitted++;
 			pthread_mutex_lock(r->mu);
@@ -317,22 +402,27 @@ out:
 }
 
 /*
- * Invariant 1: 48 concurrent 1-USD reserves against 10 USD admit exactly 10.
- * Each is told the balance after its own hold (9, 8, ... 0 USD, each once),
- * not one read after its commit that other holds have lowered since.
+ * NTHREADS threads of tries 1-USD reserves each against credit USD: exactly
+ * min(credit, all) admitted, each told the balance after its own hold
+ * (credit - 1, credit - 2 ... USD, each once), not one read after its commit
+ * that other holds have lowered since.
  */
 static void
-t_concurrent_reserves_never_overdraw(void **state)
+race_reserves(int64_t credit, int tries, int use_holdq)
 {
-	unsigned char holds[NTHREADS * TRIES][HOLD_ID_LEN];
-	int64_t told[NTHREADS * TRIES];
-	int seen[10] = {0};
+	int all = NTHREADS * tries, want = credit < all ? (int)credit : all;
+	unsigned char(*holds)[HOLD_ID_LEN] = calloc(all, HOLD_ID_LEN);
+	int64_t *told = calloc(all, sizeof(*told));
+	int *seen = calloc(credit, sizeof(*seen));
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	struct racer r[NTHREADS];
 	pthread_t t[NTHREADS];
-	int64_t uid = new_user(USD(10), NULL), bal, res, open, charge;
+	int64_t uid = new_user(USD(credit), NULL), bal, res, open, charge;
 	int nholds = 0, admitted = 0, i;
 
+	assert_non_null(holds);
+	assert_non_null(told);
+	assert_non_null(seen);
 	for (i = 0; i < NTHREADS; i++) {
 		memset(&r[i], 0, sizeof(r[i]));
 		r[i].uid = uid;
@@ -340,6 +430,8 @@ t_concurrent_reserves_never_overdraw(void **state)
 		r[i].told = told;
 		r[i].nholds = &nholds;
 		r[i].mu = &mu;
+		r[i].tries = tries;
+		r[i].use_holdq = use_holdq;
 		assert_int_equal(
 		    pthread_create(&t[i], NULL, reserve_loop, &r[i]), 0);
 	}
@@ -348,22 +440,22 @@ t_concurrent_reserves_never_overdraw(void **state)
 		assert_int_equal(r[i].errors, 0);
 		admitted += r[i].admitted;
 	}
-	assert_int_equal(admitted, 10);
-	assert_int_equal(nholds, 10);
+	assert_int_equal(admitted, want);
+	assert_int_equal(nholds, want);
 	for (i = 0; i < nholds; i++) {
-		assert_true(told[i] >= 0 && told[i] < USD(10) &&
-		    told[i] % NANO_PER_USD == 0);
+		assert_true(told[i] >= USD(credit - want) &&
+		    told[i] < USD(credit) && told[i] % NANO_PER_USD == 0);
 		seen[told[i] / NANO_PER_USD]++;
 	}
-	for (i = 0; i < 10; i++)
+	for (i = (int)credit - want; i < (int)credit; i++)
 		assert_int_equal(seen[i], 1);
 	reconciles(uid, &bal, &res, &open);
-	assert_int_equal(bal, 0);
-	assert_int_equal(res, USD(10));
-	assert_int_equal(open, 10);
+	assert_int_equal(bal, USD(credit - want));
+	assert_int_equal(res, USD(want));
+	assert_int_equal(open, want);
 	/* Settle each for a different amount; everything reconciles. */
 	for (i = 0; i < nholds; i++) {
-		charge = (int64_t)i * NANO_PER_USD / 10;
+		charge = (int64_t)(i % 10) * NANO_PER_USD / 10;
 		assert_int_equal(
 		    ledger_settle(w.c, w.req.arena, holds[i], charge, NULL),
 		    TG_OK);
@@ -371,8 +463,38 @@ t_concurrent_reserves_never_overdraw(void **state)
 	reconciles(uid, &bal, &res, &open);
 	assert_int_equal(open, 0);
 	assert_int_equal(res, 0);
-	/* 0.0 + 0.1 + ... + 0.9 = 4.5 USD charged. */
-	assert_int_equal(bal, USD(10) - USD(45) / 10);
+	/* 0.0 + 0.1 + ... + 0.9 = 4.5 USD charged a ten. */
+	assert_int_equal(bal,
+	    USD(credit) - USD(45) / 10 * (want / 10) -
+		(int64_t)(want % 10) * (want % 10 - 1) / 2 * NANO_PER_USD / 10);
+	free(holds);
+	free(told);
+	free(seen);
+}
+
+/* Invariant 1: 48 concurrent 1-USD reserves against 10 USD admit exactly 10. */
+static void
+t_concurrent_reserves_never_overdraw(void **state)
+{
+	race_reserves(10, TRIES, 0);
+}
+
+/*
+ * issue 20: the same through the process's queue, where holds waiting at
+ * once go in one transaction; and 160 that all fit, told each balance once
+ * however they were batched (some were: the queue's own count).
+ */
+static void
+t_concurrent_holdq(void **state)
+{
+	uint64_t b0, n0, b1, n1;
+
+	race_reserves(10, TRIES, 1);
+	holdq_stats(&b0, &n0);
+	race_reserves(1000, 20, 1);
+	holdq_stats(&b1, &n1);
+	assert_true(b1 > b0);
+	assert_true(n1 - n0 >= 2 * (b1 - b0));
 }
 
 static void *
@@ -433,7 +555,9 @@ main(void)
 	    cmocka_unit_test(t_key_credit_limit),
 	    cmocka_unit_test(t_idempotency_key),
 	    cmocka_unit_test(t_sweeper_settles_expired),
+	    cmocka_unit_test(t_reserve_many),
 	    cmocka_unit_test(t_concurrent_reserves_never_overdraw),
+	    cmocka_unit_test(t_concurrent_holdq),
 	    cmocka_unit_test(t_concurrent_settle_exactly_once),
 	};
 
