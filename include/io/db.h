@@ -49,11 +49,12 @@ struct db_stmt_def {
 };
 /* A multi-row INSERT: the statement up to VALUES and the width of one row. */
 struct db_batch_def {
-	const char *prefix;
+	const char *prefix; /* up to the rows */
 	unsigned ncols;
+	const char *suffix; /* after the rows; NULL: none */
 };
 #define DB_MAX_STMTS   256
-#define DB_MAX_BATCHES 4
+#define DB_MAX_BATCHES 5
 /*
  * Reads the schema version over a connection (0: none applied); the store
  * owns the statement, db_get checks it on every new connection.
@@ -134,6 +135,10 @@ int db_retried(const struct db_conn *);
  */
 enum tg_err db_exec_rows(struct db_conn *, unsigned batch,
     const struct db_val *params, size_t nrows, struct arena *a);
+/* The same, *affected the rows its statements changed, summed. */
+enum tg_err db_exec_rows_affected(struct db_conn *, unsigned batch,
+    const struct db_val *params, size_t nrows, struct arena *a,
+    uint64_t *affected);
 /* Rows per statement of db_exec_rows on this connection, 1 to DB_BATCH_MAX. */
 #define DB_BATCH_MAX 128
 void db_batch_rows(struct db_conn *, unsigned rows);

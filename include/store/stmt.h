@@ -211,8 +211,9 @@ enum stmt {
 enum batch {
 	BATCH_USAGE,
 	BATCH_LEDGER,
-	BATCH_CONV,    /* issue 18: convlog */
-	BATCH_REFUSED, /* issue 18: refused requests' usage records */
+	BATCH_CONV,	  /* issue 18: convlog */
+	BATCH_REFUSED,	  /* issue 18: refused requests' usage records */
+	BATCH_HOLD_CLOSE, /* issue 20: the write-out's exact holds closed */
 	BATCH__MAX
 };
 

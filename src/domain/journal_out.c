@@ -134,19 +134,65 @@ write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 }
 
 /*
- * The batch's exact holds closed, each by its id: settled with its charge if
- * still open (l->open), else left alone (swept as expired, or settled before
- * its line was written out again).
+ * issue 20: the batch's k exact holds closed in one statement
+ * (BATCH_HOLD_CLOSE), for when each is open, as each is but after a sweep or
+ * a line written out again: TG_OK with every line open; TG_ECONFLICT when
+ * one was not (the caller rolls back and closes them one by one).  It was
+ * one UPDATE a line, the write-out's most frequent statement.
  */
 static enum tg_err
-close_holds(struct db_conn *c, struct arena *a, struct line *lines, size_t n)
+close_holds_at_once(
+    struct db_conn *c, struct arena *a, struct line *lines, size_t n, size_t k)
+{
+	struct db_val *r, *rows = arena_alloc(a, k * 6 * sizeof(*rows));
+	uint64_t affected;
+	size_t i;
+	enum tg_err rc;
+
+	if (rows == NULL)
+		return TG_ESYSTEM;
+	for (r = rows, i = 0; i < n; i++) {
+		if (!lines[i].hold)
+			continue;
+		r[0] = bin(lines[i].lease);
+		r[1] = DB_I64(lines[i].user);
+		r[2] = DB_I64(lines[i].key);
+		r[3] = DB_I64(lines[i].amount);
+		r[4] = DB_STR("1970-01-02 00:00:00"); /* never inserted */
+		r[5] = DB_I64(lines[i].charge);
+		r += 6;
+	}
+	rc = db_exec_rows_affected(c, BATCH_HOLD_CLOSE, rows, k, a, &affected);
+	if (rc != TG_OK)
+		return rc;
+	/* Each open hold changed is 2; one left alone 0, one made 1. */
+	if (affected != 2 * (uint64_t)k)
+		return TG_ECONFLICT;
+	for (i = 0; i < n; i++)
+		if (lines[i].hold)
+			lines[i].open = 1;
+	return TG_OK;
+}
+
+/*
+ * The batch's exact holds closed, each by its id: settled with its charge if
+ * still open (l->open), else left alone (swept as expired, or settled before
+ * its line was written out again).  Several at once unless one_by_one.
+ */
+static enum tg_err
+close_holds(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
+    int one_by_one)
 {
 	char hex[2 * HOLD_ID_LEN + 1];
 	struct db_val p[2];
 	struct db_rows res;
-	size_t i;
+	size_t i, k = 0;
 	enum tg_err rc;
 
+	for (i = 0; i < n; i++)
+		k += lines[i].hold != 0;
+	if (k >= 2 && !one_by_one)
+		return close_holds_at_once(c, a, lines, n, k);
 	for (i = 0; i < n; i++) {
 		if (!lines[i].hold)
 			continue;
@@ -262,7 +308,15 @@ journal_write_out(struct db_conn *c, struct arena *a, struct line *lines,
 	if ((rc = db_begin(c)) != TG_OK)
 		return rc;
 	/* Lock order of the procedures: holds, accounts, api_keys. */
-	if ((rc = close_holds(c, a, lines, n)) != TG_OK)
+	rc = close_holds(c, a, lines, n, 0);
+	if (rc == TG_ECONFLICT) {
+		/* A hold was closed already: back, and each on its own. */
+		db_rollback(c);
+		if ((rc = db_begin(c)) != TG_OK)
+			return rc;
+		rc = close_holds(c, a, lines, n, 1);
+	}
+	if (rc != TG_OK)
 		goto fail;
 	for (k = 0; k < nl; k++) {
 		p[0] = DB_I64(leases[k].amount);

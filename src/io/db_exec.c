@@ -410,6 +410,8 @@ batch_stmt(struct db_conn *c, unsigned b, unsigned lg, struct arena *a)
 		if (rc == TG_OK)
 			rc = buf_puts(&sql, ")");
 	}
+	if (rc == TG_OK && d->suffix != NULL)
+		rc = buf_puts(&sql, d->suffix);
 	(void)a;
 	if (rc != TG_OK || (st = mysql_stmt_init(c->my)) == NULL) {
 		buf_free(&sql);
@@ -436,6 +438,16 @@ enum tg_err
 db_exec_rows(struct db_conn *c, unsigned b, const struct db_val *params,
     size_t nrows, struct arena *a)
 {
+	uint64_t affected;
+
+	return db_exec_rows_affected(c, b, params, nrows, a, &affected);
+}
+
+enum tg_err
+db_exec_rows_affected(struct db_conn *c, unsigned b,
+    const struct db_val *params, size_t nrows, struct arena *a,
+    uint64_t *affected)
+{
 	size_t ncols = db_batches[b].ncols, k, n, cap = DB_BATCH_MAX;
 	unsigned long *lens = NULL;
 	MYSQL_BIND *bind = NULL;
@@ -443,6 +455,7 @@ db_exec_rows(struct db_conn *c, unsigned b, const struct db_val *params,
 	unsigned lg;
 	enum tg_err rc;
 
+	*affected = 0;
 	if (c->my == NULL && (rc = db_conn_open(c)) != TG_OK)
 		return rc;
 	if (c->batch_rows > 0 && c->batch_rows < cap)
@@ -472,6 +485,7 @@ db_exec_rows(struct db_conn *c, unsigned b, const struct db_val *params,
 			}
 			return rc;
 		}
+		*affected += mysql_stmt_affected_rows(st);
 	}
 	return TG_OK;
 }

@@ -82,6 +82,22 @@ static const struct db_batch_def batches[BATCH__MAX] = {
 		       "model_id, status, http_status, error, latency_ms, "
 		       "stream, created_at) VALUES ",
 	13},
+    /*
+     * issue 20: the exact holds of a write-out closed in one statement
+     * rather than one UPDATE each.  Every hold named exists and is open
+     * (a row is changed: 2 affected rows each), else the write-out takes
+     * its holds one by one (journal_out.c close_holds): a row it inserts
+     * or leaves alone (1 or 0) sends the transaction back.  The columns
+     * before charged only make the INSERT well-formed.  state last: the
+     * other assignments test its old value.
+     */
+    [BATCH_HOLD_CLOSE] = {"INSERT INTO holds (id, account_id, api_key_id, "
+			  "amount, expires_at, charged) VALUES ",
+	6,
+	" ON DUPLICATE KEY UPDATE "
+	"charged = IF(state = 'open' AND lease = 0, VALUES(charged), charged), "
+	"settled_at = IF(state = 'open' AND lease = 0, NOW(6), settled_at), "
+	"state = IF(state = 'open' AND lease = 0, 'settled', state)"},
 };
 
 static struct db_stmt_def all[STMT__MAX];

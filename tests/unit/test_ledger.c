@@ -340,6 +340,77 @@ t_reserve_many(void **state)
 	assert_int_equal(res, USD(2));
 }
 
+/*
+ * issue 20: the write-out closes a batch's exact holds in one statement
+ * (BATCH_HOLD_CLOSE) and trusts it only when every hold changed: 2 affected
+ * rows each.  One closed already (settled, swept) changes nothing (0), one
+ * unknown is made (1): either way short of 2 a hold, and the write-out
+ * rolls back and closes them one by one.  This is the count it relies on.
+ */
+static void
+close_rows(struct db_val *r, const unsigned char (*ids)[HOLD_ID_LEN], size_t n,
+    int64_t uid, int64_t charge)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++, r += 6) {
+		r[0] = (struct db_val){.type = DBT_STR,
+		    .s = (const char *)ids[i],
+		    .len = HOLD_ID_LEN};
+		r[1] = DB_I64(uid);
+		r[2] = DB_I64(0);
+		r[3] = DB_I64(USD(1));
+		r[4] = DB_STR("1970-01-02 00:00:00");
+		r[5] = DB_I64(charge);
+	}
+}
+
+/* The rows' statement in a transaction rolled back: its affected count. */
+static uint64_t
+close_count(const struct db_val *rows, size_t n)
+{
+	uint64_t affected = 0;
+
+	assert_int_equal(db_begin(w.c), TG_OK);
+	assert_int_equal(db_exec_rows_affected(w.c, BATCH_HOLD_CLOSE, rows, n,
+			     w.req.arena, &affected),
+	    TG_OK);
+	db_rollback(w.c);
+	return affected;
+}
+
+static void
+t_hold_close_batch(void **state)
+{
+	unsigned char ids[3][HOLD_ID_LEN];
+	struct db_val rows[3 * 6];
+	enum ledger_short why;
+	int64_t uid = new_user(USD(10), NULL), bal, res, open;
+	int i, rep;
+
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+		    ledger_reserve(w.c, w.req.arena, uid, 0, USD(1), NULL, 60,
+			ids[i], &rep, &why, NULL),
+		    TG_OK);
+	/* Two open: both closed, 4. */
+	close_rows(rows, ids, 2, uid, USD(1) / 4);
+	assert_int_equal(close_count(rows, 2), 4);
+	/* One settled already, one open: 2, not 4. */
+	assert_int_equal(
+	    ledger_settle(w.c, w.req.arena, ids[0], USD(1) / 2, NULL), TG_OK);
+	assert_int_equal(close_count(rows, 2), 2);
+	/* One unknown, one open: 1 + 2. */
+	memset(ids[2], 0x5a, HOLD_ID_LEN);
+	close_rows(rows, ids + 1, 2, uid, USD(1) / 4);
+	assert_int_equal(close_count(rows, 2), 3);
+	/* Rolled back: the books as the settle left them. */
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(open, 2);
+	assert_int_equal(res, USD(3) - USD(1));
+	assert_int_equal(bal, USD(10) - USD(3) + USD(1) / 2);
+}
+
 /* --- concurrency -------------------------------------------------------- */
 
 #define NTHREADS 8
@@ -556,6 +627,7 @@ main(void)
 	    cmocka_unit_test(t_idempotency_key),
 	    cmocka_unit_test(t_sweeper_settles_expired),
 	    cmocka_unit_test(t_reserve_many),
+	    cmocka_unit_test(t_hold_close_batch),
 	    cmocka_unit_test(t_concurrent_reserves_never_overdraw),
 	    cmocka_unit_test(t_concurrent_holdq),
 	    cmocka_unit_test(t_concurrent_settle_exactly_once),
