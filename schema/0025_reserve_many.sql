@@ -18,15 +18,15 @@ BEGIN
   DECLARE v_short INT DEFAULT 0;
   DECLARE v_n INT DEFAULT 0;
   DECLARE v_total BIGINT DEFAULT 0;
+  DECLARE v_min BIGINT DEFAULT 0;
   DECLARE v_balance BIGINT DEFAULT NULL;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;
   SELECT COUNT(*), COALESCE(SUM(j.amount), 0), COALESCE(MIN(j.amount), 0)
-    INTO v_n, v_total, v_short
+    INTO v_n, v_total, v_min
     FROM JSON_TABLE(p_holds, '$[*]' COLUMNS (amount BIGINT PATH '$[1]' ERROR ON EMPTY)) AS j;
-  IF v_n = 0 OR v_short <= 0 THEN
+  IF v_n = 0 OR v_min <= 0 THEN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'tg_reserve_many: no holds, or an amount not above 0';
   END IF;
-  SET v_short = 0;
   START TRANSACTION;
   INSERT INTO holds (id, account_id, api_key_id, idem_key, amount, lease, expires_at)
     SELECT UNHEX(j.id), p_user, p_key, NULL, j.amount, 0, NOW(6) + INTERVAL p_ttl SECOND

@@ -320,6 +320,16 @@ t_reserve_many(void **state)
 	assert_int_equal(bal, USD(6));
 	assert_int_equal(res, 0);
 	assert_int_equal(open, 0);
+	/* Holds of more than 2^31 nano-USD each (a 2 MB prompt's): BIGINT. */
+	amount[0] = USD(3), amount[1] = USD(5) / 2;
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
+			     amount, spare, stold),
+	    TG_OK);
+	assert_int_equal(stold[0], USD(3));
+	assert_int_equal(stold[1], USD(1) / 2);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(
+		    ledger_settle(w.c, w.req.arena, spare[i], 0, NULL), TG_OK);
 	/* The key's credit limit bounds the sum too: 2 USD left of 6. */
 	key_spec_init(&ks);
 	ks.credit_limit = USD(6);
