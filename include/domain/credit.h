@@ -50,6 +50,13 @@ struct credit {
 	int64_t reserve_balance; /* the account's just after the hold */
 	int by_journal; /* issue 20: an exact hold settled through the journal */
 	int64_t released; /* the user's releases unwritten at the hold */
+	/*
+	 * issue 20: settled, its line waiting for the answer it carries
+	 * (credit_keep): the charge and the usage columns (the arena's).
+	 */
+	int deferred;
+	int64_t charge;
+	struct db_val *cols;
 };
 
 /* What a reservation needs to know about the request. */
@@ -57,6 +64,12 @@ struct credit_ask {
 	int64_t amount;	  /* the hold: the worst case */
 	const char *idem; /* Idempotency-Key, NULL: none */
 	int key_limited;  /* the key has a credit limit */
+	/*
+	 * issue 20: with idem, the settle may wait for the answer and go into
+	 * the journal with it (credit_keep); 0: settled in place, the answer
+	 * kept by the caller.
+	 */
+	int keep_in_line;
 };
 
 /*
@@ -77,6 +90,27 @@ enum tg_err credit_reserve(struct op *, struct db_conn *,
 enum tg_err credit_settle(struct op *, const struct credit_db *,
     const struct credit_env *, struct credit *, int64_t charge,
     const struct db_val usage[LEDGER_USAGE_COLS]);
+/*
+ * issue 20: an Idempotency-Key's answer for its replays.  When credit_settle
+ * deferred the settle (ask->keep_in_line, an exact hold settled through the
+ * journal), its line is written now with the answer in it: one write-out
+ * puts the record and its answer in the database together, and the request
+ * made one round trip, its hold.  TG_OK then; else TG_ENOENT (nothing
+ * deferred, or the answer too long for a line: the settle went in place
+ * now), and the caller keeps the answer on the record itself.
+ */
+enum tg_err credit_keep(struct op *, const struct credit_db *,
+    const struct credit_env *, struct credit *, int http_status,
+    const char *type, const char *body, size_t len);
+/* Whether cr's settle waits for its answer (credit_keep). */
+int credit_waits(const struct credit *);
+/*
+ * A deferred settle that never got its answer (the request ended otherwise):
+ * its line written without one (or the settle made in place).  Before the
+ * answer goes out; a no-op when nothing waits.
+ */
+enum tg_err credit_settle_pending(struct op *, const struct credit_db *,
+    const struct credit_env *, struct credit *);
 /*
  * The sweeper: up to limit expired holds charged in full (ledger_sweep), but
  * for those whose settlement waits in a journal under one of journal_dirs

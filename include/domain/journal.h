@@ -48,7 +48,14 @@ struct journal_rec {
 	int64_t amount; /* JR_HOLD: the hold's amount */
 	const struct db_val *usage; /* LEDGER_USAGE_COLS, as usage_params */
 	enum journal_as as;
+	/*
+	 * issue 20: JR_HOLD only: NULL, or JOURNAL_REPLAY_COLS values (the
+	 * HTTP status, the content type, the body): the answer an
+	 * Idempotency-Key replays, written with the usage record in one INSERT.
+	 */
+	const struct db_val *replay;
 };
+#define JOURNAL_REPLAY_COLS 3
 
 /*
  * This process's journal under dir (created); NULL with err.  With sync, each
@@ -64,8 +71,10 @@ void journal_also_adopt(struct journal *, const char *dir);
 /* At exit, after a last journal_flush: removes the file when all is written. */
 void journal_close(struct journal *, struct db_conn *, struct arena *);
 /*
- * Append one settled request; 0 when written, -1 (nothing written) else.
- * With sync, concurrent appends share their fdatasync (group commit).
+ * Append one settled request; 0 when written, -1 (nothing written) else,
+ * also for a line too long to be read back whole (a replay's answer of over
+ * about 120 KiB).  With sync, concurrent appends share their fdatasync
+ * (group commit).
  */
 int journal_append(struct journal *, const struct journal_rec *);
 /* The fdatasync calls made so far (group commit: at most one per append). */

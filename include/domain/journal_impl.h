@@ -32,6 +32,8 @@ struct line {
 	int open;  /* its lease (hold) was open when written out */
 	int exact; /* an exact hold (lease: its id), settled by its procedure */
 	int hold;  /* an exact hold (lease: its id), settled in the batch */
+	int kept;  /* issue 20: replay[] is its Idempotency-Key's answer */
+	struct db_val replay[JOURNAL_REPLAY_COLS];
 };
 
 /*

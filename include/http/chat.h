@@ -72,6 +72,13 @@ struct relay {
 	struct buf named;    /* a chunk renamed to the model asked for */
 	double t_first, t_out;
 	struct buf replay;
+	/*
+	 * issue 20: a stream whose settle waits for its answer (an
+	 * Idempotency-Key's): its closing events are held here until its
+	 * journal line, which carries them, is written (relay_release_tail).
+	 */
+	struct buf tail;
+	int hold_tail;
 	/* how it failed */
 	enum tg_err fail;
 	const char *fail_code;
@@ -172,6 +179,11 @@ void meter_keep_replay(
 /* The same for a failed request: its error is replayed too. */
 void meter_keep_error(struct call *, enum tg_err);
 /*
+ * issue 20: the end of a metered request, before its answer goes out: a
+ * settle that waited for an answer to keep and got none is written.
+ */
+void meter_finish(struct call *);
+/*
  * issue 18: a request refused before any upstream call with rc (TG_ERATE,
  * TG_ECREDIT; others are not refusals and pass) goes to its owner's request
  * log as a record with status refused, through the journal.  Returns rc.
@@ -210,6 +222,8 @@ const struct prov_ops *relay_ops(const struct call *);
 int relay_start(struct call *);
 /* n bytes to the client, kept for replays; flush ends an event (-1: gone). */
 int relay_write(struct call *, const char *p, size_t n, int flush);
+/* The closing events held back (hold_tail) to the client now (-1: gone). */
+int relay_release_tail(struct call *);
 /* One SSE event to the client (-1: the client is gone). */
 int relay_send_event(struct call *, const char *data, size_t n);
 /* The same with an event name (NULL none): an api_emit_fn, arg the call. */

@@ -54,7 +54,7 @@ struct db_batch_def {
 	const char *suffix; /* after the rows; NULL: none */
 };
 #define DB_MAX_STMTS   256
-#define DB_MAX_BATCHES 5
+#define DB_MAX_BATCHES 6
 /*
  * Reads the schema version over a connection (0: none applied); the store
  * owns the statement, db_get checks it on every new connection.

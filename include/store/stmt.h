@@ -210,6 +210,7 @@ enum stmt {
 /* Multi-row INSERTs (db_exec_rows), by table. */
 enum batch {
 	BATCH_USAGE,
+	BATCH_USAGE_REPLAY, /* issue 20: with an Idempotency-Key's answer */
 	BATCH_LEDGER,
 	BATCH_CONV,	  /* issue 18: convlog */
 	BATCH_REFUSED,	  /* issue 18: refused requests' usage records */

@@ -263,13 +263,16 @@ credit_reserve(struct op *op, struct db_conn *c, const struct credit_env *env,
 		/*
 		 * issue 20: settled through the journal, off the request path;
 		 * not a test key's (its sandbox account is not its user's), not
-		 * with an Idempotency-Key (its replay is kept on the record at
-		 * once), not when the balance after the hold is unknown.
+		 * with an Idempotency-Key whose answer the caller keeps itself
+		 * (!keep_in_line), not when the balance after the hold is
+		 * unknown.
 		 */
 		cr->by_journal = rc == TG_OK && !cr->leased &&
 		    op->conf->exact_journal && env->journal != NULL &&
-		    ask->idem == NULL && !op->who->test &&
-		    cr->reserve_balance != INT64_MIN;
+		    (ask->idem == NULL || ask->keep_in_line) && !cr->replayed &&
+		    !op->who->test && cr->reserve_balance != INT64_MIN;
+		/* Its answer goes into the line with it (credit_keep). */
+		cr->deferred = cr->by_journal && ask->idem != NULL ? -1 : 0;
 		/* What the user's unwritten lines will give back (releases.h). */
 		if (rc == TG_OK && !cr->leased && env->journal != NULL)
 			cr->released =
@@ -321,7 +324,8 @@ journal_settle(struct op *op, const struct credit_env *env, struct credit *cr,
  */
 static int
 journal_hold(struct op *op, const struct credit_env *env, struct credit *cr,
-    int64_t charge, const struct db_val *cols, enum journal_as as)
+    int64_t charge, const struct db_val *cols, enum journal_as as,
+    const struct db_val *replay)
 {
 	struct journal_rec jr;
 
@@ -333,6 +337,7 @@ journal_hold(struct op *op, const struct credit_env *env, struct credit *cr,
 	jr.amount = cr->hold;
 	jr.usage = cols;
 	jr.as = as;
+	jr.replay = replay;
 	if (journal_append(env->journal, &jr) == -1)
 		return -1;
 	cr->charged = charge;
@@ -354,7 +359,7 @@ static enum tg_err
 journal_exact(struct op *op, const struct credit_env *env, struct credit *cr,
     int64_t charge, const struct db_val *cols, enum tg_err why)
 {
-	if (journal_hold(op, env, cr, charge, cols, JR_EXACT) == -1)
+	if (journal_hold(op, env, cr, charge, cols, JR_EXACT, NULL) == -1)
 		return why;
 	log_msg(LOG_WARN,
 	    "req=%s the database is unavailable at settlement: %lld nano-USD "
@@ -380,23 +385,16 @@ lease_back(struct op *op, const struct credit_env *env, struct credit *cr,
 		    env->leases, (uint64_t)op->who->user_id, NULL);
 }
 
-enum tg_err
-credit_settle(struct op *op, const struct credit_db *db,
+/* The settle as a statement of its own: the lease's charge or tg_settle. */
+static enum tg_err
+settle_in_place(struct op *op, const struct credit_db *db,
     const struct credit_env *env, struct credit *cr, int64_t charge,
     const struct db_val cols[LEDGER_USAGE_COLS])
 {
 	struct db_conn *c = NULL;
-	int64_t overrun = 0, past = charge > cr->hold ? charge - cr->hold : 0;
+	int64_t overrun = 0;
 	enum tg_err rc;
 
-	/* An overrun moves the balance itself: settled in place, not journaled. */
-	if (cr->leased && env->journal != NULL && past == 0 &&
-	    journal_settle(op, env, cr, charge, cols) == TG_OK)
-		return TG_OK;
-	/* issue 20: the exact path's one round trip was the hold. */
-	if (cr->by_journal && past == 0 &&
-	    journal_hold(op, env, cr, charge, cols, JR_HOLD) == 0)
-		return TG_OK;
 	if ((rc = db->get(db->arg, &c)) == TG_OK && cr->leased)
 		rc = ledger_lease_charge(c, op->arena, cr->carve.lease_id,
 		    cr->carve.id, charge, cr->hold, cols, &cr->charged,
@@ -431,6 +429,96 @@ credit_settle(struct op *op, const struct credit_db *db,
 	if (rc == TG_OK)
 		cr->held = 0;
 	return rc;
+}
+
+enum tg_err
+credit_settle(struct op *op, const struct credit_db *db,
+    const struct credit_env *env, struct credit *cr, int64_t charge,
+    const struct db_val cols[LEDGER_USAGE_COLS])
+{
+	int64_t past = charge > cr->hold ? charge - cr->hold : 0;
+
+	/* An overrun moves the balance itself: settled in place, not journaled. */
+	if (cr->leased && env->journal != NULL && past == 0 &&
+	    journal_settle(op, env, cr, charge, cols) == TG_OK)
+		return TG_OK;
+	/*
+	 * issue 20: an Idempotency-Key's settle waits for its answer
+	 * (credit_keep), told now what its line will charge: the figures of
+	 * journal_hold.  The columns point at the request's own data.
+	 */
+	if (cr->deferred == -1 && past == 0 &&
+	    (cr->cols = arena_alloc(
+		 op->arena, LEDGER_USAGE_COLS * sizeof(*cr->cols))) != NULL) {
+		memcpy(cr->cols, cols, LEDGER_USAGE_COLS * sizeof(*cr->cols));
+		cr->deferred = 1;
+		cr->charge = charge;
+		cr->charged = charge;
+		cr->balance_after =
+		    cr->reserve_balance + cr->released + cr->hold - charge;
+		return TG_OK;
+	}
+	cr->deferred = 0;
+	/* issue 20: the exact path's one round trip was the hold. */
+	if (cr->by_journal && past == 0 &&
+	    journal_hold(op, env, cr, charge, cols, JR_HOLD, NULL) == 0)
+		return TG_OK;
+	return settle_in_place(op, db, env, cr, charge, cols);
+}
+
+/*
+ * The deferred settle's line, with the answer (replay) or without; else the
+ * settle in place (TG_ENOENT then when it went through: the caller keeps
+ * the answer itself).  Its figures stand as told: in place the charge is the
+ * same, and the balance the database tells is only fresher.
+ */
+static enum tg_err
+settle_deferred(struct op *op, const struct credit_db *db,
+    const struct credit_env *env, struct credit *cr,
+    const struct db_val *replay)
+{
+	int64_t charged, balance;
+	enum tg_err rc;
+
+	cr->deferred = 0;
+	if (journal_hold(op, env, cr, cr->charge, cr->cols, JR_HOLD, replay) ==
+	    0)
+		return TG_OK;
+	charged = cr->charged;
+	balance = cr->balance_after;
+	rc = settle_in_place(op, db, env, cr, cr->charge, cr->cols);
+	cr->charged = charged;
+	cr->balance_after = balance;
+	return rc == TG_OK && replay != NULL ? TG_ENOENT : rc;
+}
+
+enum tg_err
+credit_keep(struct op *op, const struct credit_db *db,
+    const struct credit_env *env, struct credit *cr, int http_status,
+    const char *type, const char *body, size_t len)
+{
+	struct db_val replay[JOURNAL_REPLAY_COLS];
+
+	if (cr->deferred != 1)
+		return TG_ENOENT;
+	replay[0] = DB_I64(http_status);
+	replay[1] = DB_STR(type);
+	replay[2] = (struct db_val){.type = DBT_STR, .s = body, .len = len};
+	return settle_deferred(op, db, env, cr, replay);
+}
+
+int
+credit_waits(const struct credit *cr)
+{
+	return cr->deferred == 1;
+}
+
+enum tg_err
+credit_settle_pending(struct op *op, const struct credit_db *db,
+    const struct credit_env *env, struct credit *cr)
+{
+	return cr->deferred == 1 ? settle_deferred(op, db, env, cr, NULL)
+				 : TG_OK;
 }
 
 enum tg_err

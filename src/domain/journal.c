@@ -217,11 +217,19 @@ int
 journal_append(struct journal *j, const struct journal_rec *r)
 {
 	char *line, *o;
-	size_t room = 2 + 4 * HOLD_ID_LEN + 1 + 4 * 21 + 1;
+	size_t room = 2 + 4 * HOLD_ID_LEN + 1 + 4 * 21 + 1,
+	       cap = LINE_MAX_BYTES;
 	int rc;
 
 	room += cols_room(r->usage, LEDGER_USAGE_COLS);
-	if (room > LINE_MAX_BYTES || (line = malloc(room)) == NULL)
+	if (r->replay != NULL) {
+		if (r->as != JR_HOLD)
+			return -1;
+		/* An answer: as long as a line read back whole may be. */
+		room += cols_room(r->replay, JOURNAL_REPLAY_COLS);
+		cap = KIND_LINE_MAX;
+	}
+	if (room > cap || (line = malloc(room)) == NULL)
 		return -1;
 	o = line;
 	if (r->as != JR_CARVE) {
@@ -242,6 +250,8 @@ journal_append(struct journal *j, const struct journal_rec *r)
 	*o++ = ' ';
 	o = put_i64(o, r->charge);
 	o = put_cols(o, r->usage, LEDGER_USAGE_COLS);
+	if (r->replay != NULL)
+		o = put_cols(o, r->replay, JOURNAL_REPLAY_COLS);
 	*o++ = '\n';
 	rc = put_line(j, line, (size_t)(o - line), j->sync);
 	free(line);
@@ -373,6 +383,19 @@ parse_line(char *p, struct arena *a, struct line *l)
 		}
 		if (tok == NULL || parse_val(tok, a, &l->usage[i]) == -1)
 			return -1;
+	}
+	/* issue 20: a hold's line may end with its Idempotency-Key's answer. */
+	if (l->hold && (tok = strtok_r(NULL, " ", &save)) != NULL) {
+		for (i = 0; i < JOURNAL_REPLAY_COLS; i++)
+			if ((i > 0 &&
+				(tok = strtok_r(NULL, " ", &save)) == NULL) ||
+			    parse_val(tok, a, &l->replay[i]) == -1)
+				return -1;
+		if (l->replay[0].type != DBT_I64 ||
+		    l->replay[1].type != DBT_STR ||
+		    l->replay[2].type != DBT_STR)
+			return -1;
+		l->kept = 1;
 	}
 	/* Before the api column every client spoke its endpoint's API. */
 	if (l->usage[JOURNAL_COL_API].type == DBT_NULL)

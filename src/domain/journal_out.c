@@ -84,6 +84,43 @@ entry(struct db_val *u, const struct line *l, const char *kind, int64_t amount,
 	u[4] = DB_STR(dedupe);
 }
 
+/* Line l's usage record at u (BATCH_USAGE's columns). */
+static void
+usage_row(struct db_val *u, const struct line *l)
+{
+	memcpy(u, l->usage, sizeof(l->usage));
+	u[3] = bin(l->lease);
+	u[19] = DB_I64(l->charge);
+}
+
+/*
+ * issue 20: the nk usage records of lines[0..n) that carry their
+ * Idempotency-Key's answer (BATCH_USAGE_REPLAY): record and answer in one
+ * INSERT, so a replay never finds the one without the other.  The answer's
+ * status is the record's, as the in-place keep writes it.
+ */
+static enum tg_err
+write_kept(
+    struct db_conn *c, struct arena *a, struct line *lines, size_t n, size_t nk)
+{
+	enum { W = LEDGER_USAGE_COLS + 2 };
+	struct db_val *rows, *u;
+	size_t i, k = 0;
+
+	if ((rows = arena_alloc(a, nk * W * sizeof(*rows))) == NULL)
+		return TG_ESYSTEM;
+	for (i = 0; i < n; i++) {
+		if (!lines[i].kept || (lines[i].hold && !lines[i].open))
+			continue;
+		u = &rows[k++ * W];
+		usage_row(u, &lines[i]);
+		u[21] = lines[i].replay[0];
+		u[LEDGER_USAGE_COLS] = lines[i].replay[2];
+		u[LEDGER_USAGE_COLS + 1] = lines[i].replay[1];
+	}
+	return insert_unique(c, BATCH_USAGE_REPLAY, rows, k, W, a);
+}
+
 /*
  * The rows of lines[0..n): the ledger entries of each line whose lease or
  * hold was open (a carve's charge; a hold's charge and release, as tg_settle
@@ -96,8 +133,7 @@ write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
     struct db_val *rows)
 {
 	char hex[2 * HOLD_ID_LEN + 1];
-	struct db_val *u;
-	size_t i, nr = 0;
+	size_t i, nr = 0, nk;
 	enum tg_err rc;
 
 	for (i = 0; i < n; i++) {
@@ -118,19 +154,20 @@ write_rows(struct db_conn *c, struct arena *a, struct line *lines, size_t n,
 	if (nr > 0 &&
 	    (rc = db_exec_rows(c, BATCH_LEDGER, rows, nr, a)) != TG_OK)
 		return rc;
-	for (nr = 0, i = 0; i < n; i++) {
+	for (nr = 0, nk = 0, i = 0; i < n; i++) {
 		if (lines[i].hold && !lines[i].open)
 			continue;
-		u = &rows[nr++ * LEDGER_USAGE_COLS];
-		memcpy(u, lines[i].usage, sizeof(lines[i].usage));
-		u[3] = bin(lines[i].lease);
-		u[19] = DB_I64(lines[i].charge);
+		if (lines[i].kept) {
+			nk++;
+			continue;
+		}
+		usage_row(&rows[nr++ * LEDGER_USAGE_COLS], &lines[i]);
 	}
 	if (nr > 0 &&
 	    (rc = insert_unique(
 		 c, BATCH_USAGE, rows, nr, LEDGER_USAGE_COLS, a)) != TG_OK)
 		return rc;
-	return TG_OK;
+	return nk > 0 ? write_kept(c, a, lines, n, nk) : TG_OK;
 }
 
 /*

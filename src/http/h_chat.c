@@ -19,6 +19,7 @@
 #include "domain/catalog.h"
 #include "domain/credit.h"
 #include "domain/inflight.h"
+#include "domain/journal.h"
 #include "domain/ledger.h"
 #include "domain/limits.h"
 #include "domain/op.h"
@@ -35,6 +36,12 @@
 #include "http/router.h"
 #include "io/db.h"
 #include "store/stmt.h"
+
+/*
+ * issue 20: how long a replay waits for its first request's record to leave
+ * this node's journal (a write-out comes within a tick, 100 ms).
+ */
+#define WAIT_REPLAY_MS 250
 
 /* --- replies -------------------------------------------------------------------------- */
 
@@ -314,6 +321,11 @@ finish_stream(struct call *x)
 	meter_settle(x, st, code, x->rl.fail_msg);
 	if (x->rl.client_gone)
 		return TG_OK;
+	/*
+	 * issue 20: a settle waiting for its answer (an Idempotency-Key's):
+	 * the closing events, which carry the cost, go out after its line.
+	 */
+	x->rl.hold_tail = credit_waits(&x->cr);
 	if (x->rl.fail != TG_OK) {
 		relay_send_error(x, x->rl.fail, x->rl.fail_msg);
 	} else if (x->api != NULL) {
@@ -329,20 +341,16 @@ finish_stream(struct call *x)
 	}
 	meter_keep_replay(
 	    x, 200, "text/event-stream", x->rl.replay.data, x->rl.replay.len);
+	relay_release_tail(x);
 	return TG_OK;
 }
 
-/*
- * An Idempotency-Key: checked, and the answer of a finished request with it
- * replayed (*answered).
- */
+/* An Idempotency-Key: checked (its first request's answer: replay_idem). */
 static enum tg_err
-check_idem(struct call *x, int *answered)
+check_idem(struct call *x)
 {
 	struct tg_req *r = x->r;
-	struct usage_replay rp;
 	const char *idem;
-	enum tg_err rc;
 
 	if ((idem = req_header(r, "Idempotency-Key")) == NULL)
 		return TG_OK;
@@ -355,45 +363,46 @@ check_idem(struct call *x, int *answered)
 		    "Idempotency-Key must be 1 to %d of A-Z a-z 0-9 - "
 		    "_ . :",
 		    IDEM_MAX);
+	/*
+	 * issue 20: no lookup here: the hold finds a used key (its first
+	 * hold exists), so a new key's request makes one round trip, not two.
+	 */
 	x->idem = idem;
-	if ((rc = usage_by_idem(x->c, r->arena, r->who->user_id, r->who->key_id,
-		 idem, &rp)) == TG_OK) {
-		*answered = 1;
-		return send_replay(x, &rp);
-	}
-	if (rc == TG_ECONFLICT)
-		return resp_fail_code(r, x->resp, rc, "idempotency_key_used",
-		    NULL,
-		    "this Idempotency-Key was used by a request whose "
-		    "answer was not kept; use a new key");
 	return TG_OK;
 }
 
 /*
- * Reserve the worst case.  A request whose Idempotency-Key already holds
- * replays that request's answer, or is told it still runs (*answered).
+ * The answer of the request that used the Idempotency-Key first: replayed,
+ * or why not.  Its record may still wait in a journal of this node (the
+ * settle goes out with its answer within a tick): looked for again after
+ * the write-out.
  */
 static enum tg_err
-reserve(struct call *x, int *answered)
+replay_idem(struct call *x)
 {
 	struct tg_req *r = x->r;
-	struct credit_env env = {r->ctx->leases, r->ctx->journal};
-	struct credit_ask ask = {x->hold, x->idem, x->credit_limit >= 0};
 	struct usage_replay rp;
 	int64_t swept = 0;
 	enum tg_err rc;
+	int again = 1;
 
-	rc = credit_reserve(&x->op, x->c, &env, &ask, &x->cr);
-	if (rc != TG_OK || x->cr.replayed)
-		rate_settle(r->ctx->rate, &x->ticket, 0); /* nothing was used */
-	if (rc == TG_ECREDIT)
-		return refuse_credit(x, x->cr.short_of);
-	if (rc != TG_OK || !x->cr.replayed)
-		return rc;
-	*answered = 1;
-	if (usage_by_idem(x->c, r->arena, r->who->user_id, r->who->key_id,
-		x->idem, &rp) == TG_OK)
-		return send_replay(x, &rp);
+	for (;;) {
+		rc = usage_by_idem(x->c, r->arena, r->who->user_id,
+		    r->who->key_id, x->idem, &rp);
+		if (rc == TG_OK)
+			return send_replay(x, &rp);
+		if (rc == TG_ECONFLICT)
+			return resp_fail_code(r, x->resp, rc,
+			    "idempotency_key_used", NULL,
+			    "this Idempotency-Key was used by a request whose "
+			    "answer was not kept; use a new key");
+		if (rc != TG_ENOENT)
+			return rc;
+		if (again-- == 0 ||
+		    journal_wait_user(r->ctx->journal, x->c, r->arena,
+			r->who->user_id, WAIT_REPLAY_MS) != 1)
+			break;
+	}
 	/*
 	 * Its request died unsettled and the sweeper charged the hold: that is
 	 * the key's outcome, told the same way every time (never "still
@@ -410,6 +419,30 @@ reserve(struct call *x, int *answered)
 	return resp_fail_code(r, x->resp, TG_ECONFLICT,
 	    "idempotency_in_progress", NULL,
 	    "a request with this Idempotency-Key is still running");
+}
+
+/*
+ * Reserve the worst case.  A request whose Idempotency-Key already holds
+ * replays that request's answer, or is told it still runs (*answered).
+ */
+static enum tg_err
+reserve(struct call *x, int *answered)
+{
+	struct tg_req *r = x->r;
+	struct credit_env env = {r->ctx->leases, r->ctx->journal};
+	struct credit_ask ask = {
+	    x->hold, x->idem, x->credit_limit >= 0, x->idem != NULL};
+	enum tg_err rc;
+
+	rc = credit_reserve(&x->op, x->c, &env, &ask, &x->cr);
+	if (rc != TG_OK || x->cr.replayed)
+		rate_settle(r->ctx->rate, &x->ticket, 0); /* nothing was used */
+	if (rc == TG_ECREDIT)
+		return refuse_credit(x, x->cr.short_of);
+	if (rc != TG_OK || !x->cr.replayed)
+		return rc;
+	*answered = 1;
+	return replay_idem(x);
 }
 
 /* No answer came: settle what the attempts cost, and say why. */
@@ -490,7 +523,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 		return resp_fail(r, resp, TG_EUNAVAIL, NULL,
 		    "the gateway has no master key configured, so it cannot "
 		    "use provider keys; see [security] master_key_file");
-	if ((rc = check_idem(&x, &answered)) != TG_OK || answered)
+	if ((rc = check_idem(&x)) != TG_OK)
 		return rc;
 	if ((rc = meter_admit(&x)) != TG_OK)
 		return meter_refused(&x, rc);
@@ -499,6 +532,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 	slot = in_flight(&x);
 	buf_init(&x.rl.errbody, ERRBODY_MAX);
 	buf_init(&x.rl.replay, REPLAY_MAX);
+	buf_init(&x.rl.tail, REPLAY_MAX + EVENT_MAX);
 	buf_init(&x.rl.named, REPLAY_MAX + EVENT_MAX);
 	relay_run(&x);
 	if (x.stream && (x.rl.started || x.rl.delivered || x.rl.client_gone))
@@ -507,6 +541,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 		rc = finish_nonstream(&x);
 	else
 		rc = finish_failed(&x);
+	meter_finish(&x);
 	inflight_end(r->ctx->conf->run_dir, slot);
 	json_decref(x.rl.usage_chunk);
 	if (api != NULL && api->release != NULL)
@@ -514,6 +549,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 	http_result_clear(&x.rl.hr);
 	buf_free(&x.rl.errbody);
 	buf_free(&x.rl.replay);
+	buf_free(&x.rl.tail);
 	buf_free(&x.rl.named);
 	return rc;
 }

@@ -293,6 +293,8 @@ meter_keep_replay(
     struct call *x, int status, const char *type, const char *body, size_t len)
 {
 	struct db_val p[6];
+	struct credit_db db = {settle_db, x};
+	struct credit_env env = {x->r->ctx->leases, x->r->ctx->journal};
 	char *refusal = NULL;
 
 	if (x->idem == NULL)
@@ -320,6 +322,10 @@ meter_keep_replay(
 		type = "application/json";
 		status = 409;
 	}
+	/* issue 20: into the settle's line when it waits for this answer. */
+	if (credit_keep(&x->op, &db, &env, &x->cr, status, type, body, len) ==
+	    TG_OK)
+		return;
 	p[0] = (struct db_val){.type = DBT_STR, .s = body, .len = len};
 	p[1] = DB_STR(type);
 	p[2] = DB_I64(status);
@@ -328,6 +334,22 @@ meter_keep_replay(
 	p[5] = DB_STR(x->idem);
 	if (chat_db(x) == TG_OK)
 		db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 6, NULL, x->r->arena);
+}
+
+/*
+ * issue 20: a settle still waiting for its answer (the request ended without
+ * one to keep) is written now, before the answer goes out.
+ */
+void
+meter_finish(struct call *x)
+{
+	struct credit_db db = {settle_db, x};
+	struct credit_env env = {x->r->ctx->leases, x->r->ctx->journal};
+
+	if (credit_settle_pending(&x->op, &db, &env, &x->cr) != TG_OK)
+		log_msg(LOG_ERR,
+		    "req=%s settling failed; hold left to the sweeper",
+		    x->r->request_id);
 }
 
 /* A failed request replays its error too: the key has been used. */

@@ -21,6 +21,14 @@ relay_write(struct call *x, const char *p, size_t n, int flush)
 		buf_append(&x->rl.replay, p, n);
 	else if (x->idem != NULL)
 		x->rl.replay_over = 1; /* kept whole or not at all */
+	if (x->rl.hold_tail) {
+		if (x->rl.tail.len + n <= x->rl.tail.cap &&
+		    buf_append(&x->rl.tail, p, n) == TG_OK)
+			return 0;
+		/* More than is held back: out in order, the rest as it comes. */
+		if (relay_release_tail(x) == -1)
+			return -1;
+	}
 	if (resp_stream_write(x->r, x->resp, p, n, flush) == -1) {
 		x->rl.client_gone = 1;
 		x->rl.t_gone = util_now();
@@ -28,6 +36,27 @@ relay_write(struct call *x, const char *p, size_t n, int flush)
 	}
 	x->rl.t_out = util_now();
 	return 0;
+}
+
+int
+relay_release_tail(struct call *x)
+{
+	int rc = 0;
+
+	if (!x->rl.hold_tail)
+		return 0;
+	x->rl.hold_tail = 0;
+	if (x->rl.tail.len > 0 &&
+	    resp_stream_write(
+		x->r, x->resp, x->rl.tail.data, x->rl.tail.len, 1) == -1) {
+		x->rl.client_gone = 1;
+		x->rl.t_gone = util_now();
+		rc = -1;
+	} else if (x->rl.tail.len > 0) {
+		x->rl.t_out = util_now();
+	}
+	buf_free(&x->rl.tail);
+	return rc;
 }
 
 int

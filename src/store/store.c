@@ -63,6 +63,23 @@ static const struct db_batch_def batches[BATCH__MAX] = {
 		     "client_request_id, api, cache_write_tokens, "
 		     "cache_write_price) VALUES ",
 	36},
+    /*
+     * issue 20: a usage record with its Idempotency-Key's answer (the
+     * journal's line carried it): both on the record in one statement.
+     */
+    [BATCH_USAGE_REPLAY] = {"INSERT IGNORE INTO usage_records (request_id, "
+			    "user_id, api_key_id, hold_id, endpoint, model_id, "
+			    "provider_id, upstream_key_id, upstream_model, "
+			    "prompt_tokens, completion_tokens, cached_tokens, "
+			    "reasoning_tokens, input_price, output_price, "
+			    "cached_price, commission_bp, base_cost, "
+			    "commission, charge, status, http_status, error, "
+			    "latency_ms, ttft_ms, stream, estimated, attempts, "
+			    "idem_key, upstream_cost, overrun, charge_basis, "
+			    "client_request_id, api, cache_write_tokens, "
+			    "cache_write_price, response, response_type) "
+			    "VALUES ",
+	38},
     [BATCH_LEDGER] = {"INSERT INTO ledger_entries (account_id, hold_id, "
 		      "kind, amount, dedupe_key) VALUES ",
 	5},

@@ -7,7 +7,8 @@
 # balance fits two holds is not refused (402) for what the last requests' unwritten lines
 # still hold; a key with a credit limit still stops at it; lines written out a second time
 # (their marks lost, the files adopted again) move nothing and add no record; a request with
-# an Idempotency-Key settles in place and replays at once.
+# an Idempotency-Key makes one round trip too: its settle and its answer go into the journal
+# together, and the same key sent right after is replayed.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp chat
@@ -178,26 +179,40 @@ check "spent $spent <= the limit $LIMIT and = the key's charges" \
 	test "$spent" -le "$LIMIT" -a "$spent" = "$(key_charges "$LK_ID")"
 check "the ledger reconciles" ledger_check "$UPUB"
 
-# --- an Idempotency-Key settles in place: its replay is there at once --------------------------
+# --- an Idempotency-Key: one round trip, its answer in its line, replayed at once ---------------
 # Right after two plain chats (one curl, the three a few ms apart: their lines are not written
-# out yet), the balance it tells still counts what they give back.
+# out yet), the balance it tells still counts what they give back. Its settle goes into the
+# journal with its answer (one write-out puts both on the record); the same key sent at once
+# after is replayed (it waits for the write-out), the same answer, no second charge.
 new_user idem 1000000000
 H=(-s -H "Authorization: Bearer $UKEY" -H 'Content-Type: application/json' --data-binary "$B")
 curl "${H[@]}" -D "$T/i1.hdr" -o /dev/null "$URL/v1/chat/completions" --next \
 	"${H[@]}" -D "$T/i2.hdr" -o /dev/null "$URL/v1/chat/completions" --next \
-	"${H[@]}" -H 'Idempotency-Key: xj-1' -D "$T/i3.hdr" -o "$T/i3.body" "$URL/v1/chat/completions"
+	"${H[@]}" -H 'Idempotency-Key: xj-1' -D "$T/i3.hdr" -o "$T/i3.body" "$URL/v1/chat/completions" --next \
+	"${H[@]}" -H 'Idempotency-Key: xj-1' -D "$T/i4.hdr" -o "$T/i4.body" "$URL/v1/chat/completions"
 hval() { awk -F': ' -v k="$2" 'tolower($1) == k {gsub("\r", "", $2); print $2}' "$1"; }
 prev=$(nano "$(hval "$T/i2.hdr" x-tollgate-balance)")
 cost=$(nano "$(hval "$T/i3.hdr" x-tollgate-cost)") bal=$(nano "$(hval "$T/i3.hdr" x-tollgate-balance)")
-check "the three answered 200" test "$(cat "$T"/i?.hdr | grep -c '^HTTP/1.1 200')" = 3
+check "the four answered 200" test "$(cat "$T"/i?.hdr | grep -c '^HTTP/1.1 200')" = 4
 check "the Idempotency-Key's balance told ($bal) is the last one less its cost ($prev - $cost)" \
 	test "$bal" = $((prev - cost))
 first=$(jq -r .choices[0].message.content "$T/i3.body")
-check "its record is in the database with the answer (no write-out awaited)" \
-	test "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND idem_key = 'xj-1'")" = 1
+check "the same key right after: replayed (x-idempotent-replay), the same answer" \
+	test "$(hval "$T/i4.hdr" x-idempotent-replay)" = true -a \
+	"$(jq -r .choices[0].message.content "$T/i4.body")" = "$first"
+wait_for "its record in the database" 10 recorded "$UID_" 3 || true
+check "one record for the key, with its answer" \
+	test "$(q "SELECT COUNT(*), SUM(response IS NOT NULL), MIN(http_status) FROM usage_records WHERE user_id = $UID_ AND idem_key = 'xj-1'" | tr '\t' ' ')" = "1 1 200"
+check "the record keeps the answer as it was sent" \
+	test "$(q "SELECT response FROM usage_records WHERE user_id = $UID_ AND idem_key = 'xj-1'" | jq -r .choices[0].message.content)" = "$first"
 chat "$UKEY" "$B" -H 'Idempotency-Key: xj-1'
 expect_status "the same key again" 200
-check "replayed at once, the same answer" test "$(jv .choices[0].message.content)" = "$first"
+check "replayed, the same answer" test "$(jv .choices[0].message.content)" = "$first"
+wait_for "no hold of the user open" 10 settled "$UID_" || true
+read -r n usum <<<"$(usage_sum "$UID_")"
+check "three records, one charge each; balance = funds - charges, nothing reserved" \
+	test "$n" = 3 -a "$(acct_row "$UID_")" = "$((1000000000 - usum)) 0"
+check "the ledger reconciles" ledger_check "$UPUB"
 
 # --- written out twice: the second time moves nothing ----------------------------------------
 # Every file's mark is set back to 0 and the workers are killed: the next workers adopt the
@@ -219,4 +234,78 @@ check "the files are adopted again from the start, and removed" wait_for "files 
 check "the lines written a second time moved nothing, added no row ($before)" test "$(snap)" = "$before"
 check "the log says each such hold moved nothing" log_has "was closed before its line was written out"
 check "the ledger still reconciles" ledger_check "$UPUB"
+# --- one round trip for an Idempotency-Key's request -------------------------------------------
+# The goal of issue 20: one synchronous round trip on the request path, the hold, for a
+# request with an Idempotency-Key as for any exact one (its settle and its answer go through
+# the journal). One worker, so its /_debug/stats (statements made, and the write-out's)
+# speaks for every request.
+cp_restart "db.name=$SCRATCH" server.workers=1 server.threads=4 billing.lease=0 \
+	billing.exact_journal=on chat.default_max_tokens=64
+new_user rt 1000000000
+chat "$UKEY" "$B" -H "Idempotency-Key: xj-rt-0"
+expect_status "warm-up" 200
+wait_for "its record in the database" 10 recorded "$UID_" 1 || true
+stats() { curl -s -m 5 "$URL/_debug/stats" | jq -r '"\(.statements) \(.statements_background)"'; }
+read -r s0 b0 <<<"$(stats)"
+for i in $(seq 10); do
+	chat "$UKEY" "$B" -H "Idempotency-Key: xj-rt-$i"
+	expect_status "a new key, $i" 200
+done
+wait_for "the ten records in the database" 10 recorded "$UID_" 11 || true
+read -r s1 b1 <<<"$(stats)"
+check "ten requests with new Idempotency-Keys made $((s1 - s0 - b1 + b0)) statements on the request path (<= 10)" \
+	test $((s1 - s0 - b1 + b0)) -le 10
+check "each of them has its answer on the record" \
+	test "$(q "SELECT COUNT(*) FROM usage_records WHERE user_id = $UID_ AND idem_key LIKE 'xj-rt-%' AND response IS NOT NULL")" = 11
+# Streams too: the closing events (with the cost) go out once the line holding the whole
+# stream is written; the same key right after replays the stream byte for byte.
+SB='{"model":"test/cheap","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"stream [mock:words=12]"}]}'
+read -r s0 b0 <<<"$(stats)"
+for i in $(seq 5); do
+	chat_sse "$UKEY" "$SB" -H "Idempotency-Key: xj-st-$i"
+	check "stream $i: ends with its usage (cost) and [DONE]" \
+		sh -c "grep -q '\"cost\"' '$T/events' && tail -1 '$T/events' | grep -qx '\[DONE\]'"
+done
+read -r s1 b1 <<<"$(stats)"
+check "five streams with new Idempotency-Keys made $((s1 - s0 - b1 + b0)) statements on the request path (<= 5)" \
+	test $((s1 - s0 - b1 + b0)) -le 5
+cp "$T/sse" "$T/sse.first"
+chat_sse "$UKEY" "$SB" -H "Idempotency-Key: xj-st-5"
+check "the last key right after: its stream replayed byte for byte" cmp -s "$T/sse" "$T/sse.first"
+check "... said to be a replay" grep -qi '^x-idempotent-replay: true' "$T/hdr"
+
+# The other client APIs go the same way: Anthropic's Messages, answered and streamed.
+MB='{"model":"test/cheap","max_tokens":64,"messages":[{"role":"user","content":"msg [mock:words=4]"}]}'
+MS='{"model":"test/cheap","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"msg [mock:words=4]"}]}'
+msgs() { curl -s -m 30 -D "$T/m.hdr" -o "$T/m.$1" "$URL/v1/messages" -H "x-api-key: $UKEY" \
+	-H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' -H "Idempotency-Key: $2" \
+	--data-binary "$3"; }
+read -r s0 b0 <<<"$(stats)"
+msgs 1 xj-m-1 "$MB"
+msgs 2 xj-m-2 "$MS"
+read -r s1 b1 <<<"$(stats)"
+check "a Messages answer and a Messages stream: $((s1 - s0 - b1 + b0)) statements (<= 2)" \
+	test $((s1 - s0 - b1 + b0)) -le 2
+check "the answer is Anthropic's, with its cost" jq -e '.type == "message" and (.usage.cost | type) == "number"' "$T/m.1"
+msgs 3 xj-m-1 "$MB"
+msgs 4 xj-m-2 "$MS"
+check "both replayed byte for byte" sh -c "cmp -s '$T/m.1' '$T/m.3' && cmp -s '$T/m.2' '$T/m.4'"
+check "the stream ends with message_stop" grep -q 'message_stop' "$T/m.4"
+
+# An answer too long for a journal's line (over about 120 KiB): settled in place and kept on
+# the record by the request itself (three statements: the hold, the settle, the answer), and
+# replayed whole.
+BIG='{"model":"test/cheap","max_tokens":30000,"messages":[{"role":"user","content":"long [mock:words=25000]"}]}'
+read -r s0 b0 <<<"$(stats)"
+chat "$UKEY" "$BIG" -H "Idempotency-Key: xj-big"
+expect_status "a long answer" 200
+big=$(jv '.choices[0].message.content | length')
+read -r s1 b1 <<<"$(stats)"
+check "its answer is long ($big characters > 122880)" test "$big" -gt 122880
+check "it settled in place: $((s1 - s0 - b1 + b0)) statements (3)" test $((s1 - s0 - b1 + b0)) = 3
+chat "$UKEY" "$BIG" -H "Idempotency-Key: xj-big"
+expect_status "its key again" 200
+check "replayed whole" test "$(hdr x-idempotent-replay)" = true -a "$(jv '.choices[0].message.content | length')" = "$big"
+wait_for "no hold of the user open" 10 settled "$UID_" || true
+check "the ledger reconciles" ledger_check "$UPUB"
 finish

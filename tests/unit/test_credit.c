@@ -18,6 +18,7 @@ static struct {
 	enum journal_as as;    /* the journaled record's kind */
 	int64_t held;	       /* the journaled record's hold */
 	enum tg_err settle_rc; /* what the settle in place returns */
+	int replay;	       /* the journaled record carries an answer */
 	int64_t overrun; /* what the database says was charged past the hold */
 } seen;
 
@@ -146,6 +147,13 @@ __wrap_journal_append(struct journal *j, const struct journal_rec *r)
 	seen.charge = r->charge;
 	seen.as = r->as;
 	seen.held = r->amount;
+	seen.replay = r->replay != NULL;
+	if (r->replay != NULL) {
+		assert_int_equal(r->as, JR_HOLD);
+		assert_int_equal(r->replay[0].i, 200);
+		assert_int_equal(r->replay[2].len, 7);
+		assert_memory_equal(r->replay[2].s, "{\"a\":1}", 7);
+	}
 	return seen.fail_journal ? -1 : 0;
 }
 
@@ -208,7 +216,7 @@ static void
 t_exact(void **state)
 {
 	struct credit_env env = {NULL, NULL};
-	struct credit_ask ask = {1000, NULL, 0};
+	struct credit_ask ask = {1000, NULL, 0, 0};
 	struct db_val cols[LEDGER_USAGE_COLS];
 	struct credit cr;
 
@@ -233,7 +241,7 @@ static void
 t_exact_journaled(void **state)
 {
 	struct credit_env env = {NULL, (struct journal *)&who};
-	struct credit_ask ask = {1000, NULL, 0};
+	struct credit_ask ask = {1000, NULL, 0, 0};
 	struct db_val cols[LEDGER_USAGE_COLS];
 	struct credit cr;
 
@@ -272,7 +280,7 @@ static void
 t_exact_by_journal(void **state)
 {
 	struct credit_env env = {NULL, (struct journal *)&who};
-	struct credit_ask ask = {1000, NULL, 0};
+	struct credit_ask ask = {1000, NULL, 0, 0};
 	struct db_val cols[LEDGER_USAGE_COLS];
 	struct credit cr;
 
@@ -311,7 +319,8 @@ static void
 t_exact_in_place(void **state)
 {
 	struct credit_env env = {NULL, (struct journal *)&who};
-	struct credit_ask idem = {1000, "idem-1", 0}, plain = {1000, NULL, 0};
+	struct credit_ask idem = {1000, "idem-1", 0, 0},
+			  plain = {1000, NULL, 0, 0};
 	struct db_val cols[LEDGER_USAGE_COLS];
 	struct principal tkey = who;
 	struct credit cr;
@@ -331,13 +340,81 @@ t_exact_in_place(void **state)
 	assert_int_equal(seen.journal, 0);
 }
 
+/*
+ * issue 20: an Idempotency-Key's request (not a stream) settles through the
+ * journal too: its line waits for the answer (credit_keep) and carries it,
+ * told the charge and balance at once; a request that ends without an answer
+ * to keep writes its line at the end (credit_settle_pending); a line the
+ * journal refuses (an answer too long) settles in place, and the caller
+ * keeps the answer itself (TG_ENOENT).
+ */
+static void
+t_exact_keep(void **state)
+{
+	struct credit_env env = {NULL, (struct journal *)&who};
+	struct credit_ask idem = {1000, "idem-1", 0, 1};
+	struct db_val cols[LEDGER_USAGE_COLS];
+	struct credit cr;
+
+	(void)state;
+	memset(cols, 0, sizeof(cols));
+	assert_int_equal(credit_reserve(&op, NULL, &env, &idem, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 400, cols), TG_OK);
+	/* Told at once, nothing written yet. */
+	assert_int_equal(cr.charged, 400);
+	assert_int_equal(cr.balance_after, 900 + 1000 - 400);
+	assert_int_equal(seen.journal, 0);
+	assert_int_equal(credit_keep(&op, &db, &env, &cr, 200,
+			     "application/json", "{\"a\":1}", 7),
+	    TG_OK);
+	assert_int_equal(seen.journal, 1);
+	assert_true(seen.replay);
+	assert_int_equal(seen.as, JR_HOLD);
+	assert_int_equal(seen.charge, 400);
+	assert_int_equal(seen.settle_usage, 0);
+	/* Once: nothing waits any more. */
+	assert_int_equal(credit_settle_pending(&op, &db, &env, &cr), TG_OK);
+	assert_int_equal(credit_keep(&op, &db, &env, &cr, 200,
+			     "application/json", "{\"a\":1}", 7),
+	    TG_ENOENT);
+	assert_int_equal(seen.journal, 1);
+
+	/* No answer to keep: the line goes at the end, without one. */
+	assert_int_equal(credit_reserve(&op, NULL, &env, &idem, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 300, cols), TG_OK);
+	assert_int_equal(credit_settle_pending(&op, &db, &env, &cr), TG_OK);
+	assert_int_equal(seen.journal, 2);
+	assert_false(seen.replay);
+	assert_int_equal(seen.charge, 300);
+
+	/* The journal refuses the line: settled in place, kept by the caller. */
+	assert_int_equal(credit_reserve(&op, NULL, &env, &idem, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 200, cols), TG_OK);
+	seen.fail_journal = 1;
+	assert_int_equal(credit_keep(&op, &db, &env, &cr, 200,
+			     "application/json", "{\"a\":1}", 7),
+	    TG_ENOENT);
+	assert_int_equal(seen.settle_usage, 1);
+	assert_int_equal(seen.charge, 200);
+	assert_int_equal(cr.charged, 200);
+	assert_false(cr.held);
+
+	/* A stream's (keep_in_line 0) settles in place, as before. */
+	seen.fail_journal = 0;
+	idem.keep_in_line = 0;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &idem, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 100, cols), TG_OK);
+	assert_int_equal(seen.settle_usage, 2);
+	assert_int_equal(seen.journal, 3);
+}
+
 /* A lease is taken, carved, and the settlement journaled: no database. */
 static void
 t_lease_journal(void **state)
 {
 	struct lease_table *lt = table();
 	struct credit_env env = {lt, (struct journal *)&who};
-	struct credit_ask ask = {1000, NULL, 0};
+	struct credit_ask ask = {1000, NULL, 0, 0};
 	struct db_val cols[LEDGER_USAGE_COLS];
 	struct credit cr, cr2;
 
@@ -367,7 +444,7 @@ t_lease_overrun(void **state)
 {
 	struct lease_table *lt = table();
 	struct credit_env env = {lt, (struct journal *)&who};
-	struct credit_ask ask = {1000, NULL, 0};
+	struct credit_ask ask = {1000, NULL, 0, 0};
 	struct db_val cols[LEDGER_USAGE_COLS];
 	struct credit cr;
 
@@ -388,7 +465,7 @@ t_journal_fails(void **state)
 {
 	struct lease_table *lt = table();
 	struct credit_env env = {lt, (struct journal *)&who};
-	struct credit_ask ask = {1000, NULL, 0};
+	struct credit_ask ask = {1000, NULL, 0, 0};
 	struct db_val cols[LEDGER_USAGE_COLS];
 	struct credit cr;
 
@@ -409,9 +486,9 @@ t_exact_when(void **state)
 	struct lease_table *lt = table();
 	struct credit_env env = {lt, NULL};
 	struct credit_ask asks[] = {
-	    {1000, "idem-1", 0},
-	    {1000, NULL, 1},
-	    {50000000 / 4 + 1, NULL, 0},
+	    {1000, "idem-1", 0, 0},
+	    {1000, NULL, 1, 0},
+	    {50000000 / 4 + 1, NULL, 0, 0},
 	};
 	struct credit cr;
 	size_t i;
@@ -434,6 +511,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		t_exact_by_journal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_exact_in_place, setup, teardown),
+	    cmocka_unit_test_setup_teardown(t_exact_keep, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_lease_journal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_lease_overrun, setup, teardown),
 	    cmocka_unit_test_setup_teardown(t_journal_fails, setup, teardown),
