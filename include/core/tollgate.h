@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 /* The schema version this binary expects; equals the highest schema/NNNN_*.sql. */
-#define TG_SCHEMA_VERSION 25
+#define TG_SCHEMA_VERSION 26
 
 #define TG_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define TG_NORETURN	__attribute__((noreturn))

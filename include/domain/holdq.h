@@ -12,16 +12,18 @@ struct arena;
 struct db_conn;
 
 /*
- * ledger_reserve without an Idempotency-Key (amount > 0), through the
+ * ledger_reserve (amount > 0; idem: its Idempotency-Key or NULL), through the
  * process's queue of the account and key: alone when no hold of theirs is
  * in the database from this process; else after it, with every hold that
  * queued meanwhile, in one transaction (ledger_reserve_many).  When their
- * sum does not fit, each is tried alone: nothing is refused that would fit
- * alone.  *balance: as ledger_reserve's (unchanged when unknown).
+ * sum does not fit, or a key among them was used, each is tried alone:
+ * nothing is refused that would fit alone, and a used key is told as
+ * ledger_reserve tells it (*replayed).  *balance: as ledger_reserve's
+ * (unchanged when unknown).
  */
 enum tg_err holdq_reserve(struct db_conn *, struct arena *, int64_t account,
-    int64_t key_id, int64_t amount, unsigned ttl_s,
-    unsigned char hold_id[HOLD_ID_LEN], enum ledger_short *why,
+    int64_t key_id, int64_t amount, const char *idem, unsigned ttl_s,
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
     int64_t *balance);
 
 /* This process's figures: transactions of several holds, holds in them. */

@@ -31,17 +31,20 @@ enum tg_err ledger_reserve(struct db_conn *, struct arena *, int64_t user_id,
     unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
     int64_t *balance);
 /*
- * issue 20: n exact holds of user_id with key_id (no Idempotency-Key, each
- * amount > 0) in one transaction (0025_reserve_many.sql), their ids drawn
- * into ids: TG_OK with each hold's balance after it in balance[i], as if
- * taken one by one in order (INT64_MIN: unknown, after a retried call);
- * TG_ECREDIT when their sum does not fit (nothing is held: each may still
- * fit alone), or the database's error.
+ * issue 20: n exact holds of user_id with key_id (each amount > 0) in one
+ * transaction (0026_reserve_many_idem.sql), their ids drawn into ids: TG_OK
+ * with each hold's balance after it in balance[i], as if taken one by one in
+ * order (INT64_MIN: unknown, after a retried call); TG_ECREDIT when their sum
+ * does not fit (nothing is held: each may still fit alone); TG_ECONFLICT
+ * when an Idempotency-Key (idem[i], NULL or idem NULL: none) was used before
+ * or twice in the batch (nothing is held: each alone tells which); or the
+ * database's error.
  */
 #define LEDGER_RESERVE_MAX 16
 enum tg_err ledger_reserve_many(struct db_conn *, struct arena *,
     int64_t user_id, int64_t key_id, unsigned ttl_s, size_t n,
-    const int64_t *amount, unsigned char (*ids)[HOLD_ID_LEN], int64_t *balance);
+    const int64_t *amount, const char *const *idem,
+    unsigned char (*ids)[HOLD_ID_LEN], int64_t *balance);
 /*
  * The hold made under (user, key, idem_key) was charged by the sweeper (its
  * request died unsettled): TG_OK with *charged; TG_ENOENT when it was not

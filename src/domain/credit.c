@@ -163,10 +163,11 @@ static enum tg_err
 exact_once(struct op *op, struct db_conn *c, const struct credit_ask *ask,
     struct credit *cr)
 {
-	if (ask->idem == NULL && op->conf->hold_batch)
+	if (op->conf->hold_batch)
 		return holdq_reserve(c, op->arena, sandbox_account(op->who),
-		    op->who->key_id, ask->amount, op->conf->hold_ttl,
-		    cr->hold_id, &cr->short_of, &cr->reserve_balance);
+		    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
+		    cr->hold_id, &cr->replayed, &cr->short_of,
+		    &cr->reserve_balance);
 	return ledger_reserve(c, op->arena, sandbox_account(op->who),
 	    op->who->key_id, ask->amount, ask->idem, op->conf->hold_ttl,
 	    cr->hold_id, &cr->replayed, &cr->short_of, &cr->reserve_balance);

@@ -28,6 +28,8 @@ enum w_state { W_QUEUED, W_LEAD, W_DONE, W_ALONE };
 /* One hold waiting, on its thread's stack; written by the leader. */
 struct waiter {
 	int64_t amount;
+	const char *idem; /* its Idempotency-Key, or NULL */
+	int replayed;	  /* alone: the key's first hold exists */
 	unsigned char id[HOLD_ID_LEN];
 	int64_t balance; /* INT64_MIN: unknown */
 	enum ledger_short why;
@@ -70,13 +72,13 @@ lead(struct lane *l, struct db_conn *c, struct arena *a, struct waiter *me)
 {
 	struct waiter *batch[LEDGER_RESERVE_MAX], *w;
 	int64_t amount[LEDGER_RESERVE_MAX], bal[LEDGER_RESERVE_MAX];
+	const char *idem[LEDGER_RESERVE_MAX];
 	unsigned char ids[LEDGER_RESERVE_MAX][HOLD_ID_LEN];
 	int64_t account = l->account, key = l->key;
 	unsigned ttl = l->ttl;
 	enum w_state outcome = W_DONE;
 	size_t n = 0, i;
 	enum tg_err rc;
-	int replayed;
 
 	batch[n++] = me;
 	while (n < LEDGER_RESERVE_MAX && (w = l->head) != NULL) {
@@ -86,17 +88,23 @@ lead(struct lane *l, struct db_conn *c, struct arena *a, struct waiter *me)
 	}
 	pthread_mutex_unlock(&l->mu);
 	if (n == 1) {
-		me->rc = ledger_reserve(c, a, account, key, me->amount, NULL,
-		    ttl, me->id, &replayed, &me->why, &me->balance);
+		me->rc =
+		    ledger_reserve(c, a, account, key, me->amount, me->idem,
+			ttl, me->id, &me->replayed, &me->why, &me->balance);
 	} else {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			amount[i] = batch[i]->amount;
+			idem[i] = batch[i]->idem;
+		}
 		rc = ledger_reserve_many(
-		    c, a, account, key, ttl, n, amount, ids, bal);
+		    c, a, account, key, ttl, n, amount, idem, ids, bal);
 		__atomic_add_fetch(&n_batches, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&n_batched, n, __ATOMIC_RELAXED);
-		/* The sum does not fit: each tries alone, after the lane. */
-		if (rc == TG_ECREDIT)
+		/*
+		 * The sum does not fit, or an Idempotency-Key was used: each
+		 * tries alone, after the lane (alone, a used key is a replay).
+		 */
+		if (rc == TG_ECREDIT || rc == TG_ECONFLICT)
 			outcome = W_ALONE;
 		for (i = 0; i < n && outcome == W_DONE; i++) {
 			batch[i]->rc = rc;
@@ -122,19 +130,20 @@ lead(struct lane *l, struct db_conn *c, struct arena *a, struct waiter *me)
 
 enum tg_err
 holdq_reserve(struct db_conn *c, struct arena *a, int64_t account,
-    int64_t key_id, int64_t amount, unsigned ttl_s,
-    unsigned char hold_id[HOLD_ID_LEN], enum ledger_short *why,
+    int64_t key_id, int64_t amount, const char *idem, unsigned ttl_s,
+    unsigned char hold_id[HOLD_ID_LEN], int *replayed, enum ledger_short *why,
     int64_t *balance)
 {
 	struct waiter me = {.amount = amount,
+	    .idem = idem,
 	    .balance = INT64_MIN,
 	    .why = SHORT_NONE,
 	    .rc = TG_OK,
 	    .state = W_QUEUED};
 	struct lane *l;
-	int replayed;
 
 	*why = SHORT_NONE;
+	*replayed = 0;
 	if (amount <= 0)
 		goto alone;
 	pthread_once(&lanes_once, lanes_init);
@@ -168,14 +177,15 @@ holdq_reserve(struct db_conn *c, struct arena *a, int64_t account,
 	if (me.state == W_ALONE)
 		goto alone;
 	*why = me.why;
+	*replayed = me.replayed;
 	if (me.rc == TG_OK)
 		memcpy(hold_id, me.id, HOLD_ID_LEN);
 	if (me.balance != INT64_MIN && balance != NULL)
 		*balance = me.balance;
 	return me.rc;
 alone:
-	return ledger_reserve(c, a, account, key_id, amount, NULL, ttl_s,
-	    hold_id, &replayed, why, balance);
+	return ledger_reserve(c, a, account, key_id, amount, idem, ttl_s,
+	    hold_id, replayed, why, balance);
 }
 
 void

@@ -102,14 +102,27 @@ ledger_reserve(struct db_conn *c, struct arena *a, int64_t user_id,
 	    replayed, why, balance);
 }
 
+/* An Idempotency-Key as it may stand in JSON unescaped (h_chat.c's rule). */
+static int
+idem_ok(const char *k)
+{
+	size_t n = strlen(k);
+
+	return n > 0 && n <= 64 &&
+	    strspn(k,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+		"-_.:") == n;
+}
+
 enum tg_err
 ledger_reserve_many(struct db_conn *c, struct arena *a, int64_t user_id,
     int64_t key_id, unsigned ttl_s, size_t n, const int64_t *amount,
-    unsigned char (*ids)[HOLD_ID_LEN], int64_t *balance)
+    const char *const *idem, unsigned char (*ids)[HOLD_ID_LEN],
+    int64_t *balance)
 {
 	struct db_val p[4];
 	struct q_reserved r;
-	size_t i, off = 0, cap = n * (2 * HOLD_ID_LEN + 32) + 3;
+	size_t i, off = 0, cap = n * (2 * HOLD_ID_LEN + 32 + 64 + 3) + 3;
 	char *json;
 	int64_t after;
 	enum tg_err rc;
@@ -117,7 +130,8 @@ ledger_reserve_many(struct db_conn *c, struct arena *a, int64_t user_id,
 	if (n == 0 || n > LEDGER_RESERVE_MAX || ttl_s > HOLD_TTL_MAX)
 		return TG_EINVAL;
 	for (i = 0; i < n; i++)
-		if (amount[i] <= 0)
+		if (amount[i] <= 0 ||
+		    (idem != NULL && idem[i] != NULL && !idem_ok(idem[i])))
 			return TG_EINVAL;
 	if ((json = arena_alloc(a, cap)) == NULL)
 		return TG_ESYSTEM;
@@ -130,7 +144,11 @@ ledger_reserve_many(struct db_conn *c, struct arena *a, int64_t user_id,
 		crypto_hex(ids[i], HOLD_ID_LEN, json + off);
 		off += 2 * HOLD_ID_LEN;
 		off += (size_t)snprintf(
-		    json + off, cap - off, "\",%lld]", (long long)amount[i]);
+		    json + off, cap - off, "\",%lld", (long long)amount[i]);
+		if (idem != NULL && idem[i] != NULL)
+			off += (size_t)snprintf(
+			    json + off, cap - off, ",\"%s\"", idem[i]);
+		json[off++] = ']';
 	}
 	json[off++] = ']';
 	json[off] = '\0';

@@ -111,6 +111,45 @@ check "160 records; balance = funds - charges, nothing reserved" \
 	test "$n" = 160 -a "$(acct_row "$UID_")" = "$((F - usum)) 0"
 check "the ledger reconciles" ledger_check "$UPUB"
 
+# Holds with Idempotency-Keys queue and go together too (issue 20): 48 chats with keys of
+# their own over 16 connections, then 8 keys each sent twice at once. A key sent twice holds
+# once: the other request is replayed, or told the first still runs (409).
+# keyed_cfg TAG N KEYOF: a curl config of N transfers (next-separated), key KEYOF(i)
+keyed_cfg() {
+	local i
+	printf '%s' "$B" >"$T/$1.req"
+	for i in $(seq "$2"); do
+		[ "$i" = 1 ] || echo next
+		printf 'url = "%s"\noutput = "%s"\nrequest = "POST"\n' "$URL/v1/chat/completions" "$T/$1.$i.body"
+		printf 'header = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\n' "$UKEY"
+		printf 'header = "Expect:"\nheader = "Idempotency-Key: %s"\n' "$($3 "$i")"
+		printf 'data-binary = "@%s"\nwrite-out = "%%{http_code}\\n"\nsilent\nmax-time = 120\n' "$T/$1.req"
+	done >"$T/$1.cfg"
+}
+own_key() { echo "xt-own-$1"; }
+pair_key() { echo "xt-pair-$((($1 + 1) / 2))"; }
+new_user keyed 1000000000
+b0=$(metric tollgate_hold_batches_total)
+keyed_cfg xk 48 own_key
+curl -Z --parallel-max 16 -K "$T/xk.cfg" >"$T/xk.codes" 2>"$T/xk.err" || true
+check "48 chats with keys of their own over 16 connections: 200 ($(grep -c '^200$' "$T/xk.codes"))" \
+	test "$(grep -c '^200$' "$T/xk.codes")" = 48
+wait_for "holds taken together on /metrics" 5 batched || true
+check "holds with keys were taken together ($(($(metric tollgate_hold_batches_total) - b0)) transactions)" \
+	test "$(metric tollgate_hold_batches_total)" -gt "$b0"
+keyed_cfg xp 16 pair_key
+curl -Z --parallel-max 16 -K "$T/xp.cfg" >"$T/xp.codes" 2>"$T/xp.err" || true
+check "8 keys sent twice at once: 200 or 409, at least 8 200s ($(tr '\n' ' ' <"$T/xp.codes"))" \
+	sh -c "! grep -qv -e '^200$' -e '^409$' '$T/xp.codes' && [ \$(grep -c '^200$' '$T/xp.codes') -ge 8 ]"
+wait_for "56 records" 20 recorded "$UID_" 56 || true
+wait_for "no hold open" 20 settled "$UID_" || true
+check "one record a key, each with its answer (56)" \
+	test "$(q "SELECT COUNT(*), COUNT(DISTINCT idem_key), SUM(response IS NOT NULL) FROM usage_records WHERE user_id = $UID_" | tr '\t' ' ')" = "56 56 56"
+read -r n usum <<<"$(usage_sum "$UID_")"
+check "balance = funds - charges, nothing reserved" \
+	test "$(acct_row "$UID_")" = "$((1000000000 - usum)) 0"
+check "the ledger reconciles" ledger_check "$UPUB"
+
 # --- near the balance: unwritten lines do not refuse the user -----------------------------------
 # BE's hold (from a quote) is for 4000 tokens, its answer 2 words; the user gets two and a
 # half holds, so every one of 10 requests fits the true balance. The database still counts a

@@ -278,7 +278,7 @@ t_reserve_many(void **state)
 	int i;
 
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 3,
-			     amount, ids, told),
+			     amount, NULL, ids, told),
 	    TG_OK);
 	assert_int_equal(told[0], USD(9));
 	assert_int_equal(told[1], USD(7));
@@ -291,7 +291,7 @@ t_reserve_many(void **state)
 	/* 3 + 2 > 4: neither is held, though 3 alone would fit. */
 	amount[0] = USD(3), amount[1] = USD(2);
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
-			     amount, spare, stold),
+			     amount, NULL, spare, stold),
 	    TG_ECREDIT);
 	reconciles(uid, &bal, &res, &open);
 	assert_int_equal(bal, USD(4));
@@ -299,17 +299,18 @@ t_reserve_many(void **state)
 	/* No zero or negative amount, no empty batch, none past the cap. */
 	amount[1] = 0;
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
-			     amount, spare, stold),
+			     amount, NULL, spare, stold),
 	    TG_EINVAL);
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 0,
-			     amount, spare, stold),
+			     amount, NULL, spare, stold),
 	    TG_EINVAL);
-	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60,
-			     LEDGER_RESERVE_MAX + 1, amount, spare, stold),
+	assert_int_equal(
+	    ledger_reserve_many(w.c, w.req.arena, uid, kid, 60,
+		LEDGER_RESERVE_MAX + 1, amount, NULL, spare, stold),
 	    TG_EINVAL);
 	/* Each hold of the batch settles on its own. */
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 1,
-			     (int64_t[]){USD(1)}, ids + 3, told + 3),
+			     (int64_t[]){USD(1)}, NULL, ids + 3, told + 3),
 	    TG_OK);
 	assert_int_equal(told[3], USD(3));
 	for (i = 0; i < 4; i++)
@@ -323,7 +324,7 @@ t_reserve_many(void **state)
 	/* Holds of more than 2^31 nano-USD each (a 2 MB prompt's): BIGINT. */
 	amount[0] = USD(3), amount[1] = USD(5) / 2;
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
-			     amount, spare, stold),
+			     amount, NULL, spare, stold),
 	    TG_OK);
 	assert_int_equal(stold[0], USD(3));
 	assert_int_equal(stold[1], USD(1) / 2);
@@ -339,15 +340,59 @@ t_reserve_many(void **state)
 	assert_int_equal(key_update(w.c, &w.op, uid, pub, &ks, &k), TG_OK);
 	amount[0] = USD(3) / 2, amount[1] = USD(1);
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
-			     amount, ids, told),
+			     amount, NULL, ids, told),
 	    TG_ECREDIT);
 	amount[0] = USD(1);
 	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, kid, 60, 2,
-			     amount, ids, told),
+			     amount, NULL, ids, told),
 	    TG_OK);
 	reconciles(uid, &bal, &res, &open);
 	assert_int_equal(bal, USD(4));
 	assert_int_equal(res, USD(2));
+}
+
+/*
+ * issue 20: holds with Idempotency-Keys in one batch: each key on its hold; a
+ * key used before, or twice in the batch, fails the batch as a conflict and
+ * holds nothing; a key outside the rule is refused before the database.
+ */
+static void
+t_reserve_many_idem(void **state)
+{
+	unsigned char ids[3][HOLD_ID_LEN], spare[3][HOLD_ID_LEN];
+	int64_t amount[3] = {USD(1), USD(1), USD(1)}, told[3];
+	int64_t uid = new_user(USD(10), NULL), bal, res, open;
+	const char *keys[3] = {"ka", NULL, "kb"}, *used[2] = {"kc", "ka"},
+		   *twice[2] = {"kd", "kd"}, *bad[1] = {"k\"x"};
+	unsigned char h[HOLD_ID_LEN];
+	enum ledger_short why;
+	int rep, i;
+
+	(void)state;
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, 0, 60, 3,
+			     amount, keys, ids, told),
+	    TG_OK);
+	/* Each key found on its own hold: a later hold with it replays. */
+	for (i = 0; i < 3; i += 2) {
+		assert_int_equal(ledger_reserve(w.c, w.req.arena, uid, 0,
+				     USD(1), keys[i], 60, h, &rep, &why, NULL),
+		    TG_OK);
+		assert_true(rep);
+		assert_memory_equal(h, ids[i], HOLD_ID_LEN);
+	}
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, 0, 60, 2,
+			     amount, used, spare, told),
+	    TG_ECONFLICT);
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, 0, 60, 2,
+			     amount, twice, spare, told),
+	    TG_ECONFLICT);
+	assert_int_equal(ledger_reserve_many(w.c, w.req.arena, uid, 0, 60, 1,
+			     amount, bad, spare, told),
+	    TG_EINVAL);
+	reconciles(uid, &bal, &res, &open);
+	assert_int_equal(bal, USD(7));
+	assert_int_equal(res, USD(3));
+	assert_int_equal(open, 3);
 }
 
 /*
@@ -437,6 +482,9 @@ struct racer {
 	int settled;
 	int tries;     /* reserves per thread (TRIES) */
 	int use_holdq; /* through the process's queue (holdq.h) */
+	int idem;      /* each reserve with an Idempotency-Key of key_base's */
+	int key_base;  /* threads of one key_base race for the same keys */
+	int replays;   /* reserves told their key was used (no hold) */
 };
 
 static void *
@@ -450,6 +498,8 @@ reserve_loop(void *arg)
 	int64_t bal;
 	int i, rep;
 	enum tg_err rc;
+	char key[48];
+	const char *k = NULL;
 
 	db_thread_init();
 	if (db_get(w.pool, &c) != TG_OK) {
@@ -459,11 +509,18 @@ reserve_loop(void *arg)
 	for (i = 0; i < r->tries; i++) {
 		bal = INT64_MIN;
 		rep = 0;
-		rc = r->use_holdq
-		    ? holdq_reserve(c, a, r->uid, 0, USD(1), 60, h, &why, &bal)
-		    : ledger_reserve(c, a, r->uid, 0, USD(1), NULL, 60, h, &rep,
-			  &why, &bal);
-		if (rc == TG_OK) {
+		if (r->idem) {
+			snprintf(key, sizeof(key), "race-%lld-%d-%d",
+			    (long long)r->uid, r->key_base, i);
+			k = key;
+		}
+		rc = r->use_holdq ? holdq_reserve(c, a, r->uid, 0, USD(1), k,
+					60, h, &rep, &why, &bal)
+				  : ledger_reserve(c, a, r->uid, 0, USD(1), k,
+					60, h, &rep, &why, &bal);
+		if (rc == TG_OK && rep) {
+			r->replays++;
+		} else if (rc == TG_OK) {
 			r->admitted++;
 			pthread_mutex_lock(r->mu);
 			r->told[*r->nholds] = bal;
@@ -489,9 +546,15 @@ out:
  * that other holds have lowered since.
  */
 static void
-race_reserves(int64_t credit, int tries, int use_holdq)
+race_reserves(int64_t credit, int tries, int use_holdq, int idem)
 {
-	int all = NTHREADS * tries, want = credit < all ? (int)credit : all;
+	/*
+	 * idem 1: each reserve with a key of its own; 2: threads in pairs
+	 * send the same keys (with credit for all: one of each pair holds,
+	 * the other is told the key was used).
+	 */
+	int all = NTHREADS * tries / (idem == 2 ? 2 : 1),
+	    want = credit < all ? (int)credit : all, replays = 0;
 	unsigned char(*holds)[HOLD_ID_LEN] = calloc(all, HOLD_ID_LEN);
 	int64_t *told = calloc(all, sizeof(*told));
 	int *seen = calloc(credit, sizeof(*seen));
@@ -513,6 +576,8 @@ race_reserves(int64_t credit, int tries, int use_holdq)
 		r[i].mu = &mu;
 		r[i].tries = tries;
 		r[i].use_holdq = use_holdq;
+		r[i].idem = idem;
+		r[i].key_base = idem == 2 ? i % (NTHREADS / 2) : i;
 		assert_int_equal(
 		    pthread_create(&t[i], NULL, reserve_loop, &r[i]), 0);
 	}
@@ -520,8 +585,10 @@ race_reserves(int64_t credit, int tries, int use_holdq)
 		pthread_join(t[i], NULL);
 		assert_int_equal(r[i].errors, 0);
 		admitted += r[i].admitted;
+		replays += r[i].replays;
 	}
 	assert_int_equal(admitted, want);
+	assert_int_equal(replays, idem == 2 ? NTHREADS * tries - want : 0);
 	assert_int_equal(nholds, want);
 	for (i = 0; i < nholds; i++) {
 		assert_true(told[i] >= USD(credit - want) &&
@@ -557,7 +624,7 @@ race_reserves(int64_t credit, int tries, int use_holdq)
 static void
 t_concurrent_reserves_never_overdraw(void **state)
 {
-	race_reserves(10, TRIES, 0);
+	race_reserves(10, TRIES, 0, 0);
 }
 
 /*
@@ -570,12 +637,33 @@ t_concurrent_holdq(void **state)
 {
 	uint64_t b0, n0, b1, n1;
 
-	race_reserves(10, TRIES, 1);
+	race_reserves(10, TRIES, 1, 0);
 	holdq_stats(&b0, &n0);
-	race_reserves(1000, 20, 1);
+	race_reserves(1000, 20, 1, 0);
 	holdq_stats(&b1, &n1);
 	assert_true(b1 > b0);
 	assert_true(n1 - n0 >= 2 * (b1 - b0));
+}
+
+/*
+ * issue 20: holds with Idempotency-Keys go through the queue too: 48 against
+ * 10 USD admit exactly 10; 160 with keys of their own are each told their
+ * balance once, some batched; and threads in pairs sending the same keys at
+ * once get one hold a key, the other of the pair told the key was used,
+ * whether the two met in a batch (whose INSERT then fails on the key and
+ * each goes alone) or not.
+ */
+static void
+t_concurrent_holdq_idem(void **state)
+{
+	uint64_t b0, n0, b1, n1;
+
+	race_reserves(10, TRIES, 1, 1);
+	holdq_stats(&b0, &n0);
+	race_reserves(1000, 20, 1, 1);
+	holdq_stats(&b1, &n1);
+	assert_true(b1 > b0);
+	race_reserves(1000, 20, 1, 2);
 }
 
 static void *
@@ -637,9 +725,11 @@ main(void)
 	    cmocka_unit_test(t_idempotency_key),
 	    cmocka_unit_test(t_sweeper_settles_expired),
 	    cmocka_unit_test(t_reserve_many),
+	    cmocka_unit_test(t_reserve_many_idem),
 	    cmocka_unit_test(t_hold_close_batch),
 	    cmocka_unit_test(t_concurrent_reserves_never_overdraw),
 	    cmocka_unit_test(t_concurrent_holdq),
+	    cmocka_unit_test(t_concurrent_holdq_idem),
 	    cmocka_unit_test(t_concurrent_settle_exactly_once),
 	};
 
