@@ -283,8 +283,9 @@ wrk_run() {
 	local th=2
 	[ "$4" -ge 2 ] || th=1 # wrk wants at least one connection per thread
 	# WRK_S: seconds of this run (the API rounds' shorter runs); else DURATION.
+	# WRK_LUA: the script (idem.lua: an Idempotency-Key of its own each request).
 	out=$(BENCH_KEY=$2 BENCH_BODY=$3 wrk -t"$th" -c"$4" -d"${WRK_S:-$DURATION}s" --timeout 30s \
-		-s "$BENCH_SRC/bench/post.lua" "$1" 2>&1)
+		-s "$BENCH_SRC/bench/${WRK_LUA:-post.lua}" "$1" 2>&1)
 	echo "$out" >>"$BENCH_OUT.wrk.log"
 	awk '
 		/Requests\/sec:/ { rps = $2 }
@@ -619,10 +620,12 @@ read -r many_rps many_req many_bad many_se <<<"$(BENCH_KEY=$KEY BENCH_BODY=$SLOW
 	wrk_run "$TGU" "$KEY" "$SLOW" "$CONC")"
 rss_many=$(rss_kb)
 
-# --- 6: the exact path: no credit leases (lease = 0), so every request holds and settles in
-# the database, two synchronous round trips, as every request with an Idempotency-Key or on a
-# key with a credit limit does with leases on; 2 workers x 4 threads, the same mock and the
-# same on-disk MariaDB (innodb_flush_log_at_trx_commit = 1).
+# --- 6: the exact path: no credit leases (lease = 0), so every request holds in the database
+# (one synchronous round trip) and settles through the journal, as every request with an
+# Idempotency-Key or on a key with a credit limit does with leases on; 2 workers x 4 threads,
+# the same mock and the same on-disk MariaDB (innodb_flush_log_at_trx_commit = 1). The
+# "keyed" row: the same with an Idempotency-Key of its own on every request (issue 20: its
+# answer then goes into the journal's line for the key's replays).
 say "the exact path: lease = 0, 2 workers x 4 threads: throughput at c=16, latency at c=1"
 stop_tg
 lease_bench=$LEASE
@@ -631,19 +634,26 @@ conf 2 4
 start_tg
 wrk_run "$TGU" "$KEY" "$BODY" 4 >/dev/null
 read -r ex_rps ex_req ex_bad _ <<<"$(wrk_run "$TGU" "$KEY" "$BODY" 16)"
+read -r ik_rps ik_req ik_bad _ <<<"$(WRK_LUA=idem.lua wrk_run "$TGU" "$KEY" "$BODY" 16)"
 "$BENCH_LAT" $ROUNDS "$(awk -v d="$DURATION" -v r=$ROUNDS 'BEGIN {print d / r}')" \
-	reference "$REF" "$MOCK_KEY" "$REF_BODY" tollgate "$TGU" "$KEY" "$BODY" >"$T/lat1.exact" 2>&1 ||
+	reference "$REF" "$MOCK_KEY" "$REF_BODY" tollgate "$TGU" "$KEY" "$BODY" \
+	keyed "$TGU" "$KEY" "$BODY" -K "bench-$$-$(date +%s)" >"$T/lat1.exact" 2>&1 ||
 	{ cat "$T/lat1.exact" >&2; exit 1; }
 cat "$T/lat1.exact" >>"$BENCH_OUT.wrk.log"
 read -r _ xref_p50 xref_p99 _ _ _ <<<"$(awk '$1 == "reference" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.exact")"
 read -r ex_req1 ex_p50 ex_p99 ex_p999 _ ex_bad1 <<<"$(awk '$1 == "tollgate" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.exact")"
-for v in "exact c=16:$ex_bad" "exact c=1:$ex_bad1"; do
+read -r ik_req1 ik_p50 ik_p99 ik_p999 _ ik_bad1 <<<"$(awk '$1 == "keyed" {print $2, $3, $4, $5, $6, $7 + $8}' "$T/lat1.exact")"
+for v in "exact c=16:$ex_bad" "exact c=1:$ex_bad1" "keyed c=16:$ik_bad" "keyed c=1:$ik_bad1"; do
 	[ "${v##*:}" = 0 ] || bad_runs="$bad_runs ${v%%:*} (${v##*:} non-2xx);"
 done
 [ "${ex_req:-0}" != 0 ] && [ "${ex_req1:-0}" != 0 ] || bad_runs="$bad_runs exact (no answer at all);"
+[ "${ik_req:-0}" != 0 ] && [ "${ik_req1:-0}" != 0 ] || bad_runs="$bad_runs keyed (no answer at all);"
 ex_ratio=$(ratio_of "$ex_rps" "$ref_rps")
 ex_add50=$((${ex_p50%.*} - ${xref_p50%.*}))
 ex_add99=$((${ex_p99%.*} - ${xref_p99%.*}))
+ik_ratio=$(ratio_of "$ik_rps" "$ref_rps")
+ik_add50=$((${ik_p50%.*} - ${xref_p50%.*}))
+ik_add99=$((${ik_p99%.*} - ${xref_p99%.*}))
 LEASE=$lease_bench
 
 # --- the table and the JSON ------------------------------------------------------------------
@@ -689,6 +699,8 @@ non-2xx during the c=16 runs              $ref_bad              $tg_bad (socket 
 the exact path (lease = 0, 2 x 4; the rows above are what ships: leases ${LEASE:-1.00}, 2 x 4):
   throughput, c=16 (req/s)                $ref_rps      $ex_rps   ratio $ex_ratio
   latency p50 / p99, c=1 (us)             ${xref_p50%.*} / ${xref_p99%.*}      ${ex_p50%.*} / ${ex_p99%.*}   added $ex_add50 / $ex_add99 (p99.9 $ex_p999; requests $ex_req1)
+  with an Idempotency-Key each: c=16      $ref_rps      $ik_rps   ratio $ik_ratio
+  ... latency p50 / p99, c=1 (us)         ${xref_p50%.*} / ${xref_p99%.*}      ${ik_p50%.*} / ${ik_p99%.*}   added $ik_add50 / $ik_add99 (p99.9 $ik_p999; requests $ik_req1)
 $api_head
 $api_text
 TABLE
@@ -724,6 +736,7 @@ cat >"$BENCH_OUT" <<JSON
  "rss_kib":{"idle":$rss_idle,"c16":$rss_c16,"many_streams":$rss_many,"c10_at_5s":$rss_c10,"c10_at_end":$rss_long,"c10_seconds":$LONG,"c10_requests":$long_req},
  "db_per_request":{"statements":$qpr,"request_path":"$sync_pr","write_out":"$bg_pr","redo_fsyncs":$fpr},
  "exact":{"lease_usd":"0","workers":2,"threads":4,"rps":$ex_rps,"ratio":$ex_ratio,"reference_p50_us":${xref_p50%.*},"reference_p99_us":${xref_p99%.*},"p50_us":${ex_p50%.*},"p99_us":${ex_p99%.*},"p999_us":$ex_p999,"added_p50_us":$ex_add50,"added_p99_us":$ex_add99,"requests_c1":$ex_req1,"non2xx":$((ex_bad + ex_bad1))},
+ "exact_keyed":{"lease_usd":"0","workers":2,"threads":4,"rps":$ik_rps,"ratio":$ik_ratio,"p50_us":${ik_p50%.*},"p99_us":${ik_p99%.*},"p999_us":$ik_p999,"added_p50_us":$ik_add50,"added_p99_us":$ik_add99,"requests_c1":$ik_req1,"non2xx":$((ik_bad + ik_bad1))},
  "apis":{"rounds":$API_ROUNDS,"chat_rps":${api_rps[chat]:-0},"chat_reference_rps":${api_rps[chat_ref]:-0},"chat_ratio":$chat_ratio,$api_json},
  "peer":{$peer_json}}
 JSON

@@ -14,10 +14,12 @@
  * each handle opens the connection and is not counted.  Links no project
  * code; built only by `scripts/dev bench`.
  *
- *   lat1 ROUNDS SECONDS NAME URL KEY BODY [-H HEADER]... [NAME URL KEY BODY [-H HEADER]...]...
+ *   lat1 ROUNDS SECONDS NAME URL KEY BODY [-H HEADER]... [-K PREFIX] [NAME URL KEY BODY ...]...
  *
  * -H adds a request header to the path before it (a peer gateway that takes
  * its upstream from headers, as Portkey's does); at most HDRS_MAX a path.
+ * -K PREFIX gives each request of the path before it an Idempotency-Key of
+ * its own, PREFIX and a counter (the exact path with a key, issue 20).
  *
  * prints per path: NAME requests p50_us p99_us p999_us max_us non2xx errors
  */
@@ -40,7 +42,12 @@ struct path {
 	size_t n, cap;
 	unsigned long bad, errors;
 	int nhdr;
+	char *key;	/* -K: the Idempotency-Key header's text, rewritten */
+	size_t key_pre; /* its length up to the counter */
+	unsigned long seq; /* the counter */
 };
+
+#define KEY_DIGITS 16 /* the counter's width: the header's length stays */
 
 static size_t
 discard(char *p, size_t sz, size_t n, void *arg)
@@ -66,6 +73,10 @@ one(struct path *p, uint32_t *us)
 	curl_off_t t = 0;
 	long code = 0;
 
+	/* A key of its own: the header's text is libcurl's to read at perform. */
+	if (p->key != NULL)
+		snprintf(p->key + p->key_pre, KEY_DIGITS + 1, "%0*lu",
+		    KEY_DIGITS, ++p->seq % 10000000000000000ul);
 	if (curl_easy_perform(p->h) != CURLE_OK) {
 		p->errors++;
 		return 0;
@@ -156,12 +167,36 @@ add_header(struct path *p, const char *h)
 	    : -1;
 }
 
+/* -K PREFIX after a path: an Idempotency-Key per request; 0 or -1. */
+static int
+add_key(struct path *p, const char *prefix)
+{
+	struct curl_slist *n;
+	char h[256];
+	int len;
+
+	len = snprintf(
+	    h, sizeof(h), "Idempotency-Key: %s-%0*d", prefix, KEY_DIGITS, 0);
+	if (p->key != NULL || len < 0 || (size_t)len >= sizeof(h) ||
+	    (n = curl_slist_append(p->hdr, h)) == NULL)
+		return -1;
+	p->hdr = n;
+	while (n->next != NULL)
+		n = n->next;
+	p->key = n->data;
+	p->key_pre = (size_t)len - KEY_DIGITS;
+	return curl_easy_setopt(p->h, CURLOPT_HTTPHEADER, p->hdr) == CURLE_OK
+	    ? 0
+	    : -1;
+}
+
 static int
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: lat1 ROUNDS SECONDS NAME URL KEY BODY "
-	    "[-H HEADER]... [NAME URL KEY BODY [-H HEADER]...]...\n");
+	    "[-H HEADER]... [-K PREFIX] [NAME URL KEY BODY [-H HEADER]... "
+	    "[-K PREFIX]]...\n");
 	return 2;
 }
 
@@ -172,9 +207,12 @@ parse_paths(struct path *paths, int argc, char **argv)
 	int np = 0, a = 3;
 
 	while (a < argc) {
-		if (strcmp(argv[a], "-H") == 0) {
+		if (strcmp(argv[a], "-H") == 0 || strcmp(argv[a], "-K") == 0) {
 			if (np == 0 || a + 1 >= argc ||
-			    add_header(&paths[np - 1], argv[a + 1]) == -1)
+			    (argv[a][1] == 'H'
+				    ? add_header(&paths[np - 1], argv[a + 1])
+				    : add_key(&paths[np - 1], argv[a + 1])) ==
+				-1)
 				return -1;
 			a += 2;
 			continue;
