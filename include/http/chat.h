@@ -173,8 +173,12 @@ enum tg_err meter_admit(struct call *);
 /* Price what the request used and settle its credit, with its usage record. */
 enum tg_err meter_settle(
     struct call *, enum usage_status, int http_status, const char *err);
-/* Keep the answer on the usage record for an Idempotency-Key's replays. */
-void meter_keep_replay(
+/*
+ * Keep the answer on the usage record for an Idempotency-Key's replays;
+ * issue 20: an error when the settle that waited for it failed (its hold is
+ * left to the sweeper).
+ */
+enum tg_err meter_keep_replay(
     struct call *, int status, const char *type, const char *body, size_t len);
 /* The same for a failed request: its error is replayed too. */
 void meter_keep_error(struct call *, enum tg_err);
@@ -182,7 +186,7 @@ void meter_keep_error(struct call *, enum tg_err);
  * issue 20: the end of a metered request, before its answer goes out: a
  * settle that waited for an answer to keep and got none is written.
  */
-void meter_finish(struct call *);
+enum tg_err meter_finish(struct call *);
 /*
  * issue 18: a request refused before any upstream call with rc (TG_ERATE,
  * TG_ECREDIT; others are not refusals and pass) goes to its owner's request

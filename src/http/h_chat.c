@@ -277,7 +277,9 @@ finish_nonstream(struct call *x)
 	resp_header(x->resp, "x-tollgate-provider",
 	    arena_strdup(x->r->arena, x->rl.rt->provider_id));
 	meter_headers(x);
-	meter_keep_replay(x, 200, "application/json", s, n);
+	/* issue 20: a settle that waited for this answer and failed: 503. */
+	if ((rc = meter_keep_replay(x, 200, "application/json", s, n)) != TG_OK)
+		return rc;
 	x->resp->raw = s;
 	x->resp->rawlen = n;
 	return TG_OK;
@@ -339,7 +341,8 @@ finish_stream(struct call *x)
 		}
 		relay_send_event(x, "[DONE]", 6);
 	}
-	meter_keep_replay(
+	/* A failed settle is logged: the stream's events are out already. */
+	(void)meter_keep_replay(
 	    x, 200, "text/event-stream", x->rl.replay.data, x->rl.replay.len);
 	relay_release_tail(x);
 	return TG_OK;
@@ -541,7 +544,7 @@ chat_metered(struct tg_req *r, struct tg_resp *resp, enum endpoint ep,
 		rc = finish_nonstream(&x);
 	else
 		rc = finish_failed(&x);
-	meter_finish(&x);
+	(void)meter_finish(&x); /* logged; the answer stands as before */
 	inflight_end(r->ctx->conf->run_dir, slot);
 	json_decref(x.rl.usage_chunk);
 	if (api != NULL && api->release != NULL)

@@ -288,7 +288,7 @@ meter_settle(
 }
 
 /* Store the replayable answer (Idempotency-Key) on the usage record. */
-void
+enum tg_err
 meter_keep_replay(
     struct call *x, int status, const char *type, const char *body, size_t len)
 {
@@ -296,9 +296,10 @@ meter_keep_replay(
 	struct credit_db db = {settle_db, x};
 	struct credit_env env = {x->r->ctx->leases, x->r->ctx->journal};
 	char *refusal = NULL;
+	enum tg_err rc;
 
 	if (x->idem == NULL)
-		return;
+		return TG_OK;
 	if (len > REPLAY_MAX || x->rl.replay_over) {
 		/*
 		 * Never a replay cut short: the key's later requests are told
@@ -313,7 +314,7 @@ meter_keep_replay(
 
 		if (o == NULL || (refusal = jx_dump(o)) == NULL) {
 			json_decref(o);
-			return;
+			return meter_finish(x);
 		}
 		json_decref(o);
 		arena_defer_free(x->r->arena, refusal);
@@ -322,10 +323,20 @@ meter_keep_replay(
 		type = "application/json";
 		status = 409;
 	}
-	/* issue 20: into the settle's line when it waits for this answer. */
-	if (credit_keep(&x->op, &db, &env, &x->cr, status, type, body, len) ==
-	    TG_OK)
-		return;
+	/*
+	 * issue 20: into the settle's line when it waits for this answer; a
+	 * settle that could go neither there nor to the database (nor to a
+	 * line of its own) is the request's failure, as it was in place.
+	 */
+	rc = credit_keep(&x->op, &db, &env, &x->cr, status, type, body, len);
+	if (rc != TG_ENOENT) {
+		if (rc != TG_OK)
+			log_msg(LOG_ERR,
+			    "req=%s settling failed (%s); hold left to the "
+			    "sweeper",
+			    x->r->request_id, resp_err_code(rc));
+		return rc;
+	}
 	p[0] = (struct db_val){.type = DBT_STR, .s = body, .len = len};
 	p[1] = DB_STR(type);
 	p[2] = DB_I64(status);
@@ -334,22 +345,25 @@ meter_keep_replay(
 	p[5] = DB_STR(x->idem);
 	if (chat_db(x) == TG_OK)
 		db_exec(x->c, STMT_USAGE_SET_REPLAY, p, 6, NULL, x->r->arena);
+	return TG_OK;
 }
 
 /*
  * issue 20: a settle still waiting for its answer (the request ended without
  * one to keep) is written now, before the answer goes out.
  */
-void
+enum tg_err
 meter_finish(struct call *x)
 {
 	struct credit_db db = {settle_db, x};
 	struct credit_env env = {x->r->ctx->leases, x->r->ctx->journal};
+	enum tg_err rc;
 
-	if (credit_settle_pending(&x->op, &db, &env, &x->cr) != TG_OK)
+	if ((rc = credit_settle_pending(&x->op, &db, &env, &x->cr)) != TG_OK)
 		log_msg(LOG_ERR,
-		    "req=%s settling failed; hold left to the sweeper",
-		    x->r->request_id);
+		    "req=%s settling failed (%s); hold left to the sweeper",
+		    x->r->request_id, resp_err_code(rc));
+	return rc;
 }
 
 /* A failed request replays its error too: the key has been used. */
@@ -363,7 +377,7 @@ meter_keep_error(struct call *x, enum tg_err rc)
 	resp_set_error(x->resp, rc);
 	if ((s = jx_dump(x->resp->body)) == NULL)
 		return;
-	meter_keep_replay(
+	(void)meter_keep_replay(
 	    x, resp_err_status(rc), "application/json", s, strlen(s));
 	free(s);
 }

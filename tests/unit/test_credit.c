@@ -399,13 +399,27 @@ t_exact_keep(void **state)
 	assert_int_equal(cr.charged, 200);
 	assert_false(cr.held);
 
-	/* A stream's (keep_in_line 0) settles in place, as before. */
+	/* With keep_in_line 0 the settle goes in place, as before. */
 	seen.fail_journal = 0;
 	idem.keep_in_line = 0;
 	assert_int_equal(credit_reserve(&op, NULL, &env, &idem, &cr), TG_OK);
 	assert_int_equal(credit_settle(&op, &db, &env, &cr, 100, cols), TG_OK);
 	assert_int_equal(seen.settle_usage, 2);
 	assert_int_equal(seen.journal, 3);
+
+	/*
+	 * Neither its line, nor the database, nor a line of its own: the
+	 * settle's error (the caller answers 503), the hold left held.
+	 */
+	idem.keep_in_line = 1;
+	assert_int_equal(credit_reserve(&op, NULL, &env, &idem, &cr), TG_OK);
+	assert_int_equal(credit_settle(&op, &db, &env, &cr, 100, cols), TG_OK);
+	seen.fail_journal = 1;
+	seen.settle_rc = TG_EDB;
+	assert_int_equal(credit_keep(&op, &db, &env, &cr, 200,
+			     "application/json", "{\"a\":1}", 7),
+	    TG_EDB);
+	assert_true(cr.held);
 }
 
 /* A lease is taken, carved, and the settlement journaled: no database. */
