@@ -9,7 +9,8 @@
 # 5 s and the sweeper runs every second: a hold whose settlement waits in a journal is
 # never swept at its full hold, not by a worker's sweep nor by `tollgate sweep`, and the
 # journal of a process killed (-9) during the outage is written out exactly once by the
-# next one.
+# next one. With exact_journal on (what ships) a keyed answer is kept through the outage:
+# its line carries it, and the key replays once the database is back.
 # shellcheck disable=SC2317 # helpers run through check/wait_for
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib/init.sh" cp chat privdb
@@ -141,4 +142,41 @@ check "bob's ledger reconciles" ledger_check "$B_PUB"
 sleep 1.5
 check "bob: still one record (written out once)" test "$(n_usage "$B_UID")" = 1
 check "alice: unchanged" test "$(n_usage "$A_UID") $(acct_row "$A_UID")" = "2 $((ONE - S_CHARGE - N_CHARGE)) 0"
+
+# --- exact_journal on (what ships): a keyed answer is kept through the outage (issue 20) ----
+# Its settle goes into the journal's line with its answer, not near the database: once the
+# database is back, the record and the answer are written out together, and the key replays.
+kill -TERM "$tg_pid" 2>/dev/null || true
+wait_for "tollgate stops" 15 gone "$tg_pid" || bail "tollgate stops for a restart"
+sed -i 's/^exact_journal = off$/exact_journal = on/' "$CONF"
+check "the configuration now says exact_journal = on" grep -qx 'exact_journal = on' "$CONF"
+start_tollgate tollgate "$CONF" || bail "tollgate restarts"
+new_user carol "$ONE"
+C_KEY=$UKEY C_PUB=$UPUB C_UID=$UID_
+IDEM2="sfault-on-$RANDOM$RANDOM"
+curl -sS -m 30 -o "$T/c.body" -w '%{http_code}' "$URL/v1/chat/completions" \
+	-H "Authorization: Bearer $C_KEY" -H 'Content-Type: application/json' \
+	-H "Idempotency-Key: $IDEM2" --data-binary "$N_BODY" >"$T/c.code" 2>"$T/c.err" &
+c_pid=$!
+owned_pids+=($c_pid)
+carol_reserved() { [ "$(open_holds "$C_UID")" = 1 ]; }
+wait_for "carol's hold reserved" 10 carol_reserved || bail "carol's request did not reserve"
+sleep 0.5
+privdb_kill
+wait "$c_pid" || true
+c_cost=$(jq -r '.gateway_usage.cost // empty' "$T/c.body" 2>/dev/null || true)
+check "carol: 200 and the real cost while the database is down ($(cat "$T/c.code"), $c_cost)" \
+	test "$(cat "$T/c.code") $(usd_nano "${c_cost:-x}")" = "200 $N_CHARGE"
+privdb_start || bail "private mariadbd restarts"
+carol_recorded() { [ "$(n_usage "$C_UID")" = 1 ] && no_open "$C_UID"; }
+wait_for "carol's line written out" 30 carol_recorded || true
+check "carol: one record with its answer, the hold settled at $N_CHARGE" \
+	test "$(q "SELECT COUNT(*), MAX(u.charge), SUM(u.response IS NOT NULL), MAX(h.state) FROM usage_records u JOIN holds h ON h.id = u.hold_id WHERE u.user_id = $C_UID" | tr '\t' ' ')" = "1 $N_CHARGE 1 settled"
+n_mock_before=$(n_mock)
+chat "$C_KEY" "$N_BODY" -H "Idempotency-Key: $IDEM2"
+check "carol's key again: the answer replayed ($code), the same body" \
+	test "$code $(hdr x-idempotent-replay)" = "200 true" -a "$(jq -c . "$T/body")" = "$(jq -c . "$T/c.body")"
+check "carol's key again: nothing sent upstream" test "$(n_mock)" = "$n_mock_before"
+check "carol: balance = funding - $N_CHARGE" test "$(acct_row "$C_UID")" = "$((ONE - N_CHARGE)) 0"
+check "carol's ledger reconciles" ledger_check "$C_PUB"
 finish
